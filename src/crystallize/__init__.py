@@ -1,0 +1,97 @@
+"""Crystallize: reproducible, statistically sound experiments.
+
+Describe an experiment once — a datasource, a pipeline of steps, treatments, replicates
+and hypotheses — and Crystallize runs the baseline and every treatment over seeded
+replicates, records metrics and provenance, and turns the samples into verdicts.
+
+Everything public is importable from here; heavy dependencies (NumPy, SciPy, pandas,
+Ray, Textual) load only when a feature needs them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from crystallize.datasource import DataSource, data_source
+from crystallize.exceptions import (
+    ContextMutationError,
+    CrystallizeError,
+    ExperimentValidationError,
+    MissingParameterError,
+    PicklingError,
+)
+from crystallize.experiment import Experiment
+from crystallize.hypothesis import Hypothesis, HypothesisResult, Verifier, hypothesis, verifier
+from crystallize.pipeline import Pipeline
+from crystallize.pipeline_step import PipelineStep, pipeline_step
+from crystallize.plugins import (
+    ArtifactPlugin,
+    AsyncExecution,
+    BasePlugin,
+    ExecutionPlugin,
+    LoggingPlugin,
+    ParallelExecution,
+    SeedPlugin,
+    SerialExecution,
+)
+from crystallize.resources import resource_factory
+from crystallize.result import Result
+from crystallize.treatment import Treatment, treatment
+from crystallize.utils.context import FrozenContext, standalone_context
+
+if TYPE_CHECKING:
+    from crystallize.plugins.execution.ray import RayExecution
+
+__version__ = "0.1.0"
+
+# Optional or heavier parts, imported on first access.
+_LAZY = {
+    "RayExecution": "crystallize.plugins.execution.ray",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'crystallize' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "ArtifactPlugin",
+    "AsyncExecution",
+    "BasePlugin",
+    "ContextMutationError",
+    "CrystallizeError",
+    "DataSource",
+    "ExecutionPlugin",
+    "Experiment",
+    "ExperimentValidationError",
+    "FrozenContext",
+    "Hypothesis",
+    "HypothesisResult",
+    "LoggingPlugin",
+    "MissingParameterError",
+    "ParallelExecution",
+    "PicklingError",
+    "Pipeline",
+    "PipelineStep",
+    "RayExecution",
+    "Result",
+    "SeedPlugin",
+    "SerialExecution",
+    "Treatment",
+    "Verifier",
+    "data_source",
+    "hypothesis",
+    "pipeline_step",
+    "resource_factory",
+    "standalone_context",
+    "treatment",
+    "verifier",
+    "__version__",
+]

@@ -1,0 +1,114 @@
+"""A fluent builder for :class:`~crystallize.experiment.Experiment`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from crystallize.datasource import DataSource
+from crystallize.experiment import Experiment, TreatmentLike
+from crystallize.hypothesis import Hypothesis
+from crystallize.pipeline import Pipeline
+from crystallize.pipeline_step import PipelineStep
+from crystallize.plugins.hookspec import BasePlugin
+
+
+class ExperimentBuilder:
+    """Collects an experiment's parts step by step; :meth:`build` makes the Experiment.
+
+    Example::
+
+        experiment = (
+            Experiment.builder("demo")
+            .datasource(numbers())
+            .add_step(add_delta())
+            .treatments([treatment("plus_ten", {"delta": 10})])
+            .replicates(20)
+            .build()
+        )
+    """
+
+    def __init__(self, name: str | None = None) -> None:
+        self._name = name
+        self._datasource: DataSource | None = None
+        self._steps: list[PipelineStep] = []
+        self._plugins: list[BasePlugin] = []
+        self._treatments: list[TreatmentLike] = []
+        self._hypotheses: list[Hypothesis] = []
+        self._initial_ctx: dict[str, Any] = {}
+        self._replicates = 1
+        self._description: str | None = None
+
+    def name(self, name: str) -> ExperimentBuilder:
+        """Set the experiment's name."""
+        self._name = name
+        return self
+
+    def description(self, text: str) -> ExperimentBuilder:
+        """Set a free-text description."""
+        self._description = text
+        return self
+
+    def datasource(self, datasource: DataSource) -> ExperimentBuilder:
+        """Set the datasource."""
+        self._datasource = datasource
+        return self
+
+    def add_step(self, step: PipelineStep) -> ExperimentBuilder:
+        """Append one step to the pipeline."""
+        self._steps.append(step)
+        return self
+
+    def pipeline(self, pipeline: Pipeline | Iterable[PipelineStep]) -> ExperimentBuilder:
+        """Replace the steps with ``pipeline`` (a Pipeline or a list of steps)."""
+        self._steps = list(pipeline.steps if isinstance(pipeline, Pipeline) else pipeline)
+        return self
+
+    def plugins(self, plugins: Iterable[BasePlugin]) -> ExperimentBuilder:
+        """Add plugins (each replaces the default of its kind)."""
+        self._plugins.extend(plugins)
+        return self
+
+    def add_plugin(self, plugin: BasePlugin) -> ExperimentBuilder:
+        """Add one plugin."""
+        self._plugins.append(plugin)
+        return self
+
+    def treatments(self, treatments: Iterable[TreatmentLike]) -> ExperimentBuilder:
+        """Add treatments."""
+        self._treatments.extend(treatments)
+        return self
+
+    def hypotheses(self, hypotheses: Iterable[Hypothesis]) -> ExperimentBuilder:
+        """Add hypotheses."""
+        self._hypotheses.extend(hypotheses)
+        return self
+
+    def replicates(self, replicates: int) -> ExperimentBuilder:
+        """Set the number of replicates per condition."""
+        self._replicates = replicates
+        return self
+
+    def initial_ctx(self, values: Mapping[str, Any]) -> ExperimentBuilder:
+        """Add values every replicate's context starts with."""
+        self._initial_ctx.update(values)
+        return self
+
+    def build(self) -> Experiment:
+        """Create and validate the Experiment."""
+        experiment = Experiment(
+            datasource=self._datasource,
+            pipeline=Pipeline(self._steps),
+            plugins=self._plugins,
+            initial_ctx=self._initial_ctx,
+            treatments=self._treatments,
+            hypotheses=self._hypotheses,
+            replicates=self._replicates,
+            name=self._name,
+            description=self._description,
+        )
+        experiment.validate()
+        return experiment
+
+
+__all__ = ["ExperimentBuilder"]

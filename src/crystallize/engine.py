@@ -1,0 +1,165 @@
+"""The driver: runs an experiment's replicates through its execution plugin.
+
+Everything here happens in the calling process. Replicates themselves run inside
+:class:`~crystallize.replicate.ReplicateRunner`, wherever the execution plugin puts them;
+their records come back here, where driver hooks see them one by one and the Result is
+assembled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from crystallize.exceptions import ExperimentValidationError, MissingMetricError
+from crystallize.hypothesis import Hypothesis, HypothesisResult
+from crystallize.plugins.execution.base import ExecutionPlugin, replicate_indices
+from crystallize.plugins.hookspec import overrides
+from crystallize.plugins.seed import SeedPlugin
+from crystallize.record import ReplicateRecord
+from crystallize.replicate import ReplicateRunner, baseline_condition
+from crystallize.result import Result
+from crystallize.utils.context import FrozenContext
+
+if TYPE_CHECKING:
+    from crystallize.experiment import Experiment, TreatmentLike
+
+STRATEGIES = ("rerun", "resume")
+
+
+@contextlib.contextmanager
+def run_overrides(experiment: Experiment, **values: Any) -> Iterator[None]:
+    """Temporarily replace experiment attributes for one run (``None`` keeps the original)."""
+    saved = {key: getattr(experiment, key) for key, value in values.items() if value is not None}
+    try:
+        for key in saved:
+            setattr(experiment, key, values[key])
+        yield
+    finally:
+        for key, value in saved.items():
+            setattr(experiment, key, value)
+
+
+def iterate_records(experiment: Experiment, runner: ReplicateRunner) -> Iterator[ReplicateRecord]:
+    """Drive the execution plugin and yield every record as it arrives."""
+    execution = experiment.execution_plugin
+    if isinstance(execution, ExecutionPlugin):
+        results: Iterable[Any] = execution.iter_results(
+            experiment, runner, replicate_indices(experiment, runner)
+        )
+    else:  # a user's plugin implementing only the run_experiment_loop hook
+        results = execution.run_experiment_loop(experiment, runner) or ()
+    try:
+        for item in results:
+            if isinstance(item, ReplicateRecord):
+                yield item
+            else:
+                yield from item
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
+
+
+def dispatch_record(experiment: Experiment, record: ReplicateRecord) -> None:
+    """Call the driver hooks for one arriving record."""
+    for plugin in experiment.plugins:
+        if overrides(plugin, "on_replicate_end"):
+            plugin.on_replicate_end(experiment, record)
+    if record.events:
+        listeners = [p for p in experiment.plugins if overrides(p, "on_event")]
+        if listeners:
+            ctx = FrozenContext({"condition": record.condition, "replicate": record.replicate, "seed_used": record.seed})
+            for event, payload in record.events:
+                for plugin in listeners:
+                    plugin.on_event(experiment, ctx, event, payload)
+
+
+def verify_hypotheses(
+    hypotheses: Iterable[Hypothesis], result: Result
+) -> list[HypothesisResult]:
+    """Verify each hypothesis on the result's metrics.
+
+    A metric recorded nowhere is a :class:`MissingMetricError` when every replicate
+    succeeded (a typo); when replicates failed, it is kept as the hypothesis' ``error``
+    so the failures stay visible instead of being hidden behind it.
+    """
+    baseline = result.metrics.baseline.metrics
+    treatments = {name: cm.metrics for name, cm in result.metrics.treatments.items()}
+    verdicts = []
+    for hyp in hypotheses:
+        try:
+            verdicts.append(hyp.verify(baseline, treatments))
+        except MissingMetricError as exc:
+            if not result.errors:
+                exc.result = result  # type: ignore[attr-defined]
+                raise
+            verdicts.append(HypothesisResult(hyp.name, {}, [], {}, hyp.metrics, hyp.correction, str(exc)))
+    return verdicts
+
+
+def run_experiment(
+    experiment: Experiment,
+    treatments: Iterable[TreatmentLike] | None,
+    hypotheses: Iterable[Hypothesis] | None,
+    replicates: int | None,
+    strategy: str,
+) -> Result:
+    """Implementation of :meth:`Experiment.run`."""
+    from crystallize.experiment import as_treatment
+
+    if strategy not in STRATEGIES:
+        raise ExperimentValidationError(f"strategy must be 'rerun' or 'resume', got {strategy!r}")
+    run_treatments = (
+        [as_treatment(t, experiment.treatments) for t in treatments] if treatments is not None else None
+    )
+    run_hypotheses = list(hypotheses) if hypotheses is not None else None
+    with run_overrides(experiment, treatments=run_treatments, hypotheses=run_hypotheses, replicates=replicates):
+        experiment.validate()
+        for plugin in experiment.plugins:
+            plugin.before_run(experiment)
+        conditions = [baseline_condition()] + [(t.name, t) for t in experiment.treatments]
+        runner = ReplicateRunner(experiment, conditions, range(experiment.replicates))
+        records = []
+        for record in iterate_records(experiment, runner):
+            records.append(record)
+            dispatch_record(experiment, record)
+        seed_plugin = experiment.get_plugin(SeedPlugin)
+        result = Result(
+            records,
+            [name for name, _ in conditions],
+            experiment=experiment.name,
+            base_seed=seed_plugin.base_seed if seed_plugin else None,
+            info={"replicates": experiment.replicates, "strategy": strategy},
+        )
+        result.metrics.hypotheses = verify_hypotheses(experiment.hypotheses, result)
+        for plugin in experiment.plugins:
+            plugin.after_run(experiment, result)
+    return result
+
+
+def apply_once(
+    experiment: Experiment,
+    treatment: TreatmentLike | None,
+    data: Any,
+    seed: int | None,
+    use_data: bool,
+) -> Any:
+    """Implementation of :meth:`Experiment.apply`."""
+    from crystallize.experiment import as_treatment
+
+    if experiment.pipeline is None:
+        experiment.validate()
+    if not use_data:
+        experiment.validate()
+    chosen = as_treatment(treatment, experiment.treatments) if treatment is not None else None
+    condition = (chosen.name, chosen) if chosen is not None else baseline_condition()
+    runner = ReplicateRunner(experiment, [condition], [0], seed=seed, data=data, use_data=use_data)
+    outcome = runner.run_condition(condition[0], condition[1], 0)
+    if outcome.exception is not None:
+        raise outcome.exception
+    return outcome.data
+
+
+__all__ = ["apply_once", "dispatch_record", "iterate_records", "run_experiment", "verify_hypotheses"]

@@ -1,0 +1,111 @@
+"""Every error a user of Crystallize can run into, in one place.
+
+The tree::
+
+    CrystallizeError
+    ├── ContextMutationError        a context key was overwritten by accident
+    ├── MissingParameterError       a step keyword has no fixed value, context value or default
+    ├── ExperimentValidationError   (also a ValueError) the experiment is incomplete or inconsistent
+    ├── PicklingError               something must cross a process boundary and cannot
+    ├── PluginError                 a plugin is malformed (unknown hook, wrong signature)
+    ├── VerificationError           a hypothesis could not be verified
+    │   ├── InsufficientSamplesError  too few replicate values for the test
+    │   └── MissingMetricError        a hypothesis names a metric nobody recorded
+    ├── StoreError                  the run store could not be read or written
+    ├── ConfigError                 a config.yaml (or its modules) is invalid
+    └── OptionalDependencyError     (also an ImportError) an optional extra is not installed
+
+Messages say what went wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class CrystallizeError(Exception):
+    """Base class of every error raised on purpose by Crystallize."""
+
+
+class ContextMutationError(CrystallizeError):
+    """A :class:`~crystallize.utils.context.FrozenContext` key was set or overwritten.
+
+    Contexts only grow: use ``ctx.add`` for new keys and ``ctx.override`` to replace
+    values deliberately.
+    """
+
+
+class MissingParameterError(CrystallizeError, TypeError):
+    """A step keyword parameter has no fixed value, no context value and no default."""
+
+    def __init__(self, step: str, parameter: str) -> None:
+        self.step = step
+        self.parameter = parameter
+        super().__init__(
+            f"Step '{step}' needs parameter '{parameter}', but it was not given when the step "
+            f"was built, no treatment or initial_ctx provides a context value '{parameter}', "
+            f"and it has no default. Pass {step}({parameter}=...), add '{parameter}' to "
+            "initial_ctx or a treatment, or give the parameter a default."
+        )
+
+
+class ExperimentValidationError(CrystallizeError, ValueError):
+    """An experiment is missing a required part or has inconsistent settings."""
+
+
+class PicklingError(CrystallizeError):
+    """An object that must be sent to worker processes cannot be pickled."""
+
+
+class PluginError(CrystallizeError, TypeError):
+    """A plugin defines a hook that does not exist or has the wrong signature."""
+
+
+class VerificationError(CrystallizeError):
+    """A hypothesis could not be verified."""
+
+
+class InsufficientSamplesError(VerificationError, ValueError):
+    """A statistical test got fewer replicate values than it needs."""
+
+
+class MissingMetricError(VerificationError, KeyError):
+    """A hypothesis refers to a metric that no replicate recorded."""
+
+    def __str__(self) -> str:  # KeyError would wrap the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
+class StoreError(CrystallizeError):
+    """The run store could not be opened, read or written."""
+
+
+class ConfigError(CrystallizeError, ValueError):
+    """A declarative experiment (``config.yaml`` and its modules) is invalid."""
+
+
+class OptionalDependencyError(CrystallizeError, ImportError):
+    """A feature needs an optional extra that is not installed."""
+
+    def __init__(self, feature: str, package: str, extra: str) -> None:
+        self.feature = feature
+        self.package = package
+        self.extra = extra
+        super().__init__(
+            f"{feature} needs the '{package}' package, which is not installed. "
+            f"Install it with: pip install 'crystallize[{extra}]'"
+        )
+
+
+__all__ = [
+    "ConfigError",
+    "ContextMutationError",
+    "CrystallizeError",
+    "ExperimentValidationError",
+    "InsufficientSamplesError",
+    "MissingMetricError",
+    "MissingParameterError",
+    "OptionalDependencyError",
+    "PicklingError",
+    "PluginError",
+    "StoreError",
+    "VerificationError",
+]

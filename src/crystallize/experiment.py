@@ -1,0 +1,222 @@
+"""The Experiment: a datasource, a pipeline, treatments, hypotheses and plugins."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from crystallize.datasource import DataSource
+from crystallize.exceptions import ExperimentValidationError
+from crystallize.hypothesis import Hypothesis
+from crystallize.pipeline import Pipeline
+from crystallize.plugins.artifacts import ArtifactPlugin
+from crystallize.plugins.execution.base import ExecutionPlugin
+from crystallize.plugins.execution.serial import SerialExecution
+from crystallize.plugins.hookspec import BasePlugin, overrides
+from crystallize.plugins.logging import LoggingPlugin
+from crystallize.plugins.seed import SeedPlugin
+from crystallize.treatment import BASELINE, Treatment
+
+if TYPE_CHECKING:
+    from crystallize.builder import ExperimentBuilder
+    from crystallize.result import Result
+
+P = TypeVar("P", bound=BasePlugin)
+TreatmentLike = Treatment | str | Callable[..., Any]
+
+#: The kinds every experiment has exactly one of, with the default used when missing.
+_PLUGIN_KINDS: tuple[tuple[str, Callable[[BasePlugin], bool], Callable[[], BasePlugin]], ...] = (
+    ("ArtifactPlugin", lambda p: isinstance(p, ArtifactPlugin), lambda: ArtifactPlugin(root_dir="data")),
+    ("SeedPlugin", lambda p: isinstance(p, SeedPlugin), lambda: SeedPlugin(auto_seed=True)),
+    ("LoggingPlugin", lambda p: isinstance(p, LoggingPlugin), lambda: LoggingPlugin(verbose=False)),
+    ("execution plugin", lambda p: is_execution_plugin(p), SerialExecution),
+)
+
+
+def is_execution_plugin(plugin: BasePlugin) -> bool:
+    """True for plugins that schedule replicates (they implement run_experiment_loop)."""
+    return isinstance(plugin, ExecutionPlugin) or overrides(plugin, "run_experiment_loop")
+
+
+def resolve_plugins(plugins: Iterable[BasePlugin] | None) -> list[BasePlugin]:
+    """The user's plugins plus a default for every missing kind; one plugin per kind."""
+    chosen: list[BasePlugin] = []
+    for plugin in plugins or ():
+        if not isinstance(plugin, BasePlugin):
+            raise TypeError(
+                f"plugins must be BasePlugin instances, got {plugin!r}. Did you pass the class "
+                "instead of an instance (SeedPlugin instead of SeedPlugin())?"
+            )
+        if any(plugin is existing for existing in chosen):
+            continue
+        chosen.append(plugin)
+    for kind, matches, default in _PLUGIN_KINDS:
+        found = [p for p in chosen if matches(p)]
+        if len(found) > 1:
+            names = ", ".join(type(p).__name__ for p in found)
+            raise ExperimentValidationError(
+                f"An experiment takes exactly one {kind}, but {len(found)} were given ({names}). "
+                "Keep one of them."
+            )
+        if not found:
+            chosen.append(default())
+    return chosen
+
+
+def as_treatment(value: TreatmentLike, known: Sequence[Treatment] = ()) -> Treatment:
+    """Accept a Treatment, the name of a known treatment, or a callable ``fn(ctx)``."""
+    if isinstance(value, Treatment):
+        return value
+    if isinstance(value, str):
+        for t in known:
+            if t.name == value:
+                return t
+        names = ", ".join(t.name for t in known) or "none"
+        raise ExperimentValidationError(f"Unknown treatment '{value}'; this experiment has: {names}")
+    if callable(value):
+        return Treatment(getattr(value, "__name__", "treatment"), value)
+    raise TypeError(f"Expected a Treatment, a treatment name or a callable fn(ctx), got {value!r}")
+
+
+class Experiment:
+    """An experiment: run the baseline and every treatment over seeded replicates.
+
+    Args:
+        datasource: a :class:`~crystallize.datasource.DataSource` (e.g. ``my_source()``).
+        pipeline: a :class:`~crystallize.pipeline.Pipeline` (a list of steps is accepted).
+        plugins: plugins to use; each replaces the default of its kind (ArtifactPlugin,
+            SeedPlugin, LoggingPlugin, execution). Defaults fill the missing kinds.
+        initial_ctx: values every replicate's context starts with (resources made with
+            :func:`~crystallize.resource_factory` are created once per worker).
+        treatments: treatments compared with the baseline.
+        hypotheses: hypotheses verified after all replicates.
+        replicates: replicates per condition.
+        name: the experiment's name (runs are stored under it).
+    """
+
+    def __init__(
+        self,
+        datasource: DataSource | None = None,
+        pipeline: Pipeline | Sequence[Any] | None = None,
+        plugins: Iterable[BasePlugin] | None = None,
+        initial_ctx: Mapping[str, Any] | None = None,
+        treatments: Iterable[TreatmentLike] | None = None,
+        hypotheses: Iterable[Hypothesis] | None = None,
+        replicates: int = 1,
+        name: str | None = None,
+        description: str | None = None,
+    ) -> None:
+        if pipeline is not None and not isinstance(pipeline, Pipeline):
+            pipeline = Pipeline(pipeline)
+        self.datasource = datasource
+        self.pipeline = pipeline
+        self.initial_ctx: dict[str, Any] = dict(initial_ctx or {})
+        self.treatments: list[Treatment] = [as_treatment(t) for t in treatments or ()]
+        self.hypotheses: list[Hypothesis] = list(hypotheses or ())
+        self.replicates = replicates
+        self.name = name or "experiment"
+        self.description = description
+        self.plugins: list[BasePlugin] = resolve_plugins(plugins)
+        for plugin in self.plugins:
+            plugin.init_hook(self)
+
+    # -- construction --------------------------------------------------------------------
+    @classmethod
+    def builder(cls, name: str | None = None) -> ExperimentBuilder:
+        """A fluent builder: ``Experiment.builder().datasource(...).add_step(...).build()``."""
+        from crystallize.builder import ExperimentBuilder
+
+        return ExperimentBuilder(name)
+
+    # -- plugins -------------------------------------------------------------------------
+    def get_plugin(self, plugin_type: type[P]) -> P | None:
+        """Return the plugin that is an instance of ``plugin_type``, or ``None``."""
+        for plugin in self.plugins:
+            if isinstance(plugin, plugin_type):
+                return plugin
+        return None
+
+    @property
+    def execution_plugin(self) -> BasePlugin:
+        """The plugin that schedules replicates."""
+        return next(p for p in self.plugins if is_execution_plugin(p))
+
+    # -- checks --------------------------------------------------------------------------
+    def validate(self) -> None:
+        """Check the experiment can run; raise ExperimentValidationError naming what is wrong."""
+        problems = []
+        if self.datasource is None:
+            problems.append("no datasource (pass datasource=my_source() or use .datasource(...))")
+        elif not hasattr(self.datasource, "fetch"):
+            hint = ""
+            if hasattr(self.datasource, "__crystallize_datasource__"):
+                hint = f" — call the factory: {self.datasource.__name__}()"
+            problems.append(f"datasource {self.datasource!r} has no fetch(ctx) method{hint}")
+        if self.pipeline is None:
+            problems.append("no pipeline (pass pipeline=Pipeline([...]) or use .add_step(...))")
+        if isinstance(self.replicates, bool) or not isinstance(self.replicates, int) or self.replicates < 1:
+            problems.append(f"replicates must be a positive int, got {self.replicates!r}")
+        problems += _duplicates("treatment", [t.name for t in self.treatments])
+        problems += _duplicates("hypothesis", [h.name for h in self.hypotheses])
+        if problems:
+            raise ExperimentValidationError(
+                f"Experiment '{self.name}' is not valid: " + "; ".join(problems)
+            )
+
+    # -- running -------------------------------------------------------------------------
+    def run(
+        self,
+        treatments: Iterable[TreatmentLike] | None = None,
+        hypotheses: Iterable[Hypothesis] | None = None,
+        replicates: int | None = None,
+        strategy: str = "rerun",
+    ) -> Result:
+        """Run the baseline and every treatment for ``replicates`` replicates each.
+
+        Arguments given here replace the experiment's own for this run only. ``strategy``
+        is ``"rerun"`` (compute everything) or ``"resume"`` (continue the latest matching
+        run in the store, computing only missing or failed replicates). A step that
+        raises fails only its replicate: the error is kept in ``result.errors``.
+        """
+        from crystallize.engine import run_experiment
+
+        return run_experiment(self, treatments, hypotheses, replicates, strategy)
+
+    def apply(self, treatment: TreatmentLike | None = None, data: Any = None, seed: int | None = None) -> Any:
+        """Run the pipeline exactly once and return the final data.
+
+        ``treatment`` applies a treatment's values (baseline when omitted); ``data``
+        replaces the datasource's output (the datasource is not called); ``seed`` is the
+        seed handed to the SeedPlugin's ``seed_fn``. Worker hooks (``before_replicate``,
+        ``before_step``, ``after_step``) run; an exception in a step is raised.
+        """
+        from crystallize.engine import apply_once
+
+        return apply_once(self, treatment, data, seed, use_data=data is not None)
+
+    # -- pickling: workers get the parts needed to run replicates --------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["hypotheses"] = []  # verified by the driver only; rankers may not pickle
+        return state
+
+    def __repr__(self) -> str:
+        return (
+            f"Experiment(name={self.name!r}, treatments={[t.name for t in self.treatments]!r}, "
+            f"replicates={self.replicates!r})"
+        )
+
+
+def _duplicates(kind: str, names: list[str]) -> list[str]:
+    seen, repeated = set(), []
+    for name in names:
+        if name in seen and name not in repeated:
+            repeated.append(name)
+        seen.add(name)
+    problems = [f"{kind} name '{name}' is used more than once" for name in repeated]
+    if kind == "treatment" and BASELINE in seen:
+        problems.append("'baseline' is reserved for the untreated condition")
+    return problems
+
+
+__all__ = ["Experiment", "as_treatment", "is_execution_plugin", "resolve_plugins"]

@@ -1,0 +1,286 @@
+"""Hypotheses: verifiers that compare each treatment's metric samples with the baseline's.
+
+A *verifier* is ``fn(baseline, treatment, **params) -> dict`` where ``baseline`` and
+``treatment`` map metric names to their per-replicate values. A :class:`Hypothesis`
+pairs a verifier with the metrics it reads, an optional multiple-comparison correction
+and a *ranker* that scores each treatment's verifier output (lower ranks better).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from crystallize.exceptions import MissingMetricError
+from crystallize.utils.importing import rebuild_from_factory
+
+Samples = Mapping[str, Sequence[Any]]
+CORRECTIONS = ("holm", "bonferroni", "fdr_bh")
+
+
+class Verifier:
+    """A verifier function bound to its parameters; call it with ``(baseline, treatment)``."""
+
+    __slots__ = ("fn", "params")
+
+    def __init__(self, fn: Callable[..., Mapping[str, Any]], params: dict[str, Any]) -> None:
+        self.fn = fn
+        self.params = params
+
+    @property
+    def name(self) -> str:
+        """The verifier function's name."""
+        return self.fn.__name__
+
+    def __call__(self, baseline: Samples, treatment: Samples) -> dict[str, Any]:
+        return dict(self.fn(baseline, treatment, **self.params))
+
+    def __reduce__(self):
+        # The module attribute is the factory, not ``fn``: rebuild through it.
+        return (rebuild_from_factory, (self.fn.__module__, self.fn.__qualname__, self.params))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{self.name}({args})"
+
+
+def verifier(fn: Callable[..., Mapping[str, Any]]) -> Callable[..., Verifier]:
+    """Turn ``def v(baseline, treatment, **params) -> dict`` into a verifier factory.
+
+    Example::
+
+        @verifier
+        def larger_mean(baseline, treatment, *, metric="score"):
+            gain = mean(treatment[metric]) - mean(baseline[metric])
+            return {"gain": gain, "significant": gain > 0}
+
+        check = larger_mean(metric="accuracy")    # a Verifier
+    """
+
+    @functools.wraps(fn)
+    def factory(**params: Any) -> Verifier:
+        return Verifier(fn, params)
+
+    factory.__crystallize_verifier__ = fn  # type: ignore[attr-defined]
+    return factory
+
+
+class HypothesisResult:
+    """The verdict of one hypothesis over every treatment of a run.
+
+    Attributes:
+        name: the hypothesis name.
+        results: ``{treatment: verifier output}``; a treatment whose verification failed
+            maps to ``{"error": message}``.
+        ranking: treatment names ordered by the ranker, best (lowest score) first;
+            treatments whose verification failed come last.
+        scores: ``{treatment: ranker score}``.
+        metrics: the metrics the hypothesis read.
+        correction: the multiple-comparison correction applied, if any.
+        error: why the hypothesis could not be verified at all (e.g. its metric was never
+            recorded because every replicate failed), else ``None``.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        results: dict[str, dict[str, Any]],
+        ranking: list[str],
+        scores: dict[str, float],
+        metrics: list[str],
+        correction: str | None,
+        error: str | None = None,
+    ) -> None:
+        self.error = error
+        self.name = name
+        self.results = results
+        self.ranking = ranking
+        self.scores = scores
+        self.metrics = metrics
+        self.correction = correction
+
+    @property
+    def best(self) -> str | None:
+        """The best-ranked treatment, or ``None`` when no treatment could be ranked."""
+        return self.ranking[0] if self.ranking else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-friendly dict of the hypothesis result."""
+        return {
+            "name": self.name,
+            "metrics": self.metrics,
+            "correction": self.correction,
+            "results": self.results,
+            "ranking": self.ranking,
+            "scores": self.scores,
+            "error": self.error,
+        }
+
+    def __repr__(self) -> str:
+        return f"HypothesisResult(name={self.name!r}, ranking={self.ranking!r})"
+
+
+def _default_ranker(result: Mapping[str, Any]) -> float:
+    """Rank by p-value (adjusted when available): smaller is better."""
+    value = result.get("p_value_adjusted", result.get("p_value"))
+    return float(value) if isinstance(value, int | float) else math.inf
+
+
+class Hypothesis:
+    """A verifier applied to each treatment against the baseline, then ranked.
+
+    Args:
+        verifier: a :class:`Verifier` (e.g. ``welch_t_test()`` or a ``@verifier`` factory
+            called with its parameters).
+        metrics: one metric name or a list of names handed to the verifier.
+        ranker: ``fn(verifier_output) -> float``; lower ranks better. Defaults to the
+            (adjusted) p-value.
+        name: defaults to the ranker's function name, else ``"hypothesis"``.
+        correction: ``"holm"``, ``"bonferroni"`` or ``"fdr_bh"`` to adjust p-values across
+            the treatments (and metrics) of this hypothesis; ``significant`` then uses the
+            adjusted value.
+    """
+
+    def __init__(
+        self,
+        verifier: Callable[[Samples, Samples], Mapping[str, Any]],
+        metrics: str | Sequence[str],
+        ranker: Callable[[Mapping[str, Any]], float] | None = None,
+        name: str | None = None,
+        correction: str | None = None,
+    ) -> None:
+        if not callable(verifier):
+            raise TypeError(
+                f"Hypothesis verifier must be callable, got {verifier!r}. Did you pass the "
+                "factory instead of calling it (welch_t_test instead of welch_t_test())?"
+            )
+        if correction is not None and correction not in CORRECTIONS:
+            raise ValueError(
+                f"Unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}"
+            )
+        self.verifier = verifier
+        self.metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+        if not self.metrics:
+            raise ValueError("A hypothesis needs at least one metric name")
+        self.ranker = ranker or _default_ranker
+        self.name = name or (getattr(ranker, "__name__", None) if ranker else None) or "hypothesis"
+        self.correction = correction
+
+    def _select(self, condition: str, metrics: Mapping[str, Sequence[Any]]) -> dict[str, list]:
+        selected = {}
+        for metric in self.metrics:
+            if metric not in metrics:
+                known = ", ".join(sorted(metrics)) or "none"
+                raise MissingMetricError(
+                    f"Hypothesis '{self.name}' reads metric '{metric}', but the {condition} "
+                    f"condition recorded no such metric (recorded: {known}). Record it in a "
+                    "step with ctx.metrics.add(...) or return (data, {metric: value})."
+                )
+            selected[metric] = list(metrics[metric])
+        return selected
+
+    def verify(
+        self,
+        baseline: Mapping[str, Sequence[Any]],
+        treatments: Mapping[str, Mapping[str, Sequence[Any]]],
+    ) -> HypothesisResult:
+        """Verify every treatment against ``baseline`` and rank them.
+
+        Raises :class:`MissingMetricError` when a metric was recorded by no condition at
+        all; a verifier that raises, or a metric missing in one treatment, becomes an
+        ``{"error": ...}`` entry for that treatment.
+        """
+        recorded = set(baseline).union(*(set(m) for m in treatments.values()))
+        for metric in self.metrics:
+            if metric not in recorded:
+                known = ", ".join(sorted(recorded)) or "none"
+                raise MissingMetricError(
+                    f"Hypothesis '{self.name}' reads metric '{metric}', which no condition "
+                    f"recorded (recorded metrics: {known}). Record it in a step with "
+                    "ctx.metrics.add(...) or return (data, {metric: value}), or fix the name."
+                )
+        results: dict[str, dict[str, Any]] = {}
+        for tname, metrics in treatments.items():
+            try:
+                base = self._select("baseline", baseline)
+                results[tname] = self.verifier(base, self._select(f"'{tname}'", metrics))
+            except Exception as exc:  # one bad treatment must not sink the others
+                results[tname] = {"error": f"{type(exc).__name__}: {exc}"}
+        if self.correction:
+            _apply_correction(results, self.correction)
+        scores: dict[str, float] = {}
+        for tname, output in results.items():
+            if "error" in output:
+                continue
+            try:
+                scores[tname] = float(self.ranker(output))
+            except Exception as exc:
+                output["ranking_error"] = f"{type(exc).__name__}: {exc}"
+        ranking = sorted(scores, key=lambda t: (math.isnan(scores[t]), scores[t]))
+        ranking += [t for t in results if t not in scores]
+        return HypothesisResult(self.name, results, ranking, scores, self.metrics, self.correction)
+
+    def __repr__(self) -> str:
+        return f"Hypothesis(name={self.name!r}, verifier={self.verifier!r}, metrics={self.metrics!r})"
+
+
+def _p_value_slots(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every dict holding a ``p_value``: flat outputs, or per-metric nested ones."""
+    slots = []
+    for output in results.values():
+        if "error" in output:
+            continue
+        if isinstance(output.get("p_value"), int | float):
+            slots.append(output)
+        else:
+            slots.extend(
+                v for v in output.values()
+                if isinstance(v, dict) and isinstance(v.get("p_value"), int | float)
+            )
+    return slots
+
+
+def _apply_correction(results: dict[str, dict[str, Any]], method: str) -> None:
+    from crystallize.stats.corrections import adjust_p_values
+
+    slots = _p_value_slots(results)
+    if not slots:
+        return
+    adjusted = adjust_p_values([float(s["p_value"]) for s in slots], method)
+    for slot, p_adj in zip(slots, adjusted, strict=True):
+        slot["p_value_adjusted"] = p_adj
+        slot["significant"] = bool(p_adj < float(slot.get("alpha", 0.05)))
+        slot["correction"] = method
+
+
+def hypothesis(
+    *,
+    verifier: Callable[[Samples, Samples], Mapping[str, Any]],
+    metrics: str | Sequence[str],
+    name: str | None = None,
+    correction: str | None = None,
+) -> Callable[[Callable[[Mapping[str, Any]], float]], Hypothesis]:
+    """Decorate a ranker ``def r(result: dict) -> float`` (lower is better) into a Hypothesis.
+
+    Example::
+
+        @hypothesis(verifier=welch_t_test(), metrics="accuracy", correction="holm")
+        def higher_accuracy(result):
+            return result["p_value"]
+    """
+
+    def decorate(ranker: Callable[[Mapping[str, Any]], float]) -> Hypothesis:
+        return Hypothesis(
+            verifier=verifier,
+            metrics=metrics,
+            ranker=ranker,
+            name=name or ranker.__name__,
+            correction=correction,
+        )
+
+    return decorate
+
+
+__all__ = ["Hypothesis", "HypothesisResult", "Verifier", "hypothesis", "verifier"]

@@ -1,0 +1,182 @@
+"""Pipeline steps: the units of work a replicate runs in order.
+
+``@pipeline_step`` turns a function into a step factory. Keyword parameters that were not
+fixed when the step was built are injected from the replicate's context by name at run
+time, so a treatment ``{"delta": 10}`` reaches a parameter named ``delta``.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from crystallize.exceptions import MissingParameterError
+from crystallize.utils.context import FrozenContext
+from crystallize.utils.importing import rebuild_from_factory
+
+_NO_DEFAULT = inspect.Parameter.empty
+
+
+class PipelineStep:
+    """Base class of steps: implement ``__call__(self, data, ctx)``.
+
+    A step returns the new data, or ``(data, {metric: value, ...})`` to record metrics.
+    ``name`` identifies the step in provenance and logs; ``params`` holds the values it
+    was built with (they enter cache keys and provenance). Set ``cacheable = True`` on a
+    subclass to let the step cache store its output.
+    """
+
+    cacheable: bool = False
+    #: Values the step was built with (cache keys, provenance).
+    params: Mapping[str, Any] = {}
+
+    @property
+    def name(self) -> str:
+        """The step's name: the class name unless a subclass says otherwise."""
+        return type(self).__name__
+
+    #: Context keys the step reads by injection (filled by decorated steps).
+    @property
+    def context_keys(self) -> tuple[str, ...]:
+        """The context keys this step may read through keyword injection."""
+        return ()
+
+    def __call__(self, data: Any, ctx: FrozenContext) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.__call__(data, ctx) is not implemented")
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
+        return f"{self.name}({args})"
+
+
+class FunctionStep(PipelineStep):
+    """A step made by :func:`pipeline_step` from a plain function."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        spec: _StepSignature,
+        params: dict[str, Any],
+        cacheable: bool,
+    ) -> None:
+        self.fn = fn
+        self.params = params
+        self.cacheable = cacheable
+        self.is_async = spec.is_async
+        self._wants_ctx = spec.wants_ctx
+        # Parameters resolved at run time: (name, default or _NO_DEFAULT).
+        self._injected = tuple((n, d) for n, d in spec.keywords if n not in params)
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+    @property
+    def context_keys(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self._injected)
+
+    def resolve_params(self, ctx: FrozenContext) -> dict[str, Any]:
+        """Return the keyword arguments for one call: fixed ones, then context, then defaults."""
+        kwargs = dict(self.params)
+        data = ctx._data
+        for name, default in self._injected:
+            if name in data:
+                kwargs[name] = ctx[name]
+            elif default is not _NO_DEFAULT:
+                kwargs[name] = default
+            else:
+                raise MissingParameterError(self.name, name)
+        return kwargs
+
+    def __call__(self, data: Any, ctx: FrozenContext) -> Any:
+        kwargs = self.resolve_params(ctx)
+        if self._wants_ctx:
+            return self.fn(data, ctx, **kwargs)
+        return self.fn(data, **kwargs)
+
+    def __reduce__(self):
+        # The module attribute is the factory, not ``fn``: rebuild through it.
+        return (rebuild_from_factory, (self.fn.__module__, self.fn.__qualname__, self.params))
+
+
+class _StepSignature:
+    """What a step function's signature says, inspected once at decoration time."""
+
+    __slots__ = ("wants_ctx", "keywords", "names", "is_async")
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        params = list(inspect.signature(fn).parameters.values())
+        if not params or params[0].kind not in (
+            inspect.Parameter.POSITIONAL_ONLY,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+        ):
+            raise TypeError(
+                f"@pipeline_step function '{fn.__name__}' must take the data as its first "
+                "positional parameter, e.g. def step(data, ctx, *, option=1)."
+            )
+        rest = params[1:]
+        self.wants_ctx = bool(rest) and rest[0].name == "ctx"
+        if self.wants_ctx:
+            rest = rest[1:]
+        self.keywords = tuple(
+            (p.name, p.default)
+            for p in rest
+            if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        )
+        self.names = {name for name, _ in self.keywords}
+        self.is_async = inspect.iscoroutinefunction(fn)
+
+
+def pipeline_step(
+    fn: Callable[..., Any] | None = None, *, cacheable: bool = False
+) -> Any:
+    """Turn ``def f(data, ctx, *, p=default, ...)`` into a step factory.
+
+    ``f(**fixed)`` returns a :class:`PipelineStep`. Keyword parameters not fixed there are
+    injected from the context by name at run time, falling back to their defaults. Usable
+    bare (``@pipeline_step``) or with options (``@pipeline_step(cacheable=True)``).
+
+    Example::
+
+        @pipeline_step()
+        def add_delta(data, ctx, *, delta=0.0):
+            return [x + delta for x in data]
+
+        step = add_delta()            # delta comes from the context (or 0.0)
+        fixed = add_delta(delta=5)    # delta fixed at 5
+    """
+
+    def decorate(func: Callable[..., Any]) -> Callable[..., FunctionStep]:
+        spec = _StepSignature(func)
+        positional = [name for name, _ in spec.keywords]
+
+        @functools.wraps(func)
+        def factory(*args: Any, **params: Any) -> FunctionStep:
+            if len(args) > len(positional):
+                raise TypeError(
+                    f"{func.__name__}() takes at most {len(positional)} positional "
+                    f"parameters ({', '.join(positional) or 'none'}), got {len(args)}"
+                )
+            for name, value in zip(positional, args, strict=False):
+                if name in params:
+                    raise TypeError(f"{func.__name__}() got two values for '{name}'")
+                params[name] = value
+            unknown = sorted(set(params) - spec.names)
+            if unknown:
+                raise TypeError(
+                    f"{func.__name__}() got unknown parameter(s) {', '.join(unknown)}; "
+                    f"it accepts: {', '.join(positional) or 'none'}"
+                )
+            return FunctionStep(func, spec, params, cacheable)
+
+        factory.__crystallize_step__ = func  # type: ignore[attr-defined]
+        return factory
+
+    if fn is not None:
+        return decorate(fn)
+    return decorate
+
+
+__all__ = ["FunctionStep", "PipelineStep", "pipeline_step"]

@@ -1,0 +1,98 @@
+"""AsyncExecution: replicates as concurrent asyncio tasks, for ``async def`` steps."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from crystallize.plugins.execution.base import ExecutionPlugin
+
+if TYPE_CHECKING:
+    from crystallize.experiment import Experiment
+
+_DONE = object()
+
+
+class AsyncExecution(ExecutionPlugin):
+    """Run replicates concurrently on an asyncio event loop.
+
+    Async steps and datasources of different replicates interleave while they await, so
+    IO-bound work overlaps; synchronous steps still run one at a time. The loop runs in a
+    private thread, so this works from scripts and from notebooks that already run a loop.
+
+    Args:
+        max_concurrency: at most this many replicates in flight (``None``: no limit).
+    """
+
+    executor_type = "async"
+
+    def __init__(self, max_concurrency: int | None = None) -> None:
+        if max_concurrency is not None and max_concurrency < 1:
+            raise ValueError(f"max_concurrency must be >= 1 or None, got {max_concurrency!r}")
+        self.max_concurrency = max_concurrency
+
+    def iter_results(
+        self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
+    ) -> Iterator[Any]:
+        import asyncio
+
+        results: queue.Queue = queue.Queue()
+        loop = asyncio.new_event_loop()
+        main: list[Any] = []
+
+        async def run_one(rep: int, limit: Any) -> None:
+            arun = getattr(replicate_fn, "arun", None)
+            if limit is not None:
+                await limit.acquire()
+            try:
+                result = await arun(rep) if arun is not None else replicate_fn(rep)
+                results.put((True, result))
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:
+                results.put((False, exc))
+            finally:
+                if limit is not None:
+                    limit.release()
+
+        async def run_all() -> None:
+            limit = asyncio.Semaphore(self.max_concurrency) if self.max_concurrency else None
+            tasks = [asyncio.ensure_future(run_one(rep, limit)) for rep in replicates]
+            try:
+                await asyncio.gather(*tasks)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+        def runner() -> None:
+            asyncio.set_event_loop(loop)
+            try:
+                main.append(loop.create_task(run_all()))
+                loop.run_until_complete(main[0])
+            except asyncio.CancelledError:
+                pass
+            finally:
+                loop.close()
+                results.put(_DONE)
+
+        thread = threading.Thread(target=runner, name="crystallize-async", daemon=True)
+        thread.start()
+        try:
+            while (item := results.get()) is not _DONE:
+                ok, value = item
+                if not ok:
+                    raise value
+                yield value
+        finally:
+            if main and not loop.is_closed():
+                try:
+                    loop.call_soon_threadsafe(main[0].cancel)
+                except RuntimeError:  # the loop closed in between: nothing left to cancel
+                    pass
+            thread.join()
+
+
+__all__ = ["AsyncExecution"]

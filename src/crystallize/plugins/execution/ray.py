@@ -1,0 +1,143 @@
+"""RayExecution: replicates as Ray tasks on a local instance or a cluster.
+
+Needs the ``ray`` extra (``pip install 'crystallize[ray]'``); Ray is imported only when a
+run starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from crystallize.plugins.execution.base import ExecutionPlugin
+from crystallize.plugins.execution.parallel import pickle_for_workers
+from crystallize.utils.optional import require
+
+if TYPE_CHECKING:
+    from crystallize.experiment import Experiment
+
+# Replicate functions unpickled in this Ray worker process, by payload digest.
+_WORKER_RUNNERS: dict[str, Callable[[int], Any]] = {}
+_TASK_OPTIONS = ("num_cpus", "num_gpus", "memory", "resources", "accelerator_type")
+
+
+def _run_batch(digest: str, payload: bytes, replicates: Sequence[int]) -> list[Any]:
+    """Ray task body: run a batch of replicates with a worker-cached replicate function."""
+    import pickle
+
+    runner = _WORKER_RUNNERS.get(digest)
+    if runner is None:
+        runner = _WORKER_RUNNERS[digest] = pickle.loads(payload)
+    return [runner(rep) for rep in replicates]
+
+
+class RayExecution(ExecutionPlugin):
+    """Run replicates as Ray tasks.
+
+    Args:
+        address: ``None`` starts (or joins) a local Ray instance; ``"auto"`` or
+            ``"ray://host:10001"`` joins an existing cluster.
+        num_cpus: CPUs for a local instance started here (ignored when joining).
+        resources_per_replicate: Ray task options for each replicate, e.g.
+            ``{"num_cpus": 1, "num_gpus": 0.5}``. Replicates in one task run one after
+            another, so a task asks for these amounts once; when they are given and
+            ``batch_size`` is not, each task runs a single replicate.
+        max_retries: times Ray retries a task whose worker process died.
+        batch_size: replicates per task; ``None`` picks about four tasks per cluster CPU
+            so scheduling overhead stays small next to the work.
+        init_kwargs: extra keyword arguments for ``ray.init``.
+
+    Workers receive the replicate function once per process (cached by digest) and the
+    driver stores the records. A batch whose worker keeps dying after ``max_retries``
+    is recorded as failed replicates; ``strategy="resume"`` can finish them later.
+    """
+
+    executor_type = "ray"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        num_cpus: int | None = None,
+        resources_per_replicate: Mapping[str, Any] | None = None,
+        max_retries: int = 2,
+        batch_size: int | None = None,
+        init_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1 or None, got {batch_size!r}")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries!r}")
+        unknown = set(resources_per_replicate or {}) - set(_TASK_OPTIONS)
+        if unknown:
+            raise ValueError(
+                f"Unknown resources_per_replicate option(s) {sorted(unknown)}; "
+                f"use {', '.join(_TASK_OPTIONS)}"
+            )
+        self.address = address
+        self.num_cpus = num_cpus
+        self.resources_per_replicate = dict(resources_per_replicate or {})
+        self.max_retries = max_retries
+        self.batch_size = batch_size
+        self.init_kwargs = dict(init_kwargs or {})
+
+    def _connect(self) -> Any:
+        ray = require("ray", feature="RayExecution", extra="ray")
+        if not ray.is_initialized():
+            options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True}
+            if self.address is None and self.num_cpus is not None:
+                options["num_cpus"] = self.num_cpus
+            options.update(self.init_kwargs)
+            ray.init(address=self.address, **options)
+        return ray
+
+    def _batch_size(self, ray: Any, n: int) -> int:
+        if self.batch_size is not None:
+            return self.batch_size
+        if self.resources_per_replicate:
+            return 1
+        cpus = int(ray.cluster_resources().get("CPU", 1)) or 1
+        return max(1, math.ceil(n / (cpus * 4)))
+
+    def iter_results(
+        self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
+    ) -> Iterator[Any]:
+        ray = self._connect()
+        payload = pickle_for_workers(experiment, replicate_fn)
+        digest = hashlib.blake2b(payload, digest_size=16).hexdigest()
+        payload_ref = ray.put(payload)
+        size = self._batch_size(ray, len(replicates))
+        options: dict[str, Any] = {"max_retries": self.max_retries, "retry_exceptions": False}
+        options.update(self.resources_per_replicate)
+        task = ray.remote(_run_batch).options(**options)
+        pending = {}
+        for start in range(0, len(replicates), size):
+            batch = list(replicates[start : start + size])
+            pending[task.remote(digest, payload_ref, batch)] = batch
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    batch = pending.pop(ref)
+                    try:
+                        results = ray.get(ref)
+                    except (ray.exceptions.WorkerCrashedError, ray.exceptions.RayTaskError) as exc:
+                        results = self._failed(replicate_fn, batch, exc)
+                    yield from results
+        finally:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+
+    def _failed(self, replicate_fn: Callable[[int], Any], batch: Sequence[int], exc: Exception) -> list[Any]:
+        failed = getattr(replicate_fn, "failed_records", None)
+        if failed is None:
+            raise exc
+        reason = (
+            f"the Ray worker running this replicate died and {self.max_retries} retries did "
+            f"not succeed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        )
+        return [failed(rep, reason, type(exc).__name__) for rep in batch]
+
+
+__all__ = ["RayExecution"]

@@ -1,0 +1,29 @@
+"""SerialExecution: one replicate after another in the calling thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from crystallize.plugins.execution.base import ExecutionPlugin
+
+if TYPE_CHECKING:
+    from crystallize.experiment import Experiment
+
+
+class SerialExecution(ExecutionPlugin):
+    """Run replicates one after another in the calling thread (the default)."""
+
+    executor_type = "serial"
+
+    def __init__(self) -> None:
+        pass
+
+    def iter_results(
+        self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
+    ) -> Iterator[Any]:
+        for rep in replicates:
+            yield replicate_fn(rep)
+
+
+__all__ = ["SerialExecution"]

@@ -1,0 +1,136 @@
+"""Every plugin hook, declared and documented once.
+
+Hooks run in one of two places:
+
+* **driver** hooks run once, in the process that called ``experiment.run()``, whatever
+  the executor: ``init_hook``, ``before_run``, ``on_replicate_end``, ``on_event``,
+  ``after_run`` and, for execution plugins, ``run_experiment_loop``.
+* **worker** hooks run wherever a replicate runs — the driver for serial, thread and
+  async execution, a worker process for process and Ray execution: ``before_replicate``,
+  ``before_step`` and ``after_step``. Plugins travel to worker processes by pickling, so
+  state a worker hook changes there is not seen by the driver; send information back
+  through the context (``ctx.record``, ``ctx.emit``) instead.
+
+Every hook is optional; the base class implements each one as a no-op. Return values
+are ignored except for ``run_experiment_loop``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from crystallize.exceptions import PluginError
+
+if TYPE_CHECKING:
+    from crystallize.experiment import Experiment
+    from crystallize.pipeline_step import PipelineStep
+    from crystallize.record import ReplicateRecord
+    from crystallize.result import Result
+    from crystallize.utils.context import FrozenContext
+
+
+class BasePlugin:
+    """Base class of all plugins; override only the hooks you need.
+
+    Hook names and signatures are checked when a plugin is created, so a misspelled
+    hook (``before_replicates``) fails at construction instead of silently never running.
+    """
+
+    # -- lifecycle: construction (driver) ---------------------------------------------
+    def init_hook(self, experiment: Experiment) -> None:
+        """Driver. Called once when the plugin is attached to ``experiment``."""
+
+    # -- lifecycle: one run (driver) -------------------------------------------------
+    def before_run(self, experiment: Experiment) -> None:
+        """Driver. Called at the start of every ``run()``, before any replicate."""
+
+    def after_run(self, experiment: Experiment, result: Result) -> None:
+        """Driver. Called at the end of every ``run()`` with the finished Result."""
+
+    def on_replicate_end(self, experiment: Experiment, record: ReplicateRecord) -> None:
+        """Driver. Called for each (condition, replicate) record as it arrives."""
+
+    def on_event(
+        self, experiment: Experiment, ctx: FrozenContext, event: str, payload: dict[str, Any]
+    ) -> None:
+        """Driver. Called for each ``ctx.emit(event, **payload)`` made inside a replicate.
+
+        ``ctx`` is a read-only snapshot of that replicate's context.
+        """
+
+    # -- lifecycle: one replicate (worker) ---------------------------------------------
+    def before_replicate(self, experiment: Experiment, ctx: FrozenContext) -> None:
+        """Worker. Called before the datasource of each (condition, replicate) runs."""
+
+    def before_step(self, experiment: Experiment, step: PipelineStep) -> None:
+        """Worker. Called before each step runs."""
+
+    def after_step(
+        self, experiment: Experiment, step: PipelineStep, data: Any, ctx: FrozenContext
+    ) -> None:
+        """Worker. Called after each step with its output ``data`` and the context."""
+
+    # -- execution (driver) ------------------------------------------------------------
+    def run_experiment_loop(
+        self, experiment: Experiment, replicate_fn: Callable[[int], Any]
+    ) -> Iterable[Any] | None:
+        """Driver. Execution plugins run ``replicate_fn(rep)`` for every replicate index.
+
+        ``replicate_fn(rep)`` runs every condition of replicate ``rep`` and returns their
+        records. Return the results (one per replicate) or ``None`` when the plugin does
+        not execute replicates.
+        """
+        return None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        check_hooks(cls)
+
+    def __repr__(self) -> str:
+        params = getattr(self, "__dict__", {})
+        shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if not k.startswith("_"))
+        return f"{type(self).__name__}({shown})"
+
+
+HOOK_NAMES = tuple(
+    name
+    for name, member in vars(BasePlugin).items()
+    if inspect.isfunction(member) and not name.startswith("_")
+)
+_HOOK_PREFIXES = ("before_", "after_", "on_", "init_")
+
+
+def check_hooks(cls: type) -> None:
+    """Raise :class:`PluginError` for a misspelled hook or a hook with the wrong arity."""
+    for name, member in vars(cls).items():
+        if not inspect.isfunction(member):
+            continue
+        if name in HOOK_NAMES:
+            expected = len(inspect.signature(getattr(BasePlugin, name)).parameters)
+            params = inspect.signature(member).parameters.values()
+            if any(p.kind in (p.VAR_POSITIONAL,) for p in params):
+                continue
+            positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            required = [p for p in positional if p.default is p.empty]
+            if not (len(required) <= expected <= len(positional)):
+                raise PluginError(
+                    f"{cls.__name__}.{name} takes {len(positional)} positional parameters "
+                    f"(including self) but the hook passes {expected}: "
+                    f"{name}{inspect.signature(getattr(BasePlugin, name))}"
+                )
+        elif name.startswith(_HOOK_PREFIXES):
+            raise PluginError(
+                f"{cls.__name__}.{name} looks like a plugin hook but no hook has that name; "
+                f"known hooks: {', '.join(HOOK_NAMES)}. Rename it, or prefix it with '_' if "
+                "it is a helper."
+            )
+
+
+def overrides(plugin: BasePlugin, hook: str) -> bool:
+    """True when ``plugin`` implements ``hook`` with something other than the no-op."""
+    return getattr(type(plugin), hook, None) is not getattr(BasePlugin, hook)
+
+
+__all__ = ["HOOK_NAMES", "BasePlugin", "check_hooks", "overrides"]

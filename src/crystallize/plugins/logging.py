@@ -1,0 +1,100 @@
+"""LoggingPlugin: progress, per-step timings and errors on the ``crystallize`` logger."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from crystallize.plugins.hookspec import BasePlugin
+
+if TYPE_CHECKING:
+    from crystallize.experiment import Experiment
+    from crystallize.record import ReplicateRecord
+    from crystallize.result import Result
+
+LOGGER_NAME = "crystallize"
+logger = logging.getLogger(LOGGER_NAME)
+
+
+class LoggingPlugin(BasePlugin):
+    """Log a run's progress on the ``crystallize`` logger.
+
+    Args:
+        verbose: log every step of every replicate with its duration and cache status.
+        log_level: level set on the ``crystallize`` logger (name or number).
+
+    Failures are logged the moment their record reaches the driver. When ``verbose`` is
+    set and nothing handles the logger yet, a stderr handler is added so the output shows.
+    Every message is logged by the driver (hook ``on_replicate_end``), whatever the
+    executor, so worker processes need no logging set-up.
+    """
+
+    def __init__(self, verbose: bool = False, log_level: str | int = "INFO") -> None:
+        level = logging.getLevelName(log_level.upper()) if isinstance(log_level, str) else log_level
+        if not isinstance(level, int):
+            raise ValueError(
+                f"Unknown log_level {log_level!r}; use DEBUG, INFO, WARNING, ERROR or CRITICAL"
+            )
+        self.verbose = verbose
+        self.log_level = log_level
+        self._level = level
+        self._started = 0.0
+        self._done = 0
+
+    def init_hook(self, experiment: Experiment) -> None:
+        """Apply the level (and a handler when verbose) to the ``crystallize`` logger."""
+        logger.setLevel(self._level)
+        if self.verbose and not logger.handlers and not logging.getLogger().handlers:
+            handler = logging.StreamHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+            logger.addHandler(handler)
+
+    def before_run(self, experiment: Experiment) -> None:
+        """Log the start of a run."""
+        self._started = time.perf_counter()
+        self._done = 0
+        logger.info(
+            "Running experiment '%s': %d replicate(s) x %d condition(s)",
+            experiment.name,
+            experiment.replicates,
+            1 + len(experiment.treatments),
+        )
+
+    def on_replicate_end(self, experiment: Experiment, record: ReplicateRecord) -> None:
+        """Log failures at once, and every step with its timing when verbose."""
+        self._done += 1
+        if record.error is not None:
+            logger.error("Replicate failed: %s", record.error)
+        if not self.verbose:
+            return
+        for step in record.steps:
+            logger.info(
+                "[%s #%d] step %s took %.3f ms%s",
+                record.condition,
+                record.replicate,
+                step.name,
+                step.duration * 1e3,
+                " (cache hit)" if step.cache_hit else "",
+            )
+        logger.info(
+            "[%s #%d] replicate done in %.3f ms (seed %s)",
+            record.condition,
+            record.replicate,
+            record.duration * 1e3,
+            record.seed,
+        )
+
+    def after_run(self, experiment: Experiment, result: Result) -> None:
+        """Log the end of a run with its duration and error count."""
+        logger.info(
+            "Experiment '%s' finished in %.2f s: %d replicate record(s), %d error(s)",
+            experiment.name,
+            time.perf_counter() - self._started,
+            self._done,
+            len(result.errors),
+        )
+
+
+__all__ = ["LOGGER_NAME", "LoggingPlugin"]

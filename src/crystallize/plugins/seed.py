@@ -1,0 +1,129 @@
+"""SeedPlugin: deterministic, recorded seeds for every replicate."""
+
+from __future__ import annotations
+
+import os
+import random
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from crystallize.plugins.hookspec import BasePlugin
+
+if TYPE_CHECKING:
+    from crystallize.experiment import Experiment
+    from crystallize.utils.context import FrozenContext
+
+SEED_STRIDE = 31337
+SEED_MODULUS = 2**32
+
+THREAD_WARNING = (
+    "SeedPlugin is combined with executor_type='thread': threads share Python's and NumPy's "
+    "global random number generators, so results may not be reproducible. Use "
+    "executor_type='process' (or SerialExecution) when you need reproducible runs."
+)
+
+_numpy_seed: Callable[[int], None] | None = None
+_numpy_checked = False
+
+
+def _load_numpy_seed() -> None:
+    """Import NumPy's seeding function once, if NumPy is installed."""
+    global _numpy_seed, _numpy_checked
+    if not _numpy_checked:
+        try:
+            import numpy
+        except ImportError:
+            _numpy_seed = None
+        else:
+            _numpy_seed = numpy.random.seed
+        _numpy_checked = True
+
+
+def _seed_numpy(seed: int) -> None:
+    """Seed NumPy's global RNG when NumPy is installed."""
+    if not _numpy_checked:
+        _load_numpy_seed()
+    if _numpy_seed is not None:
+        _numpy_seed(seed)
+
+
+def default_seed_fn(seed: int) -> None:
+    """Seed Python's ``random`` module and, when installed, NumPy's global RNG."""
+    random.seed(seed)
+    _seed_numpy(seed)
+
+
+class SeedPlugin(BasePlugin):
+    """Seed every replicate deterministically and record the seed.
+
+    Args:
+        seed: base seed. Replicate ``r`` gets ``(seed + r * 31337) % 2**32``. When
+            ``None``, a base seed is drawn at the start of each run and recorded in the
+            result, so the run can be repeated with ``SeedPlugin(seed=result.base_seed)``.
+        auto_seed: when ``False`` every replicate gets the base seed itself.
+        seed_fn: called with each replicate's seed; defaults to seeding Python's
+            ``random`` and NumPy's global RNG.
+
+    The seed is added to the context as ``"seed_used"`` (worker hook ``before_replicate``,
+    run after every other plugin's, so nothing draws from the RNGs between seeding and
+    the datasource).
+    """
+
+    def __init__(
+        self,
+        seed: int | None = None,
+        auto_seed: bool = True,
+        seed_fn: Callable[[int], None] | None = None,
+    ) -> None:
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise TypeError(f"SeedPlugin seed must be an int or None, got {seed!r}")
+        if seed_fn is not None and not callable(seed_fn):
+            raise TypeError(f"SeedPlugin seed_fn must be callable, got {seed_fn!r}")
+        self.seed = seed
+        self.auto_seed = auto_seed
+        self.seed_fn = seed_fn
+        self.base_seed: int | None = seed
+
+    def init_hook(self, experiment: Experiment) -> None:
+        """Warn at construction when combined with thread execution."""
+        self._warn_if_threaded(experiment)
+
+    def before_run(self, experiment: Experiment) -> None:
+        """Fix the run's base seed (drawing one when ``seed`` is None) and warn for threads."""
+        self._warn_if_threaded(experiment)
+        self.base_seed = self.seed if self.seed is not None else self.draw_base_seed()
+        if self.seed_fn is None:
+            _load_numpy_seed()  # import NumPy here, not inside the first replicate
+
+    @staticmethod
+    def draw_base_seed() -> int:
+        """Draw a fresh base seed from the OS (never from the global RNGs being seeded)."""
+        return int.from_bytes(os.urandom(4), "little")
+
+    def seed_for(self, replicate: int) -> int:
+        """Return the seed of replicate ``replicate`` for the current base seed."""
+        base = self.base_seed
+        if base is None:
+            base = self.base_seed = self.draw_base_seed()
+        if not self.auto_seed:
+            return base
+        return (base + replicate * SEED_STRIDE) % SEED_MODULUS
+
+    def before_replicate(self, experiment: Experiment, ctx: FrozenContext) -> None:
+        """Seed the RNGs and record ``seed_used`` (an explicit ``seed_used`` wins)."""
+        data = ctx._data
+        seed = data.get("seed_used")
+        if seed is None:
+            seed = self.seed_for(data.get("replicate", 0))
+            data["seed_used"] = seed
+        (self.seed_fn or default_seed_fn)(seed)
+
+    @staticmethod
+    def _warn_if_threaded(experiment: Experiment) -> None:
+        execution = experiment.execution_plugin
+        if getattr(execution, "executor_type", None) == "thread":
+            warnings.warn(THREAD_WARNING, RuntimeWarning, stacklevel=2)
+
+
+__all__ = ["SEED_MODULUS", "SEED_STRIDE", "SeedPlugin", "default_seed_fn"]

@@ -1,0 +1,315 @@
+"""The one unit of work: run every pending condition of one replicate index.
+
+:class:`ReplicateRunner` is the ``replicate_fn`` handed to execution plugins. Serial,
+thread, process, asyncio and Ray execution all call the same object; only scheduling
+differs. It is picklable, so process and Ray workers receive it once and then only see
+replicate indices. Workers never write to the store: records go back to the driver.
+
+The per-condition logic lives in one generator (:meth:`ReplicateRunner._conditions`)
+that yields whenever a datasource or step returns an awaitable. A synchronous driver
+runs those awaitables on a per-thread event loop; the asynchronous driver awaits them, so
+``async def`` steps work under every executor without a second copy of the logic.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from collections.abc import Generator, Sequence
+from inspect import isawaitable
+from typing import TYPE_CHECKING, Any
+
+from crystallize.plugins.hookspec import overrides
+from crystallize.plugins.seed import SeedPlugin
+from crystallize.record import ReplicateError, ReplicateRecord, StepRecord
+from crystallize.treatment import BASELINE, Treatment
+from crystallize.utils.context import FrozenContext
+from crystallize.utils.hashing import content_hash
+
+if TYPE_CHECKING:
+    from crystallize.experiment import Experiment
+
+Condition = tuple[str, Treatment | None]
+_JSON_SCALARS = (str, int, float, bool, type(None))
+_DATASOURCE_STAGE = "datasource"
+_thread_state = threading.local()
+
+
+def _thread_loop() -> Any:
+    """An event loop private to this thread, for awaitables met by synchronous drivers."""
+    loop = getattr(_thread_state, "loop", None)
+    if loop is None or loop.is_closed():
+        import asyncio  # only when a step is async: keeps `import crystallize` light
+
+        loop = _thread_state.loop = asyncio.new_event_loop()
+    return loop
+
+
+def _loggable(value: Any) -> Any:
+    """A JSON-friendly stand-in for a context value read by a step (provenance)."""
+    if isinstance(value, _JSON_SCALARS):
+        return value
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+class ReplicateOutcome:
+    """What running one condition produced: the record, the final data, the exception."""
+
+    __slots__ = ("record", "data", "exception")
+
+    def __init__(self, record: ReplicateRecord, data: Any, exception: BaseException | None):
+        self.record = record
+        self.data = data
+        self.exception = exception
+
+
+class ReplicateRunner:
+    """Runs the pending conditions of a replicate index and returns their records.
+
+    Args:
+        experiment: the experiment whose datasource, pipeline, plugins and initial
+            context are used (pickled to workers without its driver-only state).
+        conditions: ``(name, treatment)`` pairs in result order; baseline has ``None``.
+        replicates: the replicate indices that have work to do, in order.
+        done: ``{replicate: {condition, ...}}`` already finished (resume); skipped.
+        seed: an explicit seed for every replicate (``apply(seed=...)``).
+        data: when given, used instead of calling the datasource (``apply(data=...)``).
+    """
+
+    def __init__(
+        self,
+        experiment: Experiment,
+        conditions: Sequence[Condition],
+        replicates: Sequence[int],
+        done: dict[int, set[str]] | None = None,
+        seed: int | None = None,
+        data: Any = None,
+        use_data: bool = False,
+    ) -> None:
+        self.experiment = experiment
+        self.conditions = list(conditions)
+        self.replicates = list(replicates)
+        self.done = done or {}
+        self.seed = seed
+        self.data = data
+        self.use_data = use_data
+        self._prepare()
+
+    # -- pickling: hook lists are rebuilt where the runner lands ------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "experiment": self.experiment,
+            "conditions": self.conditions,
+            "replicates": self.replicates,
+            "done": self.done,
+            "seed": self.seed,
+            "data": self.data,
+            "use_data": self.use_data,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        exp = self.experiment
+        plugins = exp.plugins
+        # SeedPlugin seeds last, so no other hook draws from the RNGs after seeding.
+        before = [p for p in plugins if overrides(p, "before_replicate")]
+        before.sort(key=lambda p: isinstance(p, SeedPlugin))
+        self._before_replicate = [p.before_replicate for p in before]
+        self._before_step = [p.before_step for p in plugins if overrides(p, "before_step")]
+        self._after_step = [p.after_step for p in plugins if overrides(p, "after_step")]
+        self._base_ctx = dict(exp.initial_ctx)
+        self._datasource = exp.datasource
+        self._steps = list(exp.pipeline.steps) if exp.pipeline is not None else []
+
+    # -- drivers -----------------------------------------------------------------------
+    def __call__(self, replicate: int) -> list[ReplicateRecord]:
+        """Run replicate ``replicate`` of every pending condition (synchronously)."""
+        return [self.run_condition(name, t, replicate).record for name, t in self._pending(replicate)]
+
+    async def arun(self, replicate: int) -> list[ReplicateRecord]:
+        """Run replicate ``replicate`` of every pending condition, awaiting async steps."""
+        records = []
+        for name, treatment in self._pending(replicate):
+            outcome = await self.arun_condition(name, treatment, replicate)
+            records.append(outcome.record)
+        return records
+
+    def run_condition(self, condition: str, treatment: Treatment | None, replicate: int) -> ReplicateOutcome:
+        """Run one (condition, replicate) synchronously."""
+        gen = self._conditions(condition, treatment, replicate)
+        try:
+            awaitable = gen.send(None)
+            while True:
+                try:
+                    value = _thread_loop().run_until_complete(_as_coroutine(awaitable))
+                except Exception as exc:
+                    awaitable = gen.throw(exc)
+                else:
+                    awaitable = gen.send(value)
+        except StopIteration as stop:
+            return stop.value
+
+    async def arun_condition(
+        self, condition: str, treatment: Treatment | None, replicate: int
+    ) -> ReplicateOutcome:
+        """Run one (condition, replicate), awaiting async datasources and steps."""
+        gen = self._conditions(condition, treatment, replicate)
+        try:
+            awaitable = gen.send(None)
+            while True:
+                try:
+                    value = await awaitable
+                except Exception as exc:
+                    awaitable = gen.throw(exc)
+                else:
+                    awaitable = gen.send(value)
+        except StopIteration as stop:
+            return stop.value
+
+    def failed_records(self, replicate: int, reason: str, exception_type: str = "WorkerError") -> list[ReplicateRecord]:
+        """Records marking every pending condition of ``replicate`` as failed.
+
+        Used by executors when the worker running a replicate died, so the run still
+        completes and ``resume`` can finish the replicate later.
+        """
+        return [
+            ReplicateRecord(
+                condition=name,
+                replicate=replicate,
+                seed=None,
+                metrics={},
+                steps=[],
+                error=ReplicateError(name, replicate, "worker", reason, exception_type),
+            )
+            for name, _ in self._pending(replicate)
+        ]
+
+    def _pending(self, replicate: int) -> list[Condition]:
+        done = self.done.get(replicate)
+        if not done:
+            return self.conditions
+        return [c for c in self.conditions if c[0] not in done]
+
+    # -- the replicate itself ------------------------------------------------------------
+    def _conditions(
+        self, condition: str, treatment: Treatment | None, replicate: int
+    ) -> Generator[Any, Any, ReplicateOutcome]:
+        exp = self.experiment
+        started_at = time.time()
+        t_start = time.perf_counter()
+        values = dict(self._base_ctx)
+        values["replicate"] = replicate
+        values["condition"] = condition
+        if self.seed is not None:
+            values["seed_used"] = self.seed
+        ctx = FrozenContext(values)
+        data_values = ctx._data
+        metrics = ctx.metrics
+        steps: list[StepRecord] = []
+        stage = _DATASOURCE_STAGE
+        data: Any = None
+        exception: BaseException | None = None
+        error: ReplicateError | None = None
+        try:
+            if treatment is not None:
+                treatment.apply(ctx)
+            for hook in self._before_replicate:
+                hook(exp, ctx)
+            if self.use_data:
+                data = self.data
+            else:
+                data = self._datasource.fetch(ctx)
+                if isawaitable(data):
+                    data = yield data
+            input_hash = content_hash(data)
+            for step in self._steps:
+                stage = step.name
+                for hook in self._before_step:
+                    hook(exp, step)
+                n_logged = len(metrics.log)
+                n_keys = len(data_values)
+                t0 = time.perf_counter()
+                out = step(data, ctx)
+                if isawaitable(out):
+                    out = yield out
+                if type(out) is tuple and len(out) == 2 and isinstance(out[1], dict):
+                    data = out[0]
+                    for name, value in out[1].items():
+                        metrics.add(name, value)
+                else:
+                    data = out
+                duration = time.perf_counter() - t0
+                for hook in self._after_step:
+                    hook(exp, step, data, ctx)
+                output_hash = content_hash(data)
+                steps.append(
+                    StepRecord(
+                        name=stage,
+                        params=dict(step.params),
+                        input_hash=input_hash,
+                        output_hash=output_hash,
+                        ctx_reads=_reads(step, data_values),
+                        ctx_writes=list(data_values)[n_keys:] if len(data_values) > n_keys else [],
+                        metrics=_grouped(metrics.log, n_logged),
+                        duration=duration,
+                    )
+                )
+                input_hash = output_hash
+        except Exception as exc:
+            exception = exc
+            error = ReplicateError(
+                condition=condition,
+                replicate=replicate,
+                step=stage,
+                message=str(exc),
+                exception_type=type(exc).__name__,
+                traceback=traceback.format_exc(),
+            )
+        record = ReplicateRecord(
+            condition=condition,
+            replicate=replicate,
+            seed=data_values.get("seed_used"),
+            metrics=metrics.as_dict(),
+            steps=steps,
+            error=error,
+            duration=time.perf_counter() - t_start,
+            started_at=started_at,
+            events=ctx._events or [],
+            metric_tags=metrics.all_tags(),
+            worker=os.getpid(),
+        )
+        return ReplicateOutcome(record, data, exception)
+
+
+async def _as_coroutine(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _reads(step: Any, values: dict[str, Any]) -> dict[str, Any]:
+    keys = step.context_keys
+    if not keys:
+        return {}
+    return {key: _loggable(values[key]) for key in keys if key in values}
+
+
+def _grouped(log: list[tuple[str, Any]], start: int) -> dict[str, list[Any]]:
+    if len(log) == start:
+        return {}
+    grouped: dict[str, list[Any]] = {}
+    for name, value in log[start:]:
+        grouped.setdefault(name, []).append(value)
+    return grouped
+
+
+def baseline_condition() -> Condition:
+    """The untreated condition, always first."""
+    return (BASELINE, None)
+
+
+__all__ = ["Condition", "ReplicateOutcome", "ReplicateRunner", "baseline_condition"]

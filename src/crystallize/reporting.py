@@ -1,0 +1,140 @@
+"""Plain-text rendering of a :class:`~crystallize.result.Result`."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crystallize.hypothesis import HypothesisResult
+    from crystallize.result import Result
+
+
+def _numbers(values: Sequence[Any]) -> list[float]:
+    out = []
+    for value in values:
+        if isinstance(value, bool):
+            out.append(float(value))
+        elif isinstance(value, int | float) or hasattr(value, "__float__"):
+            try:
+                out.append(float(value))
+            except (TypeError, ValueError):
+                continue
+    return out
+
+
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
+            return f"{value:.{digits - 1}e}"
+        return f"{value:.{digits}g}"
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return f"[{_fmt(value[0], digits)}, {_fmt(value[1], digits)}]"
+    return str(value)
+
+
+def metric_summary(values: Sequence[Any]) -> str:
+    """``mean ± sd (n=N)`` for numeric values; a count otherwise."""
+    numbers = _numbers(values)
+    if not numbers:
+        return f"n={len(values)} (non-numeric)"
+    mean = statistics.fmean(numbers)
+    sd = statistics.stdev(numbers) if len(numbers) > 1 else 0.0
+    return f"{_fmt(mean)} ± {_fmt(sd)} (n={len(numbers)})"
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return lines
+
+
+def _hypothesis_rows(hyp: HypothesisResult) -> list[list[str]]:
+    rows = [["treatment", "metric", "effect", "CI", "p", "p adj", "verdict"]]
+    for treatment in hyp.ranking or list(hyp.results):
+        output = hyp.results[treatment]
+        if "error" in output:
+            rows.append([treatment, "-", "-", "-", "-", "-", f"error: {output['error']}"])
+            continue
+        entries = (
+            [(output.get("metric", ", ".join(hyp.metrics)), output)]
+            if "p_value" in output or "significant" in output
+            else [(k, v) for k, v in output.items() if isinstance(v, dict)]
+        ) or [(", ".join(hyp.metrics), output)]
+        for metric, entry in entries:
+            significant = entry.get("significant")
+            verdict = "-" if significant is None else ("significant" if significant else "not significant")
+            rows.append([
+                treatment,
+                str(metric),
+                _fmt(entry.get("effect_size", entry.get("difference"))),
+                _fmt(entry.get("ci")),
+                _fmt(entry.get("p_value")),
+                _fmt(entry.get("p_value_adjusted")),
+                verdict,
+            ])
+    return rows
+
+
+def render_report(result: Result) -> str:
+    """Render ``result`` as text: metrics per condition, hypotheses, then errors."""
+    lines = [f"Experiment: {result.experiment}"]
+    if result.run_id:
+        lines.append(f"Run: {result.run_id}")
+    if result.base_seed is not None:
+        lines.append(f"Base seed: {result.base_seed}")
+    conditions = result.metrics.conditions()
+    n_records = len(result.records)
+    lines.append(f"Replicates: {n_records} record(s) over {len(conditions)} condition(s), {len(result.errors)} failed")
+    lines.append("")
+    metric_names: list[str] = []
+    for cm in conditions.values():
+        metric_names += [m for m in cm.metrics if m not in metric_names]
+    if metric_names:
+        lines.append("Metrics (mean ± sd)")
+        rows = [["condition", *metric_names]]
+        for name, cm in conditions.items():
+            rows.append([name] + [metric_summary(cm.metrics[m]) if m in cm.metrics else "-" for m in metric_names])
+        lines += _table(rows)
+    else:
+        lines.append("No metrics were recorded.")
+    for hyp in result.metrics.hypotheses:
+        lines.append("")
+        extra = f", correction: {hyp.correction}" if hyp.correction else ""
+        lines.append(f"Hypothesis '{hyp.name}' on {', '.join(hyp.metrics)}{extra}")
+        error = getattr(hyp, "error", None)
+        if error:
+            lines.append(f"  could not be verified: {error}")
+            continue
+        if not hyp.results:
+            lines.append("  no treatments to compare")
+            continue
+        lines += _table(_hypothesis_rows(hyp))
+        if hyp.best is not None:
+            lines.append(f"Best: {hyp.best}")
+    if result.warnings:
+        lines.append("")
+        lines.append("Warnings")
+        lines += [f"  - {w}" for w in result.warnings]
+    if result.errors:
+        lines.append("")
+        lines.append(f"Errors ({len(result.errors)})")
+        shown = result.errors[:10]
+        lines += [f"  - {e}" for e in shown]
+        if len(result.errors) > len(shown):
+            lines.append(f"  ... and {len(result.errors) - len(shown)} more (see result.errors)")
+    return "\n".join(lines)
+
+
+__all__ = ["metric_summary", "render_report"]

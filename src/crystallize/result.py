@@ -1,0 +1,208 @@
+"""The outcome of ``experiment.run()``: metrics, hypotheses, errors and provenance."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from crystallize.hypothesis import HypothesisResult
+from crystallize.record import ReplicateError, ReplicateRecord
+from crystallize.treatment import BASELINE
+
+
+class ConditionMetrics:
+    """One condition's metrics: ``metrics[name]`` lists the values in replicate order.
+
+    Attributes:
+        name: the condition name (``"baseline"`` or a treatment name).
+        metrics: ``{metric: [value, ...]}``, replicates in order (failed replicates add
+            nothing).
+        replicates: the replicate index each record came from, in order.
+        seeds: the seed each replicate used.
+    """
+
+    def __init__(self, name: str, records: Sequence[ReplicateRecord]) -> None:
+        self.name = name
+        self.metrics: dict[str, list[Any]] = {}
+        for record in records:
+            for metric, values in record.metrics.items():
+                self.metrics.setdefault(metric, []).extend(values)
+        self.replicates = [r.replicate for r in records]
+        self.seeds = [r.seed for r in records]
+
+    def __getitem__(self, metric: str) -> list[Any]:
+        return self.metrics[metric]
+
+    def __repr__(self) -> str:
+        return f"ConditionMetrics({self.name!r}, {self.metrics!r})"
+
+
+class ExperimentMetrics:
+    """Metrics of every condition: ``baseline``, ``treatments[name]`` and ``hypotheses``."""
+
+    def __init__(
+        self,
+        baseline: ConditionMetrics,
+        treatments: dict[str, ConditionMetrics],
+        hypotheses: list[HypothesisResult],
+    ) -> None:
+        self.baseline = baseline
+        self.treatments = treatments
+        self.hypotheses = hypotheses
+
+    def conditions(self) -> dict[str, ConditionMetrics]:
+        """``{condition: ConditionMetrics}`` with the baseline first."""
+        return {BASELINE: self.baseline, **self.treatments}
+
+    def __repr__(self) -> str:
+        return f"ExperimentMetrics(baseline={self.baseline!r}, treatments={self.treatments!r})"
+
+
+class Result:
+    """What a run produced.
+
+    Attributes:
+        metrics: :class:`ExperimentMetrics` — ``result.metrics.baseline.metrics["x"]``
+            and ``result.metrics.treatments["t"].metrics["x"]`` list per-replicate values.
+        errors: one :class:`~crystallize.record.ReplicateError` per failed replicate.
+        provenance: ``{condition: [per-replicate provenance dict, ...]}`` in replicate
+            order: step names, params, input/output hashes, cache hits, ``seed_used``,
+            timings.
+        records: the raw :class:`~crystallize.record.ReplicateRecord` list.
+        experiment: the experiment's name; ``run_id`` the store's id for this run;
+            ``base_seed`` the seed the run started from (repeat a run with it).
+        warnings: notes about the run's trustworthiness (e.g. code changed mid-run).
+    """
+
+    def __init__(
+        self,
+        records: Iterable[ReplicateRecord],
+        conditions: Sequence[str],
+        hypotheses: Sequence[HypothesisResult] = (),
+        experiment: str = "experiment",
+        run_id: str | None = None,
+        base_seed: int | None = None,
+        info: dict[str, Any] | None = None,
+        warnings: Sequence[str] = (),
+    ) -> None:
+        order = {name: i for i, name in enumerate(conditions)}
+        self.records = sorted(records, key=lambda r: (order.get(r.condition, len(order)), r.replicate))
+        by_condition: dict[str, list[ReplicateRecord]] = {name: [] for name in conditions}
+        for record in self.records:
+            by_condition.setdefault(record.condition, []).append(record)
+        baseline = ConditionMetrics(BASELINE, by_condition.get(BASELINE, []))
+        treatments = {
+            name: ConditionMetrics(name, recs) for name, recs in by_condition.items() if name != BASELINE
+        }
+        self.metrics = ExperimentMetrics(baseline, treatments, list(hypotheses))
+        self.errors: list[ReplicateError] = [r.error for r in self.records if r.error is not None]
+        self.experiment = experiment
+        self.run_id = run_id
+        self.base_seed = base_seed
+        self.info = dict(info or {})
+        self.warnings = list(warnings)
+        self._by_condition = by_condition
+
+    # -- access ------------------------------------------------------------------------
+    @property
+    def conditions(self) -> list[str]:
+        """Condition names, baseline first."""
+        return list(self._by_condition)
+
+    @property
+    def provenance(self) -> dict[str, list[dict[str, Any]]]:
+        """``{condition: [per-replicate provenance, ...]}`` in replicate order."""
+        return {name: [r.provenance() for r in recs] for name, recs in self._by_condition.items()}
+
+    @property
+    def hypotheses(self) -> list[HypothesisResult]:
+        """Every hypothesis result of the run."""
+        return self.metrics.hypotheses
+
+    def get_hypothesis(self, name: str) -> HypothesisResult | None:
+        """Return the hypothesis result named ``name``, or ``None`` when there is none."""
+        for hyp in self.metrics.hypotheses:
+            if hyp.name == name:
+                return hyp
+        return None
+
+    # -- export ------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict of the whole result."""
+        return {
+            "experiment": self.experiment,
+            "run_id": self.run_id,
+            "base_seed": self.base_seed,
+            "info": self.info,
+            "warnings": self.warnings,
+            "metrics": {name: cm.metrics for name, cm in self.metrics.conditions().items()},
+            "hypotheses": [h.to_dict() for h in self.metrics.hypotheses],
+            "errors": [asdict(e) for e in self.errors],
+            "provenance": self.provenance,
+        }
+
+    def to_json(self, path: str | Path | None = None, *, indent: int | None = 2) -> str:
+        """Serialize :meth:`to_dict` as JSON; also write it to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=indent, default=_json_default, allow_nan=True)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_dataframe(self):
+        """A pandas DataFrame with one row per condition × replicate.
+
+        Columns: ``condition``, ``replicate``, ``seed``, ``error`` (message or ``None``),
+        ``duration`` and one column per metric (a scalar when the replicate recorded one
+        value, a list when it recorded several).
+        """
+        import pandas as pd
+
+        rows = []
+        for record in self.records:
+            row: dict[str, Any] = {
+                "condition": record.condition,
+                "replicate": record.replicate,
+                "seed": record.seed,
+                "error": str(record.error) if record.error else None,
+                "duration": record.duration,
+            }
+            for metric, values in record.metrics.items():
+                row[metric] = values[0] if len(values) == 1 else list(values)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def to_parquet(self, path: str | Path) -> None:
+        """Write :meth:`to_dataframe` to a Parquet file (needs the ``parquet`` extra)."""
+        from crystallize.utils.optional import require
+
+        require("pyarrow", feature="Result.to_parquet", extra="parquet")
+        self.to_dataframe().to_parquet(path, index=False)
+
+    def report(self) -> str:
+        """A readable text summary: per-condition metrics, hypotheses and errors."""
+        from crystallize.reporting import render_report
+
+        return render_report(self)
+
+    def __repr__(self) -> str:
+        return (
+            f"Result(experiment={self.experiment!r}, conditions={self.conditions!r}, "
+            f"records={len(self.records)}, errors={len(self.errors)})"
+        )
+
+
+def _json_default(obj: Any) -> Any:
+    """Turn numpy scalars/arrays, tuples of them, sets and paths into JSON values."""
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, set | frozenset):
+        return sorted(obj, key=repr)
+    return repr(obj)
+
+
+__all__ = ["ConditionMetrics", "ExperimentMetrics", "Result"]

@@ -1,0 +1,1 @@
+"""Small utilities shared across Crystallize (context, hashing, pickling checks)."""

@@ -1,0 +1,186 @@
+"""The per-replicate context: an append-only mapping plus the replicate's metrics.
+
+A :class:`FrozenContext` carries everything a datasource or step may read: treatment
+values, ``"replicate"``, ``"condition"``, ``"seed_used"`` and shared resources. It only
+grows — overwriting a key by accident raises :class:`ContextMutationError` — and
+:meth:`FrozenContext.override` is the one deliberate way to replace a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from crystallize.exceptions import ContextMutationError
+
+_MISSING = object()
+
+
+class ContextMetrics:
+    """Metric values recorded during one replicate, in the order they were added."""
+
+    __slots__ = ("_values", "_tags", "log")
+
+    def __init__(self) -> None:
+        self._values: dict[str, list[Any]] = {}
+        self._tags: dict[str, list[dict[str, Any] | None]] | None = None
+        #: Every ``(name, value)`` in the order recorded (per-step provenance slices it).
+        self.log: list[tuple[str, Any]] = []
+
+    def add(self, name: str, value: Any, tags: Mapping[str, Any] | None = None) -> None:
+        """Append ``value`` to metric ``name`` (optionally with ``tags``)."""
+        values = self._values.get(name)
+        if values is None:
+            values = self._values[name] = []
+        values.append(value)
+        self.log.append((name, value))
+        if tags is not None or self._tags is not None:
+            if self._tags is None:
+                self._tags = {}
+            tag_list = self._tags.setdefault(name, [None] * (len(values) - 1))
+            tag_list.append(dict(tags) if tags is not None else None)
+
+    def __getitem__(self, name: str) -> list[Any]:
+        return self._values[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """Return the values of ``name``, or ``default`` when it was never recorded."""
+        return self._values.get(name, default)
+
+    def as_dict(self) -> dict[str, list[Any]]:
+        """Return ``{metric: [values]}`` (the lists are shared, do not mutate them)."""
+        return self._values
+
+    def all_tags(self) -> dict[str, list[dict[str, Any] | None]] | None:
+        """Return ``{metric: [tags per value]}``, or ``None`` when no value had tags."""
+        if self._tags is None:
+            return None
+        return {name: self.tags(name) for name in self._tags}
+
+    def tags(self, name: str) -> list[dict[str, Any] | None]:
+        """Return the tags given with each value of ``name`` (``None`` where none were)."""
+        if self._tags is None or name not in self._tags:
+            return [None] * len(self._values.get(name, ()))
+        tags = self._tags[name]
+        return tags + [None] * (len(self._values[name]) - len(tags))
+
+    def __repr__(self) -> str:
+        return f"ContextMetrics({self._values!r})"
+
+
+class FrozenContext:
+    """Append-only key/value context handed to datasources and steps.
+
+    ``ctx[key]`` reads a value (resources made by :func:`crystallize.resource_factory`
+    are created on first access), ``ctx.add`` adds a new key, ``ctx.override`` replaces
+    values on purpose, and ``ctx.metrics`` / ``ctx.record`` collect metrics.
+    """
+
+    __slots__ = ("_data", "metrics", "_events", "__weakref__")
+
+    def __init__(self, initial: Mapping[str, Any] | None = None) -> None:
+        self._data: dict[str, Any] = dict(initial) if initial else {}
+        self.metrics = ContextMetrics()
+        self._events: list[tuple[str, dict[str, Any]]] | None = None
+
+    # -- reading -----------------------------------------------------------------
+    def __getitem__(self, key: str) -> Any:
+        value = self._data[key]
+        resolve = getattr(value, "_crystallize_resolve", None)
+        if resolve is not None:
+            return resolve(self)
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return ``ctx[key]``, or ``default`` when the key is absent."""
+        if key in self._data:
+            return self[key]
+        return default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def keys(self):  # noqa: D102 - mapping protocol
+        return self._data.keys()
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a shallow copy of the context's values (resources left unresolved)."""
+        return dict(self._data)
+
+    # -- writing -----------------------------------------------------------------
+    def __setitem__(self, key: str, value: Any) -> None:
+        raise ContextMutationError(
+            f"Cannot assign ctx[{key!r}]: the context is frozen. Use ctx.add({key!r}, value) "
+            f"for a new key or ctx.override({key}=value) to replace one deliberately."
+        )
+
+    def __delitem__(self, key: str) -> None:
+        raise ContextMutationError(f"Cannot delete ctx[{key!r}]: the context is frozen.")
+
+    def add(self, key: str, value: Any) -> None:
+        """Add a new ``key``; raises :class:`ContextMutationError` if it already exists."""
+        if key in self._data:
+            raise ContextMutationError(
+                f"Context key {key!r} already exists (value {self._data[key]!r}); keys cannot be "
+                f"overwritten with add(). Use ctx.override({key}=...) to replace it on purpose."
+            )
+        self._data[key] = value
+
+    def override(self, **values: Any) -> FrozenContext:
+        """Replace (or add) the given values deliberately; returns the context itself."""
+        self._data.update(values)
+        return self
+
+    # -- metrics and events --------------------------------------------------------
+    def record(self, name: str, value: Any, tags: Mapping[str, Any] | None = None) -> None:
+        """Record a metric value for this replicate, optionally with ``tags``."""
+        self.metrics.add(name, value, tags)
+
+    def emit(self, event: str, **payload: Any) -> None:
+        """Emit a named event with a payload; plugins receive it through ``on_event``."""
+        if self._events is None:
+            self._events = []
+        self._events.append((event, payload))
+
+    def __repr__(self) -> str:
+        return f"FrozenContext({self._data!r})"
+
+    def __reduce__(self):
+        return (_rebuild_context, (self._data, self.metrics.as_dict()))
+
+
+def _rebuild_context(data: dict[str, Any], metrics: dict[str, list[Any]]) -> FrozenContext:
+    ctx = FrozenContext(data)
+    for name, values in metrics.items():
+        for value in values:
+            ctx.metrics.add(name, value)
+    return ctx
+
+
+def standalone_context(initial: Mapping[str, Any] | None = None) -> FrozenContext:
+    """Return a fresh context for calling a step or datasource by hand (e.g. in a test).
+
+    ``"replicate"`` defaults to ``0`` and ``"condition"`` to ``"baseline"`` unless given.
+    """
+    data: dict[str, Any] = {"replicate": 0, "condition": "baseline"}
+    if initial:
+        data.update(initial)
+    return FrozenContext(data)
+
+
+__all__ = ["ContextMetrics", "ContextMutationError", "FrozenContext", "standalone_context"]

@@ -1,0 +1,103 @@
+import asyncio
+import pickle
+
+import pytest
+
+from crystallize import MissingParameterError, Pipeline, PipelineStep, pipeline_step, standalone_context
+
+
+@pipeline_step()
+def add_delta(data, ctx, *, delta=0):
+    return [x + delta for x in data]
+
+
+@pipeline_step()
+def scale(values, *, factor):
+    return [v * factor for v in values]
+
+
+@pipeline_step(cacheable=True)
+def cached(data, ctx):
+    return data
+
+
+@pipeline_step
+def bare(data):
+    return data
+
+
+@pipeline_step()
+async def async_double(data, ctx):
+    await asyncio.sleep(0)
+    return [x * 2 for x in data]
+
+
+def test_factory_returns_step_with_name_and_params():
+    step = add_delta(delta=5)
+    assert isinstance(step, PipelineStep)
+    assert step.name == "add_delta"
+    assert dict(step.params) == {"delta": 5}
+    assert step(list([1, 2]), standalone_context()) == [6, 7]
+
+
+def test_injection_from_context_and_default():
+    step = add_delta()
+    assert step([1], standalone_context({"delta": 10})) == [11]
+    assert step([1], standalone_context()) == [1]
+
+
+def test_fixed_value_wins_over_context():
+    assert add_delta(delta=1)([1], standalone_context({"delta": 100})) == [2]
+
+
+def test_first_parameter_any_name_and_ctx_optional():
+    assert scale(factor=2)([1, 2], standalone_context()) == [2, 4]
+    assert scale()([3], standalone_context({"factor": 3})) == [9]
+
+
+def test_missing_parameter_names_step_and_parameter():
+    with pytest.raises(MissingParameterError) as info:
+        scale()([1], standalone_context())
+    message = str(info.value)
+    assert "scale" in message and "factor" in message
+
+
+def test_unknown_parameter_rejected_at_construction():
+    with pytest.raises(TypeError, match="unknown parameter"):
+        add_delta(dleta=1)
+
+
+def test_cacheable_flag_and_bare_decorator():
+    assert cached().cacheable is True
+    assert add_delta().cacheable is False
+    assert bare()([1], standalone_context()) == [1]
+
+
+def test_async_step_is_marked():
+    step = async_double()
+    assert step.is_async
+    assert asyncio.run(step([1, 2], standalone_context())) == [2, 4]
+
+
+def test_decorated_steps_pickle_by_reference():
+    step = add_delta(delta=3)
+    clone = pickle.loads(pickle.dumps(step))
+    assert clone.name == "add_delta" and dict(clone.params) == {"delta": 3}
+    assert clone([1], standalone_context()) == [4]
+
+
+def test_pipeline_lists_steps_and_rejects_factories():
+    steps = [add_delta(), scale(factor=2)]
+    assert Pipeline(steps).steps == steps
+    with pytest.raises(TypeError, match="factory"):
+        Pipeline([add_delta(), 3])
+
+
+def test_class_based_step():
+    class Square(PipelineStep):
+        def __call__(self, data, ctx):
+            return data * data
+
+    step = Square()
+    assert step.name == "Square"
+    assert step(3, standalone_context()) == 9

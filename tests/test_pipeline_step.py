@@ -3,7 +3,13 @@ import pickle
 
 import pytest
 
-from crystallize import MissingParameterError, Pipeline, PipelineStep, pipeline_step, standalone_context
+from crystallize import (
+    MissingParameterError,
+    Pipeline,
+    PipelineStep,
+    pipeline_step,
+    standalone_context,
+)
 
 
 @pipeline_step()

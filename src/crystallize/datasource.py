@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from crystallize.utils.context import FrozenContext
-from crystallize.utils.importing import rebuild_from_factory
+from crystallize.utils.importing import factory_reference
 
 
 class DataSource:
@@ -51,7 +51,7 @@ class FunctionDataSource(DataSource):
 
     def __reduce__(self):
         # The module attribute is the factory, not ``fn``: rebuild through it.
-        return (rebuild_from_factory, (self.fn.__module__, self.fn.__qualname__, self.params))
+        return factory_reference(self.fn, "__crystallize_datasource__", dict(self.params))
 
 
 def data_source(fn: Callable[..., Any]) -> Callable[..., FunctionDataSource]:

@@ -62,18 +62,26 @@ def iterate_records(experiment: Experiment, runner: ReplicateRunner) -> Iterator
             close()
 
 
-def dispatch_record(experiment: Experiment, record: ReplicateRecord) -> None:
-    """Call the driver hooks for one arriving record."""
-    for plugin in experiment.plugins:
-        if overrides(plugin, "on_replicate_end"):
-            plugin.on_replicate_end(experiment, record)
-    if record.events:
-        listeners = [p for p in experiment.plugins if overrides(p, "on_event")]
-        if listeners:
-            ctx = FrozenContext({"condition": record.condition, "replicate": record.replicate, "seed_used": record.seed})
+class RecordDispatcher:
+    """Calls the driver hooks (``on_replicate_end``, ``on_event``) for arriving records."""
+
+    def __init__(self, experiment: Experiment) -> None:
+        self.experiment = experiment
+        plugins = experiment.plugins
+        self._on_end = [p.on_replicate_end for p in plugins if overrides(p, "on_replicate_end")]
+        self._on_event = [p.on_event for p in plugins if overrides(p, "on_event")]
+
+    def __call__(self, record: ReplicateRecord) -> None:
+        experiment = self.experiment
+        for hook in self._on_end:
+            hook(experiment, record)
+        if record.events and self._on_event:
+            ctx = FrozenContext(
+                {"condition": record.condition, "replicate": record.replicate, "seed_used": record.seed}
+            )
             for event, payload in record.events:
-                for plugin in listeners:
-                    plugin.on_event(experiment, ctx, event, payload)
+                for hook in self._on_event:
+                    hook(experiment, ctx, event, payload)
 
 
 def verify_hypotheses(
@@ -122,9 +130,10 @@ def run_experiment(
         conditions = [baseline_condition()] + [(t.name, t) for t in experiment.treatments]
         runner = ReplicateRunner(experiment, conditions, range(experiment.replicates))
         records = []
+        dispatch = RecordDispatcher(experiment)
         for record in iterate_records(experiment, runner):
             records.append(record)
-            dispatch_record(experiment, record)
+            dispatch(record)
         seed_plugin = experiment.get_plugin(SeedPlugin)
         result = Result(
             records,
@@ -162,4 +171,4 @@ def apply_once(
     return outcome.data
 
 
-__all__ = ["apply_once", "dispatch_record", "iterate_records", "run_experiment", "verify_hypotheses"]
+__all__ = ["RecordDispatcher", "apply_once", "iterate_records", "run_experiment", "verify_hypotheses"]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from crystallize.exceptions import MissingMetricError
-from crystallize.utils.importing import rebuild_from_factory
+from crystallize.utils.importing import factory_reference
 
 Samples = Mapping[str, Sequence[Any]]
 CORRECTIONS = ("holm", "bonferroni", "fdr_bh")
@@ -39,7 +39,7 @@ class Verifier:
 
     def __reduce__(self):
         # The module attribute is the factory, not ``fn``: rebuild through it.
-        return (rebuild_from_factory, (self.fn.__module__, self.fn.__qualname__, self.params))
+        return factory_reference(self.fn, "__crystallize_verifier__", dict(self.params))
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())

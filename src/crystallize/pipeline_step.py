@@ -14,7 +14,7 @@ from typing import Any
 
 from crystallize.exceptions import MissingParameterError
 from crystallize.utils.context import FrozenContext
-from crystallize.utils.importing import rebuild_from_factory
+from crystallize.utils.importing import factory_reference
 
 _NO_DEFAULT = inspect.Parameter.empty
 
@@ -37,11 +37,8 @@ class PipelineStep:
         """The step's name: the class name unless a subclass says otherwise."""
         return type(self).__name__
 
-    #: Context keys the step reads by injection (filled by decorated steps).
-    @property
-    def context_keys(self) -> tuple[str, ...]:
-        """The context keys this step may read through keyword injection."""
-        return ()
+    #: Context keys the step may read through keyword injection (decorated steps set it).
+    context_keys: tuple[str, ...] = ()
 
     def __call__(self, data: Any, ctx: FrozenContext) -> Any:
         raise NotImplementedError(f"{type(self).__name__}.__call__(data, ctx) is not implemented")
@@ -68,14 +65,11 @@ class FunctionStep(PipelineStep):
         self._wants_ctx = spec.wants_ctx
         # Parameters resolved at run time: (name, default or _NO_DEFAULT).
         self._injected = tuple((n, d) for n, d in spec.keywords if n not in params)
+        self.context_keys = tuple(name for name, _ in self._injected)
 
     @property
     def name(self) -> str:
         return self.fn.__name__
-
-    @property
-    def context_keys(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in self._injected)
 
     def resolve_params(self, ctx: FrozenContext) -> dict[str, Any]:
         """Return the keyword arguments for one call: fixed ones, then context, then defaults."""
@@ -98,7 +92,7 @@ class FunctionStep(PipelineStep):
 
     def __reduce__(self):
         # The module attribute is the factory, not ``fn``: rebuild through it.
-        return (rebuild_from_factory, (self.fn.__module__, self.fn.__qualname__, self.params))
+        return factory_reference(self.fn, "__crystallize_step__", dict(self.params))
 
 
 class _StepSignature:

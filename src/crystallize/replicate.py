@@ -7,18 +7,17 @@ replicate indices. Workers never write to the store: records go back to the driv
 
 The per-condition logic lives in one generator (:meth:`ReplicateRunner._conditions`)
 that yields whenever a datasource or step returns an awaitable. A synchronous driver
-runs those awaitables on a per-thread event loop; the asynchronous driver awaits them, so
+runs those awaitables on an event loop of its own; the asynchronous driver awaits them, so
 ``async def`` steps work under every executor without a second copy of the logic.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
 import traceback
 from collections.abc import Generator, Sequence
-from inspect import isawaitable
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 from crystallize.plugins.hookspec import overrides
@@ -34,17 +33,11 @@ if TYPE_CHECKING:
 Condition = tuple[str, Treatment | None]
 _JSON_SCALARS = (str, int, float, bool, type(None))
 _DATASOURCE_STAGE = "datasource"
-_thread_state = threading.local()
 
 
-def _thread_loop() -> Any:
-    """An event loop private to this thread, for awaitables met by synchronous drivers."""
-    loop = getattr(_thread_state, "loop", None)
-    if loop is None or loop.is_closed():
-        import asyncio  # only when a step is async: keeps `import crystallize` light
-
-        loop = _thread_state.loop = asyncio.new_event_loop()
-    return loop
+def isawaitable(value: Any) -> bool:
+    """A cheaper ``inspect.isawaitable`` for the per-step hot path."""
+    return type(value) is CoroutineType or hasattr(type(value), "__await__")
 
 
 def _loggable(value: Any) -> Any:
@@ -143,17 +136,24 @@ class ReplicateRunner:
     def run_condition(self, condition: str, treatment: Treatment | None, replicate: int) -> ReplicateOutcome:
         """Run one (condition, replicate) synchronously."""
         gen = self._conditions(condition, treatment, replicate)
+        loop = None  # created only if a datasource or step turns out to be async
         try:
             awaitable = gen.send(None)
+            import asyncio
+
+            loop = asyncio.new_event_loop()
             while True:
                 try:
-                    value = _thread_loop().run_until_complete(_as_coroutine(awaitable))
+                    value = loop.run_until_complete(_as_coroutine(awaitable))
                 except Exception as exc:
                     awaitable = gen.throw(exc)
                 else:
                     awaitable = gen.send(value)
         except StopIteration as stop:
             return stop.value
+        finally:
+            if loop is not None:
+                loop.close()
 
     async def arun_condition(
         self, condition: str, treatment: Treatment | None, replicate: int

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import pickle
+from collections.abc import Callable
 from typing import Any
 
 
@@ -17,3 +19,24 @@ def import_qualname(module: str, qualname: str) -> Any:
 def rebuild_from_factory(module: str, qualname: str, params: dict[str, Any]) -> Any:
     """Unpickling helper: call the module-level factory ``module.qualname(**params)``."""
     return import_qualname(module, qualname)(**params)
+
+
+def factory_reference(fn: Callable[..., Any], marker: str, params: dict[str, Any]) -> tuple:
+    """``__reduce__`` value rebuilding a decorated object through its module-level factory.
+
+    Raises :class:`pickle.PicklingError` when the factory cannot be found again by name
+    (defined inside a function, or shadowed), so the problem shows in the driver rather
+    than as a crashed worker.
+    """
+    module, qualname = fn.__module__, fn.__qualname__
+    try:
+        factory = import_qualname(module, qualname)
+    except Exception:
+        factory = None
+    if getattr(factory, marker, None) is not fn:
+        where = "inside a function" if "<locals>" in qualname else "where it can be imported by name"
+        raise pickle.PicklingError(
+            f"'{qualname}' from module '{module}' is not defined at module scope ({where} "
+            "is required to send it to worker processes)"
+        )
+    return (rebuild_from_factory, (module, qualname, params))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -88,10 +89,9 @@ class AsyncExecution(ExecutionPlugin):
                 yield value
         finally:
             if main and not loop.is_closed():
-                try:
+                # RuntimeError: the loop closed in between, so nothing is left to cancel.
+                with contextlib.suppress(RuntimeError):
                     loop.call_soon_threadsafe(main[0].cancel)
-                except RuntimeError:  # the loop closed in between: nothing left to cancel
-                    pass
             thread.join()
 
 

@@ -18,17 +18,27 @@ if TYPE_CHECKING:
 
 EXECUTOR_TYPES = ("thread", "process")
 
-# The replicate function installed in each worker process by the pool initializer.
+# The replicate function installed in each worker process by the pool initializer,
+# or the reason it could not be installed (reported by the first task).
 _worker_fn: Callable[[int], Any] | None = None
+_install_error: str | None = None
 
 
 def _install(payload: bytes) -> None:
-    global _worker_fn
-    _worker_fn = pickle.loads(payload)
+    global _worker_fn, _install_error
+    try:
+        _worker_fn = pickle.loads(payload)
+    except Exception as exc:  # reported by _run_batch: a raising initializer breaks the pool
+        _install_error = f"{type(exc).__name__}: {exc}"
 
 
 def _run_batch(replicates: Sequence[int]) -> list[Any]:
-    assert _worker_fn is not None, "worker initializer did not run"
+    if _worker_fn is None:
+        raise PicklingError(
+            "A worker process could not load the experiment sent to it "
+            f"({_install_error}). Make sure steps, datasources and the modules they live in "
+            "can be imported by worker processes."
+        )
     return [_worker_fn(rep) for rep in replicates]
 
 

@@ -1,0 +1,301 @@
+"""Shared plumbing for the built-in verifiers: validation, metric selection, result shape.
+
+Nothing here imports numpy, scipy or statsmodels at module level; they are imported
+inside the functions that need them so ``import crystallize.stats`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import numbers
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from crystallize.exceptions import (
+    InsufficientSamplesError,
+    MissingMetricError,
+    VerificationError,
+)
+
+if TYPE_CHECKING:
+    import numpy as np
+
+Samples = Mapping[str, Sequence[Any]]
+"""``{metric_name: [one value per replicate]}``, as handed to a verifier."""
+
+ALTERNATIVES = ("two-sided", "greater", "less")
+"""Accepted ``alternative`` values; one-sided ones are about treatment vs baseline."""
+
+MetricComputation = Callable[[str, Sequence[Any], Sequence[Any]], dict[str, Any]]
+
+
+def check_alpha(alpha: Any, test: str) -> float:
+    """Return ``alpha`` as a float, or raise if it is not strictly between 0 and 1."""
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 < alpha < 1:
+        raise VerificationError(
+            f"{test}: alpha must be a number strictly between 0 and 1, got {alpha!r}. "
+            f"Pass e.g. {test}(alpha=0.05)."
+        )
+    return float(alpha)
+
+
+def check_alternative(alternative: Any, test: str) -> str:
+    """Return ``alternative`` if it is one of :data:`ALTERNATIVES`, else raise."""
+    if alternative not in ALTERNATIVES:
+        raise VerificationError(
+            f"{test}: unknown alternative {alternative!r}. Use 'two-sided', 'greater' "
+            "(treatment larger than baseline) or 'less' (treatment smaller than baseline)."
+        )
+    return str(alternative)
+
+
+def check_seed(seed: Any, test: str) -> int | None:
+    """Return ``seed`` if it is a non-negative int or ``None``, else raise."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise VerificationError(
+            f"{test}: seed must be a non-negative integer (or None for an unseeded run), "
+            f"got {seed!r}."
+        )
+    return int(seed)
+
+
+def check_n_resamples(n_resamples: Any, test: str) -> int:
+    """Return ``n_resamples`` if it is a positive int, else raise."""
+    if (
+        isinstance(n_resamples, bool)
+        or not isinstance(n_resamples, numbers.Integral)
+        or n_resamples < 1
+    ):
+        raise VerificationError(
+            f"{test}: n_resamples must be a positive integer, got {n_resamples!r}. "
+            "The default 9999 suits most experiments."
+        )
+    return int(n_resamples)
+
+
+def metric_names(baseline: Samples, treatment: Samples, metric: str | None, test: str) -> list[str]:
+    """The metrics to test: ``[metric]`` when given, else every metric in the samples.
+
+    Raises:
+        MissingMetricError: ``metric`` (or a metric of one condition) is missing from the
+            other condition.
+        VerificationError: the samples hold no metric at all.
+    """
+    if metric is not None:
+        names = [metric]
+    else:
+        names = list(baseline) + [m for m in treatment if m not in baseline]
+        if not names:
+            raise VerificationError(
+                f"{test}: the baseline and treatment samples hold no metrics. Name the "
+                "metrics in the Hypothesis (metrics='score') and record them in a step."
+            )
+    for name in names:
+        for condition, samples in (("baseline", baseline), ("treatment", treatment)):
+            if name not in samples:
+                known = ", ".join(sorted(samples)) or "none"
+                raise MissingMetricError(
+                    f"{test}: metric '{name}' is missing from the {condition} samples "
+                    f"(they hold: {known}). Check the metric name or record it in every "
+                    "condition."
+                )
+    return names
+
+
+def as_values(values: Any, *, test: str, metric: str, condition: str) -> np.ndarray:
+    """Convert one condition's replicate values to a 1-D float array, refusing bad input.
+
+    Booleans become 0.0/1.0. Strings, nested sequences and non-finite values (NaN, None,
+    inf) raise :class:`~crystallize.exceptions.VerificationError` naming the metric.
+    """
+    import numpy as np
+
+    where = f"{test}: metric '{metric}' in the {condition} condition"
+    if isinstance(values, str | bytes) or not hasattr(values, "__len__"):
+        raise VerificationError(
+            f"{where} must be a sequence with one number per replicate, got {values!r}."
+        )
+    for index, value in enumerate(values):
+        if isinstance(value, str | bytes):
+            raise VerificationError(
+                f"{where} holds the string {value!r} at replicate {index}; values must be "
+                "numbers. Record numeric metrics (convert before ctx.metrics.add)."
+            )
+    try:
+        array = np.asarray([np.nan if v is None else v for v in values], dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise VerificationError(
+            f"{where} holds values that are not numbers ({exc}); record one number per replicate."
+        ) from exc
+    if array.ndim != 1:
+        raise VerificationError(
+            f"{where} must hold one number per replicate, but the values have shape "
+            f"{array.shape}. Record a single scalar per replicate (e.g. a mean)."
+        )
+    bad = np.flatnonzero(~np.isfinite(array))
+    if bad.size:
+        shown = ", ".join(str(int(i)) for i in bad[:10]) + (" ..." if bad.size > 10 else "")
+        raise VerificationError(
+            f"{where} has NaN, missing (None) or infinite values at replicate(s) {shown}. "
+            "Statistical tests need finite numbers: fix or drop the failed replicates "
+            "before verifying."
+        )
+    return array
+
+
+def require_samples(
+    n: int, needed: int, *, test: str, metric: str, condition: str, unit: str = "values"
+) -> None:
+    """Raise :class:`InsufficientSamplesError` when ``n < needed``."""
+    if n < needed:
+        raise InsufficientSamplesError(
+            f"{test} needs at least {needed} {unit} for metric '{metric}' in the {condition} "
+            f"condition, but got {n}. Run more replicates (e.g. replicates={max(needed, 5)} "
+            "or more) or choose a test that needs fewer values."
+        )
+
+
+def require_paired(baseline: np.ndarray, treatment: np.ndarray, *, test: str, metric: str) -> None:
+    """Raise unless the two conditions have the same number of values (and at least 2)."""
+    if baseline.size != treatment.size:
+        raise VerificationError(
+            f"{test} is a paired test and needs the same number of values in both "
+            f"conditions for metric '{metric}' (value i of the baseline is paired with "
+            f"value i of the treatment), but the baseline has {baseline.size} and the "
+            f"treatment {treatment.size}. Use the same replicates for every condition, or "
+            "use an unpaired test such as welch_t_test or mann_whitney."
+        )
+    require_samples(
+        int(baseline.size),
+        2,
+        test=test,
+        metric=metric,
+        condition="baseline and treatment",
+        unit="paired values",
+    )
+
+
+def base_result(
+    *,
+    test: str,
+    metric: str,
+    alpha: float,
+    alternative: str,
+    baseline: np.ndarray,
+    treatment: np.ndarray,
+) -> dict[str, Any]:
+    """The keys every built-in result shares (sizes, means and their difference)."""
+    mean_b = float(baseline.mean())
+    mean_t = float(treatment.mean())
+    return {
+        "test": test,
+        "metric": metric,
+        "alpha": alpha,
+        "alternative": alternative,
+        "n_baseline": int(baseline.size),
+        "n_treatment": int(treatment.size),
+        "mean_baseline": mean_b,
+        "mean_treatment": mean_t,
+        "difference": mean_t - mean_b,
+    }
+
+
+def finish(
+    result: dict[str, Any], p_value: Any, alpha: float, notes: Sequence[str]
+) -> dict[str, Any]:
+    """Set ``p_value``/``significant``, attach captured warnings and make it JSON-friendly."""
+    p = float(p_value)
+    result["p_value"] = p
+    result["significant"] = bool(p < alpha)
+    if notes:
+        result["warnings"] = list(notes)
+    return plain(result)
+
+
+def plain(value: Any) -> Any:
+    """Recursively turn numpy scalars/arrays into plain Python floats, ints, bools, lists."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(plain(v) for v in value)
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, bool | str | None.__class__):
+        return value
+    if hasattr(value, "tolist") and callable(value.tolist):  # numpy scalar or array
+        return plain(value.tolist())
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value
+
+
+def ci_tuple(low: Any, high: Any) -> tuple[float, float]:
+    """A ``(low, high)`` tuple of plain floats."""
+    return (float(low), float(high))
+
+
+@contextlib.contextmanager
+def collect_warnings() -> Iterator[list[str]]:
+    """Record warnings raised inside the block into a list of unique messages.
+
+    Degenerate data (e.g. identical values) makes scipy warn and return NaN; the verifier
+    reports those warnings under the ``warnings`` key instead of printing them.
+    """
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield notes
+    for item in caught:
+        message = " ".join(str(item.message).split())
+        text = f"{item.category.__name__}: {message}"
+        if text not in notes:
+            notes.append(text)
+
+
+@functools.cache
+def _rng_keyword(func: Callable[..., Any]) -> str:
+    try:
+        parameters = inspect.signature(func).parameters
+    except (TypeError, ValueError):  # pragma: no cover - scipy functions have signatures
+        return "random_state"
+    return "rng" if "rng" in parameters else "random_state"
+
+
+def seeded(func: Callable[..., Any], seed: int | None) -> dict[str, Any]:
+    """Keyword arguments seeding a scipy resampling function.
+
+    Newer scipy takes ``rng=``, older releases ``random_state=``; both accept a
+    :class:`numpy.random.Generator`, which is built from ``seed``.
+    """
+    import numpy as np
+
+    return {_rng_keyword(func): np.random.default_rng(seed)}
+
+
+def per_metric(
+    *,
+    test: str,
+    baseline: Samples,
+    treatment: Samples,
+    metric: str | None,
+    compute: MetricComputation,
+) -> dict[str, Any]:
+    """Run ``compute`` for each selected metric.
+
+    Returns the flat result when one metric is tested, else ``{metric: flat result}``.
+    """
+    if not isinstance(baseline, Mapping) or not isinstance(treatment, Mapping):
+        raise VerificationError(
+            f"{test} expects baseline and treatment as {{metric: [values...]}} dicts, got "
+            f"{type(baseline).__name__} and {type(treatment).__name__}."
+        )
+    names = metric_names(baseline, treatment, metric, test)
+    results = {name: compute(name, baseline[name], treatment[name]) for name in names}
+    return results[names[0]] if len(names) == 1 else results

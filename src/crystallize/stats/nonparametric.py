@@ -1,0 +1,323 @@
+"""Rank and permutation tests: Mann–Whitney U, Wilcoxon signed-rank, permutation test.
+
+They make no normality assumption. Their ``ci`` is a seeded percentile bootstrap
+interval of the difference in means (scipy has no rank-based interval), so these
+verifiers take ``seed`` and ``n_resamples`` too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from crystallize.exceptions import VerificationError
+from crystallize.hypothesis import verifier
+from crystallize.stats._common import (
+    Samples,
+    as_values,
+    base_result,
+    check_alpha,
+    check_alternative,
+    check_n_resamples,
+    check_seed,
+    collect_warnings,
+    finish,
+    per_metric,
+    require_paired,
+    require_samples,
+)
+from crystallize.stats.effect_sizes import (
+    hedges_g,
+    matched_pairs_rank_biserial,
+    rank_biserial,
+)
+from crystallize.stats.resampling import bootstrap_difference_ci, permutation_p_value
+
+__all__ = ["mann_whitney", "permutation_test", "wilcoxon"]
+
+_MWU_METHODS = ("auto", "exact", "asymptotic")
+_ZERO_METHODS = ("wilcox", "pratt", "zsplit")
+_BOOTSTRAP_CI = "difference in means (percentile bootstrap)"
+
+
+@verifier
+def mann_whitney(
+    baseline: Samples,
+    treatment: Samples,
+    *,
+    alpha: float = 0.05,
+    alternative: str = "two-sided",
+    metric: str | None = None,
+    method: str = "auto",
+    n_resamples: int = 9999,
+    seed: int | None = 0,
+) -> dict[str, Any]:
+    """Mann–Whitney U test: do treatment values tend to be larger (or smaller)?
+
+    ``scipy.stats.mannwhitneyu(treatment, baseline)``. Compares ranks, so it is robust
+    to outliers and skew and needs no normality; it tests whether a random treatment
+    value exceeds a random baseline value more often than not, not whether the means
+    differ. Pick it for heavy-tailed or ordinal metrics with independent replicates.
+
+    Args:
+        baseline: ``{metric: [values]}`` of the baseline condition.
+        treatment: ``{metric: [values]}`` of the treatment condition.
+        alpha: significance level; also sets the CI's confidence to ``1 - alpha``.
+        alternative: ``"two-sided"``, ``"greater"`` (treatment tends to be larger) or
+            ``"less"``.
+        metric: the metric to test; ``None`` tests every metric in the samples.
+        method: scipy's p-value method: ``"auto"`` (exact for small samples without
+            ties), ``"exact"`` or ``"asymptotic"``.
+        n_resamples: bootstrap resamples for ``ci``.
+        seed: seed of the bootstrap for ``ci``.
+
+    Returns:
+        The common result keys (see :mod:`crystallize.stats`) with ``effect_size_name``
+        ``"rank_biserial"`` (``2U/(n_baseline n_treatment) - 1`` where U is the
+        treatment's U; positive means treatment values tend to be larger), ``statistic``
+        (that U) and ``ci`` a percentile-bootstrap CI of the difference in means (NaN
+        ends if a condition has a single value). Several metrics give
+        ``{metric: result}``.
+
+    Raises:
+        InsufficientSamplesError: a condition has no values.
+        VerificationError: NaN values or invalid parameters.
+    """
+    test = "mann_whitney"
+    alpha = check_alpha(alpha, test)
+    alternative = check_alternative(alternative, test)
+    n_resamples = check_n_resamples(n_resamples, test)
+    seed = check_seed(seed, test)
+    if method not in _MWU_METHODS:
+        raise VerificationError(
+            f"{test}: unknown method {method!r}; use 'auto', 'exact' or 'asymptotic'."
+        )
+
+    def compute(name: str, raw_b: Sequence[Any], raw_t: Sequence[Any]) -> dict[str, Any]:
+        from scipy.stats import mannwhitneyu
+
+        b = as_values(raw_b, test=test, metric=name, condition="baseline")
+        t = as_values(raw_t, test=test, metric=name, condition="treatment")
+        require_samples(b.size, 1, test=test, metric=name, condition="baseline")
+        require_samples(t.size, 1, test=test, metric=name, condition="treatment")
+        with collect_warnings() as notes:
+            res = mannwhitneyu(t, b, alternative=alternative, method=method)
+            ci = bootstrap_difference_ci(
+                b, t, confidence_level=1 - alpha, n_resamples=n_resamples, seed=seed
+            )
+        result = base_result(
+            test=test,
+            metric=name,
+            alpha=alpha,
+            alternative=alternative,
+            baseline=b,
+            treatment=t,
+        )
+        result.update(
+            statistic=float(res.statistic),
+            effect_size=rank_biserial(float(res.statistic), b.size, t.size),
+            effect_size_name="rank_biserial",
+            ci=ci,
+            ci_of=_BOOTSTRAP_CI,
+            ci_level=1 - alpha,
+            method=method,
+            n_resamples=n_resamples,
+            seed=seed,
+        )
+        return finish(result, res.pvalue, alpha, notes)
+
+    return per_metric(
+        test=test, baseline=baseline, treatment=treatment, metric=metric, compute=compute
+    )
+
+
+@verifier
+def wilcoxon(
+    baseline: Samples,
+    treatment: Samples,
+    *,
+    alpha: float = 0.05,
+    alternative: str = "two-sided",
+    metric: str | None = None,
+    zero_method: str = "wilcox",
+    n_resamples: int = 9999,
+    seed: int | None = 0,
+) -> dict[str, Any]:
+    """Wilcoxon signed-rank test on the paired differences (treatment - baseline).
+
+    ``scipy.stats.wilcoxon(treatment, baseline)``. The rank-based counterpart of
+    :func:`~crystallize.stats.paired_t_test`: value *i* of the treatment is paired with
+    value *i* of the baseline; assumes the differences are symmetric around their
+    median, not normal.
+
+    Args:
+        baseline: ``{metric: [values]}`` of the baseline condition.
+        treatment: ``{metric: [values]}`` of the treatment, same length as the baseline.
+        alpha: significance level; also sets the CI's confidence to ``1 - alpha``.
+        alternative: ``"two-sided"``, ``"greater"`` (differences tend to be positive) or
+            ``"less"``.
+        metric: the metric to test; ``None`` tests every metric in the samples.
+        zero_method: how scipy treats zero differences: ``"wilcox"`` (drop them),
+            ``"pratt"`` or ``"zsplit"``.
+        n_resamples: bootstrap resamples for ``ci``.
+        seed: seed of the bootstrap for ``ci``.
+
+    Returns:
+        The common result keys (see :mod:`crystallize.stats`) with ``effect_size_name``
+        ``"rank_biserial"`` (matched pairs: ``(R+ - R-)/(R+ + R-)`` from scipy's signed
+        rank sums; positive means the treatment tends to be larger), ``statistic``
+        (scipy's statistic for the chosen alternative), ``r_plus``, ``r_minus``,
+        ``n_pairs`` and ``ci`` a percentile-bootstrap CI of the mean paired difference.
+        Several metrics give ``{metric: result}``.
+
+    Raises:
+        InsufficientSamplesError: fewer than 2 pairs.
+        VerificationError: unequal lengths, NaN values or invalid parameters.
+    """
+    test = "wilcoxon"
+    alpha = check_alpha(alpha, test)
+    alternative = check_alternative(alternative, test)
+    n_resamples = check_n_resamples(n_resamples, test)
+    seed = check_seed(seed, test)
+    if zero_method not in _ZERO_METHODS:
+        raise VerificationError(
+            f"{test}: unknown zero_method {zero_method!r}; use 'wilcox', 'pratt' or 'zsplit'."
+        )
+
+    def compute(name: str, raw_b: Sequence[Any], raw_t: Sequence[Any]) -> dict[str, Any]:
+        from scipy.stats import wilcoxon as scipy_wilcoxon
+
+        b = as_values(raw_b, test=test, metric=name, condition="baseline")
+        t = as_values(raw_t, test=test, metric=name, condition="treatment")
+        require_paired(b, t, test=test, metric=name)
+        diff = t - b
+        with collect_warnings() as notes:
+            res = scipy_wilcoxon(t, b, zero_method=zero_method, alternative=alternative)
+            # For a one-sided "greater" test scipy's statistic is the rank sum of the
+            # positive differences; on the negated differences it is that of the negatives.
+            r_plus = float(
+                scipy_wilcoxon(diff, zero_method=zero_method, alternative="greater").statistic
+            )
+            r_minus = float(
+                scipy_wilcoxon(-diff, zero_method=zero_method, alternative="greater").statistic
+            )
+            ci = bootstrap_difference_ci(
+                b,
+                t,
+                confidence_level=1 - alpha,
+                n_resamples=n_resamples,
+                seed=seed,
+                paired=True,
+            )
+        result = base_result(
+            test=test,
+            metric=name,
+            alpha=alpha,
+            alternative=alternative,
+            baseline=b,
+            treatment=t,
+        )
+        result.update(
+            statistic=float(res.statistic),
+            r_plus=r_plus,
+            r_minus=r_minus,
+            n_pairs=int(b.size),
+            effect_size=matched_pairs_rank_biserial(r_plus, r_minus),
+            effect_size_name="rank_biserial",
+            ci=ci,
+            ci_of="mean paired difference (percentile bootstrap)",
+            ci_level=1 - alpha,
+            zero_method=zero_method,
+            n_resamples=n_resamples,
+            seed=seed,
+        )
+        return finish(result, res.pvalue, alpha, notes)
+
+    return per_metric(
+        test=test, baseline=baseline, treatment=treatment, metric=metric, compute=compute
+    )
+
+
+@verifier
+def permutation_test(
+    baseline: Samples,
+    treatment: Samples,
+    *,
+    alpha: float = 0.05,
+    alternative: str = "two-sided",
+    metric: str | None = None,
+    n_resamples: int = 9999,
+    seed: int | None = 0,
+) -> dict[str, Any]:
+    """Permutation test of the difference in means.
+
+    ``scipy.stats.permutation_test`` with the statistic mean(treatment) -
+    mean(baseline), shuffling condition labels between independent replicates. When
+    the number of distinct relabellings, C(n_baseline + n_treatment, n_baseline), is at
+    most ``n_resamples``, scipy enumerates them all and the p-value is exact; otherwise
+    it draws ``n_resamples`` random relabellings seeded with ``seed``. Assumes only that
+    replicates are exchangeable under "no effect"; the best choice for small samples of
+    any distribution.
+
+    Args:
+        baseline: ``{metric: [values]}`` of the baseline condition.
+        treatment: ``{metric: [values]}`` of the treatment condition.
+        alpha: significance level; also sets the CI's confidence to ``1 - alpha``.
+        alternative: ``"two-sided"``, ``"greater"`` (treatment mean larger) or ``"less"``.
+        metric: the metric to test; ``None`` tests every metric in the samples.
+        n_resamples: random relabellings (and bootstrap resamples for ``ci``).
+        seed: seed of the random generators; the same seed gives the same output.
+
+    Returns:
+        The common result keys (see :mod:`crystallize.stats`) with ``effect_size_name``
+        ``"hedges_g"``, ``statistic`` (the mean difference), ``exact``, ``n_resamples``,
+        ``seed`` and ``ci`` a percentile-bootstrap CI of the difference in means (NaN
+        ends if a condition has a single value). Several metrics give
+        ``{metric: result}``.
+
+    Raises:
+        InsufficientSamplesError: a condition has no values.
+        VerificationError: NaN values or invalid parameters.
+    """
+    test = "permutation_test"
+    alpha = check_alpha(alpha, test)
+    alternative = check_alternative(alternative, test)
+    n_resamples = check_n_resamples(n_resamples, test)
+    seed = check_seed(seed, test)
+
+    def compute(name: str, raw_b: Sequence[Any], raw_t: Sequence[Any]) -> dict[str, Any]:
+        b = as_values(raw_b, test=test, metric=name, condition="baseline")
+        t = as_values(raw_t, test=test, metric=name, condition="treatment")
+        require_samples(b.size, 1, test=test, metric=name, condition="baseline")
+        require_samples(t.size, 1, test=test, metric=name, condition="treatment")
+        with collect_warnings() as notes:
+            p_value, statistic, exact = permutation_p_value(
+                b, t, alternative=alternative, n_resamples=n_resamples, seed=seed
+            )
+            ci = bootstrap_difference_ci(
+                b, t, confidence_level=1 - alpha, n_resamples=n_resamples, seed=seed
+            )
+        result = base_result(
+            test=test,
+            metric=name,
+            alpha=alpha,
+            alternative=alternative,
+            baseline=b,
+            treatment=t,
+        )
+        result.update(
+            statistic=statistic,
+            effect_size=hedges_g(b, t),
+            effect_size_name="hedges_g",
+            ci=ci,
+            ci_of=_BOOTSTRAP_CI,
+            ci_level=1 - alpha,
+            exact=exact,
+            n_resamples=n_resamples,
+            seed=seed,
+        )
+        return finish(result, p_value, alpha, notes)
+
+    return per_metric(
+        test=test, baseline=baseline, treatment=treatment, metric=metric, compute=compute
+    )

@@ -1,0 +1,167 @@
+"""t-tests: Welch's two-sample t-test and the paired t-test."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from crystallize.hypothesis import verifier
+from crystallize.stats._common import (
+    Samples,
+    as_values,
+    base_result,
+    check_alpha,
+    check_alternative,
+    ci_tuple,
+    collect_warnings,
+    finish,
+    per_metric,
+    require_paired,
+    require_samples,
+)
+from crystallize.stats.effect_sizes import cohens_dz, hedges_g
+
+__all__ = ["paired_t_test", "welch_t_test"]
+
+
+@verifier
+def welch_t_test(
+    baseline: Samples,
+    treatment: Samples,
+    *,
+    alpha: float = 0.05,
+    alternative: str = "two-sided",
+    metric: str | None = None,
+) -> dict[str, Any]:
+    """Welch's t-test: do the two conditions have different means?
+
+    ``scipy.stats.ttest_ind(treatment, baseline, equal_var=False)``. Assumes independent
+    replicates and roughly normal means (fine for moderate sample sizes by the central
+    limit theorem); does not assume equal variances. The default choice for continuous
+    metrics.
+
+    Args:
+        baseline: ``{metric: [values]}`` of the baseline condition.
+        treatment: ``{metric: [values]}`` of the treatment condition.
+        alpha: significance level; also sets the CI's confidence to ``1 - alpha``.
+        alternative: ``"two-sided"``, ``"greater"`` (treatment mean larger) or ``"less"``.
+        metric: the metric to test; ``None`` tests every metric in the samples.
+
+    Returns:
+        The common result keys (see :mod:`crystallize.stats`) with ``effect_size_name``
+        ``"hedges_g"``, ``ci`` the two-sided Welch CI of the difference in means, plus
+        ``statistic`` (t) and ``df`` (Welch–Satterthwaite degrees of freedom). Several
+        metrics give ``{metric: result}``.
+
+    Raises:
+        InsufficientSamplesError: fewer than 2 values in a condition.
+        VerificationError: NaN values or invalid parameters.
+    """
+    test = "welch_t_test"
+    alpha = check_alpha(alpha, test)
+    alternative = check_alternative(alternative, test)
+
+    def compute(name: str, raw_b: Sequence[Any], raw_t: Sequence[Any]) -> dict[str, Any]:
+        from scipy.stats import ttest_ind
+
+        b = as_values(raw_b, test=test, metric=name, condition="baseline")
+        t = as_values(raw_t, test=test, metric=name, condition="treatment")
+        require_samples(b.size, 2, test=test, metric=name, condition="baseline")
+        require_samples(t.size, 2, test=test, metric=name, condition="treatment")
+        with collect_warnings() as notes:
+            res = ttest_ind(t, b, equal_var=False, alternative=alternative)
+            two_sided = ttest_ind(t, b, equal_var=False)
+            interval = two_sided.confidence_interval(confidence_level=1 - alpha)
+        result = base_result(
+            test=test,
+            metric=name,
+            alpha=alpha,
+            alternative=alternative,
+            baseline=b,
+            treatment=t,
+        )
+        result.update(
+            statistic=float(res.statistic),
+            df=float(res.df),
+            effect_size=hedges_g(b, t),
+            effect_size_name="hedges_g",
+            ci=ci_tuple(interval.low, interval.high),
+            ci_of="difference in means",
+            ci_level=1 - alpha,
+        )
+        return finish(result, res.pvalue, alpha, notes)
+
+    return per_metric(
+        test=test, baseline=baseline, treatment=treatment, metric=metric, compute=compute
+    )
+
+
+@verifier
+def paired_t_test(
+    baseline: Samples,
+    treatment: Samples,
+    *,
+    alpha: float = 0.05,
+    alternative: str = "two-sided",
+    metric: str | None = None,
+) -> dict[str, Any]:
+    """Paired t-test: is the mean of the per-replicate differences non-zero?
+
+    ``scipy.stats.ttest_rel(treatment, baseline)``. Value *i* of the treatment is paired
+    with value *i* of the baseline, which is right when replicate *i* of both conditions
+    shares its seed or data split: pairing removes that shared noise and makes the test
+    more sensitive. Assumes the differences are roughly normal.
+
+    Args:
+        baseline: ``{metric: [values]}`` of the baseline condition.
+        treatment: ``{metric: [values]}`` of the treatment, same length as the baseline.
+        alpha: significance level; also sets the CI's confidence to ``1 - alpha``.
+        alternative: ``"two-sided"``, ``"greater"`` (treatment larger) or ``"less"``.
+        metric: the metric to test; ``None`` tests every metric in the samples.
+
+    Returns:
+        The common result keys (see :mod:`crystallize.stats`) with ``effect_size_name``
+        ``"cohens_dz"`` (mean difference over the SD of the differences), ``ci`` the
+        two-sided t CI of the mean paired difference, plus ``statistic`` (t), ``df`` and
+        ``n_pairs``. Several metrics give ``{metric: result}``.
+
+    Raises:
+        InsufficientSamplesError: fewer than 2 pairs.
+        VerificationError: unequal lengths, NaN values or invalid parameters.
+    """
+    test = "paired_t_test"
+    alpha = check_alpha(alpha, test)
+    alternative = check_alternative(alternative, test)
+
+    def compute(name: str, raw_b: Sequence[Any], raw_t: Sequence[Any]) -> dict[str, Any]:
+        from scipy.stats import ttest_rel
+
+        b = as_values(raw_b, test=test, metric=name, condition="baseline")
+        t = as_values(raw_t, test=test, metric=name, condition="treatment")
+        require_paired(b, t, test=test, metric=name)
+        with collect_warnings() as notes:
+            res = ttest_rel(t, b, alternative=alternative)
+            interval = ttest_rel(t, b).confidence_interval(confidence_level=1 - alpha)
+        result = base_result(
+            test=test,
+            metric=name,
+            alpha=alpha,
+            alternative=alternative,
+            baseline=b,
+            treatment=t,
+        )
+        result.update(
+            statistic=float(res.statistic),
+            df=float(res.df),
+            n_pairs=int(b.size),
+            effect_size=cohens_dz(b, t),
+            effect_size_name="cohens_dz",
+            ci=ci_tuple(interval.low, interval.high),
+            ci_of="mean paired difference",
+            ci_level=1 - alpha,
+        )
+        return finish(result, res.pvalue, alpha, notes)
+
+    return per_metric(
+        test=test, baseline=baseline, treatment=treatment, metric=metric, compute=compute
+    )

@@ -1,0 +1,220 @@
+"""Resampling-based verifier: a bootstrap confidence interval for the mean difference.
+
+Also holds the seeded scipy resampling helpers the rank tests reuse for their
+confidence intervals and :func:`~crystallize.stats.permutation_test` reuses for p-values.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from crystallize.exceptions import VerificationError
+from crystallize.hypothesis import verifier
+from crystallize.stats._common import (
+    Samples,
+    as_values,
+    base_result,
+    check_alpha,
+    check_alternative,
+    check_n_resamples,
+    check_seed,
+    ci_tuple,
+    collect_warnings,
+    finish,
+    per_metric,
+    require_samples,
+    seeded,
+)
+from crystallize.stats.effect_sizes import hedges_g
+
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["bootstrap_ci"]
+
+BOOTSTRAP_METHODS = ("BCa", "percentile", "basic")
+
+
+def _mean_difference(treatment: np.ndarray, baseline: np.ndarray, axis: int = -1) -> Any:
+    """Vectorised statistic: mean(treatment) - mean(baseline) along ``axis``."""
+    return treatment.mean(axis=axis) - baseline.mean(axis=axis)
+
+
+def _paired_mean(differences: np.ndarray, axis: int = -1) -> Any:
+    """Vectorised statistic: mean of paired differences along ``axis``."""
+    return differences.mean(axis=axis)
+
+
+def bootstrap_difference_ci(
+    baseline: np.ndarray,
+    treatment: np.ndarray,
+    *,
+    confidence_level: float,
+    method: str = "percentile",
+    n_resamples: int = 9999,
+    seed: int | None = 0,
+    paired: bool = False,
+) -> tuple[float, float]:
+    """Two-sided bootstrap CI of mean(treatment) - mean(baseline) via ``scipy.stats.bootstrap``.
+
+    With ``paired=True`` the paired differences are resampled (one-sample bootstrap of
+    their mean). Returns ``(nan, nan)`` when a condition has fewer than 2 values, which
+    scipy cannot resample meaningfully.
+    """
+    from scipy.stats import bootstrap
+
+    if min(baseline.size, treatment.size) < 2:
+        return (math.nan, math.nan)
+    if paired:
+        data: tuple[np.ndarray, ...] = (treatment - baseline,)
+        statistic = _paired_mean
+    else:
+        data = (treatment, baseline)
+        statistic = _mean_difference
+    result = bootstrap(
+        data,
+        statistic,
+        n_resamples=n_resamples,
+        vectorized=True,
+        paired=False,
+        confidence_level=confidence_level,
+        method=method,
+        **seeded(bootstrap, seed),
+    )
+    return ci_tuple(result.confidence_interval.low, result.confidence_interval.high)
+
+
+def permutation_p_value(
+    baseline: np.ndarray,
+    treatment: np.ndarray,
+    *,
+    alternative: str,
+    n_resamples: int = 9999,
+    seed: int | None = 0,
+) -> tuple[float, float, bool]:
+    """Permutation test of the difference in means via ``scipy.stats.permutation_test``.
+
+    scipy enumerates every distinct relabelling (an exact test) when there are at most
+    ``n_resamples`` of them, and otherwise draws ``n_resamples`` random relabellings from
+    a generator seeded with ``seed``.
+
+    Returns:
+        ``(p_value, statistic, exact)``.
+    """
+    from scipy.stats import permutation_test as scipy_permutation_test
+
+    result = scipy_permutation_test(
+        (treatment, baseline),
+        _mean_difference,
+        permutation_type="independent",
+        vectorized=True,
+        n_resamples=n_resamples,
+        alternative=alternative,
+        **seeded(scipy_permutation_test, seed),
+    )
+    exact = math.comb(baseline.size + treatment.size, baseline.size) <= n_resamples
+    return float(result.pvalue), float(result.statistic), exact
+
+
+@verifier
+def bootstrap_ci(
+    baseline: Samples,
+    treatment: Samples,
+    *,
+    alpha: float = 0.05,
+    alternative: str = "two-sided",
+    metric: str | None = None,
+    method: str = "BCa",
+    n_resamples: int = 9999,
+    seed: int | None = 0,
+) -> dict[str, Any]:
+    """Bootstrap confidence interval for the difference in means (treatment - baseline).
+
+    The interval comes from ``scipy.stats.bootstrap`` (resampling each condition
+    independently, ``n_resamples`` times, seeded), at confidence level ``1 - alpha``. It
+    makes no normality assumption, but with very few replicates (< ~8 per condition)
+    bootstrap intervals are too narrow; prefer :func:`permutation_test` there.
+
+    The ``p_value`` is **not** read off the interval: it is a permutation-test p-value
+    for the same statistic (``scipy.stats.permutation_test``, same ``n_resamples`` and
+    ``seed``), reported with ``p_value_method="permutation"``. ``significant`` uses that
+    p-value, so in rare borderline cases it can disagree with "the CI excludes 0".
+
+    Args:
+        baseline: ``{metric: [values]}`` of the baseline condition.
+        treatment: ``{metric: [values]}`` of the treatment condition.
+        alpha: significance level; the CI has confidence ``1 - alpha``.
+        alternative: ``"two-sided"``, ``"greater"`` or ``"less"`` (treatment vs baseline)
+            for the p-value; the CI is always two-sided.
+        metric: the metric to test; ``None`` tests every metric in the samples.
+        method: ``"BCa"`` (bias-corrected and accelerated, default), ``"percentile"`` or
+            ``"basic"``.
+        n_resamples: bootstrap resamples (and permutation resamples for the p-value).
+        seed: seed of the random generators; the same seed gives the same output.
+
+    Returns:
+        The common result keys (see :mod:`crystallize.stats`) with ``effect_size_name``
+        ``"hedges_g"``, ``ci_of="difference in means"``, plus ``method``,
+        ``n_resamples``, ``seed``, ``p_value_method`` and ``exact`` (whether the
+        permutation p-value enumerated all relabellings). Several metrics give
+        ``{metric: result}``.
+
+    Raises:
+        InsufficientSamplesError: fewer than 2 values in a condition.
+        VerificationError: NaN values or invalid parameters.
+    """
+    test = "bootstrap_ci"
+    alpha = check_alpha(alpha, test)
+    alternative = check_alternative(alternative, test)
+    n_resamples = check_n_resamples(n_resamples, test)
+    seed = check_seed(seed, test)
+    if not isinstance(method, str) or method.lower() not in {m.lower() for m in BOOTSTRAP_METHODS}:
+        raise VerificationError(
+            f"{test}: unknown method {method!r}; use 'BCa', 'percentile' or 'basic'."
+        )
+
+    def compute(name: str, raw_b: Sequence[Any], raw_t: Sequence[Any]) -> dict[str, Any]:
+        b = as_values(raw_b, test=test, metric=name, condition="baseline")
+        t = as_values(raw_t, test=test, metric=name, condition="treatment")
+        require_samples(b.size, 2, test=test, metric=name, condition="baseline")
+        require_samples(t.size, 2, test=test, metric=name, condition="treatment")
+        with collect_warnings() as notes:
+            ci = bootstrap_difference_ci(
+                b,
+                t,
+                confidence_level=1 - alpha,
+                method=method,
+                n_resamples=n_resamples,
+                seed=seed,
+            )
+            p_value, statistic, exact = permutation_p_value(
+                b, t, alternative=alternative, n_resamples=n_resamples, seed=seed
+            )
+        result = base_result(
+            test=test,
+            metric=name,
+            alpha=alpha,
+            alternative=alternative,
+            baseline=b,
+            treatment=t,
+        )
+        result.update(
+            statistic=statistic,
+            effect_size=hedges_g(b, t),
+            effect_size_name="hedges_g",
+            ci=ci,
+            ci_of="difference in means",
+            ci_level=1 - alpha,
+            method=method,
+            n_resamples=n_resamples,
+            seed=seed,
+            p_value_method="permutation",
+            exact=exact,
+        )
+        return finish(result, p_value, alpha, notes)
+
+    return per_metric(
+        test=test, baseline=baseline, treatment=treatment, metric=metric, compute=compute
+    )

@@ -1,0 +1,70 @@
+import os
+import pickle
+
+from crystallize import (
+    Experiment,
+    ParallelExecution,
+    Pipeline,
+    data_source,
+    pipeline_step,
+    resource_factory,
+)
+from crystallize.utils.context import FrozenContext
+
+CREATED = []
+
+
+def make_resource(ctx):
+    CREATED.append(os.getpid())
+    return {"pid": os.getpid(), "token": object()}
+
+
+@data_source
+def nothing(ctx):
+    return None
+
+
+@pipeline_step()
+def use_resource(data, ctx):
+    resource = ctx["res"]
+    ctx.metrics.add("pid", resource["pid"])
+    ctx.metrics.add("token", id(resource["token"]))
+    return data
+
+
+def test_factory_runs_once_in_total_for_serial_runs():
+    CREATED.clear()
+    experiment = Experiment(
+        datasource=nothing(),
+        pipeline=Pipeline([use_resource()]),
+        initial_ctx={"res": resource_factory(make_resource)},
+        replicates=5,
+    )
+    result = experiment.run()
+    assert [os.getpid()] == CREATED
+    assert len(set(result.metrics.baseline.metrics["token"])) == 1
+
+
+def test_factory_runs_once_per_worker_process():
+    experiment = Experiment(
+        datasource=nothing(),
+        pipeline=Pipeline([use_resource()]),
+        initial_ctx={"res": resource_factory(make_resource)},
+        plugins=[ParallelExecution(max_workers=2, executor_type="process")],
+        replicates=12,
+    )
+    result = experiment.run()
+    pids = result.metrics.baseline.metrics["pid"]
+    tokens = result.metrics.baseline.metrics["token"]
+    assert os.getpid() not in pids
+    # one resource per worker: tokens and pids pair up one to one
+    assert len(set(zip(pids, tokens, strict=True))) == len(set(pids)) <= 2
+
+
+def test_wrapper_pickles_without_the_resource():
+    factory = resource_factory(make_resource, key="explicit")
+    ctx = FrozenContext({"res": factory})
+    live = ctx["res"]
+    clone = pickle.loads(pickle.dumps(factory))
+    assert clone.key == "explicit"
+    assert ctx["res"] is live  # cached

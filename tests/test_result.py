@@ -1,0 +1,100 @@
+import json
+
+import pandas as pd
+
+from crystallize import (
+    Experiment,
+    Pipeline,
+    SeedPlugin,
+    data_source,
+    hypothesis,
+    pipeline_step,
+    treatment,
+    verifier,
+)
+
+
+@data_source
+def base(ctx):
+    return ctx["replicate"]
+
+
+@pipeline_step()
+def score(data, ctx, *, bonus=0):
+    return data, {"score": data + bonus}
+
+
+@verifier
+def mean_gap(baseline, treatment, *, metric="score"):
+    b = sum(baseline[metric]) / len(baseline[metric])
+    t = sum(treatment[metric]) / len(treatment[metric])
+    return {"gap": t - b, "p_value": 0.01 if t > b else 0.5, "significant": t > b}
+
+
+@hypothesis(verifier=mean_gap(), metrics="score")
+def bigger_gap_first(result):
+    return -result["gap"]
+
+
+def run():
+    experiment = Experiment(
+        datasource=base(),
+        pipeline=Pipeline([score()]),
+        treatments=[treatment("small", {"bonus": 1}), treatment("large", {"bonus": 5})],
+        hypotheses=[bigger_gap_first],
+        replicates=3,
+        plugins=[SeedPlugin(seed=11)],
+        name="result-test",
+    )
+    return experiment.run()
+
+
+def test_metrics_and_hypothesis_access():
+    result = run()
+    assert result.metrics.baseline.metrics["score"] == [0, 1, 2]
+    assert result.metrics.treatments["large"].metrics["score"] == [5, 6, 7]
+    hyp = result.get_hypothesis("bigger_gap_first")
+    assert hyp.results["large"]["gap"] == 5 and hyp.results["small"]["gap"] == 1
+    assert hyp.ranking == ["large", "small"]
+    assert result.get_hypothesis("nope") is None
+
+
+def test_to_dict_and_json_round_trip(tmp_path):
+    result = run()
+    data = result.to_dict()
+    assert data["metrics"]["baseline"]["score"] == [0, 1, 2]
+    assert data["hypotheses"][0]["ranking"] == ["large", "small"]
+    path = tmp_path / "r.json"
+    text = result.to_json(path)
+    assert json.loads(path.read_text()) == json.loads(text)
+    assert json.loads(text)["base_seed"] == 11
+
+
+def test_to_dataframe_one_row_per_condition_and_replicate():
+    frame = run().to_dataframe()
+    assert isinstance(frame, pd.DataFrame)
+    assert len(frame) == 9
+    assert list(frame.columns[:5]) == ["condition", "replicate", "seed", "error", "duration"]
+    large = frame[frame.condition == "large"]
+    assert large.score.tolist() == [5, 6, 7]
+    assert large.seed.tolist() == [11, 11 + 31337, 11 + 2 * 31337]
+
+
+def test_provenance_per_condition_and_replicate():
+    prov = run().provenance
+    assert set(prov) == {"baseline", "small", "large"}
+    entry = prov["small"][1]
+    assert entry["replicate"] == 1 and entry["seed_used"] == 11 + 31337
+    step = entry["steps"][0]
+    assert step["name"] == "score" and step["ctx_reads"] == {"bonus": 1}
+    assert step["metrics"] == {"score": [2]}
+    from crystallize.utils.hashing import content_hash
+
+    assert step["input_hash"] == step["output_hash"] == content_hash(1)
+    assert step["cache_hit"] is False and step["duration"] >= 0
+
+
+def test_report_is_readable_text():
+    text = run().report()
+    assert "baseline" in text and "large" in text and "bigger_gap_first" in text
+    assert "score" in text and "(n=3)" in text

@@ -34,9 +34,13 @@ def factory_reference(fn: Callable[..., Any], marker: str, params: dict[str, Any
     except Exception:
         factory = None
     if getattr(factory, marker, None) is not fn:
-        where = "inside a function" if "<locals>" in qualname else "where it can be imported by name"
+        reason = (
+            "it is defined inside a function"
+            if "<locals>" in qualname
+            else "the module has no such name, or it names a different object"
+        )
         raise pickle.PicklingError(
-            f"'{qualname}' from module '{module}' is not defined at module scope ({where} "
-            "is required to send it to worker processes)"
+            f"'{qualname}' from module '{module}' cannot be found again by name ({reason}); "
+            "worker processes need it defined at module scope"
         )
     return (rebuild_from_factory, (module, qualname, params))

@@ -23,14 +23,35 @@ _WORKER_RUNNERS: dict[str, Callable[[int], Any]] = {}
 _TASK_OPTIONS = ("num_cpus", "num_gpus", "memory", "resources", "accelerator_type")
 
 
+class RayWorkerSetupError(RuntimeError):
+    """A Ray worker could not load the experiment (usually: a module it cannot import)."""
+
+
 def _run_batch(digest: str, payload: bytes, replicates: Sequence[int]) -> list[Any]:
     """Ray task body: run a batch of replicates with a worker-cached replicate function."""
     import pickle
 
     runner = _WORKER_RUNNERS.get(digest)
     if runner is None:
-        runner = _WORKER_RUNNERS[digest] = pickle.loads(payload)
+        try:
+            runner = _WORKER_RUNNERS[digest] = pickle.loads(payload)
+        except Exception as exc:
+            raise RayWorkerSetupError(
+                f"A Ray worker could not load the experiment ({type(exc).__name__}: {exc}). "
+                "The modules defining your steps and datasources must be importable on every "
+                "worker: install your package there, or pass "
+                "init_kwargs={'runtime_env': {'working_dir': '.'}} to RayExecution."
+            ) from None
     return [runner(rep) for rep in replicates]
+
+
+def local_runtime_env() -> dict[str, Any]:
+    """A runtime_env letting local workers import what the driver imports (its sys.path)."""
+    import os
+    import sys
+
+    paths = [p for p in sys.path if p and os.path.isdir(p)]
+    return {"env_vars": {"PYTHONPATH": os.pathsep.join(paths)}}
 
 
 class RayExecution(ExecutionPlugin):
@@ -86,8 +107,11 @@ class RayExecution(ExecutionPlugin):
         ray = require("ray", feature="RayExecution", extra="ray")
         if not ray.is_initialized():
             options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True}
-            if self.address is None and self.num_cpus is not None:
-                options["num_cpus"] = self.num_cpus
+            if self.address is None:
+                # A local instance started here: workers see the driver's import path.
+                options["runtime_env"] = local_runtime_env()
+                if self.num_cpus is not None:
+                    options["num_cpus"] = self.num_cpus
             options.update(self.init_kwargs)
             ray.init(address=self.address, **options)
         return ray
@@ -122,7 +146,10 @@ class RayExecution(ExecutionPlugin):
                     batch = pending.pop(ref)
                     try:
                         results = ray.get(ref)
-                    except (ray.exceptions.WorkerCrashedError, ray.exceptions.RayTaskError) as exc:
+                    except ray.exceptions.RayTaskError as exc:
+                        # Our task body raised (step errors are records, never raised).
+                        raise exc.as_instanceof_cause() from None
+                    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as exc:
                         results = self._failed(replicate_fn, batch, exc)
                     yield from results
         finally:
@@ -134,10 +161,10 @@ class RayExecution(ExecutionPlugin):
         if failed is None:
             raise exc
         reason = (
-            f"the Ray worker running this replicate died and {self.max_retries} retries did "
-            f"not succeed ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+            f"the Ray worker running this replicate died and {self.max_retries} "
+            f"retr{'y' if self.max_retries == 1 else 'ies'} did not succeed ({type(exc).__name__})"
         )
         return [failed(rep, reason, type(exc).__name__) for rep in batch]
 
 
-__all__ = ["RayExecution"]
+__all__ = ["RayExecution", "RayWorkerSetupError", "local_runtime_env"]

@@ -1,0 +1,153 @@
+"""RayExecution against a real local Ray instance (num_cpus=2, no dashboard)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+from crystallize import (  # noqa: E402
+    Experiment,
+    Pipeline,
+    RayExecution,
+    SeedPlugin,
+    data_source,
+    pipeline_step,
+    resource_factory,
+    treatment,
+)
+
+pytestmark = pytest.mark.ray
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray():
+    from crystallize.plugins.execution.ray import local_runtime_env
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=local_runtime_env())
+    yield
+    ray.shutdown()
+
+
+@data_source
+def draws(ctx, n=4):
+    return [random.random() for _ in range(n)]
+
+
+@pipeline_step()
+def shift(data, ctx, *, delta=0.0):
+    return [x + delta for x in data]
+
+
+@pipeline_step()
+def summarize(data, ctx):
+    return data, {"total": sum(data)}
+
+
+def make_token(ctx):
+    return {"pid": os.getpid(), "nonce": random.getrandbits(64)}
+
+
+@pipeline_step()
+def use_token(data, ctx):
+    token = ctx["token"]
+    return data, {"pid": token["pid"], "nonce": token["nonce"]}
+
+
+@pipeline_step()
+def fail_on_two(data, ctx):
+    if ctx["replicate"] == 2:
+        raise ValueError("replicate two is cursed")
+    return data
+
+
+@pipeline_step()
+def die_once(data, ctx, *, marker_dir):
+    marker = Path(marker_dir) / f"{ctx['condition']}-{ctx['replicate']}"
+    if ctx["replicate"] == 1 and not marker.exists():
+        marker.write_text("killed")
+        os.kill(os.getpid(), signal.SIGKILL)
+    return data
+
+
+def experiment(execution, pipeline, **kwargs):
+    kwargs.setdefault("treatments", [treatment("up", {"delta": 1.0})])
+    return Experiment(
+        datasource=draws(),
+        pipeline=Pipeline(pipeline),
+        plugins=[SeedPlugin(seed=7), execution],
+        replicates=kwargs.pop("replicates", 6),
+        **kwargs,
+    )
+
+
+def test_same_metrics_as_serial():
+    pipeline = [shift(), summarize()]
+    on_ray = experiment(RayExecution(), pipeline).run()
+    serial = Experiment(
+        datasource=draws(), pipeline=Pipeline(pipeline), plugins=[SeedPlugin(seed=7)],
+        treatments=[treatment("up", {"delta": 1.0})], replicates=6,
+    ).run()
+    assert on_ray.metrics.baseline.metrics == serial.metrics.baseline.metrics
+    assert on_ray.metrics.treatments["up"].metrics == serial.metrics.treatments["up"].metrics
+    assert not on_ray.errors
+
+
+def test_resources_created_once_per_worker():
+    result = experiment(
+        RayExecution(batch_size=1), [use_token()], replicates=8,
+        initial_ctx={"token": resource_factory(make_token)},
+    ).run()
+    pairs = set(zip(result.metrics.baseline.metrics["pid"] + result.metrics.treatments["up"].metrics["pid"],
+                    result.metrics.baseline.metrics["nonce"] + result.metrics.treatments["up"].metrics["nonce"],
+                    strict=True))
+    pids = {pid for pid, _ in pairs}
+    assert os.getpid() not in pids
+    assert len(pairs) == len(pids)  # one resource per worker process
+
+
+def test_step_errors_are_recorded():
+    result = experiment(RayExecution(), [fail_on_two(), summarize()], replicates=4).run()
+    assert sorted((e.condition, e.replicate, e.step) for e in result.errors) == [
+        ("baseline", 2, "fail_on_two"), ("up", 2, "fail_on_two")
+    ]
+    assert len(result.metrics.baseline.metrics["total"]) == 3
+
+
+def test_killed_worker_is_retried_and_run_completes(tmp_path):
+    result = experiment(
+        RayExecution(max_retries=2, batch_size=1), [die_once(marker_dir=str(tmp_path)), summarize()],
+        replicates=3, treatments=[],
+    ).run()
+    assert (tmp_path / "baseline-1").exists()
+    assert not result.errors
+    assert len(result.metrics.baseline.metrics["total"]) == 3
+
+
+@pipeline_step()
+def always_die(data, ctx):
+    if ctx["replicate"] == 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return data
+
+
+def test_worker_that_keeps_dying_is_recorded_as_failed():
+    result = experiment(RayExecution(max_retries=0, batch_size=1), [always_die(), summarize()],
+                        replicates=2, treatments=[]).run()
+    assert [(e.condition, e.replicate, e.step) for e in result.errors] == [("baseline", 0, "worker")]
+    assert "died" in result.errors[0].message
+    assert len(result.metrics.baseline.metrics["total"]) == 1
+
+
+def test_ray_is_not_imported_by_crystallize():
+    import subprocess
+    import sys
+
+    code = "import sys, crystallize; crystallize.RayExecution; print('ray' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

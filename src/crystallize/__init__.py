@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from crystallize.artifacts import Artifact
 from crystallize.datasource import DataSource, data_source
 from crystallize.exceptions import (
     ContextMutationError,
@@ -62,6 +63,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Artifact",
     "ArtifactPlugin",
     "AsyncExecution",
     "BasePlugin",

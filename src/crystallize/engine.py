@@ -20,6 +20,7 @@ from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateRecord
 from crystallize.replicate import ReplicateRunner, baseline_condition
 from crystallize.result import Result
+from crystallize.session import RunSession
 from crystallize.utils.context import FrozenContext
 
 if TYPE_CHECKING:
@@ -128,24 +129,57 @@ def run_experiment(
         for plugin in experiment.plugins:
             plugin.before_run(experiment)
         conditions = [baseline_condition()] + [(t.name, t) for t in experiment.treatments]
-        runner = ReplicateRunner(experiment, conditions, range(experiment.replicates))
-        records = []
+        names = [name for name, _ in conditions]
+        session = RunSession(experiment, strategy, names)
+        pending = [
+            rep for rep in range(experiment.replicates)
+            if len(session.done.get(rep, ())) < len(conditions)
+        ]
+        runner = ReplicateRunner(
+            experiment, conditions, pending, done=session.done,
+            cache=session.cache, location=session.location,
+        )
+        records = list(session.loaded)
         dispatch = RecordDispatcher(experiment)
-        for record in iterate_records(experiment, runner):
-            records.append(record)
-            dispatch(record)
+        try:
+            for record in iterate_records(experiment, runner):
+                records.append(record)
+                session.add(record)
+                dispatch(record)
+        except BaseException as exc:
+            cancelled = isinstance(exc, KeyboardInterrupt | GeneratorExit)
+            session.finish("cancelled" if cancelled else "failed", summary=_summary(records))
+            raise
         seed_plugin = experiment.get_plugin(SeedPlugin)
         result = Result(
             records,
-            [name for name, _ in conditions],
+            names,
             experiment=experiment.name,
+            run_id=session.run_id,
             base_seed=seed_plugin.base_seed if seed_plugin else None,
-            info={"replicates": experiment.replicates, "strategy": strategy},
+            info={
+                "replicates": experiment.replicates,
+                "strategy": strategy,
+                "resumed": len(session.loaded),
+                "computed": len(records) - len(session.loaded),
+            },
+            warnings=session.warnings,
         )
-        result.metrics.hypotheses = verify_hypotheses(experiment.hypotheses, result)
+        try:
+            result.metrics.hypotheses = verify_hypotheses(experiment.hypotheses, result)
+        finally:
+            session.finish("completed", summary=_summary(records, result.metrics.hypotheses))
         for plugin in experiment.plugins:
             plugin.after_run(experiment, result)
     return result
+
+
+def _summary(records: list[ReplicateRecord], hypotheses: Iterable[HypothesisResult] = ()) -> dict[str, Any]:
+    return {
+        "records": len(records),
+        "errors": sum(1 for r in records if r.error is not None),
+        "hypotheses": [h.to_dict() for h in hypotheses],
+    }
 
 
 def apply_once(

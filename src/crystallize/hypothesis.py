@@ -118,6 +118,19 @@ class HypothesisResult:
             "error": self.error,
         }
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> HypothesisResult:
+        """Rebuild a result from :meth:`to_dict` output (e.g. loaded from the store)."""
+        return cls(
+            name=data["name"],
+            results=dict(data.get("results", {})),
+            ranking=list(data.get("ranking", [])),
+            scores=dict(data.get("scores", {})),
+            metrics=list(data.get("metrics", [])),
+            correction=data.get("correction"),
+            error=data.get("error"),
+        )
+
     def __repr__(self) -> str:
         return f"HypothesisResult(name={self.name!r}, ranking={self.ranking!r})"
 

@@ -12,6 +12,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from crystallize.artifacts import Artifact, is_artifact_annotation
 from crystallize.exceptions import MissingParameterError
 from crystallize.utils.context import FrozenContext
 from crystallize.utils.importing import factory_reference
@@ -63,8 +64,16 @@ class FunctionStep(PipelineStep):
         self.cacheable = cacheable
         self.is_async = spec.is_async
         self._wants_ctx = spec.wants_ctx
+        # Artifact parameters get a handle bound to each replicate's location.
+        defaults = dict(spec.keywords)
+        self._artifacts = tuple(
+            (name, _as_artifact(name, params.get(name, defaults.get(name))))
+            for name in sorted(spec.artifacts)
+        )
         # Parameters resolved at run time: (name, default or _NO_DEFAULT).
-        self._injected = tuple((n, d) for n, d in spec.keywords if n not in params)
+        self._injected = tuple(
+            (n, d) for n, d in spec.keywords if n not in params and n not in spec.artifacts
+        )
         self.context_keys = tuple(name for name, _ in self._injected)
 
     @property
@@ -82,6 +91,8 @@ class FunctionStep(PipelineStep):
                 kwargs[name] = default
             else:
                 raise MissingParameterError(self.name, name)
+        for name, artifact in self._artifacts:
+            kwargs[name] = artifact.bind(ctx)
         return kwargs
 
     def __call__(self, data: Any, ctx: FrozenContext) -> Any:
@@ -95,10 +106,21 @@ class FunctionStep(PipelineStep):
         return factory_reference(self.fn, "__crystallize_step__", dict(self.params))
 
 
+def _as_artifact(parameter: str, value: Any) -> Artifact:
+    """The Artifact for an ``Artifact``-annotated parameter: given, named, or the parameter's name."""
+    if isinstance(value, Artifact):
+        return value
+    if isinstance(value, str):
+        return Artifact(value)
+    if value is None or value is _NO_DEFAULT:
+        return Artifact(parameter)
+    raise TypeError(f"Parameter '{parameter}' is annotated Artifact but got {value!r}")
+
+
 class _StepSignature:
     """What a step function's signature says, inspected once at decoration time."""
 
-    __slots__ = ("wants_ctx", "keywords", "names", "is_async")
+    __slots__ = ("wants_ctx", "keywords", "names", "is_async", "artifacts")
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         params = list(inspect.signature(fn).parameters.values())
@@ -121,6 +143,7 @@ class _StepSignature:
         )
         self.names = {name for name, _ in self.keywords}
         self.is_async = inspect.iscoroutinefunction(fn)
+        self.artifacts = frozenset(p.name for p in rest if is_artifact_annotation(p.annotation))
 
 
 def pipeline_step(

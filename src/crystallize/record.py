@@ -24,6 +24,7 @@ class StepRecord:
     metrics: dict[str, list[Any]] = field(default_factory=dict)
     duration: float = 0.0
     cache_miss_reason: str | None = None
+    artifacts: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

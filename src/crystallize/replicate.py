@@ -23,12 +23,15 @@ from typing import TYPE_CHECKING, Any
 from crystallize.plugins.hookspec import overrides
 from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateError, ReplicateRecord, StepRecord
+from crystallize.step_cache import StepCacheKey
 from crystallize.treatment import BASELINE, Treatment
 from crystallize.utils.context import FrozenContext
 from crystallize.utils.hashing import content_hash
 
 if TYPE_CHECKING:
+    from crystallize.artifacts import ArtifactLocation
     from crystallize.experiment import Experiment
+    from crystallize.store import StepCache
 
 Condition = tuple[str, Treatment | None]
 _JSON_SCALARS = (str, int, float, bool, type(None))
@@ -81,6 +84,8 @@ class ReplicateRunner:
         seed: int | None = None,
         data: Any = None,
         use_data: bool = False,
+        cache: StepCache | None = None,
+        location: ArtifactLocation | None = None,
     ) -> None:
         self.experiment = experiment
         self.conditions = list(conditions)
@@ -89,6 +94,8 @@ class ReplicateRunner:
         self.seed = seed
         self.data = data
         self.use_data = use_data
+        self.cache = cache
+        self.location = location
         self._prepare()
 
     # -- pickling: hook lists are rebuilt where the runner lands ------------------------
@@ -101,6 +108,8 @@ class ReplicateRunner:
             "seed": self.seed,
             "data": self.data,
             "use_data": self.use_data,
+            "cache": self.cache,
+            "location": self.location,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -119,6 +128,12 @@ class ReplicateRunner:
         self._base_ctx = dict(exp.initial_ctx)
         self._datasource = exp.datasource
         self._steps = list(exp.pipeline.steps) if exp.pipeline is not None else []
+        # Per-step constants, computed once here rather than in every replicate.
+        self._params = [{k: _loggable(v) for k, v in step.params.items()} for step in self._steps]
+        self._cached = [
+            StepCacheKey(step, params) if self.cache is not None and getattr(step, "cacheable", False) else None
+            for step, params in zip(self._steps, self._params, strict=True)
+        ]
 
     # -- drivers -----------------------------------------------------------------------
     def __call__(self, replicate: int) -> list[ReplicateRecord]:
@@ -209,6 +224,8 @@ class ReplicateRunner:
         if self.seed is not None:
             values["seed_used"] = self.seed
         ctx = FrozenContext(values)
+        ctx.artifact_location = self.location
+        ctx.artifacts_written = []
         data_values = ctx._data
         metrics = ctx.metrics
         steps: list[StepRecord] = []
@@ -228,22 +245,31 @@ class ReplicateRunner:
                 if isawaitable(data):
                     data = yield data
             input_hash = content_hash(data)
-            for step in self._steps:
+            written = ctx.artifacts_written
+            for index, step in enumerate(self._steps):
                 stage = step.name
                 for hook in self._before_step:
                     hook(exp, step)
                 n_logged = len(metrics.log)
                 n_keys = len(data_values)
+                n_written = len(written)
                 t0 = time.perf_counter()
-                out = step(data, ctx)
-                if isawaitable(out):
-                    out = yield out
-                if type(out) is tuple and len(out) == 2 and isinstance(out[1], dict):
-                    data = out[0]
-                    for name, value in out[1].items():
-                        metrics.add(name, value)
+                keyer = self._cached[index]
+                cached = keyer.lookup(self.cache, ctx, input_hash) if keyer is not None else None
+                if cached is not None and cached.hit:
+                    data = cached.replay(ctx)
                 else:
-                    data = out
+                    out = step(data, ctx)
+                    if isawaitable(out):
+                        out = yield out
+                    if type(out) is tuple and len(out) == 2 and isinstance(out[1], dict):
+                        data = out[0]
+                        for name, value in out[1].items():
+                            metrics.add(name, value)
+                    else:
+                        data = out
+                    if cached is not None:
+                        cached.store(self.cache, data, metrics.log[n_logged:], data_values, n_keys)
                 duration = time.perf_counter() - t0
                 for hook in self._after_step:
                     hook(exp, step, data, ctx)
@@ -251,13 +277,16 @@ class ReplicateRunner:
                 steps.append(
                     StepRecord(
                         name=stage,
-                        params=dict(step.params),
+                        params=self._params[index],
                         input_hash=input_hash,
                         output_hash=output_hash,
+                        cache_hit=cached is not None and cached.hit,
                         ctx_reads=_reads(step, data_values),
                         ctx_writes=list(data_values)[n_keys:] if len(data_values) > n_keys else [],
                         metrics=_grouped(metrics.log, n_logged),
                         duration=duration,
+                        cache_miss_reason=cached.miss_reason if cached is not None else None,
+                        artifacts=written[n_written:] if len(written) > n_written else [],
                     )
                 )
                 input_hash = output_hash

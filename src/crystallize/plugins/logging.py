@@ -88,11 +88,16 @@ class LoggingPlugin(BasePlugin):
 
     def after_run(self, experiment: Experiment, result: Result) -> None:
         """Log the end of a run with its duration and error count."""
+        reused = len(result.records) - self._done
+        hits = sum(step.cache_hit for record in result.records for step in record.steps)
         logger.info(
-            "Experiment '%s' finished in %.2f s: %d replicate record(s), %d error(s)",
+            "Experiment '%s' finished in %.2f s: %d replicate record(s) computed%s, "
+            "%d cache hit(s), %d error(s)",
             experiment.name,
             time.perf_counter() - self._started,
             self._done,
+            f", {reused} resumed from the store" if reused else "",
+            hits,
             len(result.errors),
         )
 

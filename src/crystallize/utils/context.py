@@ -85,12 +85,16 @@ class FrozenContext:
     values on purpose, and ``ctx.metrics`` / ``ctx.record`` collect metrics.
     """
 
-    __slots__ = ("_data", "metrics", "_events", "__weakref__")
+    __slots__ = ("_data", "metrics", "_events", "artifact_location", "artifacts_written", "__weakref__")
 
     def __init__(self, initial: Mapping[str, Any] | None = None) -> None:
         self._data: dict[str, Any] = dict(initial) if initial else {}
         self.metrics = ContextMetrics()
         self._events: list[tuple[str, dict[str, Any]]] | None = None
+        #: Where this replicate's artifacts are written (set by the engine), or None.
+        self.artifact_location: Any = None
+        #: Names of the artifacts written so far in this replicate (set by the engine).
+        self.artifacts_written: list[str] | None = None
 
     # -- reading -----------------------------------------------------------------
     def __getitem__(self, key: str) -> Any:

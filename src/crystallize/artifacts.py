@@ -1,0 +1,146 @@
+"""Artifacts: named files a step writes for each condition × replicate.
+
+A step receives an :class:`Artifact` through a keyword parameter annotated ``Artifact``
+(fixed when the step is built, or created from the parameter's name when it is not) and
+calls ``.write(...)``. While a replicate runs, the handle is bound to its location::
+
+    <root_dir>/<experiment>/v<version>/<condition>/<replicate>/<name>
+
+Files are written atomically (temporary file, then rename). With
+``ArtifactPlugin(versioned=True)`` each run gets a new ``v<N>``; otherwise ``v0`` is
+replaced by the latest run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crystallize.store.artifacts import artifact_path, atomic_write_bytes, validate_artifact_name
+
+if TYPE_CHECKING:
+    from crystallize.utils.context import FrozenContext
+
+
+class ArtifactLocation:
+    """Where a run's artifacts go: root directory, experiment name and version."""
+
+    __slots__ = ("root", "experiment", "version")
+
+    def __init__(self, root: str | Path, experiment: str, version: int) -> None:
+        self.root = Path(root)
+        self.experiment = experiment
+        self.version = version
+
+    def path(self, condition: str, replicate: int, name: str) -> Path:
+        """The file of artifact ``name`` for one condition × replicate."""
+        return artifact_path(self.root, self.experiment, self.version, condition, replicate, name)
+
+    def __reduce__(self):
+        return (ArtifactLocation, (str(self.root), self.experiment, self.version))
+
+
+class Artifact:
+    """A named output file of a step.
+
+    Args:
+        name: the file name (may contain ``/`` for sub-directories); ``..`` and absolute
+            paths are rejected here, when the Artifact is created.
+        loader: ``fn(bytes) -> object`` used by :meth:`load` (default: the raw bytes).
+        writer: ``fn(object) -> bytes`` used by :meth:`write` for values that are not
+            bytes or str.
+    """
+
+    __slots__ = ("name", "loader", "writer", "_path", "_written")
+
+    def __init__(
+        self,
+        name: str,
+        loader: Callable[[bytes], Any] | None = None,
+        writer: Callable[[Any], bytes] | None = None,
+    ) -> None:
+        self.name = validate_artifact_name(name)
+        self.loader = loader
+        self.writer = writer
+        self._path: Path | None = None
+        self._written: list[str] | None = None
+
+    # -- binding (done by the engine for each replicate) ----------------------------------
+    def bind(self, ctx: FrozenContext) -> Artifact:
+        """A copy of this artifact bound to the replicate that ``ctx`` belongs to."""
+        location = ctx.artifact_location
+        bound = Artifact.__new__(Artifact)
+        bound.name, bound.loader, bound.writer = self.name, self.loader, self.writer
+        bound._written = ctx.artifacts_written
+        bound._path = (
+            location.path(ctx.get("condition", "baseline"), ctx.get("replicate", 0), self.name)
+            if location is not None
+            else None
+        )
+        return bound
+
+    @property
+    def path(self) -> Path:
+        """The file this handle writes to (only while a replicate runs)."""
+        if self._path is None:
+            raise RuntimeError(
+                f"Artifact '{self.name}' is not bound to a replicate: artifacts can be written "
+                "only by a step running inside experiment.run() or apply() with an "
+                "ArtifactPlugin whose root_dir is set."
+            )
+        return self._path
+
+    # -- I/O -------------------------------------------------------------------------------
+    def write(self, data: Any) -> Path:
+        """Write ``data`` (bytes, str, or anything ``writer`` turns into bytes); return the path."""
+        if isinstance(data, bytes | bytearray | memoryview):
+            payload = bytes(data)
+        elif isinstance(data, str):
+            payload = data.encode("utf-8")
+        elif self.writer is not None:
+            payload = self.writer(data)
+            if not isinstance(payload, bytes | bytearray):
+                raise TypeError(
+                    f"Artifact '{self.name}': writer returned {type(payload).__name__}, expected bytes"
+                )
+        else:
+            raise TypeError(
+                f"Artifact '{self.name}' got a {type(data).__name__}; pass bytes or str, or give "
+                "the Artifact a writer=fn(obj) -> bytes"
+            )
+        path = atomic_write_bytes(self.path, payload)
+        if self._written is not None and self.name not in self._written:
+            self._written.append(self.name)
+        return path
+
+    def read_bytes(self) -> bytes:
+        """The bytes last written to this artifact's file."""
+        return self.path.read_bytes()
+
+    def load(self) -> Any:
+        """Read the file back through ``loader`` (raw bytes without one)."""
+        return load_artifact_file(self.path, self.loader)
+
+    def __repr__(self) -> str:
+        where = f", path={str(self._path)!r}" if self._path is not None else ""
+        return f"Artifact({self.name!r}{where})"
+
+    def __reduce__(self):
+        return (Artifact, (self.name, self.loader, self.writer))
+
+
+def load_artifact_file(path: str | Path, loader: Callable[[bytes], Any] | None = None) -> Any:
+    """Read an artifact file and decode it with ``loader`` (raw bytes without one)."""
+    data = Path(path).read_bytes()
+    return loader(data) if loader is not None else data
+
+
+def is_artifact_annotation(annotation: Any) -> bool:
+    """True for a parameter annotated ``Artifact`` (also as a string annotation)."""
+    if annotation is Artifact:
+        return True
+    return isinstance(annotation, str) and annotation.split(".")[-1].strip("'\"") == "Artifact"
+
+
+__all__ = ["Artifact", "ArtifactLocation", "is_artifact_annotation", "load_artifact_file"]

@@ -1,0 +1,103 @@
+"""Spec fingerprints: what an experiment's results depend on, hashed.
+
+A run is resumed only when its fingerprint matches, so anything that can change results
+is part of the spec: the datasource and every step (their names, parameters and source
+code), the treatments, the initial context and the seed settings. The number of
+replicates is not: resuming with more replicates runs just the missing ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+from typing import TYPE_CHECKING, Any
+
+from crystallize.plugins.seed import SeedPlugin
+
+if TYPE_CHECKING:
+    from crystallize.experiment import Experiment
+
+
+def source_of(obj: Any) -> str:
+    """The source code behind a step, datasource or callable (its repr when unavailable)."""
+    target = getattr(obj, "fn", None) or obj
+    if not (inspect.isfunction(target) or inspect.isclass(target) or inspect.ismethod(target)):
+        target = type(target)
+    try:
+        return inspect.getsource(target)
+    except (OSError, TypeError):
+        return f"<no source: {getattr(target, '__qualname__', repr(target))}>"
+
+
+def code_hash(obj: Any) -> str:
+    """A short digest of :func:`source_of`."""
+    return hashlib.blake2b(source_of(obj).encode(), digest_size=8).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool | type(None)):
+        return value
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if callable(value):
+        return {"callable": getattr(value, "__qualname__", repr(value)), "code": code_hash(value)}
+    return repr(value)
+
+
+def spec_of(experiment: Experiment) -> dict[str, Any]:
+    """The parts of ``experiment`` that determine its results, as plain data."""
+    seed = experiment.get_plugin(SeedPlugin)
+    steps = experiment.pipeline.steps if experiment.pipeline is not None else []
+    datasource = experiment.datasource
+    return {
+        "datasource": {
+            "name": getattr(datasource, "name", type(datasource).__name__),
+            "params": _plain(dict(getattr(datasource, "params", {}) or {})),
+            "code": code_hash(datasource),
+        },
+        "steps": [
+            {"name": step.name, "params": _plain(dict(step.params)), "code": code_hash(step)}
+            for step in steps
+        ],
+        "treatments": {t.name: _plain(t.values) for t in experiment.treatments},
+        "initial_ctx": _plain(experiment.initial_ctx),
+        "seed": None
+        if seed is None
+        else {
+            "seed": seed.seed,
+            "auto_seed": seed.auto_seed,
+            "seed_fn": _plain(seed.seed_fn) if seed.seed_fn else None,
+        },
+    }
+
+
+def fingerprint(spec: dict[str, Any]) -> str:
+    """A stable digest of a spec from :func:`spec_of`."""
+    text = json.dumps(spec, sort_keys=True, default=repr)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def spec_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Human-readable names of the spec parts that differ (``steps[1].code``, ``seed``...)."""
+    differences: list[str] = []
+
+    def walk(a: Any, b: Any, path: str) -> None:
+        if a == b:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b), key=str):
+                walk(a.get(key), b.get(key), f"{path}.{key}" if path else str(key))
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                walk(x, y, f"{path}[{i}]")
+        else:
+            differences.append(path or "spec")
+
+    walk(old, new, "")
+    return differences
+
+
+__all__ = ["code_hash", "fingerprint", "source_of", "spec_differences", "spec_of"]

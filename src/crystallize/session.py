@@ -1,0 +1,166 @@
+"""A run's bookkeeping in the driver: the store, resume, artifacts location and step cache.
+
+:class:`RunSession` is created at the start of ``experiment.run()``. It opens the store
+under the ArtifactPlugin's ``root_dir``, decides whether to resume an earlier run
+(``strategy="resume"`` with a matching spec fingerprint) or start a new one, and hands
+every arriving record to a background :class:`~crystallize.store.RecordWriter`, which
+commits them in small groups (at least every 100 ms) so a crash loses little.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from crystallize.artifacts import ArtifactLocation
+from crystallize.exceptions import ExperimentValidationError, StoreError
+from crystallize.fingerprint import fingerprint, spec_differences, spec_of
+from crystallize.plugins.artifacts import ArtifactPlugin
+from crystallize.plugins.seed import SeedPlugin
+from crystallize.record import ReplicateRecord
+
+if TYPE_CHECKING:
+    from crystallize.experiment import Experiment
+    from crystallize.store import RunInfo, RunStore, StepCache
+
+logger = logging.getLogger("crystallize")
+
+
+class RunSession:
+    """Store-side state of one run (driver only).
+
+    Attributes:
+        run: the store's :class:`~crystallize.store.RunInfo` (``None`` without a store).
+        loaded: successful records of the resumed run, not recomputed.
+        done: ``{replicate: {condition, ...}}`` finished in the resumed run.
+        location: where artifacts of this run are written (``None`` without a root).
+        cache: the step cache, when the pipeline has a cacheable step.
+        warnings: problems worth showing in the Result (e.g. records that could not be stored).
+    """
+
+    def __init__(self, experiment: Experiment, strategy: str, conditions: list[str]) -> None:
+        self.experiment = experiment
+        self.loaded: list[ReplicateRecord] = []
+        self.done: dict[int, set[str]] = {}
+        self.warnings: list[str] = []
+        self.run: RunInfo | None = None
+        self.store: RunStore | None = None
+        self.cache: StepCache | None = None
+        self.location: ArtifactLocation | None = None
+        self._writer: Any = None
+        plugin = experiment.get_plugin(ArtifactPlugin)
+        root = plugin.root_dir if plugin is not None else None
+        if root is None:
+            if strategy == "resume":
+                raise ExperimentValidationError(
+                    "strategy='resume' needs a run store, but the ArtifactPlugin has root_dir=None; "
+                    "set a root_dir (default 'data') to keep runs."
+                )
+            return
+        from crystallize.store import (
+            RecordWriter,
+            StepCache,
+            claim_version,
+            latest_version,
+            open_store,
+        )
+
+        self.store = open_store(root)
+        spec = spec_of(experiment)
+        digest = fingerprint(spec)
+        previous = self._resumable(spec, digest) if strategy == "resume" else None
+        seed = experiment.get_plugin(SeedPlugin)
+        if previous is not None:
+            self.run = self.store.reopen_run(previous.run_id)
+            names = set(conditions)
+            self.loaded = [
+                r for r in self.store.load_records(previous.run_id)
+                if r.error is None and r.condition in names and r.replicate < experiment.replicates
+            ]
+            for record in self.loaded:
+                self.done.setdefault(record.replicate, set()).add(record.condition)
+            if seed is not None and previous.base_seed is not None:
+                seed.base_seed = previous.base_seed  # resumed replicates keep their seeds
+            version = latest_version(root, experiment.name)
+            if version is None:
+                version = claim_version(root, experiment.name, plugin.versioned)
+            logger.info(
+                "Resuming run %s of '%s': %d replicate record(s) already done",
+                previous.run_id, experiment.name, len(self.loaded),
+            )
+        else:
+            self.run = self.store.create_run(
+                experiment=experiment.name,
+                fingerprint=digest,
+                spec=spec,
+                replicates=experiment.replicates,
+                conditions=conditions,
+                base_seed=seed.base_seed if seed is not None else None,
+            )
+            version = claim_version(root, experiment.name, plugin.versioned)
+        self.location = ArtifactLocation(root, experiment.name, version)
+        steps = experiment.pipeline.steps if experiment.pipeline is not None else []
+        if any(getattr(step, "cacheable", False) for step in steps):
+            self.cache = StepCache(root)
+        self._writer = RecordWriter(self.store, self.run.run_id)
+
+    def _resumable(self, spec: dict[str, Any], digest: str) -> RunInfo | None:
+        assert self.store is not None
+        name = self.experiment.name
+        previous = self.store.latest_run(name, fingerprint=digest)
+        if previous is not None:
+            return previous
+        other = self.store.latest_run(name)
+        if other is None:
+            logger.info("Nothing to resume for '%s': no earlier run; starting a new run", name)
+        else:
+            changed = ", ".join(spec_differences(other.spec, spec)) or "fingerprint"
+            logger.warning(
+                "Not resuming run %s of '%s': the experiment changed since (%s); starting a new run",
+                other.run_id, name, changed,
+            )
+        return None
+
+    @property
+    def run_id(self) -> str | None:
+        """The store's id of this run."""
+        return self.run.run_id if self.run is not None else None
+
+    def add(self, record: ReplicateRecord) -> None:
+        """Queue ``record`` for the store (committed within about 100 ms)."""
+        if self._writer is None:
+            return
+        try:
+            self._writer.add(record)
+        except StoreError as exc:
+            self._store_failed(exc)
+
+    def _store_failed(self, exc: Exception) -> None:
+        message = (
+            f"Records of run {self.run_id} could not be written to the store ({exc}); the rest "
+            "of this run is kept in memory only (the Result still has every replicate)."
+        )
+        logger.error(message)
+        self.warnings.append(message)
+        self._writer = None
+
+    def finish(self, status: str, summary: dict[str, Any] | None = None) -> None:
+        """Flush the pending records and record the run's final status."""
+        if self.store is None or self.run is None:
+            return
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except StoreError as exc:
+                self._store_failed(exc)
+        try:
+            try:
+                self.store.finish_run(self.run.run_id, status, summary=summary, warnings=self.warnings)
+            except StoreError as exc:  # e.g. a verifier returned values JSON cannot hold
+                logger.warning("Run summary of %s not stored in full: %s", self.run_id, exc)
+                self.store.finish_run(self.run.run_id, status, warnings=self.warnings)
+        finally:
+            self.store.close()
+
+
+__all__ = ["RunSession"]

@@ -1,0 +1,113 @@
+"""Caching one step's output inside a replicate (used by the replicate runner).
+
+A cacheable step's key is made of its name, a hash of its source code, each fixed
+parameter (``param.<name>``), each context value it reads by injection (``ctx.<key>``),
+the content hash of its input and the replicate's seed. The condition name is never
+part of the key, so conditions that feed a step the same input share its output.
+
+A cached entry holds the output, the metrics the step recorded and the context keys it
+added, so a hit replays all three. A miss carries an explanation: which parts differ
+from the closest earlier entry of the same step.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from crystallize.exceptions import StoreError
+from crystallize.fingerprint import code_hash
+from crystallize.utils.hashing import content_hash
+
+if TYPE_CHECKING:
+    from crystallize.pipeline_step import PipelineStep
+    from crystallize.store import StepCache
+    from crystallize.utils.context import FrozenContext
+
+logger = logging.getLogger("crystallize.cache")
+
+
+class StepCacheKey:
+    """The constant part of a cacheable step's key (built once per run)."""
+
+    __slots__ = ("step", "name", "base")
+
+    def __init__(self, step: PipelineStep, params: dict[str, Any]) -> None:
+        self.step = step
+        self.name = step.name
+        self.base: dict[str, Any] = {"step": self.name, "code": code_hash(step)}
+        for key, value in step.params.items():
+            self.base[f"param.{key}"] = content_hash(value) or repr(params[key])
+
+    def lookup(self, cache: StepCache, ctx: FrozenContext, input_hash: str | None) -> CacheLookup:
+        """Build this replicate's key and look it up."""
+        if input_hash is None:
+            return CacheLookup(None, None, "input cannot be hashed (not picklable); step not cached")
+        parts = dict(self.base)
+        values = ctx._data
+        for key in self.step.context_keys:
+            if key in values:
+                digest = content_hash(ctx[key])
+                if digest is None:
+                    return CacheLookup(None, None, f"context value '{key}' cannot be hashed; step not cached")
+                parts[f"ctx.{key}"] = digest
+        parts["input"] = input_hash
+        parts["seed"] = values.get("seed_used")
+        from crystallize.store import make_key
+
+        key = make_key(**parts)
+        hit, value = cache.get(key)
+        lookup = CacheLookup(key, parts, None)
+        if hit:
+            lookup.hit = True
+            lookup.value = value
+        else:
+            closest = cache.closest_entry(self.name, parts)
+            if closest is None:
+                lookup.miss_reason = "no earlier cache entry for this step"
+            else:
+                lookup.miss_reason = "changed since the closest entry: " + ", ".join(closest[1])
+        return lookup
+
+
+class CacheLookup:
+    """The outcome of one lookup: a hit to replay, or a miss to store afterwards."""
+
+    __slots__ = ("key", "parts", "miss_reason", "hit", "value")
+
+    def __init__(self, key: str | None, parts: dict[str, Any] | None, miss_reason: str | None) -> None:
+        self.key = key
+        self.parts = parts
+        self.miss_reason = miss_reason
+        self.hit = False
+        self.value: Any = None
+
+    def replay(self, ctx: FrozenContext) -> Any:
+        """Apply the cached metrics and context additions to ``ctx``; return the output."""
+        data, logged, added = self.value
+        for name, value in logged:
+            ctx.metrics.add(name, value)
+        ctx._data.update(added)
+        return data
+
+    def store(
+        self,
+        cache: StepCache,
+        data: Any,
+        logged: list[tuple[str, Any]],
+        values: dict[str, Any],
+        n_keys: int,
+    ) -> None:
+        """Save the step's output, metrics and context additions (a failure only logs)."""
+        if self.key is None:
+            return
+        added = {key: values[key] for key in list(values)[n_keys:]} if len(values) > n_keys else {}
+        try:
+            cache.put(self.key, (data, list(logged), added), step=self.parts["step"], parts=self.parts)
+        except TypeError as exc:
+            self.miss_reason = f"{self.miss_reason}; output not cached: {exc}"
+        except StoreError as exc:
+            logger.warning("Could not write the cache entry of step '%s': %s", self.parts["step"], exc)
+
+
+__all__ = ["CacheLookup", "StepCacheKey"]

@@ -1,0 +1,57 @@
+"""Persistence: the run store, the background record writer, the step cache, artifacts.
+
+* :class:`RunStore` / :class:`SQLiteRunStore` / :func:`open_store` — runs and their
+  replicate records in ``<data dir>/crystallize.db``.
+* :class:`RecordWriter` — batched, crash-tolerant background writing of records.
+* :class:`StepCache`, :func:`make_key`, :func:`hash_value` — cached step outputs in
+  ``<data dir>/.cache``.
+* :mod:`crystallize.store.artifacts` — artifact file layout and atomic writes.
+* :func:`list_runs`, :func:`load_result`, :func:`latest_result` — past runs as Results.
+
+Only the standard library is imported here.
+"""
+
+from crystallize.store.artifacts import (
+    artifact_path,
+    atomic_write_bytes,
+    claim_version,
+    latest_version,
+    next_version,
+    reset_version_dir,
+    validate_artifact_name,
+    version_dir,
+)
+from crystallize.store.base import RUN_STATUSES, RunInfo, RunNotFoundError, RunStatus, RunStore
+from crystallize.store.cache import StepCache, hash_value, make_key
+from crystallize.store.history import latest_result, list_runs, load_result  # noqa: E402  (needs the above)
+from crystallize.store.serialize import SerializationError
+from crystallize.store.sqlite import DB_FILENAME, SCHEMA_VERSION, SQLiteRunStore, open_store
+from crystallize.store.writer import RecordWriter
+
+__all__ = [
+    "DB_FILENAME",
+    "RUN_STATUSES",
+    "SCHEMA_VERSION",
+    "RecordWriter",
+    "RunInfo",
+    "RunNotFoundError",
+    "RunStatus",
+    "RunStore",
+    "SQLiteRunStore",
+    "SerializationError",
+    "StepCache",
+    "artifact_path",
+    "atomic_write_bytes",
+    "claim_version",
+    "hash_value",
+    "latest_result",
+    "list_runs",
+    "load_result",
+    "latest_version",
+    "make_key",
+    "next_version",
+    "open_store",
+    "reset_version_dir",
+    "validate_artifact_name",
+    "version_dir",
+]

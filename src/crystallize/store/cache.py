@@ -1,0 +1,325 @@
+"""Content-addressed cache of step outputs, with integrity checks and miss explanations.
+
+Layout under ``<root_dir>/.cache/``:
+
+* ``<key[:2]>/<key>.pkl`` — one entry: a header (magic, payload length, blake2b digest
+  of the payload) followed by the pickled value (protocol 5). Entries are written to a
+  temporary file in the same directory and moved into place with :func:`os.replace`,
+  so readers see a whole entry or none. An entry whose length or digest does not match
+  (truncated, corrupted, unreadable) is deleted, logged on the ``crystallize.cache``
+  logger and reported as a miss — never returned.
+* ``_index/<hash of step name>.jsonl`` — one line per :meth:`StepCache.put` that named
+  its step: the key, a digest of each key part, and the time. Used by
+  :meth:`StepCache.closest_entry` to explain a miss ("``params`` changed").
+
+Keys come from :func:`make_key`: callers pass everything the output depends on (step
+name, its parameters, the hash of its input, code version…) as keyword parts.
+Invalidation is by construction: change any part and the key changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import pickle
+import re
+import shutil
+import struct
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from crystallize.exceptions import StoreError
+
+logger = logging.getLogger("crystallize.cache")
+
+_DIGEST_SIZE = 16  # hex digests of 32 characters
+_MAGIC = b"CRYCACHE\x01"
+_HEADER = struct.Struct(f">{len(_MAGIC)}sQ32s")  # magic, payload length, blake2b-256 digest
+_KEY_RE = re.compile(r"[A-Za-z0-9_-]{3,128}")
+_PICKLE_ERRORS = (pickle.PicklingError, TypeError, AttributeError, RecursionError)
+
+
+def _payload_digest(payload: bytes | memoryview) -> bytes:
+    return hashlib.blake2b(payload, digest_size=32).digest()
+
+
+def hash_value(obj: Any) -> str:
+    """Return a content hash of ``obj``: blake2b (32 hex chars) of its protocol-5 pickle.
+
+    The same value built the same way hashes the same in every process and run. Equal
+    values may still hash differently when their pickles differ (e.g. dicts with a
+    different insertion order, or sets of strings across processes with different
+    ``PYTHONHASHSEED``); that costs a cache miss, never a wrong hit. Matches
+    :func:`crystallize.utils.hashing.content_hash` for picklable values.
+
+    Raises:
+        TypeError: If ``obj`` cannot be pickled (lambdas, locks, open files…).
+    """
+    try:
+        payload = pickle.dumps(obj, protocol=5)
+    except _PICKLE_ERRORS as exc:
+        raise TypeError(
+            f"Cannot hash a {type(obj).__name__}: it cannot be pickled ({exc}). Cached and "
+            "hashed values must be picklable (define functions at module level, drop open "
+            "handles)."
+        ) from exc
+    return hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).hexdigest()
+
+
+def _canonical(obj: Any) -> Any:
+    """Map ``obj`` to a JSON structure that is equal exactly when the values are.
+
+    Containers are tagged (so a list and a tuple differ), dict items and set members
+    are sorted (so order does not matter), numpy scalars become Python numbers, and any
+    other object is represented by :func:`hash_value`.
+    """
+    if obj is None or isinstance(obj, bool | str):
+        return obj
+    if isinstance(obj, int):
+        return int(obj)  # IntEnum and friends: their value
+    if isinstance(obj, float):
+        return float(obj)  # numpy float64 is a float subclass
+    if isinstance(obj, list):
+        return {"l": [_canonical(x) for x in obj]}
+    if isinstance(obj, tuple):
+        return {"t": [_canonical(x) for x in obj]}
+    if isinstance(obj, Mapping):
+        items = [(_canonical(k), _canonical(v)) for k, v in obj.items()]
+        items.sort(key=lambda kv: _dump(kv[0]))
+        return {"d": [list(kv) for kv in items]}
+    if isinstance(obj, set | frozenset):
+        return {"s": sorted((_canonical(x) for x in obj), key=_dump)}
+    if getattr(obj, "shape", None) == () and callable(getattr(obj, "item", None)):
+        return _canonical(obj.item())  # numpy scalar
+    return {"p": hash_value(obj)}
+
+
+def _dump(obj: Any) -> str:
+    return json.dumps(obj, allow_nan=True, separators=(",", ":"))
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.blake2b(_dump(_canonical(obj)).encode(), digest_size=_DIGEST_SIZE).hexdigest()
+
+
+def make_key(**parts: Any) -> str:
+    """Return a stable cache key (32 hex chars) for a set of named parts.
+
+    The order of the keyword arguments and of dict items does not matter; the types of
+    numbers and containers do (``1`` vs ``1.0``, list vs tuple). Values that are not
+    plain data (numpy arrays, dataclasses, …) are represented by :func:`hash_value`.
+
+    Example::
+
+        key = make_key(step="normalize", params={"scale": 2}, input=input_hash, version=1)
+
+    Raises:
+        TypeError: If a part is not plain data and cannot be pickled.
+    """
+    return _digest(parts)
+
+
+def part_digests(parts: Mapping[str, Any]) -> dict[str, str]:
+    """Return a short digest of each part, as stored in the cache index."""
+    return {str(name): _digest(value) for name, value in parts.items()}
+
+
+class StepCache:
+    """Step outputs stored as files under ``<root_dir>/.cache``.
+
+    Safe to share between threads and processes: writes are atomic renames, and
+    concurrent writers of one key simply leave one complete entry.
+
+    Args:
+        root_dir: Data directory; the cache lives in its ``.cache`` subdirectory.
+        fsync: Flush entries to disk before they become visible (slower; protects
+            against power loss, not needed against process crashes).
+    """
+
+    def __init__(self, root_dir: str | os.PathLike[str], *, fsync: bool = False) -> None:
+        self.root = Path(root_dir) / ".cache"
+        self.fsync = fsync
+
+    def __repr__(self) -> str:
+        return f"StepCache({str(self.root)!r})"
+
+    def path_for(self, key: str) -> Path:
+        """Return the file of entry ``key``.
+
+        Raises:
+            ValueError: If ``key`` is not 3-128 characters of ``[A-Za-z0-9_-]``.
+        """
+        if not isinstance(key, str) or not _KEY_RE.fullmatch(key):
+            raise ValueError(
+                f"Invalid cache key {key!r}: use 3-128 characters from A-Z, a-z, 0-9, '_' "
+                "and '-' (make_key() returns such keys)."
+            )
+        return self.root / key[:2] / f"{key}.pkl"
+
+    def get(self, key: str) -> tuple[bool, Any]:
+        """Look up ``key``.
+
+        Returns:
+            ``(True, value)`` on a hit, ``(False, None)`` on a miss. A damaged entry is
+            deleted, logged as a warning and reported as a miss.
+        """
+        path = self.path_for(key)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return False, None
+        except OSError as exc:
+            self._discard(path, f"cannot be read ({exc})")
+            return False, None
+        if len(data) < _HEADER.size:
+            self._discard(path, "is truncated (no complete header)")
+            return False, None
+        magic, length, digest = _HEADER.unpack_from(data)
+        payload = memoryview(data)[_HEADER.size :]
+        if magic != _MAGIC:
+            self._discard(path, "is not a Crystallize cache entry")
+        elif len(payload) != length:
+            self._discard(path, f"is truncated ({len(payload)} of {length} payload bytes)")
+        elif _payload_digest(payload) != digest:
+            self._discard(path, "is corrupt (content hash mismatch)")
+        else:
+            try:
+                return True, pickle.loads(payload)
+            except Exception as exc:  # e.g. the class it holds no longer exists
+                self._discard(path, f"cannot be unpickled ({type(exc).__name__}: {exc})")
+        return False, None
+
+    def put(
+        self,
+        key: str,
+        value: Any,
+        *,
+        step: str | None = None,
+        parts: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Store ``value`` under ``key`` atomically (an existing entry is replaced).
+
+        Args:
+            key: The entry key (see :func:`make_key`).
+            value: Any picklable value.
+            step: Step name; with ``parts``, records the entry for :meth:`closest_entry`.
+            parts: The parts the key was made from.
+
+        Raises:
+            TypeError: If ``value`` cannot be pickled (nothing is written).
+            StoreError: If the file cannot be written.
+        """
+        path = self.path_for(key)
+        try:
+            payload = pickle.dumps(value, protocol=5)
+        except _PICKLE_ERRORS as exc:
+            raise TypeError(
+                f"Cannot cache a {type(value).__name__} under {key}: it cannot be pickled ({exc})."
+            ) from exc
+        header = _HEADER.pack(_MAGIC, len(payload), _payload_digest(payload))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(header)
+                    handle.write(payload)
+                    if self.fsync:
+                        handle.flush()
+                        os.fsync(handle.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            if step is not None and parts is not None:
+                self._index(step, key, parts)
+        except OSError as exc:
+            raise StoreError(f"Cannot write cache entry {path}: {exc}") from exc
+
+    def delete(self, key: str) -> bool:
+        """Delete entry ``key``; return True if it existed."""
+        try:
+            self.path_for(key).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
+    def clear(self) -> None:
+        """Delete every entry and the index."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def closest_entry(
+        self, step_name: str, parts: Mapping[str, Any]
+    ) -> tuple[str, list[str]] | None:
+        """Find the stored entry of ``step_name`` most similar to ``parts``.
+
+        Used to explain a cache miss. Only entries put with ``step=`` and ``parts=`` and
+        still present are considered. The closest entry has the fewest differing parts;
+        among equally close ones the most recent wins.
+
+        Args:
+            step_name: The step's name as passed to :meth:`put`.
+            parts: The parts of the key that missed.
+
+        Returns:
+            ``(key, names of the parts that differ, sorted)`` — a part present on only
+            one side counts as differing — or ``None`` if the step has no entries.
+        """
+        index = self._index_path(step_name)
+        try:
+            lines = index.read_text(encoding="utf-8").splitlines()
+        except (FileNotFoundError, UnicodeDecodeError):
+            return None
+        wanted = part_digests(parts)
+        best: tuple[int, str, list[str]] | None = None
+        seen: set[str] = set()
+        for line in reversed(lines):  # newest first
+            try:
+                entry = json.loads(line)
+                key, stored = entry["key"], entry["parts"]
+                if entry["step"] != step_name or key in seen:
+                    continue
+            except (ValueError, KeyError, TypeError):
+                continue  # a line torn by a crash
+            seen.add(key)
+            names = set(stored) | set(wanted)
+            differing = sorted(n for n in names if stored.get(n) != wanted.get(n))
+            if (best is None or len(differing) < best[0]) and self.path_for(key).exists():
+                best = (len(differing), key, differing)
+                if not differing:
+                    break
+        return None if best is None else (best[1], best[2])
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _index_path(self, step_name: str) -> Path:
+        name = hashlib.blake2b(step_name.encode(), digest_size=8).hexdigest()
+        return self.root / "_index" / f"{name}.jsonl"
+
+    def _index(self, step: str, key: str, parts: Mapping[str, Any]) -> None:
+        line = json.dumps(
+            {"step": step, "key": key, "parts": part_digests(parts), "time": time.time()}
+        )
+        index = self._index_path(step)
+        index.parent.mkdir(parents=True, exist_ok=True)
+        # One O_APPEND write per line: concurrent writers never interleave inside a line.
+        fd = os.open(index, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, (line + "\n").encode())
+        finally:
+            os.close(fd)
+
+    def _discard(self, path: Path, reason: str) -> None:
+        logger.warning("Cache entry %s %s; deleting it and recomputing.", path, reason)
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+__all__ = ["StepCache", "hash_value", "make_key", "part_digests"]

@@ -1,0 +1,43 @@
+"""Past runs: list them and load them back as :class:`~crystallize.result.Result` objects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crystallize.hypothesis import HypothesisResult
+from crystallize.result import Result
+from crystallize.store.base import RunInfo
+from crystallize.store.sqlite import open_store
+
+
+def list_runs(root_dir: str | Path = "data", experiment: str | None = None, limit: int | None = None) -> list[RunInfo]:
+    """Runs stored under ``root_dir`` (newest first), optionally of one experiment."""
+    with open_store(root_dir) as store:
+        return store.list_runs(experiment, limit=limit)
+
+
+def load_result(run_id: str, root_dir: str | Path = "data") -> Result:
+    """Load a stored run back as a Result (metrics, errors, provenance, hypotheses)."""
+    with open_store(root_dir) as store:
+        info = store.get_run(run_id)
+        records = store.load_records(run_id)
+    summary = info.summary or {}
+    return Result(
+        records,
+        list(info.conditions),
+        hypotheses=[HypothesisResult.from_dict(h) for h in summary.get("hypotheses", [])],
+        experiment=info.experiment,
+        run_id=info.run_id,
+        base_seed=info.base_seed,
+        info={"status": info.status, "started_at": info.started_at, "ended_at": info.ended_at},
+        warnings=list(info.warnings),
+    )
+
+
+def latest_result(experiment: str, root_dir: str | Path = "data") -> Result | None:
+    """The newest stored run of ``experiment`` as a Result, or ``None`` if there is none."""
+    runs = list_runs(root_dir, experiment, limit=1)
+    return load_result(runs[0].run_id, root_dir) if runs else None
+
+
+__all__ = ["latest_result", "list_runs", "load_result"]

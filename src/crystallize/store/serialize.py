@@ -1,0 +1,176 @@
+"""JSON (de)serialization of replicate records and other stored values.
+
+Values are written as JSON with these rules:
+
+* ``int``/``bool``/``float``/``str``/``None``/lists/dicts round-trip exactly; floats use
+  their shortest exact representation, and ``NaN``/``Infinity``/``-Infinity`` are
+  written as such (JSON5-style literals Python's :mod:`json` reads back).
+* Tuples come back as lists (except the ``(name, data)`` pairs of
+  :attr:`ReplicateRecord.events`, which are rebuilt as tuples).
+* numpy scalars and arrays (anything with ``tolist()`` or ``item()``) become the
+  equivalent Python values; numpy is never imported here.
+* Sets and frozensets become lists (sorted when their items can be sorted).
+* Dict keys must be ``str`` (JSON turns ``int`` keys into strings, so don't use them).
+* Anything else raises :class:`SerializationError` (a
+  :class:`~crystallize.exceptions.StoreError`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from typing import Any
+
+from crystallize.exceptions import StoreError
+from crystallize.record import ReplicateError, ReplicateRecord, StepRecord
+
+_STEP_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(StepRecord))
+_ERROR_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ReplicateError))
+_STEP_NAMES = frozenset(_STEP_FIELDS)
+_ERROR_NAMES = frozenset(_ERROR_FIELDS)
+
+
+class SerializationError(StoreError):
+    """A value cannot be stored as JSON (or stored JSON cannot be read back)."""
+
+
+def json_default(obj: Any) -> Any:
+    """Convert values :mod:`json` does not know into JSON-friendly Python values.
+
+    Used as the ``default=`` hook of :func:`json.dumps`. Duck-typed so numpy does not
+    have to be imported: arrays and numpy scalars expose ``tolist()``/``item()``.
+
+    Args:
+        obj: The value json could not encode.
+
+    Returns:
+        An equivalent JSON-friendly value.
+
+    Raises:
+        TypeError: If the value has no JSON equivalent.
+    """
+    tolist = getattr(obj, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    item = getattr(obj, "item", None)
+    if callable(item):
+        return item()
+    if isinstance(obj, set | frozenset):
+        try:
+            return sorted(obj)
+        except TypeError:
+            return list(obj)
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def dumps(value: Any) -> str:
+    """Encode ``value`` as compact JSON following the module's rules.
+
+    Raises:
+        SerializationError: If the value (or something inside it) cannot be encoded.
+    """
+    try:
+        return json.dumps(value, default=json_default, allow_nan=True, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise SerializationError(
+            f"Cannot store value as JSON: {exc}. Stored values may only hold str, int, "
+            "float, bool, None, lists, dicts with str keys, and numpy scalars/arrays."
+        ) from exc
+
+
+def loads(text: str) -> Any:
+    """Decode JSON written by :func:`dumps`.
+
+    Raises:
+        SerializationError: If the text is not valid JSON.
+    """
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise SerializationError(f"Stored JSON is corrupt: {exc}") from exc
+
+
+def record_payload(record: ReplicateRecord) -> dict[str, Any]:
+    """Return every field of ``record`` except condition and replicate, as plain data.
+
+    Step records and the error become dicts; values are not copied.
+    """
+    error = record.error
+    return {
+        "seed": record.seed,
+        "metrics": record.metrics,
+        "steps": [{name: getattr(step, name) for name in _STEP_FIELDS} for step in record.steps],
+        "error": None if error is None else {name: getattr(error, name) for name in _ERROR_FIELDS},
+        "duration": record.duration,
+        "started_at": record.started_at,
+        "events": record.events,
+        "metric_tags": record.metric_tags,
+        "worker": record.worker,
+    }
+
+
+def encode_record(record: ReplicateRecord) -> str:
+    """Encode ``record`` (all fields but condition and replicate) as a JSON string.
+
+    Raises:
+        SerializationError: If the record holds a value that cannot be encoded; the
+            message names the record.
+    """
+    try:
+        return dumps(record_payload(record))
+    except SerializationError as exc:
+        raise SerializationError(
+            f"Cannot store the record of condition '{record.condition}' replicate "
+            f"{record.replicate}: {exc}"
+        ) from exc.__cause__
+
+
+def _known(data: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
+    # Ignore fields written by newer code that this version's dataclasses lack.
+    if data.keys() <= names:
+        return data
+    return {key: value for key, value in data.items() if key in names}
+
+
+def decode_record(condition: str, replicate: int, payload: str) -> ReplicateRecord:
+    """Rebuild a :class:`ReplicateRecord` from :func:`encode_record` output.
+
+    Args:
+        condition: The record's condition.
+        replicate: The record's replicate index.
+        payload: JSON from :func:`encode_record`.
+
+    Raises:
+        SerializationError: If the payload is corrupt.
+    """
+    data = loads(payload)
+    try:
+        error = data.get("error")
+        return ReplicateRecord(
+            condition=condition,
+            replicate=replicate,
+            seed=data.get("seed"),
+            metrics=data.get("metrics", {}),
+            steps=[StepRecord(**_known(step, _STEP_NAMES)) for step in data.get("steps", [])],
+            error=None if error is None else ReplicateError(**_known(error, _ERROR_NAMES)),
+            duration=data.get("duration", 0.0),
+            started_at=data.get("started_at", 0.0),
+            events=[tuple(event) for event in data.get("events", [])],
+            metric_tags=data.get("metric_tags"),
+            worker=data.get("worker", 0),
+        )
+    except (AttributeError, TypeError) as exc:
+        raise SerializationError(
+            f"Stored record of condition '{condition}' replicate {replicate} is malformed: {exc}"
+        ) from exc
+
+
+__all__ = [
+    "SerializationError",
+    "decode_record",
+    "dumps",
+    "encode_record",
+    "json_default",
+    "loads",
+    "record_payload",
+]

@@ -1,0 +1,651 @@
+"""The SQLite run store: one file, many processes, WAL mode.
+
+Layout of ``crystallize.db``:
+
+* ``runs`` — one row per run (:class:`~crystallize.store.base.RunInfo` fields; ``spec``,
+  ``conditions``, ``summary`` and ``warnings`` as JSON text).
+* ``records`` — one row per (run, condition, replicate) with ``seed``, ``status``
+  (``"ok"``/``"failed"``) and ``duration`` columns for queries, plus ``payload``: the
+  whole record as JSON (see :mod:`crystallize.store.serialize`). The payload is the
+  source of truth when records are loaded.
+* ``PRAGMA user_version`` holds the schema version (:data:`SCHEMA_VERSION`).
+
+Concurrency: the database runs in WAL mode with ``synchronous=NORMAL`` — readers never
+block writers, a committed transaction survives the process being killed (only an OS
+crash or power loss can drop the last few commits), and writers from different
+processes queue on a ``busy_timeout`` (30 s by default) instead of failing. WAL needs a
+local file system (not NFS/SMB).
+
+Threads: sqlite3 connections must not cross threads, so the store opens one connection
+per thread on first use. A single :class:`SQLiteRunStore` object may therefore be used
+from several threads at once (e.g. the engine and a
+:class:`~crystallize.store.writer.RecordWriter`). A thread that is done with the store
+may call :meth:`SQLiteRunStore.release_thread`; :meth:`SQLiteRunStore.close` closes
+every connection and must only be called once no other thread uses the store. After
+``fork`` the child opens fresh connections (inherited ones are never used or closed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import logging
+import operator
+import os
+import socket
+import sqlite3
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from crystallize.exceptions import StoreError
+from crystallize.record import ReplicateRecord
+from crystallize.store.base import RunInfo, RunNotFoundError, RunStore, validate_status
+from crystallize.store.serialize import decode_record, dumps, encode_record, loads
+
+logger = logging.getLogger("crystallize.store")
+
+#: Schema version written by this code. Stores with a higher version are refused.
+SCHEMA_VERSION = 1
+#: File name of the database inside a store's root directory.
+DB_FILENAME = "crystallize.db"
+#: Default seconds without heartbeat after which a "running" run is considered dead.
+DEFAULT_STALE_AFTER = 120.0
+#: Default seconds a writer waits for another process's transaction to finish.
+DEFAULT_BUSY_TIMEOUT = 30.0
+
+_SCHEMA = (
+    """
+    CREATE TABLE IF NOT EXISTS runs (
+        run_id       TEXT PRIMARY KEY,
+        experiment   TEXT NOT NULL,
+        fingerprint  TEXT NOT NULL,
+        spec         TEXT NOT NULL,
+        status       TEXT NOT NULL,
+        replicates   INTEGER NOT NULL,
+        conditions   TEXT NOT NULL,
+        base_seed    TEXT,
+        started_at   REAL NOT NULL,
+        ended_at     REAL,
+        heartbeat_at REAL NOT NULL,
+        pid          INTEGER NOT NULL,
+        hostname     TEXT NOT NULL,
+        summary      TEXT,
+        warnings     TEXT NOT NULL,
+        parent_run   TEXT
+    )
+    """,
+    "CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs (experiment, started_at)",
+    "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status)",
+    """
+    CREATE TABLE IF NOT EXISTS records (
+        run_id    TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+        condition TEXT NOT NULL,
+        replicate INTEGER NOT NULL,
+        seed      INTEGER,
+        status    TEXT NOT NULL,
+        duration  REAL,
+        payload   TEXT NOT NULL,
+        UNIQUE (run_id, condition, replicate)
+    )
+    """,
+)
+_OUR_TABLES = {"runs", "records"}
+
+_RUN_COLUMNS = (
+    "run_id, experiment, fingerprint, spec, status, replicates, conditions, base_seed, "
+    "started_at, ended_at, heartbeat_at, pid, hostname, summary, warnings, parent_run, "
+    "(SELECT COUNT(*) FROM records AS r WHERE r.run_id = runs.run_id)"
+)
+_NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC"
+_INT64 = (-(2**63), 2**63)
+
+# Connections inherited through fork: kept referenced so they are never closed (or
+# finalised) in the child, which could disturb the parent's locks.
+_INHERITED: list[sqlite3.Connection] = []
+
+
+@cache
+def _hostname() -> str:
+    return socket.gethostname()
+
+
+def pid_alive(pid: int) -> bool:
+    """Return False only when process ``pid`` certainly does not exist on this host.
+
+    Uses ``os.kill(pid, 0)``. On Windows (where signal 0 is not a probe) it always
+    returns True and stale runs are found by heartbeat age alone. A zombie (a dead
+    child not yet reaped by its parent) still counts as alive.
+    """
+    if pid == os.getpid():
+        return True
+    if pid <= 0 or sys.platform == "win32":
+        return pid > 0
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: exists, owned by someone else
+        return True
+    return True
+
+
+def _sql_int(value: Any) -> int | None:
+    """Return ``value`` as an int SQLite can hold, or None if absent or out of range."""
+    if value is None:
+        return None
+    number = operator.index(value)
+    return number if _INT64[0] <= number < _INT64[1] else None
+
+
+class SQLiteRunStore(RunStore):
+    """A :class:`~crystallize.store.base.RunStore` in one SQLite file.
+
+    Opening the store creates the file and schema if needed, checks the schema version
+    and marks dead ``"running"`` runs ``"interrupted"`` (see :meth:`mark_stale_runs`).
+
+    Args:
+        path: Database file (created with its schema if missing; the parent directory
+            must exist — :func:`open_store` creates it).
+        stale_after: Seconds without heartbeat after which a ``"running"`` run is
+            considered dead, whatever host it runs on.
+        busy_timeout: Seconds to wait for another process's write transaction.
+
+    Raises:
+        StoreError: If the file cannot be opened, is not a Crystallize store, or was
+            written by a newer schema version.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        stale_after: float = DEFAULT_STALE_AFTER,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+    ) -> None:
+        self.path = Path(path)
+        self.stale_after = float(stale_after)
+        self.busy_timeout = float(busy_timeout)
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._owner_pid = os.getpid()
+        self._closed = False
+        try:
+            self._init_schema()
+            self.mark_stale_runs()
+        except BaseException:
+            self.close()
+            raise
+
+    def __repr__(self) -> str:
+        return f"SQLiteRunStore({str(self.path)!r})"
+
+    # -- connections & transactions -----------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError(f"{self!r} is closed.")
+        local = self._local
+        conn: sqlite3.Connection | None = getattr(local, "conn", None)
+        pid = os.getpid()
+        if conn is not None and local.pid == pid:
+            return conn
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"{self!r} is closed.")
+            if pid != self._owner_pid:  # we are a forked child
+                _INHERITED.extend(self._connections)
+                self._connections = []
+                self._owner_pid = pid
+            try:
+                conn = sqlite3.connect(
+                    self.path,
+                    timeout=self.busy_timeout,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+                conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA foreign_keys = ON")
+            except sqlite3.Error as exc:
+                raise self._error(exc, "open") from exc
+            self._connections.append(conn)
+        local.conn, local.pid = conn, pid
+        return conn
+
+    def _error(self, exc: sqlite3.Error, action: str) -> StoreError:
+        message = str(exc)
+        hint = ""
+        if "locked" in message or "busy" in message:
+            hint = (
+                f" Another process held the database for more than {self.busy_timeout:g} s; "
+                "retry, or raise busy_timeout."
+            )
+        elif "not a database" in message or "malformed" in message:
+            hint = " The file is not a Crystallize run store or is corrupt."
+        elif "unable to open" in message or "readonly" in message:
+            hint = " Check that the directory exists and is writable."
+        return StoreError(f"Run store {str(self.path)!r}: could not {action}: {message}.{hint}")
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """Run a block in one transaction and map every sqlite3 error to StoreError.
+
+        Args:
+            write: Take the write lock up front (``BEGIN IMMEDIATE``); waits up to
+                ``busy_timeout`` for other writers. Reads use a deferred transaction
+                so they see one consistent snapshot.
+
+        Yields:
+            This thread's connection. The transaction commits when the block exits
+            normally and rolls back if it raises.
+
+        Raises:
+            StoreError: For any sqlite3 error (chained as ``__cause__``).
+        """
+        conn = self._connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            raise self._error(exc, "write" if write else "read") from exc
+
+    def _init_schema(self) -> None:
+        conn = self._connection()
+        deadline = time.monotonic() + self.busy_timeout
+        while True:  # switching to WAL needs a moment alone with the file
+            try:
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise self._error(exc, "open") from exc
+                time.sleep(0.02)
+            except sqlite3.Error as exc:
+                raise self._error(exc, "open") from exc
+        if mode.lower() != "wal":
+            logger.warning(
+                "Run store %s could not switch to WAL mode (journal_mode=%s); concurrent "
+                "access will be slower. Use a file on a local file system.",
+                self.path,
+                mode,
+            )
+        self._check_version(version)
+        if version == SCHEMA_VERSION:
+            return
+        with self.transaction(write=True) as conn:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            self._check_version(version)
+            if version == 0:
+                tables = {
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'table' "
+                        "AND name NOT LIKE 'sqlite_%'"
+                    )
+                }
+                if tables - _OUR_TABLES:
+                    raise StoreError(
+                        f"{str(self.path)!r} is an SQLite database but not a Crystallize run "
+                        f"store (it has tables {sorted(tables)}). Use a different path."
+                    )
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            # Versions between 0 and SCHEMA_VERSION would be migrated here.
+
+    def _check_version(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"Run store {str(self.path)!r} has schema version {version}, but this "
+                f"version of Crystallize only knows versions up to {SCHEMA_VERSION}. "
+                "Upgrade Crystallize, or use a different data directory."
+            )
+
+    def release_thread(self) -> None:
+        """Close the calling thread's connection (a new one opens on next use)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None or self._local.pid != os.getpid():
+            return
+        self._local.conn = None
+        with self._lock:
+            if conn in self._connections:
+                self._connections.remove(conn)
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
+
+    def close(self) -> None:
+        """Close every connection. Call it only when no other thread uses the store."""
+        with self._lock:
+            self._closed = True
+            connections, self._connections = self._connections, []
+            if os.getpid() != self._owner_pid:
+                _INHERITED.extend(connections)
+                return
+        for conn in connections:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
+    # -- runs ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _info(row: Sequence[Any]) -> RunInfo:
+        base_seed = row[7]
+        return RunInfo(
+            run_id=row[0],
+            experiment=row[1],
+            fingerprint=row[2],
+            spec=loads(row[3]),
+            status=row[4],
+            replicates=row[5],
+            conditions=tuple(loads(row[6])),
+            base_seed=None if base_seed is None else int(base_seed),
+            started_at=row[8],
+            ended_at=row[9],
+            heartbeat_at=row[10],
+            pid=row[11],
+            hostname=row[12],
+            summary=None if row[13] is None else loads(row[13]),
+            warnings=tuple(loads(row[14])),
+            parent_run=row[15],
+            n_records=row[16],
+        )
+
+    def create_run(
+        self,
+        *,
+        experiment: str,
+        fingerprint: str,
+        spec: dict[str, Any],
+        replicates: int,
+        conditions: Sequence[str],
+        base_seed: int | None,
+        parent_run: str | None = None,
+    ) -> RunInfo:
+        """Start a new ``"running"`` run owned by this process (see :class:`RunStore`)."""
+        if not isinstance(experiment, str) or not experiment:
+            raise StoreError("create_run: experiment must be a non-empty string.")
+        if not isinstance(replicates, int) or replicates < 0:
+            raise StoreError(f"create_run: replicates must be an int >= 0, got {replicates!r}.")
+        if not isinstance(spec, dict):
+            raise StoreError(f"create_run: spec must be a dict, got {type(spec).__name__}.")
+        conditions = list(conditions)
+        if not all(isinstance(c, str) for c in conditions) or len(set(conditions)) != len(
+            conditions
+        ):
+            raise StoreError(f"create_run: conditions must be unique strings, got {conditions!r}.")
+        seed = None if base_seed is None else str(operator.index(base_seed))
+        run_id = uuid.uuid4().hex[:12]
+        now = time.time()
+        row = (
+            run_id,
+            experiment,
+            str(fingerprint),
+            dumps(spec),
+            "running",
+            replicates,
+            dumps(conditions),
+            seed,
+            now,
+            None,
+            now,
+            os.getpid(),
+            _hostname(),
+            None,
+            "[]",
+            parent_run,
+        )
+        with self.transaction(write=True) as conn:
+            conn.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(row))})", row)
+        return self.get_run(run_id)
+
+    def heartbeat(self, run_id: str) -> None:
+        """Update the run's ``heartbeat_at`` (and revive it if it was wrongly interrupted)."""
+        mine = (os.getpid(), _hostname())
+        revive = "status = 'interrupted' AND pid = ? AND hostname = ?"
+        with self.transaction(write=True) as conn:
+            cursor = conn.execute(
+                f"UPDATE runs SET heartbeat_at = ?, "
+                f"status = CASE WHEN {revive} THEN 'running' ELSE status END, "
+                f"ended_at = CASE WHEN {revive} THEN NULL ELSE ended_at END "
+                "WHERE run_id = ?",
+                (time.time(), *mine, *mine, run_id),
+            )
+            if cursor.rowcount == 0:
+                raise RunNotFoundError(run_id)
+
+    def finish_run(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        summary: dict[str, Any] | None = None,
+        warnings: Sequence[str] | None = None,
+    ) -> None:
+        """Set the run's status; ``"running"`` reopens it for this process."""
+        validate_status(status)
+        now = time.time()
+        assignments = ["status = ?", "heartbeat_at = ?"]
+        values: list[Any] = [status, now]
+        if status == "running":
+            assignments += ["ended_at = NULL", "pid = ?", "hostname = ?"]
+            values += [os.getpid(), _hostname()]
+        else:
+            assignments.append("ended_at = ?")
+            values.append(now)
+        if summary is not None:
+            if not isinstance(summary, dict):
+                raise StoreError(
+                    f"finish_run: summary must be a dict, got {type(summary).__name__}."
+                )
+            assignments.append("summary = ?")
+            values.append(dumps(summary))
+        if warnings is not None:
+            if isinstance(warnings, str):
+                raise StoreError("finish_run: warnings must be a list of strings, not a string.")
+            assignments.append("warnings = ?")
+            values.append(dumps([str(w) for w in warnings]))
+        with self.transaction(write=True) as conn:
+            cursor = conn.execute(
+                f"UPDATE runs SET {', '.join(assignments)} WHERE run_id = ?", (*values, run_id)
+            )
+            if cursor.rowcount == 0:
+                raise RunNotFoundError(run_id)
+
+    def get_run(self, run_id: str) -> RunInfo:
+        """Return the run's metadata (raises :class:`RunNotFoundError` if unknown)."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
+        if row is None:
+            raise RunNotFoundError(run_id)
+        return self._info(row)
+
+    def list_runs(self, experiment: str | None = None, limit: int | None = None) -> list[RunInfo]:
+        """Return runs (of ``experiment``, if given), newest first, at most ``limit``."""
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs"
+        params: list[Any] = []
+        if experiment is not None:
+            sql += " WHERE experiment = ?"
+            params.append(experiment)
+        sql += f" {_NEWEST_FIRST}"
+        if limit is not None:
+            if not isinstance(limit, int) or limit < 0:
+                raise StoreError(f"list_runs: limit must be an int >= 0, got {limit!r}.")
+            sql += " LIMIT ?"
+            params.append(limit)
+        with self.transaction() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [self._info(row) for row in rows]
+
+    def latest_run(
+        self,
+        experiment: str,
+        fingerprint: str | None = None,
+        statuses: Iterable[str] | None = None,
+    ) -> RunInfo | None:
+        """Return the newest run of ``experiment`` matching the filters, or None."""
+        sql = f"SELECT {_RUN_COLUMNS} FROM runs WHERE experiment = ?"
+        params: list[Any] = [experiment]
+        if fingerprint is not None:
+            sql += " AND fingerprint = ?"
+            params.append(fingerprint)
+        if statuses is not None:
+            wanted = [
+                validate_status(s) for s in ([statuses] if isinstance(statuses, str) else statuses)
+            ]
+            if not wanted:
+                return None
+            sql += f" AND status IN ({', '.join('?' * len(wanted))})"
+            params += wanted
+        with self.transaction() as conn:
+            row = conn.execute(f"{sql} {_NEWEST_FIRST} LIMIT 1", params).fetchone()
+        return None if row is None else self._info(row)
+
+    def delete_run(self, run_id: str) -> None:
+        """Delete the run and its records (raises :class:`RunNotFoundError` if unknown)."""
+        with self.transaction(write=True) as conn:
+            conn.execute("DELETE FROM records WHERE run_id = ?", (run_id,))
+            if conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,)).rowcount == 0:
+                raise RunNotFoundError(run_id)
+
+    def mark_stale_runs(self) -> list[str]:
+        """Mark ``"running"`` runs whose driver is gone as ``"interrupted"``.
+
+        A run is stale when its host is this host and its pid is not alive
+        (:func:`pid_alive`), or when its last heartbeat is older than ``stale_after``
+        seconds. Its ``ended_at`` becomes the last heartbeat and a warning says why.
+        Called when the store is opened; safe to call any time.
+
+        Returns:
+            Ids of the runs marked.
+        """
+        now = time.time()
+        with self.transaction() as conn:
+            rows = conn.execute(
+                "SELECT run_id, pid, hostname, heartbeat_at, warnings FROM runs "
+                "WHERE status = 'running'"
+            ).fetchall()
+        stale: list[tuple[str, str, float]] = []
+        for run_id, pid, host, beat, warnings in rows:
+            if host == _hostname() and not pid_alive(pid):
+                reason = f"driver process {pid} on {host} ended without finishing the run"
+            elif now - beat > self.stale_after:
+                reason = f"no heartbeat from driver process {pid} on {host} for {now - beat:.0f} s"
+            else:
+                continue
+            new_warnings = [*loads(warnings), f"marked interrupted: {reason}"]
+            stale.append((run_id, dumps(new_warnings), beat))
+        if not stale:
+            return []
+        marked = []
+        with self.transaction(write=True) as conn:
+            for run_id, warnings, beat in stale:
+                cursor = conn.execute(
+                    "UPDATE runs SET status = 'interrupted', ended_at = heartbeat_at, "
+                    "warnings = ? WHERE run_id = ? AND status = 'running' AND heartbeat_at = ?",
+                    (warnings, run_id, beat),
+                )
+                if cursor.rowcount:
+                    marked.append(run_id)
+        return marked
+
+    # -- records ------------------------------------------------------------------------
+
+    def append_records(self, run_id: str, records: Sequence[ReplicateRecord]) -> None:
+        """Store ``records`` in one transaction, replacing same (condition, replicate)."""
+        try:
+            rows = [
+                (
+                    run_id,
+                    str(record.condition),
+                    operator.index(record.replicate),
+                    _sql_int(record.seed),
+                    "ok" if record.error is None else "failed",
+                    float(record.duration),
+                    encode_record(record),
+                )
+                for record in records
+            ]
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise StoreError(
+                f"append_records: not a valid ReplicateRecord (replicate must be an int, seed an "
+                f"int or None, duration a number): {exc}"
+            ) from exc
+        with self.transaction(write=True) as conn:
+            if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
+                raise RunNotFoundError(run_id)
+            if rows:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)", rows
+                )
+
+    def load_records(self, run_id: str) -> list[ReplicateRecord]:
+        """Return the run's records in condition order, then replicate order."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT conditions FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFoundError(run_id)
+            rows = conn.execute(
+                "SELECT condition, replicate, payload FROM records WHERE run_id = ?", (run_id,)
+            ).fetchall()
+        order = {name: index for index, name in enumerate(loads(row[0]))}
+        unknown = len(order)
+        rows.sort(key=lambda r: (order.get(r[0], unknown), r[0] if r[0] not in order else "", r[1]))
+        # Decoding builds many small containers; pausing the cyclic GC halves the time.
+        gc_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return [
+                decode_record(condition, replicate, payload)
+                for condition, replicate, payload in rows
+            ]
+        finally:
+            if gc_enabled:
+                gc.enable()
+
+
+def open_store(root_dir: str | os.PathLike[str], **options: Any) -> SQLiteRunStore:
+    """Open (creating if needed) the run store at ``<root_dir>/crystallize.db``.
+
+    Args:
+        root_dir: Data directory; created with its parents if missing.
+        **options: Passed to :class:`SQLiteRunStore` (``stale_after``, ``busy_timeout``).
+
+    Raises:
+        StoreError: If the directory cannot be created or the store cannot be opened.
+    """
+    root = Path(root_dir)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"Cannot create the data directory {str(root)!r}: {exc}") from exc
+    return SQLiteRunStore(root / DB_FILENAME, **options)
+
+
+__all__ = [
+    "DB_FILENAME",
+    "DEFAULT_BUSY_TIMEOUT",
+    "DEFAULT_STALE_AFTER",
+    "SCHEMA_VERSION",
+    "SQLiteRunStore",
+    "open_store",
+    "pid_alive",
+]

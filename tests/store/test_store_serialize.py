@@ -1,0 +1,157 @@
+"""Round trip of records and values through the store's JSON encoding."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from crystallize.exceptions import StoreError
+from crystallize.record import ReplicateError, ReplicateRecord, StepRecord
+from crystallize.store.serialize import (
+    SerializationError,
+    decode_record,
+    dumps,
+    encode_record,
+    loads,
+)
+
+
+def rich_record(condition: str = "treat", replicate: int = 0, *, failed: bool = False):
+    """A record using every field, with awkward values."""
+    steps = [
+        StepRecord(
+            name="load",
+            params={
+                "path": "x.csv",
+                "n": 3,
+                "frac": 0.5,
+                "flag": True,
+                "nested": {"a": [1, 2.5, None]},
+            },
+            input_hash="ab" * 16,
+            output_hash="cd" * 16,
+            cache_hit=True,
+            ctx_reads={"lr": 0.1, "layers": [64, 32]},
+            ctx_writes=["data", "split"],
+            metrics={"rows": [100]},
+            duration=0.25,
+        ),
+        StepRecord(
+            name="fit",
+            params={},
+            cache_miss_reason="params changed: lr",
+            metrics={"loss": [float("nan"), float("inf"), -float("inf"), -0.0, 5e-324, 1e300]},
+        ),
+    ]
+    error = (
+        ReplicateError(
+            condition=condition,
+            replicate=replicate,
+            step="fit",
+            message='boom: ünïcode \u2603 "quoted"\nsecond line',
+            exception_type="ValueError",
+            traceback='Traceback (most recent call last):\n  File "x.py", line 1\nValueError: boom\n',
+        )
+        if failed
+        else None
+    )
+    return ReplicateRecord(
+        condition=condition,
+        replicate=replicate,
+        seed=12345 + replicate,
+        metrics={
+            "acc": [0.5, 0.75],
+            "count": [1, 2, 3],
+            "mixed": [1, 2.0, True, None, "s"],
+            "nested": [{"a": {"b": [1, 2]}}],
+            "big": [2**70, -(2**65)],
+            "nan": [float("nan")],
+        },
+        steps=steps,
+        error=error,
+        duration=1.5,
+        started_at=1700000000.123456,
+        events=[("start", {"t": 1}), ("progress", {"frac": 0.5, "tags": ["a"]})],
+        metric_tags={"acc": [None, {"epoch": 2}]},
+        worker=4242,
+    )
+
+
+def test_record_round_trip_is_exact():
+    for failed in (False, True):
+        record = rich_record("c", 7, failed=failed)
+        back = decode_record("c", 7, encode_record(record))
+        # repr tells 1 from 1.0 and -0.0 from 0.0, and shows NaN (which != itself)
+        assert repr(back) == repr(record)
+        assert back.ok is (not failed)
+
+
+def test_numeric_types_are_kept():
+    back = decode_record("treat", 0, encode_record(rich_record()))
+    assert [type(v) for v in back.metrics["mixed"]] == [int, float, bool, type(None), str]
+    assert back.metrics["big"] == [2**70, -(2**65)]
+    loss = back.steps[1].metrics["loss"]
+    assert math.isnan(loss[0]) and loss[1] == math.inf and loss[2] == -math.inf
+    assert math.copysign(1.0, loss[3]) == -1.0
+    assert loss[4] == 5e-324
+    assert isinstance(back.events[0], tuple) and back.events[0] == ("start", {"t": 1})
+
+
+def test_error_and_traceback_survive():
+    back = decode_record("treat", 3, encode_record(rich_record(replicate=3, failed=True)))
+    assert back.error is not None
+    assert back.error.traceback.endswith("ValueError: boom\n")
+    assert "\u2603" in back.error.message and "\n" in back.error.message
+    assert back.error.exception_type == "ValueError"
+
+
+def test_numpy_values_become_python_values():
+    record = ReplicateRecord(
+        "c",
+        0,
+        np.int64(5),
+        {
+            "v": [
+                np.float64(0.5),
+                np.float32(0.25),
+                np.int64(7),
+                np.bool_(True),
+                np.array([[1, 2], [3, 4]]),
+                np.array([1.5, np.nan]),
+            ]
+        },
+        [],
+    )
+    back = decode_record("c", 0, encode_record(record))
+    values = back.metrics["v"]
+    assert values[:5] == [0.5, 0.25, 7, True, [[1, 2], [3, 4]]]
+    assert [type(v) for v in values[:4]] == [float, float, int, bool]
+    assert values[5][0] == 1.5 and math.isnan(values[5][1])
+    assert back.seed == 5 and type(back.seed) is int
+
+
+def test_tuples_come_back_as_lists_and_sets_sorted():
+    assert loads(dumps({"t": (1, (2, 3)), "s": {"b", "a"}})) == {"t": [1, [2, 3]], "s": ["a", "b"]}
+
+
+def test_unencodable_value_names_the_record():
+    record = ReplicateRecord("cond-x", 9, 1, {"obj": [object()]}, [])
+    with pytest.raises(SerializationError, match=r"cond-x.*replicate 9.*object") as info:
+        encode_record(record)
+    assert isinstance(info.value, StoreError)
+    assert isinstance(info.value.__cause__, TypeError)
+
+
+def test_corrupt_payload_raises_store_error():
+    with pytest.raises(SerializationError):
+        decode_record("c", 0, "{not json")
+    with pytest.raises(SerializationError, match="malformed"):
+        decode_record("c", 0, '{"steps": [{"bogus_only": 1}]}')
+
+
+def test_unknown_fields_from_newer_code_are_ignored():
+    payload = '{"seed": 1, "metrics": {}, "steps": [{"name": "s", "params": {}, "future": 1}], "future": 2}'
+    back = decode_record("c", 0, payload)
+    assert back.steps[0].name == "s" and back.seed == 1 and back.events == []

@@ -1,0 +1,126 @@
+"""Artifacts written by steps: layout, atomic writes, versioning, name validation."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from crystallize import (
+    Artifact,
+    ArtifactPlugin,
+    Experiment,
+    ParallelExecution,
+    Pipeline,
+    data_source,
+    pipeline_step,
+    treatment,
+)
+from crystallize.store import list_runs
+
+
+@data_source
+def payload(ctx):
+    return {"replicate": ctx["replicate"], "condition": ctx["condition"]}
+
+
+@pipeline_step()
+def save(data, ctx, *, report: Artifact, weights: Artifact = Artifact("model/weights.json", writer=lambda o: json.dumps(o).encode())):
+    report.write(f"{data['condition']}:{data['replicate']}")
+    weights.write({"w": data["replicate"]})
+    return data
+
+
+def build(plugin=None, **kwargs):
+    return Experiment(
+        datasource=payload(), pipeline=Pipeline([save()]), name="arty", replicates=2,
+        treatments=[treatment("t", {"x": 1})], plugins=[plugin or ArtifactPlugin()], **kwargs,
+    )
+
+
+def test_files_land_in_the_layout_and_provenance():
+    result = build().run()
+    root = Path("data/arty/v0")
+    assert (root / "baseline/0/report").read_text() == "baseline:0"
+    assert (root / "t/1/report").read_text() == "t:1"
+    assert json.loads((root / "t/1/model/weights.json").read_text()) == {"w": 1}
+    assert result.provenance["t"][1]["steps"][0]["artifacts"] == ["report", "model/weights.json"]
+    assert not list(root.rglob(".tmp*")), "no temporary files are left behind"
+
+
+def test_unversioned_runs_replace_versioned_runs_keep(tmp_path):
+    build().run()
+    build().run()
+    assert sorted(p.name for p in Path("data/arty").iterdir()) == ["v0"]
+    versioned = ArtifactPlugin(root_dir="vdata", versioned=True)
+    build(versioned).run()
+    build(ArtifactPlugin(root_dir="vdata", versioned=True)).run()
+    assert sorted(p.name for p in Path("vdata/arty").iterdir()) == ["v0", "v1"]
+    assert (Path("vdata/arty/v0/baseline/0/report")).exists()
+
+
+def test_custom_root_dir_holds_store_and_artifacts(tmp_path):
+    build(ArtifactPlugin(root_dir=tmp_path / "elsewhere")).run()
+    assert (tmp_path / "elsewhere/crystallize.db").exists()
+    assert (tmp_path / "elsewhere/arty/v0/baseline/0/report").exists()
+    assert len(list_runs(tmp_path / "elsewhere", "arty")) == 1
+    assert not Path("data").exists()
+
+
+@pytest.mark.parametrize("name", ["../escape", "/etc/passwd", "a/../../b", "", "C:\\evil"])
+def test_names_escaping_the_root_are_rejected_at_creation(name):
+    with pytest.raises(ValueError):
+        Artifact(name)
+
+
+def test_artifacts_from_process_workers():
+    result = build(ParallelExecution(max_workers=2, executor_type="process")).run()
+    assert not result.errors
+    assert Path("data/arty/v0/t/0/report").read_text() == "t:0"
+
+
+def test_load_with_loader():
+    @pipeline_step()
+    def roundtrip(data, ctx, *, blob: Artifact = Artifact("blob", loader=lambda b: b.decode().upper())):
+        blob.write("hello")
+        return blob.load()
+
+    globals()["roundtrip"] = roundtrip
+    out = Experiment(datasource=payload(), pipeline=Pipeline([roundtrip()]), name="rt").run()
+    assert not out.errors
+
+
+def test_unbound_artifact_write_is_a_clear_error():
+    with pytest.raises(RuntimeError, match="not bound"):
+        Artifact("x").write(b"1")
+
+
+def test_two_processes_share_one_data_dir(tmp_path):
+    script = textwrap.dedent(
+        """
+        import sys
+        from crystallize import Experiment, Pipeline, data_source, pipeline_step
+
+        @data_source
+        def src(ctx):
+            return ctx["replicate"]
+
+        @pipeline_step()
+        def step(data, ctx):
+            return data, {"v": data}
+
+        Experiment(datasource=src(), pipeline=Pipeline([step()]), name=sys.argv[1], replicates=300).run()
+        """
+    )
+    (tmp_path / "job.py").write_text(script)
+    procs = [subprocess.Popen([sys.executable, "job.py", name], cwd=tmp_path, env=os.environ.copy())
+             for name in ("alpha", "beta")]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    for name in ("alpha", "beta"):
+        (run,) = list_runs(tmp_path / "data", name)
+        assert run.status == "completed" and run.n_records == 300

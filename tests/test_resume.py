@@ -1,0 +1,173 @@
+"""Resume after a crash: a run killed with SIGKILL keeps its finished replicates."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from crystallize import Experiment, Pipeline, SeedPlugin, data_source, pipeline_step, treatment
+from crystallize.store import list_runs, load_result, open_store
+
+STUDY = textwrap.dedent(
+    """
+    import os, random, sys, time
+    from crystallize import Experiment, Pipeline, SeedPlugin, data_source, pipeline_step, treatment
+
+    LOG = os.environ["COMPUTE_LOG"]
+
+    @data_source
+    def draw(ctx):
+        return random.random()
+
+    @pipeline_step()
+    def slow(data, ctx, *, delta=0.0):
+        with open(LOG, "a") as fh:
+            fh.write(f"{ctx['condition']},{ctx['replicate']}\\n")
+        time.sleep(float(os.environ.get("STEP_SLEEP", "0.02")))
+        return data + delta, {"value": data + delta}
+
+    def build(replicates=40):
+        return Experiment(
+            datasource=draw(), pipeline=Pipeline([slow()]),
+            treatments=[treatment("up", {"delta": 1.0})],
+            plugins=[SeedPlugin(seed=99)], replicates=replicates, name="crashy",
+        )
+
+    if __name__ == "__main__":
+        build().run(strategy=sys.argv[1] if len(sys.argv) > 1 else "rerun")
+    """
+)
+
+
+@pytest.fixture
+def study(tmp_path, monkeypatch):
+    (tmp_path / "study_module.py").write_text(STUDY)
+    log = tmp_path / "computed.log"
+    monkeypatch.setenv("COMPUTE_LOG", str(log))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("study_module", None)
+    import study_module
+
+    yield study_module, log
+    sys.modules.pop("study_module", None)
+
+
+def computed(log: Path) -> list[tuple[str, int]]:
+    if not log.exists():
+        return []
+    rows = [line.split(",") for line in log.read_text().splitlines() if line]
+    return [(c, int(r)) for c, r in rows]
+
+
+def test_kill_then_resume_keeps_finished_replicates(study, tmp_path):
+    module, log = study
+    proc = subprocess.Popen(
+        [sys.executable, str(tmp_path / "study_module.py")], cwd=tmp_path, env=os.environ.copy()
+    )
+    deadline = time.time() + 60
+    while len(computed(log)) < 30 and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.25)  # let the writer commit what finished
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = computed(log)
+    assert 30 <= len(before) < 80, "the run was killed part-way"
+
+    with open_store("data") as store:
+        (run,) = store.list_runs("crashy")
+        assert run.status == "interrupted"  # its process is gone
+        stored = {(r.condition, r.replicate) for r in store.load_records(run.run_id)}
+    assert len(stored) >= 25
+
+    log.write_text("")
+    result = module.build().run(strategy="resume")
+    recomputed = set(computed(log))
+    assert not recomputed & stored, "replicates stored before the kill were computed again"
+    assert recomputed | stored == {(c, r) for c in ("baseline", "up") for r in range(40)}
+    assert len(result.metrics.baseline.metrics["value"]) == 40
+    assert len(result.metrics.treatments["up"].metrics["value"]) == 40
+    assert result.run_id == run.run_id and result.info["resumed"] == len(stored)
+
+    log.write_text("")
+    again = module.build().run(strategy="resume")
+    assert computed(log) == []
+    assert again.metrics.baseline.metrics == result.metrics.baseline.metrics
+
+    module.build().run(strategy="rerun")
+    assert len(computed(log)) == 80
+    assert len(list_runs("data", "crashy")) == 2
+
+
+def test_resume_identical_seeds_and_values_as_uninterrupted(study):
+    module, log = study
+    module.build(replicates=3).run()
+    # more replicates than before: resuming runs only the missing ones, with the same seeds
+    resumed = module.build(replicates=6).run(strategy="resume")
+    assert resumed.info["resumed"] == 6 and resumed.info["computed"] == 6
+    full = module.build(replicates=6).run()
+    assert resumed.metrics.baseline.metrics == full.metrics.baseline.metrics
+    assert resumed.metrics.treatments["up"].metrics == full.metrics.treatments["up"].metrics
+    assert len(computed(log)) == 6 + 6 + 12
+
+
+@data_source
+def source(ctx, offset=0.0):
+    return offset
+
+
+@pipeline_step()
+def ident(data, ctx):
+    return data, {"value": data}
+
+
+def test_changed_spec_starts_a_new_run_and_says_so(caplog):
+    Experiment(datasource=source(), pipeline=Pipeline([ident()]), name="spec", replicates=2).run()
+    caplog.set_level("INFO", logger="crystallize")
+    result = Experiment(
+        datasource=source(offset=1.0), pipeline=Pipeline([ident()]), name="spec", replicates=2
+    ).run(strategy="resume")
+    assert result.info["resumed"] == 0
+    assert any("Not resuming" in r.getMessage() and "datasource.params.offset" in r.getMessage()
+               for r in caplog.records)
+    assert len(list_runs("data", "spec")) == 2
+
+
+def test_failed_replicates_are_retried_on_resume(tmp_path):
+    flag = tmp_path / "broken"
+    flag.write_text("yes")
+
+    @pipeline_step()
+    def flaky(data, ctx):
+        if ctx["replicate"] == 1 and flag.exists():
+            raise RuntimeError("transient")
+        return data, {"value": data}
+
+    globals()["flaky"] = flaky
+    build = lambda: Experiment(datasource=source(), pipeline=Pipeline([flaky()]), name="flaky",  # noqa: E731
+                               replicates=3, plugins=[SeedPlugin(seed=1)])
+    first = build().run()
+    assert [e.replicate for e in first.errors] == [1]
+    flag.unlink()
+    second = build().run(strategy="resume")
+    assert not second.errors and second.info["computed"] == 1
+    assert second.run_id == first.run_id
+
+
+def test_history_loads_results_back():
+    experiment = Experiment(datasource=source(), pipeline=Pipeline([ident()]), name="hist",
+                            treatments=[treatment("t", {"x": 1})], replicates=3)
+    result = experiment.run()
+    runs = list_runs("data", "hist")
+    assert [r.run_id for r in runs] == [result.run_id]
+    assert runs[0].status == "completed" and runs[0].n_records == 6
+    loaded = load_result(result.run_id)
+    assert loaded.metrics.baseline.metrics == result.metrics.baseline.metrics
+    assert loaded.provenance == result.provenance
+    assert loaded.experiment == "hist" and loaded.base_seed == result.base_seed

@@ -1,0 +1,172 @@
+"""Cacheable steps: hits skip the call, keys change with code, params, inputs, reads."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from crystallize import (
+    Experiment,
+    LoggingPlugin,
+    Pipeline,
+    SeedPlugin,
+    data_source,
+    pipeline_step,
+    treatment,
+)
+
+CALLS: list[str] = []
+
+
+@data_source
+def numbers(ctx, start=0):
+    return [start, start + 1, start + 2]
+
+
+@pipeline_step(cacheable=True)
+def expensive(data, ctx, *, scale=1):
+    CALLS.append("expensive")
+    ctx.metrics.add("cost", 1)
+    ctx.add("note", "computed")
+    return [x * scale for x in data]
+
+
+@pipeline_step()
+def total(data, ctx):
+    return data, {"total": sum(data), "note": ctx["note"]}
+
+
+def build(**kwargs):
+    kwargs.setdefault("datasource", numbers())
+    kwargs.setdefault("pipeline", Pipeline([expensive(), total()]))
+    return Experiment(plugins=[SeedPlugin(seed=3)], name="cached", replicates=2, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _reset():
+    CALLS.clear()
+
+
+def test_second_run_hits_and_replays_metrics_and_context():
+    first = build().run()
+    assert len(CALLS) == 2
+    second = build().run()
+    assert len(CALLS) == 2, "cache hits must skip the call"
+    assert second.metrics.baseline.metrics == first.metrics.baseline.metrics
+    assert second.metrics.baseline.metrics["cost"] == [1, 1]
+    steps = second.provenance["baseline"][0]["steps"]
+    assert steps[0]["cache_hit"] is True and steps[1]["cache_hit"] is False
+    assert first.provenance["baseline"][0]["steps"][0]["cache_miss_reason"] == "no earlier cache entry for this step"
+
+
+def test_param_change_misses_and_explains():
+    build().run()
+    result = build(pipeline=Pipeline([expensive(scale=3), total()])).run()
+    assert len(CALLS) == 4
+    reason = result.provenance["baseline"][0]["steps"][0]["cache_miss_reason"]
+    assert reason == "changed since the closest entry: param.scale"
+
+
+def test_injected_context_value_is_part_of_the_key():
+    build().run()
+    result = build(treatments=[treatment("x2", {"scale": 2})]).run()
+    # baseline hits (same reads); the treatment reads scale=2 and misses
+    assert len(CALLS) == 4
+    steps = result.provenance["x2"][0]["steps"]
+    assert steps[0]["cache_hit"] is False and "ctx.scale" in steps[0]["cache_miss_reason"]
+    assert result.provenance["baseline"][0]["steps"][0]["cache_hit"] is True
+
+
+def test_identical_conditions_share_the_cached_output():
+    result = build(treatments=[treatment("same", {"unrelated": 1})]).run()
+    assert len(CALLS) == 2  # computed once per replicate, reused by the other condition
+    assert result.provenance["same"][0]["steps"][0]["cache_hit"] is True
+
+
+def test_input_change_misses():
+    build().run()
+    result = build(datasource=numbers(start=10)).run()
+    assert len(CALLS) == 4
+    assert "input" in result.provenance["baseline"][0]["steps"][0]["cache_miss_reason"]
+
+
+def test_corrupted_cache_entry_is_recomputed(caplog):
+    build().run()
+    entries = list(Path("data", ".cache").rglob("*.pkl"))
+    assert len(entries) == 2
+    for entry in entries:
+        raw = entry.read_bytes()
+        entry.write_bytes(raw[:-5] + b"XXXXX")
+    caplog.set_level(logging.WARNING, logger="crystallize.cache")
+    result = build().run()
+    assert len(CALLS) == 4
+    assert result.metrics.baseline.metrics["total"] == [3, 3]
+    assert any("corrupt" in r.getMessage().lower() or "mismatch" in r.getMessage().lower()
+               or "discard" in r.getMessage().lower() for r in caplog.records)
+
+
+def test_code_change_misses(tmp_path, monkeypatch):
+    module = tmp_path / "cached_steps.py"
+    source = textwrap.dedent(
+        """
+        from crystallize import pipeline_step
+        RUNS = []
+
+        @pipeline_step(cacheable=True)
+        def work(data, ctx):
+            RUNS.append(1)
+            return data, {"out": data * FACTOR}
+
+        FACTOR = {factor}
+        """
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def load(factor, body_suffix=""):
+        module.write_text(source.replace("{factor}", str(factor)) + body_suffix)
+        sys.modules.pop("cached_steps", None)
+        import cached_steps
+
+        return cached_steps
+
+    first = load(2)
+    build(pipeline=Pipeline([first.work()])).run()
+    assert len(first.RUNS) == 2
+    same = load(2)
+    build(pipeline=Pipeline([same.work()])).run()
+    assert len(same.RUNS) == 0  # unchanged code: cache hit
+    edited = textwrap.dedent(
+        """
+        from crystallize import pipeline_step
+        RUNS = []
+
+        @pipeline_step(cacheable=True)
+        def work(data, ctx):
+            RUNS.append(1)
+            return data, {"out": data * 3}
+        """
+    )
+    module.write_text(edited)
+    sys.modules.pop("cached_steps", None)
+    import cached_steps
+
+    result = build(pipeline=Pipeline([cached_steps.work()])).run()
+    assert len(cached_steps.RUNS) == 2
+    assert "code" in result.provenance["baseline"][0]["steps"][0]["cache_miss_reason"]
+    sys.modules.pop("cached_steps", None)
+
+
+def test_cache_hits_are_logged_when_verbose(caplog):
+    build().run()
+    caplog.set_level(logging.INFO, logger="crystallize")
+    Experiment(
+        datasource=numbers(), pipeline=Pipeline([expensive(), total()]), name="cached", replicates=2,
+        plugins=[SeedPlugin(seed=3), LoggingPlugin(verbose=True)],
+    ).run()
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("(cache hit)" in m for m in messages)
+    assert any("2 cache hit(s)" in m for m in messages)

@@ -181,6 +181,19 @@ class Result:
         require("pyarrow", feature="Result.to_parquet", extra="parquet")
         self.to_dataframe().to_parquet(path, index=False)
 
+    def print_tree(self, max_replicates: int | None = 5, console: Any = None) -> None:
+        """Print the provenance as a tree: conditions, replicates, steps (rich).
+
+        Args:
+            max_replicates: replicates shown per condition (``None``: all).
+            console: a ``rich.console.Console`` to print to (default: stdout).
+        """
+        from rich.console import Console
+
+        from crystallize.provenance_tree import provenance_tree
+
+        (console or Console()).print(provenance_tree(self, max_replicates))
+
     def report(self) -> str:
         """A readable text summary: per-condition metrics, hypotheses and errors."""
         from crystallize.reporting import render_report

@@ -12,13 +12,13 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from crystallize.exceptions import ExperimentValidationError, MissingMetricError
+from crystallize.exceptions import ExperimentValidationError, MissingMetricError, RunFailedError
 from crystallize.hypothesis import Hypothesis, HypothesisResult
 from crystallize.plugins.execution.base import ExecutionPlugin, replicate_indices
 from crystallize.plugins.hookspec import overrides
 from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateRecord
-from crystallize.replicate import ReplicateRunner, baseline_condition
+from crystallize.replicate import ReplicateRunner, baseline_condition, code_digest
 from crystallize.result import Result
 from crystallize.session import RunSession
 from crystallize.utils.context import FrozenContext
@@ -114,6 +114,7 @@ def run_experiment(
     hypotheses: Iterable[Hypothesis] | None,
     replicates: int | None,
     strategy: str,
+    fail_fast: bool = False,
 ) -> Result:
     """Implementation of :meth:`Experiment.run`."""
     from crystallize.experiment import as_treatment
@@ -138,18 +139,26 @@ def run_experiment(
         runner = ReplicateRunner(
             experiment, conditions, pending, done=session.done,
             cache=session.cache, location=session.location,
+            expected_code=code_digest(experiment, conditions),
         )
         records = list(session.loaded)
         dispatch = RecordDispatcher(experiment)
+        first_failure: ReplicateRecord | None = None
         try:
-            for record in iterate_records(experiment, runner):
+            records_in = iterate_records(experiment, runner)
+            for record in records_in:
                 records.append(record)
                 session.add(record)
                 dispatch(record)
+                if fail_fast and record.error is not None:
+                    first_failure = record
+                    records_in.close()  # stop scheduling; cancels what has not started
+                    break
         except BaseException as exc:
             cancelled = isinstance(exc, KeyboardInterrupt | GeneratorExit)
             session.finish("cancelled" if cancelled else "failed", summary=_summary(records))
             raise
+        session.check_code(records)
         seed_plugin = experiment.get_plugin(SeedPlugin)
         result = Result(
             records,
@@ -165,6 +174,9 @@ def run_experiment(
             },
             warnings=session.warnings,
         )
+        if first_failure is not None:
+            session.finish("failed", summary=_summary(records))
+            raise RunFailedError(first_failure.error, result)
         try:
             result.metrics.hypotheses = verify_hypotheses(experiment.hypotheses, result)
         finally:

@@ -11,6 +11,7 @@ The tree::
     ├── VerificationError           a hypothesis could not be verified
     │   ├── InsufficientSamplesError  too few replicate values for the test
     │   └── MissingMetricError        a hypothesis names a metric nobody recorded
+    ├── RunFailedError              fail_fast stopped a run at its first failed replicate
     ├── StoreError                  the run store could not be read or written
     ├── ConfigError                 a config.yaml (or its modules) is invalid
     └── OptionalDependencyError     (also an ImportError) an optional extra is not installed
@@ -74,6 +75,25 @@ class MissingMetricError(VerificationError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class RunFailedError(CrystallizeError):
+    """``run(fail_fast=True)`` stopped at the first failed replicate.
+
+    Attributes:
+        error: the :class:`~crystallize.record.ReplicateError` that stopped the run.
+        result: the partial :class:`~crystallize.result.Result` of every replicate that
+            finished before the run stopped (also kept in the store).
+    """
+
+    def __init__(self, error: object, result: object) -> None:
+        self.error = error
+        self.result = result
+        super().__init__(
+            f"Run stopped at the first failure (fail_fast=True): {error}. "
+            f"The {len(getattr(result, 'records', []))} replicate record(s) that finished are "
+            "kept in the store and in this exception's .result."
+        )
+
+
 class StoreError(CrystallizeError):
     """The run store could not be opened, read or written."""
 
@@ -106,6 +126,7 @@ __all__ = [
     "OptionalDependencyError",
     "PicklingError",
     "PluginError",
+    "RunFailedError",
     "StoreError",
     "VerificationError",
 ]

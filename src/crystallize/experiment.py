@@ -157,6 +157,12 @@ class Experiment:
         if isinstance(self.replicates, bool) or not isinstance(self.replicates, int) or self.replicates < 1:
             problems.append(f"replicates must be a positive int, got {self.replicates!r}")
         problems += _duplicates("treatment", [t.name for t in self.treatments])
+        base_steps = self.pipeline.steps if self.pipeline is not None else []
+        for t in self.treatments:
+            try:
+                t.resolve_steps(base_steps)
+            except ValueError as exc:
+                problems.append(str(exc))
         problems += _duplicates("hypothesis", [h.name for h in self.hypotheses])
         if problems:
             raise ExperimentValidationError(
@@ -170,17 +176,22 @@ class Experiment:
         hypotheses: Iterable[Hypothesis] | None = None,
         replicates: int | None = None,
         strategy: str = "rerun",
+        fail_fast: bool = False,
     ) -> Result:
         """Run the baseline and every treatment for ``replicates`` replicates each.
 
         Arguments given here replace the experiment's own for this run only. ``strategy``
         is ``"rerun"`` (compute everything) or ``"resume"`` (continue the latest matching
         run in the store, computing only missing or failed replicates). A step that
-        raises fails only its replicate: the error is kept in ``result.errors``.
+        raises fails only its replicate: the error is logged at once and kept in
+        ``result.errors``. With ``fail_fast=True`` the first failure stops the run:
+        nothing more is scheduled, finished replicates are kept, and
+        :class:`~crystallize.exceptions.RunFailedError` is raised carrying the partial
+        Result.
         """
         from crystallize.engine import run_experiment
 
-        return run_experiment(self, treatments, hypotheses, replicates, strategy)
+        return run_experiment(self, treatments, hypotheses, replicates, strategy, fail_fast)
 
     def apply(self, treatment: TreatmentLike | None = None, data: Any = None, seed: int | None = None) -> Any:
         """Run the pipeline exactly once and return the final data.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import linecache
 from typing import TYPE_CHECKING, Any
 
 from crystallize.plugins.seed import SeedPlugin
@@ -25,6 +26,9 @@ def source_of(obj: Any) -> str:
     if not (inspect.isfunction(target) or inspect.isclass(target) or inspect.ismethod(target)):
         target = type(target)
     try:
+        filename = inspect.getsourcefile(target)
+        if filename:
+            linecache.checkcache(filename)  # read what is on disk now, not a stale copy
         return inspect.getsource(target)
     except (OSError, TypeError):
         return f"<no source: {getattr(target, '__qualname__', repr(target))}>"
@@ -53,16 +57,9 @@ def spec_of(experiment: Experiment) -> dict[str, Any]:
     steps = experiment.pipeline.steps if experiment.pipeline is not None else []
     datasource = experiment.datasource
     return {
-        "datasource": {
-            "name": getattr(datasource, "name", type(datasource).__name__),
-            "params": _plain(dict(getattr(datasource, "params", {}) or {})),
-            "code": code_hash(datasource),
-        },
-        "steps": [
-            {"name": step.name, "params": _plain(dict(step.params)), "code": code_hash(step)}
-            for step in steps
-        ],
-        "treatments": {t.name: _plain(t.values) for t in experiment.treatments},
+        "datasource": _component(datasource),
+        "steps": [_component(step) for step in steps],
+        "treatments": {t.name: _treatment_spec(t, steps) for t in experiment.treatments},
         "initial_ctx": _plain(experiment.initial_ctx),
         "seed": None
         if seed is None
@@ -71,6 +68,24 @@ def spec_of(experiment: Experiment) -> dict[str, Any]:
             "auto_seed": seed.auto_seed,
             "seed_fn": _plain(seed.seed_fn) if seed.seed_fn else None,
         },
+    }
+
+
+def _component(obj: Any) -> dict[str, Any]:
+    return {
+        "name": getattr(obj, "name", type(obj).__name__),
+        "params": _plain(dict(getattr(obj, "params", {}) or {})),
+        "code": code_hash(obj),
+    }
+
+
+def _treatment_spec(treatment: Any, base_steps: list[Any]) -> Any:
+    if not treatment.reshapes:
+        return _plain(treatment.values)
+    return {
+        "values": _plain(treatment.values),
+        "datasource": _component(treatment.datasource) if treatment.datasource is not None else None,
+        "steps": [_component(step) for step in treatment.resolve_steps(base_steps)],
     }
 
 

@@ -60,6 +60,9 @@ class ReplicateRecord:
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     metric_tags: dict[str, list[Any]] | None = None
     worker: int = 0
+    #: Set only when the process that ran this replicate saw different step or
+    #: datasource source code than the driver did when the run started.
+    code_digest: str | None = None
 
     @property
     def ok(self) -> bool:

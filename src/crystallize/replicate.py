@@ -51,6 +51,35 @@ def _loggable(value: Any) -> Any:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+class ConditionPlan:
+    """What one condition runs: its datasource and steps, with per-step constants
+    (loggable params, cache keys) computed once rather than in every replicate."""
+
+    __slots__ = ("datasource", "steps", "params", "cached")
+
+    def __init__(self, datasource: Any, steps: list[Any], cache: StepCache | None) -> None:
+        self.datasource = datasource
+        self.steps = steps
+        self.params = [{k: _loggable(v) for k, v in step.params.items()} for step in steps]
+        self.cached = [
+            StepCacheKey(step, params) if cache is not None and getattr(step, "cacheable", False) else None
+            for step, params in zip(steps, self.params, strict=True)
+        ]
+
+
+def code_digest(experiment: Experiment, conditions: Sequence[Condition]) -> str:
+    """A digest of the source code of every datasource and step the conditions run."""
+    from crystallize.fingerprint import code_hash
+
+    base = list(experiment.pipeline.steps) if experiment.pipeline is not None else []
+    parts = [code_hash(experiment.datasource)] + [code_hash(step) for step in base]
+    for _, treatment in conditions:
+        if treatment is not None and treatment.reshapes:
+            parts.append(code_hash(treatment.datasource or experiment.datasource))
+            parts += [code_hash(step) for step in treatment.resolve_steps(base)]
+    return ",".join(parts)
+
+
 class ReplicateOutcome:
     """What running one condition produced: the record, the final data, the exception."""
 
@@ -86,6 +115,7 @@ class ReplicateRunner:
         use_data: bool = False,
         cache: StepCache | None = None,
         location: ArtifactLocation | None = None,
+        expected_code: str | None = None,
     ) -> None:
         self.experiment = experiment
         self.conditions = list(conditions)
@@ -96,7 +126,9 @@ class ReplicateRunner:
         self.use_data = use_data
         self.cache = cache
         self.location = location
+        self.expected_code = None  # checked only where the runner is unpickled (workers)
         self._prepare()
+        self.expected_code = expected_code
 
     # -- pickling: hook lists are rebuilt where the runner lands ------------------------
     def __getstate__(self) -> dict[str, Any]:
@@ -110,6 +142,7 @@ class ReplicateRunner:
             "use_data": self.use_data,
             "cache": self.cache,
             "location": self.location,
+            "expected_code": self.expected_code,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -126,14 +159,20 @@ class ReplicateRunner:
         self._before_step = [p.before_step for p in plugins if overrides(p, "before_step")]
         self._after_step = [p.after_step for p in plugins if overrides(p, "after_step")]
         self._base_ctx = dict(exp.initial_ctx)
-        self._datasource = exp.datasource
-        self._steps = list(exp.pipeline.steps) if exp.pipeline is not None else []
-        # Per-step constants, computed once here rather than in every replicate.
-        self._params = [{k: _loggable(v) for k, v in step.params.items()} for step in self._steps]
-        self._cached = [
-            StepCacheKey(step, params) if self.cache is not None and getattr(step, "cacheable", False) else None
-            for step, params in zip(self._steps, self._params, strict=True)
-        ]
+        base_steps = list(exp.pipeline.steps) if exp.pipeline is not None else []
+        baseline = ConditionPlan(exp.datasource, base_steps, self.cache)
+        self._plans = {
+            name: ConditionPlan(t.datasource or exp.datasource, t.resolve_steps(base_steps), self.cache)
+            if t is not None and t.reshapes
+            else baseline
+            for name, t in self.conditions
+        }
+        self._baseline_plan = baseline
+        if self.expected_code is not None and self.expected_code != code_digest(exp, self.conditions):
+            # This process sees other code than the driver did at the start of the run.
+            self._code_seen = code_digest(exp, self.conditions)
+        else:
+            self._code_seen = None
 
     # -- drivers -----------------------------------------------------------------------
     def __call__(self, replicate: int) -> list[ReplicateRecord]:
@@ -216,6 +255,7 @@ class ReplicateRunner:
         self, condition: str, treatment: Treatment | None, replicate: int
     ) -> Generator[Any, Any, ReplicateOutcome]:
         exp = self.experiment
+        plan = self._plans.get(condition) or self._baseline_plan
         started_at = time.time()
         t_start = time.perf_counter()
         values = dict(self._base_ctx)
@@ -241,12 +281,12 @@ class ReplicateRunner:
             if self.use_data:
                 data = self.data
             else:
-                data = self._datasource.fetch(ctx)
+                data = plan.datasource.fetch(ctx)
                 if isawaitable(data):
                     data = yield data
             input_hash = content_hash(data)
             written = ctx.artifacts_written
-            for index, step in enumerate(self._steps):
+            for index, step in enumerate(plan.steps):
                 stage = step.name
                 for hook in self._before_step:
                     hook(exp, step)
@@ -254,7 +294,7 @@ class ReplicateRunner:
                 n_keys = len(data_values)
                 n_written = len(written)
                 t0 = time.perf_counter()
-                keyer = self._cached[index]
+                keyer = plan.cached[index]
                 cached = keyer.lookup(self.cache, ctx, input_hash) if keyer is not None else None
                 if cached is not None and cached.hit:
                     data = cached.replay(ctx)
@@ -277,7 +317,7 @@ class ReplicateRunner:
                 steps.append(
                     StepRecord(
                         name=stage,
-                        params=self._params[index],
+                        params=plan.params[index],
                         input_hash=input_hash,
                         output_hash=output_hash,
                         cache_hit=cached is not None and cached.hit,
@@ -312,6 +352,7 @@ class ReplicateRunner:
             events=ctx._events or [],
             metric_tags=metrics.all_tags(),
             worker=os.getpid(),
+            code_digest=self._code_seen,
         )
         return ReplicateOutcome(record, data, exception)
 

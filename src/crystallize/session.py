@@ -48,6 +48,7 @@ class RunSession:
         self.cache: StepCache | None = None
         self.location: ArtifactLocation | None = None
         self._writer: Any = None
+        self._spec: dict[str, Any] | None = None
         plugin = experiment.get_plugin(ArtifactPlugin)
         root = plugin.root_dir if plugin is not None else None
         if root is None:
@@ -66,7 +67,7 @@ class RunSession:
         )
 
         self.store = open_store(root)
-        spec = spec_of(experiment)
+        spec = self._spec = spec_of(experiment)
         digest = fingerprint(spec)
         previous = self._resumable(spec, digest) if strategy == "resume" else None
         seed = experiment.get_plugin(SeedPlugin)
@@ -121,6 +122,37 @@ class RunSession:
             )
         return None
 
+    def check_code(self, records: list[ReplicateRecord]) -> None:
+        """Warn when the code changed while the run was going.
+
+        Two checks: a record computed by a process that saw other source code than the
+        driver did at the start, and the source on disk at the end compared with the
+        spec taken at the start.
+        """
+        drifted = sorted({(r.condition, r.replicate) for r in records if r.code_digest})
+        if drifted:
+            shown = ", ".join(f"{c} #{r}" for c, r in drifted[:5])
+            self._warn(
+                f"Code changed during the run: {len(drifted)} replicate(s) ({shown}"
+                f"{', ...' if len(drifted) > 5 else ''}) ran with step or datasource source "
+                "code that differs from the code at the start of the run."
+            )
+        if self._spec is not None:
+            changed = [
+                part for part in spec_differences(self._spec, spec_of(self.experiment))
+                if part.endswith(".code")
+            ]
+            if changed:
+                self._warn(
+                    "Code changed during the run: the source of "
+                    f"{', '.join(changed)} on disk differs from the start of the run; results "
+                    "may mix the old and the new code."
+                )
+
+    def _warn(self, message: str) -> None:
+        logger.warning(message)
+        self.warnings.append(message)
+
     @property
     def run_id(self) -> str | None:
         """The store's id of this run."""
@@ -136,12 +168,10 @@ class RunSession:
             self._store_failed(exc)
 
     def _store_failed(self, exc: Exception) -> None:
-        message = (
+        self._warn(
             f"Records of run {self.run_id} could not be written to the store ({exc}); the rest "
             "of this run is kept in memory only (the Result still has every replicate)."
         )
-        logger.error(message)
-        self.warnings.append(message)
         self._writer = None
 
     def finish(self, status: str, summary: dict[str, Any] | None = None) -> None:

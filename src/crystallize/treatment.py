@@ -1,27 +1,47 @@
-"""Treatments: named variations of the context applied to a condition's replicates."""
+"""Treatments: named conditions compared with the baseline.
+
+A treatment usually changes context values (``{"delta": 10}``), which reach steps
+through keyword injection. It may also reshape the experiment for its condition: use
+another datasource, swap named steps, or replace the whole pipeline.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from crystallize.utils.context import FrozenContext
+
+if TYPE_CHECKING:
+    from crystallize.datasource import DataSource
+    from crystallize.pipeline import Pipeline
+    from crystallize.pipeline_step import PipelineStep
 
 BASELINE = "baseline"
 
 
 class Treatment:
-    """A named condition: context values added before the datasource runs.
+    """A named condition.
 
-    ``values`` is either a mapping (``{"delta": 10}``) whose items are added to (or
-    replace values of) each replicate's context, or a callable ``fn(ctx)`` that adds
-    values itself.
+    Args:
+        name: the condition's name (``"baseline"`` is reserved).
+        values: a mapping (``{"delta": 10}``) whose items are set in each replicate's
+            context before the datasource runs, or a callable ``fn(ctx)`` that adds
+            values itself.
+        datasource: replaces the experiment's datasource for this condition.
+        steps: ``{"step_name": replacement_step}`` swaps the experiment's steps of those
+            names for this condition.
+        pipeline: replaces the whole pipeline (a Pipeline or a list of steps) for this
+            condition; cannot be combined with ``steps``.
     """
 
     def __init__(
         self,
         name: str,
         values: Mapping[str, Any] | Callable[[FrozenContext], Any] | None = None,
+        datasource: DataSource | None = None,
+        steps: Mapping[str, PipelineStep] | None = None,
+        pipeline: Pipeline | Sequence[PipelineStep] | None = None,
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"A treatment needs a non-empty string name, got {name!r}")
@@ -34,9 +54,30 @@ class Treatment:
                 f"Treatment '{name}' values must be a mapping or a callable fn(ctx), "
                 f"got {type(values).__name__}"
             )
+        if datasource is not None and not hasattr(datasource, "fetch"):
+            raise TypeError(
+                f"Treatment '{name}' datasource must be a DataSource (did you pass the factory "
+                f"instead of calling it?), got {datasource!r}"
+            )
+        if steps is not None and pipeline is not None:
+            raise ValueError(f"Treatment '{name}': give either steps= (swap some) or pipeline= (replace all), not both")
+        if steps is not None and not isinstance(steps, Mapping):
+            raise TypeError(f"Treatment '{name}' steps must map step names to replacement steps")
         self.name = name
         self.values = dict(values) if isinstance(values, Mapping) else values
+        self.datasource = datasource
+        self.steps = dict(steps) if steps is not None else None
+        if pipeline is not None and not hasattr(pipeline, "steps"):
+            from crystallize.pipeline import Pipeline
+
+            pipeline = Pipeline(pipeline)
+        self.pipeline = pipeline
         self._items = tuple(self.values.items()) if isinstance(self.values, dict) else None
+
+    @property
+    def reshapes(self) -> bool:
+        """True when the treatment changes the datasource or the steps, not only values."""
+        return self.datasource is not None or self.steps is not None or self.pipeline is not None
 
     def apply(self, ctx: FrozenContext) -> None:
         """Apply the treatment's values to ``ctx`` (used by the engine before fetch)."""
@@ -47,12 +88,41 @@ class Treatment:
         elif self.values is not None:
             self.values(ctx)
 
+    def resolve_steps(self, base: Sequence[PipelineStep]) -> list[PipelineStep]:
+        """The steps this condition runs, given the experiment's ``base`` steps.
+
+        Raises:
+            ValueError: when ``steps`` names a step the pipeline does not have.
+        """
+        if self.pipeline is not None:
+            return list(self.pipeline.steps)
+        if not self.steps:
+            return list(base)
+        names = [step.name for step in base]
+        unknown = [name for name in self.steps if name not in names]
+        if unknown:
+            raise ValueError(
+                f"Treatment '{self.name}' swaps step(s) {', '.join(map(repr, unknown))}, but the "
+                f"pipeline has: {', '.join(map(repr, names)) or 'no steps'}"
+            )
+        return [self.steps.get(step.name, step) for step in base]
+
     def __repr__(self) -> str:
-        return f"Treatment({self.name!r}, {self.values!r})"
+        extra = "".join(
+            f", {k}={v!r}"
+            for k, v in (("datasource", self.datasource), ("steps", self.steps), ("pipeline", self.pipeline))
+            if v is not None
+        )
+        return f"Treatment({self.name!r}, {self.values!r}{extra})"
 
     def __eq__(self, other: object) -> bool:
         return (
-            isinstance(other, Treatment) and other.name == self.name and other.values == self.values
+            isinstance(other, Treatment)
+            and other.name == self.name
+            and other.values == self.values
+            and other.datasource is self.datasource
+            and other.steps == self.steps
+            and other.pipeline is self.pipeline
         )
 
     def __hash__(self) -> int:
@@ -60,10 +130,15 @@ class Treatment:
 
 
 def treatment(
-    name: str, values: Mapping[str, Any] | Callable[[FrozenContext], Any] | None = None
+    name: str,
+    values: Mapping[str, Any] | Callable[[FrozenContext], Any] | None = None,
+    *,
+    datasource: DataSource | None = None,
+    steps: Mapping[str, PipelineStep] | None = None,
+    pipeline: Pipeline | Sequence[PipelineStep] | None = None,
 ) -> Treatment:
-    """Return a :class:`Treatment` named ``name`` with the given context ``values``."""
-    return Treatment(name, values)
+    """Return a :class:`Treatment` named ``name`` (see its arguments)."""
+    return Treatment(name, values, datasource=datasource, steps=steps, pipeline=pipeline)
 
 
 __all__ = ["BASELINE", "Treatment", "treatment"]

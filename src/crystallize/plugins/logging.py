@@ -70,13 +70,18 @@ class LoggingPlugin(BasePlugin):
         if not self.verbose:
             return
         for step in record.steps:
+            cache = ""
+            if step.cache_hit:
+                cache = " (cache hit)"
+            elif step.cache_miss_reason:
+                cache = f" (cache miss: {step.cache_miss_reason})"
             logger.info(
                 "[%s #%d] step %s took %.3f ms%s",
                 record.condition,
                 record.replicate,
                 step.name,
                 step.duration * 1e3,
-                " (cache hit)" if step.cache_hit else "",
+                cache,
             )
         logger.info(
             "[%s #%d] replicate done in %.3f ms (seed %s)",

@@ -18,6 +18,7 @@ Values are written as JSON with these rules:
 from __future__ import annotations
 
 import json
+import operator
 from dataclasses import fields
 from typing import Any
 
@@ -28,6 +29,9 @@ _STEP_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(StepRecord))
 _ERROR_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ReplicateError))
 _STEP_NAMES = frozenset(_STEP_FIELDS)
 _ERROR_NAMES = frozenset(_ERROR_FIELDS)
+# Steps are stored as positional lists in _STEP_FIELDS order (compact and fast to build);
+# fields are only ever appended, so an older, shorter list decodes with the new defaults.
+_step_values = operator.attrgetter(*_STEP_FIELDS)
 
 
 class SerializationError(StoreError):
@@ -63,6 +67,9 @@ def json_default(obj: Any) -> Any:
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
+_ENCODER = json.JSONEncoder(default=json_default, allow_nan=True, separators=(",", ":"))
+
+
 def dumps(value: Any) -> str:
     """Encode ``value`` as compact JSON following the module's rules.
 
@@ -70,7 +77,7 @@ def dumps(value: Any) -> str:
         SerializationError: If the value (or something inside it) cannot be encoded.
     """
     try:
-        return json.dumps(value, default=json_default, allow_nan=True, separators=(",", ":"))
+        return _ENCODER.encode(value)
     except (TypeError, ValueError, RecursionError) as exc:
         raise SerializationError(
             f"Cannot store value as JSON: {exc}. Stored values may only hold str, int, "
@@ -93,19 +100,21 @@ def loads(text: str) -> Any:
 def record_payload(record: ReplicateRecord) -> dict[str, Any]:
     """Return every field of ``record`` except condition and replicate, as plain data.
 
-    Step records and the error become dicts; values are not copied.
+    Step records become positional lists (``_STEP_FIELDS`` order) and the error a dict;
+    values are not copied.
     """
     error = record.error
     return {
         "seed": record.seed,
         "metrics": record.metrics,
-        "steps": [{name: getattr(step, name) for name in _STEP_FIELDS} for step in record.steps],
+        "steps": [_step_values(step) for step in record.steps],
         "error": None if error is None else {name: getattr(error, name) for name in _ERROR_FIELDS},
         "duration": record.duration,
         "started_at": record.started_at,
         "events": record.events,
         "metric_tags": record.metric_tags,
         "worker": record.worker,
+        "code_digest": record.code_digest,
     }
 
 
@@ -132,6 +141,12 @@ def _known(data: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if key in names}
 
 
+def _decode_step(step: Any) -> StepRecord:
+    if isinstance(step, dict):  # the earlier, keyed form
+        return StepRecord(**_known(step, _STEP_NAMES))
+    return StepRecord(*step[: len(_STEP_FIELDS)])
+
+
 def decode_record(condition: str, replicate: int, payload: str) -> ReplicateRecord:
     """Rebuild a :class:`ReplicateRecord` from :func:`encode_record` output.
 
@@ -151,13 +166,14 @@ def decode_record(condition: str, replicate: int, payload: str) -> ReplicateReco
             replicate=replicate,
             seed=data.get("seed"),
             metrics=data.get("metrics", {}),
-            steps=[StepRecord(**_known(step, _STEP_NAMES)) for step in data.get("steps", [])],
+            steps=[_decode_step(step) for step in data.get("steps", [])],
             error=None if error is None else ReplicateError(**_known(error, _ERROR_NAMES)),
             duration=data.get("duration", 0.0),
             started_at=data.get("started_at", 0.0),
             events=[tuple(event) for event in data.get("events", [])],
             metric_tags=data.get("metric_tags"),
             worker=data.get("worker", 0),
+            code_digest=data.get("code_digest"),
         )
     except (AttributeError, TypeError) as exc:
         raise SerializationError(

@@ -151,3 +151,35 @@ def test_ray_is_not_imported_by_crystallize():
     code = "import sys, crystallize; crystallize.RayExecution; print('ray' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pipeline_step()
+def emits(data, ctx):
+    ctx.emit("tick", n=ctx["replicate"])
+    return data, {"total": sum(data)}
+
+
+def test_events_and_stream_cancellation_on_ray():
+    from crystallize import BasePlugin
+    from crystallize.store import list_runs
+
+    class Ticks(BasePlugin):
+        def __init__(self):
+            self.ticks = []
+
+        def on_event(self, experiment, ctx, event, payload):
+            self.ticks.append(payload["n"])
+
+    ticks = Ticks()
+    exp = experiment(RayExecution(batch_size=1), [emits()], replicates=4, treatments=[], name="ray-events")
+    exp.plugins.append(ticks)
+    exp.run()
+    assert sorted(ticks.ticks) == [0, 1, 2, 3]
+
+    streaming = experiment(RayExecution(batch_size=1), [shift(), summarize()], replicates=40,
+                           treatments=[], name="ray-stream")
+    for count, _record in enumerate(streaming.stream(), start=1):
+        if count == 2:
+            break
+    (run,) = list_runs("data", "ray-stream")
+    assert run.status == "cancelled" and 2 <= run.n_records < 40

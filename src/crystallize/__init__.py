@@ -41,13 +41,19 @@ from crystallize.treatment import Treatment, treatment
 from crystallize.utils.context import FrozenContext, standalone_context
 
 if TYPE_CHECKING:
+    from crystallize.confirm import Confirmation, Exploration, explore
     from crystallize.plugins.execution.ray import RayExecution
+    from crystallize.quick import quick_experiment
 
 __version__ = "0.1.0"
 
 # Optional or heavier parts, imported on first access.
 _LAZY = {
     "RayExecution": "crystallize.plugins.execution.ray",
+    "quick_experiment": "crystallize.quick",
+    "explore": "crystallize.confirm",
+    "Exploration": "crystallize.confirm",
+    "Confirmation": "crystallize.confirm",
 }
 
 
@@ -67,11 +73,13 @@ __all__ = [
     "ArtifactPlugin",
     "AsyncExecution",
     "BasePlugin",
+    "Confirmation",
     "ContextMutationError",
     "CrystallizeError",
     "DataSource",
     "ExecutionPlugin",
     "Experiment",
+    "Exploration",
     "ExperimentValidationError",
     "FrozenContext",
     "Hypothesis",
@@ -89,8 +97,10 @@ __all__ = [
     "Treatment",
     "Verifier",
     "data_source",
+    "explore",
     "hypothesis",
     "pipeline_step",
+    "quick_experiment",
     "resource_factory",
     "standalone_context",
     "treatment",

@@ -9,9 +9,10 @@ assembled.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from crystallize.events import LiveEvent
 from crystallize.exceptions import ExperimentValidationError, MissingMetricError, RunFailedError
 from crystallize.hypothesis import Hypothesis, HypothesisResult
 from crystallize.plugins.execution.base import ExecutionPlugin, replicate_indices
@@ -42,8 +43,8 @@ def run_overrides(experiment: Experiment, **values: Any) -> Iterator[None]:
             setattr(experiment, key, value)
 
 
-def iterate_records(experiment: Experiment, runner: ReplicateRunner) -> Iterator[ReplicateRecord]:
-    """Drive the execution plugin and yield every record as it arrives."""
+def iterate_records(experiment: Experiment, runner: ReplicateRunner) -> Iterator[ReplicateRecord | LiveEvent]:
+    """Drive the execution plugin; yield every record (and routed live event) as it arrives."""
     execution = experiment.execution_plugin
     if isinstance(execution, ExecutionPlugin):
         results: Iterable[Any] = execution.iter_results(
@@ -53,7 +54,7 @@ def iterate_records(experiment: Experiment, runner: ReplicateRunner) -> Iterator
         results = execution.run_experiment_loop(experiment, runner) or ()
     try:
         for item in results:
-            if isinstance(item, ReplicateRecord):
+            if isinstance(item, ReplicateRecord | LiveEvent):
                 yield item
             else:
                 yield from item
@@ -64,7 +65,7 @@ def iterate_records(experiment: Experiment, runner: ReplicateRunner) -> Iterator
 
 
 class RecordDispatcher:
-    """Calls the driver hooks (``on_replicate_end``, ``on_event``) for arriving records."""
+    """Calls the driver hooks: ``on_replicate_end`` per record, ``on_event`` per live event."""
 
     def __init__(self, experiment: Experiment) -> None:
         self.experiment = experiment
@@ -72,17 +73,23 @@ class RecordDispatcher:
         self._on_end = [p.on_replicate_end for p in plugins if overrides(p, "on_replicate_end")]
         self._on_event = [p.on_event for p in plugins if overrides(p, "on_event")]
 
+    @property
+    def listens(self) -> bool:
+        """True when some plugin wants live events."""
+        return bool(self._on_event)
+
     def __call__(self, record: ReplicateRecord) -> None:
         experiment = self.experiment
         for hook in self._on_end:
             hook(experiment, record)
-        if record.events and self._on_event:
-            ctx = FrozenContext(
-                {"condition": record.condition, "replicate": record.replicate, "seed_used": record.seed}
-            )
-            for event, payload in record.events:
-                for hook in self._on_event:
-                    hook(experiment, ctx, event, payload)
+
+    def event(self, event: LiveEvent) -> None:
+        """Deliver one live event to every ``on_event`` hook."""
+        ctx = FrozenContext(
+            {"condition": event.condition, "replicate": event.replicate, "seed_used": event.seed}
+        )
+        for hook in self._on_event:
+            hook(self.experiment, ctx, event.event, event.payload)
 
 
 def verify_hypotheses(
@@ -116,7 +123,46 @@ def run_experiment(
     strategy: str,
     fail_fast: bool = False,
 ) -> Result:
-    """Implementation of :meth:`Experiment.run`."""
+    """Implementation of :meth:`Experiment.run`: :func:`iter_run` to the end."""
+    run = iter_run(experiment, treatments, hypotheses, replicates, strategy, fail_fast)
+    while True:
+        try:
+            next(run)
+        except StopIteration as stop:
+            return stop.value
+
+
+class RunStream:
+    """Iterate over a run's records as they finish; ``.result`` holds the Result at the end.
+
+    Leaving the loop early (``break``) cancels the replicates that have not started,
+    keeps the finished ones in the store and marks the run ``cancelled``.
+    """
+
+    def __init__(self, run: Generator[ReplicateRecord, None, Result]) -> None:
+        self._run = run
+        self.result: Result | None = None
+
+    def __iter__(self) -> Iterator[ReplicateRecord]:
+        self.result = yield from self._run
+
+    def close(self) -> None:
+        """Stop the run now (what finished is kept)."""
+        self._run.close()
+
+
+def iter_run(
+    experiment: Experiment,
+    treatments: Iterable[TreatmentLike] | None,
+    hypotheses: Iterable[Hypothesis] | None,
+    replicates: int | None,
+    strategy: str,
+    fail_fast: bool = False,
+) -> Generator[ReplicateRecord, None, Result]:
+    """Run an experiment, yielding each record as it arrives; return the Result.
+
+    Closing the generator early cancels the rest of the run (status ``cancelled``).
+    """
     from crystallize.experiment import as_treatment
 
     if strategy not in STRATEGIES:
@@ -141,23 +187,30 @@ def run_experiment(
             cache=session.cache, location=session.location,
             expected_code=code_digest(experiment, conditions),
         )
-        records = list(session.loaded)
         dispatch = RecordDispatcher(experiment)
+        if dispatch.listens:
+            runner.event_sink = dispatch.event
+        records = list(session.loaded)
         first_failure: ReplicateRecord | None = None
+        arriving = iterate_records(experiment, runner)
         try:
-            records_in = iterate_records(experiment, runner)
-            for record in records_in:
-                records.append(record)
-                session.add(record)
-                dispatch(record)
-                if fail_fast and record.error is not None:
-                    first_failure = record
-                    records_in.close()  # stop scheduling; cancels what has not started
+            for item in arriving:
+                if isinstance(item, LiveEvent):
+                    dispatch.event(item)
+                    continue
+                records.append(item)
+                session.add(item)
+                dispatch(item)
+                if fail_fast and item.error is not None:
+                    first_failure = item
                     break
+                yield item
         except BaseException as exc:
+            arriving.close()  # cancel what has not started
             cancelled = isinstance(exc, KeyboardInterrupt | GeneratorExit)
             session.finish("cancelled" if cancelled else "failed", summary=_summary(records))
             raise
+        arriving.close()
         session.check_code(records)
         seed_plugin = experiment.get_plugin(SeedPlugin)
         result = Result(
@@ -217,4 +270,4 @@ def apply_once(
     return outcome.data
 
 
-__all__ = ["RecordDispatcher", "apply_once", "iterate_records", "run_experiment", "verify_hypotheses"]
+__all__ = ["RecordDispatcher", "RunStream", "apply_once", "iter_run", "iterate_records", "run_experiment", "verify_hypotheses"]

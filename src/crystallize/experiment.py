@@ -12,13 +12,14 @@ from crystallize.pipeline import Pipeline
 from crystallize.plugins.artifacts import ArtifactPlugin
 from crystallize.plugins.execution.base import ExecutionPlugin
 from crystallize.plugins.execution.serial import SerialExecution
-from crystallize.plugins.hookspec import BasePlugin, overrides
+from crystallize.plugins.hookspec import BasePlugin, overrides, travels_to_workers
 from crystallize.plugins.logging import LoggingPlugin
 from crystallize.plugins.seed import SeedPlugin
 from crystallize.treatment import BASELINE, Treatment
 
 if TYPE_CHECKING:
     from crystallize.builder import ExperimentBuilder
+    from crystallize.engine import RunStream
     from crystallize.result import Result
 
 P = TypeVar("P", bound=BasePlugin)
@@ -128,6 +129,13 @@ class Experiment:
 
         return ExperimentBuilder(name)
 
+    @classmethod
+    def from_yaml(cls, path: Any) -> Experiment:
+        """Build the folder experiment at ``path`` (a str or Path: its ``config.yaml`` or folder); see docs/config.md."""
+        from crystallize.config.loader import load_experiment
+
+        return load_experiment(path)
+
     # -- plugins -------------------------------------------------------------------------
     def get_plugin(self, plugin_type: type[P]) -> P | None:
         """Return the plugin that is an instance of ``plugin_type``, or ``None``."""
@@ -193,6 +201,49 @@ class Experiment:
 
         return run_experiment(self, treatments, hypotheses, replicates, strategy, fail_fast)
 
+    def stream(
+        self,
+        treatments: Iterable[TreatmentLike] | None = None,
+        hypotheses: Iterable[Hypothesis] | None = None,
+        replicates: int | None = None,
+        strategy: str = "rerun",
+        fail_fast: bool = False,
+    ) -> RunStream:
+        """Like :meth:`run`, but iterate over records as each replicate finishes.
+
+        Each item is a :class:`~crystallize.record.ReplicateRecord` (``condition``,
+        ``replicate``, ``metrics``, ``error``), in completion order, under every
+        executor. Breaking out of the loop cancels the replicates not yet started; the
+        finished ones stay in the store. After a full iteration the returned stream's
+        ``.result`` holds the Result::
+
+            stream = experiment.stream(replicates=100)
+            for record in stream:
+                if record.error:
+                    break
+            print(stream.result)    # None when the loop was left early
+        """
+        from crystallize.engine import RunStream, iter_run
+
+        return RunStream(iter_run(self, treatments, hypotheses, replicates, strategy, fail_fast))
+
+    def debug(
+        self,
+        treatment: TreatmentLike | None = None,
+        replicate: int = 0,
+        store: bool = False,
+        console: Any = None,
+    ) -> Any:
+        """Run one replicate serially and verbosely; return its final data.
+
+        Prints each step's input and output summary, duration, metrics and the context
+        keys it added (and the traceback if a step fails). Nothing is written to the
+        store unless ``store=True``.
+        """
+        from crystallize.debugging import debug_replicate
+
+        return debug_replicate(self, treatment, replicate, store, console)
+
     def apply(self, treatment: TreatmentLike | None = None, data: Any = None, seed: int | None = None) -> Any:
         """Run the pipeline exactly once and return the final data.
 
@@ -209,6 +260,7 @@ class Experiment:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["hypotheses"] = []  # verified by the driver only; rankers may not pickle
+        state["plugins"] = [p for p in self.plugins if travels_to_workers(p)]
         return state
 
     def __repr__(self) -> str:

@@ -13,10 +13,11 @@ runs those awaitables on an event loop of its own; the asynchronous driver await
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 import traceback
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
@@ -129,6 +130,8 @@ class ReplicateRunner:
         self.expected_code = None  # checked only where the runner is unpickled (workers)
         self._prepare()
         self.expected_code = expected_code
+        #: Where ``ctx.emit`` sends live events (set by the engine and executors).
+        self.event_sink: Callable[[Any], None] | None = None
 
     # -- pickling: hook lists are rebuilt where the runner lands ------------------------
     def __getstate__(self) -> dict[str, Any]:
@@ -143,6 +146,7 @@ class ReplicateRunner:
             "cache": self.cache,
             "location": self.location,
             "expected_code": self.expected_code,
+            "event_sink": self.event_sink,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -226,6 +230,13 @@ class ReplicateRunner:
         except StopIteration as stop:
             return stop.value
 
+    def with_event_sink(self, sink: Callable[[Any], None] | None) -> ReplicateRunner:
+        """A shallow copy whose live events go to ``sink`` (executors use it to route
+        events from threads, processes or Ray workers back to the driver)."""
+        clone = copy.copy(self)
+        clone.event_sink = sink
+        return clone
+
     def failed_records(self, replicate: int, reason: str, exception_type: str = "WorkerError") -> list[ReplicateRecord]:
         """Records marking every pending condition of ``replicate`` as failed.
 
@@ -266,6 +277,7 @@ class ReplicateRunner:
         ctx = FrozenContext(values)
         ctx.artifact_location = self.location
         ctx.artifacts_written = []
+        ctx.event_sink = self.event_sink
         data_values = ctx._data
         metrics = ctx.metrics
         steps: list[StepRecord] = []

@@ -52,10 +52,21 @@ class ExperimentMetrics:
         self.baseline = baseline
         self.treatments = treatments
         self.hypotheses = hypotheses
+        #: Other names a condition answers to (e.g. a quick experiment's baseline config).
+        self.aliases: dict[str, str] = {}
 
     def conditions(self) -> dict[str, ConditionMetrics]:
         """``{condition: ConditionMetrics}`` with the baseline first."""
         return {BASELINE: self.baseline, **self.treatments}
+
+    def condition(self, name: str) -> ConditionMetrics:
+        """The metrics of condition ``name`` (``"baseline"``, a treatment, or an alias)."""
+        name = self.aliases.get(name, name)
+        conditions = self.conditions()
+        if name not in conditions:
+            known = ", ".join([*conditions, *self.aliases]) or "none"
+            raise KeyError(f"No condition named {name!r}; the result has: {known}")
+        return conditions[name]
 
     def __repr__(self) -> str:
         return f"ExperimentMetrics(baseline={self.baseline!r}, treatments={self.treatments!r})"

@@ -9,7 +9,8 @@ Hooks run in one of two places:
   async execution, a worker process for process and Ray execution: ``before_replicate``,
   ``before_step`` and ``after_step``. Plugins travel to worker processes by pickling, so
   state a worker hook changes there is not seen by the driver; send information back
-  through the context (``ctx.record``, ``ctx.emit``) instead.
+  through the context (``ctx.record``, ``ctx.emit``) instead. Plugins without worker
+  hooks are not sent to workers at all, so they need not be picklable.
 
 Every hook is optional; the base class implements each one as a no-op. Return values
 are ignored except for ``run_experiment_loop``.
@@ -128,9 +129,21 @@ def check_hooks(cls: type) -> None:
             )
 
 
+WORKER_HOOKS = ("before_replicate", "before_step", "after_step")
+
+
+def travels_to_workers(plugin: BasePlugin) -> bool:
+    """True when ``plugin`` must be sent to worker processes: it has a worker hook, or it
+    is one of Crystallize's own (small, picklable) plugins. Driver-only plugins stay in
+    the driver, so they need not pickle."""
+    return type(plugin).__module__.startswith("crystallize.") or any(
+        overrides(plugin, hook) for hook in WORKER_HOOKS
+    )
+
+
 def overrides(plugin: BasePlugin, hook: str) -> bool:
     """True when ``plugin`` implements ``hook`` with something other than the no-op."""
     return getattr(type(plugin), hook, None) is not getattr(BasePlugin, hook)
 
 
-__all__ = ["HOOK_NAMES", "BasePlugin", "check_hooks", "overrides"]
+__all__ = ["HOOK_NAMES", "WORKER_HOOKS", "BasePlugin", "check_hooks", "overrides", "travels_to_workers"]

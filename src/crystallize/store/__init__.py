@@ -21,7 +21,14 @@ from crystallize.store.artifacts import (
     validate_artifact_name,
     version_dir,
 )
-from crystallize.store.base import RUN_STATUSES, RunInfo, RunNotFoundError, RunStatus, RunStore
+from crystallize.store.base import (
+    RUN_STATUSES,
+    Preregistration,
+    RunInfo,
+    RunNotFoundError,
+    RunStatus,
+    RunStore,
+)
 from crystallize.store.cache import StepCache, hash_value, make_key
 from crystallize.store.history import latest_result, list_runs, load_result  # noqa: E402  (needs the above)
 from crystallize.store.serialize import SerializationError
@@ -31,6 +38,7 @@ from crystallize.store.writer import RecordWriter
 __all__ = [
     "DB_FILENAME",
     "RUN_STATUSES",
+    "Preregistration",
     "SCHEMA_VERSION",
     "RecordWriter",
     "RunInfo",

@@ -102,6 +102,25 @@ class RunInfo:
         return self.status != "running"
 
 
+@dataclass(frozen=True, slots=True)
+class Preregistration:
+    """A hypothesis written down before the data that tests it exists.
+
+    Attributes:
+        registration_id: short unique id.
+        experiment: the experiment (or exploration) it belongs to.
+        hypothesis: the hypothesis text, exactly as registered.
+        created_at: when it was written (``time.time()``).
+        payload: everything else registered with it (run ids, code fingerprint, seeds).
+    """
+
+    registration_id: str
+    experiment: str
+    hypothesis: str
+    created_at: float
+    payload: dict[str, Any]
+
+
 class RunStore(abc.ABC):
     """Durable storage for runs and their replicate records.
 
@@ -256,6 +275,22 @@ class RunStore(abc.ABC):
 
         Raises:
             RunNotFoundError: If the run does not exist.
+        """
+
+    # -- pre-registrations ----------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_preregistration(
+        self, *, experiment: str, hypothesis: str, payload: dict[str, Any]
+    ) -> Preregistration:
+        """Write a pre-registration record; records are never changed afterwards."""
+
+    @abc.abstractmethod
+    def get_preregistration(self, registration_id: str) -> Preregistration:
+        """Return the pre-registration ``registration_id``.
+
+        Raises:
+            StoreError: If there is no such record.
         """
 
     # -- records ------------------------------------------------------------------------

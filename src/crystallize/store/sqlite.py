@@ -45,13 +45,19 @@ from typing import Any
 
 from crystallize.exceptions import StoreError
 from crystallize.record import ReplicateRecord
-from crystallize.store.base import RunInfo, RunNotFoundError, RunStore, validate_status
+from crystallize.store.base import (
+    Preregistration,
+    RunInfo,
+    RunNotFoundError,
+    RunStore,
+    validate_status,
+)
 from crystallize.store.serialize import decode_record, dumps, encode_record, loads
 
 logger = logging.getLogger("crystallize.store")
 
 #: Schema version written by this code. Stores with a higher version are refused.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: File name of the database inside a store's root directory.
 DB_FILENAME = "crystallize.db"
 #: Default seconds without heartbeat after which a "running" run is considered dead.
@@ -94,8 +100,17 @@ _SCHEMA = (
         UNIQUE (run_id, condition, replicate)
     )
     """,
+    """
+    CREATE TABLE IF NOT EXISTS preregistrations (
+        registration_id TEXT PRIMARY KEY,
+        experiment      TEXT NOT NULL,
+        hypothesis      TEXT NOT NULL,
+        created_at      REAL NOT NULL,
+        payload         TEXT NOT NULL
+    )
+    """,
 )
-_OUR_TABLES = {"runs", "records"}
+_OUR_TABLES = {"runs", "records", "preregistrations"}
 
 _RUN_COLUMNS = (
     "run_id, experiment, fingerprint, spec, status, replicates, conditions, base_seed, "
@@ -308,7 +323,9 @@ class SQLiteRunStore(RunStore):
                 for statement in _SCHEMA:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            # Versions between 0 and SCHEMA_VERSION would be migrated here.
+            elif version == 1:  # version 2 added pre-registration records
+                conn.execute(_SCHEMA[-1])
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _check_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:
@@ -414,6 +431,40 @@ class SQLiteRunStore(RunStore):
         with self.transaction(write=True) as conn:
             conn.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(row))})", row)
         return self.get_run(run_id)
+
+    def add_preregistration(
+        self, *, experiment: str, hypothesis: str, payload: dict[str, Any]
+    ) -> Preregistration:
+        """Write an immutable pre-registration record (see :class:`RunStore`)."""
+        registration = Preregistration(
+            registration_id=uuid.uuid4().hex[:12],
+            experiment=experiment,
+            hypothesis=hypothesis,
+            created_at=time.time(),
+            payload=dict(payload),
+        )
+        row = (
+            registration.registration_id,
+            experiment,
+            hypothesis,
+            registration.created_at,
+            dumps(registration.payload),
+        )
+        with self.transaction(write=True) as conn:
+            conn.execute("INSERT INTO preregistrations VALUES (?, ?, ?, ?, ?)", row)
+        return registration
+
+    def get_preregistration(self, registration_id: str) -> Preregistration:
+        """Return a pre-registration record (see :class:`RunStore`)."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                "SELECT registration_id, experiment, hypothesis, created_at, payload "
+                "FROM preregistrations WHERE registration_id = ?",
+                (registration_id,),
+            ).fetchone()
+        if row is None:
+            raise StoreError(f"No pre-registration with id {registration_id!r} in {str(self.path)!r}.")
+        return Preregistration(row[0], row[1], row[2], row[3], loads(row[4]))
 
     def heartbeat(self, run_id: str) -> None:
         """Update the run's ``heartbeat_at`` (and revive it if it was wrongly interrupted)."""

@@ -85,7 +85,15 @@ class FrozenContext:
     values on purpose, and ``ctx.metrics`` / ``ctx.record`` collect metrics.
     """
 
-    __slots__ = ("_data", "metrics", "_events", "artifact_location", "artifacts_written", "__weakref__")
+    __slots__ = (
+        "_data",
+        "metrics",
+        "_events",
+        "artifact_location",
+        "artifacts_written",
+        "event_sink",
+        "__weakref__",
+    )
 
     def __init__(self, initial: Mapping[str, Any] | None = None) -> None:
         self._data: dict[str, Any] = dict(initial) if initial else {}
@@ -95,6 +103,8 @@ class FrozenContext:
         self.artifact_location: Any = None
         #: Names of the artifacts written so far in this replicate (set by the engine).
         self.artifacts_written: list[str] | None = None
+        #: Where ``emit`` delivers live events (set by the engine), or None.
+        self.event_sink: Any = None
 
     # -- reading -----------------------------------------------------------------
     def __getitem__(self, key: str) -> Any:
@@ -156,10 +166,21 @@ class FrozenContext:
         self.metrics.add(name, value, tags)
 
     def emit(self, event: str, **payload: Any) -> None:
-        """Emit a named event with a payload; plugins receive it through ``on_event``."""
+        """Emit a named event with a payload.
+
+        Plugins receive it live through their ``on_event`` hook (in the driver, whatever
+        the executor), and it is kept in the replicate's record.
+        """
         if self._events is None:
             self._events = []
         self._events.append((event, payload))
+        if self.event_sink is not None:
+            from crystallize.events import LiveEvent
+
+            data = self._data
+            self.event_sink(
+                LiveEvent(data.get("condition", "baseline"), data.get("replicate", 0), data.get("seed_used"), event, payload)
+            )
 
     def __repr__(self) -> str:
         return f"FrozenContext({self._data!r})"

@@ -8,7 +8,9 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from crystallize.events import LiveEvent, QueueSink
 from crystallize.plugins.execution.base import ExecutionPlugin
+from crystallize.plugins.execution.parallel import wants_events
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -40,6 +42,8 @@ class AsyncExecution(ExecutionPlugin):
         import asyncio
 
         results: queue.Queue = queue.Queue()
+        if wants_events(replicate_fn):  # live events join the results, in arrival order
+            replicate_fn = replicate_fn.with_event_sink(QueueSink(results))
         loop = asyncio.new_event_loop()
         main: list[Any] = []
 
@@ -83,6 +87,9 @@ class AsyncExecution(ExecutionPlugin):
         thread.start()
         try:
             while (item := results.get()) is not _DONE:
+                if isinstance(item, LiveEvent):
+                    yield item
+                    continue
                 ok, value = item
                 if not ok:
                     raise value

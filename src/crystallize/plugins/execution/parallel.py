@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import pickle
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from crystallize.events import QueueSink, drain
 from crystallize.exceptions import PicklingError
 from crystallize.plugins.execution.base import ExecutionPlugin
+from crystallize.plugins.hookspec import travels_to_workers
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
@@ -89,11 +92,15 @@ class ParallelExecution(ExecutionPlugin):
             yield from self._iter_processes(experiment, replicate_fn, replicates)
 
     def _iter_threads(self, replicate_fn: Callable[[int], Any], replicates: Sequence[int]) -> Iterator[Any]:
+        import queue
         from concurrent.futures import ThreadPoolExecutor
 
+        events = queue.Queue() if wants_events(replicate_fn) else None
+        if events is not None:
+            replicate_fn = replicate_fn.with_event_sink(QueueSink(events))
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="crystallize") as pool:
             futures = {pool.submit(replicate_fn, rep) for rep in replicates}
-            yield from _as_completed(pool, futures, batched=False)
+            yield from _as_completed(pool, futures, batched=False, events=events)
 
     def _iter_processes(
         self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
@@ -101,13 +108,22 @@ class ParallelExecution(ExecutionPlugin):
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
 
-        payload = pickle_for_workers(experiment, replicate_fn)
-        chunks = batches(replicates, self.workers)
-        workers = min(self.workers, len(chunks)) or 1
-        with ProcessPoolExecutor(max_workers=workers, initializer=_install, initargs=(payload,)) as pool:
+        with contextlib.ExitStack() as stack:
+            events = None
+            if wants_events(replicate_fn):
+                from multiprocessing import Manager
+
+                events = stack.enter_context(Manager()).Queue()
+                replicate_fn = replicate_fn.with_event_sink(QueueSink(events))
+            payload = pickle_for_workers(experiment, replicate_fn)
+            chunks = batches(replicates, self.workers)
+            workers = min(self.workers, len(chunks)) or 1
+            pool = stack.enter_context(
+                ProcessPoolExecutor(max_workers=workers, initializer=_install, initargs=(payload,))
+            )
             futures = {pool.submit(_run_batch, chunk) for chunk in chunks}
             try:
-                yield from _as_completed(pool, futures, batched=True)
+                yield from _as_completed(pool, futures, batched=True, events=events)
             except BrokenProcessPool as exc:
                 raise RuntimeError(
                     "A worker process died (killed, out of memory, or crashed in native code) "
@@ -116,19 +132,34 @@ class ParallelExecution(ExecutionPlugin):
                 ) from exc
 
 
-def _as_completed(pool: Executor, futures: set[Future], batched: bool) -> Iterator[Any]:
-    """Yield results as futures finish; cancel what has not started if closed early."""
+def wants_events(replicate_fn: Any) -> bool:
+    """True when the driver listens to live events from this replicate function."""
+    return getattr(replicate_fn, "event_sink", None) is not None and hasattr(replicate_fn, "with_event_sink")
+
+
+#: How often executors look for live events while replicates run (seconds).
+EVENT_POLL_INTERVAL = 0.05
+
+
+def _as_completed(pool: Executor, futures: set[Future], batched: bool, events: Any = None) -> Iterator[Any]:
+    """Yield results as futures finish (and live events as they come, when ``events`` is
+    a queue); cancel what has not started if closed early."""
     from concurrent.futures import FIRST_COMPLETED, wait
 
     pending = futures
+    timeout = EVENT_POLL_INTERVAL if events is not None else None
     try:
         while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            done, pending = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+            if events is not None:
+                yield from drain(events)
             for future in done:
                 if batched:
                     yield from future.result()
                 else:
                     yield future.result()
+        if events is not None:
+            yield from drain(events)
     finally:
         for future in pending:
             future.cancel()
@@ -157,7 +188,7 @@ def find_unpicklable(experiment: Experiment) -> str | None:
     candidates += [(f"step '{_label(step)}' (position {i})", step) for i, step in enumerate(steps)]
     candidates += [(f"context key '{key}' in initial_ctx", value) for key, value in experiment.initial_ctx.items()]
     candidates += [(f"treatment '{t.name}'", t) for t in experiment.treatments]
-    candidates += [(f"plugin {type(p).__name__}", p) for p in experiment.plugins]
+    candidates += [(f"plugin {type(p).__name__}", p) for p in experiment.plugins if travels_to_workers(p)]
     for label, obj in candidates:
         try:
             pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)

@@ -11,8 +11,13 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from crystallize.events import QueueSink, drain
 from crystallize.plugins.execution.base import ExecutionPlugin
-from crystallize.plugins.execution.parallel import pickle_for_workers
+from crystallize.plugins.execution.parallel import (
+    EVENT_POLL_INTERVAL,
+    pickle_for_workers,
+    wants_events,
+)
 from crystallize.utils.optional import require
 
 if TYPE_CHECKING:
@@ -128,6 +133,12 @@ class RayExecution(ExecutionPlugin):
         self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
     ) -> Iterator[Any]:
         ray = self._connect()
+        events = None
+        if wants_events(replicate_fn):
+            from ray.util.queue import Queue
+
+            events = Queue()
+            replicate_fn = replicate_fn.with_event_sink(QueueSink(events))
         payload = pickle_for_workers(experiment, replicate_fn)
         digest = hashlib.blake2b(payload, digest_size=16).hexdigest()
         payload_ref = ray.put(payload)
@@ -140,8 +151,11 @@ class RayExecution(ExecutionPlugin):
             batch = list(replicates[start : start + size])
             pending[task.remote(digest, payload_ref, batch)] = batch
         try:
+            timeout = EVENT_POLL_INTERVAL if events is not None else None
             while pending:
-                done, _ = ray.wait(list(pending), num_returns=1)
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=timeout)
+                if events is not None:
+                    yield from drain(events)
                 for ref in done:
                     batch = pending.pop(ref)
                     try:
@@ -152,9 +166,13 @@ class RayExecution(ExecutionPlugin):
                     except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as exc:
                         results = self._failed(replicate_fn, batch, exc)
                     yield from results
+            if events is not None:
+                yield from drain(events)
         finally:
             for ref in pending:
                 ray.cancel(ref, force=True)
+            if events is not None:
+                events.shutdown()
 
     def _failed(self, replicate_fn: Callable[[int], Any], batch: Sequence[int], exc: Exception) -> list[Any]:
         failed = getattr(replicate_fn, "failed_records", None)

@@ -1,0 +1,131 @@
+"""``experiment.debug()``: one replicate, serial and verbose, for finding out what happens."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from typing import TYPE_CHECKING, Any
+
+from crystallize.plugins.hookspec import BasePlugin
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from crystallize.experiment import Experiment, TreatmentLike
+
+
+def summarize(value: Any, width: int = 60) -> str:
+    """A one-line description of ``value``: its type, shape or length, and a short repr."""
+    kind = type(value).__name__
+    shape = getattr(value, "shape", None)
+    if shape is not None:
+        kind += f" shape={tuple(shape)}"
+    elif hasattr(value, "__len__") and not isinstance(value, str | bytes):
+        with contextlib.suppress(TypeError):
+            kind += f" len={len(value)}"
+    text = " ".join(repr(value).split())
+    if len(text) > width:
+        text = text[: width - 3] + "..."
+    return f"{kind}: {text}"
+
+
+class _RecordingSource:
+    """Wraps a datasource to keep what it returned (for the debug table)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.params = getattr(inner, "params", {})
+        self.name = getattr(inner, "name", type(inner).__name__)
+        self.data: Any = None
+
+    def fetch(self, ctx: Any) -> Any:
+        data = self.inner.fetch(ctx)
+        if hasattr(data, "__await__"):
+            return self._await(data)
+        self.data = data
+        return data
+
+    async def _await(self, awaitable: Any) -> Any:
+        self.data = await awaitable
+        return self.data
+
+
+class _Tracer(BasePlugin):
+    """Keeps each step's output, in the order the steps ran."""
+
+    def __init__(self) -> None:
+        self.outputs: list[Any] = []
+
+    def after_step(self, experiment: Any, step: Any, data: Any, ctx: Any) -> None:
+        self.outputs.append(data)
+
+
+def debug_replicate(
+    experiment: Experiment,
+    treatment: TreatmentLike | None = None,
+    replicate: int = 0,
+    store: bool = False,
+    console: Console | None = None,
+) -> Any:
+    """Implementation of :meth:`Experiment.debug`."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from crystallize.experiment import as_treatment
+    from crystallize.replicate import ReplicateRunner, baseline_condition
+
+    experiment.validate()
+    chosen = as_treatment(treatment, experiment.treatments) if treatment is not None else None
+    condition = (chosen.name, chosen) if chosen is not None else baseline_condition()
+    tracer = _Tracer()
+    traced = copy.copy(experiment)
+    traced.plugins = [*experiment.plugins, tracer]
+    session = None
+    if store:
+        from crystallize.session import RunSession
+
+        traced.treatments = [chosen] if chosen is not None else []
+        traced.replicates = replicate + 1
+        session = RunSession(traced, "rerun", [condition[0]])
+    source = traced.datasource = _RecordingSource(experiment.datasource)
+    for plugin in experiment.plugins:
+        plugin.before_run(traced)
+    runner = ReplicateRunner(
+        traced, [condition], [replicate],
+        location=session.location if session else None,
+    )
+    outcome = runner.run_condition(condition[0], condition[1], replicate)
+    record = outcome.record
+    if session is not None:
+        session.add(record)
+        session.finish("completed" if record.error is None else "failed")
+
+    out = console or Console()
+    width = max(30, (out.width - 40) // 3)
+    out.print(
+        f"[bold]{experiment.name}[/] debug: condition [cyan]{condition[0]}[/], replicate "
+        f"{replicate}, seed {record.seed}" + (f", stored as run {session.run_id}" if session else "")
+    )
+    table = Table("step", "ms", "input", "output", "metrics", "context added", show_lines=True)
+    previous = source.data
+    for index, step in enumerate(record.steps):
+        output = tracer.outputs[index] if index < len(tracer.outputs) else None
+        table.add_row(
+            step.name + (" (cache hit)" if step.cache_hit else ""),
+            f"{step.duration * 1e3:.2f}",
+            summarize(previous, width),
+            summarize(output, width),
+            ", ".join(f"{k}={v}" for k, v in step.metrics.items()) or "-",
+            ", ".join(step.ctx_writes) or "-",
+        )
+        previous = output
+    out.print(table)
+    if record.error is not None:
+        out.print(f"[red]Failed in {record.error.step}: {record.error.exception_type}: {record.error.message}[/]")
+        out.print(record.error.traceback)
+    else:
+        out.print(f"Metrics: {record.metrics}")
+    return outcome.data
+
+
+__all__ = ["debug_replicate", "summarize"]

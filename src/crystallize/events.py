@@ -1,0 +1,58 @@
+"""Live events: ``ctx.emit(event, **payload)`` inside a step reaches plugins while the run goes.
+
+A replicate's context carries an *event sink*. In the driver's own thread (serial
+execution) the sink calls the plugins' ``on_event`` hooks directly; executors that run
+replicates elsewhere (threads, processes, asyncio, Ray) install a sink that puts events
+on a queue, drain it while they wait for results, and hand the events to the driver,
+which calls ``on_event`` in its own thread. Every event is also kept in its replicate's
+record (``record.events``).
+"""
+
+from __future__ import annotations
+
+import queue
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class LiveEvent:
+    """One ``ctx.emit`` call: where it happened, its name and payload."""
+
+    condition: str
+    replicate: int
+    seed: int | None
+    event: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+class QueueSink:
+    """An event sink that puts events on a queue (picklable when the queue is)."""
+
+    __slots__ = ("queue",)
+
+    def __init__(self, target: Any) -> None:
+        self.queue = target
+
+    def __call__(self, event: LiveEvent) -> None:
+        self.queue.put(event)
+
+    def __reduce__(self):
+        return (QueueSink, (self.queue,))
+
+
+def drain(source: Any) -> list[LiveEvent]:
+    """Every event waiting on ``source`` (a queue with ``get_nowait``), without blocking."""
+    events = []
+    while True:
+        try:
+            events.append(source.get_nowait())
+        except (queue.Empty, EOFError, OSError):
+            return events
+        except Exception as exc:  # e.g. ray.util.queue.Empty, which is not queue.Empty
+            if type(exc).__name__ == "Empty":
+                return events
+            raise
+
+
+__all__ = ["LiveEvent", "QueueSink", "drain"]

@@ -1,0 +1,362 @@
+"""MlflowPlugin: mirror every run of an experiment into MLflow tracking.
+
+Layout in MLflow, per ``experiment.run()``:
+
+* a **parent run** named after the experiment, holding the hypothesis results (metrics
+  ``hyp.<hypothesis>.<treatment>.p_value`` … and the artifact ``hypotheses.json``), the
+  text report (``report.txt``), the HTML report (``report.html``), the base seed and
+  the Crystallize run id;
+* one **child run** per condition × replicate (nested under the parent), with the
+  context values in effect as params (initial context, then the treatment's values)
+  plus ``seed``; the replicate's metrics (a metric recorded several times is logged at
+  steps 0, 1, …, so MLflow's "latest" value is the last one); tags ``condition``,
+  ``replicate``, the spec fingerprint and the run id; and the files its steps wrote as
+  artifacts. A failed replicate's run has status ``FAILED`` and the error as a tag.
+
+Everything is logged from driver hooks (``before_run``, ``on_replicate_end``,
+``after_run``) through an explicit :class:`mlflow.MlflowClient`, so it works with every
+executor and never touches MLflow's global "active run".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crystallize.plugins.hookspec import BasePlugin
+from crystallize.utils.optional import require
+
+if TYPE_CHECKING:
+    from crystallize.experiment import Experiment
+    from crystallize.hypothesis import HypothesisResult
+    from crystallize.record import ReplicateRecord
+    from crystallize.result import Result
+
+logger = logging.getLogger("crystallize")
+
+_TAG = "crystallize."
+_BATCH = 100  # MLflow accepts at most 100 params/tags and 1000 metrics per batch
+_MAX_VALUE = 500
+_UNSAFE = re.compile(r"[^\w\-. /:]")
+#: Numeric fields of a hypothesis comparison logged as parent-run metrics.
+_HYPOTHESIS_FIELDS = ("p_value", "p_value_adjusted", "effect_size", "difference")
+
+
+def metric_key(*parts: str) -> str:
+    """Join ``parts`` with ``.`` and replace characters MLflow rejects in keys with ``_``."""
+    return _UNSAFE.sub("_", ".".join(parts))
+
+
+def _text(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, str | bytes) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class MlflowPlugin(BasePlugin):
+    """Log runs, replicates, hypotheses and artifacts to MLflow.
+
+    Needs the ``mlflow`` extra (``pip install 'crystallize[mlflow]'``); MLflow is imported
+    when a run starts, not when the plugin is created.
+
+    Args:
+        tracking_uri: where to log (``"sqlite:///mlflow.db"``, ``"http://host:5000"``,
+            a directory, …). ``None`` uses MLflow's default (``MLFLOW_TRACKING_URI`` or
+            ``./mlruns``).
+        experiment_name: the MLflow experiment; defaults to the Crystallize experiment's
+            name. Created when missing.
+        artifact_location: artifact root for an MLflow experiment this plugin creates
+            (ignored when the experiment exists).
+        log_artifacts: upload the files steps wrote (needs an ArtifactPlugin with a
+            ``root_dir``).
+        html_report: attach the HTML report of the run to the parent run.
+        strict: when ``False`` (default) a failure to reach MLflow is logged as a warning
+            and the experiment goes on; when ``True`` it is raised.
+
+    Attributes:
+        parent_run_id: the MLflow id of the current (or last) experiment run's parent run.
+        child_run_ids: ``{(condition, replicate): MLflow run id}`` of the current run.
+
+    Example::
+
+        experiment = Experiment(..., plugins=[MlflowPlugin(tracking_uri="sqlite:///mlflow.db")])
+        experiment.run()    # then: mlflow ui --backend-store-uri sqlite:///mlflow.db
+    """
+
+    def __init__(
+        self,
+        tracking_uri: str | None = None,
+        experiment_name: str | None = None,
+        artifact_location: str | None = None,
+        log_artifacts: bool = True,
+        html_report: bool = True,
+        strict: bool = False,
+    ) -> None:
+        self.tracking_uri = tracking_uri
+        self.experiment_name = experiment_name
+        self.artifact_location = artifact_location
+        self.log_artifacts = log_artifacts
+        self.html_report = html_report
+        self.strict = strict
+        self.parent_run_id: str | None = None
+        self.child_run_ids: dict[tuple[str, int], str] = {}
+        self._client: Any = None
+        self._experiment_id: str | None = None
+        self._fingerprint: str | None = None
+        self._params: dict[str, dict[str, str]] = {}
+        self._artifact_version: int | None = None
+        self._open = False
+
+    # -- pickling: workers never log, so they need none of the driver's state -------------
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.update(_client=None, _open=False, child_run_ids={}, _params={})
+        return state
+
+    # -- hooks (driver) ---------------------------------------------------------------------
+    def before_run(self, experiment: Experiment) -> None:
+        """Open the parent run for this ``experiment.run()``."""
+        self._guard("start the MLflow parent run", self._start, experiment)
+
+    def on_replicate_end(self, experiment: Experiment, record: ReplicateRecord) -> None:
+        """Log one condition × replicate as a child run."""
+        if self._open:
+            self._guard(
+                f"log replicate {record.condition} #{record.replicate}",
+                self._log_replicate, experiment, record,
+            )
+
+    def after_run(self, experiment: Experiment, result: Result) -> None:
+        """Log hypotheses, reports and the run id on the parent run and close it."""
+        if self._open:
+            self._guard("finish the MLflow parent run", self._finish, result)
+
+    # -- implementation ---------------------------------------------------------------------
+    def _guard(self, what: str, fn: Any, *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:
+            if self.strict:
+                raise
+            logger.warning("MlflowPlugin could not %s: %s: %s", what, type(exc).__name__, exc)
+
+    @property
+    def client(self) -> Any:
+        """The :class:`mlflow.MlflowClient` used for logging (created on first use)."""
+        if self._client is None:
+            mlflow = require("mlflow", feature="MlflowPlugin", extra="mlflow")
+            self._client = mlflow.MlflowClient(tracking_uri=self.tracking_uri)
+        return self._client
+
+    def _experiment(self, name: str) -> str:
+        client = self.client
+        found = client.get_experiment_by_name(name)
+        if found is not None:
+            return found.experiment_id
+        try:
+            return client.create_experiment(name, artifact_location=self.artifact_location)
+        except Exception:  # created meanwhile by another process
+            found = client.get_experiment_by_name(name)
+            if found is None:
+                raise
+            return found.experiment_id
+
+    def _start(self, experiment: Experiment) -> None:
+        from crystallize.fingerprint import fingerprint, spec_of
+
+        if self._open and self.parent_run_id is not None:  # the previous run() raised
+            self.client.set_terminated(self.parent_run_id, status="FAILED")
+        self._open = False
+        self.child_run_ids = {}
+        self._artifact_version = None
+        self._experiment_id = self._experiment(self.experiment_name or experiment.name)
+        try:
+            self._fingerprint = fingerprint(spec_of(experiment))
+        except Exception:  # a spec that cannot be hashed must not stop the logging
+            self._fingerprint = None
+        self._params = self._condition_params(experiment)
+        tags = {f"{_TAG}experiment": experiment.name, f"{_TAG}kind": "experiment"}
+        if self._fingerprint:
+            tags[f"{_TAG}fingerprint"] = self._fingerprint
+        run = self.client.create_run(self._experiment_id, tags=tags, run_name=experiment.name)
+        self.parent_run_id = run.info.run_id
+        self._open = True
+        from mlflow.entities import Param
+
+        params = [
+            Param("replicates", str(experiment.replicates)),
+            Param("treatments", _text(", ".join(t.name for t in experiment.treatments) or "-")),
+        ]
+        self.client.log_batch(self.parent_run_id, params=params)
+
+    @staticmethod
+    def _condition_params(experiment: Experiment) -> dict[str, dict[str, str]]:
+        """The context values each condition runs with, as MLflow param strings."""
+        from crystallize.treatment import BASELINE
+
+        base = {
+            str(k): _text(v) for k, v in experiment.initial_ctx.items()
+            if _is_scalar(v) and str(k) != "seed"
+        }
+        params = {BASELINE: base}
+        for treatment in experiment.treatments:
+            values = dict(base)
+            if isinstance(treatment.values, Mapping):
+                values.update({str(k): _text(v) for k, v in treatment.values.items() if str(k) != "seed"})
+            elif treatment.values is not None:
+                values["treatment_fn"] = _text(getattr(treatment.values, "__qualname__", treatment.values))
+            params[treatment.name] = values
+        return params
+
+    def _log_replicate(self, experiment: Experiment, record: ReplicateRecord) -> None:
+        from mlflow.entities import Metric, Param
+
+        client = self.client
+        name = f"{record.condition}/{record.replicate}"
+        tags = {
+            "mlflow.parentRunId": self.parent_run_id,
+            f"{_TAG}condition": record.condition,
+            f"{_TAG}replicate": str(record.replicate),
+            f"{_TAG}experiment": experiment.name,
+        }
+        if self._fingerprint:
+            tags[f"{_TAG}fingerprint"] = self._fingerprint
+        if record.error is not None:
+            tags[f"{_TAG}error"] = _text(str(record.error))
+        start_ms = int((record.started_at or time.time()) * 1000)
+        run = client.create_run(self._experiment_id, start_time=start_ms, tags=tags, run_name=name)
+        run_id = run.info.run_id
+        self.child_run_ids[(record.condition, record.replicate)] = run_id
+        params = dict(self._params.get(record.condition, {}))
+        params["seed"] = str(record.seed)
+        end_ms = start_ms + int(record.duration * 1000)
+        metrics = [
+            Metric(metric_key(metric), number, end_ms, step)
+            for metric, values in record.metrics.items()
+            for step, value in enumerate(values)
+            if (number := _as_float(value)) is not None
+        ]
+        metrics.append(Metric(f"{_TAG}duration_s", float(record.duration), end_ms, 0))
+        param_list = [Param(k, v) for k, v in params.items()]
+        for chunk in _chunks(param_list, _BATCH):
+            client.log_batch(run_id, params=chunk)
+        for chunk in _chunks(metrics, 10 * _BATCH):
+            client.log_batch(run_id, metrics=chunk)
+        if self.log_artifacts:
+            self._upload_artifacts(experiment, record, run_id)
+        status = "FAILED" if record.error is not None else "FINISHED"
+        client.set_terminated(run_id, status=status, end_time=end_ms)
+
+    def _artifact_files(self, experiment: Experiment, record: ReplicateRecord) -> list[tuple[str, Path]]:
+        """``(artifact name, file)`` for every artifact the record's steps wrote."""
+        from crystallize.artifacts import ArtifactLocation
+        from crystallize.plugins.artifacts import ArtifactPlugin
+        from crystallize.store.artifacts import latest_version
+
+        names = [name for step in record.steps for name in step.artifacts]
+        plugin = experiment.get_plugin(ArtifactPlugin)
+        if not names or plugin is None or plugin.root_dir is None:
+            return []
+        if self._artifact_version is None:
+            # The run claimed its version directory before any replicate ran.
+            self._artifact_version = latest_version(plugin.root_dir, experiment.name)
+        if self._artifact_version is None:
+            return []
+        location = ArtifactLocation(plugin.root_dir, experiment.name, self._artifact_version)
+        files = [(n, location.path(record.condition, record.replicate, n)) for n in dict.fromkeys(names)]
+        return [(n, p) for n, p in files if p.is_file()]
+
+    def _upload_artifacts(self, experiment: Experiment, record: ReplicateRecord, run_id: str) -> None:
+        for name, path in self._artifact_files(experiment, record):
+            folder = str(Path(name).parent)
+            self.client.log_artifact(run_id, str(path), artifact_path=None if folder == "." else folder)
+
+    def _finish(self, result: Result) -> None:
+        from mlflow.entities import Metric, Param, RunTag
+
+        client = self.client
+        parent = self.parent_run_id
+        assert parent is not None
+        now = int(time.time() * 1000)
+        tags = [RunTag(f"{_TAG}errors", str(len(result.errors)))]
+        if result.run_id:
+            tags.append(RunTag(f"{_TAG}run_id", result.run_id))
+            for child in self.child_run_ids.values():
+                client.set_tag(child, f"{_TAG}run_id", result.run_id)
+        fingerprint = result.info.get("fingerprint")
+        if fingerprint and not self._fingerprint:
+            tags.append(RunTag(f"{_TAG}fingerprint", str(fingerprint)))
+        params = [Param("base_seed", str(result.base_seed))]
+        metrics = [Metric(k, v, now, 0) for k, v in hypothesis_metrics(result.hypotheses).items()]
+        client.log_batch(parent, params=params, tags=tags)
+        for chunk in _chunks(metrics, 10 * _BATCH):
+            client.log_batch(parent, metrics=chunk)
+        payload = [h.to_dict() for h in result.hypotheses]
+        client.log_text(parent, json.dumps(payload, indent=2, default=_json_default), "hypotheses.json")
+        client.log_text(parent, result.report(), "report.txt")
+        if self.html_report:
+            from crystallize.reporting_html import render_html
+
+            client.log_text(parent, render_html(result), "report.html")
+        client.set_terminated(parent, status="FINISHED", end_time=now)
+        self._open = False
+
+
+def hypothesis_metrics(hypotheses: Iterable[HypothesisResult]) -> dict[str, float]:
+    """Parent-run metrics for hypothesis results.
+
+    Keys are ``hyp.<hypothesis>.<treatment>.<field>`` — with ``<metric>`` before
+    ``<field>`` when the hypothesis reads several metrics — for ``p_value``,
+    ``p_value_adjusted``, ``effect_size``, ``difference``, ``ci_low``, ``ci_high`` and
+    ``significant`` (1 or 0). Values that are missing or not finite are left out.
+    """
+    from crystallize.reporting_html.summary import hypothesis_rows
+
+    out: dict[str, float] = {}
+    for hyp in hypotheses:
+        several = len(hyp.metrics) > 1
+        for row in hypothesis_rows(hyp):
+            if row.error:
+                continue
+            prefix = ["hyp", hyp.name, row.treatment] + ([row.metric] if several else [])
+            values: dict[str, float | None] = {f: getattr(row, f) for f in _HYPOTHESIS_FIELDS}
+            if row.ci is not None:
+                values["ci_low"], values["ci_high"] = row.ci
+            if row.significant is not None:
+                values["significant"] = 1.0 if row.significant else 0.0
+            for field, value in values.items():
+                if value is not None and math.isfinite(value):
+                    out[metric_key(*prefix, field)] = float(value)
+    return out
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    return repr(obj)
+
+
+__all__ = ["MlflowPlugin", "hypothesis_metrics", "metric_key"]

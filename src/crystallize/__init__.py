@@ -41,6 +41,7 @@ from crystallize.treatment import Treatment, treatment
 from crystallize.utils.context import FrozenContext, standalone_context
 
 if TYPE_CHECKING:
+    from crystallize.config.graph import ExperimentGraph
     from crystallize.confirm import Confirmation, Exploration, explore
     from crystallize.plugins.execution.ray import RayExecution
     from crystallize.quick import quick_experiment
@@ -50,6 +51,7 @@ __version__ = "0.1.0"
 # Optional or heavier parts, imported on first access.
 _LAZY = {
     "RayExecution": "crystallize.plugins.execution.ray",
+    "ExperimentGraph": "crystallize.config.graph",
     "quick_experiment": "crystallize.quick",
     "explore": "crystallize.confirm",
     "Exploration": "crystallize.confirm",
@@ -79,6 +81,7 @@ __all__ = [
     "DataSource",
     "ExecutionPlugin",
     "Experiment",
+    "ExperimentGraph",
     "Exploration",
     "ExperimentValidationError",
     "FrozenContext",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -65,6 +64,8 @@ def data_source(fn: Callable[..., Any]) -> Callable[..., FunctionDataSource]:
 
         source = numbers(n=5)          # a DataSource; source.fetch(ctx) -> [0, 1, 2, 3, 4]
     """
+    import inspect
+
     signature = inspect.signature(fn)
 
     @functools.wraps(fn)

@@ -10,7 +10,6 @@ record (``record.events``).
 
 from __future__ import annotations
 
-import queue
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +42,8 @@ class QueueSink:
 
 def drain(source: Any) -> list[LiveEvent]:
     """Every event waiting on ``source`` (a queue with ``get_nowait``), without blocking."""
+    import queue
+
     events = []
     while True:
         try:

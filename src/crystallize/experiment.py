@@ -95,6 +95,16 @@ class Experiment:
         name: the experiment's name (runs are stored under it).
     """
 
+    #: Set on experiments loaded from ``config.yaml`` (see :mod:`crystallize.config`):
+    #: the config file, CLI display options, declared outputs, the state file's content,
+    #: every declared treatment (disabled ones included) and upstream experiment names.
+    config_path: Any = None
+    cli: Any = None
+    outputs: Any = None
+    state: Any = None
+    declared_treatments: tuple[Any, ...] = ()
+    upstream: tuple[str, ...] = ()
+
     def __init__(
         self,
         datasource: DataSource | None = None,

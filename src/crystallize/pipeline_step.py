@@ -8,7 +8,6 @@ time, so a treatment ``{"delta": 10}`` reaches a parameter named ``delta``.
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -17,7 +16,15 @@ from crystallize.exceptions import MissingParameterError
 from crystallize.utils.context import FrozenContext
 from crystallize.utils.importing import factory_reference
 
-_NO_DEFAULT = inspect.Parameter.empty
+
+class _NoDefault:
+    """Marks a keyword parameter without a default (like ``inspect.Parameter.empty``)."""
+
+    def __repr__(self) -> str:
+        return "<no default>"
+
+
+_NO_DEFAULT = _NoDefault()
 
 
 class PipelineStep:
@@ -66,13 +73,17 @@ class FunctionStep(PipelineStep):
         self._wants_ctx = spec.wants_ctx
         # Artifact parameters get a handle bound to each replicate's location.
         defaults = dict(spec.keywords)
+        # Artifact parameters: annotated ``Artifact``, or given an Artifact value.
+        artifact_names = set(spec.artifacts) | {
+            n for n in spec.names if isinstance(params.get(n, defaults.get(n)), Artifact)
+        }
         self._artifacts = tuple(
             (name, _as_artifact(name, params.get(name, defaults.get(name))))
-            for name in sorted(spec.artifacts)
+            for name in sorted(artifact_names)
         )
         # Parameters resolved at run time: (name, default or _NO_DEFAULT).
         self._injected = tuple(
-            (n, d) for n, d in spec.keywords if n not in params and n not in spec.artifacts
+            (n, d) for n, d in spec.keywords if n not in params and n not in artifact_names
         )
         self.context_keys = tuple(name for name, _ in self._injected)
 
@@ -102,8 +113,10 @@ class FunctionStep(PipelineStep):
         return self.fn(data, **kwargs)
 
     def __reduce__(self):
-        # The module attribute is the factory, not ``fn``: rebuild through it.
-        return factory_reference(self.fn, "__crystallize_step__", dict(self.params))
+        # The module attribute is the factory, not ``fn``: rebuild through it, then
+        # restore what may have been changed after construction (a cache switch).
+        rebuild, args = factory_reference(self.fn, "__crystallize_step__", dict(self.params))
+        return (rebuild, args, {"cacheable": self.cacheable})
 
 
 def _as_artifact(parameter: str, value: Any) -> Artifact:
@@ -123,6 +136,8 @@ class _StepSignature:
     __slots__ = ("wants_ctx", "keywords", "names", "is_async", "artifacts")
 
     def __init__(self, fn: Callable[..., Any]) -> None:
+        import inspect
+
         params = list(inspect.signature(fn).parameters.values())
         if not params or params[0].kind not in (
             inspect.Parameter.POSITIONAL_ONLY,
@@ -137,7 +152,7 @@ class _StepSignature:
         if self.wants_ctx:
             rest = rest[1:]
         self.keywords = tuple(
-            (p.name, p.default)
+            (p.name, _NO_DEFAULT if p.default is inspect.Parameter.empty else p.default)
             for p in rest
             if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
         )

@@ -18,6 +18,7 @@ import os
 import time
 import traceback
 from collections.abc import Callable, Generator, Sequence
+from time import perf_counter
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
@@ -56,16 +57,16 @@ class ConditionPlan:
     """What one condition runs: its datasource and steps, with per-step constants
     (loggable params, cache keys) computed once rather than in every replicate."""
 
-    __slots__ = ("datasource", "steps", "params", "cached")
+    __slots__ = ("datasource", "steps", "entries")
 
     def __init__(self, datasource: Any, steps: list[Any], cache: StepCache | None) -> None:
         self.datasource = datasource
         self.steps = steps
-        self.params = [{k: _loggable(v) for k, v in step.params.items()} for step in steps]
-        self.cached = [
-            StepCacheKey(step, params) if cache is not None and getattr(step, "cacheable", False) else None
-            for step, params in zip(steps, self.params, strict=True)
-        ]
+        self.entries = []
+        for step in steps:
+            params = {k: _loggable(v) for k, v in step.params.items()}
+            keyer = StepCacheKey(step, params) if cache is not None and getattr(step, "cacheable", False) else None
+            self.entries.append((step, step.name, params, keyer, bool(step.context_keys)))
 
 
 def code_digest(experiment: Experiment, conditions: Sequence[Condition]) -> str:
@@ -172,6 +173,7 @@ class ReplicateRunner:
             for name, t in self.conditions
         }
         self._baseline_plan = baseline
+        self._pid = os.getpid()
         if self.expected_code is not None and self.expected_code != code_digest(exp, self.conditions):
             # This process sees other code than the driver did at the start of the run.
             self._code_seen = code_digest(exp, self.conditions)
@@ -281,6 +283,8 @@ class ReplicateRunner:
         data_values = ctx._data
         metrics = ctx.metrics
         steps: list[StepRecord] = []
+        before_step = self._before_step
+        after_step = self._after_step
         stage = _DATASOURCE_STAGE
         data: Any = None
         exception: BaseException | None = None
@@ -298,47 +302,47 @@ class ReplicateRunner:
                     data = yield data
             input_hash = content_hash(data)
             written = ctx.artifacts_written
-            for index, step in enumerate(plan.steps):
-                stage = step.name
-                for hook in self._before_step:
+            log = metrics.log
+            for step, name, params, keyer, reads_context in plan.entries:
+                stage = name
+                for hook in before_step:
                     hook(exp, step)
-                n_logged = len(metrics.log)
+                n_logged = len(log)
                 n_keys = len(data_values)
                 n_written = len(written)
-                t0 = time.perf_counter()
-                keyer = plan.cached[index]
-                cached = keyer.lookup(self.cache, ctx, input_hash) if keyer is not None else None
-                if cached is not None and cached.hit:
-                    data = cached.replay(ctx)
+                t0 = perf_counter()
+                lookup = keyer.lookup(self.cache, ctx, input_hash) if keyer is not None else None
+                if lookup is not None and lookup.hit:
+                    data = lookup.replay(ctx)
                 else:
                     out = step(data, ctx)
                     if isawaitable(out):
                         out = yield out
                     if type(out) is tuple and len(out) == 2 and isinstance(out[1], dict):
                         data = out[0]
-                        for name, value in out[1].items():
-                            metrics.add(name, value)
+                        for metric, value in out[1].items():
+                            metrics.add(metric, value)
                     else:
                         data = out
-                    if cached is not None:
-                        cached.store(self.cache, data, metrics.log[n_logged:], data_values, n_keys)
-                duration = time.perf_counter() - t0
-                for hook in self._after_step:
+                    if lookup is not None:
+                        lookup.store(self.cache, data, log[n_logged:], ctx, n_keys, written[n_written:])
+                duration = perf_counter() - t0
+                for hook in after_step:
                     hook(exp, step, data, ctx)
                 output_hash = content_hash(data)
                 steps.append(
                     StepRecord(
-                        name=stage,
-                        params=plan.params[index],
-                        input_hash=input_hash,
-                        output_hash=output_hash,
-                        cache_hit=cached is not None and cached.hit,
-                        ctx_reads=_reads(step, data_values),
-                        ctx_writes=list(data_values)[n_keys:] if len(data_values) > n_keys else [],
-                        metrics=_grouped(metrics.log, n_logged),
-                        duration=duration,
-                        cache_miss_reason=cached.miss_reason if cached is not None else None,
-                        artifacts=written[n_written:] if len(written) > n_written else [],
+                        name,
+                        params,
+                        input_hash,
+                        output_hash,
+                        lookup is not None and lookup.hit,
+                        _reads(step.context_keys, data_values) if reads_context else {},
+                        list(data_values)[n_keys:] if len(data_values) > n_keys else [],
+                        _grouped(log, n_logged) if len(log) > n_logged else {},
+                        duration,
+                        lookup.miss_reason if lookup is not None else None,
+                        written[n_written:] if len(written) > n_written else [],
                     )
                 )
                 input_hash = output_hash
@@ -363,7 +367,7 @@ class ReplicateRunner:
             started_at=started_at,
             events=ctx._events or [],
             metric_tags=metrics.all_tags(),
-            worker=os.getpid(),
+            worker=self._pid,
             code_digest=self._code_seen,
         )
         return ReplicateOutcome(record, data, exception)
@@ -373,16 +377,11 @@ async def _as_coroutine(awaitable: Any) -> Any:
     return await awaitable
 
 
-def _reads(step: Any, values: dict[str, Any]) -> dict[str, Any]:
-    keys = step.context_keys
-    if not keys:
-        return {}
+def _reads(keys: tuple[str, ...], values: dict[str, Any]) -> dict[str, Any]:
     return {key: _loggable(values[key]) for key in keys if key in values}
 
 
 def _grouped(log: list[tuple[str, Any]], start: int) -> dict[str, list[Any]]:
-    if len(log) == start:
-        return {}
     grouped: dict[str, list[Any]] = {}
     for name, value in log[start:]:
         grouped.setdefault(name, []).append(value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -157,6 +156,8 @@ class Result:
 
     def to_json(self, path: str | Path | None = None, *, indent: int | None = 2) -> str:
         """Serialize :meth:`to_dict` as JSON; also write it to ``path`` when given."""
+        import json
+
         text = json.dumps(self.to_dict(), indent=indent, default=_json_default, allow_nan=True)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")

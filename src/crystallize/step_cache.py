@@ -5,8 +5,9 @@ parameter (``param.<name>``), each context value it reads by injection (``ctx.<k
 the content hash of its input and the replicate's seed. The condition name is never
 part of the key, so conditions that feed a step the same input share its output.
 
-A cached entry holds the output, the metrics the step recorded and the context keys it
-added, so a hit replays all three. A miss carries an explanation: which parts differ
+A cached entry holds the output, the metrics the step recorded, the context keys it
+added and the bytes of the artifacts it wrote, so a hit replays all four (artifact files
+are written again at the new replicate's location). A miss carries an explanation: which parts differ
 from the closest earlier entry of the same step.
 """
 
@@ -83,11 +84,17 @@ class CacheLookup:
         self.value: Any = None
 
     def replay(self, ctx: FrozenContext) -> Any:
-        """Apply the cached metrics and context additions to ``ctx``; return the output."""
-        data, logged, added = self.value
+        """Apply the cached metrics, context additions and artifacts to ``ctx``; return
+        the output."""
+        data, logged, added, artifacts = self.value
         for name, value in logged:
             ctx.metrics.add(name, value)
         ctx._data.update(added)
+        if artifacts:
+            from crystallize.artifacts import Artifact
+
+            for name, payload in artifacts:
+                Artifact(name).bind(ctx).write(payload)
         return data
 
     def store(
@@ -95,15 +102,23 @@ class CacheLookup:
         cache: StepCache,
         data: Any,
         logged: list[tuple[str, Any]],
-        values: dict[str, Any],
+        ctx: FrozenContext,
         n_keys: int,
+        written: list[str],
     ) -> None:
-        """Save the step's output, metrics and context additions (a failure only logs)."""
+        """Save the step's output, metrics, context additions and written artifacts
+        (a failure only logs)."""
         if self.key is None:
             return
+        values = ctx._data
         added = {key: values[key] for key in list(values)[n_keys:]} if len(values) > n_keys else {}
+        artifacts = []
+        if written:
+            from crystallize.artifacts import Artifact
+
+            artifacts = [(name, Artifact(name).bind(ctx).read_bytes()) for name in written]
         try:
-            cache.put(self.key, (data, list(logged), added), step=self.parts["step"], parts=self.parts)
+            cache.put(self.key, (data, list(logged), added, artifacts), step=self.parts["step"], parts=self.parts)
         except TypeError as exc:
             self.miss_reason = f"{self.miss_reason}; output not cached: {exc}"
         except StoreError as exc:

@@ -16,9 +16,6 @@ import contextlib
 import operator
 import os
 import re
-import shutil
-import tempfile
-import uuid
 from pathlib import Path
 
 _VERSION_DIR = re.compile(r"v(0|[1-9][0-9]*)")
@@ -133,6 +130,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    import tempfile
+
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -188,6 +187,9 @@ def reset_version_dir(root: str | os.PathLike[str], experiment: str, version: in
     leaves old and new artifacts mixed. Leftovers of earlier interrupted resets are
     removed too.
     """
+    import shutil
+    import uuid
+
     target = version_dir(root, experiment, version)
     parent = target.parent
     if target.exists():

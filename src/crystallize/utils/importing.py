@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import pickle
 from collections.abc import Callable
 from typing import Any
 
@@ -39,6 +38,8 @@ def factory_reference(fn: Callable[..., Any], marker: str, params: dict[str, Any
             if "<locals>" in qualname
             else "the module has no such name, or it names a different object"
         )
+        import pickle
+
         raise pickle.PicklingError(
             f"'{qualname}' from module '{module}' cannot be found again by name ({reason}); "
             "worker processes need it defined at module scope"

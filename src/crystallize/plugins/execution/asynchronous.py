@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import queue
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +38,8 @@ class AsyncExecution(ExecutionPlugin):
         self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
     ) -> Iterator[Any]:
         import asyncio
+        import queue
+        import threading
 
         results: queue.Queue = queue.Queue()
         if wants_events(replicate_fn):  # live events join the results, in arrival order

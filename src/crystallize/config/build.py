@@ -1,0 +1,336 @@
+"""Turning a validated config and the folder's modules into an :class:`~crystallize.Experiment`.
+
+Every name the config uses is looked up here, before anything runs. Problems are
+collected, not raised one at a time, so a user sees every unknown step, verifier or
+datasource (with a did-you-mean suggestion) in one error.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from crystallize.artifacts import Artifact, is_artifact_annotation
+from crystallize.config.errors import ConfigValidationError, Problem, did_you_mean
+from crystallize.config.modules import (
+    FolderModules,
+    datasource_factories,
+    plain_functions,
+    step_factories,
+    verifier_factories,
+)
+from crystallize.config.schema import (
+    Call,
+    ExecutionSpec,
+    ExperimentConfig,
+    HypothesisSpec,
+    PluginsSpec,
+)
+from crystallize.config.upstream import CombinedSource, UpstreamOutput
+from crystallize.config.validate import format_path
+from crystallize.config.yaml_io import FieldPath, YamlDocument
+from crystallize.datasource import DataSource
+from crystallize.experiment import Experiment
+from crystallize.hypothesis import Hypothesis
+from crystallize.pipeline_step import PipelineStep
+from crystallize.plugins import (
+    ArtifactPlugin,
+    AsyncExecution,
+    BasePlugin,
+    LoggingPlugin,
+    ParallelExecution,
+    SeedPlugin,
+    SerialExecution,
+)
+from crystallize.treatment import Treatment
+
+
+class Builder:
+    """Builds the parts of one folder experiment, collecting problems.
+
+    Args:
+        doc: the parsed ``config.yaml`` (for file name and line numbers).
+        config: the validated config.
+        modules: the folder's freshly imported modules.
+        upstream: ``{name: Experiment}`` of the experiments this one reads outputs from.
+    """
+
+    def __init__(
+        self,
+        doc: YamlDocument,
+        config: ExperimentConfig,
+        modules: FolderModules,
+        upstream: Mapping[str, Experiment],
+    ) -> None:
+        self.doc = doc
+        self.config = config
+        self.modules = modules
+        self.upstream = dict(upstream)
+        self.problems: list[Problem] = []
+
+    # -- problems ---------------------------------------------------------------------------
+    def problem(self, path: FieldPath, message: str) -> None:
+        """Record a problem at ``path`` of config.yaml."""
+        self.problems.append(Problem(self.doc.path, format_path(path), message, self.doc.line_of(path)))
+
+    def check(self) -> None:
+        """Raise the collected problems, if any."""
+        if self.problems:
+            raise ConfigValidationError(sorted(self.problems, key=lambda p: p.line or 0))
+
+    def _lookup(self, path: FieldPath, call: Call, registry: Mapping[str, Any], kind: str, file: str) -> Any:
+        factory = registry.get(call.name)
+        if factory is not None:
+            return factory
+        if file and self.modules.get(file.removesuffix(".py")) is None:
+            self.problem(path, f"no {kind} named '{call.name}': {file} does not exist in {self.modules.folder}")
+        else:
+            self.problem(path, f"no {kind} named '{call.name}' in {file}" + did_you_mean(call.name, registry, what=f"{kind}s"))
+        return None
+
+    def _known_kwargs(self, path: FieldPath, kind: str, call: Call, accepted: dict[str, inspect.Parameter] | None) -> bool:
+        """Check ``call.kwargs`` against the parameters the factory accepts (``None``: anything)."""
+        if accepted is None:
+            return True
+        unknown = [name for name in call.kwargs if name not in accepted]
+        for name in unknown:
+            listed = ", ".join(accepted) or "no parameters"
+            self.problem(
+                path,
+                f"{kind} '{call.name}' has no parameter '{name}'"
+                + did_you_mean(name, accepted)
+                + f" (it accepts: {listed})",
+            )
+        return not unknown
+
+    def _make(self, path: FieldPath, factory: Callable[..., Any], call: Call, kwargs: dict[str, Any]) -> Any:
+        try:
+            return factory(**kwargs)
+        except Exception as exc:  # user code: report it as a config problem
+            self.problem(path, f"{call.name}({_args(kwargs)}) failed: {type(exc).__name__}: {exc}")
+            return None
+
+    # -- parts ------------------------------------------------------------------------------
+    def outputs(self) -> dict[str, Artifact]:
+        """``{alias: Artifact}`` from ``outputs:`` (loader/writer looked up in outputs.py)."""
+        functions = plain_functions(self.modules.get("outputs"))
+        artifacts = {}
+        for alias, spec in self.config.outputs.items():
+            spec_fns: dict[str, Any] = {}
+            for role in ("loader", "writer"):
+                name = getattr(spec, role)
+                if name is None:
+                    spec_fns[role] = None
+                    continue
+                fn = self._lookup(("outputs", alias, role), Call(name), functions, "function", "outputs.py")
+                spec_fns[role] = fn
+            artifacts[alias] = Artifact(spec.file_name or alias, loader=spec_fns["loader"], writer=spec_fns["writer"])
+        return artifacts
+
+    def datasource(self) -> DataSource | None:
+        """The datasource: one source, or a :class:`CombinedSource` for several aliases."""
+        registry = datasource_factories(self.modules.get("datasources"))
+        sources: dict[str, DataSource] = {}
+        for alias, call in self.config.datasource.items():
+            path = ("datasource", alias)
+            if call.upstream is not None:
+                source = self._upstream_source(path, *call.upstream)
+            else:
+                factory = self._lookup(path, call, registry, "datasource", "datasources.py")
+                source = None
+                if factory is not None and self._known_kwargs(path, "datasource", call, factory_parameters(factory, "__crystallize_datasource__", 1)):
+                    source = self._make(path, factory, call, call.kwargs)
+            if source is not None:
+                sources[alias] = source
+        if len(sources) != len(self.config.datasource):
+            return None
+        if len(sources) == 1:
+            return next(iter(sources.values()))
+        return CombinedSource(sources)
+
+    def _upstream_source(self, path: FieldPath, name: str, output: str) -> UpstreamOutput | None:
+        from crystallize.fingerprint import fingerprint, spec_of
+
+        upstream = self.upstream[name]
+        declared: Mapping[str, Artifact] = getattr(upstream, "outputs", None) or {}
+        if output not in declared:
+            listed = ", ".join(sorted(declared)) or "none"
+            self.problem(
+                path,
+                f"experiment '{name}' declares no output '{output}' (its outputs: {listed})"
+                + did_you_mean(output, declared),
+            )
+            return None
+        root = self.config.plugins.artifacts.root_dir
+        if root is None:
+            self.problem(("plugins", "artifacts", "root_dir"), f"reading '{name}#{output}' needs an artifacts root_dir, but it is null")
+            return None
+        theirs = upstream.get_plugin(ArtifactPlugin)
+        their_root = theirs.root_dir if theirs is not None else None
+        if their_root is None or os.path.abspath(their_root) != os.path.abspath(root):
+            self.problem(
+                path,
+                f"experiment '{name}' writes its artifacts under root_dir {their_root!r}, but this "
+                f"experiment reads from {root!r}; give both the same plugins.artifacts.root_dir",
+            )
+            return None
+        artifact = declared[output]
+        return UpstreamOutput(
+            name, output, artifact.name, artifact.loader, root,
+            upstream_fingerprint=fingerprint(spec_of(upstream)),
+        )
+
+    def steps(self, outputs: Mapping[str, Artifact]) -> list[PipelineStep]:
+        """The pipeline steps; each gets ``alias=Artifact(...)`` for every output it accepts."""
+        registry = step_factories(self.modules.get("steps"))
+        steps = []
+        for index, call in enumerate(self.config.steps):
+            path: FieldPath = ("steps", index)
+            factory = self._lookup(path, call, registry, "step", "steps.py")
+            if factory is None:
+                continue
+            parameters = step_parameters(factory)
+            if not self._known_kwargs(path, "step", call, parameters):
+                continue
+            kwargs = dict(call.kwargs)
+            for alias, artifact in outputs.items():
+                param = (parameters or {}).get(alias)
+                if param is None or alias in kwargs:
+                    continue
+                if hasattr(factory, "__crystallize_step__") and not is_artifact_annotation(param.annotation):
+                    self.problem(
+                        path,
+                        f"step '{call.name}' receives output '{alias}' through its parameter "
+                        f"'{alias}', which must be annotated Artifact (def {call.name}(data, ctx, "
+                        f"{alias}: Artifact): ...) so it is bound to each replicate's file",
+                    )
+                    continue
+                kwargs[alias] = artifact
+            step = self._make(path, factory, call, kwargs)
+            if step is not None:
+                steps.append(step)
+        return steps
+
+    def treatments(self) -> list[Treatment]:
+        """Every treatment of the config (before ``disabled_treatments`` are removed)."""
+        return [Treatment(name, values) for name, values in self.config.treatments.items()]
+
+    def hypotheses(self) -> list[Hypothesis]:
+        """Hypotheses; verifiers from verifiers.py first, then :mod:`crystallize.stats`."""
+        user = verifier_factories(self.modules.get("verifiers"))
+        registry = {**builtin_verifiers(), **user}
+        rankers = {
+            name: fn for name, fn in plain_functions(self.modules.get("verifiers")).items()
+            if not hasattr(fn, "__crystallize_verifier__")
+        }
+        built = []
+        for index, spec in enumerate(self.config.hypotheses):
+            hyp = self._hypothesis(("hypotheses", index), spec, registry, rankers)
+            if hyp is not None:
+                built.append(hyp)
+        return built
+
+    def _hypothesis(
+        self, path: FieldPath, spec: HypothesisSpec, registry: Mapping[str, Any], rankers: Mapping[str, Any]
+    ) -> Hypothesis | None:
+        call = spec.verifier
+        factory = registry.get(call.name)
+        if factory is None:
+            self.problem(
+                path + ("verifier",),
+                f"no verifier named '{call.name}' in verifiers.py or crystallize.stats"
+                + did_you_mean(call.name, registry, what="verifiers"),
+            )
+            return None
+        if not self._known_kwargs(path + ("verifier",), "verifier", call, factory_parameters(factory, "__crystallize_verifier__", 2)):
+            return None
+        ranker = None
+        if spec.ranker is not None:
+            ranker = rankers.get(spec.ranker)
+            if ranker is None:
+                self.problem(
+                    path + ("ranker",),
+                    f"no ranker function named '{spec.ranker}' in verifiers.py" + did_you_mean(spec.ranker, rankers, what="functions"),
+                )
+                return None
+        verifier = self._make(path + ("verifier",), factory, call, call.kwargs)
+        if verifier is None:
+            return None
+        return Hypothesis(verifier=verifier, metrics=spec.metrics, ranker=ranker, name=spec.name, correction=spec.correction)
+
+
+def build_plugins(spec: PluginsSpec) -> list[BasePlugin]:
+    """The four plugins described by ``plugins:``."""
+    return [
+        SeedPlugin(seed=spec.seed.seed, auto_seed=spec.seed.auto_seed),
+        ArtifactPlugin(root_dir=spec.artifacts.root_dir, versioned=spec.artifacts.versioned),  # type: ignore[arg-type]
+        LoggingPlugin(verbose=spec.logging.verbose, log_level=spec.logging.log_level),
+        execution_plugin(spec.execution),
+    ]
+
+
+def execution_plugin(spec: ExecutionSpec) -> BasePlugin:
+    """The execution plugin for ``plugins.execution`` (Ray is imported only when it runs)."""
+    if spec.strategy == "thread":
+        return ParallelExecution(max_workers=spec.workers, executor_type="thread")
+    if spec.strategy == "process":
+        return ParallelExecution(max_workers=spec.workers, executor_type="process")
+    if spec.strategy == "async":
+        return AsyncExecution(max_concurrency=spec.workers)
+    if spec.strategy == "ray":
+        from crystallize.plugins.execution.ray import RayExecution
+
+        return RayExecution(address=spec.address, num_cpus=spec.workers)
+    return SerialExecution()
+
+
+def builtin_verifiers() -> dict[str, Any]:
+    """``{name: factory}`` of the verifiers in :mod:`crystallize.stats`."""
+    import crystallize.stats as stats
+
+    return {
+        name: getattr(stats, name)
+        for name in stats.__all__
+        if hasattr(getattr(stats, name), "__crystallize_verifier__")
+    }
+
+
+def step_parameters(factory: Any) -> dict[str, inspect.Parameter] | None:
+    """The keyword parameters a step factory (or PipelineStep subclass) accepts.
+
+    ``None`` when it takes ``**kwargs`` or its signature cannot be read (anything goes).
+    """
+    params = factory_parameters(factory, "__crystallize_step__", 1)
+    if params is not None and hasattr(factory, "__crystallize_step__"):
+        first = next(iter(params.values()), None)
+        if first is not None and first.name == "ctx":
+            del params["ctx"]
+    return params
+
+
+def factory_parameters(factory: Any, marker: str, skip: int) -> dict[str, inspect.Parameter] | None:
+    """The keyword parameters of a decorated factory's function (its first ``skip``
+    parameters are the data/ctx ones) or of a class's constructor.
+
+    ``None`` when it takes ``**kwargs`` or its signature cannot be read.
+    """
+    fn = getattr(factory, marker, None)
+    try:
+        if fn is not None:
+            params = list(inspect.signature(fn).parameters.values())[skip:]
+        else:
+            params = list(inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    return {p.name: p for p in params if p.kind is not inspect.Parameter.VAR_POSITIONAL}
+
+
+def _args(kwargs: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+
+
+__all__ = ["Builder", "build_plugins", "builtin_verifiers", "execution_plugin", "step_parameters"]

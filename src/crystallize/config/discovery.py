@@ -1,0 +1,137 @@
+"""Finding every folder experiment of a project.
+
+``discover(root)`` loads every ``config.yaml`` under the experiments directory:
+
+* ``<root>/experiments`` when that directory exists, otherwise
+* ``root`` itself (so passing the experiments directory directly works too).
+
+Folders are searched recursively (``experiments/**/config.yaml``), skipping hidden
+directories and ``__pycache__``. A folder that fails to load is recorded in
+``errors`` and never hides the others.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from crystallize.config.errors import display_path
+from crystallize.config.loader import CONFIG_FILE, LoadSession
+from crystallize.exceptions import ConfigError
+
+if TYPE_CHECKING:
+    from crystallize.config.graph import ExperimentGraph
+    from crystallize.experiment import Experiment
+
+EXPERIMENTS_DIR = "experiments"
+
+
+@dataclass
+class LoadFailure:
+    """A folder that could not be loaded.
+
+    Attributes:
+        path: its ``config.yaml``.
+        exception: what was raised (usually a :class:`~crystallize.exceptions.ConfigError`).
+        traceback: the formatted traceback, causes included.
+    """
+
+    path: Path
+    exception: BaseException
+    traceback: str
+
+    @property
+    def message(self) -> str:
+        """The exception's message."""
+        return str(self.exception)
+
+
+@dataclass
+class Discovery:
+    """What :func:`discover` found.
+
+    Attributes:
+        root: the experiments directory searched.
+        experiments: ``{name: Experiment}`` of every folder that loaded, in path order.
+        graphs: ``{name: ExperimentGraph}`` for every experiment that reads other
+            experiments' outputs: the graph of it and everything upstream of it.
+        errors: ``{config path: LoadFailure}`` of every folder that failed.
+    """
+
+    root: Path
+    experiments: dict[str, Experiment] = field(default_factory=dict)
+    graphs: dict[str, ExperimentGraph] = field(default_factory=dict)
+    errors: dict[Path, LoadFailure] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when every folder loaded."""
+        return not self.errors
+
+
+def experiments_dir(root: str | Path) -> Path:
+    """``<root>/experiments`` if it is a directory, else ``root``."""
+    base = Path(root)
+    candidate = base / EXPERIMENTS_DIR
+    return candidate if candidate.is_dir() else base
+
+
+def find_configs(directory: str | Path) -> list[Path]:
+    """Every ``config.yaml`` below ``directory``, sorted, skipping hidden dirs and ``__pycache__``."""
+    base = Path(directory)
+    found = []
+    for path in base.rglob(CONFIG_FILE):
+        parts = path.relative_to(base).parts[:-1]
+        if any(p.startswith(".") or p == "__pycache__" for p in parts) or not path.is_file():
+            continue
+        found.append(path.absolute())
+    return sorted(found)
+
+
+def discover(root: str | Path = ".") -> Discovery:
+    """Load every folder experiment under ``root`` (see the module docstring).
+
+    Args:
+        root: a project directory holding ``experiments/``, or the experiments directory.
+
+    Returns:
+        The loaded experiments, their graphs and the failures, kept apart.
+    """
+    from crystallize.config.graph import ExperimentGraph
+
+    directory = experiments_dir(root)
+    found = Discovery(directory.resolve())
+    session = LoadSession()
+    paths: dict[str, Path] = {}
+    for config in find_configs(directory):
+        try:
+            experiment = session.load(config)
+            if experiment.name in paths:
+                raise ConfigError(
+                    f"{display_path(config)}: the experiment name '{experiment.name}' is already used "
+                    f"by {display_path(paths[experiment.name])}; experiment names must be unique"
+                )
+        except Exception as exc:
+            found.errors[config] = _failure(config, exc)
+            continue
+        paths[experiment.name] = config
+        found.experiments[experiment.name] = experiment
+    for name, experiment in found.experiments.items():
+        if not getattr(experiment, "upstream", ()):
+            continue
+        config = paths[name]
+        try:
+            found.graphs[name] = ExperimentGraph.from_experiments(reversed(session.closure(config.parent.resolve())))
+        except Exception as exc:
+            found.errors[config] = _failure(config, exc)
+    return found
+
+
+def _failure(path: Path, exc: BaseException) -> LoadFailure:
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return LoadFailure(path, exc, text)
+
+
+__all__ = ["EXPERIMENTS_DIR", "Discovery", "LoadFailure", "discover", "experiments_dir", "find_configs"]

@@ -1,0 +1,137 @@
+"""Config errors that point at a file, a field and (when known) a line.
+
+Every problem found in a ``config.yaml`` (or in the Python modules beside it) is a
+:class:`Problem`; they are raised together as one :class:`ConfigValidationError`, a
+:class:`~crystallize.exceptions.ConfigError`, so users see every mistake at once::
+
+    experiments/demo/config.yaml: steps[1]: no step named 'add_delt' in steps.py; did you mean 'add_delta'? (line 9)
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from crystallize.exceptions import ConfigError
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """``path`` relative to the working directory when it lies inside it, else absolute."""
+    target = Path(path)
+    try:
+        return str(target.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(target)
+
+
+def did_you_mean(name: str, choices: Iterable[str], *, what: str = "") -> str:
+    """``"; did you mean 'x'?"`` for a close match, else a list of the choices (or ``""``).
+
+    Args:
+        name: the misspelt name.
+        choices: the valid names.
+        what: a plural noun for the list of choices (``"steps"``); empty for no list.
+    """
+    options = sorted(set(choices))
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    if what and options:
+        return f" (available {what}: {', '.join(options)})"
+    if what:
+        return f" (no {what} are defined)"
+    return ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a config.
+
+    Attributes:
+        file: the file at fault (``config.yaml``, ``steps.py``, ...).
+        field: the field path inside the file (``steps[1]``, ``plugins.seed.seed``), or
+            ``""`` for a problem with the whole file.
+        message: what is wrong and what was expected.
+        line: 1-based line in ``file``, when known.
+        column: 1-based column in ``file``, when known.
+    """
+
+    file: Path
+    field: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{display_path(self.file)}: "
+        if self.field:
+            where += f"{self.field}: "
+        # Whole-file problems (syntax errors) say "line L, column C" in the message itself.
+        suffix = f" (line {self.line})" if self.line is not None and self.field else ""
+        return f"{where}{self.message}{suffix}"
+
+
+class ConfigValidationError(ConfigError):
+    """One or more :class:`Problem` s found while loading a folder experiment.
+
+    Attributes:
+        problems: every problem found, in file order.
+        file: the file of the first problem.
+    """
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        if not problems:
+            raise ValueError("ConfigValidationError needs at least one problem")
+        self.problems = list(problems)
+        self.file = self.problems[0].file
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        if len(self.problems) == 1:
+            return str(self.problems[0])
+        head = f"{display_path(self.file)} has {len(self.problems)} problems:"
+        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+
+
+class ModuleImportError(ConfigError):
+    """Importing one of an experiment folder's Python modules raised.
+
+    The original exception (with its traceback) is the ``__cause__``.
+
+    Attributes:
+        file: the module file that failed.
+    """
+
+    def __init__(self, file: Path, message: str) -> None:
+        self.file = file
+        super().__init__(message)
+
+
+class ConfigCycleError(ConfigError):
+    """Experiments read each other's outputs in a cycle.
+
+    Attributes:
+        cycle: the experiment names around the cycle, the first repeated at the end.
+    """
+
+    def __init__(self, cycle: Sequence[str], where: str = "") -> None:
+        self.cycle = list(cycle)
+        prefix = f"{where}: " if where else ""
+        super().__init__(
+            f"{prefix}experiments read each other's outputs in a cycle: "
+            f"{' -> '.join(self.cycle)}. An experiment graph must be acyclic: an upstream "
+            "experiment has to finish before the experiments reading its outputs start."
+        )
+
+
+__all__ = [
+    "ConfigCycleError",
+    "ConfigValidationError",
+    "ModuleImportError",
+    "Problem",
+    "did_you_mean",
+    "display_path",
+]

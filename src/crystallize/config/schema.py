@@ -1,0 +1,352 @@
+"""The shape of ``config.yaml``, checked with pydantic before anything is imported or run.
+
+:func:`~crystallize.config.validate.validate_document` turns a parsed :class:`~crystallize.config.yaml_io.YamlDocument`
+into an :class:`ExperimentConfig`, or raises one
+:class:`~crystallize.config.errors.ConfigValidationError` listing every structural
+problem (unknown keys with suggestions, wrong types, missing fields) with its field path
+and line. Whether the names used (steps, datasources, verifiers...) exist is checked
+later, against the folder's Python modules (:mod:`crystallize.config.build`); :mod:`crystallize.config.validate` turns pydantic's
+errors into readable problems.
+"""
+
+from __future__ import annotations
+
+import keyword
+import typing
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from crystallize.config.errors import did_you_mean
+from crystallize.config.yaml_io import FieldPath
+from crystallize.store.artifacts import validate_artifact_name
+
+#: Context keys the engine sets for every replicate; treatments may not change them.
+RESERVED_CONTEXT_KEYS = ("replicate", "condition", "seed_used")
+EXECUTION_STRATEGIES = ("serial", "thread", "process", "async", "ray")
+CORRECTIONS = ("holm", "bonferroni", "fdr_bh")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+# -- small value types -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Call:
+    """A name from one of the folder's modules, with keyword arguments for its factory.
+
+    Written in YAML as ``name`` or ``{name: {param: value, ...}}``.
+
+    Attributes:
+        name: the function name (or ``experiment#output`` for a datasource that reads
+            another experiment's output).
+        kwargs: keyword arguments for the factory.
+    """
+
+    name: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def upstream(self) -> tuple[str, str] | None:
+        """``(experiment, output)`` for an ``experiment#output`` reference, else ``None``."""
+        if "#" not in self.name:
+            return None
+        experiment, _, output = self.name.partition("#")
+        return experiment, output
+
+
+def describe(value: Any) -> str:
+    """``'ten' (a string)``: a value and its YAML type, for error messages."""
+    kinds = {
+        bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+        list: "a list", dict: "a mapping", type(None): "null",
+    }
+    kind = kinds.get(type(value), type(value).__name__)
+    if value is None:
+        return "null"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({kind})"
+
+
+def _fail(message: str) -> PydanticCustomError:
+    return PydanticCustomError("config", message)
+
+
+def _call_parser(kind: str, *, upstream: bool = False) -> typing.Callable[[Any], Call]:
+    example = f"{{{kind}_name: {{param: value}}}}"
+
+    def parse(value: Any) -> Call:
+        if isinstance(value, Call):
+            return value
+        if isinstance(value, str):
+            name, kwargs = value, {}
+        elif isinstance(value, dict):
+            if len(value) != 1:
+                raise _fail(
+                    f"expected one {kind} name with its parameters, like {example}, "
+                    f"got a mapping with {len(value)} keys ({', '.join(map(str, value)) or 'none'})"
+                )
+            ((name, kwargs),) = value.items()
+            if not isinstance(name, str):
+                raise _fail(f"expected a {kind} name, got {describe(name)}")
+            if kwargs is None:
+                kwargs = {}
+            if not isinstance(kwargs, dict):
+                raise _fail(
+                    f"the parameters of '{name}' must be a mapping {{param: value}}, got "
+                    f"{describe(kwargs)}"
+                )
+            bad = [k for k in kwargs if not isinstance(k, str)]
+            if bad:
+                raise _fail(f"parameter names of '{name}' must be strings, got {describe(bad[0])}")
+        else:
+            raise _fail(f"expected a {kind} name or {example}, got {describe(value)}")
+        name = name.strip()
+        if not name:
+            raise _fail(f"expected a {kind} name, got an empty string")
+        call = Call(name, dict(kwargs))
+        if "#" in name:
+            experiment, output = call.upstream or ("", "")
+            if not upstream:
+                raise _fail(f"'{name}': only a datasource can reference another experiment's output")
+            if not experiment or not output or "#" in output:
+                raise _fail(f"'{name}': expected 'experiment#output', e.g. 'producer#result'")
+            if kwargs:
+                raise _fail(f"'{name}': a reference to another experiment's output takes no parameters")
+        return call
+
+    return parse
+
+
+def _datasource_mapping(value: Any) -> Any:
+    if isinstance(value, str):  # shorthand: one datasource, aliased by its own name
+        return {value: value}
+    if value is None:
+        raise _fail("expected a datasource: a factory name from datasources.py, 'experiment#output', or a mapping alias -> one of those")
+    return value
+
+
+def _metric_list(value: Any) -> Any:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
+        raise _fail(f"expected a metric name or a non-empty list of metric names, got {describe(value)}")
+    return value
+
+
+def name_problem(value: str) -> str | None:
+    """Why ``value`` cannot name an experiment, or ``None`` when it can."""
+    bad = [c for c in ("/", "\\", "#", "\x00") if c in value]
+    if not value.strip() or value in (".", "..") or bad:
+        return (
+            f"{value!r} cannot name an experiment: it becomes a directory name in the artifact "
+            "store, so use letters, digits, '-', '_' or '.' (no '/', '\\' or '#')"
+        )
+    return None
+
+
+def _experiment_name(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _fail(f"expected a string, got {describe(value)}")
+    problem = name_problem(value)
+    if problem:
+        raise _fail(problem)
+    return value
+
+
+def _empty_if_null(value: Any) -> Any:
+    return {} if value is None else value
+
+
+def _log_level(value: Any) -> Any:
+    if isinstance(value, str) and value.upper() in LOG_LEVELS:
+        return value.upper()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    hint = did_you_mean(str(value).upper(), LOG_LEVELS) if isinstance(value, str) else ""
+    raise _fail(f"expected one of {', '.join(LOG_LEVELS)}, got {describe(value)}{hint}")
+
+
+def _call_yaml(call: Call) -> Any:
+    """A Call as written in YAML: ``name`` or ``{name: {param: value}}``."""
+    return {call.name: dict(call.kwargs)} if call.kwargs else call.name
+
+
+_AS_YAML = PlainSerializer(_call_yaml)
+StepCall = Annotated[Call, PlainValidator(_call_parser("step")), _AS_YAML]
+DatasourceCall = Annotated[Call, PlainValidator(_call_parser("datasource", upstream=True)), _AS_YAML]
+VerifierCall = Annotated[Call, PlainValidator(_call_parser("verifier")), _AS_YAML]
+
+
+# -- models ---------------------------------------------------------------------------
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class CliSpec(_Model):
+    """``cli:`` how the command line lists the experiment."""
+
+    group: str | None = None
+    priority: int = 0
+    icon: str | None = None
+    color: str | None = None
+    hidden: bool = False
+
+
+class OutputSpec(_Model):
+    """``outputs.<alias>:`` an artifact file steps write (and other experiments read)."""
+
+    file_name: str | None = None
+    loader: str | None = None
+    writer: str | None = None
+
+    @field_validator("file_name")
+    @classmethod
+    def _valid_file_name(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                validate_artifact_name(value)
+            except ValueError as exc:
+                raise _fail(str(exc)) from None
+        return value
+
+
+class HypothesisSpec(_Model):
+    """``hypotheses[i]:`` a verifier applied to metrics, ranked, optionally corrected."""
+
+    name: str
+    verifier: VerifierCall
+    metrics: Annotated[list[str], BeforeValidator(_metric_list)]
+    correction: Literal["holm", "bonferroni", "fdr_bh"] | None = None
+    ranker: str | None = None
+
+
+class SeedSpec(_Model):
+    """``plugins.seed:`` arguments of :class:`~crystallize.plugins.seed.SeedPlugin`."""
+
+    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None
+    auto_seed: bool = True
+
+
+class ExecutionSpec(_Model):
+    """``plugins.execution:`` which execution plugin runs the replicates."""
+
+    strategy: Literal["serial", "thread", "process", "async", "ray"] = "serial"
+    workers: Annotated[int, Field(ge=1)] | None = None
+    address: str | None = None
+
+    @field_validator("address")
+    @classmethod
+    def _address_needs_ray(cls, value: str | None, info: ValidationInfo) -> str | None:
+        strategy = info.data.get("strategy", "ray")
+        if value is not None and strategy != "ray":
+            raise _fail(f"'address' is used only with strategy: ray (strategy is {strategy!r})")
+        return value
+
+
+class ArtifactsSpec(_Model):
+    """``plugins.artifacts:`` arguments of :class:`~crystallize.plugins.artifacts.ArtifactPlugin`."""
+
+    root_dir: str | None = "data"
+    versioned: bool = False
+
+
+class LoggingSpec(_Model):
+    """``plugins.logging:`` arguments of :class:`~crystallize.plugins.logging.LoggingPlugin`."""
+
+    verbose: bool = False
+    log_level: Annotated[str | int, PlainValidator(_log_level)] = "INFO"
+
+
+class PluginsSpec(_Model):
+    """``plugins:`` the four built-in plugins' settings."""
+
+    seed: SeedSpec = SeedSpec()
+    execution: ExecutionSpec = ExecutionSpec()
+    artifacts: ArtifactsSpec = ArtifactsSpec()
+    logging: LoggingSpec = LoggingSpec()
+
+
+class ExperimentConfig(_Model):
+    """A whole ``config.yaml``."""
+
+    name: Annotated[str | None, PlainValidator(_experiment_name)] = None
+    description: str | None = None
+    replicates: Annotated[int, Field(ge=1)] = 1
+    cli: CliSpec = CliSpec()
+    datasource: Annotated[dict[str, DatasourceCall], BeforeValidator(_datasource_mapping), Field(min_length=1)]
+    steps: list[StepCall]
+    outputs: dict[str, OutputSpec] = {}
+    treatments: dict[str, Annotated[dict[str, Any], BeforeValidator(_empty_if_null)]] = {}
+    hypotheses: list[HypothesisSpec] = []
+    initial_ctx: dict[str, Any] = {}
+    plugins: PluginsSpec = PluginsSpec()
+
+    def model_post_init(self, context: Any) -> None:
+        """Cross-field checks: output aliases, reserved names, unique hypothesis names."""
+        problems: list[tuple[FieldPath, str]] = []
+        for alias in self.outputs:
+            if not alias.isidentifier() or keyword.iskeyword(alias):
+                problems.append(
+                    (("outputs", alias), f"'{alias}' cannot be an output alias: a step receives the "
+                     "output through a keyword parameter of that name, so use a Python identifier")
+                )
+        for name, values in self.treatments.items():
+            if name == "baseline":
+                problems.append((("treatments", name), "'baseline' is the untreated condition; give the treatment another name"))
+            for key in values:
+                if key in RESERVED_CONTEXT_KEYS:
+                    problems.append(
+                        (("treatments", name, key), f"'{key}' is set by the engine for every replicate; a treatment cannot change it")
+                    )
+        for key in self.initial_ctx:
+            if key in RESERVED_CONTEXT_KEYS:
+                problems.append((("initial_ctx", key), f"'{key}' is set by the engine for every replicate"))
+        seen: set[str] = set()
+        for index, hyp in enumerate(self.hypotheses):
+            if hyp.name in seen:
+                problems.append((("hypotheses", index, "name"), f"the hypothesis name '{hyp.name}' is used twice"))
+            seen.add(hyp.name)
+        if problems:
+            raise PostProblems(problems)
+
+
+class PostProblems(Exception):
+    """Cross-field problems found after the structure validated (several at once)."""
+
+    def __init__(self, problems: list[tuple[FieldPath, str]]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+
+__all__ = [
+    "CORRECTIONS",
+    "EXECUTION_STRATEGIES",
+    "RESERVED_CONTEXT_KEYS",
+    "ArtifactsSpec",
+    "Call",
+    "CliSpec",
+    "ExecutionSpec",
+    "ExperimentConfig",
+    "HypothesisSpec",
+    "LoggingSpec",
+    "OutputSpec",
+    "PostProblems",
+    "PluginsSpec",
+    "SeedSpec",
+    "describe",
+    "name_problem",
+]

@@ -1,0 +1,101 @@
+"""discover(): every experiments/**/config.yaml, with failures kept apart."""
+
+from __future__ import annotations
+
+from crystallize.config import ConfigValidationError, ExperimentGraph, discover
+from crystallize.config.discovery import experiments_dir, find_configs
+
+PRODUCER = """
+name: producer
+datasource: numbers
+steps: [save]
+outputs: {out: {}}
+"""
+
+SAVE_STEPS = """
+from crystallize import pipeline_step
+from crystallize.artifacts import Artifact
+
+
+@pipeline_step()
+def save(data, out: Artifact):
+    out.write(str(sum(data)))
+    return data, {"total": sum(data)}
+"""
+
+READ_STEPS = """
+from crystallize import pipeline_step
+
+
+@pipeline_step()
+def read(data):
+    return data, {"value": float(data)}
+"""
+
+
+def test_one_broken_folder_does_not_hide_the_others(make_folder, tmp_path):
+    make_folder("alpha")
+    make_folder("group/beta", "name: beta\ndatasource: constant\nsteps: [total]\n")
+    make_folder("broken", "datasource: numbers\nsteps: [totl]\n")
+    make_folder("crashing", steps="raise RuntimeError('boom at import')\n")
+
+    found = discover(tmp_path)
+
+    assert found.root == (tmp_path / "experiments").resolve()
+    assert sorted(found.experiments) == ["alpha", "beta"]
+    assert not found.ok
+    broken = tmp_path / "experiments" / "broken" / "config.yaml"
+    crashing = tmp_path / "experiments" / "crashing" / "config.yaml"
+    assert set(found.errors) == {broken, crashing}
+    failure = found.errors[broken]
+    assert isinstance(failure.exception, ConfigValidationError)
+    assert "did you mean 'total'?" in failure.message
+    assert "Traceback" in found.errors[crashing].traceback
+    assert "RuntimeError: boom at import" in found.errors[crashing].traceback
+    assert found.experiments["alpha"].run(replicates=2).metrics.baseline.metrics["total"]
+
+
+def test_root_may_be_the_experiments_directory_itself(make_folder, experiments_root):
+    make_folder("alpha")
+    assert experiments_dir(experiments_root) == experiments_root
+    assert list(discover(experiments_root).experiments) == ["alpha"]
+
+
+def test_an_empty_project(tmp_path):
+    found = discover(tmp_path)
+    assert found.ok and not found.experiments and not found.graphs
+
+
+def test_graphs_are_found_and_share_experiments(make_folder, tmp_path):
+    make_folder("producer", PRODUCER, steps=SAVE_STEPS)
+    make_folder("consumer", "name: consumer\ndatasource: {x: producer#out}\nsteps: [read]\n", datasources=None, steps=READ_STEPS)
+    make_folder("standalone")
+
+    found = discover(tmp_path)
+
+    assert found.ok, found.errors
+    assert set(found.experiments) == {"producer", "consumer", "standalone"}
+    assert list(found.graphs) == ["consumer"]
+    graph = found.graphs["consumer"]
+    assert isinstance(graph, ExperimentGraph)
+    assert graph.order == ["producer", "consumer"]
+    assert graph["producer"] is found.experiments["producer"]
+    results = graph.run()
+    assert results["consumer"].metrics.baseline.metrics["value"] == results["producer"].metrics.baseline.metrics["total"]
+
+
+def test_duplicate_names_are_errors(make_folder, tmp_path):
+    make_folder("one", "name: same\ndatasource: constant\nsteps: [total]\n")
+    make_folder("two", "name: same\ndatasource: constant\nsteps: [total]\n")
+    found = discover(tmp_path)
+    assert list(found.experiments) == ["same"]
+    (path,) = found.errors
+    assert path.parent.name == "two"
+    assert "the experiment name 'same' is already used by" in found.errors[path].message
+
+
+def test_hidden_and_cache_directories_are_skipped(make_folder, experiments_root):
+    make_folder("alpha")
+    make_folder(".hidden")
+    make_folder("__pycache__")
+    assert [p.parent.name for p in find_configs(experiments_root)] == ["alpha"]

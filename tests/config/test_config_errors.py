@@ -1,0 +1,302 @@
+"""Every kind of bad folder experiment gives a clear ConfigError before anything runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from crystallize import Experiment
+from crystallize.config import ConfigValidationError, ModuleImportError
+from crystallize.exceptions import ConfigError
+
+
+def _error(folder) -> str:
+    with pytest.raises(ConfigError) as info:
+        Experiment.from_yaml(folder)
+    assert isinstance(info.value, ValueError)
+    return str(info.value)
+
+
+def test_unknown_step_suggests_the_close_name(make_folder):
+    folder = make_folder("demo", "datasource: numbers\nsteps:\n  - add_delta\n  - add_delt\n")
+    message = _error(folder)
+    assert "config.yaml: steps[1]: no step named 'add_delt' in steps.py; did you mean 'add_delta'?" in message
+    assert "(line 4)" in message
+
+
+def test_unknown_step_without_close_match_lists_the_steps(make_folder):
+    message = _error(make_folder("demo", "datasource: numbers\nsteps: [zzz]\n"))
+    assert "no step named 'zzz' in steps.py (available steps: add_delta, scale, total)" in message
+
+
+def test_unknown_datasource_and_verifier_and_ranker(make_folder):
+    folder = make_folder(
+        "demo",
+        """
+        datasource: {x: numbrs}
+        steps: [total]
+        treatments: {t: {}}
+        hypotheses:
+          - {name: h, verifier: welch_ttest, metrics: total}
+          - {name: g, verifier: welch_t_test, metrics: total, ranker: by_gian}
+        """,
+        verifiers="def by_gain(result):\n    return 0.0\n",
+    )
+    message = _error(folder)
+    assert "has 3 problems" in message
+    assert "datasource.x: no datasource named 'numbrs' in datasources.py; did you mean 'numbers'?" in message
+    assert "hypotheses[0].verifier: no verifier named 'welch_ttest' in verifiers.py or crystallize.stats; did you mean 'welch_t_test'?" in message
+    assert "hypotheses[1].ranker: no ranker function named 'by_gian' in verifiers.py; did you mean 'by_gain'?" in message
+
+
+def test_missing_module_file_is_named(make_folder):
+    message = _error(make_folder("demo", "datasource: numbers\nsteps: [total]\n", steps=None))
+    assert "steps[0]: no step named 'total': steps.py does not exist in" in message
+
+
+def test_unknown_output_loader(make_folder):
+    folder = make_folder(
+        "demo",
+        "datasource: numbers\nsteps: [total]\noutputs: {res: {loader: load_jsn}}\n",
+        outputs="def load_json(data):\n    return data\n",
+    )
+    assert "outputs.res.loader: no function named 'load_jsn' in outputs.py; did you mean 'load_json'?" in _error(folder)
+
+
+def test_wrong_types(make_folder):
+    folder = make_folder(
+        "demo",
+        """
+        replicates: ten
+        datasource: numbers
+        steps: [total]
+        plugins:
+          seed: {seed: "7", auto_seed: maybe}
+          execution: {strategy: process, workers: 0}
+        """,
+    )
+    message = _error(folder)
+    assert "config.yaml: replicates: expected a whole number, got 'ten' (a string) (line 2)" in message
+    assert "plugins.seed.seed: expected a whole number, got '7' (a string)" in message
+    assert "plugins.seed.auto_seed: expected true or false, got 'maybe' (a string)" in message
+    assert "plugins.execution.workers: must be at least 1, got 0 (an integer)" in message
+
+
+def test_booleans_are_not_numbers(make_folder):
+    message = _error(make_folder("demo", "replicates: true\ndatasource: numbers\nsteps: [total]\n"))
+    assert "replicates: expected a whole number, got True (a boolean)" in message
+
+
+def test_unknown_keys_with_suggestions(make_folder):
+    folder = make_folder(
+        "demo",
+        """
+        datasource: numbers
+        steps: [total]
+        replicats: 3
+        plugins:
+          execution: {stratgy: thread}
+          cache: {}
+        """,
+    )
+    message = _error(folder)
+    assert "config.yaml: replicats: unknown key 'replicats'; did you mean 'replicates'? (line 4)" in message
+    assert "plugins.execution.stratgy: unknown key 'stratgy'; did you mean 'strategy'?" in message
+    assert "plugins.cache: unknown key 'cache' (available keys: artifacts, execution, logging, seed)" in message
+
+
+def test_invalid_choices_suggest(make_folder):
+    folder = make_folder(
+        "demo",
+        """
+        datasource: numbers
+        steps: [total]
+        treatments: {t: {delta: 1}}
+        hypotheses: [{name: h, verifier: welch_t_test, metrics: total, correction: holmes}]
+        plugins: {execution: {strategy: proces}, logging: {log_level: LOUD}}
+        """,
+    )
+    message = _error(folder)
+    assert "hypotheses[0].correction: expected one of 'holm', 'bonferroni' or 'fdr_bh', got 'holmes' (a string); did you mean 'holm'?" in message
+    assert "plugins.execution.strategy:" in message and "did you mean 'process'?" in message
+    assert "plugins.logging.log_level: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL" in message
+
+
+def test_missing_required_fields_and_bad_shapes(make_folder):
+    message = _error(make_folder("demo", "name: demo\n"))
+    assert "datasource: this field is required" in message
+    assert "steps: this field is required" in message
+    message = _error(make_folder("demo2", "datasource: numbers\nsteps: [{total: 1, scale: 2}]\n"))
+    assert "steps[0]: expected one step name with its parameters" in message
+    message = _error(make_folder("demo3", "datasource: numbers\nsteps: [{scale: [2]}]\n"))
+    assert "steps[0]: the parameters of 'scale' must be a mapping {param: value}" in message
+
+
+def test_empty_and_non_mapping_files(make_folder):
+    assert "datasource: this field is required" in _error(make_folder("empty", ""))
+    assert "expected a mapping of fields" in _error(make_folder("listy", "- a\n- b\n"))
+
+
+def test_yaml_syntax_error_gives_line_and_column(make_folder):
+    message = _error(make_folder("demo", "datasource: numbers\nsteps: [total\nreplicates: 2\n"))
+    assert "config.yaml: line 3, column 11: YAML syntax error:" in message
+
+
+def test_bad_indentation_is_a_syntax_error(make_folder):
+    message = _error(make_folder("demo", "datasource: numbers\n steps: [total]\n"))
+    assert "line 2, column 7: YAML syntax error: mapping values are not allowed here" in message
+
+
+def test_python_tags_are_refused_and_never_executed(make_folder, tmp_path):
+    marker = tmp_path / "pwned"
+    folder = make_folder(
+        "demo",
+        f"""
+        datasource: numbers
+        steps: [total]
+        initial_ctx:
+          x: !!python/object/apply:os.system ["touch {marker}"]
+        """,
+    )
+    message = _error(folder)
+    assert "line 5, column 6: the tag '!!python/object/apply:os.system' is not allowed" in message
+    assert "safe loader" in message
+    assert not marker.exists()
+
+
+def test_python_object_tag_refused(make_folder):
+    folder = make_folder("demo", "datasource: !!python/object:collections.OrderedDict {}\nsteps: [total]\n")
+    assert "the tag '!!python/object:collections.OrderedDict' is not allowed" in _error(folder)
+
+
+def test_duplicate_keys_are_errors(make_folder):
+    message = _error(make_folder("demo", "datasource: numbers\nsteps: [total]\nsteps: [scale]\n"))
+    assert "steps: the key 'steps' appears twice in the same mapping (first on line 2)" in message
+
+
+def test_structure_errors_are_reported_before_modules_are_imported(make_folder, tmp_path):
+    marker = tmp_path / "imported"
+    steps = f"open({str(marker)!r}, 'w').close()\n"
+    _error(make_folder("demo", "replicates: 0\ndatasource: numbers\nsteps: [total]\n", steps=steps))
+    assert not marker.exists()
+
+
+def test_exception_while_importing_a_module(make_folder):
+    steps = """
+    from crystallize import pipeline_step
+
+    VALUE = 1 / 0
+    """
+    with pytest.raises(ModuleImportError) as info:
+        Experiment.from_yaml(make_folder("demo", steps=steps))
+    message = str(info.value)
+    assert "steps.py, line 4: importing the module failed with ZeroDivisionError: division by zero" in message
+    assert isinstance(info.value.__cause__, ZeroDivisionError)
+    assert info.value.__cause__.__traceback__ is not None
+    assert info.value.file.name == "steps.py"
+
+
+def test_syntax_error_in_a_module(make_folder):
+    with pytest.raises(ModuleImportError) as info:
+        Experiment.from_yaml(make_folder("demo", datasources="def broken(:\n    pass\n"))
+    assert "datasources.py, line 1: importing the module failed with SyntaxError" in str(info.value)
+    assert isinstance(info.value.__cause__, SyntaxError)
+
+
+def test_unknown_factory_parameters(make_folder):
+    folder = make_folder(
+        "demo",
+        """
+        datasource: {d: {numbers: {count: 3}}}
+        steps: [{scale: {factr: 2}}, total]
+        treatments: {t: {}}
+        hypotheses: [{name: h, verifier: {welch_t_test: {alpah: 0.1}}, metrics: total}]
+        """,
+    )
+    message = _error(folder)
+    assert "datasource.d: datasource 'numbers' has no parameter 'count' (it accepts: n)" in message
+    assert "steps[0]: step 'scale' has no parameter 'factr'; did you mean 'factor'? (it accepts: factor)" in message
+    assert "hypotheses[0].verifier: verifier 'welch_t_test' has no parameter 'alpah'; did you mean 'alpha'?" in message
+
+
+def test_a_factory_that_raises_is_reported(make_folder):
+    datasources = """
+    from crystallize import DataSource
+
+
+    class Picky(DataSource):
+        def __init__(self, n=1):
+            if n < 0:
+                raise ValueError("n must be >= 0")
+    """
+    folder = make_folder("demo", "datasource: {d: {Picky: {n: -1}}}\nsteps: [total]\n", datasources=datasources)
+    assert "datasource.d: Picky(n=-1) failed: ValueError: n must be >= 0" in _error(folder)
+
+
+def test_output_parameter_must_be_annotated_artifact(make_folder):
+    steps = """
+    from crystallize import pipeline_step
+
+
+    @pipeline_step()
+    def total(data, ctx, result=None):
+        return data, {"total": sum(data)}
+    """
+    folder = make_folder("demo", "datasource: numbers\nsteps: [total]\noutputs: {result: {}}\n", steps=steps)
+    assert "step 'total' receives output 'result' through its parameter 'result', which must be annotated Artifact" in _error(folder)
+
+
+def test_reserved_and_invalid_names(make_folder):
+    folder = make_folder(
+        "demo",
+        """
+        datasource: numbers
+        steps: [total]
+        outputs: {not-an-identifier: {}}
+        treatments:
+          baseline: {delta: 1}
+          t: {replicate: 3}
+        hypotheses:
+          - {name: h, verifier: welch_t_test, metrics: total}
+          - {name: h, verifier: welch_t_test, metrics: total}
+        """,
+    )
+    message = _error(folder)
+    assert "outputs.not-an-identifier: 'not-an-identifier' cannot be an output alias" in message
+    assert "treatments.baseline: 'baseline' is the untreated condition" in message
+    assert "treatments.t.replicate: 'replicate' is set by the engine" in message
+    assert "hypotheses[1].name: the hypothesis name 'h' is used twice" in message
+
+
+def test_bad_experiment_names(make_folder):
+    assert "'a/b' cannot name an experiment" in _error(make_folder("demo", "name: a/b\ndatasource: numbers\nsteps: [total]\n"))
+    message = _error(make_folder("with#hash", "datasource: numbers\nsteps: [total]\n"))
+    assert "the folder name is used as the experiment name" in message
+
+
+def test_address_needs_ray(make_folder):
+    folder = make_folder("demo", "datasource: numbers\nsteps: [total]\nplugins: {execution: {address: auto}}\n")
+    assert "plugins.execution.address: 'address' is used only with strategy: ray" in _error(folder)
+
+
+def test_missing_config_file(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ConfigError, match="config.yaml: no such file"):
+        Experiment.from_yaml(tmp_path / "empty")
+
+
+def test_errors_list_every_problem_and_keep_them(make_folder):
+    folder = make_folder("demo", "datasource: numbrs\nsteps: [totl, scal]\n")
+    with pytest.raises(ConfigValidationError) as info:
+        Experiment.from_yaml(folder)
+    fields = [p.field for p in info.value.problems]
+    assert fields == ["datasource.numbrs", "steps[0]", "steps[1]"]
+    assert all(p.file.name == "config.yaml" for p in info.value.problems)
+    assert [p.line for p in info.value.problems] == [1, 2, 2]
+
+
+def test_syntax_error_problem_keeps_line_and_column(make_folder):
+    with pytest.raises(ConfigValidationError) as info:
+        Experiment.from_yaml(make_folder("demo", "datasource: numbers\n steps: [total]\n"))
+    (problem,) = info.value.problems
+    assert (problem.field, problem.line, problem.column) == ("", 2, 7)
+    assert "(line" not in str(problem)

@@ -52,6 +52,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "RayExecution": "crystallize.plugins.execution.ray",
     "ExperimentGraph": "crystallize.config.graph",
+    "MlflowPlugin": "crystallize.plugins.mlflow",
     "quick_experiment": "crystallize.quick",
     "explore": "crystallize.confirm",
     "Exploration": "crystallize.confirm",

@@ -178,6 +178,7 @@ def iter_run(
         conditions = [baseline_condition()] + [(t.name, t) for t in experiment.treatments]
         names = [name for name, _ in conditions]
         session = RunSession(experiment, strategy, names)
+        experiment.artifact_location = session.location
         pending = [
             rep for rep in range(experiment.replicates)
             if len(session.done.get(rep, ())) < len(conditions)
@@ -220,6 +221,7 @@ def iter_run(
             run_id=session.run_id,
             base_seed=seed_plugin.base_seed if seed_plugin else None,
             info={
+                "fingerprint": session.run.fingerprint if session.run is not None else None,
                 "replicates": experiment.replicates,
                 "strategy": strategy,
                 "resumed": len(session.loaded),

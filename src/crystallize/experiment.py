@@ -20,6 +20,7 @@ from crystallize.treatment import BASELINE, Treatment
 if TYPE_CHECKING:
     from crystallize.builder import ExperimentBuilder
     from crystallize.engine import RunStream
+    from crystallize.optimize import BaseOptimizer, OptimizationResult
     from crystallize.result import Result
 
 P = TypeVar("P", bound=BasePlugin)
@@ -104,6 +105,8 @@ class Experiment:
     state: Any = None
     declared_treatments: tuple[Any, ...] = ()
     upstream: tuple[str, ...] = ()
+    #: Where the latest run writes its artifacts (set by the engine when a run starts).
+    artifact_location: Any = None
 
     def __init__(
         self,
@@ -253,6 +256,23 @@ class Experiment:
         from crystallize.debugging import debug_replicate
 
         return debug_replicate(self, treatment, replicate, store, console)
+
+    def optimize(
+        self,
+        optimizer: BaseOptimizer,
+        num_trials: int | None,
+        replicates_per_trial: int,
+        metric: str | None = None,
+        direction: str | None = None,
+    ) -> OptimizationResult:
+        """Search treatments with an ask/tell optimizer; each trial is a stored run.
+
+        See :mod:`crystallize.optimize` (grid and random search built in, Optuna through
+        ``OptunaOptimizer``). Returns the best treatment, its value and every trial.
+        """
+        from crystallize.optimize import optimize
+
+        return optimize(self, optimizer, num_trials, replicates_per_trial, metric=metric, direction=direction)
 
     def apply(self, treatment: TreatmentLike | None = None, data: Any = None, seed: int | None = None) -> Any:
         """Run the pipeline exactly once and return the final data.

@@ -206,6 +206,25 @@ class Result:
 
         (console or Console()).print(provenance_tree(self, max_replicates))
 
+    def to_html(self, path: str | Path | None = None, *, title: str | None = None) -> str:
+        """Render a self-contained HTML report (plots, hypotheses, config, errors).
+
+        Also writes it to ``path`` when given. Needs no network to view.
+        """
+        from crystallize.reporting_html import render_html, write_html
+
+        if path is not None:
+            return write_html(self, path, title).read_text(encoding="utf-8")
+        return render_html(self, title)
+
+    def print_chart(self, metric: str | None = None, width: int = 60, console: Any = None) -> None:
+        """Print each condition's distribution of ``metric`` in the terminal (rich)."""
+        from rich.console import Console
+
+        from crystallize.terminal_chart import terminal_chart
+
+        (console or Console()).print(terminal_chart(self, metric=metric, width=width))
+
     def report(self) -> str:
         """A readable text summary: per-condition metrics, hypotheses and errors."""
         from crystallize.reporting import render_report

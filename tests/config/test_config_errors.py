@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from crystallize import Experiment
@@ -232,17 +234,20 @@ def test_a_factory_that_raises_is_reported(make_folder):
     assert "datasource.d: Picky(n=-1) failed: ValueError: n must be >= 0" in _error(folder)
 
 
-def test_output_parameter_must_be_annotated_artifact(make_folder):
+def test_output_parameter_without_annotation_is_still_bound(make_folder):
     steps = """
     from crystallize import pipeline_step
 
 
     @pipeline_step()
     def total(data, ctx, result=None):
+        result.write(str(sum(data)))
         return data, {"total": sum(data)}
     """
-    folder = make_folder("demo", "datasource: numbers\nsteps: [total]\noutputs: {result: {}}\n", steps=steps)
-    assert "step 'total' receives output 'result' through its parameter 'result', which must be annotated Artifact" in _error(folder)
+    folder = make_folder("demo", "datasource: numbers\nsteps: [total]\noutputs: {result: {file_name: total.txt}}\n", steps=steps)
+    result = Experiment.from_yaml(folder).run()
+    assert not result.errors
+    assert (Path("data") / "demo" / "v0" / "baseline" / "0" / "total.txt").exists()
 
 
 def test_reserved_and_invalid_names(make_folder):

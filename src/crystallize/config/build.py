@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from crystallize.artifacts import Artifact, is_artifact_annotation
+from crystallize.artifacts import Artifact
 from crystallize.config.errors import ConfigValidationError, Problem, did_you_mean
 from crystallize.config.modules import (
     FolderModules,
@@ -184,38 +184,61 @@ class Builder:
 
     def steps(self, outputs: Mapping[str, Artifact]) -> list[PipelineStep]:
         """The pipeline steps; each gets ``alias=Artifact(...)`` for every output it accepts."""
-        registry = step_factories(self.modules.get("steps"))
-        steps = []
-        for index, call in enumerate(self.config.steps):
-            path: FieldPath = ("steps", index)
-            factory = self._lookup(path, call, registry, "step", "steps.py")
-            if factory is None:
-                continue
-            parameters = step_parameters(factory)
-            if not self._known_kwargs(path, "step", call, parameters):
-                continue
-            kwargs = dict(call.kwargs)
-            for alias, artifact in outputs.items():
-                param = (parameters or {}).get(alias)
-                if param is None or alias in kwargs:
-                    continue
-                if hasattr(factory, "__crystallize_step__") and not is_artifact_annotation(param.annotation):
-                    self.problem(
-                        path,
-                        f"step '{call.name}' receives output '{alias}' through its parameter "
-                        f"'{alias}', which must be annotated Artifact (def {call.name}(data, ctx, "
-                        f"{alias}: Artifact): ...) so it is bound to each replicate's file",
-                    )
-                    continue
-                kwargs[alias] = artifact
-            step = self._make(path, factory, call, kwargs)
-            if step is not None:
-                steps.append(step)
-        return steps
+        self._outputs = dict(outputs)
+        return self._step_list(("steps",), self.config.steps)
+
+    def _step_list(self, path: FieldPath, calls: list[Call]) -> list[PipelineStep]:
+        built = [self._step((*path, index), call) for index, call in enumerate(calls)]
+        return [step for step in built if step is not None]
+
+    def _step(self, path: FieldPath, call: Call) -> PipelineStep | None:
+        factory = self._lookup(path, call, step_factories(self.modules.get("steps")), "step", "steps.py")
+        if factory is None:
+            return None
+        parameters = step_parameters(factory)
+        if not self._known_kwargs(path, "step", call, parameters):
+            return None
+        kwargs = dict(call.kwargs)
+        for alias, artifact in getattr(self, "_outputs", {}).items():
+            if alias in (parameters or {}) and alias not in kwargs:
+                kwargs[alias] = artifact  # bound to each replicate's file by the engine
+        return self._make(path, factory, call, kwargs)
 
     def treatments(self) -> list[Treatment]:
         """Every treatment of the config (before ``disabled_treatments`` are removed)."""
-        return [Treatment(name, values) for name, values in self.config.treatments.items()]
+        registry = datasource_factories(self.modules.get("datasources"))
+        built = []
+        for name, spec in self.config.treatments.items():
+            path: FieldPath = ("treatments", name)
+            datasource = None
+            if spec.datasource is not None:
+                call = spec.datasource
+                if call.upstream is not None:
+                    datasource = self._upstream_source((*path, "datasource"), *call.upstream)
+                else:
+                    factory = self._lookup((*path, "datasource"), call, registry, "datasource", "datasources.py")
+                    if factory is not None:
+                        datasource = self._make((*path, "datasource"), factory, call, call.kwargs)
+                if datasource is None:
+                    continue
+            steps = None
+            if spec.steps is not None:
+                declared = [c.name for c in self.config.steps]
+                steps = {}
+                for swapped, call in spec.steps.items():
+                    if swapped not in declared:
+                        self.problem(
+                            (*path, "steps", swapped),
+                            f"treatment '{name}' swaps step '{swapped}', which the pipeline does not "
+                            f"have (steps: {', '.join(declared)})" + did_you_mean(swapped, declared),
+                        )
+                        continue
+                    step = self._step((*path, "steps", swapped), call)
+                    if step is not None:
+                        steps[swapped] = step
+            pipeline = self._step_list((*path, "pipeline"), spec.pipeline) if spec.pipeline is not None else None
+            built.append(Treatment(name, spec.values, datasource=datasource, steps=steps, pipeline=pipeline))
+        return built
 
     def hypotheses(self) -> list[Hypothesis]:
         """Hypotheses; verifiers from verifiers.py first, then :mod:`crystallize.stats`."""

@@ -196,6 +196,34 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+_TREATMENT_PARTS = frozenset({"values", "datasource", "steps", "pipeline"})
+
+
+def _treatment_form(value: Any) -> Any:
+    """``name: {key: value}`` (context values) or the structured form with values /
+    datasource / steps / pipeline; a mapping whose keys are all among those four is
+    the structured form."""
+    value = _empty_if_null(value)
+    if isinstance(value, dict) and value and set(value) <= _TREATMENT_PARTS:
+        return value
+    return {"values": value}
+
+
+class TreatmentSpec(_Model):
+    """``treatments.<name>:`` context values, and optionally another datasource, swapped
+    steps (``{step_name: replacement}``) or a whole other pipeline."""
+
+    values: dict[str, Any] = {}
+    datasource: DatasourceCall | None = None
+    steps: dict[str, StepCall] | None = None
+    pipeline: list[StepCall] | None = None
+
+    def model_post_init(self, context: Any) -> None:
+        """``steps`` swaps some steps and ``pipeline`` replaces all: not both."""
+        if self.steps is not None and self.pipeline is not None:
+            raise ValueError("give either steps (swap some) or pipeline (replace all), not both")
+
+
 class CliSpec(_Model):
     """``cli:`` how the command line lists the experiment."""
 
@@ -290,7 +318,7 @@ class ExperimentConfig(_Model):
     datasource: Annotated[dict[str, DatasourceCall], BeforeValidator(_datasource_mapping), Field(min_length=1)]
     steps: list[StepCall]
     outputs: dict[str, OutputSpec] = {}
-    treatments: dict[str, Annotated[dict[str, Any], BeforeValidator(_empty_if_null)]] = {}
+    treatments: dict[str, Annotated[TreatmentSpec, BeforeValidator(_treatment_form)]] = {}
     hypotheses: list[HypothesisSpec] = []
     initial_ctx: dict[str, Any] = {}
     plugins: PluginsSpec = PluginsSpec()
@@ -304,10 +332,10 @@ class ExperimentConfig(_Model):
                     (("outputs", alias), f"'{alias}' cannot be an output alias: a step receives the "
                      "output through a keyword parameter of that name, so use a Python identifier")
                 )
-        for name, values in self.treatments.items():
+        for name, spec in self.treatments.items():
             if name == "baseline":
                 problems.append((("treatments", name), "'baseline' is the untreated condition; give the treatment another name"))
-            for key in values:
+            for key in spec.values:
                 if key in RESERVED_CONTEXT_KEYS:
                     problems.append(
                         (("treatments", name, key), f"'{key}' is set by the engine for every replicate; a treatment cannot change it")

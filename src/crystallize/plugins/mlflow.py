@@ -277,15 +277,18 @@ class MlflowPlugin(BasePlugin):
         from crystallize.store.artifacts import latest_version
 
         names = [name for step in record.steps for name in step.artifacts]
-        plugin = experiment.get_plugin(ArtifactPlugin)
-        if not names or plugin is None or plugin.root_dir is None:
+        if not names:
             return []
-        if self._artifact_version is None:
-            # The run claimed its version directory before any replicate ran.
-            self._artifact_version = latest_version(plugin.root_dir, experiment.name)
-        if self._artifact_version is None:
-            return []
-        location = ArtifactLocation(plugin.root_dir, experiment.name, self._artifact_version)
+        location = experiment.artifact_location  # set by the engine while a run goes
+        if location is None:
+            plugin = experiment.get_plugin(ArtifactPlugin)
+            if plugin is None or plugin.root_dir is None:
+                return []
+            if self._artifact_version is None:
+                self._artifact_version = latest_version(plugin.root_dir, experiment.name)
+            if self._artifact_version is None:
+                return []
+            location = ArtifactLocation(plugin.root_dir, experiment.name, self._artifact_version)
         files = [(n, location.path(record.condition, record.replicate, n)) for n in dict.fromkeys(names)]
         return [(n, p) for n, p in files if p.is_file()]
 

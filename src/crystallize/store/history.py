@@ -29,7 +29,12 @@ def load_result(run_id: str, root_dir: str | Path = "data") -> Result:
         experiment=info.experiment,
         run_id=info.run_id,
         base_seed=info.base_seed,
-        info={"status": info.status, "started_at": info.started_at, "ended_at": info.ended_at},
+        info={
+            "status": info.status,
+            "fingerprint": info.fingerprint,
+            "started_at": info.started_at,
+            "ended_at": info.ended_at,
+        },
         warnings=list(info.warnings),
     )
 

@@ -1,0 +1,192 @@
+"""The ask/tell optimizer interface and the records of an optimization.
+
+An optimizer proposes context values (``ask``), hears how they scored (``tell``) and
+knows the best values so far (``best``). It never runs anything itself:
+:func:`crystallize.optimize.optimize` turns each proposal into a
+:class:`~crystallize.treatment.Treatment`, runs it through the experiment, and reports
+the objective back.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from crystallize.exceptions import CrystallizeError
+
+if TYPE_CHECKING:
+    from crystallize.treatment import Treatment
+
+DIRECTIONS = ("minimize", "maximize")
+
+
+class SearchExhausted(CrystallizeError):
+    """``ask()`` was called on an optimizer with nothing left to propose (a finished grid)."""
+
+
+class Trial(NamedTuple):
+    """One evaluated proposal.
+
+    Attributes:
+        values: the context values tried (the trial treatment's values).
+        objective: the mean of the metric over the trial's replicates; NaN when no
+            replicate produced the metric (e.g. they all failed).
+        run_id: the store's id of the run that evaluated the trial (``None`` when the
+            experiment keeps no store, or for trials told to an optimizer by hand).
+    """
+
+    values: dict[str, Any]
+    objective: float
+    run_id: str | None = None
+
+
+def check_direction(direction: str) -> str:
+    """Return ``direction`` when it is ``"minimize"`` or ``"maximize"``; raise ValueError otherwise."""
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
+    return direction
+
+
+def is_better(candidate: float, incumbent: float, direction: str) -> bool:
+    """True when ``candidate`` beats ``incumbent`` (NaN never beats anything)."""
+    if math.isnan(candidate):
+        return False
+    if math.isnan(incumbent):
+        return True
+    return candidate > incumbent if direction == "maximize" else candidate < incumbent
+
+
+class BaseOptimizer(ABC):
+    """Proposes context values to try and learns from their objectives.
+
+    Subclasses implement :meth:`ask` and may extend :meth:`tell` (call ``super().tell``
+    so :attr:`history` and :meth:`best` keep working).
+
+    Args:
+        metric: the metric whose mean over a trial's replicates is the objective.
+            ``None`` lets :func:`~crystallize.optimize.optimize` decide (its ``metric``
+            argument, or the only metric the experiment records).
+        direction: ``"minimize"`` or ``"maximize"``; ``None`` lets ``optimize`` decide
+            (its ``direction`` argument). It must be known before the first trial.
+
+    Attributes:
+        history: every told trial, in order.
+    """
+
+    def __init__(self, metric: str | None = None, direction: str | None = None) -> None:
+        self.metric = metric
+        self.direction = check_direction(direction) if direction is not None else None
+        self.history: list[Trial] = []
+
+    # -- the interface ------------------------------------------------------------------------
+    @abstractmethod
+    def ask(self) -> dict[str, Any]:
+        """Propose the context values of the next trial.
+
+        Raises:
+            SearchExhausted: when there is nothing left to try.
+        """
+
+    def tell(self, values: dict[str, Any], objective: float) -> None:
+        """Report the objective of values returned by :meth:`ask` (NaN for a failed trial)."""
+        self.history.append(Trial(dict(values), float(objective)))
+
+    def best(self) -> dict[str, Any]:
+        """The values of the best trial told so far.
+
+        Raises:
+            ValueError: when nothing has been told yet, no trial has a finite objective,
+                or the direction is unknown.
+        """
+        return dict(self.best_trial().values)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def best_trial(self) -> Trial:
+        """The best trial told so far (see :meth:`best` for the errors)."""
+        if self.direction is None:
+            raise ValueError(
+                f"{type(self).__name__} has no direction; pass direction='minimize' or "
+                "'maximize' to the optimizer or to optimize()"
+            )
+        best: Trial | None = None
+        for trial in self.history:
+            if best is None or is_better(trial.objective, best.objective, self.direction):
+                best = trial
+        if best is None or math.isnan(best.objective):
+            raise ValueError(f"{type(self).__name__} has no trial with a finite objective yet")
+        return best
+
+    def configure(self, metric: str | None = None, direction: str | None = None) -> None:
+        """Fill in the metric and direction given to ``optimize()``.
+
+        Args:
+            metric: the objective metric; ignored when ``None``.
+            direction: ``"minimize"`` or ``"maximize"``; ignored when ``None``.
+
+        Raises:
+            ValueError: when a value contradicts one the optimizer already has.
+        """
+        if metric is not None:
+            if self.metric is not None and self.metric != metric:
+                raise ValueError(
+                    f"optimize(metric={metric!r}) contradicts the optimizer's "
+                    f"metric={self.metric!r}; give it in one place"
+                )
+            self.metric = metric
+        if direction is not None:
+            check_direction(direction)
+            if self.direction is not None and self.direction != direction:
+                raise ValueError(
+                    f"optimize(direction={direction!r}) contradicts the optimizer's "
+                    f"direction={self.direction!r}; give it in one place"
+                )
+            self.direction = direction
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(metric={self.metric!r}, direction={self.direction!r})"
+
+
+@dataclass
+class OptimizationResult:
+    """What :func:`~crystallize.optimize.optimize` found.
+
+    Attributes:
+        best_treatment: a :class:`~crystallize.treatment.Treatment` with the best values,
+            named after its trial (``trial_<i>``); pass it to ``experiment.run``.
+        best_value: the best objective.
+        trials: every trial, in order.
+        metric: the objective metric.
+        direction: ``"minimize"`` or ``"maximize"``.
+    """
+
+    best_treatment: Treatment
+    best_value: float
+    trials: list[Trial] = field(default_factory=list)
+    metric: str = ""
+    direction: str = "maximize"
+
+    @property
+    def best_values(self) -> dict[str, Any]:
+        """The best trial's context values."""
+        return dict(self.best_treatment.values or {})
+
+    def to_dataframe(self) -> Any:
+        """A pandas DataFrame: one row per trial, a column per value, ``objective``, ``run_id``."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [{**t.values, "objective": t.objective, "run_id": t.run_id} for t in self.trials]
+        )
+
+
+__all__ = [
+    "DIRECTIONS",
+    "BaseOptimizer",
+    "OptimizationResult",
+    "SearchExhausted",
+    "Trial",
+    "check_direction",
+    "is_better",
+]

@@ -1,0 +1,110 @@
+"""OptunaOptimizer: let an Optuna study's sampler choose the trials.
+
+Needs the ``optuna`` extra (``pip install 'crystallize[optuna]'``). Proposals come from
+``study.ask()`` and objectives go back through ``study.tell()``, so Optuna's samplers
+(TPE, CMA-ES, QMC, …), storages and dashboard work unchanged. Trials are not pruned:
+each one runs all of its replicates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from crystallize.optimize.base import BaseOptimizer
+from crystallize.utils.optional import require
+
+
+def _distributions(space: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn a search space into Optuna distributions.
+
+    Entries may be a list of choices (categorical), a ``(low, high)`` tuple of numbers
+    (uniform float) or an ``optuna.distributions`` object used as is.
+    """
+    dists = require("optuna.distributions", feature="OptunaOptimizer", extra="optuna", package="optuna")
+    if not isinstance(space, Mapping) or not space:
+        raise ValueError("OptunaOptimizer needs a non-empty search_space {context key: choices}")
+    out: dict[str, Any] = {}
+    for key, entry in space.items():
+        if isinstance(entry, dists.BaseDistribution):
+            out[str(key)] = entry
+        elif isinstance(entry, tuple) and len(entry) == 2 and all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in entry
+        ):
+            out[str(key)] = dists.FloatDistribution(float(entry[0]), float(entry[1]))
+        elif isinstance(entry, list) and entry:
+            out[str(key)] = dists.CategoricalDistribution(entry)
+        else:
+            raise ValueError(
+                f"search_space entry {key!r} must be a list of choices, a (low, high) range or "
+                f"an optuna distribution, got {entry!r}"
+            )
+    return out
+
+
+class OptunaOptimizer(BaseOptimizer):
+    """An adapter driving an ``optuna.Study`` through its ask-and-tell interface.
+
+    Args:
+        study: a single-objective study (``optuna.create_study(direction=...)``); its
+            direction is the optimization's direction.
+        search_space: ``{context key: [choices] | (low, high) | optuna distribution}``.
+        metric: the objective metric (see :class:`~crystallize.optimize.BaseOptimizer`).
+
+    Raises:
+        ValueError: a multi-objective study or an invalid search space entry.
+        OptionalDependencyError: Optuna is not installed.
+
+    Example::
+
+        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0))
+        optimizer = OptunaOptimizer(study, search_space={"lr": (1e-4, 1e-1), "depth": [2, 4, 8]})
+    """
+
+    def __init__(self, study: Any, search_space: Mapping[str, Any], metric: str | None = None) -> None:
+        optuna = require("optuna", feature="OptunaOptimizer", extra="optuna")
+        directions = list(study.directions)
+        if len(directions) != 1:
+            raise ValueError(
+                f"OptunaOptimizer needs a single-objective study, this one has {len(directions)} objectives"
+            )
+        direction = "maximize" if directions[0] == optuna.study.StudyDirection.MAXIMIZE else "minimize"
+        super().__init__(metric, direction)
+        self.study = study
+        self.distributions = _distributions(search_space)
+        self._pending: list[tuple[dict[str, Any], Any]] = []
+
+    def ask(self) -> dict[str, Any]:
+        """Values sampled by the study's sampler for a new Optuna trial."""
+        trial = self.study.ask(fixed_distributions=dict(self.distributions))
+        values = dict(trial.params)
+        self._pending.append((values, trial))
+        return dict(values)
+
+    def tell(self, values: dict[str, Any], objective: float) -> None:
+        """Complete the Optuna trial that proposed ``values`` (a NaN objective fails it).
+
+        Raises:
+            ValueError: ``values`` were not proposed by :meth:`ask` (or were told already).
+        """
+        from optuna.trial import TrialState
+
+        index = next((i for i, (proposed, _) in enumerate(self._pending) if proposed == values), None)
+        if index is None:
+            raise ValueError(f"tell() got values that ask() did not propose (or already told): {values!r}")
+        trial = self._pending.pop(index)[1]
+        if math.isnan(objective):
+            self.study.tell(trial, state=TrialState.FAIL)
+        else:
+            self.study.tell(trial, float(objective))
+        super().tell(values, objective)
+
+    def __repr__(self) -> str:
+        return (
+            f"OptunaOptimizer(study={getattr(self.study, 'study_name', '?')!r}, "
+            f"search_space={list(self.distributions)!r}, metric={self.metric!r})"
+        )
+
+
+__all__ = ["OptunaOptimizer"]

@@ -1,0 +1,334 @@
+"""Assemble the self-contained HTML page of a Result.
+
+Every user-provided string (experiment, condition, metric, hypothesis and step names,
+info values, warnings, error messages, tracebacks) goes through :func:`esc`. The page
+has no scripts and no external resources: CSS is inline and plots are inline SVG.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import json
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from crystallize.reporting_html import plots
+from crystallize.reporting_html.style import CSS
+from crystallize.reporting_html.summary import (
+    ComparisonRow,
+    hypothesis_rows,
+    metric_names,
+    metric_summaries,
+)
+
+if TYPE_CHECKING:
+    from crystallize.hypothesis import HypothesisResult
+    from crystallize.result import Result
+
+
+def esc(value: Any) -> str:
+    """HTML-escape ``str(value)``, quotes included."""
+    return html.escape(str(value), quote=True)
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    """A short display form of a number, interval or value (``–`` for ``None``)."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "∞" if value > 0 else "−∞"
+        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
+            return f"{value:.{digits - 1}e}"
+        return f"{value:.{digits}g}"
+    if isinstance(value, tuple | list) and len(value) == 2:
+        return f"[{fmt(value[0], digits)}, {fmt(value[1], digits)}]"
+    return str(value)
+
+
+def _seconds(value: float) -> str:
+    if value < 1e-3:
+        return f"{value * 1e6:.0f} µs"
+    if value < 1:
+        return f"{value * 1e3:.1f} ms"
+    return f"{value:.2f} s"
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") -> str:
+    """An HTML table; ``header`` is escaped here, ``rows`` must hold ready HTML cells."""
+    head = "".join(f"<th>{esc(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    klass = f' class="{cls}"' if cls else ""
+    return f"<table{klass}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _section(anchor: str, title: str, body: str) -> str:
+    return f'<section id="{anchor}"><h2>{esc(title)}</h2>{body}</section>'
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{esc(text)}</p>'
+
+
+# -- sections ---------------------------------------------------------------------------
+def metrics_section(result: Result) -> str:
+    """Per metric: the distribution plot and a table of n, mean, sd, 95% CI, quartiles."""
+    names = metric_names(result)
+    if not names:
+        return _section("metrics", "Metrics", _note("No metrics were recorded."))
+    parts = []
+    for index, metric in enumerate(names):
+        summaries = metric_summaries(result, metric)
+        parts.append(f"<h3>{esc(metric)}</h3>")
+        if not summaries:
+            parts.append(_note("No numeric values to plot (the metric holds non-numeric values)."))
+            continue
+        parts.append(f'<figure class="plot">{plots.distribution_plot(metric, summaries, f"m{index}")}</figure>')
+        rows = [
+            [
+                esc(s.condition), str(s.n), fmt(s.mean), fmt(s.sd), fmt(s.ci),
+                fmt(s.median), fmt(s.minimum), fmt(s.maximum),
+                str(s.skipped) if s.skipped else "",
+            ]
+            for s in summaries
+        ]
+        parts.append(_table(
+            ["condition", "n", "mean", "sd", "95% CI of mean", "median", "min", "max", "skipped"],
+            rows, "num",
+        ))
+    legend = _note(
+        "Points are replicate values; boxes span the quartiles with the median marked and "
+        "whiskers to min and max; diamonds are means with their 95% t-based confidence "
+        "interval (no interval for fewer than 2 values)."
+    )
+    return _section("metrics", "Metrics", legend + "".join(parts))
+
+
+def _verdict(row: ComparisonRow) -> str:
+    if row.error:
+        return f'<span class="badge err">error</span> {esc(row.error)}'
+    if row.significant is None:
+        return "–"
+    if row.significant:
+        return '<span class="badge sig">significant</span>'
+    return '<span class="badge ns">not significant</span>'
+
+
+def _effect(row: ComparisonRow) -> str:
+    if row.effect_size is None:
+        return "–"
+    name = f' <span class="dim">{esc(row.effect_size_name)}</span>' if row.effect_size_name else ""
+    return f"{fmt(row.effect_size)}{name}"
+
+
+def _extras(row: ComparisonRow) -> str:
+    bits = [f"{esc(k)}={esc(fmt(v))}" for k, v in row.other]
+    bits += [f'<span class="warn">{esc(n)}</span>' for n in row.notes]
+    return "<br>".join(bits)
+
+
+def _hypothesis_block(hyp: HypothesisResult, index: int) -> str:
+    extra = f"; correction: {esc(hyp.correction)}" if hyp.correction else ""
+    parts = [
+        f"<h3>{esc(hyp.name)}</h3>",
+        f'<p class="meta">metrics: {esc(", ".join(hyp.metrics))}{extra}</p>',
+    ]
+    if hyp.error:
+        parts.append(f'<p class="error-text">Could not be verified: {esc(hyp.error)}</p>')
+        return "".join(parts)
+    rows = hypothesis_rows(hyp)
+    if not rows:
+        parts.append(_note("No treatments to compare."))
+        return "".join(parts)
+    header = ["treatment", "metric", "effect size", "difference", "CI", "p", "p adjusted", "verdict"]
+    body = [
+        [
+            esc(r.treatment), esc(r.metric), _effect(r), fmt(r.difference),
+            fmt(r.ci) + (f' <span class="dim">{esc(r.ci_of)}</span>' if r.ci_of else ""),
+            fmt(r.p_value), fmt(r.p_value_adjusted), _verdict(r), _extras(r),
+        ]
+        for r in rows
+    ]
+    if any(row[-1] for row in body):
+        header.append("other")
+    else:
+        body = [row[:-1] for row in body]
+    parts.append(_table(header, body, "num"))
+    by_metric: dict[str, list[ComparisonRow]] = {}
+    for row in rows:
+        by_metric.setdefault(row.metric, []).append(row)
+    for offset, metric_rows in enumerate(by_metric.values()):
+        svg = plots.forest_plot(metric_rows, f"h{index}_{offset}")
+        if svg is not None:
+            parts.append(f'<figure class="plot">{svg}</figure>')
+    if hyp.best is not None:
+        parts.append(f'<p class="meta">Best ranked: <strong>{esc(hyp.best)}</strong></p>')
+    return "".join(parts)
+
+
+def hypotheses_section(result: Result) -> str:
+    """Each hypothesis: a table of comparisons and a forest plot of the estimates and CIs."""
+    if not result.hypotheses:
+        return _section("hypotheses", "Hypotheses", _note("No hypotheses were tested in this run."))
+    legend = _note(
+        "Forest plots show each treatment's estimated difference from the baseline with its "
+        "confidence interval; green marks a significant result, and the dashed line is no "
+        "difference."
+    )
+    blocks = "".join(_hypothesis_block(h, i) for i, h in enumerate(result.hypotheses))
+    return _section("hypotheses", "Hypotheses", legend + blocks)
+
+
+def warnings_section(result: Result) -> str:
+    """The run's warnings, if any."""
+    if not result.warnings:
+        return ""
+    items = "".join(f"<li>{esc(w)}</li>" for w in result.warnings)
+    return _section("warnings", f"Warnings ({len(result.warnings)})", f'<ul class="warnings">{items}</ul>')
+
+
+def errors_section(result: Result) -> str:
+    """Failed replicates: condition, replicate, step and message, tracebacks folded."""
+    if not result.errors:
+        return ""
+    rows = []
+    for error in result.errors:
+        message = f"<code>{esc(error.exception_type)}</code>: {esc(error.message)}"
+        if error.traceback:
+            message += f"<details><summary>traceback</summary><pre>{esc(error.traceback)}</pre></details>"
+        rows.append([esc(error.condition), str(error.replicate), esc(error.step), message])
+    table = _table(["condition", "replicate", "step", "error"], rows, "errors")
+    count = len(result.errors)
+    title = f"Errors ({count} failed replicate{'s' if count != 1 else ''})"
+    return _section("errors", title, table)
+
+
+def _info_value(key: str, value: Any) -> str:
+    if key.endswith("_at") and isinstance(value, int | float) and not isinstance(value, bool):
+        stamp = _dt.datetime.fromtimestamp(float(value), tz=_dt.UTC)
+        return esc(stamp.isoformat(timespec="seconds"))
+    if isinstance(value, dict | list | tuple):
+        return f"<code>{esc(json.dumps(value, default=repr, sort_keys=True))}</code>"
+    return esc(fmt(value))
+
+
+def run_section(result: Result) -> str:
+    """The run's configuration: experiment, run id, base seed, code fingerprint and info."""
+    fingerprint = result.info.get("fingerprint")
+    rows = [
+        ["experiment", esc(result.experiment)],
+        ["run id", f"<code>{esc(result.run_id)}</code>" if result.run_id else "– (not stored)"],
+        ["base seed", esc(fmt(result.base_seed))],
+        ["code fingerprint", f"<code>{esc(fingerprint)}</code>" if fingerprint else "– (not recorded)"],
+        ["conditions", esc(", ".join(result.conditions))],
+    ]
+    rows += [[esc(k), _info_value(k, v)] for k, v in result.info.items() if k != "fingerprint"]
+    return _section("run", "Run", _table(["", ""], rows, "kv"))
+
+
+def seeds_section(result: Result) -> str:
+    """The seed of every condition × replicate."""
+    conditions = result.metrics.conditions()
+    seeds: dict[int, dict[str, Any]] = {}
+    for record in result.records:
+        seeds.setdefault(record.replicate, {})[record.condition] = record.seed
+    if not seeds:
+        return ""
+    rows = [
+        [str(rep)] + [esc(fmt(seeds[rep].get(c))) for c in conditions]
+        for rep in sorted(seeds)
+    ]
+    table = _table(["replicate", *conditions], rows, "num")
+    base = f"<p>Base seed: <code>{esc(fmt(result.base_seed))}</code>. Repeat the run with " \
+        f"<code>SeedPlugin(seed={esc(fmt(result.base_seed))})</code>.</p>" if result.base_seed is not None else ""
+    body = f"{base}<details><summary>Seeds per replicate ({len(rows)})</summary>{table}</details>"
+    return _section("seeds", "Seeds", body)
+
+
+def timings_section(result: Result) -> str:
+    """Mean replicate duration per condition and mean duration of each step."""
+    by_condition: dict[str, list[float]] = {c: [] for c in result.conditions}
+    by_step: dict[str, list[float]] = {}
+    for record in result.records:
+        by_condition.setdefault(record.condition, []).append(record.duration)
+        for step in record.steps:
+            by_step.setdefault(step.name, []).append(step.duration)
+    rows = [
+        [esc(c), str(len(d)), _seconds(statistics.fmean(d)), _seconds(max(d)), _seconds(sum(d))]
+        for c, d in by_condition.items() if d
+    ]
+    if not rows:
+        return ""
+    body = _table(["condition", "replicates", "mean duration", "max", "total"], rows, "num")
+    if by_step:
+        step_rows = [
+            [esc(name), str(len(d)), _seconds(statistics.fmean(d)), _seconds(sum(d))]
+            for name, d in by_step.items()
+        ]
+        body += "<h3>Steps</h3>" + _table(["step", "runs", "mean duration", "total"], step_rows, "num")
+    return _section("timings", "Timings", body)
+
+
+def render_page(result: Result, title: str | None = None) -> str:
+    """The whole HTML document for ``result``."""
+    from crystallize import __version__
+
+    heading = title or f"Experiment {result.experiment}"
+    n_conditions = len(result.conditions)
+    n_records = len(result.records)
+    summary = (
+        f"{n_records} replicate record(s) over {n_conditions} condition(s); "
+        f"{len(result.errors)} failed; {len(result.hypotheses)} hypothesis result(s)"
+    )
+    sections = [
+        metrics_section(result),
+        hypotheses_section(result),
+        warnings_section(result),
+        errors_section(result),
+        run_section(result),
+        seeds_section(result),
+        timings_section(result),
+    ]
+    titles = {
+        "metrics": "Metrics", "hypotheses": "Hypotheses", "warnings": "Warnings",
+        "errors": "Errors", "run": "Run", "seeds": "Seeds", "timings": "Timings",
+    }
+    nav = " · ".join(
+        f'<a href="#{anchor}">{label}</a>'
+        for anchor, label in titles.items()
+        if any(s.startswith(f'<section id="{anchor}"') for s in sections)
+    )
+    run = f" · run <code>{esc(result.run_id)}</code>" if result.run_id else ""
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{esc(heading)}</title><style>{CSS}</style></head><body>"
+        f"<header><h1>{esc(heading)}</h1><p class=\"meta\">{esc(summary)}{run}</p>"
+        f"<nav>{nav}</nav></header><main>{''.join(sections)}</main>"
+        f'<footer>Generated by Crystallize {esc(__version__)}. Self-contained: no scripts, '
+        "no external resources.</footer></body></html>\n"
+    )
+
+
+__all__ = [
+    "errors_section",
+    "esc",
+    "fmt",
+    "hypotheses_section",
+    "metrics_section",
+    "render_page",
+    "run_section",
+    "seeds_section",
+    "timings_section",
+    "warnings_section",
+]

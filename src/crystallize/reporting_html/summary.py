@@ -1,0 +1,250 @@
+"""Numbers behind the reports: per-condition summaries and hypothesis comparison rows.
+
+Pure data, no rendering: the HTML report and the terminal chart both build on it.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from crystallize.hypothesis import HypothesisResult
+    from crystallize.result import Result
+
+#: Verifier output keys shown in their own columns (anything else scalar is "other").
+_STANDARD_KEYS = frozenset({
+    "test", "metric", "alpha", "alternative", "p_value", "p_value_adjusted", "significant",
+    "effect_size", "effect_size_name", "ci", "ci_of", "ci_level", "n_baseline",
+    "n_treatment", "mean_baseline", "mean_treatment", "difference", "warnings", "correction",
+    "statistic", "df", "n_pairs", "table", "odds_ratio_ci", "error", "ranking_error",
+})
+
+
+def numeric_values(values: Iterable[Any]) -> list[float]:
+    """The finite numbers among ``values`` (bools count as 0/1; other types are skipped)."""
+    out: list[float] = []
+    for value in values:
+        if isinstance(value, str | bytes):
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(number):
+            out.append(number)
+    return out
+
+
+def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float] | None:
+    """Two-sided t-based confidence interval of the mean, or ``None`` for fewer than 2 values.
+
+    Args:
+        values: the sample.
+        level: the confidence level (0.95 for a 95% interval).
+
+    Returns:
+        ``(low, high)`` = mean ± t(level, n-1) · sd / √n, with the critical value from
+        ``scipy.stats.t``.
+    """
+    n = len(values)
+    if n < 2:
+        return None
+    from scipy.stats import t
+
+    mean = statistics.fmean(values)
+    half = float(t.ppf(0.5 + level / 2, n - 1)) * statistics.stdev(values) / math.sqrt(n)
+    return (mean - half, mean + half)
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionSummary:
+    """Descriptive statistics of one condition's values for one metric.
+
+    Attributes:
+        condition: the condition name.
+        values: the finite numeric values, in replicate order.
+        n: how many values.
+        mean: their mean.
+        sd: sample standard deviation (0 for a single value).
+        ci: 95% t-based CI of the mean, ``None`` for fewer than 2 values.
+        minimum, q1, median, q3, maximum: the five-number summary.
+        skipped: values that were not finite numbers (non-numeric, NaN, inf).
+    """
+
+    condition: str
+    values: tuple[float, ...]
+    n: int
+    mean: float
+    sd: float
+    ci: tuple[float, float] | None
+    minimum: float
+    q1: float
+    median: float
+    q3: float
+    maximum: float
+    skipped: int = 0
+
+
+def summarize(condition: str, raw: Sequence[Any]) -> ConditionSummary | None:
+    """Summarize one condition's raw metric values; ``None`` when none is a finite number."""
+    values = numeric_values(raw)
+    if not values:
+        return None
+    ordered = sorted(values)
+    if len(values) > 1:
+        q1, median, q3 = statistics.quantiles(ordered, n=4, method="inclusive")
+        sd = statistics.stdev(values)
+    else:
+        q1 = median = q3 = values[0]
+        sd = 0.0
+    return ConditionSummary(
+        condition=condition,
+        values=tuple(values),
+        n=len(values),
+        mean=statistics.fmean(values),
+        sd=sd,
+        ci=mean_ci(values),
+        minimum=ordered[0],
+        q1=q1,
+        median=median,
+        q3=q3,
+        maximum=ordered[-1],
+        skipped=len(raw) - len(values),
+    )
+
+
+def metric_names(result: Result) -> list[str]:
+    """Every metric recorded by any condition, in first-seen order."""
+    names: list[str] = []
+    for cm in result.metrics.conditions().values():
+        names += [m for m in cm.metrics if m not in names]
+    return names
+
+
+def metric_summaries(result: Result, metric: str) -> list[ConditionSummary]:
+    """One summary per condition (baseline first) that has numeric values for ``metric``."""
+    out = []
+    for name, cm in result.metrics.conditions().items():
+        summary = summarize(name, cm.metrics.get(metric, []))
+        if summary is not None:
+            out.append(summary)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ComparisonRow:
+    """One treatment-vs-baseline comparison of a hypothesis, flattened for display.
+
+    Attributes:
+        treatment: the treatment compared with the baseline.
+        metric: the metric compared.
+        effect_size: the verifier's effect size, if any; ``effect_size_name`` names it.
+        difference: treatment minus baseline (the point estimate ``ci`` brackets).
+        ci: the verifier's confidence interval; ``ci_of`` says of what, ``ci_level`` at
+            which confidence.
+        p_value: raw p-value; ``p_value_adjusted`` after the hypothesis' correction.
+        significant: the verifier's verdict (``None`` when it gave none).
+        error: why this treatment could not be verified, else ``None``.
+        other: scalar outputs of custom verifiers that have no column of their own.
+        notes: warnings the verifier reported.
+    """
+
+    treatment: str
+    metric: str
+    effect_size: float | None = None
+    effect_size_name: str | None = None
+    difference: float | None = None
+    ci: tuple[float, float] | None = None
+    ci_of: str | None = None
+    ci_level: float | None = None
+    p_value: float | None = None
+    p_value_adjusted: float | None = None
+    significant: bool | None = None
+    error: str | None = None
+    other: tuple[tuple[str, Any], ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _interval(value: Any) -> tuple[float, float] | None:
+    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        low, high = _number(value[0]), _number(value[1])
+        if low is not None and high is not None:
+            return (low, high)
+    return None
+
+
+def _row(treatment: str, metric: str, entry: Mapping[str, Any]) -> ComparisonRow:
+    significant = entry.get("significant")
+    other = tuple(
+        (str(k), v)
+        for k, v in entry.items()
+        if k not in _STANDARD_KEYS and isinstance(v, int | float | str | bool)
+    )
+    notes = entry.get("warnings") or ()
+    level = _number(entry.get("ci_level"))
+    return ComparisonRow(
+        treatment=treatment,
+        metric=str(entry.get("metric") or metric),
+        effect_size=_number(entry.get("effect_size")),
+        effect_size_name=entry.get("effect_size_name"),
+        difference=_number(entry.get("difference")),
+        ci=_interval(entry.get("ci")),
+        ci_of=entry.get("ci_of"),
+        ci_level=level,
+        p_value=_number(entry.get("p_value")),
+        p_value_adjusted=_number(entry.get("p_value_adjusted")),
+        significant=bool(significant) if significant is not None else None,
+        error=str(entry["ranking_error"]) if entry.get("ranking_error") else None,
+        other=other,
+        notes=tuple(str(n) for n in notes) if isinstance(notes, list | tuple) else (str(notes),),
+    )
+
+
+def hypothesis_rows(hyp: HypothesisResult) -> list[ComparisonRow]:
+    """Flatten a hypothesis result into rows, best-ranked treatment first.
+
+    Flat verifier outputs give one row per treatment; outputs nested per metric
+    (``{metric: {...}}``) give one row per treatment × metric.
+    """
+    rows: list[ComparisonRow] = []
+    default_metric = ", ".join(hyp.metrics)
+    order = list(hyp.ranking) + [t for t in hyp.results if t not in hyp.ranking]
+    for treatment in order:
+        output = hyp.results.get(treatment, {})
+        if "error" in output:
+            rows.append(ComparisonRow(treatment, default_metric, error=str(output["error"])))
+            continue
+        nested = [
+            (str(k), v) for k, v in output.items()
+            if isinstance(v, Mapping) and not {"p_value", "significant", "effect_size"} & output.keys()
+        ]
+        if nested:
+            rows += [_row(treatment, metric, entry) for metric, entry in nested]
+        else:
+            rows.append(_row(treatment, default_metric, output))
+    return rows
+
+
+__all__ = [
+    "ComparisonRow",
+    "ConditionSummary",
+    "hypothesis_rows",
+    "mean_ci",
+    "metric_names",
+    "metric_summaries",
+    "numeric_values",
+    "summarize",
+]

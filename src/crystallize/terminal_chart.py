@@ -1,0 +1,163 @@
+"""Per-condition distributions in the terminal, drawn with unicode characters.
+
+Each condition gets two lines on a shared axis: a histogram of its replicate values
+(block heights ``▁``–``█``) and a box line (``─`` whiskers from min to max, ``░`` box
+over the quartiles, ``┃`` median, ``◆`` mean), followed by the mean, its 95% CI and n::
+
+    score
+     condition  distribution                 mean    95% CI            n
+     baseline   ▂  ▅ █ ▂                     0.187   [-0.448, 0.822]  12
+                ──░░┃░◆░──────
+     treated             ▂ ▅█ ▂              2.14    [1.44, 2.83]     11
+                       ───░┃◆░░───────
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from crystallize.exceptions import MissingMetricError
+from crystallize.reporting_html.summary import ConditionSummary, metric_names, metric_summaries
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from crystallize.result import Result
+
+_LEVELS = "▁▂▃▄▅▆▇█"
+WHISKER, BOX, MEDIAN, MEAN = "─", "░", "┃", "◆"
+
+
+def _fmt(value: float) -> str:
+    if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
+        return f"{value:.2e}"
+    return f"{value:.4g}"
+
+
+class _Scale:
+    """Maps values in ``[low, high]`` to columns ``0 .. width - 1``."""
+
+    def __init__(self, low: float, high: float, width: int) -> None:
+        self.low, self.high, self.width = low, high, width
+
+    def column(self, value: float) -> int:
+        if self.high <= self.low:
+            return self.width // 2
+        position = (value - self.low) / (self.high - self.low) * (self.width - 1)
+        return min(self.width - 1, max(0, round(position)))
+
+
+def histogram_line(values: Sequence[float], scale: _Scale) -> str:
+    """One character per column: block height ∝ the number of values in that column."""
+    counts = [0] * scale.width
+    for value in values:
+        counts[scale.column(value)] += 1
+    peak = max(counts) or 1
+    return "".join(
+        _LEVELS[max(0, round(c / peak * len(_LEVELS)) - 1)] if c else " " for c in counts
+    )
+
+
+def box_line(summary: ConditionSummary, scale: _Scale) -> str:
+    """Whiskers (min to max), the quartile box, the median and the mean on one line."""
+    chars = [" "] * scale.width
+    for col in range(scale.column(summary.minimum), scale.column(summary.maximum) + 1):
+        chars[col] = WHISKER
+    for col in range(scale.column(summary.q1), scale.column(summary.q3) + 1):
+        chars[col] = BOX
+    chars[scale.column(summary.median)] = MEDIAN
+    chars[scale.column(summary.mean)] = MEAN
+    return "".join(chars)
+
+
+def _metric_table(metric: str, summaries: list[ConditionSummary], width: int) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    low = min(s.minimum for s in summaries)
+    high = max(s.maximum for s in summaries)
+    scale = _Scale(low, high, width)
+    table = Table(title=Text(metric, style="bold"), title_justify="left", box=None, pad_edge=False, show_edge=False)
+    table.add_column("condition", no_wrap=True)
+    table.add_column("distribution", no_wrap=True, min_width=width, max_width=width)
+    table.add_column("mean", justify="right", no_wrap=True)
+    table.add_column("95% CI", no_wrap=True)
+    table.add_column("n", justify="right", no_wrap=True)
+    for s in summaries:
+        chart = Text(no_wrap=True)
+        chart.append(histogram_line(s.values, scale), style="cyan")
+        chart.append("\n")
+        line = box_line(s, scale)
+        mean_at = line.index(MEAN)
+        chart.append(line[:mean_at], style="grey58")
+        chart.append(MEAN, style="bold #D55E00")
+        chart.append(line[mean_at + 1 :], style="grey58")
+        ci = f"[{_fmt(s.ci[0])}, {_fmt(s.ci[1])}]" if s.ci else "-"
+        table.add_row(Text(s.condition), chart, _fmt(s.mean), ci, str(s.n))
+    left, right = _fmt(low), _fmt(high)
+    axis = left + " " * max(1, width - len(left) - len(right)) + right
+    table.add_row("", Text(axis[: max(width, len(axis))], style="dim"), "", "", "")
+    return table
+
+
+def terminal_chart(result: Result, metric: str | None = None, width: int = 60) -> RenderableType:
+    """A rich renderable showing each condition's distribution of a metric.
+
+    Print it with ``rich.console.Console().print(terminal_chart(result))``.
+
+    Args:
+        result: the Result to chart.
+        metric: the metric to show; ``None`` shows every metric with numeric values.
+        width: characters used for the distribution column (at least 10).
+
+    Returns:
+        A rich ``Group`` of one table per metric.
+
+    Raises:
+        MissingMetricError: ``metric`` was recorded by no condition (the message lists
+            the recorded metrics).
+        ValueError: ``width`` is below 10.
+    """
+    from rich.console import Group
+    from rich.text import Text
+
+    if width < 10:
+        raise ValueError(f"terminal_chart width must be at least 10 characters, got {width}")
+    names = metric_names(result)
+    if metric is not None and metric not in names:
+        known = ", ".join(names) or "none"
+        raise MissingMetricError(f"No condition recorded metric '{metric}' (recorded: {known}).")
+    parts: list[Any] = []
+    for name in [metric] if metric is not None else names:
+        summaries = metric_summaries(result, name)
+        if summaries:
+            parts.append(_metric_table(name, summaries, width))
+        else:
+            parts.append(Text(f"{name}: no numeric values", style="dim"))
+        parts.append(Text(""))
+    if not parts:
+        parts.append(Text("No metrics were recorded.", style="dim"))
+    return Group(*parts)
+
+
+def render_terminal_chart(result: Result, metric: str | None = None, width: int = 60) -> str:
+    """:func:`terminal_chart` rendered to plain text (no colours), e.g. for logs.
+
+    Args:
+        result: the Result to chart.
+        metric: the metric to show; ``None`` shows every metric.
+        width: characters used for the distribution column.
+
+    Returns:
+        The chart as text.
+    """
+    from rich.console import Console
+
+    console = Console(width=width + 120, record=True, file=io.StringIO(), color_system=None)
+    console.print(terminal_chart(result, metric, width))
+    return console.export_text()
+
+
+__all__ = ["box_line", "histogram_line", "render_terminal_chart", "terminal_chart"]

@@ -1,0 +1,61 @@
+"""Treatments in config.yaml: plain context values, or another datasource / steps / pipeline."""
+
+from __future__ import annotations
+
+import pytest
+
+from crystallize import Experiment
+from crystallize.exceptions import ConfigError
+
+RESHAPING = """
+replicates: 4
+datasource: numbers
+steps: [add_delta, total]
+treatments:
+  shifted: {delta: 3.0}
+  constant_source:
+    datasource: {constant: {value: 2.0, n: 3}}
+  scaled:
+    steps: {add_delta: {scale: {factor: 0.0}}}
+    values: {unused: 1}
+  only_total:
+    pipeline: [total]
+hypotheses:
+  - name: differs
+    verifier: welch_t_test
+    metrics: total
+plugins:
+  seed: {seed: 5}
+"""
+
+
+def test_reshaping_treatments_run_and_are_compared(make_folder):
+    experiment = Experiment.from_yaml(make_folder("demo", RESHAPING))
+    by_name = {t.name: t for t in experiment.treatments}
+    assert by_name["shifted"].values == {"delta": 3.0} and not by_name["shifted"].reshapes
+    assert by_name["constant_source"].datasource is not None
+    assert set(by_name["scaled"].steps) == {"add_delta"} and by_name["scaled"].values == {"unused": 1}
+    result = experiment.run()
+    assert not result.errors
+    assert result.metrics.treatments["constant_source"].metrics["total"] == [6.0] * 4
+    assert result.metrics.treatments["scaled"].metrics["total"] == [0.0] * 4
+    assert result.metrics.treatments["only_total"].metrics["total"] == result.metrics.baseline.metrics["total"]
+    assert set(result.get_hypothesis("differs").results) == {"shifted", "constant_source", "scaled", "only_total"}
+
+
+def test_swapping_an_unknown_step_is_a_clear_error(make_folder):
+    config = RESHAPING.replace("steps: {add_delta: {scale: {factor: 0.0}}}", "steps: {add_delt: scale}")
+    with pytest.raises(ConfigError, match="swaps step 'add_delt'.*did you mean 'add_delta'"):
+        Experiment.from_yaml(make_folder("demo", config))
+
+
+def test_unknown_treatment_datasource_is_a_clear_error(make_folder):
+    config = RESHAPING.replace("datasource: {constant: {value: 2.0, n: 3}}", "datasource: constnt")
+    with pytest.raises(ConfigError, match="no datasource named 'constnt'"):
+        Experiment.from_yaml(make_folder("demo", config))
+
+
+def test_steps_and_pipeline_together_is_an_error(make_folder):
+    config = RESHAPING.replace("    pipeline: [total]", "    pipeline: [total]\n    steps: {total: total}")
+    with pytest.raises(ConfigError, match="either steps"):
+        Experiment.from_yaml(make_folder("demo", config))

@@ -25,9 +25,10 @@ def _numbers(values: Sequence[Any]) -> list[float]:
     return out
 
 
-def _fmt(value: Any, digits: int = 4) -> str:
+def format_value(value: Any, digits: int = 4, missing: str = "-") -> str:
+    """A short display form of a number, an interval (a pair) or any value."""
     if value is None:
-        return "-"
+        return missing
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int):
@@ -35,11 +36,13 @@ def _fmt(value: Any, digits: int = 4) -> str:
     if isinstance(value, float):
         if math.isnan(value):
             return "nan"
+        if math.isinf(value):
+            return "∞" if value > 0 else "−∞"
         if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
             return f"{value:.{digits - 1}e}"
         return f"{value:.{digits}g}"
     if isinstance(value, list | tuple) and len(value) == 2:
-        return f"[{_fmt(value[0], digits)}, {_fmt(value[1], digits)}]"
+        return f"[{format_value(value[0], digits, missing)}, {format_value(value[1], digits, missing)}]"
     return str(value)
 
 
@@ -50,7 +53,7 @@ def metric_summary(values: Sequence[Any]) -> str:
         return f"n={len(values)} (non-numeric)"
     mean = statistics.fmean(numbers)
     sd = statistics.stdev(numbers) if len(numbers) > 1 else 0.0
-    return f"{_fmt(mean)} ± {_fmt(sd)} (n={len(numbers)})"
+    return f"{format_value(mean)} ± {format_value(sd)} (n={len(numbers)})"
 
 
 def _table(rows: list[list[str]]) -> list[str]:
@@ -78,10 +81,10 @@ def _hypothesis_rows(hyp: HypothesisResult) -> list[list[str]]:
             rows.append([
                 treatment,
                 str(metric),
-                _fmt(entry.get("effect_size", entry.get("difference"))),
-                _fmt(entry.get("ci")),
-                _fmt(entry.get("p_value")),
-                _fmt(entry.get("p_value_adjusted")),
+                format_value(entry.get("effect_size", entry.get("difference"))),
+                format_value(entry.get("ci")),
+                format_value(entry.get("p_value")),
+                format_value(entry.get("p_value_adjusted")),
                 verdict,
             ])
     return rows
@@ -137,4 +140,4 @@ def render_report(result: Result) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["metric_summary", "render_report"]
+__all__ = ["format_value", "metric_summary", "render_report"]

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import json
-import math
 import statistics
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from crystallize.reporting import format_value
 from crystallize.reporting_html import plots
 from crystallize.reporting_html.style import CSS
 from crystallize.reporting_html.summary import (
@@ -36,23 +36,7 @@ def esc(value: Any) -> str:
 
 def fmt(value: Any, digits: int = 4) -> str:
     """A short display form of a number, interval or value (``–`` for ``None``)."""
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "∞" if value > 0 else "−∞"
-        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
-            return f"{value:.{digits - 1}e}"
-        return f"{value:.{digits}g}"
-    if isinstance(value, tuple | list) and len(value) == 2:
-        return f"[{fmt(value[0], digits)}, {fmt(value[1], digits)}]"
-    return str(value)
+    return format_value(value, digits, missing="–")
 
 
 def _seconds(value: float) -> str:

@@ -53,6 +53,7 @@ from crystallize.store.base import (
     validate_status,
 )
 from crystallize.store.serialize import decode_record, dumps, encode_record, loads
+from crystallize.store.sqlite_schema import OUR_TABLES, PREREGISTRATIONS_TABLE, SCHEMA
 
 logger = logging.getLogger("crystallize.store")
 
@@ -64,53 +65,6 @@ DB_FILENAME = "crystallize.db"
 DEFAULT_STALE_AFTER = 120.0
 #: Default seconds a writer waits for another process's transaction to finish.
 DEFAULT_BUSY_TIMEOUT = 30.0
-
-_SCHEMA = (
-    """
-    CREATE TABLE IF NOT EXISTS runs (
-        run_id       TEXT PRIMARY KEY,
-        experiment   TEXT NOT NULL,
-        fingerprint  TEXT NOT NULL,
-        spec         TEXT NOT NULL,
-        status       TEXT NOT NULL,
-        replicates   INTEGER NOT NULL,
-        conditions   TEXT NOT NULL,
-        base_seed    TEXT,
-        started_at   REAL NOT NULL,
-        ended_at     REAL,
-        heartbeat_at REAL NOT NULL,
-        pid          INTEGER NOT NULL,
-        hostname     TEXT NOT NULL,
-        summary      TEXT,
-        warnings     TEXT NOT NULL,
-        parent_run   TEXT
-    )
-    """,
-    "CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs (experiment, started_at)",
-    "CREATE INDEX IF NOT EXISTS runs_by_status ON runs (status)",
-    """
-    CREATE TABLE IF NOT EXISTS records (
-        run_id    TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
-        condition TEXT NOT NULL,
-        replicate INTEGER NOT NULL,
-        seed      INTEGER,
-        status    TEXT NOT NULL,
-        duration  REAL,
-        payload   TEXT NOT NULL,
-        UNIQUE (run_id, condition, replicate)
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS preregistrations (
-        registration_id TEXT PRIMARY KEY,
-        experiment      TEXT NOT NULL,
-        hypothesis      TEXT NOT NULL,
-        created_at      REAL NOT NULL,
-        payload         TEXT NOT NULL
-    )
-    """,
-)
-_OUR_TABLES = {"runs", "records", "preregistrations"}
 
 _RUN_COLUMNS = (
     "run_id, experiment, fingerprint, spec, status, replicates, conditions, base_seed, "
@@ -315,16 +269,16 @@ class SQLiteRunStore(RunStore):
                         "AND name NOT LIKE 'sqlite_%'"
                     )
                 }
-                if tables - _OUR_TABLES:
+                if tables - OUR_TABLES:
                     raise StoreError(
                         f"{str(self.path)!r} is an SQLite database but not a Crystallize run "
                         f"store (it has tables {sorted(tables)}). Use a different path."
                     )
-                for statement in _SCHEMA:
+                for statement in SCHEMA:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version == 1:  # version 2 added pre-registration records
-                conn.execute(_SCHEMA[-1])
+                conn.execute(PREREGISTRATIONS_TABLE)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _check_version(self, version: int) -> None:

@@ -432,3 +432,24 @@ def test_one_store_object_used_from_many_threads(store):
     assert [(r.condition, r.replicate) for r in loaded] == [
         (f"c{i}", rep) for i in range(6) for rep in range(20)
     ]
+
+
+def test_version_1_store_is_migrated_to_hold_preregistrations(tmp_path):
+    import sqlite3
+
+    from crystallize.store import SCHEMA_VERSION, open_store
+    from crystallize.store.sqlite_schema import SCHEMA
+
+    db = tmp_path / "crystallize.db"
+    conn = sqlite3.connect(db)
+    for statement in SCHEMA[:-1]:  # everything but the pre-registrations table
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with open_store(tmp_path) as store:
+        record = store.add_preregistration(experiment="e", hypothesis="b.x > a.x", payload={"n": 1})
+        assert store.get_preregistration(record.registration_id).payload == {"n": 1}
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()

@@ -97,6 +97,8 @@ def test_pipeline_lists_steps_and_rejects_factories():
     assert Pipeline(steps).steps == steps
     with pytest.raises(TypeError, match="factory"):
         Pipeline([add_delta(), 3])
+    with pytest.raises(TypeError, match=r"Call it: add_delta\(\)"):
+        Pipeline([add_delta])
 
 
 def test_class_based_step():

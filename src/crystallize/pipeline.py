@@ -19,10 +19,13 @@ class Pipeline:
     def __init__(self, steps: Iterable[PipelineStep]) -> None:
         self.steps: list[PipelineStep] = list(steps)
         for index, step in enumerate(self.steps):
-            if not callable(step):
+            factory = getattr(step, "__crystallize_step__", None)
+            if factory is not None or not callable(step):
+                name = getattr(factory, "__name__", None)
+                hint = f" Call it: {name}()." if name else ""
                 raise TypeError(
                     f"Pipeline step {index} is {step!r}, which is not a step. Did you pass the "
-                    "factory instead of calling it (my_step instead of my_step())?"
+                    f"factory instead of calling it (my_step instead of my_step())?{hint}"
                 )
 
     def __iter__(self) -> Iterator[PipelineStep]:

@@ -14,12 +14,13 @@ replaced by the latest run.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crystallize.store.artifacts import artifact_path, atomic_write_bytes, validate_artifact_name
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from crystallize.utils.context import FrozenContext
 
 
@@ -29,6 +30,8 @@ class ArtifactLocation:
     __slots__ = ("root", "experiment", "version")
 
     def __init__(self, root: str | Path, experiment: str, version: int) -> None:
+        from pathlib import Path
+
         self.root = Path(root)
         self.experiment = experiment
         self.version = version
@@ -132,7 +135,8 @@ class Artifact:
 
 def load_artifact_file(path: str | Path, loader: Callable[[bytes], Any] | None = None) -> Any:
     """Read an artifact file and decode it with ``loader`` (raw bytes without one)."""
-    data = Path(path).read_bytes()
+    with open(path, "rb") as handle:
+        data = handle.read()
     return loader(data) if loader is not None else data
 
 

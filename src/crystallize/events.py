@@ -10,19 +10,31 @@ record (``record.events``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(slots=True)
 class LiveEvent:
     """One ``ctx.emit`` call: where it happened, its name and payload."""
 
-    condition: str
-    replicate: int
-    seed: int | None
-    event: str
-    payload: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("condition", "replicate", "seed", "event", "payload")
+
+    def __init__(
+        self, condition: str, replicate: int, seed: int | None, event: str, payload: dict[str, Any] | None = None
+    ) -> None:
+        self.condition = condition
+        self.replicate = replicate
+        self.seed = seed
+        self.event = event
+        self.payload = payload if payload is not None else {}
+
+    def __reduce__(self):
+        return (LiveEvent, (self.condition, self.replicate, self.seed, self.event, self.payload))
+
+    def __repr__(self) -> str:
+        return (
+            f"LiveEvent({self.condition!r}, {self.replicate!r}, {self.seed!r}, "
+            f"{self.event!r}, {self.payload!r})"
+        )
 
 
 class QueueSink:

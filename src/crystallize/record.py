@@ -1,42 +1,115 @@
 """Plain records a replicate produces: metrics, provenance, errors and timings.
 
 Workers build these and send them back to the driver, so they hold only picklable,
-JSON-friendly values.
+JSON-friendly values. They are small slotted classes with a generated ``__init__`` —
+the same shape ``dataclasses`` would give, without importing it (and ``inspect``)
+on every ``import crystallize``.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
+_FACTORY = object()  # marks a field whose default is a fresh empty container
 
-@dataclass(slots=True)
-class StepRecord:
+
+class PlainRecord:
+    """Base of the record classes: declared fields, equality, repr and ``as_dict``.
+
+    Subclasses list ``FIELDS`` as ``(name, default)`` pairs; a default of ``list`` or
+    ``dict`` (the type itself) means a fresh empty container per instance, and a field
+    without a default uses :data:`REQUIRED`.
+    """
+
+    __slots__ = ()
+    FIELDS: tuple[tuple[str, Any], ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.field_names = tuple(name for name, _ in cls.FIELDS)
+        params, lines, namespace = [], [], {"_FACTORY": _FACTORY}
+        for name, default in cls.FIELDS:
+            if default is REQUIRED:
+                params.append(name)
+                lines.append(f"    self.{name} = {name}")
+            elif default in (list, dict):
+                params.append(f"{name}=_FACTORY")
+                lines.append(f"    self.{name} = {default.__name__}() if {name} is _FACTORY else {name}")
+            else:
+                namespace[f"_default_{name}"] = default
+                params.append(f"{name}=_default_{name}")
+                lines.append(f"    self.{name} = {name}")
+        source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(lines) + "\n"
+        exec(source, namespace)  # a straight-line __init__: fast on the per-replicate path
+        cls.__init__ = namespace["__init__"]
+        cls.__init__.__qualname__ = f"{cls.__qualname__}.__init__"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a dict (nested records stay objects; see subclasses)."""
+        return {name: getattr(self, name) for name in self.field_names}
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self.field_names)
+
+    __hash__ = None  # mutable, like a dataclass with eq=True
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.field_names)
+        return f"{type(self).__name__}({fields})"
+
+    def __getstate__(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, n) for n in self.field_names)
+
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
+        for name, value in zip(self.field_names, state, strict=True):
+            object.__setattr__(self, name, value)
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+#: Marks a record field that has no default.
+REQUIRED: Any = _Required()
+
+
+class StepRecord(PlainRecord):
     """Provenance of one step in one replicate."""
 
-    name: str
-    params: dict[str, Any]
-    input_hash: str | None = None
-    output_hash: str | None = None
-    cache_hit: bool = False
-    ctx_reads: dict[str, Any] = field(default_factory=dict)
-    ctx_writes: list[str] = field(default_factory=list)
-    metrics: dict[str, list[Any]] = field(default_factory=dict)
-    duration: float = 0.0
-    cache_miss_reason: str | None = None
-    artifacts: list[str] = field(default_factory=list)
+    __slots__ = (
+        "name", "params", "input_hash", "output_hash", "cache_hit", "ctx_reads",
+        "ctx_writes", "metrics", "duration", "cache_miss_reason", "artifacts",
+    )
+    FIELDS = (
+        ("name", REQUIRED),
+        ("params", REQUIRED),
+        ("input_hash", None),
+        ("output_hash", None),
+        ("cache_hit", False),
+        ("ctx_reads", dict),
+        ("ctx_writes", list),
+        ("metrics", dict),
+        ("duration", 0.0),
+        ("cache_miss_reason", None),
+        ("artifacts", list),
+    )
 
 
-@dataclass(slots=True)
-class ReplicateError:
+class ReplicateError(PlainRecord):
     """A failure inside one replicate: where it happened and what was raised."""
 
-    condition: str
-    replicate: int
-    step: str
-    message: str
-    exception_type: str
-    traceback: str = ""
+    __slots__ = ("condition", "replicate", "step", "message", "exception_type", "traceback")
+    FIELDS = (
+        ("condition", REQUIRED),
+        ("replicate", REQUIRED),
+        ("step", REQUIRED),
+        ("message", REQUIRED),
+        ("exception_type", REQUIRED),
+        ("traceback", ""),
+    )
 
     def __str__(self) -> str:
         return (
@@ -45,24 +118,31 @@ class ReplicateError:
         )
 
 
-@dataclass(slots=True)
-class ReplicateRecord:
-    """Everything one (condition, replicate) run produced."""
+class ReplicateRecord(PlainRecord):
+    """Everything one (condition, replicate) run produced.
 
-    condition: str
-    replicate: int
-    seed: int | None
-    metrics: dict[str, list[Any]]
-    steps: list[StepRecord]
-    error: ReplicateError | None = None
-    duration: float = 0.0
-    started_at: float = 0.0
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    metric_tags: dict[str, list[Any]] | None = None
-    worker: int = 0
-    #: Set only when the process that ran this replicate saw different step or
-    #: datasource source code than the driver did when the run started.
-    code_digest: str | None = None
+    ``code_digest`` is set only when the process that ran this replicate saw different
+    step or datasource source code than the driver did when the run started.
+    """
+
+    __slots__ = (
+        "condition", "replicate", "seed", "metrics", "steps", "error", "duration",
+        "started_at", "events", "metric_tags", "worker", "code_digest",
+    )
+    FIELDS = (
+        ("condition", REQUIRED),
+        ("replicate", REQUIRED),
+        ("seed", REQUIRED),
+        ("metrics", REQUIRED),
+        ("steps", REQUIRED),
+        ("error", None),
+        ("duration", 0.0),
+        ("started_at", 0.0),
+        ("events", list),
+        ("metric_tags", None),
+        ("worker", 0),
+        ("code_digest", None),
+    )
 
     @property
     def ok(self) -> bool:
@@ -78,9 +158,9 @@ class ReplicateRecord:
             "duration": self.duration,
             "started_at": self.started_at,
             "worker_pid": self.worker,
-            "steps": [asdict(step) for step in self.steps],
-            "error": asdict(self.error) if self.error else None,
+            "steps": [step.as_dict() for step in self.steps],
+            "error": self.error.as_dict() if self.error else None,
         }
 
 
-__all__ = ["ReplicateError", "ReplicateRecord", "StepRecord"]
+__all__ = ["REQUIRED", "PlainRecord", "ReplicateError", "ReplicateRecord", "StepRecord"]

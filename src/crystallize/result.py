@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crystallize.hypothesis import HypothesisResult
 from crystallize.record import ReplicateError, ReplicateRecord
 from crystallize.treatment import BASELINE
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class ConditionMetrics:
@@ -150,7 +151,7 @@ class Result:
             "warnings": self.warnings,
             "metrics": {name: cm.metrics for name, cm in self.metrics.conditions().items()},
             "hypotheses": [h.to_dict() for h in self.metrics.hypotheses],
-            "errors": [asdict(e) for e in self.errors],
+            "errors": [e.as_dict() for e in self.errors],
             "provenance": self.provenance,
         }
 
@@ -160,7 +161,8 @@ class Result:
 
         text = json.dumps(self.to_dict(), indent=indent, default=_json_default, allow_nan=True)
         if path is not None:
-            Path(path).write_text(text, encoding="utf-8")
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
         return text
 
     def to_dataframe(self):

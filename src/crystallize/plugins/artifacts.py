@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from crystallize.plugins.hookspec import BasePlugin
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 class ArtifactPlugin(BasePlugin):
@@ -24,6 +27,8 @@ class ArtifactPlugin(BasePlugin):
     @property
     def root_path(self) -> Path:
         """``root_dir`` as a :class:`~pathlib.Path`."""
+        from pathlib import Path
+
         return Path(self.root_dir)
 
 

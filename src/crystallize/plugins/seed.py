@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -48,9 +47,17 @@ def _seed_numpy(seed: int) -> None:
         _numpy_seed(seed)
 
 
+_random_seed: Callable[[int], None] | None = None
+
+
 def default_seed_fn(seed: int) -> None:
     """Seed Python's ``random`` module and, when installed, NumPy's global RNG."""
-    random.seed(seed)
+    global _random_seed
+    if _random_seed is None:
+        import random
+
+        _random_seed = random.seed
+    _random_seed(seed)
     _seed_numpy(seed)
 
 

@@ -16,7 +16,18 @@ import contextlib
 import operator
 import os
 import re
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+def _as_path(value: str | os.PathLike[str]) -> Path:
+    # pathlib is imported on first use: `import crystallize` validates artifact names
+    # through this module and should not pay for pathlib.
+    from pathlib import Path
+
+    return Path(value)
+
 
 _VERSION_DIR = re.compile(r"v(0|[1-9][0-9]*)")
 _DRIVE = re.compile(r"[A-Za-z]:")
@@ -88,7 +99,7 @@ def version_dir(root: str | os.PathLike[str], experiment: str, version: int) -> 
         ValueError: If the experiment name is not a safe path component or the version
             is negative.
     """
-    return Path(root) / _component(experiment, "experiment") / f"v{_index(version, 'version')}"
+    return _as_path(root) / _component(experiment, "experiment") / f"v{_index(version, 'version')}"
 
 
 def artifact_path(
@@ -128,7 +139,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
     """
-    target = Path(path)
+    target = _as_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     import tempfile
 
@@ -149,7 +160,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
 
 def latest_version(root: str | os.PathLike[str], experiment: str) -> int | None:
     """Return the highest ``N`` with a ``v<N>`` directory for ``experiment``, or None."""
-    base = Path(root) / _component(experiment, "experiment")
+    base = _as_path(root) / _component(experiment, "experiment")
     try:
         entries = list(os.scandir(base))
     except (FileNotFoundError, NotADirectoryError):

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import json
 import operator
-from dataclasses import fields
 from typing import Any
 
 from crystallize.exceptions import StoreError
 from crystallize.record import ReplicateError, ReplicateRecord, StepRecord
 
-_STEP_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(StepRecord))
-_ERROR_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(ReplicateError))
+_STEP_FIELDS: tuple[str, ...] = StepRecord.field_names
+_ERROR_FIELDS: tuple[str, ...] = ReplicateError.field_names
 _STEP_NAMES = frozenset(_STEP_FIELDS)
 _ERROR_NAMES = frozenset(_ERROR_FIELDS)
 # Steps are stored as positional lists in _STEP_FIELDS order (compact and fast to build);
@@ -135,7 +134,7 @@ def encode_record(record: ReplicateRecord) -> str:
 
 
 def _known(data: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
-    # Ignore fields written by newer code that this version's dataclasses lack.
+    # Ignore fields written by newer code that this version's record classes lack.
     if data.keys() <= names:
         return data
     return {key: value for key, value in data.items() if key in names}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import pickle
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,8 @@ _install_error: str | None = None
 
 def _install(payload: bytes) -> None:
     global _worker_fn, _install_error
+    import pickle
+
     try:
         _worker_fn = pickle.loads(payload)
     except Exception as exc:  # reported by _run_batch: a raising initializer breaks the pool
@@ -168,6 +169,8 @@ def _as_completed(pool: Executor, futures: set[Future], batched: bool, events: A
 
 def pickle_for_workers(experiment: Experiment, replicate_fn: Callable[[int], Any]) -> bytes:
     """Pickle ``replicate_fn``; on failure, name the piece that cannot be pickled."""
+    import pickle
+
     try:
         return pickle.dumps(replicate_fn, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
@@ -183,6 +186,8 @@ def pickle_for_workers(experiment: Experiment, replicate_fn: Callable[[int], Any
 
 def find_unpicklable(experiment: Experiment) -> str | None:
     """Name the first part of ``experiment`` that does not pickle, or ``None``."""
+    import pickle
+
     candidates: list[tuple[str, Any]] = [("datasource " + _label(experiment.datasource), experiment.datasource)]
     steps = experiment.pipeline.steps if experiment.pipeline is not None else []
     candidates += [(f"step '{_label(step)}' (position {i})", step) for i, step in enumerate(steps)]

@@ -259,9 +259,7 @@ def apply_once(
     """Implementation of :meth:`Experiment.apply`."""
     from crystallize.experiment import as_treatment
 
-    if experiment.pipeline is None:
-        experiment.validate()
-    if not use_data:
+    if experiment.pipeline is None or not use_data:  # with data=, no datasource is needed
         experiment.validate()
     chosen = as_treatment(treatment, experiment.treatments) if treatment is not None else None
     condition = (chosen.name, chosen) if chosen is not None else baseline_condition()
@@ -272,4 +270,12 @@ def apply_once(
     return outcome.data
 
 
-__all__ = ["RecordDispatcher", "RunStream", "apply_once", "iter_run", "iterate_records", "run_experiment", "verify_hypotheses"]
+__all__ = [
+    "RecordDispatcher",
+    "RunStream",
+    "apply_once",
+    "iter_run",
+    "iterate_records",
+    "run_experiment",
+    "verify_hypotheses",
+]

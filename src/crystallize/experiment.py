@@ -12,7 +12,7 @@ from crystallize.pipeline import Pipeline
 from crystallize.plugins.artifacts import ArtifactPlugin
 from crystallize.plugins.execution.base import ExecutionPlugin
 from crystallize.plugins.execution.serial import SerialExecution
-from crystallize.plugins.hookspec import BasePlugin, overrides, travels_to_workers
+from crystallize.plugins.hookspec import BasePlugin, has_worker_hooks, overrides
 from crystallize.plugins.logging import LoggingPlugin
 from crystallize.plugins.seed import SeedPlugin
 from crystallize.treatment import BASELINE, Treatment
@@ -157,6 +157,15 @@ class Experiment:
                 return plugin
         return None
 
+    def worker_plugins(self) -> list[BasePlugin]:
+        """The plugins sent to worker processes: those with worker hooks, plus the one of
+        each standard kind (so ``get_plugin`` works there too). Driver-only plugins stay
+        in the driver and need not be picklable."""
+        return [
+            p for p in self.plugins
+            if has_worker_hooks(p) or any(matches(p) for _, matches, _ in _PLUGIN_KINDS)
+        ]
+
     @property
     def execution_plugin(self) -> BasePlugin:
         """The plugin that schedules replicates."""
@@ -290,7 +299,7 @@ class Experiment:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["hypotheses"] = []  # verified by the driver only; rankers may not pickle
-        state["plugins"] = [p for p in self.plugins if travels_to_workers(p)]
+        state["plugins"] = self.worker_plugins()
         return state
 
     def __repr__(self) -> str:

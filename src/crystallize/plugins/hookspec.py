@@ -136,13 +136,9 @@ def check_hooks(cls: type) -> None:
 WORKER_HOOKS = ("before_replicate", "before_step", "after_step")
 
 
-def travels_to_workers(plugin: BasePlugin) -> bool:
-    """True when ``plugin`` must be sent to worker processes: it has a worker hook, or it
-    is one of Crystallize's own (small, picklable) plugins. Driver-only plugins stay in
-    the driver, so they need not pickle."""
-    return type(plugin).__module__.startswith("crystallize.") or any(
-        overrides(plugin, hook) for hook in WORKER_HOOKS
-    )
+def has_worker_hooks(plugin: BasePlugin) -> bool:
+    """True when ``plugin`` implements a hook that runs where replicates run."""
+    return any(overrides(plugin, hook) for hook in WORKER_HOOKS)
 
 
 def overrides(plugin: BasePlugin, hook: str) -> bool:
@@ -150,4 +146,4 @@ def overrides(plugin: BasePlugin, hook: str) -> bool:
     return getattr(type(plugin), hook, None) is not getattr(BasePlugin, hook)
 
 
-__all__ = ["HOOK_NAMES", "WORKER_HOOKS", "BasePlugin", "check_hooks", "overrides", "travels_to_workers"]
+__all__ = ["HOOK_NAMES", "WORKER_HOOKS", "BasePlugin", "check_hooks", "has_worker_hooks", "overrides"]

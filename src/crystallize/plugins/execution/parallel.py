@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from crystallize.events import QueueSink, drain
 from crystallize.exceptions import PicklingError
 from crystallize.plugins.execution.base import ExecutionPlugin
-from crystallize.plugins.hookspec import travels_to_workers
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
@@ -193,7 +192,7 @@ def find_unpicklable(experiment: Experiment) -> str | None:
     candidates += [(f"step '{_label(step)}' (position {i})", step) for i, step in enumerate(steps)]
     candidates += [(f"context key '{key}' in initial_ctx", value) for key, value in experiment.initial_ctx.items()]
     candidates += [(f"treatment '{t.name}'", t) for t in experiment.treatments]
-    candidates += [(f"plugin {type(p).__name__}", p) for p in experiment.plugins if travels_to_workers(p)]
+    candidates += [(f"plugin {type(p).__name__}", p) for p in experiment.worker_plugins()]
     for label, obj in candidates:
         try:
             pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)

@@ -1,0 +1,215 @@
+"""``crystallize diff``: what changed between two runs, or between two conditions of one run.
+
+* ``crystallize diff RUN_A RUN_B`` — the experiment spec (datasource, steps and their
+  code, treatments, initial context, seed settings) that differs, the run settings that
+  differ, and per condition and metric: mean in A, mean in B and the change B − A.
+* ``crystallize diff RUN --treatments A B`` — two conditions of one run (``baseline``
+  counts as one): their treatment values and their metric means.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from crystallize.cli.errors import UserError, known, suggest
+from crystallize.cli.history import ROOT_OPTION_HELP, find_run
+
+if TYPE_CHECKING:
+    from crystallize.result import Result
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    """One row of the metric comparison."""
+
+    condition: str
+    metric: str
+    mean_a: float | None
+    mean_b: float | None
+
+    @property
+    def delta(self) -> float | None:
+        """``mean_b - mean_a`` (``None`` when either is missing)."""
+        if self.mean_a is None or self.mean_b is None:
+            return None
+        return self.mean_b - self.mean_a
+
+    @property
+    def relative(self) -> float | None:
+        """The change relative to ``|mean_a|`` (``None`` when undefined)."""
+        delta = self.delta
+        if delta is None or not self.mean_a:
+            return None
+        return delta / abs(self.mean_a)
+
+
+def mean_of(values: Sequence[Any]) -> float | None:
+    """The mean of the numeric values (``None`` when there are none)."""
+    numbers = []
+    for value in values:
+        if isinstance(value, bool | int | float):
+            numbers.append(float(value))
+    return statistics.fmean(numbers) if numbers else None
+
+
+def spec_changes(a: Any, b: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """``(path, value in a, value in b)`` for every leaf of two specs that differs."""
+    if a == b:
+        return []
+    if isinstance(a, dict) and isinstance(b, dict):
+        changes = []
+        for key in sorted(set(a) | set(b), key=str):
+            changes += spec_changes(a.get(key), b.get(key), f"{path}.{key}" if path else str(key))
+        return changes
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        changes = []
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            changes += spec_changes(x, y, f"{path}[{i}]")
+        return changes
+    return [(path or "spec", a, b)]
+
+
+def metric_changes(pairs: Sequence[tuple[str, dict[str, list[Any]], dict[str, list[Any]]]]) -> list[MetricChange]:
+    """Rows for ``(condition, metrics in A, metrics in B)`` triples, every metric of either."""
+    rows = []
+    for condition, left, right in pairs:
+        for metric in sorted(set(left) | set(right)):
+            rows.append(MetricChange(condition, metric, mean_of(left.get(metric, [])), mean_of(right.get(metric, []))))
+    return rows
+
+
+def compare_runs(a: Result, b: Result) -> list[MetricChange]:
+    """Metric rows for every condition in either run."""
+    left = a.metrics.conditions()
+    right = b.metrics.conditions()
+    names = [*left, *[n for n in right if n not in left]]
+    return metric_changes(
+        [(n, left[n].metrics if n in left else {}, right[n].metrics if n in right else {}) for n in names]
+    )
+
+
+def compare_conditions(result: Result, first: str, second: str) -> list[MetricChange]:
+    """Metric rows comparing two conditions of one run (condition column: ``A → B``)."""
+    conditions = result.metrics.conditions()
+    for name in (first, second):
+        if name not in conditions:
+            raise UserError(
+                f"run '{result.run_id}' has no condition '{name}'.{suggest(name, conditions)}"
+                f"{known(conditions, 'conditions')}"
+            )
+    return metric_changes([(f"{first} → {second}", conditions[first].metrics, conditions[second].metrics)])
+
+
+def condition_values(spec: dict[str, Any], condition: str) -> Any:
+    """The context values condition ``condition`` starts with: initial_ctx plus its treatment's."""
+    initial = dict(spec.get("initial_ctx") or {})
+    if condition == "baseline":
+        return initial
+    treatment = (spec.get("treatments") or {}).get(condition, {})
+    if isinstance(treatment, dict) and "values" in treatment and ("steps" in treatment or "datasource" in treatment):
+        values = treatment.get("values")
+        rest = {k: v for k, v in treatment.items() if k != "values"}
+        return {**initial, **(values if isinstance(values, dict) else {"values": values}), **rest}
+    return {**initial, **treatment} if isinstance(treatment, dict) else {**initial, "values": treatment}
+
+
+def _short(value: Any, width: int = 48) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=repr, sort_keys=True)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _metric_table(rows: list[MetricChange], label_a: str, label_b: str):  # noqa: ANN202
+    from rich.table import Table
+
+    from crystallize.reporting import format_value
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("condition", "metric", f"mean {label_a}", f"mean {label_b}", "delta", "change"):
+        table.add_column(column, justify="left" if column in ("condition", "metric") else "right")
+    for row in rows:
+        delta = row.delta
+        relative = row.relative
+        style = "" if not delta else ("green" if delta > 0 else "red")
+        table.add_row(
+            row.condition,
+            row.metric,
+            format_value(row.mean_a),
+            format_value(row.mean_b),
+            f"[{style}]{'+' if delta and delta > 0 else ''}{format_value(delta)}[/]" if style else format_value(delta),
+            "-" if relative is None else f"{relative:+.1%}",
+        )
+    return table
+
+
+def diff_command(
+    run_a: str = typer.Argument(..., help="A run id (or a unique prefix)."),
+    run_b: str | None = typer.Argument(None, help="Another run id (omit with --treatments)."),
+    treatments: tuple[str, str] | None = typer.Option(
+        None, "--treatments", metavar="A B", help="Compare two conditions of RUN_A instead of two runs."
+    ),
+    root: str | None = typer.Option(None, "--root", help=ROOT_OPTION_HELP),
+    json_output: bool = typer.Option(False, "--json", help="Print the differences as JSON."),
+) -> None:
+    """Show the config and metric differences between two runs (or two treatments of one)."""
+    from rich.console import Console
+
+    from crystallize.store import load_result
+
+    if (run_b is None) == (treatments is None):
+        raise UserError("give two run ids (crystallize diff RUN_A RUN_B) or one run and --treatments A B.")
+    where_a, info_a = find_run(run_a, root)
+    result_a = load_result(info_a.run_id, where_a)
+    if treatments is not None:
+        first, second = treatments
+        rows = compare_conditions(result_a, first, second)
+        changes = spec_changes(condition_values(info_a.spec, first), condition_values(info_a.spec, second))
+        settings: list[tuple[str, Any, Any]] = []
+        labels = (first, second)
+        title = f"Run {info_a.run_id} ({info_a.experiment}): {first} vs {second}"
+    else:
+        assert run_b is not None
+        where_b, info_b = find_run(run_b, root)
+        result_b = load_result(info_b.run_id, where_b)
+        rows = compare_runs(result_a, result_b)
+        changes = spec_changes(info_a.spec, info_b.spec)
+        settings = [
+            (key, getattr(info_a, key), getattr(info_b, key))
+            for key in ("experiment", "replicates", "base_seed", "status")
+            if getattr(info_a, key) != getattr(info_b, key)
+        ]
+        labels = ("A", "B")
+        title = f"A = run {info_a.run_id} ({info_a.experiment}), B = run {info_b.run_id} ({info_b.experiment})"
+    if json_output:
+        print(json.dumps({
+            "config": [{"path": p, "a": a, "b": b} for p, a, b in changes],
+            "settings": [{"key": k, "a": a, "b": b} for k, a, b in settings],
+            "metrics": [
+                {"condition": r.condition, "metric": r.metric, "mean_a": r.mean_a, "mean_b": r.mean_b, "delta": r.delta}
+                for r in rows
+            ],
+        }, indent=2, default=repr))
+        return
+    console = Console(highlight=False)
+    console.print(title, style="bold", markup=False, soft_wrap=True)
+    console.print()
+    what = "Context values" if treatments is not None else "Config"
+    if not changes and not settings:
+        console.print(f"{what}: identical", soft_wrap=True)
+    else:
+        console.print(f"{what} differences:", style="bold")
+        for path, a, b in [*changes, *settings]:
+            console.print(f"  {path}: {_short(a)} → {_short(b)}", markup=False, soft_wrap=True)
+    console.print()
+    if rows:
+        console.print(_metric_table(rows, *labels))
+    else:
+        console.print("No metrics to compare.")
+
+
+__all__ = ["MetricChange", "compare_conditions", "condition_values", "compare_runs", "diff_command", "mean_of", "metric_changes", "spec_changes"]

@@ -1,0 +1,96 @@
+"""``crystallize list``: the experiments and graphs found under the working directory."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from crystallize.cli.targets import CatalogEntry, catalog, discover_here, display
+
+
+def list_command(
+    errors: bool = typer.Option(False, "--errors", "-e", help="Show why folders failed to load (with tracebacks)."),
+    show_all: bool = typer.Option(False, "--all", "-a", help="Include experiments marked hidden."),
+    json_output: bool = typer.Option(False, "--json", help="Print the listing as JSON."),
+) -> None:
+    """List discovered experiments and graphs, and how many folders failed to load."""
+    from rich.console import Console
+
+    found = discover_here(".")
+    entries = catalog(found, include_hidden=show_all)
+    if json_output:
+        print(json.dumps(listing_data(entries, found), indent=2))
+        return
+    console = Console(highlight=False)
+    if entries:
+        console.print(listing_table(entries))
+    else:
+        console.print(f"No experiments under {display(found.root)} (create one with: crystallize new NAME)")
+    if not found.errors:
+        return
+    count = len(found.errors)
+    if not errors:
+        console.print(
+            f"{count} folder(s) failed to load; see why with: crystallize list --errors",
+            style="yellow", soft_wrap=True,
+        )
+        return
+    console.print(f"{count} folder(s) failed to load:", style="bold red")
+    for path, failure in found.errors.items():
+        console.print()
+        console.print(f"{display(path)}", style="bold", soft_wrap=True)
+        console.print(failure.message, markup=False, soft_wrap=True)
+        console.print(failure.traceback.rstrip(), style="dim", markup=False, soft_wrap=True)
+
+
+def describe(entry: CatalogEntry) -> dict[str, object]:
+    """One entry as plain data: name, kind, group, replicates, treatments (or graph order)."""
+    experiment = entry.experiment
+    data: dict[str, object] = {"name": entry.name, "kind": entry.kind, "group": entry.group}
+    if entry.graph is not None:
+        data["order"] = list(entry.graph.order)
+        return data
+    data["replicates"] = experiment.replicates
+    data["treatments"] = [t.name for t in experiment.treatments]
+    enabled = set(data["treatments"])  # type: ignore[arg-type]
+    disabled = [t.name for t in getattr(experiment, "declared_treatments", ()) if t.name not in enabled]
+    if disabled:
+        data["disabled_treatments"] = disabled
+    config = getattr(experiment, "config_path", None)
+    if config is not None:
+        data["path"] = display(config)
+    return data
+
+
+def listing_data(entries: list[CatalogEntry], found) -> dict[str, object]:  # noqa: ANN001
+    """The JSON listing: entries and load errors."""
+    return {
+        "experiments": [describe(e) for e in entries],
+        "errors": {display(path): failure.message for path, failure in found.errors.items()},
+    }
+
+
+def listing_table(entries: list[CatalogEntry]):  # noqa: ANN201
+    """A rich table of the entries, grouped."""
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in ("group", "name", "kind", "replicates", "treatments"):
+        table.add_column(column, overflow="fold")
+    last_group = None
+    for entry in entries:
+        data = describe(entry)
+        group = entry.group if entry.group != last_group else ""
+        last_group = entry.group
+        if entry.kind == "graph":
+            table.add_row(group, entry.name, "graph", "", " → ".join(data["order"]))  # type: ignore[arg-type]
+            continue
+        treatments = ", ".join(data["treatments"]) or "-"  # type: ignore[arg-type]
+        if data.get("disabled_treatments"):
+            treatments += f" (disabled: {', '.join(data['disabled_treatments'])})"  # type: ignore[arg-type]
+        table.add_row(group, entry.name, "experiment", str(data["replicates"]), treatments)
+    return table
+
+
+__all__ = ["describe", "list_command", "listing_data", "listing_table"]

@@ -1,0 +1,291 @@
+"""``--set key=value`` and the other per-run settings of ``crystallize run``.
+
+Values are parsed as YAML scalars (``yaml.safe_load``): ``3`` is an int, ``0.5`` a
+float, ``true`` a bool, ``null`` None, anything else a string (quote it to force a
+string: ``--set label="'007'"``). Keys:
+
+========================================  ============================================
+``replicates``                            replicates per condition
+``seed``, ``auto_seed``                   the SeedPlugin (also ``plugins.seed.seed`` ...)
+``plugins.execution.strategy|workers|address``  how replicates are scheduled
+``plugins.artifacts.root_dir|versioned``  where runs are stored
+``plugins.logging.verbose|log_level``     logging
+``treatments.NAME.KEY``                   a value of treatment NAME
+``initial_ctx.KEY`` or plain ``KEY``      a context value every condition starts with
+========================================  ============================================
+
+Everything changes the loaded experiment for this run only; ``config.yaml`` is untouched.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from crystallize.cli.errors import UserError, known, suggest
+from crystallize.cli.plugin_settings import EXECUTORS, execution_plugin, rebuild_plugins
+
+if TYPE_CHECKING:
+    from crystallize.experiment import Experiment
+    from crystallize.treatment import Treatment
+
+_PLUGIN_KEYS = {
+    "seed": ("seed", "auto_seed"),
+    "execution": ("strategy", "workers", "address"),
+    "artifacts": ("root_dir", "versioned"),
+    "logging": ("verbose", "log_level"),
+}
+_SHORT_KEYS = {"seed": ("seed", "seed"), "auto_seed": ("seed", "auto_seed")}
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One ``--set key=value``: the dotted key and the parsed value."""
+
+    key: str
+    value: Any
+
+    @property
+    def parts(self) -> list[str]:
+        """The key split on dots."""
+        return self.key.split(".")
+
+
+def parse_value(text: str) -> Any:
+    """Parse ``text`` as a YAML scalar (or a flow list/mapping such as ``[1, 2]``)."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text) if text.strip() else None
+    except yaml.YAMLError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid YAML"
+        raise UserError(f"--set: cannot parse the value {text!r} as YAML ({first}).") from None
+
+
+def parse_assignment(text: str) -> Assignment:
+    """Parse ``key=value``.
+
+    Raises:
+        UserError: no ``=``, an empty key or part of a key, or a value that is not YAML.
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise UserError(f"--set expects key=value (e.g. --set replicates=5), got {text!r}.")
+    if any(not part for part in key.split(".")):
+        raise UserError(f"--set: {key!r} is not a valid key (empty part between dots).")
+    return Assignment(key, parse_value(raw))
+
+
+def parse_assignments(texts: Iterable[str]) -> list[Assignment]:
+    """Parse every ``--set`` argument (see :func:`parse_assignment`)."""
+    return [parse_assignment(text) for text in texts or ()]
+
+
+@dataclass
+class RunSettings:
+    """Everything ``crystallize run`` may change on an experiment for one run.
+
+    Attributes:
+        assignments: parsed ``--set`` values (applied first).
+        replicates: ``--replicates``.
+        seed: ``--seed``.
+        executor, workers, address: ``--executor``, ``--workers``, ``--address``.
+        no_cache: ``--no-cache``: every step computes (nothing is read from or
+            written to the step cache).
+    """
+
+    assignments: list[Assignment] = field(default_factory=list)
+    replicates: int | None = None
+    seed: int | None = None
+    executor: str | None = None
+    workers: int | None = None
+    address: str | None = None
+    no_cache: bool = False
+
+
+def apply_settings(experiments: Sequence[Experiment], settings: RunSettings) -> None:
+    """Apply ``settings`` to every experiment (a graph's, or just one) in place.
+
+    Raises:
+        UserError: a setting names something that does not exist or has a bad value.
+    """
+    treatment_keys = [a for a in settings.assignments if a.parts[0] == "treatments"]
+    for assignment in treatment_keys:
+        _check_treatment_key(assignment, experiments)
+    for key in [context_key(a) for a in settings.assignments]:
+        if key is not None:
+            _warn_unused(experiments, key)
+    for experiment in experiments:
+        _apply_one(experiment, settings)
+
+
+def context_key(assignment: Assignment) -> str | None:
+    """The context key an assignment sets (``None`` for the other kinds of keys)."""
+    parts = assignment.parts
+    if assignment.key == "replicates" or assignment.key in _SHORT_KEYS or parts[0] in ("plugins", "treatments"):
+        return None
+    return ".".join(parts[1:]) if parts[0] == "initial_ctx" and len(parts) > 1 else assignment.key
+
+
+def _apply_one(experiment: Experiment, settings: RunSettings) -> None:
+    plugin_values: dict[str, dict[str, Any]] = {kind: {} for kind in _PLUGIN_KEYS}
+    for assignment in settings.assignments:
+        parts = assignment.parts
+        if assignment.key == "replicates":
+            experiment.replicates = _replicates(assignment.value, "--set replicates")
+        elif assignment.key in _SHORT_KEYS:
+            kind, name = _SHORT_KEYS[assignment.key]
+            plugin_values[kind][name] = assignment.value
+        elif parts[0] == "plugins":
+            kind, name = _plugin_key(assignment)
+            plugin_values[kind][name] = assignment.value
+        elif parts[0] == "treatments":
+            _set_treatment_value(experiment, parts[1], ".".join(parts[2:]), assignment.value)
+        else:
+            experiment.initial_ctx[context_key(assignment) or assignment.key] = assignment.value
+    if settings.replicates is not None:
+        experiment.replicates = _replicates(settings.replicates, "--replicates")
+    if settings.seed is not None:
+        plugin_values["seed"]["seed"] = settings.seed
+    for name, value in (("strategy", settings.executor), ("workers", settings.workers), ("address", settings.address)):
+        if value is not None:
+            plugin_values["execution"][name] = value
+    rebuild_plugins(experiment, plugin_values)
+    if settings.no_cache:
+        for step in all_steps(experiment):
+            if getattr(step, "cacheable", False):
+                step.cacheable = False
+
+
+def all_steps(experiment: Experiment) -> list[Any]:
+    """Every step the experiment may run: its pipeline's and its treatments' replacements."""
+    steps = list(experiment.pipeline.steps) if experiment.pipeline is not None else []
+    for treatment in [*experiment.treatments, *getattr(experiment, "declared_treatments", ())]:
+        steps += list((treatment.steps or {}).values())
+        if treatment.pipeline is not None:
+            steps += list(treatment.pipeline.steps)
+    return steps
+
+
+def _replicates(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise UserError(f"{where}: replicates must be a whole number of at least 1, got {value!r}.")
+    return value
+
+
+def _plugin_key(assignment: Assignment) -> tuple[str, str]:
+    parts = assignment.parts
+    if len(parts) != 3 or parts[1] not in _PLUGIN_KEYS or parts[2] not in _PLUGIN_KEYS[parts[1]]:
+        choices = [f"plugins.{kind}.{name}" for kind, names in _PLUGIN_KEYS.items() for name in names]
+        raise UserError(
+            f"--set: unknown plugin setting '{assignment.key}'.{suggest(assignment.key, choices)}"
+            f"{known(choices, 'plugin settings')}"
+        )
+    return parts[1], parts[2]
+
+
+def _declared(experiment: Experiment) -> list[Treatment]:
+    treatments = list(getattr(experiment, "declared_treatments", ()) or ())
+    names = {t.name for t in treatments}
+    return treatments + [t for t in experiment.treatments if t.name not in names]
+
+
+def _check_treatment_key(assignment: Assignment, experiments: Sequence[Experiment]) -> None:
+    parts = assignment.parts
+    if len(parts) < 3:
+        raise UserError(
+            f"--set: '{assignment.key}' must name a treatment and a value: treatments.NAME.KEY=value."
+        )
+    names = {t.name for experiment in experiments for t in _declared(experiment)}
+    if parts[1] not in names:
+        raise UserError(
+            f"--set {assignment.key}: unknown treatment '{parts[1]}'.{suggest(parts[1], names)}"
+            f"{known(names, 'treatments')}"
+        )
+
+
+def _set_treatment_value(experiment: Experiment, name: str, key: str, value: Any) -> None:
+    from crystallize.treatment import Treatment
+
+    old = next((t for t in _declared(experiment) if t.name == name), None)
+    if old is None:
+        return  # another experiment of the graph has it (checked beforehand)
+    if old.values is not None and not isinstance(old.values, dict):
+        raise UserError(
+            f"--set treatments.{name}.{key}: treatment '{name}' computes its values in code "
+            "(a function), so they cannot be set from the command line."
+        )
+    values = dict(old.values or {})
+    values[key] = value
+    new = Treatment(name, values, datasource=old.datasource, steps=old.steps, pipeline=old.pipeline)
+    experiment.treatments = [new if t.name == name else t for t in experiment.treatments]
+    declared = getattr(experiment, "declared_treatments", ())
+    if declared:
+        experiment.declared_treatments = tuple(new if t.name == name else t for t in declared)
+
+
+def context_keys(experiment: Experiment) -> set[str]:
+    """Context keys the experiment uses: initial_ctx, treatment values, step parameters."""
+    keys = set(experiment.initial_ctx)
+    for treatment in _declared(experiment):
+        if isinstance(treatment.values, dict):
+            keys.update(treatment.values)
+    for step in all_steps(experiment):
+        keys.update(getattr(step, "context_keys", ()) or ())
+    return keys
+
+
+def _warn_unused(experiments: Sequence[Experiment], key: str) -> None:
+    used = set().union(*(context_keys(e) for e in experiments))
+    if key not in used:
+        names = ", ".join(f"'{e.name}'" for e in experiments)
+        print(
+            f"warning: --set {key}: no step parameter, treatment or initial_ctx of "
+            f"{names} uses '{key}'; setting it anyway.{suggest(key, used)}",
+            file=sys.stderr,
+        )
+
+
+def select_treatments(experiment: Experiment, names: Sequence[str]) -> list[Treatment] | None:
+    """The treatments ``--treatment`` asks for (``None``: the experiment's own).
+
+    Disabled treatments (``config.state.json``) may be named explicitly.
+
+    Raises:
+        UserError: a name is not a treatment of the experiment.
+    """
+    if not names:
+        return None
+    available = {t.name: t for t in _declared(experiment)}
+    chosen = []
+    for name in names:
+        for part in [p.strip() for p in name.split(",") if p.strip()]:
+            if part == "baseline":
+                continue  # always runs
+            if part not in available:
+                raise UserError(
+                    f"experiment '{experiment.name}' has no treatment '{part}'.{suggest(part, available)}"
+                    f"{known(available, 'treatments')}"
+                )
+            if available[part] not in chosen:
+                chosen.append(available[part])
+    return chosen
+
+
+__all__ = [
+    "EXECUTORS",
+    "Assignment",
+    "RunSettings",
+    "all_steps",
+    "apply_settings",
+    "context_key",
+    "context_keys",
+    "execution_plugin",
+    "parse_assignment",
+    "parse_assignments",
+    "parse_value",
+    "select_treatments",
+]

@@ -1,0 +1,147 @@
+"""Replacing an experiment's plugins for one run (``--seed``, ``--executor``, ``plugins.*``).
+
+Each kind (seed, artifacts, logging, execution) is rebuilt from the current plugin's
+settings plus the new values, and put in place of the old one, so the experiment
+keeps exactly one plugin per kind.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from crystallize.cli.errors import UserError, suggest
+
+if TYPE_CHECKING:
+    from crystallize.experiment import Experiment
+    from crystallize.plugins.hookspec import BasePlugin
+
+EXECUTORS = ("serial", "thread", "process", "async", "ray")
+
+
+def rebuild_plugins(experiment: Experiment, values: dict[str, dict[str, Any]]) -> None:
+    """Rebuild the plugin of each kind in ``values`` (``{"seed": {"seed": 3}, ...}``)."""
+    from crystallize.experiment import is_execution_plugin
+    from crystallize.plugins import ArtifactPlugin, LoggingPlugin, SeedPlugin
+
+    builders: list[tuple[Callable[[Any], bool], Callable[[], BasePlugin | None]]] = []
+    if values["seed"]:
+        builders.append((lambda p: isinstance(p, SeedPlugin), lambda: _seed_plugin(experiment, values["seed"])))
+    if values["artifacts"]:
+        builders.append((lambda p: isinstance(p, ArtifactPlugin), lambda: _artifact_plugin(experiment, values["artifacts"])))
+    if values["logging"]:
+        builders.append((lambda p: isinstance(p, LoggingPlugin), lambda: _logging_plugin(experiment, values["logging"])))
+    if values["execution"]:
+        builders.append((is_execution_plugin, lambda: execution_plugin(experiment, **values["execution"])))
+    for matches, build in builders:
+        replace_plugin(experiment, matches, build())
+
+
+def replace_plugin(experiment: Experiment, matches: Callable[[Any], bool], plugin: BasePlugin | None) -> None:
+    """Put ``plugin`` in place of the experiment's plugin(s) that ``matches``."""
+    from crystallize.experiment import resolve_plugins
+
+    if plugin is None:
+        return
+    others = [p for p in experiment.plugins if not matches(p)]
+    experiment.plugins = resolve_plugins([*others, plugin])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the run warns again where it matters
+        plugin.init_hook(experiment)
+
+
+def _seed_plugin(experiment: Experiment, values: dict[str, Any]) -> BasePlugin:
+    from crystallize.plugins import SeedPlugin
+
+    current = experiment.get_plugin(SeedPlugin)
+    seed = values.get("seed", current.seed if current else None)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32):
+        raise UserError(f"seed must be a whole number from 0 to 2**32 - 1 or null, got {seed!r}.")
+    auto_seed = values.get("auto_seed", current.auto_seed if current else True)
+    if not isinstance(auto_seed, bool):
+        raise UserError(f"auto_seed must be true or false, got {auto_seed!r}.")
+    return SeedPlugin(seed=seed, auto_seed=auto_seed, seed_fn=current.seed_fn if current else None)
+
+
+def _artifact_plugin(experiment: Experiment, values: dict[str, Any]) -> BasePlugin:
+    from crystallize.plugins import ArtifactPlugin
+
+    current = experiment.get_plugin(ArtifactPlugin)
+    root = values.get("root_dir", current.root_dir if current else "data")
+    versioned = values.get("versioned", current.versioned if current else False)
+    if root is not None and not isinstance(root, str):
+        root = str(root)
+    if not isinstance(versioned, bool):
+        raise UserError(f"plugins.artifacts.versioned must be true or false, got {versioned!r}.")
+    return ArtifactPlugin(root_dir=root, versioned=versioned)  # type: ignore[arg-type]
+
+
+def _logging_plugin(experiment: Experiment, values: dict[str, Any]) -> BasePlugin:
+    from crystallize.plugins import LoggingPlugin
+
+    current = experiment.get_plugin(LoggingPlugin)
+    verbose = values.get("verbose", current.verbose if current else False)
+    level = values.get("log_level", current.log_level if current else "INFO")
+    try:
+        return LoggingPlugin(verbose=bool(verbose), log_level=level)
+    except (ValueError, AttributeError) as exc:
+        raise UserError(f"plugins.logging.log_level: {exc}") from None
+
+
+def execution_plugin(
+    experiment: Experiment,
+    strategy: str | None = None,
+    workers: int | None = None,
+    address: str | None = None,
+) -> BasePlugin | None:
+    """The execution plugin for ``--executor/--workers/--address`` (``None``: keep the current).
+
+    ``--workers`` alone keeps a parallel experiment's executor type and makes a serial
+    one use processes; ``--address`` alone means Ray.
+    """
+    from crystallize.plugins import AsyncExecution, ParallelExecution, SerialExecution
+
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise UserError(f"workers must be a whole number of at least 1, got {workers!r}.")
+    if strategy is None:
+        if address is not None:
+            strategy = "ray"
+        elif workers is not None:
+            strategy = _current_strategy(experiment)
+            if strategy == "serial":
+                strategy = "process"
+        else:
+            return None
+    if strategy not in EXECUTORS:
+        raise UserError(
+            f"unknown executor {strategy!r}.{suggest(str(strategy), EXECUTORS)} "
+            f"Use one of: {', '.join(EXECUTORS)}."
+        )
+    if address is not None and strategy != "ray":
+        raise UserError(f"--address is for the Ray executor only (got executor '{strategy}').")
+    if strategy in ("thread", "process"):
+        return ParallelExecution(max_workers=workers, executor_type=strategy)
+    if strategy == "async":
+        return AsyncExecution(max_concurrency=workers)
+    if strategy == "ray":
+        from crystallize.plugins.execution.ray import RayExecution
+
+        return RayExecution(address=address, num_cpus=workers)
+    return SerialExecution()
+
+
+def _current_strategy(experiment: Experiment) -> str:
+    execution = experiment.execution_plugin
+    kind = getattr(execution, "executor_type", None)
+    if kind in ("thread", "process"):
+        return kind
+    name = type(execution).__name__
+    if name == "RayExecution":
+        return "ray"
+    if name == "AsyncExecution":
+        return "async"
+    return "serial"
+
+
+__all__ = ["EXECUTORS", "execution_plugin", "rebuild_plugins", "replace_plugin"]

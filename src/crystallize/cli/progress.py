@@ -1,0 +1,203 @@
+"""Live progress of a run: a rich progress bar on a terminal, plain lines otherwise.
+
+One bar per condition shows the replicates done, the errors so far and the time
+remaining. When the output is not a terminal (a pipe, a CI log) the same information
+comes as plain lines: one when the run starts, one when each condition finishes, and a
+status line at most every few seconds in between.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from crystallize.record import ReplicateRecord
+    from crystallize.result import Result
+
+#: Seconds between two plain status lines.
+PLAIN_INTERVAL = 5.0
+
+
+class ConditionCount:
+    """Replicates done and failed for one condition."""
+
+    __slots__ = ("done", "errors", "total")
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+        self.errors = 0
+
+
+class Tracker:
+    """Counts records per condition and shows them (see :class:`RunProgress`)."""
+
+    def __init__(self, name: str, conditions: Sequence[str], replicates: int) -> None:
+        self.name = name
+        self.counts = {condition: ConditionCount(replicates) for condition in conditions}
+        self.started = time.monotonic()
+
+    @property
+    def done(self) -> int:
+        """Records received so far, every condition together."""
+        return sum(c.done for c in self.counts.values())
+
+    @property
+    def total(self) -> int:
+        """Records expected, every condition together."""
+        return sum(c.total for c in self.counts.values())
+
+    @property
+    def errors(self) -> int:
+        """Failed replicates so far."""
+        return sum(c.errors for c in self.counts.values())
+
+    def eta(self) -> float | None:
+        """Seconds left at the pace so far (``None`` before the first record)."""
+        done = self.done
+        if done == 0:
+            return None
+        elapsed = time.monotonic() - self.started
+        return max(0.0, elapsed / done * (self.total - done))
+
+    def advance(self, record: ReplicateRecord) -> None:
+        """Count one finished replicate."""
+        count = self.counts.setdefault(record.condition, ConditionCount(0))
+        count.done += 1
+        if record.error is not None:
+            count.errors += 1
+        self.show(record.condition)
+
+    def finish(self, result: Result | None) -> None:
+        """Account for replicates resumed from the store (they are not streamed)."""
+        if result is None:
+            return
+        for condition, count in self.counts.items():
+            records = [r for r in result.records if r.condition == condition]
+            count.done = max(count.done, len(records))
+            count.errors = sum(1 for r in records if r.error is not None)
+            count.total = max(count.total, count.done)
+            self.show(condition)
+
+    def show(self, condition: str) -> None:
+        """Display the change (no-op here; see the subclasses)."""
+
+
+class _LiveTracker(Tracker):
+    def __init__(self, name: str, conditions: Sequence[str], replicates: int, progress: Any) -> None:
+        super().__init__(name, conditions, replicates)
+        self.progress = progress
+        self.tasks = {
+            condition: progress.add_task(f"{name} · {condition}", total=replicates, errors=0)
+            for condition in conditions
+        }
+
+    def show(self, condition: str) -> None:
+        count = self.counts[condition]
+        task = self.tasks.get(condition)
+        if task is None:
+            task = self.tasks[condition] = self.progress.add_task(f"{self.name} · {condition}", total=count.total, errors=0)
+        self.progress.update(task, completed=count.done, total=count.total, errors=count.errors)
+
+
+class _PlainTracker(Tracker):
+    def __init__(self, name: str, conditions: Sequence[str], replicates: int, console: Console) -> None:
+        super().__init__(name, conditions, replicates)
+        self.console = console
+        self.last = time.monotonic()
+        self.reported: set[str] = set()
+        console.print(
+            f"{name}: running {len(conditions)} condition(s) × {replicates} replicate(s)",
+            highlight=False, soft_wrap=True,
+        )
+
+    def show(self, condition: str) -> None:
+        count = self.counts[condition]
+        if count.done >= count.total and condition not in self.reported:
+            self.reported.add(condition)
+            self.console.print(
+                f"{self.name} · {condition}: {count.done}/{count.total} done, {count.errors} error(s)",
+                highlight=False, soft_wrap=True,
+            )
+            return
+        now = time.monotonic()
+        if now - self.last >= PLAIN_INTERVAL:
+            self.last = now
+            eta = self.eta()
+            left = f", about {format_seconds(eta)} left" if eta is not None else ""
+            self.console.print(
+                f"{self.name}: {self.done}/{self.total} replicates done, {self.errors} error(s){left}",
+                highlight=False, soft_wrap=True,
+            )
+
+
+def format_seconds(seconds: float) -> str:
+    """``"42s"``, ``"3m 05s"`` or ``"1h 02m"``."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+class RunProgress:
+    """Shows the progress of one or more runs on ``console``.
+
+    Args:
+        console: where to draw (stdout normally, stderr with ``--json``).
+        live: draw a live bar (default: when ``console`` is a terminal).
+        quiet: show nothing.
+
+    Use :meth:`track` around the loop over a run's stream::
+
+        with progress.track(name, conditions, replicates) as tracker:
+            for record in stream:
+                tracker.advance(record)
+            tracker.finish(stream.result)
+    """
+
+    def __init__(self, console: Console, live: bool | None = None, quiet: bool = False) -> None:
+        self.console = console
+        self.live = console.is_terminal if live is None else live
+        self.quiet = quiet
+
+    @contextmanager
+    def track(self, name: str, conditions: Sequence[str], replicates: int) -> Iterator[Tracker]:
+        """A tracker for one run, shown while the ``with`` block lasts."""
+        if self.quiet:
+            yield Tracker(name, conditions, replicates)
+            return
+        if not self.live:
+            yield _PlainTracker(name, conditions, replicates, self.console)
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("[red]{task.fields[errors]} err[/red]"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=self.console, transient=False) as progress:
+            yield _LiveTracker(name, conditions, replicates, progress)
+
+
+__all__ = ["PLAIN_INTERVAL", "ConditionCount", "RunProgress", "Tracker", "format_seconds"]

@@ -1,0 +1,177 @@
+"""``crystallize run``: run an experiment (or a graph) with live progress, then report."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import typer
+
+from crystallize.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED
+from crystallize.cli.events import EventEcho
+from crystallize.cli.overrides import (
+    EXECUTORS,
+    RunSettings,
+    apply_settings,
+    parse_assignments,
+    select_treatments,
+)
+from crystallize.cli.progress import RunProgress
+from crystallize.cli.targets import Target, data_root, display, resolve_target
+
+if TYPE_CHECKING:
+    from crystallize.experiment import Experiment
+    from crystallize.result import Result
+    from crystallize.treatment import Treatment
+
+
+class Strategy(StrEnum):
+    """``--strategy`` choices."""
+
+    rerun = "rerun"
+    resume = "resume"
+
+
+Executor = StrEnum("Executor", {name: name for name in EXECUTORS})  # type: ignore[misc]
+Executor.__doc__ = "``--executor`` choices."
+
+
+def run_command(
+    name_or_path: str = typer.Argument(..., help="An experiment name, or its folder / config.yaml."),
+    replicates: int | None = typer.Option(None, "--replicates", "-n", min=1, help="Replicates per condition for this run."),
+    treatment: list[str] | None = typer.Option(
+        None, "--treatment", "-t", help="Run only this treatment (repeat for several); the baseline always runs."
+    ),
+    set_values: list[str] | None = typer.Option(
+        None, "--set", "-s", metavar="KEY=VALUE",
+        help="Override a value for this run (YAML scalar): a context key, treatments.T.KEY, replicates, seed, plugins.*.",
+    ),
+    strategy: Strategy = typer.Option(
+        "rerun", "--strategy", help="rerun computes everything; resume continues the latest matching run.",
+    ),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Compute every step (ignore the step cache)."),
+    workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Parallel workers."),
+    executor: Executor | None = typer.Option(None, "--executor", help="How replicates are scheduled."),
+    address: str | None = typer.Option(None, "--address", help="Ray cluster address (implies --executor ray)."),
+    seed: int | None = typer.Option(None, "--seed", min=0, max=2**32 - 1, help="Base seed for this run."),
+    json_output: bool = typer.Option(False, "--json", help="Print only the result as JSON on stdout."),
+) -> None:
+    """Run an experiment or graph with a live progress bar, then print its report.
+
+    Exit code 0 when every replicate succeeded, 1 when some failed, 2 when the run
+    could not start.
+    """
+    settings = RunSettings(
+        assignments=parse_assignments(set_values or []),
+        replicates=replicates,
+        seed=seed,
+        executor=executor.value if executor is not None else None,
+        workers=workers,
+        address=address,
+        no_cache=no_cache,
+    )
+    target = resolve_target(name_or_path)
+    apply_settings(target.experiments, settings)
+    selected = select_treatments(target.experiment, treatment or [])
+    results = execute(target, selected, Strategy(strategy).value, json_output)
+    failed = sum(len(r.errors) for r in results.values())
+    if json_output:
+        print_json(results, target)
+    else:
+        print_reports(results, {e.name: root_of(e) for e in target.experiments})
+    if failed:
+        where = "the result's errors" if json_output else "the report"
+        print(f"{failed} replicate(s) failed; see {where}.", file=sys.stderr)
+        raise typer.Exit(EXIT_FAILED)
+
+
+def execute(target: Target, selected: list[Treatment] | None, strategy: str, json_output: bool) -> dict[str, Result]:
+    """Run every experiment of ``target`` (upstream first) with progress; return the Results."""
+    from rich.console import Console
+
+    progress = RunProgress(Console(stderr=json_output, highlight=False))
+    results: dict[str, Result] = {}
+    redirect = contextlib.redirect_stdout(sys.stderr) if json_output else contextlib.nullcontext()
+    current = target.experiment
+    try:
+        with redirect:
+            for experiment in target.experiments:
+                current = experiment
+                chosen = selected if experiment is target.experiment else None
+                results[experiment.name] = run_with_progress(experiment, chosen, strategy, progress)
+    except KeyboardInterrupt:
+        print(
+            f"Interrupted: the replicates of '{current.name}' that finished are kept in the store "
+            f"(see: crystallize runs {current.name}).",
+            file=sys.stderr,
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    return results
+
+
+def run_with_progress(
+    experiment: Experiment,
+    treatments: Sequence[Treatment] | None,
+    strategy: str,
+    progress: RunProgress,
+) -> Result:
+    """Stream one run through ``progress`` and return its Result."""
+    chosen = list(treatments) if treatments is not None else experiment.treatments
+    conditions = ["baseline", *[t.name for t in chosen]]
+    echo = EventEcho(progress.console)
+    experiment.plugins.append(echo)  # ctx.emit events show while the run goes
+    try:
+        stream = experiment.stream(treatments=treatments, strategy=strategy)
+        with progress.track(experiment.name, conditions, experiment.replicates) as tracker:
+            for record in stream:
+                tracker.advance(record)
+            tracker.finish(stream.result)
+    finally:
+        experiment.plugins.remove(echo)
+    assert stream.result is not None
+    return stream.result
+
+
+def summary_line(result: Result, root: str | None = None) -> str:
+    """``Run abc · 60 record(s) (60 computed, 0 resumed) · 0 error(s) · stored in data``."""
+    info = result.info
+    parts = [f"Run {result.run_id}" if result.run_id else "Run (not stored)"]
+    counts = f"{len(result.records)} record(s)"
+    if "computed" in info:
+        counts += f" ({info.get('computed', 0)} computed, {info.get('resumed', 0)} resumed)"
+    parts += [counts, f"{len(result.errors)} error(s)"]
+    if root:
+        parts.append(f"stored in {root}")
+    return " · ".join(parts)
+
+
+def print_reports(results: dict[str, Result], roots: dict[str, str] | None = None) -> None:
+    """Each result's report and a one-line summary, on stdout."""
+    for i, (name, result) in enumerate(results.items()):
+        if i:
+            print()
+        if len(results) > 1:
+            print(f"== {name} ==")
+        print(result.report().rstrip())
+        print(summary_line(result, (roots or {}).get(name)))
+
+
+def print_json(results: dict[str, Result], target: Target) -> None:
+    """The result (or, for a graph, ``{name: result}``) as JSON on stdout."""
+    if target.graph is None:
+        print(results[target.name].to_json())
+        return
+    combined = {name: json.loads(result.to_json()) for name, result in results.items()}
+    print(json.dumps(combined, indent=2, allow_nan=True))
+
+
+def root_of(experiment: Experiment) -> str:
+    """The experiment's store directory, for messages."""
+    return display(data_root(experiment))
+
+
+__all__ = ["execute", "print_json", "print_reports", "run_command", "run_with_progress", "summary_line"]

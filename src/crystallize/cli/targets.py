@@ -1,0 +1,187 @@
+"""Finding what a command names: an experiment or graph, by name or by path.
+
+Experiments are discovered under the working directory (``experiments/**/config.yaml``,
+see :func:`crystallize.config.discover`). A path (a folder holding ``config.yaml``, or
+the file itself) loads that folder and the experiments it reads from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crystallize.cli.errors import UserError, known, suggest
+
+if TYPE_CHECKING:
+    from crystallize.config import Discovery, ExperimentGraph
+    from crystallize.experiment import Experiment
+
+#: The group of experiments whose config names none.
+DEFAULT_GROUP = "Experiments"
+
+
+@dataclass
+class Target:
+    """What ``crystallize run`` runs.
+
+    Attributes:
+        name: the experiment's name.
+        experiment: the named experiment.
+        graph: the graph of it and everything upstream of it, when it reads other
+            experiments' outputs (``None`` otherwise).
+    """
+
+    name: str
+    experiment: Experiment
+    graph: ExperimentGraph | None = None
+
+    @property
+    def experiments(self) -> list[Experiment]:
+        """Every experiment to run, upstream first."""
+        return list(self.graph) if self.graph is not None else [self.experiment]
+
+
+@dataclass
+class CatalogEntry:
+    """One line of a listing: an experiment or a graph, with its display options."""
+
+    name: str
+    kind: str  # "experiment" or "graph"
+    group: str
+    priority: int
+    experiment: Experiment
+    graph: ExperimentGraph | None = None
+    hidden: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """A unique id: ``experiment:NAME`` or ``graph:NAME``."""
+        return f"{self.kind}:{self.name}"
+
+
+def discover_here(root: str | Path = ".") -> Discovery:
+    """Discover the experiments under ``root`` (the working directory by default)."""
+    from crystallize.config import discover
+
+    return discover(root)
+
+
+def group_of(experiment: Experiment) -> tuple[str, int, bool]:
+    """``(group, priority, hidden)`` of an experiment from its ``cli:`` options."""
+    cli = getattr(experiment, "cli", None)
+    group = getattr(cli, "group", None) or DEFAULT_GROUP
+    priority = getattr(cli, "priority", 0) or 0
+    return group, int(priority), bool(getattr(cli, "hidden", False))
+
+
+def catalog(found: Discovery, include_hidden: bool = False) -> list[CatalogEntry]:
+    """Experiments and graphs in display order: by group, then priority, then name.
+
+    Graphs (an experiment together with everything it reads from) come after the
+    experiments of their group, named after their final experiment.
+    """
+    entries: list[CatalogEntry] = []
+    for name, experiment in found.experiments.items():
+        group, priority, hidden = group_of(experiment)
+        if hidden and not include_hidden:
+            continue
+        entries.append(CatalogEntry(name, "experiment", group, priority, experiment, hidden=hidden))
+        graph = found.graphs.get(name)
+        if graph is not None:
+            entries.append(CatalogEntry(name, "graph", group, priority, experiment, graph, hidden=hidden))
+    groups: dict[str, int] = {}
+    for entry in sorted(entries, key=lambda e: (e.priority, e.name)):
+        groups.setdefault(entry.group, len(groups))
+    return sorted(entries, key=lambda e: (groups[e.group], e.kind == "graph", e.priority, e.name))
+
+
+def looks_like_path(value: str) -> bool:
+    """True when ``value`` names a file or folder rather than an experiment."""
+    return "/" in value or "\\" in value or value.endswith((".yaml", ".yml")) or value in (".", "..")
+
+
+def resolve_target(name_or_path: str, root: str | Path = ".") -> Target:
+    """The experiment (and its graph) named by ``name_or_path``.
+
+    Raises:
+        UserError: nothing by that name or path, or its folder failed to load.
+    """
+    path = Path(name_or_path)
+    if looks_like_path(name_or_path) or (path.is_dir() and (path / "config.yaml").is_file()):
+        return load_target(path)
+    found = discover_here(root)
+    experiment = found.experiments.get(name_or_path)
+    if experiment is not None:
+        return Target(name_or_path, experiment, found.graphs.get(name_or_path))
+    raise unknown_experiment(name_or_path, found)
+
+
+def load_target(path: Path) -> Target:
+    """Load the folder experiment at ``path`` and, when it reads others, its graph."""
+    from crystallize.config import ExperimentGraph, LoadSession
+
+    if not path.exists():
+        raise UserError(f"{path}: no such file or folder.")
+    session = LoadSession()
+    experiment = session.load(path)
+    graph = None
+    if getattr(experiment, "upstream", ()):
+        folder = Path(experiment.config_path).parent.resolve()
+        graph = ExperimentGraph.from_experiments(reversed(session.closure(folder)))
+    return Target(experiment.name, experiment, graph)
+
+
+def unknown_experiment(name: str, found: Discovery) -> UserError:
+    """The error for a name that matches no discovered experiment."""
+    for failure in found.errors.values():
+        if Path(failure.path).parent.name == name:
+            return UserError(
+                f"experiment '{name}' could not be loaded: {failure.message}", details=failure.traceback
+            )
+    names = list(found.experiments)
+    if not names and not found.errors:
+        return UserError(
+            f"no experiment named '{name}': there are no experiments under {display(found.root)} "
+            "(looked for experiments/**/config.yaml). Create one with: crystallize new NAME"
+        )
+    broken = f" {len(found.errors)} folder(s) failed to load (crystallize list --errors)." if found.errors else ""
+    return UserError(
+        f"no experiment named '{name}'.{suggest(name, names)}{known(names, 'experiments')}{broken}"
+    )
+
+
+def display(path: str | Path) -> str:
+    """``path`` relative to the working directory when it lies inside it."""
+    target = Path(path)
+    try:
+        relative = target.resolve().relative_to(Path.cwd().resolve())
+    except (ValueError, OSError):
+        return str(target)
+    return str(relative) if str(relative) != "." else "."
+
+
+def data_root(experiment: Experiment | None) -> Path:
+    """Where ``experiment`` keeps its run store (``data`` when unknown)."""
+    from crystallize.plugins.artifacts import ArtifactPlugin
+
+    plugin = experiment.get_plugin(ArtifactPlugin) if experiment is not None else None
+    root = getattr(plugin, "root_dir", None) if plugin is not None else None
+    return Path(root) if root is not None else Path("data")
+
+
+__all__ = [
+    "DEFAULT_GROUP",
+    "CatalogEntry",
+    "Target",
+    "catalog",
+    "data_root",
+    "discover_here",
+    "display",
+    "group_of",
+    "load_target",
+    "looks_like_path",
+    "resolve_target",
+    "unknown_experiment",
+]

@@ -1,0 +1,50 @@
+"""The textual application: the selection screen first, a run screen per experiment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App
+from textual.screen import Screen
+
+from crystallize.cli.tui.screens.selection import SelectionScreen
+
+CSS = """
+Screen { layout: vertical; }
+.pane-title { text-style: bold; padding: 0 1; background: $boost; width: 100%; }
+#catalog, #plan { width: 38; min-width: 24; border-right: solid $primary-darken-2; }
+#details { padding: 0 1; }
+#load-status { height: 1; padding: 0 1; color: $warning; }
+#run-status { height: 1; padding: 0 1; }
+#run-counts { height: 1; padding: 0 1; color: $text-muted; }
+#run-progress { height: 1; padding: 0 1; }
+#summary-body { padding: 0 1; }
+#errors-body { padding: 0 1; }
+NewExperimentScreen { align: center middle; }
+#new-dialog { width: 60; height: auto; border: thick $primary; background: $surface; padding: 1 2; }
+#new-message { color: $error; height: auto; }
+#new-buttons { height: auto; margin-top: 1; }
+"""
+
+
+class CrystallizeApp(App[None]):
+    """Browse the experiments under ``root``, run them, and look at their results.
+
+    Args:
+        root: the project directory (its ``experiments/`` folder is searched).
+    """
+
+    TITLE = "Crystallize"
+    CSS = CSS
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(self, root: str | Path = ".") -> None:
+        super().__init__()
+        self.root = Path(root)
+
+    def get_default_screen(self) -> Screen:
+        """The selection screen."""
+        return SelectionScreen(self.root)
+
+
+__all__ = ["CrystallizeApp"]

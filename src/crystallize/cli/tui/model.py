@@ -1,0 +1,227 @@
+"""What the screens show and change, without any textual code.
+
+Loading experiments and graphs by their config path, the last run of an experiment,
+the ``config.state.json`` switches (step caching, disabled treatments), the run
+strategy that follows from caching, and the editor command.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import shlex
+from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crystallize.cli.targets import data_root, display
+
+if TYPE_CHECKING:
+    from crystallize.config import ExperimentGraph
+    from crystallize.experiment import Experiment
+    from crystallize.result import Result
+    from crystallize.store import RunInfo
+
+EDITOR_VARIABLES = ("CRYSTALLIZE_EDITOR", "EDITOR", "VISUAL")
+
+
+# -- loading ------------------------------------------------------------------------------------
+def load_experiments(config_path: str | Path, as_graph: bool) -> tuple[list[Experiment], ExperimentGraph | None]:
+    """Load (afresh) the experiment at ``config_path``, or its whole graph.
+
+    Returns:
+        The experiments in run order and the graph (``None`` for a single experiment).
+    """
+    from crystallize.config import ExperimentGraph
+    from crystallize.experiment import Experiment
+
+    if as_graph:
+        graph = ExperimentGraph.from_yaml(config_path)
+        return list(graph), graph
+    return [Experiment.from_yaml(config_path)], None
+
+
+def folder_of(experiment: Experiment) -> Path | None:
+    """The experiment's folder (``None`` for experiments built in code)."""
+    config = getattr(experiment, "config_path", None)
+    return Path(config).parent if config is not None else None
+
+
+def config_text(experiment: Experiment) -> str:
+    """The text of the experiment's ``config.yaml`` (empty when there is none)."""
+    config = getattr(experiment, "config_path", None)
+    if config is None:
+        return ""
+    try:
+        return Path(config).read_text(encoding="utf-8")
+    except OSError as exc:
+        return f"# cannot read {display(config)}: {exc}"
+
+
+# -- the store -----------------------------------------------------------------------------------
+def last_run(experiment: Experiment) -> tuple[Path, RunInfo] | None:
+    """The newest stored run of ``experiment`` and its data directory (``None``: no run yet)."""
+    from crystallize.cli.history import has_store
+    from crystallize.store import list_runs
+
+    root = data_root(experiment)
+    if not has_store(root):
+        return None
+    runs = list_runs(root, experiment.name, limit=1)
+    return (root, runs[0]) if runs else None
+
+
+def last_run_summary(experiment: Experiment) -> str:
+    """One or two lines about the newest stored run (status, records, errors, verdicts)."""
+    from crystallize.cli.history import error_count, format_time
+
+    try:
+        found = last_run(experiment)
+    except Exception as exc:  # a broken store must not break browsing
+        return f"cannot read the run store: {exc}"
+    if found is None:
+        return "no runs yet"
+    _, run = found
+    errors = error_count(run)
+    line = (
+        f"{run.run_id} · {run.status} · {format_time(run.started_at)} · "
+        f"{run.n_records} record(s) · {'?' if errors is None else errors} error(s)"
+    )
+    verdicts = []
+    for hyp in (run.summary or {}).get("hypotheses", []) or []:
+        results = hyp.get("results") or {}
+        good = sum(1 for r in results.values() if isinstance(r, dict) and r.get("significant"))
+        verdicts.append(f"{hyp.get('name')}: {good}/{len(results)} significant")
+    return line + ("\n" + "; ".join(verdicts) if verdicts else "")
+
+
+def last_result(experiment: Experiment) -> Result | None:
+    """The newest stored run of ``experiment`` as a Result (``None``: no run yet)."""
+    from crystallize.store import load_result
+
+    found = last_run(experiment)
+    return load_result(found[1].run_id, found[0]) if found is not None else None
+
+
+def artifacts_summary(experiment: Experiment, result: Result) -> str:
+    """Where the run's artifacts are and how many files of each name it wrote."""
+    counts: Counter[str] = Counter()
+    for record in result.records:
+        for step in record.steps:
+            counts.update(step.artifacts)
+    location = getattr(experiment, "artifact_location", None)
+    where = ""
+    if location is not None:
+        from crystallize.store import version_dir
+
+        where = display(version_dir(location.root, location.experiment, location.version))
+    if not counts:
+        return f"no artifacts written{f' (directory: {where})' if where else ''}"
+    files = ", ".join(f"{name} ×{n}" for name, n in sorted(counts.items()))
+    return f"{where}: {files}" if where else files
+
+
+# -- state switches ------------------------------------------------------------------------------
+def steps_of(experiment: Experiment) -> list[Any]:
+    """The experiment's pipeline steps."""
+    return list(experiment.pipeline.steps) if experiment.pipeline is not None else []
+
+
+def all_cached(experiment: Experiment) -> bool:
+    """True when every step is cacheable (and there is at least one step)."""
+    steps = steps_of(experiment)
+    return bool(steps) and all(getattr(s, "cacheable", False) for s in steps)
+
+
+def strategy_for(experiment: Experiment) -> str:
+    """``"resume"`` when caching is on for some step, else ``"rerun"``."""
+    return "resume" if any(getattr(s, "cacheable", False) for s in steps_of(experiment)) else "rerun"
+
+
+def toggle_step_cache(experiment: Experiment, step_name: str) -> bool:
+    """Flip caching of step ``step_name`` in ``config.state.json``; return the new setting."""
+    from crystallize.config import load_state, save_state
+
+    folder = _folder(experiment)
+    step = next(s for s in steps_of(experiment) if s.name == step_name)
+    state = load_state(folder)
+    state.cache[step_name] = not bool(getattr(step, "cacheable", False))
+    save_state(folder, state)
+    return state.cache[step_name]
+
+
+def toggle_experiment_cache(experiment: Experiment) -> bool:
+    """Turn caching on for every step (off when all were on); return the new setting."""
+    from crystallize.config import load_state, save_state
+
+    folder = _folder(experiment)
+    state = load_state(folder)
+    state.cache_all = not all_cached(experiment)
+    state.cache = {}
+    save_state(folder, state)
+    return state.cache_all
+
+
+def toggle_treatment(experiment: Experiment, name: str) -> bool:
+    """Enable or disable treatment ``name`` in ``config.state.json``; return True when enabled."""
+    from crystallize.config import load_state, save_state
+
+    folder = _folder(experiment)
+    state = load_state(folder)
+    if name in state.disabled_treatments:
+        state.disabled_treatments = [t for t in state.disabled_treatments if t != name]
+        enabled = True
+    else:
+        state.disabled_treatments.append(name)
+        enabled = False
+    save_state(folder, state)
+    return enabled
+
+
+def _folder(experiment: Experiment) -> Path:
+    folder = folder_of(experiment)
+    if folder is None:
+        raise ValueError(f"experiment '{experiment.name}' has no folder (it was built in code)")
+    return folder
+
+
+# -- the editor ----------------------------------------------------------------------------------
+def editor_command(path: str | Path) -> list[str] | None:
+    """The command opening ``path`` in ``$CRYSTALLIZE_EDITOR``, ``$EDITOR`` or ``$VISUAL``."""
+    for variable in EDITOR_VARIABLES:
+        value = os.environ.get(variable, "").strip()
+        if value:
+            return [*shlex.split(value), str(path)]
+    return None
+
+
+def source_file(obj: Any) -> Path | None:
+    """The file defining a step or datasource (``None`` when unknown)."""
+    target = getattr(obj, "fn", None) or obj
+    if not (inspect.isfunction(target) or inspect.isclass(target)):
+        target = type(target)
+    try:
+        found = inspect.getsourcefile(target)
+    except TypeError:
+        return None
+    return Path(found) if found else None
+
+
+__all__ = [
+    "EDITOR_VARIABLES",
+    "all_cached",
+    "artifacts_summary",
+    "config_text",
+    "editor_command",
+    "folder_of",
+    "last_result",
+    "last_run",
+    "last_run_summary",
+    "load_experiments",
+    "source_file",
+    "steps_of",
+    "strategy_for",
+    "toggle_experiment_cache",
+    "toggle_step_cache",
+    "toggle_treatment",
+]

@@ -1,0 +1,153 @@
+"""Running experiments off the UI thread, with cooperative cancellation.
+
+:class:`RunController` runs each experiment through ``experiment.stream()`` and reports
+through callbacks (called in the worker thread; the screen turns them into
+thread-safe messages). :meth:`RunController.cancel` makes the loop stop after the
+replicate in flight: leaving the stream cancels the replicates not yet started, and
+the finished ones stay in the store (the run's status becomes ``cancelled``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from crystallize.cli.tui.model import strategy_for
+
+if TYPE_CHECKING:
+    from crystallize.experiment import Experiment
+    from crystallize.record import ReplicateRecord
+    from crystallize.result import Result
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended.
+
+    Attributes:
+        results: ``{experiment name: Result}`` of the experiments that finished.
+        cancelled: the user stopped the run.
+        error: the message of an exception that stopped it, if any.
+        details: that exception's traceback.
+        kept: ``{experiment name: (run id, records stored)}`` for a cancelled experiment.
+    """
+
+    results: dict[str, Result] = field(default_factory=dict)
+    cancelled: bool = False
+    error: str | None = None
+    details: str = ""
+    kept: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+
+class RunController:
+    """Runs ``experiments`` in order (upstream first), each with its own strategy.
+
+    Args:
+        experiments: what to run.
+        on_start: ``(experiment, conditions, replicates, strategy)`` before each run.
+        on_record: ``(experiment name, record)`` for every finished replicate.
+        on_log: ``(text)`` for messages worth showing.
+        strategy: ``fn(experiment) -> "rerun" | "resume"`` (default: resume when cached).
+    """
+
+    def __init__(
+        self,
+        experiments: Sequence[Experiment],
+        on_start: Callable[[Experiment, list[str], int, str], None],
+        on_record: Callable[[str, ReplicateRecord], None],
+        on_log: Callable[[str], None],
+        strategy: Callable[[Experiment], str] = strategy_for,
+    ) -> None:
+        self.experiments = list(experiments)
+        self.on_start = on_start
+        self.on_record = on_record
+        self.on_log = on_log
+        self.strategy = strategy
+        self._cancel = threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        """True once :meth:`cancel` was called."""
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        """Stop after the replicate in flight (thread-safe)."""
+        self._cancel.set()
+
+    def run(self) -> RunOutcome:
+        """Run everything (call it in a worker thread); never raises."""
+        outcome = RunOutcome()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                for experiment in self.experiments:
+                    if self.cancelled:
+                        break
+                    result = self._run_one(experiment)
+                    if result is None:
+                        outcome.kept.update(self._kept(experiment))
+                        break
+                    outcome.results[experiment.name] = result
+            except Exception as exc:
+                outcome.error = f"{type(exc).__name__}: {exc}"
+                outcome.details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            finally:
+                for warning in caught:
+                    self.on_log(f"warning: {warning.message}")
+        outcome.cancelled = self.cancelled
+        return outcome
+
+    def _run_one(self, experiment: Experiment) -> Result | None:
+        strategy = self.strategy(experiment)
+        conditions = ["baseline", *[t.name for t in experiment.treatments]]
+        self.on_start(experiment, conditions, experiment.replicates, strategy)
+        stream = experiment.stream(strategy=strategy)
+        try:
+            for record in stream:
+                self.on_record(experiment.name, record)
+                if self.cancelled:
+                    break
+        finally:
+            stream.close()
+        return None if self.cancelled else stream.result
+
+    @staticmethod
+    def _kept(experiment: Experiment) -> dict[str, tuple[str, int]]:
+        from crystallize.cli.tui.model import last_run
+
+        try:
+            found = last_run(experiment)
+        except Exception:
+            return {}
+        if found is None:
+            return {}
+        run = found[1]
+        return {experiment.name: (run.run_id, run.n_records)}
+
+
+class CallbackHandler(logging.Handler):
+    """Sends records of the ``crystallize`` logger to a callback (any thread).
+
+    Failed replicates are left out: the run screen shows each record itself.
+    """
+
+    def __init__(self, callback: Callable[[str], Any]) -> None:
+        super().__init__(logging.INFO)
+        self.callback = callback
+        self.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+        self.addFilter(lambda record: not str(record.msg).startswith("Replicate failed"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Format and forward ``record``."""
+        try:
+            self.callback(self.format(record))
+        except Exception:
+            self.handleError(record)
+
+
+__all__ = ["CallbackHandler", "RunController", "RunOutcome"]

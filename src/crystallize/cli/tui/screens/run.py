@@ -1,0 +1,348 @@
+"""The run screen: the plan, a live log, progress with ETA, and the summary.
+
+Keys: ``R`` run / cancel, ``l`` caching of the highlighted step (or of the whole
+experiment), ``x`` enable/disable the highlighted treatment, ``S`` summary tab,
+``L`` log tab, ``e`` open the highlighted step's file in ``$CRYSTALLIZE_EDITOR`` /
+``$EDITOR`` / ``$VISUAL``, ``Esc`` back. ``l`` and ``x`` are saved in the experiment's
+``config.state.json``; the strategy follows caching (``resume`` when cached).
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import (
+    Footer,
+    Header,
+    Label,
+    ProgressBar,
+    RichLog,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+
+from crystallize.cli.progress import Tracker, format_seconds
+from crystallize.cli.targets import display
+from crystallize.cli.tui import model
+from crystallize.cli.tui.messages import LogLine, RecordArrived, RunFinished, RunStarted
+from crystallize.cli.tui.runner import CallbackHandler, RunController
+from crystallize.cli.tui.widgets.plan import PlanItem, PlanTree
+
+if TYPE_CHECKING:
+    from crystallize.experiment import Experiment
+
+
+class RunScreen(Screen[None]):
+    """Run one experiment (or a graph) and watch it.
+
+    Args:
+        config_path: the experiment's ``config.yaml`` (loaded afresh on every change).
+        as_graph: run the experiment together with everything upstream of it.
+        title: shown in the header.
+    """
+
+    BINDINGS = [
+        Binding("R", "toggle_run", "Run/Cancel"),
+        Binding("l", "toggle_cache", "Cache"),
+        Binding("x", "toggle_treatment", "Treatment on/off"),
+        Binding("S", "summary", "Summary"),
+        Binding("L", "log", "Log"),
+        Binding("e", "edit", "Edit"),
+        Binding("escape", "back", "Back"),
+    ]
+
+    def __init__(self, config_path: Path, as_graph: bool = False, title: str = "") -> None:
+        super().__init__()
+        self.config_path = config_path
+        self.as_graph = as_graph
+        self.run_title = title or config_path.parent.name
+        self.experiments: list[Experiment] = []
+        self.controller: RunController | None = None
+        self.tracker: Tracker | None = None
+        self.handler: CallbackHandler | None = None
+        self.total = 0
+        self.done = 0
+
+    # -- layout ---------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        """The plan on the left; status, progress and the log/summary tabs on the right."""
+        yield Header(show_clock=False)
+        with Horizontal():
+            with Vertical(id="plan"):
+                yield Label(f"Run: {self.run_title}", classes="pane-title")
+                yield PlanTree("plan", id="plan-tree")
+            with Vertical(id="run-main"):
+                yield Label("", id="run-status")
+                yield ProgressBar(total=1, show_eta=True, id="run-progress")
+                yield Label("", id="run-counts")
+                with TabbedContent(initial="log-tab", id="run-tabs"):
+                    with TabPane("Log", id="log-tab"):
+                        yield RichLog(id="run-log", max_lines=5000, wrap=True, markup=False)
+                    with TabPane("Summary", id="summary-tab"), VerticalScroll():
+                        yield Static("No run yet. Press R to run.", id="summary-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Load the experiment(s), show the plan, route the crystallize logger here."""
+        self.sub_title = f"run {self.run_title}"
+        tree = self.query_one(PlanTree)
+        tree.show_root = False
+        self.reload()
+        tree.focus()
+        self.handler = CallbackHandler(lambda text: self.post_message(LogLine(text)))
+        logging.getLogger("crystallize").addHandler(self.handler)
+        self.log_line(f"Press R to run {self.run_title}.")
+        self.show_last_summary()
+
+    def on_unmount(self) -> None:
+        """Stop routing log records; cancel a run still going."""
+        if self.handler is not None:
+            logging.getLogger("crystallize").removeHandler(self.handler)
+        if self.controller is not None:
+            self.controller.cancel()
+
+    # -- state --------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        """True while a run is in progress."""
+        return self.controller is not None
+
+    def reload(self) -> None:
+        """Load the experiment(s) again (state changes apply) and redraw the plan."""
+        try:
+            self.experiments, _ = model.load_experiments(self.config_path, self.as_graph)
+        except Exception as exc:
+            self.experiments = []
+            self.log_line(f"Cannot load {display(self.config_path)}: {exc}")
+            self.set_status("cannot load the experiment")
+            return
+        self.query_one(PlanTree).show(self.experiments)
+        self.total = sum(e.replicates * (1 + len(e.treatments)) for e in self.experiments)
+        self.done = 0
+        bar = self.query_one(ProgressBar)
+        bar.update(total=max(1, self.total), progress=0)
+        strategies = ", ".join(f"{e.name}: {model.strategy_for(e)}" for e in self.experiments)
+        self.set_status(f"ready · {self.total} replicate(s) · strategy {strategies}")
+        self.query_one("#run-counts", Label).update("")
+
+    def set_status(self, text: str) -> None:
+        """The line above the progress bar."""
+        self.query_one("#run-status", Label).update(text)
+
+    def log_line(self, text: str) -> None:
+        """Append a line to the log."""
+        self.query_one(RichLog).write(text)
+
+    def experiment_named(self, name: str) -> Experiment | None:
+        """The loaded experiment called ``name``."""
+        return next((e for e in self.experiments if e.name == name), None)
+
+    def show_last_summary(self) -> None:
+        """Fill the summary tab from the store's newest runs (before running here)."""
+        parts = []
+        for experiment in self.experiments:
+            try:
+                result = model.last_result(experiment)
+            except Exception:
+                result = None
+            if result is not None:
+                parts.append(self.summary_text(experiment, result, f"Last stored run of {experiment.name}"))
+        if parts:
+            self.query_one("#summary-body", Static).update("\n\n".join(parts))
+
+    @staticmethod
+    def summary_text(experiment: Experiment, result: Any, heading: str) -> str:
+        """A result's report with its artifacts."""
+        return (
+            f"== {heading} ==\n{result.report().rstrip()}\n\n"
+            f"Artifacts: {model.artifacts_summary(experiment, result)}"
+        )
+
+    # -- running ------------------------------------------------------------------------
+    def action_toggle_run(self) -> None:
+        """Start a run, or cancel the one in progress."""
+        if self.controller is not None:
+            self.controller.cancel()
+            self.set_status("cancelling after the replicates in flight…")
+            return
+        self.reload()
+        if not self.experiments:
+            return
+        self.controller = RunController(
+            self.experiments,
+            on_start=lambda e, c, r, s: self.post_message(RunStarted(e.name, c, r, s)),
+            on_record=lambda name, record: self.post_message(RecordArrived(name, record)),
+            on_log=lambda text: self.post_message(LogLine(text)),
+        )
+        controller = self.controller
+        self.query_one(RichLog).clear()
+        self.set_status("running…")
+        self.run_worker(lambda: self.post_message(RunFinished(controller.run())), thread=True, group="run", exit_on_error=False)
+
+    def on_run_started(self, message: RunStarted) -> None:
+        """A new experiment started: reset its counters."""
+        self.tracker = Tracker(message.name, message.conditions, message.replicates)
+        self.log_line(
+            f"{message.name}: {len(message.conditions)} condition(s) × {message.replicates} replicate(s), "
+            f"strategy {message.strategy}"
+        )
+
+    def on_record_arrived(self, message: RecordArrived) -> None:
+        """Count the replicate, log it, move the bar."""
+        record = message.record
+        if self.tracker is not None:
+            self.tracker.advance(record)
+        self.done += 1
+        self.query_one(ProgressBar).update(progress=self.done)
+        where = f"{message.name} · {record.condition} #{record.replicate}"
+        if record.error is not None:
+            self.log_line(f"✗ {where}: {record.error.exception_type}: {record.error.message}")
+        else:
+            metrics = ", ".join(f"{k}={v[0]:.4g}" if len(v) == 1 and isinstance(v[0], int | float) else k for k, v in record.metrics.items())
+            self.log_line(f"✓ {where} ({record.duration * 1e3:.0f} ms) {metrics}")
+        self.update_counts()
+
+    def update_counts(self) -> None:
+        """Per-condition counts, errors and ETA under the bar."""
+        tracker = self.tracker
+        if tracker is None:
+            return
+        counts = " · ".join(f"{c} {n.done}/{n.total}" for c, n in tracker.counts.items())
+        eta = tracker.eta()
+        left = f" · ETA {format_seconds(eta)}" if eta is not None else ""
+        self.query_one("#run-counts", Label).update(f"{counts} · {tracker.errors} error(s){left}")
+
+    def on_log_line(self, message: LogLine) -> None:
+        """Show a logger line."""
+        self.log_line(message.text)
+
+    def on_run_finished(self, message: RunFinished) -> None:
+        """Show how the run ended; fill the summary tab."""
+        outcome = message.outcome
+        self.controller = None
+        if outcome.error:
+            self.log_line(f"The run stopped: {outcome.error}")
+            self.log_line(outcome.details)
+            self.set_status(f"failed: {outcome.error}")
+        elif outcome.cancelled:
+            kept = "; ".join(f"{name}: run {rid}, {n} record(s) kept" for name, (rid, n) in outcome.kept.items())
+            self.log_line(f"Cancelled. {kept or 'Finished replicates are kept in the store.'}")
+            self.set_status(f"cancelled · {kept}" if kept else "cancelled")
+        else:
+            errors = sum(len(r.errors) for r in outcome.results.values())
+            self.query_one(ProgressBar).update(total=max(1, self.done), progress=self.done)
+            ids = ", ".join(f"{n}: {r.run_id}" for n, r in outcome.results.items())
+            self.set_status(f"done · {ids} · {errors} error(s)")
+            self.log_line(f"Done ({ids}); {errors} replicate(s) failed. Press S for the summary.")
+        if outcome.results:
+            parts = [
+                self.summary_text(self.experiment_named(name) or self.experiments[0], result, f"Run {result.run_id} of {name}")
+                for name, result in outcome.results.items()
+            ]
+            self.query_one("#summary-body", Static).update("\n\n".join(parts))
+            if not outcome.cancelled and not outcome.error:
+                self.action_summary()
+
+    # -- switches -----------------------------------------------------------------------
+    def _item(self) -> PlanItem | None:
+        return self.query_one(PlanTree).item
+
+    def _busy(self) -> bool:
+        if self.running:
+            self.notify("Wait for the run to finish (or cancel it with R) first.", severity="warning")
+            return True
+        return False
+
+    def action_toggle_cache(self) -> None:
+        """Toggle caching of the highlighted step, or of the whole experiment."""
+        item = self._item()
+        if self._busy() or item is None:
+            return
+        experiment = self.experiment_named(item.experiment)
+        if experiment is None:
+            return
+        if item.kind == "step":
+            on = model.toggle_step_cache(experiment, item.name)
+            self.notify(f"Caching of step '{item.name}' {'on' if on else 'off'}.", timeout=2)
+        elif item.kind in ("experiment", "steps"):
+            on = model.toggle_experiment_cache(experiment)
+            self.notify(f"Caching of every step of '{experiment.name}' {'on' if on else 'off'}.", timeout=2)
+        else:
+            self.notify("Highlight a step, or the experiment, to switch caching.", severity="warning")
+            return
+        self.reload()
+
+    def action_toggle_treatment(self) -> None:
+        """Enable or disable the highlighted treatment."""
+        item = self._item()
+        if self._busy() or item is None:
+            return
+        experiment = self.experiment_named(item.experiment)
+        if item.kind != "treatment" or experiment is None:
+            self.notify("Highlight a treatment to enable or disable it.", severity="warning")
+            return
+        enabled = model.toggle_treatment(experiment, item.name)
+        self.notify(f"Treatment '{item.name}' {'enabled' if enabled else 'disabled'}.", timeout=2)
+        self.reload()
+
+    # -- tabs, editor, back -------------------------------------------------------------
+    def action_summary(self) -> None:
+        """Show the summary tab."""
+        self.query_one(TabbedContent).active = "summary-tab"
+
+    def action_log(self) -> None:
+        """Show the log tab."""
+        self.query_one(TabbedContent).active = "log-tab"
+
+    def file_for(self, item: PlanItem | None) -> Path | None:
+        """The file behind the highlighted line: a step's module, the datasources, or the config."""
+        experiment = self.experiment_named(item.experiment) if item is not None else None
+        if experiment is None:
+            return self.config_path
+        if item is not None and item.kind == "step":
+            step = next((s for s in model.steps_of(experiment) if s.name == item.name), None)
+            found = model.source_file(step) if step is not None else None
+            if found is not None:
+                return found
+        if item is not None and item.kind == "datasource":
+            folder = model.folder_of(experiment)
+            if folder is not None and (folder / "datasources.py").is_file():
+                return folder / "datasources.py"
+        return Path(experiment.config_path) if experiment.config_path is not None else self.config_path
+
+    def action_edit(self) -> None:
+        """Open the highlighted step's file in the editor."""
+        from textual.app import SuspendNotSupported
+
+        path = self.file_for(self._item())
+        command = model.editor_command(path) if path is not None else None
+        if command is None:
+            self.notify("Set $CRYSTALLIZE_EDITOR, $EDITOR or $VISUAL to open files.", severity="warning")
+            return
+        try:
+            try:
+                with self.app.suspend():
+                    subprocess.run(command, check=False)
+            except SuspendNotSupported:
+                subprocess.run(command, check=False)
+        except OSError as exc:
+            self.notify(f"Cannot start the editor ({command[0]}): {exc}", severity="error")
+            return
+        self.log_line(f"Opened {display(path)} in {command[0]}.")
+
+    def action_back(self) -> None:
+        """Back to the selection screen (not while running)."""
+        if self._busy():
+            return
+        self.app.pop_screen()
+
+
+__all__ = ["RunScreen"]

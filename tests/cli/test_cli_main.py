@@ -1,0 +1,52 @@
+"""The entry point: --debug anywhere, lazy textual, the TUI's missing-extra message."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from crystallize.cli.errors import UserError
+from crystallize.cli.main import _take_debug_flag, main
+from crystallize.cli.tui import require_textual
+
+
+def test_debug_flag_is_taken_from_anywhere_before_double_dash():
+    assert _take_debug_flag(["run", "x", "--debug"]) == (["run", "x"], True)
+    assert _take_debug_flag(["run", "--", "--debug"]) == (["run", "--", "--debug"], False)
+
+
+def test_main_returns_the_exit_code(make_experiment, capsys):
+    make_experiment("numbers")
+    assert main(["list"]) == 0
+    assert "numbers" in capsys.readouterr().out
+    assert main(["run", "nothing"]) == 2
+    assert capsys.readouterr().err.startswith("Error: no experiment named 'nothing'")
+    assert main(["--help"]) == 0
+
+
+def test_commands_do_not_import_textual(make_experiment):
+    make_experiment("numbers")
+    code = (
+        "import sys\n"
+        "from crystallize.cli.main import main\n"
+        "assert main(['list']) == 0\n"
+        "print('textual loaded:', 'textual' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "textual loaded: False" in proc.stdout
+
+
+def test_missing_textual_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "textual", None)
+    with pytest.raises(UserError, match=r"pip install 'crystallize\[tui\]'"):
+        require_textual()
+
+
+def test_no_command_without_textual_is_a_clear_error():
+    code = "import sys\nsys.modules['textual'] = None\nfrom crystallize.cli.main import main\nsys.exit(main([]))\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "pip install 'crystallize[tui]'" in proc.stderr
+    assert "Traceback" not in proc.stderr

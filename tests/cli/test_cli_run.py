@@ -1,0 +1,110 @@
+"""``crystallize run``: report, exit codes, --json, --set, strategies, caching, executors."""
+
+from __future__ import annotations
+
+import json
+
+
+def _json(proc) -> dict:
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_run_prints_the_report_and_exits_0(cli, make_experiment):
+    make_experiment("numbers", hypothesis=True)
+    proc = cli("run", "numbers")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Experiment: numbers" in out
+    assert "Hypothesis 'bigger'" in out
+    assert "9 record(s) (9 computed, 0 resumed) · 0 error(s) · stored in data" in out
+    # not a terminal: plain progress lines, one per finished condition
+    assert "numbers: running 3 condition(s) × 3 replicate(s)" in out
+    assert "numbers · shifted: 3/3 done, 0 error(s)" in out
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_failing_replicate_gives_a_non_zero_exit(cli, make_experiment):
+    make_experiment("numbers")
+    proc = cli("run", "numbers", "--set", "fail_on=1")
+    assert proc.returncode == 1
+    assert "replicate chosen to fail" in proc.stdout  # the report lists the error
+    assert "3 replicate(s) failed; see the report." in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_json_prints_only_the_result(cli, make_experiment):
+    make_experiment("numbers")
+    data = _json(cli("run", "numbers", "--json"))
+    assert data["experiment"] == "numbers"
+    assert set(data["metrics"]) == {"baseline", "shifted", "doubled"}
+    assert len(data["metrics"]["baseline"]["total"]) == 3
+
+
+def test_set_overrides_a_treatment_value_and_replicates(cli, make_experiment):
+    make_experiment("numbers")
+    plain = _json(cli("run", "numbers", "--json"))
+    changed = _json(cli("run", "numbers", "--json", "--set", "treatments.shifted.delta=100", "--set", "replicates=2"))
+    assert len(changed["metrics"]["shifted"]["total"]) == 2
+    assert len(changed["metrics"]["baseline"]["total"]) == 2
+    # same seeds: shifting each of the 6 numbers by 100 instead of 3 adds 6 * 97 to the total
+    for before, after in zip(plain["metrics"]["shifted"]["total"], changed["metrics"]["shifted"]["total"], strict=False):
+        assert abs(after - before - 6 * 97) < 1e-9
+    assert changed["metrics"]["doubled"]["total"][:2] == plain["metrics"]["doubled"]["total"][:2]
+
+
+def test_set_context_value_seed_and_treatment_selection(cli, make_experiment):
+    make_experiment("numbers")
+    data = _json(cli("run", "numbers", "--json", "--set", "delta=1", "--seed", "11", "-t", "doubled"))
+    assert set(data["metrics"]) == {"baseline", "doubled"}
+    assert data["base_seed"] == 11
+    rerun = _json(cli("run", "numbers", "--json", "--set", "delta=0", "--seed", "11", "-t", "doubled"))
+    for with_delta, without in zip(data["metrics"]["baseline"]["total"], rerun["metrics"]["baseline"]["total"], strict=True):
+        assert abs(with_delta - without - 6) < 1e-9  # baseline got delta=1 from the context
+
+
+def test_resume_computes_nothing_the_second_time(cli, make_experiment):
+    make_experiment("numbers")
+    first = _json(cli("run", "numbers", "--json", "--strategy", "resume"))
+    second = _json(cli("run", "numbers", "--json", "--strategy", "resume"))
+    assert first["info"]["computed"] == 9
+    assert second["info"]["computed"] == 0
+    assert second["info"]["resumed"] == 9
+    assert second["run_id"] == first["run_id"]
+
+
+def test_no_cache_turns_the_step_cache_off(cli, make_experiment):
+    make_experiment("numbers")
+    cli("run", "numbers", "--json")
+    cached = _json(cli("run", "numbers", "--json"))
+    uncached = _json(cli("run", "numbers", "--json", "--no-cache"))
+
+    def hits(data: dict) -> int:
+        return sum(step["cache_hit"] for reps in data["provenance"].values() for rep in reps for step in rep["steps"])
+
+    assert hits(cached) == 9  # add_delta is cacheable
+    assert hits(uncached) == 0
+
+
+def test_executor_and_workers_replace_the_execution_plugin(cli, make_experiment):
+    make_experiment("numbers")
+    serial = _json(cli("run", "numbers", "--json"))
+    parallel = cli("run", "numbers", "--json", "--executor", "process", "--workers", "2")
+    data = _json(parallel)
+    assert data["metrics"] == serial["metrics"]  # same seeds, same numbers
+
+
+def test_running_a_graph_runs_upstream_first(cli, make_graph):
+    make_graph()
+    proc = cli("run", "evaluate")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.index("== train ==") < proc.stdout.index("== evaluate ==")
+    data = _json(cli("run", "evaluate", "--json", "--strategy", "resume"))
+    assert set(data) == {"train", "evaluate"}
+    assert data["train"]["info"]["computed"] == 0
+
+
+def test_run_by_path(cli, make_experiment):
+    make_experiment("numbers", replicates=1)
+    proc = cli("run", "experiments/numbers/config.yaml", "--json")
+    assert _json(proc)["experiment"] == "numbers"

@@ -191,7 +191,9 @@ def iter_run(
         dispatch = RecordDispatcher(experiment)
         if dispatch.listens:
             runner.event_sink = dispatch.event
-        records = list(session.loaded)
+        keep = session.keep_in_memory
+        records = [keep(r) for r in session.loaded]
+        cache_hits = 0
         first_failure: ReplicateRecord | None = None
         arriving = iterate_records(experiment, runner)
         try:
@@ -199,9 +201,10 @@ def iter_run(
                 if isinstance(item, LiveEvent):
                     dispatch.event(item)
                     continue
-                records.append(item)
+                records.append(keep(item))
                 session.add(item)
                 dispatch(item)
+                cache_hits += sum(step.cache_hit for step in item.steps)
                 if fail_fast and item.error is not None:
                     first_failure = item
                     break
@@ -226,8 +229,10 @@ def iter_run(
                 "strategy": strategy,
                 "resumed": len(session.loaded),
                 "computed": len(records) - len(session.loaded),
+                "cache_hits": cache_hits,
             },
             warnings=session.warnings,
+            full_records=session.full_records if session.steps_left_in_store else None,
         )
         if first_failure is not None:
             session.finish("failed", summary=_summary(records))

@@ -144,6 +144,14 @@ class ReplicateRecord(PlainRecord):
         ("code_digest", None),
     )
 
+    def without_steps(self) -> ReplicateRecord:
+        """A copy whose step provenance stays in the run store (see :data:`STEPS_IN_STORE`)."""
+        return ReplicateRecord(
+            self.condition, self.replicate, self.seed, self.metrics, STEPS_IN_STORE, self.error,
+            self.duration, self.started_at, self.events, self.metric_tags, self.worker,
+            self.code_digest,
+        )
+
     @property
     def ok(self) -> bool:
         """True when the replicate finished without an error."""
@@ -163,4 +171,15 @@ class ReplicateRecord(PlainRecord):
         }
 
 
-__all__ = ["REQUIRED", "PlainRecord", "ReplicateError", "ReplicateRecord", "StepRecord"]
+class _StepsInStore(list):
+    """The empty ``steps`` of a record whose step provenance was left in the run store."""
+
+    def __repr__(self) -> str:
+        return "<steps in the run store>"
+
+
+#: ``record.steps`` of records a large run keeps in memory without their step
+#: provenance; :class:`~crystallize.result.Result` loads the full records on demand.
+STEPS_IN_STORE: list[StepRecord] = _StepsInStore()
+
+__all__ = ["STEPS_IN_STORE", "REQUIRED", "PlainRecord", "ReplicateError", "ReplicateRecord", "StepRecord"]

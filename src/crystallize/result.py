@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crystallize.hypothesis import HypothesisResult
@@ -98,18 +98,23 @@ class Result:
         base_seed: int | None = None,
         info: dict[str, Any] | None = None,
         warnings: Sequence[str] = (),
+        full_records: Callable[[], list[ReplicateRecord]] | None = None,
     ) -> None:
         order = {name: i for i, name in enumerate(conditions)}
-        self.records = sorted(records, key=lambda r: (order.get(r.condition, len(order)), r.replicate))
+        self._order = order
+        self._records = sorted(records, key=lambda r: (order.get(r.condition, len(order)), r.replicate))
+        # Large stored runs keep records without step provenance (``STEPS_IN_STORE``);
+        # this loads the full records from the store when provenance is asked for.
+        self._full_records = full_records
         by_condition: dict[str, list[ReplicateRecord]] = {name: [] for name in conditions}
-        for record in self.records:
+        for record in self._records:
             by_condition.setdefault(record.condition, []).append(record)
         baseline = ConditionMetrics(BASELINE, by_condition.get(BASELINE, []))
         treatments = {
             name: ConditionMetrics(name, recs) for name, recs in by_condition.items() if name != BASELINE
         }
         self.metrics = ExperimentMetrics(baseline, treatments, list(hypotheses))
-        self.errors: list[ReplicateError] = [r.error for r in self.records if r.error is not None]
+        self.errors: list[ReplicateError] = [r.error for r in self._records if r.error is not None]
         self.experiment = experiment
         self.run_id = run_id
         self.base_seed = base_seed
@@ -119,6 +124,29 @@ class Result:
 
     # -- access ------------------------------------------------------------------------
     @property
+    def records(self) -> list[ReplicateRecord]:
+        """Every :class:`~crystallize.record.ReplicateRecord`, condition by condition in
+        replicate order.
+
+        Runs of 10,000 or more records keep their step provenance in the run store
+        only (``record.steps`` is :data:`~crystallize.record.STEPS_IN_STORE`), so memory
+        grows with the metrics alone; :meth:`full_records` and :attr:`provenance` load it.
+        """
+        return self._records
+
+    def full_records(self) -> list[ReplicateRecord]:
+        """:attr:`records` with their step provenance (loaded from the store if needed)."""
+        if self._full_records is not None:
+            order = self._order
+            full = sorted(self._full_records(), key=lambda r: (order.get(r.condition, len(order)), r.replicate))
+            self._full_records = None
+            self._records = full
+            self._by_condition = {name: [] for name in self._by_condition}
+            for record in full:
+                self._by_condition.setdefault(record.condition, []).append(record)
+        return self._records
+
+    @property
     def conditions(self) -> list[str]:
         """Condition names, baseline first."""
         return list(self._by_condition)
@@ -126,6 +154,7 @@ class Result:
     @property
     def provenance(self) -> dict[str, list[dict[str, Any]]]:
         """``{condition: [per-replicate provenance, ...]}`` in replicate order."""
+        self.full_records()
         return {name: [r.provenance() for r in recs] for name, recs in self._by_condition.items()}
 
     @property
@@ -236,7 +265,7 @@ class Result:
     def __repr__(self) -> str:
         return (
             f"Result(experiment={self.experiment!r}, conditions={self.conditions!r}, "
-            f"records={len(self.records)}, errors={len(self.errors)})"
+            f"records={len(self._records)}, errors={len(self.errors)})"
         )
 
 

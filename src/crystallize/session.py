@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("crystallize")
 
+#: Runs of at least this many records keep step provenance in the store, not in memory.
+LIGHT_RECORDS_FROM = 10_000
+
 
 class RunSession:
     """Store-side state of one run (driver only).
@@ -49,6 +52,11 @@ class RunSession:
         self.location: ArtifactLocation | None = None
         self._writer: Any = None
         self._spec: dict[str, Any] | None = None
+        self._root: Any = None
+        #: True once a record was kept in memory without its steps (see keep_in_memory).
+        self.steps_left_in_store = False
+        self._light = False
+        self._recovered: list[ReplicateRecord] = []
         plugin = experiment.get_plugin(ArtifactPlugin)
         root = plugin.root_dir if plugin is not None else None
         if root is None:
@@ -67,6 +75,10 @@ class RunSession:
         )
 
         self.store = open_store(root)
+        self._root = root
+        # Large runs keep step provenance in the store only, so memory grows with the
+        # metrics alone (Result.full_records() loads it back on demand).
+        self._light = len(conditions) * experiment.replicates >= LIGHT_RECORDS_FROM
         spec = self._spec = spec_of(experiment)
         digest = fingerprint(spec)
         previous = self._resumable(spec, digest) if strategy == "resume" else None
@@ -153,6 +165,25 @@ class RunSession:
         logger.warning(message)
         self.warnings.append(message)
 
+    def keep_in_memory(self, record: ReplicateRecord) -> ReplicateRecord:
+        """What the Result keeps of ``record``: all of it, or (large runs) all but the
+        step provenance, which the store holds."""
+        if not self._light:
+            return record
+        self.steps_left_in_store = True
+        return record.without_steps()
+
+    def full_records(self) -> list[ReplicateRecord]:
+        """Every record of this run with its step provenance, loaded from the store."""
+        from crystallize.store import open_store
+
+        with open_store(self._root) as store:
+            loaded = store.load_records(self.run_id)
+        if self._recovered:  # records whose write failed: kept here, in full
+            ours = {(r.condition, r.replicate): r for r in self._recovered}
+            loaded = [ours.pop((r.condition, r.replicate), r) for r in loaded] + list(ours.values())
+        return loaded
+
     @property
     def run_id(self) -> str | None:
         """The store's id of this run."""
@@ -172,6 +203,9 @@ class RunSession:
             f"Records of run {self.run_id} could not be written to the store ({exc}); the rest "
             "of this run is kept in memory only (the Result still has every replicate)."
         )
+        if self._writer is not None:
+            self._recovered = list(self._writer.unwritten)
+        self._light = False
         self._writer = None
 
     def finish(self, status: str, summary: dict[str, Any] | None = None) -> None:

@@ -184,3 +184,14 @@ def test_a_crashed_writer_thread_keeps_its_records_and_reports():
     with pytest.raises(StoreError, match="thread killed"):
         writer.close()
     assert [r.replicate for r in writer.unwritten] == [0, 1]
+
+
+def test_backpressure_bounds_the_backlog(store):
+    run_id = new_run(store).run_id
+    peak = 0
+    with RecordWriter(store, run_id, interval=10.0, max_pending=50) as writer:
+        for i in range(600):
+            writer.add(rec(i))
+            peak = max(peak, writer.pending)
+    assert peak <= 50
+    assert len(store.load_records(run_id)) == 600

@@ -94,7 +94,7 @@ class LoggingPlugin(BasePlugin):
     def after_run(self, experiment: Experiment, result: Result) -> None:
         """Log the end of a run with its duration and error count."""
         reused = len(result.records) - self._done
-        hits = sum(step.cache_hit for record in result.records for step in record.steps)
+        hits = result.info.get("cache_hits", 0)
         logger.info(
             "Experiment '%s' finished in %.2f s: %d replicate record(s) computed%s, "
             "%d cache hit(s), %d error(s)",

@@ -33,6 +33,8 @@ logger = logging.getLogger("crystallize.store")
 
 #: Default seconds between heartbeats written by a :class:`RecordWriter`.
 DEFAULT_HEARTBEAT_INTERVAL = 5.0
+#: Records waiting to be written before ``add`` waits for the writer (bounds memory).
+DEFAULT_MAX_PENDING = 2000
 
 
 class RecordWriter:
@@ -66,6 +68,7 @@ class RecordWriter:
         interval: float = 0.1,
         *,
         heartbeat_interval: float = DEFAULT_HEARTBEAT_INTERVAL,
+        max_pending: int = DEFAULT_MAX_PENDING,
     ) -> None:
         if interval <= 0 or heartbeat_interval <= 0:
             raise ValueError("RecordWriter: interval and heartbeat_interval must be > 0.")
@@ -73,6 +76,7 @@ class RecordWriter:
         self.run_id = run_id
         self.interval = float(interval)
         self.heartbeat_interval = float(heartbeat_interval)
+        self.max_pending = max(1, int(max_pending))
         self._cond = threading.Condition()
         self._pending: list[ReplicateRecord] = []
         self._first_pending_at = 0.0
@@ -138,6 +142,13 @@ class RecordWriter:
                 self._first_pending_at = time.monotonic()
                 self._cond.notify_all()
             self._pending.extend(batch)
+            # Backpressure: a producer faster than the disk waits here rather than
+            # letting records pile up in memory.
+            while len(self._pending) >= self.max_pending and not (
+                self._error or self._closing or self._stopped
+            ):
+                self._cond.notify_all()
+                self._cond.wait(self.interval)
 
     def flush(self, timeout: float | None = None) -> None:
         """Commit every record added so far and wait until that is done.
@@ -216,7 +227,11 @@ class RecordWriter:
         try:
             while True:
                 with self._cond:
-                    while not (self._closing or self._flush_requested > self._flush_done):
+                    while not (
+                        self._closing
+                        or self._flush_requested > self._flush_done
+                        or len(self._pending) >= self.max_pending
+                    ):
                         now = time.monotonic()
                         deadline = next_beat
                         if self._pending:
@@ -225,6 +240,7 @@ class RecordWriter:
                             break
                         self._cond.wait(deadline - now)
                     batch, self._pending = self._pending, []
+                    self._cond.notify_all()  # producers waiting on max_pending may go on
                     generation = self._flush_requested
                     closing = self._closing
                 if batch:

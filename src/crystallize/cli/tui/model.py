@@ -106,7 +106,7 @@ def last_result(experiment: Experiment) -> Result | None:
 def artifacts_summary(experiment: Experiment, result: Result) -> str:
     """Where the run's artifacts are and how many files of each name it wrote."""
     counts: Counter[str] = Counter()
-    for record in result.records:
+    for record in result.full_records():
         for step in record.steps:
             counts.update(step.artifacts)
     location = getattr(experiment, "artifact_location", None)

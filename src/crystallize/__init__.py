@@ -10,7 +10,7 @@ Ray, Textual) load only when a feature needs them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from crystallize.artifacts import Artifact
 from crystallize.datasource import DataSource, data_source
@@ -39,6 +39,7 @@ from crystallize.resources import resource_factory
 from crystallize.result import Result
 from crystallize.treatment import Treatment, treatment
 from crystallize.utils.context import FrozenContext, standalone_context
+from crystallize.utils.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from crystallize.config.graph import ExperimentGraph
@@ -60,15 +61,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'crystallize' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

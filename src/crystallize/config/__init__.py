@@ -16,8 +16,9 @@ this package is cheap (pydantic and PyYAML load only when a config is read).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from crystallize.utils.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from crystallize.config.discovery import Discovery, LoadFailure, discover
@@ -60,13 +61,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'crystallize.config' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

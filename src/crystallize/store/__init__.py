@@ -11,49 +11,43 @@
 Only the standard library is imported here.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from crystallize.utils.lazy import lazy_attributes
 
 # Attributes load on first use (PEP 562), so importing one submodule — e.g. the artifact
 # layout, which every `import crystallize` needs — does not pull in SQLite and the rest.
 _EXPORTS = {
-    "artifact_path": "artifacts",
-    "atomic_write_bytes": "artifacts",
-    "claim_version": "artifacts",
-    "latest_version": "artifacts",
-    "next_version": "artifacts",
-    "reset_version_dir": "artifacts",
-    "validate_artifact_name": "artifacts",
-    "version_dir": "artifacts",
-    "RUN_STATUSES": "base",
-    "Preregistration": "base",
-    "RunInfo": "base",
-    "RunNotFoundError": "base",
-    "RunStatus": "base",
-    "RunStore": "base",
-    "StepCache": "cache",
-    "hash_value": "cache",
-    "make_key": "cache",
-    "SerializationError": "serialize",
-    "DB_FILENAME": "sqlite",
-    "SCHEMA_VERSION": "sqlite",
-    "SQLiteRunStore": "sqlite",
-    "open_store": "sqlite",
-    "RecordWriter": "writer",
-    "latest_result": "history",
-    "list_runs": "history",
-    "load_result": "history",
+    "artifact_path": "crystallize.store.artifacts",
+    "atomic_write_bytes": "crystallize.store.artifacts",
+    "claim_version": "crystallize.store.artifacts",
+    "latest_version": "crystallize.store.artifacts",
+    "next_version": "crystallize.store.artifacts",
+    "reset_version_dir": "crystallize.store.artifacts",
+    "validate_artifact_name": "crystallize.store.artifacts",
+    "version_dir": "crystallize.store.artifacts",
+    "RUN_STATUSES": "crystallize.store.base",
+    "Preregistration": "crystallize.store.base",
+    "RunInfo": "crystallize.store.base",
+    "RunNotFoundError": "crystallize.store.base",
+    "RunStatus": "crystallize.store.base",
+    "RunStore": "crystallize.store.base",
+    "StepCache": "crystallize.store.cache",
+    "hash_value": "crystallize.store.cache",
+    "make_key": "crystallize.store.cache",
+    "SerializationError": "crystallize.store.serialize",
+    "DB_FILENAME": "crystallize.store.sqlite",
+    "SCHEMA_VERSION": "crystallize.store.sqlite",
+    "SQLiteRunStore": "crystallize.store.sqlite",
+    "open_store": "crystallize.store.sqlite",
+    "RecordWriter": "crystallize.store.writer",
+    "latest_result": "crystallize.store.history",
+    "list_runs": "crystallize.store.history",
+    "load_result": "crystallize.store.history",
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'crystallize.store' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(f"crystallize.store.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _EXPORTS)
 
 
 if TYPE_CHECKING:

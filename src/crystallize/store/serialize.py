@@ -96,25 +96,34 @@ def loads(text: str) -> Any:
         raise SerializationError(f"Stored JSON is corrupt: {exc}") from exc
 
 
-def record_payload(record: ReplicateRecord) -> dict[str, Any]:
-    """Return every field of ``record`` except condition and replicate, as plain data.
+#: Fields of a stored record payload, in order (appended to only; condition and
+#: replicate are columns of their own).
+_PAYLOAD_FIELDS = (
+    "seed", "metrics", "steps", "error", "duration", "started_at", "events", "metric_tags",
+    "worker", "code_digest",
+)
 
-    Step records become positional lists (``_STEP_FIELDS`` order) and the error a dict;
-    values are not copied.
+
+def record_payload(record: ReplicateRecord) -> list[Any]:
+    """Every field of ``record`` except condition and replicate, as a positional list.
+
+    Order: ``_PAYLOAD_FIELDS``; steps become positional lists (``_STEP_FIELDS`` order)
+    and the error a dict. Positional lists keep the per-record encoding cheap. Values are
+    not copied.
     """
     error = record.error
-    return {
-        "seed": record.seed,
-        "metrics": record.metrics,
-        "steps": [_step_values(step) for step in record.steps],
-        "error": None if error is None else {name: getattr(error, name) for name in _ERROR_FIELDS},
-        "duration": record.duration,
-        "started_at": record.started_at,
-        "events": record.events,
-        "metric_tags": record.metric_tags,
-        "worker": record.worker,
-        "code_digest": record.code_digest,
-    }
+    return [
+        record.seed,
+        record.metrics,
+        [_step_values(step) for step in record.steps],
+        None if error is None else {name: getattr(error, name) for name in _ERROR_FIELDS},
+        record.duration,
+        record.started_at,
+        record.events,
+        record.metric_tags,
+        record.worker,
+        record.code_digest,
+    ]
 
 
 def encode_record(record: ReplicateRecord) -> str:
@@ -158,6 +167,8 @@ def decode_record(condition: str, replicate: int, payload: str) -> ReplicateReco
         SerializationError: If the payload is corrupt.
     """
     data = loads(payload)
+    if isinstance(data, list):  # the positional form (see record_payload)
+        data = dict(zip(_PAYLOAD_FIELDS, data, strict=False))
     try:
         error = data.get("error")
         return ReplicateRecord(

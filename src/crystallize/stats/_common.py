@@ -160,6 +160,17 @@ def require_samples(
         )
 
 
+def two_samples(
+    raw_baseline: Sequence[Any], raw_treatment: Sequence[Any], *, test: str, metric: str, minimum: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both conditions' values as float arrays, each with at least ``minimum`` values."""
+    baseline = as_values(raw_baseline, test=test, metric=metric, condition="baseline")
+    treatment = as_values(raw_treatment, test=test, metric=metric, condition="treatment")
+    require_samples(baseline.size, minimum, test=test, metric=metric, condition="baseline")
+    require_samples(treatment.size, minimum, test=test, metric=metric, condition="treatment")
+    return baseline, treatment
+
+
 def require_paired(baseline: np.ndarray, treatment: np.ndarray, *, test: str, metric: str) -> None:
     """Raise unless the two conditions have the same number of values (and at least 2)."""
     if baseline.size != treatment.size:

@@ -24,7 +24,7 @@ from crystallize.stats._common import (
     finish,
     per_metric,
     require_paired,
-    require_samples,
+    two_samples,
 )
 from crystallize.stats.effect_sizes import (
     hedges_g,
@@ -96,10 +96,7 @@ def mann_whitney(
     def compute(name: str, raw_b: Sequence[Any], raw_t: Sequence[Any]) -> dict[str, Any]:
         from scipy.stats import mannwhitneyu
 
-        b = as_values(raw_b, test=test, metric=name, condition="baseline")
-        t = as_values(raw_t, test=test, metric=name, condition="treatment")
-        require_samples(b.size, 1, test=test, metric=name, condition="baseline")
-        require_samples(t.size, 1, test=test, metric=name, condition="treatment")
+        b, t = two_samples(raw_b, raw_t, test=test, metric=name, minimum=1)
         with collect_warnings() as notes:
             res = mannwhitneyu(t, b, alternative=alternative, method=method)
             ci = bootstrap_difference_ci(
@@ -286,10 +283,7 @@ def permutation_test(
     seed = check_seed(seed, test)
 
     def compute(name: str, raw_b: Sequence[Any], raw_t: Sequence[Any]) -> dict[str, Any]:
-        b = as_values(raw_b, test=test, metric=name, condition="baseline")
-        t = as_values(raw_t, test=test, metric=name, condition="treatment")
-        require_samples(b.size, 1, test=test, metric=name, condition="baseline")
-        require_samples(t.size, 1, test=test, metric=name, condition="treatment")
+        b, t = two_samples(raw_b, raw_t, test=test, metric=name, minimum=1)
         with collect_warnings() as notes:
             p_value, statistic, exact = permutation_p_value(
                 b, t, alternative=alternative, n_resamples=n_resamples, seed=seed

@@ -17,7 +17,7 @@ from crystallize.stats._common import (
     finish,
     per_metric,
     require_paired,
-    require_samples,
+    two_samples,
 )
 from crystallize.stats.effect_sizes import cohens_dz, hedges_g
 
@@ -64,10 +64,7 @@ def welch_t_test(
     def compute(name: str, raw_b: Sequence[Any], raw_t: Sequence[Any]) -> dict[str, Any]:
         from scipy.stats import ttest_ind
 
-        b = as_values(raw_b, test=test, metric=name, condition="baseline")
-        t = as_values(raw_t, test=test, metric=name, condition="treatment")
-        require_samples(b.size, 2, test=test, metric=name, condition="baseline")
-        require_samples(t.size, 2, test=test, metric=name, condition="treatment")
+        b, t = two_samples(raw_b, raw_t, test=test, metric=name, minimum=2)
         with collect_warnings() as notes:
             res = ttest_ind(t, b, equal_var=False, alternative=alternative)
             two_sided = ttest_ind(t, b, equal_var=False)

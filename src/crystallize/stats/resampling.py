@@ -14,7 +14,6 @@ from crystallize.exceptions import VerificationError
 from crystallize.hypothesis import verifier
 from crystallize.stats._common import (
     Samples,
-    as_values,
     base_result,
     check_alpha,
     check_alternative,
@@ -24,8 +23,8 @@ from crystallize.stats._common import (
     collect_warnings,
     finish,
     per_metric,
-    require_samples,
     seeded,
+    two_samples,
 )
 from crystallize.stats.effect_sizes import hedges_g
 
@@ -176,10 +175,7 @@ def bootstrap_ci(
         )
 
     def compute(name: str, raw_b: Sequence[Any], raw_t: Sequence[Any]) -> dict[str, Any]:
-        b = as_values(raw_b, test=test, metric=name, condition="baseline")
-        t = as_values(raw_t, test=test, metric=name, condition="treatment")
-        require_samples(b.size, 2, test=test, metric=name, condition="baseline")
-        require_samples(t.size, 2, test=test, metric=name, condition="treatment")
+        b, t = two_samples(raw_b, raw_t, test=test, metric=name, minimum=2)
         with collect_warnings() as notes:
             ci = bootstrap_difference_ci(
                 b,

@@ -66,10 +66,4 @@ def resource_factory(fn: Callable[[FrozenContext], Any], key: str | None = None)
     return ResourceFactory(fn, key)
 
 
-def clear_resources() -> None:
-    """Forget every cached resource of this process (closing is up to the resources)."""
-    with _LOCK:
-        _CACHE.clear()
-
-
-__all__ = ["ResourceFactory", "clear_resources", "resource_factory"]
+__all__ = ["ResourceFactory", "resource_factory"]

@@ -22,9 +22,4 @@ def content_hash(obj: Any) -> str | None:
     return hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).hexdigest()
 
 
-def bytes_hash(payload: bytes) -> str:
-    """Return the hex digest used throughout Crystallize for a byte string."""
-    return hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).hexdigest()
-
-
-__all__ = ["bytes_hash", "content_hash"]
+__all__ = ["content_hash"]

@@ -12,6 +12,9 @@ import hashlib
 import inspect
 import json
 import linecache
+import os
+import sys
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from crystallize.plugins.seed import SeedPlugin
@@ -20,11 +23,21 @@ if TYPE_CHECKING:
     from crystallize.experiment import Experiment
 
 
-def source_of(obj: Any) -> str:
-    """The source code behind a step, datasource or callable (its repr when unavailable)."""
+#: ``{code target: (file signature, code digest)}``; a digest is reused while the file
+#: it came from keeps its size and modification time (``inspect.getsource`` is slow).
+_DIGESTS: weakref.WeakKeyDictionary[Any, tuple[Any, str]] = weakref.WeakKeyDictionary()
+
+
+def _code_target(obj: Any) -> Any:
     target = getattr(obj, "fn", None) or obj
     if not (inspect.isfunction(target) or inspect.isclass(target) or inspect.ismethod(target)):
         target = type(target)
+    return target
+
+
+def source_of(obj: Any) -> str:
+    """The source code behind a step, datasource or callable (its repr when unavailable)."""
+    target = _code_target(obj)
     try:
         filename = inspect.getsourcefile(target)
         if filename:
@@ -34,9 +47,37 @@ def source_of(obj: Any) -> str:
         return f"<no source: {getattr(target, '__qualname__', repr(target))}>"
 
 
+def _file_signature(target: Any) -> Any:
+    """``(path, size, mtime)`` of the file defining ``target``, or ``None`` when unknown."""
+    code = getattr(inspect.unwrap(target) if callable(target) else target, "__code__", None)
+    filename = code.co_filename if code is not None else None
+    if filename is None:
+        module = sys.modules.get(getattr(target, "__module__", None) or "")
+        filename = getattr(module, "__file__", None)
+    if not filename:
+        return None
+    try:
+        stat = os.stat(filename)
+    except OSError:
+        return None
+    return (filename, stat.st_size, stat.st_mtime_ns)
+
+
 def code_hash(obj: Any) -> str:
-    """A short digest of :func:`source_of`."""
-    return hashlib.blake2b(source_of(obj).encode(), digest_size=8).hexdigest()
+    """A short digest of :func:`source_of` (remembered until the source file changes)."""
+    target = _code_target(obj)
+    signature = _file_signature(target)
+    if signature is not None:
+        try:
+            cached = _DIGESTS.get(target)
+        except TypeError:  # not weak-referenceable: nothing to remember it by
+            cached = signature = None
+        if cached is not None and cached[0] == signature:
+            return cached[1]
+    digest = hashlib.blake2b(source_of(obj).encode(), digest_size=8).hexdigest()
+    if signature is not None:
+        _DIGESTS[target] = (signature, digest)
+    return digest
 
 
 def _plain(value: Any) -> Any:

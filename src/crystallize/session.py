@@ -71,10 +71,10 @@ class RunSession:
             StepCache,
             claim_version,
             latest_version,
-            open_store,
+            shared_store,
         )
 
-        self.store = open_store(root)
+        self.store = shared_store(root)
         self._root = root
         # Large runs keep step provenance in the store only, so memory grows with the
         # metrics alone (Result.full_records() loads it back on demand).
@@ -224,7 +224,9 @@ class RunSession:
                 logger.warning("Run summary of %s not stored in full: %s", self.run_id, exc)
                 self.store.finish_run(self.run.run_id, status, warnings=self.warnings)
         finally:
-            self.store.close()
+            from crystallize.store import release_shared_store
+
+            release_shared_store(self.store)
 
 
 __all__ = ["RunSession"]

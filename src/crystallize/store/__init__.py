@@ -2,6 +2,7 @@
 
 * :class:`RunStore` / :class:`SQLiteRunStore` / :func:`open_store` — runs and their
   replicate records in ``<data dir>/crystallize.db``.
+* :func:`shared_store` — the same, kept open for the life of the process (the engine's).
 * :class:`RecordWriter` — batched, crash-tolerant background writing of records.
 * :class:`StepCache`, :func:`make_key`, :func:`hash_value` — cached step outputs in
   ``<data dir>/.cache``.
@@ -41,6 +42,8 @@ _EXPORTS = {
     "SQLiteRunStore": "crystallize.store.sqlite",
     "open_store": "crystallize.store.sqlite",
     "RecordWriter": "crystallize.store.writer",
+    "release_shared_store": "crystallize.store.shared",
+    "shared_store": "crystallize.store.shared",
     "latest_result": "crystallize.store.history",
     "list_runs": "crystallize.store.history",
     "load_result": "crystallize.store.history",
@@ -72,6 +75,7 @@ if TYPE_CHECKING:
     from crystallize.store.cache import StepCache, hash_value, make_key
     from crystallize.store.history import latest_result, list_runs, load_result
     from crystallize.store.serialize import SerializationError
+    from crystallize.store.shared import release_shared_store, shared_store
     from crystallize.store.sqlite import DB_FILENAME, SCHEMA_VERSION, SQLiteRunStore, open_store
     from crystallize.store.writer import RecordWriter
 
@@ -99,7 +103,9 @@ __all__ = [
     "make_key",
     "next_version",
     "open_store",
+    "release_shared_store",
     "reset_version_dir",
+    "shared_store",
     "validate_artifact_name",
     "version_dir",
 ]

@@ -155,6 +155,11 @@ class SQLiteRunStore(RunStore):
     def __repr__(self) -> str:
         return f"SQLiteRunStore({str(self.path)!r})"
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
     # -- connections & transactions -----------------------------------------------------
 
     def _connection(self) -> sqlite3.Connection:

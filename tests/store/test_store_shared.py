@@ -1,0 +1,85 @@
+"""The process-wide stores the engine keeps open between runs."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from crystallize.store import release_shared_store, shared_store
+from crystallize.store import shared as shared_module
+
+
+@pytest.fixture(autouse=True)
+def _fresh_registry():
+    shared_module.close_shared_stores()
+    yield
+    shared_module.close_shared_stores()
+
+
+def test_same_directory_gives_the_same_open_store(tmp_path):
+    first = shared_store(tmp_path / "data")
+    release_shared_store(first)
+    second = shared_store(tmp_path / "data")
+    release_shared_store(second)
+    assert second is first
+    assert not first.closed
+
+
+def test_a_deleted_directory_gets_a_fresh_store(tmp_path):
+    first = shared_store(tmp_path / "data")
+    run = first.create_run(
+        experiment="e", fingerprint="f", spec={}, replicates=1, conditions=["baseline"], base_seed=None
+    )
+    release_shared_store(first)
+    shutil.rmtree(tmp_path / "data")
+    second = shared_store(tmp_path / "data")
+    try:
+        assert second is not first
+        assert first.closed
+        assert second.list_runs() == []  # not the deleted file's runs
+        assert (tmp_path / "data" / "crystallize.db").exists()
+    finally:
+        release_shared_store(second)
+    assert run.run_id
+
+
+def test_only_idle_stores_are_closed_beyond_the_limit(tmp_path, monkeypatch):
+    monkeypatch.setattr(shared_module, "MAX_SHARED", 1)
+    held = shared_store(tmp_path / "a")
+    idle = shared_store(tmp_path / "b")
+    release_shared_store(idle)
+    newest = shared_store(tmp_path / "c")  # over the limit: only the idle one may go
+    assert idle.closed
+    assert not held.closed and not newest.closed
+    release_shared_store(held)
+    release_shared_store(newest)
+    assert held.closed  # idle now, and the least recently used over the limit
+    assert not newest.closed
+
+
+def test_runs_reuse_the_store_and_leave_it_usable(tmp_path, monkeypatch):
+    from crystallize import Experiment, Pipeline, data_source, pipeline_step
+
+    @data_source
+    def number(ctx):
+        return ctx["replicate"]
+
+    @pipeline_step()
+    def record(data, ctx):
+        return data, {"x": data}
+
+    monkeypatch.chdir(tmp_path)
+    experiment = Experiment(datasource=number(), pipeline=Pipeline([record()]), replicates=3, name="reuse")
+    experiment.run()
+    store = shared_store("data")
+    release_shared_store(store)
+    experiment.run()
+    again = shared_store("data")
+    try:
+        assert again is store
+        runs = again.list_runs(experiment="reuse")
+        assert [run.n_records for run in runs] == [3, 3]
+        assert {run.status for run in runs} == {"completed"}
+    finally:
+        release_shared_store(again)

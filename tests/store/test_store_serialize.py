@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -155,3 +156,50 @@ def test_unknown_fields_from_newer_code_are_ignored():
     payload = '{"seed": 1, "metrics": {}, "steps": [{"name": "s", "params": {}, "future": 1}], "future": 2}'
     back = decode_record("c", 0, payload)
     assert back.steps[0].name == "s" and back.seed == 1 and back.events == []
+
+
+def _plain_record() -> ReplicateRecord:
+    step = StepRecord("square", {"k": 2}, "a" * 32, "b" * 32, False, {"delta": 1}, [], {}, 1.5e-6)
+    return ReplicateRecord(
+        condition="c", replicate=3, seed=7, metrics={"score": [9, 2.5]}, steps=[step],
+        duration=2e-5, started_at=1.7e9, worker=11,
+    )
+
+
+def test_defaults_are_left_out_of_the_payload():
+    payload = json.loads(encode_record(_plain_record()))
+    assert set(payload) == {"seed", "metrics", "steps", "duration", "started_at", "worker"}
+    assert len(payload["steps"][0]) == StepRecord.field_names.index("duration") + 1
+    assert "null" not in encode_record(_plain_record())
+    assert decode_record("c", 3, encode_record(_plain_record())) == _plain_record()
+
+
+def test_values_the_fast_encoder_would_change_take_the_exact_path():
+    record = _plain_record()
+    record.metrics = {"score": [float("nan"), None, 2**70 + 1], "big": [np.float64("inf")]}
+    back = decode_record("c", 3, encode_record(record))
+    assert math.isnan(back.metrics["score"][0]) and back.metrics["score"][1:] == [None, 2**70 + 1]
+    assert back.metrics["big"] == [math.inf]
+
+
+def test_the_earlier_positional_payload_still_loads():
+    step = ["s", {}, "a", "b", True, {}, [], {}, 0.5, None, []]
+    payload = json.dumps([4, {"m": [1]}, [step], None, 0.25, 1.0, [["e", {"x": 1}]], None, 9, None])
+    back = decode_record("c", 0, payload)
+    assert back.seed == 4 and back.steps[0].cache_hit and back.duration == 0.25
+    assert back.events == [("e", {"x": 1})] and back.worker == 9
+
+
+def test_both_encoders_refuse_the_same_values():
+    import dataclasses
+    import datetime
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+
+    for value in (Point(1), datetime.date(2026, 1, 1)):
+        record = _plain_record()
+        record.metrics = {"score": [value]}
+        with pytest.raises(SerializationError, match="replicate 3"):
+            encode_record(record)

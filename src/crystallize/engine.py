@@ -204,7 +204,8 @@ def iter_run(
                 records.append(keep(item))
                 session.add(item)
                 dispatch(item)
-                cache_hits += sum(step.cache_hit for step in item.steps)
+                if session.cache is not None:
+                    cache_hits += sum(step.cache_hit for step in item.steps)
                 if fail_fast and item.error is not None:
                     first_failure = item
                     break

@@ -107,7 +107,8 @@ class FunctionStep(PipelineStep):
         return kwargs
 
     def __call__(self, data: Any, ctx: FrozenContext) -> Any:
-        kwargs = self.resolve_params(ctx)
+        # With only fixed parameters there is nothing to look up in this replicate.
+        kwargs = self.resolve_params(ctx) if self._injected or self._artifacts else self.params
         if self._wants_ctx:
             return self.fn(data, ctx, **kwargs)
         return self.fn(data, **kwargs)

@@ -40,17 +40,25 @@ _JSON_SCALARS = (str, int, float, bool, type(None))
 _DATASOURCE_STAGE = "datasource"
 
 
-def isawaitable(value: Any) -> bool:
-    """A cheaper ``inspect.isawaitable`` for the per-step hot path."""
-    return type(value) is CoroutineType or hasattr(type(value), "__await__")
-
-
 def _loggable(value: Any) -> Any:
     """A JSON-friendly stand-in for a context value read by a step (provenance)."""
     if isinstance(value, _JSON_SCALARS):
         return value
     text = repr(value)
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+_AWAITABLE_TYPES: dict[type, bool] = {}
+
+
+def _is_awaitable_type(kind: type) -> bool:
+    """``inspect.isawaitable`` by type, remembered per type (it runs for every step)."""
+    known = _AWAITABLE_TYPES.get(kind)
+    if known is None:
+        known = kind is CoroutineType or hasattr(kind, "__await__")
+        if len(_AWAITABLE_TYPES) < 1024:  # bound it: classes made on the fly are rare
+            _AWAITABLE_TYPES[kind] = known
+    return known
 
 
 class ConditionPlan:
@@ -270,21 +278,23 @@ class ReplicateRunner:
         exp = self.experiment
         plan = self._plans.get(condition) or self._baseline_plan
         started_at = time.time()
-        t_start = time.perf_counter()
-        values = dict(self._base_ctx)
+        t_start = perf_counter()
+        values = self._base_ctx.copy()
         values["replicate"] = replicate
         values["condition"] = condition
         if self.seed is not None:
             values["seed_used"] = self.seed
-        ctx = FrozenContext(values)
+        ctx = FrozenContext.owning(values)
         ctx.artifact_location = self.location
-        ctx.artifacts_written = []
+        written: list[str] = []
+        ctx.artifacts_written = written
         ctx.event_sink = self.event_sink
-        data_values = ctx._data
         metrics = ctx.metrics
+        log = metrics.log
         steps: list[StepRecord] = []
         before_step = self._before_step
         after_step = self._after_step
+        cache = self.cache
         stage = _DATASOURCE_STAGE
         data: Any = None
         exception: BaseException | None = None
@@ -298,25 +308,23 @@ class ReplicateRunner:
                 data = self.data
             else:
                 data = plan.datasource.fetch(ctx)
-                if isawaitable(data):
+                if _is_awaitable_type(type(data)):
                     data = yield data
             input_hash = content_hash(data)
-            written = ctx.artifacts_written
-            log = metrics.log
             for step, name, params, keyer, reads_context in plan.entries:
                 stage = name
                 for hook in before_step:
                     hook(exp, step)
                 n_logged = len(log)
-                n_keys = len(data_values)
+                n_keys = len(values)
                 n_written = len(written)
                 t0 = perf_counter()
-                lookup = keyer.lookup(self.cache, ctx, input_hash) if keyer is not None else None
+                lookup = keyer.lookup(cache, ctx, input_hash) if keyer is not None else None
                 if lookup is not None and lookup.hit:
                     data = lookup.replay(ctx)
                 else:
                     out = step(data, ctx)
-                    if isawaitable(out):
+                    if _is_awaitable_type(type(out)):
                         out = yield out
                     if type(out) is tuple and len(out) == 2 and isinstance(out[1], dict):
                         data = out[0]
@@ -325,7 +333,7 @@ class ReplicateRunner:
                     else:
                         data = out
                     if lookup is not None:
-                        lookup.store(self.cache, data, log[n_logged:], ctx, n_keys, written[n_written:])
+                        lookup.store(cache, data, log[n_logged:], ctx, n_keys, written[n_written:])
                 duration = perf_counter() - t0
                 for hook in after_step:
                     hook(exp, step, data, ctx)
@@ -337,8 +345,8 @@ class ReplicateRunner:
                         input_hash,
                         output_hash,
                         lookup is not None and lookup.hit,
-                        _reads(step.context_keys, data_values) if reads_context else {},
-                        list(data_values)[n_keys:] if len(data_values) > n_keys else [],
+                        _reads(step.context_keys, values) if reads_context else {},
+                        list(values)[n_keys:] if len(values) > n_keys else [],
                         _grouped(log, n_logged) if len(log) > n_logged else {},
                         duration,
                         lookup.miss_reason if lookup is not None else None,
@@ -359,11 +367,11 @@ class ReplicateRunner:
         record = ReplicateRecord(
             condition=condition,
             replicate=replicate,
-            seed=data_values.get("seed_used"),
+            seed=values.get("seed_used"),
             metrics=metrics.as_dict(),
             steps=steps,
             error=error,
-            duration=time.perf_counter() - t_start,
+            duration=perf_counter() - t_start,
             started_at=started_at,
             events=ctx._events or [],
             metric_tags=metrics.all_tags(),
@@ -382,6 +390,9 @@ def _reads(keys: tuple[str, ...], values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _grouped(log: list[tuple[str, Any]], start: int) -> dict[str, list[Any]]:
+    if len(log) == start + 1:  # the usual case: the step recorded one value
+        name, value = log[start]
+        return {name: [value]}
     grouped: dict[str, list[Any]] = {}
     for name, value in log[start:]:
         grouped.setdefault(name, []).append(value)

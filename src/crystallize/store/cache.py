@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from crystallize.exceptions import StoreError
+from crystallize.utils.hashing import digest
 
 logger = logging.getLogger("crystallize.cache")
 
@@ -50,9 +51,11 @@ def _payload_digest(payload: bytes | memoryview) -> bytes:
 
 
 def hash_value(obj: Any) -> str:
-    """Return a content hash of ``obj``: blake2b (32 hex chars) of its protocol-5 pickle.
+    """Return a content hash of ``obj`` (:func:`crystallize.utils.hashing.digest`).
 
-    The same value built the same way hashes the same in every process and run. Equal
+    Scalars are hashed from a tagged exact text form, anything else from its protocol-5
+    pickle (blake2b, 32 hex characters). The same value built the same way hashes the
+    same in every process and run. Equal
     values may still hash differently when their pickles differ (e.g. dicts with a
     different insertion order, or sets of strings across processes with different
     ``PYTHONHASHSEED``); that costs a cache miss, never a wrong hit. Matches
@@ -62,14 +65,13 @@ def hash_value(obj: Any) -> str:
         TypeError: If ``obj`` cannot be pickled (lambdas, locks, open files…).
     """
     try:
-        payload = pickle.dumps(obj, protocol=5)
+        return digest(obj)
     except _PICKLE_ERRORS as exc:
         raise TypeError(
             f"Cannot hash a {type(obj).__name__}: it cannot be pickled ({exc}). Cached and "
             "hashed values must be picklable (define functions at module level, drop open "
             "handles)."
         ) from exc
-    return hashlib.blake2b(payload, digest_size=_DIGEST_SIZE).hexdigest()
 
 
 def _canonical(obj: Any) -> Any:

@@ -106,6 +106,14 @@ class FrozenContext:
         #: Where ``emit`` delivers live events (set by the engine), or None.
         self.event_sink: Any = None
 
+    @classmethod
+    def owning(cls, values: dict[str, Any]) -> FrozenContext:
+        """A context that takes ``values`` over instead of copying it (the engine's
+        per-replicate constructor; the caller must not keep using the dict)."""
+        ctx = cls()
+        ctx._data = values
+        return ctx
+
     # -- reading -----------------------------------------------------------------
     def __getitem__(self, key: str) -> Any:
         value = self._data[key]

@@ -191,6 +191,14 @@ def next_version(root: str | os.PathLike[str], experiment: str, versioned: bool)
     return 0 if latest is None else latest + 1
 
 
+def _is_empty_dir(path: Path) -> bool:
+    try:
+        with os.scandir(path) as entries:
+            return next(entries, None) is None
+    except NotADirectoryError:
+        return False
+
+
 def reset_version_dir(root: str | os.PathLike[str], experiment: str, version: int) -> Path:
     """Empty (or create) ``<root>/<experiment>/v<version>`` and return it.
 
@@ -203,7 +211,7 @@ def reset_version_dir(root: str | os.PathLike[str], experiment: str, version: in
 
     target = version_dir(root, experiment, version)
     parent = target.parent
-    if target.exists():
+    if target.exists() and not _is_empty_dir(target):
         trash = parent / f".{target.name}.trash-{uuid.uuid4().hex[:8]}"
         os.rename(target, trash)
     with contextlib.suppress(FileNotFoundError):

@@ -186,13 +186,21 @@ class RecordWriter:
         """
         with self._cond:
             self._closing = True
+            # What the thread has not started on is written below by the caller, on its
+            # own connection: a short run's thread then never opens one of its own.
+            leftover, self._pending = self._pending, []
             self._cond.notify_all()
         self._thread.join(timeout)
         if self._thread.is_alive():
+            with self._cond:
+                self._unwritten.extend(leftover)
             raise StoreError(
-                f"RecordWriter of run '{self.run_id}' did not stop within {timeout} s."
+                f"RecordWriter of run '{self.run_id}' did not stop within {timeout} s; "
+                f"{len(leftover)} record(s) were not stored (see RecordWriter.unwritten)."
             )
         atexit.unregister(self._atexit)
+        if leftover:
+            self._write(leftover)
         with self._cond:
             self._raise_if_failed()
 

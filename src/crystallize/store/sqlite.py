@@ -599,13 +599,27 @@ class SQLiteRunStore(RunStore):
                 f"append_records: not a valid ReplicateRecord (replicate must be an int, seed an "
                 f"int or None, duration a number): {exc}"
             ) from exc
-        with self.transaction(write=True) as conn:
+        # The run is checked once below; the foreign key would repeat that for every row.
+        with self._foreign_keys_off(), self.transaction(write=True) as conn:
             if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
                 raise RunNotFoundError(run_id)
             if rows:
                 conn.executemany(
                     "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)", rows
                 )
+
+    @contextlib.contextmanager
+    def _foreign_keys_off(self) -> Iterator[None]:
+        conn = self._connection()
+        try:
+            conn.execute("PRAGMA foreign_keys = OFF")
+        except sqlite3.Error as exc:
+            raise self._error(exc, "write") from exc
+        try:
+            yield
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("PRAGMA foreign_keys = ON")
 
     def load_records(self, run_id: str) -> list[ReplicateRecord]:
         """Return the run's records in condition order, then replicate order."""

@@ -8,6 +8,7 @@ on every ``import crystallize``.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from typing import Any
 
 _FACTORY = object()  # marks a field whose default is a fresh empty container
@@ -76,26 +77,57 @@ class _Required:
 REQUIRED: Any = _Required()
 
 
-class StepRecord(PlainRecord):
-    """Provenance of one step in one replicate."""
-
-    __slots__ = (
+_StepFields = namedtuple(
+    "_StepFields",
+    (
         "name", "params", "input_hash", "output_hash", "cache_hit", "ctx_reads",
         "ctx_writes", "metrics", "duration", "cache_miss_reason", "artifacts",
-    )
-    FIELDS = (
-        ("name", REQUIRED),
-        ("params", REQUIRED),
-        ("input_hash", None),
-        ("output_hash", None),
-        ("cache_hit", False),
-        ("ctx_reads", dict),
-        ("ctx_writes", list),
-        ("metrics", dict),
-        ("duration", 0.0),
-        ("cache_miss_reason", None),
-        ("artifacts", list),
-    )
+    ),
+)
+
+
+class StepRecord(_StepFields):
+    """Provenance of one step in one replicate: an immutable named tuple.
+
+    Fields: ``name``, ``params``, ``input_hash``/``output_hash`` (content digests of
+    the data going in and out; ``None`` when it cannot be hashed), ``cache_hit``,
+    ``ctx_reads`` (context values the step was given), ``ctx_writes`` (keys it added),
+    ``metrics`` (``{name: [values]}`` it recorded), ``duration`` (seconds),
+    ``cache_miss_reason`` and ``artifacts`` (names it wrote).
+    """
+
+    __slots__ = ()
+    field_names: tuple[str, ...] = _StepFields._fields
+
+    def __new__(
+        cls,
+        name: str,
+        params: dict[str, Any],
+        input_hash: str | None = None,
+        output_hash: str | None = None,
+        cache_hit: bool = False,
+        ctx_reads: dict[str, Any] | None = None,
+        ctx_writes: list[str] | None = None,
+        metrics: dict[str, list[Any]] | None = None,
+        duration: float = 0.0,
+        cache_miss_reason: str | None = None,
+        artifacts: list[str] | None = None,
+    ) -> StepRecord:
+        return tuple.__new__(
+            cls,
+            (
+                name, params, input_hash, output_hash, cache_hit,
+                {} if ctx_reads is None else ctx_reads,
+                [] if ctx_writes is None else ctx_writes,
+                {} if metrics is None else metrics,
+                duration, cache_miss_reason,
+                [] if artifacts is None else artifacts,
+            ),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a dict."""
+        return dict(zip(self.field_names, self, strict=True))
 
 
 class ReplicateError(PlainRecord):

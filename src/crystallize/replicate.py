@@ -48,6 +48,7 @@ def _loggable(value: Any) -> Any:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+_new_tuple = tuple.__new__
 _AWAITABLE_TYPES: dict[type, bool] = {}
 
 
@@ -339,18 +340,21 @@ class ReplicateRunner:
                     hook(exp, step, data, ctx)
                 output_hash = content_hash(data)
                 steps.append(
-                    StepRecord(
-                        name,
-                        params,
-                        input_hash,
-                        output_hash,
-                        lookup is not None and lookup.hit,
-                        _reads(step.context_keys, values) if reads_context else {},
-                        list(values)[n_keys:] if len(values) > n_keys else [],
-                        _grouped(log, n_logged) if len(log) > n_logged else {},
-                        duration,
-                        lookup.miss_reason if lookup is not None else None,
-                        written[n_written:] if len(written) > n_written else [],
+                    _new_tuple(  # StepRecord(...) without its defaults handling
+                        StepRecord,
+                        (
+                            name,
+                            params,
+                            input_hash,
+                            output_hash,
+                            lookup is not None and lookup.hit,
+                            _reads(step.context_keys, values) if reads_context else {},
+                            list(values)[n_keys:] if len(values) > n_keys else [],
+                            _grouped(log, n_logged) if len(log) > n_logged else {},
+                            duration,
+                            lookup.miss_reason if lookup is not None else None,
+                            written[n_written:] if len(written) > n_written else [],
+                        ),
                     )
                 )
                 input_hash = output_hash

@@ -19,7 +19,6 @@ Records are encoded by orjson when it can do so exactly, else by the standard li
 from __future__ import annotations
 
 import json
-import operator
 from typing import Any
 
 import orjson
@@ -33,7 +32,6 @@ _STEP_NAMES = frozenset(_STEP_FIELDS)
 _ERROR_NAMES = frozenset(_ERROR_FIELDS)
 # Steps are stored as positional lists in _STEP_FIELDS order (compact and fast to build);
 # fields are only ever appended, so an older, shorter list decodes with the new defaults.
-_step_values = operator.attrgetter(*_STEP_FIELDS)
 
 
 class SerializationError(StoreError):
@@ -117,10 +115,9 @@ _FAST_OPTIONS = (
 
 
 def _step_list(step: StepRecord) -> tuple[Any, ...]:
-    values = _step_values(step)
-    if values[_N_STEP_CORE] is None and not values[_N_STEP_CORE + 1]:
-        return values[:_N_STEP_CORE]  # cache_miss_reason and artifacts at their defaults
-    return values
+    if step[_N_STEP_CORE] is None and not step[_N_STEP_CORE + 1]:
+        return step[:_N_STEP_CORE]  # cache_miss_reason and artifacts at their defaults
+    return step[:]  # a plain tuple (orjson does not take named tuples)
 
 
 def record_payload(record: ReplicateRecord) -> dict[str, Any]:

@@ -368,19 +368,19 @@ class ReplicateRunner:
                 exception_type=type(exc).__name__,
                 traceback=traceback.format_exc(),
             )
-        record = ReplicateRecord(
-            condition=condition,
-            replicate=replicate,
-            seed=values.get("seed_used"),
-            metrics=metrics.as_dict(),
-            steps=steps,
-            error=error,
-            duration=perf_counter() - t_start,
-            started_at=started_at,
-            events=ctx._events or [],
-            metric_tags=metrics.all_tags(),
-            worker=self._pid,
-            code_digest=self._code_seen,
+        record = ReplicateRecord(  # positional (ReplicateRecord.FIELDS order): cheaper
+            condition,
+            replicate,
+            values.get("seed_used"),
+            metrics.as_dict(),
+            steps,
+            error,
+            perf_counter() - t_start,
+            started_at,
+            ctx._events or [],
+            metrics.all_tags(),
+            self._pid,
+            self._code_seen,
         )
         return ReplicateOutcome(record, data, exception)
 
@@ -390,6 +390,9 @@ async def _as_coroutine(awaitable: Any) -> Any:
 
 
 def _reads(keys: tuple[str, ...], values: dict[str, Any]) -> dict[str, Any]:
+    if len(keys) == 1:  # the usual case: one injected parameter
+        key = keys[0]
+        return {key: _loggable(values[key])} if key in values else {}
     return {key: _loggable(values[key]) for key in keys if key in values}
 
 

@@ -389,7 +389,7 @@ class SQLiteRunStore(RunStore):
         )
         with self.transaction(write=True) as conn:
             conn.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(row))})", row)
-        return self.get_run(run_id)
+        return self._info((*row, 0))  # what get_run would read back: no records yet
 
     def add_preregistration(
         self, *, experiment: str, hypothesis: str, payload: dict[str, Any]

@@ -133,7 +133,8 @@ class RecordWriter:
         """
         batch = [records] if isinstance(records, ReplicateRecord) else list(records)
         with self._cond:
-            self._raise_if_failed()
+            if self._error is not None:
+                self._raise_if_failed()
             if self._closing or self._stopped:
                 raise StoreError(f"RecordWriter of run '{self.run_id}' is closed.")
             if not batch:

@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 EXTRAS ?= dev
 
-.PHONY: install demo test lint bench bench-smoke clean
+.PHONY: install demo test lint bench bench-smoke profile clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ bench: $(STAMP)
 
 bench-smoke: $(STAMP)
 	$(PY) benchmarks/run.py --smoke
+
+profile: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[profile]"
+	$(PY) benchmarks/profile_ours.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache data

@@ -23,6 +23,7 @@ from crystallize.replicate import ReplicateRunner, baseline_condition, code_dige
 from crystallize.result import Result
 from crystallize.session import RunSession
 from crystallize.utils.context import FrozenContext
+from crystallize.utils.gc_pacing import paced_gc
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment, TreatmentLike
@@ -171,7 +172,9 @@ def iter_run(
         [as_treatment(t, experiment.treatments) for t in treatments] if treatments is not None else None
     )
     run_hypotheses = list(hypotheses) if hypotheses is not None else None
-    with run_overrides(experiment, treatments=run_treatments, hypotheses=run_hypotheses, replicates=replicates):
+    with paced_gc(), run_overrides(
+        experiment, treatments=run_treatments, hypotheses=run_hypotheses, replicates=replicates
+    ):
         experiment.validate()
         for plugin in experiment.plugins:
             plugin.before_run(experiment)

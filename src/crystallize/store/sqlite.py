@@ -39,6 +39,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,17 @@ _RUN_COLUMNS = (
 )
 _NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC"
 _INT64 = (-(2**63), 2**63)
+
+# Records are inserted many rows per statement: SQLite then inserts the whole chunk
+# without the GIL, instead of handing the GIL back and forth once per row (which lets
+# the writer thread's inserts overlap with the replicates the driver computes).
+_ROWS_PER_INSERT = 128
+
+
+@cache
+def _insert_records_sql(rows: int) -> str:
+    return "INSERT OR REPLACE INTO records VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * rows)
+
 
 # Connections inherited through fork: kept referenced so they are never closed (or
 # finalised) in the child, which could disturb the parent's locks.
@@ -603,10 +615,9 @@ class SQLiteRunStore(RunStore):
         with self._foreign_keys_off(), self.transaction(write=True) as conn:
             if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
                 raise RunNotFoundError(run_id)
-            if rows:
-                conn.executemany(
-                    "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)", rows
-                )
+            for start in range(0, len(rows), _ROWS_PER_INSERT):
+                chunk = rows[start : start + _ROWS_PER_INSERT]
+                conn.execute(_insert_records_sql(len(chunk)), list(chain.from_iterable(chunk)))
 
     @contextlib.contextmanager
     def _foreign_keys_off(self) -> Iterator[None]:

@@ -142,7 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     verdicts = evaluate(measured, smoke=args.smoke)
 
     when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    mode = "smoke sizes (verdicts n/a)" if args.smoke else f"{args.rounds} rounds, medians"
+    sizes = suite.sizes
+    mode = (
+        "smoke sizes (verdicts n/a)"
+        if args.smoke
+        else f"{args.rounds} rounds ({max(sizes.trivial_runs, args.rounds)} for trivial, "
+        f"{max(sizes.import_runs, args.rounds)} for import), medians"
+    )
     print(f"\nCrystallize benchmarks — {when} — {os.cpu_count()} CPUs — {mode}\n")
     print(measurement_table(measured))
     print()

@@ -34,6 +34,7 @@ class Sizes:
     """Problem sizes; :data:`FULL` is what the targets are stated for."""
 
     trivial_replicates: int = 300
+    trivial_runs: int = 15  # each sample is a single short run(): more rounds steady the median
     import_runs: int = 7
     process_replicates: int = 12
     process_seconds: float = 0.05
@@ -46,6 +47,7 @@ class Sizes:
 FULL = Sizes()
 SMOKE = Sizes(
     trivial_replicates=20,
+    trivial_runs=1,
     import_runs=2,
     process_replicates=2,
     process_seconds=0.005,
@@ -83,8 +85,9 @@ class Suite:
     def trivial(self) -> dict[str, Any]:
         """Per-replicate cost of the trivial three-step pipeline (300 × 2, serial)."""
         n = self.sizes.trivial_replicates
+        runs = max(self.sizes.trivial_runs, self.rounds)
         impls = [*self.frameworks, self.loop]
-        self._announce("trivial", impls, self.rounds)
+        self._announce("trivial", impls, runs)
 
         def measure(impl: Impl) -> dict[str, Any]:
             script, args = ("loop.py", ["trivial", n]) if impl is self.loop else ("trivial.py", [n])
@@ -95,7 +98,7 @@ class Suite:
             sample["per_rep_us"] = sample["seconds"] / n * 1e6
             return sample
 
-        return self._collect(impls, measure)
+        return self._collect(impls, measure, rounds=runs)
 
     # -- 2. import time ------------------------------------------------------------------
     def imports(self) -> dict[str, Any]:

@@ -39,8 +39,8 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import chain
 from functools import cache
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -611,26 +611,12 @@ class SQLiteRunStore(RunStore):
                 f"append_records: not a valid ReplicateRecord (replicate must be an int, seed an "
                 f"int or None, duration a number): {exc}"
             ) from exc
-        # The run is checked once below; the foreign key would repeat that for every row.
-        with self._foreign_keys_off(), self.transaction(write=True) as conn:
+        with self.transaction(write=True) as conn:
             if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
                 raise RunNotFoundError(run_id)
             for start in range(0, len(rows), _ROWS_PER_INSERT):
                 chunk = rows[start : start + _ROWS_PER_INSERT]
                 conn.execute(_insert_records_sql(len(chunk)), list(chain.from_iterable(chunk)))
-
-    @contextlib.contextmanager
-    def _foreign_keys_off(self) -> Iterator[None]:
-        conn = self._connection()
-        try:
-            conn.execute("PRAGMA foreign_keys = OFF")
-        except sqlite3.Error as exc:
-            raise self._error(exc, "write") from exc
-        try:
-            yield
-        finally:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("PRAGMA foreign_keys = ON")
 
     def load_records(self, run_id: str) -> list[ReplicateRecord]:
         """Return the run's records in condition order, then replicate order."""

@@ -29,3 +29,25 @@ def test_benchmark_smoke_prints_the_tables(tmp_path: Path) -> None:
     report = json.loads(output.read_text())
     scale = report["results"]["scale"]["ours"]
     assert scale["stored_records"] == scale["expected_records"]
+
+
+def test_profile_summary_counts_only_the_runs_of_the_driver() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from profile_ours import summarise_stacks
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    run = "<module> (p.py:1);repeat_runs (p.py:2);Experiment.run (e.py:3)"
+    stacks = [
+        f"{run};seed (s.py:4) 30",
+        f"{run};digest (h.py:5) 10",
+        "<module> (p.py:1);repeat_runs (p.py:2);_find_and_load (<frozen>:1) 50",  # imports
+        "Thread.run (t.py:1);RecordWriter._run (w.py:2);Condition.wait (t.py:3) 99",  # idle
+        "Thread.run (t.py:1);RecordWriter._run (w.py:2);append_records (s.py:9) 5",
+    ]
+    report = summarise_stacks(stacks, top=5)
+    assert "40 driver samples" in report
+    assert " 75.0%  seed (s.py:4)" in report and " 25.0%  digest (h.py:5)" in report
+    assert "100.0%  Experiment.run" in report
+    assert " 12.5%  append_records" in report  # writer busy, as a share of the driver's
+    assert "Condition.wait" not in report and "_find_and_load" not in report

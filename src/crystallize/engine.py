@@ -181,25 +181,26 @@ def iter_run(
         conditions = [baseline_condition()] + [(t.name, t) for t in experiment.treatments]
         names = [name for name, _ in conditions]
         session = RunSession(experiment, strategy, names)
-        experiment.artifact_location = session.location
-        pending = [
-            rep for rep in range(experiment.replicates)
-            if len(session.done.get(rep, ())) < len(conditions)
-        ]
-        runner = ReplicateRunner(
-            experiment, conditions, pending, done=session.done,
-            cache=session.cache, location=session.location,
-            expected_code=code_digest(experiment, conditions),
-        )
-        dispatch = RecordDispatcher(experiment)
-        if dispatch.listens:
-            runner.event_sink = dispatch.event
         keep = session.keep_in_memory
         records = [keep(r) for r in session.loaded]
         cache_hits = 0
         first_failure: ReplicateRecord | None = None
-        arriving = iterate_records(experiment, runner)
-        try:
+        arriving: Iterator[ReplicateRecord | LiveEvent] | None = None
+        try:  # from here on, whatever goes wrong ends the run (and frees its store)
+            experiment.artifact_location = session.location
+            pending = [
+                rep for rep in range(experiment.replicates)
+                if len(session.done.get(rep, ())) < len(conditions)
+            ]
+            runner = ReplicateRunner(
+                experiment, conditions, pending, done=session.done,
+                cache=session.cache, location=session.location,
+                expected_code=code_digest(experiment, conditions),
+            )
+            dispatch = RecordDispatcher(experiment)
+            if dispatch.listens:
+                runner.event_sink = dispatch.event
+            arriving = iterate_records(experiment, runner)
             for item in arriving:
                 if isinstance(item, LiveEvent):
                     dispatch.event(item)
@@ -214,7 +215,8 @@ def iter_run(
                     break
                 yield item
         except BaseException as exc:
-            arriving.close()  # cancel what has not started
+            if arriving is not None:
+                arriving.close()  # cancel what has not started
             cancelled = isinstance(exc, KeyboardInterrupt | GeneratorExit)
             session.finish("cancelled" if cancelled else "failed", summary=_summary(records))
             raise

@@ -66,16 +66,22 @@ class RunSession:
                     "set a root_dir (default 'data') to keep runs."
                 )
             return
-        from crystallize.store import (
-            RecordWriter,
-            StepCache,
-            claim_version,
-            latest_version,
-            shared_store,
-        )
+        from crystallize.store import release_shared_store, shared_store
 
         self.store = shared_store(root)
         self._root = root
+        try:
+            self._start(root, plugin.versioned, strategy, conditions)
+        except BaseException:
+            release_shared_store(self.store)  # the store is not ours to keep after all
+            raise
+
+    def _start(self, root: Any, versioned: bool, strategy: str, conditions: list[str]) -> None:
+        """Create (or reopen, to resume) the run, its artifact location, cache and writer."""
+        from crystallize.store import RecordWriter, StepCache, claim_version, latest_version
+
+        experiment = self.experiment
+        assert self.store is not None
         # Large runs keep step provenance in the store only, so memory grows with the
         # metrics alone (Result.full_records() loads it back on demand).
         self._light = len(conditions) * experiment.replicates >= LIGHT_RECORDS_FROM
@@ -96,7 +102,7 @@ class RunSession:
                 seed.base_seed = previous.base_seed  # resumed replicates keep their seeds
             version = latest_version(root, experiment.name)
             if version is None:
-                version = claim_version(root, experiment.name, plugin.versioned)
+                version = claim_version(root, experiment.name, versioned)
             logger.info(
                 "Resuming run %s of '%s': %d replicate record(s) already done",
                 previous.run_id, experiment.name, len(self.loaded),
@@ -110,7 +116,7 @@ class RunSession:
                 conditions=conditions,
                 base_seed=seed.base_seed if seed is not None else None,
             )
-            version = claim_version(root, experiment.name, plugin.versioned)
+            version = claim_version(root, experiment.name, versioned)
         self.location = ArtifactLocation(root, experiment.name, version)
         steps = experiment.pipeline.steps if experiment.pipeline is not None else []
         if any(getattr(step, "cacheable", False) for step in steps):

@@ -83,3 +83,27 @@ def test_runs_reuse_the_store_and_leave_it_usable(tmp_path, monkeypatch):
         assert {run.status for run in runs} == {"completed"}
     finally:
         release_shared_store(again)
+
+
+def test_a_run_that_fails_to_start_ends_failed_and_gives_its_store_back(tmp_path, monkeypatch):
+    from crystallize import Experiment, Pipeline, data_source, engine, pipeline_step
+
+    @data_source
+    def number(ctx):
+        return ctx["replicate"]
+
+    @pipeline_step()
+    def record(data, ctx):
+        return data, {"x": data}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("runner could not be built")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(engine, "ReplicateRunner", broken)
+    experiment = Experiment(datasource=number(), pipeline=Pipeline([record()]), replicates=2, name="broken")
+    with pytest.raises(RuntimeError, match="could not be built"):
+        experiment.run()
+    entry = next(iter(shared_module._stores.values()))
+    assert entry.holders == 0
+    assert [run.status for run in entry.store.list_runs(experiment="broken")] == ["failed"]

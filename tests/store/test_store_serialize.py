@@ -203,3 +203,13 @@ def test_both_encoders_refuse_the_same_values():
         record.metrics = {"score": [value]}
         with pytest.raises(SerializationError, match="replicate 3"):
             encode_record(record)
+
+
+def test_numpy_values_store_as_their_python_equivalents_on_the_fast_path():
+    record = _plain_record()
+    record.metrics = {"f32": [np.float32(0.1)], "arr": [np.array([0.1, 2.0], dtype=np.float32)],
+                      "f16": [np.float16(0.1)], "i64": [np.int64(7)]}
+    back = decode_record("c", 3, encode_record(record))
+    assert back.metrics["f32"] == [float(np.float32(0.1))]
+    assert back.metrics["arr"] == [np.array([0.1, 2.0], dtype=np.float32).tolist()]
+    assert back.metrics["f16"] == [float(np.float16(0.1))] and back.metrics["i64"] == [7]

@@ -105,10 +105,11 @@ _PAYLOAD_FIELDS = (
 )
 _N_STEP_CORE = _STEP_FIELDS.index("duration") + 1  # fields after it are usually defaults
 # Types orjson would encode but the standard library refuses go to ``default`` instead,
-# so both encoders accept exactly the same values.
+# so both encoders accept exactly the same values. numpy values go there too (orjson's
+# own numpy support writes float32 as the shortest float32 text, e.g. 0.1 for what is
+# 0.10000000149011612 as a Python float).
 _FAST_OPTIONS = (
-    orjson.OPT_SERIALIZE_NUMPY
-    | orjson.OPT_PASSTHROUGH_DATACLASS
+    orjson.OPT_PASSTHROUGH_DATACLASS
     | orjson.OPT_PASSTHROUGH_DATETIME
     | orjson.OPT_PASSTHROUGH_SUBCLASS
 )

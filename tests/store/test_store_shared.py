@@ -6,8 +6,26 @@ import shutil
 
 import pytest
 
+from crystallize import Experiment, Pipeline, data_source, engine, pipeline_step
 from crystallize.store import release_shared_store, shared_store
 from crystallize.store import shared as shared_module
+
+
+@data_source
+def number(ctx):
+    """The replicate index."""
+    return ctx["replicate"]
+
+
+@pipeline_step()
+def record(data, ctx):
+    """Record the data as metric ``x``."""
+    return data, {"x": data}
+
+
+def small_experiment(name: str, replicates: int) -> Experiment:
+    """A one-step experiment storing one metric per replicate."""
+    return Experiment(datasource=number(), pipeline=Pipeline([record()]), replicates=replicates, name=name)
 
 
 @pytest.fixture(autouse=True)
@@ -59,18 +77,8 @@ def test_only_idle_stores_are_closed_beyond_the_limit(tmp_path, monkeypatch):
 
 
 def test_runs_reuse_the_store_and_leave_it_usable(tmp_path, monkeypatch):
-    from crystallize import Experiment, Pipeline, data_source, pipeline_step
-
-    @data_source
-    def number(ctx):
-        return ctx["replicate"]
-
-    @pipeline_step()
-    def record(data, ctx):
-        return data, {"x": data}
-
     monkeypatch.chdir(tmp_path)
-    experiment = Experiment(datasource=number(), pipeline=Pipeline([record()]), replicates=3, name="reuse")
+    experiment = small_experiment("reuse", replicates=3)
     experiment.run()
     store = shared_store("data")
     release_shared_store(store)
@@ -86,22 +94,12 @@ def test_runs_reuse_the_store_and_leave_it_usable(tmp_path, monkeypatch):
 
 
 def test_a_run_that_fails_to_start_ends_failed_and_gives_its_store_back(tmp_path, monkeypatch):
-    from crystallize import Experiment, Pipeline, data_source, engine, pipeline_step
-
-    @data_source
-    def number(ctx):
-        return ctx["replicate"]
-
-    @pipeline_step()
-    def record(data, ctx):
-        return data, {"x": data}
-
     def broken(*args, **kwargs):
         raise RuntimeError("runner could not be built")
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(engine, "ReplicateRunner", broken)
-    experiment = Experiment(datasource=number(), pipeline=Pipeline([record()]), replicates=2, name="broken")
+    experiment = small_experiment("broken", replicates=2)
     with pytest.raises(RuntimeError, match="could not be built"):
         experiment.run()
     entry = next(iter(shared_module._stores.values()))

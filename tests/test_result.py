@@ -98,3 +98,35 @@ def test_report_is_readable_text():
     text = run().report()
     assert "baseline" in text and "large" in text and "bigger_gap_first" in text
     assert "score" in text and "(n=3)" in text
+
+
+@data_source
+def fresh_list(ctx):
+    return [ctx["replicate"]]
+
+
+@pipeline_step()
+def append_in_place(data, ctx):
+    data.append(1)  # same object back, different content
+    return data
+
+
+@pipeline_step()
+def pass_through(data, ctx):
+    return data
+
+
+def test_step_returning_its_input_keeps_the_digest_only_when_it_cannot_change():
+    from crystallize.utils.hashing import content_hash
+
+    mutated = Experiment(
+        datasource=fresh_list(), pipeline=Pipeline([append_in_place()]), plugins=[SeedPlugin(seed=1)]
+    ).run()
+    step = mutated.provenance["baseline"][0]["steps"][0]
+    assert step["input_hash"] == content_hash([0]) != step["output_hash"] == content_hash([0, 1])
+
+    untouched = Experiment(
+        datasource=base(), pipeline=Pipeline([pass_through(), pass_through()]), plugins=[SeedPlugin(seed=1)]
+    ).run()
+    steps = untouched.provenance["baseline"][0]["steps"]
+    assert [s["output_hash"] for s in steps] == [content_hash(0)] * 2

@@ -28,7 +28,7 @@ from crystallize.record import ReplicateError, ReplicateRecord, StepRecord
 from crystallize.step_cache import StepCacheKey
 from crystallize.treatment import BASELINE, Treatment
 from crystallize.utils.context import FrozenContext
-from crystallize.utils.hashing import content_hash
+from crystallize.utils.hashing import IMMUTABLE_TYPES, content_hash
 
 if TYPE_CHECKING:
     from crystallize.artifacts import ArtifactLocation
@@ -53,7 +53,11 @@ _AWAITABLE_TYPES: dict[type, bool] = {}
 
 
 def _is_awaitable_type(kind: type) -> bool:
-    """``inspect.isawaitable`` by type, remembered per type (it runs for every step)."""
+    """``inspect.isawaitable`` by type, remembered per type (it runs for every step).
+
+    Hot callers test ``_AWAITABLE_TYPES.get(kind, True)`` first: a dict lookup answers
+    for the types already seen without the cost of a call.
+    """
     known = _AWAITABLE_TYPES.get(kind)
     if known is None:
         known = kind is CoroutineType or hasattr(kind, "__await__")
@@ -309,7 +313,7 @@ class ReplicateRunner:
                 data = self.data
             else:
                 data = plan.datasource.fetch(ctx)
-                if _is_awaitable_type(type(data)):
+                if _AWAITABLE_TYPES.get(type(data), True) and _is_awaitable_type(type(data)):
                     data = yield data
             input_hash = content_hash(data)
             for step, name, params, keyer, reads_context in plan.entries:
@@ -319,13 +323,14 @@ class ReplicateRunner:
                 n_logged = len(log)
                 n_keys = len(values)
                 n_written = len(written)
+                step_input = data
                 t0 = perf_counter()
                 lookup = keyer.lookup(cache, ctx, input_hash) if keyer is not None else None
                 if lookup is not None and lookup.hit:
                     data = lookup.replay(ctx)
                 else:
                     out = step(data, ctx)
-                    if _is_awaitable_type(type(out)):
+                    if _AWAITABLE_TYPES.get(type(out), True) and _is_awaitable_type(type(out)):
                         out = yield out
                     if type(out) is tuple and len(out) == 2 and isinstance(out[1], dict):
                         data = out[0]
@@ -338,7 +343,12 @@ class ReplicateRunner:
                 duration = perf_counter() - t0
                 for hook in after_step:
                     hook(exp, step, data, ctx)
-                output_hash = content_hash(data)
+                # A step passing an immutable value through (say, one that only records
+                # metrics) leaves its digest unchanged: no need to hash it again.
+                if data is step_input and type(data) in IMMUTABLE_TYPES:
+                    output_hash = input_hash
+                else:
+                    output_hash = content_hash(data)
                 steps.append(
                     _new_tuple(  # StepRecord(...) without its defaults handling
                         StepRecord,

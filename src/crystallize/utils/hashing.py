@@ -10,6 +10,9 @@ _DIGEST_SIZE = 16  # 32 hex characters
 # Exact scalar types hashed from a tagged text form instead of a pickle (cheaper; these
 # are most step inputs and outputs). The tag keeps 1, 1.0, True and "1" apart.
 _SCALAR_TAGS: dict[type, bytes] = {int: b"i:", float: b"f:", bool: b"b:", type(None): b"n:"}
+#: Types whose values cannot change after creation: a value of one of these that a step
+#: returns unchanged (the same object) still has its input's digest.
+IMMUTABLE_TYPES: frozenset[type] = frozenset({*_SCALAR_TAGS, str, bytes})
 
 
 def digest(obj: Any) -> str:
@@ -47,4 +50,4 @@ def content_hash(obj: Any) -> str | None:
         return None
 
 
-__all__ = ["content_hash", "digest"]
+__all__ = ["IMMUTABLE_TYPES", "content_hash", "digest"]

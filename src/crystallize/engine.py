@@ -125,12 +125,12 @@ def run_experiment(
     fail_fast: bool = False,
 ) -> Result:
     """Implementation of :meth:`Experiment.run`: :func:`iter_run` to the end."""
-    run = iter_run(experiment, treatments, hypotheses, replicates, strategy, fail_fast)
-    while True:
-        try:
-            next(run)
-        except StopIteration as stop:
-            return stop.value
+    run = iter_run(experiment, treatments, hypotheses, replicates, strategy, fail_fast, stream=False)
+    try:
+        next(run)
+    except StopIteration as stop:
+        return stop.value
+    raise AssertionError("iter_run(stream=False) yielded a record")  # pragma: no cover
 
 
 class RunStream:
@@ -159,10 +159,13 @@ def iter_run(
     replicates: int | None,
     strategy: str,
     fail_fast: bool = False,
+    stream: bool = True,
 ) -> Generator[ReplicateRecord, None, Result]:
     """Run an experiment, yielding each record as it arrives; return the Result.
 
     Closing the generator early cancels the rest of the run (status ``cancelled``).
+    With ``stream=False`` nothing is yielded: the first ``next()`` runs everything and
+    raises ``StopIteration`` holding the Result (no generator round trip per record).
     """
     from crystallize.experiment import as_treatment
 
@@ -213,7 +216,8 @@ def iter_run(
                 if fail_fast and item.error is not None:
                     first_failure = item
                     break
-                yield item
+                if stream:
+                    yield item
         except BaseException as exc:
             if arriving is not None:
                 arriving.close()  # cancel what has not started

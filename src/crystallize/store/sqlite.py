@@ -14,7 +14,8 @@ Concurrency: the database runs in WAL mode with ``synchronous=NORMAL`` — reade
 block writers, a committed transaction survives the process being killed (only an OS
 crash or power loss can drop the last few commits), and writers from different
 processes queue on a ``busy_timeout`` (30 s by default) instead of failing. WAL needs a
-local file system (not NFS/SMB).
+local file system (not NFS/SMB). The log is copied back into the database file by
+background checkpoints (:mod:`crystallize.store.checkpoint`), not inside commits.
 
 Threads: sqlite3 connections must not cross threads, so the store opens one connection
 per thread on first use. A single :class:`SQLiteRunStore` object may therefore be used
@@ -52,6 +53,11 @@ from crystallize.store.base import (
     RunNotFoundError,
     RunStore,
     validate_status,
+)
+from crystallize.store.checkpoint import (
+    DEFAULT_CHECKPOINT_BYTES,
+    FALLBACK_AUTOCHECKPOINT_PAGES,
+    BackgroundCheckpointer,
 )
 from crystallize.store.serialize import decode_record, dumps, encode_record, loads
 from crystallize.store.sqlite_schema import OUR_TABLES, PREREGISTRATIONS_TABLE, SCHEMA
@@ -136,6 +142,9 @@ class SQLiteRunStore(RunStore):
         stale_after: Seconds without heartbeat after which a ``"running"`` run is
             considered dead, whatever host it runs on.
         busy_timeout: Seconds to wait for another process's write transaction.
+        checkpoint_bytes: Record bytes committed between background WAL checkpoints
+            (see :mod:`crystallize.store.checkpoint`); ``0`` leaves checkpoints to
+            SQLite alone.
 
     Raises:
         StoreError: If the file cannot be opened, is not a Crystallize store, or was
@@ -148,6 +157,7 @@ class SQLiteRunStore(RunStore):
         *,
         stale_after: float = DEFAULT_STALE_AFTER,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        checkpoint_bytes: int = DEFAULT_CHECKPOINT_BYTES,
     ) -> None:
         self.path = Path(path)
         self.stale_after = float(stale_after)
@@ -157,6 +167,8 @@ class SQLiteRunStore(RunStore):
         self._connections: list[sqlite3.Connection] = []
         self._owner_pid = os.getpid()
         self._closed = False
+        #: Starts the background WAL checkpoints (``checkpointer.completed`` counts them).
+        self.checkpointer = BackgroundCheckpointer(self._checkpoint_now, checkpoint_bytes)
         try:
             self._init_schema()
             self.mark_stale_runs()
@@ -199,6 +211,7 @@ class SQLiteRunStore(RunStore):
                 conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("PRAGMA foreign_keys = ON")
+                conn.execute(f"PRAGMA wal_autocheckpoint = {FALLBACK_AUTOCHECKPOINT_PAGES}")
             except sqlite3.Error as exc:
                 raise self._error(exc, "open") from exc
             self._connections.append(conn)
@@ -320,6 +333,7 @@ class SQLiteRunStore(RunStore):
 
     def close(self) -> None:
         """Close every connection. Call it only when no other thread uses the store."""
+        self.checkpointer.wait()
         with self._lock:
             self._closed = True
             connections, self._connections = self._connections, []
@@ -329,6 +343,16 @@ class SQLiteRunStore(RunStore):
         for conn in connections:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
+
+    def _checkpoint_now(self) -> None:
+        """One ``PASSIVE`` WAL checkpoint on this thread's own connection, then closed."""
+        try:
+            conn = self._connection()
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as exc:
+            raise self._error(exc, "checkpoint") from exc
+        finally:
+            self.release_thread()
 
     # -- runs ---------------------------------------------------------------------------
 
@@ -617,6 +641,7 @@ class SQLiteRunStore(RunStore):
             for start in range(0, len(rows), _ROWS_PER_INSERT):
                 chunk = rows[start : start + _ROWS_PER_INSERT]
                 conn.execute(_insert_records_sql(len(chunk)), list(chain.from_iterable(chunk)))
+        self.checkpointer.committed(sum([len(row[6]) for row in rows]))
 
     def load_records(self, run_id: str) -> list[ReplicateRecord]:
         """Return the run's records in condition order, then replicate order."""
@@ -648,7 +673,8 @@ def open_store(root_dir: str | os.PathLike[str], **options: Any) -> SQLiteRunSto
 
     Args:
         root_dir: Data directory; created with its parents if missing.
-        **options: Passed to :class:`SQLiteRunStore` (``stale_after``, ``busy_timeout``).
+        **options: Passed to :class:`SQLiteRunStore` (``stale_after``, ``busy_timeout``,
+            ``checkpoint_bytes``).
 
     Raises:
         StoreError: If the directory cannot be created or the store cannot be opened.

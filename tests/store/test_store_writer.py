@@ -195,3 +195,44 @@ def test_backpressure_bounds_the_backlog(store):
             peak = max(peak, writer.pending)
     assert peak <= 50
     assert len(store.load_records(run_id)) == 600
+
+
+def test_close_writes_the_leftover_itself_while_an_idle_thread_stops():
+    writers: list[str] = []
+
+    class Recording(FakeStore):
+        def append_records(self, run_id, records):
+            writers.append(threading.current_thread().name)
+            super().append_records(run_id, records)
+
+    fake = Recording()
+    writer = RecordWriter(fake, "r", interval=60)  # the thread never writes on its own
+    writer.add([rec(0), rec(1)])
+    writer.close()
+    assert fake.batches == [[0, 1]] and writers == [threading.current_thread().name]
+    assert not writer._thread.is_alive() and fake.released == 1
+
+
+def test_a_newer_record_added_during_a_commit_still_replaces_the_older(tmp_path):
+    from crystallize.store import SQLiteRunStore
+
+    started = threading.Event()
+
+    class SlowFirstCommit(SQLiteRunStore):
+        def append_records(self, run_id, records):
+            if not started.is_set():
+                started.set()
+                time.sleep(0.3)
+            super().append_records(run_id, records)
+
+    store = SlowFirstCommit(tmp_path / "crystallize.db")
+    try:
+        run = new_run(store)
+        writer = RecordWriter(store, run.run_id, interval=0.01)
+        writer.add(ReplicateRecord("c", 0, 0, {"v": ["old"]}, []))
+        assert started.wait(2)
+        writer.add(ReplicateRecord("c", 0, 0, {"v": ["new"]}, []))
+        writer.close()  # the thread is mid-commit: the leftover must go in after it
+        assert [r.metrics for r in store.load_records(run.run_id)] == [{"v": ["new"]}]
+    finally:
+        store.close()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -98,3 +100,24 @@ def test_closing_the_store_waits_for_a_running_checkpoint(tmp_path):
     assert store.checkpointer.completed == 1
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM records").fetchone()[0] == 3
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX only")
+def test_fork_waits_for_a_checkpoint_in_progress():
+    started, finished = threading.Event(), []
+
+    def checkpoint():
+        started.set()
+        time.sleep(0.3)
+        finished.append(time.monotonic())
+
+    checkpointer = BackgroundCheckpointer(checkpoint, threshold=1)
+    checkpointer.committed(1)
+    assert started.wait(5)
+    pid = os.fork()
+    if pid == 0:  # the child: nothing to do
+        os._exit(0)
+    forked_at = time.monotonic()
+    assert os.waitpid(pid, 0)[1] == 0
+    assert finished and finished[0] <= forked_at
+    checkpointer.wait()

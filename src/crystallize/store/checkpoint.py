@@ -13,11 +13,16 @@ the driver keeps going. SQLite's automatic checkpoint stays on at a higher mark
 (:data:`FALLBACK_AUTOCHECKPOINT_PAGES`) as a safety net, so the log stays bounded even
 if background checkpoints fall behind. A checkpoint interrupted by a crash is harmless:
 the log is still valid and the next checkpoint redoes the copy.
+
+``os.fork()`` waits for a checkpoint in progress: a child forked while another thread
+holds one of SQLite's process-wide locks would find it held forever, and hang on its
+first SQLite call (say, a process-pool worker opening a database of its own).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable
 
@@ -28,6 +33,16 @@ DEFAULT_CHECKPOINT_BYTES = 1 << 20  # ~1,700 small records: the log stays a few 
 #: ``PRAGMA wal_autocheckpoint`` of the store's connections: SQLite checkpoints inside a
 #: commit only past this many log pages (64 MiB of 4 KiB pages).
 FALLBACK_AUTOCHECKPOINT_PAGES = 16384
+
+# Held while a checkpoint runs, and by a thread calling fork() from just before the fork
+# until just after it: no checkpoint is ever half-way through when a process forks.
+_fork_guard = threading.Lock()
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(
+        before=_fork_guard.acquire,
+        after_in_parent=_fork_guard.release,
+        after_in_child=_fork_guard.release,
+    )
 
 
 class BackgroundCheckpointer:
@@ -76,7 +91,8 @@ class BackgroundCheckpointer:
 
     def _run(self) -> None:
         try:
-            self._checkpoint()
+            with _fork_guard:
+                self._checkpoint()
         except Exception as exc:
             logger.debug("Background WAL checkpoint failed: %s", exc)
         finally:

@@ -22,23 +22,6 @@ THREAD_WARNING = (
     "executor_type='process' (or SerialExecution) when you need reproducible runs."
 )
 
-_numpy_seed: Callable[[int], None] | None = None
-_numpy_checked = False
-
-
-def _load_numpy_seed() -> None:
-    """Import NumPy's seeding function once, if NumPy is installed."""
-    global _numpy_seed, _numpy_checked
-    if not _numpy_checked:
-        try:
-            import numpy
-        except ImportError:
-            _numpy_seed = None
-        else:
-            _numpy_seed = numpy.random.seed
-        _numpy_checked = True
-
-
 _random_seed: Callable[[int], None] | None = None
 
 
@@ -68,16 +51,25 @@ def _load_random_seed() -> Callable[[int], None]:
     return seed
 
 
+_numpy_seed: Callable[[int], None] | None = None
+
+
 def default_seed_fn(seed: int) -> None:
-    """Seed Python's ``random`` module and, when installed, NumPy's global RNG."""
-    global _random_seed
+    """Seed Python's ``random`` module and NumPy's global RNG.
+
+    NumPy is not imported for this: if ``numpy.random`` is not imported yet, it is
+    seeded the moment something imports it (see
+    :mod:`crystallize.plugins.numpy_seeding`), which gives the same numbers.
+    """
+    global _random_seed, _numpy_seed
     if _random_seed is None:
         _random_seed = _load_random_seed()
     _random_seed(seed)
-    if not _numpy_checked:
-        _load_numpy_seed()
-    if _numpy_seed is not None:
-        _numpy_seed(seed)
+    if _numpy_seed is None:
+        from crystallize.plugins.numpy_seeding import seed_numpy
+
+        _numpy_seed = seed_numpy
+    _numpy_seed(seed)
 
 
 class SeedPlugin(BasePlugin):
@@ -119,8 +111,6 @@ class SeedPlugin(BasePlugin):
         """Fix the run's base seed (drawing one when ``seed`` is None) and warn for threads."""
         self._warn_if_threaded(experiment)
         self.base_seed = self.seed if self.seed is not None else self.draw_base_seed()
-        if self.seed_fn is None:
-            _load_numpy_seed()  # import NumPy here, not inside the first replicate
 
     @staticmethod
     def draw_base_seed() -> int:

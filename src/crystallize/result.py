@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from crystallize.hypothesis import HypothesisResult
 from crystallize.record import ReplicateError, ReplicateRecord
 from crystallize.treatment import BASELINE
+
+_by_replicate = attrgetter("replicate")
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -102,13 +105,16 @@ class Result:
     ) -> None:
         order = {name: i for i, name in enumerate(conditions)}
         self._order = order
-        self._records = sorted(records, key=lambda r: (order.get(r.condition, len(order)), r.replicate))
+        # Conditions in the given order (any others after them), replicates in order.
+        by_condition: dict[str, list[ReplicateRecord]] = {name: [] for name in conditions}
+        for record in records:
+            by_condition.setdefault(record.condition, []).append(record)
+        for group in by_condition.values():
+            group.sort(key=_by_replicate)  # already in order for most executors: linear
+        self._records = [record for group in by_condition.values() for record in group]
         # Large stored runs keep records without step provenance (``STEPS_IN_STORE``);
         # this loads the full records from the store when provenance is asked for.
         self._full_records = full_records
-        by_condition: dict[str, list[ReplicateRecord]] = {name: [] for name in conditions}
-        for record in self._records:
-            by_condition.setdefault(record.condition, []).append(record)
         baseline = ConditionMetrics(BASELINE, by_condition.get(BASELINE, []))
         treatments = {
             name: ConditionMetrics(name, recs) for name, recs in by_condition.items() if name != BASELINE

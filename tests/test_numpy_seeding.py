@@ -156,3 +156,29 @@ def test_a_run_that_never_uses_numpy_does_not_import_it(tmp_path):
         random.seed(1 + r * 31337)
         expected.append(random.random())
     assert got == {"x": expected, "numpy": False}
+
+
+def test_the_finder_stays_ahead_of_import_hooks_added_later(tmp_path):
+    got = run_fresh(
+        """
+        import json, sys
+        from importlib.machinery import PathFinder
+        from crystallize.plugins.seed import default_seed_fn
+
+        class Hook:  # say, a tool's import hook that hands out numpy.random itself
+            def find_spec(self, fullname, path, target=None):
+                if fullname == "numpy.random":
+                    return PathFinder.find_spec(fullname, path, target)
+
+        default_seed_fn(4)
+        sys.meta_path.insert(0, Hook())
+        default_seed_fn(6)
+        import numpy.random
+        print(json.dumps({"x": float(numpy.random.rand())}))
+        """,
+        tmp_path,
+    )
+    import numpy as np
+
+    np.random.seed(6)
+    assert got == {"x": float(np.random.rand())}

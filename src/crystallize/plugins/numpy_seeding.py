@@ -37,8 +37,11 @@ def seed_numpy(seed: int) -> None:
         seed_now(seed)
         return
     _pending = seed  # not imported (or half-way through its import): seed it at the end
-    if _FINDER not in sys.meta_path:
-        sys.meta_path.insert(0, _FINDER)
+    meta_path = sys.meta_path
+    if not meta_path or meta_path[0] is not _FINDER:  # first, ahead of hooks added since
+        if _FINDER in meta_path:
+            meta_path.remove(_FINDER)
+        meta_path.insert(0, _FINDER)
 
 
 # Duck-typed finder and loader: the import system needs only these methods, and

@@ -77,7 +77,8 @@ class RecordWriter:
         self.interval = float(interval)
         self.heartbeat_interval = float(heartbeat_interval)
         self.max_pending = max(1, int(max_pending))
-        self._cond = threading.Condition()
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)  # guards everything below
         self._pending: list[ReplicateRecord] = []
         self._first_pending_at = 0.0
         self._unwritten: list[ReplicateRecord] = []
@@ -132,7 +133,7 @@ class RecordWriter:
                 the writer is closed.
         """
         batch = [records] if isinstance(records, ReplicateRecord) else list(records)
-        with self._cond:
+        with self._lock:  # the condition's lock, taken without its Python-level wrapper
             if self._error is not None:
                 self._raise_if_failed()
             if self._closing or self._stopped:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 #: ``{code target: (file signature, code digest)}``; a digest is reused while the file
 #: it came from keeps its size and modification time (``inspect.getsource`` is slow).
-_DIGESTS: weakref.WeakKeyDictionary[Any, tuple[Any, str]] = weakref.WeakKeyDictionary()
+_DIGESTS: weakref.WeakKeyDictionary[Any, tuple[tuple[str, int, int], str]] = weakref.WeakKeyDictionary()
 
 
 def _code_target(obj: Any) -> Any:
@@ -47,13 +47,8 @@ def source_of(obj: Any) -> str:
         return f"<no source: {getattr(target, '__qualname__', repr(target))}>"
 
 
-def _file_signature(target: Any) -> Any:
-    """``(path, size, mtime)`` of the file defining ``target``, or ``None`` when unknown."""
-    code = getattr(inspect.unwrap(target) if callable(target) else target, "__code__", None)
-    filename = code.co_filename if code is not None else None
-    if filename is None:
-        module = sys.modules.get(getattr(target, "__module__", None) or "")
-        filename = getattr(module, "__file__", None)
+def _signature_of(filename: str | None) -> tuple[str, int, int] | None:
+    """``(path, size, mtime)`` of ``filename``, or ``None`` when it cannot be read."""
     if not filename:
         return None
     try:
@@ -63,17 +58,29 @@ def _file_signature(target: Any) -> Any:
     return (filename, stat.st_size, stat.st_mtime_ns)
 
 
+def _file_signature(target: Any) -> tuple[str, int, int] | None:
+    """``(path, size, mtime)`` of the file defining ``target``, or ``None`` when unknown."""
+    code = getattr(inspect.unwrap(target) if callable(target) else target, "__code__", None)
+    filename = code.co_filename if code is not None else None
+    if filename is None:
+        module = sys.modules.get(getattr(target, "__module__", None) or "")
+        filename = getattr(module, "__file__", None)
+    return _signature_of(filename)
+
+
 def code_hash(obj: Any) -> str:
     """A short digest of :func:`source_of` (remembered until the source file changes)."""
     target = _code_target(obj)
-    signature = _file_signature(target)
-    if signature is not None:
-        try:
-            cached = _DIGESTS.get(target)
-        except TypeError:  # not weak-referenceable: nothing to remember it by
-            cached = signature = None
-        if cached is not None and cached[0] == signature:
+    try:
+        cached = _DIGESTS.get(target)
+    except TypeError:  # not weak-referenceable: nothing to remember it by
+        return hashlib.blake2b(source_of(obj).encode(), digest_size=8).hexdigest()
+    if cached is not None:  # the file is known: one stat tells whether it changed
+        signature = _signature_of(cached[0][0])
+        if signature == cached[0]:
             return cached[1]
+    else:
+        signature = _file_signature(target)
     digest = hashlib.blake2b(source_of(obj).encode(), digest_size=8).hexdigest()
     if signature is not None:
         _DIGESTS[target] = (signature, digest)

@@ -58,8 +58,14 @@ def test_threshold_zero_turns_background_checkpoints_off_and_negative_is_refused
     off.committed(10**9)
     off.wait()
     assert calls == [] and off.completed == 0
-    with pytest.raises(ValueError, match="threshold"):
-        BackgroundCheckpointer(lambda: None, threshold=-1)
+    for bad in (-1, "1MB", 1.5, True):
+        with pytest.raises(ValueError, match="checkpoint_bytes must be a whole number"):
+            BackgroundCheckpointer(lambda: None, threshold=bad)
+
+
+def test_a_bad_checkpoint_bytes_is_named_by_the_store(tmp_path):
+    with pytest.raises(ValueError, match=r"checkpoint_bytes .* got -5"):
+        SQLiteRunStore(tmp_path / "crystallize.db", checkpoint_bytes=-5)
 
 
 def _records(n: int) -> list[ReplicateRecord]:

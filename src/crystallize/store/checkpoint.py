@@ -57,9 +57,12 @@ class BackgroundCheckpointer:
     """
 
     def __init__(self, checkpoint: Callable[[], None], threshold: int) -> None:
-        if threshold < 0:
-            raise ValueError(f"checkpoint threshold must be >= 0 bytes, got {threshold}")
-        self.threshold = int(threshold)
+        if isinstance(threshold, bool) or not isinstance(threshold, int) or threshold < 0:
+            raise ValueError(
+                f"checkpoint_bytes must be a whole number of bytes >= 0 (0 turns background "
+                f"checkpoints off), got {threshold!r}"
+            )
+        self.threshold = threshold
         self._checkpoint = checkpoint
         self._lock = threading.Lock()
         self._since_last = 0

@@ -167,6 +167,16 @@ def test_result_without_metrics_or_hypotheses_still_renders():
     assert "<svg" not in page
 
 
+def test_one_replicate_per_condition_renders_its_plots():
+    # No condition has a confidence interval with n = 1: the plot spans the values alone.
+    result = Experiment(
+        datasource=noise(), pipeline=Pipeline([measure()]), treatments=[treatment("mild", {"shift": 0.2})],
+        replicates=1, plugins=[SeedPlugin(seed=3), ArtifactPlugin(root_dir=None)],
+    ).run()
+    page = render_html(result)
+    assert page.count('<figure class="plot">') == 2  # score and latency
+
+
 def test_custom_verifier_output_and_verification_errors():
     from crystallize.hypothesis import HypothesisResult
     from crystallize.record import ReplicateRecord

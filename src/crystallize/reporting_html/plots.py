@@ -114,9 +114,8 @@ def distribution_plot(metric: str, summaries: Sequence[ConditionSummary], salt: 
         ax.set_yticks(range(rows), [_label(s.condition) for s in reversed(summaries)])
         ax.set_ylim(-0.7, rows - 0.3)
         ax.set_xlabel(_label(metric))
-        low = min(s.minimum for s in summaries)
+        low = min(min(s.minimum, s.ci[0] if s.ci else s.minimum) for s in summaries)
         high = max(max(s.maximum, s.ci[1] if s.ci else s.maximum) for s in summaries)
-        low = min(low, *(s.ci[0] for s in summaries if s.ci))
         pad = (high - low) * 0.05 or 0.5
         ax.set_xlim(low - pad, high + pad)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)

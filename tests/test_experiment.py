@@ -1,3 +1,5 @@
+import pickle
+
 import pytest
 
 from crystallize import (
@@ -144,6 +146,26 @@ def test_builder_fluent_api():
         Experiment.builder().add_step(add()).build()
 
 
+def test_builder_takes_lists_or_single_items():
+    listed = Experiment.builder().datasource(counter()).add_step(add()).treatments([treatment("t", {"delta": 1})])
+    one_by_one = (
+        Experiment.builder()
+        .datasource(counter())
+        .add_step(add())
+        .treatments(treatment("t", {"delta": 1}), treatment("u", {"delta": 2}))
+        .plugins(SeedPlugin(seed=3))
+        .plugins(LoggingPlugin(verbose=True), SerialExecution())
+        .hypotheses(*[])
+        .build()
+    )
+    assert [t.name for t in listed.build().treatments] == ["t"]
+    assert [t.name for t in one_by_one.treatments] == ["t", "u"]
+    assert one_by_one.get_plugin(SeedPlugin).seed == 3
+    assert one_by_one.get_plugin(LoggingPlugin).verbose is True
+    generated = Experiment.builder().datasource(counter()).add_step(add())
+    assert [t.name for t in generated.treatments(treatment(n, {}) for n in "ab").build().treatments] == ["a", "b"]
+
+
 class Recorder(BasePlugin):
     def __init__(self):
         self.calls = []
@@ -185,14 +207,34 @@ def test_hooks_run_in_order():
     ]
 
 
-def test_apply_calls_worker_hooks_and_raises_step_errors():
+def test_apply_triggers_every_plugin_hook_and_raises_step_errors():
     plugin = Recorder()
-    experiment = make(pipeline=Pipeline([add()]), plugins=[plugin])
-    assert experiment.apply(data=[5]) == [5]
-    assert ("before_step", "add") in plugin.calls and ("after_step", "add", [5]) in plugin.calls
-    failing = make(pipeline=Pipeline([needs_factor()]))
+    experiment = make(
+        pipeline=Pipeline([add()]), plugins=[plugin], treatments=[treatment("plus", {"delta": 1})], replicates=5
+    )
+    assert experiment.apply(treatment="plus", data=[5]) == [6]
+    assert plugin.calls == [
+        "init",
+        "before_run",
+        ("before_replicate", "plus", 0),
+        ("before_step", "add"),
+        ("after_step", "add", [6]),
+        ("end", "plus", 0),
+        ("after_run", 1),
+    ]
+    # The run's settings are back once apply() returns.
+    assert experiment.replicates == 5 and [t.name for t in experiment.treatments] == ["plus"]
+
+    class Results(BasePlugin):
+        def after_run(self, experiment, result):
+            self.result = result
+
+    seen = Results()
+    failing = make(pipeline=Pipeline([needs_factor()]), plugins=[seen])
     with pytest.raises(TypeError, match="factor"):
         failing.apply()
+    # after_run saw the failed replicate before the exception reached the caller.
+    assert [(e.condition, e.step) for e in seen.result.errors] == [("baseline", "needs_factor")]
 
 
 def test_user_plugin_replaces_default_and_runs_once():
@@ -252,8 +294,9 @@ def test_unpicklable_step_fails_fast_naming_it():
 
     experiment = make(pipeline=Pipeline([local_step()]),
                       plugins=[ParallelExecution(max_workers=2, executor_type="process")])
-    with pytest.raises(PicklingError, match=r"step 'local_step'.*module scope"):
+    with pytest.raises(PicklingError, match=r"step 'local_step'.*module scope") as raised:
         experiment.run()
+    assert isinstance(raised.value, pickle.PicklingError)  # what code catching pickle's error expects
 
 
 def test_unpicklable_context_value_names_key_and_resource_factory():

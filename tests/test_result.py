@@ -70,6 +70,24 @@ def test_to_dict_and_json_round_trip(tmp_path):
     assert json.loads(text)["base_seed"] == 11
 
 
+@pipeline_step()
+def numpy_score(data, ctx):
+    import numpy as np
+
+    return data, {"count": np.int64(data), "curve": np.arange(2) + data, "pair": (data, 1)}
+
+
+def test_to_dict_is_plain_json_even_with_numpy_metrics():
+    result = Experiment(
+        datasource=base(), pipeline=Pipeline([numpy_score()]), replicates=2, plugins=[SeedPlugin(seed=1)]
+    ).run()
+    data = result.to_dict()
+    assert json.loads(json.dumps(data)) == data
+    metrics = data["metrics"]["baseline"]
+    assert metrics["count"] == [0, 1] and type(metrics["count"][0]) is int
+    assert metrics["curve"] == [[0, 1], [1, 2]] and metrics["pair"] == [[0, 1], [1, 1]]
+
+
 def test_to_dataframe_one_row_per_condition_and_replicate():
     frame = run().to_dataframe()
     assert isinstance(frame, pd.DataFrame)

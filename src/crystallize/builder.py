@@ -64,9 +64,9 @@ class ExperimentBuilder:
         self._steps = list(pipeline.steps if isinstance(pipeline, Pipeline) else pipeline)
         return self
 
-    def plugins(self, plugins: Iterable[BasePlugin]) -> ExperimentBuilder:
-        """Add plugins (each replaces the default of its kind)."""
-        self._plugins.extend(plugins)
+    def plugins(self, *plugins: BasePlugin | Iterable[BasePlugin]) -> ExperimentBuilder:
+        """Add plugins, as a list or one by one (each replaces the default of its kind)."""
+        self._plugins.extend(_items(plugins))
         return self
 
     def add_plugin(self, plugin: BasePlugin) -> ExperimentBuilder:
@@ -74,14 +74,14 @@ class ExperimentBuilder:
         self._plugins.append(plugin)
         return self
 
-    def treatments(self, treatments: Iterable[TreatmentLike]) -> ExperimentBuilder:
-        """Add treatments."""
-        self._treatments.extend(treatments)
+    def treatments(self, *treatments: TreatmentLike | Iterable[TreatmentLike]) -> ExperimentBuilder:
+        """Add treatments, as a list or one by one."""
+        self._treatments.extend(_items(treatments))
         return self
 
-    def hypotheses(self, hypotheses: Iterable[Hypothesis]) -> ExperimentBuilder:
-        """Add hypotheses."""
-        self._hypotheses.extend(hypotheses)
+    def hypotheses(self, *hypotheses: Hypothesis | Iterable[Hypothesis]) -> ExperimentBuilder:
+        """Add hypotheses, as a list or one by one."""
+        self._hypotheses.extend(_items(hypotheses))
         return self
 
     def replicates(self, replicates: int) -> ExperimentBuilder:
@@ -109,6 +109,14 @@ class ExperimentBuilder:
         )
         experiment.validate()
         return experiment
+
+
+def _items(given: tuple[Any, ...]) -> list[Any]:
+    """``method([a, b])`` and ``method(a, b)`` alike: one collection argument is unpacked
+    (a treatment name is a string, not a collection of names)."""
+    if len(given) == 1 and isinstance(given[0], Iterable) and not isinstance(given[0], str | bytes | Mapping):
+        return list(given[0])
+    return list(given)
 
 
 __all__ = ["ExperimentBuilder"]

@@ -271,15 +271,38 @@ def apply_once(
     seed: int | None,
     use_data: bool,
 ) -> Any:
-    """Implementation of :meth:`Experiment.apply`."""
+    """Implementation of :meth:`Experiment.apply`.
+
+    One condition × replicate with the whole plugin lifecycle of a run — ``before_run``,
+    the worker hooks, ``on_replicate_end`` and ``after_run`` (with a :class:`Result` of
+    that one record) — while the experiment looks like a one-replicate run of the chosen
+    condition. Nothing is stored. A step's exception is raised after ``after_run``.
+    """
     from crystallize.experiment import as_treatment
 
     if experiment.pipeline is None or not use_data:  # with data=, no datasource is needed
         experiment.validate()
     chosen = as_treatment(treatment, experiment.treatments) if treatment is not None else None
     condition = (chosen.name, chosen) if chosen is not None else baseline_condition()
-    runner = ReplicateRunner(experiment, [condition], [0], seed=seed, data=data, use_data=use_data)
-    outcome = runner.run_condition(condition[0], condition[1], 0)
+    with run_overrides(experiment, treatments=[chosen] if chosen is not None else [], hypotheses=[], replicates=1):
+        for plugin in experiment.plugins:
+            plugin.before_run(experiment)
+        runner = ReplicateRunner(experiment, [condition], [0], seed=seed, data=data, use_data=use_data)
+        dispatch = RecordDispatcher(experiment)
+        if dispatch.listens:
+            runner.event_sink = dispatch.event
+        outcome = runner.run_condition(condition[0], condition[1], 0)
+        dispatch(outcome.record)
+        seed_plugin = experiment.get_plugin(SeedPlugin)
+        result = Result(
+            [outcome.record],
+            [baseline_condition()[0]] + ([condition[0]] if chosen is not None else []),
+            experiment=experiment.name,
+            base_seed=seed_plugin.base_seed if seed_plugin else None,
+            info={"replicates": 1, "strategy": "apply", "computed": 1},
+        )
+        for plugin in experiment.plugins:
+            plugin.after_run(experiment, result)
     if outcome.exception is not None:
         raise outcome.exception
     return outcome.data

@@ -6,7 +6,8 @@ The tree::
     ├── ContextMutationError        a context key was overwritten by accident
     ├── MissingParameterError       a step keyword has no fixed value, context value or default
     ├── ExperimentValidationError   (also a ValueError) the experiment is incomplete or inconsistent
-    ├── PicklingError               something must cross a process boundary and cannot
+    ├── PicklingError               (also a pickle.PicklingError) something must cross a process
+    │                               boundary and cannot
     ├── PluginError                 a plugin is malformed (unknown hook, wrong signature)
     ├── VerificationError           a hypothesis could not be verified
     │   ├── InsufficientSamplesError  too few replicate values for the test
@@ -20,6 +21,9 @@ Messages say what went wrong and what to do about it.
 """
 
 from __future__ import annotations
+
+# The C module behind ``pickle`` (same class, without importing pickle.py).
+from _pickle import PicklingError as _StdPicklingError
 
 
 class CrystallizeError(Exception):
@@ -52,8 +56,11 @@ class ExperimentValidationError(CrystallizeError, ValueError):
     """An experiment is missing a required part or has inconsistent settings."""
 
 
-class PicklingError(CrystallizeError):
-    """An object that must be sent to worker processes cannot be pickled."""
+class PicklingError(CrystallizeError, _StdPicklingError):
+    """An object that must be sent to worker processes cannot be pickled.
+
+    Also a :class:`pickle.PicklingError`, so code catching that catches this too.
+    """
 
 
 class PluginError(CrystallizeError, TypeError):

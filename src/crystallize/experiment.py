@@ -288,8 +288,11 @@ class Experiment:
 
         ``treatment`` applies a treatment's values (baseline when omitted); ``data``
         replaces the datasource's output (the datasource is not called); ``seed`` is the
-        seed handed to the SeedPlugin's ``seed_fn``. Worker hooks (``before_replicate``,
-        ``before_step``, ``after_step``) run; an exception in a step is raised.
+        seed handed to the SeedPlugin's ``seed_fn``. Every plugin hook runs, as in a
+        one-replicate run of that condition: ``before_run``, ``before_replicate``,
+        ``before_step``/``after_step``, ``on_replicate_end`` and ``after_run`` (with a
+        :class:`~crystallize.result.Result` of the one record). Nothing is written to the
+        run store. An exception in a step is raised once ``after_run`` has seen it.
         """
         from crystallize.engine import apply_once
 

@@ -22,7 +22,7 @@ class ConditionMetrics:
     Attributes:
         name: the condition name (``"baseline"`` or a treatment name).
         metrics: ``{metric: [value, ...]}``, replicates in order (failed replicates add
-            nothing).
+            nothing; a replicate that recorded a metric several times adds each value).
         replicates: the replicate index each record came from, in order.
         seeds: the seed each replicate used.
     """
@@ -177,7 +177,15 @@ class Result:
 
     # -- export ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-friendly dict of the whole result."""
+        """A JSON-friendly dict of the whole result: plain dicts, lists, strings, numbers,
+        booleans and ``None`` only (NumPy values become Python numbers or lists, tuples
+        lists, sets sorted lists, other objects their ``repr``), so ``json.dumps`` takes it.
+        """
+        import json
+
+        return json.loads(self.to_json(indent=None))
+
+    def _as_dict(self) -> dict[str, Any]:
         return {
             "experiment": self.experiment,
             "run_id": self.run_id,
@@ -191,10 +199,11 @@ class Result:
         }
 
     def to_json(self, path: str | Path | None = None, *, indent: int | None = 2) -> str:
-        """Serialize :meth:`to_dict` as JSON; also write it to ``path`` when given."""
+        """The result as JSON text (what :meth:`to_dict` holds); also written to ``path``
+        when given."""
         import json
 
-        text = json.dumps(self.to_dict(), indent=indent, default=_json_default, allow_nan=True)
+        text = json.dumps(self._as_dict(), indent=indent, default=_json_default, allow_nan=True)
         if path is not None:
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(text)

@@ -128,6 +128,40 @@ def test_async_step_error_is_recorded():
     assert "async boom" in result.errors[0].message
 
 
+@pipeline_step()
+def exits_on_odd(data, ctx):
+    if data % 2:
+        raise SystemExit(4)
+    ctx.metrics.add("value", data)
+    return data
+
+
+@pipeline_step()
+async def exits_async(data, ctx):
+    await asyncio.sleep(0)
+    if data % 2:
+        raise SystemExit(5)
+    ctx.metrics.add("value", data)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("execution", "step", "code"),
+    [
+        (SerialExecution(), exits_on_odd(), 4),
+        (ParallelExecution(max_workers=2, executor_type="process"), exits_on_odd(), 4),
+        (AsyncExecution(), exits_async(), 5),
+        (SerialExecution(), exits_async(), 5),
+    ],
+    ids=["serial", "process", "async", "async-step-serial"],
+)
+def test_sys_exit_in_a_step_fails_its_replicate_not_the_run(execution, step, code):
+    result = run(execution, [step], replicates=4)
+    assert result.metrics.baseline.metrics["value"] == [0, 2]
+    assert [(e.replicate, e.exception_type) for e in result.errors] == [(1, "SystemExit"), (3, "SystemExit")]
+    assert f"sys.exit({code})" in result.errors[0].message
+
+
 def test_parallel_execution_validates_arguments():
     with pytest.raises(ValueError, match="executor_type"):
         ParallelExecution(executor_type="gpu")

@@ -48,6 +48,19 @@ def _loggable(value: Any) -> Any:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+#: What fails one condition × replicate instead of the run: any exception, and a
+#: ``sys.exit()`` in user code (which would otherwise end the whole run silently).
+#: KeyboardInterrupt still cancels the run.
+_STEP_FAILURES = (Exception, SystemExit)
+
+
+def _failure_message(exc: BaseException) -> str:
+    """The text kept for a failed replicate (``str(SystemExit(3))`` would be just "3")."""
+    if isinstance(exc, SystemExit):
+        return f"sys.exit({exc.code!r}) was called; a step or datasource must return or raise, not exit"
+    return str(exc)
+
+
 _new_tuple = tuple.__new__
 _AWAITABLE_TYPES: dict[type, bool] = {}
 
@@ -218,7 +231,7 @@ class ReplicateRunner:
             while True:
                 try:
                     value = loop.run_until_complete(_as_coroutine(awaitable))
-                except Exception as exc:
+                except _STEP_FAILURES as exc:
                     awaitable = gen.throw(exc)
                 else:
                     awaitable = gen.send(value)
@@ -238,7 +251,7 @@ class ReplicateRunner:
             while True:
                 try:
                     value = await awaitable
-                except Exception as exc:
+                except _STEP_FAILURES as exc:
                     awaitable = gen.throw(exc)
                 else:
                     awaitable = gen.send(value)
@@ -368,13 +381,13 @@ class ReplicateRunner:
                     )
                 )
                 input_hash = output_hash
-        except Exception as exc:
+        except _STEP_FAILURES as exc:
             exception = exc
             error = ReplicateError(
                 condition=condition,
                 replicate=replicate,
                 step=stage,
-                message=str(exc),
+                message=_failure_message(exc),
                 exception_type=type(exc).__name__,
                 traceback=traceback.format_exc(),
             )

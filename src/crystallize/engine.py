@@ -245,15 +245,24 @@ def iter_run(
             full_records=session.full_records if session.steps_left_in_store else None,
         )
         if first_failure is not None:
-            session.finish("failed", summary=_summary(records))
+            _finish(session, result, "failed", _summary(records))
             raise RunFailedError(first_failure.error, result)
         try:
             result.metrics.hypotheses = verify_hypotheses(experiment.hypotheses, result)
         finally:
-            session.finish("completed", summary=_summary(records, result.metrics.hypotheses))
+            _finish(session, result, "completed", _summary(records, result.metrics.hypotheses))
         for plugin in experiment.plugins:
             plugin.after_run(experiment, result)
     return result
+
+
+def _finish(session: RunSession, result: Result, status: str, summary: dict[str, Any]) -> None:
+    """End the stored run; a failure to write its last records (which happens here)
+    shows in the Result: ``result.warnings`` and ``result.info["store_error"]``."""
+    session.finish(status, summary=summary)
+    result.warnings = list(session.warnings)
+    if session.store_error is not None:
+        result.info["store_error"] = session.store_error
 
 
 def _summary(records: list[ReplicateRecord], hypotheses: Iterable[HypothesisResult] = ()) -> dict[str, Any]:

@@ -39,6 +39,8 @@ class RunSession:
         location: where artifacts of this run are written (``None`` without a root).
         cache: the step cache, when the pipeline has a cacheable step.
         warnings: problems worth showing in the Result (e.g. records that could not be stored).
+        store_error: why records of this run could not be written to the store, or ``None``
+            while every record was stored (the run is then recorded as ``failed``).
     """
 
     def __init__(self, experiment: Experiment, strategy: str, conditions: list[str]) -> None:
@@ -46,6 +48,7 @@ class RunSession:
         self.loaded: list[ReplicateRecord] = []
         self.done: dict[int, set[str]] = {}
         self.warnings: list[str] = []
+        self.store_error: str | None = None
         self.run: RunInfo | None = None
         self.store: RunStore | None = None
         self.cache: StepCache | None = None
@@ -205,6 +208,7 @@ class RunSession:
             self._store_failed(exc)
 
     def _store_failed(self, exc: Exception) -> None:
+        self.store_error = str(exc)
         self._warn(
             f"Records of run {self.run_id} could not be written to the store ({exc}); the rest "
             "of this run is kept in memory only (the Result still has every replicate)."
@@ -215,7 +219,8 @@ class RunSession:
         self._writer = None
 
     def finish(self, status: str, summary: dict[str, Any] | None = None) -> None:
-        """Flush the pending records and record the run's final status."""
+        """Flush the pending records and record the run's final status (``failed`` for a
+        run that computed everything but could not store all of it)."""
         if self.store is None or self.run is None:
             return
         if self._writer is not None:
@@ -223,6 +228,8 @@ class RunSession:
                 self._writer.close()
             except StoreError as exc:
                 self._store_failed(exc)
+        if self.store_error is not None and status == "completed":
+            status = "failed"
         try:
             try:
                 self.store.finish_run(self.run.run_id, status, summary=summary, warnings=self.warnings)

@@ -338,10 +338,12 @@ def test_garbage_file_is_refused(tmp_path):
         open_store(tmp_path)
 
 
-def test_foreign_sqlite_database_is_refused(tmp_path):
+def test_foreign_sqlite_database_is_refused_and_left_byte_for_byte(tmp_path):
     raw_update(tmp_path / "other.db", "CREATE TABLE customers (id INTEGER)")
+    before = (tmp_path / "other.db").read_bytes()
     with pytest.raises(StoreError, match="customers"):
         SQLiteRunStore(tmp_path / "other.db")
+    assert (tmp_path / "other.db").read_bytes() == before  # not even switched to WAL
 
 
 def test_unopenable_path_raises_store_error(tmp_path):

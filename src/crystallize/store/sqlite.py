@@ -269,8 +269,11 @@ class SQLiteRunStore(RunStore):
         deadline = time.monotonic() + self.busy_timeout
         while True:  # switching to WAL needs a moment alone with the file
             try:
-                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
+                self._check_version(version)
+                if version == 0:  # refuse someone else's database before changing its mode
+                    self._refuse_foreign_tables(conn)
+                mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 break
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
@@ -285,31 +288,33 @@ class SQLiteRunStore(RunStore):
                 self.path,
                 mode,
             )
-        self._check_version(version)
         if version == SCHEMA_VERSION:
             return
         with self.transaction(write=True) as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             self._check_version(version)
             if version == 0:
-                tables = {
-                    row[0]
-                    for row in conn.execute(
-                        "SELECT name FROM sqlite_master WHERE type = 'table' "
-                        "AND name NOT LIKE 'sqlite_%'"
-                    )
-                }
-                if tables - OUR_TABLES:
-                    raise StoreError(
-                        f"{str(self.path)!r} is an SQLite database but not a Crystallize run "
-                        f"store (it has tables {sorted(tables)}). Use a different path."
-                    )
+                self._refuse_foreign_tables(conn)
                 for statement in SCHEMA:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             elif version == 1:  # version 2 added pre-registration records
                 conn.execute(PREREGISTRATIONS_TABLE)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _refuse_foreign_tables(self, conn: sqlite3.Connection) -> None:
+        """Raise StoreError when the file holds tables that are not a run store's."""
+        tables = {
+            row[0]
+            for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+        if tables - OUR_TABLES:
+            raise StoreError(
+                f"{str(self.path)!r} is an SQLite database but not a Crystallize run "
+                f"store (it has tables {sorted(tables)}). Use a different path."
+            )
 
     def _check_version(self, version: int) -> None:
         if version > SCHEMA_VERSION:

@@ -14,6 +14,7 @@ The tree::
     │   └── MissingMetricError        a hypothesis names a metric nobody recorded
     ├── RunFailedError              fail_fast stopped a run at its first failed replicate
     ├── StoreError                  the run store could not be read or written
+    ├── ClusterConnectionError      (also a ConnectionError) a Ray cluster cannot be reached
     ├── ConfigError                 a config.yaml (or its modules) is invalid
     └── OptionalDependencyError     (also an ImportError) an optional extra is not installed
 
@@ -82,6 +83,10 @@ class MissingMetricError(VerificationError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class ClusterConnectionError(CrystallizeError, ConnectionError):
+    """The Ray cluster an experiment should run on cannot be reached."""
+
+
 class RunFailedError(CrystallizeError):
     """``run(fail_fast=True)`` stopped at the first failed replicate.
 
@@ -123,6 +128,7 @@ class OptionalDependencyError(CrystallizeError, ImportError):
 
 
 __all__ = [
+    "ClusterConnectionError",
     "ConfigError",
     "ContextMutationError",
     "CrystallizeError",

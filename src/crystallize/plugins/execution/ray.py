@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import math
+import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crystallize.events import QueueSink, drain
+from crystallize.exceptions import ClusterConnectionError
 from crystallize.plugins.execution.base import ExecutionPlugin
 from crystallize.plugins.execution.parallel import (
     EVENT_POLL_INTERVAL,
     pickle_for_workers,
     wants_events,
 )
+from crystallize.plugins.execution.ray_address import check_reachable, cluster_endpoint
 from crystallize.utils.optional import require
 
 if TYPE_CHECKING:
@@ -63,8 +66,12 @@ class RayExecution(ExecutionPlugin):
     """Run replicates as Ray tasks.
 
     Args:
-        address: ``None`` starts (or joins) a local Ray instance; ``"auto"`` or
-            ``"ray://host:10001"`` joins an existing cluster.
+        address: ``None`` starts (or joins) a local Ray instance; ``"auto"``,
+            ``"host:6379"`` (a head node's GCS port) or ``"ray://host:10001"`` (Ray
+            Client) joins an existing cluster. A malformed address raises
+            :class:`~crystallize.exceptions.ExperimentValidationError` here; one that
+            does not answer raises :class:`~crystallize.exceptions.ClusterConnectionError`
+            when a run starts (within 5 s), before the run is stored.
         num_cpus: CPUs for a local instance started here (ignored when joining).
         resources_per_replicate: Ray task options for each replicate, e.g.
             ``{"num_cpus": 1, "num_gpus": 0.5}``. Replicates in one task run one after
@@ -101,12 +108,21 @@ class RayExecution(ExecutionPlugin):
                 f"Unknown resources_per_replicate option(s) {sorted(unknown)}; "
                 f"use {', '.join(_TASK_OPTIONS)}"
             )
+        if address is not None:
+            cluster_endpoint(address)  # a malformed address fails here, not minutes later
         self.address = address
         self.num_cpus = num_cpus
         self.resources_per_replicate = dict(resources_per_replicate or {})
         self.max_retries = max_retries
         self.batch_size = batch_size
         self.init_kwargs = dict(init_kwargs or {})
+
+    def before_run(self, experiment: Experiment) -> None:
+        """Check that the cluster at ``address`` answers before the run is recorded
+        (``ray.init`` would keep retrying an unreachable address for minutes)."""
+        ray = sys.modules.get("ray")
+        if self.address is not None and not (ray is not None and ray.is_initialized()):
+            check_reachable(self.address)
 
     def _connect(self) -> Any:
         ray = require("ray", feature="RayExecution", extra="ray")
@@ -118,7 +134,12 @@ class RayExecution(ExecutionPlugin):
                 if self.num_cpus is not None:
                     options["num_cpus"] = self.num_cpus
             options.update(self.init_kwargs)
-            ray.init(address=self.address, **options)
+            try:
+                ray.init(address=self.address, **options)
+            except ConnectionError as exc:  # e.g. "auto" with no cluster running
+                raise ClusterConnectionError(
+                    f"Cannot connect to a Ray cluster at {self.address!r}: {exc}"
+                ) from exc
         return ray
 
     def _batch_size(self, ray: Any, n: int) -> int:

@@ -1,0 +1,82 @@
+"""Cluster addresses are checked before a run depends on them (no Ray needed here)."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+
+import pytest
+
+from crystallize import ArtifactPlugin, Experiment, Pipeline, data_source, pipeline_step
+from crystallize.exceptions import ClusterConnectionError, ExperimentValidationError
+from crystallize.plugins.execution.ray import RayExecution
+from crystallize.plugins.execution.ray_address import check_reachable, cluster_endpoint
+from crystallize.store import list_runs
+
+
+def _closed_port() -> int:
+    """A local TCP port nobody listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("address", "endpoint"),
+    [
+        ("10.0.0.5:6379", ("10.0.0.5", 6379)),
+        ("head.example.org:6380", ("head.example.org", 6380)),
+        ("ray://head:10002", ("head", 10002)),
+        ("ray://head", ("head", 10001)),
+        ("[::1]:6379", ("::1", 6379)),
+        ("auto", None),
+        ("local", None),
+        ("anyscale://my-cluster", None),  # a Ray Client plugin: Ray's to interpret
+    ],
+)
+def test_cluster_endpoint_understands_ray_addresses(address, endpoint):
+    assert cluster_endpoint(address) == endpoint
+
+
+@pytest.mark.parametrize("address", ["::bad::", "localhost", "host:port", "host:99999", "ray://", "", "h:1/x"])
+def test_malformed_address_is_refused_when_the_plugin_is_made(address):
+    with pytest.raises(ExperimentValidationError, match=r"not a cluster address: use 'auto'"):
+        RayExecution(address=address)
+
+
+def test_unreachable_address_fails_fast_with_what_to_do():
+    port = _closed_port()
+    started = time.monotonic()
+    with pytest.raises(ClusterConnectionError, match=rf"127\.0\.0\.1:{port}.*ray start --head"):
+        check_reachable(f"127.0.0.1:{port}")
+    assert time.monotonic() - started < 5
+
+
+def test_reachable_address_passes():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        check_reachable(f"127.0.0.1:{server.getsockname()[1]}")
+
+
+@data_source
+def one(ctx):
+    return 1
+
+
+@pipeline_step()
+def keep(data, ctx):
+    return data, {"value": data}
+
+
+def test_run_on_an_unreachable_cluster_stops_before_anything_is_stored(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # no Ray session in this process
+    experiment = Experiment(
+        datasource=one(), pipeline=Pipeline([keep()]), name="remote",
+        plugins=[RayExecution(address=f"127.0.0.1:{_closed_port()}"), ArtifactPlugin(root_dir=tmp_path / "data")],
+    )
+    with pytest.raises(ClusterConnectionError):
+        experiment.run()
+    data = tmp_path / "data"
+    assert not data.exists() or list_runs(data, "remote") == []

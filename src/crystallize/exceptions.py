@@ -11,6 +11,7 @@ The tree::
     ├── PluginError                 a plugin is malformed (unknown hook, wrong signature)
     ├── VerificationError           a hypothesis could not be verified
     │   ├── InsufficientSamplesError  too few replicate values for the test
+    │   ├── VerifierArgumentError     (also a ValueError) a built-in verifier got a bad argument
     │   └── MissingMetricError        a hypothesis names a metric nobody recorded
     ├── RunFailedError              fail_fast stopped a run at its first failed replicate
     ├── StoreError                  the run store could not be read or written
@@ -23,8 +24,9 @@ Messages say what went wrong and what to do about it.
 
 from __future__ import annotations
 
-# The C module behind ``pickle`` (same class, without importing pickle.py).
+# _pickle: the C module behind ``pickle`` (same class, without importing pickle.py).
 from _pickle import PicklingError as _StdPicklingError
+from typing import Any
 
 
 class CrystallizeError(Exception):
@@ -74,6 +76,26 @@ class VerificationError(CrystallizeError):
 
 class InsufficientSamplesError(VerificationError, ValueError):
     """A statistical test got fewer replicate values than it needs."""
+
+
+class VerifierArgumentError(VerificationError, ValueError):
+    """A built-in verifier got an argument value it does not accept.
+
+    Raised as soon as the verifier is built (``mann_whitney(alternative="lesser")``),
+    before any data is seen, so the mistake cannot fail every comparison of a run. Also a
+    :class:`ValueError`.
+
+    Attributes:
+        verifier: the verifier's name (``"mann_whitney"``).
+        argument: the argument at fault (``"alternative"``).
+        value: the value given.
+    """
+
+    def __init__(self, message: str, *, verifier: str = "", argument: str = "", value: Any = None) -> None:
+        super().__init__(message)
+        self.verifier = verifier
+        self.argument = argument
+        self.value = value
 
 
 class MissingMetricError(VerificationError, KeyError):
@@ -142,4 +164,5 @@ __all__ = [
     "RunFailedError",
     "StoreError",
     "VerificationError",
+    "VerifierArgumentError",
 ]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from crystallize.config import ConfigValidationError, ExperimentGraph, discover
+import os
+import subprocess
+import sys
+
+from crystallize.config import ConfigValidationError, ExperimentGraph, ModuleImportError, discover
 from crystallize.config.discovery import experiments_dir, find_configs
 
 PRODUCER = """
@@ -99,3 +103,52 @@ def test_hidden_and_cache_directories_are_skipped(make_folder, experiments_root)
     make_folder(".hidden")
     make_folder("__pycache__")
     assert [p.parent.name for p in find_configs(experiments_root)] == ["alpha"]
+
+
+EXITING_STEPS = """
+import argparse
+
+ARGS = argparse.ArgumentParser().parse_args()
+"""
+
+
+def test_a_folder_whose_module_exits_does_not_hide_the_others(make_folder, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("sys.argv", ["crystallize", "list"])
+    make_folder("alpha")
+    make_folder("exiting", steps=EXITING_STEPS)
+    make_folder("omega")
+
+    found = discover(tmp_path)
+
+    assert sorted(found.experiments) == ["alpha", "omega"]
+    exiting = tmp_path / "experiments" / "exiting" / "config.yaml"
+    assert set(found.errors) == {exiting}
+    failure = found.errors[exiting]
+    assert isinstance(failure.exception, ModuleImportError)
+    assert "steps.py, line 4: the module exited with status 2 while being imported" in failure.message
+    assert "SystemExit: 2" in failure.traceback
+
+
+def test_the_command_line_survives_a_module_that_exits(make_folder, tmp_path):
+    make_folder("alpha")
+    make_folder("exiting", steps=EXITING_STEPS)
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "CRYSTALLIZE_DEBUG": ""}
+
+    def crystallize(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "crystallize.cli", *args]
+        return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+
+    listing = crystallize("list", "--errors")
+    assert listing.returncode == 0, listing.stderr
+    assert "alpha" in listing.stdout
+    assert "the module exited with status 2 while being imported" in listing.stdout + listing.stderr
+
+    run = crystallize("run", "alpha")
+    assert run.returncode == 0, run.stderr
+
+    broken = crystallize("run", "exiting")
+    output = broken.stdout + broken.stderr
+    assert broken.returncode != 0
+    assert "experiment 'exiting' could not be loaded" in output
+    assert "exiting/steps.py, line 4: the module exited with status 2 while being imported" in output
+    assert "Traceback" not in output

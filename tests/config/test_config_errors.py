@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,18 @@ import pytest
 from crystallize import Experiment
 from crystallize.config import ConfigValidationError, ModuleImportError
 from crystallize.exceptions import ConfigError
+
+STEPS_THAT_EXIT = """
+import sys
+from crystallize import pipeline_step
+
+{exit}
+
+
+@pipeline_step()
+def total(data):
+    return data, {{"total": sum(data)}}
+"""
 
 
 def _error(folder) -> str:
@@ -305,3 +318,131 @@ def test_syntax_error_problem_keeps_line_and_column(make_folder):
     (problem,) = info.value.problems
     assert (problem.field, problem.line, problem.column) == ("", 2, 7)
     assert "(line" not in str(problem)
+
+
+# -- a module that exits while it is imported -------------------------------------------
+def test_sys_exit_while_importing_a_module_is_a_load_error(make_folder):
+    steps = STEPS_THAT_EXIT.format(exit="sys.exit(3)")
+    with pytest.raises(ModuleImportError) as info:
+        Experiment.from_yaml(make_folder("demo", steps=steps))
+    message = str(info.value)
+    assert "steps.py, line 5: the module exited with status 3 while being imported" in message
+    assert "if __name__ == \"__main__\":" in message
+    assert isinstance(info.value, ValueError)
+    assert isinstance(info.value.__cause__, SystemExit)
+    assert info.value.file.name == "steps.py"
+
+
+def test_module_level_argparse_is_a_load_error(make_folder, monkeypatch, capsys):
+    monkeypatch.setattr("sys.argv", ["crystallize", "list"])  # parse_args() rejects "list"
+    datasources = "import argparse\n\nARGS = argparse.ArgumentParser().parse_args()\n"
+    with pytest.raises(ModuleImportError) as info:
+        Experiment.from_yaml(make_folder("demo", datasources=datasources))
+    message = str(info.value)
+    assert "datasources.py, line 3: the module exited with status 2 while being imported" in message
+    assert "argparse's parse_args() ran at module level" in message
+    assert "unrecognized arguments: list" in capsys.readouterr().err  # argparse's own usage text
+
+
+@pytest.mark.parametrize(
+    ("exit", "status"),
+    [("sys.exit()", "exited with status 0"), ("sys.exit('bye')", "exited with status 1 (sys.exit('bye'))")],
+)
+def test_exit_status_is_described(make_folder, exit, status):
+    with pytest.raises(ModuleImportError, match=re.escape(status)):
+        Experiment.from_yaml(make_folder("demo", steps=STEPS_THAT_EXIT.format(exit=exit)))
+
+
+def test_keyboard_interrupt_while_importing_still_propagates(make_folder):
+    folder = make_folder("demo", steps="raise KeyboardInterrupt\n")
+    with pytest.raises(KeyboardInterrupt):
+        Experiment.from_yaml(folder)
+
+
+def test_a_factory_that_exits_is_reported(make_folder):
+    datasources = """
+    import sys
+
+    from crystallize import DataSource
+
+
+    class Scripted(DataSource):
+        def __init__(self, n=1):
+            sys.exit(4)
+    """
+    folder = make_folder("demo", "datasource: {d: {Scripted: {n: 2}}}\nsteps: [total]\n", datasources=datasources)
+    message = _error(folder)
+    assert "datasource.d: Scripted(n=2) exited with status 4 while the experiment was being built" in message
+    assert "(line 1)" in message
+
+
+# -- keys that are lists or mappings --------------------------------------------------------
+def test_a_list_as_a_mapping_key_is_not_called_a_tag(make_folder):
+    config = "datasource: numbers\nsteps: [total]\ninitial_ctx:\n  x: 1\n  ? [a, b]\n  : 1\n"
+    message = _error(make_folder("demo", config))
+    assert (
+        "config.yaml: initial_ctx: the key [a, b] is a list, but mapping keys must be plain "
+        "strings or numbers" in message
+    )
+    assert "(line 5)" in message
+    assert "tag" not in message
+
+
+def test_a_mapping_as_a_top_level_key(make_folder):
+    message = _error(make_folder("demo", "datasource: numbers\nsteps: [total]\n? {a: 1}\n: 2\n"))
+    assert "config.yaml: line 3, column 3: the key {a: 1} is a mapping, but mapping keys must be" in message
+    assert "tag" not in message
+
+
+def test_a_tagged_key_is_still_a_tag_error(make_folder):
+    message = _error(make_folder("demo", "datasource: numbers\nsteps: [total]\n? !!python/tuple [a, b]\n: 2\n"))
+    assert "line 3, column 3: the tag '!!python/tuple' is not allowed" in message
+
+
+def test_a_custom_tag_is_named(make_folder):
+    message = _error(make_folder("demo", "datasource: numbers\nsteps: [total]\ninitial_ctx: {x: !foo 1}\n"))
+    assert "the tag '!foo' is not allowed" in message
+
+
+def test_other_data_the_safe_loader_refuses_is_not_called_a_tag(make_folder):
+    message = _error(make_folder("demo", "datasource: numbers\nsteps: [total]\ninitial_ctx: {x: !!binary 'zz'}\n"))
+    assert "line 3, column 18: YAML error: failed to decode base64 data" in message
+    assert "tag" not in message
+
+
+# -- built-in verifier arguments are checked at load time ----------------------------------
+def test_bad_builtin_verifier_argument_fails_at_load(make_folder):
+    config = """
+    datasource: numbers
+    steps: [total]
+    treatments: {t: {delta: 1.0}}
+    hypotheses:
+      - name: h
+        verifier:
+          mann_whitney:
+            alternative: lesser
+        metrics: total
+    """
+    message = _error(make_folder("demo", config))
+    assert (
+        "config.yaml: hypotheses[0].verifier.mann_whitney.alternative: mann_whitney: unknown "
+        "alternative 'lesser'; did you mean 'less'? Use 'two-sided', 'greater'" in message
+    )
+    assert "(line 9)" in message
+
+
+def test_bad_builtin_verifier_ranges_fail_at_load(make_folder):
+    config = """
+    datasource: numbers
+    steps: [total]
+    hypotheses:
+      - {name: a, verifier: {bootstrap_ci: {n_resamples: 0}}, metrics: total}
+      - {name: b, verifier: {welch_t_test: {alpha: 5}}, metrics: total}
+      - {name: c, verifier: {chi2: {alternative: greater}}, metrics: total}
+    """
+    message = _error(make_folder("demo", config))
+    assert "has 3 problems" in message
+    assert "hypotheses[0].verifier.bootstrap_ci.n_resamples: bootstrap_ci: n_resamples must be a positive integer, got 0" in message
+    assert "hypotheses[1].verifier.welch_t_test.alpha: welch_t_test: alpha must be a number strictly between 0 and 1, got 5" in message
+    assert "hypotheses[2].verifier.chi2.alternative: chi2: only alternative='two-sided' is possible" in message
+    assert "(line 5)" in message and "(line 6)" in message and "(line 7)" in message

@@ -30,7 +30,11 @@ VERIFIERS = [
 
 
 def test_all_exports() -> None:
-    assert set(cstats.__all__) == set(VERIFIERS) | {"adjust_p_values", "replicates_needed"}
+    assert set(cstats.__all__) == set(VERIFIERS) | {
+        "adjust_p_values",
+        "replicates_needed",
+        "VerifierArgumentError",
+    }
     for name in cstats.__all__:
         assert getattr(cstats, name).__doc__, name
 

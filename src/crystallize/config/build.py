@@ -17,6 +17,7 @@ from crystallize.config.errors import ConfigValidationError, Problem, did_you_me
 from crystallize.config.modules import (
     FolderModules,
     datasource_factories,
+    exit_description,
     plain_functions,
     step_factories,
     verifier_factories,
@@ -106,11 +107,40 @@ class Builder:
         return not unknown
 
     def _make(self, path: FieldPath, factory: Callable[..., Any], call: Call, kwargs: dict[str, Any]) -> Any:
+        """Call ``factory(**kwargs)``; whatever it raises (or a ``sys.exit``) becomes a problem."""
         try:
             return factory(**kwargs)
-        except Exception as exc:  # user code: report it as a config problem
-            self.problem(path, f"{call.name}({_args(kwargs)}) failed: {type(exc).__name__}: {exc}")
+        except (Exception, SystemExit) as exc:  # user code: report it as a config problem
+            self._factory_failed(path, call, kwargs, exc)
             return None
+
+    def _factory_failed(self, path: FieldPath, call: Call, kwargs: dict[str, Any], exc: BaseException) -> None:
+        """Record that building ``call`` raised ``exc`` (or exited)."""
+        head = f"{call.name}({_args(kwargs)})"
+        if isinstance(exc, SystemExit):
+            self.problem(
+                path,
+                f"{head} {exit_description(exc)} while the experiment was being built "
+                "(sys.exit() or argparse's parse_args() ran inside it); build objects "
+                "without exiting, and keep script code under 'if __name__ == \"__main__\":'",
+            )
+        else:
+            self.problem(path, f"{head} failed: {type(exc).__name__}: {exc}")
+
+    def _make_verifier(self, path: FieldPath, factory: Callable[..., Any], call: Call) -> Any:
+        """Build a verifier; a built-in's bad argument value is reported at that argument."""
+        from crystallize.stats import VerifierArgumentError
+
+        try:
+            return factory(**call.kwargs)
+        except VerifierArgumentError as exc:
+            if exc.argument in call.kwargs:
+                self.problem((*path, call.name, exc.argument), str(exc))
+            else:
+                self._factory_failed(path, call, call.kwargs, exc)
+        except (Exception, SystemExit) as exc:
+            self._factory_failed(path, call, call.kwargs, exc)
+        return None
 
     # -- parts ------------------------------------------------------------------------------
     def outputs(self) -> dict[str, Artifact]:
@@ -278,7 +308,7 @@ class Builder:
                     f"no ranker function named '{spec.ranker}' in verifiers.py" + did_you_mean(spec.ranker, rankers, what="functions"),
                 )
                 return None
-        verifier = self._make(path + ("verifier",), factory, call, call.kwargs)
+        verifier = self._make_verifier(path + ("verifier",), factory, call)
         if verifier is None:
             return None
         return Hypothesis(verifier=verifier, metrics=spec.metrics, ranker=ranker, name=spec.name, correction=spec.correction)

@@ -159,8 +159,10 @@ def load_folder_modules(folder: str | Path) -> FolderModules:
 
     Raises:
         ModuleImportError: a module raised while it was imported (including a
-            ``SyntaxError``); the message names the file and the line, and the original
-            exception is the ``__cause__``.
+            ``SyntaxError``), or exited (``SystemExit`` from ``sys.exit()`` or a
+            module-level ``argparse`` ``parse_args()``); the message names the file and
+            the line, and the original exception is the ``__cause__``.
+            ``KeyboardInterrupt`` is not caught.
     """
     import crystallize.config._folders  # noqa: F401  (installs the finder)
     from crystallize.config.errors import ModuleImportError
@@ -187,8 +189,8 @@ def load_folder_modules(folder: str | Path) -> FolderModules:
             spec.loader.exec_module(module)
         except BaseException as exc:
             sys.modules.pop(fullname, None)
-            if not isinstance(exc, Exception):
-                raise
+            if not isinstance(exc, Exception | SystemExit):
+                raise  # KeyboardInterrupt and friends stop the whole program
             raise ModuleImportError(file, _import_message(file, exc)) from exc
         setattr(parent, stem, module)
         modules[stem] = module
@@ -202,7 +204,8 @@ def forget_folder_modules(folder: str | Path) -> None:
         del sys.modules[name]
 
 
-def _import_message(file: Path, exc: Exception) -> str:
+def _import_message(file: Path, exc: Exception | SystemExit) -> str:
+    """The :class:`ModuleImportError` message: file, line, and what went wrong."""
     from crystallize.config.errors import display_path
 
     line = None
@@ -212,12 +215,30 @@ def _import_message(file: Path, exc: Exception) -> str:
         for frame, lineno in traceback.walk_tb(exc.__traceback__):
             if Path(frame.f_code.co_filename).resolve() == file:
                 line = lineno  # the deepest frame in the file
-    where = f", line {line}" if line is not None else ""
+    where = f"{display_path(file)}" + (f", line {line}" if line is not None else "")
+    if isinstance(exc, SystemExit):
+        return (
+            f"{where}: the module {exit_description(exc)} while being imported (sys.exit(), "
+            "exit() or argparse's parse_args() ran at module level, so script code ran on "
+            "import). Put script code under 'if __name__ == \"__main__\":' so it runs only "
+            "when the file is executed directly, not when Crystallize imports it."
+        )
     detail = exc.msg if isinstance(exc, SyntaxError) else str(exc)
-    return (
-        f"{display_path(file)}{where}: importing the module failed with "
-        f"{type(exc).__name__}: {detail}"
-    )
+    return f"{where}: importing the module failed with {type(exc).__name__}: {detail}"
+
+
+def exit_description(exc: SystemExit) -> str:
+    """What a ``SystemExit`` did, in words: ``"exited with status 2"``.
+
+    ``sys.exit()`` and ``sys.exit(None)`` mean status 0; a non-integer argument (a
+    message) means status 1 and the message is quoted.
+    """
+    code = exc.code
+    if code is None:
+        return "exited with status 0"
+    if isinstance(code, int):
+        return f"exited with status {int(code)}"
+    return f"exited with status 1 (sys.exit({code!r}))"
 
 
 # -- what a module defines ----------------------------------------------------------------
@@ -278,6 +299,7 @@ __all__ = [
     "FolderModules",
     "FreshSourceLoader",
     "datasource_factories",
+    "exit_description",
     "folder_token",
     "forget_folder_modules",
     "install_finder",

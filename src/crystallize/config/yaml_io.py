@@ -2,7 +2,8 @@
 
 Only YAML's safe loader is used: it builds plain data (mappings, lists, strings,
 numbers, booleans, null) and refuses every ``!!python/...`` tag, so loading a config
-never constructs objects or runs code. Syntax errors and refused tags become a
+never constructs objects or runs code. Syntax errors, refused tags, repeated keys and
+keys that are lists or mappings become a
 :class:`~crystallize.config.errors.ConfigValidationError` with the line and column.
 """
 
@@ -56,8 +57,9 @@ def load_yaml(path: str | Path) -> YamlDocument:
 
     Raises:
         ConfigValidationError: the file cannot be read or decoded, has a syntax error,
-            uses a tag the safe loader refuses (``!!python/object``...), or repeats a
-            mapping key. The message gives the line and column.
+            uses a tag the safe loader refuses (``!!python/object``...), repeats a
+            mapping key, or uses a list or mapping as a key (``? [a, b]``). The message
+            gives the line and column.
     """
     path = Path(path)
     try:
@@ -74,14 +76,14 @@ def parse_yaml(text: str, path: Path) -> YamlDocument:
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         positions: dict[FieldPath, tuple[int, int]] = {}
-        duplicates: list[Problem] = []
+        problems: list[Problem] = []
         if root is not None:
-            _walk(root, (), positions, duplicates, path)
-        if duplicates:
-            raise ConfigValidationError(duplicates)
+            _walk(root, (), positions, problems, path)
+        if problems:
+            raise ConfigValidationError(problems)
         data = yaml.safe_load(text)
     except yaml.constructor.ConstructorError as exc:
-        raise _marked(path, exc, _tag_message(exc)) from None
+        raise _marked(path, exc, _constructor_message(exc)) from None
     except yaml.MarkedYAMLError as exc:
         problem = exc.problem or "invalid YAML"
         if exc.context:
@@ -92,10 +94,28 @@ def parse_yaml(text: str, path: Path) -> YamlDocument:
     return YamlDocument(path, data, positions)
 
 
-def _tag_message(exc: yaml.constructor.ConstructorError) -> str:
+_UNKNOWN_TAG = "could not determine a constructor for the tag"
+_KEY_RULE = (
+    "mapping keys must be plain strings or numbers. Quote the key to make it a string, "
+    "or move the list or mapping into the value"
+)
+
+
+def _constructor_message(exc: yaml.constructor.ConstructorError) -> str:
+    """What the safe loader refused: a tag, a list/mapping used as a key, or other data."""
     problem = exc.problem or ""
-    tag = problem.split("tag", 1)[-1].strip(" '") if "tag" in problem else ""
-    shown = tag.replace("tag:yaml.org,2002:", "!!") if tag else "this tag"
+    if problem.startswith(_UNKNOWN_TAG):
+        tag = problem[len(_UNKNOWN_TAG):].strip(" '")
+        return _tag_message(tag)
+    if "unhashable key" in problem:
+        return f"a mapping key is a list or a mapping, but {_KEY_RULE}"
+    context = f" ({exc.context})" if exc.context else ""
+    return f"YAML error: {problem or 'invalid data'}{context}"
+
+
+def _tag_message(tag: str) -> str:
+    """The message for a tag the safe loader refuses (``!!python/object...``, ``!foo``)."""
+    shown = tag.replace("tag:yaml.org,2002:", "!!") or "?"
     return (
         f"the tag '{shown}' is not allowed: config.yaml is read with YAML's safe loader, "
         "which builds only plain data (mappings, lists, strings, numbers, booleans, null) "
@@ -104,20 +124,49 @@ def _tag_message(exc: yaml.constructor.ConstructorError) -> str:
     )
 
 
+def _complex_key_problem(key_node: yaml.Node, path: FieldPath, file: Path) -> Problem | None:
+    """A problem for a mapping key written as a list or mapping (``? [a, b]``), else ``None``.
+
+    Keys carrying a tag the safe loader does not know are left to the tag error.
+    """
+    if not isinstance(key_node, yaml.SequenceNode | yaml.MappingNode):
+        return None
+    if key_node.tag not in yaml.SafeLoader.yaml_constructors:
+        return None
+    kind = "a list" if isinstance(key_node, yaml.SequenceNode) else "a mapping"
+    start, end = key_node.start_mark, key_node.end_mark
+    text = " ".join(start.buffer[start.index:end.index].split()) if start.buffer else ""
+    shown = f" {text[:60]}{'...' if len(text) > 60 else ''}" if text else ""
+    message = f"the key{shown} is {kind}, but {_KEY_RULE}"
+    line, column = start.line + 1, start.column + 1
+    if not path:  # a top-level key: a whole-file problem, so say where in the message
+        return Problem(file, "", f"line {line}, column {column}: {message}", line, column)
+    return Problem(file, _dotted(path), message, line=line)
+
+
 def _walk(
     node: yaml.Node,
     path: FieldPath,
     positions: dict[FieldPath, tuple[int, int]],
-    duplicates: list[Problem],
+    problems: list[Problem],
     file: Path,
 ) -> None:
+    """Record the position of every key and item below ``node``; collect bad keys.
+
+    A key repeated in one mapping, or written as a list or mapping, is added to
+    ``problems`` (in document order).
+    """
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:
+            complex_key = _complex_key_problem(key_node, path, file)
+            if complex_key is not None:
+                problems.append(complex_key)
+                continue
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node.value)
             line = key_node.start_mark.line + 1
             if key in seen:
-                duplicates.append(
+                problems.append(
                     Problem(
                         file,
                         _dotted(path + (key,)),
@@ -130,12 +179,12 @@ def _walk(
             seen[key] = line
             child = path + (key,)
             positions[child] = (line, key_node.start_mark.column + 1)
-            _walk(value_node, child, positions, duplicates, file)
+            _walk(value_node, child, positions, problems, file)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             child = path + (index,)
             positions[child] = (item.start_mark.line + 1, item.start_mark.column + 1)
-            _walk(item, child, positions, duplicates, file)
+            _walk(item, child, positions, problems, file)
 
 
 def _dotted(path: FieldPath) -> str:

@@ -28,6 +28,13 @@ difference), ``ci_of`` (what ``ci`` is an interval of), ``ci_level``, ``n_baseli
 ``n_treatment``, ``mean_baseline``, ``mean_treatment``, ``difference`` and, when scipy
 warned (e.g. constant data), ``warnings``. All values are plain Python types.
 
+Each factory checks its arguments when it is called, before any data is seen: an
+unknown parameter name raises ``TypeError`` and a value outside the accepted set or range
+(``alternative="lesser"``, ``alpha=1.5``, ``n_resamples=0``, an unknown ``method``...)
+raises :class:`VerifierArgumentError` (a :class:`~crystallize.exceptions.VerificationError`
+and a :class:`ValueError`) naming the verifier, the argument, the value and what is
+allowed.
+
 Helpers:
 
 * :func:`adjust_p_values` - Holm, Bonferroni or Benjamini–Hochberg adjustment (used by
@@ -41,6 +48,7 @@ package is cheap.
 
 from __future__ import annotations
 
+from crystallize.exceptions import VerifierArgumentError
 from crystallize.stats.binary import chi2, fisher_exact
 from crystallize.stats.corrections import adjust_p_values
 from crystallize.stats.nonparametric import mann_whitney, permutation_test, wilcoxon
@@ -49,6 +57,7 @@ from crystallize.stats.power import replicates_needed
 from crystallize.stats.resampling import bootstrap_ci
 
 __all__ = [
+    "VerifierArgumentError",
     "adjust_p_values",
     "bootstrap_ci",
     "chi2",

@@ -17,17 +17,20 @@ conditional maximum-likelihood odds ratio from ``scipy.stats.contingency.odds_ra
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from crystallize.exceptions import VerificationError
-from crystallize.hypothesis import verifier
 from crystallize.stats._common import (
     Samples,
+    VerifierArgumentError,
     as_values,
     base_result,
+    builtin_verifier,
     check_alpha,
     check_alternative,
+    check_flag,
     ci_tuple,
     collect_warnings,
     finish,
@@ -41,6 +44,22 @@ if TYPE_CHECKING:
 __all__ = ["chi2", "fisher_exact"]
 
 _PROPORTION_CI = "difference in proportions (Newcombe score interval)"
+_check_correction = functools.partial(check_flag, argument="correction")
+
+
+def _check_two_sided(alternative: object, test: str) -> str:
+    """Return ``alternative`` if it is ``"two-sided"``; chi2 has no one-sided form."""
+    alternative = check_alternative(alternative, test)
+    if alternative != "two-sided":
+        raise VerifierArgumentError(
+            f"{test}: only alternative='two-sided' is possible (the chi-squared statistic "
+            f"has no direction), got {alternative!r}. Use fisher_exact(alternative="
+            f"{alternative!r}) for a one-sided test of a binary metric.",
+            verifier=test,
+            argument="alternative",
+            value=alternative,
+        )
+    return alternative
 
 
 def _binary_values(raw: Sequence[Any], *, test: str, metric: str, condition: str) -> np.ndarray:
@@ -99,7 +118,7 @@ def _binary_summary(table: list[list[int]], alpha: float) -> dict[str, Any]:
     }
 
 
-@verifier
+@builtin_verifier()
 def fisher_exact(
     baseline: Samples,
     treatment: Samples,
@@ -131,7 +150,9 @@ def fisher_exact(
 
     Raises:
         InsufficientSamplesError: a condition has no values.
-        VerificationError: values other than 0/1, NaN values or invalid parameters.
+        VerificationError: values other than 0/1 or NaN values.
+        VerifierArgumentError: an invalid parameter value, raised as soon as the
+            verifier is built (``TypeError`` for an unknown parameter name).
     """
     test = "fisher_exact"
     alpha = check_alpha(alpha, test)
@@ -162,7 +183,7 @@ def fisher_exact(
     )
 
 
-@verifier
+@builtin_verifier(alternative=_check_two_sided, correction=_check_correction)
 def chi2(
     baseline: Samples,
     treatment: Samples,
@@ -197,18 +218,16 @@ def chi2(
 
     Raises:
         InsufficientSamplesError: a condition has no values.
-        VerificationError: a one-sided alternative, values other than 0/1, NaN values,
-            or an outcome that never (or always) occurs in both conditions.
+        VerificationError: values other than 0/1, NaN values, or an outcome that never
+            (or always) occurs in both conditions.
+        VerifierArgumentError: a one-sided alternative or another invalid
+            parameter value, raised as soon as the verifier is built
+            (``TypeError`` for an unknown parameter name).
     """
     test = "chi2"
     alpha = check_alpha(alpha, test)
-    alternative = check_alternative(alternative, test)
-    if alternative != "two-sided":
-        raise VerificationError(
-            f"chi2 only tests alternative='two-sided' (the chi-squared statistic has no "
-            f"direction), got {alternative!r}. Use fisher_exact(alternative="
-            f"{alternative!r}) for a one-sided test of a binary metric."
-        )
+    alternative = _check_two_sided(alternative, test)
+    correction = _check_correction(correction, test)
 
     def compute(name: str, raw_b: Sequence[Any], raw_t: Sequence[Any]) -> dict[str, Any]:
         from scipy.stats import chi2_contingency
@@ -224,7 +243,7 @@ def chi2(
                 "no evidence of a difference; fisher_exact handles this case (p = 1)."
             )
         with collect_warnings() as notes:
-            res = chi2_contingency(table, correction=bool(correction))
+            res = chi2_contingency(table, correction=correction)
             summary = _binary_summary(table, alpha)
         result = base_result(
             test=test,
@@ -236,7 +255,7 @@ def chi2(
         )
         result.update(summary)
         result.update(
-            statistic=float(res.statistic), dof=int(res.dof), yates_correction=bool(correction)
+            statistic=float(res.statistic), dof=int(res.dof), yates_correction=correction
         )
         return finish(result, res.pvalue, alpha, notes)
 

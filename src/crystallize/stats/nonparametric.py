@@ -7,17 +7,18 @@ verifiers take ``seed`` and ``n_resamples`` too.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
-from crystallize.exceptions import VerificationError
-from crystallize.hypothesis import verifier
 from crystallize.stats._common import (
     Samples,
     as_values,
     base_result,
+    builtin_verifier,
     check_alpha,
     check_alternative,
+    check_choice,
     check_n_resamples,
     check_seed,
     collect_warnings,
@@ -37,10 +38,12 @@ __all__ = ["mann_whitney", "permutation_test", "wilcoxon"]
 
 _MWU_METHODS = ("auto", "exact", "asymptotic")
 _ZERO_METHODS = ("wilcox", "pratt", "zsplit")
+_check_method = functools.partial(check_choice, argument="method", choices=_MWU_METHODS)
+_check_zero_method = functools.partial(check_choice, argument="zero_method", choices=_ZERO_METHODS)
 _BOOTSTRAP_CI = "difference in means (percentile bootstrap)"
 
 
-@verifier
+@builtin_verifier(method=_check_method)
 def mann_whitney(
     baseline: Samples,
     treatment: Samples,
@@ -81,17 +84,16 @@ def mann_whitney(
 
     Raises:
         InsufficientSamplesError: a condition has no values.
-        VerificationError: NaN values or invalid parameters.
+        VerificationError: NaN values.
+        VerifierArgumentError: an invalid parameter value, raised as soon as the
+            verifier is built (``TypeError`` for an unknown parameter name).
     """
     test = "mann_whitney"
     alpha = check_alpha(alpha, test)
     alternative = check_alternative(alternative, test)
     n_resamples = check_n_resamples(n_resamples, test)
     seed = check_seed(seed, test)
-    if method not in _MWU_METHODS:
-        raise VerificationError(
-            f"{test}: unknown method {method!r}; use 'auto', 'exact' or 'asymptotic'."
-        )
+    method = _check_method(method, test)
 
     def compute(name: str, raw_b: Sequence[Any], raw_t: Sequence[Any]) -> dict[str, Any]:
         from scipy.stats import mannwhitneyu
@@ -128,7 +130,7 @@ def mann_whitney(
     )
 
 
-@verifier
+@builtin_verifier(zero_method=_check_zero_method)
 def wilcoxon(
     baseline: Samples,
     treatment: Samples,
@@ -169,17 +171,16 @@ def wilcoxon(
 
     Raises:
         InsufficientSamplesError: fewer than 2 pairs.
-        VerificationError: unequal lengths, NaN values or invalid parameters.
+        VerificationError: unequal lengths or NaN values.
+        VerifierArgumentError: an invalid parameter value, raised as soon as the
+            verifier is built (``TypeError`` for an unknown parameter name).
     """
     test = "wilcoxon"
     alpha = check_alpha(alpha, test)
     alternative = check_alternative(alternative, test)
     n_resamples = check_n_resamples(n_resamples, test)
     seed = check_seed(seed, test)
-    if zero_method not in _ZERO_METHODS:
-        raise VerificationError(
-            f"{test}: unknown zero_method {zero_method!r}; use 'wilcox', 'pratt' or 'zsplit'."
-        )
+    zero_method = _check_zero_method(zero_method, test)
 
     def compute(name: str, raw_b: Sequence[Any], raw_t: Sequence[Any]) -> dict[str, Any]:
         from scipy.stats import wilcoxon as scipy_wilcoxon
@@ -235,7 +236,7 @@ def wilcoxon(
     )
 
 
-@verifier
+@builtin_verifier()
 def permutation_test(
     baseline: Samples,
     treatment: Samples,
@@ -274,7 +275,9 @@ def permutation_test(
 
     Raises:
         InsufficientSamplesError: a condition has no values.
-        VerificationError: NaN values or invalid parameters.
+        VerificationError: NaN values.
+        VerifierArgumentError: an invalid parameter value, raised as soon as the
+            verifier is built (``TypeError`` for an unknown parameter name).
     """
     test = "permutation_test"
     alpha = check_alpha(alpha, test)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from crystallize.hypothesis import verifier
 from crystallize.stats._common import (
     Samples,
     as_values,
     base_result,
+    builtin_verifier,
     check_alpha,
     check_alternative,
     ci_tuple,
@@ -24,7 +24,7 @@ from crystallize.stats.effect_sizes import cohens_dz, hedges_g
 __all__ = ["paired_t_test", "welch_t_test"]
 
 
-@verifier
+@builtin_verifier()
 def welch_t_test(
     baseline: Samples,
     treatment: Samples,
@@ -55,7 +55,9 @@ def welch_t_test(
 
     Raises:
         InsufficientSamplesError: fewer than 2 values in a condition.
-        VerificationError: NaN values or invalid parameters.
+        VerificationError: NaN values.
+        VerifierArgumentError: an invalid parameter value, raised as soon as the
+            verifier is built (``TypeError`` for an unknown parameter name).
     """
     test = "welch_t_test"
     alpha = check_alpha(alpha, test)
@@ -93,7 +95,7 @@ def welch_t_test(
     )
 
 
-@verifier
+@builtin_verifier()
 def paired_t_test(
     baseline: Samples,
     treatment: Samples,
@@ -124,7 +126,9 @@ def paired_t_test(
 
     Raises:
         InsufficientSamplesError: fewer than 2 pairs.
-        VerificationError: unequal lengths, NaN values or invalid parameters.
+        VerificationError: unequal lengths or NaN values.
+        VerifierArgumentError: an invalid parameter value, raised as soon as the
+            verifier is built (``TypeError`` for an unknown parameter name).
     """
     test = "paired_t_test"
     alpha = check_alpha(alpha, test)

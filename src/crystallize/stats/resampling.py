@@ -6,17 +6,18 @@ confidence intervals and :func:`~crystallize.stats.permutation_test` reuses for 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from crystallize.exceptions import VerificationError
-from crystallize.hypothesis import verifier
 from crystallize.stats._common import (
     Samples,
     base_result,
+    builtin_verifier,
     check_alpha,
     check_alternative,
+    check_choice,
     check_n_resamples,
     check_seed,
     ci_tuple,
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 __all__ = ["bootstrap_ci"]
 
 BOOTSTRAP_METHODS = ("BCa", "percentile", "basic")
+_check_method = functools.partial(
+    check_choice, argument="method", choices=BOOTSTRAP_METHODS, ignore_case=True
+)
 
 
 def _mean_difference(treatment: np.ndarray, baseline: np.ndarray, axis: int = -1) -> Any:
@@ -117,7 +121,7 @@ def permutation_p_value(
     return float(result.pvalue), float(result.statistic), exact
 
 
-@verifier
+@builtin_verifier(method=_check_method)
 def bootstrap_ci(
     baseline: Samples,
     treatment: Samples,
@@ -162,17 +166,16 @@ def bootstrap_ci(
 
     Raises:
         InsufficientSamplesError: fewer than 2 values in a condition.
-        VerificationError: NaN values or invalid parameters.
+        VerificationError: NaN values.
+        VerifierArgumentError: an invalid parameter value, raised as soon as the
+            verifier is built (``TypeError`` for an unknown parameter name).
     """
     test = "bootstrap_ci"
     alpha = check_alpha(alpha, test)
     alternative = check_alternative(alternative, test)
     n_resamples = check_n_resamples(n_resamples, test)
     seed = check_seed(seed, test)
-    if not isinstance(method, str) or method.lower() not in {m.lower() for m in BOOTSTRAP_METHODS}:
-        raise VerificationError(
-            f"{test}: unknown method {method!r}; use 'BCa', 'percentile' or 'basic'."
-        )
+    method = _check_method(method, test)
 
     def compute(name: str, raw_b: Sequence[Any], raw_t: Sequence[Any]) -> dict[str, Any]:
         b, t = two_samples(raw_b, raw_t, test=test, metric=name, minimum=2)

@@ -103,8 +103,10 @@ class HypothesisResult:
 
     @property
     def best(self) -> str | None:
-        """The best-ranked treatment, or ``None`` when no treatment could be ranked."""
-        return self.ranking[0] if self.ranking else None
+        """The best-ranked treatment, or ``None`` when no treatment could be ranked (its
+        comparison or its ranker failed, or the ranker gave NaN, for every treatment)."""
+        scores = self.scores
+        return next((t for t in self.ranking if t in scores and not math.isnan(scores[t])), None)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly dict of the hypothesis result."""

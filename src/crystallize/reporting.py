@@ -90,6 +90,21 @@ def _hypothesis_rows(hyp: HypothesisResult) -> list[list[str]]:
     return rows
 
 
+def _best_line(hyp: HypothesisResult) -> str | None:
+    """``Best: <treatment>``, or why no treatment could be ranked (``None``: nothing to say)."""
+    if hyp.best is not None:
+        return f"Best: {hyp.best}"
+    outputs = [o for o in hyp.results.values() if isinstance(o, dict)]
+    if outputs and all("error" in o for o in outputs):
+        return "Best: none (every comparison failed, so no treatment could be ranked; see the errors above)"
+    if outputs and all("error" in o or "ranking_error" in o for o in outputs):
+        return (
+            "Best: none (no treatment could be ranked: the ranker raised for every treatment "
+            "whose comparison succeeded; see 'ranking_error' in the results)"
+        )
+    return None
+
+
 def render_report(result: Result) -> str:
     """Render ``result`` as text: metrics per condition, hypotheses, then errors."""
     lines = [f"Experiment: {result.experiment}"]
@@ -124,8 +139,9 @@ def render_report(result: Result) -> str:
             lines.append("  no treatments to compare")
             continue
         lines += _table(_hypothesis_rows(hyp))
-        if hyp.best is not None:
-            lines.append(f"Best: {hyp.best}")
+        best = _best_line(hyp)
+        if best is not None:
+            lines.append(best)
     if result.warnings:
         lines.append("")
         lines.append("Warnings")

@@ -1,0 +1,82 @@
+"""The text report's ``Best:`` line names only a treatment that was really ranked."""
+
+from __future__ import annotations
+
+from crystallize import (
+    Experiment,
+    Hypothesis,
+    Pipeline,
+    SeedPlugin,
+    data_source,
+    pipeline_step,
+    treatment,
+    verifier,
+)
+from crystallize.stats import welch_t_test
+
+
+@data_source
+def values(ctx):
+    return [1.0, 2.0, 3.0]
+
+
+@pipeline_step()
+def shift(data, *, effect=0.0):
+    shifted = [x + effect for x in data]
+    return shifted, {"total": sum(shifted)}
+
+
+@verifier
+def picky(baseline, treatment):
+    """Fails for treatments whose mean total is below 10; otherwise a significant result."""
+    totals = treatment["total"]
+    if sum(totals) / len(totals) < 10:
+        raise ValueError("too small to judge")
+    return {"p_value": 0.01, "significant": True}
+
+
+def _experiment(hypothesis: Hypothesis, replicates: int = 3) -> Experiment:
+    return Experiment(
+        datasource=values(),
+        pipeline=Pipeline([shift()]),
+        treatments=[treatment("big", {"effect": 5.0}), treatment("small", {"effect": 0.0})],
+        hypotheses=[hypothesis],
+        replicates=replicates,
+        plugins=[SeedPlugin(seed=1)],
+    )
+
+
+def test_no_best_treatment_when_every_comparison_failed():
+    # One replicate per condition: Welch's t-test fails for every treatment.
+    result = _experiment(Hypothesis(verifier=welch_t_test(), metrics="total", name="t"), replicates=1).run()
+    hyp = result.get_hypothesis("t")
+    assert all("error" in output for output in hyp.results.values())
+    assert hyp.best is None  # ranking still lists them (last), but nothing was ranked
+
+    text = result.report()
+
+    assert "InsufficientSamplesError" in text
+    assert "Best: big" not in text and "Best: small" not in text
+    assert "Best: none (every comparison failed, so no treatment could be ranked" in text
+
+
+def test_best_skips_treatments_whose_comparison_failed():
+    result = _experiment(Hypothesis(verifier=picky(), metrics="total", name="picky")).run()
+
+    text = result.report()
+
+    assert "error: ValueError: too small to judge" in text  # 'small' failed
+    assert "Best: big" in text
+
+
+def test_no_best_treatment_when_the_ranker_failed_everywhere():
+    def broken_ranker(output):
+        raise KeyError("no_such_key")
+
+    hyp = Hypothesis(verifier=picky(), metrics="total", name="ranked", ranker=broken_ranker)
+    result = _experiment(hyp, replicates=3).run()
+
+    text = result.report()
+
+    assert "Best: big" not in text and "Best: small" not in text
+    assert "Best: none (no treatment could be ranked: the ranker raised" in text

@@ -66,3 +66,83 @@ def test_diff_two_treatments_of_one_run(cli, make_experiment):
     assert abs(row["delta"] - 6 * 3) < 1e-9
     text = cli("diff", run, "--treatments", "baseline", "shifted").stdout
     assert "baseline → shifted" in text
+
+
+def _one_line_user_error(proc, *fragments: str) -> None:
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert proc.stderr.startswith("Error: ") and proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    for fragment in fragments:
+        assert fragment in proc.stderr, proc.stderr
+
+
+ROOT_COMMANDS = {
+    "runs": ("runs", "numbers"),
+    "show": ("show", "numbers"),
+    "report": ("report", "numbers"),
+    "diff": ("diff", "aaaa", "bbbb"),
+}
+
+
+def test_root_must_be_the_data_directory(cli, make_experiment):
+    make_experiment("numbers")
+    _run_id(cli)
+    for name, args in ROOT_COMMANDS.items():
+        proc = cli(*args, "--root", "data/crystallize.db")
+        _one_line_user_error(
+            proc, "--root data/crystallize.db is a file", "must be the data directory holding crystallize.db",
+            "Use: --root data",
+        )
+        assert "Run it first" not in proc.stderr, name
+        _one_line_user_error(cli(*args, "--root", "nowhere"), "--root nowhere does not exist")
+        _one_line_user_error(cli(*args, "--root", "experiments"), "--root experiments holds no crystallize.db")
+
+
+def test_a_directory_named_crystallize_db_is_not_a_store(cli, make_experiment, tmp_path):
+    make_experiment("numbers")
+    (tmp_path / "data" / "crystallize.db").mkdir(parents=True)
+    for args in ROOT_COMMANDS.values():
+        proc = cli(*args)
+        _one_line_user_error(proc, "data/crystallize.db is a directory, not a run store")
+        assert "Run it first" not in proc.stderr
+        _one_line_user_error(cli(*args, "--root", "data"), "data/crystallize.db is a directory")
+
+
+def test_show_checks_the_metric_before_printing(cli, make_experiment):
+    make_experiment("numbers")
+    run = _run_id(cli)
+    proc = cli("show", "numbers", "--metric", "totl")
+    _one_line_user_error(proc, f"run '{run}' has no metric 'totl'. Did you mean 'total'? Known metrics: total.")
+    assert proc.stdout == ""
+    assert cli("show", "numbers", "--metric", "total").returncode == 0
+
+
+PRINTING_STEPS = '''
+from crystallize import pipeline_step
+
+print("hello from steps.py")  # runs whenever the folder is imported
+
+
+@pipeline_step()
+def add_delta(data, *, delta=0.0):
+    return [x + delta for x in data]
+
+
+@pipeline_step()
+def total(data):
+    return data, {"total": sum(data)}
+'''
+
+
+def test_json_output_is_not_mixed_with_prints_of_imported_modules(cli, make_experiment):
+    make_experiment("numbers", steps=PRINTING_STEPS)
+    run = cli("run", "numbers", "--json")
+    assert run.returncode == 0, run.stderr
+    run_id = json.loads(run.stdout)["run_id"]
+    assert "hello from steps.py" in run.stderr
+    for args in (("list", "--json"), ("runs", "numbers", "--json"), ("diff", run_id, run_id, "--json")):
+        proc = cli(*args)
+        assert proc.returncode == 0, (args, proc.stderr)
+        json.loads(proc.stdout)  # stdout holds only the JSON
+        assert "hello from steps.py" in proc.stderr, args
+    assert "hello from steps.py" in cli("list").stdout  # without --json prints stay on stdout

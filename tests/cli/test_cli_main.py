@@ -50,3 +50,54 @@ def test_no_command_without_textual_is_a_clear_error():
     assert proc.returncode == 2
     assert "pip install 'crystallize[tui]'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _no_command(stdout) -> subprocess.CompletedProcess[str]:  # noqa: ANN001
+    """``crystallize`` with no command, stdin from /dev/null and stdout to ``stdout``."""
+    code = "import sys\nfrom crystallize.cli.main import main\nsys.exit(main([]))\n"
+    return subprocess.run(
+        [sys.executable, "-c", code], stdin=subprocess.DEVNULL, stdout=stdout, stderr=subprocess.PIPE,
+        text=True, timeout=60,  # before the check, the interface waited forever
+    )
+
+
+def test_no_command_without_a_terminal_is_a_clear_error():
+    pytest.importorskip("textual")
+    proc = _no_command(subprocess.PIPE)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr.strip() == (
+        "Error: the interactive interface needs a terminal, but stdin is not one. "
+        "See the commands with: crystallize --help (e.g. crystallize list)"
+    )
+
+
+def test_no_command_needs_stdin_to_be_a_terminal_too():
+    pytest.importorskip("textual")
+    import os
+    import pty
+
+    leader, follower = pty.openpty()  # stdout is a terminal, stdin is not
+    try:
+        proc = _no_command(follower)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert proc.returncode == 2
+    assert "needs a terminal, but stdin is not one" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_require_terminal_names_stdout(monkeypatch):
+    import io
+
+    from crystallize.cli.tui import require_terminal
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr(sys, "stdin", Terminal())
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    with pytest.raises(UserError, match="needs a terminal, but stdout is not one"):
+        require_terminal()

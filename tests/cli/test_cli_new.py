@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 
 def test_new_skeleton_runs(cli, tmp_path):
@@ -32,3 +33,71 @@ def test_new_refuses_an_existing_folder_or_a_bad_name(cli):
     assert again.returncode == 2
     assert again.stderr.strip() == "Error: experiments/first already exists; choose another name or remove it."
     assert cli("new", "../escape").returncode == 2
+
+
+def _one_line_user_error(proc, *fragments: str) -> None:
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    assert proc.stderr.startswith("Error: ") and proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "unexpected" not in proc.stderr
+    for fragment in fragments:
+        assert fragment in proc.stderr, proc.stderr
+
+
+def test_new_refuses_a_name_taken_elsewhere_in_the_experiments(cli, tmp_path):
+    assert cli("new", "study", "--example").returncode == 0
+    proc = cli("new", "study", "--example", "--dir", "experiments/sub")
+    _one_line_user_error(proc, "an experiment named 'study' already exists in experiments/study")
+    assert not (tmp_path / "experiments" / "sub").exists()
+    assert cli("run", "study", "--json").returncode == 0  # discovery is not broken
+
+
+def test_new_reads_the_name_a_config_declares(cli, make_experiment, tmp_path):
+    folder = make_experiment("numbers")
+    config = folder / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8").replace("name: numbers", "name: alpha"), encoding="utf-8")
+    proc = cli("new", "alpha", "--dir", "experiments/other")
+    _one_line_user_error(proc, "'alpha' already exists in experiments/numbers")
+    assert not (tmp_path / "experiments" / "other").exists()
+
+
+def test_new_outside_the_experiments_is_run_by_path(cli, tmp_path):
+    assert cli("new", "study").returncode == 0
+    proc = cli("new", "study", "--dir", "elsewhere")  # not discovered with experiments/study
+    assert proc.returncode == 0, proc.stderr
+    assert "Run it with: crystallize run elsewhere/study" in proc.stdout
+    assert cli("run", "elsewhere/study", "--json").returncode == 0
+
+
+def test_new_folder_path_mistakes_are_user_errors(cli, tmp_path):
+    assert cli("new", "study").returncode == 0
+    cases = {
+        "experiments/study/config.yaml": "experiments/study/config.yaml is a file, not a directory",
+        "": "--dir is empty",
+    }
+    if Path("/proc/self").is_dir():  # procfs takes no new folders, even from root
+        cases["/proc/nope"] = "cannot create the experiment folder /proc/nope/x: the folder /proc does not accept"
+    for directory, message in cases.items():
+        _one_line_user_error(cli("new", "x", "--dir", directory), message)
+    assert not (tmp_path / "x").exists()
+
+
+def test_new_without_permission_is_a_user_error_and_leaves_nothing(monkeypatch, capsys, tmp_path):
+    import errno
+
+    from crystallize.cli.main import main
+
+    real_write = Path.write_text
+
+    def refuse(self, *args, **kwargs):  # root ignores read-only folders, so simulate one
+        if self.name == "steps.py":
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", refuse)
+    assert main(["new", "locked"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "Error: cannot create the experiment folder experiments/locked: "
+        "no permission to write experiments/locked/steps.py."
+    )
+    assert not (tmp_path / "experiments" / "locked").exists()  # the half-made folder is removed

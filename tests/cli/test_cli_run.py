@@ -108,3 +108,53 @@ def test_run_by_path(cli, make_experiment):
     make_experiment("numbers", replicates=1)
     proc = cli("run", "experiments/numbers/config.yaml", "--json")
     assert _json(proc)["experiment"] == "numbers"
+
+
+MISSPELLED_METRIC = '''
+name: numbers
+replicates: 2
+datasource: numbers
+steps: [add_delta, total]
+treatments:
+  shifted: {delta: 3.0}
+hypotheses:
+  - name: bigger
+    verifier: {welch_t_test: {alternative: greater}}
+    metrics: totl
+plugins:
+  seed: {seed: 5}
+'''
+
+
+def test_a_misspelled_hypothesis_metric_names_the_stored_run(cli, make_experiment):
+    make_experiment("numbers", config=MISSPELLED_METRIC)
+    for args in ((), ("--json",)):
+        proc = cli("run", "numbers", *args)
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr
+        error = proc.stderr.strip().splitlines()[-1]
+        assert error.startswith("Error: Hypothesis 'bigger' reads metric 'totl'")
+        (stored,) = [run for run in json.loads(cli("runs", "numbers", "--json").stdout) if run["run_id"] in error]
+        assert stored["status"] == "completed" and stored["records"] == 4
+        assert f"The run is stored as {stored['run_id']}" in error
+        assert f"crystallize show numbers --run {stored['run_id']}" in error
+    shown = cli("show", "numbers", "--run", stored["run_id"], "--no-chart")
+    assert shown.returncode == 0 and "total" in shown.stdout
+
+
+def test_records_that_cannot_be_stored_are_an_error_not_a_stored_run(make_experiment, monkeypatch, capsys):
+    from crystallize.cli.main import main
+    from crystallize.exceptions import StoreError
+    from crystallize.store.sqlite import SQLiteRunStore
+
+    def refuse(self, run_id, records):  # what a damaged database file does to a write
+        raise StoreError("database disk image is malformed")
+
+    make_experiment("numbers")
+    monkeypatch.setattr(SQLiteRunStore, "append_records", refuse)
+    assert main(["run", "numbers"]) == 1
+    out, err = capsys.readouterr()
+    assert "Experiment: numbers" in out  # the results are still shown
+    assert "NOT stored (see the error below)" in out and "stored in data" not in out
+    assert "could not all be written to data: " in err and "database disk image is malformed" in err
+    assert "Traceback" not in err

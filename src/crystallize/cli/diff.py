@@ -19,6 +19,7 @@ import typer
 
 from crystallize.cli.errors import UserError, known, suggest
 from crystallize.cli.history import ROOT_OPTION_HELP, find_run
+from crystallize.cli.targets import stdout_to_stderr
 
 if TYPE_CHECKING:
     from crystallize.result import Result
@@ -163,8 +164,9 @@ def diff_command(
 
     if (run_b is None) == (treatments is None):
         raise UserError("give two run ids (crystallize diff RUN_A RUN_B) or one run and --treatments A B.")
-    where_a, info_a = find_run(run_a, root)
-    result_a = load_result(info_a.run_id, where_a)
+    with stdout_to_stderr(json_output):  # finding runs imports experiment folders
+        where_a, info_a = find_run(run_a, root)
+        result_a = load_result(info_a.run_id, where_a)
     if treatments is not None:
         first, second = treatments
         rows = compare_conditions(result_a, first, second)
@@ -174,8 +176,9 @@ def diff_command(
         title = f"Run {info_a.run_id} ({info_a.experiment}): {first} vs {second}"
     else:
         assert run_b is not None
-        where_b, info_b = find_run(run_b, root)
-        result_b = load_result(info_b.run_id, where_b)
+        with stdout_to_stderr(json_output):
+            where_b, info_b = find_run(run_b, root)
+            result_b = load_result(info_b.run_id, where_b)
         rows = compare_runs(result_a, result_b)
         changes = spec_changes(info_a.spec, info_b.spec)
         settings = [

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING
 import typer
 
 from crystallize.cli.errors import UserError, known, suggest
-from crystallize.cli.targets import data_root, display
+from crystallize.cli.targets import data_root, display, stdout_to_stderr
 
 if TYPE_CHECKING:
+    from crystallize.result import Result
     from crystallize.store import RunInfo
 
 ROOT_OPTION_HELP = "The data directory holding crystallize.db (default: the experiment's, else ./data)."
+ROOT_MEANING = "--root must be the data directory holding crystallize.db"
 
 
 # -- finding stores and runs --------------------------------------------------------------
@@ -29,6 +31,45 @@ def has_store(root: Path) -> bool:
     from crystallize.store import DB_FILENAME
 
     return (Path(root) / DB_FILENAME).is_file()
+
+
+def check_store_file(root: Path) -> None:
+    """Refuse a ``crystallize.db`` in ``root`` that is not a file (e.g. a directory).
+
+    Raises:
+        UserError: naming it, instead of reporting that there are no runs.
+    """
+    from crystallize.store import DB_FILENAME
+
+    db = Path(root) / DB_FILENAME
+    if db.exists() and not db.is_file():
+        raise UserError(
+            f"{display(db)} is a directory, not a run store (the store is a file of that name); "
+            f"rename that directory, or give --root the data directory holding the store."
+        )
+
+
+def check_root_option(root: str) -> Path:
+    """``--root`` as a Path, after checking that it is a data directory with a run store.
+
+    Raises:
+        UserError: it is empty, a file (such as crystallize.db itself), missing, or holds
+            no crystallize.db file.
+    """
+    from crystallize.store import DB_FILENAME
+
+    if not root.strip():
+        raise UserError(f"--root is empty; {ROOT_MEANING}.")
+    path = Path(root)
+    if path.is_file():
+        hint = f" Use: --root {display(path.parent)}" if path.name == DB_FILENAME else ""
+        raise UserError(f"--root {display(path)} is a file; {ROOT_MEANING}.{hint}")
+    if not path.is_dir():
+        raise UserError(f"--root {display(path)} does not exist; {ROOT_MEANING}.")
+    check_store_file(path)
+    if not has_store(path):
+        raise UserError(f"--root {display(path)} holds no crystallize.db (no run was stored there); {ROOT_MEANING}.")
+    return path
 
 
 def experiment_root(name: str) -> Path | None:
@@ -47,7 +88,7 @@ def candidate_roots(root: str | None, name: str | None = None) -> list[Path]:
     """Where to look for runs: ``--root``, else the experiment's root, ``data`` and every
     discovered experiment's root."""
     if root is not None:
-        return [Path(root)]
+        return [check_root_option(root)]
     roots: list[Path] = []
     if name is not None:
         found = experiment_root(name)
@@ -81,6 +122,7 @@ def runs_of(name: str, root: str | None, limit: int | None = None) -> tuple[Path
     roots = candidate_roots(root, name)
     stored_names: set[str] = set()
     for path in roots:
+        check_store_file(path)
         if not has_store(path):
             continue
         runs = list_runs(path, name, limit=limit)
@@ -107,6 +149,7 @@ def find_run(run_id: str, root: str | None) -> tuple[Path, RunInfo]:
     roots = candidate_roots(root)
     matches: list[tuple[Path, RunInfo]] = []
     for path in roots:
+        check_store_file(path)
         if not has_store(path):
             continue
         for run in list_runs(path):
@@ -175,7 +218,8 @@ def runs_command(
     from rich.console import Console
     from rich.table import Table
 
-    where, runs = runs_of(name, root, limit)
+    with stdout_to_stderr(json_output):
+        where, runs = runs_of(name, root, limit)
     rows = [run_row(run) for run in runs]
     if json_output:
         print(json.dumps(rows, indent=2))
@@ -213,6 +257,8 @@ def show_command(
 
     where, info = resolve_run(name, run, root)
     result = load_result(info.run_id, where)
+    if metric is not None:
+        check_metric(result, metric)
     console = Console(highlight=False)
     errors = error_count(info)
     console.print(
@@ -230,15 +276,26 @@ def show_command(
 def report_command(
     name: str = typer.Argument(..., help="The experiment's name."),
     run: str | None = typer.Option(None, "--run", "-r", help="A run id (default: the latest run)."),
-    output: Path = typer.Option(Path("report.html"), "--output", "-o", help="Where to write the HTML file."),
+    output: str = typer.Option("report.html", "--output", "-o", metavar="PATH", help="Where to write the HTML file."),
+    force: bool = typer.Option(
+        False, "--force", "-f", help="Overwrite the output file even if it is not an earlier Crystallize report."
+    ),
     root: str | None = typer.Option(None, "--root", help=ROOT_OPTION_HELP),
 ) -> None:
-    """Write a past run's self-contained HTML report (plots, hypotheses, config, errors)."""
+    """Write a past run's self-contained HTML report (plots, hypotheses, config, errors).
+
+    An existing output file is replaced only when it is an earlier Crystallize report,
+    or with --force.
+    """
+    from crystallize.cli.paths import check_report_target, user_path, write_report_file
     from crystallize.store import load_result
 
+    target = user_path(output, "-o/--output")
+    check_report_target(target, force)
     where, info = resolve_run(name, run, root)
-    load_result(info.run_id, where).to_html(output)
-    print(f"Wrote the report of run {info.run_id} of '{name}' to {output}")
+    html = load_result(info.run_id, where).to_html()  # rendered before the file is touched
+    write_report_file(target, html)
+    print(f"Wrote the report of run {info.run_id} of '{name}' to {display(target)}")
 
 
 def resolve_run(name: str, run: str | None, root: str | None) -> tuple[Path, RunInfo]:
@@ -250,6 +307,22 @@ def resolve_run(name: str, run: str | None, root: str | None) -> tuple[Path, Run
     if info.experiment != name:
         raise UserError(f"run '{info.run_id}' belongs to experiment '{info.experiment}', not '{name}'.")
     return where, info
+
+
+def check_metric(result: Result, metric: str) -> None:
+    """Refuse ``--metric`` when no condition of ``result`` recorded it (before any output).
+
+    Raises:
+        UserError: with a close match and the recorded metrics.
+    """
+    from crystallize.reporting_html.summary import metric_names  # what the chart offers
+
+    names = metric_names(result)
+    if metric not in names:
+        raise UserError(
+            f"run '{result.run_id}' has no metric '{metric}'.{suggest(metric, names)}"
+            f"{known(names, 'metrics')}"
+        )
 
 
 def chart_for(result, metric: str | None, width: int = 50):  # noqa: ANN001, ANN201
@@ -265,6 +338,9 @@ def chart_for(result, metric: str | None, width: int = 50):  # noqa: ANN001, ANN
 
 __all__ = [
     "candidate_roots",
+    "check_metric",
+    "check_root_option",
+    "check_store_file",
     "chart_for",
     "report_command",
     "resolve_run",

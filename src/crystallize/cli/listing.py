@@ -6,7 +6,7 @@ import json
 
 import typer
 
-from crystallize.cli.targets import CatalogEntry, catalog, discover_here, display
+from crystallize.cli.targets import CatalogEntry, catalog, discover_here, display, stdout_to_stderr
 
 
 def list_command(
@@ -17,7 +17,8 @@ def list_command(
     """List discovered experiments and graphs, and how many folders failed to load."""
     from rich.console import Console
 
-    found = discover_here(".")
+    with stdout_to_stderr(json_output):
+        found = discover_here(".")
     entries = catalog(found, include_hidden=show_all)
     if json_output:
         print(json.dumps(listing_data(entries, found), indent=2))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -11,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from crystallize.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED
+from crystallize.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, UserError
 from crystallize.cli.events import EventEcho
 from crystallize.cli.overrides import (
     EXECUTORS,
@@ -21,9 +20,10 @@ from crystallize.cli.overrides import (
     select_treatments,
 )
 from crystallize.cli.progress import RunProgress
-from crystallize.cli.targets import Target, data_root, display, resolve_target
+from crystallize.cli.targets import Target, data_root, display, resolve_target, stdout_to_stderr
 
 if TYPE_CHECKING:
+    from crystallize.exceptions import MissingMetricError
     from crystallize.experiment import Experiment
     from crystallize.result import Result
     from crystallize.treatment import Treatment
@@ -74,18 +74,28 @@ def run_command(
         address=address,
         no_cache=no_cache,
     )
-    target = resolve_target(name_or_path)
-    apply_settings(target.experiments, settings)
-    selected = select_treatments(target.experiment, treatment or [])
+    with stdout_to_stderr(json_output):  # importing the folders may print
+        target = resolve_target(name_or_path)
+        apply_settings(target.experiments, settings)
+        selected = select_treatments(target.experiment, treatment or [])
     results = execute(target, selected, Strategy(strategy).value, json_output)
     failed = sum(len(r.errors) for r in results.values())
     if json_output:
         print_json(results, target)
     else:
         print_reports(results, {e.name: root_of(e) for e in target.experiments})
+    unstored = {name: r for name, r in results.items() if r.info.get("store_error")}
+    for name, result in unstored.items():
+        print(
+            f"Error: the records of run {result.run_id} ({name}) could not all be written to "
+            f"{root_of_name(target, name)}: {result.info['store_error']}. The run is marked failed; "
+            "the results printed above are the only copy.",
+            file=sys.stderr,
+        )
     if failed:
         where = "the result's errors" if json_output else "the report"
         print(f"{failed} replicate(s) failed; see {where}.", file=sys.stderr)
+    if failed or unstored:
         raise typer.Exit(EXIT_FAILED)
 
 
@@ -93,16 +103,19 @@ def execute(target: Target, selected: list[Treatment] | None, strategy: str, jso
     """Run every experiment of ``target`` (upstream first) with progress; return the Results."""
     from rich.console import Console
 
+    from crystallize.exceptions import MissingMetricError
+
     progress = RunProgress(Console(stderr=json_output, highlight=False))
     results: dict[str, Result] = {}
-    redirect = contextlib.redirect_stdout(sys.stderr) if json_output else contextlib.nullcontext()
     current = target.experiment
     try:
-        with redirect:
+        with stdout_to_stderr(json_output):
             for experiment in target.experiments:
                 current = experiment
                 chosen = selected if experiment is target.experiment else None
                 results[experiment.name] = run_with_progress(experiment, chosen, strategy, progress)
+    except MissingMetricError as exc:
+        raise stored_run_error(exc) from exc
     except KeyboardInterrupt:
         print(
             f"Interrupted: the replicates of '{current.name}' that finished are kept in the store "
@@ -111,6 +124,22 @@ def execute(target: Target, selected: list[Treatment] | None, strategy: str, jso
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     return results
+
+
+def stored_run_error(exc: MissingMetricError) -> UserError:
+    """The hypothesis' missing-metric error plus where the (completed) run was stored.
+
+    The engine raises it after every replicate ran and the run was stored; the user
+    needs the run id to look at what was recorded instead of running again.
+    """
+    result = getattr(exc, "result", None)
+    run_id = getattr(result, "run_id", None)
+    if run_id is None:
+        return UserError(str(exc))
+    name = result.experiment  # type: ignore[union-attr]
+    return UserError(
+        f"{exc} The run is stored as {run_id}; see what it recorded with: crystallize show {name} --run {run_id}"
+    )
 
 
 def run_with_progress(
@@ -144,7 +173,9 @@ def summary_line(result: Result, root: str | None = None) -> str:
     if "computed" in info:
         counts += f" ({info.get('computed', 0)} computed, {info.get('resumed', 0)} resumed)"
     parts += [counts, f"{len(result.errors)} error(s)"]
-    if root:
+    if info.get("store_error"):
+        parts.append("NOT stored (see the error below)")
+    elif root:
         parts.append(f"stored in {root}")
     return " · ".join(parts)
 
@@ -174,4 +205,17 @@ def root_of(experiment: Experiment) -> str:
     return display(data_root(experiment))
 
 
-__all__ = ["execute", "print_json", "print_reports", "run_command", "run_with_progress", "summary_line"]
+def root_of_name(target: Target, name: str) -> str:
+    """The store directory of ``target``'s experiment called ``name``, for messages."""
+    return next(root_of(e) for e in target.experiments if e.name == name)
+
+
+__all__ = [
+    "execute",
+    "print_json",
+    "print_reports",
+    "run_command",
+    "run_with_progress",
+    "stored_run_error",
+    "summary_line",
+]

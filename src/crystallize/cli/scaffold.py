@@ -130,29 +130,101 @@ def estimate_mean(data: list[float], *, true_mean: float = 5.0) -> tuple[list[fl
 '''
 
 
-def scaffold(name: str, example: bool = False, parent: str | Path = "experiments") -> Path:
+def scaffold(name: str, example: bool = False, parent: str | Path = "experiments", project: str | Path = ".") -> Path:
     """Write the experiment folder ``<parent>/<name>`` and return it.
 
+    Args:
+        name: the experiment's name and folder name.
+        example: write the example study instead of the skeleton.
+        parent: the folder to create it in (created when missing).
+        project: the directory whose experiments are discovered; a new folder inside its
+            experiments tree must not repeat the name of one already there.
+
     Raises:
-        UserError: the name is not usable or the folder already exists.
+        UserError: the name is not usable or taken, or the folder cannot be created
+            there (it exists, lies under a file, no permission, ...). Nothing is written.
     """
+    from crystallize.cli.paths import check_new_folder, user_path, write_folder
+
     if not NAME_PATTERN.match(name):
         raise UserError(
             f"'{name}' cannot name an experiment: use letters, digits, '-', '_' and '.', "
             "starting with a letter or digit."
         )
-    folder = Path(parent) / name
-    if folder.exists():
-        raise UserError(f"{display(folder)} already exists; choose another name or remove it.")
+    folder = user_path(parent, "--dir") / name
+    check_new_folder(folder)
+    check_name_is_free(name, folder, project)
     files = (
         {"config.yaml": EXAMPLE_CONFIG, "datasources.py": EXAMPLE_DATASOURCES, "steps.py": EXAMPLE_STEPS}
         if example
         else {"config.yaml": SKELETON_CONFIG, "datasources.py": SKELETON_DATASOURCES, "steps.py": SKELETON_STEPS}
     )
-    folder.mkdir(parents=True)
-    for file_name, template in files.items():
-        (folder / file_name).write_text(template.format(name=name), encoding="utf-8")
+    write_folder(folder, {file_name: template.format(name=name) for file_name, template in files.items()})
     return folder
+
+
+def is_within(path: Path, directory: Path) -> bool:
+    """True when ``path`` (which need not exist) lies inside ``directory``."""
+    return path.resolve().is_relative_to(directory.resolve())
+
+
+def discovery_dir(folder: Path, project: str | Path = ".") -> Path:
+    """The directory discovery searches once ``folder`` exists (see ``experiments_dir``):
+    ``<project>/experiments`` when it exists or ``folder`` creates it, else ``project``."""
+    from crystallize.config.discovery import EXPERIMENTS_DIR
+
+    experiments = Path(project) / EXPERIMENTS_DIR
+    return experiments if experiments.is_dir() or is_within(folder, experiments) else Path(project)
+
+
+def experiment_names(directory: Path) -> dict[str, Path]:
+    """``{name: folder}`` of the experiment folders under ``directory``.
+
+    Read from each ``config.yaml``'s ``name:`` (else the folder name, as the loader does)
+    without importing any experiment code; a folder whose config does not parse still
+    counts under its folder name.
+    """
+    import yaml
+
+    from crystallize.config.discovery import find_configs
+
+    names: dict[str, Path] = {}
+    if not directory.is_dir():
+        return names
+    for config in find_configs(directory):
+        try:
+            data = yaml.safe_load(config.read_text(encoding="utf-8"))
+        except Exception:  # a broken config still occupies its folder's name
+            data = None
+        declared = data.get("name") if isinstance(data, dict) else None
+        name = declared if isinstance(declared, str) and declared else config.parent.name
+        names.setdefault(name, config.parent)
+    return names
+
+
+def check_name_is_free(name: str, folder: Path, project: str | Path = ".") -> None:
+    """Refuse ``name`` when the discovered experiments of ``project`` already use it and
+    ``folder`` would be discovered with them (names must be unique there).
+
+    Raises:
+        UserError: naming the folder that already holds an experiment called ``name``.
+    """
+    directory = discovery_dir(folder, project)
+    if not is_within(folder, directory):
+        return
+    existing = experiment_names(directory).get(name)
+    if existing is not None:
+        raise UserError(
+            f"an experiment named '{name}' already exists in {display(existing)}; "
+            "experiment names must be unique, so choose another name."
+        )
+
+
+def run_hint(name: str, folder: Path, project: str | Path = ".") -> str:
+    """How to run the new experiment: by name when discovery finds it, else by path."""
+    if is_within(folder, discovery_dir(folder, project)):
+        return f"crystallize run {name}"
+    return f"crystallize run {display(folder)}"
 
 
 def new_command(
@@ -164,7 +236,7 @@ def new_command(
     folder = scaffold(name, example, directory)
     files = ", ".join(sorted(p.name for p in folder.iterdir()))
     print(f"Created {display(folder)}/ ({files}).")
-    print(f"Run it with: crystallize run {name}")
+    print(f"Run it with: {run_hint(name, folder)}")
 
 
-__all__ = ["NAME_PATTERN", "new_command", "scaffold"]
+__all__ = ["NAME_PATTERN", "check_name_is_free", "discovery_dir", "experiment_names", "new_command", "run_hint", "scaffold"]

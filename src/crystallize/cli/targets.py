@@ -7,6 +7,9 @@ the file itself) loads that folder and the experiments it reads from.
 
 from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,6 +62,21 @@ class CatalogEntry:
     def key(self) -> str:
         """A unique id: ``experiment:NAME`` or ``graph:NAME``."""
         return f"{self.kind}:{self.name}"
+
+
+@contextlib.contextmanager
+def stdout_to_stderr(enabled: bool = True) -> Iterator[None]:
+    """While ``enabled``, send what is printed to stdout to stderr instead.
+
+    Importing an experiment folder runs its modules, and a top-level ``print()`` there
+    would land in front of ``--json`` output; commands load under this so stdout holds
+    only the JSON.
+    """
+    if not enabled:
+        yield
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
 
 
 def discover_here(root: str | Path = ".") -> Discovery:
@@ -183,5 +201,6 @@ __all__ = [
     "load_target",
     "looks_like_path",
     "resolve_target",
+    "stdout_to_stderr",
     "unknown_experiment",
 ]

@@ -5,6 +5,7 @@ Textual is imported only here, on first use, so the scriptable commands never lo
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 TUI_INSTALL_HINT = "pip install 'crystallize[tui]'"
@@ -23,12 +24,38 @@ def require_textual() -> None:
         ) from None
 
 
+def is_terminal(stream: object) -> bool:
+    """True when ``stream`` is an open stream attached to a terminal."""
+    try:
+        return bool(stream is not None and stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError, OSError):  # closed or not a real stream
+        return False
+
+
+def require_terminal() -> None:
+    """Raise a UserError when stdin or stdout is not a terminal.
+
+    The full-screen interface cannot draw into a file or pipe, nor read keys from one;
+    without this check it would wait forever (e.g. ``crystallize < /dev/null > out``).
+    """
+    from crystallize.cli.errors import UserError
+
+    streams = {"stdin": sys.stdin, "stdout": sys.stdout}
+    for name, stream in streams.items():
+        if not is_terminal(stream):
+            raise UserError(
+                f"the interactive interface needs a terminal, but {name} is not one. "
+                "See the commands with: crystallize --help (e.g. crystallize list)"
+            )
+
+
 def launch(root: str | Path = ".") -> None:
     """Open the interface on the experiments under ``root``."""
     require_textual()
+    require_terminal()
     from crystallize.cli.tui.app import CrystallizeApp
 
     CrystallizeApp(root=root).run()
 
 
-__all__ = ["TUI_INSTALL_HINT", "launch", "require_textual"]
+__all__ = ["TUI_INSTALL_HINT", "is_terminal", "launch", "require_terminal", "require_textual"]

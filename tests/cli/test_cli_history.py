@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from cli_assertions import assert_one_line_user_error
+
 
 def _run_id(cli, *args: str, code: int = 0) -> str:
     proc = cli("run", "numbers", "--json", *args)
@@ -68,14 +70,6 @@ def test_diff_two_treatments_of_one_run(cli, make_experiment):
     assert "baseline → shifted" in text
 
 
-def _one_line_user_error(proc, *fragments: str) -> None:
-    assert proc.returncode == 2, (proc.stdout, proc.stderr)
-    assert proc.stderr.startswith("Error: ") and proc.stderr.strip().count("\n") == 0, proc.stderr
-    assert "Traceback" not in proc.stderr
-    for fragment in fragments:
-        assert fragment in proc.stderr, proc.stderr
-
-
 ROOT_COMMANDS = {
     "runs": ("runs", "numbers"),
     "show": ("show", "numbers"),
@@ -89,13 +83,13 @@ def test_root_must_be_the_data_directory(cli, make_experiment):
     _run_id(cli)
     for name, args in ROOT_COMMANDS.items():
         proc = cli(*args, "--root", "data/crystallize.db")
-        _one_line_user_error(
+        assert_one_line_user_error(
             proc, "--root data/crystallize.db is a file", "must be the data directory holding crystallize.db",
             "Use: --root data",
         )
         assert "Run it first" not in proc.stderr, name
-        _one_line_user_error(cli(*args, "--root", "nowhere"), "--root nowhere does not exist")
-        _one_line_user_error(cli(*args, "--root", "experiments"), "--root experiments holds no crystallize.db")
+        assert_one_line_user_error(cli(*args, "--root", "nowhere"), "--root nowhere does not exist")
+        assert_one_line_user_error(cli(*args, "--root", "experiments"), "--root experiments holds no crystallize.db")
 
 
 def test_a_directory_named_crystallize_db_is_not_a_store(cli, make_experiment, tmp_path):
@@ -103,16 +97,16 @@ def test_a_directory_named_crystallize_db_is_not_a_store(cli, make_experiment, t
     (tmp_path / "data" / "crystallize.db").mkdir(parents=True)
     for args in ROOT_COMMANDS.values():
         proc = cli(*args)
-        _one_line_user_error(proc, "data/crystallize.db is a directory, not a run store")
+        assert_one_line_user_error(proc, "data/crystallize.db is a directory, not a run store")
         assert "Run it first" not in proc.stderr
-        _one_line_user_error(cli(*args, "--root", "data"), "data/crystallize.db is a directory")
+        assert_one_line_user_error(cli(*args, "--root", "data"), "data/crystallize.db is a directory")
 
 
 def test_show_checks_the_metric_before_printing(cli, make_experiment):
     make_experiment("numbers")
     run = _run_id(cli)
     proc = cli("show", "numbers", "--metric", "totl")
-    _one_line_user_error(proc, f"run '{run}' has no metric 'totl'. Did you mean 'total'? Known metrics: total.")
+    assert_one_line_user_error(proc, f"run '{run}' has no metric 'totl'. Did you mean 'total'? Known metrics: total.")
     assert proc.stdout == ""
     assert cli("show", "numbers", "--metric", "total").returncode == 0
 

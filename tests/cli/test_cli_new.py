@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cli_assertions import assert_one_line_user_error
+
 
 def test_new_skeleton_runs(cli, tmp_path):
     proc = cli("new", "first")
@@ -35,18 +37,10 @@ def test_new_refuses_an_existing_folder_or_a_bad_name(cli):
     assert cli("new", "../escape").returncode == 2
 
 
-def _one_line_user_error(proc, *fragments: str) -> None:
-    assert proc.returncode == 2, (proc.stdout, proc.stderr)
-    assert proc.stderr.startswith("Error: ") and proc.stderr.strip().count("\n") == 0, proc.stderr
-    assert "Traceback" not in proc.stderr and "unexpected" not in proc.stderr
-    for fragment in fragments:
-        assert fragment in proc.stderr, proc.stderr
-
-
 def test_new_refuses_a_name_taken_elsewhere_in_the_experiments(cli, tmp_path):
     assert cli("new", "study", "--example").returncode == 0
     proc = cli("new", "study", "--example", "--dir", "experiments/sub")
-    _one_line_user_error(proc, "an experiment named 'study' already exists in experiments/study")
+    assert_one_line_user_error(proc, "an experiment named 'study' already exists in experiments/study")
     assert not (tmp_path / "experiments" / "sub").exists()
     assert cli("run", "study", "--json").returncode == 0  # discovery is not broken
 
@@ -56,7 +50,7 @@ def test_new_reads_the_name_a_config_declares(cli, make_experiment, tmp_path):
     config = folder / "config.yaml"
     config.write_text(config.read_text(encoding="utf-8").replace("name: numbers", "name: alpha"), encoding="utf-8")
     proc = cli("new", "alpha", "--dir", "experiments/other")
-    _one_line_user_error(proc, "'alpha' already exists in experiments/numbers")
+    assert_one_line_user_error(proc, "'alpha' already exists in experiments/numbers")
     assert not (tmp_path / "experiments" / "other").exists()
 
 
@@ -77,7 +71,7 @@ def test_new_folder_path_mistakes_are_user_errors(cli, tmp_path):
     if Path("/proc/self").is_dir():  # procfs takes no new folders, even from root
         cases["/proc/nope"] = "cannot create the experiment folder /proc/nope/x: the folder /proc does not accept"
     for directory, message in cases.items():
-        _one_line_user_error(cli("new", "x", "--dir", directory), message)
+        assert_one_line_user_error(cli("new", "x", "--dir", directory), message)
     assert not (tmp_path / "x").exists()
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cli_assertions import assert_one_line_user_error
+
 EMITTING_STEPS = '''
 from crystallize import pipeline_step
 
@@ -57,24 +59,16 @@ def _stored_run(cli, make_experiment) -> str:
     return json.loads(proc.stdout)["run_id"]
 
 
-def _one_line_user_error(proc, *fragments: str) -> None:
-    assert proc.returncode == 2, (proc.stdout, proc.stderr)
-    assert proc.stderr.startswith("Error: ") and proc.stderr.strip().count("\n") == 0, proc.stderr
-    assert "Traceback" not in proc.stderr and "unexpected" not in proc.stderr
-    for fragment in fragments:
-        assert fragment in proc.stderr, proc.stderr
-
-
 def test_report_refuses_to_overwrite_a_file_that_is_not_a_report(cli, make_experiment):
     _stored_run(cli, make_experiment)
     config = Path("experiments/numbers/config.yaml")
     before = config.read_text(encoding="utf-8")
     proc = cli("report", "numbers", "-o", str(config))
-    _one_line_user_error(proc, "experiments/numbers/config.yaml already exists", "--force")
+    assert_one_line_user_error(proc, "experiments/numbers/config.yaml already exists", "--force")
     assert config.read_text(encoding="utf-8") == before
     other_html = Path("page.html")
     other_html.write_text("<!DOCTYPE html>\n<html><body>mine</body></html>\n", encoding="utf-8")
-    _one_line_user_error(cli("report", "numbers", "-o", "page.html"), "page.html already exists")
+    assert_one_line_user_error(cli("report", "numbers", "-o", "page.html"), "page.html already exists")
     assert "mine" in other_html.read_text(encoding="utf-8")
 
 
@@ -101,7 +95,7 @@ def test_report_output_path_mistakes_are_user_errors(cli, make_experiment):
     if Path("/proc/self").is_dir():  # procfs takes no new files, even from root
         cases["/proc/r.html"] = "cannot write the report to /proc/r.html: the folder /proc does not accept"
     for output, message in cases.items():
-        _one_line_user_error(cli("report", "numbers", "-o", output), message)
+        assert_one_line_user_error(cli("report", "numbers", "-o", output), message)
     assert not Path("report.html").exists() and not Path("experiments/report.html").exists()
 
 

@@ -79,4 +79,4 @@ def test_run_on_an_unreachable_cluster_stops_before_anything_is_stored(tmp_path,
     with pytest.raises(ClusterConnectionError):
         experiment.run()
     data = tmp_path / "data"
-    assert not data.exists() or list_runs(data, "remote") == []
+    assert not (data / "crystallize.db").exists() or list_runs(data, "remote") == []

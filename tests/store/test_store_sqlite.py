@@ -204,7 +204,9 @@ def test_rewriting_a_replicate_replaces_it(store):
 
 def test_batch_is_all_or_nothing(store):
     run = new_run(store)
-    bad = ReplicateRecord("treat", 1, 1, {"x": [object()]}, [])
+    cycle: list = []
+    cycle.append(cycle)  # the one kind of value not even its text form can store
+    bad = ReplicateRecord("treat", 1, 1, {"x": [cycle]}, [])
     with pytest.raises(SerializationError, match="replicate 1"):
         store.append_records(run.run_id, [record("treat", 0), bad])
     with pytest.raises(StoreError, match="replicate must be an int"):
@@ -212,6 +214,18 @@ def test_batch_is_all_or_nothing(store):
             run.run_id, [record("treat", 0), ReplicateRecord("treat", "x", 1, {}, [])]
         )
     assert store.load_records(run.run_id) == []
+
+
+def test_a_value_json_cannot_hold_is_stored_as_its_text(store, caplog):
+    run = new_run(store)
+    from fractions import Fraction
+
+    odd = ReplicateRecord("treat", 1, 1, {"x": [Fraction(1, 3)], "z": [1j]}, [])
+    store.append_records(run.run_id, [record("treat", 0), odd])
+    stored = {r.replicate: r for r in store.load_records(run.run_id)}
+    assert stored[0].metrics["n"] == [0] and stored[0].steps == record("treat", 0).steps
+    assert stored[1].metrics == {"x": ["Fraction(1, 3)"], "z": ["1j"]}
+    assert "replicate 1 holds values JSON cannot hold" in caplog.text and "complex 1j" in caplog.text
 
 
 def test_records_of_runs_are_separate(store):

@@ -51,3 +51,25 @@ def test_fail_fast_result_carries_the_store_failure_too(tmp_path, malformed):
     with pytest.raises(RunFailedError) as raised:
         _experiment(tmp_path / "data", fail_third=True).run(fail_fast=True)
     assert "malformed" in raised.value.result.info["store_error"]
+
+
+@pipeline_step()
+def odd_metric(data, ctx):
+    return data, {"score": complex(data, 1) if data == 1 else data}
+
+
+def test_a_value_json_cannot_hold_is_stored_as_text_and_the_run_completes(tmp_path, caplog):
+    experiment = Experiment(
+        datasource=replicate_number(), pipeline=Pipeline([odd_metric()]), replicates=4, name="odd",
+        plugins=[ArtifactPlugin(root_dir=tmp_path / "data"), SeedPlugin(seed=1)],
+    )
+    result = experiment.run()
+    assert result.metrics.baseline.metrics["score"] == [0, complex(1, 1), 2, 3]  # kept exactly in memory
+    assert "store_error" not in result.info
+    [run] = list_runs(tmp_path / "data", "odd")
+    assert run.status == "completed"
+    from crystallize.store import load_result
+
+    stored = load_result(run.run_id, tmp_path / "data")
+    assert stored.metrics.baseline.metrics["score"] == [0, "(1+1j)", 2, 3]
+    assert "replicate 1 holds values JSON cannot hold" in caplog.text and "complex (1+1j)" in caplog.text

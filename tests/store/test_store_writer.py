@@ -136,7 +136,9 @@ def test_commit_failure_is_reraised_from_add_flush_and_close():
 def test_unencodable_record_surfaces_from_the_writer(store):
     run = new_run(store)
     writer = RecordWriter(store, run.run_id, interval=0.01)
-    writer.add([rec(0), ReplicateRecord("c", 1, 1, {"x": [object()]}, [])])
+    cycle: list = []
+    cycle.append(cycle)  # cannot be stored, not even as text
+    writer.add([rec(0), ReplicateRecord("c", 1, 1, {"x": [cycle]}, [])])
     with pytest.raises(StoreError) as info:
         writer.close()
     assert isinstance(info.value.__cause__, SerializationError)

@@ -25,11 +25,13 @@ RUN_STATUSES: tuple[str, ...] = ("running", "completed", "failed", "cancelled", 
 class RunNotFoundError(StoreError):
     """No run with the given id exists in the store."""
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, where: str | None = None) -> None:
         self.run_id = run_id
+        self.where = where
+        place = f"the store {where!r}" if where else "the store"
         super().__init__(
-            f"No run with id '{run_id}' in the store. List the stored runs to find the id "
-            "(it may have been deleted)."
+            f"No run with id '{run_id}' in {place}. List the stored runs to find the id "
+            "(it may have been deleted, or be stored in another data directory)."
         )
 
 

@@ -7,18 +7,27 @@ from pathlib import Path
 from crystallize.hypothesis import HypothesisResult
 from crystallize.result import Result
 from crystallize.store.base import RunInfo
-from crystallize.store.sqlite import open_store
+from crystallize.store.sqlite import open_existing_store
 
 
 def list_runs(root_dir: str | Path = "data", experiment: str | None = None, limit: int | None = None) -> list[RunInfo]:
-    """Runs stored under ``root_dir`` (newest first), optionally of one experiment."""
-    with open_store(root_dir) as store:
+    """Runs stored under ``root_dir`` (newest first), optionally of one experiment.
+
+    Raises:
+        StoreError: ``root_dir`` holds no run store (nothing is created there).
+    """
+    with open_existing_store(root_dir) as store:
         return store.list_runs(experiment, limit=limit)
 
 
 def load_result(run_id: str, root_dir: str | Path = "data") -> Result:
-    """Load a stored run back as a Result (metrics, errors, provenance, hypotheses)."""
-    with open_store(root_dir) as store:
+    """Load a stored run back as a Result (metrics, errors, provenance, hypotheses).
+
+    Raises:
+        StoreError: ``root_dir`` holds no run store; ``RunNotFoundError`` (a StoreError)
+            when the run is not in it.
+    """
+    with open_existing_store(root_dir) as store:
         info = store.get_run(run_id)
         records = store.load_records(run_id)
     summary = info.summary or {}
@@ -40,7 +49,11 @@ def load_result(run_id: str, root_dir: str | Path = "data") -> Result:
 
 
 def latest_result(experiment: str, root_dir: str | Path = "data") -> Result | None:
-    """The newest stored run of ``experiment`` as a Result, or ``None`` if there is none."""
+    """The newest stored run of ``experiment`` as a Result, or ``None`` if there is none.
+
+    Raises:
+        StoreError: ``root_dir`` holds no run store.
+    """
     runs = list_runs(root_dir, experiment, limit=1)
     return load_result(runs[0].run_id, root_dir) if runs else None
 

@@ -13,7 +13,8 @@ Records are encoded by orjson when it can do so exactly, else by the standard li
 * Sets and frozensets become lists (sorted when their items can be sorted).
 * Dict keys must be ``str`` (JSON turns ``int`` keys into strings, so don't use them).
 * Anything else raises :class:`SerializationError` (a
-  :class:`~crystallize.exceptions.StoreError`).
+  :class:`~crystallize.exceptions.StoreError`); the run store then falls back to
+  :func:`encode_record_lossy`, which keeps such a value as its ``repr()`` text.
 """
 
 from __future__ import annotations
@@ -180,6 +181,39 @@ def encode_record(record: ReplicateRecord) -> str:
             f"Cannot store the record of condition '{record.condition}' replicate "
             f"{record.replicate}: {exc}"
         ) from exc.__cause__
+
+
+def encode_record_lossy(record: ReplicateRecord) -> tuple[str, list[str]]:
+    """Encode ``record`` like :func:`encode_record`, storing what JSON cannot hold as text.
+
+    For a record that :func:`encode_record` refuses (a metric that is a ``complex``, an
+    arbitrary object): each such value is written as its ``repr()`` string, so the rest
+    of the record — and the run — can still be stored.
+
+    Returns:
+        The JSON text and a short description of each value stored as text.
+
+    Raises:
+        SerializationError: The record cannot be encoded even so (a reference cycle).
+    """
+    replaced: list[str] = []
+
+    def as_text(obj: Any) -> Any:
+        try:
+            return json_default(obj)
+        except TypeError:
+            text = repr(obj)
+            replaced.append(f"{type(obj).__name__} {text if len(text) <= 60 else text[:57] + '...'}")
+            return text
+
+    encoder = json.JSONEncoder(default=as_text, allow_nan=True, separators=(",", ":"))
+    try:
+        return encoder.encode(record_payload(record)), replaced
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise SerializationError(
+            f"Cannot store the record of condition '{record.condition}' replicate "
+            f"{record.replicate}: {exc}"
+        ) from exc
 
 
 def _known(data: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 from itertools import chain
 from pathlib import Path
@@ -59,7 +59,14 @@ from crystallize.store.checkpoint import (
     FALLBACK_AUTOCHECKPOINT_PAGES,
     BackgroundCheckpointer,
 )
-from crystallize.store.serialize import decode_record, dumps, encode_record, loads
+from crystallize.store.serialize import (
+    SerializationError,
+    decode_record,
+    dumps,
+    encode_record,
+    encode_record_lossy,
+    loads,
+)
 from crystallize.store.sqlite_schema import OUR_TABLES, PREREGISTRATIONS_TABLE, SCHEMA
 
 logger = logging.getLogger("crystallize.store")
@@ -120,6 +127,44 @@ def pid_alive(pid: int) -> bool:
     except OSError:  # PermissionError: exists, owned by someone else
         return True
     return True
+
+
+def _record_rows(
+    run_id: str, records: Sequence[ReplicateRecord], encode: Callable[[ReplicateRecord], str]
+) -> list[tuple[Any, ...]]:
+    """The ``records`` table rows of ``records``, payloads made by ``encode``."""
+    try:
+        return [
+            (
+                run_id,
+                str(record.condition),
+                operator.index(record.replicate),
+                _sql_int(record.seed),
+                "ok" if record.error is None else "failed",
+                float(record.duration),
+                encode(record),
+            )
+            for record in records
+        ]
+    except (AttributeError, TypeError, ValueError) as exc:
+        raise StoreError(
+            f"append_records: not a valid ReplicateRecord (replicate must be an int, seed an "
+            f"int or None, duration a number): {exc}"
+        ) from exc
+
+
+def _encode_keeping_text(record: ReplicateRecord) -> str:
+    """:func:`encode_record`, or its lossy form with a warning naming what became text."""
+    try:
+        return encode_record(record)
+    except SerializationError:
+        payload, replaced = encode_record_lossy(record)
+        logger.warning(
+            "The record of condition '%s' replicate %s holds values JSON cannot hold; the "
+            "store keeps them as text (the in-memory Result keeps them as they are): %s",
+            record.condition, record.replicate, "; ".join(replaced),
+        )
+        return payload
 
 
 def _sql_int(value: Any) -> int | None:
@@ -479,7 +524,7 @@ class SQLiteRunStore(RunStore):
                 (time.time(), *mine, *mine, run_id),
             )
             if cursor.rowcount == 0:
-                raise RunNotFoundError(run_id)
+                raise RunNotFoundError(run_id, str(self.path))
 
     def finish_run(
         self,
@@ -517,7 +562,7 @@ class SQLiteRunStore(RunStore):
                 f"UPDATE runs SET {', '.join(assignments)} WHERE run_id = ?", (*values, run_id)
             )
             if cursor.rowcount == 0:
-                raise RunNotFoundError(run_id)
+                raise RunNotFoundError(run_id, str(self.path))
 
     def get_run(self, run_id: str) -> RunInfo:
         """Return the run's metadata (raises :class:`RunNotFoundError` if unknown)."""
@@ -526,7 +571,7 @@ class SQLiteRunStore(RunStore):
                 f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)
             ).fetchone()
         if row is None:
-            raise RunNotFoundError(run_id)
+            raise RunNotFoundError(run_id, str(self.path))
         return self._info(row)
 
     def list_runs(self, experiment: str | None = None, limit: int | None = None) -> list[RunInfo]:
@@ -575,7 +620,7 @@ class SQLiteRunStore(RunStore):
         with self.transaction(write=True) as conn:
             conn.execute("DELETE FROM records WHERE run_id = ?", (run_id,))
             if conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,)).rowcount == 0:
-                raise RunNotFoundError(run_id)
+                raise RunNotFoundError(run_id, str(self.path))
 
     def mark_stale_runs(self) -> list[str]:
         """Mark ``"running"`` runs whose driver is gone as ``"interrupted"``.
@@ -621,28 +666,18 @@ class SQLiteRunStore(RunStore):
     # -- records ------------------------------------------------------------------------
 
     def append_records(self, run_id: str, records: Sequence[ReplicateRecord]) -> None:
-        """Store ``records`` in one transaction, replacing same (condition, replicate)."""
+        """Store ``records`` in one transaction, replacing same (condition, replicate).
+
+        A value JSON cannot hold (a ``complex`` metric, an arbitrary object) is stored as
+        its ``repr()`` text, with a warning, rather than keeping the batch out of the store.
+        """
         try:
-            rows = [
-                (
-                    run_id,
-                    str(record.condition),
-                    operator.index(record.replicate),
-                    _sql_int(record.seed),
-                    "ok" if record.error is None else "failed",
-                    float(record.duration),
-                    encode_record(record),
-                )
-                for record in records
-            ]
-        except (AttributeError, TypeError, ValueError) as exc:
-            raise StoreError(
-                f"append_records: not a valid ReplicateRecord (replicate must be an int, seed an "
-                f"int or None, duration a number): {exc}"
-            ) from exc
+            rows = _record_rows(run_id, records, encode_record)
+        except SerializationError:  # one odd value must not keep the others out
+            rows = _record_rows(run_id, records, _encode_keeping_text)
         with self.transaction(write=True) as conn:
             if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
-                raise RunNotFoundError(run_id)
+                raise RunNotFoundError(run_id, str(self.path))
             for start in range(0, len(rows), _ROWS_PER_INSERT):
                 chunk = rows[start : start + _ROWS_PER_INSERT]
                 conn.execute(_insert_records_sql(len(chunk)), list(chain.from_iterable(chunk)))
@@ -653,7 +688,7 @@ class SQLiteRunStore(RunStore):
         with self.transaction() as conn:
             row = conn.execute("SELECT conditions FROM runs WHERE run_id = ?", (run_id,)).fetchone()
             if row is None:
-                raise RunNotFoundError(run_id)
+                raise RunNotFoundError(run_id, str(self.path))
             rows = conn.execute(
                 "SELECT condition, replicate, payload FROM records WHERE run_id = ?", (run_id,)
             ).fetchall()
@@ -692,12 +727,34 @@ def open_store(root_dir: str | os.PathLike[str], **options: Any) -> SQLiteRunSto
     return SQLiteRunStore(root / DB_FILENAME, **options)
 
 
+def open_existing_store(root_dir: str | os.PathLike[str], **options: Any) -> SQLiteRunStore:
+    """Open the run store at ``<root_dir>/crystallize.db`` to read it; nothing is created.
+
+    Raises:
+        StoreError: There is no store there (the message says what is at that path).
+    """
+    root = Path(root_dir)
+    if not (root / DB_FILENAME).is_file():
+        if not root.exists():
+            found = "the directory does not exist"
+        elif not root.is_dir():
+            found = "it is a file, not a directory"
+        else:
+            found = f"it holds no {DB_FILENAME}"
+        raise StoreError(
+            f"No run store in {str(root)!r} ({found}). Pass the data directory that holds "
+            f"{DB_FILENAME}: the experiment's ArtifactPlugin root_dir ('data' by default)."
+        )
+    return SQLiteRunStore(root / DB_FILENAME, **options)
+
+
 __all__ = [
     "DB_FILENAME",
     "DEFAULT_BUSY_TIMEOUT",
     "DEFAULT_STALE_AFTER",
     "SCHEMA_VERSION",
     "SQLiteRunStore",
+    "open_existing_store",
     "open_store",
     "pid_alive",
 ]

@@ -22,6 +22,7 @@ from crystallize.record import ReplicateRecord
 from crystallize.replicate import ReplicateRunner, baseline_condition, code_digest
 from crystallize.result import Result
 from crystallize.session import RunSession
+from crystallize.treatment import BASELINE, Treatment
 from crystallize.utils.context import FrozenContext
 from crystallize.utils.gc_pacing import paced_gc
 
@@ -82,7 +83,15 @@ class RecordDispatcher:
     def __call__(self, record: ReplicateRecord) -> None:
         experiment = self.experiment
         for hook in self._on_end:
-            hook(experiment, record)
+            try:
+                hook(experiment, record)
+            except Exception as exc:
+                exc.add_note(
+                    f"Raised by the plugin hook {_hook_name(hook)} for {record.condition} "
+                    f"#{record.replicate}; the run stops (replicates already finished are kept "
+                    "in the store)."
+                )
+                raise
 
     def event(self, event: LiveEvent) -> None:
         """Deliver one live event to every ``on_event`` hook."""
@@ -167,13 +176,10 @@ def iter_run(
     With ``stream=False`` nothing is yielded: the first ``next()`` runs everything and
     raises ``StopIteration`` holding the Result (no generator round trip per record).
     """
-    from crystallize.experiment import as_treatment
 
     if strategy not in STRATEGIES:
         raise ExperimentValidationError(f"strategy must be 'rerun' or 'resume', got {strategy!r}")
-    run_treatments = (
-        [as_treatment(t, experiment.treatments) for t in treatments] if treatments is not None else None
-    )
+    run_treatments = _chosen_treatments(treatments, experiment.treatments) if treatments is not None else None
     run_hypotheses = list(hypotheses) if hypotheses is not None else None
     with paced_gc(), run_overrides(
         experiment, treatments=run_treatments, hypotheses=run_hypotheses, replicates=replicates
@@ -251,9 +257,42 @@ def iter_run(
             result.metrics.hypotheses = verify_hypotheses(experiment.hypotheses, result)
         finally:
             _finish(session, result, "completed", _summary(records, result.metrics.hypotheses))
-        for plugin in experiment.plugins:
-            plugin.after_run(experiment, result)
+        _after_run(experiment, result)
     return result
+
+
+def _chosen_treatments(treatments: Iterable[TreatmentLike] | TreatmentLike, known: Iterable[Treatment]) -> list[Treatment]:
+    """The treatments a run was asked for: a list, or one treatment or name on its own.
+
+    ``"baseline"`` may be listed but adds nothing: the baseline always runs.
+    """
+    from crystallize.experiment import as_treatment
+
+    if isinstance(treatments, Treatment | str) or callable(treatments):
+        treatments = [treatments]
+    known = list(known)
+    return [as_treatment(t, known) for t in treatments if not (isinstance(t, str) and t == BASELINE)]
+
+
+def _hook_name(hook: Any) -> str:
+    """``Plugin.hook`` for a bound hook method."""
+    return f"{type(getattr(hook, '__self__', hook)).__name__}.{getattr(hook, '__name__', 'hook')}"
+
+
+def _after_run(experiment: Experiment, result: Result) -> None:
+    """Call every plugin's ``after_run``; one that raises gets the Result attached."""
+    for plugin in experiment.plugins:
+        try:
+            plugin.after_run(experiment, result)
+        except Exception as exc:
+            stored = f" and is stored as run {result.run_id}" if result.run_id else ""
+            exc.add_note(
+                f"Raised by the plugin hook {_hook_name(plugin.after_run)}. The run itself "
+                f"completed{stored}; its Result is attached to this exception as .result."
+            )
+            with contextlib.suppress(AttributeError):  # an exception class with __slots__
+                exc.result = result  # type: ignore[attr-defined]
+            raise
 
 
 def _finish(session: RunSession, result: Result, status: str, summary: dict[str, Any]) -> None:
@@ -310,8 +349,7 @@ def apply_once(
             base_seed=seed_plugin.base_seed if seed_plugin else None,
             info={"replicates": 1, "strategy": "apply", "computed": 1},
         )
-        for plugin in experiment.plugins:
-            plugin.after_run(experiment, result)
+        _after_run(experiment, result)
     if outcome.exception is not None:
         raise outcome.exception
     return outcome.data

@@ -1,0 +1,38 @@
+"""``run(treatments=...)`` takes a list, or one treatment or name; "baseline" always runs."""
+
+from __future__ import annotations
+
+from crystallize import ArtifactPlugin, Experiment, Pipeline, data_source, pipeline_step, treatment
+
+
+@data_source
+def replicate_number(ctx):
+    return ctx["replicate"]
+
+
+@pipeline_step()
+def add(data, ctx, *, delta=0):
+    return data, {"value": data + delta}
+
+
+def _experiment():
+    return Experiment(
+        datasource=replicate_number(), pipeline=Pipeline([add()]), replicates=2,
+        treatments=[treatment("plus", {"delta": 1}), treatment("big", {"delta": 100})],
+        plugins=[ArtifactPlugin(root_dir=None)],
+    )
+
+
+def test_one_treatment_name_is_not_read_letter_by_letter():
+    result = _experiment().run(treatments="big")
+    assert list(result.metrics.treatments) == ["big"]
+    assert result.metrics.treatments["big"].metrics["value"] == [100, 101]
+
+
+def test_a_single_treatment_object_and_a_listed_baseline():
+    experiment = _experiment()
+    only = experiment.run(treatments=treatment("tiny", {"delta": 0.5}))
+    assert list(only.metrics.treatments) == ["tiny"]
+    baseline_only = experiment.run(treatments=["baseline"])
+    assert baseline_only.metrics.treatments == {} and baseline_only.metrics.baseline.metrics["value"] == [0, 1]
+    assert [t.name for t in experiment.treatments] == ["plus", "big"]  # for that run only

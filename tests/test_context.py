@@ -78,3 +78,74 @@ def test_context_pickles_with_metrics():
     clone = pickle.loads(pickle.dumps(ctx))
     assert clone["a"] == [1, 2]
     assert clone.metrics["m"] == [1]
+
+
+def test_missing_key_names_key_suggests_closest_and_lists_keys():
+    ctx = standalone_context({"delta": 2, "lr": 0.1})
+    with pytest.raises(KeyError) as info:
+        ctx["detla"]
+    message = str(info.value)
+    assert "'detla'" in message
+    assert "did you mean 'delta'?" in message
+    assert "condition, delta, lr, replicate" in message
+    assert info.value.key == "detla"
+
+
+def test_missing_key_error_is_catchable_as_key_error_and_pickles():
+    from crystallize.utils.context import MissingContextKeyError
+
+    ctx = FrozenContext({"a": 1})
+    try:
+        ctx["zzz"]
+    except KeyError as exc:
+        error = exc
+    assert isinstance(error, MissingContextKeyError)
+    assert "did you mean" not in str(error) and "Available keys: a." in str(error)
+    clone = pickle.loads(pickle.dumps(error))
+    assert str(clone) == str(error) and clone.key == "zzz"
+
+
+def test_missing_key_in_a_step_is_reported_with_the_suggestion():
+    from crystallize import Experiment, Pipeline, data_source, pipeline_step, treatment
+
+    @data_source
+    def one(ctx):
+        return 1
+
+    @pipeline_step()
+    def typo(data, ctx):
+        return data + ctx["detla"]
+
+    result = Experiment(
+        datasource=one(),
+        pipeline=Pipeline([typo()]),
+        treatments=[treatment("big", {"delta": 5})],
+    ).run()
+    messages = {error.condition: error.message for error in result.errors}
+    assert "did you mean 'delta'?" in messages["big"]
+    assert "'detla'" in messages["baseline"] and "Available keys:" in messages["baseline"]
+
+
+def test_record_rejects_tags_that_are_not_a_mapping():
+    ctx = FrozenContext()
+    ctx.record("acc", 0.5)
+    with pytest.raises(TypeError, match=r"Metric 'acc': tags must be a mapping"):
+        ctx.record("acc", 0.9, tags="val")
+    with pytest.raises(TypeError, match="tags must be a mapping"):
+        ctx.metrics.add("loss", 1.0, tags=[("split", "val")])
+    # nothing was recorded by the rejected calls
+    assert ctx.metrics.as_dict() == {"acc": [0.5]}
+    assert ctx.metrics.log == [("acc", 0.5)]
+    assert "loss" not in ctx.metrics
+
+
+def test_record_accepts_any_mapping_as_tags():
+    from types import MappingProxyType
+
+    ctx = FrozenContext()
+    ctx.metrics.add("loss", 0.5)
+    ctx.record("acc", 0.9, tags=MappingProxyType({"split": "val"}))
+    ctx.metrics.add("loss", 0.25)
+    assert ctx.metrics.tags("acc") == [{"split": "val"}]
+    assert ctx.metrics.tags("loss") == [None, None]
+    assert ctx.metrics.log == [("loss", 0.5), ("acc", 0.9), ("loss", 0.25)]

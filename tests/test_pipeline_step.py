@@ -109,3 +109,75 @@ def test_class_based_step():
     step = Square()
     assert step.name == "Square"
     assert step(3, standalone_context()) == 9
+
+
+def test_misspelled_parameter_names_step_and_suggests():
+    with pytest.raises(TypeError) as info:
+        add_delta(dleta=1)
+    message = str(info.value)
+    assert "step add_delta()" in message and "dleta" in message
+    assert "did you mean 'delta'?" in message and "it accepts: delta" in message
+
+
+@pytest.mark.parametrize("flag", ["yes", 1, None])
+def test_non_bool_cacheable_rejected_at_decoration(flag):
+    with pytest.raises(TypeError, match="pipeline_step cacheable must be True or False"):
+        pipeline_step(cacheable=flag)
+
+
+def test_option_passed_positionally_rejected():
+    with pytest.raises(TypeError, match=r"pipeline_step decorates a function.*cacheable=True"):
+        pipeline_step(True)
+
+
+def _run_and_get_errors(step):
+    from crystallize import Experiment, data_source
+
+    @data_source
+    def one(ctx):
+        return [1]
+
+    return Experiment(datasource=one(), pipeline=Pipeline([step])).run().errors
+
+
+def test_context_parameter_not_named_ctx_gets_a_hint():
+    @pipeline_step()
+    def uses_context(data, context, *, delta=0):
+        return data
+
+    errors = _run_and_get_errors(uses_context())
+    assert len(errors) == 1
+    message = errors[0].message
+    assert "needs parameter 'context'" in message
+    assert "name it ctx" in message and "def uses_context(data, ctx" in message
+
+
+def test_other_context_lookalikes_get_the_hint():
+    @pipeline_step()
+    def underscore(data, *, _ctx):
+        return data
+
+    @pipeline_step()
+    def short(data, c):
+        return data
+
+    for step, name in ((underscore(), "_ctx"), (short(), "c")):
+        with pytest.raises(MissingParameterError, match="name it ctx") as info:
+            step([1], standalone_context())
+        assert info.value.parameter == name
+
+
+def test_ctx_not_right_after_data_gets_a_hint():
+    @pipeline_step()
+    def late_ctx(data, delta, ctx):
+        return data
+
+    with pytest.raises(MissingParameterError, match="receives the context only right after the data"):
+        late_ctx(delta=1)([1], standalone_context())
+
+
+def test_ordinary_missing_parameter_has_no_context_hint():
+    with pytest.raises(MissingParameterError) as info:
+        scale()([1], standalone_context())
+    assert "name it ctx" not in str(info.value)
+    assert str(info.value).endswith("or give the parameter a default.")

@@ -36,3 +36,14 @@ def test_a_single_treatment_object_and_a_listed_baseline():
     baseline_only = experiment.run(treatments=["baseline"])
     assert baseline_only.metrics.treatments == {} and baseline_only.metrics.baseline.metrics["value"] == [0, 1]
     assert [t.name for t in experiment.treatments] == ["plus", "big"]  # for that run only
+
+
+def test_apply_checks_its_seed():
+    import pytest
+
+    experiment = _experiment()
+    with pytest.raises(ValueError, match=r"apply\(\) seed must be from 0 to 2\*\*32 - 1"):
+        experiment.apply(seed=-1)
+    with pytest.raises(TypeError, match=r"apply\(\) seed"):
+        experiment.apply(seed="7")
+    assert experiment.apply(seed=2**32 - 1) == 0

@@ -59,9 +59,9 @@ class ExperimentBuilder:
         self._steps.append(step)
         return self
 
-    def pipeline(self, pipeline: Pipeline | Iterable[PipelineStep]) -> ExperimentBuilder:
-        """Replace the steps with ``pipeline`` (a Pipeline or a list of steps)."""
-        self._steps = list(pipeline.steps if isinstance(pipeline, Pipeline) else pipeline)
+    def pipeline(self, pipeline: Pipeline | Iterable[PipelineStep] | PipelineStep) -> ExperimentBuilder:
+        """Replace the steps with ``pipeline`` (a Pipeline, a list of steps or one step)."""
+        self._steps = list((pipeline if isinstance(pipeline, Pipeline) else Pipeline(pipeline)).steps)
         return self
 
     def plugins(self, *plugins: BasePlugin | Iterable[BasePlugin]) -> ExperimentBuilder:
@@ -91,6 +91,11 @@ class ExperimentBuilder:
 
     def initial_ctx(self, values: Mapping[str, Any]) -> ExperimentBuilder:
         """Add values every replicate's context starts with."""
+        if not isinstance(values, Mapping):
+            raise TypeError(
+                "initial_ctx() takes a mapping of context keys to values, e.g. "
+                f".initial_ctx({{'lr': 0.1}}), got {type(values).__name__} {values!r}"
+            )
         self._initial_ctx.update(values)
         return self
 

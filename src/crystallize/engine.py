@@ -121,7 +121,9 @@ def verify_hypotheses(
             if not result.errors:
                 exc.result = result  # type: ignore[attr-defined]
                 raise
-            verdicts.append(HypothesisResult(hyp.name, {}, [], {}, hyp.metrics, hyp.correction, str(exc)))
+            failed = f"{len(result.errors)} of {len(result.records)} replicate record(s) failed"
+            why = f"{exc} ({failed}, which may be why: see result.errors)"
+            verdicts.append(HypothesisResult(hyp.name, {}, [], {}, hyp.metrics, hyp.correction, why))
     return verdicts
 
 
@@ -330,6 +332,10 @@ def apply_once(
 
     if experiment.pipeline is None or not use_data:  # with data=, no datasource is needed
         experiment.validate()
+    if seed is not None:
+        from crystallize.plugins.seed import check_seed
+
+        seed = check_seed(seed, "apply() seed")
     chosen = as_treatment(treatment, experiment.treatments) if treatment is not None else None
     condition = (chosen.name, chosen) if chosen is not None else baseline_condition()
     with run_overrides(experiment, treatments=[chosen] if chosen is not None else [], hypotheses=[], replicates=1):

@@ -4,6 +4,7 @@ The tree::
 
     CrystallizeError
     ├── ContextMutationError        a context key was overwritten by accident
+    ├── MissingContextKeyError      (also a KeyError) ctx[key] for a key the context lacks
     ├── MissingParameterError       a step keyword has no fixed value, context value or default
     ├── ExperimentValidationError   (also a ValueError) the experiment is incomplete or inconsistent
     ├── PicklingError               (also a pickle.PicklingError) something must cross a process
@@ -41,10 +42,35 @@ class ContextMutationError(CrystallizeError):
     """
 
 
-class MissingParameterError(CrystallizeError, TypeError):
-    """A step keyword parameter has no fixed value, no context value and no default."""
+class MissingContextKeyError(CrystallizeError, KeyError):
+    """``ctx[key]`` for a key the context does not have.
 
-    def __init__(self, step: str, parameter: str) -> None:
+    A :class:`KeyError` (so ``except KeyError`` still catches it) whose message names
+    the key, the closest existing key and the keys there are.
+
+    Attributes:
+        key: the key that was looked up.
+    """
+
+    def __init__(self, key: object, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+    def __str__(self) -> str:  # KeyError would wrap the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self):
+        return (type(self), (self.key, self.args[0] if self.args else ""))
+
+
+class MissingParameterError(CrystallizeError, TypeError):
+    """A step keyword parameter has no fixed value, no context value and no default.
+
+    ``hint``, when given, is appended to the message (e.g. that the context parameter
+    must be named ``ctx``).
+    """
+
+    def __init__(self, step: str, parameter: str, hint: str = "") -> None:
         self.step = step
         self.parameter = parameter
         super().__init__(
@@ -52,6 +78,7 @@ class MissingParameterError(CrystallizeError, TypeError):
             f"was built, no treatment or initial_ctx provides a context value '{parameter}', "
             f"and it has no default. Pass {step}({parameter}=...), add '{parameter}' to "
             "initial_ctx or a treatment, or give the parameter a default."
+            + (f" {hint}" if hint else "")
         )
 
 
@@ -156,6 +183,7 @@ __all__ = [
     "CrystallizeError",
     "ExperimentValidationError",
     "InsufficientSamplesError",
+    "MissingContextKeyError",
     "MissingMetricError",
     "MissingParameterError",
     "OptionalDependencyError",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numbers
+import sys
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -15,7 +18,8 @@ from crystallize.plugins.execution.serial import SerialExecution
 from crystallize.plugins.hookspec import BasePlugin, has_worker_hooks, overrides
 from crystallize.plugins.logging import LoggingPlugin
 from crystallize.plugins.seed import SeedPlugin
-from crystallize.treatment import BASELINE, Treatment
+from crystallize.store.artifacts import _component as check_path_component
+from crystallize.treatment import BASELINE, ENGINE_KEYS, Treatment
 
 if TYPE_CHECKING:
     from crystallize.builder import ExperimentBuilder
@@ -85,15 +89,24 @@ class Experiment:
 
     Args:
         datasource: a :class:`~crystallize.datasource.DataSource` (e.g. ``my_source()``).
-        pipeline: a :class:`~crystallize.pipeline.Pipeline` (a list of steps is accepted).
+        pipeline: a :class:`~crystallize.pipeline.Pipeline` (a list of steps, or one step,
+            is accepted).
         plugins: plugins to use; each replaces the default of its kind (ArtifactPlugin,
             SeedPlugin, LoggingPlugin, execution). Defaults fill the missing kinds.
         initial_ctx: values every replicate's context starts with (resources made with
-            :func:`~crystallize.resource_factory` are created once per worker).
+            :func:`~crystallize.resource_factory` are created once per worker). The engine
+            sets ``replicate``, ``condition`` and ``seed_used`` itself.
         treatments: treatments compared with the baseline.
         hypotheses: hypotheses verified after all replicates.
-        replicates: replicates per condition.
-        name: the experiment's name (runs are stored under it).
+        replicates: replicates per condition (any integral number, stored as an int).
+        name: the experiment's name (runs are stored under it, so it must be usable as a
+            directory name).
+
+    ``plugins``, ``treatments`` and ``hypotheses`` take a list or a single item.
+
+    Raises:
+        TypeError: a part of the wrong type (``initial_ctx`` that is not a mapping, a
+            dict of plugins, a non-string name, a pipeline item that is not a step).
     """
 
     #: Set on experiments loaded from ``config.yaml`` (see :mod:`crystallize.config`):
@@ -112,25 +125,34 @@ class Experiment:
         self,
         datasource: DataSource | None = None,
         pipeline: Pipeline | Sequence[Any] | None = None,
-        plugins: Iterable[BasePlugin] | None = None,
+        plugins: Iterable[BasePlugin] | BasePlugin | None = None,
         initial_ctx: Mapping[str, Any] | None = None,
-        treatments: Iterable[TreatmentLike] | None = None,
-        hypotheses: Iterable[Hypothesis] | None = None,
+        treatments: Iterable[TreatmentLike] | TreatmentLike | None = None,
+        hypotheses: Iterable[Hypothesis] | Hypothesis | None = None,
         replicates: int = 1,
         name: str | None = None,
         description: str | None = None,
     ) -> None:
         if pipeline is not None and not isinstance(pipeline, Pipeline):
             pipeline = Pipeline(pipeline)
+        if initial_ctx is not None and not isinstance(initial_ctx, Mapping):
+            raise TypeError(
+                "initial_ctx must be a mapping of context keys to values, e.g. "
+                f"initial_ctx={{'lr': 0.1}}, got {type(initial_ctx).__name__} {initial_ctx!r}"
+            )
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"The experiment name must be a string, got {type(name).__name__} {name!r}")
         self.datasource = datasource
         self.pipeline = pipeline
         self.initial_ctx: dict[str, Any] = dict(initial_ctx or {})
-        self.treatments: list[Treatment] = [as_treatment(t) for t in treatments or ()]
-        self.hypotheses: list[Hypothesis] = list(hypotheses or ())
-        self.replicates = replicates
+        self.treatments: list[Treatment] = [
+            as_treatment(t) for t in as_list(treatments, "treatments", "[treatment('t', {...}), ...]")
+        ]
+        self.hypotheses: list[Hypothesis] = as_list(hypotheses, "hypotheses", "[my_hypothesis, ...]")
+        self.replicates = _as_count(replicates)
         self.name = name or "experiment"
         self.description = description
-        self.plugins: list[BasePlugin] = resolve_plugins(plugins)
+        self.plugins: list[BasePlugin] = resolve_plugins(as_list(plugins, "plugins", "[SeedPlugin(seed=1), ...]"))
         for plugin in self.plugins:
             plugin.init_hook(self)
 
@@ -173,7 +195,14 @@ class Experiment:
 
     # -- checks --------------------------------------------------------------------------
     def validate(self) -> None:
-        """Check the experiment can run; raise ExperimentValidationError naming what is wrong."""
+        """Check the experiment can run; raise ExperimentValidationError naming what is wrong.
+
+        Checked: the datasource and pipeline, ``replicates``, the name (it becomes a
+        directory), engine keys (``replicate``, ``condition``, ``seed_used``) set in
+        ``initial_ctx`` or a treatment's values, treatment and hypothesis names, step
+        swaps, and that every hypothesis is a :class:`Hypothesis`. A treatment value that
+        a step's fixed parameter hides from every step is a ``UserWarning``.
+        """
         problems = []
         if self.datasource is None:
             problems.append("no datasource (pass datasource=my_source() or use .datasource(...))")
@@ -184,26 +213,39 @@ class Experiment:
             problems.append(f"datasource {self.datasource!r} has no fetch(ctx) method{hint}")
         if self.pipeline is None:
             problems.append("no pipeline (pass pipeline=Pipeline([...]) or use .add_step(...))")
+        self.replicates = _as_count(self.replicates)
         if isinstance(self.replicates, bool) or not isinstance(self.replicates, int) or self.replicates < 1:
             problems.append(f"replicates must be a positive int, got {self.replicates!r}")
+        problems += _name_problems(self.name)
+        problems += _engine_key_problems("initial_ctx", self.initial_ctx)
         problems += _duplicates("treatment", [t.name for t in self.treatments])
         base_steps = self.pipeline.steps if self.pipeline is not None else []
+        shadowed = []
         for t in self.treatments:
+            if isinstance(t.values, Mapping):
+                problems += _engine_key_problems(f"treatment '{t.name}'", t.values)
             try:
-                t.resolve_steps(base_steps)
+                steps = t.resolve_steps(base_steps)
             except ValueError as exc:
                 problems.append(str(exc))
-        problems += _duplicates("hypothesis", [h.name for h in self.hypotheses])
+            else:
+                shadowed += _shadowed_values(t, steps)
+        not_hypotheses = _hypothesis_problems(self.hypotheses)
+        problems += not_hypotheses
+        if not not_hypotheses:
+            problems += _duplicates("hypothesis", [h.name for h in self.hypotheses])
         if problems:
             raise ExperimentValidationError(
                 f"Experiment '{self.name}' is not valid: " + "; ".join(problems)
             )
+        for message in shadowed:
+            warnings.warn(message, UserWarning, stacklevel=_user_stacklevel())
 
     # -- running -------------------------------------------------------------------------
     def run(
         self,
         treatments: Iterable[TreatmentLike] | None = None,
-        hypotheses: Iterable[Hypothesis] | None = None,
+        hypotheses: Iterable[Hypothesis] | Hypothesis | None = None,
         replicates: int | None = None,
         strategy: str = "rerun",
         fail_fast: bool = False,
@@ -221,12 +263,12 @@ class Experiment:
         """
         from crystallize.engine import run_experiment
 
-        return run_experiment(self, treatments, hypotheses, replicates, strategy, fail_fast)
+        return run_experiment(self, treatments, _run_hypotheses(hypotheses), replicates, strategy, fail_fast)
 
     def stream(
         self,
         treatments: Iterable[TreatmentLike] | None = None,
-        hypotheses: Iterable[Hypothesis] | None = None,
+        hypotheses: Iterable[Hypothesis] | Hypothesis | None = None,
         replicates: int | None = None,
         strategy: str = "rerun",
         fail_fast: bool = False,
@@ -247,7 +289,7 @@ class Experiment:
         """
         from crystallize.engine import RunStream, iter_run
 
-        return RunStream(iter_run(self, treatments, hypotheses, replicates, strategy, fail_fast))
+        return RunStream(iter_run(self, treatments, _run_hypotheses(hypotheses), replicates, strategy, fail_fast))
 
     def debug(
         self,
@@ -264,7 +306,7 @@ class Experiment:
         """
         from crystallize.debugging import debug_replicate
 
-        return debug_replicate(self, treatment, replicate, store, console)
+        return debug_replicate(self, _none_if_baseline(treatment), replicate, store, console)
 
     def optimize(
         self,
@@ -286,17 +328,17 @@ class Experiment:
     def apply(self, treatment: TreatmentLike | None = None, data: Any = None, seed: int | None = None) -> Any:
         """Run the pipeline exactly once and return the final data.
 
-        ``treatment`` applies a treatment's values (baseline when omitted); ``data``
-        replaces the datasource's output (the datasource is not called); ``seed`` is the
-        seed handed to the SeedPlugin's ``seed_fn``. Every plugin hook runs, as in a
-        one-replicate run of that condition: ``before_run``, ``before_replicate``,
+        ``treatment`` applies a treatment's values (baseline when omitted or
+        ``"baseline"``); ``data`` replaces the datasource's output (the datasource is not
+        called); ``seed`` is the seed handed to the SeedPlugin's ``seed_fn``. Every plugin
+        hook runs, as in a one-replicate run of that condition: ``before_run``, ``before_replicate``,
         ``before_step``/``after_step``, ``on_replicate_end`` and ``after_run`` (with a
         :class:`~crystallize.result.Result` of the one record). Nothing is written to the
         run store. An exception in a step is raised once ``after_run`` has seen it.
         """
         from crystallize.engine import apply_once
 
-        return apply_once(self, treatment, data, seed, use_data=data is not None)
+        return apply_once(self, _none_if_baseline(treatment), data, seed, use_data=data is not None)
 
     # -- pickling: workers get the parts needed to run replicates --------------------------
     def __getstate__(self) -> dict[str, Any]:
@@ -310,6 +352,126 @@ class Experiment:
             f"Experiment(name={self.name!r}, treatments={[t.name for t in self.treatments]!r}, "
             f"replicates={self.replicates!r})"
         )
+
+
+def as_list(value: Any, what: str, example: str) -> list[Any]:
+    """``None`` as ``[]``, a single item as ``[item]``, a list (or other iterable) as a
+    list. A string is one item (a treatment name), not a collection of them."""
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        raise TypeError(f"{what} must be a list, e.g. {what}={example}, got a dict {value!r}")
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        return [value]
+    return list(value)
+
+
+def _run_hypotheses(hypotheses: Any) -> list[Any] | None:
+    """``run(hypotheses=...)`` as a list, so one hypothesis (or a mistake such as a
+    string) reaches validate() whole; ``None`` keeps the experiment's."""
+    return None if hypotheses is None else as_list(hypotheses, "hypotheses", "[my_hypothesis]")
+
+
+def _none_if_baseline(treatment: TreatmentLike | None) -> TreatmentLike | None:
+    """``"baseline"`` names the untreated condition, the same as no treatment."""
+    return None if isinstance(treatment, str) and treatment == BASELINE else treatment
+
+
+def _as_count(value: Any) -> Any:
+    """Any integral number but a bool (``numpy.int64(3)``) as a Python int; anything
+    else unchanged, for validate() to report."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _name_problems(name: Any) -> list[str]:
+    """Why ``name`` cannot name an experiment: it becomes a directory of the artifact
+    store. The check is the one the run applies when it makes that directory (after the
+    run is stored), done here first."""
+    try:
+        check_path_component(name, "experiment")
+    except ValueError:
+        return [
+            f"the name {name!r} cannot be used: it becomes a directory in the artifact store, "
+            "so it must not be blank, '.' or '..', start with a drive letter ('C:') or contain "
+            "'/', '\\' or NUL bytes (use letters, digits, '-', '_' or '.')"
+        ]
+    return []
+
+
+#: What to do instead of setting an engine key yourself.
+_ENGINE_KEY_HINTS = {
+    "replicate": "it is the replicate's index; store your value under another key",
+    "condition": "it is the condition's name; store your value under another key",
+    "seed_used": "choose seeds with SeedPlugin(seed=...) instead",
+}
+
+
+def _engine_key_problems(owner: str, values: Mapping[str, Any]) -> list[str]:
+    """One problem per engine-set key (``replicate``, ``condition``, ``seed_used``) in
+    ``values``: set there, it would be overwritten or make every replicate alike."""
+    return [
+        f"{owner} sets '{key}', which the engine sets for every replicate ({_ENGINE_KEY_HINTS[key]})"
+        for key in ENGINE_KEYS
+        if key in values
+    ]
+
+
+def _hypothesis_problems(hypotheses: Sequence[Any]) -> list[str]:
+    """One problem per item of ``hypotheses`` that is not a :class:`Hypothesis`."""
+    problems = []
+    for index, item in enumerate(hypotheses):
+        if isinstance(item, Hypothesis):
+            continue
+        if getattr(item, "__crystallize_hypothesis_decorator__", False):
+            hint = "it is @hypothesis(...) not yet applied to a ranker; decorate a function def r(result) -> float with it"
+        elif callable(item):
+            hint = "decorate the ranker with @hypothesis(verifier=..., metrics=...)"
+        else:
+            hint = (
+                "decorate a ranker with @hypothesis(verifier=..., metrics=...) or build "
+                "Hypothesis(verifier=..., metrics=...)"
+            )
+        problems.append(f"hypotheses[{index}] is {item!r}, not a Hypothesis: {hint}")
+    return problems
+
+
+def _shadowed_values(treatment: Treatment, steps: Sequence[Any]) -> list[str]:
+    """Warnings for values of a mapping ``treatment`` that a step fixed at construction
+    and no step reads from the context, so the treatment's value reaches no step."""
+    if not isinstance(treatment.values, Mapping):
+        return []
+    read = {key for step in steps for key in getattr(step, "context_keys", ())}
+    messages = []
+    for key, value in treatment.values.items():
+        if key in read:
+            continue
+        for step in steps:
+            params = getattr(step, "params", None) or {}
+            if key in params:
+                messages.append(
+                    f"Treatment '{treatment.name}' sets '{key}' to {value!r}, but step "
+                    f"'{step.name}' was built with {key}={params[key]!r}, and a fixed parameter "
+                    "wins over context values, so the treatment does not change it. Build the "
+                    f"step without {key}= to let treatments set it, or drop '{key}' from the "
+                    "treatment."
+                )
+    return messages
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that makes a warning issued by our caller point at the first
+    frame outside this package (the user's ``validate()``, ``run()`` or ``build()``)."""
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module != "crystallize" and not module.startswith("crystallize."):
+            return level
+        frame = frame.f_back
+        level += 1
+    return 1
 
 
 def _duplicates(kind: str, names: list[str]) -> list[str]:

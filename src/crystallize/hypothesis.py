@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from crystallize.exceptions import MissingMetricError
@@ -35,7 +35,7 @@ class Verifier:
         return self.fn.__name__
 
     def __call__(self, baseline: Samples, treatment: Samples) -> dict[str, Any]:
-        return dict(self.fn(baseline, treatment, **self.params))
+        return verifier_output(self.name, self.fn(baseline, treatment, **self.params))
 
     def __reduce__(self):
         # The module attribute is the factory, not ``fn``: rebuild through it.
@@ -44,6 +44,16 @@ class Verifier:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{self.name}({args})"
+
+
+def verifier_output(name: str, output: Any) -> dict[str, Any]:
+    """``output`` as a dict; a TypeError naming verifier ``name`` when it is not a mapping."""
+    if not isinstance(output, Mapping):
+        raise TypeError(
+            f"Verifier '{name}' must return a dict such as {{'p_value': 0.03, "
+            f"'significant': True}}, but returned {type(output).__name__} {output!r}."
+        )
+    return dict(output)
 
 
 def verifier(fn: Callable[..., Mapping[str, Any]]) -> Callable[..., Verifier]:
@@ -57,7 +67,15 @@ def verifier(fn: Callable[..., Mapping[str, Any]]) -> Callable[..., Verifier]:
             return {"gain": gain, "significant": gain > 0}
 
         check = larger_mean(metric="accuracy")    # a Verifier
+
+    Raises:
+        TypeError: when ``fn`` is not a function.
     """
+    if not callable(fn):
+        raise TypeError(
+            f"@verifier decorates a function def v(baseline, treatment, **params) -> dict, "
+            f"got {type(fn).__name__} {fn!r}."
+        )
 
     @functools.wraps(fn)
     def factory(**params: Any) -> Verifier:
@@ -166,19 +184,15 @@ class Hypothesis:
         name: str | None = None,
         correction: str | None = None,
     ) -> None:
-        if not callable(verifier):
-            raise TypeError(
-                f"Hypothesis verifier must be callable, got {verifier!r}. Did you pass the "
-                "factory instead of calling it (welch_t_test instead of welch_t_test())?"
-            )
+        check_verifier(verifier)
         if correction is not None and correction not in CORRECTIONS:
             raise ValueError(
                 f"Unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}"
             )
+        if ranker is not None and not callable(ranker):
+            raise TypeError(f"Hypothesis ranker must be a function fn(result) -> float, got {ranker!r}")
         self.verifier = verifier
-        self.metrics = [metrics] if isinstance(metrics, str) else list(metrics)
-        if not self.metrics:
-            raise ValueError("A hypothesis needs at least one metric name")
+        self.metrics = metric_names(metrics)
         self.ranker = ranker or _default_ranker
         self.name = name or (getattr(ranker, "__name__", None) if ranker else None) or "hypothesis"
         self.correction = correction
@@ -187,11 +201,17 @@ class Hypothesis:
         selected = {}
         for metric in self.metrics:
             if metric not in metrics:
-                known = ", ".join(sorted(metrics)) or "none"
+                if not metrics:
+                    raise MissingMetricError(
+                        f"Hypothesis '{self.name}' reads metric '{metric}', but the {condition} "
+                        "condition recorded no metrics at all: if its replicates failed, see "
+                        "result.errors; otherwise record it in a step with ctx.metrics.add(...) "
+                        "or return (data, {metric: value})."
+                    )
                 raise MissingMetricError(
                     f"Hypothesis '{self.name}' reads metric '{metric}', but the {condition} "
-                    f"condition recorded no such metric (recorded: {known}). Record it in a "
-                    "step with ctx.metrics.add(...) or return (data, {metric: value})."
+                    f"condition recorded no such metric (recorded: {', '.join(sorted(metrics))}). "
+                    "Record it in a step with ctx.metrics.add(...) or return (data, {metric: value})."
                 )
             selected[metric] = list(metrics[metric])
         return selected
@@ -210,17 +230,14 @@ class Hypothesis:
         recorded = set(baseline).union(*(set(m) for m in treatments.values()))
         for metric in self.metrics:
             if metric not in recorded:
-                known = ", ".join(sorted(recorded)) or "none"
-                raise MissingMetricError(
-                    f"Hypothesis '{self.name}' reads metric '{metric}', which no condition "
-                    f"recorded (recorded metrics: {known}). Record it in a step with "
-                    "ctx.metrics.add(...) or return (data, {metric: value}), or fix the name."
-                )
+                raise MissingMetricError(self._missing_everywhere(metric, recorded))
         results: dict[str, dict[str, Any]] = {}
+        verifier_name = getattr(self.verifier, "name", None) or getattr(self.verifier, "__name__", "verifier")
         for tname, metrics in treatments.items():
             try:
                 base = self._select("baseline", baseline)
-                results[tname] = self.verifier(base, self._select(f"'{tname}'", metrics))
+                output = self.verifier(base, self._select(f"'{tname}'", metrics))
+                results[tname] = verifier_output(verifier_name, output)
             except Exception as exc:  # one bad treatment must not sink the others
                 results[tname] = {"error": f"{type(exc).__name__}: {exc}"}
         if self.correction:
@@ -237,8 +254,55 @@ class Hypothesis:
         ranking += [t for t in results if t not in scores]
         return HypothesisResult(self.name, results, ranking, scores, self.metrics, self.correction)
 
+    def _missing_everywhere(self, metric: str, recorded: set[str]) -> str:
+        """The message for a metric no condition recorded. With no metrics at all, the
+        likely cause is that no replicate succeeded, so the name is not blamed."""
+        if not recorded:
+            return (
+                f"Hypothesis '{self.name}' reads metric '{metric}', but no condition recorded "
+                "any metric: if every replicate failed, see result.errors for why; otherwise "
+                "record it in a step with ctx.metrics.add(...) or return (data, {metric: value})."
+            )
+        return (
+            f"Hypothesis '{self.name}' reads metric '{metric}', which no condition "
+            f"recorded (recorded metrics: {', '.join(sorted(recorded))}). Record it in a step "
+            "with ctx.metrics.add(...) or return (data, {metric: value}), or fix the name."
+        )
+
     def __repr__(self) -> str:
         return f"Hypothesis(name={self.name!r}, verifier={self.verifier!r}, metrics={self.metrics!r})"
+
+
+def check_verifier(verifier: Any) -> None:
+    """Raise TypeError unless ``verifier`` can be called with ``(baseline, treatment)``;
+    an uncalled verifier factory gets a message saying to call it."""
+    if getattr(verifier, "__crystallize_verifier__", None) is not None:
+        name = getattr(verifier, "__name__", "the_verifier")
+        raise TypeError(
+            f"Hypothesis verifier {name} is a verifier factory, not a verifier. Call it: "
+            f"verifier={name}() (with its parameters, if any)."
+        )
+    if not callable(verifier):
+        raise TypeError(
+            f"Hypothesis verifier must be callable, got {verifier!r}. Did you pass the "
+            "factory instead of calling it (welch_t_test instead of welch_t_test())?"
+        )
+
+
+def metric_names(metrics: Any) -> list[str]:
+    """``metrics`` (one name or a list of names) as a non-empty list of names."""
+    if isinstance(metrics, Mapping | bytes) or not isinstance(metrics, str | Iterable):
+        raise TypeError(
+            "Hypothesis metrics must be a metric name or a list of names (metrics=\"accuracy\" "
+            f"or metrics=[\"accuracy\", \"loss\"]), got {type(metrics).__name__} {metrics!r}."
+        )
+    names = [metrics] if isinstance(metrics, str) else list(metrics)
+    bad = [name for name in names if not isinstance(name, str)]
+    if bad:
+        raise TypeError(f"Hypothesis metric names must be strings, got {bad[0]!r} in {metrics!r}.")
+    if not names or "" in names:
+        raise ValueError("A hypothesis needs at least one metric name, and names cannot be empty")
+    return names
 
 
 def _p_value_slots(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -286,7 +350,14 @@ def hypothesis(
             return result["p_value"]
     """
 
+    check_verifier(verifier)
+    metrics = metric_names(metrics)  # a generator is read once, here
+
     def decorate(ranker: Callable[[Mapping[str, Any]], float]) -> Hypothesis:
+        if not callable(ranker):
+            raise TypeError(
+                f"@hypothesis(...) decorates a ranker function def r(result) -> float, got {ranker!r}."
+            )
         return Hypothesis(
             verifier=verifier,
             metrics=metrics,
@@ -295,6 +366,7 @@ def hypothesis(
             correction=correction,
         )
 
+    decorate.__crystallize_hypothesis_decorator__ = True  # type: ignore[attr-defined]
     return decorate
 
 

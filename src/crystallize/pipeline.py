@@ -2,9 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from crystallize.pipeline_step import PipelineStep
+
+
+def step_problem(step: Any) -> str | None:
+    """Why ``step`` cannot be a pipeline step (a sentence to follow "... is X, "), or
+    ``None`` when it is a :class:`PipelineStep`."""
+    if isinstance(step, PipelineStep):
+        return None
+    factory = getattr(step, "__crystallize_step__", None)
+    if factory is not None:
+        return (
+            "which is not a step. Did you pass the factory instead of calling it "
+            f"(my_step instead of my_step())? Call it: {factory.__name__}()."
+        )
+    if isinstance(step, type) and issubclass(step, PipelineStep):
+        return f"the class {step.__name__}, not a step. Create an instance: {step.__name__}()."
+    if callable(step):
+        what = f"a plain function ('{step.__name__}')" if hasattr(step, "__name__") else "a callable"
+        return (
+            f"{what}, not a step. Decorate the function with @pipeline_step() and call the "
+            "factory (@pipeline_step() def my_step(data, ctx): ..., then "
+            "Pipeline([my_step()])), or subclass PipelineStep."
+        )
+    return (
+        "which is not a step. Steps come from @pipeline_step() factories called with their "
+        "parameters (my_step(), not the factory my_step) or from PipelineStep subclasses."
+    )
+
+
+def as_step_list(steps: Any) -> list[Any]:
+    """The items of ``steps``: a list (or other iterable) of steps, or a single step."""
+    if isinstance(steps, str | bytes | Mapping):
+        raise TypeError(
+            f"A pipeline takes a list of steps, e.g. Pipeline([load(), score()]), got "
+            f"{type(steps).__name__} {steps!r}."
+        )
+    if isinstance(steps, PipelineStep) or not isinstance(steps, Iterable):
+        return [steps]  # one step (or one mistake, explained by step_problem)
+    return list(steps)
 
 
 class Pipeline:
@@ -14,19 +53,18 @@ class Pipeline:
 
         pipeline = Pipeline([load(), clean(), score()])
         pipeline.steps        # [load(), clean(), score()]
+
+    Raises:
+        TypeError: when an item is not a :class:`PipelineStep` (an uncalled factory,
+            a plain function, any other object); the message says how to make one.
     """
 
-    def __init__(self, steps: Iterable[PipelineStep]) -> None:
-        self.steps: list[PipelineStep] = list(steps)
+    def __init__(self, steps: Iterable[PipelineStep] | PipelineStep) -> None:
+        self.steps: list[PipelineStep] = as_step_list(steps)
         for index, step in enumerate(self.steps):
-            factory = getattr(step, "__crystallize_step__", None)
-            if factory is not None or not callable(step):
-                name = getattr(factory, "__name__", None)
-                hint = f" Call it: {name}()." if name else ""
-                raise TypeError(
-                    f"Pipeline step {index} is {step!r}, which is not a step. Did you pass the "
-                    f"factory instead of calling it (my_step instead of my_step())?{hint}"
-                )
+            problem = step_problem(step)
+            if problem is not None:
+                raise TypeError(f"Pipeline step {index} is {step!r}, {problem}")
 
     def __iter__(self) -> Iterator[PipelineStep]:
         return iter(self.steps)

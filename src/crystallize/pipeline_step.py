@@ -101,7 +101,7 @@ class FunctionStep(PipelineStep):
             elif default is not _NO_DEFAULT:
                 kwargs[name] = default
             else:
-                raise MissingParameterError(self.name, name)
+                raise MissingParameterError(self.name, name, _context_name_hint(self.fn, name))
         for name, artifact in self._artifacts:
             kwargs[name] = artifact.bind(ctx)
         return kwargs
@@ -129,6 +129,60 @@ def _as_artifact(parameter: str, value: Any) -> Artifact:
     if value is None or value is _NO_DEFAULT:
         return Artifact(parameter)
     raise TypeError(f"Parameter '{parameter}' is annotated Artifact but got {value!r}")
+
+
+#: Parameter names that suggest the user meant the context (which must be named ``ctx``).
+_CONTEXT_LOOKALIKES = frozenset({"context", "_ctx", "ctx_", "_context", "context_", "ctxt", "cx"})
+
+
+def _context_name_hint(fn: Callable[..., Any], parameter: str) -> str:
+    """A hint for a missing ``parameter`` that was probably meant to be the context.
+
+    Only a parameter named ``ctx`` right after the data receives the context; any other
+    parameter is injected from the context by name. When the missing parameter is
+    ``ctx`` itself (so it is not right after the data), or the function has no ``ctx``
+    and the parameter is named like the context or sits where ``ctx`` goes, say so.
+    Runs only on the error path.
+    """
+    import inspect
+
+    params = list(inspect.signature(fn).parameters.values())
+    if parameter == "ctx":
+        return (
+            "A parameter named ctx receives the context only right after the data: "
+            f"def {fn.__name__}(data, ctx, *, option=1)."
+        )
+    if any(p.name == "ctx" for p in params):
+        return ""
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    in_ctx_slot = len(params) > 1 and params[1].name == parameter and params[1].kind in positional
+    if parameter in _CONTEXT_LOOKALIKES or in_ctx_slot:
+        return (
+            f"If '{parameter}' is meant to receive the context, name it ctx: only a parameter "
+            f"named ctx right after the data gets the context, e.g. def {fn.__name__}(data, ctx, "
+            "*, option=1); every other parameter is injected from the context by name."
+        )
+    return ""
+
+
+def _unknown_parameters_error(
+    kind: str, name: str, unknown: list[str], accepted: list[str]
+) -> TypeError:
+    """The TypeError for a step or datasource factory called with unknown parameters.
+
+    Args:
+        kind: what was called (``"step"``, ``"datasource"``).
+        name: its name (the decorated function's).
+        unknown: the unknown parameter names, sorted.
+        accepted: the parameter names it accepts, in signature order.
+    """
+    from crystallize.config.errors import did_you_mean
+
+    hint = did_you_mean(unknown[0], accepted) if len(unknown) == 1 else ""
+    return TypeError(
+        f"{kind} {name}() got unknown parameter(s) {', '.join(unknown)}{hint} "
+        f"(it accepts: {', '.join(accepted) or 'none'})"
+    )
 
 
 class _StepSignature:
@@ -198,18 +252,31 @@ def pipeline_step(
                 params[name] = value
             unknown = sorted(set(params) - spec.names)
             if unknown:
-                raise TypeError(
-                    f"{func.__name__}() got unknown parameter(s) {', '.join(unknown)}; "
-                    f"it accepts: {', '.join(positional) or 'none'}"
-                )
+                raise _unknown_parameters_error("step", func.__name__, unknown, positional)
             return FunctionStep(func, spec, params, cacheable)
 
         factory.__crystallize_step__ = func  # type: ignore[attr-defined]
         return factory
 
+    _check_decorator_arguments(fn, cacheable)
     if fn is not None:
         return decorate(fn)
     return decorate
+
+
+def _check_decorator_arguments(fn: object, cacheable: object) -> None:
+    """Raise TypeError for ``@pipeline_step`` arguments that cannot be right.
+
+    ``cacheable`` must be a bool, and ``fn`` (the bare-decorator form) a function:
+    ``pipeline_step(True)`` is a mistyped ``pipeline_step(cacheable=True)``.
+    """
+    if not isinstance(cacheable, bool):
+        raise TypeError(f"pipeline_step cacheable must be True or False, got {cacheable!r}")
+    if fn is not None and not callable(fn):
+        raise TypeError(
+            f"pipeline_step decorates a function, got {fn!r}; options are keywords: "
+            "use @pipeline_step() or @pipeline_step(cacheable=True)"
+        )
 
 
 __all__ = ["FunctionStep", "PipelineStep", "pipeline_step"]

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from crystallize.pipeline_step import PipelineStep
 
 BASELINE = "baseline"
+#: Context keys the engine sets for every replicate; initial_ctx and treatments may not.
+ENGINE_KEYS = ("replicate", "condition", "seed_used")
 
 
 class Treatment:
@@ -63,6 +65,8 @@ class Treatment:
             raise ValueError(f"Treatment '{name}': give either steps= (swap some) or pipeline= (replace all), not both")
         if steps is not None and not isinstance(steps, Mapping):
             raise TypeError(f"Treatment '{name}' steps must map step names to replacement steps")
+        if steps:
+            _check_replacements(name, steps)
         self.name = name
         self.values = dict(values) if isinstance(values, Mapping) else values
         self.datasource = datasource
@@ -129,6 +133,16 @@ class Treatment:
         return hash(self.name)
 
 
+def _check_replacements(name: str, steps: Mapping[str, Any]) -> None:
+    """Raise TypeError when a ``steps=`` replacement is not a step (say, an uncalled factory)."""
+    from crystallize.pipeline import step_problem
+
+    for step_name, step in steps.items():
+        problem = step_problem(step)
+        if problem is not None:
+            raise TypeError(f"Treatment '{name}' replaces step '{step_name}' with {step!r}, {problem}")
+
+
 def treatment(
     name: str,
     values: Mapping[str, Any] | Callable[[FrozenContext], Any] | None = None,
@@ -141,4 +155,4 @@ def treatment(
     return Treatment(name, values, datasource=datasource, steps=steps, pipeline=pipeline)
 
 
-__all__ = ["BASELINE", "Treatment", "treatment"]
+__all__ = ["BASELINE", "ENGINE_KEYS", "Treatment", "treatment"]

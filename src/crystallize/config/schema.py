@@ -31,9 +31,10 @@ from pydantic_core import PydanticCustomError
 from crystallize.config.errors import did_you_mean
 from crystallize.config.yaml_io import FieldPath
 from crystallize.store.artifacts import validate_artifact_name
+from crystallize.treatment import ENGINE_KEYS
 
 #: Context keys the engine sets for every replicate; treatments may not change them.
-RESERVED_CONTEXT_KEYS = ("replicate", "condition", "seed_used")
+RESERVED_CONTEXT_KEYS = ENGINE_KEYS
 EXECUTION_STRATEGIES = ("serial", "thread", "process", "async", "ray")
 CORRECTIONS = ("holm", "bonferroni", "fdr_bh")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -174,10 +175,10 @@ def _empty_if_null(value: Any) -> Any:
 def _log_level(value: Any) -> Any:
     if isinstance(value, str) and value.upper() in LOG_LEVELS:
         return value.upper()
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
     hint = did_you_mean(str(value).upper(), LOG_LEVELS) if isinstance(value, str) else ""
-    raise _fail(f"expected one of {', '.join(LOG_LEVELS)}, got {describe(value)}{hint}")
+    raise _fail(f"expected one of {', '.join(LOG_LEVELS)} or a level number >= 0, got {describe(value)}{hint}")
 
 
 def _call_yaml(call: Call) -> Any:

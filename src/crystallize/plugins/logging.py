@@ -23,7 +23,8 @@ class LoggingPlugin(BasePlugin):
 
     Args:
         verbose: log every step of every replicate with its duration and cache status.
-        log_level: level set on the ``crystallize`` logger (name or number).
+        log_level: level set on the ``crystallize`` logger: a level name (``"DEBUG"``,
+            ``"info"``, ...) or a non-negative int (``logging.DEBUG``, ``15``, ...).
 
     Failures are logged the moment their record reaches the driver. When ``verbose`` is
     set and nothing handles the logger yet, a stderr handler is added so the output shows.
@@ -32,11 +33,9 @@ class LoggingPlugin(BasePlugin):
     """
 
     def __init__(self, verbose: bool = False, log_level: str | int = "INFO") -> None:
-        level = logging.getLevelName(log_level.upper()) if isinstance(log_level, str) else log_level
-        if not isinstance(level, int):
-            raise ValueError(
-                f"Unknown log_level {log_level!r}; use DEBUG, INFO, WARNING, ERROR or CRITICAL"
-            )
+        level = _level_number(log_level)
+        if not isinstance(verbose, bool):
+            raise TypeError(f"LoggingPlugin verbose must be True or False, got {verbose!r}")
         self.verbose = verbose
         self.log_level = log_level
         self._level = level
@@ -105,6 +104,28 @@ class LoggingPlugin(BasePlugin):
             hits,
             len(result.errors),
         )
+
+
+def _level_number(log_level: object) -> int:
+    """The numeric level of ``log_level``: a known level name or a non-negative int.
+
+    Raises ValueError (naming the closest level name for a misspelt one) otherwise.
+    """
+    if isinstance(log_level, str):
+        level = logging.getLevelName(log_level.upper())
+        if isinstance(level, int):
+            return level
+    elif isinstance(log_level, int) and not isinstance(log_level, bool) and log_level >= 0:
+        return log_level
+    hint = ""
+    if isinstance(log_level, str):
+        from crystallize.config.errors import did_you_mean
+
+        hint = did_you_mean(log_level.upper(), logging.getLevelNamesMapping())
+    raise ValueError(
+        f"Unknown log_level {log_level!r}: use DEBUG, INFO, WARNING, ERROR or CRITICAL "
+        f"(any case) or a non-negative int such as logging.DEBUG{hint}"
+    )
 
 
 __all__ = ["LOGGER_NAME", "LoggingPlugin"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import warnings
 from collections.abc import Callable
@@ -23,6 +24,41 @@ THREAD_WARNING = (
 )
 
 _random_seed: Callable[[int], None] | None = None
+
+
+def check_seed(value: object, what: str = "seed") -> int:
+    """Return ``value`` as a seed: an int from 0 to ``2**32 - 1``, else raise.
+
+    Seeds are 32-bit unsigned ints (what NumPy's global RNG accepts). NumPy integers
+    are accepted and returned as plain ``int``; ``bool`` and non-integers are not.
+
+    Args:
+        value: the seed given by the user.
+        what: how error messages name the argument (``"SeedPlugin seed"``).
+
+    Raises:
+        TypeError: ``value`` is not an int (a bool, float, str, ...).
+        ValueError: ``value`` is outside ``0..2**32 - 1``.
+    """
+    if isinstance(value, bool):
+        raise _not_an_int(value, what)
+    try:
+        seed = operator.index(value)  # int, NumPy integers, other integer types
+    except TypeError:
+        raise _not_an_int(value, what) from None
+    if not 0 <= seed < SEED_MODULUS:
+        raise ValueError(
+            f"{what} must be from 0 to 2**32 - 1 (seeds are 32-bit unsigned ints), got {seed}; "
+            "pick a seed in that range."
+        )
+    return seed
+
+
+def _not_an_int(value: object, what: str) -> TypeError:
+    """The error :func:`check_seed` raises for a seed that is not an int."""
+    return TypeError(
+        f"{what} must be an int from 0 to 2**32 - 1, got {value!r} ({type(value).__name__})"
+    )
 
 
 def _load_random_seed() -> Callable[[int], None]:
@@ -76,10 +112,11 @@ class SeedPlugin(BasePlugin):
     """Seed every replicate deterministically and record the seed.
 
     Args:
-        seed: base seed. Replicate ``r`` gets ``(seed + r * 31337) % 2**32``. When
-            ``None``, a base seed is drawn at the start of each run and recorded in the
-            result, so the run can be repeated with ``SeedPlugin(seed=result.base_seed)``.
-        auto_seed: when ``False`` every replicate gets the base seed itself.
+        seed: base seed, an int from 0 to ``2**32 - 1``. Replicate ``r`` gets
+            ``(seed + r * 31337) % 2**32``. When ``None``, a base seed is drawn at the
+            start of each run and recorded in the result, so the run can be repeated
+            with ``SeedPlugin(seed=result.base_seed)``.
+        auto_seed: when ``False`` every replicate gets the base seed itself (a bool).
         seed_fn: called with each replicate's seed; defaults to seeding Python's
             ``random`` and NumPy's global RNG.
 
@@ -94,8 +131,10 @@ class SeedPlugin(BasePlugin):
         auto_seed: bool = True,
         seed_fn: Callable[[int], None] | None = None,
     ) -> None:
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise TypeError(f"SeedPlugin seed must be an int or None, got {seed!r}")
+        if seed is not None:
+            seed = check_seed(seed, "SeedPlugin seed")
+        if not isinstance(auto_seed, bool):
+            raise TypeError(f"SeedPlugin auto_seed must be True or False, got {auto_seed!r}")
         if seed_fn is not None and not callable(seed_fn):
             raise TypeError(f"SeedPlugin seed_fn must be callable, got {seed_fn!r}")
         self.seed = seed
@@ -146,4 +185,4 @@ class SeedPlugin(BasePlugin):
             warnings.warn(THREAD_WARNING, RuntimeWarning, stacklevel=2)
 
 
-__all__ = ["SEED_MODULUS", "SEED_STRIDE", "SeedPlugin", "default_seed_fn"]
+__all__ = ["SEED_MODULUS", "SEED_STRIDE", "SeedPlugin", "check_seed", "default_seed_fn"]

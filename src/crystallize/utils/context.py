@@ -11,9 +11,27 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from crystallize.exceptions import ContextMutationError
+from crystallize.exceptions import ContextMutationError, MissingContextKeyError
 
 _MISSING = object()
+
+#: How many keys a missing-key message lists before it shortens the list.
+_KEYS_SHOWN = 20
+
+
+def _missing_key_message(key: object, keys: list[Any]) -> str:
+    """Say that ``key`` is not in a context holding ``keys``, and what to do."""
+    from crystallize.config.errors import did_you_mean
+
+    names = sorted(str(k) for k in keys)
+    hint = did_you_mean(key, names) if isinstance(key, str) else ""
+    shown = ", ".join(names[:_KEYS_SHOWN]) or "none"
+    if len(names) > _KEYS_SHOWN:
+        shown += f", ... ({len(names) - _KEYS_SHOWN} more)"
+    return (
+        f"The context has no key {key!r}{hint or '.'} Available keys: {shown}. Add it with "
+        f"initial_ctx or a treatment, or read it with ctx.get({key!r}, default)."
+    )
 
 
 class ContextMetrics:
@@ -28,17 +46,30 @@ class ContextMetrics:
         self.log: list[tuple[str, Any]] = []
 
     def add(self, name: str, value: Any, tags: Mapping[str, Any] | None = None) -> None:
-        """Append ``value`` to metric ``name`` (optionally with ``tags``)."""
+        """Append ``value`` to metric ``name`` (optionally with ``tags``, a mapping)."""
+        if tags is not None or self._tags is not None:
+            self._add_tagged(name, value, tags)
+            return
         values = self._values.get(name)
         if values is None:
             values = self._values[name] = []
         values.append(value)
         self.log.append((name, value))
-        if tags is not None or self._tags is not None:
-            if self._tags is None:
-                self._tags = {}
-            tag_list = self._tags.setdefault(name, [None] * (len(values) - 1))
-            tag_list.append(dict(tags) if tags is not None else None)
+
+    def _add_tagged(self, name: str, value: Any, tags: Mapping[str, Any] | None) -> None:
+        """:meth:`add` once any value has tags: check ``tags`` first, then record both."""
+        if tags is not None and not isinstance(tags, Mapping):
+            raise TypeError(
+                f"Metric {name!r}: tags must be a mapping such as {{'split': 'val'}} (or None), "
+                f"got {tags!r} ({type(tags).__name__})"
+            )
+        values = self._values.setdefault(name, [])
+        values.append(value)
+        self.log.append((name, value))
+        if self._tags is None:
+            self._tags = {}
+        tag_list = self._tags.setdefault(name, [None] * (len(values) - 1))
+        tag_list.append(dict(tags) if tags is not None else None)
 
     def __getitem__(self, name: str) -> list[Any]:
         return self._values[name]
@@ -116,7 +147,10 @@ class FrozenContext:
 
     # -- reading -----------------------------------------------------------------
     def __getitem__(self, key: str) -> Any:
-        value = self._data[key]
+        try:
+            value = self._data[key]
+        except KeyError:  # error path only: the lookup itself costs nothing extra
+            raise MissingContextKeyError(key, _missing_key_message(key, list(self._data))) from None
         resolve = getattr(value, "_crystallize_resolve", None)
         if resolve is not None:
             return resolve(self)
@@ -216,4 +250,10 @@ def standalone_context(initial: Mapping[str, Any] | None = None) -> FrozenContex
     return FrozenContext(data)
 
 
-__all__ = ["ContextMetrics", "ContextMutationError", "FrozenContext", "standalone_context"]
+__all__ = [
+    "ContextMetrics",
+    "ContextMutationError",
+    "FrozenContext",
+    "MissingContextKeyError",
+    "standalone_context",
+]

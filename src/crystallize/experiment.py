@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import numbers
+import operator
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -18,7 +18,6 @@ from crystallize.plugins.execution.serial import SerialExecution
 from crystallize.plugins.hookspec import BasePlugin, has_worker_hooks, overrides
 from crystallize.plugins.logging import LoggingPlugin
 from crystallize.plugins.seed import SeedPlugin
-from crystallize.store.artifacts import _component as check_path_component
 from crystallize.treatment import BASELINE, ENGINE_KEYS, Treatment
 
 if TYPE_CHECKING:
@@ -380,15 +379,20 @@ def _none_if_baseline(treatment: TreatmentLike | None) -> TreatmentLike | None:
 def _as_count(value: Any) -> Any:
     """Any integral number but a bool (``numpy.int64(3)``) as a Python int; anything
     else unchanged, for validate() to report."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return int(value)
-    return value
+    if isinstance(value, bool):
+        return value
+    try:
+        return operator.index(value)  # int, numpy.int64, other integer types
+    except TypeError:
+        return value
 
 
 def _name_problems(name: Any) -> list[str]:
     """Why ``name`` cannot name an experiment: it becomes a directory of the artifact
     store. The check is the one the run applies when it makes that directory (after the
     run is stored), done here first."""
+    from crystallize.store.artifacts import _component as check_path_component  # lazy: import time
+
     try:
         check_path_component(name, "experiment")
     except ValueError:

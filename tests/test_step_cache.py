@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import sys
 import textwrap
 from pathlib import Path
@@ -170,3 +171,33 @@ def test_cache_hits_are_logged_when_verbose(caplog):
     messages = [r.getMessage() for r in caplog.records]
     assert any("(cache hit)" in m for m in messages)
     assert any("2 cache hit(s)" in m for m in messages)
+
+
+@pipeline_step(cacheable=True)
+def noisy_features(data, ctx):
+    import numpy as np
+
+    return [x + random.random() + float(np.random.random()) for x in data]
+
+
+@pipeline_step()
+def evaluate(data, ctx):
+    import numpy as np
+
+    return data, {"noise": random.random(), "np_noise": float(np.random.random()), "feat": sum(data)}
+
+
+def test_a_cache_hit_leaves_the_random_generators_as_computing_would():
+    def run(*treatments):
+        return Experiment(
+            datasource=numbers(), pipeline=Pipeline([noisy_features(), evaluate()]), replicates=3,
+            plugins=[SeedPlugin(seed=1), LoggingPlugin(verbose=False)], treatments=list(treatments), name="rng",
+        ).run()
+
+    computed = run()
+    assert not any(s["cache_hit"] for s in computed.provenance["baseline"][0]["steps"])
+    replayed = run(treatment("same", {}))  # every step of both conditions now hits the cache
+    assert all(r.steps[0].cache_hit for r in replayed.records)
+    expected = computed.metrics.baseline.metrics
+    assert replayed.metrics.baseline.metrics == expected
+    assert replayed.metrics.treatments["same"].metrics == expected  # no false difference

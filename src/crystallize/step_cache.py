@@ -6,14 +6,19 @@ the content hash of its input and the replicate's seed. The condition name is ne
 part of the key, so conditions that feed a step the same input share its output.
 
 A cached entry holds the output, the metrics the step recorded, the context keys it
-added and the bytes of the artifacts it wrote, so a hit replays all four (artifact files
-are written again at the new replicate's location). A miss carries an explanation: which parts differ
-from the closest earlier entry of the same step.
+added, the bytes of the artifacts it wrote and the state of the global random number
+generators (Python's ``random`` and, when loaded, NumPy's) after the step, so a hit
+replays all five: artifact files are written again at the new replicate's location, and
+later steps draw exactly the numbers they would have drawn had the step run. (RNGs
+seeded by a custom ``seed_fn`` — PyTorch's, say — are not captured.) A miss carries an
+explanation: which parts differ from the closest earlier entry of the same step.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import sys
 from typing import TYPE_CHECKING, Any
 
 from crystallize.exceptions import StoreError
@@ -86,7 +91,9 @@ class CacheLookup:
     def replay(self, ctx: FrozenContext) -> Any:
         """Apply the cached metrics, context additions and artifacts to ``ctx``; return
         the output."""
-        data, logged, added, artifacts = self.value
+        data, logged, added, artifacts, *rng = self.value  # entries before 0.1 lack rng
+        if rng:
+            _restore_rng_states(rng[0])
         for name, value in logged:
             ctx.metrics.add(name, value)
         ctx._data.update(added)
@@ -118,11 +125,31 @@ class CacheLookup:
 
             artifacts = [(name, Artifact(name).bind(ctx).read_bytes()) for name in written]
         try:
-            cache.put(self.key, (data, list(logged), added, artifacts), step=self.parts["step"], parts=self.parts)
+            entry = (data, list(logged), added, artifacts, _rng_states())
+            cache.put(self.key, entry, step=self.parts["step"], parts=self.parts)
         except TypeError as exc:
             self.miss_reason = f"{self.miss_reason}; output not cached: {exc}"
         except StoreError as exc:
             logger.warning("Could not write the cache entry of step '%s': %s", self.parts["step"], exc)
+
+
+def _rng_states() -> dict[str, Any]:
+    """The global RNGs' states now: ``random``'s, and NumPy's if ``numpy.random`` is loaded
+    (not importing NumPy for it)."""
+    states: dict[str, Any] = {"random": random.getstate()}
+    numpy_random = sys.modules.get("numpy.random")
+    if numpy_random is not None:
+        states["numpy"] = numpy_random.get_state()
+    return states
+
+
+def _restore_rng_states(states: dict[str, Any]) -> None:
+    """Put the global RNGs back in the states :func:`_rng_states` saved."""
+    random.setstate(states["random"])
+    if "numpy" in states:
+        import numpy.random
+
+        numpy.random.set_state(states["numpy"])
 
 
 __all__ = ["CacheLookup", "StepCacheKey"]

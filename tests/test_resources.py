@@ -68,3 +68,39 @@ def test_wrapper_pickles_without_the_resource():
     clone = pickle.loads(pickle.dumps(factory))
     assert clone.key == "explicit"
     assert ctx["res"] is live  # cached
+
+
+def _reading(value_factory):
+    return Experiment(
+        datasource=nothing(), pipeline=Pipeline([use_resource()]), replicates=1,
+        initial_ctx={"res": value_factory},
+    )
+
+
+def test_factories_of_lookalike_lambdas_never_share_a_resource():
+    import gc
+
+    results = []
+    for label in ("model-A", "model-B"):
+        factory = resource_factory(lambda ctx, label=label: {"pid": os.getpid(), "token": label})
+        ctx = FrozenContext({"res": factory})
+        results.append(ctx["res"]["token"])
+        del factory, ctx
+        gc.collect()  # the first factory's id may be reused by the second
+    assert results == ["model-A", "model-B"]
+
+
+def test_same_key_shares_one_resource_and_the_key_is_readable():
+    first = resource_factory(make_resource, key="db")
+    second = resource_factory(make_resource, key="db")
+    assert first.key == "db"
+    assert FrozenContext({"r": first})["r"] is FrozenContext({"r": second})["r"]
+    assert resource_factory(make_resource).key == f"{__name__}.make_resource"
+
+
+def test_the_fingerprint_does_not_change_with_each_factory_object():
+    from crystallize.fingerprint import fingerprint, spec_of
+
+    one = fingerprint(spec_of(_reading(resource_factory(make_resource))))
+    other = fingerprint(spec_of(_reading(resource_factory(make_resource))))
+    assert one == other  # so a run with a resource can be resumed by a new process

@@ -94,6 +94,9 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
+    spec = getattr(value, "_crystallize_spec", None)
+    if spec is not None:  # e.g. a resource_factory: its identity, not its repr
+        return spec()
     if callable(value):
         return {"callable": getattr(value, "__qualname__", repr(value)), "code": code_hash(value)}
     return repr(value)

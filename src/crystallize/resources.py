@@ -22,19 +22,21 @@ class ResourceFactory:
     socket, a connection, a model) never has to be pickled.
     """
 
-    __slots__ = ("fn", "key")
+    __slots__ = ("fn", "key", "_token")
 
     def __init__(self, fn: Callable[[FrozenContext], Any], key: str | None = None) -> None:
         if not callable(fn):
             raise TypeError(f"resource_factory needs a callable fn(ctx), got {fn!r}")
         self.fn = fn
-        # The default key is fixed here, in the driver, and travels with the pickle.
-        name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
-        self.key = key or f"{name}#{id(self):x}"
+        self.key = key or f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
+        # Without a key, each factory has its own resource, even one of another lambda
+        # with the same qualified name. The token is drawn here, in the driver, and travels
+        # with the pickle, so every replicate in a worker shares the worker's one resource.
+        self._token = "" if key else os.urandom(8).hex()
 
     def get(self, ctx: FrozenContext) -> Any:
         """Return this process's resource, creating it on first use."""
-        cache_key = (os.getpid(), self.key)
+        cache_key = (os.getpid(), self.key, self._token)
         try:
             return _CACHE[cache_key]
         except KeyError:
@@ -46,11 +48,18 @@ class ResourceFactory:
 
     _crystallize_resolve = get
 
-    def __getstate__(self) -> tuple[Any, str]:
-        return (self.fn, self.key)
+    def _crystallize_spec(self) -> dict[str, Any]:
+        """What the experiment fingerprint records: the key and the factory's code, not
+        the per-object token (so a new process can resume the run)."""
+        from crystallize.fingerprint import code_hash
 
-    def __setstate__(self, state: tuple[Any, str]) -> None:
-        self.fn, self.key = state
+        return {"resource_factory": self.key, "code": code_hash(self.fn)}
+
+    def __getstate__(self) -> tuple[Any, str, str]:
+        return (self.fn, self.key, self._token)
+
+    def __setstate__(self, state: tuple[Any, str, str]) -> None:
+        self.fn, self.key, self._token = state
 
     def __repr__(self) -> str:
         return f"resource_factory({getattr(self.fn, '__name__', self.fn)!r}, key={self.key!r})"
@@ -60,8 +69,11 @@ def resource_factory(fn: Callable[[FrozenContext], Any], key: str | None = None)
     """Wrap ``fn(ctx) -> resource`` for ``initial_ctx``.
 
     The factory runs at most once per worker process (once in total for serial runs);
-    steps read the live resource with ``ctx["name"]``. ``key`` names the cache entry and
-    defaults to the function's qualified name.
+    steps read the live resource with ``ctx["name"]``. Threads of one process share it, so
+    under thread execution it must be safe to use from several threads (for SQLite:
+    ``sqlite3.connect(path, check_same_thread=False)``). ``key`` names the cache entry:
+    factories given the same key share one resource per process; without a key, each
+    factory has its own (its ``key`` attribute is then the function's qualified name).
     """
     return ResourceFactory(fn, key)
 

@@ -80,3 +80,23 @@ def test_no_best_treatment_when_the_ranker_failed_everywhere():
 
     assert "Best: big" not in text and "Best: small" not in text
     assert "Best: none (no treatment could be ranked: the ranker raised" in text
+
+
+def test_report_summarises_metrics_holding_nan_and_infinity():
+    from crystallize.reporting import metric_summary
+
+    assert metric_summary([1.0, float("nan"), 3.0]) == "2 ± 1.414 (n=2, 1 NaN/±inf left out)"
+    assert metric_summary([float("inf"), float("nan")]) == "n=2 (none finite: NaN or ±inf)"
+    assert metric_summary(["a", None]) == "n=2 (non-numeric)"
+
+
+@pipeline_step()
+def sometimes_nan(data, ctx):
+    value = float("nan") if ctx["replicate"] == 1 else float(ctx["replicate"])
+    return data, {"total": value}
+
+
+def test_text_report_of_a_run_with_a_nan_metric():
+    result = Experiment(datasource=values(), pipeline=Pipeline([sometimes_nan()]), replicates=3,
+                        plugins=[SeedPlugin(seed=1)]).run()
+    assert "1 ± 1.414 (n=2, 1 NaN/±inf left out)" in result.report()

@@ -47,13 +47,19 @@ def format_value(value: Any, digits: int = 4, missing: str = "-") -> str:
 
 
 def metric_summary(values: Sequence[Any]) -> str:
-    """``mean ± sd (n=N)`` for numeric values; a count otherwise."""
+    """``mean ± sd (n=N)`` of the finite numeric values (NaN and ±inf are counted, not
+    averaged); a count otherwise."""
     numbers = _numbers(values)
     if not numbers:
         return f"n={len(values)} (non-numeric)"
-    mean = statistics.fmean(numbers)
-    sd = statistics.stdev(numbers) if len(numbers) > 1 else 0.0
-    return f"{format_value(mean)} ± {format_value(sd)} (n={len(numbers)})"
+    finite = [x for x in numbers if math.isfinite(x)]
+    not_finite = len(numbers) - len(finite)
+    if not finite:
+        return f"n={len(numbers)} (none finite: NaN or ±inf)"
+    mean = statistics.fmean(finite)
+    sd = statistics.stdev(finite) if len(finite) > 1 else 0.0
+    extra = f", {not_finite} NaN/±inf left out" if not_finite else ""
+    return f"{format_value(mean)} ± {format_value(sd)} (n={len(finite)}{extra})"
 
 
 def _table(rows: list[list[str]]) -> list[str]:

@@ -124,3 +124,18 @@ def test_two_processes_share_one_data_dir(tmp_path):
     for name in ("alpha", "beta"):
         (run,) = list_runs(tmp_path / "data", name)
         assert run.status == "completed" and run.n_records == 300
+
+
+def test_apply_and_debug_give_artifact_steps_a_scratch_location(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    experiment = build(ArtifactPlugin(root_dir=tmp_path / "data"))
+    out = experiment.apply(treatment="t")
+    assert out is not None
+    experiment.debug(console=Console(file=io.StringIO()))
+    # Nothing is kept: apply() and debug() store nothing, artifacts included.
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").rglob("report*"))
+    with pytest.raises(ValueError, match=r"debug\(replicate=...\) must be a replicate index"):
+        experiment.debug(replicate=-1)

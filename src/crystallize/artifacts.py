@@ -13,7 +13,8 @@ replaced by the latest run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from crystallize.store.artifacts import artifact_path, atomic_write_bytes, validate_artifact_name
@@ -42,6 +43,20 @@ class ArtifactLocation:
 
     def __reduce__(self):
         return (ArtifactLocation, (str(self.root), self.experiment, self.version))
+
+
+@contextlib.contextmanager
+def scratch_location(experiment: str) -> Iterator[ArtifactLocation]:
+    """A location in a temporary directory, removed when the block ends.
+
+    ``experiment.apply()`` and ``experiment.debug()`` (without ``store=True``) store
+    nothing, yet a step with an :class:`Artifact` parameter must be able to write (and
+    read back) its files while it runs: they go here.
+    """
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="crystallize-scratch-") as root:
+        yield ArtifactLocation(root, experiment, 0)
 
 
 class Artifact:
@@ -89,8 +104,8 @@ class Artifact:
         if self._path is None:
             raise RuntimeError(
                 f"Artifact '{self.name}' is not bound to a replicate: artifacts can be written "
-                "only by a step running inside experiment.run() or apply() with an "
-                "ArtifactPlugin whose root_dir is set."
+                "only by a step running inside experiment.run() (with an ArtifactPlugin whose "
+                "root_dir is set), apply() or debug()."
             )
         return self._path
 

@@ -6,6 +6,7 @@ import contextlib
 import copy
 from typing import TYPE_CHECKING, Any
 
+from crystallize.artifacts import scratch_location
 from crystallize.plugins.hookspec import BasePlugin
 
 if TYPE_CHECKING:
@@ -75,6 +76,8 @@ def debug_replicate(
     from crystallize.replicate import ReplicateRunner, baseline_condition
 
     experiment.validate()
+    if isinstance(replicate, bool) or not isinstance(replicate, int) or replicate < 0:
+        raise ValueError(f"debug(replicate=...) must be a replicate index (an int >= 0), got {replicate!r}")
     chosen = as_treatment(treatment, experiment.treatments) if treatment is not None else None
     condition = (chosen.name, chosen) if chosen is not None else baseline_condition()
     tracer = _Tracer()
@@ -90,11 +93,10 @@ def debug_replicate(
     source = traced.datasource = _RecordingSource(experiment.datasource)
     for plugin in experiment.plugins:
         plugin.before_run(traced)
-    runner = ReplicateRunner(
-        traced, [condition], [replicate],
-        location=session.location if session else None,
-    )
-    outcome = runner.run_condition(condition[0], condition[1], replicate)
+    with contextlib.ExitStack() as scratch:
+        location = session.location if session else scratch.enter_context(scratch_location(experiment.name))
+        runner = ReplicateRunner(traced, [condition], [replicate], location=location)
+        outcome = runner.run_condition(condition[0], condition[1], replicate)
     record = outcome.record
     if session is not None:
         session.add(record)

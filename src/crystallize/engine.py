@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from crystallize.artifacts import scratch_location
 from crystallize.events import LiveEvent
 from crystallize.exceptions import ExperimentValidationError, MissingMetricError, RunFailedError
 from crystallize.hypothesis import Hypothesis, HypothesisResult
@@ -341,11 +342,14 @@ def apply_once(
     with run_overrides(experiment, treatments=[chosen] if chosen is not None else [], hypotheses=[], replicates=1):
         for plugin in experiment.plugins:
             plugin.before_run(experiment)
-        runner = ReplicateRunner(experiment, [condition], [0], seed=seed, data=data, use_data=use_data)
-        dispatch = RecordDispatcher(experiment)
-        if dispatch.listens:
-            runner.event_sink = dispatch.event
-        outcome = runner.run_condition(condition[0], condition[1], 0)
+        with scratch_location(experiment.name) as location:  # artifacts written, not kept
+            runner = ReplicateRunner(
+                experiment, [condition], [0], seed=seed, data=data, use_data=use_data, location=location
+            )
+            dispatch = RecordDispatcher(experiment)
+            if dispatch.listens:
+                runner.event_sink = dispatch.event
+            outcome = runner.run_condition(condition[0], condition[1], 0)
         dispatch(outcome.record)
         seed_plugin = experiment.get_plugin(SeedPlugin)
         result = Result(

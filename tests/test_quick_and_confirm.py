@@ -120,3 +120,20 @@ def test_unknown_config_or_metric_is_a_clear_error():
         exploration.crystallize("c.score > a.score")
     with pytest.raises(ExperimentValidationError, match="metric 'loss'"):
         exploration.crystallize("b.loss > a.loss")
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"replicates": 1}, r"replicates=\.\.\.\) must be an int >= 2"),
+        ({"replicates": 0}, r"replicates=\.\.\.\) must be an int >= 2"),
+        ({"alpha": 5}, r"alpha=\.\.\.\) must be a number strictly between 0 and 1"),
+        ({"seed": -4}, r"crystallize\(seed=\.\.\.\) must be from 0"),
+    ],
+)
+def test_unusable_confirmation_settings_register_nothing(settings, message):
+    exploration = explore(score, {"a": {"skill": 0}, "b": {"skill": 1}}, replicates=2)
+    with pytest.raises(ValueError, match=message):
+        exploration.crystallize("b.score > a.score", **settings)
+    with open_store("data") as store, store.transaction() as conn:
+        assert conn.execute("SELECT COUNT(*) FROM preregistrations").fetchone() == (0,)

@@ -41,6 +41,22 @@ def git_commit(path: str | os.PathLike[str] | None) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def _check_confirmation_settings(replicates: Any, alpha: Any, seed: Any) -> None:
+    """Raise ValueError/TypeError for settings a confirmatory test cannot use, so that
+    nothing is pre-registered for a run that could not test anything."""
+    from crystallize.plugins.seed import check_seed
+
+    if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 2:
+        raise ValueError(
+            f"crystallize(replicates=...) must be an int >= 2 (a test needs at least two values "
+            f"per config), got {replicates!r}"
+        )
+    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
+        raise ValueError(f"crystallize(alpha=...) must be a number strictly between 0 and 1, got {alpha!r}")
+    if seed is not None:
+        check_seed(seed, "crystallize(seed=...)")
+
+
 def _source_file(fn: Any) -> str | None:
     code = getattr(fn, "__code__", None)
     return code.co_filename if code is not None else None
@@ -151,6 +167,7 @@ class Exploration:
         """
         comparison = parse_hypothesis(hypothesis)
         self._check(comparison)
+        _check_confirmation_settings(replicates, alpha, seed)  # before anything is registered
         confirm_seed = seed if seed is not None else self._fresh_seed(replicates)
         current_code = code_hash(self.fn)
         commit = git_commit(_source_file(self.fn))

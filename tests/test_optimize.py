@@ -159,6 +159,9 @@ def test_search_space_errors_are_clear():
         RandomSearchOptimizer({"x": (2.0, 1.0)})
     with pytest.raises(ValueError, match="no choices"):
         RandomSearchOptimizer({"x": []})
+    experiment = Experiment(datasource=noise(), pipeline=Pipeline([parabola()]))
+    with pytest.raises(TypeError, match=r"needs an optimizer, got dict .*GridSearchOptimizer\(\{\.\.\.\}\)"):
+        optimize(experiment, {"x": [1.0]}, num_trials=1, replicates_per_trial=1, metric="y", direction="maximize")
 
 
 def test_custom_optimizer_through_the_base_class():
@@ -215,3 +218,11 @@ def test_optuna_failed_trials_and_direction_conflicts():
     assert found.best_values == {"x": 3.0}
     with pytest.raises(ValueError, match="single-objective"):
         OptunaOptimizer(optuna.create_study(directions=["minimize", "maximize"]), {"x": [1]})
+
+
+def test_optuna_optimizer_needs_a_study():
+    pytest.importorskip("optuna")
+    from crystallize.optimize import OptunaOptimizer
+
+    with pytest.raises(TypeError, match="needs an optuna Study"):
+        OptunaOptimizer("my-study", {"x": (0.0, 1.0)})

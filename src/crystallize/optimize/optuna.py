@@ -64,6 +64,11 @@ class OptunaOptimizer(BaseOptimizer):
 
     def __init__(self, study: Any, search_space: Mapping[str, Any], metric: str | None = None) -> None:
         optuna = require("optuna", feature="OptunaOptimizer", extra="optuna")
+        if not isinstance(study, optuna.study.Study):
+            raise TypeError(
+                f"OptunaOptimizer needs an optuna Study, e.g. optuna.create_study(direction='maximize'), "
+                f"got {type(study).__name__} {study!r}"
+            )
         directions = list(study.directions)
         if len(directions) != 1:
             raise ValueError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import statistics
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from crystallize.exceptions import CrystallizeError, MissingMetricError
@@ -119,6 +120,12 @@ def optimize(
         MissingMetricError: the metric is recorded by no condition.
         CrystallizeError: no trial produced the metric (every replicate failed).
     """
+    if not isinstance(optimizer, BaseOptimizer):
+        hint = (
+            " (a search space: wrap it, e.g. GridSearchOptimizer({...}) or RandomSearchOptimizer({...}))"
+            if isinstance(optimizer, Mapping) else ""
+        )
+        raise TypeError(f"optimize() needs an optimizer, got {type(optimizer).__name__} {optimizer!r}{hint}")
     if num_trials is None:
         if not hasattr(optimizer, "size"):
             raise ValueError(

@@ -156,9 +156,22 @@ class HypothesisResult:
 
 
 def _default_ranker(result: Mapping[str, Any]) -> float:
-    """Rank by p-value (adjusted when available): smaller is better."""
+    """Rank by p-value (adjusted when available): smaller is better. With several
+    metrics (one nested result per metric), by the smallest of them. NaN (no usable
+    p-value) leaves the treatment unranked."""
+    value = _p_for_ranking(result)
+    if value is not None:
+        return value
+    nested = [p for v in result.values() if isinstance(v, Mapping) and (p := _p_for_ranking(v)) is not None]
+    usable = [p for p in nested if not math.isnan(p)]
+    if usable:
+        return min(usable)
+    return math.nan if nested else math.inf
+
+
+def _p_for_ranking(result: Mapping[str, Any]) -> float | None:
     value = result.get("p_value_adjusted", result.get("p_value"))
-    return float(value) if isinstance(value, int | float) else math.inf
+    return float(value) if isinstance(value, int | float) else None
 
 
 class Hypothesis:
@@ -305,30 +318,30 @@ def metric_names(metrics: Any) -> list[str]:
     return names
 
 
-def _p_value_slots(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every dict holding a ``p_value``: flat outputs, or per-metric nested ones."""
-    slots = []
-    for output in results.values():
-        if "error" in output:
-            continue
-        if isinstance(output.get("p_value"), int | float):
-            slots.append(output)
-        else:
-            slots.extend(
-                v for v in output.values()
-                if isinstance(v, dict) and isinstance(v.get("p_value"), int | float)
-            )
-    return slots
+def _p_value_slots(output: dict[str, Any]) -> list[dict[str, Any]]:
+    """The dicts of one treatment's output holding a ``p_value``: the output itself, or
+    its per-metric nested results."""
+    if isinstance(output.get("p_value"), int | float):
+        return [output]
+    return [v for v in output.values() if isinstance(v, dict) and isinstance(v.get("p_value"), int | float)]
 
 
 def _apply_correction(results: dict[str, dict[str, Any]], method: str) -> None:
+    """Adjust every p-value of the family: all treatments × metrics of one hypothesis.
+
+    A treatment whose verification failed still counts, with p-values of 1 (as many as
+    the other treatments have), so a failure never makes the others look stronger.
+    """
     from crystallize.stats.corrections import adjust_p_values
 
-    slots = _p_value_slots(results)
+    per_treatment = [_p_value_slots(output) for output in results.values() if "error" not in output]
+    slots = [slot for found in per_treatment for slot in found]
     if not slots:
         return
-    adjusted = adjust_p_values([float(s["p_value"]) for s in slots], method)
-    for slot, p_adj in zip(slots, adjusted, strict=True):
+    failed = sum("error" in output for output in results.values())
+    placeholders = [1.0] * (failed * max(len(found) for found in per_treatment))
+    adjusted = adjust_p_values([float(s["p_value"]) for s in slots] + placeholders, method)
+    for slot, p_adj in zip(slots, adjusted, strict=False):  # placeholders are not written back
         slot["p_value_adjusted"] = p_adj
         slot["significant"] = bool(p_adj < float(slot.get("alpha", 0.05)))
         slot["correction"] = method

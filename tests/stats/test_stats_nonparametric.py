@@ -147,7 +147,9 @@ def test_permutation_monte_carlo_matches_scipy(alternative: str) -> None:
     assert out["exact"] is False  # C(18, 10) = 43758 > 9999
     assert out["p_value"] == pytest.approx(ref.pvalue)
     assert out["statistic"] == pytest.approx(np.mean(TREAT) - np.mean(BASE))
-    assert out["ci"] == pytest.approx(_bootstrap_ci((TREAT, BASE), _mean_diff, seed=11))
+    welch = stats.ttest_ind(TREAT, BASE, equal_var=False).confidence_interval(0.95)
+    assert out["ci"] == pytest.approx((welch.low, welch.high), abs=1e-12)  # not a bootstrap
+    assert out["ci_of"] == "difference in means (Welch t-interval)"
     assert out["effect_size_name"] == "hedges_g"
 
 
@@ -185,3 +187,12 @@ def test_permutation_errors() -> None:
         permutation_test(n_resamples=0)({"x": [1.0]}, {"x": [2.0]})
     with pytest.raises(VerificationError, match="seed"):
         permutation_test(seed=-1)({"x": [1.0]}, {"x": [2.0]})
+
+
+def test_small_sample_bootstrap_intervals_carry_a_warning() -> None:
+    small = mann_whitney()({"x": [1.0, 2.0, 3.0]}, {"x": [4.0, 5.0, 6.0]})
+    assert any(w.startswith("SmallSampleWarning: the ci is a percentile-bootstrap interval from 3") for w in small["warnings"])
+    paired = wilcoxon()({"x": [1.0, 2.0, 3.0, 4.0]}, {"x": [2.0, 3.5, 3.0, 6.0]})
+    assert any("SmallSampleWarning" in w for w in paired["warnings"])
+    big = mann_whitney()({"x": list(range(12))}, {"x": list(range(3, 15))})
+    assert not any("SmallSampleWarning" in w for w in big.get("warnings", []))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,17 @@ from crystallize.stats._common import (
 from crystallize.stats.effect_sizes import cohens_dz, hedges_g
 
 __all__ = ["paired_t_test", "welch_t_test"]
+
+
+def welch_difference_ci(b: Any, t: Any, confidence_level: float) -> tuple[float, float]:
+    """Welch's t-interval for mean(treatment) − mean(baseline) (``(nan, nan)`` when a
+    condition has fewer than 2 values)."""
+    from scipy.stats import ttest_ind
+
+    if len(b) < 2 or len(t) < 2:
+        return (math.nan, math.nan)
+    interval = ttest_ind(t, b, equal_var=False).confidence_interval(confidence_level=confidence_level)
+    return ci_tuple(interval.low, interval.high)
 
 
 @builtin_verifier()

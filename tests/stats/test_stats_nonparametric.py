@@ -182,7 +182,7 @@ def test_permutation_exact_switch_follows_n_resamples() -> None:
 
 def test_permutation_errors() -> None:
     with pytest.raises(InsufficientSamplesError, match="treatment"):
-        permutation_test()({"x": [1.0]}, {"x": []})
+        permutation_test()({"x": [1.0, 2.0]}, {"x": []})
     with pytest.raises(VerificationError, match="n_resamples"):
         permutation_test(n_resamples=0)({"x": [1.0]}, {"x": [2.0]})
     with pytest.raises(VerificationError, match="seed"):
@@ -196,3 +196,10 @@ def test_small_sample_bootstrap_intervals_carry_a_warning() -> None:
     assert any("SmallSampleWarning" in w for w in paired["warnings"])
     big = mann_whitney()({"x": list(range(12))}, {"x": list(range(3, 15))})
     assert not any("SmallSampleWarning" in w for w in big.get("warnings", []))
+
+
+def test_permutation_test_needs_two_values_per_condition() -> None:
+    from crystallize.exceptions import InsufficientSamplesError
+
+    with pytest.raises(InsufficientSamplesError, match="permutation_test"):
+        permutation_test()({"x": [1.0]}, {"x": [2.0, 3.0, 4.0, 5.0, 6.0]})

@@ -292,7 +292,7 @@ def permutation_test(
         ``{metric: result}``.
 
     Raises:
-        InsufficientSamplesError: a condition has no values.
+        InsufficientSamplesError: a condition has fewer than 2 values.
         VerificationError: NaN values.
         VerifierArgumentError: an invalid parameter value, raised as soon as the
             verifier is built (``TypeError`` for an unknown parameter name).
@@ -304,7 +304,7 @@ def permutation_test(
     seed = check_seed(seed, test)
 
     def compute(name: str, raw_b: Sequence[Any], raw_t: Sequence[Any]) -> dict[str, Any]:
-        b, t = two_samples(raw_b, raw_t, test=test, metric=name, minimum=1)
+        b, t = two_samples(raw_b, raw_t, test=test, metric=name, minimum=2)  # scipy's requirement
         with collect_warnings() as notes:
             p_value, statistic, exact = permutation_p_value(
                 b, t, alternative=alternative, n_resamples=n_resamples, seed=seed

@@ -72,6 +72,9 @@ def test_confirmation_is_supported_valid_and_preregistered_first():
     for needle in (confirmation.exploration_run, confirmation.confirmation_run,
                    confirmation.registration.registration_id, "code fingerprint", "git commit"):
         assert needle in text
+    import re
+
+    assert re.search(r"written at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC", text)
 
 
 def test_unsupported_hypothesis():

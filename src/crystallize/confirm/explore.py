@@ -41,6 +41,13 @@ def git_commit(path: str | os.PathLike[str] | None) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+def _utc(timestamp: float) -> str:
+    """``2026-11-27 10:41:09.123 UTC`` for a Unix timestamp."""
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+
+
 def _check_confirmation_settings(replicates: Any, alpha: Any, seed: Any) -> None:
     """Raise ValueError/TypeError for settings a confirmatory test cannot use, so that
     nothing is pre-registered for a run that could not test anything."""
@@ -115,7 +122,7 @@ class Confirmation:
             "",
             "Proof",
             f"  pre-registration: {self.registration.registration_id} written at "
-            f"{self.registration.created_at:.3f} (before the first confirmatory replicate)",
+            f"{_utc(self.registration.created_at)} (before the first confirmatory replicate)",
             f"  registered hypothesis: {self.registration.hypothesis}",
             f"  exploration run: {self.exploration_run}",
             f"  confirmation run: {self.confirmation_run}",

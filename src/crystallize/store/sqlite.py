@@ -33,14 +33,11 @@ import gc
 import logging
 import operator
 import os
-import socket
 import sqlite3
-import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from functools import cache
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -59,12 +56,19 @@ from crystallize.store.checkpoint import (
     FALLBACK_AUTOCHECKPOINT_PAGES,
     BackgroundCheckpointer,
 )
+from crystallize.store.liveness import hostname as _hostname
+from crystallize.store.liveness import pid_alive
+from crystallize.store.record_rows import (
+    ROWS_PER_INSERT,
+    encode_keeping_text,
+    insert_records_sql,
+    record_rows,
+)
 from crystallize.store.serialize import (
     SerializationError,
     decode_record,
     dumps,
     encode_record,
-    encode_record_lossy,
     loads,
 )
 from crystallize.store.sqlite_schema import OUR_TABLES, PREREGISTRATIONS_TABLE, SCHEMA
@@ -86,93 +90,10 @@ _RUN_COLUMNS = (
     "(SELECT COUNT(*) FROM records AS r WHERE r.run_id = runs.run_id)"
 )
 _NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC"
-_INT64 = (-(2**63), 2**63)
-
-# Records are inserted many rows per statement: SQLite then inserts the whole chunk
-# without the GIL, instead of handing the GIL back and forth once per row (which lets
-# the writer thread's inserts overlap with the replicates the driver computes).
-_ROWS_PER_INSERT = 128
-
-
-@cache
-def _insert_records_sql(rows: int) -> str:
-    return "INSERT OR REPLACE INTO records VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * rows)
-
 
 # Connections inherited through fork: kept referenced so they are never closed (or
 # finalised) in the child, which could disturb the parent's locks.
 _INHERITED: list[sqlite3.Connection] = []
-
-
-@cache
-def _hostname() -> str:
-    return socket.gethostname()
-
-
-def pid_alive(pid: int) -> bool:
-    """Return False only when process ``pid`` certainly does not exist on this host.
-
-    Uses ``os.kill(pid, 0)``. On Windows (where signal 0 is not a probe) it always
-    returns True and stale runs are found by heartbeat age alone. A zombie (a dead
-    child not yet reaped by its parent) still counts as alive.
-    """
-    if pid == os.getpid():
-        return True
-    if pid <= 0 or sys.platform == "win32":
-        return pid > 0
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: exists, owned by someone else
-        return True
-    return True
-
-
-def _record_rows(
-    run_id: str, records: Sequence[ReplicateRecord], encode: Callable[[ReplicateRecord], str]
-) -> list[tuple[Any, ...]]:
-    """The ``records`` table rows of ``records``, payloads made by ``encode``."""
-    try:
-        return [
-            (
-                run_id,
-                str(record.condition),
-                operator.index(record.replicate),
-                _sql_int(record.seed),
-                "ok" if record.error is None else "failed",
-                float(record.duration),
-                encode(record),
-            )
-            for record in records
-        ]
-    except (AttributeError, TypeError, ValueError) as exc:
-        raise StoreError(
-            f"append_records: not a valid ReplicateRecord (replicate must be an int, seed an "
-            f"int or None, duration a number): {exc}"
-        ) from exc
-
-
-def _encode_keeping_text(record: ReplicateRecord) -> str:
-    """:func:`encode_record`, or its lossy form with a warning naming what became text."""
-    try:
-        return encode_record(record)
-    except SerializationError:
-        payload, replaced = encode_record_lossy(record)
-        logger.warning(
-            "The record of condition '%s' replicate %s holds values JSON cannot hold; the "
-            "store keeps them as text (the in-memory Result keeps them as they are): %s",
-            record.condition, record.replicate, "; ".join(replaced),
-        )
-        return payload
-
-
-def _sql_int(value: Any) -> int | None:
-    """Return ``value`` as an int SQLite can hold, or None if absent or out of range."""
-    if value is None:
-        return None
-    number = operator.index(value)
-    return number if _INT64[0] <= number < _INT64[1] else None
 
 
 class SQLiteRunStore(RunStore):
@@ -672,15 +593,15 @@ class SQLiteRunStore(RunStore):
         its ``repr()`` text, with a warning, rather than keeping the batch out of the store.
         """
         try:
-            rows = _record_rows(run_id, records, encode_record)
+            rows = record_rows(run_id, records, encode_record)
         except SerializationError:  # one odd value must not keep the others out
-            rows = _record_rows(run_id, records, _encode_keeping_text)
+            rows = record_rows(run_id, records, encode_keeping_text)
         with self.transaction(write=True) as conn:
             if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
                 raise RunNotFoundError(run_id, str(self.path))
-            for start in range(0, len(rows), _ROWS_PER_INSERT):
-                chunk = rows[start : start + _ROWS_PER_INSERT]
-                conn.execute(_insert_records_sql(len(chunk)), list(chain.from_iterable(chunk)))
+            for start in range(0, len(rows), ROWS_PER_INSERT):
+                chunk = rows[start : start + ROWS_PER_INSERT]
+                conn.execute(insert_records_sql(len(chunk)), list(chain.from_iterable(chunk)))
         self.checkpointer.committed(sum([len(row[6]) for row in rows]))  # ≈ bytes of payload
 
     def load_records(self, run_id: str) -> list[ReplicateRecord]:

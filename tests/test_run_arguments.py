@@ -47,3 +47,15 @@ def test_apply_checks_its_seed():
     with pytest.raises(TypeError, match=r"apply\(\) seed"):
         experiment.apply(seed="7")
     assert experiment.apply(seed=2**32 - 1) == 0
+
+
+def test_apply_with_data_needs_no_datasource_but_checks_the_rest():
+    import pytest
+
+    from crystallize import ExperimentValidationError
+
+    no_source = Experiment(pipeline=Pipeline([add()]), plugins=[ArtifactPlugin(root_dir=None)])
+    assert no_source.apply(data=5) == 5
+    bad = Experiment(pipeline=Pipeline([add()]), initial_ctx={"seed_used": 3}, plugins=[ArtifactPlugin(root_dir=None)])
+    with pytest.raises(ExperimentValidationError, match="initial_ctx sets 'seed_used'"):
+        bad.apply(data=5)

@@ -331,8 +331,7 @@ def apply_once(
     """
     from crystallize.experiment import as_treatment
 
-    if experiment.pipeline is None or not use_data:  # with data=, no datasource is needed
-        experiment.validate()
+    experiment._validate(datasource_required=not use_data)  # with data=, none is called
     if seed is not None:
         from crystallize.plugins.seed import check_seed
 

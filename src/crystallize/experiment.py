@@ -202,9 +202,14 @@ class Experiment:
         swaps, and that every hypothesis is a :class:`Hypothesis`. A treatment value that
         a step's fixed parameter hides from every step is a ``UserWarning``.
         """
+        self._validate(datasource_required=True)
+
+    def _validate(self, datasource_required: bool) -> None:
+        """:meth:`validate`; ``apply(data=...)`` runs without a datasource, so it may lack one."""
         problems = []
         if self.datasource is None:
-            problems.append("no datasource (pass datasource=my_source() or use .datasource(...))")
+            if datasource_required:
+                problems.append("no datasource (pass datasource=my_source() or use .datasource(...))")
         elif not hasattr(self.datasource, "fetch"):
             hint = ""
             if hasattr(self.datasource, "__crystallize_datasource__"):

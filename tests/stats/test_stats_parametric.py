@@ -109,3 +109,14 @@ def test_bad_alternative(factory) -> None:
 def test_bad_alpha(alpha) -> None:
     with pytest.raises(VerificationError, match="alpha"):
         welch_t_test(alpha=alpha)({"x": BASE}, {"x": TREAT})
+
+
+def test_an_undefined_test_says_why_its_p_value_is_nan() -> None:
+    import math
+
+    from crystallize.stats import paired_t_test as paired
+    from crystallize.stats import welch_t_test as welch
+
+    for out in (paired()({"x": [1.0, 2.0, 3.0]}, {"x": [1.0, 2.0, 3.0]}), welch()({"x": [0.0] * 3}, {"x": [0.0] * 3})):
+        assert math.isnan(out["p_value"]) and out["significant"] is False
+        assert any(w.startswith("UndefinedTestWarning: the p-value is NaN") for w in out["warnings"])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import math
 import numbers
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -363,6 +364,11 @@ def finish(
     p = float(p_value)
     result["p_value"] = p
     result["significant"] = bool(p < alpha)
+    if math.isnan(p) and not notes:  # scipy can return NaN without warning (zero variance)
+        notes = [
+            "UndefinedTestWarning: the p-value is NaN, so the test is undefined for these values "
+            "(usually no variation: every value, or every paired difference, is the same)."
+        ]
     if notes:
         result["warnings"] = list(notes)
     return plain(result)

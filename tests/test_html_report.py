@@ -71,7 +71,7 @@ def test_every_condition_hypothesis_and_plot_is_there(run):
         assert f"<h3>{name}</h3>" in page
     # one distribution plot per numeric metric + forest plots (1 + 2 metrics)
     assert page.count("<svg") == 2 + 3
-    assert "label" in page and "No numeric values to plot" in page
+    assert "label" in page and "No finite numbers to plot" in page
     assert html.escape(result.run_id) in page
 
 

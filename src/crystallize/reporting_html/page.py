@@ -74,7 +74,7 @@ def metrics_section(result: Result) -> str:
         summaries = metric_summaries(result, metric)
         parts.append(f"<h3>{esc(metric)}</h3>")
         if not summaries:
-            parts.append(_note("No numeric values to plot (the metric holds non-numeric values)."))
+            parts.append(_note("No finite numbers to plot (the metric holds only NaN, ±inf or non-numeric values)."))
             continue
         parts.append(f'<figure class="plot">{plots.distribution_plot(metric, summaries, f"m{index}")}</figure>')
         rows = [

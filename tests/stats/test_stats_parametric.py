@@ -120,3 +120,13 @@ def test_an_undefined_test_says_why_its_p_value_is_nan() -> None:
     for out in (paired()({"x": [1.0, 2.0, 3.0]}, {"x": [1.0, 2.0, 3.0]}), welch()({"x": [0.0] * 3}, {"x": [0.0] * 3})):
         assert math.isnan(out["p_value"]) and out["significant"] is False
         assert any(w.startswith("UndefinedTestWarning: the p-value is NaN") for w in out["warnings"])
+
+
+def test_effect_size_warnings_are_reported_not_printed() -> None:
+    import warnings
+
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        out = welch_t_test()({"x": [1e300, 2e300, 3e300]}, {"x": [5e300, 6e300, 7e300]})
+    assert any("overflow" in w for w in out["warnings"])
+    assert [str(w.message) for w in escaped] == []  # nothing reaches the user's stderr

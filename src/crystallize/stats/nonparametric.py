@@ -312,6 +312,7 @@ def permutation_test(
             # Welch's interval, not a bootstrap one: with a handful of replicates (this
             # test's use case) percentile-bootstrap intervals cover far below their level.
             ci = welch_difference_ci(b, t, confidence_level=1 - alpha)
+            effect = hedges_g(b, t)  # inside: its numpy warnings are reported, not printed
         result = base_result(
             test=test,
             metric=name,
@@ -322,7 +323,7 @@ def permutation_test(
         )
         result.update(
             statistic=statistic,
-            effect_size=hedges_g(b, t),
+            effect_size=effect,
             effect_size_name="hedges_g",
             ci=ci,
             ci_of="difference in means (Welch t-interval)",

@@ -83,6 +83,7 @@ def welch_t_test(
             res = ttest_ind(t, b, equal_var=False, alternative=alternative)
             two_sided = ttest_ind(t, b, equal_var=False)
             interval = two_sided.confidence_interval(confidence_level=1 - alpha)
+            effect = hedges_g(b, t)  # inside: its numpy warnings are reported, not printed
         result = base_result(
             test=test,
             metric=name,
@@ -94,7 +95,7 @@ def welch_t_test(
         result.update(
             statistic=float(res.statistic),
             df=float(res.df),
-            effect_size=hedges_g(b, t),
+            effect_size=effect,
             effect_size_name="hedges_g",
             ci=ci_tuple(interval.low, interval.high),
             ci_of="difference in means",
@@ -155,6 +156,7 @@ def paired_t_test(
         with collect_warnings() as notes:
             res = ttest_rel(t, b, alternative=alternative)
             interval = ttest_rel(t, b).confidence_interval(confidence_level=1 - alpha)
+            effect = cohens_dz(b, t)
         result = base_result(
             test=test,
             metric=name,
@@ -167,7 +169,7 @@ def paired_t_test(
             statistic=float(res.statistic),
             df=float(res.df),
             n_pairs=int(b.size),
-            effect_size=cohens_dz(b, t),
+            effect_size=effect,
             effect_size_name="cohens_dz",
             ci=ci_tuple(interval.low, interval.high),
             ci_of="mean paired difference",

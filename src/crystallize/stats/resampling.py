@@ -191,6 +191,7 @@ def bootstrap_ci(
             p_value, statistic, exact = permutation_p_value(
                 b, t, alternative=alternative, n_resamples=n_resamples, seed=seed
             )
+            effect = hedges_g(b, t)  # inside: its numpy warnings are reported, not printed
         result = base_result(
             test=test,
             metric=name,
@@ -201,7 +202,7 @@ def bootstrap_ci(
         )
         result.update(
             statistic=statistic,
-            effect_size=hedges_g(b, t),
+            effect_size=effect,
             effect_size_name="hedges_g",
             ci=ci,
             ci_of="difference in means",

@@ -171,3 +171,13 @@ def test_history_loads_results_back():
     assert loaded.metrics.baseline.metrics == result.metrics.baseline.metrics
     assert loaded.provenance == result.provenance
     assert loaded.experiment == "hist" and loaded.base_seed == result.base_seed
+
+
+def test_resuming_with_more_replicates_records_the_new_count():
+    build = lambda n: Experiment(datasource=source(), pipeline=Pipeline([ident()]), name="grow",  # noqa: E731
+                                 replicates=n, plugins=[SeedPlugin(seed=1)])
+    first = build(3).run()
+    second = build(5).run(strategy="resume")
+    assert second.run_id == first.run_id and second.info["computed"] == 2
+    (run,) = list_runs("data", "grow")
+    assert run.replicates == 5 and run.n_records == 5

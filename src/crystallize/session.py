@@ -93,7 +93,7 @@ class RunSession:
         previous = self._resumable(spec, digest) if strategy == "resume" else None
         seed = experiment.get_plugin(SeedPlugin)
         if previous is not None:
-            self.run = self.store.reopen_run(previous.run_id)
+            self.run = self.store.reopen_run(previous.run_id, replicates=experiment.replicates)
             names = set(conditions)
             self.loaded = [
                 r for r in self.store.load_records(previous.run_id)

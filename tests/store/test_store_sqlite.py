@@ -275,6 +275,9 @@ def test_reopen_run_makes_it_running_again(store):
     reopened = store.reopen_run(run.run_id)
     assert reopened.status == "running" and reopened.ended_at is None
     assert reopened.pid == os.getpid() and reopened.hostname == socket.gethostname()
+    more = run.replicates + 4
+    assert store.reopen_run(run.run_id, replicates=more).replicates == more  # a resume adding replicates
+    assert store.reopen_run(run.run_id, replicates=1).replicates == more  # never lowered
 
 
 def test_heartbeat_updates_time_and_revives_own_interrupted_run(store):

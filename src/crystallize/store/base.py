@@ -228,16 +228,17 @@ class RunStore(abc.ABC):
             StoreError: If the status is unknown or the write fails.
         """
 
-    def reopen_run(self, run_id: str) -> RunInfo:
+    @abc.abstractmethod
+    def reopen_run(self, run_id: str, replicates: int | None = None) -> RunInfo:
         """Make the calling process the driver of an existing run, status ``"running"``.
 
         Use it to resume a run in place (append the missing or failed replicates).
+        ``replicates`` is the resumed run's replicate count: a resume that adds
+        replicates raises the stored count (it is never lowered).
 
         Returns:
             The run's updated metadata.
         """
-        self.finish_run(run_id, "running")
-        return self.get_run(run_id)
 
     @abc.abstractmethod
     def get_run(self, run_id: str) -> RunInfo:

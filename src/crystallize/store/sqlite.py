@@ -485,6 +485,18 @@ class SQLiteRunStore(RunStore):
             if cursor.rowcount == 0:
                 raise RunNotFoundError(run_id, str(self.path))
 
+    def reopen_run(self, run_id: str, replicates: int | None = None) -> RunInfo:
+        """Make this process the run's driver again (status ``running``); see
+        :meth:`RunStore.reopen_run`."""
+        self.finish_run(run_id, "running")
+        if replicates is not None:
+            with self.transaction(write=True) as conn:
+                conn.execute(
+                    "UPDATE runs SET replicates = MAX(replicates, ?) WHERE run_id = ?",
+                    (operator.index(replicates), run_id),
+                )
+        return self.get_run(run_id)
+
     def get_run(self, run_id: str) -> RunInfo:
         """Return the run's metadata (raises :class:`RunNotFoundError` if unknown)."""
         with self.transaction() as conn:

@@ -297,6 +297,13 @@ def test_unpicklable_step_fails_fast_naming_it():
     with pytest.raises(PicklingError, match=r"step 'local_step'.*module scope") as raised:
         experiment.run()
     assert isinstance(raised.value, pickle.PicklingError)  # what code catching pickle's error expects
+    from pathlib import Path
+
+    from crystallize.store import list_runs
+
+    stored = Path("data", "crystallize.db").exists() and list_runs("data", experiment.name)
+    assert not stored  # refused before the run was stored
+    assert experiment.apply(data=[1, 2]) == [1, 2]  # apply() runs here: nothing is pickled
 
 
 def test_unpicklable_context_value_names_key_and_resource_factory():

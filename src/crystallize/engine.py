@@ -339,8 +339,10 @@ def apply_once(
     chosen = as_treatment(treatment, experiment.treatments) if treatment is not None else None
     condition = (chosen.name, chosen) if chosen is not None else baseline_condition()
     with run_overrides(experiment, treatments=[chosen] if chosen is not None else [], hypotheses=[], replicates=1):
+        execution = experiment.execution_plugin  # not used: the replicate runs right here
         for plugin in experiment.plugins:
-            plugin.before_run(experiment)
+            if plugin is not execution:
+                plugin.before_run(experiment)
         with scratch_location(experiment.name) as location:  # artifacts written, not kept
             runner = ReplicateRunner(
                 experiment, [condition], [0], seed=seed, data=data, use_data=use_data, location=location

@@ -78,6 +78,11 @@ class ParallelExecution(ExecutionPlugin):
         self.max_workers = max_workers
         self.executor_type = executor_type
 
+    def before_run(self, experiment: Experiment) -> None:
+        """With processes: refuse, before the run is stored, what cannot be pickled."""
+        if self.executor_type == "process":
+            check_picklable(experiment)
+
     @property
     def workers(self) -> int:
         """The pool size actually used."""
@@ -173,18 +178,35 @@ def pickle_for_workers(experiment: Experiment, replicate_fn: Callable[[int], Any
     try:
         return pickle.dumps(replicate_fn, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
-        culprit = find_unpicklable(experiment)
-        raise PicklingError(
-            f"Process execution must send the experiment to worker processes, but "
-            f"{culprit or 'part of it'} cannot be pickled ({type(exc).__name__}: {exc}). "
-            "Define steps, datasources and the functions they use at module scope (not "
-            "inside functions, lambdas or notebooks' closures), and wrap unpicklable objects "
-            "such as connections with resource_factory(...) in initial_ctx."
-        ) from exc
+        found = _first_unpicklable(experiment)
+        raise _pickling_error(found[0] if found else None, exc) from exc
+
+
+def check_picklable(experiment: Experiment) -> None:
+    """Raise :class:`PicklingError` naming the first part of ``experiment`` that worker
+    processes could not receive (called before a run is stored)."""
+    found = _first_unpicklable(experiment)
+    if found is not None:
+        raise _pickling_error(*found) from found[1]
+
+
+def _pickling_error(culprit: str | None, exc: Exception) -> PicklingError:
+    return PicklingError(
+        f"Process execution must send the experiment to worker processes, but "
+        f"{culprit or 'part of it'} cannot be pickled ({type(exc).__name__}: {exc}). "
+        "Define steps, datasources and the functions they use at module scope (not "
+        "inside functions, lambdas or notebooks' closures), and wrap unpicklable objects "
+        "such as connections with resource_factory(...) in initial_ctx."
+    )
 
 
 def find_unpicklable(experiment: Experiment) -> str | None:
     """Name the first part of ``experiment`` that does not pickle, or ``None``."""
+    found = _first_unpicklable(experiment)
+    return found[0] if found else None
+
+
+def _first_unpicklable(experiment: Experiment) -> tuple[str, Exception] | None:
     import pickle
 
     candidates: list[tuple[str, Any]] = [("datasource " + _label(experiment.datasource), experiment.datasource)]
@@ -196,8 +218,8 @@ def find_unpicklable(experiment: Experiment) -> str | None:
     for label, obj in candidates:
         try:
             pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:
-            return label
+        except Exception as exc:
+            return label, exc
     return None
 
 
@@ -205,4 +227,4 @@ def _label(obj: Any) -> str:
     return str(getattr(obj, "name", None) or type(obj).__name__)
 
 
-__all__ = ["ParallelExecution", "batches", "find_unpicklable", "pickle_for_workers"]
+__all__ = ["ParallelExecution", "batches", "check_picklable", "find_unpicklable", "pickle_for_workers"]

@@ -17,6 +17,7 @@ from crystallize.exceptions import ClusterConnectionError
 from crystallize.plugins.execution.base import ExecutionPlugin
 from crystallize.plugins.execution.parallel import (
     EVENT_POLL_INTERVAL,
+    check_picklable,
     pickle_for_workers,
     wants_events,
 )
@@ -118,11 +119,13 @@ class RayExecution(ExecutionPlugin):
         self.init_kwargs = dict(init_kwargs or {})
 
     def before_run(self, experiment: Experiment) -> None:
-        """Check that the cluster at ``address`` answers before the run is recorded
-        (``ray.init`` would keep retrying an unreachable address for minutes)."""
+        """Before the run is recorded: check that the cluster at ``address`` answers
+        (``ray.init`` would keep retrying an unreachable address for minutes) and that the
+        experiment pickles."""
         ray = sys.modules.get("ray")
         if self.address is not None and not (ray is not None and ray.is_initialized()):
             check_reachable(self.address)
+        check_picklable(experiment)  # workers receive it pickled
 
     def _connect(self) -> Any:
         ray = require("ray", feature="RayExecution", extra="ray")

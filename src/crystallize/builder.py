@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from crystallize.datasource import DataSource
-from crystallize.experiment import Experiment, TreatmentLike
+from crystallize.experiment import Experiment, TreatmentLike, as_list
 from crystallize.hypothesis import Hypothesis
 from crystallize.pipeline import Pipeline
 from crystallize.pipeline_step import PipelineStep
@@ -66,7 +66,7 @@ class ExperimentBuilder:
 
     def plugins(self, *plugins: BasePlugin | Iterable[BasePlugin]) -> ExperimentBuilder:
         """Add plugins, as a list or one by one (each replaces the default of its kind)."""
-        self._plugins.extend(_items(plugins))
+        self._plugins.extend(_items(plugins, "plugins"))
         return self
 
     def add_plugin(self, plugin: BasePlugin) -> ExperimentBuilder:
@@ -76,12 +76,12 @@ class ExperimentBuilder:
 
     def treatments(self, *treatments: TreatmentLike | Iterable[TreatmentLike]) -> ExperimentBuilder:
         """Add treatments, as a list or one by one."""
-        self._treatments.extend(_items(treatments))
+        self._treatments.extend(_items(treatments, "treatments"))
         return self
 
     def hypotheses(self, *hypotheses: Hypothesis | Iterable[Hypothesis]) -> ExperimentBuilder:
         """Add hypotheses, as a list or one by one."""
-        self._hypotheses.extend(_items(hypotheses))
+        self._hypotheses.extend(_items(hypotheses, "hypotheses"))
         return self
 
     def replicates(self, replicates: int) -> ExperimentBuilder:
@@ -116,12 +116,9 @@ class ExperimentBuilder:
         return experiment
 
 
-def _items(given: tuple[Any, ...]) -> list[Any]:
-    """``method([a, b])`` and ``method(a, b)`` alike: one collection argument is unpacked
-    (a treatment name is a string, not a collection of names)."""
-    if len(given) == 1 and isinstance(given[0], Iterable) and not isinstance(given[0], str | bytes | Mapping):
-        return list(given[0])
-    return list(given)
+def _items(given: tuple[Any, ...], what: str) -> list[Any]:
+    """``method([a, b])`` and ``method(a, b)`` alike: one argument may be a collection."""
+    return as_list(given[0], what, "[...]") if len(given) == 1 else list(given)
 
 
 __all__ = ["ExperimentBuilder"]

@@ -269,12 +269,11 @@ def _chosen_treatments(treatments: Iterable[TreatmentLike] | TreatmentLike, know
 
     ``"baseline"`` may be listed but adds nothing: the baseline always runs.
     """
-    from crystallize.experiment import as_treatment
+    from crystallize.experiment import as_list, as_treatment
 
-    if isinstance(treatments, Treatment | str) or callable(treatments):
-        treatments = [treatments]
     known = list(known)
-    return [as_treatment(t, known) for t in treatments if not (isinstance(t, str) and t == BASELINE)]
+    chosen = as_list(treatments, "treatments", "['name', ...]")
+    return [as_treatment(t, known) for t in chosen if not (isinstance(t, str) and t == BASELINE)]
 
 
 def _hook_name(hook: Any) -> str:

@@ -396,7 +396,7 @@ def _name_problems(name: Any) -> list[str]:
     """Why ``name`` cannot name an experiment: it becomes a directory of the artifact
     store. The check is the one the run applies when it makes that directory (after the
     run is stored), done here first."""
-    from crystallize.store.artifacts import _component as check_path_component  # lazy: import time
+    from crystallize.store.artifacts import check_path_component  # lazy: import time
 
     try:
         check_path_component(name, "experiment")

@@ -52,14 +52,14 @@ def _check_confirmation_settings(replicates: Any, alpha: Any, seed: Any) -> None
     """Raise ValueError/TypeError for settings a confirmatory test cannot use, so that
     nothing is pre-registered for a run that could not test anything."""
     from crystallize.plugins.seed import check_seed
+    from crystallize.stats._common import check_alpha
 
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 2:
         raise ValueError(
             f"crystallize(replicates=...) must be an int >= 2 (a test needs at least two values "
             f"per config), got {replicates!r}"
         )
-    if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1:
-        raise ValueError(f"crystallize(alpha=...) must be a number strictly between 0 and 1, got {alpha!r}")
+    check_alpha(alpha, "crystallize")  # a ValueError naming the argument
     if seed is not None:
         check_seed(seed, "crystallize(seed=...)")
 

@@ -71,7 +71,7 @@ def validate_artifact_name(name: str) -> str:
     return name
 
 
-def _component(value: str, what: str) -> str:
+def check_path_component(value: str, what: str) -> str:
     """Validate a single path component (experiment or condition name)."""
     try:
         validate_artifact_name(value)
@@ -99,7 +99,7 @@ def version_dir(root: str | os.PathLike[str], experiment: str, version: int) -> 
         ValueError: If the experiment name is not a safe path component or the version
             is negative.
     """
-    return _as_path(root) / _component(experiment, "experiment") / f"v{_index(version, 'version')}"
+    return _as_path(root) / check_path_component(experiment, "experiment") / f"v{_index(version, 'version')}"
 
 
 def artifact_path(
@@ -119,7 +119,7 @@ def artifact_path(
     """
     return (
         version_dir(root_dir, experiment, version)
-        / _component(condition, "condition")
+        / check_path_component(condition, "condition")
         / str(_index(replicate, "replicate"))
         / validate_artifact_name(name)
     )
@@ -160,7 +160,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
 
 def latest_version(root: str | os.PathLike[str], experiment: str) -> int | None:
     """Return the highest ``N`` with a ``v<N>`` directory for ``experiment``, or None."""
-    base = _as_path(root) / _component(experiment, "experiment")
+    base = _as_path(root) / check_path_component(experiment, "experiment")
     try:
         entries = list(os.scandir(base))
     except (FileNotFoundError, NotADirectoryError):
@@ -245,6 +245,7 @@ def claim_version(root: str | os.PathLike[str], experiment: str, versioned: bool
 __all__ = [
     "artifact_path",
     "atomic_write_bytes",
+    "check_path_component",
     "claim_version",
     "latest_version",
     "next_version",

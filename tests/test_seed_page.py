@@ -196,6 +196,18 @@ def test_thread_executor_warns():
         experiment.run(replicates=2)
 
 
+def test_thread_warning_points_at_the_users_code():
+    plugins = [SeedPlugin(seed=1), ParallelExecution(max_workers=2, executor_type="thread")]
+    with pytest.warns(RuntimeWarning, match="thread") as built:
+        experiment = Experiment(datasource=my_source(), pipeline=Pipeline([step_one()]), plugins=plugins)
+    with pytest.warns(RuntimeWarning, match="thread") as ran:
+        experiment.run(replicates=1)
+    with pytest.warns(RuntimeWarning, match="thread") as from_builder:
+        Experiment.builder().datasource(my_source()).add_step(step_one()).plugins(plugins).build()
+    for caught in (built, ran, from_builder):
+        assert [w.filename for w in caught] == [__file__] * len(caught)
+
+
 def test_no_warning_for_process_executor():
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)

@@ -108,3 +108,20 @@ def test_box_and_histogram_lines():
     assert histogram == "▅█▂" + " " * 17 + "▂"
     flat = box_line(summarize("c", [3.0, 3.0]), _Scale(3.0, 3.0, 11))
     assert flat.strip() == MEAN
+
+
+@pytest.mark.parametrize("columns", [80, 100, 200])
+def test_default_width_fits_the_console_with_every_column(result, columns):
+    out = io.StringIO()
+    result.print_chart("score", console=Console(file=out, width=columns, color_system=None))
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= columns
+    header = next(line for line in lines if "distribution" in line)
+    assert header.split() == ["condition", "distribution", "mean", "95%", "CI", "n"]
+    for condition in CONDITIONS:
+        row = next(line for line in lines if line.startswith(condition + " "))
+        assert row.rstrip().endswith("5"), f"n column cut off at {columns} columns: {row!r}"
+    axis = [line for line in lines if line.strip()][-1]  # the axis ends span the column
+    assert 10 <= len(axis.strip()) <= 60
+    if columns == 200:
+        assert len(axis.strip()) == 60, "wide consoles get the full 60 columns"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import operator
-import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,6 +18,7 @@ from crystallize.plugins.hookspec import BasePlugin, has_worker_hooks, overrides
 from crystallize.plugins.logging import LoggingPlugin
 from crystallize.plugins.seed import SeedPlugin
 from crystallize.treatment import BASELINE, ENGINE_KEYS, Treatment
+from crystallize.utils.callers import user_stacklevel
 
 if TYPE_CHECKING:
     from crystallize.builder import ExperimentBuilder
@@ -243,7 +243,7 @@ class Experiment:
                 f"Experiment '{self.name}' is not valid: " + "; ".join(problems)
             )
         for message in shadowed:
-            warnings.warn(message, UserWarning, stacklevel=_user_stacklevel())
+            warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
 
     # -- running -------------------------------------------------------------------------
     def run(
@@ -467,20 +467,6 @@ def _shadowed_values(treatment: Treatment, steps: Sequence[Any]) -> list[str]:
                     "treatment."
                 )
     return messages
-
-
-def _user_stacklevel() -> int:
-    """The ``stacklevel`` that makes a warning issued by our caller point at the first
-    frame outside this package (the user's ``validate()``, ``run()`` or ``build()``)."""
-    frame = sys._getframe(1)
-    level = 1
-    while frame is not None:
-        module = frame.f_globals.get("__name__", "")
-        if module != "crystallize" and not module.startswith("crystallize."):
-            return level
-        frame = frame.f_back
-        level += 1
-    return 1
 
 
 def _duplicates(kind: str, names: list[str]) -> list[str]:

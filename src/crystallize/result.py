@@ -263,8 +263,11 @@ class Result:
             return write_html(self, path, title).read_text(encoding="utf-8")
         return render_html(self, title)
 
-    def print_chart(self, metric: str | None = None, width: int = 60, console: Any = None) -> None:
-        """Print each condition's distribution of ``metric`` in the terminal (rich)."""
+    def print_chart(self, metric: str | None = None, width: int | None = None, console: Any = None) -> None:
+        """Print each condition's distribution of ``metric`` in the terminal (rich).
+
+        ``width`` is the distribution column's width; ``None`` fits the console.
+        """
         from rich.console import Console
 
         from crystallize.terminal_chart import terminal_chart

@@ -22,8 +22,6 @@ from crystallize.exceptions import MissingMetricError
 from crystallize.reporting_html.summary import ConditionSummary, metric_names, metric_summaries
 
 if TYPE_CHECKING:
-    from rich.console import RenderableType
-
     from crystallize.result import Result
 
 _LEVELS = "▁▂▃▄▅▆▇█"
@@ -72,6 +70,24 @@ def box_line(summary: ConditionSummary, scale: _Scale) -> str:
     return "".join(chars)
 
 
+#: Widest and narrowest distribution column; ``width=None`` fits the console between them.
+MAX_WIDTH, MIN_WIDTH = 60, 10
+_HEADERS = ("condition", "mean", "95% CI", "n")
+_GAPS = 2 * len(_HEADERS)  # rich puts two spaces between neighbouring columns here
+
+
+def _row_cells(s: ConditionSummary) -> tuple[str, str, str, str]:
+    ci = f"[{_fmt(s.ci[0])}, {_fmt(s.ci[1])}]" if s.ci else "-"
+    return s.condition, _fmt(s.mean), ci, str(s.n)
+
+
+def _fitted_width(sections: list[tuple[str, list[ConditionSummary]]], available: int) -> int:
+    """The distribution column's width that leaves room for the text columns."""
+    rows = [_row_cells(s) for _, summaries in sections for s in summaries] + [_HEADERS]
+    text = sum(max(len(row[i]) for row in rows) for i in range(len(_HEADERS)))
+    return max(MIN_WIDTH, min(MAX_WIDTH, available - text - _GAPS))
+
+
 def _metric_table(metric: str, summaries: list[ConditionSummary], width: int) -> Any:
     from rich.table import Table
     from rich.text import Text
@@ -94,15 +110,37 @@ def _metric_table(metric: str, summaries: list[ConditionSummary], width: int) ->
         chart.append(line[:mean_at], style="grey58")
         chart.append(MEAN, style="bold #D55E00")
         chart.append(line[mean_at + 1 :], style="grey58")
-        ci = f"[{_fmt(s.ci[0])}, {_fmt(s.ci[1])}]" if s.ci else "-"
-        table.add_row(Text(s.condition), chart, _fmt(s.mean), ci, str(s.n))
+        condition, mean, ci, n = _row_cells(s)
+        table.add_row(Text(condition), chart, mean, ci, n)
     left, right = _fmt(low), _fmt(high)
     axis = left + " " * max(1, width - len(left) - len(right)) + right
     table.add_row("", Text(axis[: max(width, len(axis))], style="dim"), "", "", "")
     return table
 
 
-def terminal_chart(result: Result, metric: str | None = None, width: int = 60) -> RenderableType:
+class TerminalChart:
+    """The renderable :func:`terminal_chart` returns: one table per metric, drawn when
+    printed, so that ``width=None`` can fit the console it is printed on."""
+
+    def __init__(self, sections: list[tuple[str, list[ConditionSummary]]], width: int | None) -> None:
+        self.sections = sections
+        self.width = width
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        """Yield each metric's table (or a note when it has no numeric values)."""
+        from rich.text import Text
+
+        width = self.width or _fitted_width(self.sections, options.max_width)
+        for name, summaries in self.sections:
+            yield _metric_table(name, summaries, width) if summaries else Text(
+                f"{name}: no numeric values", style="dim"
+            )
+            yield Text("")
+        if not self.sections:
+            yield Text("No metrics were recorded.", style="dim")
+
+
+def terminal_chart(result: Result, metric: str | None = None, width: int | None = None) -> TerminalChart:
     """A rich renderable showing each condition's distribution of a metric.
 
     Print it with ``rich.console.Console().print(terminal_chart(result))``.
@@ -110,36 +148,26 @@ def terminal_chart(result: Result, metric: str | None = None, width: int = 60) -
     Args:
         result: the Result to chart.
         metric: the metric to show; ``None`` shows every metric with numeric values.
-        width: characters used for the distribution column (at least 10).
+        width: characters used for the distribution column (at least 10); ``None``
+            fits the console the chart is printed on, up to 60, leaving room for the
+            mean, CI and n columns.
 
     Returns:
-        A rich ``Group`` of one table per metric.
+        A rich renderable of one table per metric.
 
     Raises:
         MissingMetricError: ``metric`` was recorded by no condition (the message lists
             the recorded metrics).
         ValueError: ``width`` is below 10.
     """
-    from rich.console import Group
-    from rich.text import Text
-
-    if width < 10:
-        raise ValueError(f"terminal_chart width must be at least 10 characters, got {width}")
+    if width is not None and width < MIN_WIDTH:
+        raise ValueError(f"terminal_chart width must be at least {MIN_WIDTH} characters, got {width}")
     names = metric_names(result)
     if metric is not None and metric not in names:
         known = ", ".join(names) or "none"
         raise MissingMetricError(f"No condition recorded metric '{metric}' (recorded: {known}).")
-    parts: list[Any] = []
-    for name in [metric] if metric is not None else names:
-        summaries = metric_summaries(result, name)
-        if summaries:
-            parts.append(_metric_table(name, summaries, width))
-        else:
-            parts.append(Text(f"{name}: no numeric values", style="dim"))
-        parts.append(Text(""))
-    if not parts:
-        parts.append(Text("No metrics were recorded.", style="dim"))
-    return Group(*parts)
+    sections = [(name, metric_summaries(result, name)) for name in ([metric] if metric is not None else names)]
+    return TerminalChart(sections, width)
 
 
 def render_terminal_chart(result: Result, metric: str | None = None, width: int = 60) -> str:
@@ -160,4 +188,4 @@ def render_terminal_chart(result: Result, metric: str | None = None, width: int 
     return console.export_text()
 
 
-__all__ = ["box_line", "histogram_line", "render_terminal_chart", "terminal_chart"]
+__all__ = ["TerminalChart", "box_line", "histogram_line", "render_terminal_chart", "terminal_chart"]

@@ -269,8 +269,7 @@ def show_command(
     console.print(result.report().rstrip(), markup=False, soft_wrap=True)
     if chart:
         console.print()
-        longest = max((len(c) for c in result.conditions), default=8)
-        console.print(chart_for(result, metric, width=max(20, min(60, console.width - longest - 40))))
+        console.print(chart_for(result, metric))
 
 
 def report_command(
@@ -325,7 +324,7 @@ def check_metric(result: Result, metric: str) -> None:
         )
 
 
-def chart_for(result, metric: str | None, width: int = 50):  # noqa: ANN001, ANN201
+def chart_for(result, metric: str | None, width: int | None = None):  # noqa: ANN001, ANN201
     """The terminal chart of ``result`` (see :func:`crystallize.terminal_chart.terminal_chart`)."""
     from crystallize.exceptions import MissingMetricError
     from crystallize.terminal_chart import terminal_chart

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from crystallize.plugins.hookspec import BasePlugin
+from crystallize.utils.callers import user_stacklevel
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -182,7 +183,7 @@ class SeedPlugin(BasePlugin):
     def _warn_if_threaded(experiment: Experiment) -> None:
         execution = experiment.execution_plugin
         if getattr(execution, "executor_type", None) == "thread":
-            warnings.warn(THREAD_WARNING, RuntimeWarning, stacklevel=2)
+            warnings.warn(THREAD_WARNING, RuntimeWarning, stacklevel=user_stacklevel())
 
 
 __all__ = ["SEED_MODULUS", "SEED_STRIDE", "SeedPlugin", "check_seed", "default_seed_fn"]

@@ -269,3 +269,15 @@ async def test_graph_entry_runs_upstream_first(make_graph):
         await wait_for(pilot, lambda: screen.controller is None and screen.done == 4)
     assert [r.status for r in list_runs("data", "evaluate")] == ["completed"]
     assert [r.status for r in list_runs("data", "train")] == ["completed"]
+
+
+@sync
+async def test_q_quits_from_the_selection_screen(make_experiment):
+    make_experiment("numbers")
+    app = CrystallizeApp(".")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, SelectionScreen)
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code == 0, "q is documented as 'quit' on the selection screen"

@@ -52,7 +52,7 @@ class SelectionScreen(Screen[None]):
         Binding("n", "new", "New"),
         Binding("r", "refresh", "Refresh"),
         Binding("e", "errors", "Load errors"),
-        Binding("q", "quit", "Quit"),
+        Binding("q", "app.quit", "Quit"),
     ]
 
     def __init__(self, root: Path) -> None:

@@ -112,8 +112,8 @@ def verify_hypotheses(
     succeeded (a typo); when replicates failed, it is kept as the hypothesis' ``error``
     so the failures stay visible instead of being hidden behind it.
     """
-    baseline = result.metrics.baseline.metrics
-    treatments = {name: cm.metrics for name, cm in result.metrics.treatments.items()}
+    baseline = result.metrics.baseline.samples()
+    treatments = {name: cm.samples() for name, cm in result.metrics.treatments.items()}
     verdicts = []
     for hyp in hypotheses:
         try:

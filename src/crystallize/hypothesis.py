@@ -20,6 +20,22 @@ Samples = Mapping[str, Sequence[Any]]
 CORRECTIONS = ("holm", "bonferroni", "fdr_bh")
 
 
+class MetricSamples(dict):
+    """``{metric: [values]}`` as a verifier receives it, remembering the replicate each
+    value came from in ``replicates[metric]`` (parallel lists).
+
+    It is a plain ``dict`` to a verifier; the built-in paired tests use ``replicates`` to
+    pair value *i* of the treatment with the baseline's value of the same replicate, so
+    a replicate that failed in one condition does not shift every later pair.
+    """
+
+    __slots__ = ("replicates",)
+
+    def __init__(self, values: Mapping[str, Sequence[Any]], replicates: Mapping[str, Sequence[int]]) -> None:
+        super().__init__(values)
+        self.replicates = dict(replicates)
+
+
 class Verifier:
     """A verifier function bound to its parameters; call it with ``(baseline, treatment)``."""
 
@@ -211,7 +227,7 @@ class Hypothesis:
         self.correction = correction
 
     def _select(self, condition: str, metrics: Mapping[str, Sequence[Any]]) -> dict[str, list]:
-        selected = {}
+        selected: dict[str, list] = {}
         for metric in self.metrics:
             if metric not in metrics:
                 if not metrics:
@@ -227,6 +243,9 @@ class Hypothesis:
                     "Record it in a step with ctx.metrics.add(...) or return (data, {metric: value})."
                 )
             selected[metric] = list(metrics[metric])
+        if isinstance(metrics, MetricSamples):
+            known = metrics.replicates
+            return MetricSamples(selected, {m: known[m] for m in selected if m in known})
         return selected
 
     def verify(

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from crystallize.hypothesis import HypothesisResult
+from crystallize.hypothesis import HypothesisResult, MetricSamples
 from crystallize.record import ReplicateError, ReplicateRecord
 from crystallize.treatment import BASELINE
 
@@ -23,7 +23,10 @@ class ConditionMetrics:
         name: the condition name (``"baseline"`` or a treatment name).
         metrics: ``{metric: [value, ...]}``, replicates in order (failed replicates add
             nothing; a replicate that recorded a metric several times adds each value).
-        replicates: the replicate index each record came from, in order.
+        value_replicates: ``{metric: [replicate, ...]}``, the replicate each value of
+            ``metrics[metric]`` came from (paired tests pair values by it).
+        replicates: the replicate index each record came from, in order (failed
+            replicates included).
         seeds: the seed each replicate used.
     """
 
@@ -34,10 +37,28 @@ class ConditionMetrics:
             for metric, values in record.metrics.items():
                 self.metrics.setdefault(metric, []).extend(values)
         self.replicates = [r.replicate for r in records]
+        self._records = records
+        self._value_replicates: dict[str, list[int]] | None = None
         self.seeds = [r.seed for r in records]
 
     def __getitem__(self, metric: str) -> list[Any]:
         return self.metrics[metric]
+
+    @property
+    def value_replicates(self) -> dict[str, list[int]]:
+        """``{metric: [replicate, ...]}``: the replicate each value of ``metrics[metric]``
+        came from (worked out on first use; runs never pay for it otherwise)."""
+        if self._value_replicates is None:
+            found: dict[str, list[int]] = {}
+            for record in self._records:
+                for metric, values in record.metrics.items():
+                    found.setdefault(metric, []).extend([record.replicate] * len(values))
+            self._value_replicates = found
+        return self._value_replicates
+
+    def samples(self) -> MetricSamples:
+        """The metrics as a verifier receives them (remembering each value's replicate)."""
+        return MetricSamples(self.metrics, self.value_replicates)
 
     def __repr__(self) -> str:
         return f"ConditionMetrics({self.name!r}, {self.metrics!r})"

@@ -332,6 +332,48 @@ def require_paired(baseline: np.ndarray, treatment: np.ndarray, *, test: str, me
     )
 
 
+def paired_values(
+    name: str, baseline: Samples, treatment: Samples, *, test: str
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Metric ``name`` of both conditions as paired float arrays, and notes about pairing.
+
+    When both samples know the replicate of each value (a
+    :class:`~crystallize.hypothesis.MetricSamples`, as verifiers get them in a run) and
+    each replicate gave one value, values are paired by replicate: a replicate with a
+    value in only one condition (it failed, or did not record the metric, in the other)
+    is left out and named in a note. Otherwise value *i* is paired with value *i*.
+    """
+    raw_b, raw_t = baseline[name], treatment[name]
+    notes: list[str] = []
+    reps_b = getattr(baseline, "replicates", {}).get(name)
+    reps_t = getattr(treatment, "replicates", {}).get(name)
+    if (
+        reps_b is not None
+        and reps_t is not None
+        and list(reps_b) != list(reps_t)
+        and _one_value_each(reps_b, raw_b)
+        and _one_value_each(reps_t, raw_t)
+    ):
+        by_replicate = dict(zip(reps_t, raw_t, strict=True))
+        common = [(value, by_replicate[r]) for r, value in zip(reps_b, raw_b, strict=True) if r in by_replicate]
+        unmatched = sorted(set(reps_b).symmetric_difference(reps_t))
+        raw_b, raw_t = [b for b, _ in common], [t for _, t in common]
+        notes.append(
+            f"PairedByReplicate: replicate(s) {', '.join(map(str, unmatched))} have a value of "
+            f"'{name}' in only one condition (the replicate failed, or did not record it, in "
+            "the other) and were left out of the pairs."
+        )
+    b = as_values(raw_b, test=test, metric=name, condition="baseline")
+    t = as_values(raw_t, test=test, metric=name, condition="treatment")
+    require_paired(b, t, test=test, metric=name)
+    return b, t, notes
+
+
+def _one_value_each(replicates: Sequence[int], values: Sequence[Any]) -> bool:
+    """Whether every replicate gave exactly one of ``values`` (pairing by replicate works)."""
+    return len(replicates) == len(values) == len(set(replicates))
+
+
 def base_result(
     *,
     test: str,
@@ -358,9 +400,17 @@ def base_result(
 
 
 def finish(
-    result: dict[str, Any], p_value: Any, alpha: float, notes: Sequence[str]
+    result: dict[str, Any],
+    p_value: Any,
+    alpha: float,
+    notes: Sequence[str],
+    data_notes: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Set ``p_value``/``significant``, attach captured warnings and make it JSON-friendly."""
+    """Set ``p_value``/``significant``, attach warnings and make it JSON-friendly.
+
+    ``notes`` are the warnings captured from the computation; ``data_notes`` come first
+    and say how the data was prepared (e.g. replicates left out of the pairs).
+    """
     p = float(p_value)
     result["p_value"] = p
     result["significant"] = bool(p < alpha)
@@ -369,8 +419,8 @@ def finish(
             "UndefinedTestWarning: the p-value is NaN, so the test is undefined for these values "
             "(usually no variation: every value, or every paired difference, is the same)."
         ]
-    if notes:
-        result["warnings"] = list(notes)
+    if notes or data_notes:
+        result["warnings"] = [*data_notes, *notes]
     return plain(result)
 
 

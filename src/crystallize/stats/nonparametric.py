@@ -13,7 +13,6 @@ from typing import Any
 
 from crystallize.stats._common import (
     Samples,
-    as_values,
     base_result,
     builtin_verifier,
     check_alpha,
@@ -23,8 +22,8 @@ from crystallize.stats._common import (
     check_seed,
     collect_warnings,
     finish,
+    paired_values,
     per_metric,
-    require_paired,
     two_samples,
 )
 from crystallize.stats.effect_sizes import (
@@ -162,9 +161,9 @@ def wilcoxon(
     """Wilcoxon signed-rank test on the paired differences (treatment - baseline).
 
     ``scipy.stats.wilcoxon(treatment, baseline)``. The rank-based counterpart of
-    :func:`~crystallize.stats.paired_t_test`: value *i* of the treatment is paired with
-    value *i* of the baseline; assumes the differences are symmetric around their
-    median, not normal.
+    :func:`~crystallize.stats.paired_t_test`, pairing values the same way (by
+    replicate in a run); assumes the differences are symmetric around their median, not
+    normal.
 
     Args:
         baseline: ``{metric: [values]}`` of the baseline condition.
@@ -202,9 +201,7 @@ def wilcoxon(
     def compute(name: str, raw_b: Sequence[Any], raw_t: Sequence[Any]) -> dict[str, Any]:
         from scipy.stats import wilcoxon as scipy_wilcoxon
 
-        b = as_values(raw_b, test=test, metric=name, condition="baseline")
-        t = as_values(raw_t, test=test, metric=name, condition="treatment")
-        require_paired(b, t, test=test, metric=name)
+        b, t, pairing = paired_values(name, baseline, treatment, test=test)
         diff = t - b
         with collect_warnings() as notes:
             res = scipy_wilcoxon(t, b, zero_method=zero_method, alternative=alternative)
@@ -247,7 +244,7 @@ def wilcoxon(
             seed=seed,
         )
         notes += _small_sample_ci_note(min(b.size, t.size))
-        return finish(result, res.pvalue, alpha, notes)
+        return finish(result, res.pvalue, alpha, notes, pairing)
 
     return per_metric(
         test=test, baseline=baseline, treatment=treatment, metric=metric, compute=compute

@@ -8,7 +8,6 @@ from typing import Any
 
 from crystallize.stats._common import (
     Samples,
-    as_values,
     base_result,
     builtin_verifier,
     check_alpha,
@@ -16,8 +15,8 @@ from crystallize.stats._common import (
     ci_tuple,
     collect_warnings,
     finish,
+    paired_values,
     per_metric,
-    require_paired,
     two_samples,
 )
 from crystallize.stats.effect_sizes import cohens_dz, hedges_g
@@ -119,10 +118,12 @@ def paired_t_test(
 ) -> dict[str, Any]:
     """Paired t-test: is the mean of the per-replicate differences non-zero?
 
-    ``scipy.stats.ttest_rel(treatment, baseline)``. Value *i* of the treatment is paired
-    with value *i* of the baseline, which is right when replicate *i* of both conditions
-    shares its seed or data split: pairing removes that shared noise and makes the test
-    more sensitive. Assumes the differences are roughly normal.
+    ``scipy.stats.ttest_rel(treatment, baseline)``. Each treatment value is paired with
+    the baseline value of the same replicate, which is right when replicate *i* of both
+    conditions shares its seed or data split: pairing removes that shared noise and makes
+    the test more sensitive. In a run, a replicate with a value in only one condition is
+    left out (see :func:`~crystallize.stats._common.paired_values`); plain lists pair
+    value *i* with value *i*. Assumes the differences are roughly normal.
 
     Args:
         baseline: ``{metric: [values]}`` of the baseline condition.
@@ -150,9 +151,7 @@ def paired_t_test(
     def compute(name: str, raw_b: Sequence[Any], raw_t: Sequence[Any]) -> dict[str, Any]:
         from scipy.stats import ttest_rel
 
-        b = as_values(raw_b, test=test, metric=name, condition="baseline")
-        t = as_values(raw_t, test=test, metric=name, condition="treatment")
-        require_paired(b, t, test=test, metric=name)
+        b, t, pairing = paired_values(name, baseline, treatment, test=test)
         with collect_warnings() as notes:
             res = ttest_rel(t, b, alternative=alternative)
             interval = ttest_rel(t, b).confidence_interval(confidence_level=1 - alpha)
@@ -175,7 +174,7 @@ def paired_t_test(
             ci_of="mean paired difference",
             ci_level=1 - alpha,
         )
-        return finish(result, res.pvalue, alpha, notes)
+        return finish(result, res.pvalue, alpha, notes, pairing)
 
     return per_metric(
         test=test, baseline=baseline, treatment=treatment, metric=metric, compute=compute

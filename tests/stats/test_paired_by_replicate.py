@@ -1,0 +1,70 @@
+"""Paired tests pair values by replicate, even when some replicates failed."""
+
+from __future__ import annotations
+
+import pytest
+from scipy.stats import ttest_rel
+from scipy.stats import wilcoxon as scipy_wilcoxon
+
+from crystallize import (
+    ArtifactPlugin,
+    Experiment,
+    Hypothesis,
+    Pipeline,
+    data_source,
+    pipeline_step,
+    treatment,
+)
+from crystallize.stats import paired_t_test, wilcoxon
+
+FAILS = {("baseline", 1), ("t", 3)}  # a different replicate fails in each condition
+
+
+@data_source
+def replicate_index(ctx):
+    return ctx["replicate"]
+
+
+@pipeline_step()
+def measure(r, ctx, *, delta=0.0):
+    if (ctx["condition"], r) in FAILS:
+        raise RuntimeError("flaky")
+    # shared per-replicate noise (100 r) plus a small, varying treatment effect
+    return r, {"score": 100.0 * r + delta * (1 + r % 3)}
+
+
+def _run(verifier):
+    experiment = Experiment(
+        datasource=replicate_index(),
+        pipeline=Pipeline([measure()]),
+        treatments=[treatment("t", {"delta": 1.0})],
+        hypotheses=[Hypothesis(verifier=verifier, metrics="score", name="h")],
+        replicates=12,
+        plugins=[ArtifactPlugin(root_dir=None)],
+    )
+    return experiment.run()
+
+
+@pytest.mark.parametrize(("verifier", "scipy_test"), [(paired_t_test(), ttest_rel), (wilcoxon(), scipy_wilcoxon)])
+def test_failed_replicates_do_not_shift_the_pairs(verifier, scipy_test):
+    result = _run(verifier)
+    assert len(result.errors) == 2
+    out = result.get_hypothesis("h").results["t"]
+    kept = [r for r in range(12) if r not in (1, 3)]
+    baseline = [100.0 * r for r in kept]
+    treated = [100.0 * r + (1 + r % 3) for r in kept]
+    assert out["n_pairs"] == len(kept) == 10
+    assert out["difference"] == pytest.approx(sum(t - b for b, t in zip(baseline, treated, strict=True)) / 10)
+    assert out["p_value"] == pytest.approx(scipy_test(treated, baseline).pvalue)
+    assert any("1, 3" in note and "only one condition" in note for note in out["warnings"])
+
+
+def test_value_replicates_are_kept_per_metric():
+    result = _run(paired_t_test())
+    assert result.metrics.baseline.value_replicates["score"] == [r for r in range(12) if r != 1]
+    assert result.metrics.treatments["t"].value_replicates["score"] == [r for r in range(12) if r != 3]
+
+
+def test_plain_dicts_still_pair_by_position():
+    out = paired_t_test()({"m": [1.0, 2.0, 4.0]}, {"m": [2.0, 3.5, 5.0]})
+    assert out["n_pairs"] == 3 and "warnings" not in out

@@ -84,4 +84,28 @@ class _SeedAfterLoading:
 
 _FINDER = _SeedOnImport()
 
-__all__ = ["seed_numpy"]
+
+def save_numpy_state() -> tuple[str, Any]:
+    """The global generator's state, or the seed it will get on import if not imported."""
+    module = sys.modules.get(_MODULE)
+    get_state = getattr(module, "get_state", None) if module is not None else None
+    if get_state is not None:
+        return ("state", get_state())
+    return ("pending", _pending)
+
+
+def restore_numpy_state(saved: tuple[str, Any]) -> None:
+    """Put back what :func:`save_numpy_state` returned.
+
+    A pending seed saved before ``numpy.random`` was imported seeds it now if it has been
+    imported since: whoever saved it had not drawn from NumPy yet, so that is the state
+    its first draw would have come from.
+    """
+    kind, value = saved
+    if kind == "state":
+        sys.modules[_MODULE].set_state(value)
+    elif value is not None:
+        seed_numpy(value)
+
+
+__all__ = ["restore_numpy_state", "save_numpy_state", "seed_numpy"]

@@ -24,6 +24,14 @@ THREAD_WARNING = (
     "executor_type='process' (or SerialExecution) when you need reproducible runs."
 )
 
+ASYNC_WARNING = (
+    "SeedPlugin has a custom seed_fn and AsyncExecution runs replicates concurrently: each "
+    "replicate keeps its own state of Python's random and NumPy's global generator, but "
+    "other generators your seed_fn seeds are shared by the replicates in flight, so their "
+    "numbers may not be reproducible. Use AsyncExecution(max_concurrency=1) (or "
+    "SerialExecution / executor_type='process') when you need reproducible runs."
+)
+
 _random_seed: Callable[[int], None] | None = None
 
 
@@ -179,11 +187,13 @@ class SeedPlugin(BasePlugin):
             data["seed_used"] = seed
         (self.seed_fn or default_seed_fn)(seed)
 
-    @staticmethod
-    def _warn_if_threaded(experiment: Experiment) -> None:
+    def _warn_if_threaded(self, experiment: Experiment) -> None:
         execution = experiment.execution_plugin
-        if getattr(execution, "executor_type", None) == "thread":
+        kind = getattr(execution, "executor_type", None)
+        if kind == "thread":
             warnings.warn(THREAD_WARNING, RuntimeWarning, stacklevel=user_stacklevel())
+        elif kind == "async" and self.seed_fn is not None and getattr(execution, "max_concurrency", None) != 1:
+            warnings.warn(ASYNC_WARNING, RuntimeWarning, stacklevel=user_stacklevel())
 
 
 __all__ = ["SEED_MODULUS", "SEED_STRIDE", "SeedPlugin", "check_seed", "default_seed_fn"]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from crystallize.events import LiveEvent, QueueSink
 from crystallize.plugins.execution.base import ExecutionPlugin
 from crystallize.plugins.execution.parallel import wants_events
+from crystallize.plugins.execution.rng_isolation import OwnRngState
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -22,6 +23,14 @@ class AsyncExecution(ExecutionPlugin):
     Async steps and datasources of different replicates interleave while they await, so
     IO-bound work overlaps; synchronous steps still run one at a time. The loop runs in a
     private thread, so this works from scripts and from notebooks that already run a loop.
+
+    Each replicate keeps its own state of Python's ``random`` and NumPy's global
+    generator across its awaits (see :mod:`~crystallize.plugins.execution.rng_isolation`),
+    so seeded runs give the same numbers as :class:`SerialExecution`. Generators that
+    only a custom ``seed_fn`` seeds (PyTorch, say) are shared by replicates in flight:
+    use ``max_concurrency=1`` when those must be reproducible. When the run stops
+    (Ctrl+C, an error, a consumer that stops reading), replicates not yet started are
+    skipped; one running a synchronous step finishes it first.
 
     Args:
         max_concurrency: at most this many replicates in flight (``None``: no limit).
@@ -46,13 +55,16 @@ class AsyncExecution(ExecutionPlugin):
             replicate_fn = replicate_fn.with_event_sink(QueueSink(results))
         loop = asyncio.new_event_loop()
         main: list[Any] = []
+        stopping = threading.Event()  # set by the consumer; checked before each replicate
 
         async def run_one(rep: int, limit: Any) -> None:
             arun = getattr(replicate_fn, "arun", None)
             if limit is not None:
                 await limit.acquire()
             try:
-                result = await arun(rep) if arun is not None else replicate_fn(rep)
+                if stopping.is_set():
+                    return
+                result = await OwnRngState(arun(rep)) if arun is not None else replicate_fn(rep)
                 results.put((True, result))
             except asyncio.CancelledError:
                 raise
@@ -95,6 +107,7 @@ class AsyncExecution(ExecutionPlugin):
                     raise value
                 yield value
         finally:
+            stopping.set()
             if main and not loop.is_closed():
                 # RuntimeError: the loop closed in between, so nothing is left to cancel.
                 with contextlib.suppress(RuntimeError):

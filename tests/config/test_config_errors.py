@@ -446,3 +446,46 @@ def test_bad_builtin_verifier_ranges_fail_at_load(make_folder):
     assert "hypotheses[1].verifier.welch_t_test.alpha: welch_t_test: alpha must be a number strictly between 0 and 1, got 5" in message
     assert "hypotheses[2].verifier.chi2.alternative: chi2: only alternative='two-sided' is possible" in message
     assert "(line 5)" in message and "(line 6)" in message and "(line 7)" in message
+
+
+@pytest.mark.parametrize(
+    ("written", "fix"),
+    [
+        ("{numbers: {n: 10}}", "numbers: {numbers: {n: 10}}"),
+        ("{numbers: {n: 10, seed: 1}}", "numbers: {numbers: {n: 10, seed: 1}}"),
+    ],
+)
+def test_parameters_written_under_the_alias_show_the_right_form(make_folder, written, fix):
+    message = _error(make_folder("demo", f"datasource: {written}\nsteps: [total]\n"))
+    assert "datasource.numbers: " in message
+    assert "a source with arguments is written alias: {factory: {param: value}}" in message
+    assert f"if 'numbers' is the factory in datasources.py, write {fix}" in message
+    assert "the parameters of 'n' must be a mapping" not in message
+
+
+def test_an_unknown_factory_under_a_factory_alias_shows_the_right_form(make_folder):
+    message = _error(make_folder("demo", "datasource: {constant: {value: {x: 1}}}\nsteps: [total]\n"))
+    assert "datasource.constant: no datasource named 'value' in datasources.py" in message
+    assert "write constant: {constant: {value: {x: 1}}}" in message
+
+
+def test_a_treatment_datasource_keeps_the_plain_message(make_folder):
+    config = "datasource: numbers\nsteps: [total]\ntreatments:\n  t: {datasource: {numbers: 10}}\n"
+    message = _error(make_folder("demo", config))
+    assert "treatments.t.datasource: the parameters of 'numbers' must be a mapping" in message
+
+
+def test_workers_need_a_strategy_that_uses_them(make_folder):
+    folder = make_folder("demo", "datasource: numbers\nsteps: [total]\nplugins: {execution: {strategy: serial, workers: 4}}\n")
+    message = _error(folder)
+    assert (
+        "plugins.execution.workers: 'workers' is used only with strategy: thread, process, async or ray "
+        "(strategy is 'serial')"
+    ) in message
+    folder = make_folder("demo2", "datasource: numbers\nsteps: [total]\nplugins: {execution: {workers: 2}}\n")
+    assert "plugins.execution.workers: 'workers' is used only with" in _error(folder)
+
+
+def test_empty_steps_is_an_error(make_folder):
+    message = _error(make_folder("demo", "datasource: numbers\nsteps: []\n"))
+    assert "steps: list at least one step" in message

@@ -59,3 +59,52 @@ def test_steps_and_pipeline_together_is_an_error(make_folder):
     config = RESHAPING.replace("    pipeline: [total]", "    pipeline: [total]\n    steps: {total: total}")
     with pytest.raises(ConfigError, match="either steps"):
         Experiment.from_yaml(make_folder("demo", config))
+
+
+CONTEXT_STEPS = '''
+from crystallize import pipeline_step
+
+
+@pipeline_step()
+def total(data, ctx):
+    keys = ("steps", "values", "lr")
+    return data, {"total": sum(data), **{k: ctx[k] for k in keys if k in ctx}}
+'''
+
+
+def _values(make_folder, treatments: str) -> dict:
+    config = f"datasource: numbers\nsteps: [total]\ntreatments:\n{treatments}"
+    experiment = Experiment.from_yaml(make_folder("demo", config, steps=CONTEXT_STEPS))
+    (treatment,) = experiment.treatments
+    return treatment
+
+
+@pytest.mark.parametrize(
+    ("written", "values"),
+    [
+        ("{steps: 1000}", {"steps": 1000}),
+        ("{values: 3}", {"values": 3}),
+        ("{steps: 1000, lr: 0.1}", {"steps": 1000, "lr": 0.1}),
+        ("{pipeline: 5, datasource: 2}", {"pipeline": 5, "datasource": 2}),
+    ],
+)
+def test_part_names_with_other_shapes_are_context_values(make_folder, written, values):
+    treatment = _values(make_folder, f"  t: {written}\n")
+    assert treatment.values == values and not treatment.reshapes
+
+
+def test_a_context_value_named_like_a_part_reaches_the_steps(make_folder):
+    config = "datasource: numbers\nsteps: [total]\ntreatments:\n  long: {steps: 1000}\n"
+    result = Experiment.from_yaml(make_folder("demo", config, steps=CONTEXT_STEPS)).run()
+    assert not result.errors
+    assert result.metrics.treatments["long"].metrics["steps"] == [1000]
+
+
+def test_values_sets_context_keys_named_like_parts(make_folder):
+    treatment = _values(make_folder, "  t: {values: {steps: {a: 1}, pipeline: [x]}}\n")
+    assert treatment.values == {"steps": {"a": 1}, "pipeline": ["x"]} and not treatment.reshapes
+
+
+def test_null_values_beside_a_reshaping_part(make_folder):
+    treatment = _values(make_folder, "  t: {values: null, datasource: constant}\n")
+    assert treatment.values == {} and treatment.datasource is not None

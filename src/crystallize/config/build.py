@@ -28,6 +28,7 @@ from crystallize.config.schema import (
     ExperimentConfig,
     HypothesisSpec,
     PluginsSpec,
+    aliased_source_hint,
 )
 from crystallize.config.upstream import CombinedSource, UpstreamOutput
 from crystallize.config.validate import format_path
@@ -167,6 +168,8 @@ class Builder:
             path = ("datasource", alias)
             if call.upstream is not None:
                 source = self._upstream_source(path, *call.upstream)
+            elif call.name not in registry and alias in registry:
+                source = self._parameters_under_alias(path, alias, call)
             else:
                 factory = self._lookup(path, call, registry, "datasource", "datasources.py")
                 source = None
@@ -179,6 +182,14 @@ class Builder:
         if len(sources) == 1:
             return next(iter(sources.values()))
         return CombinedSource(sources)
+
+    def _parameters_under_alias(self, path: FieldPath, alias: str, call: Call) -> None:
+        """Report ``numbers: {n: {...}}``: a factory's parameters written under its alias."""
+        self.problem(
+            path,
+            f"no datasource named '{call.name}' in datasources.py; "
+            + aliased_source_hint(alias, {call.name: call.kwargs or None}),
+        )
 
     def _upstream_source(self, path: FieldPath, name: str, output: str) -> UpstreamOutput | None:
         from crystallize.fingerprint import fingerprint, spec_of

@@ -36,6 +36,8 @@ from crystallize.treatment import ENGINE_KEYS
 #: Context keys the engine sets for every replicate; treatments may not change them.
 RESERVED_CONTEXT_KEYS = ENGINE_KEYS
 EXECUTION_STRATEGIES = ("serial", "thread", "process", "async", "ray")
+#: ``plugins.execution`` options and the strategies that use them (others reject them).
+STRATEGY_OPTIONS = {"workers": ("thread", "process", "async", "ray"), "address": ("ray",)}
 CORRECTIONS = ("holm", "bonferroni", "fdr_bh")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -130,12 +132,58 @@ def _call_parser(kind: str, *, upstream: bool = False) -> typing.Callable[[Any],
     return parse
 
 
+@dataclass(frozen=True)
+class _Aliased:
+    """One ``alias: source`` entry of the top-level ``datasource:``, before parsing."""
+
+    alias: str
+    source: Any
+
+
 def _datasource_mapping(value: Any) -> Any:
     if isinstance(value, str):  # shorthand: one datasource, aliased by its own name
         return {value: value}
     if value is None:
         raise _fail("expected a datasource: a factory name from datasources.py, 'experiment#output', or a mapping alias -> one of those")
+    if isinstance(value, dict):
+        return {alias: _Aliased(alias, source) for alias, source in value.items()}
     return value
+
+
+def aliased_source_hint(alias: Any, params: Any) -> str:
+    """How to give the source aliased ``alias`` the parameters ``params``, for error messages."""
+    import yaml  # only when there is an error to explain
+
+    source = yaml.safe_dump({alias: params}, default_flow_style=True, sort_keys=False).strip()
+    return (
+        "a source with arguments is written alias: {factory: {param: value}}; "
+        f"if '{alias}' is the factory in datasources.py, write {alias}: {source}"
+    )
+
+
+_parse_datasource = _call_parser("datasource", upstream=True)
+
+
+def _datasource_entry(value: Any) -> Call:
+    """Parse one source of ``datasource:``; parameters written directly under the alias
+    (``numbers: {n: 10}``) get an error showing the ``alias: {factory: {params}}`` form."""
+    if not isinstance(value, _Aliased):
+        return _parse_datasource(value)
+    source = value.source
+    if isinstance(source, dict) and len(source) > 1:
+        keys = ", ".join(map(str, source))
+        raise _fail(
+            f"expected one datasource name with its parameters, got a mapping with {len(source)} keys "
+            f"({keys}); {aliased_source_hint(value.alias, source)}"
+        )
+    if isinstance(source, dict) and len(source) == 1:
+        ((name, params),) = source.items()
+        if params is not None and not isinstance(params, dict):
+            raise _fail(
+                f"'{name}' reads as a factory name whose parameters are {describe(params)}, but "
+                f"parameters must be a mapping; {aliased_source_hint(value.alias, source)}"
+            )
+    return _parse_datasource(source)
 
 
 def _metric_list(value: Any) -> Any:
@@ -168,6 +216,12 @@ def _experiment_name(value: Any) -> Any:
     return value
 
 
+def _non_empty_steps(value: Any) -> Any:
+    if value == []:
+        raise _fail("list at least one step")
+    return value
+
+
 def _empty_if_null(value: Any) -> Any:
     return {} if value is None else value
 
@@ -188,7 +242,8 @@ def _call_yaml(call: Call) -> Any:
 
 _AS_YAML = PlainSerializer(_call_yaml)
 StepCall = Annotated[Call, PlainValidator(_call_parser("step")), _AS_YAML]
-DatasourceCall = Annotated[Call, PlainValidator(_call_parser("datasource", upstream=True)), _AS_YAML]
+DatasourceCall = Annotated[Call, PlainValidator(_parse_datasource), _AS_YAML]
+DatasourceEntry = Annotated[Call, PlainValidator(_datasource_entry), _AS_YAML]
 VerifierCall = Annotated[Call, PlainValidator(_call_parser("verifier")), _AS_YAML]
 
 
@@ -197,15 +252,29 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-_TREATMENT_PARTS = frozenset({"values", "datasource", "steps", "pipeline"})
+#: The parts of a structured treatment and the YAML shapes each may take.
+_TREATMENT_PARTS: dict[str, tuple[type, ...]] = {
+    "values": (dict, type(None)),
+    "datasource": (str, dict),
+    "steps": (dict,),
+    "pipeline": (list,),
+}
+
+
+def _is_structured_treatment(value: Any) -> bool:
+    """True when every key of ``value`` is a treatment part holding a value of that part's shape."""
+    return isinstance(value, dict) and bool(value) and all(
+        key in _TREATMENT_PARTS and isinstance(part, _TREATMENT_PARTS[key]) for key, part in value.items()
+    )
 
 
 def _treatment_form(value: Any) -> Any:
     """``name: {key: value}`` (context values) or the structured form with values /
-    datasource / steps / pipeline; a mapping whose keys are all among those four is
-    the structured form."""
+    datasource / steps / pipeline. A mapping is the structured form only when all its
+    keys are among those four and each has that part's shape (``{steps: 1000}`` is a
+    context value); context keys of those names and shapes go under ``values:``."""
     value = _empty_if_null(value)
-    if isinstance(value, dict) and value and set(value) <= _TREATMENT_PARTS:
+    if _is_structured_treatment(value):
         return value
     return {"values": value}
 
@@ -214,7 +283,7 @@ class TreatmentSpec(_Model):
     """``treatments.<name>:`` context values, and optionally another datasource, swapped
     steps (``{step_name: replacement}``) or a whole other pipeline."""
 
-    values: dict[str, Any] = {}
+    values: Annotated[dict[str, Any], BeforeValidator(_empty_if_null)] = {}
     datasource: DatasourceCall | None = None
     steps: dict[str, StepCall] | None = None
     pipeline: list[StepCall] | None = None
@@ -277,12 +346,15 @@ class ExecutionSpec(_Model):
     workers: Annotated[int, Field(ge=1)] | None = None
     address: str | None = None
 
-    @field_validator("address")
+    @field_validator("workers", "address")
     @classmethod
-    def _address_needs_ray(cls, value: str | None, info: ValidationInfo) -> str | None:
-        strategy = info.data.get("strategy", "ray")
-        if value is not None and strategy != "ray":
-            raise _fail(f"'address' is used only with strategy: ray (strategy is {strategy!r})")
+    def _used_by_strategy(cls, value: Any, info: ValidationInfo) -> Any:
+        """An option the chosen strategy would ignore is an error, not silently dropped."""
+        users = STRATEGY_OPTIONS[str(info.field_name)]
+        strategy = info.data.get("strategy", users[0])  # a bad strategy is reported on its own
+        if value is not None and strategy not in users:
+            names = ", ".join(users[:-1]) + f" or {users[-1]}" if len(users) > 1 else users[0]
+            raise _fail(f"'{info.field_name}' is used only with strategy: {names} (strategy is {strategy!r})")
         return value
 
 
@@ -316,8 +388,8 @@ class ExperimentConfig(_Model):
     description: str | None = None
     replicates: Annotated[int, Field(ge=1)] = 1
     cli: CliSpec = CliSpec()
-    datasource: Annotated[dict[str, DatasourceCall], BeforeValidator(_datasource_mapping), Field(min_length=1)]
-    steps: list[StepCall]
+    datasource: Annotated[dict[str, DatasourceEntry], BeforeValidator(_datasource_mapping), Field(min_length=1)]
+    steps: Annotated[list[StepCall], BeforeValidator(_non_empty_steps)]
     outputs: dict[str, OutputSpec] = {}
     treatments: dict[str, Annotated[TreatmentSpec, BeforeValidator(_treatment_form)]] = {}
     hypotheses: list[HypothesisSpec] = []
@@ -365,6 +437,7 @@ __all__ = [
     "CORRECTIONS",
     "EXECUTION_STRATEGIES",
     "RESERVED_CONTEXT_KEYS",
+    "STRATEGY_OPTIONS",
     "ArtifactsSpec",
     "Call",
     "CliSpec",
@@ -376,6 +449,7 @@ __all__ = [
     "PostProblems",
     "PluginsSpec",
     "SeedSpec",
+    "aliased_source_hint",
     "describe",
     "name_problem",
 ]

@@ -200,7 +200,7 @@ def test_verifier_returning_a_non_dict_is_explained_per_treatment():
 
 
 # -- names ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["a/b", "../evil", "x\x00y", "  ", "a\\b", ".."])
+@pytest.mark.parametrize("name", ["a/b", "../evil", "x\x00y", "  ", "", "a\\b", ".."])
 def test_unusable_names_are_rejected_before_anything_is_stored(name):
     with pytest.raises(ExperimentValidationError, match="cannot be used: it becomes a directory"):
         make(name=name).validate()

@@ -21,6 +21,7 @@ from crystallize import (
     verifier,
 )
 from crystallize.exceptions import MissingMetricError
+from crystallize.reporting import format_value
 from crystallize.stats import mann_whitney, welch_t_test
 
 
@@ -112,6 +113,20 @@ def test_report_shows_effect_ci_p_adjusted_and_verdict():
     for needle in ("Hypothesis 'shift'", "effect", "CI", "p adj", "significant", "not significant",
                    "mean ± sd", "(n=8)", "Best: big"):
         assert needle in text
+
+
+def test_report_labels_the_difference_its_ci_and_the_effect_size():
+    h = Hypothesis(verifier=welch_t_test(), metrics="mean", name="shift")
+    result = build([h]).run()
+    text = result.report()
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("treatment"))
+    assert header.split()[:6] == ["treatment", "metric", "difference", "CI", "effect", "size"]
+    big = result.get_hypothesis("shift").results["big"]
+    row = next(line for line in lines[lines.index(header):] if line.startswith("big "))
+    assert format_value(big["difference"]) in row and format_value(big["ci"]) in row
+    assert f"{format_value(big['effect_size'])} hedges_g" in row
+    assert "CI: 95% interval of the difference in means" in text
 
 
 def test_to_parquet_round_trip(tmp_path):

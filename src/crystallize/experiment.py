@@ -149,7 +149,7 @@ class Experiment:
         ]
         self.hypotheses: list[Hypothesis] = as_list(hypotheses, "hypotheses", "[my_hypothesis, ...]")
         self.replicates = _as_count(replicates)
-        self.name = name or "experiment"
+        self.name = "experiment" if name is None else name  # "" is refused by validate()
         self.description = description
         self.plugins: list[BasePlugin] = resolve_plugins(as_list(plugins, "plugins", "[SeedPlugin(seed=1), ...]"))
         for plugin in self.plugins:

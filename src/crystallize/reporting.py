@@ -70,30 +70,51 @@ def _table(rows: list[list[str]]) -> list[str]:
 
 
 def _hypothesis_rows(hyp: HypothesisResult) -> list[list[str]]:
-    rows = [["treatment", "metric", "effect", "CI", "p", "p adj", "verdict"]]
+    rows = [["treatment", "metric", "difference", "CI", "effect size", "p", "p adj", "verdict"]]
     for treatment in hyp.ranking or list(hyp.results):
         output = hyp.results[treatment]
         if "error" in output:
-            rows.append([treatment, "-", "-", "-", "-", "-", f"error: {output['error']}"])
+            rows.append([treatment, "-", "-", "-", "-", "-", "-", f"error: {output['error']}"])
             continue
-        entries = (
-            [(output.get("metric", ", ".join(hyp.metrics)), output)]
-            if "p_value" in output or "significant" in output
-            else [(k, v) for k, v in output.items() if isinstance(v, dict)]
-        ) or [(", ".join(hyp.metrics), output)]
-        for metric, entry in entries:
+        for metric, entry in _metric_entries(hyp, output):
             significant = entry.get("significant")
             verdict = "-" if significant is None else ("significant" if significant else "not significant")
+            effect = format_value(entry.get("effect_size"))
+            if entry.get("effect_size_name") and effect != "-":
+                effect += f" {entry['effect_size_name']}"
             rows.append([
                 treatment,
                 str(metric),
-                format_value(entry.get("effect_size", entry.get("difference"))),
+                format_value(entry.get("difference")),
                 format_value(entry.get("ci")),
+                effect,
                 format_value(entry.get("p_value")),
                 format_value(entry.get("p_value_adjusted")),
                 verdict,
             ])
     return rows
+
+
+def _metric_entries(hyp: HypothesisResult, output: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """``(metric, result)`` pairs of one verifier output (flat, or ``{metric: result}``)."""
+    if "p_value" in output or "significant" in output:
+        return [(output.get("metric", ", ".join(hyp.metrics)), output)]
+    return [(k, v) for k, v in output.items() if isinstance(v, dict)] or [(", ".join(hyp.metrics), output)]
+
+
+def _ci_note(hyp: HypothesisResult) -> str | None:
+    """What the CI column is an interval of (e.g. "CI: 95% interval of the difference in
+    means"), from the verifiers' ``ci_level`` and ``ci_of``; ``None`` when none say."""
+    seen: list[str] = []
+    for output in hyp.results.values():
+        for _, entry in _metric_entries(hyp, output) if "error" not in output else []:
+            if entry.get("ci_of") is None:
+                continue
+            level = entry.get("ci_level")
+            text = f"{level:.0%} interval of the {entry['ci_of']}" if isinstance(level, float) else f"interval of the {entry['ci_of']}"
+            if text not in seen:
+                seen.append(text)
+    return f"CI: {'; '.join(seen)}" if seen else None
 
 
 def _best_line(hyp: HypothesisResult) -> str | None:
@@ -145,6 +166,9 @@ def render_report(result: Result) -> str:
             lines.append("  no treatments to compare")
             continue
         lines += _table(_hypothesis_rows(hyp))
+        note = _ci_note(hyp)
+        if note is not None:
+            lines.append(note)
         best = _best_line(hyp)
         if best is not None:
             lines.append(best)

@@ -140,3 +140,53 @@ def test_json_output_is_not_mixed_with_prints_of_imported_modules(cli, make_expe
         json.loads(proc.stdout)  # stdout holds only the JSON
         assert "hello from steps.py" in proc.stderr, args
     assert "hello from steps.py" in cli("list").stdout  # without --json prints stay on stdout
+
+
+ELSEWHERE_CONFIG = '''
+name: other
+replicates: 2
+datasource: numbers
+steps: [add_delta, total]
+treatments:
+  shifted: {delta: 3.0}
+plugins:
+  seed: {seed: 5}
+  artifacts: {root_dir: store}
+'''
+
+
+def test_history_commands_take_an_experiment_path(cli, make_experiment, tmp_path):
+    """show, runs and report accept a folder or config.yaml, like run (and find its store)."""
+    make_experiment("numbers")
+    own = _run_id(cli)
+    folder = make_experiment("other", config=ELSEWHERE_CONFIG)
+    moved = tmp_path / "elsewhere" / "other"
+    moved.parent.mkdir()
+    folder.rename(moved)  # not discovered: only reachable by path
+    proc = cli("run", "elsewhere/other", "--json")
+    assert proc.returncode == 0, proc.stderr
+    other = json.loads(proc.stdout)["run_id"]
+    for path, run_id in (
+        ("experiments/numbers", own),
+        ("experiments/numbers/config.yaml", own),
+        ("elsewhere/other", other),
+        ("elsewhere/other/config.yaml", other),
+    ):
+        runs = cli("runs", path, "--json")
+        assert runs.returncode == 0, (path, runs.stderr)
+        assert [row["run_id"] for row in json.loads(runs.stdout)] == [run_id]
+        show = cli("show", path, "--no-chart")
+        assert show.returncode == 0, (path, show.stderr)
+        assert f"Run {run_id} of " in show.stdout
+        assert cli("show", path, "--run", run_id[:6], "--no-chart").returncode == 0, path
+        report = cli("report", path, "-o", f"{run_id}.html")
+        assert report.returncode == 0, (path, report.stderr)
+        assert (tmp_path / f"{run_id}.html").is_file()
+    assert "Runs of 'other' in store:" in cli("runs", "elsewhere/other").stdout
+    assert_one_line_user_error(cli("runs", "elsewhere/gone"), "elsewhere/gone: no such file or folder")
+
+
+def test_history_help_says_an_experiment_path_is_accepted(cli):
+    for command in ("show", "runs", "report"):
+        proc = cli(command, "--help")
+        assert "name, or its folder / config.yaml" in proc.stdout, command

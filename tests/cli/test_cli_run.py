@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+
+from conftest import crystallize_command
 
 
 def _json(proc) -> dict:
@@ -158,3 +162,22 @@ def test_records_that_cannot_be_stored_are_an_error_not_a_stored_run(make_experi
     assert "NOT stored (see the error below)" in out and "stored in data" not in out
     assert "could not all be written to data: " in err and "database disk image is malformed" in err
     assert "Traceback" not in err
+
+
+def test_a_closed_stdout_does_not_cancel_the_run(cli, make_experiment, tmp_path):
+    """``crystallize run NAME | head -1``: the run finishes and is stored; no error, exit 0."""
+    make_experiment("numbers", replicates=4)
+    env = {**os.environ, "NO_COLOR": "1", "CRYSTALLIZE_DEBUG": ""}
+    proc = subprocess.Popen(
+        [*crystallize_command(), "run", "numbers", "--set", "pause=0.1"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert "numbers: running 3 condition(s)" in proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away, like `| head -1`
+    code = proc.wait(timeout=120)
+    stderr = proc.stderr.read()
+    assert code == 0, stderr
+    assert "Error" not in stderr and "Traceback" not in stderr and "Exception" not in stderr, stderr
+    (row,) = json.loads(cli("runs", "numbers", "--json").stdout)
+    assert row["status"] == "completed" and row["records"] == 12 and row["errors"] == 0

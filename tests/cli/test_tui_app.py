@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from crystallize.cli.tui.app import CrystallizeApp
-from crystallize.cli.tui.runner import CallbackHandler
+from crystallize.cli.tui.runner import CallbackHandler, RunController
 from crystallize.cli.tui.screens.errors import LoadErrorsScreen
 from crystallize.cli.tui.screens.run import RunScreen
 from crystallize.cli.tui.screens.selection import SelectionScreen
@@ -281,3 +281,116 @@ async def test_q_quits_from_the_selection_screen(make_experiment):
         await pilot.press("q")
         await pilot.pause()
         assert app.return_code == 0, "q is documented as 'quit' on the selection screen"
+
+
+
+def log_of(screen) -> str:
+    """The run log's text, wrapped lines joined again."""
+    return " ".join(" ".join(line.text for line in screen.query_one("#run-log").lines).split())
+
+
+def notifications(app) -> list[str]:
+    """The messages of the notifications shown so far."""
+    return [str(n.message) for n in app._notifications]
+
+
+@sync
+async def test_a_hypothesis_typo_names_the_stored_run_and_shows_its_summary(make_experiment):
+    folder = make_experiment("typo", hypothesis=True)
+    config = folder / "config.yaml"
+    app = CrystallizeApp(".")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_run_screen(pilot, "typo")
+        await highlight(pilot, screen, "step", "add_delta")
+        await pilot.press("l")  # caching off: strategy rerun, every run gets a new id
+        await pilot.press("R")
+        await wait_for(pilot, lambda: screen.controller is None and screen.done == 9)
+        (old,) = list_runs("data", "typo")
+        config.write_text(config.read_text().replace("metrics: total", "metrics: totl"))
+        await pilot.press("R")
+        await wait_for(pilot, lambda: screen.controller is None and screen.done == 9)
+        await pilot.pause()
+        new = next(r for r in list_runs("data", "typo") if r.run_id != old.run_id)
+        log = log_of(screen)
+        assert "Hypothesis 'bigger' reads metric 'totl'" in log
+        assert f"crystallize show typo --run {new.run_id}" in log
+        assert "Traceback" not in log, "a user's mistake gets one line, not the internal traceback"
+        status = text_of(screen.query_one("#run-status"))
+        assert status.startswith("failed") and new.run_id in status
+        summary = text_of(screen.query_one("#summary-body"))
+        assert f"Run {new.run_id} of typo" in summary and old.run_id not in summary
+
+
+class _Stored:
+    """A stand-in Result of a stored run."""
+
+    run_id = "abc123"
+    experiment = "stub"
+    errors: list = []
+
+
+class _Stub:
+    """An experiment whose run raises ``error`` after it was stored."""
+
+    name = "stub"
+    treatments: list = []
+    replicates = 1
+    pipeline = None
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def stream(self, strategy: str):
+        raise self.error
+
+
+def _run(error: Exception):
+    error.result = _Stored()
+    controller = RunController([_Stub(error)], lambda *a: None, lambda *a: None, lambda text: None)
+    return controller.run()
+
+
+def test_any_error_raised_after_the_run_was_stored_names_the_run():
+    from crystallize.exceptions import StoreError
+
+    user = _run(StoreError("the plugin could not publish"))
+    assert user.error.startswith("the plugin could not publish")
+    assert "crystallize show stub --run abc123" in user.error
+    assert user.user_error and user.stored["stub"].run_id == "abc123"
+
+    bug = _run(ZeroDivisionError("division by zero"))
+    assert bug.error.startswith("unexpected ZeroDivisionError: division by zero")
+    assert "crystallize show stub --run abc123" in bug.error
+    assert not bug.user_error and "Traceback" in bug.details
+
+
+@sync
+async def test_a_config_broken_while_the_screen_is_open_says_so_and_recovers(make_experiment):
+    folder = make_experiment("numbers")
+    config: Path = folder / "config.yaml"
+    good = config.read_text()
+    app = CrystallizeApp(".")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_run_screen(pilot, "numbers")
+        await highlight(pilot, screen, "step", "add_delta")
+        config.write_text(good.replace("steps:", "stepz:"))
+        await pilot.press("R")
+        await pilot.pause()
+        assert screen.controller is None
+        assert "stepz" in log_of(screen)
+        assert "cannot load experiments/numbers/config.yaml" in text_of(screen.query_one("#run-status"))
+        plan = labels(screen.query_one("#plan-tree"))
+        assert not any("add_delta" in line for line in plan), "the plan of the old config is gone"
+        assert any("cannot be loaded" in line for line in plan)
+        await pilot.press("l")
+        await pilot.pause()
+        assert "experiments/numbers/config.yaml cannot be loaded" in notifications(app)[-1]
+        await pilot.press("x")
+        await pilot.pause()
+        assert "experiments/numbers/config.yaml cannot be loaded" in notifications(app)[-1]
+        config.write_text(good)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: screen.controller is None and screen.done == 9)
+        await pilot.pause()
+        assert text_of(screen.query_one("#run-status")).startswith("done")
+        assert any("add_delta" in line for line in labels(screen.query_one("#plan-tree")))

@@ -1,7 +1,8 @@
 """``crystallize show`` and ``crystallize runs``: past runs from the run store.
 
 Runs live in ``<root_dir>/crystallize.db`` (the experiment's ArtifactPlugin
-``root_dir``, ``data`` by default). Commands find the root from the discovered
+``root_dir``, ``data`` by default). Commands take an experiment's name or a path to its
+folder or config.yaml (see :func:`experiment_arg`) and find the root from that
 experiment; ``--root`` points elsewhere. ``diff`` lives in :mod:`crystallize.cli.diff`.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +25,38 @@ if TYPE_CHECKING:
 
 ROOT_OPTION_HELP = "The data directory holding crystallize.db (default: the experiment's, else ./data)."
 ROOT_MEANING = "--root must be the data directory holding crystallize.db"
+EXPERIMENT_HELP = "The experiment: its name, or its folder / config.yaml."
+
+
+@dataclass(frozen=True)
+class ExperimentArg:
+    """An experiment as a command was given it.
+
+    Attributes:
+        name: the experiment's name (the one its runs are stored under).
+        given: what was typed (a name or a path), for hints.
+        root: its data directory when it was given as a path (``None`` for a name:
+            found by discovery).
+    """
+
+    name: str
+    given: str
+    root: Path | None = None
+
+
+def experiment_arg(name_or_path: str) -> ExperimentArg:
+    """The experiment ``name_or_path`` names: a name as is, a folder or config.yaml loaded
+    (as ``crystallize run`` loads it) for its name and data directory.
+
+    Raises:
+        UserError: the path does not exist or its folder fails to load.
+    """
+    from crystallize.cli.targets import load_target, names_folder
+
+    if not names_folder(name_or_path):
+        return ExperimentArg(name_or_path, name_or_path)
+    target = load_target(Path(name_or_path))
+    return ExperimentArg(target.name, name_or_path, data_root(target.experiment))
 
 
 # -- finding stores and runs --------------------------------------------------------------
@@ -84,18 +118,21 @@ def experiment_root(name: str) -> Path | None:
     return data_root(experiment) if experiment is not None else None
 
 
-def candidate_roots(root: str | None, name: str | None = None) -> list[Path]:
-    """Where to look for runs: ``--root``, else the experiment's root, ``data`` and every
-    discovered experiment's root."""
+def candidate_roots(
+    root: str | None, experiment: ExperimentArg | None = None, everywhere: bool = False
+) -> list[Path]:
+    """Where to look for runs: ``--root``, else ``experiment``'s root, ``data`` and (with
+    ``everywhere``) every discovered experiment's root."""
     if root is not None:
         return [check_root_option(root)]
     roots: list[Path] = []
-    if name is not None:
-        found = experiment_root(name)
-        if found is not None:
-            roots.append(found)
+    own = None
+    if experiment is not None:
+        own = experiment.root if experiment.root is not None else experiment_root(experiment.name)
+    if own is not None:
+        roots.append(own)
     roots.append(Path("data"))
-    if name is None:
+    if everywhere:
         from crystallize.cli.targets import discover_here
 
         try:
@@ -111,15 +148,18 @@ def candidate_roots(root: str | None, name: str | None = None) -> list[Path]:
     return unique
 
 
-def runs_of(name: str, root: str | None, limit: int | None = None) -> tuple[Path, list[RunInfo]]:
-    """The stored runs of experiment ``name`` (newest first) and the root holding them.
+def runs_of(
+    experiment: ExperimentArg, root: str | None, limit: int | None = None
+) -> tuple[Path, list[RunInfo]]:
+    """The stored runs of ``experiment`` (newest first) and the root holding them.
 
     Raises:
         UserError: no store, or no run of that experiment in it.
     """
     from crystallize.store import list_runs
 
-    roots = candidate_roots(root, name)
+    name = experiment.name
+    roots = candidate_roots(root, experiment)
     stored_names: set[str] = set()
     for path in roots:
         check_store_file(path)
@@ -131,22 +171,23 @@ def runs_of(name: str, root: str | None, limit: int | None = None) -> tuple[Path
         stored_names.update(run.experiment for run in list_runs(path))
     where = ", ".join(display(p) for p in roots)
     if not stored_names:
-        raise UserError(f"no stored runs of '{name}' (looked in {where}). Run it first: crystallize run {name}")
+        raise UserError(f"no stored runs of '{name}' (looked in {where}). Run it first: crystallize run {experiment.given}")
     raise UserError(
         f"no stored runs of '{name}' (looked in {where}).{suggest(name, stored_names)}"
         f"{known(stored_names, 'experiments with runs')}"
     )
 
 
-def find_run(run_id: str, root: str | None) -> tuple[Path, RunInfo]:
-    """The run ``run_id`` (a full id or a unique prefix) and the root holding it.
+def find_run(run_id: str, root: str | None, experiment: ExperimentArg | None = None) -> tuple[Path, RunInfo]:
+    """The run ``run_id`` (a full id or a unique prefix) and the root holding it; the
+    roots of ``experiment`` (when given) are searched first.
 
     Raises:
         UserError: no run with that id, or the prefix is ambiguous.
     """
     from crystallize.store import list_runs
 
-    roots = candidate_roots(root)
+    roots = candidate_roots(root, experiment, everywhere=True)
     matches: list[tuple[Path, RunInfo]] = []
     for path in roots:
         check_store_file(path)
@@ -209,7 +250,7 @@ def run_row(run: RunInfo) -> dict[str, object]:
 
 # -- commands --------------------------------------------------------------------------------
 def runs_command(
-    name: str = typer.Argument(..., help="The experiment's name."),
+    name_or_path: str = typer.Argument(..., help=EXPERIMENT_HELP),
     limit: int | None = typer.Option(20, "--limit", "-l", min=1, help="Show at most this many runs."),
     root: str | None = typer.Option(None, "--root", help=ROOT_OPTION_HELP),
     json_output: bool = typer.Option(False, "--json", help="Print the runs as JSON."),
@@ -218,8 +259,9 @@ def runs_command(
     from rich.console import Console
     from rich.table import Table
 
-    with stdout_to_stderr(json_output):
-        where, runs = runs_of(name, root, limit)
+    with stdout_to_stderr(json_output):  # loading a folder given by path may print
+        experiment = experiment_arg(name_or_path)
+        where, runs = runs_of(experiment, root, limit)
     rows = [run_row(run) for run in runs]
     if json_output:
         print(json.dumps(rows, indent=2))
@@ -239,12 +281,12 @@ def runs_command(
             "-" if errors is None else str(errors),
         )
     console = Console(highlight=False)
-    console.print(f"Runs of '{name}' in {display(where)}:", soft_wrap=True)
+    console.print(f"Runs of '{experiment.name}' in {display(where)}:", soft_wrap=True)
     console.print(table)
 
 
 def show_command(
-    name: str = typer.Argument(..., help="The experiment's name."),
+    name_or_path: str = typer.Argument(..., help=EXPERIMENT_HELP),
     run: str | None = typer.Option(None, "--run", "-r", help="A run id (default: the latest run)."),
     metric: str | None = typer.Option(None, "--metric", "-m", help="Chart only this metric."),
     chart: bool = typer.Option(True, "--chart/--no-chart", help="Draw each metric's distribution."),
@@ -255,7 +297,7 @@ def show_command(
 
     from crystallize.store import load_result
 
-    where, info = resolve_run(name, run, root)
+    where, info = resolve_run(experiment_arg(name_or_path), run, root)
     result = load_result(info.run_id, where)
     if metric is not None:
         check_metric(result, metric)
@@ -273,7 +315,7 @@ def show_command(
 
 
 def report_command(
-    name: str = typer.Argument(..., help="The experiment's name."),
+    name_or_path: str = typer.Argument(..., help=EXPERIMENT_HELP),
     run: str | None = typer.Option(None, "--run", "-r", help="A run id (default: the latest run)."),
     output: str = typer.Option("report.html", "--output", "-o", metavar="PATH", help="Where to write the HTML file."),
     force: bool = typer.Option(
@@ -291,20 +333,22 @@ def report_command(
 
     target = user_path(output, "-o/--output")
     check_report_target(target, force)
-    where, info = resolve_run(name, run, root)
+    where, info = resolve_run(experiment_arg(name_or_path), run, root)
     html = load_result(info.run_id, where).to_html()  # rendered before the file is touched
     write_report_file(target, html)
-    print(f"Wrote the report of run {info.run_id} of '{name}' to {display(target)}")
+    print(f"Wrote the report of run {info.run_id} of '{info.experiment}' to {display(target)}")
 
 
-def resolve_run(name: str, run: str | None, root: str | None) -> tuple[Path, RunInfo]:
-    """The store holding ``name``'s run ``run`` (the latest when ``None``) and the run."""
+def resolve_run(experiment: ExperimentArg, run: str | None, root: str | None) -> tuple[Path, RunInfo]:
+    """The store holding ``experiment``'s run ``run`` (the latest when ``None``) and the run."""
     if run is None:
-        where, runs = runs_of(name, root, limit=1)
+        where, runs = runs_of(experiment, root, limit=1)
         return where, runs[0]
-    where, info = find_run(run, root)
-    if info.experiment != name:
-        raise UserError(f"run '{info.run_id}' belongs to experiment '{info.experiment}', not '{name}'.")
+    where, info = find_run(run, root, experiment)
+    if info.experiment != experiment.name:
+        raise UserError(
+            f"run '{info.run_id}' belongs to experiment '{info.experiment}', not '{experiment.name}'."
+        )
     return where, info
 
 
@@ -336,6 +380,8 @@ def chart_for(result, metric: str | None, width: int | None = None):  # noqa: AN
 
 
 __all__ = [
+    "EXPERIMENT_HELP",
+    "ExperimentArg",
     "candidate_roots",
     "check_metric",
     "check_root_option",
@@ -344,6 +390,7 @@ __all__ = [
     "report_command",
     "resolve_run",
     "error_count",
+    "experiment_arg",
     "find_run",
     "format_duration",
     "format_time",

@@ -23,7 +23,6 @@ from crystallize.cli.progress import RunProgress
 from crystallize.cli.targets import Target, data_root, display, resolve_target, stdout_to_stderr
 
 if TYPE_CHECKING:
-    from crystallize.exceptions import MissingMetricError
     from crystallize.experiment import Experiment
     from crystallize.result import Result
     from crystallize.treatment import Treatment
@@ -126,11 +125,12 @@ def execute(target: Target, selected: list[Treatment] | None, strategy: str, jso
     return results
 
 
-def stored_run_error(exc: MissingMetricError) -> UserError:
-    """The hypothesis' missing-metric error plus where the (completed) run was stored.
+def stored_run_error(exc: BaseException) -> UserError:
+    """An error raised after the run was stored (e.g. a hypothesis' missing metric), plus
+    where the run was stored (``exc.result``).
 
-    The engine raises it after every replicate ran and the run was stored; the user
-    needs the run id to look at what was recorded instead of running again.
+    The engine raises such errors after every replicate ran and the run was stored; the
+    user needs the run id to look at what was recorded instead of running again.
     """
     result = getattr(exc, "result", None)
     run_id = getattr(result, "run_id", None)

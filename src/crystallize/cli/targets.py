@@ -120,15 +120,21 @@ def looks_like_path(value: str) -> bool:
     return "/" in value or "\\" in value or value.endswith((".yaml", ".yml")) or value in (".", "..")
 
 
+def names_folder(value: str) -> bool:
+    """True when ``value`` is to be read as a path to an experiment folder or its config,
+    not as an experiment name: it looks like a path, or is a folder holding config.yaml."""
+    path = Path(value)
+    return looks_like_path(value) or (path.is_dir() and (path / "config.yaml").is_file())
+
+
 def resolve_target(name_or_path: str, root: str | Path = ".") -> Target:
     """The experiment (and its graph) named by ``name_or_path``.
 
     Raises:
         UserError: nothing by that name or path, or its folder failed to load.
     """
-    path = Path(name_or_path)
-    if looks_like_path(name_or_path) or (path.is_dir() and (path / "config.yaml").is_file()):
-        return load_target(path)
+    if names_folder(name_or_path):
+        return load_target(Path(name_or_path))
     found = discover_here(root)
     experiment = found.experiments.get(name_or_path)
     if experiment is not None:
@@ -200,6 +206,7 @@ __all__ = [
     "group_of",
     "load_target",
     "looks_like_path",
+    "names_folder",
     "resolve_target",
     "stdout_to_stderr",
     "unknown_experiment",

@@ -32,8 +32,11 @@ class RunOutcome:
     Attributes:
         results: ``{experiment name: Result}`` of the experiments that finished.
         cancelled: the user stopped the run.
-        error: the message of an exception that stopped it, if any.
+        error: what stopped the run, if anything (naming the stored run, if there is one).
         details: that exception's traceback.
+        user_error: the error is a user's mistake (a bad config or hypothesis), not a bug.
+        stored: ``{experiment name: Result}`` of a run stored before the error stopped it
+            (e.g. a hypothesis naming a metric no step records).
         kept: ``{experiment name: (run id, records stored)}`` for a cancelled experiment.
     """
 
@@ -41,7 +44,22 @@ class RunOutcome:
     cancelled: bool = False
     error: str | None = None
     details: str = ""
+    user_error: bool = False
+    stored: dict[str, Result] = field(default_factory=dict)
     kept: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def fail(self, exc: Exception) -> None:
+        """Record ``exc`` as what stopped the run, the way the ``run`` command words it."""
+        from crystallize.cli.errors import is_user_error
+        from crystallize.cli.run import stored_run_error
+
+        self.user_error = is_user_error(exc)
+        message = str(stored_run_error(exc)).strip() or type(exc).__name__
+        self.error = message if self.user_error else f"unexpected {type(exc).__name__}: {message}"
+        self.details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        result = getattr(exc, "result", None)
+        if getattr(result, "run_id", None):
+            self.stored[result.experiment] = result  # type: ignore[union-attr]
 
 
 class RunController:
@@ -94,8 +112,7 @@ class RunController:
                         break
                     outcome.results[experiment.name] = result
             except Exception as exc:
-                outcome.error = f"{type(exc).__name__}: {exc}"
-                outcome.details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+                outcome.fail(exc)
             finally:
                 for warning in caught:
                     self.on_log(f"warning: {warning.message}")

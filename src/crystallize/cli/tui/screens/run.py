@@ -33,7 +33,7 @@ from crystallize.cli.progress import Tracker, format_seconds
 from crystallize.cli.targets import display
 from crystallize.cli.tui import model
 from crystallize.cli.tui.messages import LogLine, RecordArrived, RunFinished, RunStarted
-from crystallize.cli.tui.runner import CallbackHandler, RunController
+from crystallize.cli.tui.runner import CallbackHandler, RunController, RunOutcome
 from crystallize.cli.tui.widgets.plan import PlanItem, PlanTree
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ class RunScreen(Screen[None]):
         self.as_graph = as_graph
         self.run_title = title or config_path.parent.name
         self.experiments: list[Experiment] = []
+        self.load_error: str | None = None
         self.controller: RunController | None = None
         self.tracker: Tracker | None = None
         self.handler: CallbackHandler | None = None
@@ -121,9 +122,14 @@ class RunScreen(Screen[None]):
             self.experiments, _ = model.load_experiments(self.config_path, self.as_graph)
         except Exception as exc:
             self.experiments = []
-            self.log_line(f"Cannot load {display(self.config_path)}: {exc}")
-            self.set_status("cannot load the experiment")
+            self.load_error = str(exc).strip() or type(exc).__name__
+            where = display(self.config_path)
+            self.log_line(f"Cannot load {where}: {self.load_error}")
+            self.query_one(PlanTree).show_unloadable(f"{where} cannot be loaded (see the log)")
+            self.set_status(f"cannot load {where} · fix it (e opens it), then R reloads")
+            self.action_log()
             return
+        self.load_error = None
         self.query_one(PlanTree).show(self.experiments)
         self.total = sum(e.replicates * (1 + len(e.treatments)) for e in self.experiments)
         self.done = 0
@@ -229,9 +235,7 @@ class RunScreen(Screen[None]):
         outcome = message.outcome
         self.controller = None
         if outcome.error:
-            self.log_line(f"The run stopped: {outcome.error}")
-            self.log_line(outcome.details)
-            self.set_status(f"failed: {outcome.error}")
+            self.show_failure(outcome)
         elif outcome.cancelled:
             kept = "; ".join(f"{name}: run {rid}, {n} record(s) kept" for name, (rid, n) in outcome.kept.items())
             self.log_line(f"Cancelled. {kept or 'Finished replicates are kept in the store.'}")
@@ -242,14 +246,25 @@ class RunScreen(Screen[None]):
             ids = ", ".join(f"{n}: {r.run_id}" for n, r in outcome.results.items())
             self.set_status(f"done · {ids} · {errors} error(s)")
             self.log_line(f"Done ({ids}); {errors} replicate(s) failed. Press S for the summary.")
-        if outcome.results:
+        shown = {**outcome.results, **outcome.stored}
+        if shown:
             parts = [
                 self.summary_text(self.experiment_named(name) or self.experiments[0], result, f"Run {result.run_id} of {name}")
-                for name, result in outcome.results.items()
+                for name, result in shown.items()
             ]
             self.query_one("#summary-body", Static).update("\n\n".join(parts))
             if not outcome.cancelled and not outcome.error:
                 self.action_summary()
+
+    def show_failure(self, outcome: RunOutcome) -> None:
+        """One line for what stopped the run; the traceback only for bugs (or with debugging on)."""
+        from crystallize.cli.errors import debug_enabled
+
+        self.log_line(f"The run stopped: {outcome.error}")
+        if outcome.details and (not outcome.user_error or debug_enabled()):
+            self.log_line(outcome.details)
+        stored = "; ".join(f"{name}: run {r.run_id} stored" for name, r in outcome.stored.items())
+        self.set_status(f"failed · {stored} · see the log" if stored else f"failed: {outcome.error}")
 
     # -- switches -----------------------------------------------------------------------
     def _item(self) -> PlanItem | None:
@@ -261,10 +276,21 @@ class RunScreen(Screen[None]):
             return True
         return False
 
+    def _unloaded(self) -> bool:
+        """True (and say why) when the config does not load, so there is nothing to switch."""
+        if self.load_error is None:
+            return False
+        self.notify(
+            f"{display(self.config_path)} cannot be loaded (the log says why). "
+            "Fix it (e opens it), then press R to reload.",
+            severity="error",
+        )
+        return True
+
     def action_toggle_cache(self) -> None:
         """Toggle caching of the highlighted step, or of the whole experiment."""
         item = self._item()
-        if self._busy() or item is None:
+        if self._busy() or self._unloaded() or item is None:
             return
         experiment = self.experiment_named(item.experiment)
         if experiment is None:
@@ -283,7 +309,7 @@ class RunScreen(Screen[None]):
     def action_toggle_treatment(self) -> None:
         """Enable or disable the highlighted treatment."""
         item = self._item()
-        if self._busy() or item is None:
+        if self._busy() or self._unloaded() or item is None:
             return
         experiment = self.experiment_named(item.experiment)
         if item.kind != "treatment" or experiment is None:

@@ -83,6 +83,14 @@ class PlanTree(Tree[PlanItem]):
                 treatments_node.add_leaf(text, data=PlanItem("treatment", name, treatment.name))
         self.call_after_refresh(self._restore, line)
 
+    def show_unloadable(self, text: str) -> None:
+        """Replace the plan with one line saying it cannot be loaded (the keys need a plan)."""
+        from rich.text import Text
+
+        self.clear()
+        self.root.data = None
+        self.root.add_leaf(Text(f"✗ {text}", style="bold red"))
+
     def _restore(self, line: int) -> None:
         self.cursor_line = max(0, min(line, self.last_line))
 

@@ -190,3 +190,12 @@ def test_history_help_says_an_experiment_path_is_accepted(cli):
     for command in ("show", "runs", "report"):
         proc = cli(command, "--help")
         assert "name, or its folder / config.yaml" in proc.stdout, command
+
+
+def test_a_data_path_that_is_a_file_is_named(cli, make_experiment, tmp_path):
+    make_experiment("numbers")
+    (tmp_path / "data").write_text("not a directory")
+    for command in (("runs", "numbers"), ("show", "numbers")):
+        proc = cli(*command)
+        assert_one_line_user_error(proc, "data is a file, not a data directory")
+        assert "Run it first" not in proc.stderr

@@ -170,6 +170,13 @@ def runs_of(
             return path, runs
         stored_names.update(run.experiment for run in list_runs(path))
     where = ", ".join(display(p) for p in roots)
+    files = [display(p) for p in roots if p.is_file()]
+    if files:
+        raise UserError(
+            f"no stored runs of '{name}': {', '.join(files)} is a file, not a data directory. "
+            "Move that file away (runs are stored in a directory of that name), or give "
+            "--root the data directory that holds the run store."
+        )
     if not stored_names:
         raise UserError(f"no stored runs of '{name}' (looked in {where}). Run it first: crystallize run {experiment.given}")
     raise UserError(

@@ -144,6 +144,25 @@ def test_worker_that_keeps_dying_is_recorded_as_failed():
     assert len(result.metrics.baseline.metrics["total"]) == 1
 
 
+@pipeline_step()
+def interrupts(data, ctx):
+    if ctx["replicate"] == 1:
+        raise KeyboardInterrupt
+    return data
+
+
+def test_keyboard_interrupt_in_a_step_cancels_the_run():
+    """As with the other executors: KeyboardInterrupt is raised and the run is ``cancelled``."""
+    from crystallize.store import list_runs
+
+    exp = experiment(RayExecution(batch_size=1), [interrupts()], replicates=3, treatments=[],
+                     name="ray-interrupt")
+    with pytest.raises(KeyboardInterrupt):
+        exp.run()
+    (run,) = list_runs("data", "ray-interrupt")
+    assert run.status == "cancelled"
+
+
 def test_ray_is_not_imported_by_crystallize():
     import subprocess
     import sys
@@ -151,6 +170,70 @@ def test_ray_is_not_imported_by_crystallize():
     code = "import sys, crystallize; crystallize.RayExecution; print('ray' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+MAIN_SCRIPT = """
+import random
+from crystallize import Experiment, Pipeline, RayExecution, SeedPlugin, data_source, pipeline_step
+
+SCALE = 10
+
+@data_source
+def source(ctx, n=3):
+    return [random.random() for _ in range(n)]
+
+@pipeline_step(cacheable=True)
+def scaled_total(data, ctx, *, factor=1):
+    return data, {"total": round(SCALE * factor * sum(data), 9)}
+
+def experiment(plugins):
+    return Experiment(datasource=source(), pipeline=Pipeline([scaled_total(factor=2)]),
+                      plugins=[SeedPlugin(seed=3), *plugins], replicates=3, name="main-script")
+
+if __name__ == "__main__":
+    on_ray = experiment([RayExecution(num_cpus=1)]).run()
+    serial = experiment([]).run()
+    print([e.message for e in on_ray.errors])
+    print(on_ray.metrics.baseline.metrics["total"] == serial.metrics.baseline.metrics["total"])
+"""
+
+
+def test_steps_defined_in_the_main_script(tmp_path):
+    """``python script.py`` with steps and datasource defined in the script itself."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "script.py"
+    script.write_text(MAIN_SCRIPT)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=240)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.splitlines()[-2:] == ["[]", "True"], out.stdout + out.stderr[-2000:]
+
+
+def test_main_script_steps_keep_their_source_where_the_script_is_missing(tmp_path):
+    """A node without the script still sees the step's source (no false code-drift warning)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "script.py"
+    script.write_text(MAIN_SCRIPT.split("if __name__")[0] + """
+if __name__ == "__main__":
+    import sys
+    from crystallize.fingerprint import code_hash
+    from crystallize.plugins.execution.ray import dumps_for_ray
+    step = scaled_total(factor=2)
+    sys.stdout.buffer.write(code_hash(step).encode() + b"\\n" + dumps_for_ray(step))
+""")
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, cwd=tmp_path, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    digest, payload = out.stdout.split(b"\n", 1)
+    script.unlink()
+    load = ("import pickle, sys; from crystallize.fingerprint import code_hash; "
+            "step = pickle.loads(sys.stdin.buffer.read()); print(code_hash(step), step.params)")
+    out = subprocess.run([sys.executable, "-c", load], input=payload, capture_output=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.decode().split(" ", 1) == [digest.decode(), "{'factor': 2}\n"]
 
 
 @pipeline_step()

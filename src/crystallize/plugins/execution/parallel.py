@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crystallize.events import QueueSink, drain
@@ -20,29 +20,37 @@ if TYPE_CHECKING:
 EXECUTOR_TYPES = ("thread", "process")
 
 # The replicate function installed in each worker process by the pool initializer,
-# or the reason it could not be installed (reported by the first task).
+# or the reason it could not be installed (reported by the first task), and where the
+# worker notes which replicate of each batch it is running (read if the worker dies).
 _worker_fn: Callable[[int], Any] | None = None
 _install_error: str | None = None
+_progress: Any = None
 
 
-def _install(payload: bytes) -> None:
-    global _worker_fn, _install_error
+def _install(payload: bytes, progress: Any) -> None:
+    global _worker_fn, _install_error, _progress
     import pickle
 
+    _progress = progress
     try:
         _worker_fn = pickle.loads(payload)
     except Exception as exc:  # reported by _run_batch: a raising initializer breaks the pool
         _install_error = f"{type(exc).__name__}: {exc}"
 
 
-def _run_batch(replicates: Sequence[int]) -> list[Any]:
+def _run_batch(index: int, replicates: Sequence[int]) -> list[Any]:
     if _worker_fn is None:
         raise PicklingError(
             "A worker process could not load the experiment sent to it "
             f"({_install_error}). Make sure steps, datasources and the modules they live in "
             "can be imported by worker processes."
         )
-    return [_worker_fn(rep) for rep in replicates]
+    progress = _progress
+    results = []
+    for position, rep in enumerate(replicates, start=1):
+        progress[index] = position  # shared with the driver: names the culprit if we die
+        results.append(_worker_fn(rep))
+    return results
 
 
 def batches(replicates: Sequence[int], workers: int) -> list[list[int]]:
@@ -64,7 +72,9 @@ class ParallelExecution(ExecutionPlugin):
             module scope and wrap unpicklable resources with ``resource_factory``).
 
     One pool serves every condition of a run. Process workers receive the replicate
-    function once, then small batches of replicate indices.
+    function once, then small batches of replicate indices. When a worker process dies,
+    the replicates it was running are re-run alone in fresh processes: one that dies
+    again is recorded as failed, and the rest of the run goes on in a new pool.
     """
 
     def __init__(self, max_workers: int | None = None, executor_type: str = "thread") -> None:
@@ -105,14 +115,11 @@ class ParallelExecution(ExecutionPlugin):
             replicate_fn = replicate_fn.with_event_sink(QueueSink(events))
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="crystallize") as pool:
             futures = {pool.submit(replicate_fn, rep) for rep in replicates}
-            yield from _as_completed(pool, futures, batched=False, events=events)
+            yield from _as_completed(pool, futures, _one_result, events=events)
 
     def _iter_processes(
         self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
     ) -> Iterator[Any]:
-        from concurrent.futures import ProcessPoolExecutor
-        from concurrent.futures.process import BrokenProcessPool
-
         with contextlib.ExitStack() as stack:
             events = None
             if wants_events(replicate_fn):
@@ -121,20 +128,119 @@ class ParallelExecution(ExecutionPlugin):
                 events = stack.enter_context(Manager()).Queue()
                 replicate_fn = replicate_fn.with_event_sink(QueueSink(events))
             payload = pickle_for_workers(experiment, replicate_fn)
-            chunks = batches(replicates, self.workers)
-            workers = min(self.workers, len(chunks)) or 1
-            pool = stack.enter_context(
-                ProcessPoolExecutor(max_workers=workers, initializer=_install, initargs=(payload,))
-            )
-            futures = {pool.submit(_run_batch, chunk) for chunk in chunks}
+            todo = list(replicates)
+            while todo:  # more than one round only after a worker process died
+                suspects, todo = yield from self._pool_round(payload, todo, events)
+                for rep in suspects:
+                    yield from run_alone(payload, replicate_fn, rep)
+                    if events is not None:
+                        yield from drain(events)
+
+    def _pool_round(
+        self, payload: bytes, replicates: list[int], events: Any
+    ) -> Generator[Any, None, tuple[list[int], list[int]]]:
+        """Run ``replicates`` on a fresh pool, yielding results. Returns ``([], [])``, or
+        when a worker died, the replicates that were running in dead or broken workers
+        (suspects) and the ones that must still run (their results were lost)."""
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+        from multiprocessing.sharedctypes import RawArray
+
+        chunks = batches(replicates, self.workers)
+        progress = RawArray("i", len(chunks))
+        broken: list[int] = []
+
+        def unpack(future: Future) -> list[Any]:
             try:
-                yield from _as_completed(pool, futures, batched=True, events=events)
-            except BrokenProcessPool as exc:
-                raise RuntimeError(
-                    "A worker process died (killed, out of memory, or crashed in native code) "
-                    "while running replicates; finished replicates are kept. Re-run with "
-                    "strategy='resume' to finish the rest."
-                ) from exc
+                return future.result()
+            except BrokenProcessPool:
+                broken.append(futures[future])
+                return []
+
+        workers = min(self.workers, len(chunks)) or 1
+        pool = ProcessPoolExecutor(workers, initializer=_install, initargs=(payload, progress))
+        with pool:
+            futures = {pool.submit(_run_batch, i, chunk): i for i, chunk in enumerate(chunks)}
+            yield from _as_completed(pool, futures, unpack, events=events)
+        suspects: list[int] = []
+        rest: list[int] = []
+        for index in sorted(broken):
+            chunk, started = chunks[index], progress[index]
+            if started:
+                suspects.append(chunk[started - 1])
+                rest += chunk[: started - 1]
+            rest += chunk[started:]
+        if broken and not suspects:
+            raise RuntimeError(
+                "Worker processes died before running any replicate (killed, out of memory, "
+                "or crashed while loading the experiment); finished replicates are kept. "
+                "Re-run with strategy='resume' to finish the rest."
+            )
+        return suspects, rest
+
+
+def run_alone(payload: bytes, replicate_fn: Callable[[int], Any], replicate: int) -> list[Any]:
+    """Run one replicate in a process of its own (after a worker died running it).
+
+    Returns its results, or, when this process dies too, failed records naming how.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context()
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_alone, args=(payload, replicate, send))
+    process.start()
+    send.close()
+    outcome = None
+    try:
+        outcome = receive.recv()
+    except EOFError:  # the process died before sending anything back
+        outcome = None
+    finally:
+        receive.close()
+        if process.is_alive() and outcome is None:
+            process.kill()
+        process.join()
+    if outcome is None:
+        return replicate_fn.failed_records(replicate, death_reason(process.exitcode), "WorkerDied")
+    ok, value = outcome
+    if not ok:
+        raise value
+    return value
+
+
+def _alone(payload: bytes, replicate: int, conn: Any) -> None:
+    _install(payload, [0])
+    try:
+        outcome = (True, _run_batch(0, [replicate]))
+    except BaseException as exc:  # KeyboardInterrupt too: the driver raises it, as from a pool
+        outcome = (False, exc)
+    try:
+        conn.send(outcome)
+    except Exception as exc:  # an exception that does not pickle
+        conn.send((False, RuntimeError(repr(outcome[1]) if not outcome[0] else repr(exc))))
+    conn.close()
+
+
+def death_reason(exitcode: int | None) -> str:
+    """Why a replicate is recorded as failed after its worker died running it, alone too."""
+    import signal
+
+    if exitcode is None:
+        how = "exit status unknown"
+    elif exitcode < 0:
+        try:
+            how = f"killed by signal {signal.Signals(-exitcode).name}"
+        except ValueError:
+            how = f"killed by signal {-exitcode}"
+    else:
+        how = f"exit code {exitcode}"
+    return (
+        f"the worker process running this replicate died ({how}), again when the replicate "
+        "was re-run alone in a fresh process. Something it runs ends the process: os._exit(), "
+        "a crash in native code, or the system killing it (SIGKILL often means out of "
+        "memory). Fix that, then run again with strategy='resume' to finish this replicate."
+    )
 
 
 def wants_events(replicate_fn: Any) -> bool:
@@ -146,12 +252,17 @@ def wants_events(replicate_fn: Any) -> bool:
 EVENT_POLL_INTERVAL = 0.05
 
 
-def _as_completed(pool: Executor, futures: set[Future], batched: bool, events: Any = None) -> Iterator[Any]:
-    """Yield results as futures finish (and live events as they come, when ``events`` is
-    a queue); cancel what has not started if closed early."""
+def _as_completed(
+    pool: Executor,
+    futures: Iterable[Future],
+    unpack: Callable[[Future], Iterable[Any]],
+    events: Any = None,
+) -> Iterator[Any]:
+    """Yield ``unpack(future)``'s items as futures finish (and live events as they come,
+    when ``events`` is a queue); cancel what has not started if closed early."""
     from concurrent.futures import FIRST_COMPLETED, wait
 
-    pending = futures
+    pending = set(futures)
     timeout = EVENT_POLL_INTERVAL if events is not None else None
     try:
         while pending:
@@ -159,10 +270,7 @@ def _as_completed(pool: Executor, futures: set[Future], batched: bool, events: A
             if events is not None:
                 yield from drain(events)
             for future in done:
-                if batched:
-                    yield from future.result()
-                else:
-                    yield future.result()
+                yield from unpack(future)
         if events is not None:
             yield from drain(events)
     finally:
@@ -171,11 +279,22 @@ def _as_completed(pool: Executor, futures: set[Future], batched: bool, events: A
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def pickle_for_workers(experiment: Experiment, replicate_fn: Callable[[int], Any]) -> bytes:
-    """Pickle ``replicate_fn``; on failure, name the piece that cannot be pickled."""
+def _one_result(future: Future) -> tuple[Any]:
+    return (future.result(),)
+
+
+def pickle_for_workers(
+    experiment: Experiment,
+    replicate_fn: Callable[[int], Any],
+    dumps: Callable[[Any], bytes] | None = None,
+) -> bytes:
+    """Pickle ``replicate_fn`` (with ``dumps``, default :func:`pickle.dumps`); on failure,
+    name the piece that cannot be pickled."""
     import pickle
 
     try:
+        if dumps is not None:
+            return dumps(replicate_fn)
         return pickle.dumps(replicate_fn, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
         found = _first_unpicklable(experiment)

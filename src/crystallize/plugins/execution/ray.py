@@ -36,6 +36,11 @@ class RayWorkerSetupError(RuntimeError):
     """A Ray worker could not load the experiment (usually: a module it cannot import)."""
 
 
+class StepInterrupted(Exception):
+    """A step raised KeyboardInterrupt in a Ray worker (Ray would report it as the task
+    being cancelled); the driver raises KeyboardInterrupt, as other executors do."""
+
+
 def _run_batch(digest: str, payload: bytes, replicates: Sequence[int]) -> list[Any]:
     """Ray task body: run a batch of replicates with a worker-cached replicate function."""
     import pickle
@@ -51,7 +56,69 @@ def _run_batch(digest: str, payload: bytes, replicates: Sequence[int]) -> list[A
                 "worker: install your package there, or pass "
                 "init_kwargs={'runtime_env': {'working_dir': '.'}} to RayExecution."
             ) from None
-    return [runner(rep) for rep in replicates]
+    try:
+        return [runner(rep) for rep in replicates]
+    except KeyboardInterrupt:
+        raise StepInterrupted from None
+
+
+def _call_factory(
+    factory: Callable[..., Any], params: dict[str, Any], source: tuple[str, list[str]] | None = None
+) -> Any:
+    """Unpickling helper: rebuild a step or datasource with a factory shipped by value.
+
+    ``source`` is the script's ``(filename, lines)``: where that file is missing (another
+    node), the lines are put in :mod:`linecache`, so the step's source code (used to
+    detect code changes during a run) is the same as in the driver.
+    """
+    if source is not None:
+        import linecache
+        import os
+
+        filename, lines = source
+        if not os.path.exists(filename) and filename not in linecache.cache:
+            linecache.cache[filename] = (sum(map(len, lines)), None, lines, filename)
+    return factory(**params)
+
+
+def _script_source(fn: Callable[..., Any]) -> tuple[str, list[str]] | None:
+    import linecache
+
+    filename = getattr(getattr(fn, "__code__", None), "co_filename", None)
+    lines = linecache.getlines(filename) if filename else []
+    return (filename, lines) if lines else None
+
+
+def dumps_for_ray(obj: Any) -> bytes:
+    """Pickle ``obj`` for Ray workers with cloudpickle.
+
+    Steps and datasources normally pickle by reference to their module-level factory.
+    Those defined in the script being run (module ``__main__``) cannot be found that way
+    in a Ray worker, whose ``__main__`` is Ray's own, so their factories are pickled by
+    value, as cloudpickle does for ``__main__`` functions.
+    """
+    import io
+
+    from ray import cloudpickle
+
+    from crystallize.datasource import FunctionDataSource
+    from crystallize.pipeline_step import FunctionStep
+    from crystallize.utils.importing import import_qualname, rebuild_from_factory
+
+    class Pickler(cloudpickle.Pickler):
+        def reducer_override(self, obj: Any) -> Any:
+            if isinstance(obj, FunctionStep | FunctionDataSource) and (
+                getattr(getattr(obj, "fn", None), "__module__", None) == "__main__"
+            ):
+                rebuild, (module, qualname, params), *state = obj.__reduce__()
+                if rebuild is rebuild_from_factory:
+                    factory = import_qualname(module, qualname)
+                    return (_call_factory, (factory, params, _script_source(obj.fn)), *state)
+            return super().reducer_override(obj)
+
+    buffer = io.BytesIO()
+    Pickler(buffer, protocol=5).dump(obj)
+    return buffer.getvalue()
 
 
 def local_runtime_env() -> dict[str, Any]:
@@ -163,7 +230,7 @@ class RayExecution(ExecutionPlugin):
 
             events = Queue()
             replicate_fn = replicate_fn.with_event_sink(QueueSink(events))
-        payload = pickle_for_workers(experiment, replicate_fn)
+        payload = pickle_for_workers(experiment, replicate_fn, dumps_for_ray)
         digest = hashlib.blake2b(payload, digest_size=16).hexdigest()
         payload_ref = ray.put(payload)
         size = self._batch_size(ray, len(replicates))
@@ -186,6 +253,8 @@ class RayExecution(ExecutionPlugin):
                         results = ray.get(ref)
                     except ray.exceptions.RayTaskError as exc:
                         # Our task body raised (step errors are records, never raised).
+                        if isinstance(exc.cause, StepInterrupted):
+                            raise KeyboardInterrupt from None
                         raise exc.as_instanceof_cause() from None
                     except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as exc:
                         results = self._failed(replicate_fn, batch, exc)

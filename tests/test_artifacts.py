@@ -139,3 +139,65 @@ def test_apply_and_debug_give_artifact_steps_a_scratch_location(tmp_path):
     assert not (tmp_path / "data").exists() or not any((tmp_path / "data").rglob("report*"))
     with pytest.raises(ValueError, match=r"debug\(replicate=...\) must be a replicate index"):
         experiment.debug(replicate=-1)
+
+
+# -- a resumed versioned run writes into its own v<N> ---------------------------------------
+
+STOP_AT_REPLICATE: list[int] = []  # a replicate that cancels the run (not part of the spec)
+
+
+@pipeline_step()
+def seeded_file(data, ctx, *, out: Artifact = Artifact("out.txt")):
+    if ctx["replicate"] in STOP_AT_REPLICATE:
+        raise KeyboardInterrupt  # the run is cancelled, as by Ctrl-C
+    out.write(str(ctx["seed_used"]))
+    return data, {"seed": ctx["seed_used"]}
+
+
+def _versioned(seed):
+    from crystallize import SeedPlugin
+
+    return Experiment(
+        datasource=payload(), pipeline=Pipeline([seeded_file()]), name="versions", replicates=6,
+        plugins=[ArtifactPlugin(root_dir="data", versioned=True), SeedPlugin(seed=seed)],
+    )
+
+
+def test_resuming_a_versioned_run_writes_into_its_own_version(monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "STOP_AT_REPLICATE", [3])
+    with pytest.raises(KeyboardInterrupt):
+        _versioned(seed=1).run()  # run A stops half way, in v0
+    monkeypatch.setattr(sys.modules[__name__], "STOP_AT_REPLICATE", [])
+    run_b = _versioned(seed=2).run()  # run B completes, in v1
+    b_files = {p: p.read_text() for p in Path("data/versions/v1").rglob("out.txt")}
+    assert len(b_files) == 6
+
+    resumed = _versioned(seed=1).run(strategy="resume")  # run A again
+
+    assert resumed.info["resumed"] == 3
+    assert resumed.info["artifact_version"] == 0
+    assert run_b.info["artifact_version"] == 1
+    assert {p: p.read_text() for p in Path("data/versions/v1").rglob("out.txt")} == b_files
+    a_seeds = resumed.metrics.baseline.metrics["seed"]
+    assert [Path(f"data/versions/v0/baseline/{r}/out.txt").read_text() for r in range(6)] == [
+        str(s) for s in a_seeds
+    ]
+    versions = {run.run_id: run.artifact_version for run in list_runs("data", "versions")}
+    assert versions == {resumed.run_id: 0, run_b.run_id: 1}
+
+
+def test_artifact_steps_without_a_root_dir_are_refused_before_any_replicate(tmp_path):
+    from crystallize.exceptions import ExperimentValidationError
+
+    experiment = build(ArtifactPlugin(root_dir=None))
+    with pytest.raises(ExperimentValidationError) as raised:
+        experiment.run()
+    message = str(raised.value)
+    assert "step 'save' writes artifacts (report, weights)" in message
+    assert "root_dir=None" in message and "ArtifactPlugin(root_dir=\"data\")" in message
+    assert experiment.apply(data={"replicate": 0, "condition": "baseline"}) is not None  # scratch
+
+
+def test_root_path_is_none_without_a_root_dir():
+    assert ArtifactPlugin(root_dir=None).root_path is None
+    assert ArtifactPlugin(root_dir="d").root_path == Path("d")

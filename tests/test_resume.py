@@ -181,3 +181,50 @@ def test_resuming_with_more_replicates_records_the_new_count():
     assert second.run_id == first.run_id and second.info["computed"] == 2
     (run,) = list_runs("data", "grow")
     assert run.replicates == 5 and run.n_records == 5
+
+
+def _pretend_running(run_id, pid):
+    """Mark the stored run as being driven right now by process ``pid``."""
+    import sqlite3
+
+    conn = sqlite3.connect("data/crystallize.db")
+    with conn:
+        conn.execute(
+            "UPDATE runs SET status = 'running', ended_at = NULL, pid = ?, heartbeat_at = ? "
+            "WHERE run_id = ?",
+            (pid, time.time(), run_id),
+        )
+    conn.close()
+
+
+def _live_build():
+    return Experiment(datasource=source(), pipeline=Pipeline([ident()]), name="live",
+                      replicates=3, plugins=[SeedPlugin(seed=1)])
+
+
+def test_resume_refuses_a_run_still_going_in_another_process():
+    from crystallize.store import RunInProgressError
+
+    first = _live_build().run()
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        _pretend_running(first.run_id, other.pid)
+        with pytest.raises(RunInProgressError) as raised:
+            _live_build().run(strategy="resume")
+        message = str(raised.value)
+        assert first.run_id in message and f"process {other.pid}" in message
+        assert "Wait for it to finish" in message and "strategy='rerun'" in message
+        (run,) = list_runs("data", "live")
+        assert (run.status, run.pid) == ("running", other.pid)  # left alone
+    finally:
+        other.kill()
+        other.wait()
+    resumed = _live_build().run(strategy="resume")  # its driver is gone: resume takes over
+    assert resumed.run_id == first.run_id and resumed.info["computed"] == 0
+
+
+def test_resume_takes_over_a_run_this_process_left_running():
+    first = _live_build().run()
+    _pretend_running(first.run_id, os.getpid())  # e.g. its final status could not be stored
+    resumed = _live_build().run(strategy="resume")
+    assert resumed.run_id == first.run_id

@@ -9,13 +9,16 @@ commits them in small groups (at least every 100 ms) so a crash loses little.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import time
 from typing import TYPE_CHECKING, Any
 
 from crystallize.artifacts import ArtifactLocation
 from crystallize.exceptions import ExperimentValidationError, StoreError
 from crystallize.fingerprint import fingerprint, spec_differences, spec_of
-from crystallize.plugins.artifacts import ArtifactPlugin
+from crystallize.plugins.artifacts import ArtifactPlugin, require_root_for_artifacts
 from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateRecord
 
@@ -27,6 +30,8 @@ logger = logging.getLogger("crystallize")
 
 #: Runs of at least this many records keep step provenance in the store, not in memory.
 LIGHT_RECORDS_FROM = 10_000
+#: Ids of the runs this process is driving right now.
+_DRIVING: set[str] = set()
 
 
 class RunSession:
@@ -39,8 +44,10 @@ class RunSession:
         location: where artifacts of this run are written (``None`` without a root).
         cache: the step cache, when the pipeline has a cacheable step.
         warnings: problems worth showing in the Result (e.g. records that could not be stored).
-        store_error: why records of this run could not be written to the store, or ``None``
-            while every record was stored (the run is then recorded as ``failed``).
+        store_error: why (part of) this run is not in the store — how many records were
+            not written and why, and whether its final status could not be written — or
+            ``None`` while all of it was stored (a run with unstored records is recorded
+            as ``failed``).
     """
 
     def __init__(self, experiment: Experiment, strategy: str, conditions: list[str]) -> None:
@@ -48,7 +55,9 @@ class RunSession:
         self.loaded: list[ReplicateRecord] = []
         self.done: dict[int, set[str]] = {}
         self.warnings: list[str] = []
-        self.store_error: str | None = None
+        self._write_error: str | None = None
+        self._finish_error: str | None = None
+        self._unstored = 0
         self.run: RunInfo | None = None
         self.store: RunStore | None = None
         self.cache: StepCache | None = None
@@ -63,6 +72,7 @@ class RunSession:
         plugin = experiment.get_plugin(ArtifactPlugin)
         root = plugin.root_dir if plugin is not None else None
         if root is None:
+            require_root_for_artifacts(experiment)
             if strategy == "resume":
                 raise ExperimentValidationError(
                     "strategy='resume' needs a run store, but the ArtifactPlugin has root_dir=None; "
@@ -81,7 +91,7 @@ class RunSession:
 
     def _start(self, root: Any, versioned: bool, strategy: str, conditions: list[str]) -> None:
         """Create (or reopen, to resume) the run, its artifact location, cache and writer."""
-        from crystallize.store import RecordWriter, StepCache, claim_version, latest_version
+        from crystallize.store import RecordWriter, StepCache, claim_version, reset_version_dir
 
         experiment = self.experiment
         assert self.store is not None
@@ -93,7 +103,11 @@ class RunSession:
         previous = self._resumable(spec, digest) if strategy == "resume" else None
         seed = experiment.get_plugin(SeedPlugin)
         if previous is not None:
-            self.run = self.store.reopen_run(previous.run_id, replicates=experiment.replicates)
+            self._refuse_if_live(previous)
+            version = _resumed_version(previous, root, experiment.name, versioned)
+            self.run = self.store.reopen_run(
+                previous.run_id, replicates=experiment.replicates, artifact_version=version
+            )
             names = set(conditions)
             self.loaded = [
                 r for r in self.store.load_records(previous.run_id)
@@ -103,14 +117,14 @@ class RunSession:
                 self.done.setdefault(record.replicate, set()).add(record.condition)
             if seed is not None and previous.base_seed is not None:
                 seed.base_seed = previous.base_seed  # resumed replicates keep their seeds
-            version = latest_version(root, experiment.name)
-            if version is None:
-                version = claim_version(root, experiment.name, versioned)
             logger.info(
                 "Resuming run %s of '%s': %d replicate record(s) already done",
                 previous.run_id, experiment.name, len(self.loaded),
             )
         else:
+            # A versioned run reserves a new v<N> up front; an unversioned one empties v0
+            # only once its run exists (a failed start leaves the last run's files alone).
+            version = claim_version(root, experiment.name, True) if versioned else 0
             self.run = self.store.create_run(
                 experiment=experiment.name,
                 fingerprint=digest,
@@ -118,13 +132,35 @@ class RunSession:
                 replicates=experiment.replicates,
                 conditions=conditions,
                 base_seed=seed.base_seed if seed is not None else None,
+                artifact_version=version,
             )
-            version = claim_version(root, experiment.name, versioned)
+            if not versioned:
+                reset_version_dir(root, experiment.name, 0)
         self.location = ArtifactLocation(root, experiment.name, version)
         steps = experiment.pipeline.steps if experiment.pipeline is not None else []
         if any(getattr(step, "cacheable", False) for step in steps):
             self.cache = StepCache(root)
         self._writer = RecordWriter(self.store, self.run.run_id)
+        _DRIVING.add(self.run.run_id)
+
+    def _refuse_if_live(self, run: RunInfo) -> None:
+        """Raise RunInProgressError when ``run`` still has a live driver (another process,
+        or another run of this one), so it is never computed twice at once."""
+        if run.status != "running":
+            return
+        from crystallize.store.liveness import hostname, stale_reason
+        from crystallize.store.sqlite import DEFAULT_STALE_AFTER
+
+        now = time.time()
+        if run.pid == os.getpid() and run.hostname == hostname():
+            live = run.run_id in _DRIVING  # else left "running" by an earlier run here
+        else:
+            stale_after = getattr(self.store, "stale_after", DEFAULT_STALE_AFTER)
+            live = stale_reason(run.pid, run.hostname, run.heartbeat_at, now, stale_after) is None
+        if live:
+            from crystallize.store import RunInProgressError
+
+            raise RunInProgressError(run, now - run.heartbeat_at)
 
     def _resumable(self, spec: dict[str, Any], digest: str) -> RunInfo | None:
         assert self.store is not None
@@ -184,9 +220,9 @@ class RunSession:
 
     def full_records(self) -> list[ReplicateRecord]:
         """Every record of this run with its step provenance, loaded from the store."""
-        from crystallize.store import open_store
+        from crystallize.store.sqlite import open_existing_store
 
-        with open_store(self._root) as store:
+        with open_existing_store(self._root) as store:
             loaded = store.load_records(self.run_id)
         if self._recovered:  # records whose write failed: kept here, in full
             ours = {(r.condition, r.replicate): r for r in self._recovered}
@@ -201,45 +237,98 @@ class RunSession:
     def add(self, record: ReplicateRecord) -> None:
         """Queue ``record`` for the store (committed within about 100 ms)."""
         if self._writer is None:
+            if self._write_error is not None:
+                self._unstored += 1  # kept in memory only
             return
         try:
             self._writer.add(record)
         except StoreError as exc:
-            self._store_failed(exc)
+            self._store_failed(exc, record)
 
-    def _store_failed(self, exc: Exception) -> None:
-        self.store_error = str(exc)
-        self._warn(
-            f"Records of run {self.run_id} could not be written to the store ({exc}); the rest "
-            "of this run is kept in memory only (the Result still has every replicate)."
-        )
-        if self._writer is not None:
-            self._recovered = list(self._writer.unwritten)
+    @property
+    def store_error(self) -> str | None:
+        """Why (part of) this run is not in the store, or ``None`` when all of it is."""
+        problems = []
+        if self._write_error is not None:
+            problems.append(f"{self._unstored} record(s) were not stored: {self._write_error}")
+        if self._finish_error is not None:
+            problems.append(self._finish_error)
+        return "; ".join(problems) or None
+
+    def _store_failed(self, exc: StoreError, record: ReplicateRecord | None = None) -> None:
+        """The writer failed: stop writing, keep every record it could not store."""
+        writer, self._writer = self._writer, None
+        cause = exc
+        if writer is not None:
+            with contextlib.suppress(StoreError):
+                writer.close()  # ends its thread; what it still held joins unwritten
+            cause = writer.error or exc
+            self._recovered = writer.unwritten
+        if record is not None:  # refused by add(): the writer never took it
+            self._recovered.append(record)
+        self._write_error = str(cause).rstrip(".")
+        self._unstored = len(self._recovered)
         self._light = False
-        self._writer = None
+        self._warn(
+            f"Records of run {self.run_id} could not be written to the store ({self._write_error}); "
+            "the rest of this run is kept in memory only (the Result still has every replicate)."
+        )
 
     def finish(self, status: str, summary: dict[str, Any] | None = None) -> None:
         """Flush the pending records and record the run's final status (``failed`` for a
-        run that computed everything but could not store all of it)."""
+        run that computed everything but could not store all of it).
+
+        Never raises :class:`StoreError`: a store that fails here (disk full, the run
+        deleted meanwhile) becomes a warning and :attr:`store_error`, so the Result of
+        the run is kept.
+        """
         if self.store is None or self.run is None:
             return
-        if self._writer is not None:
-            try:
-                self._writer.close()
-            except StoreError as exc:
-                self._store_failed(exc)
-        if self.store_error is not None and status == "completed":
-            status = "failed"
         try:
-            try:
-                self.store.finish_run(self.run.run_id, status, summary=summary, warnings=self.warnings)
-            except StoreError as exc:  # e.g. a verifier returned values JSON cannot hold
-                logger.warning("Run summary of %s not stored in full: %s", self.run_id, exc)
-                self.store.finish_run(self.run.run_id, status, warnings=self.warnings)
+            if self._writer is not None:
+                try:
+                    self._writer.close()
+                except StoreError as exc:
+                    self._store_failed(exc)
+            if self._write_error is not None and status == "completed":
+                status = "failed"
+            self._finish_run(status, summary)
         finally:
             from crystallize.store import release_shared_store
 
+            _DRIVING.discard(self.run.run_id)
             release_shared_store(self.store)
+
+    def _finish_run(self, status: str, summary: dict[str, Any] | None) -> None:
+        """Store the run's final status; a failure becomes a warning and store_error."""
+        assert self.store is not None and self.run is not None
+        from crystallize.store.serialize import SerializationError
+
+        try:
+            try:
+                self.store.finish_run(self.run.run_id, status, summary=summary, warnings=self.warnings)
+            except SerializationError as exc:  # e.g. a verifier returned values JSON cannot hold
+                logger.warning("Run summary of %s not stored in full: %s", self.run_id, exc)
+                self.store.finish_run(self.run.run_id, status, warnings=self.warnings)
+        except StoreError as exc:
+            self._finish_error = (
+                f"the run's final status ({status}) could not be stored: {str(exc).rstrip('.')}"
+            )
+            self._warn(f"Run {self.run_id}: {self._finish_error}.")
+
+
+def _resumed_version(previous: RunInfo, root: Any, experiment: str, versioned: bool) -> int:
+    """The ``v<N>`` a resumed run writes its artifacts to: the one it was started in.
+
+    Runs stored before the store recorded it fall back to the newest existing version
+    (a new one if there is none).
+    """
+    from crystallize.store import claim_version, latest_version
+
+    if previous.artifact_version is not None:
+        return previous.artifact_version
+    version = latest_version(root, experiment)
+    return claim_version(root, experiment, versioned) if version is None else version
 
 
 __all__ = ["RunSession"]

@@ -56,3 +56,82 @@ def test_an_unknown_run_id_names_the_store_it_looked_in(stored):
     assert load_result(run_id, root).metrics.baseline.metrics["value"] == [1]
     assert [run.run_id for run in list_runs(root, "kept")] == [run_id]
     assert latest_result("other", root) is None
+
+
+# -- history on a data directory that cannot be written ---------------------------------------
+
+
+def _read_everything(root, run_id):
+    assert [run.run_id for run in list_runs(root)] == [run_id]
+    assert load_result(run_id, root).metrics.baseline.metrics["value"] == [1]
+    assert latest_result("kept", root).run_id == run_id
+
+
+@pytest.fixture
+def read_only_mount(monkeypatch):
+    """Behave like a read-only mount: every way of opening the database that may write
+    fails as SQLite fails there, only ``immutable=1`` opens it."""
+    import sqlite3
+
+    from crystallize.store.shared import close_shared_stores
+
+    close_shared_stores()  # as on a mount: the store was closed (its log checkpointed)
+
+    real_connect = sqlite3.connect
+    attempts = []
+
+    def connect(target, *args, uri=False, **kwargs):
+        attempts.append(str(target))
+        if not (uri and "immutable=1" in str(target)):
+            raise sqlite3.OperationalError("unable to open database file")
+        return real_connect(target, *args, uri=uri, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    return attempts
+
+
+def test_history_reads_a_store_on_a_read_only_mount(stored, read_only_mount):
+    root, run_id = stored
+    _read_everything(root, run_id)
+    assert any("mode=ro" in a for a in read_only_mount)  # tried before immutable=1
+
+
+def test_history_reads_a_store_whose_housekeeping_cannot_write(stored, monkeypatch):
+    """A full disk or read-only file: marking stale runs fails; reading must not."""
+    import sqlite3
+
+    from crystallize.store.sqlite import SQLiteRunStore
+
+    def refuse(self):
+        try:
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+        except sqlite3.Error as exc:
+            raise self._error(exc, "write") from exc
+
+    monkeypatch.setattr(SQLiteRunStore, "mark_stale_runs", refuse)
+    root, run_id = stored
+    _read_everything(root, run_id)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
+                    reason="root ignores directory permissions")
+def test_history_reads_a_read_only_directory(stored):
+    import os
+    import stat
+
+    root, run_id = stored
+    os.chmod(root, stat.S_IRUSR | stat.S_IXUSR)
+    try:
+        _read_everything(root, run_id)
+    finally:
+        os.chmod(root, stat.S_IRWXU)
+
+
+def test_a_read_only_store_refuses_writes_with_a_clear_error(stored):
+    from crystallize.store.sqlite import DB_FILENAME, SQLiteRunStore
+
+    root, run_id = stored
+    with SQLiteRunStore(root / DB_FILENAME, read_only=True) as store:
+        assert store.get_run(run_id).status == "completed"
+        with pytest.raises(StoreError, match="readonly"):
+            store.delete_run(run_id)

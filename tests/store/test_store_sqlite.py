@@ -462,7 +462,7 @@ def test_version_1_store_is_migrated_to_hold_preregistrations(tmp_path):
     db = tmp_path / "crystallize.db"
     conn = sqlite3.connect(db)
     for statement in SCHEMA[:-1]:  # everything but the pre-registrations table
-        conn.execute(statement)
+        conn.execute(statement.replace(",\n        artifact_version INTEGER", ""))
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()
@@ -472,3 +472,68 @@ def test_version_1_store_is_migrated_to_hold_preregistrations(tmp_path):
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
+
+
+def _version_2_store(root):
+    """A store as Crystallize wrote it before runs recorded their artifact version."""
+    from crystallize.store.sqlite_schema import SCHEMA
+
+    root.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(root / DB_FILENAME)
+    for statement in SCHEMA:
+        conn.execute(statement.replace("parent_run   TEXT,\n        artifact_version INTEGER", "parent_run   TEXT"))
+    assert "artifact_version" not in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+    conn.execute(
+        "INSERT INTO runs VALUES ('oldrun', 'exp', 'fp', '{}', 'completed', 3, '[\"baseline\"]', "
+        "'7', 1.0, 2.0, 2.0, 1, 'h', NULL, '[]', NULL)"
+    )
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+
+
+def test_version_2_store_opens_and_its_runs_have_no_artifact_version(tmp_path):
+    _version_2_store(tmp_path)
+    with open_store(tmp_path) as store:
+        [old] = store.list_runs()
+        assert (old.run_id, old.artifact_version, old.base_seed) == ("oldrun", None, 7)
+        new = new_run(store, artifact_version=4)
+        assert new.artifact_version == 4
+        assert store.get_run(new.run_id).artifact_version == 4
+        reopened = store.reopen_run("oldrun", artifact_version=2)
+        assert reopened.artifact_version == 2
+        assert store.reopen_run("oldrun", artifact_version=5).artifact_version == 2  # kept
+    assert sqlite3.connect(tmp_path / DB_FILENAME).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_corrupt_json_in_a_run_names_the_run_and_column_and_list_runs_keeps_going(tmp_path, caplog):
+    with open_store(tmp_path) as store:
+        good = new_run(store, experiment="good")
+        bad = new_run(store, experiment="bad")
+    raw_update(tmp_path / DB_FILENAME, "UPDATE runs SET spec = '{oops' WHERE run_id = ?", (bad.run_id,))
+    with open_store(tmp_path) as store:
+        listed = {run.run_id: run for run in store.list_runs()}
+        assert listed[good.run_id].spec == {"steps": ["a", "b"], "params": {"lr": 0.1}}
+        broken = listed[bad.run_id]
+        assert broken.spec == {} and broken.experiment == "bad"
+        assert any(f"Run {bad.run_id}: column 'spec' holds corrupt JSON" in w for w in broken.warnings)
+        assert f"Run {bad.run_id}: column 'spec' holds corrupt JSON" in caplog.text
+        with pytest.raises(SerializationError, match=rf"Run {bad.run_id}: column 'spec' holds corrupt JSON"):
+            store.get_run(bad.run_id)
+
+
+def test_a_database_path_that_is_a_directory_says_so(tmp_path):
+    from crystallize.store import list_runs
+
+    (tmp_path / DB_FILENAME).mkdir()
+    for opening in (open_store, list_runs):
+        with pytest.raises(StoreError, match=rf"{DB_FILENAME}' is a directory, not a database file"):
+            opening(tmp_path)
+
+
+@pytest.mark.parametrize("where", ["afile", "afile/sub"])
+def test_a_data_directory_that_is_a_file_says_so(tmp_path, where):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(StoreError, match=r"'.*afile' is a file, not a directory") as raised:
+        open_store(tmp_path / where)
+    assert "Errno" not in str(raised.value)

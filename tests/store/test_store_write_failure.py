@@ -73,3 +73,85 @@ def test_a_value_json_cannot_hold_is_stored_as_text_and_the_run_completes(tmp_pa
     stored = load_result(run.run_id, tmp_path / "data")
     assert stored.metrics.baseline.metrics["score"] == [0, "(1+1j)", 2, 3]
     assert "replicate 1 holds values JSON cannot hold" in caplog.text and "complex (1+1j)" in caplog.text
+
+
+# -- the store fails while the run is going or finishing (disk full, run deleted) ----------
+
+DISK_FULL = "database or disk is full"
+
+
+@pytest.fixture
+def disk_fills_up(monkeypatch):
+    """Every write fails from the first record on, including the run's final status.
+
+    Returns an Event set once the first record write failed (so a step can wait for it).
+    """
+    import threading
+
+    first_failure = threading.Event()
+
+    def refuse(self, run_id, records):
+        first_failure.set()
+        raise StoreError(f"Run store 'x': could not write: {DISK_FULL}.")
+
+    real_finish = SQLiteRunStore.finish_run
+
+    def refuse_to_finish(self, run_id, status, **kwargs):
+        if status == "running":
+            return real_finish(self, run_id, status, **kwargs)
+        raise StoreError(f"Run store 'x': could not write: {DISK_FULL}.")
+
+    monkeypatch.setattr(SQLiteRunStore, "append_records", refuse)
+    monkeypatch.setattr(SQLiteRunStore, "finish_run", refuse_to_finish)
+    return first_failure
+
+
+def _slow_after_first(first_failure):
+    @pipeline_step()
+    def wait_for_failure(data, ctx):
+        if ctx["replicate"] == 1:  # the first record's write has failed before we go on
+            first_failure.wait(10)
+        return data, {"score": data}
+
+    return wait_for_failure()
+
+
+def test_a_store_that_fills_up_while_finishing_still_returns_the_result(tmp_path, disk_fills_up):
+    experiment = Experiment(
+        datasource=replicate_number(), pipeline=Pipeline([_slow_after_first(disk_fills_up)]),
+        replicates=10, name="full", plugins=[ArtifactPlugin(root_dir=tmp_path / "data"), SeedPlugin(seed=1)],
+    )
+    result = experiment.run()  # no StoreError: nothing computed is lost
+    assert result.metrics.baseline.metrics["score"] == list(range(10))
+    assert DISK_FULL in result.info["store_error"]
+    assert any("final status" in w and DISK_FULL in w for w in result.warnings)
+
+
+def test_store_error_counts_every_record_that_was_not_stored(tmp_path, disk_fills_up):
+    experiment = Experiment(
+        datasource=replicate_number(), pipeline=Pipeline([_slow_after_first(disk_fills_up)]),
+        replicates=10, name="full", plugins=[ArtifactPlugin(root_dir=tmp_path / "data"), SeedPlugin(seed=1)],
+    )
+    result = experiment.run()
+    assert "10 record(s) were not stored" in result.info["store_error"]
+
+
+def test_deleting_a_run_while_it_is_going_keeps_its_result(tmp_path):
+    from crystallize.store import open_store
+
+    root = tmp_path / "data"
+
+    @pipeline_step()
+    def delete_own_run(data, ctx):
+        if ctx["replicate"] == 2:
+            with open_store(root) as store:
+                store.delete_run(store.list_runs("doomed")[0].run_id)
+        return data, {"score": data}
+
+    experiment = Experiment(
+        datasource=replicate_number(), pipeline=Pipeline([delete_own_run()]), replicates=5,
+        name="doomed", plugins=[ArtifactPlugin(root_dir=root), SeedPlugin(seed=1)],
+    )
+    result = experiment.run()
+    assert result.metrics.baseline.metrics["score"] == [0, 1, 2, 3, 4]
+    assert f"No run with id '{result.run_id}'" in result.info["store_error"]

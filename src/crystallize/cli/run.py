@@ -87,7 +87,7 @@ def run_command(
     for name, result in unstored.items():
         print(
             f"Error: the records of run {result.run_id} ({name}) could not all be written to "
-            f"{root_of_name(target, name)}: {result.info['store_error']}. The run is marked failed; "
+            f"{root_of_name(target, name)}: {result.info['store_error']}. {_stored_status(result)}"
             "the results printed above are the only copy.",
             file=sys.stderr,
         )
@@ -123,6 +123,13 @@ def execute(target: Target, selected: list[Treatment] | None, strategy: str, jso
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     return results
+
+
+def _stored_status(result: Result) -> str:
+    """How the store will show a run whose records could not all be written."""
+    if "final status" in result.info.get("store_error", ""):
+        return "Its final status could not be stored either (it shows as interrupted once found dead); "
+    return "The run is marked failed; "
 
 
 def stored_run_error(exc: BaseException) -> UserError:

@@ -10,6 +10,9 @@ from crystallize.plugins.hookspec import BasePlugin
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from crystallize.experiment import Experiment
+    from crystallize.result import Result
+
 
 class ArtifactPlugin(BasePlugin):
     """Owns the data directory of an experiment.
@@ -30,11 +33,43 @@ class ArtifactPlugin(BasePlugin):
         self.versioned = versioned
 
     @property
-    def root_path(self) -> Path:
-        """``root_dir`` as a :class:`~pathlib.Path`."""
+    def root_path(self) -> Path | None:
+        """``root_dir`` as a :class:`~pathlib.Path`, or ``None`` when there is no store
+        (``root_dir=None``)."""
         from pathlib import Path
 
-        return Path(self.root_dir)
+        return None if self.root_dir is None else Path(self.root_dir)
+
+    def after_run(self, experiment: Experiment, result: Result) -> None:
+        """Record the run's artifact directory ``v<N>`` as ``result.info["artifact_version"]``."""
+        location = getattr(experiment, "artifact_location", None)
+        if location is not None:
+            result.info["artifact_version"] = location.version
+
+
+def require_root_for_artifacts(experiment: Experiment) -> None:
+    """Raise ExperimentValidationError when a step writes artifacts but the experiment
+    keeps no data directory (``ArtifactPlugin(root_dir=None)``): every replicate would
+    fail on its first write. Called before a stored run starts; ``apply()`` and
+    ``debug()`` give such steps a scratch directory instead."""
+    from crystallize.exceptions import ExperimentValidationError
+
+    base = list(experiment.pipeline.steps) if experiment.pipeline is not None else []
+    steps = base + [step for t in experiment.treatments for step in t.resolve_steps(base)]
+    writers: dict[str, set[str]] = {}
+    for step in steps:
+        names = {name for name, _ in getattr(step, "_artifacts", ())}  # Artifact parameters
+        if names:
+            writers.setdefault(step.name, set()).update(names)
+    if writers:
+        listed = "; ".join(
+            f"step '{step}' writes artifacts ({', '.join(sorted(names))})" for step, names in writers.items()
+        )
+        raise ExperimentValidationError(
+            f"Experiment '{experiment.name}': {listed}, but its ArtifactPlugin has root_dir=None, "
+            "so there is nowhere to write them and every replicate would fail. Set a data "
+            "directory, e.g. ArtifactPlugin(root_dir=\"data\"), or remove the Artifact parameters."
+        )
 
 
 def _check_root_dir(root_dir: object) -> None:

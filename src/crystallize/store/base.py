@@ -35,6 +35,24 @@ class RunNotFoundError(StoreError):
         )
 
 
+class RunInProgressError(StoreError):
+    """A run cannot be resumed: its driver process is still running it.
+
+    Attributes:
+        run: the stored run (its ``pid`` and ``hostname`` name the driver).
+    """
+
+    def __init__(self, run: RunInfo, heartbeat_age: float) -> None:
+        self.run = run
+        super().__init__(
+            f"Cannot resume run {run.run_id} of '{run.experiment}': it is still running in "
+            f"process {run.pid} on {run.hostname} (last heartbeat {heartbeat_age:.0f} s ago), "
+            "and resuming it now would compute its missing replicates a second time. Wait for "
+            f"it to finish, or stop that process (e.g. kill {run.pid}), then resume; or use "
+            "strategy='rerun' to start a new run."
+        )
+
+
 def validate_status(status: str) -> str:
     """Return ``status`` if it is one of :data:`RUN_STATUSES`.
 
@@ -78,6 +96,9 @@ class RunInfo:
         warnings: Warnings collected for the run.
         parent_run: Id of the run this one resumes or derives from, or ``None``.
         n_records: Number of replicate records stored for the run.
+        artifact_version: The ``v<N>`` directory holding the run's artifact files
+            (``<root>/<experiment>/v<N>``); a resumed run keeps writing there. ``None``
+            for runs stored before Crystallize recorded it.
     """
 
     run_id: str
@@ -97,6 +118,7 @@ class RunInfo:
     warnings: tuple[str, ...]
     parent_run: str | None
     n_records: int
+    artifact_version: int | None = None
 
     @property
     def finished(self) -> bool:
@@ -168,6 +190,7 @@ class RunStore(abc.ABC):
         conditions: Sequence[str],
         base_seed: int | None,
         parent_run: str | None = None,
+        artifact_version: int | None = None,
     ) -> RunInfo:
         """Start a new run owned by the calling process.
 
@@ -182,6 +205,7 @@ class RunStore(abc.ABC):
             conditions: Unique condition names, in the order results are reported.
             base_seed: Base seed of the run, or ``None``.
             parent_run: Id of the run this one resumes or derives from.
+            artifact_version: The ``v<N>`` artifact directory of the run, if it has one.
 
         Returns:
             The new run's metadata.
@@ -229,12 +253,16 @@ class RunStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def reopen_run(self, run_id: str, replicates: int | None = None) -> RunInfo:
+    def reopen_run(
+        self, run_id: str, replicates: int | None = None, *, artifact_version: int | None = None
+    ) -> RunInfo:
         """Make the calling process the driver of an existing run, status ``"running"``.
 
         Use it to resume a run in place (append the missing or failed replicates).
         ``replicates`` is the resumed run's replicate count: a resume that adds
-        replicates raises the stored count (it is never lowered).
+        replicates raises the stored count (it is never lowered). ``artifact_version``
+        records the run's artifact directory when the store did not have it yet (a run
+        stored by an older Crystallize); a recorded one is kept.
 
         Returns:
             The run's updated metadata.
@@ -343,6 +371,7 @@ class RunStore(abc.ABC):
 __all__ = [
     "RUN_STATUSES",
     "RunInfo",
+    "RunInProgressError",
     "RunNotFoundError",
     "RunStatus",
     "RunStore",

@@ -34,4 +34,17 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-__all__ = ["hostname", "pid_alive"]
+def stale_reason(pid: int, host: str, heartbeat_at: float, now: float, stale_after: float) -> str | None:
+    """Why a run marked ``running`` has no live driver any more, or ``None`` if it may.
+
+    Dead when its host is this host and ``pid`` is gone (:func:`pid_alive`), or when its
+    last heartbeat is older than ``stale_after`` seconds (any host).
+    """
+    if host == hostname() and not pid_alive(pid):
+        return f"driver process {pid} on {host} ended without finishing the run"
+    if now - heartbeat_at > stale_after:
+        return f"no heartbeat from driver process {pid} on {host} for {now - heartbeat_at:.0f} s"
+    return None
+
+
+__all__ = ["hostname", "pid_alive", "stale_reason"]

@@ -9,6 +9,9 @@ Layout of ``crystallize.db``:
   whole record as JSON (see :mod:`crystallize.store.serialize`). The payload is the
   source of truth when records are loaded.
 * ``PRAGMA user_version`` holds the schema version (:data:`SCHEMA_VERSION`).
+* A store that cannot be written (read-only directory or mount, full disk) opens with
+  ``read_only=True``; :func:`open_existing_store`, which the history functions use,
+  falls back to that by itself.
 
 Concurrency: the database runs in WAL mode with ``synchronous=NORMAL`` — readers never
 block writers, a committed transaction survives the process being killed (only an OS
@@ -57,7 +60,7 @@ from crystallize.store.checkpoint import (
     BackgroundCheckpointer,
 )
 from crystallize.store.liveness import hostname as _hostname
-from crystallize.store.liveness import pid_alive
+from crystallize.store.liveness import pid_alive, stale_reason
 from crystallize.store.record_rows import (
     ROWS_PER_INSERT,
     encode_keeping_text,
@@ -71,12 +74,17 @@ from crystallize.store.serialize import (
     encode_record,
     loads,
 )
-from crystallize.store.sqlite_schema import OUR_TABLES, PREREGISTRATIONS_TABLE, SCHEMA
+from crystallize.store.sqlite_schema import (
+    ARTIFACT_VERSION_COLUMN,
+    OUR_TABLES,
+    PREREGISTRATIONS_TABLE,
+    SCHEMA,
+)
 
 logger = logging.getLogger("crystallize.store")
 
 #: Schema version written by this code. Stores with a higher version are refused.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: File name of the database inside a store's root directory.
 DB_FILENAME = "crystallize.db"
 #: Default seconds without heartbeat after which a "running" run is considered dead.
@@ -87,9 +95,15 @@ DEFAULT_BUSY_TIMEOUT = 30.0
 _RUN_COLUMNS = (
     "run_id, experiment, fingerprint, spec, status, replicates, conditions, base_seed, "
     "started_at, ended_at, heartbeat_at, pid, hostname, summary, warnings, parent_run, "
-    "(SELECT COUNT(*) FROM records AS r WHERE r.run_id = runs.run_id)"
+    "artifact_version, (SELECT COUNT(*) FROM records AS r WHERE r.run_id = runs.run_id)"
 )
 _NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC"
+#: How a read-only store opens the file, in order: ``mode=ro`` sees other processes'
+#: commits but needs the ``-shm`` file; ``immutable=1`` needs nothing writable (used
+#: when even that cannot be created, e.g. on a read-only mount, where nobody writes).
+_READ_ONLY_MODES = ("mode=ro", "immutable=1")
+#: SQLite messages meaning "this file cannot be written here" (read-only fallback).
+_CANNOT_WRITE = ("readonly", "read-only", "unable to open", "disk is full", "disk I/O error")
 
 # Connections inherited through fork: kept referenced so they are never closed (or
 # finalised) in the child, which could disturb the parent's locks.
@@ -111,6 +125,10 @@ class SQLiteRunStore(RunStore):
         checkpoint_bytes: Record bytes committed between background WAL checkpoints
             (see :mod:`crystallize.store.checkpoint`); ``0`` leaves checkpoints to
             SQLite alone.
+        read_only: Open the file for reading only: nothing is written when opening
+            (no WAL switch, no schema migration, stale runs are not marked) and every
+            write raises :class:`StoreError`. Works on a read-only directory or mount
+            and on a full disk.
 
     Raises:
         StoreError: If the file cannot be opened, is not a Crystallize store, or was
@@ -124,8 +142,17 @@ class SQLiteRunStore(RunStore):
         stale_after: float = DEFAULT_STALE_AFTER,
         busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
         checkpoint_bytes: int = DEFAULT_CHECKPOINT_BYTES,
+        read_only: bool = False,
     ) -> None:
         self.path = Path(path)
+        if self.path.is_dir():
+            raise StoreError(
+                f"Run store {str(self.path)!r} is a directory, not a database file. Move it "
+                "away (the store is created in its place), or use another data directory."
+            )
+        self.read_only = bool(read_only)
+        self._uri: str | None = None  # set when opened read-only
+        self._run_columns = _RUN_COLUMNS
         self.stale_after = float(stale_after)
         self.busy_timeout = float(busy_timeout)
         self._local = threading.local()
@@ -136,8 +163,11 @@ class SQLiteRunStore(RunStore):
         #: Starts the background WAL checkpoints (``checkpointer.completed`` counts them).
         self.checkpointer = BackgroundCheckpointer(self._checkpoint_now, checkpoint_bytes)
         try:
-            self._init_schema()
-            self.mark_stale_runs()
+            if self.read_only:
+                self._open_read_only()
+            else:
+                self._init_schema()
+                self.mark_stale_runs()
         except BaseException:
             self.close()
             raise
@@ -169,7 +199,8 @@ class SQLiteRunStore(RunStore):
                 self._owner_pid = pid
             try:
                 conn = sqlite3.connect(
-                    self.path,
+                    self._uri or self.path,
+                    uri=self._uri is not None,
                     timeout=self.busy_timeout,
                     isolation_level=None,
                     check_same_thread=False,
@@ -264,9 +295,44 @@ class SQLiteRunStore(RunStore):
                 for statement in SCHEMA:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            elif version == 1:  # version 2 added pre-registration records
-                conn.execute(PREREGISTRATIONS_TABLE)
+            elif version < SCHEMA_VERSION:
+                if version < 2:  # version 2 added pre-registration records
+                    conn.execute(PREREGISTRATIONS_TABLE)
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+                if "artifact_version" not in columns:  # version 3
+                    conn.execute(ARTIFACT_VERSION_COLUMN)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _open_read_only(self) -> None:
+        """Open the file read-only (see :data:`_READ_ONLY_MODES`) and check its schema."""
+        error: StoreError | None = None
+        for flags in _READ_ONLY_MODES:
+            self._uri = f"{self.path.absolute().as_uri()}?{flags}"
+            try:
+                conn = self._connection()
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+                break
+            except StoreError as exc:
+                error = exc
+            except sqlite3.Error as exc:
+                error = self._error(exc, "open")
+            self.release_thread()
+        else:
+            assert error is not None
+            raise error
+        if flags == "immutable=1" and _size(f"{self.path}-wal"):
+            logger.warning(
+                "Run store %s is read through its database file only: its write-ahead log "
+                "cannot be read here, so the latest commits may be missing.",
+                self.path,
+            )
+        self._check_version(version)
+        if "run_id" not in columns:
+            self._refuse_foreign_tables(conn)
+            raise StoreError(f"Run store {str(self.path)!r} is empty and cannot be written.")
+        if "artifact_version" not in columns:  # written before schema version 3
+            self._run_columns = _RUN_COLUMNS.replace("artifact_version,", "NULL,")
 
     def _refuse_foreign_tables(self, conn: sqlite3.Connection) -> None:
         """Raise StoreError when the file holds tables that are not a run store's."""
@@ -328,26 +394,52 @@ class SQLiteRunStore(RunStore):
     # -- runs ---------------------------------------------------------------------------
 
     @staticmethod
-    def _info(row: Sequence[Any]) -> RunInfo:
+    def _info(row: Sequence[Any], lenient: bool = False) -> RunInfo:
+        """The RunInfo of a ``_RUN_COLUMNS`` row.
+
+        A JSON column that cannot be read raises :class:`SerializationError` naming the
+        run and the column; with ``lenient`` it gets an empty value instead, and the
+        problem is logged and added to the run's warnings.
+        """
+        problems: list[str] = []
+
+        def column(index: int, name: str, empty: Any) -> Any:
+            if row[index] is None:
+                return None
+            try:
+                return loads(row[index])
+            except SerializationError as exc:
+                message = f"Run {row[0]}: column '{name}' holds corrupt JSON ({exc})"
+                if not lenient:
+                    raise SerializationError(f"{message}. Delete the run or repair the column.") from exc
+                logger.warning("%s; listed with an empty %s.", message, name)
+                problems.append(message)
+                return empty
+
         base_seed = row[7]
+        spec = column(3, "spec", {})
+        conditions = column(6, "conditions", [])
+        summary = column(13, "summary", None)
+        warnings = column(14, "warnings", [])
         return RunInfo(
             run_id=row[0],
             experiment=row[1],
             fingerprint=row[2],
-            spec=loads(row[3]),
+            spec=spec,
             status=row[4],
             replicates=row[5],
-            conditions=tuple(loads(row[6])),
+            conditions=tuple(conditions),
             base_seed=None if base_seed is None else int(base_seed),
             started_at=row[8],
             ended_at=row[9],
             heartbeat_at=row[10],
             pid=row[11],
             hostname=row[12],
-            summary=None if row[13] is None else loads(row[13]),
-            warnings=tuple(loads(row[14])),
+            summary=summary,
+            warnings=(*warnings, *problems),
             parent_run=row[15],
-            n_records=row[16],
+            artifact_version=row[16],
+            n_records=row[17],
         )
 
     def create_run(
@@ -360,6 +452,7 @@ class SQLiteRunStore(RunStore):
         conditions: Sequence[str],
         base_seed: int | None,
         parent_run: str | None = None,
+        artifact_version: int | None = None,
     ) -> RunInfo:
         """Start a new ``"running"`` run owned by this process (see :class:`RunStore`)."""
         if not isinstance(experiment, str) or not experiment:
@@ -393,6 +486,7 @@ class SQLiteRunStore(RunStore):
             None,
             "[]",
             parent_run,
+            None if artifact_version is None else operator.index(artifact_version),
         )
         with self.transaction(write=True) as conn:
             conn.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(row))})", row)
@@ -485,15 +579,22 @@ class SQLiteRunStore(RunStore):
             if cursor.rowcount == 0:
                 raise RunNotFoundError(run_id, str(self.path))
 
-    def reopen_run(self, run_id: str, replicates: int | None = None) -> RunInfo:
+    def reopen_run(
+        self, run_id: str, replicates: int | None = None, *, artifact_version: int | None = None
+    ) -> RunInfo:
         """Make this process the run's driver again (status ``running``); see
         :meth:`RunStore.reopen_run`."""
         self.finish_run(run_id, "running")
-        if replicates is not None:
+        if replicates is not None or artifact_version is not None:
             with self.transaction(write=True) as conn:
                 conn.execute(
-                    "UPDATE runs SET replicates = MAX(replicates, ?) WHERE run_id = ?",
-                    (operator.index(replicates), run_id),
+                    "UPDATE runs SET replicates = MAX(replicates, COALESCE(?, replicates)), "
+                    "artifact_version = COALESCE(artifact_version, ?) WHERE run_id = ?",
+                    (
+                        None if replicates is None else operator.index(replicates),
+                        None if artifact_version is None else operator.index(artifact_version),
+                        run_id,
+                    ),
                 )
         return self.get_run(run_id)
 
@@ -501,7 +602,7 @@ class SQLiteRunStore(RunStore):
         """Return the run's metadata (raises :class:`RunNotFoundError` if unknown)."""
         with self.transaction() as conn:
             row = conn.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,)
+                f"SELECT {self._run_columns} FROM runs WHERE run_id = ?", (run_id,)
             ).fetchone()
         if row is None:
             raise RunNotFoundError(run_id, str(self.path))
@@ -509,7 +610,7 @@ class SQLiteRunStore(RunStore):
 
     def list_runs(self, experiment: str | None = None, limit: int | None = None) -> list[RunInfo]:
         """Return runs (of ``experiment``, if given), newest first, at most ``limit``."""
-        sql = f"SELECT {_RUN_COLUMNS} FROM runs"
+        sql = f"SELECT {self._run_columns} FROM runs"
         params: list[Any] = []
         if experiment is not None:
             sql += " WHERE experiment = ?"
@@ -522,7 +623,7 @@ class SQLiteRunStore(RunStore):
             params.append(limit)
         with self.transaction() as conn:
             rows = conn.execute(sql, params).fetchall()
-        return [self._info(row) for row in rows]
+        return [self._info(row, lenient=True) for row in rows]  # one broken run hides no other
 
     def latest_run(
         self,
@@ -531,7 +632,7 @@ class SQLiteRunStore(RunStore):
         statuses: Iterable[str] | None = None,
     ) -> RunInfo | None:
         """Return the newest run of ``experiment`` matching the filters, or None."""
-        sql = f"SELECT {_RUN_COLUMNS} FROM runs WHERE experiment = ?"
+        sql = f"SELECT {self._run_columns} FROM runs WHERE experiment = ?"
         params: list[Any] = [experiment]
         if fingerprint is not None:
             sql += " AND fingerprint = ?"
@@ -560,7 +661,7 @@ class SQLiteRunStore(RunStore):
 
         A run is stale when its host is this host and its pid is not alive
         (:func:`pid_alive`), or when its last heartbeat is older than ``stale_after``
-        seconds. Its ``ended_at`` becomes the last heartbeat and a warning says why.
+        seconds (:func:`~crystallize.store.liveness.stale_reason`). Its ``ended_at`` becomes the last heartbeat and a warning says why.
         Called when the store is opened; safe to call any time.
 
         Returns:
@@ -574,11 +675,8 @@ class SQLiteRunStore(RunStore):
             ).fetchall()
         stale: list[tuple[str, str, float]] = []
         for run_id, pid, host, beat, warnings in rows:
-            if host == _hostname() and not pid_alive(pid):
-                reason = f"driver process {pid} on {host} ended without finishing the run"
-            elif now - beat > self.stale_after:
-                reason = f"no heartbeat from driver process {pid} on {host} for {now - beat:.0f} s"
-            else:
+            reason = stale_reason(pid, host, beat, now, self.stale_after)
+            if reason is None:
                 continue
             new_warnings = [*loads(warnings), f"marked interrupted: {reason}"]
             stale.append((run_id, dumps(new_warnings), beat))
@@ -656,18 +754,26 @@ def open_store(root_dir: str | os.PathLike[str], **options: Any) -> SQLiteRunSto
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StoreError(f"Cannot create the data directory {str(root)!r}: {exc}") from exc
+        blocker = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), None)
+        reason = f"{str(blocker)!r} is a file, not a directory" if blocker is not None else str(exc)
+        raise StoreError(
+            f"Cannot create the data directory {str(root)!r}: {reason}. Pass a directory "
+            "(the ArtifactPlugin root_dir), or move the file away."
+        ) from exc
     return SQLiteRunStore(root / DB_FILENAME, **options)
 
 
 def open_existing_store(root_dir: str | os.PathLike[str], **options: Any) -> SQLiteRunStore:
     """Open the run store at ``<root_dir>/crystallize.db`` to read it; nothing is created.
 
+    A store that cannot be written (read-only directory or mount, full disk) is opened
+    read-only (see :class:`SQLiteRunStore`'s ``read_only``) rather than refused.
+
     Raises:
         StoreError: There is no store there (the message says what is at that path).
     """
     root = Path(root_dir)
-    if not (root / DB_FILENAME).is_file():
+    if not (root / DB_FILENAME).exists():  # a directory there is reported by SQLiteRunStore
         if not root.exists():
             found = "the directory does not exist"
         elif not root.is_dir():
@@ -678,7 +784,33 @@ def open_existing_store(root_dir: str | os.PathLike[str], **options: Any) -> SQL
             f"No run store in {str(root)!r} ({found}). Pass the data directory that holds "
             f"{DB_FILENAME}: the experiment's ArtifactPlugin root_dir ('data' by default)."
         )
-    return SQLiteRunStore(root / DB_FILENAME, **options)
+    return _open_for_reading(root / DB_FILENAME, **options)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _open_for_reading(path: Path, **options: Any) -> SQLiteRunStore:
+    """Open ``path`` as usual or, when it cannot be written, read-only."""
+    try:
+        return SQLiteRunStore(path, **options)
+    except StoreError as exc:
+        cause = exc.__cause__
+        if not (
+            isinstance(cause, sqlite3.OperationalError)
+            and any(text in str(cause) for text in _CANNOT_WRITE)
+        ):
+            raise
+        try:
+            store = SQLiteRunStore(path, read_only=True, **options)
+        except StoreError:
+            raise exc from cause  # the first error says more (e.g. check permissions)
+    logger.info("Run store %s cannot be written (%s); reading it read-only.", path, cause)
+    return store
 
 
 __all__ = [

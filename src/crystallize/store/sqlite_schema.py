@@ -11,6 +11,10 @@ PREREGISTRATIONS_TABLE = """
     )
     """
 
+#: Version 3 added ``runs.artifact_version`` (the ``v<N>`` a run's artifacts are in);
+#: older stores get the column (NULL for their runs) on open.
+ARTIFACT_VERSION_COLUMN = "ALTER TABLE runs ADD COLUMN artifact_version INTEGER"
+
 SCHEMA = (
     """
     CREATE TABLE IF NOT EXISTS runs (
@@ -29,7 +33,8 @@ SCHEMA = (
         hostname     TEXT NOT NULL,
         summary      TEXT,
         warnings     TEXT NOT NULL,
-        parent_run   TEXT
+        parent_run   TEXT,
+        artifact_version INTEGER
     )
     """,
     "CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs (experiment, started_at)",

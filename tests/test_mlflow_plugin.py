@@ -244,3 +244,17 @@ def test_missing_mlflow_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "mlflow", None)  # makes `import mlflow` fail
     with pytest.raises(OptionalDependencyError, match=r"pip install 'crystallize\[mlflow\]'"):
         _ = MlflowPlugin().client
+
+
+def test_missing_mlflow_stops_the_run_even_when_not_strict(monkeypatch, tmp_path):
+    import sys
+
+    from crystallize.exceptions import OptionalDependencyError
+
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    experiment = Experiment(
+        datasource=noise(), pipeline=Pipeline([train()]), replicates=1,
+        plugins=[MlflowPlugin(strict=False), ArtifactPlugin(root_dir=tmp_path / "data")],
+    )
+    with pytest.raises(OptionalDependencyError, match=r"crystallize\[mlflow\]"):
+        experiment.run()

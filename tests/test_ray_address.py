@@ -9,7 +9,11 @@ import time
 import pytest
 
 from crystallize import ArtifactPlugin, Experiment, Pipeline, data_source, pipeline_step
-from crystallize.exceptions import ClusterConnectionError, ExperimentValidationError
+from crystallize.exceptions import (
+    ClusterConnectionError,
+    ExperimentValidationError,
+    OptionalDependencyError,
+)
 from crystallize.plugins.execution.ray import RayExecution
 from crystallize.plugins.execution.ray_address import check_reachable, cluster_endpoint
 from crystallize.store import list_runs
@@ -80,3 +84,19 @@ def test_run_on_an_unreachable_cluster_stops_before_anything_is_stored(tmp_path,
         experiment.run()
     data = tmp_path / "data"
     assert not (data / "crystallize.db").exists() or list_runs(data, "remote") == []
+
+
+def test_run_without_ray_installed_stops_before_anything_is_stored(tmp_path, monkeypatch):
+    import importlib.util
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.delitem(sys.modules, "ray", raising=False)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else real_find_spec(name, *a))
+    experiment = Experiment(
+        datasource=one(), pipeline=Pipeline([keep()]), name="no_ray",
+        plugins=[RayExecution(), ArtifactPlugin(root_dir=tmp_path / "data")],
+    )
+    with pytest.raises(OptionalDependencyError, match=r"pip install 'crystallize\[ray\]'"):
+        experiment.run()
+    data = tmp_path / "data"
+    assert not (data / "crystallize.db").exists() or list_runs(data, "no_ray") == []

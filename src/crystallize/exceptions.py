@@ -164,16 +164,29 @@ class ConfigError(CrystallizeError, ValueError):
 
 
 class OptionalDependencyError(CrystallizeError, ImportError):
-    """A feature needs an optional extra that is not installed."""
+    """A feature needs an optional extra that is not installed (or does not import).
 
-    def __init__(self, feature: str, package: str, extra: str) -> None:
+    ``cause`` is the import error's text when the package is installed but fails to
+    import (say, built against another NumPy); ``None`` when it is not installed.
+    """
+
+    def __init__(self, feature: str, package: str, extra: str, cause: str | None = None) -> None:
         self.feature = feature
         self.package = package
         self.extra = extra
-        super().__init__(
-            f"{feature} needs the '{package}' package, which is not installed. "
-            f"Install it with: pip install 'crystallize[{extra}]'"
-        )
+        self.cause = cause
+        if cause is None:
+            message = (
+                f"{feature} needs the '{package}' package, which is not installed. "
+                f"Install it with: pip install 'crystallize[{extra}]'"
+            )
+        else:
+            message = (
+                f"{feature} needs the '{package}' package, which is installed but failed to "
+                f"import: {cause}. Reinstall a version that works with your other packages: "
+                f"pip install --upgrade 'crystallize[{extra}]'"
+            )
+        super().__init__(message)
 
 
 __all__ = [

@@ -29,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crystallize.exceptions import OptionalDependencyError
 from crystallize.plugins.hookspec import BasePlugin
 from crystallize.utils.optional import require
 
@@ -94,7 +95,8 @@ class MlflowPlugin(BasePlugin):
             ``root_dir``).
         html_report: attach the HTML report of the run to the parent run.
         strict: when ``False`` (default) a failure to reach MLflow is logged as a warning
-            and the experiment goes on; when ``True`` it is raised.
+            and the experiment goes on; when ``True`` it is raised. A missing ``mlflow``
+            package is raised either way.
 
     Attributes:
         parent_run_id: the MLflow id of the current (or last) experiment run's parent run.
@@ -159,7 +161,9 @@ class MlflowPlugin(BasePlugin):
         try:
             fn(*args)
         except Exception as exc:
-            if self.strict:
+            # A missing mlflow package is a set-up mistake, not MLflow being unreachable:
+            # going on would log nothing, run after run.
+            if self.strict or isinstance(exc, OptionalDependencyError):
                 raise
             logger.warning("MlflowPlugin could not %s: %s: %s", what, type(exc).__name__, exc)
 

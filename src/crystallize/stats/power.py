@@ -78,28 +78,32 @@ def replicates_needed(
         "alpha": alpha,
         "alternative": _STATSMODELS_ALTERNATIVE[alternative],
     }
+    def achieved(n: int) -> float:
+        """The power of ``n`` replicates per condition (NaN if statsmodels cannot say)."""
+        value = float(analysis.power(nobs1=n, ratio=1.0, **kwargs))
+        if math.isnan(value) and alternative == "two-sided":
+            # The lower tail can underflow to NaN for enormous effects; the upper tail
+            # alone (one-sided at alpha/2) is a lower bound on the two-sided power.
+            value = float(
+                analysis.power(
+                    effect_size=float(effect_size), nobs1=n, ratio=1.0, alpha=alpha / 2, alternative="larger"
+                )
+            )
+        return value
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         nobs = float(analysis.solve_power(nobs1=None, power=power, ratio=1.0, **kwargs))
         if math.isfinite(nobs):
-            return max(2, math.ceil(nobs - 1e-9))
+            n = max(2, math.ceil(nobs - 1e-9))
+            # Trust the root finder only when its answer checks out: some statsmodels
+            # versions return their last guess, not NaN, when they fail to converge.
+            if achieved(n) >= power and (n == 2 or not achieved(n - 1) >= power):
+                return n
         # Very large effects reach the power with a handful of replicates, where the root
-        # finder has nothing to bracket and returns NaN: walk up from the t-test minimum.
+        # finder has nothing to bracket: walk up from the t-test minimum.
         for n in range(2, _SCAN_LIMIT + 1):
-            achieved = float(analysis.power(nobs1=n, ratio=1.0, **kwargs))
-            if math.isnan(achieved) and alternative == "two-sided":
-                # The lower tail can underflow to NaN for enormous effects; the upper tail
-                # alone (one-sided at alpha/2) is a lower bound on the two-sided power.
-                achieved = float(
-                    analysis.power(
-                        effect_size=float(effect_size),
-                        nobs1=n,
-                        ratio=1.0,
-                        alpha=alpha / 2,
-                        alternative="larger",
-                    )
-                )
-            if math.isfinite(achieved) and achieved >= power:
+            if achieved(n) >= power:
                 return n
     raise ValueError(
         f"statsmodels could not solve for the number of replicates (effect_size="

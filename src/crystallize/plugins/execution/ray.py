@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crystallize.events import QueueSink, drain
-from crystallize.exceptions import ClusterConnectionError
+from crystallize.exceptions import ClusterConnectionError, OptionalDependencyError
 from crystallize.plugins.execution.base import ExecutionPlugin
 from crystallize.plugins.execution.parallel import (
     EVENT_POLL_INTERVAL,
@@ -186,10 +186,14 @@ class RayExecution(ExecutionPlugin):
         self.init_kwargs = dict(init_kwargs or {})
 
     def before_run(self, experiment: Experiment) -> None:
-        """Before the run is recorded: check that the cluster at ``address`` answers
-        (``ray.init`` would keep retrying an unreachable address for minutes) and that the
-        experiment pickles."""
+        """Before the run is recorded: check that Ray is installed, that the cluster at
+        ``address`` answers (``ray.init`` would keep retrying an unreachable address for
+        minutes) and that the experiment pickles."""
+        import importlib.util
+
         ray = sys.modules.get("ray")
+        if "ray" not in sys.modules and importlib.util.find_spec("ray") is None:  # no import (~1 s)
+            raise OptionalDependencyError("RayExecution", "ray", "ray")
         if self.address is not None and not (ray is not None and ray.is_initialized()):
             check_reachable(self.address)
         check_picklable(experiment)  # workers receive it pickled

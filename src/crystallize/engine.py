@@ -112,6 +112,9 @@ def verify_hypotheses(
     succeeded (a typo); when replicates failed, it is kept as the hypothesis' ``error``
     so the failures stay visible instead of being hidden behind it.
     """
+    hypotheses = list(hypotheses)
+    if not hypotheses:
+        return []
     baseline = result.metrics.baseline.samples()
     treatments = {name: cm.samples() for name, cm in result.metrics.treatments.items()}
     verdicts = []

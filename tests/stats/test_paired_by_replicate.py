@@ -68,3 +68,13 @@ def test_value_replicates_are_kept_per_metric():
 def test_plain_dicts_still_pair_by_position():
     out = paired_t_test()({"m": [1.0, 2.0, 4.0]}, {"m": [2.0, 3.5, 5.0]})
     assert out["n_pairs"] == 3 and "warnings" not in out
+
+
+def test_runs_without_hypotheses_never_work_out_value_replicates():
+    experiment = Experiment(
+        datasource=replicate_index(), pipeline=Pipeline([measure()]), replicates=3,
+        plugins=[ArtifactPlugin(root_dir=None)],
+    )
+    result = experiment.run()
+    assert result.metrics.baseline._value_replicates is None  # per-record work, only on demand
+    assert result.metrics.baseline.value_replicates["score"] == [0, 2]

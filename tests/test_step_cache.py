@@ -201,3 +201,86 @@ def test_a_cache_hit_leaves_the_random_generators_as_computing_would():
     expected = computed.metrics.baseline.metrics
     assert replayed.metrics.baseline.metrics == expected
     assert replayed.metrics.treatments["same"].metrics == expected  # no false difference
+
+
+# -- context values read directly (ctx[...], ctx.get, in), not injected ---------------
+@pipeline_step(cacheable=True)
+def reads_directly(data, ctx):
+    CALLS.append("reads_directly")
+    factor = ctx.get("factor", 1)
+    if "offset" in ctx:
+        factor += ctx["offset"]
+    return [x * factor for x in data]
+
+
+def direct(**kwargs):
+    return build(pipeline=Pipeline([reads_directly(), total_only()]), **kwargs)
+
+
+@pipeline_step()
+def total_only(data, ctx):
+    return data, {"total": sum(data)}
+
+
+def test_a_treatment_changing_a_value_read_directly_is_not_served_the_baseline_output():
+    result = direct(treatments=[treatment("x5", {"factor": 5}), treatment("shifted", {"offset": 2})]).run()
+    assert result.metrics.baseline.metrics["total"] == [3, 3]
+    assert result.metrics.treatments["x5"].metrics["total"] == [15, 15]
+    assert result.metrics.treatments["shifted"].metrics["total"] == [9, 9]
+    reason = result.provenance["x5"][0]["steps"][0]["cache_miss_reason"]
+    assert "ctx.factor" in reason
+
+
+def test_a_value_read_directly_changing_between_runs_misses_and_equal_values_hit():
+    direct(initial_ctx={"factor": 2}).run()
+    assert len(CALLS) == 2
+    changed = direct(initial_ctx={"factor": 5}).run()
+    assert changed.metrics.baseline.metrics["total"] == [15, 15] and len(CALLS) == 4
+    again = direct(initial_ctx={"factor": 5}).run()
+    assert again.metrics.baseline.metrics["total"] == [15, 15] and len(CALLS) == 4
+    assert again.provenance["baseline"][0]["steps"][0]["cache_hit"] is True
+
+
+def test_keys_a_step_adds_itself_do_not_stop_it_hitting():
+    build().run()  # `expensive` adds "note"; reading it back later must not matter
+    build().run()
+    assert len(CALLS) == 2
+
+
+def _connect(ctx):
+    return object()  # stands for a live client: never hashed itself
+
+
+@pipeline_step(cacheable=True)
+def uses_client(data, ctx):
+    CALLS.append("uses_client")
+    assert ctx["client"] is not None
+    return data
+
+
+def test_a_resource_read_directly_is_keyed_by_its_factory_not_the_live_object():
+    from crystallize import resource_factory
+
+    def make():
+        return build(pipeline=Pipeline([uses_client(), total_only()]), initial_ctx={"client": resource_factory(_connect, key="client")})
+
+    make().run()
+    second = make().run()
+    assert len(CALLS) == 2 and second.provenance["baseline"][0]["steps"][0]["cache_hit"] is True
+
+
+@pipeline_step(cacheable=True)
+def halves_then_reads(data, ctx):
+    CALLS.append("halves")
+    ctx.override(rate=ctx["rate"] / 2)
+    return [x * ctx["rate"] for x in data]
+
+
+def test_a_step_overriding_a_value_is_keyed_by_the_value_it_started_from():
+    def run(rate):
+        return build(pipeline=Pipeline([halves_then_reads(), total_only()]), initial_ctx={"rate": rate}).run()
+
+    assert run(4.0).metrics.baseline.metrics["total"] == [6.0, 6.0]   # computed with rate 2
+    # rate 2.0 going in is a different computation (rate 1 inside), not the entry above
+    assert run(2.0).metrics.baseline.metrics["total"] == [3.0, 3.0]
+    assert run(4.0).metrics.baseline.metrics["total"] == [6.0, 6.0] and len(CALLS) == 4

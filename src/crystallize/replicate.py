@@ -27,7 +27,7 @@ from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateError, ReplicateRecord, StepRecord
 from crystallize.step_cache import StepCacheKey
 from crystallize.treatment import BASELINE, Treatment
-from crystallize.utils.context import FrozenContext
+from crystallize.utils.context import FrozenContext, reads_noted, track_reads
 from crystallize.utils.hashing import IMMUTABLE_TYPES, content_hash
 
 if TYPE_CHECKING:
@@ -342,9 +342,14 @@ class ReplicateRunner:
                 if lookup is not None and lookup.hit:
                     data = lookup.replay(ctx)
                 else:
-                    out = step(data, ctx)
-                    if _AWAITABLE_TYPES.get(type(out), True) and _is_awaitable_type(type(out)):
-                        out = yield out
+                    if lookup is not None:  # what the step reads must be part of its key
+                        track_reads(ctx)
+                    try:
+                        out = step(data, ctx)
+                        if _AWAITABLE_TYPES.get(type(out), True) and _is_awaitable_type(type(out)):
+                            out = yield out
+                    finally:
+                        reads = reads_noted(ctx) if lookup is not None else None
                     if type(out) is tuple and len(out) == 2 and isinstance(out[1], dict):
                         data = out[0]
                         for metric, value in out[1].items():
@@ -352,7 +357,7 @@ class ReplicateRunner:
                     else:
                         data = out
                     if lookup is not None:
-                        lookup.store(cache, data, log[n_logged:], ctx, n_keys, written[n_written:])
+                        lookup.store(cache, keyer, data, log[n_logged:], ctx, n_keys, written[n_written:], reads)
                 duration = perf_counter() - t0
                 for hook in after_step:
                     hook(exp, step, data, ctx)

@@ -1,9 +1,16 @@
 """Caching one step's output inside a replicate (used by the replicate runner).
 
 A cacheable step's key is made of its name, a hash of its source code, each fixed
-parameter (``param.<name>``), each context value it reads by injection (``ctx.<key>``),
-the content hash of its input and the replicate's seed. The condition name is never
-part of the key, so conditions that feed a step the same input share its output.
+parameter (``param.<name>``), each context value it reads — by injection or directly
+with ``ctx[...]``, ``ctx.get`` or ``in`` (``ctx.<key>``) — the content hash of its input
+and the replicate's seed. The condition name is never part of the key, so conditions
+that feed a step the same input share its output.
+
+Direct reads are only known once the step has run, so the engine notes them while it
+runs (:func:`~crystallize.utils.context.track_reads`), stores the entry under a key that
+includes them, and remembers which keys the step reads (a small entry of its own) so the
+next lookup can include them before calling it. A key is thus never reused where a value
+the step read differs: at worst a step whose reads grow misses once more.
 
 A cached entry holds the output, the metrics the step recorded, the context keys it
 added, the bytes of the artifacts it wrote and the state of the global random number
@@ -23,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from crystallize.exceptions import StoreError
 from crystallize.fingerprint import code_hash
+from crystallize.utils.context import value_digest
 from crystallize.utils.hashing import content_hash
 
 if TYPE_CHECKING:
@@ -36,7 +44,7 @@ logger = logging.getLogger("crystallize.cache")
 class StepCacheKey:
     """The constant part of a cacheable step's key (built once per run)."""
 
-    __slots__ = ("step", "name", "base")
+    __slots__ = ("step", "name", "base", "_direct_reads")
 
     def __init__(self, step: PipelineStep, params: dict[str, Any]) -> None:
         self.step = step
@@ -44,6 +52,29 @@ class StepCacheKey:
         self.base: dict[str, Any] = {"step": self.name, "code": code_hash(step)}
         for key, value in step.params.items():
             self.base[f"param.{key}"] = content_hash(value) or repr(params[key])
+        #: Context keys the step has been seen reading directly (loaded on first lookup).
+        self._direct_reads: tuple[str, ...] | None = None
+
+    def _reads_entry(self) -> str:
+        """The cache key under which the step's direct reads are remembered."""
+        from crystallize.store import make_key
+
+        return make_key(**self.base, entry="context keys read directly")
+
+    def direct_reads(self, cache: StepCache) -> tuple[str, ...]:
+        """The context keys this step was seen reading directly (``ctx[...]`` and co.)."""
+        if self._direct_reads is None:
+            hit, keys = cache.get(self._reads_entry())
+            self._direct_reads = tuple(keys) if hit and isinstance(keys, tuple) else ()
+        return self._direct_reads
+
+    def learn_reads(self, cache: StepCache, keys: list[str]) -> None:
+        """Remember that the step also reads ``keys`` (for this run and later ones)."""
+        self._direct_reads = tuple(sorted({*self.direct_reads(cache), *keys}))
+        try:
+            cache.put(self._reads_entry(), self._direct_reads)
+        except StoreError as exc:  # only costs misses later
+            logger.warning("Could not remember the context reads of step '%s': %s", self.name, exc)
 
     def lookup(self, cache: StepCache, ctx: FrozenContext, input_hash: str | None) -> CacheLookup:
         """Build this replicate's key and look it up."""
@@ -51,9 +82,16 @@ class StepCacheKey:
             return CacheLookup(None, None, "input cannot be hashed (not picklable); step not cached")
         parts = dict(self.base)
         values = ctx._data
-        for key in self.step.context_keys:
+        injected = self.step.context_keys
+        for key in injected:
             if key in values:
                 digest = content_hash(ctx[key])
+                if digest is None:
+                    return CacheLookup(None, None, f"context value '{key}' cannot be hashed; step not cached")
+                parts[f"ctx.{key}"] = digest
+        for key in self.direct_reads(cache):
+            if key not in injected:
+                digest = value_digest(values, key)
                 if digest is None:
                     return CacheLookup(None, None, f"context value '{key}' cannot be hashed; step not cached")
                 parts[f"ctx.{key}"] = digest
@@ -107,18 +145,38 @@ class CacheLookup:
     def store(
         self,
         cache: StepCache,
+        keyer: StepCacheKey,
         data: Any,
         logged: list[tuple[str, Any]],
         ctx: FrozenContext,
         n_keys: int,
         written: list[str],
+        reads: dict[str, str | None],
     ) -> None:
         """Save the step's output, metrics, context additions and written artifacts
-        (a failure only logs)."""
+        under a key that covers every context value it read (a failure only logs)."""
         if self.key is None:
             return
         values = ctx._data
         added = {key: values[key] for key in list(values)[n_keys:]} if len(values) > n_keys else {}
+        new_reads = {
+            key: digest
+            for key, digest in reads.items()
+            if f"ctx.{key}" not in self.parts
+            and key not in added  # the step's own additions: not an input
+            and key not in keyer.step.context_keys  # injected: keyed by lookup
+            and isinstance(key, str)
+        }
+        if new_reads:
+            unhashable = [key for key, digest in new_reads.items() if digest is None]
+            if unhashable:
+                self.miss_reason = f"{self.miss_reason}; output not cached: context value '{unhashable[0]}' cannot be hashed"
+                return
+            from crystallize.store import make_key
+
+            keyer.learn_reads(cache, list(new_reads))
+            self.parts = {**self.parts, **{f"ctx.{key}": digest for key, digest in new_reads.items()}}
+            self.key = make_key(**self.parts)
         artifacts = []
         if written:
             from crystallize.artifacts import Artifact

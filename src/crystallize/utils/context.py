@@ -123,6 +123,7 @@ class FrozenContext:
         "artifact_location",
         "artifacts_written",
         "event_sink",
+        "_reads",  # used only while a ReadTrackingContext (see there)
         "__weakref__",
     )
 
@@ -231,6 +232,93 @@ class FrozenContext:
         return (_rebuild_context, (self._data, self.metrics.as_dict()))
 
 
+#: The digest noted for a key that was looked up but is not in the context.
+ABSENT = "absent"
+
+
+def value_digest(values: Mapping[str, Any], key: str) -> str | None:
+    """The content digest of context value ``key`` as a step's reads are keyed: a
+    resource factory by its key and code (not the live resource), a missing key as
+    :data:`ABSENT`; ``None`` when the value cannot be hashed."""
+    from crystallize.utils.hashing import content_hash
+
+    if key not in values:
+        return ABSENT
+    value = values[key]
+    spec = getattr(value, "_crystallize_spec", None)
+    return content_hash(spec() if spec is not None else value)
+
+
+class ReadTrackingContext(FrozenContext):
+    """A :class:`FrozenContext` that notes the digest of every value it is asked for.
+
+    A cacheable step's output may only be reused where the context values it read are
+    the same, so the engine switches the replicate's context to this class while such a
+    step runs (:func:`track_reads`; both classes share their slots, so ``__class__`` can
+    change back and forth) and other steps pay nothing. Each key is noted once, with the
+    value it had before the step changed it (``override`` notes first).
+    """
+
+    __slots__ = ()
+
+    def _note(self, key: Any) -> None:
+        if key not in self._reads:
+            self._reads[key] = value_digest(self._data, key)
+
+    def _note_all(self) -> None:
+        for key in self._data:
+            self._note(key)
+
+    def __getitem__(self, key: str) -> Any:
+        self._note(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return ``ctx[key]``, or ``default`` when the key is absent (noting the read)."""
+        self._note(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self._note(key)
+        return super().__contains__(key)
+
+    def __iter__(self) -> Iterator[str]:
+        self._note_all()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._note_all()
+        return super().__len__()
+
+    def keys(self):  # noqa: D102 - mapping protocol
+        self._note_all()
+        return super().keys()
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a shallow copy of the context's values (noting every key as read)."""
+        self._note_all()
+        return super().as_dict()
+
+    def override(self, **values: Any) -> FrozenContext:
+        """Replace values deliberately, noting the values they replace as read first."""
+        for key in values:
+            self._note(key)
+        return super().override(**values)
+
+
+def track_reads(ctx: FrozenContext) -> None:
+    """Start noting what ``ctx`` is asked for (see :class:`ReadTrackingContext`)."""
+    ctx._reads = {}
+    ctx.__class__ = ReadTrackingContext
+
+
+def reads_noted(ctx: FrozenContext) -> dict[str, str | None]:
+    """Stop noting reads and return ``{key: digest}`` of what was read (``None``: a value
+    that cannot be hashed)."""
+    ctx.__class__ = FrozenContext
+    return ctx._reads
+
+
 def _rebuild_context(data: dict[str, Any], metrics: dict[str, list[Any]]) -> FrozenContext:
     ctx = FrozenContext(data)
     for name, values in metrics.items():
@@ -251,9 +339,14 @@ def standalone_context(initial: Mapping[str, Any] | None = None) -> FrozenContex
 
 
 __all__ = [
+    "ABSENT",
     "ContextMetrics",
     "ContextMutationError",
     "FrozenContext",
     "MissingContextKeyError",
+    "ReadTrackingContext",
+    "reads_noted",
     "standalone_context",
+    "track_reads",
+    "value_digest",
 ]

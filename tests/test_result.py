@@ -148,3 +148,40 @@ def test_step_returning_its_input_keeps_the_digest_only_when_it_cannot_change():
     ).run()
     steps = untouched.provenance["baseline"][0]["steps"]
     assert [s["output_hash"] for s in steps] == [content_hash(0)] * 2
+
+
+def test_metrics_recorded_before_a_replicate_failed_are_not_evidence():
+    from crystallize import ArtifactPlugin, Experiment, Hypothesis, Pipeline, data_source, pipeline_step, treatment, verifier
+
+    @data_source
+    def index(ctx):
+        return ctx["replicate"]
+
+    @pipeline_step()
+    def evaluate(r, ctx, *, boost=0.0):
+        return r, {"acc": 0.5 + boost + (100.0 if ctx["condition"] == "t" and r < 2 else 0.0)}
+
+    @pipeline_step()
+    def save(r, ctx):
+        if ctx["condition"] == "t" and r < 2:
+            raise OSError("disk full: this replicate's result is invalid")
+        return r
+
+    seen = {}
+
+    @verifier
+    def keep(baseline, treatment):
+        seen.update(baseline=list(baseline["acc"]), treatment=list(treatment["acc"]))
+        return {"p_value": 1.0}
+
+    result = Experiment(
+        datasource=index(), pipeline=Pipeline([evaluate(), save()]), replicates=4,
+        treatments=[treatment("t", {"boost": 0.25})],
+        hypotheses=[Hypothesis(verifier=keep(), metrics="acc", name="h")],
+        plugins=[ArtifactPlugin(root_dir=None)],
+    ).run()
+    assert [(e.condition, e.replicate) for e in result.errors] == [("t", 0), ("t", 1)]
+    assert result.metrics.treatments["t"].metrics["acc"] == [0.75, 0.75]
+    assert result.metrics.treatments["t"].value_replicates["acc"] == [2, 3]
+    assert seen["treatment"] == [0.75, 0.75] and len(seen["baseline"]) == 4
+    assert "(n=2)" in result.report()

@@ -22,7 +22,8 @@ class ConditionMetrics:
     Attributes:
         name: the condition name (``"baseline"`` or a treatment name).
         metrics: ``{metric: [value, ...]}``, replicates in order (failed replicates add
-            nothing; a replicate that recorded a metric several times adds each value).
+            nothing, not even what they recorded before failing; a replicate that
+            recorded a metric several times adds each value).
         value_replicates: ``{metric: [replicate, ...]}``, the replicate each value of
             ``metrics[metric]`` came from (paired tests pair values by it).
         replicates: the replicate index each record came from, in order (failed
@@ -34,8 +35,9 @@ class ConditionMetrics:
         self.name = name
         self.metrics: dict[str, list[Any]] = {}
         for record in records:
-            for metric, values in record.metrics.items():
-                self.metrics.setdefault(metric, []).extend(values)
+            if record.error is None:
+                for metric, values in record.metrics.items():
+                    self.metrics.setdefault(metric, []).extend(values)
         self.replicates = [r.replicate for r in records]
         self._records = records
         self._value_replicates: dict[str, list[int]] | None = None
@@ -51,6 +53,8 @@ class ConditionMetrics:
         if self._value_replicates is None:
             found: dict[str, list[int]] = {}
             for record in self._records:
+                if record.error is not None:
+                    continue
                 for metric, values in record.metrics.items():
                     found.setdefault(metric, []).extend([record.replicate] * len(values))
             self._value_replicates = found

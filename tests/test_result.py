@@ -151,7 +151,16 @@ def test_step_returning_its_input_keeps_the_digest_only_when_it_cannot_change():
 
 
 def test_metrics_recorded_before_a_replicate_failed_are_not_evidence():
-    from crystallize import ArtifactPlugin, Experiment, Hypothesis, Pipeline, data_source, pipeline_step, treatment, verifier
+    from crystallize import (
+        ArtifactPlugin,
+        Experiment,
+        Hypothesis,
+        Pipeline,
+        data_source,
+        pipeline_step,
+        treatment,
+        verifier,
+    )
 
     @data_source
     def index(ctx):

@@ -186,8 +186,7 @@ def _default_ranker(result: Mapping[str, Any]) -> float:
 
 
 def _p_for_ranking(result: Mapping[str, Any]) -> float | None:
-    value = result.get("p_value_adjusted", result.get("p_value"))
-    return float(value) if isinstance(value, int | float) else None
+    return _as_p_value(result.get("p_value_adjusted", result.get("p_value")))
 
 
 class Hypothesis:
@@ -222,6 +221,13 @@ class Hypothesis:
             raise TypeError(f"Hypothesis ranker must be a function fn(result) -> float, got {ranker!r}")
         self.verifier = verifier
         self.metrics = metric_names(metrics)
+        tested = getattr(verifier, "params", {}).get("metric")
+        if isinstance(tested, str) and tested not in self.metrics:
+            raise ValueError(
+                f"The verifier tests metric '{tested}' (metric={tested!r}), but the hypothesis "
+                f"hands it only {', '.join(map(repr, self.metrics))}: add '{tested}' to the "
+                "hypothesis' metrics, or drop metric= from the verifier."
+            )
         self.ranker = ranker or _default_ranker
         self.name = name or (getattr(ranker, "__name__", None) if ranker else None) or "hypothesis"
         self.correction = correction
@@ -273,7 +279,8 @@ class Hypothesis:
             except Exception as exc:  # one bad treatment must not sink the others
                 results[tname] = {"error": f"{type(exc).__name__}: {exc}"}
         if self.correction:
-            _apply_correction(results, self.correction)
+            alpha = getattr(self.verifier, "params", {}).get("alpha", 0.05)
+            _apply_correction(results, self.correction, _as_p_value(alpha) or 0.05)
         scores: dict[str, float] = {}
         for tname, output in results.items():
             if "error" in output:
@@ -337,19 +344,31 @@ def metric_names(metrics: Any) -> list[str]:
     return names
 
 
+def _as_p_value(value: Any) -> float | None:
+    """``value`` as a float p-value: any real number (NumPy's too), not a bool or text."""
+    if value is None or isinstance(value, str | bytes) or type(value).__name__ in ("bool", "bool_"):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _p_value_slots(output: dict[str, Any]) -> list[dict[str, Any]]:
     """The dicts of one treatment's output holding a ``p_value``: the output itself, or
     its per-metric nested results."""
-    if isinstance(output.get("p_value"), int | float):
+    if _as_p_value(output.get("p_value")) is not None:
         return [output]
-    return [v for v in output.values() if isinstance(v, dict) and isinstance(v.get("p_value"), int | float)]
+    return [v for v in output.values() if isinstance(v, dict) and _as_p_value(v.get("p_value")) is not None]
 
 
-def _apply_correction(results: dict[str, dict[str, Any]], method: str) -> None:
+def _apply_correction(results: dict[str, dict[str, Any]], method: str, alpha: float = 0.05) -> None:
     """Adjust every p-value of the family: all treatments × metrics of one hypothesis.
 
     A treatment whose verification failed still counts, with p-values of 1 (as many as
     the other treatments have), so a failure never makes the others look stronger.
+    ``significant`` is recomputed at each result's own ``alpha``, else at ``alpha`` (the
+    verifier's ``alpha`` parameter, if it has one).
     """
     from crystallize.stats.corrections import adjust_p_values
 
@@ -359,10 +378,10 @@ def _apply_correction(results: dict[str, dict[str, Any]], method: str) -> None:
         return
     failed = sum("error" in output for output in results.values())
     placeholders = [1.0] * (failed * max(len(found) for found in per_treatment))
-    adjusted = adjust_p_values([float(s["p_value"]) for s in slots] + placeholders, method)
+    adjusted = adjust_p_values([_as_p_value(s["p_value"]) for s in slots] + placeholders, method)
     for slot, p_adj in zip(slots, adjusted, strict=False):  # placeholders are not written back
         slot["p_value_adjusted"] = p_adj
-        slot["significant"] = bool(p_adj < float(slot.get("alpha", 0.05)))
+        slot["significant"] = bool(p_adj < float(slot.get("alpha", alpha)))
         slot["correction"] = method
 
 

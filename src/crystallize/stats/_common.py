@@ -248,11 +248,32 @@ def metric_names(baseline: Samples, treatment: Samples, metric: str | None, test
     return names
 
 
+class ReplicateValues(list):
+    """One metric's values that remember the replicate each came from (``replicates``),
+    so that errors about a value name its replicate, not its position in the list."""
+
+    __slots__ = ("replicates",)
+
+    def __init__(self, values: Sequence[Any], replicates: Sequence[int]) -> None:
+        super().__init__(values)
+        self.replicates = list(replicates)
+
+
+def _replicates_of(values: Any, positions: Sequence[int]) -> list[int]:
+    """The replicates at ``positions`` of ``values`` (the positions themselves when the
+    values do not know their replicates)."""
+    known = getattr(values, "replicates", None)
+    if known is None or len(known) != len(values):
+        return [int(i) for i in positions]
+    return [known[int(i)] for i in positions]
+
+
 def as_values(values: Any, *, test: str, metric: str, condition: str) -> np.ndarray:
     """Convert one condition's replicate values to a 1-D float array, refusing bad input.
 
     Booleans become 0.0/1.0. Strings, nested sequences and non-finite values (NaN, None,
-    inf) raise :class:`~crystallize.exceptions.VerificationError` naming the metric.
+    inf) raise :class:`~crystallize.exceptions.VerificationError` naming the metric (and
+    the replicate, when ``values`` is a :class:`ReplicateValues`).
     """
     import numpy as np
 
@@ -264,7 +285,7 @@ def as_values(values: Any, *, test: str, metric: str, condition: str) -> np.ndar
     for index, value in enumerate(values):
         if isinstance(value, str | bytes):
             raise VerificationError(
-                f"{where} holds the string {value!r} at replicate {index}; values must be "
+                f"{where} holds the string {value!r} at replicate {_replicates_of(values, [index])[0]}; values must be "
                 "numbers. Record numeric metrics (convert before ctx.metrics.add)."
             )
     try:
@@ -280,7 +301,7 @@ def as_values(values: Any, *, test: str, metric: str, condition: str) -> np.ndar
         )
     bad = np.flatnonzero(~np.isfinite(array))
     if bad.size:
-        shown = ", ".join(str(int(i)) for i in bad[:10]) + (" ..." if bad.size > 10 else "")
+        shown = ", ".join(map(str, _replicates_of(values, bad[:10]))) + (" ..." if bad.size > 10 else "")
         raise VerificationError(
             f"{where} has NaN, missing (None) or infinite values at replicate(s) {shown}. "
             "Statistical tests need finite numbers: fix or drop the failed replicates "
@@ -343,7 +364,7 @@ def paired_values(
     value in only one condition (it failed, or did not record the metric, in the other)
     is left out and named in a note. Otherwise value *i* is paired with value *i*.
     """
-    raw_b, raw_t = baseline[name], treatment[name]
+    raw_b, raw_t = _known_replicates(baseline, name), _known_replicates(treatment, name)
     notes: list[str] = []
     reps_b = getattr(baseline, "replicates", {}).get(name)
     reps_t = getattr(treatment, "replicates", {}).get(name)
@@ -355,9 +376,11 @@ def paired_values(
         and _one_value_each(reps_t, raw_t)
     ):
         by_replicate = dict(zip(reps_t, raw_t, strict=True))
-        common = [(value, by_replicate[r]) for r, value in zip(reps_b, raw_b, strict=True) if r in by_replicate]
+        common = [(r, value, by_replicate[r]) for r, value in zip(reps_b, raw_b, strict=True) if r in by_replicate]
         unmatched = sorted(set(reps_b).symmetric_difference(reps_t))
-        raw_b, raw_t = [b for b, _ in common], [t for _, t in common]
+        paired = [r for r, _, _ in common]
+        raw_b = ReplicateValues([b for _, b, _ in common], paired)
+        raw_t = ReplicateValues([t for _, _, t in common], paired)
         notes.append(
             f"PairedByReplicate: replicate(s) {', '.join(map(str, unmatched))} have a value of "
             f"'{name}' in only one condition (the replicate failed, or did not record it, in "
@@ -504,5 +527,43 @@ def per_metric(
             f"{type(baseline).__name__} and {type(treatment).__name__}."
         )
     names = metric_names(baseline, treatment, metric, test)
-    results = {name: compute(name, baseline[name], treatment[name]) for name in names}
+    results = {}
+    for name in names:
+        raw_b, raw_t = _known_replicates(baseline, name), _known_replicates(treatment, name)
+        result = compute(name, raw_b, raw_t)
+        notes = _repeated_values_note(name, raw_b, raw_t)
+        if notes:
+            result["warnings"] = [*notes, *result.get("warnings", [])]
+        results[name] = result
     return results[names[0]] if len(names) == 1 else results
+
+
+def _known_replicates(samples: Samples, name: str) -> Any:
+    """``samples[name]``, as :class:`ReplicateValues` when ``samples`` knows the replicates."""
+    values = samples[name]
+    replicates = getattr(samples, "replicates", {}).get(name)
+    if replicates is None or len(replicates) != len(values):
+        return values
+    return ReplicateValues(values, replicates)
+
+
+def _repeated_values_note(name: str, *conditions: Any) -> list[str]:
+    """A warning when some replicate gave several values of ``name``: every built-in test
+    counts each value as an independent replicate, which overstates the evidence."""
+    repeated: set[int] = set()
+    for values in conditions:
+        replicates = getattr(values, "replicates", None) or []
+        seen: set[int] = set()
+        for replicate in replicates:
+            if replicate in seen:
+                repeated.add(replicate)
+            seen.add(replicate)
+    if not repeated:
+        return []
+    shown = ", ".join(map(str, sorted(repeated)[:10])) + (" ..." if len(repeated) > 10 else "")
+    return [
+        f"RepeatedValues: replicate(s) {shown} gave several values of '{name}', and the test "
+        "counts every value as an independent replicate, which overstates the evidence "
+        "(values of one replicate are not independent). Record one value per replicate "
+        "for hypotheses (e.g. the last epoch's, or the mean) under its own metric name."
+    ]

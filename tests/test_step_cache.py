@@ -98,7 +98,7 @@ def test_input_change_misses():
 def test_corrupted_cache_entry_is_recomputed(caplog):
     build().run()
     entries = list(Path("data", ".cache").rglob("*.pkl"))
-    assert len(entries) == 2
+    assert len(entries) == 3  # two outputs, and the context keys the step was seen reading
     for entry in entries:
         raw = entry.read_bytes()
         entry.write_bytes(raw[:-5] + b"XXXXX")
@@ -284,3 +284,126 @@ def test_a_step_overriding_a_value_is_keyed_by_the_value_it_started_from():
     # rate 2.0 going in is a different computation (rate 1 inside), not the entry above
     assert run(2.0).metrics.baseline.metrics["total"] == [3.0, 3.0]
     assert run(4.0).metrics.baseline.metrics["total"] == [6.0, 6.0] and len(CALLS) == 4
+
+
+# -- what a hit must reproduce, and when it must not happen ---------------------------
+@pipeline_step(cacheable=True)
+def threshold_if_missing(data, ctx):
+    CALLS.append("threshold")
+    if "threshold" not in ctx:
+        ctx.add("threshold", 1.5)
+    return [x > ctx["threshold"] for x in data]
+
+
+@pipeline_step()
+def positives(flags, ctx):
+    return flags, {"positives": sum(flags), "threshold": ctx["threshold"]}
+
+
+def test_a_value_the_step_adds_only_when_missing_keys_the_entry():
+    result = build(
+        pipeline=Pipeline([threshold_if_missing(), positives()]), treatments=[treatment("strict", {"threshold": 0.5})]
+    ).run()
+    assert result.metrics.baseline.metrics == {"positives": [1, 1], "threshold": [1.5, 1.5]}
+    assert result.metrics.treatments["strict"].metrics == {"positives": [2, 2], "threshold": [0.5, 0.5]}
+
+
+@pipeline_step()
+def draws(data, ctx, *, n_draws=1):
+    for _ in range(n_draws):
+        random.random()
+    return data
+
+
+@pipeline_step(cacheable=True)
+def deterministic(data, ctx):
+    CALLS.append("deterministic")
+    return list(data)
+
+
+@pipeline_step()
+def draws_after(data, ctx):
+    return data, {"after": random.random()}
+
+
+def test_a_hit_never_hands_over_another_conditions_random_state():
+    def run(cache):
+        step = deterministic()
+        step.cacheable = cache
+        return build(
+            pipeline=Pipeline([draws(), step, draws_after()]), treatments=[treatment("more", {"n_draws": 3})]
+        ).run()
+
+    fresh = run(cache=False)
+    cached = run(cache=True)
+    for condition in ("baseline", "more"):
+        assert cached.metrics.condition(condition).metrics == fresh.metrics.condition(condition).metrics
+
+
+@pipeline_step()
+def early_metric(data, ctx, *, level=1.0):
+    ctx.metrics.add("level", level)
+    return data
+
+
+@pipeline_step(cacheable=True)
+def reads_metrics(data, ctx):
+    CALLS.append("reads_metrics")
+    return data, {"calibrated": ctx.metrics["level"][-1] * 10}
+
+
+def test_a_step_reading_earlier_metrics_is_keyed_by_them():
+    result = build(
+        pipeline=Pipeline([early_metric(), reads_metrics()]), treatments=[treatment("high", {"level": 2.0})]
+    ).run()
+    assert result.metrics.baseline.metrics["calibrated"] == [10.0, 10.0]
+    assert result.metrics.treatments["high"].metrics["calibrated"] == [20.0, 20.0]
+
+
+@pipeline_step(cacheable=True)
+def rich_effects(data, ctx):
+    CALLS.append("rich")
+    ctx.override(scale=ctx["scale"] * 2)
+    ctx.record("norm", sum(data), tags={"split": "val"})
+    ctx.emit("normalized", n=len(data))
+    return data
+
+
+@pipeline_step()
+def after_rich(data, ctx):
+    return data, {"scaled": ctx["scale"] * 3}
+
+
+def test_a_hit_replays_overrides_tags_and_events():
+    def run():
+        return build(pipeline=Pipeline([rich_effects(), after_rich()]), initial_ctx={"scale": 2}).run()
+
+    first, second = run(), run()
+    assert len(CALLS) == 2, "the second run hits"
+    assert second.metrics.baseline.metrics == first.metrics.baseline.metrics == {"norm": [3, 3], "scaled": [12, 12]}
+    for a, b in zip(first.records, second.records, strict=True):
+        assert b.metric_tags == a.metric_tags and a.metric_tags["norm"] == [{"split": "val"}]
+        assert b.events == a.events and a.events
+
+
+def _connection(ctx):
+    import threading
+
+    return threading.Lock()  # like a live client: cannot be pickled, so cannot be hashed
+
+
+@pipeline_step(cacheable=True)
+def queries(data, ctx, *, db):
+    CALLS.append("queries")
+    return data
+
+
+def test_an_injected_resource_is_keyed_by_its_factory():
+    from crystallize import resource_factory
+
+    def run():
+        return build(pipeline=Pipeline([queries(), total_only()]), initial_ctx={"db": resource_factory(_connection, key="db")}).run()
+
+    run()
+    second = run()
+    assert len(CALLS) == 2 and second.provenance["baseline"][0]["steps"][0]["cache_hit"] is True

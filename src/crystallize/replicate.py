@@ -349,7 +349,7 @@ class ReplicateRunner:
                         if _AWAITABLE_TYPES.get(type(out), True) and _is_awaitable_type(type(out)):
                             out = yield out
                     finally:
-                        reads = reads_noted(ctx) if lookup is not None else None
+                        noted = reads_noted(ctx) if lookup is not None else None
                     if type(out) is tuple and len(out) == 2 and isinstance(out[1], dict):
                         data = out[0]
                         for metric, value in out[1].items():
@@ -357,7 +357,7 @@ class ReplicateRunner:
                     else:
                         data = out
                     if lookup is not None:
-                        lookup.store(cache, keyer, data, log[n_logged:], ctx, n_keys, written[n_written:], reads)
+                        lookup.store(cache, keyer, data, log[n_logged:], ctx, n_keys, written[n_written:], *noted)
                 duration = perf_counter() - t0
                 for hook in after_step:
                     hook(exp, step, data, ctx)

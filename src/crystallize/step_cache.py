@@ -2,8 +2,9 @@
 
 A cacheable step's key is made of its name, a hash of its source code, each fixed
 parameter (``param.<name>``), each context value it reads — by injection or directly
-with ``ctx[...]``, ``ctx.get`` or ``in`` (``ctx.<key>``) — the content hash of its input
-and the replicate's seed. The condition name is never part of the key, so conditions
+with ``ctx[...]``, ``ctx.get``, ``in``, ``ctx.add`` or ``ctx.metrics`` (``ctx.<key>``) —
+the content hash of its input, the replicate's seed and the global generators' state
+when it starts (``rng``). The condition name is never part of the key, so conditions
 that feed a step the same input share its output.
 
 Direct reads are only known once the step has run, so the engine notes them while it
@@ -12,10 +13,10 @@ includes them, and remembers which keys the step reads (a small entry of its own
 next lookup can include them before calling it. A key is thus never reused where a value
 the step read differs: at worst a step whose reads grow misses once more.
 
-A cached entry holds the output, the metrics the step recorded, the context keys it
-added, the bytes of the artifacts it wrote and the state of the global random number
-generators (Python's ``random`` and, when loaded, NumPy's) after the step, so a hit
-replays all five: artifact files are written again at the new replicate's location, and
+A cached entry holds the output, the metrics the step recorded (with tags), the context
+keys it added or overrode, the bytes of the artifacts it wrote, the state of the global
+random number generators (Python's ``random`` and, when loaded, NumPy's) after the step
+and the events it emitted, so a hit replays all six: artifact files are written again at the new replicate's location, and
 later steps draw exactly the numbers they would have drawn had the step run. (RNGs
 seeded by a custom ``seed_fn`` — PyTorch's, say — are not captured.) A miss carries an
 explanation: which parts differ from the closest earlier entry of the same step.
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from crystallize.exceptions import StoreError
 from crystallize.fingerprint import code_hash
-from crystallize.utils.context import value_digest
+from crystallize.utils.context import read_digest
 from crystallize.utils.hashing import content_hash
 
 if TYPE_CHECKING:
@@ -56,10 +57,11 @@ class StepCacheKey:
         self._direct_reads: tuple[str, ...] | None = None
 
     def _reads_entry(self) -> str:
-        """The cache key under which the step's direct reads are remembered."""
+        """The cache key under which the step's direct reads are remembered (per step and
+        code, so other parameters start from what is known)."""
         from crystallize.store import make_key
 
-        return make_key(**self.base, entry="context keys read directly")
+        return make_key(step=self.base["step"], code=self.base["code"], entry="context keys read directly")
 
     def direct_reads(self, cache: StepCache) -> tuple[str, ...]:
         """The context keys this step was seen reading directly (``ctx[...]`` and co.)."""
@@ -83,25 +85,22 @@ class StepCacheKey:
         parts = dict(self.base)
         values = ctx._data
         injected = self.step.context_keys
-        for key in injected:
-            if key in values:
-                digest = content_hash(ctx[key])
-                if digest is None:
-                    return CacheLookup(None, None, f"context value '{key}' cannot be hashed; step not cached")
-                parts[f"ctx.{key}"] = digest
-        for key in self.direct_reads(cache):
-            if key not in injected:
-                digest = value_digest(values, key)
-                if digest is None:
-                    return CacheLookup(None, None, f"context value '{key}' cannot be hashed; step not cached")
-                parts[f"ctx.{key}"] = digest
+        for key in (*(k for k in injected if k in values), *self.direct_reads(cache)):
+            digest = read_digest(ctx, key)
+            if digest is None:
+                return CacheLookup(None, None, f"context value '{key}' cannot be hashed; step not cached")
+            parts[f"ctx.{key}"] = digest
         parts["input"] = input_hash
         parts["seed"] = values.get("seed_used")
+        # What the step would draw depends on the generators' state when it starts, which
+        # earlier steps of this condition may have moved: part of the key.
+        parts["rng"] = _rng_start_digest()
         from crystallize.store import make_key
 
         key = make_key(**parts)
         hit, value = cache.get(key)
         lookup = CacheLookup(key, parts, None)
+        lookup.n_events = len(ctx._events or ())
         if hit:
             lookup.hit = True
             lookup.value = value
@@ -117,7 +116,7 @@ class StepCacheKey:
 class CacheLookup:
     """The outcome of one lookup: a hit to replay, or a miss to store afterwards."""
 
-    __slots__ = ("key", "parts", "miss_reason", "hit", "value")
+    __slots__ = ("key", "parts", "miss_reason", "hit", "value", "n_events")
 
     def __init__(self, key: str | None, parts: dict[str, Any] | None, miss_reason: str | None) -> None:
         self.key = key
@@ -125,16 +124,20 @@ class CacheLookup:
         self.miss_reason = miss_reason
         self.hit = False
         self.value: Any = None
+        #: How many events the replicate had emitted before the step (set by lookup).
+        self.n_events = 0
 
     def replay(self, ctx: FrozenContext) -> Any:
-        """Apply the cached metrics, context additions and artifacts to ``ctx``; return
-        the output."""
-        data, logged, added, artifacts, *rng = self.value  # entries before 0.1 lack rng
-        if rng:
-            _restore_rng_states(rng[0])
-        for name, value in logged:
-            ctx.metrics.add(name, value)
+        """Apply the cached metrics (with their tags), context additions and overrides,
+        events and artifacts to ``ctx``; return the output."""
+        data, logged, added, artifacts, rng, *rest = self.value
+        events = rest[0] if rest else []
+        _restore_rng_states(rng)
+        for name, value, *tags in logged:
+            ctx.metrics.add(name, value, tags[0] if tags else None)
         ctx._data.update(added)
+        for event, payload in events:
+            ctx.emit(event, **payload)
         if artifacts:
             from crystallize.artifacts import Artifact
 
@@ -152,18 +155,20 @@ class CacheLookup:
         n_keys: int,
         written: list[str],
         reads: dict[str, str | None],
+        overridden: set[str],
     ) -> None:
-        """Save the step's output, metrics, context additions and written artifacts
-        under a key that covers every context value it read (a failure only logs)."""
+        """Save the step's output, metrics, context additions and overrides, events and
+        written artifacts under a key that covers every context value it read (a failure
+        only logs)."""
         if self.key is None:
             return
         values = ctx._data
-        added = {key: values[key] for key in list(values)[n_keys:]} if len(values) > n_keys else {}
+        changed = [*list(values)[n_keys:], *(key for key in overridden if key in values)]
+        added = {key: values[key] for key in changed}
         new_reads = {
             key: digest
             for key, digest in reads.items()
             if f"ctx.{key}" not in self.parts
-            and key not in added  # the step's own additions: not an input
             and key not in keyer.step.context_keys  # injected: keyed by lookup
             and isinstance(key, str)
         }
@@ -182,13 +187,39 @@ class CacheLookup:
             from crystallize.artifacts import Artifact
 
             artifacts = [(name, Artifact(name).bind(ctx).read_bytes()) for name in written]
+        events = (ctx._events or [])[self.n_events :]
         try:
-            entry = (data, list(logged), added, artifacts, _rng_states())
+            entry = (data, _with_tags(logged, ctx), added, artifacts, _rng_states(), events)
             cache.put(self.key, entry, step=self.parts["step"], parts=self.parts)
         except TypeError as exc:
             self.miss_reason = f"{self.miss_reason}; output not cached: {exc}"
         except StoreError as exc:
             logger.warning("Could not write the cache entry of step '%s': %s", self.parts["step"], exc)
+
+
+def _with_tags(logged: list[tuple[str, Any]], ctx: FrozenContext) -> list[tuple[Any, ...]]:
+    """The step's ``(name, value)`` metric log, as ``(name, value, tags)`` where the
+    values were recorded with tags (the step's values are the last ones of each name)."""
+    if not ctx.metrics.all_tags():
+        return list(logged)
+    counts: dict[str, int] = {}
+    for name, _ in logged:
+        counts[name] = counts.get(name, 0) + 1
+    tags_of = {name: iter(ctx.metrics.tags(name)[-count:]) for name, count in counts.items()}
+    entries: list[tuple[Any, ...]] = []
+    for name, value in logged:
+        tags = next(tags_of[name])
+        entries.append((name, value, tags) if tags is not None else (name, value))
+    return entries
+
+
+def _rng_start_digest() -> str | None:
+    """A digest of what the global generators will draw next: Python's ``random`` state
+    and NumPy's (imported or not yet, see
+    :func:`~crystallize.plugins.numpy_seeding.numpy_state_descriptor`)."""
+    from crystallize.plugins.numpy_seeding import numpy_state_descriptor
+
+    return content_hash((random.getstate(), numpy_state_descriptor()))
 
 
 def _rng_states() -> dict[str, Any]:

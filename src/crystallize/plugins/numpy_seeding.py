@@ -26,11 +26,13 @@ if TYPE_CHECKING:
 
 _MODULE = "numpy.random"
 _pending: int | None = None  # the seed to apply when numpy.random gets imported
+_last_seed: int | None = None  # the seed most recently given to seed_numpy
 
 
 def seed_numpy(seed: int) -> None:
     """Seed ``numpy.random``'s global generator now, or the moment it is imported."""
-    global _pending
+    global _pending, _last_seed
+    _last_seed = seed
     module = sys.modules.get(_MODULE)
     seed_now = getattr(module, "seed", None) if module is not None else None
     if seed_now is not None:
@@ -85,6 +87,26 @@ class _SeedAfterLoading:
 _FINDER = _SeedOnImport()
 
 
+def numpy_state_descriptor() -> tuple[str, Any]:
+    """What NumPy's global generator will produce next, the same whether or not
+    ``numpy.random`` has been imported yet: ``("seeded", seed)`` while it is (or will be,
+    once imported) exactly as :func:`seed_numpy` left it, else ``("state", state)``.
+
+    Cache keys use it: a step's draws depend on this state when it starts, and a state
+    not yet materialised (NumPy not imported) must key like the same state materialised.
+    """
+    module = sys.modules.get(_MODULE)
+    get_state = getattr(module, "get_state", None) if module is not None else None
+    if get_state is None:
+        return ("seeded", _pending)
+    state = get_state()
+    if _last_seed is not None:
+        fresh = module.RandomState(_last_seed).get_state()
+        if state[2:] == fresh[2:] and (state[1] == fresh[1]).all():
+            return ("seeded", _last_seed)
+    return ("state", state)
+
+
 def save_numpy_state() -> tuple[str, Any]:
     """The global generator's state, or the seed it will get on import if not imported."""
     module = sys.modules.get(_MODULE)
@@ -108,4 +130,4 @@ def restore_numpy_state(saved: tuple[str, Any]) -> None:
         seed_numpy(value)
 
 
-__all__ = ["restore_numpy_state", "save_numpy_state", "seed_numpy"]
+__all__ = ["numpy_state_descriptor", "restore_numpy_state", "save_numpy_state", "seed_numpy"]

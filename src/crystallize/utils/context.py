@@ -124,6 +124,7 @@ class FrozenContext:
         "artifacts_written",
         "event_sink",
         "_reads",  # used only while a ReadTrackingContext (see there)
+        "_overridden",  # likewise
         "__weakref__",
     )
 
@@ -234,6 +235,8 @@ class FrozenContext:
 
 #: The digest noted for a key that was looked up but is not in the context.
 ABSENT = "absent"
+#: The pseudo-key noted when a step reads the metrics recorded so far (``ctx.metrics``).
+METRICS_READ = "<metrics>"
 
 
 def value_digest(values: Mapping[str, Any], key: str) -> str | None:
@@ -247,6 +250,17 @@ def value_digest(values: Mapping[str, Any], key: str) -> str | None:
     value = values[key]
     spec = getattr(value, "_crystallize_spec", None)
     return content_hash(spec() if spec is not None else value)
+
+
+def read_digest(ctx: FrozenContext, key: str) -> str | None:
+    """:func:`value_digest` of ``ctx``'s value ``key``, or of the metrics recorded so far
+    (values and tags) for :data:`METRICS_READ`."""
+    if key == METRICS_READ:
+        from crystallize.utils.hashing import content_hash
+
+        metrics = FrozenContext.metrics.__get__(ctx, FrozenContext)  # the slot, never a proxy
+        return content_hash((metrics.as_dict(), metrics.all_tags()))
+    return value_digest(ctx._data, key)
 
 
 class ReadTrackingContext(FrozenContext):
@@ -263,7 +277,12 @@ class ReadTrackingContext(FrozenContext):
 
     def _note(self, key: Any) -> None:
         if key not in self._reads:
-            self._reads[key] = value_digest(self._data, key)
+            self._reads[key] = read_digest(self, key) if isinstance(key, str) else None
+
+    @property
+    def metrics(self) -> Any:  # type: ignore[override]
+        """The replicate's metrics; reading them (anything but ``add``) is noted."""
+        return _TrackedMetrics(self, FrozenContext.metrics.__get__(self, FrozenContext))
 
     def _note_all(self) -> None:
         for key in self._data:
@@ -299,24 +318,66 @@ class ReadTrackingContext(FrozenContext):
         self._note_all()
         return super().as_dict()
 
+    def add(self, key: str, value: Any) -> None:
+        """Add a new ``key`` (noted as read: whether it already exists decides the outcome)."""
+        self._note(key)
+        super().add(key, value)
+
     def override(self, **values: Any) -> FrozenContext:
         """Replace values deliberately, noting the values they replace as read first."""
         for key in values:
             self._note(key)
+        self._overridden.update(values)
         return super().override(**values)
+
+
+class _TrackedMetrics:
+    """``ctx.metrics`` during a tracked step: ``add`` passes through; any other use reads
+    the metrics recorded so far, which is noted as the read :data:`METRICS_READ`."""
+
+    __slots__ = ("_ctx", "_metrics")
+
+    def __init__(self, ctx: ReadTrackingContext, metrics: ContextMetrics) -> None:
+        self._ctx = ctx
+        self._metrics = metrics
+
+    def add(self, name: str, value: Any, tags: Mapping[str, Any] | None = None) -> None:
+        """Record a metric value (not a read)."""
+        self._metrics.add(name, value, tags)
+
+    def __getattr__(self, name: str) -> Any:
+        self._ctx._note(METRICS_READ)
+        return getattr(self._metrics, name)
+
+    def __getitem__(self, name: str) -> list[Any]:
+        self._ctx._note(METRICS_READ)
+        return self._metrics[name]
+
+    def __contains__(self, name: object) -> bool:
+        self._ctx._note(METRICS_READ)
+        return name in self._metrics
+
+    def __iter__(self) -> Iterator[str]:
+        self._ctx._note(METRICS_READ)
+        return iter(self._metrics)
+
+    def __len__(self) -> int:
+        self._ctx._note(METRICS_READ)
+        return len(self._metrics)
 
 
 def track_reads(ctx: FrozenContext) -> None:
     """Start noting what ``ctx`` is asked for (see :class:`ReadTrackingContext`)."""
     ctx._reads = {}
+    ctx._overridden = {}
     ctx.__class__ = ReadTrackingContext
 
 
-def reads_noted(ctx: FrozenContext) -> dict[str, str | None]:
-    """Stop noting reads and return ``{key: digest}`` of what was read (``None``: a value
-    that cannot be hashed)."""
+def reads_noted(ctx: FrozenContext) -> tuple[dict[str, str | None], set[str]]:
+    """Stop noting reads; return ``{key: digest}`` of what was read (``None``: a value
+    that cannot be hashed) and the keys the step replaced with ``override``."""
     ctx.__class__ = FrozenContext
-    return ctx._reads
+    return ctx._reads, set(ctx._overridden)
 
 
 def _rebuild_context(data: dict[str, Any], metrics: dict[str, list[Any]]) -> FrozenContext:
@@ -340,11 +401,13 @@ def standalone_context(initial: Mapping[str, Any] | None = None) -> FrozenContex
 
 __all__ = [
     "ABSENT",
+    "METRICS_READ",
     "ContextMetrics",
     "ContextMutationError",
     "FrozenContext",
     "MissingContextKeyError",
     "ReadTrackingContext",
+    "read_digest",
     "reads_noted",
     "standalone_context",
     "track_reads",

@@ -24,3 +24,12 @@ def test_step_record_is_immutable_and_pickles():
         step.name = "b"  # type: ignore[misc]
     back = pickle.loads(pickle.dumps(step))
     assert back == step and type(back) is StepRecord
+
+
+def test_provenance_carries_metric_tags_only_when_there_are_some():
+    from crystallize.record import ReplicateRecord
+
+    tags = {"acc": [{"split": "train"}, None]}
+    tagged = ReplicateRecord("baseline", 0, 1, {"acc": [0.9, 0.7]}, [], metric_tags=tags)
+    assert tagged.provenance()["metric_tags"] == tags
+    assert "metric_tags" not in ReplicateRecord("baseline", 0, 1, {"acc": [0.9]}, []).provenance()

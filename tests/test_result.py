@@ -194,3 +194,122 @@ def test_metrics_recorded_before_a_replicate_failed_are_not_evidence():
     assert result.metrics.treatments["t"].value_replicates["acc"] == [2, 3]
     assert seen["treatment"] == [0.75, 0.75] and len(seen["baseline"]) == 4
     assert "(n=2)" in result.report()
+
+
+@pipeline_step()
+def class_counts(data, ctx):
+    import numpy as np
+
+    labels, counts = np.unique(np.array([0, 1, 1, 2]), return_counts=True)
+    ctx.record("class_counts", dict(zip(labels, counts, strict=True)))  # numpy keys and values
+    return data
+
+
+def test_numpy_dict_keys_reach_the_json_export_and_the_store():
+    from crystallize.store import load_result
+
+    result = Experiment(datasource=base(), pipeline=Pipeline([class_counts()]), replicates=2).run()
+    expected = [{"0": 1, "1": 2, "2": 1}] * 2
+    assert result.to_dict()["metrics"]["baseline"]["class_counts"] == expected
+    assert json.loads(result.to_json())["metrics"]["baseline"]["class_counts"] == expected
+    assert "store_error" not in result.info and not result.warnings
+    stored = load_result(result.run_id)
+    assert len(stored.records) == 2 and stored.metrics.baseline.metrics["class_counts"] == expected
+
+
+@pipeline_step()
+def train_metrics(data, ctx):
+    if data == 1:
+        raise RuntimeError("diverged")
+    return data, {"error": 0.12, "duration": 42.0, "seed": 5, "score": 1.0}
+
+
+def test_to_dataframe_keeps_its_fixed_columns_when_metrics_share_their_names():
+    import pytest
+
+    result = Experiment(
+        datasource=base(), pipeline=Pipeline([train_metrics()]), replicates=2, plugins=[SeedPlugin(seed=3)]
+    ).run()
+    with pytest.warns(UserWarning, match="'error', 'duration', 'seed'.*metric:error"):
+        frame = result.to_dataframe()
+    assert list(frame.columns) == [
+        "condition", "replicate", "seed", "error", "duration",
+        "metric:error", "metric:duration", "metric:seed", "score",
+    ]
+    assert frame.seed.tolist() == [r.seed for r in result.records]
+    assert frame.duration.tolist() == [r.duration for r in result.records]
+    assert frame.error[0] is None and "diverged" in frame.error[1]
+    assert frame["metric:error"][0] == 0.12 and frame["metric:seed"][0] == 5
+
+
+@pipeline_step()
+def flaky(data, ctx):
+    if data == 1:
+        raise RuntimeError("diverged")
+    return data, {"score": 1.0}
+
+
+def test_to_dataframe_error_column_holds_none_for_replicates_that_succeeded():
+    frame = Experiment(datasource=base(), pipeline=Pipeline([flaky()]), replicates=2).run().to_dataframe()
+    assert frame.error.tolist()[0] is None and frame.error.isna().tolist() == [True, False]
+
+
+@pipeline_step()
+def tagged(data, ctx):
+    ctx.record("acc", 0.99, tags={"split": "train"})
+    ctx.record("acc", 0.70, tags={"split": "val"})
+    ctx.record("loss", 0.1)
+    return data
+
+
+def test_metric_tags_reach_every_export_and_survive_the_store():
+    from crystallize.store import load_result
+
+    result = Experiment(datasource=base(), pipeline=Pipeline([tagged()]), replicates=2).run()
+    tags = {"acc": [{"split": "train"}, {"split": "val"}], "loss": [None]}
+    assert [p["metric_tags"] for p in result.provenance["baseline"]] == [tags, tags]
+    data = result.to_dict()
+    assert data["metric_tags"] == {"baseline": {"acc": tags["acc"] * 2, "loss": [None, None]}}
+    assert data["provenance"]["baseline"][1]["metric_tags"] == tags
+    assert json.loads(result.to_json())["metric_tags"] == data["metric_tags"]
+    assert result.to_dataframe().metric_tags.tolist() == [tags, tags]
+    stored = load_result(result.run_id)
+    assert [p["metric_tags"] for p in stored.provenance["baseline"]] == [tags, tags]
+    assert stored.to_dict()["metric_tags"] == data["metric_tags"]
+
+
+def test_untagged_runs_export_no_metric_tags():
+    result = run()
+    assert "metric_tags" not in result.to_dict()
+    assert "metric_tags" not in result.provenance["baseline"][0]
+    assert "metric_tags" not in result.to_dataframe().columns
+
+
+@pipeline_step()
+def huge(data, ctx):
+    return data, {"count": 10**400 if data == 2 else data, "loss": None if data == 1 else 1.0}
+
+
+def test_report_counts_none_values_and_survives_ints_too_large_for_a_float():
+    from crystallize.reporting import metric_summary
+
+    assert metric_summary([0.0, None, 2.0]) == "1 ± 1.414 (n=2, 1 None left out)"
+    assert metric_summary([0, 2, 10**400]) == "1 ± 1.414 (n=2, 1 NaN/±inf left out)"
+    assert metric_summary([1.0, float("nan"), None, "x"]) == "1 ± 0 (n=1, 1 NaN/±inf, 1 None, 1 non-numeric left out)"
+
+    text = Experiment(datasource=base(), pipeline=Pipeline([huge()]), replicates=3).run().report()
+    assert "0.5 ± 0.7071 (n=2, 1 NaN/±inf left out)" in text and "(n=2, 1 None left out)" in text
+
+
+@pipeline_step()
+def mixed_tags(data, ctx):
+    ctx.record("acc", 0.9, tags={"split": "train"})
+    ctx.record("acc", 0.7, tags={"split": 3} if data else None)  # tag values of two types
+    return data
+
+
+def test_to_parquet_writes_metric_tags_as_json_text(tmp_path):
+    result = Experiment(datasource=base(), pipeline=Pipeline([mixed_tags()]), replicates=2).run()
+    result.to_parquet(tmp_path / "r.parquet")
+    back = pd.read_parquet(tmp_path / "r.parquet")
+    assert [json.loads(text) for text in back.metric_tags] == [r.metric_tags for r in result.records]

@@ -190,8 +190,12 @@ class ReplicateRecord(PlainRecord):
         return self.error is None
 
     def provenance(self) -> dict[str, Any]:
-        """Return this replicate's provenance as a JSON-friendly dict."""
-        return {
+        """Return this replicate's provenance as a JSON-friendly dict.
+
+        It holds ``metric_tags`` (``{metric: [tags per value]}``, ``None`` for a value
+        recorded without tags) only when the replicate recorded tags.
+        """
+        entry = {
             "condition": self.condition,
             "replicate": self.replicate,
             "seed_used": self.seed,
@@ -201,6 +205,9 @@ class ReplicateRecord(PlainRecord):
             "steps": [step.as_dict() for step in self.steps],
             "error": self.error.as_dict() if self.error else None,
         }
+        if self.metric_tags is not None:
+            entry["metric_tags"] = self.metric_tags
+        return entry
 
 
 class _StepsInStore(list):

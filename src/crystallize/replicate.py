@@ -313,15 +313,17 @@ class ReplicateRunner:
         before_step = self._before_step
         after_step = self._after_step
         cache = self.cache
-        stage = _DATASOURCE_STAGE
+        stage = "treatment"  # where a failure happened, for ReplicateError.step
         data: Any = None
         exception: BaseException | None = None
         error: ReplicateError | None = None
         try:
             if treatment is not None:
                 treatment.apply(ctx)
+            stage = "before_replicate"
             for hook in self._before_replicate:
                 hook(exp, ctx)
+            stage = _DATASOURCE_STAGE
             if self.use_data:
                 data = self.data
             else:
@@ -337,6 +339,7 @@ class ReplicateRunner:
                 n_keys = len(values)
                 n_written = len(written)
                 step_input = data
+                given = _reads(step.context_keys, values) if reads_context else {}  # before it runs
                 t0 = perf_counter()
                 lookup = keyer.lookup(cache, ctx, input_hash) if keyer is not None else None
                 if lookup is not None and lookup.hit:
@@ -376,7 +379,7 @@ class ReplicateRunner:
                             input_hash,
                             output_hash,
                             lookup is not None and lookup.hit,
-                            _reads(step.context_keys, values) if reads_context else {},
+                            given,
                             list(values)[n_keys:] if len(values) > n_keys else [],
                             _grouped(log, n_logged) if len(log) > n_logged else {},
                             duration,

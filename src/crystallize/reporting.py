@@ -13,16 +13,30 @@ if TYPE_CHECKING:
 
 
 def _numbers(values: Sequence[Any]) -> list[float]:
+    """The values that are numbers, as floats (one too large for a float as ±inf)."""
     out = []
     for value in values:
         if isinstance(value, bool):
             out.append(float(value))
         elif isinstance(value, int | float) or hasattr(value, "__float__"):
-            try:
-                out.append(float(value))
-            except (TypeError, ValueError):
-                continue
+            number = _as_float(value)
+            if number is not None:
+                out.append(number)
     return out
+
+
+def _as_float(value: Any) -> float | None:
+    """``float(value)``; ±inf for a number too large for a float (``10**400``); ``None``
+    when ``value`` has no float form."""
+    try:
+        return float(value)
+    except OverflowError:
+        try:
+            return math.inf if value > 0 else -math.inf
+        except TypeError:
+            return None
+    except (TypeError, ValueError):
+        return None
 
 
 def format_value(value: Any, digits: int = 4, missing: str = "-") -> str:
@@ -47,18 +61,28 @@ def format_value(value: Any, digits: int = 4, missing: str = "-") -> str:
 
 
 def metric_summary(values: Sequence[Any]) -> str:
-    """``mean ± sd (n=N)`` of the finite numeric values (NaN and ±inf are counted, not
-    averaged); a count otherwise."""
+    """``mean ± sd (n=N)`` of the finite numeric values; how many values were left out
+    (NaN or ±inf — numbers too large for a float count as ±inf —, ``None``, other
+    non-numeric values) is said after ``n``. A count when no value is a finite number."""
     numbers = _numbers(values)
     if not numbers:
         return f"n={len(values)} (non-numeric)"
     finite = [x for x in numbers if math.isfinite(x)]
-    not_finite = len(numbers) - len(finite)
     if not finite:
         return f"n={len(numbers)} (none finite: NaN or ±inf)"
     mean = statistics.fmean(finite)
     sd = statistics.stdev(finite) if len(finite) > 1 else 0.0
-    extra = f", {not_finite} NaN/±inf left out" if not_finite else ""
+    nones = sum(value is None for value in values)
+    left_out = [
+        f"{count} {what}"
+        for count, what in (
+            (len(numbers) - len(finite), "NaN/±inf"),
+            (nones, "None"),
+            (len(values) - len(numbers) - nones, "non-numeric"),
+        )
+        if count
+    ]
+    extra = f", {', '.join(left_out)} left out" if left_out else ""
     return f"{format_value(mean)} ± {format_value(sd)} (n={len(finite)}{extra})"
 
 

@@ -204,14 +204,22 @@ class Result:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict of the whole result: plain dicts, lists, strings, numbers,
         booleans and ``None`` only (NumPy values become Python numbers or lists, tuples
-        lists, sets sorted lists, other objects their ``repr``), so ``json.dumps`` takes it.
+        lists, sets sorted lists, other objects their ``repr``; dict keys become strings,
+        as in JSON: a NumPy integer key ``np.int64(1)`` becomes ``"1"``, a key with no
+        JSON form its ``str()``), so ``json.dumps`` takes it.
+
+        Keys: ``experiment``, ``run_id``, ``base_seed``, ``info``, ``warnings``,
+        ``metrics`` (``{condition: {metric: [values]}}``), ``hypotheses``, ``errors``,
+        ``provenance`` and, only when some metric value was recorded with tags,
+        ``metric_tags`` (``{condition: {metric: [tags per value]}}``, in step with
+        ``metrics``; ``None`` for a value recorded without tags).
         """
         import json
 
         return json.loads(self.to_json(indent=None))
 
     def _as_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "experiment": self.experiment,
             "run_id": self.run_id,
             "base_seed": self.base_seed,
@@ -222,13 +230,32 @@ class Result:
             "errors": [e.as_dict() for e in self.errors],
             "provenance": self.provenance,
         }
+        if self._tagged():
+            data["metric_tags"] = self._metric_tags()
+        return data
+
+    def _tagged(self) -> bool:
+        """True when some replicate recorded a metric value with tags."""
+        return any(record.metric_tags is not None for record in self._records)
+
+    def _metric_tags(self) -> dict[str, dict[str, list[Any]]]:
+        """``{condition: {metric: [tags per value]}}``, value for value in step with
+        :attr:`ConditionMetrics.metrics` (failed replicates left out likewise)."""
+        found: dict[str, dict[str, list[Any]]] = {}
+        for name in self.metrics.conditions():
+            tags = found[name] = {}
+            for record in self._by_condition.get(name, []):
+                if record.error is not None:
+                    continue
+                recorded = record.metric_tags or {}
+                for metric, values in record.metrics.items():
+                    tags.setdefault(metric, []).extend(recorded.get(metric) or [None] * len(values))
+        return found
 
     def to_json(self, path: str | Path | None = None, *, indent: int | None = 2) -> str:
         """The result as JSON text (what :meth:`to_dict` holds); also written to ``path``
         when given."""
-        import json
-
-        text = json.dumps(self._as_dict(), indent=indent, default=_json_default, allow_nan=True)
+        text = _dumps(self._as_dict(), indent)
         if path is not None:
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(text)
@@ -237,12 +264,22 @@ class Result:
     def to_dataframe(self):
         """A pandas DataFrame with one row per condition × replicate.
 
-        Columns: ``condition``, ``replicate``, ``seed``, ``error`` (message or ``None``),
-        ``duration`` and one column per metric (a scalar when the replicate recorded one
-        value, a list when it recorded several).
+        Columns: ``condition``, ``replicate``, ``seed``, ``error`` (the failure's message,
+        or ``None`` when the replicate succeeded; ``frame.error.isna()`` finds those),
+        ``duration``, then, only when some metric value was recorded with tags,
+        ``metric_tags`` (that replicate's ``{metric: [tags per value]}``, or ``None``), and
+        one column per metric (a scalar when the replicate recorded one value, a list
+        when it recorded several).
+
+        A metric named like one of those fixed columns (say, a metric ``"error"``) goes in
+        column ``"metric:<name>"`` (``"metric:error"``) instead, with a ``UserWarning``
+        naming it, so the fixed columns always hold the run's own values.
         """
         import pandas as pd
 
+        tagged = self._tagged()
+        fixed = _FIXED_COLUMNS + ("metric_tags",) if tagged else _FIXED_COLUMNS
+        renamed: dict[str, str] = {}
         rows = []
         for record in self.records:
             row: dict[str, Any] = {
@@ -252,17 +289,33 @@ class Result:
                 "error": str(record.error) if record.error else None,
                 "duration": record.duration,
             }
+            if tagged:
+                row["metric_tags"] = record.metric_tags
             for metric, values in record.metrics.items():
+                if metric in fixed:
+                    metric = renamed.setdefault(metric, f"metric:{metric}")
                 row[metric] = values[0] if len(values) == 1 else list(values)
             rows.append(row)
-        return pd.DataFrame(rows)
+        if renamed:
+            _warn_renamed(renamed)
+        frame = pd.DataFrame(rows)
+        if rows:  # pandas would store "no error" as NaN in a string column
+            frame["error"] = pd.Series([row["error"] for row in rows], index=frame.index, dtype=object)
+        return frame
 
     def to_parquet(self, path: str | Path) -> None:
-        """Write :meth:`to_dataframe` to a Parquet file (needs the ``parquet`` extra)."""
+        """Write :meth:`to_dataframe` to a Parquet file (needs the ``parquet`` extra).
+
+        The ``metric_tags`` column, when there is one, is written as JSON text (Parquet
+        wants one type per column; tags may mix them): ``json.loads`` reads it back.
+        """
         from crystallize.utils.optional import require
 
         require("pyarrow", feature="Result.to_parquet", extra="parquet")
-        self.to_dataframe().to_parquet(path, index=False)
+        frame = self.to_dataframe()
+        if self._tagged():
+            frame["metric_tags"] = [None if tags is None else _dumps(tags) for tags in frame["metric_tags"]]
+        frame.to_parquet(path, index=False)
 
     def print_tree(self, max_replicates: int | None = 5, console: Any = None) -> None:
         """Print the provenance as a tree: conditions, replicates, steps (rich).
@@ -310,6 +363,37 @@ class Result:
             f"Result(experiment={self.experiment!r}, conditions={self.conditions!r}, "
             f"records={len(self._records)}, errors={len(self.errors)})"
         )
+
+
+_FIXED_COLUMNS = ("condition", "replicate", "seed", "error", "duration")
+
+
+def _warn_renamed(renamed: dict[str, str]) -> None:
+    """Say which metrics :meth:`Result.to_dataframe` put in ``metric:<name>`` columns."""
+    import warnings
+
+    names = ", ".join(repr(name) for name in renamed)
+    columns = ", ".join(repr(column) for column in renamed.values())
+    warnings.warn(
+        f"to_dataframe(): metric(s) {names} share a name with the dataframe's fixed columns, "
+        f"so their values are in column(s) {columns}; the fixed columns keep the run's own "
+        "values (rename the metrics to avoid this).",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+def _dumps(data: Any, indent: int | None = None) -> str:
+    """``data`` as JSON text, by :func:`_json_default`'s rules; dict keys JSON refuses (a
+    NumPy integer, a tuple) are made strings on a second, slower try."""
+    import json
+
+    try:
+        return json.dumps(data, indent=indent, default=_json_default, allow_nan=True)
+    except TypeError:
+        from crystallize.store.serialize import json_ready
+
+        return json.dumps(json_ready(data), indent=indent, default=_json_default, allow_nan=True)
 
 
 def _json_default(obj: Any) -> Any:

@@ -213,3 +213,39 @@ def test_numpy_values_store_as_their_python_equivalents_on_the_fast_path():
     assert back.metrics["f32"] == [float(np.float32(0.1))]
     assert back.metrics["arr"] == [np.array([0.1, 2.0], dtype=np.float32).tolist()]
     assert back.metrics["f16"] == [float(np.float16(0.1))] and back.metrics["i64"] == [7]
+
+
+def test_numpy_and_other_odd_dict_keys_are_stored_as_json_keys():
+    from crystallize.store.serialize import encode_record_lossy
+
+    record = _plain_record()
+    labels, counts = np.unique(np.array([0, 1, 1, 2]), return_counts=True)
+    record.metrics = {
+        "counts": [dict(zip(labels, counts, strict=True))],
+        "odd": [{(1, 2): "pair", np.float32(0.5): np.bool_(True), "nested": [{np.int8(3): 1}]}],
+    }
+    back = decode_record("c", 3, encode_record(record))
+    assert back.metrics["counts"] == [{"0": 1, "1": 2, "2": 1}]
+    assert back.metrics["odd"] == [{"(1, 2)": "pair", "0.5": True, "nested": [{"3": 1}]}]
+    assert dumps({np.int64(4): np.int64(5)}) == '{"4":5}'
+    # a value JSON cannot hold under a key it cannot hold: the text fallback still stores it
+    record.metrics = {"x": [{np.int64(1): 1j}]}
+    with pytest.raises(SerializationError):
+        encode_record(record)
+    payload, replaced = encode_record_lossy(record)
+    assert decode_record("c", 3, payload).metrics == {"x": [{"1": "1j"}]} and replaced == ["complex 1j"]
+
+
+def test_the_store_keeps_a_record_whose_odd_value_sits_under_an_odd_key(tmp_path, caplog):
+    from crystallize.store import open_store
+
+    ok = ReplicateRecord("baseline", 0, 1, {"counts": [{np.int64(0): np.int64(2)}]}, [])
+    odd = ReplicateRecord("baseline", 1, 1, {"counts": [{np.int64(0): 1j}]}, [])
+    with open_store(tmp_path / "data") as store:
+        run = store.create_run(
+            experiment="e", fingerprint="f", spec={}, replicates=2, conditions=["baseline"], base_seed=1
+        )
+        store.append_records(run.run_id, [ok, odd])
+        stored = [r.metrics for r in store.load_records(run.run_id)]
+    assert stored == [{"counts": [{"0": 2}]}, {"counts": [{"0": "1j"}]}]
+    assert "replicate 1 holds values JSON cannot hold" in caplog.text

@@ -11,7 +11,10 @@ Records are encoded by orjson when it can do so exactly, else by the standard li
 * numpy scalars and arrays (anything with ``tolist()`` or ``item()``) become the
   equivalent Python values; numpy is never imported here.
 * Sets and frozensets become lists (sorted when their items can be sorted).
-* Dict keys must be ``str`` (JSON turns ``int`` keys into strings, so don't use them).
+* Dict keys become strings, as JSON requires: ``str`` keys round-trip, ``int``/``float``/
+  ``bool``/``None`` keys and numpy scalar keys come back as their JSON text (``"1"``,
+  ``"0.5"``, ``"true"``), any other key (a tuple, say) as its ``str()``. Only values that
+  need it are walked for this (see :func:`json_ready`).
 * Anything else raises :class:`SerializationError` (a
   :class:`~crystallize.exceptions.StoreError`); the run store then falls back to
   :func:`encode_record_lossy`, which keeps such a value as its ``repr()`` text.
@@ -69,6 +72,41 @@ def json_default(obj: Any) -> Any:
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
 
 
+_JSON_KEY_TYPES = (str, int, float, bool, type(None))
+
+
+def _json_key(key: Any) -> Any:
+    """``key`` as a dict key JSON takes: numpy scalars as their Python value, other
+    keys JSON refuses as their ``str()``."""
+    if isinstance(key, _JSON_KEY_TYPES):
+        return key
+    item = getattr(key, "item", None)
+    if callable(item):
+        value = item()
+        if isinstance(value, _JSON_KEY_TYPES):
+            return value
+    return str(key)
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` with every dict key made one JSON takes (see :func:`_json_key`) and numpy
+    values, tuples and sets turned into Python values and lists, recursively.
+
+    For the slow path only: encoders try the value as it is first. Values with no JSON
+    equivalent are left as they are (the encoder then refuses them).
+    """
+    if isinstance(value, dict):
+        return {_json_key(key): json_ready(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_ready(item) for item in value]
+    if isinstance(value, _JSON_KEY_TYPES):
+        return value
+    try:
+        return json_ready(json_default(value))
+    except TypeError:
+        return value
+
+
 _ENCODER = json.JSONEncoder(default=json_default, allow_nan=True, separators=(",", ":"))
 
 
@@ -80,11 +118,21 @@ def dumps(value: Any) -> str:
     """
     try:
         return _ENCODER.encode(value)
+    except TypeError:  # perhaps a dict key JSON refuses (a numpy integer): walk and retry
+        pass
+    except (ValueError, RecursionError) as exc:
+        raise _unencodable(exc) from exc
+    try:
+        return _ENCODER.encode(json_ready(value))
     except (TypeError, ValueError, RecursionError) as exc:
-        raise SerializationError(
-            f"Cannot store value as JSON: {exc}. Stored values may only hold str, int, "
-            "float, bool, None, lists, dicts with str keys, and numpy scalars/arrays."
-        ) from exc
+        raise _unencodable(exc) from exc
+
+
+def _unencodable(exc: BaseException) -> SerializationError:
+    return SerializationError(
+        f"Cannot store value as JSON: {exc}. Stored values may only hold str, int, "
+        "float, bool, None, lists, dicts, and numpy scalars/arrays."
+    )
 
 
 def loads(text: str) -> Any:
@@ -160,7 +208,8 @@ def encode_record(record: ReplicateRecord) -> str:
     orjson encodes most records in well under a microsecond. It writes ``NaN`` and
     infinities as ``null``, so any output holding a ``null`` (or anything orjson
     refuses: non-``str`` keys, integers beyond 64 bits) is encoded again by the
-    standard library, which keeps those values exactly (see :func:`dumps`).
+    standard library, which keeps those values exactly (see :func:`dumps`; only then,
+    and only if that fails too, is the record walked to fix keys JSON refuses).
 
     Raises:
         SerializationError: If the record holds a value that cannot be encoded; the
@@ -208,7 +257,7 @@ def encode_record_lossy(record: ReplicateRecord) -> tuple[str, list[str]]:
 
     encoder = json.JSONEncoder(default=as_text, allow_nan=True, separators=(",", ":"))
     try:
-        return encoder.encode(record_payload(record)), replaced
+        return encoder.encode(json_ready(record_payload(record))), replaced
     except (TypeError, ValueError, RecursionError) as exc:
         raise SerializationError(
             f"Cannot store the record of condition '{record.condition}' replicate "
@@ -271,6 +320,7 @@ __all__ = [
     "dumps",
     "encode_record",
     "json_default",
+    "json_ready",
     "loads",
     "record_payload",
 ]

@@ -149,3 +149,20 @@ def test_record_accepts_any_mapping_as_tags():
     assert ctx.metrics.tags("acc") == [{"split": "val"}]
     assert ctx.metrics.tags("loss") == [None, None]
     assert ctx.metrics.log == [("loss", 0.5), ("acc", 0.9), ("loss", 0.25)]
+
+
+def test_a_recorded_value_is_not_changed_by_later_mutation():
+    import numpy as np
+
+    ctx = FrozenContext({})
+    weights = np.zeros(2)
+    history = [1]
+    ctx.metrics.add("w_before", weights)
+    ctx.record("history", history)
+    weights += 5
+    history.append(2)
+    assert ctx.metrics.as_dict()["w_before"][0].tolist() == [0.0, 0.0]
+    assert ctx.metrics.as_dict()["history"] == [[1]]
+    scalar = np.float64(1.5)
+    ctx.metrics.add("s", scalar)
+    assert ctx.metrics.as_dict()["s"][0] is scalar

@@ -8,6 +8,8 @@ grows — overwriting a key by accident raises :class:`ContextMutationError` —
 
 from __future__ import annotations
 
+import copy
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -34,6 +36,21 @@ def _missing_key_message(key: object, keys: list[Any]) -> str:
     )
 
 
+_IMMUTABLE_SCALARS = frozenset({int, float, bool, str, bytes, complex, type(None)})
+
+
+def _snapshot(value: Any) -> Any:
+    """A copy of a recorded metric value that later mutation cannot reach (NumPy scalars,
+    which cannot change, and values that cannot be copied are kept as they are)."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.generic):
+        return value
+    try:
+        return copy.deepcopy(value)
+    except Exception:  # not copyable: keep the object itself
+        return value
+
+
 class ContextMetrics:
     """Metric values recorded during one replicate, in the order they were added."""
 
@@ -46,7 +63,13 @@ class ContextMetrics:
         self.log: list[tuple[str, Any]] = []
 
     def add(self, name: str, value: Any, tags: Mapping[str, Any] | None = None) -> None:
-        """Append ``value`` to metric ``name`` (optionally with ``tags``, a mapping)."""
+        """Append ``value`` to metric ``name`` (optionally with ``tags``, a mapping).
+
+        A mutable value (a list, an array, ...) is copied, so later changes to the object
+        do not rewrite what was recorded.
+        """
+        if type(value) not in _IMMUTABLE_SCALARS:
+            value = _snapshot(value)
         if tags is not None or self._tags is not None:
             self._add_tagged(name, value, tags)
             return

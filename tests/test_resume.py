@@ -183,6 +183,17 @@ def test_resuming_with_more_replicates_records_the_new_count():
     assert run.replicates == 5 and run.n_records == 5
 
 
+def test_resuming_with_fewer_replicates_starts_a_new_run_and_keeps_the_stored_one():
+    build = lambda n: Experiment(datasource=source(), pipeline=Pipeline([ident()]), name="shrink",  # noqa: E731
+                                 replicates=n, plugins=[SeedPlugin(seed=1)])
+    first = build(4).run()
+    fewer = build(2).run(strategy="resume")
+    assert fewer.run_id != first.run_id and fewer.info["computed"] == 2
+    stored = {run.run_id: run for run in list_runs("data", "shrink")}
+    assert (stored[first.run_id].replicates, stored[first.run_id].n_records) == (4, 4)
+    assert (stored[fewer.run_id].replicates, stored[fewer.run_id].n_records) == (2, 2)
+
+
 def _pretend_running(run_id, pid):
     """Mark the stored run as being driven right now by process ``pid``."""
     import sqlite3

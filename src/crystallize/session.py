@@ -101,6 +101,15 @@ class RunSession:
         spec = self._spec = spec_of(experiment)
         digest = fingerprint(spec)
         previous = self._resumable(spec, digest) if strategy == "resume" else None
+        if previous is not None and previous.replicates > experiment.replicates:
+            # Resuming would shrink a stored run (its records and verdicts describe more
+            # replicates): start a new run instead; cached steps still make it cheap.
+            logger.info(
+                "Not resuming run %s of '%s': it has %d replicate(s) per condition and this run "
+                "asks for %d, so a new run is started (load_result(%r) gives the stored one).",
+                previous.run_id, experiment.name, previous.replicates, experiment.replicates, previous.run_id,
+            )
+            previous = None
         seed = experiment.get_plugin(SeedPlugin)
         if previous is not None:
             self._refuse_if_live(previous)

@@ -407,3 +407,33 @@ def test_an_injected_resource_is_keyed_by_its_factory():
     run()
     second = run()
     assert len(CALLS) == 2 and second.provenance["baseline"][0]["steps"][0]["cache_hit"] is True
+
+
+@pipeline_step(cacheable=True)
+def configured(data, ctx, *, cfg):
+    CALLS.append("configured")
+    return [cfg["transform"](x) * cfg["weights"][-1] for x in data]
+
+
+def test_parameters_holding_functions_are_keyed_by_their_values_and_code():
+    def run(weight):
+        step = configured(cfg={"transform": lambda x: x + 1, "weights": [0.5] * 40 + [weight]})
+        return build(pipeline=Pipeline([step, total_only()])).run()
+
+    assert run(1.0).metrics.baseline.metrics["total"] == [6.0, 6.0]
+    assert run(99.0).metrics.baseline.metrics["total"] == [594.0, 594.0]  # was a stale hit
+    assert run(99.0).provenance["baseline"][0]["steps"][0]["cache_hit"] is True
+
+
+@pipeline_step(cacheable=True)
+def locked(data, ctx, *, guard):
+    CALLS.append("locked")
+    return data
+
+
+def test_a_parameter_that_cannot_be_hashed_is_not_cached_and_says_why():
+    import threading
+
+    result = build(pipeline=Pipeline([locked(guard=threading.Lock()), total_only()])).run()
+    step = result.provenance["baseline"][0]["steps"][0]
+    assert step["cache_hit"] is False and step["cache_miss_reason"] == "parameter 'guard' cannot be hashed; step not cached"

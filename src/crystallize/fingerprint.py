@@ -1,30 +1,35 @@
 """Spec fingerprints: what an experiment's results depend on, hashed.
 
 A run is resumed only when its fingerprint matches, so anything that can change results
-is part of the spec: the datasource and every step (their names, parameters and source
-code), the treatments, the initial context and the seed settings. The number of
+is part of the spec: the datasource and every step (their names, parameters and code,
+see :func:`code_hash`), the treatments, the initial context and the seed settings. The number of
 replicates is not: resuming with more replicates runs just the missing ones.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
+import io
 import json
 import linecache
 import os
+import pickle
 import sys
+import types
 import weakref
 from typing import TYPE_CHECKING, Any
 
 from crystallize.plugins.seed import SeedPlugin
+from crystallize.utils.hashing import IMMUTABLE_TYPES, content_hash
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
 
 
-#: ``{code target: (file signature, code digest)}``; a digest is reused while the file
-#: it came from keeps its size and modification time (``inspect.getsource`` is slow).
+#: ``{function or class: (file signature, source digest)}``; a digest is reused while the
+#: file it came from keeps its size and modification time (``inspect.getsource`` is slow).
 _DIGESTS: weakref.WeakKeyDictionary[Any, tuple[tuple[str, int, int], str]] = weakref.WeakKeyDictionary()
 
 
@@ -38,11 +43,17 @@ def _code_target(obj: Any) -> Any:
 def source_of(obj: Any) -> str:
     """The source code behind a step, datasource or callable (its repr when unavailable)."""
     target = _code_target(obj)
+    if inspect.ismethod(target):
+        target = target.__func__
     try:
-        filename = inspect.getsourcefile(target)
+        # A wrapper's own code, not what ``inspect.getsource`` unwraps it to (the
+        # wrapped function is followed as a dependency).
+        wrapper = inspect.isfunction(target) and "__wrapped__" in target.__dict__
+        code = target.__code__ if wrapper else target
+        filename = inspect.getsourcefile(code)
         if filename:
             linecache.checkcache(filename)  # read what is on disk now, not a stale copy
-        return inspect.getsource(target)
+        return inspect.getsource(code)
     except (OSError, TypeError):
         return f"<no source: {getattr(target, '__qualname__', repr(target))}>"
 
@@ -58,33 +69,329 @@ def _signature_of(filename: str | None) -> tuple[str, int, int] | None:
     return (filename, stat.st_size, stat.st_mtime_ns)
 
 
+#: The signature of code compiled from no file (``exec``, the REPL): it cannot change.
+_NO_FILE = ("<no file>", 0, 0)
+
+
 def _file_signature(target: Any) -> tuple[str, int, int] | None:
-    """``(path, size, mtime)`` of the file defining ``target``, or ``None`` when unknown."""
-    code = getattr(inspect.unwrap(target) if callable(target) else target, "__code__", None)
+    """``(path, size, mtime)`` of the file defining ``target``, :data:`_NO_FILE` for code
+    from no file, ``None`` when unknown."""
+    code = getattr(target, "__code__", None)
     filename = code.co_filename if code is not None else None
+    if filename is not None and _compiled_from_no_file(filename):
+        return _NO_FILE
     if filename is None:
-        module = sys.modules.get(getattr(target, "__module__", None) or "")
-        filename = getattr(module, "__file__", None)
+        filename = getattr(sys.modules.get(getattr(target, "__module__", None) or ""), "__file__", None)
     return _signature_of(filename)
 
 
-def code_hash(obj: Any) -> str:
-    """A short digest of :func:`source_of` (remembered until the source file changes)."""
-    target = _code_target(obj)
+def _source_digest(target: Any) -> str:
+    """A short digest of one function's or class's own source (remembered until its
+    file changes); a function without source is digested from its compiled code."""
     try:
         cached = _DIGESTS.get(target)
     except TypeError:  # not weak-referenceable: nothing to remember it by
-        return hashlib.blake2b(source_of(obj).encode(), digest_size=8).hexdigest()
+        return _digest_text(target)
     if cached is not None:  # the file is known: one stat tells whether it changed
         signature = _signature_of(cached[0][0])
-        if signature == cached[0]:
+        if signature == cached[0] or cached[0] == _NO_FILE:
             return cached[1]
     else:
         signature = _file_signature(target)
-    digest = hashlib.blake2b(source_of(obj).encode(), digest_size=8).hexdigest()
+    digest = _digest_text(target)
     if signature is not None:
         _DIGESTS[target] = (signature, digest)
     return digest
+
+
+def _digest_text(target: Any) -> str:
+    text = source_of(target)
+    if text.startswith("<no source:") and inspect.isfunction(target):
+        text = _code_text(target.__code__)  # e.g. made by exec(): its compiled code
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _compiled_from_no_file(filename: str) -> bool:
+    """``<string>``, ``<stdin>``, ``<ipython-input-...>``; not ``<frozen os>``."""
+    return filename.startswith("<") and not filename.startswith("<frozen")
+
+
+@functools.cache
+def _library_dirs() -> tuple[str, ...]:
+    """Directories holding library code: the standard library, site-packages, Crystallize."""
+    import site
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    dirs = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    dirs.update(site.getsitepackages())
+    dirs.add(site.getusersitepackages())
+    dirs.add(os.path.dirname(__file__))  # crystallize itself, even installed editable
+    return tuple(os.path.join(os.path.realpath(d), "") for d in dirs if d)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_user_file(filename: str | None) -> bool:
+    """Whether code from ``filename`` is the user's (followed by :func:`code_hash`): not
+    the standard library, an installed package or Crystallize. Code without a file
+    (``<string>``, ``<stdin>``, a notebook cell) is the user's; frozen modules are not."""
+    if not filename or filename.startswith("<frozen"):
+        return False
+    if _compiled_from_no_file(filename):
+        return True
+    return not os.path.realpath(filename).startswith(_library_dirs())
+
+
+def _is_user_function(obj: Any) -> bool:
+    return isinstance(obj, types.FunctionType) and _is_user_file(obj.__code__.co_filename)
+
+
+def _is_user_class(obj: Any) -> bool:
+    if not isinstance(obj, type):
+        return False
+    name = obj.__dict__.get("__module__")
+    module = sys.modules.get(name) if isinstance(name, str) else None
+    return module is not None and (name == "__main__" or _is_user_module(module))
+
+
+def _attribute(obj: Any, name: str) -> Any:
+    """``getattr(obj, name, None)``, also when looking it up fails otherwise (a proxy)."""
+    try:
+        return getattr(obj, name, None)
+    except Exception:
+        return None
+
+
+def _is_user_module(module: types.ModuleType) -> bool:
+    location = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", ()) or ()), None)
+    return _is_user_file(location)
+
+
+def _plain_token(value: Any) -> str | None:
+    """An exact, stable text form of an immutable plain value (a number, string, bytes,
+    ``None``, or a tuple or frozenset of those), ``None`` for anything else.
+
+    Mutable containers are left out on purpose: a module-level list or dict a step
+    appends to (a log, a memo) would change the digest on every call.
+    """
+    kind = type(value)
+    if kind in _SCALARS:
+        return f"{kind.__name__}:{value!r}"
+    if kind is tuple or kind is frozenset:
+        tokens = [_plain_token(v) for v in value]
+        if None in tokens:
+            return None
+        if kind is frozenset:
+            tokens.sort()  # a set's order varies between processes
+        return f"{kind.__name__}({','.join(tokens)})"  # type: ignore[arg-type]
+    return None
+
+
+_SCALARS = frozenset({int, float, bool, str, bytes, complex, type(None)})
+
+
+class _Dependencies:
+    """Walks the user code an object depends on, collecting one text part per item:
+    each function's and class's source digest, the plain values of the globals, default
+    values and closure variables it reads, and the names of library callables it uses."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self._seen: set[int] = set()
+
+    def value(self, label: str, value: Any) -> None:
+        """A value the code reads (a global, a default, a closure variable...)."""
+        token = _plain_token(value)
+        if token is not None:
+            self.parts.append(f"{label}={token}")
+        else:
+            self.code(label, value)
+
+    def code(self, label: str, obj: Any) -> None:
+        """Follow ``obj`` if it is (or wraps) user code; name it if it is a library callable."""
+        if id(obj) in self._seen:
+            self.parts.append(f"{label}->seen")
+            return
+        if isinstance(obj, functools.partial):
+            self._seen.add(id(obj))
+            self.code(f"{label}.func", obj.func)
+            self.value(f"{label}.args", obj.args)
+            for key, item in sorted(obj.keywords.items()):
+                self.value(f"{label}.{key}", item)
+        elif inspect.ismethod(obj):
+            self.code(label, obj.__func__)
+        elif _is_user_function(obj):
+            self._function(label, obj)
+        elif _is_user_class(obj):
+            self._class(label, obj)
+        elif callable(obj) and callable(_attribute(obj, "__wrapped__")):  # a library wrapper
+            self.parts.append(f"{label}->{_qualified_name(obj)}")
+            self.code(f"{label}.__wrapped__", obj.__wrapped__)
+        elif type(obj).__module__.startswith("crystallize.") and callable(_attribute(obj, "fn")):
+            self.code(f"{label}.fn", obj.fn)  # a step, datasource or resource factory
+        elif callable(obj) and _attribute(obj, "__qualname__") is not None:  # library function or class
+            self.parts.append(f"{label}->{_qualified_name(obj)}")
+        elif _is_user_class(type(obj)):  # an instance: its class's code (not its state)
+            self.code(f"{label}.__class__", type(obj))
+        # Anything else (a library module, an array...) is not followed.
+
+    def _function(self, label: str, fn: types.FunctionType) -> None:
+        self._seen.add(id(fn))
+        self.parts.append(f"{label}:def {fn.__qualname__}:{_source_digest(fn)}")
+        code = fn.__code__
+        names = _names_used(code)
+        namespace = fn.__globals__
+        modules = []
+        for name in names:
+            if name in namespace:
+                self._global(f"{label}.{name}", namespace[name], modules)
+        for module in modules:  # user modules it uses: the attributes it may read
+            attributes = vars(module)
+            for name in names:
+                if name in attributes:
+                    self._global(f"{module.__name__}.{name}", attributes[name], modules)
+        for i, default in enumerate(fn.__defaults__ or ()):
+            self.value(f"{label}.default[{i}]", default)
+        for name, default in sorted((fn.__kwdefaults__ or {}).items()):
+            self.value(f"{label}.default[{name}]", default)
+        for name, cell in zip(code.co_freevars, fn.__closure__ or (), strict=False):
+            try:
+                self.value(f"{label}.{name}", cell.cell_contents)
+            except ValueError:  # an empty cell
+                continue
+        wrapped = fn.__dict__.get("__wrapped__")
+        if wrapped is not None:
+            self.code(f"{label}.__wrapped__", wrapped)
+
+    def _global(self, label: str, value: Any, modules: list[types.ModuleType]) -> None:
+        if isinstance(value, types.ModuleType):
+            if value not in modules and _is_user_module(value):
+                modules.append(value)
+        else:
+            self.value(label, value)
+
+    def _class(self, label: str, cls: type) -> None:
+        self._seen.add(id(cls))
+        self.parts.append(f"{label}:class {cls.__qualname__}:{_source_digest(cls)}")
+        for base in cls.__mro__[1:]:
+            if _is_user_class(base):
+                self.code(f"{label}.base", base)
+        for name, attribute in vars(cls).items():
+            if isinstance(attribute, staticmethod | classmethod):
+                attribute = attribute.__func__
+            if isinstance(attribute, property):
+                for accessor in (attribute.fget, attribute.fset, attribute.fdel):
+                    if accessor is not None:
+                        self.code(f"{label}.{name}", accessor)
+            elif not (name.startswith("__") and name.endswith("__")) or inspect.isfunction(attribute):
+                self.value(f"{label}.{name}", attribute)
+
+
+def _code_text(code: types.CodeType) -> str:
+    """A stable text form of compiled code (for functions without source; ``marshal``
+    output varies between processes)."""
+    consts = [_code_text(c) if isinstance(c, types.CodeType) else _plain_token(c) or repr(c) for c in code.co_consts]
+    fields = (code.co_code.hex(), code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars)
+    return repr((code.co_argcount, code.co_kwonlyargcount, code.co_flags, *fields, consts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_used(code: types.CodeType) -> tuple[str, ...]:
+    """The global and attribute names ``code`` and the code nested in it read, except
+    the globals it assigns (``global _MODEL; _MODEL = load()`` is state, not code)."""
+    names = dict.fromkeys(code.co_names)
+    import dis  # (imported once it is needed: this module is on the import path)
+
+    if dis.opmap["STORE_GLOBAL"] in code.co_code[::2]:  # the opcodes: cheaper than dis
+        for instruction in dis.get_instructions(code):
+            if instruction.opname in ("STORE_GLOBAL", "DELETE_GLOBAL"):
+                names.pop(instruction.argval, None)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names.update(dict.fromkeys(_names_used(const)))
+    return tuple(names)
+
+
+def _qualified_name(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', None)}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
+
+
+def code_hash(obj: Any) -> str:
+    """A short digest of the code ``obj`` (a step, datasource, function or class) runs.
+
+    It covers the object's own source and, followed recursively, the user code it
+    references by global name (functions, classes and their methods, user modules'
+    attributes, functions a decorator wraps): their sources, the immutable plain values
+    (numbers, strings, bytes, ``None``, tuples and frozensets of them) of the globals,
+    defaults and closure variables they read, and which library functions and classes
+    they use. Library code (the standard library, site-packages, Crystallize) is named,
+    not followed; mutable or other objects a global holds (a dict, an array, a model)
+    are not covered, except the code of a user-defined instance's class. Sources are
+    read once and remembered until their file changes; the rest is looked up live, so a
+    reassigned global or a reloaded helper module is noticed. A self-contained function
+    keeps the digest of its own source.
+    """
+    if isinstance(obj, functools.partial):
+        target: Any = obj
+    else:
+        target = _code_target(obj)
+        target = target.__func__ if inspect.ismethod(target) else target
+    walk = _Dependencies()
+    walk.code("", target)
+    if len(walk.parts) <= 1:  # self-contained, or library code (a built-in step class)
+        return _source_digest(target)
+    return hashlib.blake2b("\n".join(walk.parts).encode(), digest_size=8).hexdigest()
+
+
+class _CodePickler(pickle.Pickler):
+    """A pickler that writes user functions and classes as their :func:`code_hash`
+    (pickle writes them by name, which stays the same when their code changes)."""
+
+    def __init__(self, file: io.BytesIO) -> None:
+        super().__init__(file, protocol=5)
+        self.by_code = False
+
+    def reducer_override(self, obj: Any) -> Any:
+        if _is_user_function(obj) or _is_user_class(obj) or _wraps_user_function(obj):
+            self.by_code = True
+            return _by_code, (_qualified_name(obj), code_hash(obj))
+        return NotImplemented
+
+
+def _wraps_user_function(obj: Any) -> bool:
+    if not callable(obj) or _attribute(obj, "__wrapped__") is None:
+        return False
+    try:
+        return _is_user_function(inspect.unwrap(obj))
+    except ValueError:  # a cycle of __wrapped__
+        return False
+
+
+def _by_code(name: str, digest: str) -> str:
+    """What :class:`_CodePickler` writes in place of a user function (never unpickled)."""
+    return name
+
+
+def param_digest(value: Any) -> str | None:
+    """A stable digest of a step parameter for cache keys, ``None`` when it has none.
+
+    Plain values are digested by content (as :func:`~crystallize.utils.hashing.content_hash`
+    does); user functions and classes anywhere inside (``{"transform": f, ...}``, a
+    ``functools.partial``, an instance's class) by their :func:`code_hash`, so editing
+    them changes the digest. ``None`` means the value cannot be pickled even then (a
+    lock, an open file...): the caller should not cache.
+    """
+    if type(value) in IMMUTABLE_TYPES:
+        return content_hash(value)
+    buffer = io.BytesIO()
+    pickler = _CodePickler(buffer)
+    try:
+        pickler.dump(value)
+    except Exception:
+        return None
+    if not pickler.by_code:  # the same bytes content_hash digests
+        return content_hash(value)
+    return hashlib.blake2b(buffer.getvalue(), digest_size=16).hexdigest()
 
 
 def _plain(value: Any) -> Any:
@@ -166,4 +473,4 @@ def spec_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return differences
 
 
-__all__ = ["code_hash", "fingerprint", "source_of", "spec_differences", "spec_of"]
+__all__ = ["code_hash", "fingerprint", "param_digest", "source_of", "spec_differences", "spec_of"]

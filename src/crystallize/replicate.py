@@ -91,7 +91,7 @@ class ConditionPlan:
         self.entries = []
         for step in steps:
             params = {k: _loggable(v) for k, v in step.params.items()}
-            keyer = StepCacheKey(step, params) if cache is not None and getattr(step, "cacheable", False) else None
+            keyer = StepCacheKey(step) if cache is not None and getattr(step, "cacheable", False) else None
             self.entries.append((step, step.name, params, keyer, bool(step.context_keys)))
 
 

@@ -30,7 +30,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from crystallize.exceptions import StoreError
-from crystallize.fingerprint import code_hash
+from crystallize.fingerprint import code_hash, param_digest
 from crystallize.utils.context import read_digest
 from crystallize.utils.hashing import content_hash
 
@@ -45,14 +45,19 @@ logger = logging.getLogger("crystallize.cache")
 class StepCacheKey:
     """The constant part of a cacheable step's key (built once per run)."""
 
-    __slots__ = ("step", "name", "base", "_direct_reads")
+    __slots__ = ("step", "name", "base", "_direct_reads", "_unhashable")
 
-    def __init__(self, step: PipelineStep, params: dict[str, Any]) -> None:
+    def __init__(self, step: PipelineStep) -> None:
         self.step = step
         self.name = step.name
         self.base: dict[str, Any] = {"step": self.name, "code": code_hash(step)}
+        #: A parameter that cannot be hashed faithfully: the step is then never cached.
+        self._unhashable: str | None = None
         for key, value in step.params.items():
-            self.base[f"param.{key}"] = content_hash(value) or repr(params[key])
+            digest = param_digest(value)
+            if digest is None and self._unhashable is None:
+                self._unhashable = key
+            self.base[f"param.{key}"] = digest
         #: Context keys the step has been seen reading directly (loaded on first lookup).
         self._direct_reads: tuple[str, ...] | None = None
 
@@ -82,6 +87,8 @@ class StepCacheKey:
         """Build this replicate's key and look it up."""
         if input_hash is None:
             return CacheLookup(None, None, "input cannot be hashed (not picklable); step not cached")
+        if self._unhashable is not None:
+            return CacheLookup(None, None, f"parameter '{self._unhashable}' cannot be hashed; step not cached")
         parts = dict(self.base)
         values = ctx._data
         injected = self.step.context_keys

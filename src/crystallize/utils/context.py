@@ -8,7 +8,6 @@ grows — overwriting a key by accident raises :class:`ContextMutationError` —
 
 from __future__ import annotations
 
-import copy
 import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -45,6 +44,8 @@ def _snapshot(value: Any) -> Any:
     numpy = sys.modules.get("numpy")
     if numpy is not None and isinstance(value, numpy.generic):
         return value
+    import copy  # on first use: ``import crystallize`` stays lean
+
     try:
         return copy.deepcopy(value)
     except Exception:  # not copyable: keep the object itself

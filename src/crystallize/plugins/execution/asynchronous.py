@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from crystallize.events import LiveEvent, QueueSink
 from crystallize.plugins.execution.base import ExecutionPlugin
 from crystallize.plugins.execution.parallel import wants_events
-from crystallize.plugins.execution.rng_isolation import OwnRngState
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -49,6 +48,8 @@ class AsyncExecution(ExecutionPlugin):
         import asyncio
         import queue
         import threading
+
+        from crystallize.plugins.execution.rng_isolation import OwnRngState
 
         results: queue.Queue = queue.Queue()
         if wants_events(replicate_fn):  # live events join the results, in arrival order

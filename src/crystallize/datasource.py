@@ -46,9 +46,11 @@ class FunctionDataSource(DataSource):
 
     @property
     def name(self) -> str:
+        """The decorated function's name."""
         return self.fn.__name__
 
     def fetch(self, ctx: FrozenContext) -> Any:
+        """Call the decorated function with ``ctx`` and the fixed parameters."""
         return self.fn(ctx, **self.params)
 
     def __reduce__(self):

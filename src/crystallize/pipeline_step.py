@@ -89,6 +89,7 @@ class FunctionStep(PipelineStep):
 
     @property
     def name(self) -> str:
+        """The decorated function's name."""
         return self.fn.__name__
 
     def resolve_params(self, ctx: FrozenContext) -> dict[str, Any]:

@@ -39,6 +39,7 @@ class ConfigCall(PipelineStep):
 
     @property
     def name(self) -> str:
+        """The wrapped function's name."""
         return getattr(self.fn, "__name__", "fn")
 
     def __call__(self, config: Any, ctx: FrozenContext) -> Any:

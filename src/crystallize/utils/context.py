@@ -197,7 +197,8 @@ class FrozenContext:
     def __len__(self) -> int:
         return len(self._data)
 
-    def keys(self):  # noqa: D102 - mapping protocol
+    def keys(self):  # noqa: ANN201 - mapping protocol
+        """The context's keys."""
         return self._data.keys()
 
     def as_dict(self) -> dict[str, Any]:
@@ -333,7 +334,8 @@ class ReadTrackingContext(FrozenContext):
         self._note_all()
         return super().__len__()
 
-    def keys(self):  # noqa: D102 - mapping protocol
+    def keys(self):  # noqa: ANN201 - mapping protocol
+        """The context's keys (noting every key as read)."""
         self._note_all()
         return super().keys()
 

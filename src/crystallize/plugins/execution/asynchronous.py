@@ -45,6 +45,7 @@ class AsyncExecution(ExecutionPlugin):
     def iter_results(
         self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
     ) -> Iterator[Any]:
+        """Yield each replicate's records as they finish (see :meth:`ExecutionPlugin.iter_results`)."""
         import asyncio
         import queue
         import threading

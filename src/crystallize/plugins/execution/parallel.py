@@ -101,6 +101,7 @@ class ParallelExecution(ExecutionPlugin):
     def iter_results(
         self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
     ) -> Iterator[Any]:
+        """Yield each replicate's records as they finish (see :meth:`ExecutionPlugin.iter_results`)."""
         if self.executor_type == "thread":
             yield from self._iter_threads(replicate_fn, replicates)
         else:

@@ -227,6 +227,7 @@ class RayExecution(ExecutionPlugin):
     def iter_results(
         self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
     ) -> Iterator[Any]:
+        """Yield each replicate's records as they finish (see :meth:`ExecutionPlugin.iter_results`)."""
         ray = self._connect()
         events = None
         if wants_events(replicate_fn):

@@ -22,6 +22,7 @@ class SerialExecution(ExecutionPlugin):
     def iter_results(
         self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
     ) -> Iterator[Any]:
+        """Yield each replicate's records as they finish (see :meth:`ExecutionPlugin.iter_results`)."""
         for rep in replicates:
             yield replicate_fn(rep)
 

@@ -14,6 +14,7 @@ from crystallize import (
     Experiment,
     LoggingPlugin,
     Pipeline,
+    PipelineStep,
     SeedPlugin,
     data_source,
     pipeline_step,
@@ -437,3 +438,47 @@ def test_a_parameter_that_cannot_be_hashed_is_not_cached_and_says_why():
     result = build(pipeline=Pipeline([locked(guard=threading.Lock()), total_only()])).run()
     step = result.provenance["baseline"][0]["steps"][0]
     assert step["cache_hit"] is False and step["cache_miss_reason"] == "parameter 'guard' cannot be hashed; step not cached"
+
+
+class Scale(PipelineStep):
+    """A class-based step keeping its setting as an attribute (not in ``params``)."""
+
+    cacheable = True
+
+    def __init__(self, factor):
+        self.factor = factor
+
+    def __call__(self, data, ctx):
+        CALLS.append("scale")
+        return data, {"out": float(data[0] * self.factor)}
+
+
+class Lock(PipelineStep):
+    cacheable = True
+
+    def __init__(self):
+        import threading
+
+        self.lock = threading.Lock()
+
+    def __call__(self, data, ctx):
+        return data
+
+
+def test_class_based_steps_are_keyed_by_their_attributes():
+    assert build(pipeline=Pipeline([Scale(2)])).run().metrics.baseline.metrics["out"] == [0.0, 0.0]
+    third = build(datasource=numbers(start=1), pipeline=Pipeline([Scale(2)])).run()
+    assert third.metrics.baseline.metrics["out"] == [2.0, 2.0]
+    other = build(datasource=numbers(start=1), pipeline=Pipeline([Scale(3)])).run()
+    assert other.metrics.baseline.metrics["out"] == [3.0, 3.0]  # was the Scale(2) entry
+    again = build(datasource=numbers(start=1), pipeline=Pipeline([Scale(3)])).run()
+    assert again.provenance["baseline"][0]["steps"][0]["cache_hit"] is True
+    locked = build(pipeline=Pipeline([Lock()])).run().provenance["baseline"][0]["steps"][0]
+    assert locked["cache_miss_reason"] == "the step's attributes cannot be hashed; step not cached"
+
+
+def test_resume_does_not_mix_class_based_steps_with_other_attributes():
+    first = build(datasource=numbers(start=1), pipeline=Pipeline([Scale(2)])).run()
+    resumed = build(datasource=numbers(start=1), pipeline=Pipeline([Scale(3)])).run(replicates=3, strategy="resume")
+    assert resumed.run_id != first.run_id
+    assert resumed.metrics.baseline.metrics["out"] == [3.0, 3.0, 3.0]

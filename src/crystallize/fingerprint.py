@@ -394,6 +394,34 @@ def param_digest(value: Any) -> str | None:
     return hashlib.blake2b(buffer.getvalue(), digest_size=16).hexdigest()
 
 
+#: What :func:`state_digest` returns for attributes that cannot be digested: never equal
+#: to anything stored, so such a step is not resumed into (and the step cache skips it).
+UNHASHABLE_STATE = "unhashable"
+
+
+def state_digest(obj: Any) -> str | None:
+    """A digest of a class-based step's or datasource's attributes, ``None`` for those
+    made by ``@pipeline_step`` / ``@data_source`` (whose ``params`` are their state).
+
+    A ``PipelineStep`` subclass keeping ``self.factor`` without listing it in ``params``
+    must not share cache entries or resumed runs with an instance holding another
+    factor. Attributes that cannot be digested give :data:`UNHASHABLE_STATE`.
+    """
+    from crystallize.datasource import FunctionDataSource
+    from crystallize.pipeline_step import FunctionStep
+
+    if isinstance(obj, FunctionStep | FunctionDataSource):
+        return None
+    state = dict(getattr(obj, "__dict__", {}))
+    for cls in type(obj).__mro__:
+        for slot in getattr(cls, "__slots__", ()):
+            if slot not in ("__dict__", "__weakref__") and hasattr(obj, slot):
+                state[slot] = getattr(obj, slot)
+    if not state:
+        return None
+    return param_digest(dict(sorted(state.items()))) or UNHASHABLE_STATE
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, str | int | float | bool | type(None)):
         return value
@@ -430,11 +458,15 @@ def spec_of(experiment: Experiment) -> dict[str, Any]:
 
 
 def _component(obj: Any) -> dict[str, Any]:
-    return {
+    component = {
         "name": getattr(obj, "name", type(obj).__name__),
         "params": _plain(dict(getattr(obj, "params", {}) or {})),
         "code": code_hash(obj),
     }
+    state = state_digest(obj)
+    if state is not None:  # class-based: its attributes count too
+        component["state"] = state if state != UNHASHABLE_STATE else f"{state}:{os.urandom(8).hex()}"
+    return component
 
 
 def _treatment_spec(treatment: Any, base_steps: list[Any]) -> Any:

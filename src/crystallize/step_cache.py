@@ -30,7 +30,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from crystallize.exceptions import StoreError
-from crystallize.fingerprint import code_hash, param_digest
+from crystallize.fingerprint import UNHASHABLE_STATE, code_hash, param_digest, state_digest
 from crystallize.utils.context import read_digest
 from crystallize.utils.hashing import content_hash
 
@@ -56,8 +56,13 @@ class StepCacheKey:
         for key, value in step.params.items():
             digest = param_digest(value)
             if digest is None and self._unhashable is None:
-                self._unhashable = key
+                self._unhashable = f"parameter '{key}'"
             self.base[f"param.{key}"] = digest
+        state = state_digest(step)  # a class-based step's attributes
+        if state is not None:
+            self.base["state"] = state
+            if state == UNHASHABLE_STATE and self._unhashable is None:
+                self._unhashable = "the step's attributes"
         #: Context keys the step has been seen reading directly (loaded on first lookup).
         self._direct_reads: tuple[str, ...] | None = None
 
@@ -88,7 +93,7 @@ class StepCacheKey:
         if input_hash is None:
             return CacheLookup(None, None, "input cannot be hashed (not picklable); step not cached")
         if self._unhashable is not None:
-            return CacheLookup(None, None, f"parameter '{self._unhashable}' cannot be hashed; step not cached")
+            return CacheLookup(None, None, f"{self._unhashable} cannot be hashed; step not cached")
         parts = dict(self.base)
         values = ctx._data
         injected = self.step.context_keys

@@ -181,3 +181,17 @@ def test_batches_cover_every_replicate_once():
 def test_run_experiment_loop_returns_list():
     experiment = Experiment(datasource=value(), pipeline=Pipeline([record_pid()]), replicates=3)
     assert SerialExecution().run_experiment_loop(experiment, lambda rep: rep * 2) == [0, 2, 4]
+
+
+def test_async_steps_work_when_the_caller_already_runs_an_event_loop():
+    # As in a Jupyter notebook: run() and apply() are called from inside a running loop.
+    async def notebook_cell():
+        experiment = Experiment(
+            datasource=async_source(), pipeline=Pipeline([slow_async()]), replicates=2,
+            plugins=[SeedPlugin(seed=1)],
+        )
+        return experiment.run(), experiment.apply(data=7)
+
+    result, applied = asyncio.run(notebook_cell())
+    assert not result.errors and result.metrics.baseline.metrics["value"] == [0, 10]
+    assert applied == 7

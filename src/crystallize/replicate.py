@@ -222,15 +222,13 @@ class ReplicateRunner:
     def run_condition(self, condition: str, treatment: Treatment | None, replicate: int) -> ReplicateOutcome:
         """Run one (condition, replicate) synchronously."""
         gen = self._conditions(condition, treatment, replicate)
-        loop = None  # created only if a datasource or step turns out to be async
+        runner = None  # created only if a datasource or step turns out to be async
         try:
             awaitable = gen.send(None)
-            import asyncio
-
-            loop = asyncio.new_event_loop()
+            runner = _AwaitableRunner()
             while True:
                 try:
-                    value = loop.run_until_complete(_as_coroutine(awaitable))
+                    value = runner.run(awaitable)
                 except _STEP_FAILURES as exc:
                     awaitable = gen.throw(exc)
                 else:
@@ -238,8 +236,8 @@ class ReplicateRunner:
         except StopIteration as stop:
             return stop.value
         finally:
-            if loop is not None:
-                loop.close()
+            if runner is not None:
+                runner.close()
 
     async def arun_condition(
         self, condition: str, treatment: Treatment | None, replicate: int
@@ -418,6 +416,41 @@ class ReplicateRunner:
 
 async def _as_coroutine(awaitable: Any) -> Any:
     return await awaitable
+
+
+class _AwaitableRunner:
+    """Runs awaitables to completion for synchronous executors: on an event loop of its
+    own, or — when this thread already runs a loop (a Jupyter notebook, an async web
+    app), where a second loop cannot run — on a helper thread's loop."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # no loop here: the usual case
+            self.loop: Any = asyncio.new_event_loop()
+            self.pool: Any = None
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self.loop = None
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="crystallize-await")
+
+    def run(self, awaitable: Any) -> Any:
+        """Await ``awaitable`` and return its result (or raise its exception)."""
+        if self.pool is None:
+            return self.loop.run_until_complete(_as_coroutine(awaitable))
+        import asyncio
+
+        return self.pool.submit(asyncio.run, _as_coroutine(awaitable)).result()
+
+    def close(self) -> None:
+        """Release the loop or the helper thread."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+        else:
+            self.loop.close()
 
 
 def _reads(keys: tuple[str, ...], values: dict[str, Any]) -> dict[str, Any]:

@@ -166,3 +166,9 @@ def test_a_recorded_value_is_not_changed_by_later_mutation():
     scalar = np.float64(1.5)
     ctx.metrics.add("s", scalar)
     assert ctx.metrics.as_dict()["s"][0] is scalar
+
+
+def test_metric_names_must_be_strings():
+    ctx = FrozenContext({})
+    with pytest.raises(TypeError, match=r"Metric names must be strings, got 0 \(int\).*another container"):
+        ctx.metrics.add(0, "cat")

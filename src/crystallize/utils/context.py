@@ -69,6 +69,12 @@ class ContextMetrics:
         A mutable value (a list, an array, ...) is copied, so later changes to the object
         do not rewrite what was recorded.
         """
+        if type(name) is not str and not isinstance(name, str):
+            raise TypeError(
+                f"Metric names must be strings, got {name!r} ({type(name).__name__}). A step "
+                "returning a pair (data, dict) has the dict read as {metric: value}; to return a "
+                "dict as part of the data, return another container (a list, a named tuple)."
+            )
         if type(value) not in _IMMUTABLE_SCALARS:
             value = _snapshot(value)
         if tags is not None or self._tags is not None:

@@ -16,6 +16,7 @@ from crystallize import (
     Pipeline,
     PipelineStep,
     SeedPlugin,
+    Treatment,
     data_source,
     pipeline_step,
     treatment,
@@ -482,3 +483,90 @@ def test_resume_does_not_mix_class_based_steps_with_other_attributes():
     resumed = build(datasource=numbers(start=1), pipeline=Pipeline([Scale(3)])).run(replicates=3, strategy="resume")
     assert resumed.run_id != first.run_id
     assert resumed.metrics.baseline.metrics["out"] == [3.0, 3.0, 3.0]
+
+
+# -- re-audit: more ways a hit could differ from computing ------------------------------
+@pipeline_step(cacheable=True)
+def counts_hyperparameters(data, ctx):
+    CALLS.append("hp")
+    hp = {k: v for k, v in ctx.as_dict().items() if k not in ("replicate", "condition", "seed_used")}
+    return data, {"n_hp": len(hp)}
+
+
+def test_iterating_the_context_keys_which_keys_exist():
+    def run(**values):
+        return build(pipeline=Pipeline([counts_hyperparameters()]), initial_ctx=values).run()
+
+    assert run(lr=0.1).metrics.baseline.metrics["n_hp"] == [1, 1]
+    assert run(lr=0.1, dropout=0.5).metrics.baseline.metrics["n_hp"] == [2, 2]
+
+
+@pipeline_step(cacheable=True)
+def reads_through_a_copy(data, ctx):
+    import copy
+
+    CALLS.append("copy")
+    return data, {"scaled": sum(data) * copy.copy(ctx)["scale"]}
+
+
+def test_reads_through_a_copy_of_the_context_are_keyed():
+    result = build(
+        pipeline=Pipeline([reads_through_a_copy()]), initial_ctx={"scale": 1},
+        treatments=[treatment("big", {"scale": 100})],
+    ).run()
+    assert result.metrics.treatments["big"].metrics["scaled"] == [300, 300]
+
+
+@pipeline_step()
+def order_a(data, ctx, *, late="b"):
+    # the same metrics either way (a=0, b=1), recorded in another order
+    first, second = (("a", 0.0), ("b", 1.0)) if late == "b" else (("b", 1.0), ("a", 0.0))
+    ctx.metrics.add(*first)
+    ctx.metrics.add(*second)
+    return data
+
+
+@pipeline_step(cacheable=True)
+def last_logged(data, ctx):
+    return data, {"last": ctx.metrics.log[-1][1]}
+
+
+def test_the_order_of_earlier_metrics_is_keyed():
+    result = build(pipeline=Pipeline([order_a(), last_logged()]), treatments=[treatment("flip", {"late": "a"})]).run()
+    assert result.metrics.baseline.metrics["last"] == [1.0, 1.0]
+    assert result.metrics.treatments["flip"].metrics["last"] == [0.0, 0.0]
+
+
+@pipeline_step(cacheable=True)
+def uses_metrics_like_any_object(data, ctx):
+    import copy
+    import pickle
+
+    from crystallize.utils.context import ContextMetrics
+
+    metrics = ctx.metrics
+    assert isinstance(metrics, ContextMetrics) and metrics == ctx.metrics
+    copy.deepcopy(metrics)
+    pickle.loads(pickle.dumps(metrics))
+    assert "ContextMetrics" in repr(metrics)
+    return data
+
+
+def test_ctx_metrics_behaves_like_the_real_object_in_a_cacheable_step():
+    result = build(pipeline=Pipeline([uses_metrics_like_any_object()])).run()
+    assert not result.errors, result.errors
+
+
+@pipeline_step(cacheable=True)
+def swapped_in(data, ctx):
+    CALLS.append("swapped_in")
+    return [x * 2 for x in data]
+
+
+def test_a_cacheable_step_only_a_treatment_brings_is_cached():
+    def run():
+        return build(pipeline=Pipeline([total_only()]), treatments=[Treatment("t", pipeline=Pipeline([swapped_in(), total_only()]))]).run()
+
+    run()
+    second = run()
+    assert len(CALLS) == 2 and second.provenance["t"][0]["steps"][0]["cache_hit"] is True

@@ -146,7 +146,8 @@ class RunSession:
             if not versioned:
                 reset_version_dir(root, experiment.name, 0)
         self.location = ArtifactLocation(root, experiment.name, version)
-        steps = experiment.pipeline.steps if experiment.pipeline is not None else []
+        steps = list(experiment.pipeline.steps) if experiment.pipeline is not None else []
+        steps += [step for treatment in experiment.treatments for step in treatment.own_steps()]
         if any(getattr(step, "cacheable", False) for step in steps):
             self.cache = StepCache(root)
         self._writer = RecordWriter(self.store, self.run.run_id)

@@ -92,6 +92,12 @@ class Treatment:
         elif self.values is not None:
             self.values(ctx)
 
+    def own_steps(self) -> list[PipelineStep]:
+        """The steps this treatment brings: its swapped-in steps or its whole pipeline."""
+        if self.pipeline is not None:
+            return list(self.pipeline.steps)
+        return list((self.steps or {}).values())
+
     def resolve_steps(self, base: Sequence[PipelineStep]) -> list[PipelineStep]:
         """The steps this condition runs, given the experiment's ``base`` steps.
 

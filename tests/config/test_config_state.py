@@ -60,6 +60,19 @@ def test_cache_switches_set_step_cacheable(make_folder):
     assert [s.cacheable for s in steps] == [True, False, True]
 
 
+def test_cache_switches_reach_steps_a_treatment_swaps_in(make_folder):
+    config = CONFIG.replace("  large: {delta: 10.0}", "  large: {delta: 10.0}\n  triple:\n    steps: {scale: {scale: {factor: 3}}}")
+    folder = make_folder("demo", config)
+    save_state(folder, ExperimentState(cache={"scale": True}))
+    experiment = Experiment.from_yaml(folder)
+    (triple,) = [t for t in experiment.treatments if t.name == "triple"]
+    assert [s.cacheable for s in triple.own_steps()] == [True]
+    save_state(folder, ExperimentState(cache_all=True, cache={"scale": False}))
+    experiment = Experiment.from_yaml(folder)
+    (triple,) = [t for t in experiment.treatments if t.name == "triple"]
+    assert [s.cacheable for s in triple.own_steps()] == [False]
+
+
 def test_cached_step_is_reused_across_runs(make_folder):
     folder = make_folder("demo", CONFIG + "plugins: {seed: {seed: 4}}\n")
     save_state(folder, ExperimentState(cache={"scale": True}))

@@ -164,9 +164,7 @@ def all_steps(experiment: Experiment) -> list[Any]:
     """Every step the experiment may run: its pipeline's and its treatments' replacements."""
     steps = list(experiment.pipeline.steps) if experiment.pipeline is not None else []
     for treatment in [*experiment.treatments, *getattr(experiment, "declared_treatments", ())]:
-        steps += list((treatment.steps or {}).values())
-        if treatment.pipeline is not None:
-            steps += list(treatment.pipeline.steps)
+        steps += treatment.own_steps()
     return steps
 
 

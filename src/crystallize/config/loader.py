@@ -141,7 +141,8 @@ class LoadSession:
         treatments = builder.treatments()
         hypotheses = builder.hypotheses()
         builder.check()
-        active = apply_state(state, treatments, steps, state_path(folder))
+        swapped_in = [step for treatment in treatments for step in treatment.own_steps()]
+        active = apply_state(state, treatments, steps + swapped_in, state_path(folder))
         experiment = Experiment(
             datasource=datasource,
             pipeline=Pipeline(steps),

@@ -132,6 +132,10 @@ def part_digests(parts: Mapping[str, Any]) -> dict[str, str]:
     return {str(name): _digest(value) for name, value in parts.items()}
 
 
+#: How many of a step's newest index lines :meth:`StepCache.closest_entry` examines.
+CLOSEST_SCAN = 256
+
+
 class StepCache:
     """Step outputs stored as files under ``<root_dir>/.cache``.
 
@@ -263,8 +267,9 @@ class StepCache:
         """Find the stored entry of ``step_name`` most similar to ``parts``.
 
         Used to explain a cache miss. Only entries put with ``step=`` and ``parts=`` and
-        still present are considered. The closest entry has the fewest differing parts;
-        among equally close ones the most recent wins.
+        still present are considered, newest :data:`CLOSEST_SCAN` first (so a miss costs
+        the same however many entries the step has). The closest entry has the fewest
+        differing parts; among equally close ones the most recent wins.
 
         Args:
             step_name: The step's name as passed to :meth:`put`.
@@ -282,7 +287,7 @@ class StepCache:
         wanted = part_digests(parts)
         best: tuple[int, str, list[str]] | None = None
         seen: set[str] = set()
-        for line in reversed(lines):  # newest first
+        for line in reversed(lines[-CLOSEST_SCAN:]):  # newest first
             try:
                 entry = json.loads(line)
                 key, stored = entry["key"], entry["parts"]

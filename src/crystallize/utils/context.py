@@ -268,29 +268,34 @@ class FrozenContext:
 ABSENT = "absent"
 #: The pseudo-key noted when a step reads the metrics recorded so far (``ctx.metrics``).
 METRICS_READ = "<metrics>"
+#: The pseudo-key noted when a step looks at which keys the context has (iterating it).
+KEYS_READ = "<keys>"
 
 
 def value_digest(values: Mapping[str, Any], key: str) -> str | None:
     """The content digest of context value ``key`` as a step's reads are keyed: a
     resource factory by its key and code (not the live resource), a missing key as
     :data:`ABSENT`; ``None`` when the value cannot be hashed."""
-    from crystallize.utils.hashing import content_hash
+    from crystallize.fingerprint import param_digest  # functions and classes by their code
 
     if key not in values:
         return ABSENT
     value = values[key]
     spec = getattr(value, "_crystallize_spec", None)
-    return content_hash(spec() if spec is not None else value)
+    return param_digest(spec() if spec is not None else value)
 
 
 def read_digest(ctx: FrozenContext, key: str) -> str | None:
-    """:func:`value_digest` of ``ctx``'s value ``key``, or of the metrics recorded so far
-    (values and tags) for :data:`METRICS_READ`."""
-    if key == METRICS_READ:
-        from crystallize.utils.hashing import content_hash
+    """:func:`value_digest` of ``ctx``'s value ``key``; for :data:`METRICS_READ`, of the
+    metrics recorded so far (in order, with tags); for :data:`KEYS_READ`, of the set of
+    keys."""
+    from crystallize.fingerprint import param_digest
 
+    if key == KEYS_READ:
+        return param_digest(sorted(map(str, ctx._data)))
+    if key == METRICS_READ:
         metrics = FrozenContext.metrics.__get__(ctx, FrozenContext)  # the slot, never a proxy
-        return content_hash((metrics.as_dict(), metrics.all_tags()))
+        return param_digest((metrics.log, metrics.all_tags()))
     return value_digest(ctx._data, key)
 
 
@@ -316,8 +321,17 @@ class ReadTrackingContext(FrozenContext):
         return _TrackedMetrics(self, FrozenContext.metrics.__get__(self, FrozenContext))
 
     def _note_all(self) -> None:
-        for key in self._data:
+        self._note(KEYS_READ)  # which keys exist matters too (a later run may add one)
+        for key in list(self._data):
             self._note(key)
+
+    def __repr__(self) -> str:
+        self._note_all()
+        return super().__repr__()
+
+    def __reduce__(self):
+        self._note_all()  # a copy or pickle can be read in any way
+        return super().__reduce__()
 
     def __getitem__(self, key: str) -> Any:
         self._note(key)
@@ -373,13 +387,34 @@ class _TrackedMetrics:
         self._ctx = ctx
         self._metrics = metrics
 
+    @property
+    def __class__(self) -> type:  # isinstance(ctx.metrics, ContextMetrics) still holds
+        return ContextMetrics
+
     def add(self, name: str, value: Any, tags: Mapping[str, Any] | None = None) -> None:
         """Record a metric value (not a read)."""
         self._metrics.add(name, value, tags)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):  # protocols (copy, pickle) find nothing extra here
+            raise AttributeError(name)
         self._ctx._note(METRICS_READ)
         return getattr(self._metrics, name)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        self._ctx._note(METRICS_READ)  # copying or pickling: the copy holds the real metrics
+        return self._metrics.__reduce_ex__(protocol)
+
+    def __eq__(self, other: object) -> bool:
+        other = other._metrics if isinstance(other, _TrackedMetrics) else other
+        self._ctx._note(METRICS_READ)
+        return self._metrics is other or self._metrics == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        self._ctx._note(METRICS_READ)
+        return repr(self._metrics)
 
     def __getitem__(self, name: str) -> list[Any]:
         self._ctx._note(METRICS_READ)
@@ -433,6 +468,7 @@ def standalone_context(initial: Mapping[str, Any] | None = None) -> FrozenContex
 
 __all__ = [
     "ABSENT",
+    "KEYS_READ",
     "METRICS_READ",
     "ContextMetrics",
     "ContextMutationError",

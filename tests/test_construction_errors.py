@@ -317,3 +317,14 @@ def test_no_warning_when_another_step_reads_the_value_or_nothing_is_fixed():
         make(pipeline=Pipeline([record_delta(delta=7), shift()]),
              treatments=[treatment("t", {"delta": 100})]).validate()
         make(pipeline=Pipeline([record_delta()]), treatments=[treatment("t", {"delta": 100})]).validate()
+
+
+def test_builder_without_steps_says_how_to_add_them():
+    with pytest.raises(ExperimentValidationError) as info:
+        Experiment.builder("empty").datasource(numbers()).build()
+    assert str(info.value) == (
+        "Experiment 'empty' is not valid: no pipeline (pass pipeline=Pipeline([...]) "
+        "or use .add_step(...))"
+    )
+    with pytest.raises(ExperimentValidationError, match=r"no datasource .*; no pipeline .*\.add_step"):
+        Experiment.builder().build()

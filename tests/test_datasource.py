@@ -111,3 +111,88 @@ def test_var_keyword_datasource_accepts_any_parameter():
         return options
 
     assert anything(alpha=1, beta=2).fetch(standalone_context()) == {"alpha": 1, "beta": 2}
+
+
+class NamedSource(DataSource):
+    """A class-based datasource naming itself in ``__init__`` (module level: it must pickle)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def fetch(self, ctx):
+        return 1
+
+
+def test_subclass_may_set_its_name_in_init():
+    source = NamedSource("mysrc")
+    assert source.name == "mysrc" and repr(source) == "mysrc()"
+    assert pickle.loads(pickle.dumps(source)).name == "mysrc"
+    assert NamedSource.__new__(NamedSource).name == "NamedSource"
+    assert numbers().name == "numbers"
+    with pytest.raises(TypeError, match="datasource name must be a non-empty string"):
+        NamedSource("")
+
+
+def test_missing_required_parameter_rejected_at_construction():
+    @data_source
+    def pos(ctx, a, b=2):
+        return (a, b)
+
+    @data_source
+    def kwo(ctx, *, n, m=1, **rest):
+        return (n, m)
+
+    with pytest.raises(TypeError) as info:
+        pos()
+    assert str(info.value) == (
+        "datasource pos() is missing required parameter(s) a: pass a value when building it, "
+        "e.g. pos(a=...) (datasources get nothing from the context)"
+    )
+    with pytest.raises(TypeError, match=r"datasource kwo\(\) is missing required parameter\(s\) n"):
+        kwo(m=2, other=3)
+    assert pos(1).fetch(standalone_context()) == (1, 2)
+    assert pos(b=3, a=1).params == {"a": 1, "b": 3}
+    assert kwo(n=5).fetch(standalone_context()) == (5, 1)
+
+
+def test_star_args_after_the_context_refused_at_decoration():
+    def star(ctx, *xs):
+        return xs
+
+    with pytest.raises(TypeError) as info:
+        data_source(star)
+    message = str(info.value)
+    assert "@data_source function 'star' takes *xs" in message
+    assert "passed by keyword" in message and "def star(ctx, xs=())" in message
+
+
+def test_positional_only_parameter_after_the_context_refused_at_decoration():
+    def posonly(ctx, a, /):
+        return a
+
+    with pytest.raises(TypeError, match=r"positional-only parameter\(s\) a.*def posonly\(ctx, a\)"):
+        data_source(posonly)
+
+    @data_source
+    def ctx_positional_only(ctx, /, a=1):
+        return a
+
+    assert ctx_positional_only(a=4).fetch(standalone_context()) == 4
+
+
+def test_leading_star_args_takes_no_positional_values():
+    @data_source
+    def star(*args):
+        return len(args)
+
+    with pytest.raises(TypeError, match=r"datasource star\(\) got 2 positional value\(s\), but none can"):
+        star(1, 2)
+
+
+def test_var_keyword_datasource_refuses_the_context_name():
+    @data_source
+    def anything(ctx, **options):
+        return options
+
+    with pytest.raises(TypeError, match=r"datasource anything\(\) got unknown parameter\(s\) ctx \(it accepts: \*\*options\)"):
+        anything(ctx=1)

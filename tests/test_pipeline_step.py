@@ -181,3 +181,101 @@ def test_ordinary_missing_parameter_has_no_context_hint():
         scale()([1], standalone_context())
     assert "name it ctx" not in str(info.value)
     assert str(info.value).endswith("or give the parameter a default.")
+
+
+class Renamed(PipelineStep):
+    """A class-based step naming itself in ``__init__`` (module level: it must pickle)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, data, ctx):
+        return data
+
+
+def test_class_based_step_may_set_its_name_in_init():
+    step = Renamed("custom")
+    assert step.name == "custom" and repr(step) == "custom()"
+    assert pickle.loads(pickle.dumps(step)).name == "custom"
+
+    class ClassAttribute(PipelineStep):
+        name = "from_class"
+
+    class Computed(PipelineStep):
+        @property
+        def name(self):
+            return "computed"
+
+    assert ClassAttribute().name == "from_class" and Computed().name == "computed"
+    unnamed = Renamed.__new__(Renamed)
+    assert unnamed.name == "Renamed"
+    with pytest.raises(TypeError, match="step name must be a non-empty string"):
+        Renamed(3)
+
+
+def test_named_class_based_step_reaches_provenance():
+    from crystallize import Experiment, data_source
+
+    @data_source
+    def one(ctx):
+        return [1]
+
+    result = Experiment(datasource=one(), pipeline=[Renamed("first"), Renamed("second")]).run()
+    assert [s["name"] for s in result.provenance["baseline"][0]["steps"]] == ["first", "second"]
+
+
+def test_var_keyword_step_takes_any_fixed_parameter():
+    @pipeline_step()
+    def open_options(data, ctx, *, scale=1, **options):
+        return data * scale, options
+
+    step = open_options(foo=1, scale=2)
+    assert dict(step.params) == {"foo": 1, "scale": 2}
+    # Fixed values are passed through; nothing is injected from the context into **options.
+    assert step(3, standalone_context({"bar": 5, "foo": 9})) == (6, {"foo": 1})
+    assert step.context_keys == ()
+    assert open_options()(3, standalone_context({"bar": 5, "scale": 4})) == (12, {})
+
+
+def test_keyword_only_ctx_receives_the_context():
+    @pipeline_step()
+    def kw_ctx(data, *, ctx, k=1):
+        return data + k + ctx["replicate"]
+
+    assert kw_ctx()(1, standalone_context({"replicate": 10, "k": 100})) == 111
+    assert kw_ctx(k=2)(1, standalone_context({"replicate": 10})) == 13
+    assert kw_ctx().context_keys == ("k",)
+
+
+def test_positional_only_parameter_after_the_data_refused_at_decoration():
+    def posonly(d, k, /):
+        return d + k
+
+    with pytest.raises(TypeError) as info:
+        pipeline_step(posonly)
+    message = str(info.value)
+    assert "'posonly'" in message and "positional-only parameter(s) k" in message
+    assert "def posonly(d, k)" in message
+
+    @pipeline_step()
+    def data_and_ctx_positional(d, ctx, /, *, k=1):
+        return d + k
+
+    assert data_and_ctx_positional()(1, standalone_context({"k": 5})) == 6
+
+
+def test_too_many_positional_values_name_the_step():
+    with pytest.raises(TypeError, match=r"step add_delta\(\) got 2 positional value\(s\), but only delta can"):
+        add_delta(1, 2)
+    with pytest.raises(TypeError, match=r"step add_delta\(\) got multiple values for 'delta'"):
+        add_delta(1, delta=2)
+
+
+def test_var_keyword_step_refuses_the_data_and_ctx_names():
+    @pipeline_step()
+    def open_options(data, ctx, **options):
+        return data
+
+    for name in ("ctx", "data"):
+        with pytest.raises(TypeError, match=rf"step open_options\(\) got unknown parameter\(s\) {name} \(it accepts: \*\*options\)"):
+            open_options(**{name: 1})

@@ -100,10 +100,15 @@ class ExperimentBuilder:
         return self
 
     def build(self) -> Experiment:
-        """Create and validate the Experiment."""
+        """Create and validate the Experiment.
+
+        Raises:
+            ExperimentValidationError: what :meth:`Experiment.validate` reports; no steps
+                (neither :meth:`add_step` nor :meth:`pipeline` gave one) counts as no pipeline.
+        """
         experiment = Experiment(
             datasource=self._datasource,
-            pipeline=Pipeline(self._steps),
+            pipeline=Pipeline(self._steps) if self._steps else None,
             plugins=self._plugins,
             initial_ctx=self._initial_ctx,
             treatments=self._treatments,

@@ -6,6 +6,13 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from crystallize.pipeline_step import (
+    _unknown_parameters_error,
+    bind_positional,
+    instance_name_property,
+    refuse_positional_only,
+    unknown_parameters,
+)
 from crystallize.utils.context import FrozenContext
 from crystallize.utils.importing import factory_reference
 
@@ -17,16 +24,15 @@ class DataSource:
     """Base class of datasources: subclass it and implement :meth:`fetch`.
 
     ``fetch`` runs once per replicate (and condition) with that replicate's context and
-    returns the data handed to the first pipeline step. It may be ``async def``.
+    returns the data handed to the first pipeline step. It may be ``async def``. ``name``
+    is the class name unless set in ``__init__`` (``self.name = "images"``) or as a class
+    attribute.
     """
 
     #: Keyword parameters the datasource was built with (provenance and fingerprints).
     params: dict[str, Any] = {}
 
-    @property
-    def name(self) -> str:
-        """A readable name: the class name unless a subclass says otherwise."""
-        return type(self).__name__
+    name = instance_name_property("datasource")
 
     def fetch(self, ctx: FrozenContext) -> Any:
         """Return the data for one replicate."""
@@ -61,6 +67,15 @@ class FunctionDataSource(DataSource):
 def data_source(fn: Callable[..., Any]) -> Callable[..., FunctionDataSource]:
     """Turn ``def f(ctx, **params)`` into a factory: ``f(**params)`` returns a DataSource.
 
+    A datasource gets nothing from the context but the context itself: every parameter
+    without a default must be given to the factory (positionally or by keyword), and
+    ``**kwargs`` accepts any other keyword.
+
+    Raises:
+        TypeError: at decoration, when the first parameter cannot take the context or a
+            later one is ``*args`` or positional-only (parameters are passed by keyword);
+            from the factory, for unknown or missing parameters.
+
     Example::
 
         @data_source
@@ -78,27 +93,25 @@ def data_source(fn: Callable[..., Any]) -> Callable[..., FunctionDataSource]:
         )
     signature = inspect.signature(fn)
     _check_takes_ctx(fn, signature)
-    accepted = _parameter_names(signature)
-    accepted_names = frozenset(accepted)
-    open_keywords = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature.parameters.values())
+    first, *rest = signature.parameters.values()
+    _check_passed_by_keyword(fn, rest)
+    var_keyword = next((p.name for p in rest if p.kind is inspect.Parameter.VAR_KEYWORD), None)
+    names = [p.name for p in rest if p.name != var_keyword]
+    accepted = names + [f"**{var_keyword}"] if var_keyword else names
+    # The context's parameter is passed already (a leading ``*args`` takes nothing by name).
+    reserved = () if first.kind is inspect.Parameter.VAR_POSITIONAL else (first.name,)
+    positional = [p.name for p in rest if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    required = [p.name for p in rest if p.default is inspect.Parameter.empty and p.name != var_keyword]
 
     @functools.wraps(fn)
     def factory(*args: Any, **params: Any) -> FunctionDataSource:
-        if not open_keywords:
-            unknown = sorted(set(params) - accepted_names)
-            if unknown:
-                from crystallize.pipeline_step import _unknown_parameters_error
-
-                raise _unknown_parameters_error("datasource", fn.__name__, unknown, accepted)
-        try:
-            bound = signature.bind_partial(None, *args, **params)
-        except TypeError as exc:  # too many positional values, a value given twice, ...
-            raise TypeError(
-                f"datasource {fn.__name__}(): {exc} (it accepts: {', '.join(accepted) or 'none'})"
-            ) from None
-        if args:  # allow positional parameters after ctx, bound by name
-            bound.arguments.pop(next(iter(signature.parameters)))
-            params = dict(bound.arguments)
+        bind_positional("datasource", fn.__name__, args, params, positional, accepted)
+        unknown = unknown_parameters(params, names, reserved, var_keyword)
+        if unknown:
+            raise _unknown_parameters_error("datasource", fn.__name__, unknown, accepted)
+        missing = [name for name in required if name not in params]
+        if missing:
+            raise _missing_parameters_error(fn.__name__, missing)
         return FunctionDataSource(fn, params)
 
     factory.__crystallize_datasource__ = fn  # type: ignore[attr-defined]
@@ -133,6 +146,33 @@ def _check_takes_ctx(fn: Callable[..., Any], signature: inspect.Signature) -> No
     )
 
 
+def _check_passed_by_keyword(fn: Callable[..., Any], rest: list[inspect.Parameter]) -> None:
+    """Raise TypeError for parameters after the context that ``fetch`` cannot fill.
+
+    ``fetch(ctx)`` calls ``fn(ctx, **params)``: a ``*args`` parameter could only ever be
+    empty and a positional-only one could never be given.
+    """
+    import inspect
+
+    for p in rest:
+        if p.kind is inspect.Parameter.VAR_POSITIONAL:
+            raise TypeError(
+                f"@data_source function '{fn.__name__}' takes *{p.name}, but a datasource's "
+                f"parameters are passed by keyword: name it, e.g. def {fn.__name__}(ctx, "
+                f"{p.name}=()), and build it with {fn.__name__}({p.name}=(...))"
+            )
+    refuse_positional_only("@data_source", fn, rest, "context")
+
+
+def _missing_parameters_error(name: str, missing: list[str]) -> TypeError:
+    """The TypeError for a datasource factory called without its required parameters."""
+    example = ", ".join(f"{parameter}=..." for parameter in missing)
+    return TypeError(
+        f"datasource {name}() is missing required parameter(s) {', '.join(missing)}: pass a "
+        f"value when building it, e.g. {name}({example}) (datasources get nothing from the context)"
+    )
+
+
 def _with_ctx_first(signature: inspect.Signature) -> str:
     """``signature`` with a ``ctx`` parameter put first, as text (for error messages)."""
     import inspect
@@ -147,16 +187,6 @@ def _with_ctx_first(signature: inspect.Signature) -> str:
         return "(ctx, ...)"
     return str(fixed)
 
-
-def _parameter_names(signature: inspect.Signature) -> list[str]:
-    """The names a datasource factory accepts: every named parameter after the context."""
-    import inspect
-
-    return [
-        p.name
-        for p in list(signature.parameters.values())[1:]
-        if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
-    ]
 
 
 __all__ = ["DataSource", "FunctionDataSource", "data_source"]

@@ -8,7 +8,7 @@ time, so a treatment ``{"delta": 10}`` reaches a parameter named ``delta``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from crystallize.artifacts import Artifact, is_artifact_annotation
@@ -27,23 +27,43 @@ class _NoDefault:
 _NO_DEFAULT = _NoDefault()
 
 
+def instance_name_property(kind: str) -> property:
+    """A ``name`` property: the class name unless set on the instance (``self.name = ...``).
+
+    Shared by :class:`PipelineStep` and :class:`~crystallize.datasource.DataSource`. The
+    value lives in the instance's ``__dict__``, so it pickles and copies with the object;
+    a subclass may still define ``name`` as a class attribute or its own property.
+
+    Args:
+        kind: what is named (``"step"``, ``"datasource"``), for the error message.
+    """
+
+    def get(self: Any) -> str:
+        return self.__dict__.get("name", type(self).__name__)
+
+    def set(self: Any, value: str) -> None:
+        if not isinstance(value, str) or not value:
+            raise TypeError(f"A {kind} name must be a non-empty string, got {value!r}")
+        self.__dict__["name"] = value
+
+    return property(get, set, doc=f"The {kind}'s name: the class name unless set with ``self.name = ...``.")
+
+
 class PipelineStep:
     """Base class of steps: implement ``__call__(self, data, ctx)``.
 
     A step returns the new data, or ``(data, {metric: value, ...})`` to record metrics.
-    ``name`` identifies the step in provenance and logs; ``params`` holds the values it
-    was built with (they enter cache keys and provenance). Set ``cacheable = True`` on a
-    subclass to let the step cache store its output.
+    ``name`` identifies the step in provenance and logs: the class name unless set in
+    ``__init__`` (``self.name = "resize"``) or as a class attribute. ``params`` holds the
+    values it was built with (they enter cache keys and provenance). Set
+    ``cacheable = True`` on a subclass to let the step cache store its output.
     """
 
     cacheable: bool = False
     #: Values the step was built with (cache keys, provenance).
     params: Mapping[str, Any] = {}
 
-    @property
-    def name(self) -> str:
-        """The step's name: the class name unless a subclass says otherwise."""
-        return type(self).__name__
+    name = instance_name_property("step")
 
     #: Context keys the step may read through keyword injection (decorated steps set it).
     context_keys: tuple[str, ...] = ()
@@ -71,11 +91,12 @@ class FunctionStep(PipelineStep):
         self.cacheable = cacheable
         self.is_async = spec.is_async
         self._wants_ctx = spec.wants_ctx
+        self._ctx_by_keyword = spec.ctx_by_keyword
         # Artifact parameters get a handle bound to each replicate's location.
         defaults = dict(spec.keywords)
         # Artifact parameters: annotated ``Artifact``, or given an Artifact value.
         artifact_names = set(spec.artifacts) | {
-            n for n in spec.names if isinstance(params.get(n, defaults.get(n)), Artifact)
+            n for n in {*spec.names, *params} if isinstance(params.get(n, defaults.get(n)), Artifact)
         }
         self._artifacts = tuple(
             (name, _as_artifact(name, params.get(name, defaults.get(name))))
@@ -110,6 +131,8 @@ class FunctionStep(PipelineStep):
     def __call__(self, data: Any, ctx: FrozenContext) -> Any:
         # With only fixed parameters there is nothing to look up in this replicate.
         kwargs = self.resolve_params(ctx) if self._injected or self._artifacts else self.params
+        if self._ctx_by_keyword:
+            return self.fn(data, ctx=ctx, **kwargs)
         if self._wants_ctx:
             return self.fn(data, ctx, **kwargs)
         return self.fn(data, **kwargs)
@@ -186,10 +209,92 @@ def _unknown_parameters_error(
     )
 
 
-class _StepSignature:
-    """What a step function's signature says, inspected once at decoration time."""
+def unknown_parameters(
+    given: Mapping[str, Any], names: Iterable[str], reserved: Iterable[str], var_keyword: str | None
+) -> list[str]:
+    """The names in ``given`` a factory cannot take, sorted.
 
-    __slots__ = ("wants_ctx", "keywords", "names", "is_async", "artifacts")
+    Args:
+        given: the parameters the factory was called with.
+        names: the function's named parameters (after the data / context).
+        reserved: the data / context parameters, which a ``**kwargs`` function cannot
+            take as fixed parameters either (they are passed already).
+        var_keyword: the ``**kwargs`` parameter's name, if any: it takes any other name.
+    """
+    if var_keyword is not None:
+        return sorted(set(given) & set(reserved))
+    return sorted(set(given) - set(names))
+
+
+def bind_positional(
+    kind: str,
+    name: str,
+    args: tuple[Any, ...],
+    params: dict[str, Any],
+    positional: list[str],
+    accepted: list[str],
+) -> None:
+    """Add a factory's positional ``args`` to ``params`` under the names in ``positional``.
+
+    Args:
+        kind: what is built (``"step"``, ``"datasource"``), for error messages.
+        name: its name (the decorated function's).
+        args: the positional values given.
+        params: the keyword values given; updated in place.
+        positional: the names positional values fill, in order.
+        accepted: every name the factory accepts.
+
+    Raises:
+        TypeError: more values than names, or a value given both ways.
+    """
+    if len(args) > len(positional):
+        fillable = f"only {', '.join(positional)} can" if positional else "none can"
+        raise TypeError(
+            f"{kind} {name}() got {len(args)} positional value(s), but {fillable} be given "
+            f"positionally (it accepts: {', '.join(accepted) or 'none'})"
+        )
+    for parameter, value in zip(positional, args, strict=False):
+        if parameter in params:
+            raise TypeError(f"{kind} {name}() got multiple values for '{parameter}'")
+        params[parameter] = value
+
+
+def refuse_positional_only(decorator: str, fn: Callable[..., Any], rest: list[Any], after: str) -> None:
+    """Raise TypeError if a parameter in ``rest`` (those after ``after``) is positional-only.
+
+    The engine passes those parameters by keyword, so ``def f(d, k, /)`` could never be
+    called; the message shows the signature without the ``/``.
+    """
+    import inspect
+
+    names = [p.name for p in rest if p.kind is inspect.Parameter.POSITIONAL_ONLY]
+    if not names:
+        return
+    signature = inspect.signature(fn)
+    fixed = signature.replace(
+        parameters=[
+            p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD)
+            if p.kind is inspect.Parameter.POSITIONAL_ONLY
+            else p
+            for p in signature.parameters.values()
+        ],
+        return_annotation=inspect.Signature.empty,
+    )
+    raise TypeError(
+        f"{decorator} function '{fn.__name__}' has positional-only parameter(s) "
+        f"{', '.join(names)}, but parameters after the {after} are passed by keyword: "
+        f"remove the '/', e.g. def {fn.__name__}{fixed}"
+    )
+
+
+class _StepSignature:
+    """What a step function's signature says, inspected once at decoration time.
+
+    The context goes to a parameter named ``ctx`` right after the data: positionally,
+    or by keyword when it is keyword-only (``def f(data, *, ctx, k=1)``).
+    """
+
+    __slots__ = ("wants_ctx", "ctx_by_keyword", "keywords", "names", "var_keyword", "reserved", "is_async", "artifacts")
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         import inspect
@@ -205,14 +310,20 @@ class _StepSignature:
             )
         rest = params[1:]
         self.wants_ctx = bool(rest) and rest[0].name == "ctx"
+        self.ctx_by_keyword = self.wants_ctx and rest[0].kind is inspect.Parameter.KEYWORD_ONLY
+        #: Names a fixed parameter may not take: the data's (and ctx) are passed already.
+        self.reserved = frozenset(p.name for p in params[: 2 if self.wants_ctx else 1])
         if self.wants_ctx:
             rest = rest[1:]
+        refuse_positional_only("@pipeline_step", fn, rest, "data (and ctx)")
         self.keywords = tuple(
             (p.name, _NO_DEFAULT if p.default is inspect.Parameter.empty else p.default)
             for p in rest
             if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
         )
         self.names = {name for name, _ in self.keywords}
+        #: The ``**kwargs`` parameter's name, if any: it takes any other fixed parameter.
+        self.var_keyword = next((p.name for p in rest if p.kind is inspect.Parameter.VAR_KEYWORD), None)
         self.is_async = inspect.iscoroutinefunction(fn)
         self.artifacts = frozenset(p.name for p in rest if is_artifact_annotation(p.annotation))
 
@@ -223,8 +334,14 @@ def pipeline_step(
     """Turn ``def f(data, ctx, *, p=default, ...)`` into a step factory.
 
     ``f(**fixed)`` returns a :class:`PipelineStep`. Keyword parameters not fixed there are
-    injected from the context by name at run time, falling back to their defaults. Usable
-    bare (``@pipeline_step``) or with options (``@pipeline_step(cacheable=True)``).
+    injected from the context by name at run time, falling back to their defaults. With
+    ``**kwargs`` any fixed parameter is accepted and passed through; nothing is injected
+    into ``**kwargs`` from the context. Usable bare (``@pipeline_step``) or with options
+    (``@pipeline_step(cacheable=True)``).
+
+    Raises:
+        TypeError: at decoration, when the data is not the first positional parameter or
+            a parameter after the data (and ``ctx``) is positional-only.
 
     Example::
 
@@ -239,21 +356,14 @@ def pipeline_step(
     def decorate(func: Callable[..., Any]) -> Callable[..., FunctionStep]:
         spec = _StepSignature(func)
         positional = [name for name, _ in spec.keywords]
+        accepted = positional + [f"**{spec.var_keyword}"] if spec.var_keyword else positional
 
         @functools.wraps(func)
         def factory(*args: Any, **params: Any) -> FunctionStep:
-            if len(args) > len(positional):
-                raise TypeError(
-                    f"{func.__name__}() takes at most {len(positional)} positional "
-                    f"parameters ({', '.join(positional) or 'none'}), got {len(args)}"
-                )
-            for name, value in zip(positional, args, strict=False):
-                if name in params:
-                    raise TypeError(f"{func.__name__}() got two values for '{name}'")
-                params[name] = value
-            unknown = sorted(set(params) - spec.names)
+            bind_positional("step", func.__name__, args, params, positional, accepted)
+            unknown = unknown_parameters(params, spec.names, spec.reserved, spec.var_keyword)
             if unknown:
-                raise _unknown_parameters_error("step", func.__name__, unknown, positional)
+                raise _unknown_parameters_error("step", func.__name__, unknown, accepted)
             return FunctionStep(func, spec, params, cacheable)
 
         factory.__crystallize_step__ = func  # type: ignore[attr-defined]

@@ -94,3 +94,26 @@ def test_closing_the_results_stops_replicates_not_yet_started():
     assert time.perf_counter() - t0 < 0.5
     assert len(started) <= 3, f"{len(started)} replicates started after the consumer stopped"
     assert threading.active_count() < 50
+
+
+async def _child_draw():
+    await asyncio.sleep(0)
+    return random.random()
+
+
+@pipeline_step()
+async def gathers(draws, ctx):
+    a, b = await asyncio.gather(_child_draw(), _child_draw())
+    task = asyncio.get_running_loop().create_task(_child_draw())
+    return draws, {"a": a, "b": b, "t": await task, "c": random.random()}
+
+
+@pytest.mark.parametrize("execution", [AsyncExecution(), AsyncExecution(max_concurrency=1)], ids=["free", "one"])
+def test_tasks_a_replicate_starts_draw_from_its_stream(execution):
+    def metrics(executor):
+        return Experiment(
+            datasource=draws_after_waiting(), pipeline=Pipeline([gathers()]), replicates=6,
+            plugins=[executor, SeedPlugin(seed=3), ArtifactPlugin(root_dir=None)],
+        ).run().metrics.baseline.metrics
+
+    assert metrics(execution) == metrics(SerialExecution())

@@ -195,3 +195,54 @@ def test_async_steps_work_when_the_caller_already_runs_an_event_loop():
     result, applied = asyncio.run(notebook_cell())
     assert not result.errors and result.metrics.baseline.metrics["value"] == [0, 10]
     assert applied == 7
+
+
+CLEANED: list[int] = []
+
+
+async def _numbers():
+    try:
+        for i in range(10):
+            yield i
+    finally:
+        CLEANED.append(1)
+
+
+@data_source
+async def starts_a_task(ctx):
+    queue = asyncio.Queue()
+
+    async def fill():
+        for i in range(3):
+            await queue.put(i)
+
+    ctx.add("filler", asyncio.ensure_future(fill()))  # lives on into the next step
+    numbers = _numbers()
+    await numbers.__anext__()  # left open: its finally must still run
+    ctx.add("numbers", numbers)
+    return queue
+
+
+@pipeline_step()
+async def drains(queue, ctx):
+    items = [await asyncio.wait_for(queue.get(), 2) for _ in range(3)]
+    return queue, {"n": len(items)}
+
+
+@pytest.mark.parametrize("inside_a_loop", [False, True], ids=["script", "notebook"])
+def test_one_loop_per_condition_and_async_generators_closed(inside_a_loop):
+    CLEANED.clear()
+
+    def run():
+        return Experiment(datasource=starts_a_task(), pipeline=Pipeline([drains()]), replicates=2,
+                          plugins=[SeedPlugin(seed=1)]).run()
+
+    async def cell():
+        return run()
+
+    result = asyncio.run(cell()) if inside_a_loop else run()
+    assert not result.errors and result.metrics.baseline.metrics["n"] == [3, 3]
+    import gc
+
+    gc.collect()
+    assert len(CLEANED) == 2

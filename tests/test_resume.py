@@ -194,6 +194,21 @@ def test_resuming_with_fewer_replicates_starts_a_new_run_and_keeps_the_stored_on
     assert (stored[fewer.run_id].replicates, stored[fewer.run_id].n_records) == (2, 2)
 
 
+def test_fewer_replicates_with_a_drawn_seed_repeat_the_stored_numbers():
+    import random as _random
+
+    @pipeline_step()
+    def draw(data, ctx):
+        return data, {"x": _random.random()}
+
+    build = lambda n: Experiment(datasource=source(), pipeline=Pipeline([draw()]), name="drawn",  # noqa: E731
+                                 replicates=n, plugins=[SeedPlugin()])
+    first = build(4).run()
+    fewer = build(3).run(strategy="resume")
+    assert fewer.run_id != first.run_id and fewer.base_seed == first.base_seed
+    assert fewer.metrics.baseline.metrics["x"] == first.metrics.baseline.metrics["x"][:3]
+
+
 def _pretend_running(run_id, pid):
     """Mark the stored run as being driven right now by process ``pid``."""
     import sqlite3

@@ -419,37 +419,50 @@ async def _as_coroutine(awaitable: Any) -> Any:
 
 
 class _AwaitableRunner:
-    """Runs awaitables to completion for synchronous executors: on an event loop of its
-    own, or — when this thread already runs a loop (a Jupyter notebook, an async web
-    app), where a second loop cannot run — on a helper thread's loop."""
+    """Runs one condition's awaitables to completion for synchronous executors, all on one
+    event loop (tasks a datasource starts live on into later steps): a loop of its own,
+    or — when this thread already runs one (a Jupyter notebook, an async web app), where
+    a second cannot run here — a loop on a helper thread."""
 
     def __init__(self) -> None:
         import asyncio
 
+        self.loop = asyncio.new_event_loop()
+        self.thread: Any = None
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # no loop here: the usual case
-            self.loop: Any = asyncio.new_event_loop()
-            self.pool: Any = None
-        else:
-            from concurrent.futures import ThreadPoolExecutor
+            return
+        import threading
 
-            self.loop = None
-            self.pool = ThreadPoolExecutor(1, thread_name_prefix="crystallize-await")
+        self.thread = threading.Thread(target=self.loop.run_forever, name="crystallize-await", daemon=True)
+        self.thread.start()
 
     def run(self, awaitable: Any) -> Any:
         """Await ``awaitable`` and return its result (or raise its exception)."""
-        if self.pool is None:
+        if self.thread is None:
             return self.loop.run_until_complete(_as_coroutine(awaitable))
         import asyncio
 
-        return self.pool.submit(asyncio.run, _as_coroutine(awaitable)).result()
+        return asyncio.run_coroutine_threadsafe(_as_coroutine(awaitable), self.loop).result()
 
     def close(self) -> None:
-        """Release the loop or the helper thread."""
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
-        else:
+        """Finish async generators left open, then release the loop (and its thread; one
+        still busy, say after Ctrl+C, is a daemon and left to end on its own)."""
+        if self.thread is None:
+            try:
+                self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+            finally:
+                self.loop.close()
+            return
+        import asyncio
+        import contextlib
+
+        with contextlib.suppress(Exception):  # a stuck generator must not hang the run
+            asyncio.run_coroutine_threadsafe(self.loop.shutdown_asyncgens(), self.loop).result(timeout=5)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=5)
+        if not self.thread.is_alive():
             self.loop.close()
 
 

@@ -109,6 +109,9 @@ class RunSession:
                 "asks for %d, so a new run is started (load_result(%r) gives the stored one).",
                 previous.run_id, experiment.name, previous.replicates, experiment.replicates, previous.run_id,
             )
+            seed = experiment.get_plugin(SeedPlugin)
+            if seed is not None and previous.base_seed is not None:
+                seed.base_seed = previous.base_seed  # the same seeds: cached steps hit
             previous = None
         seed = experiment.get_plugin(SeedPlugin)
         if previous is not None:

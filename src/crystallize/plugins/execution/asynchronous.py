@@ -50,7 +50,7 @@ class AsyncExecution(ExecutionPlugin):
         import queue
         import threading
 
-        from crystallize.plugins.execution.rng_isolation import OwnRngState
+        from crystallize.plugins.execution.rng_isolation import OwnRngState, stream_task_factory
 
         results: queue.Queue = queue.Queue()
         if wants_events(replicate_fn):  # live events join the results, in arrival order
@@ -88,6 +88,7 @@ class AsyncExecution(ExecutionPlugin):
 
         def runner() -> None:
             asyncio.set_event_loop(loop)
+            loop.set_task_factory(stream_task_factory)  # tasks a replicate starts share its RNGs
             try:
                 main.append(loop.create_task(run_all()))
                 loop.run_until_complete(main[0])

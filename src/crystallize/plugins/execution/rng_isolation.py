@@ -14,44 +14,93 @@ from __future__ import annotations
 
 import random
 from collections.abc import Coroutine, Generator
+from contextvars import ContextVar
 from typing import Any
 
 from crystallize.plugins.numpy_seeding import restore_numpy_state, save_numpy_state
 
 
-class OwnRngState:
-    """Await ``coro`` with its own state of ``random`` and NumPy's global generator.
+class RngStream:
+    """The global generators' state of one replicate while it is not running.
 
-    Args:
-        coro: the coroutine to run (one replicate).
+    Shared by the replicate's coroutine and every task it starts (``asyncio.gather``,
+    ``create_task``): they draw from one stream, in the order the loop runs them, as
+    they would running alone.
     """
 
-    __slots__ = ("coro",)
+    __slots__ = ("saved",)
 
-    def __init__(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def __init__(self) -> None:
+        self.saved: tuple[Any, tuple[str, Any]] | None = None  # None until it first pauses
+
+    def resume(self) -> None:
+        """Put this stream's state in the global generators."""
+        if self.saved is not None:
+            random.setstate(self.saved[0])
+            restore_numpy_state(self.saved[1])
+
+    def pause(self) -> None:
+        """Keep the global generators' state as this stream's."""
+        self.saved = (random.getstate(), save_numpy_state())
+
+
+#: The stream of the replicate whose code is running (read when it starts a task).
+CURRENT_STREAM: ContextVar[RngStream | None] = ContextVar("crystallize_rng_stream", default=None)
+
+
+class OwnRngState:
+    """Await ``coro`` drawing from ``stream``: swapped in each time the coroutine resumes,
+    saved each time it suspends or ends.
+
+    Args:
+        coro: the coroutine to run (one replicate, or a task it started).
+        stream: the replicate's stream (a new one when not given).
+    """
+
+    __slots__ = ("coro", "stream")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], stream: RngStream | None = None) -> None:
         self.coro = coro
+        self.stream = stream or RngStream()
 
     def __await__(self) -> Generator[Any, Any, Any]:
-        coro = self.coro
-        saved: tuple[Any, tuple[str, Any]] | None = None  # None until it first suspends
+        coro, stream = self.coro, self.stream
+        token = CURRENT_STREAM.set(stream)  # tasks started from here share the stream
         value: Any = None
         error: BaseException | None = None
-        while True:
-            if saved is not None:
-                random.setstate(saved[0])
-                restore_numpy_state(saved[1])
-            try:
-                suspended_on = coro.send(value) if error is None else coro.throw(error)
-            except StopIteration as done:
-                return done.value
-            saved = (random.getstate(), save_numpy_state())
-            try:
-                value, error = (yield suspended_on), None
-            except GeneratorExit:
-                coro.close()
-                raise
-            except BaseException as exc:  # e.g. CancelledError: delivered to the replicate
-                value, error = None, exc
+        try:
+            while True:
+                stream.resume()
+                try:
+                    suspended_on = coro.send(value) if error is None else coro.throw(error)
+                except StopIteration as done:
+                    return done.value
+                finally:
+                    stream.pause()
+                try:
+                    value, error = (yield suspended_on), None
+                except GeneratorExit:
+                    coro.close()
+                    raise
+                except BaseException as exc:  # e.g. CancelledError: delivered to the replicate
+                    value, error = None, exc
+        finally:
+            CURRENT_STREAM.reset(token)
 
 
-__all__ = ["OwnRngState"]
+async def _in_stream(coro: Coroutine[Any, Any, Any], stream: RngStream) -> Any:
+    return await OwnRngState(coro, stream)
+
+
+def stream_task_factory(loop: Any, coro: Coroutine[Any, Any, Any], **kwargs: Any) -> Any:
+    """A task factory (``loop.set_task_factory``) under which a task started by a
+    replicate draws from that replicate's stream instead of whatever was current."""
+    import asyncio
+
+    stream = CURRENT_STREAM.get()
+    if stream is not None:
+        coro = _in_stream(coro, stream)
+    return asyncio.Task(coro, loop=loop, **kwargs)
+
+
+__all__ = ["CURRENT_STREAM", "OwnRngState", "RngStream", "stream_task_factory"]

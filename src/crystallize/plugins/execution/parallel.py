@@ -132,8 +132,8 @@ class ParallelExecution(ExecutionPlugin):
             todo = list(replicates)
             while todo:  # more than one round only after a worker process died
                 suspects, todo = yield from self._pool_round(payload, todo, events)
-                for rep in suspects:
-                    yield from run_alone(payload, replicate_fn, rep)
+                for results in run_alone(payload, replicate_fn, suspects, self.workers):
+                    yield from results
                     if events is not None:
                         yield from drain(events)
 
@@ -180,29 +180,44 @@ class ParallelExecution(ExecutionPlugin):
         return suspects, rest
 
 
-def run_alone(payload: bytes, replicate_fn: Callable[[int], Any], replicate: int) -> list[Any]:
-    """Run one replicate in a process of its own (after a worker died running it).
+def run_alone(
+    payload: bytes, replicate_fn: Callable[[int], Any], replicates: list[int], workers: int
+) -> Iterator[list[Any]]:
+    """Run each of ``replicates`` in a process of its own, ``workers`` at a time (after
+    their pool broke), yielding each one's results in order.
 
-    Returns its results, or, when this process dies too, failed records naming how.
+    A replicate whose process dies too gets failed records naming how.
     """
     import multiprocessing
 
     context = multiprocessing.get_context()
-    receive, send = context.Pipe(duplex=False)
-    process = context.Process(target=_alone, args=(payload, replicate, send))
-    process.start()
-    send.close()
-    outcome = None
+    for first in range(0, len(replicates), max(1, workers)):
+        started = []
+        try:
+            for replicate in replicates[first : first + max(1, workers)]:
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(target=_alone, args=(payload, replicate, send))
+                process.start()
+                send.close()
+                started.append((replicate, process, receive))
+            for replicate, process, receive in started:
+                yield _outcome_of(replicate_fn, replicate, process, receive)
+        finally:  # Ctrl+C or an error: no process outlives the run
+            for _, process, receive in started:
+                receive.close()
+                if process.is_alive():
+                    process.kill()
+                process.join()
+
+
+def _outcome_of(replicate_fn: Callable[[int], Any], replicate: int, process: Any, receive: Any) -> list[Any]:
+    """The results a lone replicate's process sends back, or failed records if it died."""
     try:
         outcome = receive.recv()
     except EOFError:  # the process died before sending anything back
         outcome = None
-    finally:
-        receive.close()
-        if process.is_alive() and outcome is None:
-            process.kill()
-        process.join()
     if outcome is None:
+        process.join()
         return replicate_fn.failed_records(replicate, death_reason(process.exitcode), "WorkerDied")
     ok, value = outcome
     if not ok:
@@ -237,8 +252,8 @@ def death_reason(exitcode: int | None) -> str:
     else:
         how = f"exit code {exitcode}"
     return (
-        f"the worker process running this replicate died ({how}), again when the replicate "
-        "was re-run alone in a fresh process. Something it runs ends the process: os._exit(), "
+        f"the process running this replicate died ({how}) when it was run alone in a fresh "
+        "process, after its worker pool broke. Something it runs ends the process: os._exit(), "
         "a crash in native code, or the system killing it (SIGKILL often means out of "
         "memory). Fix that, then run again with strategy='resume' to finish this replicate."
     )

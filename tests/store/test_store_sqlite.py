@@ -537,3 +537,22 @@ def test_a_data_directory_that_is_a_file_says_so(tmp_path, where):
     with pytest.raises(StoreError, match=r"'.*afile' is a file, not a directory") as raised:
         open_store(tmp_path / where)
     assert "Errno" not in str(raised.value)
+
+
+def test_reopening_a_run_another_live_process_holds_is_refused_atomically(store):
+    from crystallize.store import RunInProgressError
+
+    run = new_run(store)
+    store.finish_run(run.run_id, "interrupted")
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        # Another process claimed the run between our liveness check and our claim.
+        raw_update(store.path, "UPDATE runs SET status='running', pid=?, heartbeat_at=? WHERE run_id=?",
+                   (other.pid, time.time(), run.run_id))
+        with pytest.raises(RunInProgressError, match=f"process {other.pid}"):
+            store.reopen_run(run.run_id)
+        assert store.get_run(run.run_id).pid == other.pid  # left as the other process has it
+    finally:
+        other.kill()
+        other.wait()
+    assert store.reopen_run(run.run_id).pid == os.getpid()  # its driver is gone: taken over

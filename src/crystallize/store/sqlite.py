@@ -583,19 +583,39 @@ class SQLiteRunStore(RunStore):
         self, run_id: str, replicates: int | None = None, *, artifact_version: int | None = None
     ) -> RunInfo:
         """Make this process the run's driver again (status ``running``); see
-        :meth:`RunStore.reopen_run`."""
-        self.finish_run(run_id, "running")
-        if replicates is not None or artifact_version is not None:
-            with self.transaction(write=True) as conn:
+        :meth:`RunStore.reopen_run`.
+
+        The check and the claim are one write transaction, so of two processes resuming
+        the same run at once, one gets it and the other :class:`RunInProgressError`.
+        """
+        from crystallize.store.base import RunInProgressError
+
+        now = time.time()
+        with self.transaction(write=True) as conn:
+            row = conn.execute(
+                "SELECT status, pid, hostname, heartbeat_at FROM runs WHERE run_id = ?", (run_id,)
+            ).fetchone()
+            if row is None:
+                raise RunNotFoundError(run_id, str(self.path))
+            status, pid, host, beat = row
+            ours = pid == os.getpid() and host == _hostname()
+            busy = status == "running" and not ours and stale_reason(pid, host, beat, now, self.stale_after) is None
+            if not busy:
                 conn.execute(
-                    "UPDATE runs SET replicates = MAX(replicates, COALESCE(?, replicates)), "
+                    "UPDATE runs SET status = 'running', heartbeat_at = ?, ended_at = NULL, pid = ?, "
+                    "hostname = ?, replicates = MAX(replicates, COALESCE(?, replicates)), "
                     "artifact_version = COALESCE(artifact_version, ?) WHERE run_id = ?",
                     (
+                        now,
+                        os.getpid(),
+                        _hostname(),
                         None if replicates is None else operator.index(replicates),
                         None if artifact_version is None else operator.index(artifact_version),
                         run_id,
                     ),
                 )
+        if busy:
+            raise RunInProgressError(self.get_run(run_id), now - beat)
         return self.get_run(run_id)
 
     def get_run(self, run_id: str) -> RunInfo:

@@ -104,3 +104,34 @@ def test_the_fingerprint_does_not_change_with_each_factory_object():
     one = fingerprint(spec_of(_reading(resource_factory(make_resource))))
     other = fingerprint(spec_of(_reading(resource_factory(make_resource))))
     assert one == other  # so a run with a resource can be resumed by a new process
+
+
+MADE: list[int] = []
+
+
+def _load_model(ctx):
+    MADE.append(1)
+    return bytearray(10)
+
+
+def test_a_resource_goes_when_its_last_factory_does():
+    import gc
+    import pickle
+
+    from crystallize import resource_factory
+    from crystallize.resources import _CACHE
+    from crystallize.utils.context import FrozenContext
+
+    MADE.clear()
+    factory = resource_factory(_load_model)
+    ctx = FrozenContext({"model": factory})
+    ctx["model"]
+    copy_of_it = pickle.loads(pickle.dumps(factory))  # as a worker or apply() would hold it
+    assert ctx["model"] is copy_of_it.get(ctx) and MADE == [1]
+    before = len(_CACHE)
+    del factory, ctx
+    gc.collect()
+    assert len(_CACHE) == before, "a copy still holds it"
+    del copy_of_it
+    gc.collect()
+    assert len(_CACHE) == before - 1

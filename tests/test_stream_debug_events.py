@@ -135,3 +135,17 @@ def test_debug_can_store_when_asked_and_shows_failures():
     assert "ValueError: nope" in buffer.getvalue()
     (run,) = list_runs("data", "s")
     assert run.n_records == 1 and run.status == "failed"
+
+
+def test_a_paused_stream_blocks_a_second_run_of_the_same_object_until_closed():
+    from crystallize import ExperimentBusyError
+
+    experiment = build(SerialExecution(), replicates=3, treatments=[treatment("t", {"x": 1})])
+    stream = experiment.stream(replicates=10, treatments=[])
+    records = iter(stream)
+    next(records)  # one record read, then the notebook cell ends
+    with pytest.raises(ExperimentBusyError, match="stream.close()"):
+        experiment.run()
+    stream.close()
+    result = experiment.run()  # the stream's overrides are gone with it
+    assert len(result.records) == 3 * 2

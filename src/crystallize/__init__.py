@@ -17,6 +17,7 @@ from crystallize.datasource import DataSource, data_source
 from crystallize.exceptions import (
     ContextMutationError,
     CrystallizeError,
+    ExperimentBusyError,
     ExperimentValidationError,
     MissingParameterError,
     PicklingError,
@@ -77,6 +78,7 @@ __all__ = [
     "Experiment",
     "ExperimentGraph",
     "Exploration",
+    "ExperimentBusyError",
     "ExperimentValidationError",
     "FrozenContext",
     "Hypothesis",

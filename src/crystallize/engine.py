@@ -9,12 +9,19 @@ assembled.
 from __future__ import annotations
 
 import contextlib
+import threading
+import weakref
 from collections.abc import Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from crystallize.artifacts import scratch_location
 from crystallize.events import LiveEvent
-from crystallize.exceptions import ExperimentValidationError, MissingMetricError, RunFailedError
+from crystallize.exceptions import (
+    ExperimentBusyError,
+    ExperimentValidationError,
+    MissingMetricError,
+    RunFailedError,
+)
 from crystallize.hypothesis import Hypothesis, HypothesisResult
 from crystallize.plugins.execution.base import ExecutionPlugin, replicate_indices
 from crystallize.plugins.hookspec import overrides
@@ -44,6 +51,30 @@ def run_overrides(experiment: Experiment, **values: Any) -> Iterator[None]:
     finally:
         for key, value in saved.items():
             setattr(experiment, key, value)
+
+
+_RUNNING: weakref.WeakSet[Experiment] = weakref.WeakSet()
+_RUNNING_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _running(experiment: Experiment) -> Iterator[None]:
+    """Mark ``experiment`` as running for the duration; refuse a second concurrent run
+    (its per-run overrides and plugin state live on the one object)."""
+    with _RUNNING_LOCK:
+        if experiment in _RUNNING:
+            raise ExperimentBusyError(
+                f"Experiment '{experiment.name}' is already running: a stream() that was not "
+                "read to the end (close it with stream.close(), or read it out), or a run in "
+                "another thread. One Experiment object runs one run at a time; build a second "
+                "Experiment to run two at once."
+            )
+        _RUNNING.add(experiment)
+    try:
+        yield
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(experiment)
 
 
 def iterate_records(experiment: Experiment, runner: ReplicateRunner) -> Iterator[ReplicateRecord | LiveEvent]:
@@ -187,7 +218,7 @@ def iter_run(
         raise ExperimentValidationError(f"strategy must be 'rerun' or 'resume', got {strategy!r}")
     run_treatments = _chosen_treatments(treatments, experiment.treatments) if treatments is not None else None
     run_hypotheses = list(hypotheses) if hypotheses is not None else None
-    with paced_gc(), run_overrides(
+    with _running(experiment), paced_gc(), run_overrides(
         experiment, treatments=run_treatments, hypotheses=run_hypotheses, replicates=replicates
     ):
         experiment.validate()

@@ -7,6 +7,7 @@ The tree::
     ├── MissingContextKeyError      (also a KeyError) ctx[key] for a key the context lacks
     ├── MissingParameterError       a step keyword has no fixed value, context value or default
     ├── ExperimentValidationError   (also a ValueError) the experiment is incomplete or inconsistent
+    ├── ExperimentBusyError         (also a RuntimeError) the experiment is already running
     ├── PicklingError               (also a pickle.PicklingError) something must cross a process
     │                               boundary and cannot
     ├── PluginError                 a plugin is malformed (unknown hook, wrong signature)
@@ -84,6 +85,11 @@ class MissingParameterError(CrystallizeError, TypeError):
 
 class ExperimentValidationError(CrystallizeError, ValueError):
     """An experiment is missing a required part or has inconsistent settings."""
+
+
+class ExperimentBusyError(CrystallizeError, RuntimeError):
+    """The experiment is already running: a ``stream()`` not read to the end, or a run in
+    another thread. One Experiment object runs one run at a time."""
 
 
 class PicklingError(CrystallizeError, _StdPicklingError):
@@ -194,6 +200,7 @@ __all__ = [
     "ConfigError",
     "ContextMutationError",
     "CrystallizeError",
+    "ExperimentBusyError",
     "ExperimentValidationError",
     "InsufficientSamplesError",
     "MissingContextKeyError",

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 from crystallize.utils.context import FrozenContext
 
 # Live resources of this process, keyed by factory key. Never pickled.
-_CACHE: dict[str, Any] = {}
+_CACHE: dict[tuple[int, str, str], Any] = {}
 _LOCK = threading.Lock()
+# How many live factory objects (the original and its copies) share each token.
+_HOLDERS: dict[str, int] = {}
+
+
+def _release(token: str) -> None:
+    """One holder of ``token`` is gone; with the last, drop the resources it made."""
+    with _LOCK:
+        left = _HOLDERS.get(token, 1) - 1
+        if left > 0:
+            _HOLDERS[token] = left
+            return
+        _HOLDERS.pop(token, None)
+        for cache_key in [k for k in _CACHE if k[2] == token]:
+            del _CACHE[cache_key]
 
 
 class ResourceFactory:
@@ -22,7 +37,7 @@ class ResourceFactory:
     socket, a connection, a model) never has to be pickled.
     """
 
-    __slots__ = ("fn", "key", "_token")
+    __slots__ = ("fn", "key", "_token", "__weakref__")
 
     def __init__(self, fn: Callable[[FrozenContext], Any], key: str | None = None) -> None:
         if not callable(fn):
@@ -33,6 +48,14 @@ class ResourceFactory:
         # with the same qualified name. The token is drawn here, in the driver, and travels
         # with the pickle, so every replicate in a worker shares the worker's one resource.
         self._token = "" if key else os.urandom(8).hex()
+        self._release_with_me()
+
+    def _release_with_me(self) -> None:
+        """Drop this process's resource when the last factory holding its token goes: a
+        notebook re-running a cell must not keep every earlier model or connection."""
+        if self._token:
+            _HOLDERS[self._token] = _HOLDERS.get(self._token, 0) + 1
+            weakref.finalize(self, _release, self._token)
 
     def get(self, ctx: FrozenContext) -> Any:
         """Return this process's resource, creating it on first use."""
@@ -60,6 +83,7 @@ class ResourceFactory:
 
     def __setstate__(self, state: tuple[Any, str, str]) -> None:
         self.fn, self.key, self._token = state
+        self._release_with_me()
 
     def __repr__(self) -> str:
         return f"resource_factory({getattr(self.fn, '__name__', self.fn)!r}, key={self.key!r})"
@@ -73,7 +97,8 @@ def resource_factory(fn: Callable[[FrozenContext], Any], key: str | None = None)
     under thread execution it must be safe to use from several threads (for SQLite:
     ``sqlite3.connect(path, check_same_thread=False)``). ``key`` names the cache entry:
     factories given the same key share one resource per process; without a key, each
-    factory has its own (its ``key`` attribute is then the function's qualified name).
+    factory has its own (its ``key`` attribute is then the function's qualified name),
+    dropped once the factory and its copies are garbage-collected.
     """
     return ResourceFactory(fn, key)
 

@@ -254,3 +254,22 @@ def test_resume_takes_over_a_run_this_process_left_running():
     _pretend_running(first.run_id, os.getpid())  # e.g. its final status could not be stored
     resumed = _live_build().run(strategy="resume")
     assert resumed.run_id == first.run_id
+
+
+def test_resume_does_not_mix_artifacts_with_a_later_unversioned_run_of_the_same_name(caplog):
+    from crystallize import Artifact
+
+    @pipeline_step()
+    def writes(data, ctx, *, tag="A", out: Artifact = Artifact("m.txt")):
+        out.write(f"{tag}:{ctx['replicate']}")
+        return data
+
+    build = lambda tag, n: Experiment(datasource=source(), pipeline=Pipeline([writes(tag=tag)]),  # noqa: E731
+                                      name="shared", replicates=n, plugins=[SeedPlugin(seed=1)])
+    first = build("A", 2).run()
+    build("B", 2).run()  # same name, other experiment: v0 now holds B's files
+    resumed = build("A", 4).run(strategy="resume")
+    assert resumed.run_id != first.run_id
+    assert "a later run" in caplog.text
+    files = sorted(Path("data/shared/v0/baseline").glob("*/m.txt"))
+    assert [f.read_text() for f in files] == [f"A:{r}" for r in range(4)]

@@ -179,9 +179,19 @@ class RunSession:
         assert self.store is not None
         name = self.experiment.name
         previous = self.store.latest_run(name, fingerprint=digest)
+        other = self.store.latest_run(name)
+        versioned = bool(getattr(self.experiment.get_plugin(ArtifactPlugin), "versioned", False))
+        if previous is not None and other is not None and other.run_id != previous.run_id and not versioned:
+            # A later run of this name emptied v0 and wrote its own files there: resuming
+            # would mix two runs' artifacts in one directory.
+            logger.warning(
+                "Not resuming run %s of '%s': a later run (%s) has replaced its artifacts in v0 "
+                "since; starting a new run (ArtifactPlugin(versioned=True) keeps each run's files).",
+                previous.run_id, name, other.run_id,
+            )
+            return None
         if previous is not None:
             return previous
-        other = self.store.latest_run(name)
         if other is None:
             logger.info("Nothing to resume for '%s': no earlier run; starting a new run", name)
         else:

@@ -149,3 +149,25 @@ def test_a_paused_stream_blocks_a_second_run_of_the_same_object_until_closed():
     stream.close()
     result = experiment.run()  # the stream's overrides are gone with it
     assert len(result.records) == 3 * 2
+
+
+def test_debug_pairs_every_before_run_with_an_after_run():
+    from crystallize import BasePlugin
+
+    class Opens(BasePlugin):
+        def __init__(self):
+            self.calls = []
+
+        def before_run(self, experiment):
+            self.calls.append("open")
+
+        def after_run(self, experiment, result):
+            self.calls.append(("close", len(result.records), result.run_id is not None))
+
+    plugin = Opens()
+    experiment = Experiment(
+        datasource=index(), pipeline=Pipeline([timed()]), replicates=3, name="d", plugins=[SeedPlugin(seed=1), plugin]
+    )
+    experiment.debug(console=Console(file=io.StringIO()))
+    experiment.debug(store=True, console=Console(file=io.StringIO()))
+    assert plugin.calls == ["open", ("close", 1, False), "open", ("close", 1, True)]

@@ -61,6 +61,25 @@ class _Tracer(BasePlugin):
         self.outputs.append(data)
 
 
+def _close_plugins(experiment: Experiment, traced: Experiment, record: Any, condition: str, session: Any) -> None:
+    """Every ``before_run`` gets its ``after_run`` (with a one-record Result), as in
+    ``apply()``: a plugin that opens something per run (an MLflow run) closes it."""
+    from crystallize.engine import _after_run
+    from crystallize.plugins.seed import SeedPlugin
+    from crystallize.result import Result
+
+    seed = experiment.get_plugin(SeedPlugin)
+    result = Result(
+        [record],
+        sorted({"baseline", condition}, key=lambda c: c != "baseline"),
+        experiment=experiment.name,
+        run_id=session.run_id if session is not None else None,
+        base_seed=seed.base_seed if seed else None,
+        info={"replicates": 1, "strategy": "debug", "computed": 1},
+    )
+    _after_run(traced, result)
+
+
 def debug_replicate(
     experiment: Experiment,
     treatment: TreatmentLike | None = None,
@@ -91,16 +110,22 @@ def debug_replicate(
         traced.replicates = replicate + 1
         session = RunSession(traced, "rerun", [condition[0]])
     source = traced.datasource = _RecordingSource(experiment.datasource)
-    for plugin in experiment.plugins:
-        plugin.before_run(traced)
-    with contextlib.ExitStack() as scratch:
-        location = session.location if session else scratch.enter_context(scratch_location(experiment.name))
-        runner = ReplicateRunner(traced, [condition], [replicate], location=location)
-        outcome = runner.run_condition(condition[0], condition[1], replicate)
-    record = outcome.record
-    if session is not None:
-        session.add(record)
-        session.finish("completed" if record.error is None else "failed")
+    status = "cancelled"  # unless the replicate comes back (Ctrl+C, a hook raising)
+    try:
+        for plugin in experiment.plugins:
+            plugin.before_run(traced)
+        with contextlib.ExitStack() as scratch:
+            location = session.location if session else scratch.enter_context(scratch_location(experiment.name))
+            runner = ReplicateRunner(traced, [condition], [replicate], location=location)
+            outcome = runner.run_condition(condition[0], condition[1], replicate)
+        record = outcome.record
+        status = "completed" if record.error is None else "failed"
+        if session is not None:
+            session.add(record)
+    finally:
+        if session is not None:
+            session.finish(status)
+    _close_plugins(experiment, traced, record, condition[0], session)
 
     out = console or Console()
     width = max(30, (out.width - 40) // 3)

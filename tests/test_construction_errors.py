@@ -328,3 +328,19 @@ def test_builder_without_steps_says_how_to_add_them():
     )
     with pytest.raises(ExperimentValidationError, match=r"no datasource .*; no pipeline .*\.add_step"):
         Experiment.builder().build()
+
+
+def test_plugins_changed_after_construction_must_stay_one_per_kind():
+    from crystallize import SeedPlugin
+
+    experiment = make()
+    experiment.plugins.append(SeedPlugin(seed=99))
+    with pytest.raises(ExperimentValidationError, match=r"exactly one SeedPlugin, but holds 2 \(SeedPlugin, SeedPlugin\)"):
+        experiment.run()
+    experiment = make()
+    experiment.plugins = [SeedPlugin(seed=2)]
+    with pytest.raises(ExperimentValidationError, match="exactly one execution plugin, but holds 0"):
+        experiment.run()
+    experiment = make()
+    experiment.plugins = [p for p in experiment.plugins if not isinstance(p, SeedPlugin)] + [SeedPlugin(seed=2)]
+    assert experiment.run().provenance["baseline"][0]["seed_used"] == 2  # a replacement works

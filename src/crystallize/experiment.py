@@ -68,6 +68,21 @@ def resolve_plugins(plugins: Iterable[BasePlugin] | None) -> list[BasePlugin]:
     return chosen
 
 
+def _plugin_problems(plugins: Sequence[BasePlugin]) -> list[str]:
+    """Why ``experiment.plugins``, changed after construction, is not one plugin per kind."""
+    problems = []
+    for kind, matches, _ in _PLUGIN_KINDS:
+        found = [type(p).__name__ for p in plugins if matches(p)]
+        if len(found) != 1:
+            problems.append(
+                f"experiment.plugins must hold exactly one {kind}, but holds {len(found)}"
+                f"{' (' + ', '.join(found) + ')' if found else ''}: replace the plugin in the "
+                "list rather than appending or removing one, or build the experiment with "
+                "plugins=[...] (missing kinds get their defaults there)"
+            )
+    return problems
+
+
 def as_treatment(value: TreatmentLike, known: Sequence[Treatment] = ()) -> Treatment:
     """Accept a Treatment, the name of a known treatment, or a callable ``fn(ctx)``."""
     if isinstance(value, Treatment):
@@ -190,7 +205,10 @@ class Experiment:
     @property
     def execution_plugin(self) -> BasePlugin:
         """The plugin that schedules replicates."""
-        return next(p for p in self.plugins if is_execution_plugin(p))
+        for plugin in self.plugins:
+            if is_execution_plugin(plugin):
+                return plugin
+        raise ExperimentValidationError(_plugin_problems(self.plugins)[0])
 
     # -- checks --------------------------------------------------------------------------
     def validate(self) -> None:
@@ -221,6 +239,7 @@ class Experiment:
         if isinstance(self.replicates, bool) or not isinstance(self.replicates, int) or self.replicates < 1:
             problems.append(f"replicates must be a positive int, got {self.replicates!r}")
         problems += _name_problems(self.name)
+        problems += _plugin_problems(self.plugins)
         problems += _engine_key_problems("initial_ctx", self.initial_ctx)
         problems += _duplicates("treatment", [t.name for t in self.treatments])
         base_steps = self.pipeline.steps if self.pipeline is not None else []

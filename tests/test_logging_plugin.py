@@ -40,3 +40,29 @@ def test_log_level_applies_to_crystallize_logger():
     assert logging.getLogger("crystallize").level == logging.DEBUG
     with pytest.raises(ValueError, match="log_level"):
         LoggingPlugin(log_level="LOUD")
+
+
+def test_each_run_uses_its_own_experiments_level():
+    quiet = Experiment(datasource=one(), pipeline=Pipeline([first()]), plugins=[LoggingPlugin(log_level="WARNING")])
+    Experiment(datasource=one(), pipeline=Pipeline([first()]))  # built later, default INFO
+    seen = []
+
+    class Spy(logging.Handler):
+        def emit(self, record):
+            seen.append(record.levelno)
+
+    spy = Spy(level=logging.DEBUG)
+    logging.getLogger("crystallize").addHandler(spy)
+    try:
+        quiet.run()
+    finally:
+        logging.getLogger("crystallize").removeHandler(spy)
+    assert seen == [] and logging.getLogger("crystallize").level == logging.WARNING
+
+
+def test_the_verbose_stderr_handler_lasts_one_run(monkeypatch):
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # as in a plain script
+    crystallize_logger = logging.getLogger("crystallize")
+    monkeypatch.setattr(crystallize_logger, "handlers", [])
+    Experiment(datasource=one(), pipeline=Pipeline([first()]), plugins=[LoggingPlugin(verbose=True)]).run()
+    assert crystallize_logger.handlers == []  # a later quiet experiment prints nothing extra

@@ -26,8 +26,10 @@ class LoggingPlugin(BasePlugin):
         log_level: level set on the ``crystallize`` logger: a level name (``"DEBUG"``,
             ``"info"``, ...) or a non-negative int (``logging.DEBUG``, ``15``, ...).
 
-    Failures are logged the moment their record reaches the driver. When ``verbose`` is
-    set and nothing handles the logger yet, a stderr handler is added so the output shows.
+    Failures are logged the moment their record reaches the driver. The level is set
+    when the experiment is built and again when each run starts (so another
+    experiment built meanwhile does not change this one's). When ``verbose`` is set and
+    nothing handles the logger yet, a stderr handler is added for the run.
     Every message is logged by the driver (hook ``on_replicate_end``), whatever the
     executor, so worker processes need no logging set-up.
     """
@@ -41,17 +43,19 @@ class LoggingPlugin(BasePlugin):
         self._level = level
         self._started = 0.0
         self._done = 0
+        self._handler: logging.Handler | None = None
 
     def init_hook(self, experiment: Experiment) -> None:
-        """Apply the level (and a handler when verbose) to the ``crystallize`` logger."""
+        """Apply the level to the ``crystallize`` logger."""
         logger.setLevel(self._level)
-        if self.verbose and not logger.handlers and not logging.getLogger().handlers:
-            handler = logging.StreamHandler(sys.stderr)
-            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-            logger.addHandler(handler)
 
     def before_run(self, experiment: Experiment) -> None:
-        """Log the start of a run."""
+        """Apply the level (and a stderr handler when verbose), log the start of a run."""
+        logger.setLevel(self._level)
+        if self.verbose and self._handler is None and not logger.handlers and not logging.getLogger().handlers:
+            self._handler = logging.StreamHandler(sys.stderr)
+            self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+            logger.addHandler(self._handler)
         self._started = time.perf_counter()
         self._done = 0
         logger.info(
@@ -104,6 +108,9 @@ class LoggingPlugin(BasePlugin):
             hits,
             len(result.errors),
         )
+        if self._handler is not None:  # a later quiet experiment must stay quiet
+            logger.removeHandler(self._handler)
+            self._handler = None
 
 
 def _level_number(log_level: object) -> int:

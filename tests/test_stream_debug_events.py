@@ -171,3 +171,23 @@ def test_debug_pairs_every_before_run_with_an_after_run():
     experiment.debug(console=Console(file=io.StringIO()))
     experiment.debug(store=True, console=Console(file=io.StringIO()))
     assert plugin.calls == ["open", ("close", 1, False), "open", ("close", 1, True)]
+
+
+@pipeline_step()
+def slow_after_the_first(data, ctx):
+    if data > 0:
+        time.sleep(4)
+    return data, {"value": data}
+
+
+@pytest.mark.filterwarnings("ignore:SeedPlugin is combined:RuntimeWarning")
+@pytest.mark.parametrize("kind", ["thread", "process"])
+def test_stopping_early_does_not_wait_for_replicates_in_flight(kind):
+    plugins = [SeedPlugin(seed=1), ParallelExecution(max_workers=2, executor_type=kind)]
+    experiment = Experiment(datasource=index(), pipeline=Pipeline([slow_after_the_first()]),
+                            plugins=plugins, replicates=3, name="stop")
+    records = iter(experiment.stream())
+    next(records)
+    t0 = time.perf_counter()
+    records.close()
+    assert time.perf_counter() - t0 < 2.0, "closing waited for the replicates in flight"

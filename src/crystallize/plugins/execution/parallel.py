@@ -114,9 +114,12 @@ class ParallelExecution(ExecutionPlugin):
         events = queue.Queue() if wants_events(replicate_fn) else None
         if events is not None:
             replicate_fn = replicate_fn.with_event_sink(QueueSink(events))
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="crystallize") as pool:
+        pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="crystallize")
+        try:  # _as_completed shuts the pool down: waiting for it, or not when stopped early
             futures = {pool.submit(replicate_fn, rep) for rep in replicates}
             yield from _as_completed(pool, futures, _one_result, events=events)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _iter_processes(
         self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
@@ -160,9 +163,11 @@ class ParallelExecution(ExecutionPlugin):
 
         workers = min(self.workers, len(chunks)) or 1
         pool = ProcessPoolExecutor(workers, initializer=_install, initargs=(payload, progress))
-        with pool:
+        try:  # _as_completed shuts the pool down: waiting for it, or not when stopped early
             futures = {pool.submit(_run_batch, i, chunk): i for i, chunk in enumerate(chunks)}
             yield from _as_completed(pool, futures, unpack, events=events)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
         suspects: list[int] = []
         rest: list[int] = []
         for index in sorted(broken):
@@ -275,7 +280,13 @@ def _as_completed(
     events: Any = None,
 ) -> Iterator[Any]:
     """Yield ``unpack(future)``'s items as futures finish (and live events as they come,
-    when ``events`` is a queue); cancel what has not started if closed early."""
+    when ``events`` is a queue).
+
+    Stopped early (Ctrl+C, an error, a consumer that stops reading), it does not wait for
+    the replicates in flight, whose results would be thrown away: what has not started is
+    cancelled, worker processes are stopped, and worker threads finish their current
+    replicate in the background.
+    """
     from concurrent.futures import FIRST_COMPLETED, wait
 
     pending = set(futures)
@@ -290,9 +301,24 @@ def _as_completed(
         if events is not None:
             yield from drain(events)
     finally:
-        for future in pending:
-            future.cancel()
-        pool.shutdown(wait=True, cancel_futures=True)
+        if not pending:
+            pool.shutdown(wait=True)
+        elif not _stop_workers(pool):  # threads: what has not started is cancelled
+            for future in pending:
+                future.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
+        else:  # the pool breaks by itself and fails what is left (cancelling races that)
+            pool.shutdown(wait=False)
+
+
+def _stop_workers(pool: Executor) -> bool:
+    """Terminate a process pool's workers now; ``False`` for a thread pool (a thread
+    cannot be stopped: it finishes its replicate alone, and its result is dropped)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        with contextlib.suppress(Exception):
+            process.terminate()
+    return bool(processes)
 
 
 def _one_result(future: Future) -> tuple[Any]:

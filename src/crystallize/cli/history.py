@@ -178,6 +178,12 @@ def runs_of(
             "--root the data directory that holds the run store."
         )
     if not stored_names:
+        if experiment.root is None and root is None and experiment_root(name) is None:
+            raise UserError(
+                f"no stored runs of '{name}' (looked in {where}), and no experiment of that name "
+                "is found here. If it lives elsewhere, pass its folder (e.g. crystallize runs "
+                "path/to/experiment) or give --root its data directory."
+            )
         raise UserError(f"no stored runs of '{name}' (looked in {where}). Run it first: crystallize run {experiment.given}")
     raise UserError(
         f"no stored runs of '{name}' (looked in {where}).{suggest(name, stored_names)}"

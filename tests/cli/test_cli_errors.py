@@ -14,6 +14,7 @@ CASES = {
     "set bad yaml": (("run", "numbers", "--set", "delta=[1,"), "cannot parse the value"),
     "unknown treatment": (("run", "numbers", "-t", "tripled"), "has no treatment 'tripled'"),
     "unknown run id": (("show", "numbers", "--run", "ffffffff"), "no run with id 'ffffffff'"),
+    "empty run id": (("show", "numbers", "--run", ""), "the run id is empty"),
     "unknown run id in diff": (("diff", "ffffffff", "eeeeeeee"), "no run with id 'ffffffff'"),
     "no runs yet": (("runs", "numbers"), "no stored runs of 'numbers' (looked in data). Run it first"),
     "not found here": (("runs", "elsewhere_study"), "no experiment of that name is found here. If it lives elsewhere, pass its folder"),

@@ -193,13 +193,16 @@ def runs_of(
 
 def find_run(run_id: str, root: str | None, experiment: ExperimentArg | None = None) -> tuple[Path, RunInfo]:
     """The run ``run_id`` (a full id or a unique prefix) and the root holding it; the
-    roots of ``experiment`` (when given) are searched first.
+    roots of ``experiment`` (when given) are searched first, and a prefix only matches
+    that experiment's runs.
 
     Raises:
-        UserError: no run with that id, or the prefix is ambiguous.
+        UserError: no run with that id, an empty id, or the prefix is ambiguous.
     """
     from crystallize.store import list_runs
 
+    if not run_id.strip():
+        raise UserError("the run id is empty; give a run id or its first characters (see crystallize runs NAME)")
     roots = candidate_roots(root, experiment, everywhere=True)
     matches: list[tuple[Path, RunInfo]] = []
     for path in roots:
@@ -209,7 +212,8 @@ def find_run(run_id: str, root: str | None, experiment: ExperimentArg | None = N
         for run in list_runs(path):
             if run.run_id == run_id:
                 return path, run
-            if run.run_id.startswith(run_id):
+            mine = experiment is None or run.experiment == experiment.name
+            if mine and run.run_id.startswith(run_id) and all(run.run_id != m.run_id for _, m in matches):
                 matches.append((path, run))
     if len(matches) == 1:
         return matches[0]

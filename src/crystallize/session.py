@@ -243,7 +243,7 @@ class RunSession:
 
     def full_records(self) -> list[ReplicateRecord]:
         """Every record of this run with its step provenance, loaded from the store."""
-        from crystallize.store.sqlite import open_existing_store
+        from crystallize.store.opening import open_existing_store
 
         with open_existing_store(self._root) as store:
             loaded = store.load_records(self.run_id)

@@ -41,7 +41,7 @@ _EXPORTS = {
     "DB_FILENAME": "crystallize.store.sqlite",
     "SCHEMA_VERSION": "crystallize.store.sqlite",
     "SQLiteRunStore": "crystallize.store.sqlite",
-    "open_store": "crystallize.store.sqlite",
+    "open_store": "crystallize.store.opening",
     "RecordWriter": "crystallize.store.writer",
     "release_shared_store": "crystallize.store.shared",
     "shared_store": "crystallize.store.shared",
@@ -76,9 +76,10 @@ if TYPE_CHECKING:
     )
     from crystallize.store.cache import StepCache, hash_value, make_key
     from crystallize.store.history import latest_result, list_runs, load_result
+    from crystallize.store.opening import open_store
     from crystallize.store.serialize import SerializationError
     from crystallize.store.shared import release_shared_store, shared_store
-    from crystallize.store.sqlite import DB_FILENAME, SCHEMA_VERSION, SQLiteRunStore, open_store
+    from crystallize.store.sqlite import DB_FILENAME, SCHEMA_VERSION, SQLiteRunStore
     from crystallize.store.writer import RecordWriter
 
 __all__ = [

@@ -7,7 +7,7 @@ from pathlib import Path
 from crystallize.hypothesis import HypothesisResult
 from crystallize.result import Result
 from crystallize.store.base import RunInfo
-from crystallize.store.sqlite import open_existing_store
+from crystallize.store.opening import open_existing_store
 
 
 def list_runs(root_dir: str | Path = "data", experiment: str | None = None, limit: int | None = None) -> list[RunInfo]:

@@ -22,7 +22,8 @@ import threading
 from collections import OrderedDict
 from pathlib import Path
 
-from crystallize.store.sqlite import DB_FILENAME, SQLiteRunStore, open_store
+from crystallize.store.opening import open_store
+from crystallize.store.sqlite import DB_FILENAME, SQLiteRunStore
 
 #: Most stores kept open at once (one per data directory in use).
 MAX_SHARED = 4

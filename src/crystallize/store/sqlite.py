@@ -48,7 +48,6 @@ from typing import Any
 from crystallize.exceptions import StoreError
 from crystallize.record import ReplicateRecord
 from crystallize.store.base import (
-    Preregistration,
     RunInfo,
     RunNotFoundError,
     RunStore,
@@ -61,12 +60,14 @@ from crystallize.store.checkpoint import (
 )
 from crystallize.store.liveness import hostname as _hostname
 from crystallize.store.liveness import pid_alive, stale_reason
+from crystallize.store.preregistration_rows import PreregistrationRows
 from crystallize.store.record_rows import (
     ROWS_PER_INSERT,
     encode_keeping_text,
     insert_records_sql,
     record_rows,
 )
+from crystallize.store.run_rows import RUN_COLUMNS, run_info
 from crystallize.store.serialize import (
     SerializationError,
     decode_record,
@@ -92,25 +93,20 @@ DEFAULT_STALE_AFTER = 120.0
 #: Default seconds a writer waits for another process's transaction to finish.
 DEFAULT_BUSY_TIMEOUT = 30.0
 
-_RUN_COLUMNS = (
-    "run_id, experiment, fingerprint, spec, status, replicates, conditions, base_seed, "
-    "started_at, ended_at, heartbeat_at, pid, hostname, summary, warnings, parent_run, "
-    "artifact_version, (SELECT COUNT(*) FROM records AS r WHERE r.run_id = runs.run_id)"
-)
 _NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC"
 #: How a read-only store opens the file, in order: ``mode=ro`` sees other processes'
 #: commits but needs the ``-shm`` file; ``immutable=1`` needs nothing writable (used
 #: when even that cannot be created, e.g. on a read-only mount, where nobody writes).
 _READ_ONLY_MODES = ("mode=ro", "immutable=1")
 #: SQLite messages meaning "this file cannot be written here" (read-only fallback).
-_CANNOT_WRITE = ("readonly", "read-only", "unable to open", "disk is full", "disk I/O error")
+CANNOT_WRITE = ("readonly", "read-only", "unable to open", "disk is full", "disk I/O error")
 
 # Connections inherited through fork: kept referenced so they are never closed (or
 # finalised) in the child, which could disturb the parent's locks.
 _INHERITED: list[sqlite3.Connection] = []
 
 
-class SQLiteRunStore(RunStore):
+class SQLiteRunStore(PreregistrationRows, RunStore):
     """A :class:`~crystallize.store.base.RunStore` in one SQLite file.
 
     Opening the store creates the file and schema if needed, checks the schema version
@@ -152,7 +148,7 @@ class SQLiteRunStore(RunStore):
             )
         self.read_only = bool(read_only)
         self._uri: str | None = None  # set when opened read-only
-        self._run_columns = _RUN_COLUMNS
+        self._run_columns = RUN_COLUMNS
         self.stale_after = float(stale_after)
         self.busy_timeout = float(busy_timeout)
         self._local = threading.local()
@@ -332,7 +328,7 @@ class SQLiteRunStore(RunStore):
             self._refuse_foreign_tables(conn)
             raise StoreError(f"Run store {str(self.path)!r} is empty and cannot be written.")
         if "artifact_version" not in columns:  # written before schema version 3
-            self._run_columns = _RUN_COLUMNS.replace("artifact_version,", "NULL,")
+            self._run_columns = RUN_COLUMNS.replace("artifact_version,", "NULL,")
 
     def _refuse_foreign_tables(self, conn: sqlite3.Connection) -> None:
         """Raise StoreError when the file holds tables that are not a run store's."""
@@ -393,55 +389,6 @@ class SQLiteRunStore(RunStore):
 
     # -- runs ---------------------------------------------------------------------------
 
-    @staticmethod
-    def _info(row: Sequence[Any], lenient: bool = False) -> RunInfo:
-        """The RunInfo of a ``_RUN_COLUMNS`` row.
-
-        A JSON column that cannot be read raises :class:`SerializationError` naming the
-        run and the column; with ``lenient`` it gets an empty value instead, and the
-        problem is logged and added to the run's warnings.
-        """
-        problems: list[str] = []
-
-        def column(index: int, name: str, empty: Any) -> Any:
-            if row[index] is None:
-                return None
-            try:
-                return loads(row[index])
-            except SerializationError as exc:
-                message = f"Run {row[0]}: column '{name}' holds corrupt JSON ({exc})"
-                if not lenient:
-                    raise SerializationError(f"{message}. Delete the run or repair the column.") from exc
-                logger.warning("%s; listed with an empty %s.", message, name)
-                problems.append(message)
-                return empty
-
-        base_seed = row[7]
-        spec = column(3, "spec", {})
-        conditions = column(6, "conditions", [])
-        summary = column(13, "summary", None)
-        warnings = column(14, "warnings", [])
-        return RunInfo(
-            run_id=row[0],
-            experiment=row[1],
-            fingerprint=row[2],
-            spec=spec,
-            status=row[4],
-            replicates=row[5],
-            conditions=tuple(conditions),
-            base_seed=None if base_seed is None else int(base_seed),
-            started_at=row[8],
-            ended_at=row[9],
-            heartbeat_at=row[10],
-            pid=row[11],
-            hostname=row[12],
-            summary=summary,
-            warnings=(*warnings, *problems),
-            parent_run=row[15],
-            artifact_version=row[16],
-            n_records=row[17],
-        )
-
     def create_run(
         self,
         *,
@@ -490,41 +437,7 @@ class SQLiteRunStore(RunStore):
         )
         with self.transaction(write=True) as conn:
             conn.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(row))})", row)
-        return self._info((*row, 0))  # what get_run would read back: no records yet
-
-    def add_preregistration(
-        self, *, experiment: str, hypothesis: str, payload: dict[str, Any]
-    ) -> Preregistration:
-        """Write an immutable pre-registration record (see :class:`RunStore`)."""
-        registration = Preregistration(
-            registration_id=uuid.uuid4().hex[:12],
-            experiment=experiment,
-            hypothesis=hypothesis,
-            created_at=time.time(),
-            payload=dict(payload),
-        )
-        row = (
-            registration.registration_id,
-            experiment,
-            hypothesis,
-            registration.created_at,
-            dumps(registration.payload),
-        )
-        with self.transaction(write=True) as conn:
-            conn.execute("INSERT INTO preregistrations VALUES (?, ?, ?, ?, ?)", row)
-        return registration
-
-    def get_preregistration(self, registration_id: str) -> Preregistration:
-        """Return a pre-registration record (see :class:`RunStore`)."""
-        with self.transaction() as conn:
-            row = conn.execute(
-                "SELECT registration_id, experiment, hypothesis, created_at, payload "
-                "FROM preregistrations WHERE registration_id = ?",
-                (registration_id,),
-            ).fetchone()
-        if row is None:
-            raise StoreError(f"No pre-registration with id {registration_id!r} in {str(self.path)!r}.")
-        return Preregistration(row[0], row[1], row[2], row[3], loads(row[4]))
+        return run_info((*row, 0))  # what get_run would read back: no records yet
 
     def heartbeat(self, run_id: str) -> None:
         """Update the run's ``heartbeat_at`` (and revive it if it was wrongly interrupted)."""
@@ -626,7 +539,7 @@ class SQLiteRunStore(RunStore):
             ).fetchone()
         if row is None:
             raise RunNotFoundError(run_id, str(self.path))
-        return self._info(row)
+        return run_info(row)
 
     def list_runs(self, experiment: str | None = None, limit: int | None = None) -> list[RunInfo]:
         """Return runs (of ``experiment``, if given), newest first, at most ``limit``."""
@@ -643,7 +556,7 @@ class SQLiteRunStore(RunStore):
             params.append(limit)
         with self.transaction() as conn:
             rows = conn.execute(sql, params).fetchall()
-        return [self._info(row, lenient=True) for row in rows]  # one broken run hides no other
+        return [run_info(row, lenient=True) for row in rows]  # one broken run hides no other
 
     def latest_run(
         self,
@@ -667,7 +580,7 @@ class SQLiteRunStore(RunStore):
             params += wanted
         with self.transaction() as conn:
             row = conn.execute(f"{sql} {_NEWEST_FIRST} LIMIT 1", params).fetchone()
-        return None if row is None else self._info(row)
+        return None if row is None else run_info(row)
 
     def delete_run(self, run_id: str) -> None:
         """Delete the run and its records (raises :class:`RunNotFoundError` if unknown)."""
@@ -759,78 +672,11 @@ class SQLiteRunStore(RunStore):
                 gc.enable()
 
 
-def open_store(root_dir: str | os.PathLike[str], **options: Any) -> SQLiteRunStore:
-    """Open (creating if needed) the run store at ``<root_dir>/crystallize.db``.
-
-    Args:
-        root_dir: Data directory; created with its parents if missing.
-        **options: Passed to :class:`SQLiteRunStore` (``stale_after``, ``busy_timeout``,
-            ``checkpoint_bytes``).
-
-    Raises:
-        StoreError: If the directory cannot be created or the store cannot be opened.
-    """
-    root = Path(root_dir)
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        blocker = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), None)
-        reason = f"{str(blocker)!r} is a file, not a directory" if blocker is not None else str(exc)
-        raise StoreError(
-            f"Cannot create the data directory {str(root)!r}: {reason}. Pass a directory "
-            "(the ArtifactPlugin root_dir), or move the file away."
-        ) from exc
-    return SQLiteRunStore(root / DB_FILENAME, **options)
-
-
-def open_existing_store(root_dir: str | os.PathLike[str], **options: Any) -> SQLiteRunStore:
-    """Open the run store at ``<root_dir>/crystallize.db`` to read it; nothing is created.
-
-    A store that cannot be written (read-only directory or mount, full disk) is opened
-    read-only (see :class:`SQLiteRunStore`'s ``read_only``) rather than refused.
-
-    Raises:
-        StoreError: There is no store there (the message says what is at that path).
-    """
-    root = Path(root_dir)
-    if not (root / DB_FILENAME).exists():  # a directory there is reported by SQLiteRunStore
-        if not root.exists():
-            found = "the directory does not exist"
-        elif not root.is_dir():
-            found = "it is a file, not a directory"
-        else:
-            found = f"it holds no {DB_FILENAME}"
-        raise StoreError(
-            f"No run store in {str(root)!r} ({found}). Pass the data directory that holds "
-            f"{DB_FILENAME}: the experiment's ArtifactPlugin root_dir ('data' by default)."
-        )
-    return _open_for_reading(root / DB_FILENAME, **options)
-
-
 def _size(path: str) -> int:
     try:
         return os.path.getsize(path)
     except OSError:
         return 0
-
-
-def _open_for_reading(path: Path, **options: Any) -> SQLiteRunStore:
-    """Open ``path`` as usual or, when it cannot be written, read-only."""
-    try:
-        return SQLiteRunStore(path, **options)
-    except StoreError as exc:
-        cause = exc.__cause__
-        if not (
-            isinstance(cause, sqlite3.OperationalError)
-            and any(text in str(cause) for text in _CANNOT_WRITE)
-        ):
-            raise
-        try:
-            store = SQLiteRunStore(path, read_only=True, **options)
-        except StoreError:
-            raise exc from cause  # the first error says more (e.g. check permissions)
-    logger.info("Run store %s cannot be written (%s); reading it read-only.", path, cause)
-    return store
 
 
 __all__ = [
@@ -839,7 +685,5 @@ __all__ = [
     "DEFAULT_STALE_AFTER",
     "SCHEMA_VERSION",
     "SQLiteRunStore",
-    "open_existing_store",
-    "open_store",
     "pid_alive",
 ]

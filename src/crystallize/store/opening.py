@@ -1,0 +1,85 @@
+"""Opening the run store of a data directory: for a run (created if missing) or for
+reading what is there (never created; read-only when it cannot be written)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from crystallize.exceptions import StoreError
+from crystallize.store.sqlite import CANNOT_WRITE, DB_FILENAME, SQLiteRunStore
+
+logger = logging.getLogger("crystallize.store")
+
+
+def open_store(root_dir: str | os.PathLike[str], **options: Any) -> SQLiteRunStore:
+    """Open (creating if needed) the run store at ``<root_dir>/crystallize.db``.
+
+    Args:
+        root_dir: Data directory; created with its parents if missing.
+        **options: Passed to :class:`SQLiteRunStore` (``stale_after``, ``busy_timeout``,
+            ``checkpoint_bytes``).
+
+    Raises:
+        StoreError: If the directory cannot be created or the store cannot be opened.
+    """
+    root = Path(root_dir)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), None)
+        reason = f"{str(blocker)!r} is a file, not a directory" if blocker is not None else str(exc)
+        raise StoreError(
+            f"Cannot create the data directory {str(root)!r}: {reason}. Pass a directory "
+            "(the ArtifactPlugin root_dir), or move the file away."
+        ) from exc
+    return SQLiteRunStore(root / DB_FILENAME, **options)
+
+
+def open_existing_store(root_dir: str | os.PathLike[str], **options: Any) -> SQLiteRunStore:
+    """Open the run store at ``<root_dir>/crystallize.db`` to read it; nothing is created.
+
+    A store that cannot be written (read-only directory or mount, full disk) is opened
+    read-only (see :class:`SQLiteRunStore`'s ``read_only``) rather than refused.
+
+    Raises:
+        StoreError: There is no store there (the message says what is at that path).
+    """
+    root = Path(root_dir)
+    if not (root / DB_FILENAME).exists():  # a directory there is reported by SQLiteRunStore
+        if not root.exists():
+            found = "the directory does not exist"
+        elif not root.is_dir():
+            found = "it is a file, not a directory"
+        else:
+            found = f"it holds no {DB_FILENAME}"
+        raise StoreError(
+            f"No run store in {str(root)!r} ({found}). Pass the data directory that holds "
+            f"{DB_FILENAME}: the experiment's ArtifactPlugin root_dir ('data' by default)."
+        )
+    return _open_for_reading(root / DB_FILENAME, **options)
+
+
+def _open_for_reading(path: Path, **options: Any) -> SQLiteRunStore:
+    """Open ``path`` as usual or, when it cannot be written, read-only."""
+    try:
+        return SQLiteRunStore(path, **options)
+    except StoreError as exc:
+        cause = exc.__cause__
+        if not (
+            isinstance(cause, sqlite3.OperationalError)
+            and any(text in str(cause) for text in CANNOT_WRITE)
+        ):
+            raise
+        try:
+            store = SQLiteRunStore(path, read_only=True, **options)
+        except StoreError:
+            raise exc from cause  # the first error says more (e.g. check permissions)
+    logger.info("Run store %s cannot be written (%s); reading it read-only.", path, cause)
+    return store
+
+
+__all__ = ["open_existing_store", "open_store"]

@@ -227,12 +227,13 @@ def iter_run(
         conditions = [baseline_condition()] + [(t.name, t) for t in experiment.treatments]
         names = [name for name, _ in conditions]
         session = RunSession(experiment, strategy, names)
-        keep = session.keep_in_memory
-        records = [keep(r) for r in session.loaded]
+        records: list[ReplicateRecord] = []
         cache_hits = 0
         first_failure: ReplicateRecord | None = None
         arriving: Iterator[ReplicateRecord | LiveEvent] | None = None
         try:  # from here on, whatever goes wrong ends the run (and frees its store)
+            keep = session.keep_in_memory
+            records = [keep(r) for r in session.loaded]
             experiment.artifact_location = session.location
             pending = [
                 rep for rep in range(experiment.replicates)
@@ -261,32 +262,32 @@ def iter_run(
                     break
                 if stream:
                     yield item
+            arriving.close()
+            session.check_code(records)
+            seed_plugin = experiment.get_plugin(SeedPlugin)
+            result = Result(
+                records,
+                names,
+                experiment=experiment.name,
+                run_id=session.run_id,
+                base_seed=seed_plugin.base_seed if seed_plugin else None,
+                info={
+                    "fingerprint": session.run.fingerprint if session.run is not None else None,
+                    "replicates": experiment.replicates,
+                    "strategy": strategy,
+                    "resumed": len(session.loaded),
+                    "computed": len(records) - len(session.loaded),
+                    "cache_hits": cache_hits,
+                },
+                warnings=session.warnings,
+                full_records=session.full_records if session.steps_left_in_store else None,
+            )
         except BaseException as exc:
             if arriving is not None:
                 arriving.close()  # cancel what has not started
             cancelled = isinstance(exc, KeyboardInterrupt | GeneratorExit)
             session.finish("cancelled" if cancelled else "failed", summary=_summary(records))
             raise
-        arriving.close()
-        session.check_code(records)
-        seed_plugin = experiment.get_plugin(SeedPlugin)
-        result = Result(
-            records,
-            names,
-            experiment=experiment.name,
-            run_id=session.run_id,
-            base_seed=seed_plugin.base_seed if seed_plugin else None,
-            info={
-                "fingerprint": session.run.fingerprint if session.run is not None else None,
-                "replicates": experiment.replicates,
-                "strategy": strategy,
-                "resumed": len(session.loaded),
-                "computed": len(records) - len(session.loaded),
-                "cache_hits": cache_hits,
-            },
-            warnings=session.warnings,
-            full_records=session.full_records if session.steps_left_in_store else None,
-        )
         if first_failure is not None:
             _finish(session, result, "failed", _summary(records))
             raise RunFailedError(first_failure.error, result)

@@ -85,7 +85,12 @@ class RunSession:
         self._root = root
         try:
             self._start(root, plugin.versioned, strategy, conditions)
-        except BaseException:
+        except BaseException as exc:
+            if self.run is not None:  # created (or reopened) before the failure: end it
+                status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
+                with contextlib.suppress(Exception):
+                    self.store.finish_run(self.run.run_id, status)
+                _DRIVING.discard(self.run.run_id)
             release_shared_store(self.store)  # the store is not ours to keep after all
             raise
 

@@ -104,3 +104,9 @@ def test_pooled_values_match_scipy_on_what_was_tested():
     up = result.metrics.treatments["up"].metrics["loss"]
     out = result.get_hypothesis("h").results["up"]
     assert out["p_value"] == pytest.approx(ttest_ind(up, base, equal_var=False).pvalue)
+
+
+def test_the_text_report_shows_each_comparisons_warnings():
+    result = _run([Hypothesis(verifier=welch_t_test(), metrics="loss", name="h")])
+    report = result.report()
+    assert "! up / loss: RepeatedValues: replicate(s) 0, 1, 2, 3, 4" in report

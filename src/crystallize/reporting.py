@@ -126,6 +126,19 @@ def _metric_entries(hyp: HypothesisResult, output: dict[str, Any]) -> list[tuple
     return [(k, v) for k, v in output.items() if isinstance(v, dict)] or [(", ".join(hyp.metrics), output)]
 
 
+def _comparison_warnings(hyp: HypothesisResult) -> list[str]:
+    """The verifiers' warnings (``PairedByReplicate``, ``RepeatedValues``, scipy's...),
+    one line each under the table: a verdict they qualify must not look unqualified."""
+    lines: list[str] = []
+    for treatment, output in hyp.results.items():
+        if "error" in output:
+            continue
+        for metric, entry in _metric_entries(hyp, output):
+            for warning in entry.get("warnings") or []:
+                lines.append(f"  ! {treatment} / {metric}: {warning}")
+    return lines
+
+
 def _ci_note(hyp: HypothesisResult) -> str | None:
     """What the CI column is an interval of (e.g. "CI: 95% interval of the difference in
     means"), from the verifiers' ``ci_level`` and ``ci_of``; ``None`` when none say."""
@@ -193,6 +206,7 @@ def render_report(result: Result) -> str:
         note = _ci_note(hyp)
         if note is not None:
             lines.append(note)
+        lines += _comparison_warnings(hyp)
         best = _best_line(hyp)
         if best is not None:
             lines.append(best)

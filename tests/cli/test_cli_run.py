@@ -181,3 +181,13 @@ def test_a_closed_stdout_does_not_cancel_the_run(cli, make_experiment, tmp_path)
     assert "Error" not in stderr and "Traceback" not in stderr and "Exception" not in stderr, stderr
     (row,) = json.loads(cli("runs", "numbers", "--json").stdout)
     assert row["status"] == "completed" and row["records"] == 12 and row["errors"] == 0
+
+
+def test_summary_line_counts_cache_hits():
+    from crystallize.cli.run import summary_line
+    from crystallize.result import Result
+
+    hits = Result([], ["baseline"], run_id="abc", info={"computed": 4, "resumed": 0, "cache_hits": 12})
+    assert summary_line(hits, "data") == "Run abc · 0 record(s) (4 computed, 0 resumed) · 12 cache hit(s) · 0 error(s) · stored in data"
+    none = Result([], ["baseline"], run_id="abc", info={"computed": 4, "resumed": 0, "cache_hits": 0})
+    assert "cache hit" not in summary_line(none, "data")

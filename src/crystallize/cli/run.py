@@ -173,13 +173,17 @@ def run_with_progress(
 
 
 def summary_line(result: Result, root: str | None = None) -> str:
-    """``Run abc · 60 record(s) (60 computed, 0 resumed) · 0 error(s) · stored in data``."""
+    """``Run abc · 60 record(s) (60 computed, 0 resumed) · 12 cache hit(s) · 0 error(s) ·
+    stored in data`` (the cache part only when steps hit the cache)."""
     info = result.info
     parts = [f"Run {result.run_id}" if result.run_id else "Run (not stored)"]
     counts = f"{len(result.records)} record(s)"
     if "computed" in info:
         counts += f" ({info.get('computed', 0)} computed, {info.get('resumed', 0)} resumed)"
-    parts += [counts, f"{len(result.errors)} error(s)"]
+    parts.append(counts)
+    if info.get("cache_hits"):
+        parts.append(f"{info['cache_hits']} cache hit(s)")
+    parts.append(f"{len(result.errors)} error(s)")
     if info.get("store_error"):
         parts.append("NOT stored (see the error below)")
     elif root:

@@ -164,13 +164,19 @@ def test_debug_pairs_every_before_run_with_an_after_run():
         def after_run(self, experiment, result):
             self.calls.append(("close", len(result.records), result.run_id is not None))
 
+        def on_replicate_end(self, experiment, record):
+            self.calls.append(("record", record.condition, experiment.replicates, len(experiment.treatments)))
+
     plugin = Opens()
     experiment = Experiment(
         datasource=index(), pipeline=Pipeline([timed()]), replicates=3, name="d", plugins=[SeedPlugin(seed=1), plugin]
     )
     experiment.debug(console=Console(file=io.StringIO()))
     experiment.debug(store=True, console=Console(file=io.StringIO()))
-    assert plugin.calls == ["open", ("close", 1, False), "open", ("close", 1, True)]
+    assert plugin.calls == [
+        "open", ("record", "baseline", 1, 0), ("close", 1, False),
+        "open", ("record", "baseline", 1, 0), ("close", 1, True),
+    ]
 
 
 @pipeline_step()
@@ -191,3 +197,35 @@ def test_stopping_early_does_not_wait_for_replicates_in_flight(kind):
     t0 = time.perf_counter()
     records.close()
     assert time.perf_counter() - t0 < 2.0, "closing waited for the replicates in flight"
+
+
+@pipeline_step()
+def fails_on_two(data, ctx):
+    if data == 2:
+        raise RuntimeError("two")
+    return data, {"value": data}
+
+
+def test_every_before_run_gets_its_after_run_when_a_run_stops_early():
+    from crystallize import BasePlugin
+    from crystallize.exceptions import RunFailedError
+
+    class Opens(BasePlugin):
+        def __init__(self):
+            self.calls = []
+
+        def before_run(self, experiment):
+            self.calls.append("open")
+
+        def after_run(self, experiment, result):
+            self.calls.append(("close", len(result.records)))
+
+    plugin = Opens()
+    experiment = Experiment(datasource=index(), pipeline=Pipeline([fails_on_two()]), replicates=5,
+                            name="stops", plugins=[SeedPlugin(seed=1), plugin])
+    with pytest.raises(RunFailedError):
+        experiment.run(fail_fast=True)
+    records = iter(experiment.stream())
+    next(records)
+    records.close()
+    assert plugin.calls == ["open", ("close", 3), "open", ("close", 1)]

@@ -91,6 +91,7 @@ def debug_replicate(
     from rich.console import Console
     from rich.table import Table
 
+    from crystallize.engine import RecordDispatcher
     from crystallize.experiment import as_treatment
     from crystallize.replicate import ReplicateRunner, baseline_condition
 
@@ -102,12 +103,14 @@ def debug_replicate(
     tracer = _Tracer()
     traced = copy.copy(experiment)
     traced.plugins = [*experiment.plugins, tracer]
+    # What plugins see (before_run's settings, an MLflow parent run): this one condition
+    # and the replicates up to the one debugged, not the whole experiment.
+    traced.treatments = [chosen] if chosen is not None else []
+    traced.replicates = replicate + 1
     session = None
     if store:
         from crystallize.session import RunSession
 
-        traced.treatments = [chosen] if chosen is not None else []
-        traced.replicates = replicate + 1
         session = RunSession(traced, "rerun", [condition[0]])
     source = traced.datasource = _RecordingSource(experiment.datasource)
     status = "cancelled"  # unless the replicate comes back (Ctrl+C, a hook raising)
@@ -122,6 +125,7 @@ def debug_replicate(
         status = "completed" if record.error is None else "failed"
         if session is not None:
             session.add(record)
+        RecordDispatcher(traced)(record)  # on_replicate_end: e.g. MLflow's child run
     finally:
         if session is not None:
             session.finish(status)

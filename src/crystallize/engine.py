@@ -231,6 +231,27 @@ def iter_run(
         cache_hits = 0
         first_failure: ReplicateRecord | None = None
         arriving: Iterator[ReplicateRecord | LiveEvent] | None = None
+
+        def build_result() -> Result:
+            seed_plugin = experiment.get_plugin(SeedPlugin)
+            return Result(
+                records,
+                names,
+                experiment=experiment.name,
+                run_id=session.run_id,
+                base_seed=seed_plugin.base_seed if seed_plugin else None,
+                info={
+                    "fingerprint": session.run.fingerprint if session.run is not None else None,
+                    "replicates": experiment.replicates,
+                    "strategy": strategy,
+                    "resumed": len(session.loaded),
+                    "computed": len(records) - len(session.loaded),
+                    "cache_hits": cache_hits,
+                },
+                warnings=session.warnings,
+                full_records=session.full_records if session.steps_left_in_store else None,
+            )
+
         try:  # from here on, whatever goes wrong ends the run (and frees its store)
             keep = session.keep_in_memory
             records = [keep(r) for r in session.loaded]
@@ -264,32 +285,19 @@ def iter_run(
                     yield item
             arriving.close()
             session.check_code(records)
-            seed_plugin = experiment.get_plugin(SeedPlugin)
-            result = Result(
-                records,
-                names,
-                experiment=experiment.name,
-                run_id=session.run_id,
-                base_seed=seed_plugin.base_seed if seed_plugin else None,
-                info={
-                    "fingerprint": session.run.fingerprint if session.run is not None else None,
-                    "replicates": experiment.replicates,
-                    "strategy": strategy,
-                    "resumed": len(session.loaded),
-                    "computed": len(records) - len(session.loaded),
-                    "cache_hits": cache_hits,
-                },
-                warnings=session.warnings,
-                full_records=session.full_records if session.steps_left_in_store else None,
-            )
+            result = build_result()
         except BaseException as exc:
             if arriving is not None:
                 arriving.close()  # cancel what has not started
             cancelled = isinstance(exc, KeyboardInterrupt | GeneratorExit)
             session.finish("cancelled" if cancelled else "failed", summary=_summary(records))
+            if isinstance(exc, GeneratorExit):  # a stream left early: a deliberate stop
+                with contextlib.suppress(Exception):  # plugins close what before_run opened
+                    _after_run(experiment, build_result())
             raise
         if first_failure is not None:
             _finish(session, result, "failed", _summary(records))
+            _after_run(experiment, result)  # plugins close what before_run opened
             raise RunFailedError(first_failure.error, result)
         try:
             result.metrics.hypotheses = verify_hypotheses(experiment.hypotheses, result)

@@ -38,3 +38,19 @@ def test_an_interrupted_start_is_stored_cancelled(monkeypatch, module, name):
     (run,) = list_runs("data", "windows")
     assert run.status == "cancelled"
     assert experiment.run(strategy="resume").metrics.baseline.metrics["v"] == [1, 1]
+
+
+def test_ctrl_c_during_the_final_write_is_stored_cancelled_and_keeps_the_result(monkeypatch):
+    from crystallize.store.sqlite import SQLiteRunStore
+
+    experiment = Experiment(datasource=one(), pipeline=Pipeline([keep()]), replicates=3,
+                            plugins=[SeedPlugin(seed=1)], name="windows")
+    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt) as raised:
+        patched.setattr(SQLiteRunStore, "append_records", _interrupt)
+        experiment.run()
+    (run,) = list_runs("data", "windows")
+    assert run.status == "cancelled"
+    # What was computed is not lost: the interrupt carries the run's Result.
+    assert raised.value.result.metrics.baseline.metrics["v"] == [1, 1, 1]
+    assert "resume" in "".join(raised.value.__notes__)
+    assert experiment.run(strategy="resume").metrics.baseline.metrics["v"] == [1, 1, 1]

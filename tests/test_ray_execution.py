@@ -144,6 +144,16 @@ def test_worker_that_keeps_dying_is_recorded_as_failed():
     assert len(result.metrics.baseline.metrics["total"]) == 1
 
 
+def test_a_dying_batch_is_split_so_only_the_deadly_replicate_fails():
+    """Like process execution: the other replicates of a batch whose worker died are run
+    again on their own, and only the one that kills its worker alone is failed."""
+    result = experiment(RayExecution(max_retries=0, batch_size=3), [always_die(), summarize()],
+                        replicates=3, treatments=[]).run()
+    assert [(e.condition, e.replicate, e.step) for e in result.errors] == [("baseline", 0, "worker")]
+    assert "alone" in result.errors[0].message
+    assert len(result.metrics.baseline.metrics["total"]) == 2
+
+
 @pipeline_step()
 def interrupts(data, ctx):
     if ctx["replicate"] == 1:

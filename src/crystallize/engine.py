@@ -342,8 +342,21 @@ def _after_run(experiment: Experiment, result: Result) -> None:
 
 def _finish(session: RunSession, result: Result, status: str, summary: dict[str, Any]) -> None:
     """End the stored run; a failure to write its last records (which happens here)
-    shows in the Result: ``result.warnings`` and ``result.info["store_error"]``."""
-    session.finish(status, summary=summary)
+    shows in the Result: ``result.warnings`` and ``result.info["store_error"]``.
+
+    Ctrl+C while they are written is re-raised with the Result attached as ``.result``:
+    everything was computed, and only the store may miss some of it.
+    """
+    try:
+        session.finish(status, summary=summary)
+    except KeyboardInterrupt as exc:
+        exc.add_note(
+            f"Interrupted while run {result.run_id} was being stored: it is stored as cancelled "
+            "and run(strategy='resume') completes it. The computed Result is attached to this "
+            "exception as .result."
+        )
+        exc.result = result  # type: ignore[attr-defined]
+        raise
     result.warnings = list(session.warnings)
     if session.store_error is not None:
         result.info["store_error"] = session.store_error

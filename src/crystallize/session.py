@@ -308,7 +308,8 @@ class RunSession:
 
         Never raises :class:`StoreError`: a store that fails here (disk full, the run
         deleted meanwhile) becomes a warning and :attr:`store_error`, so the Result of
-        the run is kept.
+        the run is kept. Ctrl+C while the last records are written stores the run as
+        ``cancelled`` (a resume re-runs what did not reach the store) and is re-raised.
         """
         if self.store is None or self.run is None:
             return
@@ -318,6 +319,9 @@ class RunSession:
                     self._writer.close()
                 except StoreError as exc:
                     self._store_failed(exc)
+                except KeyboardInterrupt:
+                    self._finish_run("cancelled", summary)
+                    raise
             if self._write_error is not None and status == "completed":
                 status = "failed"
             self._finish_run(status, summary)

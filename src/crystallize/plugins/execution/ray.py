@@ -151,8 +151,9 @@ class RayExecution(ExecutionPlugin):
         init_kwargs: extra keyword arguments for ``ray.init``.
 
     Workers receive the replicate function once per process (cached by digest) and the
-    driver stores the records. A batch whose worker keeps dying after ``max_retries``
-    is recorded as failed replicates; ``strategy="resume"`` can finish them later.
+    driver stores the records. When a batch's worker keeps dying after ``max_retries``,
+    each of its replicates is run again in a task of its own, and only those whose worker
+    still dies are recorded as failed; ``strategy="resume"`` can finish them later.
     """
 
     executor_type = "ray"
@@ -262,7 +263,11 @@ class RayExecution(ExecutionPlugin):
                             raise KeyboardInterrupt from None
                         raise exc.as_instanceof_cause() from None
                     except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as exc:
-                        results = self._failed(replicate_fn, batch, exc)
+                        if len(batch) > 1:  # which replicate killed it? Each runs on its own.
+                            for replicate in batch:
+                                pending[task.remote(digest, payload_ref, [replicate])] = [replicate]
+                            continue
+                        results = self._failed(replicate_fn, batch, exc, alone=size > 1)
                     yield from results
             if events is not None:
                 yield from drain(events)
@@ -272,12 +277,15 @@ class RayExecution(ExecutionPlugin):
             if events is not None:
                 events.shutdown()
 
-    def _failed(self, replicate_fn: Callable[[int], Any], batch: Sequence[int], exc: Exception) -> list[Any]:
+    def _failed(
+        self, replicate_fn: Callable[[int], Any], batch: Sequence[int], exc: Exception, alone: bool
+    ) -> list[Any]:
         failed = getattr(replicate_fn, "failed_records", None)
         if failed is None:
             raise exc
+        where = "when it was run alone, after its batch's worker died, " if alone else ""
         reason = (
-            f"the Ray worker running this replicate died and {self.max_retries} "
+            f"the Ray worker running this replicate died {where}and {self.max_retries} "
             f"retr{'y' if self.max_retries == 1 else 'ies'} did not succeed ({type(exc).__name__})"
         )
         return [failed(rep, reason, type(exc).__name__) for rep in batch]

@@ -436,7 +436,8 @@ def locked(data, ctx, *, guard):
 def test_a_parameter_that_cannot_be_hashed_is_not_cached_and_says_why():
     import threading
 
-    result = build(pipeline=Pipeline([locked(guard=threading.Lock()), total_only()])).run()
+    with pytest.warns(UserWarning, match=r"params\.guard holds a _thread\.lock .* will not be resumed"):
+        result = build(pipeline=Pipeline([locked(guard=threading.Lock()), total_only()])).run()
     step = result.provenance["baseline"][0]["steps"][0]
     assert step["cache_hit"] is False and step["cache_miss_reason"] == "parameter 'guard' cannot be hashed; step not cached"
 

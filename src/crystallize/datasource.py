@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from crystallize.pipeline_step import (
+    NO_PARAMS,
     _unknown_parameters_error,
     bind_positional,
     instance_name_property,
@@ -26,11 +27,13 @@ class DataSource:
     ``fetch`` runs once per replicate (and condition) with that replicate's context and
     returns the data handed to the first pipeline step. It may be ``async def``. ``name``
     is the class name unless set in ``__init__`` (``self.name = "images"``) or as a class
-    attribute.
+    attribute. Set ``params`` in ``__init__`` too (``self.params = {"n": n}``); until then
+    it is an empty, read-only mapping shared by every class.
     """
 
     #: Keyword parameters the datasource was built with (provenance and fingerprints).
-    params: dict[str, Any] = {}
+    #: Read-only and empty until a subclass sets its own: ``self.params = {"n": n}``.
+    params: Mapping[str, Any] = NO_PARAMS
 
     name = instance_name_property("datasource")
 

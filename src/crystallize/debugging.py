@@ -91,7 +91,7 @@ def debug_replicate(
     from rich.console import Console
     from rich.table import Table
 
-    from crystallize.engine import RecordDispatcher
+    from crystallize.dispatch import RecordDispatcher
     from crystallize.experiment import as_treatment
     from crystallize.replicate import ReplicateRunner, baseline_condition
 

@@ -14,7 +14,9 @@ import weakref
 from collections.abc import Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from crystallize.arrivals import iterate_records
 from crystallize.artifacts import scratch_location
+from crystallize.dispatch import RecordDispatcher, hook_name
 from crystallize.events import LiveEvent
 from crystallize.exceptions import (
     ExperimentBusyError,
@@ -23,15 +25,12 @@ from crystallize.exceptions import (
     RunFailedError,
 )
 from crystallize.hypothesis import Hypothesis, HypothesisResult
-from crystallize.plugins.execution.base import ExecutionPlugin, replicate_indices
-from crystallize.plugins.hookspec import overrides
 from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateRecord
 from crystallize.replicate import ReplicateRunner, baseline_condition, code_digest
 from crystallize.result import Result
 from crystallize.session import RunSession
 from crystallize.treatment import BASELINE, Treatment
-from crystallize.utils.context import FrozenContext
 from crystallize.utils.gc_pacing import paced_gc
 
 if TYPE_CHECKING:
@@ -77,61 +76,9 @@ def _running(experiment: Experiment) -> Iterator[None]:
             _RUNNING.discard(experiment)
 
 
-def iterate_records(experiment: Experiment, runner: ReplicateRunner) -> Iterator[ReplicateRecord | LiveEvent]:
-    """Drive the execution plugin; yield every record (and routed live event) as it arrives."""
-    execution = experiment.execution_plugin
-    if isinstance(execution, ExecutionPlugin):
-        results: Iterable[Any] = execution.iter_results(
-            experiment, runner, replicate_indices(experiment, runner)
-        )
-    else:  # a user's plugin implementing only the run_experiment_loop hook
-        results = execution.run_experiment_loop(experiment, runner) or ()
-    try:
-        for item in results:
-            if isinstance(item, ReplicateRecord | LiveEvent):
-                yield item
-            else:
-                yield from item
-    finally:
-        close = getattr(results, "close", None)
-        if close is not None:
-            close()
-
-
-class RecordDispatcher:
-    """Calls the driver hooks: ``on_replicate_end`` per record, ``on_event`` per live event."""
-
-    def __init__(self, experiment: Experiment) -> None:
-        self.experiment = experiment
-        plugins = experiment.plugins
-        self._on_end = [p.on_replicate_end for p in plugins if overrides(p, "on_replicate_end")]
-        self._on_event = [p.on_event for p in plugins if overrides(p, "on_event")]
-
-    @property
-    def listens(self) -> bool:
-        """True when some plugin wants live events."""
-        return bool(self._on_event)
-
-    def __call__(self, record: ReplicateRecord) -> None:
-        experiment = self.experiment
-        for hook in self._on_end:
-            try:
-                hook(experiment, record)
-            except Exception as exc:
-                exc.add_note(
-                    f"Raised by the plugin hook {_hook_name(hook)} for {record.condition} "
-                    f"#{record.replicate}; the run stops (replicates already finished are kept "
-                    "in the store)."
-                )
-                raise
-
-    def event(self, event: LiveEvent) -> None:
-        """Deliver one live event to every ``on_event`` hook."""
-        ctx = FrozenContext(
-            {"condition": event.condition, "replicate": event.replicate, "seed_used": event.seed}
-        )
-        for hook in self._on_event:
-            hook(self.experiment, ctx, event.event, event.payload)
+def is_running(experiment: Experiment | None) -> bool:
+    """True while ``experiment`` runs (``run()``, or a ``stream()`` not yet closed)."""
+    return experiment is not None and experiment in _RUNNING
 
 
 def verify_hypotheses(
@@ -268,11 +215,13 @@ def iter_run(
             dispatch = RecordDispatcher(experiment)
             if dispatch.listens:
                 runner.event_sink = dispatch.event
-            arriving = iterate_records(experiment, runner)
+            arriving = iterate_records(experiment, runner, session.warn)
             for item in arriving:
                 if isinstance(item, LiveEvent):
                     dispatch.event(item)
+                    dispatch.raise_failure()
                     continue
+                dispatch.raise_failure()  # serial: an on_event hook raised while this replicate ran
                 records.append(keep(item))
                 session.add(item)
                 dispatch(item)
@@ -319,25 +268,30 @@ def _chosen_treatments(treatments: Iterable[TreatmentLike] | TreatmentLike, know
     return [as_treatment(t, known) for t in chosen if not (isinstance(t, str) and t == BASELINE)]
 
 
-def _hook_name(hook: Any) -> str:
-    """``Plugin.hook`` for a bound hook method."""
-    return f"{type(getattr(hook, '__self__', hook)).__name__}.{getattr(hook, '__name__', 'hook')}"
-
-
 def _after_run(experiment: Experiment, result: Result) -> None:
-    """Call every plugin's ``after_run``; one that raises gets the Result attached."""
+    """Call every plugin's ``after_run``, even when one raises; the first exception is
+    raised at the end with the Result attached (and notes naming any later ones)."""
+    first: Exception | None = None
     for plugin in experiment.plugins:
         try:
             plugin.after_run(experiment, result)
         except Exception as exc:
+            if first is not None:
+                first.add_note(
+                    f"The plugin hook {hook_name(plugin.after_run)} also raised "
+                    f"{type(exc).__name__}: {exc}"
+                )
+                continue
+            first = exc
             stored = f" and is stored as run {result.run_id}" if result.run_id else ""
             exc.add_note(
-                f"Raised by the plugin hook {_hook_name(plugin.after_run)}. The run itself "
+                f"Raised by the plugin hook {hook_name(plugin.after_run)}. The run itself "
                 f"completed{stored}; its Result is attached to this exception as .result."
             )
             with contextlib.suppress(AttributeError):  # an exception class with __slots__
                 exc.result = result  # type: ignore[attr-defined]
-            raise
+    if first is not None:
+        raise first
 
 
 def _finish(session: RunSession, result: Result, status: str, summary: dict[str, Any]) -> None:
@@ -406,6 +360,7 @@ def apply_once(
             if dispatch.listens:
                 runner.event_sink = dispatch.event
             outcome = runner.run_condition(condition[0], condition[1], 0)
+        dispatch.raise_failure()
         dispatch(outcome.record)
         seed_plugin = experiment.get_plugin(SeedPlugin)
         result = Result(
@@ -425,6 +380,7 @@ __all__ = [
     "RecordDispatcher",
     "RunStream",
     "apply_once",
+    "is_running",
     "iter_run",
     "iterate_records",
     "run_experiment",

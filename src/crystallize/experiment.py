@@ -48,10 +48,7 @@ def resolve_plugins(plugins: Iterable[BasePlugin] | None) -> list[BasePlugin]:
     chosen: list[BasePlugin] = []
     for plugin in plugins or ():
         if not isinstance(plugin, BasePlugin):
-            raise TypeError(
-                f"plugins must be BasePlugin instances, got {plugin!r}. Did you pass the class "
-                "instead of an instance (SeedPlugin instead of SeedPlugin())?"
-            )
+            raise _not_a_plugin_error(plugin)
         if any(plugin is existing for existing in chosen):
             continue
         chosen.append(plugin)
@@ -66,6 +63,22 @@ def resolve_plugins(plugins: Iterable[BasePlugin] | None) -> list[BasePlugin]:
         if not found:
             chosen.append(default())
     return chosen
+
+
+def _not_a_plugin_error(plugin: object) -> TypeError:
+    """The TypeError for something in ``plugins=`` that is not a BasePlugin instance:
+    a plugin class (to instantiate) or an object of a class to base on BasePlugin."""
+    if isinstance(plugin, type) and issubclass(plugin, BasePlugin):
+        name = plugin.__name__
+        return TypeError(
+            f"plugins must be BasePlugin instances, got the class {name}. Did you pass the class "
+            f"instead of an instance ({name} instead of {name}())?"
+        )
+    return TypeError(
+        f"plugins must be BasePlugin instances, got {plugin!r} ({type(plugin).__name__}): a "
+        "plugin's class must subclass crystallize.BasePlugin (class MyPlugin(BasePlugin): ...) "
+        "so that its hooks are found and called."
+    )
 
 
 def _plugin_problems(plugins: Sequence[BasePlugin]) -> list[str]:

@@ -4,6 +4,12 @@ A run is resumed only when its fingerprint matches, so anything that can change 
 is part of the spec: the datasource and every step (their names, parameters and code,
 see :func:`code_hash`), the treatments, the initial context and the seed settings. The number of
 replicates is not: resuming with more replicates runs just the missing ones.
+
+Context values, step parameters and treatment values enter the spec as they are when they
+are plain and small (numbers, strings, lists, dicts; a set as its sorted members; the
+exact repr of a few types such as paths, dates and enums). Anything else, and any value
+over about 10 KB of text, enters as ``<type shape #digest>``: a digest of its content
+that changes whenever the value does and is the same in every process.
 """
 
 from __future__ import annotations
@@ -175,16 +181,25 @@ def _plain_token(value: Any) -> str | None:
     appends to (a log, a memo) would change the digest on every call.
     """
     kind = type(value)
+    if kind is int and not _fits_decimal(value):
+        return f"int:#{content_hash(value)}"
     if kind in _SCALARS:
         return f"{kind.__name__}:{value!r}"
-    if kind is tuple or kind is frozenset:
+    if kind is tuple:
         tokens = [_plain_token(v) for v in value]
-        if None in tokens:
-            return None
-        if kind is frozenset:
-            tokens.sort()  # a set's order varies between processes
-        return f"{kind.__name__}({','.join(tokens)})"  # type: ignore[arg-type]
+        return None if None in tokens else f"tuple({','.join(tokens)})"  # type: ignore[arg-type]
+    if kind is frozenset:
+        return _set_token("frozenset", value)
     return None
+
+
+def _set_token(name: str, members: Any) -> str | None:
+    """``name(token,...)`` of a set's members in sorted order (a set's order varies
+    between processes), ``None`` unless all are immutable plain values."""
+    tokens = [_plain_token(v) for v in members]
+    if None in tokens:
+        return None
+    return f"{name}({','.join(sorted(tokens))})"  # type: ignore[arg-type]
 
 
 _SCALARS = frozenset({int, float, bool, str, bytes, complex, type(None)})
@@ -344,18 +359,38 @@ def code_hash(obj: Any) -> str:
 
 
 class _CodePickler(pickle.Pickler):
-    """A pickler that writes user functions and classes as their :func:`code_hash`
-    (pickle writes them by name, which stays the same when their code changes)."""
+    """A pickler for digests: user functions and classes are written as their
+    :func:`code_hash` (pickle writes them by name, which stays the same when their code
+    changes); with ``sort_sets``, sets as their members' sorted digests (a set's order
+    varies between processes). Other values are written as :func:`pickle.dumps` does."""
 
-    def __init__(self, file: io.BytesIO) -> None:
+    def __init__(self, file: io.BytesIO, sort_sets: bool) -> None:
         super().__init__(file, protocol=5)
-        self.by_code = False
+        self.sort_sets = sort_sets
+        if sort_sets:
+            # Called for every object pickled: a plain function is the cheapest hook (and
+            # the only one that sees exact sets; reducer_override sees set subclasses).
+            self.persistent_id = _set_id
 
     def reducer_override(self, obj: Any) -> Any:
         if _is_user_function(obj) or _is_user_class(obj) or _wraps_user_function(obj):
-            self.by_code = True
             return _by_code, (_qualified_name(obj), code_hash(obj))
+        if self.sort_sets and isinstance(obj, set | frozenset):
+            return _by_members, _set_id(obj, type(obj))
         return NotImplemented
+
+
+_SET_TYPES = frozenset({set, frozenset})
+
+
+def _set_id(obj: Any, kind: type | None = None) -> tuple[str, tuple[str, ...]] | None:
+    """``(type, sorted member digests)`` of a set (of a ``kind`` subclass), else ``None``."""
+    if kind is None and type(obj) not in _SET_TYPES:
+        return None
+    members = [_digest(member, sort_sets=True) for member in obj]
+    if None in members:
+        raise pickle.PicklingError(f"a member of a {type(obj).__name__} cannot be digested")
+    return _qualified_name(type(obj)), tuple(sorted(members))  # type: ignore[type-var]
 
 
 def _wraps_user_function(obj: Any) -> bool:
@@ -372,6 +407,11 @@ def _by_code(name: str, digest: str) -> str:
     return name
 
 
+def _by_members(name: str, members: tuple[str, ...]) -> str:
+    """What :class:`_CodePickler` writes in place of a set subclass (never unpickled)."""
+    return name
+
+
 def param_digest(value: Any) -> str | None:
     """A stable digest of a step parameter for cache keys, ``None`` when it has none.
 
@@ -381,17 +421,21 @@ def param_digest(value: Any) -> str | None:
     them changes the digest. ``None`` means the value cannot be pickled even then (a
     lock, an open file...): the caller should not cache.
     """
+    return _digest(value, sort_sets=False)
+
+
+def _digest(value: Any, sort_sets: bool) -> str | None:
+    """:func:`param_digest`; with ``sort_sets``, sets anywhere inside are digested by their
+    members in sorted order, so the digest is the same in every process (the run
+    fingerprint needs that; ``param_digest`` keeps ``content_hash``'s digest of a set)."""
     if type(value) in IMMUTABLE_TYPES:
         return content_hash(value)
     buffer = io.BytesIO()
-    pickler = _CodePickler(buffer)
     try:
-        pickler.dump(value)
+        _CodePickler(buffer, sort_sets).dump(value)
     except Exception:
         return None
-    if not pickler.by_code:  # the same bytes content_hash digests
-        return content_hash(value)
-    return hashlib.blake2b(buffer.getvalue(), digest_size=16).hexdigest()
+    return hashlib.blake2b(buffer.getvalue(), digest_size=16).hexdigest()  # content_hash's, for plain values
 
 
 #: What :func:`state_digest` returns for attributes that cannot be digested: never equal
@@ -422,19 +466,139 @@ def state_digest(obj: Any) -> str | None:
     return param_digest(dict(sorted(state.items()))) or UNHASHABLE_STATE
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool | type(None)):
+#: About how many characters of spec text a value may take before the spec keeps only its
+#: digest: small values stay readable for ``crystallize diff`` and the resume log.
+_SPEC_LIMIT = 10_000
+#: Ints from here on have more digits than Python turns into decimal text by default.
+_DECIMAL_LIMIT = 10**4300
+#: Types whose repr is an exact, stable description of the value (kept as it is).
+_EXACT_REPR = (
+    ("builtins", "bytes"), ("builtins", "complex"), ("builtins", "range"), ("enum", "Enum"),
+    ("decimal", "Decimal"), ("fractions", "Fraction"), ("datetime", "date"), ("datetime", "time"),
+    ("datetime", "timedelta"), ("datetime", "tzinfo"), ("pathlib", "PurePath"), ("uuid", "UUID"),
+    ("numpy", "generic"),
+)
+#: ``(spec path, type)`` of the values already warned about as impossible to digest.
+_WARNED: set[tuple[str, str]] = set()
+
+
+def _values(values: Any, path: str, checked: bool = False) -> Any:
+    """A mapping of values (the initial context, a step's parameters, a treatment's
+    values) as plain data, each value on its own (a large one as its digest)."""
+    if isinstance(values, dict):
+        return {str(key): _plain(value, f"{path}.{key}", checked) for key, value in values.items()}
+    return _plain(values, path)
+
+
+def _plain(value: Any, path: str, checked: bool = False) -> Any:
+    """``value`` as plain JSON data for the spec: numbers, strings, lists and dicts as
+    they are, a few types with an exact repr as that repr, a set as its sorted members;
+    anything else, and values over :data:`_SPEC_LIMIT` (``checked``: known not to be),
+    as ``<type #digest>`` text (:func:`_digested`), which changes whenever the value does."""
+    if isinstance(value, (bool, float, type(None))):
         return value
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+    if isinstance(value, int):
+        return value if _fits_decimal(value) else _digested(value, path)
+    if not checked and isinstance(value, _SIZED):
+        if _exceeds(value, _SPEC_LIMIT):
+            return _digested(value, path)
+        checked = True
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(item, f"{path}[{i}]", checked) for i, item in enumerate(value)]
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return _values(value, path, checked)
+    if isinstance(value, (set, frozenset)):
+        return _set_token(type(value).__name__, value) or _digested(value, path)
     spec = getattr(value, "_crystallize_spec", None)
     if spec is not None:  # e.g. a resource_factory: its identity, not its repr
         return spec()
-    if callable(value):
-        return {"callable": getattr(value, "__qualname__", repr(value)), "code": code_hash(value)}
-    return repr(value)
+    if callable(value) and _attribute(value, "__qualname__") is not None:  # a function or class
+        return {"callable": value.__qualname__, "code": code_hash(value)}
+    if _has_exact_repr(value):
+        return repr(value)
+    return _digested(value, path)
+
+
+_SIZED = (str, bytes, list, tuple, dict, set, frozenset)
+
+
+def _fits_decimal(value: int) -> bool:
+    """Whether ``value`` has at most 4300 digits (turns into decimal text by default)."""
+    return value.bit_length() < 14_000 or -_DECIMAL_LIMIT < value < _DECIMAL_LIMIT
+
+
+def _exceeds(value: Any, limit: int) -> bool:
+    """Whether ``value`` would take more than about ``limit`` characters of spec text
+    (counted until the limit is passed, so a huge value costs no more than a small one)."""
+    total = 0
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, (str, bytes)):
+            total += len(item)
+        elif isinstance(item, (list, tuple, set, frozenset, dict)):
+            total += 1 + len(item)
+            if total <= limit:
+                pending.extend(item.items() if isinstance(item, dict) else item)
+        else:
+            total += 8
+        if total > limit:
+            return True
+    return False
+
+
+def _has_exact_repr(value: Any) -> bool:
+    for module_name, name in _EXACT_REPR:
+        module = sys.modules.get(module_name)  # not imported: value cannot be one
+        if module is not None and isinstance(value, getattr(module, name)):
+            return True
+    return False
+
+
+def _digested(value: Any, path: str) -> str:
+    """``<type #digest>``: a value kept in the spec by its content digest (with its shape
+    or length, for people). A value that cannot be digested gets a token of its own
+    every time (its runs are never resumed), and one warning."""
+    digest = _digest(value, sort_sets=True)
+    if digest is None:
+        _warn_undigestable(value, path)
+        digest = f"{UNHASHABLE_STATE}:{os.urandom(8).hex()}"
+    return f"<{_summary(value)} #{digest}>"
+
+
+def _summary(value: Any) -> str:
+    """``numpy.ndarray shape=(2000,) dtype=float64``, ``list of 3``, ``mymodule.Config``."""
+    kind = type(value)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else _qualified_name(kind)
+    shape = _attribute(value, "shape")
+    if isinstance(shape, tuple):
+        dtype = _attribute(value, "dtype")
+        return f"{name} shape={shape}" + (f" dtype={dtype}" if dtype is not None else "")
+    try:
+        return f"{name} of {len(value)}"
+    except Exception:  # not sized
+        return name
+
+
+def _warn_undigestable(value: Any, path: str) -> None:
+    kind = _qualified_name(type(value))
+    if (path, kind) in _WARNED:
+        return
+    _WARNED.add((path, kind))
+    import warnings
+
+    from crystallize.utils.callers import user_stacklevel
+
+    warnings.warn(
+        f"{path} holds a {kind} that cannot be pickled, so the run fingerprint cannot tell "
+        "whether it changed: runs of this experiment will not be resumed "
+        "(strategy='resume' starts a new run). Keep plain or picklable values there "
+        "(e.g. the settings the object is built from).",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
 
 
 def spec_of(experiment: Experiment) -> dict[str, Any]:
@@ -443,24 +607,28 @@ def spec_of(experiment: Experiment) -> dict[str, Any]:
     steps = experiment.pipeline.steps if experiment.pipeline is not None else []
     datasource = experiment.datasource
     return {
-        "datasource": _component(datasource),
-        "steps": [_component(step) for step in steps],
+        "datasource": _component(datasource, "datasource"),
+        "steps": _components(steps, "steps"),
         "treatments": {t.name: _treatment_spec(t, steps) for t in experiment.treatments},
-        "initial_ctx": _plain(experiment.initial_ctx),
+        "initial_ctx": _values(experiment.initial_ctx, "initial_ctx"),
         "seed": None
         if seed is None
         else {
-            "seed": seed.seed,
+            "seed": _plain(seed.seed, "seed.seed"),
             "auto_seed": seed.auto_seed,
-            "seed_fn": _plain(seed.seed_fn) if seed.seed_fn else None,
+            "seed_fn": _plain(seed.seed_fn, "seed.seed_fn") if seed.seed_fn else None,
         },
     }
 
 
-def _component(obj: Any) -> dict[str, Any]:
+def _components(objs: list[Any], path: str) -> list[dict[str, Any]]:
+    return [_component(obj, f"{path}[{i}]") for i, obj in enumerate(objs)]
+
+
+def _component(obj: Any, path: str) -> dict[str, Any]:
     component = {
         "name": getattr(obj, "name", type(obj).__name__),
-        "params": _plain(dict(getattr(obj, "params", {}) or {})),
+        "params": _values(dict(getattr(obj, "params", {}) or {}), f"{path}.params"),
         "code": code_hash(obj),
     }
     state = state_digest(obj)
@@ -470,12 +638,14 @@ def _component(obj: Any) -> dict[str, Any]:
 
 
 def _treatment_spec(treatment: Any, base_steps: list[Any]) -> Any:
+    path = f"treatments.{treatment.name}"
     if not treatment.reshapes:
-        return _plain(treatment.values)
+        return _values(treatment.values, path)
+    datasource = treatment.datasource
     return {
-        "values": _plain(treatment.values),
-        "datasource": _component(treatment.datasource) if treatment.datasource is not None else None,
-        "steps": [_component(step) for step in treatment.resolve_steps(base_steps)],
+        "values": _values(treatment.values, f"{path}.values"),
+        "datasource": _component(datasource, f"{path}.datasource") if datasource is not None else None,
+        "steps": _components(treatment.resolve_steps(base_steps), f"{path}.steps"),
     }
 
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crystallize.exceptions import MissingMetricError
 from crystallize.utils.importing import factory_reference
+
+if TYPE_CHECKING:
+    import inspect
 
 Samples = Mapping[str, Sequence[Any]]
 CORRECTIONS = ("holm", "bonferroni", "fdr_bh")
@@ -84,21 +87,83 @@ def verifier(fn: Callable[..., Mapping[str, Any]]) -> Callable[..., Verifier]:
 
         check = larger_mean(metric="accuracy")    # a Verifier
 
+    The factory binds its parameters against ``fn``'s signature, so a misspelt or missing
+    parameter is refused when the verifier is built, not after the run.
+
     Raises:
-        TypeError: when ``fn`` is not a function.
+        TypeError: when ``fn`` is not a function or cannot take ``(baseline, treatment)``;
+            from the factory, for unknown or missing parameters.
     """
     if not callable(fn):
         raise TypeError(
             f"@verifier decorates a function def v(baseline, treatment, **params) -> dict, "
             f"got {type(fn).__name__} {fn!r}."
         )
+    signature = _verifier_signature(fn)
 
     @functools.wraps(fn)
     def factory(**params: Any) -> Verifier:
+        if signature is not None:
+            _bind_verifier_params(fn, signature, params)
         return Verifier(fn, params)
 
     factory.__crystallize_verifier__ = fn  # type: ignore[attr-defined]
     return factory
+
+
+def _verifier_signature(fn: Callable[..., Any]) -> inspect.Signature | None:
+    """``fn``'s signature (``None`` when it cannot be inspected); a TypeError when ``fn``
+    cannot be called as ``fn(baseline, treatment, ...)``."""
+    import inspect
+
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # e.g. some built-in callables
+        return None
+    from crystallize.pipeline_step import refuse_positional_only
+
+    try:
+        samples = signature.bind_partial(None, None).arguments
+    except TypeError:
+        name = getattr(fn, "__name__", "verifier")
+        raise TypeError(
+            f"@verifier function '{name}' takes only {', '.join(signature.parameters) or 'no parameters'}, "
+            f"but a verifier is called with the baseline and the treatment samples first: "
+            f"def {name}(baseline, treatment, *, option=1) -> dict."
+        ) from None
+    rest = [p for p in signature.parameters.values() if p.name not in samples]
+    refuse_positional_only("@verifier", fn, rest, "baseline and treatment")
+    return signature
+
+
+def _bind_verifier_params(fn: Callable[..., Any], signature: inspect.Signature, params: dict[str, Any]) -> None:
+    """Raise TypeError unless ``fn(baseline, treatment, **params)`` matches ``signature``:
+    an unknown parameter (with a did-you-mean) or a missing required one."""
+    import inspect
+
+    from crystallize.pipeline_step import _unknown_parameters_error, unknown_parameters
+
+    try:
+        signature.bind(None, None, **params)
+        return
+    except TypeError as exc:
+        problem = str(exc)
+    samples = signature.bind_partial(None, None).arguments  # what baseline and treatment fill
+    rest = [p for p in signature.parameters.values() if p.name not in samples]
+    var_keyword = next((p.name for p in rest if p.kind is inspect.Parameter.VAR_KEYWORD), None)
+    names = [p.name for p in rest if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)]
+    unknown = unknown_parameters(params, names, samples, var_keyword)
+    if unknown:
+        accepted = names + [f"**{var_keyword}"] if var_keyword else names
+        raise _unknown_parameters_error("verifier", fn.__name__, unknown, accepted)
+    missing = [p.name for p in rest if p.name in names and p.default is inspect.Parameter.empty and p.name not in params]
+    if missing:
+        example = ", ".join(f"{name}=..." for name in missing)
+        raise TypeError(
+            f"verifier {fn.__name__}() is missing required parameter(s) {', '.join(missing)}: "
+            f"pass them when building it, e.g. {fn.__name__}({example})"
+        )
+    raise TypeError(f"verifier {fn.__name__}() cannot take these parameters: {problem}")
 
 
 class HypothesisResult:
@@ -137,10 +202,11 @@ class HypothesisResult:
 
     @property
     def best(self) -> str | None:
-        """The best-ranked treatment, or ``None`` when no treatment could be ranked (its
-        comparison or its ranker failed, or the ranker gave NaN, for every treatment)."""
+        """The best-ranked treatment, or ``None`` when no treatment could be ranked: for
+        every treatment its comparison or its ranker failed, or the ranker gave no usable
+        score (NaN, or ``inf`` as the default ranker gives an output without a p-value)."""
         scores = self.scores
-        return next((t for t in self.ranking if t in scores and not math.isnan(scores[t])), None)
+        return next((t for t in self.ranking if t in scores and _usable_score(scores[t])), None)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly dict of the hypothesis result."""
@@ -171,10 +237,15 @@ class HypothesisResult:
         return f"HypothesisResult(name={self.name!r}, ranking={self.ranking!r})"
 
 
+def _usable_score(score: float) -> bool:
+    """True for a ranker score that ranks: not NaN and not ``+inf`` (no p-value found)."""
+    return not math.isnan(score) and score != math.inf
+
+
 def _default_ranker(result: Mapping[str, Any]) -> float:
     """Rank by p-value (adjusted when available): smaller is better. With several
     metrics (one nested result per metric), by the smallest of them. NaN (no usable
-    p-value) leaves the treatment unranked."""
+    p-value) or ``inf`` (no p-value at all) leaves the treatment unranked."""
     value = _p_for_ranking(result)
     if value is not None:
         return value

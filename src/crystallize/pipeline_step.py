@@ -8,7 +8,7 @@ time, so a treatment ``{"delta": 10}`` reaches a parameter named ``delta``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from crystallize.artifacts import Artifact, is_artifact_annotation
@@ -49,19 +49,58 @@ def instance_name_property(kind: str) -> property:
     return property(get, set, doc=f"The {kind}'s name: the class name unless set with ``self.name = ...``.")
 
 
+class _NoParams(Mapping):
+    """The empty, read-only ``params`` of a step or datasource class that sets none.
+
+    It is shared by every such class, so it refuses changes: a subclass that did
+    ``self.params["k"] = 5`` would otherwise give every other class that value in its
+    provenance and cache keys.
+    """
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> Any:
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            "params is read-only until you set it: it is the empty default shared by every "
+            "step and datasource class that sets none. Set your own in __init__, e.g. "
+            "self.params = {'k': k}, then change it as you like."
+        )
+
+    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = _refuse
+
+    def __repr__(self) -> str:
+        return "{}"
+
+
+#: The class-level ``params`` of :class:`PipelineStep` and ``DataSource``.
+NO_PARAMS: Mapping[str, Any] = _NoParams()
+
+
 class PipelineStep:
     """Base class of steps: implement ``__call__(self, data, ctx)``.
 
     A step returns the new data, or ``(data, {metric: value, ...})`` to record metrics.
     ``name`` identifies the step in provenance and logs: the class name unless set in
     ``__init__`` (``self.name = "resize"``) or as a class attribute. ``params`` holds the
-    values it was built with (they enter cache keys and provenance). Set
+    values it was built with (they enter cache keys and provenance): set it in
+    ``__init__`` (``self.params = {"factor": factor}``); until then it is an empty,
+    read-only mapping shared by every class. Set
     ``cacheable = True`` on a subclass to let the step cache store its output.
     """
 
     cacheable: bool = False
-    #: Values the step was built with (cache keys, provenance).
-    params: Mapping[str, Any] = {}
+    #: Values the step was built with (cache keys, provenance). Read-only and empty until
+    #: a subclass sets its own: ``self.params = {"factor": factor}``.
+    params: Mapping[str, Any] = NO_PARAMS
 
     name = instance_name_property("step")
 

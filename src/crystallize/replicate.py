@@ -157,11 +157,17 @@ class ReplicateRunner:
         self.expected_code = None  # checked only where the runner is unpickled (workers)
         self._prepare()
         self.expected_code = expected_code
-        #: Where ``ctx.emit`` sends live events (set by the engine and executors).
+        #: Where ``ctx.emit`` sends live events. One set here (the engine's, calling the
+        #: driver's ``on_event`` hooks) stays in this process; one given through
+        #: :meth:`with_event_sink` travels with the runner to worker processes.
         self.event_sink: Callable[[Any], None] | None = None
+        self._sink_travels = False
 
     # -- pickling: hook lists are rebuilt where the runner lands ------------------------
     def __getstate__(self) -> dict[str, Any]:
+        # The driver's own sink would drag every plugin (driver-only ones included) into
+        # the workers, where events could not reach the driver anyway.
+        travels = self._sink_travels
         return {
             "experiment": self.experiment,
             "conditions": self.conditions,
@@ -173,7 +179,8 @@ class ReplicateRunner:
             "cache": self.cache,
             "location": self.location,
             "expected_code": self.expected_code,
-            "event_sink": self.event_sink,
+            "event_sink": self.event_sink if travels else None,
+            "_sink_travels": travels,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -186,9 +193,9 @@ class ReplicateRunner:
         # SeedPlugin seeds last, so no other hook draws from the RNGs after seeding.
         before = [p for p in plugins if overrides(p, "before_replicate")]
         before.sort(key=lambda p: isinstance(p, SeedPlugin))
-        self._before_replicate = [p.before_replicate for p in before]
-        self._before_step = [p.before_step for p in plugins if overrides(p, "before_step")]
-        self._after_step = [p.after_step for p in plugins if overrides(p, "after_step")]
+        self._before_replicate = _hooks(before, "before_replicate")
+        self._before_step = _hooks(plugins, "before_step")
+        self._after_step = _hooks(plugins, "after_step")
         self._base_ctx = dict(exp.initial_ctx)
         base_steps = list(exp.pipeline.steps) if exp.pipeline is not None else []
         baseline = ConditionPlan(exp.datasource, base_steps, self.cache)
@@ -258,9 +265,15 @@ class ReplicateRunner:
 
     def with_event_sink(self, sink: Callable[[Any], None] | None) -> ReplicateRunner:
         """A shallow copy whose live events go to ``sink`` (executors use it to route
-        events from threads, processes or Ray workers back to the driver)."""
+        events from threads, processes or Ray workers back to the driver).
+
+        Unlike a sink assigned to :attr:`event_sink`, this one is pickled with the
+        runner, so it must be picklable for process and Ray workers (a
+        :class:`~crystallize.events.QueueSink` on a ``multiprocessing.Manager().Queue()``).
+        """
         clone = copy.copy(self)
         clone.event_sink = sink
+        clone._sink_travels = sink is not None
         return clone
 
     def failed_records(self, replicate: int, reason: str, exception_type: str = "WorkerError") -> list[ReplicateRecord]:
@@ -311,15 +324,17 @@ class ReplicateRunner:
         before_step = self._before_step
         after_step = self._after_step
         cache = self.cache
-        stage = "treatment"  # where a failure happened, for ReplicateError.step
+        # Where a failure happened, for ReplicateError.step: a step's name, or the plugin
+        # hook running (the hook loops below assign it as their loop variable: no cost
+        # per step when there are no hooks).
+        stage = "treatment"
         data: Any = None
         exception: BaseException | None = None
         error: ReplicateError | None = None
         try:
             if treatment is not None:
                 treatment.apply(ctx)
-            stage = "before_replicate"
-            for hook in self._before_replicate:
+            for stage, hook in self._before_replicate:  # noqa: B007 - read on failure
                 hook(exp, ctx)
             stage = _DATASOURCE_STAGE
             if self.use_data:
@@ -330,9 +345,9 @@ class ReplicateRunner:
                     data = yield data
             input_hash = content_hash(data)
             for step, name, params, keyer, reads_context in plan.entries:
-                stage = name
-                for hook in before_step:
+                for stage, hook in before_step:  # noqa: B007 - read on failure
                     hook(exp, step)
+                stage = name
                 n_logged = len(log)
                 n_keys = len(values)
                 n_written = len(written)
@@ -360,7 +375,8 @@ class ReplicateRunner:
                     if lookup is not None:
                         lookup.store(cache, keyer, data, log[n_logged:], ctx, n_keys, written[n_written:], *noted)
                 duration = perf_counter() - t0
-                for hook in after_step:
+                # Nothing after these hooks can fail before the next step resets the stage.
+                for stage, hook in after_step:  # noqa: B007 - read on failure
                     hook(exp, step, data, ctx)
                 # A step passing an immutable value through (say, one that only records
                 # metrics) leaves its digest unchanged: no need to hash it again.
@@ -464,6 +480,12 @@ class _AwaitableRunner:
         self.thread.join(timeout=5)
         if not self.thread.is_alive():
             self.loop.close()
+
+
+def _hooks(plugins: Sequence[Any], hook: str) -> list[tuple[str, Callable[..., Any]]]:
+    """``(stage, bound hook)`` for each plugin implementing ``hook``; the stage
+    (``"Plugin.hook"``) is what a failure in it is reported as."""
+    return [(f"{type(p).__name__}.{hook}", getattr(p, hook)) for p in plugins if overrides(p, hook)]
 
 
 def _reads(keys: tuple[str, ...], values: dict[str, Any]) -> dict[str, Any]:

@@ -166,6 +166,12 @@ def _best_line(hyp: HypothesisResult) -> str | None:
             "Best: none (no treatment could be ranked: the ranker raised for every treatment "
             "whose comparison succeeded; see 'ranking_error' in the results)"
         )
+    if hyp.scores:
+        return (
+            "Best: none (no treatment could be ranked: the ranker gave no usable score, NaN or "
+            "inf, for any treatment; the default ranker needs a numeric 'p_value' in the "
+            "verifier's output, else give the Hypothesis a ranker=fn(result) -> float)"
+        )
     return None
 
 

@@ -204,7 +204,8 @@ class Result:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly dict of the whole result: plain dicts, lists, strings, numbers,
         booleans and ``None`` only (NumPy values become Python numbers or lists, tuples
-        lists, sets sorted lists, other objects their ``repr``; dict keys become strings,
+        lists, sets sorted lists, ints too long for decimal text (over 4300 digits) their
+        hexadecimal text, other objects their ``repr``; dict keys become strings,
         as in JSON: a NumPy integer key ``np.int64(1)`` becomes ``"1"``, a key with no
         JSON form its ``str()``), so ``json.dumps`` takes it.
 
@@ -254,7 +255,8 @@ class Result:
 
     def to_json(self, path: str | Path | None = None, *, indent: int | None = 2) -> str:
         """The result as JSON text (what :meth:`to_dict` holds); also written to ``path``
-        when given."""
+        when given. NaN and ±inf are written as ``NaN``/``Infinity``/``-Infinity``, as
+        :mod:`json` does (``json.loads`` reads them; strict JSON parsers do not)."""
         text = _dumps(self._as_dict(), indent)
         if path is not None:
             with open(path, "w", encoding="utf-8") as handle:
@@ -306,15 +308,21 @@ class Result:
     def to_parquet(self, path: str | Path) -> None:
         """Write :meth:`to_dataframe` to a Parquet file (needs the ``parquet`` extra).
 
-        The ``metric_tags`` column, when there is one, is written as JSON text (Parquet
-        wants one type per column; tags may mix them): ``json.loads`` reads it back.
+        Parquet wants one type per column, so the ``metric_tags`` column (tags may mix
+        types) and every metric column Arrow cannot give one type (a replicate that
+        recorded the metric several times next to one that recorded it once, numbers
+        mixed with strings, an integer beyond 64 bits) are written as JSON text, one
+        value per row (missing values and NaN as null): ``json.loads`` reads it back.
         """
         from crystallize.utils.optional import require
 
         require("pyarrow", feature="Result.to_parquet", extra="parquet")
         frame = self.to_dataframe()
-        if self._tagged():
-            frame["metric_tags"] = [None if tags is None else _dumps(tags) for tags in frame["metric_tags"]]
+        columns = _untyped_columns(frame)
+        if self._tagged() and "metric_tags" not in columns:
+            columns.append("metric_tags")
+        for column in columns:
+            frame[column] = [None if _missing(value) else _dumps(value) for value in frame[column]]
         frame.to_parquet(path, index=False)
 
     def print_tree(self, max_replicates: int | None = 5, console: Any = None) -> None:
@@ -383,17 +391,40 @@ def _warn_renamed(renamed: dict[str, str]) -> None:
     )
 
 
+def _untyped_columns(frame: Any) -> list[str]:
+    """The object columns of ``frame`` that Arrow cannot give a single type."""
+    import pyarrow as pa
+    from pandas.api.types import is_object_dtype
+
+    untyped = []
+    for column in frame.columns:
+        if not is_object_dtype(frame[column].dtype):
+            continue
+        try:
+            pa.array(frame[column], from_pandas=True)
+        except (pa.ArrowException, OverflowError, TypeError, ValueError):
+            untyped.append(column)
+    return untyped
+
+
+def _missing(value: Any) -> bool:
+    """``None`` or a float NaN (what pandas puts in a metric column a replicate lacks)."""
+    return value is None or (isinstance(value, float) and value != value)
+
+
 def _dumps(data: Any, indent: int | None = None) -> str:
-    """``data`` as JSON text, by :func:`_json_default`'s rules; dict keys JSON refuses (a
-    NumPy integer, a tuple) are made strings on a second, slower try."""
+    """``data`` as JSON text, by :func:`_json_default`'s rules; on a second, slower try,
+    dict keys JSON refuses (a NumPy integer, a tuple) are made strings and ints too long
+    for decimal text (over 4300 digits) hexadecimal text."""
     import json
 
     try:
         return json.dumps(data, indent=indent, default=_json_default, allow_nan=True)
-    except TypeError:
-        from crystallize.store.serialize import json_ready
+    except (TypeError, ValueError):
+        from crystallize.store.serialize import json_ready, long_ints_as_text
 
-        return json.dumps(json_ready(data), indent=indent, default=_json_default, allow_nan=True)
+        ready = long_ints_as_text(json_ready(data))
+        return json.dumps(ready, indent=indent, default=_json_default, allow_nan=True)
 
 
 def _json_default(obj: Any) -> Any:

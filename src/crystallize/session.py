@@ -217,7 +217,7 @@ class RunSession:
         drifted = sorted({(r.condition, r.replicate) for r in records if r.code_digest})
         if drifted:
             shown = ", ".join(f"{c} #{r}" for c, r in drifted[:5])
-            self._warn(
+            self.warn(
                 f"Code changed during the run: {len(drifted)} replicate(s) ({shown}"
                 f"{', ...' if len(drifted) > 5 else ''}) ran with step or datasource source "
                 "code that differs from the code at the start of the run."
@@ -228,13 +228,14 @@ class RunSession:
                 if part.endswith(".code")
             ]
             if changed:
-                self._warn(
+                self.warn(
                     "Code changed during the run: the source of "
                     f"{', '.join(changed)} on disk differs from the start of the run; results "
                     "may mix the old and the new code."
                 )
 
-    def _warn(self, message: str) -> None:
+    def warn(self, message: str) -> None:
+        """Log ``message`` as a warning and keep it for the run's ``result.warnings``."""
         logger.warning(message)
         self.warnings.append(message)
 
@@ -297,7 +298,7 @@ class RunSession:
         self._write_error = str(cause).rstrip(".")
         self._unstored = len(self._recovered)
         self._light = False
-        self._warn(
+        self.warn(
             f"Records of run {self.run_id} could not be written to the store ({self._write_error}); "
             "the rest of this run is kept in memory only (the Result still has every replicate)."
         )
@@ -346,7 +347,7 @@ class RunSession:
             self._finish_error = (
                 f"the run's final status ({status}) could not be stored: {str(exc).rstrip('.')}"
             )
-            self._warn(f"Run {self.run_id}: {self._finish_error}.")
+            self.warn(f"Run {self.run_id}: {self._finish_error}.")
 
 
 def _resumed_version(previous: RunInfo, root: Any, experiment: str, versioned: bool) -> int:

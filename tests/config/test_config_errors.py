@@ -489,3 +489,10 @@ def test_workers_need_a_strategy_that_uses_them(make_folder):
 def test_empty_steps_is_an_error(make_folder):
     message = _error(make_folder("demo", "datasource: numbers\nsteps: []\n"))
     assert "steps: list at least one step" in message
+
+
+def test_a_blank_artifacts_root_dir_is_a_config_error(make_folder):
+    folder = make_folder("demo", "datasource: numbers\nsteps:\n  - add_delta\nplugins:\n  artifacts: {root_dir: ' '}\n")
+    message = _error(folder)
+    assert "plugins.artifacts.root_dir: is blank" in message
+    assert "null for no store" in message

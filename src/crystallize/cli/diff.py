@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ class MetricChange:
     metric: str
     mean_a: float | None
     mean_b: float | None
+    #: NaN/±inf values left out of ``mean_a`` and ``mean_b`` (as ``report()`` leaves them out).
+    left_out: tuple[int, int] = (0, 0)
 
     @property
     def delta(self) -> float | None:
@@ -51,12 +54,19 @@ class MetricChange:
 
 
 def mean_of(values: Sequence[Any]) -> float | None:
-    """The mean of the numeric values (``None`` when there are none)."""
-    numbers = []
-    for value in values:
-        if isinstance(value, bool | int | float):
-            numbers.append(float(value))
-    return statistics.fmean(numbers) if numbers else None
+    """The mean of the finite numbers among ``values``, as ``report()`` takes it (NaN and
+    ±inf, a number too large for a float included, are left out; ``None`` when no value
+    is a finite number)."""
+    return _finite_mean(values)[0]
+
+
+def _finite_mean(values: Sequence[Any]) -> tuple[float | None, int]:
+    """:func:`mean_of` and how many numbers were left out as NaN/±inf."""
+    from crystallize.reporting import _numbers
+
+    numbers = _numbers(values)
+    finite = [x for x in numbers if math.isfinite(x)]
+    return (statistics.fmean(finite) if finite else None), len(numbers) - len(finite)
 
 
 def spec_changes(a: Any, b: Any, path: str = "") -> list[tuple[str, Any, Any]]:
@@ -81,7 +91,9 @@ def metric_changes(pairs: Sequence[tuple[str, dict[str, list[Any]], dict[str, li
     rows = []
     for condition, left, right in pairs:
         for metric in sorted(set(left) | set(right)):
-            rows.append(MetricChange(condition, metric, mean_of(left.get(metric, [])), mean_of(right.get(metric, []))))
+            mean_a, left_out_a = _finite_mean(left.get(metric, []))
+            mean_b, left_out_b = _finite_mean(right.get(metric, []))
+            rows.append(MetricChange(condition, metric, mean_a, mean_b, (left_out_a, left_out_b)))
     return rows
 
 
@@ -148,6 +160,19 @@ def _metric_table(rows: list[MetricChange], label_a: str, label_b: str):  # noqa
     return table
 
 
+def _left_out_note(rows: list[MetricChange], label_a: str, label_b: str, *, name_conditions: bool) -> str:
+    """``NaN/±inf values left out of the means, as in the report: ratio (1 in A, 0 in
+    B)`` (the condition before the metric when ``name_conditions``), or ``""`` when
+    every number was finite."""
+    parts = [
+        f"{f'{row.condition} ' if name_conditions else ''}{row.metric} "
+        f"({row.left_out[0]} in {label_a}, {row.left_out[1]} in {label_b})"
+        for row in rows
+        if any(row.left_out)
+    ]
+    return f"NaN/±inf values left out of the means, as in the report: {'; '.join(parts)}" if parts else ""
+
+
 def diff_command(
     run_a: str = typer.Argument(..., help="A run id (or a unique prefix)."),
     run_b: str | None = typer.Argument(None, help="Another run id (omit with --treatments)."),
@@ -189,14 +214,19 @@ def diff_command(
         labels = ("A", "B")
         title = f"A = run {info_a.run_id} ({info_a.experiment}), B = run {info_b.run_id} ({info_b.experiment})"
     if json_output:
-        print(json.dumps({
+        from crystallize.store.serialize import strict_dumps
+
+        print(strict_dumps({
             "config": [{"path": p, "a": a, "b": b} for p, a, b in changes],
             "settings": [{"key": k, "a": a, "b": b} for k, a, b in settings],
             "metrics": [
-                {"condition": r.condition, "metric": r.metric, "mean_a": r.mean_a, "mean_b": r.mean_b, "delta": r.delta}
+                {
+                    "condition": r.condition, "metric": r.metric, "mean_a": r.mean_a, "mean_b": r.mean_b,
+                    "delta": r.delta, "left_out_a": r.left_out[0], "left_out_b": r.left_out[1],
+                }
                 for r in rows
             ],
-        }, indent=2, default=repr))
+        }))
         return
     console = Console(highlight=False)
     console.print(title, style="bold", markup=False, soft_wrap=True)
@@ -211,6 +241,9 @@ def diff_command(
     console.print()
     if rows:
         console.print(_metric_table(rows, *labels))
+        note = _left_out_note(rows, *labels, name_conditions=treatments is None)
+        if note:
+            console.print(note, markup=False, soft_wrap=True)
     else:
         console.print("No metrics to compare.")
 

@@ -203,12 +203,14 @@ def print_reports(results: dict[str, Result], roots: dict[str, str] | None = Non
 
 
 def print_json(results: dict[str, Result], target: Target) -> None:
-    """The result (or, for a graph, ``{name: result}``) as JSON on stdout."""
+    """The result (or, for a graph, ``{name: result}``) as strict JSON on stdout: what
+    ``to_json()`` holds, with NaN and ±inf written as ``null`` so any parser reads it."""
+    from crystallize.store.serialize import strict_dumps
+
     if target.graph is None:
-        print(results[target.name].to_json())
+        print(strict_dumps(json.loads(results[target.name].to_json(indent=None))))
         return
-    combined = {name: json.loads(result.to_json()) for name, result in results.items()}
-    print(json.dumps(combined, indent=2, allow_nan=True))
+    print(strict_dumps({name: json.loads(result.to_json(indent=None)) for name, result in results.items()}))
 
 
 def root_of(experiment: Experiment) -> str:

@@ -364,6 +364,13 @@ class ArtifactsSpec(_Model):
     root_dir: str | None = "data"
     versioned: bool = False
 
+    @field_validator("root_dir")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise _fail("is blank: give a directory (relative to the working directory), '.' for the working directory itself, or null for no store")
+        return value
+
 
 class LoggingSpec(_Model):
     """``plugins.logging:`` arguments of :class:`~crystallize.plugins.logging.LoggingPlugin`."""

@@ -73,13 +73,23 @@ def require_root_for_artifacts(experiment: Experiment) -> None:
 
 
 def _check_root_dir(root_dir: object) -> None:
-    """Raise TypeError unless ``root_dir`` is a ``str``, an ``os.PathLike`` or ``None``."""
-    if root_dir is None or isinstance(root_dir, (str, os.PathLike)):
+    """Raise TypeError unless ``root_dir`` is a ``str``, an ``os.PathLike`` or ``None``,
+    and ValueError for an empty or blank path (it would put the store in the working
+    directory, or in a directory named with spaces)."""
+    if root_dir is None:
         return
-    raise TypeError(
-        f"ArtifactPlugin root_dir must be a str, an os.PathLike (e.g. pathlib.Path) or None, "
-        f"got {root_dir!r} ({type(root_dir).__name__}); e.g. ArtifactPlugin(root_dir=\"data\")"
-    )
+    if not isinstance(root_dir, (str, os.PathLike)):
+        raise TypeError(
+            f"ArtifactPlugin root_dir must be a str, an os.PathLike (e.g. pathlib.Path) or None, "
+            f"got {root_dir!r} ({type(root_dir).__name__}); e.g. ArtifactPlugin(root_dir=\"data\")"
+        )
+    path = os.fspath(root_dir)
+    if isinstance(path, str) and not path.strip():
+        raise ValueError(
+            f"ArtifactPlugin root_dir is {root_dir!r}: pass a directory path for the run store "
+            "and artifacts, e.g. ArtifactPlugin(root_dir=\"data\") (\".\" for the working "
+            "directory itself), or root_dir=None for no store."
+        )
 
 
 __all__ = ["ArtifactPlugin"]

@@ -48,7 +48,9 @@ class BasePlugin:
         """Driver. Called at the start of every ``run()``, before any replicate."""
 
     def after_run(self, experiment: Experiment, result: Result) -> None:
-        """Driver. Called at the end of every ``run()`` with the finished Result."""
+        """Driver. Called at the end of every ``run()`` with the finished Result (also
+        after a ``fail_fast`` stop or a stream left early, with the partial Result); a
+        run that raised skips it."""
 
     def on_replicate_end(self, experiment: Experiment, record: ReplicateRecord) -> None:
         """Driver. Called for each (condition, replicate) record as it arrives."""
@@ -58,7 +60,10 @@ class BasePlugin:
     ) -> None:
         """Driver. Called for each ``ctx.emit(event, **payload)`` made inside a replicate.
 
-        ``ctx`` is a read-only snapshot of that replicate's context.
+        ``ctx`` is read-only and holds what the replicate started with: the initial
+        context, its treatment's values, ``condition``, ``replicate`` and ``seed_used``.
+        It is rebuilt in the driver, so values added later where the replicate runs are
+        not in it; send what a plugin needs in the payload.
         """
 
     # -- lifecycle: one replicate (worker) ---------------------------------------------
@@ -80,8 +85,10 @@ class BasePlugin:
         """Driver. Execution plugins run ``replicate_fn(rep)`` for every replicate index.
 
         ``replicate_fn(rep)`` runs every condition of replicate ``rep`` and returns their
-        records. Return the results (one per replicate) or ``None`` when the plugin does
-        not execute replicates.
+        records. Return the results (one per replicate, in any order), or ``None`` to
+        leave the replicates to the default :class:`SerialExecution`. Each pending
+        condition × replicate counts once: a record returned twice is ignored, and one
+        never returned is recorded as failed (``ExecutorError``).
         """
         return None
 
@@ -102,35 +109,66 @@ HOOK_NAMES = tuple(
 )
 _HOOK_PREFIXES = ("before_", "after_", "on_", "init_")
 _VARARGS = 0x04  # CO_VARARGS
+_COROUTINE = 0x80  # CO_COROUTINE
+_ASYNC_GENERATOR = 0x200  # CO_ASYNC_GENERATOR
 
 
 def check_hooks(cls: type) -> None:
-    """Raise :class:`PluginError` for a misspelled hook or a hook with the wrong arity."""
+    """Raise :class:`PluginError` for a misspelled hook, a hook with the wrong arity, or
+    an ``async def`` hook.
+
+    Hooks are checked wherever ``cls`` gets them from (its own body or a mixin); names
+    that merely look like hooks are checked in the class's own body only (every
+    subclass of :class:`BasePlugin` is checked when it is defined).
+    """
+    for name in HOOK_NAMES:
+        owner, member = _defined_in(cls, name)
+        if owner is not BasePlugin and isinstance(member, FunctionType):
+            where = cls.__name__ + "." + name + ("" if owner is cls else f" (defined in {owner.__name__})")
+            _check_hook(where, name, member)
     for name, member in vars(cls).items():
-        if not isinstance(member, FunctionType):
-            continue
-        if name in HOOK_NAMES:
-            # Arity from the code objects (cheaper than inspect, which would be imported
-            # by every `import crystallize` for the built-in plugins).
-            spec = getattr(BasePlugin, name).__code__
-            code = member.__code__
-            if code.co_flags & _VARARGS:
-                continue
-            expected = spec.co_argcount
-            positional = code.co_argcount
-            required = positional - len(member.__defaults__ or ())
-            if not (required <= expected <= positional):
-                hook_args = ", ".join(spec.co_varnames[: spec.co_argcount])
-                raise PluginError(
-                    f"{cls.__name__}.{name} takes {positional} positional parameters "
-                    f"(including self) but the hook passes {expected}: {name}({hook_args})"
-                )
-        elif name.startswith(_HOOK_PREFIXES):
+        if isinstance(member, FunctionType) and name not in HOOK_NAMES and name.startswith(_HOOK_PREFIXES):
             raise PluginError(
                 f"{cls.__name__}.{name} looks like a plugin hook but no hook has that name; "
                 f"known hooks: {', '.join(HOOK_NAMES)}. Rename it, or prefix it with '_' if "
                 "it is a helper."
             )
+
+
+def _defined_in(cls: type, name: str) -> tuple[type | None, Any]:
+    """The class of ``cls.__mro__`` that defines ``name`` (as attribute lookup finds it)
+    and the raw object defined there."""
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return klass, vars(klass)[name]
+    return None, None
+
+
+def _check_hook(where: str, name: str, member: FunctionType) -> None:
+    """Raise :class:`PluginError` when hook ``name``, defined as ``member``, could not
+    be called the way plugins are called (``where`` names it in the message)."""
+    code = member.__code__
+    if code.co_flags & (_COROUTINE | _ASYNC_GENERATOR):
+        kind = "an async def" if code.co_flags & _COROUTINE else "an async generator"
+        raise PluginError(
+            f"{where} is {kind}, but plugin hooks are called synchronously, so its body "
+            "would never run. Define it with a plain 'def': asynchronous work belongs in an "
+            "async step or datasource, or on an event loop the plugin runs itself."
+        )
+    if code.co_flags & _VARARGS:
+        return
+    # Arity from the code objects (cheaper than inspect, which would be imported by
+    # every `import crystallize` for the built-in plugins).
+    spec = getattr(BasePlugin, name).__code__
+    expected = spec.co_argcount
+    positional = code.co_argcount
+    required = positional - len(member.__defaults__ or ())
+    if not (required <= expected <= positional):
+        hook_args = ", ".join(spec.co_varnames[: spec.co_argcount])
+        raise PluginError(
+            f"{where} takes {positional} positional parameters "
+            f"(including self) but the hook passes {expected}: {name}({hook_args})"
+        )
 
 
 WORKER_HOOKS = ("before_replicate", "before_step", "after_step")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+import weakref
 from typing import TYPE_CHECKING
 
 from crystallize.plugins.hookspec import BasePlugin
@@ -29,7 +30,9 @@ class LoggingPlugin(BasePlugin):
     Failures are logged the moment their record reaches the driver. The level is set
     when the experiment is built and again when each run starts (so another
     experiment built meanwhile does not change this one's). When ``verbose`` is set and
-    nothing handles the logger yet, a stderr handler is added for the run.
+    nothing handles the logger yet, a stderr handler is added for the run; ``after_run``
+    removes it, and a run that raised (and so skipped ``after_run``) has it removed when
+    the next run starts.
     Every message is logged by the driver (hook ``on_replicate_end``), whatever the
     executor, so worker processes need no logging set-up.
     """
@@ -52,9 +55,9 @@ class LoggingPlugin(BasePlugin):
     def before_run(self, experiment: Experiment) -> None:
         """Apply the level (and a stderr handler when verbose), log the start of a run."""
         logger.setLevel(self._level)
-        if self.verbose and self._handler is None and not logger.handlers and not logging.getLogger().handlers:
-            self._handler = logging.StreamHandler(sys.stderr)
-            self._handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        _drop_stale_handlers()
+        if self.verbose and not logger.handlers and not logging.getLogger().handlers:
+            self._handler = _RunHandler(experiment)
             logger.addHandler(self._handler)
         self._started = time.perf_counter()
         self._done = 0
@@ -111,6 +114,25 @@ class LoggingPlugin(BasePlugin):
         if self._handler is not None:  # a later quiet experiment must stay quiet
             logger.removeHandler(self._handler)
             self._handler = None
+
+
+class _RunHandler(logging.StreamHandler):
+    """The stderr handler a verbose run adds, knowing which experiment's run it serves."""
+
+    def __init__(self, experiment: Experiment) -> None:
+        super().__init__(sys.stderr)
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        self.experiment = weakref.ref(experiment)
+
+
+def _drop_stale_handlers() -> None:
+    """Remove the handlers of verbose runs that are over but skipped ``after_run`` (a hook
+    raised, Ctrl+C), so a later quiet experiment prints nothing extra."""
+    from crystallize.engine import is_running
+
+    for handler in list(logger.handlers):
+        if isinstance(handler, _RunHandler) and not is_running(handler.experiment()):
+            logger.removeHandler(handler)
 
 
 def _level_number(log_level: object) -> int:

@@ -25,16 +25,16 @@ _STANDARD_KEYS = frozenset({
 
 
 def numeric_values(values: Iterable[Any]) -> list[float]:
-    """The finite numbers among ``values`` (bools count as 0/1; other types are skipped)."""
+    """The finite numbers among ``values`` (bools count as 0/1; a number too large for a
+    float counts as ±inf, so it is skipped like NaN; other types are skipped)."""
+    from crystallize.reporting import _as_float
+
     out: list[float] = []
     for value in values:
         if isinstance(value, str | bytes):
             continue
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(number):
+        number = _as_float(value)
+        if number is not None and math.isfinite(number):
             out.append(number)
     return out
 
@@ -170,12 +170,11 @@ class ComparisonRow:
 
 
 def _number(value: Any) -> float | None:
+    from crystallize.reporting import _as_float
+
     if isinstance(value, bool) or value is None:
         return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
+    return _as_float(value)
 
 
 def _interval(value: Any) -> tuple[float, float] | None:

@@ -289,7 +289,7 @@ def as_values(values: Any, *, test: str, metric: str, condition: str) -> np.ndar
                 "numbers. Record numeric metrics (convert before ctx.metrics.add)."
             )
     try:
-        array = np.asarray([np.nan if v is None else v for v in values], dtype=float)
+        array, overflowed = _float_array(values)
     except (TypeError, ValueError) as exc:
         raise VerificationError(
             f"{where} holds values that are not numbers ({exc}); record one number per replicate."
@@ -301,13 +301,37 @@ def as_values(values: Any, *, test: str, metric: str, condition: str) -> np.ndar
         )
     bad = np.flatnonzero(~np.isfinite(array))
     if bad.size:
+        too_large = " (a number too large for a float counts as infinite)" if overflowed else ""
         shown = ", ".join(map(str, _replicates_of(values, bad[:10]))) + (" ..." if bad.size > 10 else "")
         raise VerificationError(
-            f"{where} has NaN, missing (None) or infinite values at replicate(s) {shown}. "
-            "Statistical tests need finite numbers: fix or drop the failed replicates "
-            "before verifying."
+            f"{where} has NaN, missing (None) or infinite values{too_large} at replicate(s) "
+            f"{shown}. Statistical tests need finite numbers: fix or drop the failed "
+            "replicates before verifying."
         )
     return array
+
+
+def _float_array(values: Sequence[Any]) -> tuple[np.ndarray, bool]:
+    """``values`` as a float array (``None`` as NaN), and whether some number was too
+    large for a float (``10**400``): such a number becomes ±inf, as ``report()`` counts it.
+
+    Raises:
+        TypeError, ValueError: a value that is not a number.
+    """
+    import numpy as np
+
+    try:
+        return np.asarray([np.nan if v is None else v for v in values], dtype=float), False
+    except OverflowError:
+        from crystallize.reporting import _as_float
+
+        def number(value: Any) -> Any:
+            if value is None:
+                return np.nan
+            converted = _as_float(value)
+            return value if converted is None else converted
+
+        return np.asarray([number(v) for v in values], dtype=float), True
 
 
 def require_samples(

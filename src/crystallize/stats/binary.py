@@ -25,6 +25,7 @@ from crystallize.exceptions import VerificationError
 from crystallize.stats._common import (
     Samples,
     VerifierArgumentError,
+    _replicates_of,
     as_values,
     base_result,
     builtin_verifier,
@@ -35,6 +36,7 @@ from crystallize.stats._common import (
     collect_warnings,
     finish,
     per_metric,
+    plain,
     require_samples,
 )
 
@@ -73,7 +75,8 @@ def _binary_values(raw: Sequence[Any], *, test: str, metric: str, condition: str
         index = int(bad[0])
         raise VerificationError(
             f"{test} needs binary values (0/1 or True/False) but metric '{metric}' in the "
-            f"{condition} condition has {values[index]!r} at replicate {index}. Record "
+            f"{condition} condition has {plain(raw[index])!r} at replicate "
+            f"{_replicates_of(raw, [index])[0]}. Record "
             "success as 1 and failure as 0, or use welch_t_test / mann_whitney for "
             "continuous metrics."
         )

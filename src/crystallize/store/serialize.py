@@ -15,14 +15,17 @@ Records are encoded by orjson when it can do so exactly, else by the standard li
   ``bool``/``None`` keys and numpy scalar keys come back as their JSON text (``"1"``,
   ``"0.5"``, ``"true"``), any other key (a tuple, say) as its ``str()``. Only values that
   need it are walked for this (see :func:`json_ready`).
-* Anything else raises :class:`SerializationError` (a
+* Anything else, and an int too long for decimal text (over 4300 digits, Python's
+  default limit), raises :class:`SerializationError` (a
   :class:`~crystallize.exceptions.StoreError`); the run store then falls back to
-  :func:`encode_record_lossy`, which keeps such a value as its ``repr()`` text.
+  :func:`encode_record_lossy`, which keeps such a value as its ``repr()`` text (such an
+  int as its hexadecimal text).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -126,6 +129,24 @@ def dumps(value: Any) -> str:
         return _ENCODER.encode(json_ready(value))
     except (TypeError, ValueError, RecursionError) as exc:
         raise _unencodable(exc) from exc
+
+
+def strict_dumps(value: Any, indent: int | None = 2) -> str:
+    """``value`` as strict JSON, which any JSON parser reads: NaN and ±inf are written
+    as ``null`` (:mod:`json` would write the non-standard ``NaN``/``Infinity``), values
+    JSON has no form for as their ``repr()``."""
+    return json.dumps(_finite_or_none(value), indent=indent, allow_nan=False, default=repr)
+
+
+def _finite_or_none(value: Any) -> Any:
+    """``value`` with every NaN/±inf float made ``None``, in dicts, lists and tuples."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite_or_none(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_none(item) for item in value]
+    return value
 
 
 def _unencodable(exc: BaseException) -> SerializationError:
@@ -236,33 +257,86 @@ def encode_record_lossy(record: ReplicateRecord) -> tuple[str, list[str]]:
     """Encode ``record`` like :func:`encode_record`, storing what JSON cannot hold as text.
 
     For a record that :func:`encode_record` refuses (a metric that is a ``complex``, an
-    arbitrary object): each such value is written as its ``repr()`` string, so the rest
-    of the record — and the run — can still be stored.
+    arbitrary object): each such value is written as its ``repr()`` string
+    (``<TYPE object: repr() failed>`` when that raises), and an int too long for decimal
+    text as its hexadecimal text (see :func:`long_ints_as_text`), so the rest of the
+    record — and the run — can still be stored.
 
     Returns:
-        The JSON text and a short description of each value stored as text.
+        The JSON text and a short description of each value stored as text, each
+        description once (a metric value is also in its step's metrics).
 
     Raises:
         SerializationError: The record cannot be encoded even so (a reference cycle).
     """
-    replaced: list[str] = []
+    replaced: dict[str, None] = {}  # an ordered set of descriptions
 
     def as_text(obj: Any) -> Any:
         try:
             return json_default(obj)
         except TypeError:
-            text = repr(obj)
-            replaced.append(f"{type(obj).__name__} {text if len(text) <= 60 else text[:57] + '...'}")
+            text = _repr_text(obj)
+            replaced[f"{type(obj).__name__} {text if len(text) <= 60 else text[:57] + '...'}"] = None
             return text
 
     encoder = json.JSONEncoder(default=as_text, allow_nan=True, separators=(",", ":"))
     try:
-        return encoder.encode(json_ready(record_payload(record))), replaced
+        payload = json_ready(record_payload(record))
+        try:
+            text = encoder.encode(payload)
+        except ValueError:  # an int too long for text (over 4300 digits, by default)
+            text = encoder.encode(long_ints_as_text(payload, replaced))
+        return text, list(replaced)
     except (TypeError, ValueError, RecursionError) as exc:
         raise SerializationError(
             f"Cannot store the record of condition '{record.condition}' replicate "
             f"{record.replicate}: {exc}"
         ) from exc
+
+
+def _repr_text(obj: Any) -> str:
+    """``repr(obj)``, or ``<TYPE object: repr() failed>`` when its ``__repr__`` raises."""
+    try:
+        return repr(obj)
+    except Exception:  # noqa: BLE001 - any user __repr__ may fail; the record is still stored
+        return f"<{type(obj).__name__} object: repr() failed>"
+
+
+def _digits(number: int) -> int:
+    """How many decimal digits a non-zero ``number`` has (without writing it as text)."""
+    number = abs(number)
+    digits = int(math.log10(number)) + 1  # the float logarithm may be off by one digit
+    if number < 10 ** (digits - 1):
+        return digits - 1
+    return digits + 1 if number >= 10**digits else digits
+
+
+def long_ints_as_text(value: Any, replaced: dict[str, None] | None = None) -> Any:
+    """``value`` with every int too long for decimal text (more digits than
+    ``sys.get_int_max_str_digits()``, 4300 by default) replaced by its hexadecimal text
+    (``int(text, 16)`` reads it back), in dicts and lists, recursively.
+
+    Args:
+        value: a JSON-ready value (see :func:`json_ready`).
+        replaced: when given, gets a description of each int replaced, as a key.
+    """
+    if isinstance(value, dict):
+        return {key: long_ints_as_text(item, replaced) for key, item in value.items()}
+    if isinstance(value, list):
+        return [long_ints_as_text(item, replaced) for item in value]
+    if isinstance(value, int) and value.bit_length() > _TEXT_SAFE_BITS:
+        try:
+            repr(value)
+        except ValueError:
+            if replaced is not None:
+                replaced[f"int with {_digits(value)} digits (stored as hexadecimal text)"] = None
+            return hex(value)
+    return value
+
+
+#: Ints of at most this many bits (602 digits) always have decimal text: Python's digit
+#: limit is at least 640.
+_TEXT_SAFE_BITS = 2_000
 
 
 def _known(data: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
@@ -322,5 +396,7 @@ __all__ = [
     "json_default",
     "json_ready",
     "loads",
+    "long_ints_as_text",
     "record_payload",
+    "strict_dumps",
 ]

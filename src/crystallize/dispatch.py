@@ -1,0 +1,116 @@
+"""Driver hooks: ``on_replicate_end`` for each arriving record, ``on_event`` for each live
+event, called in the process that runs the experiment whatever the executor."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from crystallize.events import LiveEvent
+from crystallize.exceptions import ContextMutationError
+from crystallize.plugins.hookspec import overrides
+from crystallize.record import ReplicateRecord
+from crystallize.utils.context import FrozenContext
+
+if TYPE_CHECKING:
+    from crystallize.experiment import Experiment
+
+
+class _EventContext(FrozenContext):
+    """The read-only context an ``on_event`` hook receives."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> Any:
+        raise ContextMutationError(
+            "The context given to on_event is read-only: it is rebuilt in the driver from what "
+            "the replicate started with. Change the replicate's context in a worker hook "
+            "(before_replicate) or a step instead."
+        )
+
+    add = override = record = emit = _refuse
+
+
+class RecordDispatcher:
+    """Calls the driver hooks: ``on_replicate_end`` per record, ``on_event`` per live event.
+
+    An ``on_event`` hook that raises is kept in :attr:`failure` (the event may have been
+    sent from inside a step, which must not be blamed for it) and raised by
+    :meth:`raise_failure`, which the driver calls before it takes the next record.
+    """
+
+    def __init__(self, experiment: Experiment) -> None:
+        self.experiment = experiment
+        plugins = experiment.plugins
+        self._on_end = [p.on_replicate_end for p in plugins if overrides(p, "on_replicate_end")]
+        self._on_event = [p.on_event for p in plugins if overrides(p, "on_event")]
+        #: The exception an ``on_event`` hook raised, until the driver raises it.
+        self.failure: Exception | None = None
+        if self._on_event:
+            self._start = dict(experiment.initial_ctx)
+            self._treatments = {t.name: t for t in experiment.treatments}
+
+    @property
+    def listens(self) -> bool:
+        """True when some plugin wants live events."""
+        return bool(self._on_event)
+
+    def __call__(self, record: ReplicateRecord) -> None:
+        experiment = self.experiment
+        for hook in self._on_end:
+            try:
+                hook(experiment, record)
+            except Exception as exc:
+                _note_hook(exc, hook, f"{record.condition} #{record.replicate}")
+                raise
+
+    def event(self, event: LiveEvent) -> None:
+        """Deliver one live event to every ``on_event`` hook (none once one has raised)."""
+        if self.failure is not None:
+            return
+        ctx = self._event_context(event)
+        for hook in self._on_event:
+            try:
+                hook(self.experiment, ctx, event.event, event.payload)
+            except Exception as exc:
+                _note_hook(exc, hook, f"{event.condition} #{event.replicate} (event {event.event!r})")
+                self.failure = exc
+                return
+
+    def raise_failure(self) -> None:
+        """Raise the exception an ``on_event`` hook raised, if one did."""
+        if self.failure is not None:
+            raise self.failure
+
+    def _event_context(self, event: LiveEvent) -> FrozenContext:
+        """What the replicate started with: the initial context, its treatment's values,
+        ``condition``, ``replicate`` and ``seed_used`` (rebuilt here, in the driver)."""
+        values = self._start.copy()
+        values["replicate"] = event.replicate
+        values["condition"] = event.condition
+        ctx = FrozenContext.owning(values)
+        treatment = self._treatments.get(event.condition)
+        if treatment is not None:
+            # A callable treatment may need what only the worker has; it failed there too.
+            with contextlib.suppress(Exception):
+                treatment.apply(ctx)
+        if event.seed is not None:
+            values["seed_used"] = event.seed
+        ctx.__class__ = _EventContext
+        return ctx
+
+
+def _note_hook(exc: BaseException, hook: Any, where: str) -> None:
+    """Note on ``exc`` which driver hook raised it, for which record, and what happens."""
+    exc.add_note(
+        f"Raised by the plugin hook {hook_name(hook)} for {where}; the run stops "
+        "(replicates already finished are kept in the store)."
+    )
+
+
+def hook_name(hook: Any) -> str:
+    """``Plugin.hook`` for a bound hook method."""
+    return f"{type(getattr(hook, '__self__', hook)).__name__}.{getattr(hook, '__name__', 'hook')}"
+
+
+__all__ = ["RecordDispatcher", "hook_name"]

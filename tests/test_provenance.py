@@ -38,3 +38,22 @@ def test_a_failing_treatment_is_not_blamed_on_the_datasource():
     result = _run([boosts()], [treatment("broken", _broken)])
     (error,) = result.errors
     assert (error.condition, error.step) == ("broken", "treatment")
+
+
+@pipeline_step()
+def reads_corpus(data, ctx, *, corpus, scale):
+    return data, {"chars": len(corpus)}
+
+
+def test_ctx_reads_keeps_long_text_short_and_numpy_scalars_as_numbers():
+    import numpy as np
+
+    result = Experiment(
+        datasource=one(), pipeline=Pipeline([reads_corpus()]),
+        initial_ctx={"corpus": "word " * 100_000, "scale": np.float32(0.25)},
+        plugins=[ArtifactPlugin(root_dir=None)],
+    ).run()
+    reads = result.provenance["baseline"][0]["steps"][0]["ctx_reads"]
+    assert result.metrics.baseline.metrics["chars"] == [500_000]  # the step saw all of it
+    assert len(reads["corpus"]) == 200 and reads["corpus"].endswith("...")
+    assert reads["scale"] == 0.25 and isinstance(reads["scale"], float)

@@ -40,12 +40,23 @@ _JSON_SCALARS = (str, int, float, bool, type(None))
 _DATASOURCE_STAGE = "datasource"
 
 
+_LOGGED_CHARS = 200
+
+
 def _loggable(value: Any) -> Any:
-    """A JSON-friendly stand-in for a context value read by a step (provenance)."""
+    """A JSON-friendly stand-in for a context value read by a step (provenance): scalars
+    as they are (NumPy's as the Python number), anything else as its repr, and text
+    beyond 200 characters cut short (each record of each step keeps its own copy)."""
     if isinstance(value, _JSON_SCALARS):
+        if isinstance(value, str) and len(value) > _LOGGED_CHARS:
+            return value[: _LOGGED_CHARS - 3] + "..."
         return value
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        item = value.item()  # np.float32(0.25) -> 0.25
+        if isinstance(item, _JSON_SCALARS):
+            return _loggable(item)
     text = repr(value)
-    return text if len(text) <= 200 else text[:197] + "..."
+    return text if len(text) <= _LOGGED_CHARS else text[: _LOGGED_CHARS - 3] + "..."
 
 
 #: What fails one condition × replicate instead of the run: any exception, and a

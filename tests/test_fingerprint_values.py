@@ -206,7 +206,7 @@ def test_a_value_that_cannot_be_digested_warns_once_and_is_never_resumed(monkeyp
 
 
 def test_param_digest_keeps_its_digests():
-    for value in ([1, 2, "a"], {"a": (1, 2.5)}, {1, 2}, np.arange(10), pd.DataFrame({"x": [1, 2]})):
+    for value in ([1, 2, "a"], {"a": (1, 2.5)}, np.arange(10), pd.DataFrame({"x": [1, 2]})):
         assert param_digest(value) == content_hash(value)
 
 

@@ -361,21 +361,19 @@ def code_hash(obj: Any) -> str:
 class _CodePickler(pickle.Pickler):
     """A pickler for digests: user functions and classes are written as their
     :func:`code_hash` (pickle writes them by name, which stays the same when their code
-    changes); with ``sort_sets``, sets as their members' sorted digests (a set's order
-    varies between processes). Other values are written as :func:`pickle.dumps` does."""
+    changes), and sets as their members' sorted digests (a set's order varies between
+    processes). Other values are written as :func:`pickle.dumps` does."""
 
-    def __init__(self, file: io.BytesIO, sort_sets: bool) -> None:
+    def __init__(self, file: io.BytesIO) -> None:
         super().__init__(file, protocol=5)
-        self.sort_sets = sort_sets
-        if sort_sets:
-            # Called for every object pickled: a plain function is the cheapest hook (and
-            # the only one that sees exact sets; reducer_override sees set subclasses).
-            self.persistent_id = _set_id
+        # Called for every object pickled: a plain function is the cheapest hook (and the
+        # only one that sees exact sets; reducer_override sees set subclasses).
+        self.persistent_id = _set_id
 
     def reducer_override(self, obj: Any) -> Any:
         if _is_user_function(obj) or _is_user_class(obj) or _wraps_user_function(obj):
             return _by_code, (_qualified_name(obj), code_hash(obj))
-        if self.sort_sets and isinstance(obj, set | frozenset):
+        if isinstance(obj, set | frozenset):
             return _by_members, _set_id(obj, type(obj))
         return NotImplemented
 
@@ -387,7 +385,7 @@ def _set_id(obj: Any, kind: type | None = None) -> tuple[str, tuple[str, ...]] |
     """``(type, sorted member digests)`` of a set (of a ``kind`` subclass), else ``None``."""
     if kind is None and type(obj) not in _SET_TYPES:
         return None
-    members = [_digest(member, sort_sets=True) for member in obj]
+    members = [param_digest(member) for member in obj]
     if None in members:
         raise pickle.PicklingError(f"a member of a {type(obj).__name__} cannot be digested")
     return _qualified_name(type(obj)), tuple(sorted(members))  # type: ignore[type-var]
@@ -418,21 +416,16 @@ def param_digest(value: Any) -> str | None:
     Plain values are digested by content (as :func:`~crystallize.utils.hashing.content_hash`
     does); user functions and classes anywhere inside (``{"transform": f, ...}``, a
     ``functools.partial``, an instance's class) by their :func:`code_hash`, so editing
-    them changes the digest. ``None`` means the value cannot be pickled even then (a
-    lock, an open file...): the caller should not cache.
+    them changes the digest. Sets anywhere inside count by their members in sorted
+    order, so a set of strings has the same digest in every process (and hits the step
+    cache there). ``None`` means the value cannot be pickled even then (a lock, an open
+    file...): the caller should not cache.
     """
-    return _digest(value, sort_sets=False)
-
-
-def _digest(value: Any, sort_sets: bool) -> str | None:
-    """:func:`param_digest`; with ``sort_sets``, sets anywhere inside are digested by their
-    members in sorted order, so the digest is the same in every process (the run
-    fingerprint needs that; ``param_digest`` keeps ``content_hash``'s digest of a set)."""
     if type(value) in IMMUTABLE_TYPES:
         return content_hash(value)
     buffer = io.BytesIO()
     try:
-        _CodePickler(buffer, sort_sets).dump(value)
+        _CodePickler(buffer).dump(value)
     except Exception:
         return None
     return hashlib.blake2b(buffer.getvalue(), digest_size=16).hexdigest()  # content_hash's, for plain values
@@ -561,7 +554,7 @@ def _digested(value: Any, path: str) -> str:
     """``<type #digest>``: a value kept in the spec by its content digest (with its shape
     or length, for people). A value that cannot be digested gets a token of its own
     every time (its runs are never resumed), and one warning."""
-    digest = _digest(value, sort_sets=True)
+    digest = param_digest(value)
     if digest is None:
         _warn_undigestable(value, path)
         digest = f"{UNHASHABLE_STATE}:{os.urandom(8).hex()}"

@@ -207,7 +207,7 @@ def no_p(baseline, treatment):
 def test_no_best_when_the_default_ranker_finds_no_p_value():
     result = _experiment(Hypothesis(no_p(), "total", name="no_p")).run()
     hyp = result.get_hypothesis("no_p")
-    assert hyp.scores == {"a": math.inf, "b": math.inf}
+    assert all(math.isnan(score) for score in hyp.scores.values()) and len(hyp.scores) == 2
     assert hyp.best is None
 
     text = result.report()
@@ -222,3 +222,59 @@ def test_best_still_picks_the_one_treatment_with_a_finite_score():
 
     hyp = _experiment(Hypothesis(gain(), "total", name="g", ranker=only_big_gains)).run().get_hypothesis("g")
     assert hyp.ranking == ["b", "a"] and hyp.best == "b"
+
+
+def test_the_default_params_behave_as_an_empty_dict():
+    """API.md: ``params`` is a mapping; code treating it as the dict it is for decorated
+    steps (JSON, copy, merging) works for class steps that set none."""
+    import json
+
+    class Plain(PipelineStep):
+        def __call__(self, data, ctx):
+            return data
+
+    params = Plain().params
+    assert isinstance(params, dict)
+    assert json.dumps({"plain": params}) == '{"plain": {}}'
+    copied = params.copy()
+    copied["k"] = 1  # a copy is the caller's own
+    assert params | {"a": 1} == {"a": 1} == {"a": 1} | params
+    assert Plain().params == {}
+
+
+def test_a_ranker_of_your_own_may_score_inf_and_still_rank():
+    """API.md: ranker ``r(result) -> float``, lower ranks better. ``inf`` is a score like
+    any other; only NaN leaves a treatment unranked."""
+    hyp = _experiment(Hypothesis(no_p(), "total", name="own", ranker=lambda result: math.inf)).run()
+    assert hyp.get_hypothesis("own").best in {"a", "b"}
+
+
+class _Gain:
+    """A verifier written as a callable object."""
+
+    def __call__(self, baseline, treatment, *, threshold=0.0):
+        return {"p_value": 0.5, "gain": threshold}
+
+
+def test_a_callable_object_can_be_a_verifier():
+    factory = verifier(_Gain())
+    check = factory(threshold=0.1)
+    assert check.name == "_Gain" and repr(check) == "_Gain(threshold=0.1)"
+    with pytest.raises(TypeError, match=r"verifier _Gain\(\) got unknown parameter"):
+        factory(treshold=0.1)
+    result = _experiment(Hypothesis(check, "total", name="callable")).run()
+    assert result.get_hypothesis("callable").results["a"]["gain"] == 0.1
+
+
+@verifier
+def by_diff(baseline, treatment):
+    return {"diff": sum(treatment["total"]) - sum(baseline["total"]), "params": {}}
+
+
+def test_the_report_reads_a_flat_verifier_output_holding_a_dict_value():
+    """A dict value that is not keyed by a metric (``"params": {}``) is part of a flat
+    output: the rows are the hypothesis's metric, not one row per dict key."""
+    text = _experiment(Hypothesis(by_diff(), "total", name="by_diff")).run().report()
+    table = text.split("Hypothesis 'by_diff' on total", 1)[1]
+    rows = [line.split() for line in table.splitlines() if line.startswith(("a ", "b "))]
+    assert [row[:2] for row in rows] == [["a", "total"], ["b", "total"]]

@@ -66,3 +66,42 @@ def test_the_verbose_stderr_handler_lasts_one_run(monkeypatch):
     monkeypatch.setattr(crystallize_logger, "handlers", [])
     Experiment(datasource=one(), pipeline=Pipeline([first()]), plugins=[LoggingPlugin(verbose=True)]).run()
     assert crystallize_logger.handlers == []  # a later quiet experiment prints nothing extra
+
+
+VERBOSE_PROCESS_RUN = '''
+from crystallize import Experiment, LoggingPlugin, ParallelExecution, Pipeline, SeedPlugin, data_source, pipeline_step
+
+@data_source
+def my_source(ctx):
+    return 1
+
+@pipeline_step()
+def step_two(data, ctx):
+    return data, {"total": data}
+
+if __name__ == "__main__":
+    experiment = Experiment(
+        datasource=my_source(),
+        pipeline=Pipeline([step_two()]),
+        plugins=[
+            SeedPlugin(seed=1234, auto_seed=True),
+            ParallelExecution(max_workers=2, executor_type="process"),
+            LoggingPlugin(verbose=True, log_level="DEBUG"),
+        ],
+    )
+    print(experiment.run(replicates=3).metrics.baseline.metrics["total"])
+'''
+
+
+def test_a_verbose_run_under_process_execution_works_without_logging_set_up(tmp_path):
+    """The seed page's first example: with nothing configuring logging, the verbose run adds
+    its stderr handler, and the plugin still pickles for the worker processes."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "verbose_process.py"
+    script.write_text(VERBOSE_PROCESS_RUN)
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[1, 1, 1]"
+    assert "replicate done" in done.stderr  # the handler did its job

@@ -50,8 +50,8 @@ class Verifier:
 
     @property
     def name(self) -> str:
-        """The verifier function's name."""
-        return self.fn.__name__
+        """The verifier function's name (a callable object's class name)."""
+        return _callable_name(self.fn)
 
     def __call__(self, baseline: Samples, treatment: Samples) -> dict[str, Any]:
         return verifier_output(self.name, self.fn(baseline, treatment, **self.params))
@@ -125,7 +125,7 @@ def _verifier_signature(fn: Callable[..., Any]) -> inspect.Signature | None:
     try:
         samples = signature.bind_partial(None, None).arguments
     except TypeError:
-        name = getattr(fn, "__name__", "verifier")
+        name = _callable_name(fn)
         raise TypeError(
             f"@verifier function '{name}' takes only {', '.join(signature.parameters) or 'no parameters'}, "
             f"but a verifier is called with the baseline and the treatment samples first: "
@@ -143,6 +143,7 @@ def _bind_verifier_params(fn: Callable[..., Any], signature: inspect.Signature, 
 
     from crystallize.pipeline_step import _unknown_parameters_error, unknown_parameters
 
+    name = _callable_name(fn)
     try:
         signature.bind(None, None, **params)
         return
@@ -155,15 +156,20 @@ def _bind_verifier_params(fn: Callable[..., Any], signature: inspect.Signature, 
     unknown = unknown_parameters(params, names, samples, var_keyword)
     if unknown:
         accepted = names + [f"**{var_keyword}"] if var_keyword else names
-        raise _unknown_parameters_error("verifier", fn.__name__, unknown, accepted)
+        raise _unknown_parameters_error("verifier", name, unknown, accepted)
     missing = [p.name for p in rest if p.name in names and p.default is inspect.Parameter.empty and p.name not in params]
     if missing:
         example = ", ".join(f"{name}=..." for name in missing)
         raise TypeError(
-            f"verifier {fn.__name__}() is missing required parameter(s) {', '.join(missing)}: "
-            f"pass them when building it, e.g. {fn.__name__}({example})"
+            f"verifier {name}() is missing required parameter(s) {', '.join(missing)}: "
+            f"pass them when building it, e.g. {name}({example})"
         )
-    raise TypeError(f"verifier {fn.__name__}() cannot take these parameters: {problem}")
+    raise TypeError(f"verifier {name}() cannot take these parameters: {problem}")
+
+
+def _callable_name(fn: Callable[..., Any]) -> str:
+    """A function's name; a callable object's (or ``functools.partial``'s) class name."""
+    return getattr(fn, "__name__", None) or type(fn).__name__
 
 
 class HypothesisResult:
@@ -203,10 +209,10 @@ class HypothesisResult:
     @property
     def best(self) -> str | None:
         """The best-ranked treatment, or ``None`` when no treatment could be ranked: for
-        every treatment its comparison or its ranker failed, or the ranker gave no usable
-        score (NaN, or ``inf`` as the default ranker gives an output without a p-value)."""
+        every treatment its comparison or its ranker failed, or the ranker's score was NaN
+        (as the default ranker's is for an output without a usable p-value)."""
         scores = self.scores
-        return next((t for t in self.ranking if t in scores and _usable_score(scores[t])), None)
+        return next((t for t in self.ranking if t in scores and not math.isnan(scores[t])), None)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-friendly dict of the hypothesis result."""
@@ -237,23 +243,16 @@ class HypothesisResult:
         return f"HypothesisResult(name={self.name!r}, ranking={self.ranking!r})"
 
 
-def _usable_score(score: float) -> bool:
-    """True for a ranker score that ranks: not NaN and not ``+inf`` (no p-value found)."""
-    return not math.isnan(score) and score != math.inf
-
-
 def _default_ranker(result: Mapping[str, Any]) -> float:
     """Rank by p-value (adjusted when available): smaller is better. With several
     metrics (one nested result per metric), by the smallest of them. NaN (no usable
-    p-value) or ``inf`` (no p-value at all) leaves the treatment unranked."""
+    p-value, or none at all) leaves the treatment unranked."""
     value = _p_for_ranking(result)
     if value is not None:
         return value
     nested = [p for v in result.values() if isinstance(v, Mapping) and (p := _p_for_ranking(v)) is not None]
     usable = [p for p in nested if not math.isnan(p)]
-    if usable:
-        return min(usable)
-    return math.nan if nested else math.inf
+    return min(usable) if usable else math.nan
 
 
 def _p_for_ranking(result: Mapping[str, Any]) -> float | None:

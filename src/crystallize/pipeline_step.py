@@ -8,7 +8,7 @@ time, so a treatment ``{"delta": 10}`` reaches a parameter named ``delta``.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from crystallize.artifacts import Artifact, is_artifact_annotation
@@ -49,24 +49,16 @@ def instance_name_property(kind: str) -> property:
     return property(get, set, doc=f"The {kind}'s name: the class name unless set with ``self.name = ...``.")
 
 
-class _NoParams(Mapping):
+class _NoParams(dict):  # type: ignore[type-arg]
     """The empty, read-only ``params`` of a step or datasource class that sets none.
 
-    It is shared by every such class, so it refuses changes: a subclass that did
-    ``self.params["k"] = 5`` would otherwise give every other class that value in its
-    provenance and cache keys.
+    A real (empty) dict, so code treating ``params`` as one (``json.dumps``, ``copy()``,
+    ``|``) works for every step. It is shared by every such class, so it refuses
+    changes: a subclass that did ``self.params["k"] = 5`` would otherwise give every
+    other class that value in its provenance and cache keys.
     """
 
     __slots__ = ()
-
-    def __getitem__(self, key: str) -> Any:
-        raise KeyError(key)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
 
     def _refuse(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError(
@@ -75,10 +67,10 @@ class _NoParams(Mapping):
             "self.params = {'k': k}, then change it as you like."
         )
 
-    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = _refuse
+    __setitem__ = __delitem__ = __ior__ = update = setdefault = pop = popitem = clear = _refuse
 
-    def __repr__(self) -> str:
-        return "{}"
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (dict, ())  # a copy elsewhere is a plain empty dict
 
 
 #: The class-level ``params`` of :class:`PipelineStep` and ``DataSource``.

@@ -120,10 +120,13 @@ def _hypothesis_rows(hyp: HypothesisResult) -> list[list[str]]:
 
 
 def _metric_entries(hyp: HypothesisResult, output: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """``(metric, result)`` pairs of one verifier output (flat, or ``{metric: result}``)."""
+    """``(metric, result)`` pairs of one verifier output: flat, or ``{metric: result}``
+    keyed by the hypothesis's metrics (another dict value, say ``"params": {...}``, is
+    part of a flat output)."""
     if "p_value" in output or "significant" in output:
         return [(output.get("metric", ", ".join(hyp.metrics)), output)]
-    return [(k, v) for k, v in output.items() if isinstance(v, dict)] or [(", ".join(hyp.metrics), output)]
+    nested = [(k, v) for k, v in output.items() if isinstance(v, dict) and k in hyp.metrics]
+    return nested or [(", ".join(hyp.metrics), output)]
 
 
 def _comparison_warnings(hyp: HypothesisResult) -> list[str]:
@@ -168,9 +171,9 @@ def _best_line(hyp: HypothesisResult) -> str | None:
         )
     if hyp.scores:
         return (
-            "Best: none (no treatment could be ranked: the ranker gave no usable score, NaN or "
-            "inf, for any treatment; the default ranker needs a numeric 'p_value' in the "
-            "verifier's output, else give the Hypothesis a ranker=fn(result) -> float)"
+            "Best: none (no treatment could be ranked: the ranker's score was NaN for every "
+            "treatment; the default ranker needs a numeric 'p_value' in the verifier's "
+            "output, else give the Hypothesis a ranker=fn(result) -> float)"
         )
     return None
 

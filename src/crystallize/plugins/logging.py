@@ -48,6 +48,13 @@ class LoggingPlugin(BasePlugin):
         self._done = 0
         self._handler: logging.Handler | None = None
 
+    def __getstate__(self) -> dict[str, object]:
+        # Worker processes get a copy (get_plugin works there) but log nothing: the
+        # driver's stderr handler, with its lock, stays in the driver.
+        state = self.__dict__.copy()
+        state["_handler"] = None
+        return state
+
     def init_hook(self, experiment: Experiment) -> None:
         """Apply the level to the ``crystallize`` logger."""
         logger.setLevel(self._level)

@@ -266,13 +266,15 @@ class Experiment:
                 problems.append(str(exc))
             else:
                 shadowed += _shadowed_values(t, steps)
+                if any(getattr(step, "_artifacts", ()) for step in steps):  # Artifact parameters
+                    problems += _name_problems(t.name, "condition")  # its files go in <name>/
         not_hypotheses = _hypothesis_problems(self.hypotheses)
         problems += not_hypotheses
         if not not_hypotheses:
             problems += _duplicates("hypothesis", [h.name for h in self.hypotheses])
         if problems:
             raise ExperimentValidationError(
-                f"Experiment '{self.name}' is not valid: " + "; ".join(problems)
+                f"Experiment {_shown(self.name)} is not valid: " + "; ".join(problems)
             )
         for message in shadowed:
             warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
@@ -424,21 +426,36 @@ def _as_count(value: Any) -> Any:
         return value
 
 
-def _name_problems(name: Any) -> list[str]:
-    """Why ``name`` cannot name an experiment: it becomes a directory of the artifact
-    store. The check is the one the run applies when it makes that directory (after the
-    run is stored), done here first."""
+def _name_problems(name: Any, what: str = "experiment") -> list[str]:
+    """Why ``name`` cannot name an experiment (or, with ``what="condition"``, a
+    treatment whose steps write artifacts): it becomes a directory of the artifact store. The check is the one the
+    run applies when it makes that directory (after the run is stored), done here first."""
     from crystallize.store.artifacts import check_path_component  # lazy: import time
 
     try:
-        check_path_component(name, "experiment")
-    except ValueError:
+        check_path_component(name, what)
+    except ValueError as exc:
+        owner = "the name" if what == "experiment" else "the treatment name"
         return [
-            f"the name {name!r} cannot be used: it becomes a directory in the artifact store, "
-            "so it must not be blank, '.' or '..', start with a drive letter ('C:') or contain "
-            "'/', '\\' or NUL bytes (use letters, digits, '-', '_' or '.')"
+            f"{owner} {_shown(name)} cannot be used: it becomes a directory in the artifact store, "
+            "so it must not be blank, '.' or '..', start with a drive letter ('C:'), contain "
+            "'/', '\\' or NUL bytes, be longer than 255 bytes in UTF-8 or be a name the store "
+            f"uses itself (use letters, digits, '-', '_' or '.'): {_reason(exc)}"
         ]
     return []
+
+
+def _shown(name: Any) -> str:
+    """``repr(name)``, cut short for a long name."""
+    if isinstance(name, str) and len(name) > 60:
+        return f"{name[:40]!r}... ({len(name)} characters)"
+    return repr(name)
+
+
+def _reason(exc: ValueError) -> str:
+    """The part of check_path_component's message after the name: what rule it breaks."""
+    text = str(exc)
+    return text.split("artifact path: ", 1)[-1]
 
 
 #: What to do instead of setting an engine key yourself.

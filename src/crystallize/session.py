@@ -45,9 +45,10 @@ class RunSession:
         cache: the step cache, when the pipeline has a cacheable step.
         warnings: problems worth showing in the Result (e.g. records that could not be stored).
         store_error: why (part of) this run is not in the store — how many records were
-            not written and why, and whether its final status could not be written — or
-            ``None`` while all of it was stored (a run with unstored records is recorded
-            as ``failed``).
+            not written and why, whether its final status could not be written, or that
+            the store file was deleted or replaced during the run (then none of it is
+            kept) — or ``None`` while all of it was stored (a run with unstored records is
+            recorded as ``failed``).
     """
 
     def __init__(self, experiment: Experiment, strategy: str, conditions: list[str]) -> None:
@@ -57,6 +58,7 @@ class RunSession:
         self.warnings: list[str] = []
         self._write_error: str | None = None
         self._finish_error: str | None = None
+        self._lost_error: str | None = None
         self._unstored = 0
         self.run: RunInfo | None = None
         self.store: RunStore | None = None
@@ -88,15 +90,16 @@ class RunSession:
         except BaseException as exc:
             if self.run is not None:  # created (or reopened) before the failure: end it
                 status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
+                why = [f"the run could not start: {exc}"] if isinstance(exc, StoreError) else None
                 with contextlib.suppress(Exception):
-                    self.store.finish_run(self.run.run_id, status)
+                    self.store.finish_run(self.run.run_id, status, warnings=why)
                 _DRIVING.discard(self.run.run_id)
             release_shared_store(self.store)  # the store is not ours to keep after all
             raise
 
     def _start(self, root: Any, versioned: bool, strategy: str, conditions: list[str]) -> None:
         """Create (or reopen, to resume) the run, its artifact location, cache and writer."""
-        from crystallize.store import RecordWriter, StepCache, claim_version, reset_version_dir
+        from crystallize.store import RecordWriter, StepCache, claim_version
 
         experiment = self.experiment
         assert self.store is not None
@@ -125,6 +128,7 @@ class RunSession:
             self.run = self.store.reopen_run(
                 previous.run_id, replicates=experiment.replicates, artifact_version=version
             )
+            _DRIVING.add(self.run.run_id)
             names = set(conditions)
             self.loaded = [
                 r for r in self.store.load_records(previous.run_id)
@@ -141,7 +145,11 @@ class RunSession:
         else:
             # A versioned run reserves a new v<N> up front; an unversioned one empties v0
             # only once its run exists (a failed start leaves the last run's files alone).
-            version = claim_version(root, experiment.name, True) if versioned else 0
+            if versioned:
+                version = _prepare_artifacts(root, experiment.name, claim_version, True)
+            else:  # a file in the way of its directory fails before the run exists
+                version = 0
+                _prepare_artifacts(root, experiment.name)
             self.run = self.store.create_run(
                 experiment=experiment.name,
                 fingerprint=digest,
@@ -151,34 +159,67 @@ class RunSession:
                 base_seed=seed.base_seed if seed is not None else None,
                 artifact_version=version,
             )
+            _DRIVING.add(self.run.run_id)
             if not versioned:
-                reset_version_dir(root, experiment.name, 0)
+                version = self._take_v0(root)
         self.location = ArtifactLocation(root, experiment.name, version)
         steps = list(experiment.pipeline.steps) if experiment.pipeline is not None else []
         steps += [step for treatment in experiment.treatments for step in treatment.own_steps()]
         if any(getattr(step, "cacheable", False) for step in steps):
             self.cache = StepCache(root)
         self._writer = RecordWriter(self.store, self.run.run_id)
-        _DRIVING.add(self.run.run_id)
+
+    def _take_v0(self, root: Any) -> int:
+        """The version the new run of an unversioned experiment writes to: ``v0``, emptied,
+        unless an earlier run of the same name still uses it; then a side version of its
+        own (see :func:`~crystallize.store.artifacts.claim_side_version`), with a warning.
+
+        Runs check after their own run row exists, so of two runs starting at once the
+        later one always sees the earlier.
+        """
+        from crystallize.store import reset_version_dir
+        from crystallize.store.artifacts import claim_side_version, version_dir
+
+        assert self.store is not None and self.run is not None
+        name = self.experiment.name
+        using = [
+            run for run in self.store.running_before(self.run.run_id)
+            if not run.artifact_version and self._is_live(run)
+        ]
+        if not using:
+            _prepare_artifacts(root, name, reset_version_dir, 0)
+            return 0
+        version = _prepare_artifacts(root, name, claim_side_version)
+        self.store.set_artifact_version(self.run.run_id, version)
+        other = using[0]
+        self.warn(
+            f"Run {other.run_id} of '{name}' (process {other.pid} on {other.hostname}) is still "
+            f"running and writing its artifacts to v0, so this run's artifacts go to "
+            f"{version_dir(root, name, version)} instead (v0 is left to that run). Give each "
+            "experiment its own name=, or use ArtifactPlugin(versioned=True)."
+        )
+        return version
+
+    def _is_live(self, run: RunInfo) -> bool:
+        """Whether ``run`` is ``running`` with a live driver: another process whose pid
+        exists and whose heartbeat is fresh, or another run of this process."""
+        if run.status != "running":
+            return False
+        from crystallize.store.liveness import hostname, stale_reason
+        from crystallize.store.sqlite import DEFAULT_STALE_AFTER
+
+        if run.pid == os.getpid() and run.hostname == hostname():
+            return run.run_id in _DRIVING  # else left "running" by an earlier run here
+        stale_after = getattr(self.store, "stale_after", DEFAULT_STALE_AFTER)
+        return stale_reason(run.pid, run.hostname, run.heartbeat_at, time.time(), stale_after) is None
 
     def _refuse_if_live(self, run: RunInfo) -> None:
         """Raise RunInProgressError when ``run`` still has a live driver (another process,
         or another run of this one), so it is never computed twice at once."""
-        if run.status != "running":
-            return
-        from crystallize.store.liveness import hostname, stale_reason
-        from crystallize.store.sqlite import DEFAULT_STALE_AFTER
-
-        now = time.time()
-        if run.pid == os.getpid() and run.hostname == hostname():
-            live = run.run_id in _DRIVING  # else left "running" by an earlier run here
-        else:
-            stale_after = getattr(self.store, "stale_after", DEFAULT_STALE_AFTER)
-            live = stale_reason(run.pid, run.hostname, run.heartbeat_at, now, stale_after) is None
-        if live:
+        if self._is_live(run):
             from crystallize.store import RunInProgressError
 
-            raise RunInProgressError(run, now - run.heartbeat_at)
+            raise RunInProgressError(run, time.time() - run.heartbeat_at)
 
     def _resumable(self, spec: dict[str, Any], digest: str) -> RunInfo | None:
         assert self.store is not None
@@ -186,7 +227,8 @@ class RunSession:
         previous = self.store.latest_run(name, fingerprint=digest)
         other = self.store.latest_run(name)
         versioned = bool(getattr(self.experiment.get_plugin(ArtifactPlugin), "versioned", False))
-        if previous is not None and other is not None and other.run_id != previous.run_id and not versioned:
+        in_v0 = previous is not None and not previous.artifact_version
+        if in_v0 and other is not None and other.run_id != previous.run_id and not versioned:
             # A later run of this name emptied v0 and wrote its own files there: resuming
             # would mix two runs' artifacts in one directory.
             logger.warning(
@@ -282,6 +324,8 @@ class RunSession:
             problems.append(f"{self._unstored} record(s) were not stored: {self._write_error}")
         if self._finish_error is not None:
             problems.append(self._finish_error)
+        if self._lost_error is not None:
+            problems = [self._lost_error]  # nothing of the run is kept: that says it all
         return "; ".join(problems) or None
 
     def _store_failed(self, exc: StoreError, record: ReplicateRecord | None = None) -> None:
@@ -308,7 +352,8 @@ class RunSession:
         run that computed everything but could not store all of it).
 
         Never raises :class:`StoreError`: a store that fails here (disk full, the run
-        deleted meanwhile) becomes a warning and :attr:`store_error`, so the Result of
+        deleted meanwhile, the store file deleted or replaced during the run) becomes a
+        warning and :attr:`store_error`, so the Result of
         the run is kept. Ctrl+C while the last records are written stores the run as
         ``cancelled`` (a resume re-runs what did not reach the store) and is re-raised.
         """
@@ -326,11 +371,25 @@ class RunSession:
             if self._write_error is not None and status == "completed":
                 status = "failed"
             self._finish_run(status, summary)
+            self._check_file()
         finally:
             from crystallize.store import release_shared_store
 
             _DRIVING.discard(self.run.run_id)
             release_shared_store(self.store)
+
+    def _check_file(self) -> None:
+        """Make a store file deleted or replaced during the run a store error: what was
+        written went to the old file and is gone."""
+        assert self.store is not None
+        problem = self.store.file_problem()
+        if problem is None:
+            return
+        self._lost_error = (
+            f"{problem} during the run, so none of its records were kept; "
+            "run it again to store it"
+        )
+        self.warn(f"Run {self.run_id} is not stored: {self._lost_error}.")
 
     def _finish_run(self, status: str, summary: dict[str, Any] | None) -> None:
         """Store the run's final status; a failure becomes a warning and store_error."""
@@ -348,6 +407,24 @@ class RunSession:
                 f"the run's final status ({status}) could not be stored: {str(exc).rstrip('.')}"
             )
             self.warn(f"Run {self.run_id}: {self._finish_error}.")
+
+
+def _prepare_artifacts(root: Any, experiment: str, make: Any = None, *args: Any) -> Any:
+    """Create the experiment's artifact directory, then return ``make(root, experiment,
+    *args)`` (claim or empty a version directory); an OSError becomes a StoreError naming
+    the directory and what is in its way."""
+    from crystallize.store.artifacts import directory_problem, version_dir
+
+    where = version_dir(root, experiment, 0).parent
+    try:
+        if not where.is_dir():
+            where.mkdir(parents=True, exist_ok=True)
+        return make(root, experiment, *args) if make is not None else None
+    except OSError as exc:
+        raise StoreError(
+            f"Cannot prepare the artifact directory {str(where)!r}: {directory_problem(where, exc)}. "
+            "Move it away, or give the experiment another name."
+        ) from exc
 
 
 def _resumed_version(previous: RunInfo, root: Any, experiment: str, versioned: bool) -> int:

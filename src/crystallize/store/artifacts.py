@@ -7,7 +7,9 @@ Layout::
 ``<name>`` may contain ``/`` to make subdirectories (``plots/loss.png``) but must stay
 inside its replicate directory. Versions are directories ``v0``, ``v1``, …: a versioned
 experiment gets a new one per run (:func:`claim_version`); an unversioned one reuses
-``v0`` and empties it when a run starts (:func:`reset_version_dir`).
+``v0`` and empties it when a run starts (:func:`reset_version_dir`), unless another run
+of it is still using ``v0``: then the new run gets a version of its own, marked as such
+(:func:`claim_side_version`) so that :func:`latest_version` keeps pointing at ``v0``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,15 @@ def _as_path(value: str | os.PathLike[str]) -> Path:
 
 _VERSION_DIR = re.compile(r"v(0|[1-9][0-9]*)")
 _DRIVE = re.compile(r"[A-Za-z]:")
+#: Longest file or directory name most file systems accept, in bytes of UTF-8.
+MAX_NAME_BYTES = 255
+#: File in a ``v<N>`` directory of an unversioned experiment whose run could not use
+#: ``v0`` (see :func:`claim_side_version`).
+SIDE_VERSION_MARKER = ".side-version"
+#: What the data directory itself holds besides experiment directories (lower case).
+RESERVED_IN_ROOT = frozenset(
+    {".cache", "crystallize.db", "crystallize.db-wal", "crystallize.db-shm", "crystallize.db-journal"}
+)
 
 
 def validate_artifact_name(name: str) -> str:
@@ -72,13 +83,34 @@ def validate_artifact_name(name: str) -> str:
 
 
 def check_path_component(value: str, what: str) -> str:
-    """Validate a single path component (experiment or condition name)."""
+    """Validate a single path component (experiment or condition name).
+
+    Besides :func:`validate_artifact_name`'s rules: no ``/``, at most
+    :data:`MAX_NAME_BYTES` bytes of UTF-8, and not a name the store uses itself at that
+    level (an experiment cannot be called ``crystallize.db`` or ``.cache``, which live in
+    the data directory; a condition cannot be called :data:`SIDE_VERSION_MARKER`).
+
+    Raises:
+        ValueError: naming the rule ``value`` breaks.
+    """
     try:
         validate_artifact_name(value)
     except ValueError as exc:
         raise ValueError(f"Invalid {what} name for an artifact path: {exc}") from None
     if "/" in value:
         raise ValueError(f"Invalid {what} name {value!r} for an artifact path: it contains '/'.")
+    size = len(value.encode("utf-8", "surrogatepass"))
+    if size > MAX_NAME_BYTES:
+        raise ValueError(
+            f"Invalid {what} name {value[:40]!r}... for an artifact path: it is {size} bytes long "
+            f"in UTF-8, and file systems take at most {MAX_NAME_BYTES} for a directory name."
+        )
+    reserved = RESERVED_IN_ROOT if what == "experiment" else {SIDE_VERSION_MARKER}
+    if value.lower() in reserved:
+        raise ValueError(
+            f"Invalid {what} name {value!r} for an artifact path: the store keeps a file or "
+            f"directory of that name beside it ({', '.join(sorted(reserved))} are taken)."
+        )
     return value
 
 
@@ -159,18 +191,25 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
 
 
 def latest_version(root: str | os.PathLike[str], experiment: str) -> int | None:
-    """Return the highest ``N`` with a ``v<N>`` directory for ``experiment``, or None."""
+    """Return the highest ``N`` with a ``v<N>`` directory for ``experiment``, or None.
+
+    Side versions (:func:`claim_side_version`) are left out: the latest artifacts of an
+    unversioned experiment are in ``v0``.
+    """
     base = _as_path(root) / check_path_component(experiment, "experiment")
     try:
         entries = list(os.scandir(base))
     except (FileNotFoundError, NotADirectoryError):
         return None
-    versions = [
-        int(match.group(1))
-        for entry in entries
-        if (match := _VERSION_DIR.fullmatch(entry.name)) and entry.is_dir()
-    ]
-    return max(versions, default=None)
+    versions = sorted(
+        (
+            int(match.group(1))
+            for entry in entries
+            if (match := _VERSION_DIR.fullmatch(entry.name)) and entry.is_dir()
+        ),
+        reverse=True,
+    )
+    return next((v for v in versions if not (base / f"v{v}" / SIDE_VERSION_MARKER).exists()), None)
 
 
 def next_version(root: str | os.PathLike[str], experiment: str, versioned: bool) -> int:
@@ -242,11 +281,42 @@ def claim_version(root: str | os.PathLike[str], experiment: str, versioned: bool
         return version
 
 
+def claim_side_version(root: str | os.PathLike[str], experiment: str) -> int:
+    """Claim a new ``v<N>`` for a run of an unversioned experiment that cannot use ``v0``
+    (another run of it is using ``v0``); return ``N``.
+
+    The directory holds a :data:`SIDE_VERSION_MARKER` file saying so, and
+    :func:`latest_version` passes over it, so readers of the experiment's latest
+    artifacts (upstream outputs) keep reading ``v0``.
+    """
+    version = claim_version(root, experiment, True)
+    marker = version_dir(root, experiment, version) / SIDE_VERSION_MARKER
+    marker.write_text(
+        f"v{version} holds the artifacts of one run of the unversioned experiment "
+        f"{experiment!r}, which started while another run of it was using v0. Its run in "
+        f"the store has artifact_version {version}.\n",
+        encoding="utf-8",
+    )
+    return version
+
+
+def directory_problem(path: str | os.PathLike[str], exc: OSError) -> str:
+    """Why directory ``path`` could not be created (``exc``), in words: a file in the way
+    names that file."""
+    path = _as_path(path)
+    blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    return f"{str(blocker)!r} is a file, not a directory" if blocker is not None else str(exc)
+
+
 __all__ = [
+    "MAX_NAME_BYTES",
+    "SIDE_VERSION_MARKER",
     "artifact_path",
     "atomic_write_bytes",
     "check_path_component",
+    "claim_side_version",
     "claim_version",
+    "directory_problem",
     "latest_version",
     "next_version",
     "reset_version_dir",

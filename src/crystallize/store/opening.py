@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from crystallize.exceptions import StoreError
+from crystallize.store.artifacts import directory_problem
 from crystallize.store.sqlite import CANNOT_WRITE, DB_FILENAME, SQLiteRunStore
 
 logger = logging.getLogger("crystallize.store")
@@ -30,10 +31,8 @@ def open_store(root_dir: str | os.PathLike[str], **options: Any) -> SQLiteRunSto
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        blocker = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), None)
-        reason = f"{str(blocker)!r} is a file, not a directory" if blocker is not None else str(exc)
         raise StoreError(
-            f"Cannot create the data directory {str(root)!r}: {reason}. Pass a directory "
+            f"Cannot create the data directory {str(root)!r}: {directory_problem(root, exc)}. Pass a directory "
             "(the ArtifactPlugin root_dir), or move the file away."
         ) from exc
     return SQLiteRunStore(root / DB_FILENAME, **options)

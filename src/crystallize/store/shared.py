@@ -12,43 +12,53 @@ file is the same file (same device and inode): a deleted or replaced data direct
 a fresh store. Callers take a store with :func:`shared_store` and give it back with
 :func:`release_shared_store`; beyond :data:`MAX_SHARED` open stores, the least recently
 used ones that nobody holds are closed.
+
+A kept store that nobody has held for :data:`IDLE_CHECKPOINT_AFTER` seconds gets one
+``PASSIVE`` WAL checkpoint on a background thread, so that between runs
+``crystallize.db`` holds every committed run by itself (copying that one file copies
+them). A run that starts meanwhile does not wait for it; runs back to back never trigger
+it.
 """
 
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
 
+from crystallize.exceptions import StoreError
 from crystallize.store.opening import open_store
-from crystallize.store.sqlite import DB_FILENAME, SQLiteRunStore
+from crystallize.store.sqlite import DB_FILENAME, SQLiteRunStore, file_identity
+
+logger = logging.getLogger("crystallize.store")
 
 #: Most stores kept open at once (one per data directory in use).
 MAX_SHARED = 4
+#: Seconds a kept store is left alone before its WAL is checkpointed.
+IDLE_CHECKPOINT_AFTER = 1.0
 
 _lock = threading.Lock()
+_idle = threading.Condition(_lock)  # wakes the idle-checkpoint thread
+_checkpointer: threading.Thread | None = None
+_waiting_for_news = False  # the idle-checkpoint thread waits for a release to wake it
 # {database path: entry}, least recently used first.
 _stores: OrderedDict[str, _Entry] = OrderedDict()
 
 
 class _Entry:
-    __slots__ = ("pid", "identity", "store", "holders")
+    __slots__ = ("pid", "identity", "store", "holders", "idle_since")
 
     def __init__(self, identity: tuple[int, int], store: SQLiteRunStore) -> None:
         self.pid = os.getpid()
         self.identity = identity
         self.store = store
         self.holders = 0
-
-
-def _identity(path: str) -> tuple[int, int] | None:
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return (stat.st_dev, stat.st_ino)
+        #: ``time.monotonic()`` when the last holder gave it back; ``None`` once checkpointed.
+        self.idle_since: float | None = None
 
 
 def shared_store(root_dir: str | os.PathLike[str]) -> SQLiteRunStore:
@@ -63,7 +73,7 @@ def shared_store(root_dir: str | os.PathLike[str]) -> SQLiteRunStore:
     with _lock:
         entry = _stores.get(path)
         if entry is not None and not (
-            entry.pid == pid and entry.identity == _identity(path) and not entry.store.closed
+            entry.pid == pid and entry.identity == file_identity(path) and not entry.store.closed
         ):
             del _stores[path]  # another process's, or the file was deleted or replaced
             if entry.pid == pid and not entry.holders:
@@ -71,7 +81,7 @@ def shared_store(root_dir: str | os.PathLike[str]) -> SQLiteRunStore:
             entry = None
         if entry is None:
             store = open_store(root_dir)
-            identity = _identity(path)
+            identity = store.identity
             if identity is None:  # cannot tell whether it stays the same file: don't keep it
                 return store
             entry = _stores[path] = _Entry(identity, store)
@@ -87,9 +97,68 @@ def release_shared_store(store: SQLiteRunStore) -> None:
         for entry in _stores.values():
             if entry.store is store:
                 entry.holders -= 1
+                if not entry.holders:
+                    entry.idle_since = time.monotonic()
+                    _wake_checkpointer()
                 _evict_idle()
                 return
     store.close()
+
+
+def _wake_checkpointer() -> None:
+    """Start the idle-checkpoint thread, or wake it if it waits for no deadline (call
+    with ``_lock`` held). A thread waiting for an earlier deadline is left alone: it looks
+    at every store when it wakes, so runs back to back never wake it."""
+    global _checkpointer
+    if _checkpointer is None or not _checkpointer.is_alive():
+        _checkpointer = threading.Thread(
+            target=_checkpoint_idle_stores, name="crystallize-idle-checkpoint", daemon=True
+        )
+        _checkpointer.start()
+    elif _waiting_for_news:
+        _idle.notify()
+
+
+def _checkpoint_idle_stores() -> None:
+    """Checkpoint each kept store once it has been idle for IDLE_CHECKPOINT_AFTER seconds;
+    return when no store is kept."""
+    global _waiting_for_news
+    with _lock:
+        while _stores:
+            due, wait = _next_idle_store()
+            if due is None:
+                _waiting_for_news = wait is None
+                _idle.wait(wait)
+                _waiting_for_news = False
+                continue
+            due.idle_since = None
+            due.holders += 1  # not closed while its checkpoint runs
+            _lock.release()
+            try:
+                due.store.checkpoint()
+            except StoreError as exc:  # a missed checkpoint loses nothing
+                logger.debug("Idle WAL checkpoint of %s failed: %s", due.store.path, exc)
+            finally:
+                _lock.acquire()
+                due.holders -= 1
+                if not due.holders and not any(entry is due for entry in _stores.values()):
+                    due.store.close()  # dropped from the registry meanwhile, and nobody holds it
+
+
+def _next_idle_store() -> tuple[_Entry | None, float | None]:
+    """The kept store due for its idle checkpoint, or ``None`` and how long to wait for
+    the next one (``None``: until woken). Call with ``_lock`` held."""
+    now = time.monotonic()
+    pid = os.getpid()
+    soonest: float | None = None
+    for entry in _stores.values():
+        if entry.pid != pid or entry.holders or entry.idle_since is None:
+            continue
+        left = entry.idle_since + IDLE_CHECKPOINT_AFTER - now
+        if left <= 0:
+            return entry, None
+        soonest = left if soonest is None else min(soonest, left)
+    return None, soonest
 
 
 def _evict_idle() -> None:
@@ -110,11 +179,17 @@ def close_shared_stores() -> None:
     with _lock:
         entries = list(_stores.values())
         _stores.clear()
+        thread = _checkpointer
+        _idle.notify()  # with no store left, the idle-checkpoint thread returns
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()  # it may be checkpointing one of the stores closed below
     for entry in entries:
         if entry.pid == pid:
             entry.store.close()
 
 
 atexit.register(close_shared_stores)
+if hasattr(os, "register_at_fork"):  # POSIX: a child never inherits the registry's lock held
+    os.register_at_fork(before=_lock.acquire, after_in_parent=_lock.release, after_in_child=_lock.release)
 
-__all__ = ["MAX_SHARED", "close_shared_stores", "release_shared_store", "shared_store"]
+__all__ = ["IDLE_CHECKPOINT_AFTER", "MAX_SHARED", "close_shared_stores", "release_shared_store", "shared_store"]

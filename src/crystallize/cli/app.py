@@ -28,7 +28,7 @@ def _root(
 
 def build_app() -> typer.Typer:
     """The ``crystallize`` typer app with every command registered."""
-    from crystallize.cli import diff, history, listing, run, scaffold
+    from crystallize.cli import diff, history, listing, maintenance, run, scaffold
 
     app = typer.Typer(
         name="crystallize",
@@ -45,6 +45,8 @@ def build_app() -> typer.Typer:
     app.command("runs")(handle_errors(history.runs_command))
     app.command("report")(handle_errors(history.report_command))
     app.command("diff")(handle_errors(diff.diff_command))
+    app.command("delete")(handle_errors(maintenance.delete_command))
+    app.command("compact")(handle_errors(maintenance.compact_command))
     app.command("new")(handle_errors(scaffold.new_command))
     return app
 

@@ -9,6 +9,7 @@ experiment; ``--root`` points elsewhere. ``diff`` lives in :mod:`crystallize.cli
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,12 +150,16 @@ def candidate_roots(
 
 
 def runs_of(
-    experiment: ExperimentArg, root: str | None, limit: int | None = None
+    experiment: ExperimentArg, root: str | None, limit: int | None = None, *, none_ok: bool = False
 ) -> tuple[Path, list[RunInfo]]:
     """The stored runs of ``experiment`` (newest first) and the root holding them.
 
+    With ``none_ok``, an experiment that exists (given by path, or discovered) but has
+    no stored run gives its data directory and ``[]``.
+
     Raises:
-        UserError: no store, or no run of that experiment in it.
+        UserError: no store, or no run of that experiment in it (with ``none_ok``: only
+            when no such experiment is found either).
     """
     from crystallize.store import list_runs
 
@@ -177,8 +182,11 @@ def runs_of(
             "Move that file away (runs are stored in a directory of that name), or give "
             "--root the data directory that holds the run store."
         )
+    exists = experiment.root is not None or experiment_root(name) is not None
+    if none_ok and exists:
+        return roots[0], []
     if not stored_names:
-        if experiment.root is None and root is None and experiment_root(name) is None:
+        if root is None and not exists:
             raise UserError(
                 f"no stored runs of '{name}' (looked in {where}), and no experiment of that name "
                 "is found here. If it lives elsewhere, pass its folder (e.g. crystallize runs "
@@ -212,9 +220,11 @@ def find_run(run_id: str, root: str | None, experiment: ExperimentArg | None = N
         for run in list_runs(path):
             if run.run_id == run_id:
                 return path, run
-            mine = experiment is None or run.experiment == experiment.name
-            if mine and run.run_id.startswith(run_id) and all(run.run_id != m.run_id for _, m in matches):
+            if run.run_id.startswith(run_id) and all(run.run_id != m.run_id for _, m in matches):
                 matches.append((path, run))
+    mine = [m for m in matches if experiment is None or m[1].experiment == experiment.name]
+    if mine or len(matches) > 1:  # a prefix of one other experiment's run: the caller says whose
+        matches = mine
     if len(matches) == 1:
         return matches[0]
     where = ", ".join(display(p) for p in roots)
@@ -268,26 +278,46 @@ def run_row(run: RunInfo) -> dict[str, object]:
 # -- commands --------------------------------------------------------------------------------
 def runs_command(
     name_or_path: str = typer.Argument(..., help=EXPERIMENT_HELP),
-    limit: int | None = typer.Option(20, "--limit", "-l", min=1, help="Show at most this many runs."),
+    limit: int = typer.Option(20, "--limit", "-l", min=1, help="Show at most this many runs."),
+    show_all: bool = typer.Option(False, "--all", "-a", help="Show every run (no --limit)."),
     root: str | None = typer.Option(None, "--root", help=ROOT_OPTION_HELP),
     json_output: bool = typer.Option(False, "--json", help="Print the runs as JSON."),
 ) -> None:
     """List the stored runs of an experiment, newest first."""
     from rich.console import Console
-    from rich.table import Table
 
     with stdout_to_stderr(json_output):  # loading a folder given by path may print
         experiment = experiment_arg(name_or_path)
-        where, runs = runs_of(experiment, root, limit)
-    rows = [run_row(run) for run in runs]
+        where, runs = runs_of(experiment, root, none_ok=True)
+    shown = runs if show_all else runs[:limit]
+    more = f"showing {len(shown)} of {len(runs)} runs; see more with --limit N or --all"
     if json_output:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps([run_row(run) for run in shown], indent=2))
+        if len(shown) < len(runs):
+            print(more, file=sys.stderr)
         return
+    console = Console(highlight=False)
+    if not runs:
+        console.print(
+            f"No runs of '{experiment.name}' yet (looked in {display(where)}). "
+            f"Run it with: crystallize run {experiment.given}", soft_wrap=True, markup=False,
+        )
+        return
+    console.print(f"Runs of '{experiment.name}' in {display(where)}:", soft_wrap=True)
+    console.print(runs_table(shown))
+    if len(shown) < len(runs):
+        console.print(more, soft_wrap=True)
+
+
+def runs_table(runs: list[RunInfo]):  # noqa: ANN201
+    """A rich table of ``runs``: id, status, started, duration, records, errors."""
+    from rich.table import Table
+
     table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left")
     for column in ("id", "status", "started", "duration", "records", "errors"):
         table.add_column(column, justify="right" if column in ("records", "errors") else "left")
     styles = {"completed": "green", "failed": "red", "cancelled": "yellow", "interrupted": "yellow"}
-    for row in rows:
+    for row in map(run_row, runs):
         errors = row["errors"]
         table.add_row(
             str(row["run_id"]),
@@ -297,9 +327,7 @@ def runs_command(
             str(row["records"]),
             "-" if errors is None else str(errors),
         )
-    console = Console(highlight=False)
-    console.print(f"Runs of '{experiment.name}' in {display(where)}:", soft_wrap=True)
-    console.print(table)
+    return table
 
 
 def show_command(
@@ -415,5 +443,6 @@ __all__ = [
     "run_row",
     "runs_command",
     "runs_of",
+    "runs_table",
     "show_command",
 ]

@@ -25,6 +25,7 @@ from crystallize.cli.targets import Target, data_root, display, resolve_target, 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
     from crystallize.result import Result
+    from crystallize.store import RunInProgressError
     from crystallize.treatment import Treatment
 
 
@@ -103,6 +104,7 @@ def execute(target: Target, selected: list[Treatment] | None, strategy: str, jso
     from rich.console import Console
 
     from crystallize.exceptions import MissingMetricError
+    from crystallize.store import RunInProgressError
 
     progress = RunProgress(Console(stderr=json_output, highlight=False))
     results: dict[str, Result] = {}
@@ -115,6 +117,8 @@ def execute(target: Target, selected: list[Treatment] | None, strategy: str, jso
                 results[experiment.name] = run_with_progress(experiment, chosen, strategy, progress)
     except MissingMetricError as exc:
         raise stored_run_error(exc) from exc
+    except RunInProgressError as exc:
+        raise resume_refused(exc) from exc
     except KeyboardInterrupt:
         print(
             f"Interrupted: the replicates of '{current.name}' that finished are kept in the store "
@@ -127,9 +131,24 @@ def execute(target: Target, selected: list[Treatment] | None, strategy: str, jso
 
 def _stored_status(result: Result) -> str:
     """How the store will show a run whose records could not all be written."""
-    if "final status" in result.info.get("store_error", ""):
+    error = result.info.get("store_error", "")
+    if error.startswith("the run store "):  # deleted or replaced during the run
+        return "Nothing of it is in the store; "
+    if "final status" in error:
         return "Its final status could not be stored either (it shows as interrupted once found dead); "
     return "The run is marked failed; "
+
+
+def resume_refused(exc: RunInProgressError) -> UserError:
+    """``--strategy resume`` met a run still going in another process: the library's
+    error in the command's words (``--strategy rerun``, not ``strategy='rerun'``)."""
+    run = exc.run
+    return UserError(
+        f"Cannot resume run {run.run_id} of '{run.experiment}': it is still running in process "
+        f"{run.pid} on {run.hostname}, and resuming it now would compute its missing replicates "
+        f"a second time. Wait for it to finish, or stop that process (e.g. kill {run.pid}), then "
+        "resume; or start a new run with --strategy rerun."
+    )
 
 
 def stored_run_error(exc: BaseException) -> UserError:
@@ -227,6 +246,7 @@ __all__ = [
     "execute",
     "print_json",
     "print_reports",
+    "resume_refused",
     "run_command",
     "run_with_progress",
     "stored_run_error",

@@ -8,6 +8,8 @@
   ``<data dir>/.cache``.
 * :mod:`crystallize.store.artifacts` — artifact file layout and atomic writes.
 * :func:`list_runs`, :func:`load_result`, :func:`latest_result` — past runs as Results.
+* :func:`delete_runs`, :func:`compact` — delete runs (and their artifact folders) and
+  shrink the store file.
 
 Only the standard library is imported here.
 """
@@ -48,6 +50,9 @@ _EXPORTS = {
     "latest_result": "crystallize.store.history",
     "list_runs": "crystallize.store.history",
     "load_result": "crystallize.store.history",
+    "DeletedRuns": "crystallize.store.maintenance",
+    "compact": "crystallize.store.maintenance",
+    "delete_runs": "crystallize.store.maintenance",
 }
 
 
@@ -76,6 +81,7 @@ if TYPE_CHECKING:
     )
     from crystallize.store.cache import StepCache, hash_value, make_key
     from crystallize.store.history import latest_result, list_runs, load_result
+    from crystallize.store.maintenance import DeletedRuns, compact, delete_runs
     from crystallize.store.opening import open_store
     from crystallize.store.serialize import SerializationError
     from crystallize.store.shared import release_shared_store, shared_store
@@ -84,6 +90,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DB_FILENAME",
+    "DeletedRuns",
     "RUN_STATUSES",
     "Preregistration",
     "SCHEMA_VERSION",
@@ -99,6 +106,8 @@ __all__ = [
     "artifact_path",
     "atomic_write_bytes",
     "claim_version",
+    "compact",
+    "delete_runs",
     "hash_value",
     "latest_result",
     "list_runs",

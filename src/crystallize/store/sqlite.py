@@ -18,7 +18,8 @@ block writers, a committed transaction survives the process being killed (only a
 crash or power loss can drop the last few commits), and writers from different
 processes queue on a ``busy_timeout`` (30 s by default) instead of failing. WAL needs a
 local file system (not NFS/SMB). The log is copied back into the database file by
-background checkpoints (:mod:`crystallize.store.checkpoint`), not inside commits.
+background checkpoints (:mod:`crystallize.store.checkpoint`), not inside commits; when
+SQLite starts the log over, its file is cut back to :data:`WAL_SIZE_LIMIT`.
 
 Threads: sqlite3 connections must not cross threads, so the store opens one connection
 per thread on first use. A single :class:`SQLiteRunStore` object may therefore be used
@@ -57,6 +58,7 @@ from crystallize.store.checkpoint import (
     DEFAULT_CHECKPOINT_BYTES,
     FALLBACK_AUTOCHECKPOINT_PAGES,
     BackgroundCheckpointer,
+    _fork_guard,
 )
 from crystallize.store.liveness import hostname as _hostname
 from crystallize.store.liveness import pid_alive, stale_reason
@@ -92,6 +94,9 @@ DB_FILENAME = "crystallize.db"
 DEFAULT_STALE_AFTER = 120.0
 #: Default seconds a writer waits for another process's transaction to finish.
 DEFAULT_BUSY_TIMEOUT = 30.0
+#: Bytes the write-ahead log file is cut back to when SQLite starts it over (after a
+#: complete checkpoint); it is never cut while it holds frames not yet checkpointed.
+WAL_SIZE_LIMIT = 4 << 20
 
 _NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC"
 #: How a read-only store opens the file, in order: ``mode=ro`` sees other processes'
@@ -167,6 +172,8 @@ class SQLiteRunStore(PreregistrationRows, RunStore):
         except BaseException:
             self.close()
             raise
+        #: ``(device, inode)`` of the database file when opened (see :meth:`file_problem`).
+        self.identity = file_identity(self.path)
 
     def __repr__(self) -> str:
         return f"SQLiteRunStore({str(self.path)!r})"
@@ -205,6 +212,7 @@ class SQLiteRunStore(PreregistrationRows, RunStore):
                 conn.execute("PRAGMA synchronous = NORMAL")
                 conn.execute("PRAGMA foreign_keys = ON")
                 conn.execute(f"PRAGMA wal_autocheckpoint = {FALLBACK_AUTOCHECKPOINT_PAGES}")
+                conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
             except sqlite3.Error as exc:
                 raise self._error(exc, "open") from exc
             self._connections.append(conn)
@@ -377,6 +385,29 @@ class SQLiteRunStore(PreregistrationRows, RunStore):
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
 
+    def file_problem(self) -> str | None:
+        """Why :attr:`path` is no longer the database file this store opened (deleted, or
+        replaced by another file), or ``None`` while it is.
+
+        The store's connections keep writing to the file they opened, so what is written
+        after the file was deleted or replaced is lost with it.
+        """
+        now = file_identity(self.path)
+        if now == self.identity:
+            return None
+        return f"the run store {str(self.path)!r} was " + (
+            "deleted" if now is None else "replaced by another file"
+        )
+
+    def checkpoint(self) -> None:
+        """One ``PASSIVE`` WAL checkpoint on the calling thread; ``os.fork()`` waits for it.
+
+        Raises:
+            StoreError: If SQLite reports an error.
+        """
+        with _fork_guard:
+            self._checkpoint_now()
+
     def _checkpoint_now(self) -> None:
         """One ``PASSIVE`` WAL checkpoint on this thread's own connection, then closed."""
         try:
@@ -531,6 +562,27 @@ class SQLiteRunStore(PreregistrationRows, RunStore):
             raise RunInProgressError(self.get_run(run_id), now - beat)
         return self.get_run(run_id)
 
+    def set_artifact_version(self, run_id: str, version: int) -> None:
+        """Record that the run's artifacts are in ``v<version>``."""
+        with self.transaction(write=True) as conn:
+            cursor = conn.execute(
+                "UPDATE runs SET artifact_version = ? WHERE run_id = ?", (operator.index(version), run_id)
+            )
+            if cursor.rowcount == 0:
+                raise RunNotFoundError(run_id, str(self.path))
+
+    def running_before(self, run_id: str) -> list[RunInfo]:
+        """Runs of ``run_id``'s experiment still marked ``running`` that were created
+        before it, newest first (whether their driver is alive is for the caller to ask)."""
+        with self.transaction() as conn:
+            rows = conn.execute(
+                f"SELECT {self._run_columns} FROM runs WHERE status = 'running' AND experiment = "
+                "(SELECT experiment FROM runs WHERE run_id = ?) AND rowid < "
+                "(SELECT rowid FROM runs WHERE run_id = ?) ORDER BY rowid DESC",
+                (run_id, run_id),
+            ).fetchall()
+        return [run_info(row, lenient=True) for row in rows]
+
     def get_run(self, run_id: str) -> RunInfo:
         """Return the run's metadata (raises :class:`RunNotFoundError` if unknown)."""
         with self.transaction() as conn:
@@ -582,9 +634,21 @@ class SQLiteRunStore(PreregistrationRows, RunStore):
             row = conn.execute(f"{sql} {_NEWEST_FIRST} LIMIT 1", params).fetchone()
         return None if row is None else run_info(row)
 
-    def delete_run(self, run_id: str) -> None:
-        """Delete the run and its records (raises :class:`RunNotFoundError` if unknown)."""
+    def delete_run(self, run_id: str, *, refuse_running: bool = False) -> None:
+        """Delete the run and its records (raises :class:`RunNotFoundError` if unknown).
+
+        With ``refuse_running``, a run whose status is ``running`` when the deleting
+        transaction starts (say, resumed meanwhile by another process) raises
+        :class:`StoreError` and nothing is deleted.
+        """
         with self.transaction(write=True) as conn:
+            if refuse_running:
+                row = conn.execute("SELECT status, pid, hostname FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+                if row is not None and row[0] == "running":
+                    raise StoreError(
+                        f"run {run_id} started running again in process {row[1]} on {row[2]} "
+                        "while it was being deleted; it was not deleted."
+                    )
             conn.execute("DELETE FROM records WHERE run_id = ?", (run_id,))
             if conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,)).rowcount == 0:
                 raise RunNotFoundError(run_id, str(self.path))
@@ -672,6 +736,15 @@ class SQLiteRunStore(PreregistrationRows, RunStore):
                 gc.enable()
 
 
+def file_identity(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """``(device, inode)`` of the file at ``path``, or ``None`` when there is none."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_ino)
+
+
 def _size(path: str) -> int:
     try:
         return os.path.getsize(path)
@@ -685,5 +758,6 @@ __all__ = [
     "DEFAULT_STALE_AFTER",
     "SCHEMA_VERSION",
     "SQLiteRunStore",
+    "file_identity",
     "pid_alive",
 ]

@@ -1,0 +1,194 @@
+"""``crystallize delete`` and ``crystallize compact``: remove runs, give the space back.
+
+Both work on the run store that ``runs`` lists (see :mod:`crystallize.cli.history`) and
+call :func:`crystallize.store.delete_runs` and :func:`crystallize.store.compact`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from crystallize.cli.errors import UserError, known, suggest
+from crystallize.cli.history import (
+    EXPERIMENT_HELP,
+    ROOT_OPTION_HELP,
+    ExperimentArg,
+    candidate_roots,
+    experiment_arg,
+    has_store,
+    resolve_run,
+    runs_of,
+    runs_table,
+)
+from crystallize.cli.targets import display
+
+if TYPE_CHECKING:
+    from crystallize.store import DeletedRuns
+
+
+def delete_command(
+    name_or_path: str = typer.Argument(..., help=EXPERIMENT_HELP),
+    run_ids: list[str] | None = typer.Argument(
+        None, help="Runs to delete (ids or unique prefixes)."
+    ),
+    keep: int | None = typer.Option(None, "--keep", "-k", min=0, help="Keep the newest N runs, delete the others."),
+    status: list[str] | None = typer.Option(
+        None, "--status", help="Only runs with this status (repeat, or a,b): completed, failed, cancelled, interrupted."
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Delete without asking."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be deleted."),
+    compact_store: bool = typer.Option(True, "--compact/--no-compact", help="Shrink the store file afterwards."),
+    root: str | None = typer.Option(None, "--root", help=ROOT_OPTION_HELP),
+) -> None:
+    """Delete stored runs of an experiment, with the artifact folders only they use.
+
+    Asks before deleting (unless --yes), then compacts the store file (unless --no-compact).
+    """
+    from crystallize.store import delete_runs
+
+    experiment = experiment_arg(name_or_path)
+    statuses = parse_statuses(status or [])
+    if not run_ids and keep is None and not statuses:
+        raise UserError(
+            f"say which runs to delete: RUN_ID..., --keep N or --status S (--keep 0 deletes every "
+            f"run of '{experiment.name}'); see them with: crystallize runs {experiment.given}"
+        )
+    where, ids = selected_runs(experiment, run_ids or [], root)
+    plan = delete_runs(where, experiment.name, ids, keep_last=keep, status=statuses or None, dry_run=True) if has_store(where) else None
+    if plan is None or not plan.runs:
+        print(f"Nothing to delete: no run of '{experiment.name}' in {display(where)} matches.")
+        return
+    print_plan(plan, where)
+    if dry_run:
+        print("Nothing deleted (--dry-run).")
+        return
+    if not yes and not confirm(f"Delete {len(plan.runs)} run(s) of '{experiment.name}'?"):
+        print("Nothing deleted.")
+        return
+    done = delete_runs(where, experiment.name, [run.run_id for run in plan.runs])
+    freed = compact_after_delete(where) if compact_store else 0
+    print(
+        f"Deleted {len(done.runs)} run(s) of '{experiment.name}' and {len(done.artifact_dirs)} artifact "
+        f"folder(s); reclaimed {format_bytes(done.artifact_bytes + freed)}"
+        f" (artifacts {format_bytes(done.artifact_bytes)}, store {format_bytes(freed)})."
+    )
+
+
+def compact_command(
+    name_or_path: str | None = typer.Argument(
+        None, help="An experiment whose store to compact (its name, or its folder / config.yaml)."
+    ),
+    root: str | None = typer.Option(None, "--root", help=ROOT_OPTION_HELP),
+) -> None:
+    """Shrink the run store file to its data (after runs were deleted). Refused while a run is going."""
+    from crystallize.store import DB_FILENAME, compact
+
+    experiment = experiment_arg(name_or_path) if name_or_path is not None else None
+    roots = candidate_roots(root, experiment)
+    where = next((path for path in roots if has_store(path)), None)
+    if where is None:
+        raise UserError(
+            f"no run store in {', '.join(display(p) for p in roots)}; give --root the data "
+            f"directory holding {DB_FILENAME}."
+        )
+    freed = compact(where)
+    size = (where / DB_FILENAME).stat().st_size
+    print(f"Compacted {display(where / DB_FILENAME)}: reclaimed {format_bytes(freed)}; it now takes {format_bytes(size)}.")
+
+
+def print_plan(plan: DeletedRuns, where: Path) -> None:
+    """List the runs and artifact folders ``plan`` (a dry run of delete_runs) would delete."""
+    from rich.console import Console
+
+    print(f"To delete from {display(where)}:")
+    Console(highlight=False).print(runs_table(list(plan.runs)))
+    if plan.artifact_dirs:
+        folders = ", ".join(display(p) for p in plan.artifact_dirs)
+        print(f"and their artifact folder(s) ({format_bytes(plan.artifact_bytes)}): {folders}")
+
+
+def parse_statuses(values: list[str]) -> list[str]:
+    """``--status`` values (repeated or ``a,b``), checked against the finished run statuses.
+
+    Raises:
+        UserError: an unknown status, with a close match.
+    """
+    from crystallize.store import RUN_STATUSES
+
+    choices = [s for s in RUN_STATUSES if s != "running"]  # a running run is never deleted
+    statuses = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    for value in statuses:
+        if value not in choices:
+            raise UserError(f"unknown status '{value}'.{suggest(value, choices)}{known(choices, 'statuses')}")
+    return statuses
+
+
+def selected_runs(experiment: ExperimentArg, run_ids: list[str], root: str | None) -> tuple[Path, list[str] | None]:
+    """The store holding ``experiment``'s runs and the full ids of ``run_ids`` (``None``
+    when none are given: every run of the experiment).
+
+    Raises:
+        UserError: an unknown or ambiguous id, another experiment's run, or no runs.
+    """
+    if not run_ids:
+        where, _ = runs_of(experiment, root, limit=1, none_ok=True)
+        return where, None
+    found = [resolve_run(experiment, run_id, root) for run_id in run_ids]
+    where = found[0][0]
+    if any(path.resolve() != where.resolve() for path, _ in found):
+        raise UserError(f"the runs given are in different stores ({', '.join(sorted({display(p) for p, _ in found}))}); "
+                        "delete them one store at a time with --root DIR")
+    return where, [info.run_id for _, info in found]
+
+
+def confirm(question: str) -> bool:
+    """Ask ``question`` on stdin (yes/no, default no).
+
+    Raises:
+        UserError: stdin is closed, so nobody can answer.
+    """
+    try:
+        return typer.confirm(question, default=False)
+    except typer.Abort:
+        print()  # ends the question's line
+        raise UserError("no answer to the question (stdin is closed); add --yes to delete without asking") from None
+
+
+def compact_after_delete(where: Path) -> int:
+    """Compact the store after a delete; when that is refused (a run is going), say how to
+    do it later and return 0."""
+    from crystallize.exceptions import StoreError
+    from crystallize.store import compact
+
+    try:
+        return compact(where)
+    except StoreError as exc:
+        print(f"The store file was not compacted: {exc} Later: crystallize compact --root {display(where)}",
+              file=sys.stderr)
+        return 0
+
+
+def format_bytes(count: int) -> str:
+    """``512 B``, ``3.4 KB``, ``17.6 MB``, ``2.1 GB`` (powers of 1000)."""
+    if count < 1000:
+        return f"{count} B"
+    value, units = count / 1000, ["KB", "MB", "GB", "TB"]
+    while value >= 1000 and len(units) > 1:
+        value, units = value / 1000, units[1:]
+    return f"{value:.1f} {units[0]}"
+
+
+__all__ = [
+    "compact_after_delete",
+    "compact_command",
+    "confirm",
+    "delete_command",
+    "format_bytes",
+    "parse_statuses",
+    "print_plan",
+    "selected_runs",
+]

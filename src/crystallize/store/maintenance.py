@@ -1,0 +1,206 @@
+"""Deleting runs and giving their space back: :func:`delete_runs` and :func:`compact`.
+
+Deleting a run removes it and its records from the run store and, when nothing else uses
+it, its artifact folder ``<root>/<experiment>/v<N>``: a versioned run's own ``v<N>`` goes
+with it; the ``v0`` that every run of an unversioned experiment shares goes with the last
+of them. Runs stored before Crystallize recorded their artifact folder leave their files.
+
+SQLite reuses the pages that deleted rows free but never hands them back to the file
+system: :func:`compact` rewrites the file (``VACUUM``) so it shrinks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from crystallize.exceptions import StoreError
+from crystallize.store.artifacts import version_dir
+from crystallize.store.base import RunInfo, validate_status
+from crystallize.store.opening import open_existing_store
+from crystallize.store.sqlite import SQLiteRunStore
+
+
+@dataclass(frozen=True)
+class DeletedRuns:
+    """What :func:`delete_runs` deleted (with ``dry_run``: would delete).
+
+    Attributes:
+        runs: The deleted runs, newest first.
+        artifact_dirs: The ``v<N>`` artifact folders removed with them.
+        artifact_bytes: Total size of the files in those folders.
+    """
+
+    runs: tuple[RunInfo, ...]
+    artifact_dirs: tuple[Path, ...]
+    artifact_bytes: int
+
+
+def delete_runs(
+    root_dir: str | os.PathLike[str],
+    experiment: str,
+    run_ids: Sequence[str] | None = None,
+    *,
+    keep_last: int | None = None,
+    status: str | Iterable[str] | None = None,
+    dry_run: bool = False,
+) -> DeletedRuns:
+    """Delete runs of ``experiment`` from the store in ``root_dir``, with their artifacts.
+
+    The runs are ``run_ids`` (full ids), or every run of the experiment; ``status`` keeps
+    only those with one of these statuses, and ``keep_last`` spares the newest ``N`` of
+    what is left. Give at least one of the three (``keep_last=0`` deletes every run).
+    Artifact folders go as described in :mod:`crystallize.store.maintenance`. The file
+    does not shrink until :func:`compact`.
+
+    Args:
+        root_dir: The data directory holding ``crystallize.db``.
+        experiment: The experiment whose runs are deleted.
+        run_ids: Runs to delete.
+        keep_last: Spare the newest this many of the selected runs.
+        status: Only runs with this status (or one of these).
+        dry_run: Delete nothing; return what would be deleted.
+
+    Returns:
+        What was deleted.
+
+    Raises:
+        ValueError: No selection, or ``keep_last`` is negative.
+        RunNotFoundError: An id is not in the store.
+        StoreError: No store in ``root_dir``, an unknown status, an id of another
+            experiment's run, or a selected run still running (nothing is deleted then).
+    """
+    if run_ids is None and keep_last is None and status is None:
+        raise ValueError(
+            "delete_runs: say which runs to delete: run_ids, status or keep_last "
+            "(keep_last=0 deletes every run of the experiment)."
+        )
+    if keep_last is not None and keep_last < 0:
+        raise ValueError(f"delete_runs: keep_last must be >= 0, got {keep_last!r}.")
+    root = Path(root_dir)
+    with open_existing_store(root) as store:
+        runs = store.list_runs(experiment)
+        chosen = _select(store, experiment, runs, run_ids, keep_last, status)
+        _refuse_running(chosen, "delete it (nothing was deleted)")
+        gone = {run.run_id for run in chosen}
+        if dry_run:
+            folders = _unused_folders(root, experiment, chosen, [r for r in runs if r.run_id not in gone])
+            return DeletedRuns(tuple(chosen), folders, _folders_size(folders))
+        for run in chosen:
+            store.delete_run(run.run_id, refuse_running=True)  # resumed since it was listed?
+        folders = _unused_folders(root, experiment, chosen, store.list_runs(experiment))
+    size = _folders_size(folders)
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)
+    with contextlib.suppress(OSError):  # the experiment's folder, once empty
+        (root / experiment).rmdir()
+    return DeletedRuns(tuple(chosen), folders, size)
+
+
+def compact(root_dir: str | os.PathLike[str]) -> int:
+    """Shrink the store in ``root_dir`` to its data: checkpoint the log, then ``VACUUM``.
+
+    Rewriting the file blocks the store's writers while it lasts, so it is refused while
+    a run is going.
+
+    Returns:
+        Bytes given back (database file and write-ahead log together).
+
+    Raises:
+        StoreError: No store in ``root_dir``, it cannot be written, a run is still
+            running, or SQLite failed.
+    """
+    with open_existing_store(root_dir) as store:
+        if store.read_only:
+            raise StoreError(f"Run store {str(store.path)!r} cannot be written, so it cannot be compacted.")
+        _refuse_running(store.list_runs(), "compact the store")
+        path, timeout = store.path, store.busy_timeout
+    before = _store_bytes(path)
+    conn = sqlite3.connect(path, timeout=timeout, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    except sqlite3.Error as exc:
+        raise StoreError(f"Run store {str(path)!r}: could not compact: {exc}.") from exc
+    finally:
+        conn.close()
+    return max(0, before - _store_bytes(path))
+
+
+def _select(
+    store: SQLiteRunStore,
+    experiment: str,
+    runs: list[RunInfo],
+    run_ids: Sequence[str] | None,
+    keep_last: int | None,
+    status: str | Iterable[str] | None,
+) -> list[RunInfo]:
+    """The runs to delete, newest first (see :func:`delete_runs`)."""
+    chosen = runs
+    if run_ids is not None:
+        wanted = set(run_ids)
+        for run_id in wanted - {run.run_id for run in runs}:
+            other = store.get_run(run_id)  # RunNotFoundError when it is nowhere
+            raise StoreError(f"run {run_id} belongs to experiment '{other.experiment}', not '{experiment}'.")
+        chosen = [run for run in runs if run.run_id in wanted]
+    if status is not None:
+        statuses = {validate_status(s) for s in ([status] if isinstance(status, str) else status)}
+        chosen = [run for run in chosen if run.status in statuses]
+    return chosen[keep_last:] if keep_last is not None else chosen
+
+
+def _refuse_running(runs: Iterable[RunInfo], action: str) -> None:
+    """Raise StoreError naming the first run that is still going (the store marks dead
+    drivers' runs ``interrupted`` when it opens)."""
+    for run in runs:
+        if run.status == "running":
+            raise StoreError(
+                f"run {run.run_id} of '{run.experiment}' is still running in process {run.pid} on "
+                f"{run.hostname}; wait for it to finish, or stop that process, then {action}."
+            )
+
+
+def _unused_folders(
+    root: Path, experiment: str, deleted: list[RunInfo], remaining: list[RunInfo]
+) -> tuple[Path, ...]:
+    """The existing ``v<N>`` folders of ``deleted`` runs that no ``remaining`` run uses."""
+    used = {run.artifact_version for run in remaining}
+    versions = {run.artifact_version for run in deleted if run.artifact_version is not None} - used
+    folders = []
+    for version in sorted(versions):
+        try:
+            folder = version_dir(root, experiment, version)
+        except ValueError:  # a name that cannot be a folder never had one
+            continue
+        if folder.is_dir():
+            folders.append(folder)
+    return tuple(folders)
+
+
+def _folders_size(folders: Iterable[Path]) -> int:
+    """Total size of the files under ``folders``."""
+    total = 0
+    for folder in folders:
+        for parent, _, files in os.walk(folder):
+            for name in files:
+                with contextlib.suppress(OSError):
+                    total += os.lstat(os.path.join(parent, name)).st_size
+    return total
+
+
+def _store_bytes(path: Path) -> int:
+    """Size of the database file plus its write-ahead log."""
+    total = 0
+    for file in (path, Path(f"{path}-wal")):
+        with contextlib.suppress(OSError):
+            total += file.stat().st_size
+    return total
+
+
+__all__ = ["DeletedRuns", "compact", "delete_runs"]

@@ -201,3 +201,18 @@ def test_artifact_steps_without_a_root_dir_are_refused_before_any_replicate(tmp_
 def test_root_path_is_none_without_a_root_dir():
     assert ArtifactPlugin(root_dir=None).root_path is None
     assert ArtifactPlugin(root_dir="d").root_path == Path("d")
+
+
+def test_emptying_a_symlinked_v0_removes_the_link_and_keeps_its_target(tmp_path):
+    from crystallize.store.artifacts import reset_version_dir
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep me")
+    (tmp_path / "data" / "study").mkdir(parents=True)
+    (tmp_path / "data" / "study" / "v0").symlink_to(outside, target_is_directory=True)
+    for _ in range(2):  # the second reset finds the first one's leftovers
+        target = reset_version_dir(tmp_path / "data", "study", 0)
+    assert target.is_dir() and not target.is_symlink()
+    assert sorted(p.name for p in (tmp_path / "data" / "study").iterdir()) == ["v0"]  # no dangling trash link
+    assert (outside / "precious.txt").read_text() == "keep me"

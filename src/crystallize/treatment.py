@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crystallize.utils.context import FrozenContext
+from crystallize.utils.names import control_character
 
 if TYPE_CHECKING:
     from crystallize.datasource import DataSource
@@ -47,6 +48,8 @@ class Treatment:
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"A treatment needs a non-empty string name, got {name!r}")
+        if (control := control_character(name)) is not None:
+            raise ValueError(f"Treatment name {name!r} contains the control character {control}; use printable text")
         if name == BASELINE:
             raise ValueError(
                 "'baseline' is reserved for the untreated condition; give the treatment another name"

@@ -35,6 +35,8 @@ def test_new_refuses_an_existing_folder_or_a_bad_name(cli):
     assert again.returncode == 2
     assert again.stderr.strip() == "Error: experiments/first already exists; choose another name or remove it."
     assert cli("new", "../escape").returncode == 2
+    trailing_newline = cli("new", "nl\n")
+    assert trailing_newline.returncode == 2 and not (Path("experiments") / "nl\n").exists()
 
 
 def test_new_refuses_a_name_taken_elsewhere_in_the_experiments(cli, tmp_path):

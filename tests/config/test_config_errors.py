@@ -496,3 +496,22 @@ def test_a_blank_artifacts_root_dir_is_a_config_error(make_folder):
     message = _error(folder)
     assert "plugins.artifacts.root_dir: is blank" in message
     assert "null for no store" in message
+
+
+def test_an_alias_bomb_is_refused_before_it_is_expanded(make_folder):
+    """Nested aliases ("billion laughs"): 300 bytes that would expand to 9**9 values."""
+    levels = ['    a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, 9):
+        name, previous = chr(ord("a") + i), chr(ord("a") + i - 1)
+        levels.append(f"    {name}: &{name} [" + ",".join([f"*{previous}"] * 9) + "]")
+    folder = make_folder("demo", "datasource: numbers\nsteps:\n  - add_delta\ninitial_ctx:\n  bomb:\n" + "\n".join(levels) + "\n")
+    message = _error(folder)
+    assert "more than 100,000 keys and list items once its aliases (*name) are expanded" in message
+
+
+def test_aliases_of_ordinary_size_still_work(make_folder):
+    folder = make_folder(
+        "demo",
+        "datasource: numbers\nsteps:\n  - add_delta\ninitial_ctx:\n  base: &base {delta: 2}\n  copy: *base\n",
+    )
+    assert Experiment.from_yaml(folder).initial_ctx["copy"] == {"delta": 2}

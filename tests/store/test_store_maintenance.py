@@ -127,3 +127,19 @@ def test_a_run_resumed_after_it_was_selected_is_not_deleted(tmp_path, monkeypatc
     with pytest.raises(StoreError, match="started running again"):
         delete_runs(root, "study", [run_id])
     assert _ids(root) == [run_id] and (root / "study" / "v1").is_dir()
+
+
+def test_a_symlinked_artifact_folder_is_unlinked_and_its_target_kept(tmp_path):
+    root = tmp_path / "data"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "precious.txt").write_text("keep me")
+    run_id = _add_run(root, version=1)
+    link = root / "study" / "v1"
+    import shutil
+
+    shutil.rmtree(link)
+    link.symlink_to(outside, target_is_directory=True)
+    deleted = delete_runs(root, "study", [run_id])
+    assert deleted.artifact_dirs == (link,) and deleted.artifact_bytes == 0
+    assert not link.is_symlink() and (outside / "precious.txt").read_text() == "keep me"

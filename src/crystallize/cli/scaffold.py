@@ -15,7 +15,8 @@ import typer
 from crystallize.cli.errors import UserError
 from crystallize.cli.targets import display
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: What `crystallize new` accepts as a name (matched against the whole name).
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 SKELETON_CONFIG = """\
 # {name}: a minimal experiment. Run it with:  crystallize run {name}
@@ -146,7 +147,7 @@ def scaffold(name: str, example: bool = False, parent: str | Path = "experiments
     """
     from crystallize.cli.paths import check_new_folder, user_path, write_folder
 
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise UserError(
             f"'{name}' cannot name an experiment: use letters, digits, '-', '_' and '.', "
             "starting with a letter or digit."

@@ -44,8 +44,8 @@ class LoadFailure:
 
     @property
     def message(self) -> str:
-        """The exception's message."""
-        return str(self.exception)
+        """The exception's message (its type when it has none, e.g. ``MemoryError``)."""
+        return str(self.exception) or type(self.exception).__name__
 
 
 @dataclass

@@ -32,6 +32,7 @@ from crystallize.config.errors import did_you_mean
 from crystallize.config.yaml_io import FieldPath
 from crystallize.store.artifacts import validate_artifact_name
 from crystallize.treatment import ENGINE_KEYS
+from crystallize.utils.names import control_character
 
 #: Context keys the engine sets for every replicate; treatments may not change them.
 RESERVED_CONTEXT_KEYS = ENGINE_KEYS
@@ -196,8 +197,8 @@ def _metric_list(value: Any) -> Any:
 
 def name_problem(value: str) -> str | None:
     """Why ``value`` cannot name an experiment, or ``None`` when it can."""
-    bad = [c for c in ("/", "\\", "#", "\x00") if c in value]
-    if not value.strip() or value in (".", "..") or bad:
+    bad = [c for c in ("/", "\\", "#") if c in value]
+    if not value.strip() or value in (".", "..") or bad or control_character(value) is not None:
         return (
             f"{value!r} cannot name an experiment: it becomes a directory name in the artifact "
             "store, so use letters, digits, '-', '_' or '.' (no '/', '\\' or '#')"

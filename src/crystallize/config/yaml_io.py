@@ -4,7 +4,8 @@ Only YAML's safe loader is used: it builds plain data (mappings, lists, strings,
 numbers, booleans, null) and refuses every ``!!python/...`` tag, so loading a config
 never constructs objects or runs code. Syntax errors, refused tags, repeated keys and
 keys that are lists or mappings become a
-:class:`~crystallize.config.errors.ConfigValidationError` with the line and column.
+:class:`~crystallize.config.errors.ConfigValidationError` with the line and column, and
+so does a document whose aliases expand beyond :data:`MAX_CONFIG_VALUES` values.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from crystallize.config.errors import ConfigValidationError, Problem
 
 #: A field path inside a document: mapping keys and list indexes.
 FieldPath = tuple[str | int, ...]
+
+#: Most keys and list items a config may hold once its aliases (``*name``) are expanded.
+#: A few hundred bytes of nested aliases can stand for billions of values ("billion
+#: laughs"), which would exhaust memory in everything that reads the config.
+MAX_CONFIG_VALUES = 100_000
 
 
 @dataclass
@@ -58,7 +64,8 @@ def load_yaml(path: str | Path) -> YamlDocument:
     Raises:
         ConfigValidationError: the file cannot be read or decoded, has a syntax error,
             uses a tag the safe loader refuses (``!!python/object``...), repeats a
-            mapping key, or uses a list or mapping as a key (``? [a, b]``). The message
+            mapping key, or uses a list or mapping as a key (``? [a, b]``), or its aliases
+            expand to more than :data:`MAX_CONFIG_VALUES` keys and items. The message
             gives the line and column.
     """
     path = Path(path)
@@ -154,8 +161,17 @@ def _walk(
     """Record the position of every key and item below ``node``; collect bad keys.
 
     A key repeated in one mapping, or written as a list or mapping, is added to
-    ``problems`` (in document order).
+    ``problems`` (in document order). Aliases are walked where they are used, so a
+    document expanding to more than :data:`MAX_CONFIG_VALUES` values is refused here.
     """
+    if len(positions) > MAX_CONFIG_VALUES:
+        raise _error(
+            file,
+            f"the document holds more than {MAX_CONFIG_VALUES:,} keys and list items once its "
+            "aliases (*name) are expanded; nested aliases can multiply a few lines into "
+            "billions of values. Write the values out, or keep large data in a file a "
+            "datasource reads",
+        )
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}
         for key_node, value_node in node.value:

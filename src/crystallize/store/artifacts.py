@@ -20,6 +20,8 @@ import os
 import re
 from typing import TYPE_CHECKING
 
+from crystallize.utils.names import control_character
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -52,15 +54,16 @@ def validate_artifact_name(name: str) -> str:
 
     Raises:
         ValueError: If the name is empty, absolute, starts with a drive letter, contains
-            a backslash, a NUL byte, an empty component (``a//b``, trailing ``/``), or a
-            ``.``/``..`` component. The message says which.
+            a backslash or a control character (NUL, newline, ESC...), has an empty
+            component (``a//b``, trailing ``/``) or a ``.``/``..`` component. The message
+            says which.
     """
     if not isinstance(name, str):
         raise ValueError(f"Artifact name must be a string, got {type(name).__name__}.")
     if not name.strip():
         raise ValueError("Artifact name is empty.")
-    if "\x00" in name:
-        raise ValueError(f"Artifact name {name!r} contains a NUL byte.")
+    if (control := control_character(name)) is not None:
+        raise ValueError(f"Artifact name {name!r} contains the control character {control}.")
     if "\\" in name:
         raise ValueError(
             f"Artifact name {name!r} contains a backslash; use '/' to separate directories."
@@ -245,7 +248,6 @@ def reset_version_dir(root: str | os.PathLike[str], experiment: str, version: in
     leaves old and new artifacts mixed. Leftovers of earlier interrupted resets are
     removed too.
     """
-    import shutil
     import uuid
 
     target = version_dir(root, experiment, version)
@@ -256,9 +258,25 @@ def reset_version_dir(root: str | os.PathLike[str], experiment: str, version: in
     with contextlib.suppress(FileNotFoundError):
         for entry in parent.iterdir():
             if entry.name.startswith(f".{target.name}.trash-"):
-                shutil.rmtree(entry, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    remove_tree(entry)
     target.mkdir(parents=True, exist_ok=True)
     return target
+
+
+def remove_tree(path: Path) -> None:
+    """Delete the directory ``path`` with everything in it; a symbolic link is removed
+    alone, never what it points to.
+
+    Raises:
+        OSError: If something could not be removed (what could be is gone).
+    """
+    import shutil
+
+    if path.is_symlink():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path)
 
 
 def claim_version(root: str | os.PathLike[str], experiment: str, versioned: bool) -> int:

@@ -12,18 +12,20 @@ system: :func:`compact` rewrites the file (``VACUUM``) so it shrinks.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
-import shutil
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from crystallize.exceptions import StoreError
-from crystallize.store.artifacts import version_dir
+from crystallize.store.artifacts import remove_tree, version_dir
 from crystallize.store.base import RunInfo, validate_status
 from crystallize.store.opening import open_existing_store
 from crystallize.store.sqlite import SQLiteRunStore
+
+logger = logging.getLogger("crystallize.store")
 
 
 @dataclass(frozen=True)
@@ -95,11 +97,10 @@ def delete_runs(
             store.delete_run(run.run_id, refuse_running=True)  # resumed since it was listed?
         folders = _unused_folders(root, experiment, chosen, store.list_runs(experiment))
     size = _folders_size(folders)
-    for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
+    removed = _remove_folders(folders)
     with contextlib.suppress(OSError):  # the experiment's folder, once empty
         (root / experiment).rmdir()
-    return DeletedRuns(tuple(chosen), folders, size)
+    return DeletedRuns(tuple(chosen), removed, size)
 
 
 def compact(root_dir: str | os.PathLike[str]) -> int:
@@ -178,15 +179,32 @@ def _unused_folders(
             folder = version_dir(root, experiment, version)
         except ValueError:  # a name that cannot be a folder never had one
             continue
-        if folder.is_dir():
+        if folder.is_dir() or folder.is_symlink():
             folders.append(folder)
     return tuple(folders)
 
 
+def _remove_folders(folders: Iterable[Path]) -> tuple[Path, ...]:
+    """Remove ``folders`` (a symbolic link alone, not what it points to); return those
+    removed, logging why any other could not be."""
+    removed = []
+    for folder in folders:
+        try:
+            remove_tree(folder)
+        except OSError as exc:
+            logger.warning("Could not remove the artifact folder %s: %s", folder, exc)
+        else:
+            removed.append(folder)
+    return tuple(removed)
+
+
 def _folders_size(folders: Iterable[Path]) -> int:
-    """Total size of the files under ``folders``."""
+    """Total size of the files under ``folders`` (nothing for a symbolic link: removing it
+    frees nothing where it points)."""
     total = 0
     for folder in folders:
+        if folder.is_symlink():
+            continue
         for parent, _, files in os.walk(folder):
             for name in files:
                 with contextlib.suppress(OSError):

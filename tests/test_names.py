@@ -7,7 +7,7 @@ import pytest
 from crystallize import Experiment, Pipeline, data_source, pipeline_step, treatment
 from crystallize.exceptions import ExperimentValidationError
 from crystallize.store.artifacts import validate_artifact_name
-from crystallize.utils.names import control_character
+from crystallize.utils.text import control_character
 
 
 @data_source

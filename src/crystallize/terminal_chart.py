@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from crystallize.exceptions import MissingMetricError
 from crystallize.reporting_html.summary import ConditionSummary, metric_names, metric_summaries
+from crystallize.utils.text import printable
 
 if TYPE_CHECKING:
     from crystallize.result import Result
@@ -77,8 +78,9 @@ _GAPS = 2 * len(_HEADERS)  # rich puts two spaces between neighbouring columns h
 
 
 def _row_cells(s: ConditionSummary) -> tuple[str, str, str, str]:
+    """The text columns of a row; the condition's control characters escaped."""
     ci = f"[{_fmt(s.ci[0])}, {_fmt(s.ci[1])}]" if s.ci else "-"
-    return s.condition, _fmt(s.mean), ci, str(s.n)
+    return printable(s.condition), _fmt(s.mean), ci, str(s.n)
 
 
 def _fitted_width(sections: list[tuple[str, list[ConditionSummary]]], available: int) -> int:
@@ -95,7 +97,9 @@ def _metric_table(metric: str, summaries: list[ConditionSummary], width: int) ->
     low = min(s.minimum for s in summaries)
     high = max(s.maximum for s in summaries)
     scale = _Scale(low, high, width)
-    table = Table(title=Text(metric, style="bold"), title_justify="left", box=None, pad_edge=False, show_edge=False)
+    table = Table(
+        title=Text(printable(metric), style="bold"), title_justify="left", box=None, pad_edge=False, show_edge=False
+    )
     table.add_column("condition", no_wrap=True)
     table.add_column("distribution", no_wrap=True, min_width=width, max_width=width)
     table.add_column("mean", justify="right", no_wrap=True)
@@ -111,7 +115,7 @@ def _metric_table(metric: str, summaries: list[ConditionSummary], width: int) ->
         chart.append(MEAN, style="bold #D55E00")
         chart.append(line[mean_at + 1 :], style="grey58")
         condition, mean, ci, n = _row_cells(s)
-        table.add_row(Text(condition), chart, mean, ci, n)
+        table.add_row(Text(condition), chart, Text(mean), Text(ci), Text(n))  # Text: never markup
     left, right = _fmt(low), _fmt(high)
     axis = left + " " * max(1, width - len(left) - len(right)) + right
     table.add_row("", Text(axis[: max(width, len(axis))], style="dim"), "", "", "")
@@ -133,7 +137,7 @@ class TerminalChart:
         width = self.width or _fitted_width(self.sections, options.max_width)
         for name, summaries in self.sections:
             yield _metric_table(name, summaries, width) if summaries else Text(
-                f"{name}: no numeric values", style="dim"
+                f"{printable(name)}: no numeric values", style="dim"
             )
             yield Text("")
         if not self.sections:

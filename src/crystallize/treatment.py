@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crystallize.utils.context import FrozenContext
-from crystallize.utils.names import control_character
+from crystallize.utils.text import control_character
 
 if TYPE_CHECKING:
     from crystallize.datasource import DataSource

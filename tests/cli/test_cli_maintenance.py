@@ -186,3 +186,14 @@ def test_a_store_deleted_during_the_run_is_not_called_marked_failed():
     lost = SimpleNamespace(info={"store_error": "the run store 'data/crystallize.db' was deleted during the run, so none of its records were kept"})
     assert _stored_status(lost) == "Nothing of it is in the store; "
     assert _stored_status(SimpleNamespace(info={"store_error": "disk full"})) == "The run is marked failed; "
+
+
+def test_paths_are_shown_as_the_link_not_its_target(tmp_path, monkeypatch):
+    from crystallize.cli.targets import display
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "data" / "study").mkdir(parents=True)
+    (tmp_path / "data" / "study" / "v1").symlink_to(tmp_path / "outside", target_is_directory=True)
+    assert display("data/study/v1") == "data/study/v1"
+    assert display(tmp_path) == "."

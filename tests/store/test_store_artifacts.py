@@ -49,7 +49,8 @@ def test_valid_names(name):
         ("c:x.txt", "drive letter"),
         ("a//b", "empty path component"),
         ("dir/", "empty path component"),
-        ("a\x00b", "NUL"),
+        ("a\x00b", r"control character \\x00"),
+        ("a\nb", r"control character \\n"),
         (None, "must be a string"),
     ],
 )

@@ -21,6 +21,7 @@ import typer
 from crystallize.cli.errors import UserError, known, suggest
 from crystallize.cli.history import ROOT_OPTION_HELP, find_run
 from crystallize.cli.targets import stdout_to_stderr
+from crystallize.cli.text import literal
 
 if TYPE_CHECKING:
     from crystallize.result import Result
@@ -138,23 +139,24 @@ def _short(value: Any, width: int = 48) -> str:
 
 
 def _metric_table(rows: list[MetricChange], label_a: str, label_b: str):  # noqa: ANN202
+    """The metric rows as a rich table; names (conditions, metrics, labels) shown literally."""
     from rich.table import Table
 
     from crystallize.reporting import format_value
 
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in ("condition", "metric", f"mean {label_a}", f"mean {label_b}", "delta", "change"):
-        table.add_column(column, justify="left" if column in ("condition", "metric") else "right")
+        table.add_column(literal(column), justify="left" if column in ("condition", "metric") else "right")
     for row in rows:
         delta = row.delta
         relative = row.relative
         style = "" if not delta else ("green" if delta > 0 else "red")
         table.add_row(
-            row.condition,
-            row.metric,
+            literal(row.condition),
+            literal(row.metric),
             format_value(row.mean_a),
             format_value(row.mean_b),
-            f"[{style}]{'+' if delta and delta > 0 else ''}{format_value(delta)}[/]" if style else format_value(delta),
+            literal(f"{'+' if delta and delta > 0 else ''}{format_value(delta)}", style=style),
             "-" if relative is None else f"{relative:+.1%}",
         )
     return table
@@ -229,7 +231,7 @@ def diff_command(
         }))
         return
     console = Console(highlight=False)
-    console.print(title, style="bold", markup=False, soft_wrap=True)
+    console.print(literal(title, style="bold"), soft_wrap=True)
     console.print()
     what = "Context values" if treatments is not None else "Config"
     if not changes and not settings:
@@ -237,13 +239,13 @@ def diff_command(
     else:
         console.print(f"{what} differences:", style="bold")
         for path, a, b in [*changes, *settings]:
-            console.print(f"  {path}: {_short(a)} → {_short(b)}", markup=False, soft_wrap=True)
+            console.print(literal(f"  {path}: {_short(a)} → {_short(b)}"), soft_wrap=True)
     console.print()
     if rows:
         console.print(_metric_table(rows, *labels))
         note = _left_out_note(rows, *labels, name_conditions=treatments is None)
         if note:
-            console.print(note, markup=False, soft_wrap=True)
+            console.print(literal(note), soft_wrap=True)
     else:
         console.print("No metrics to compare.")
 

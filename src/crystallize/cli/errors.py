@@ -65,14 +65,21 @@ def is_user_error(exc: BaseException) -> bool:
 
 
 def report(exc: BaseException) -> int:
-    """Print ``exc`` the CLI way on stderr and return the exit code it deserves."""
+    """Print ``exc`` the CLI way on stderr and return the exit code it deserves.
+
+    The message (and with ``--debug`` the traceback) is made printable: names and
+    values it quotes may hold control characters (see :func:`crystallize.cli.text.printable`).
+    """
+    from crystallize.cli.text import printable
+
     user = is_user_error(exc)
     if debug_enabled():
-        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        print(printable(trace), end="", file=sys.stderr)
         details = getattr(exc, "details", None)
         if details:
-            print(details.rstrip(), file=sys.stderr)
-    message = str(exc).strip() or type(exc).__name__
+            print(printable(details.rstrip()), file=sys.stderr)
+    message = printable(str(exc).strip() or type(exc).__name__)
     if user:
         print(f"Error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from crystallize.cli.text import literal
 from crystallize.plugins.hookspec import BasePlugin
 
 if TYPE_CHECKING:
@@ -22,10 +23,8 @@ class EventEcho(BasePlugin):
     def on_event(self, experiment: Any, ctx: Any, event: str, payload: dict[str, Any]) -> None:
         """Print one event."""
         details = " ".join(f"{key}={value!r}" for key, value in payload.items())
-        self.console.print(
-            f"[{ctx['condition']} #{ctx['replicate']}] {event} {details}".rstrip(),
-            markup=False, highlight=False, soft_wrap=True,
-        )
+        line = f"[{ctx['condition']} #{ctx['replicate']}] {event} {details}".rstrip()
+        self.console.print(literal(line), highlight=False, soft_wrap=True)
 
 
 __all__ = ["EventEcho"]

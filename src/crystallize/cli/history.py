@@ -19,6 +19,7 @@ import typer
 
 from crystallize.cli.errors import UserError, known, suggest
 from crystallize.cli.targets import data_root, display, stdout_to_stderr
+from crystallize.cli.text import literal, printable
 
 if TYPE_CHECKING:
     from crystallize.result import Result
@@ -299,11 +300,14 @@ def runs_command(
     console = Console(highlight=False)
     if not runs:
         console.print(
-            f"No runs of '{experiment.name}' yet (looked in {display(where)}). "
-            f"Run it with: crystallize run {experiment.given}", soft_wrap=True, markup=False,
+            literal(
+                f"No runs of '{experiment.name}' yet (looked in {display(where)}). "
+                f"Run it with: crystallize run {experiment.given}"
+            ),
+            soft_wrap=True,
         )
         return
-    console.print(f"Runs of '{experiment.name}' in {display(where)}:", soft_wrap=True)
+    console.print(literal(f"Runs of '{experiment.name}' in {display(where)}:"), soft_wrap=True)
     console.print(runs_table(shown))
     if len(shown) < len(runs):
         console.print(more, soft_wrap=True)
@@ -349,11 +353,13 @@ def show_command(
     console = Console(highlight=False)
     errors = error_count(info)
     console.print(
-        f"Run {info.run_id} of '{info.experiment}' · {info.status} · started {format_time(info.started_at)}"
-        f" · {info.n_records} record(s) · {'?' if errors is None else errors} error(s)",
-        soft_wrap=True, markup=False,
+        literal(
+            f"Run {info.run_id} of '{info.experiment}' · {info.status} · started {format_time(info.started_at)}"
+            f" · {info.n_records} record(s) · {'?' if errors is None else errors} error(s)"
+        ),
+        soft_wrap=True,
     )
-    console.print(result.report().rstrip(), markup=False, soft_wrap=True)
+    console.print(literal(result.report().rstrip()), soft_wrap=True)
     if chart:
         console.print()
         console.print(chart_for(result, metric))
@@ -381,7 +387,7 @@ def report_command(
     where, info = resolve_run(experiment_arg(name_or_path), run, root)
     html = load_result(info.run_id, where).to_html()  # rendered before the file is touched
     write_report_file(target, html)
-    print(f"Wrote the report of run {info.run_id} of '{info.experiment}' to {display(target)}")
+    print(printable(f"Wrote the report of run {info.run_id} of '{info.experiment}' to {display(target)}"))
 
 
 def resolve_run(experiment: ExperimentArg, run: str | None, root: str | None) -> tuple[Path, RunInfo]:

@@ -7,6 +7,7 @@ import json
 import typer
 
 from crystallize.cli.targets import CatalogEntry, catalog, discover_here, display, stdout_to_stderr
+from crystallize.cli.text import literal
 
 
 def list_command(
@@ -27,7 +28,10 @@ def list_command(
     if entries:
         console.print(listing_table(entries))
     else:
-        console.print(f"No experiments under {display(found.root)} (create one with: crystallize new NAME)")
+        console.print(
+            literal(f"No experiments under {display(found.root)} (create one with: crystallize new NAME)"),
+            soft_wrap=True,
+        )
     if not found.errors:
         return
     count = len(found.errors)
@@ -40,9 +44,9 @@ def list_command(
     console.print(f"{count} folder(s) failed to load:", style="bold red")
     for path, failure in found.errors.items():
         console.print()
-        console.print(f"{display(path)}", style="bold", soft_wrap=True)
-        console.print(failure.message, markup=False, soft_wrap=True)
-        console.print(failure.traceback.rstrip(), style="dim", markup=False, soft_wrap=True)
+        console.print(literal(display(path), style="bold"), soft_wrap=True)
+        console.print(literal(failure.message), soft_wrap=True)
+        console.print(literal(failure.traceback.rstrip(), style="dim"), soft_wrap=True)
 
 
 def describe(entry: CatalogEntry) -> dict[str, object]:
@@ -73,7 +77,7 @@ def listing_data(entries: list[CatalogEntry], found) -> dict[str, object]:  # no
 
 
 def listing_table(entries: list[CatalogEntry]):  # noqa: ANN201
-    """A rich table of the entries, grouped."""
+    """A rich table of the entries, grouped (names shown literally, see :func:`literal`)."""
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False, header_style="bold")
@@ -85,12 +89,13 @@ def listing_table(entries: list[CatalogEntry]):  # noqa: ANN201
         group = entry.group if entry.group != last_group else ""
         last_group = entry.group
         if entry.kind == "graph":
-            table.add_row(group, entry.name, "graph", "", " → ".join(data["order"]))  # type: ignore[arg-type]
+            order = " → ".join(data["order"])  # type: ignore[arg-type]
+            table.add_row(literal(group), literal(entry.name), "graph", "", literal(order))
             continue
         treatments = ", ".join(data["treatments"]) or "-"  # type: ignore[arg-type]
         if data.get("disabled_treatments"):
             treatments += f" (disabled: {', '.join(data['disabled_treatments'])})"  # type: ignore[arg-type]
-        table.add_row(group, entry.name, "experiment", str(data["replicates"]), treatments)
+        table.add_row(literal(group), literal(entry.name), "experiment", str(data["replicates"]), literal(treatments))
     return table
 
 

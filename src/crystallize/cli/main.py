@@ -25,7 +25,9 @@ def _show_warnings() -> None:
     import warnings
 
     def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
-        print(f"warning: {message}", file=file or sys.stderr)
+        from crystallize.cli.text import printable
+
+        print(printable(f"warning: {message}"), file=file or sys.stderr)
 
     warnings.showwarning = show
 
@@ -97,16 +99,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     traceback. Returns the exit code (0 success, 1 failed replicates or an unexpected
     error, 2 a user error, 130 interrupted). When the reader of stdout goes away
     (``| head``), output is dropped and the command carries on (see :class:`PipeSafeStream`).
+    Messages of the ``crystallize`` logger are made printable (control characters escaped).
     """
     args, debug = _take_debug_flag(list(sys.argv[1:] if argv is None else argv))
     if debug:
         set_debug(True)
     _show_warnings()
     from crystallize.cli.app import build_app
+    from crystallize.cli.text import printable_logging
 
     app = build_app()
     try:
-        with _survive_closed_pipes():
+        with _survive_closed_pipes(), printable_logging():
             app(args=args, prog_name="crystallize", standalone_mode=True)
     except SystemExit as exc:
         code = exc.code

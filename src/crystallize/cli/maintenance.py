@@ -25,6 +25,7 @@ from crystallize.cli.history import (
     runs_table,
 )
 from crystallize.cli.targets import display
+from crystallize.cli.text import printable
 
 if TYPE_CHECKING:
     from crystallize.store import DeletedRuns
@@ -60,22 +61,22 @@ def delete_command(
     where, ids = selected_runs(experiment, run_ids or [], root)
     plan = delete_runs(where, experiment.name, ids, keep_last=keep, status=statuses or None, dry_run=True) if has_store(where) else None
     if plan is None or not plan.runs:
-        print(f"Nothing to delete: no run of '{experiment.name}' in {display(where)} matches.")
+        print(printable(f"Nothing to delete: no run of '{experiment.name}' in {display(where)} matches."))
         return
     print_plan(plan, where)
     if dry_run:
         print("Nothing deleted (--dry-run).")
         return
-    if not yes and not confirm(f"Delete {len(plan.runs)} run(s) of '{experiment.name}'?"):
+    if not yes and not confirm(printable(f"Delete {len(plan.runs)} run(s) of '{experiment.name}'?")):
         print("Nothing deleted.")
         return
     done = delete_runs(where, experiment.name, [run.run_id for run in plan.runs])
     freed = compact_after_delete(where) if compact_store else 0
-    print(
+    print(printable(
         f"Deleted {len(done.runs)} run(s) of '{experiment.name}' and {len(done.artifact_dirs)} artifact "
         f"folder(s); reclaimed {format_bytes(done.artifact_bytes + freed)}"
         f" (artifacts {format_bytes(done.artifact_bytes)}, store {format_bytes(freed)})."
-    )
+    ))
 
 
 def compact_command(
@@ -97,18 +98,20 @@ def compact_command(
         )
     freed = compact(where)
     size = (where / DB_FILENAME).stat().st_size
-    print(f"Compacted {display(where / DB_FILENAME)}: reclaimed {format_bytes(freed)}; it now takes {format_bytes(size)}.")
+    print(printable(
+        f"Compacted {display(where / DB_FILENAME)}: reclaimed {format_bytes(freed)}; it now takes {format_bytes(size)}."
+    ))
 
 
 def print_plan(plan: DeletedRuns, where: Path) -> None:
     """List the runs and artifact folders ``plan`` (a dry run of delete_runs) would delete."""
     from rich.console import Console
 
-    print(f"To delete from {display(where)}:")
+    print(printable(f"To delete from {display(where)}:"))
     Console(highlight=False).print(runs_table(list(plan.runs)))
     if plan.artifact_dirs:
         folders = ", ".join(display(p) for p in plan.artifact_dirs)
-        print(f"and their artifact folder(s) ({format_bytes(plan.artifact_bytes)}): {folders}")
+        print(printable(f"and their artifact folder(s) ({format_bytes(plan.artifact_bytes)}): {folders}"))
 
 
 def parse_statuses(values: list[str]) -> list[str]:
@@ -167,7 +170,7 @@ def compact_after_delete(where: Path) -> int:
     try:
         return compact(where)
     except StoreError as exc:
-        print(f"The store file was not compacted: {exc} Later: crystallize compact --root {display(where)}",
+        print(printable(f"The store file was not compacted: {exc} Later: crystallize compact --root {display(where)}"),
               file=sys.stderr)
         return 0
 

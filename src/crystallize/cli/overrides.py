@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from crystallize.cli.errors import UserError, known, suggest
 from crystallize.cli.plugin_settings import EXECUTORS, execution_plugin, rebuild_plugins
+from crystallize.cli.text import printable
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -241,8 +242,10 @@ def _warn_unused(experiments: Sequence[Experiment], key: str) -> None:
     if key not in used:
         names = ", ".join(f"'{e.name}'" for e in experiments)
         print(
-            f"warning: --set {key}: no step parameter, treatment or initial_ctx of "
-            f"{names} uses '{key}'; setting it anyway.{suggest(key, used)}",
+            printable(
+                f"warning: --set {key}: no step parameter, treatment or initial_ctx of "
+                f"{names} uses '{key}'; setting it anyway.{suggest(key, used)}"
+            ),
             file=sys.stderr,
         )
 

@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from crystallize.cli.text import printable
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -89,19 +91,21 @@ class Tracker:
 
 
 class _LiveTracker(Tracker):
+    """One bar per condition; the description column shows names literally (no markup)."""
+
     def __init__(self, name: str, conditions: Sequence[str], replicates: int, progress: Any) -> None:
         super().__init__(name, conditions, replicates)
         self.progress = progress
-        self.tasks = {
-            condition: progress.add_task(f"{name} · {condition}", total=replicates, errors=0)
-            for condition in conditions
-        }
+        self.tasks = {condition: self._add_task(condition, replicates) for condition in conditions}
+
+    def _add_task(self, condition: str, total: int) -> Any:
+        return self.progress.add_task(printable(f"{self.name} · {condition}"), total=total, errors=0)
 
     def show(self, condition: str) -> None:
         count = self.counts[condition]
         task = self.tasks.get(condition)
         if task is None:
-            task = self.tasks[condition] = self.progress.add_task(f"{self.name} · {condition}", total=count.total, errors=0)
+            task = self.tasks[condition] = self._add_task(condition, count.total)
         self.progress.update(task, completed=count.done, total=count.total, errors=count.errors)
 
 
@@ -111,29 +115,24 @@ class _PlainTracker(Tracker):
         self.console = console
         self.last = time.monotonic()
         self.reported: set[str] = set()
-        console.print(
-            f"{name}: running {len(conditions)} condition(s) × {replicates} replicate(s)",
-            highlight=False, soft_wrap=True,
-        )
+        self._print(f"{name}: running {len(conditions)} condition(s) × {replicates} replicate(s)")
+
+    def _print(self, line: str) -> None:
+        """One status line, its names shown literally."""
+        self.console.print(printable(line), markup=False, highlight=False, soft_wrap=True)
 
     def show(self, condition: str) -> None:
         count = self.counts[condition]
         if count.done >= count.total and condition not in self.reported:
             self.reported.add(condition)
-            self.console.print(
-                f"{self.name} · {condition}: {count.done}/{count.total} done, {count.errors} error(s)",
-                highlight=False, soft_wrap=True,
-            )
+            self._print(f"{self.name} · {condition}: {count.done}/{count.total} done, {count.errors} error(s)")
             return
         now = time.monotonic()
         if now - self.last >= PLAIN_INTERVAL:
             self.last = now
             eta = self.eta()
             left = f", about {format_seconds(eta)} left" if eta is not None else ""
-            self.console.print(
-                f"{self.name}: {self.done}/{self.total} replicates done, {self.errors} error(s){left}",
-                highlight=False, soft_wrap=True,
-            )
+            self._print(f"{self.name}: {self.done}/{self.total} replicates done, {self.errors} error(s){left}")
 
 
 def format_seconds(seconds: float) -> str:
@@ -188,7 +187,7 @@ class RunProgress:
         )
 
         columns = (
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),  # names are shown as they are
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("[red]{task.fields[errors]} err[/red]"),

@@ -21,6 +21,7 @@ from crystallize.cli.overrides import (
 )
 from crystallize.cli.progress import RunProgress
 from crystallize.cli.targets import Target, data_root, display, resolve_target, stdout_to_stderr
+from crystallize.cli.text import printable
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -87,9 +88,11 @@ def run_command(
     unstored = {name: r for name, r in results.items() if r.info.get("store_error")}
     for name, result in unstored.items():
         print(
-            f"Error: the records of run {result.run_id} ({name}) could not all be written to "
-            f"{root_of_name(target, name)}: {result.info['store_error']}. {_stored_status(result)}"
-            "the results printed above are the only copy.",
+            printable(
+                f"Error: the records of run {result.run_id} ({name}) could not all be written to "
+                f"{root_of_name(target, name)}: {result.info['store_error']}. {_stored_status(result)}"
+                "the results printed above are the only copy."
+            ),
             file=sys.stderr,
         )
     if failed:
@@ -121,8 +124,10 @@ def execute(target: Target, selected: list[Treatment] | None, strategy: str, jso
         raise resume_refused(exc) from exc
     except KeyboardInterrupt:
         print(
-            f"Interrupted: the replicates of '{current.name}' that finished are kept in the store "
-            f"(see: crystallize runs {current.name}).",
+            printable(
+                f"Interrupted: the replicates of '{current.name}' that finished are kept in the store "
+                f"(see: crystallize runs {current.name})."
+            ),
             file=sys.stderr,
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
@@ -211,14 +216,15 @@ def summary_line(result: Result, root: str | None = None) -> str:
 
 
 def print_reports(results: dict[str, Result], roots: dict[str, str] | None = None) -> None:
-    """Each result's report and a one-line summary, on stdout."""
+    """Each result's report and a one-line summary, on stdout (made :func:`printable`:
+    reports quote names and exception messages)."""
     for i, (name, result) in enumerate(results.items()):
         if i:
             print()
         if len(results) > 1:
-            print(f"== {name} ==")
-        print(result.report().rstrip())
-        print(summary_line(result, (roots or {}).get(name)))
+            print(printable(f"== {name} =="))
+        print(printable(result.report().rstrip()))
+        print(printable(summary_line(result, (roots or {}).get(name))))
 
 
 def print_json(results: dict[str, Result], target: Target) -> None:

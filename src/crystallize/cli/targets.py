@@ -177,10 +177,11 @@ def unknown_experiment(name: str, found: Discovery) -> UserError:
 
 
 def display(path: str | Path) -> str:
-    """``path`` relative to the working directory when it lies inside it."""
+    """``path`` relative to the working directory when it lies inside it (a symbolic
+    link is shown as the link, not where it points)."""
     target = Path(path)
     try:
-        relative = target.resolve().relative_to(Path.cwd().resolve())
+        relative = (target.parent.resolve() / target.name).relative_to(Path.cwd().resolve())
     except (ValueError, OSError):
         return str(target)
     return str(relative) if str(relative) != "." else "."

@@ -32,7 +32,7 @@ from crystallize.config.errors import did_you_mean
 from crystallize.config.yaml_io import FieldPath
 from crystallize.store.artifacts import validate_artifact_name
 from crystallize.treatment import ENGINE_KEYS
-from crystallize.utils.names import control_character
+from crystallize.utils.text import control_character
 
 #: Context keys the engine sets for every replicate; treatments may not change them.
 RESERVED_CONTEXT_KEYS = ENGINE_KEYS

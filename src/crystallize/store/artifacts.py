@@ -20,7 +20,7 @@ import os
 import re
 from typing import TYPE_CHECKING
 
-from crystallize.utils.names import control_character
+from crystallize.utils.text import control_character
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Collapsible, Footer, Header, Label, Static
 
 from crystallize.cli.targets import display
+from crystallize.cli.text import literal, printable
 
 if TYPE_CHECKING:
     from crystallize.config import LoadFailure
@@ -41,11 +42,11 @@ class LoadErrorsScreen(Screen[None]):
                 yield Static("Every experiment folder loaded.")
             for failure in self.failures:
                 text = Text()
-                text.append(display(failure.path) + "\n", style="bold")
-                text.append(failure.message, style="red")
+                text.append(printable(display(failure.path)) + "\n", style="bold")
+                text.append(printable(failure.message), style="red")
                 yield Static(text, classes="failure")
                 with Collapsible(title="traceback", collapsed=True):
-                    yield Static(Text(failure.traceback.rstrip(), style="dim"), classes="traceback")
+                    yield Static(literal(failure.traceback.rstrip(), style="dim"), classes="traceback")
         yield Footer()
 
     def action_tracebacks(self) -> None:

@@ -12,6 +12,7 @@ from textual.widgets import Button, Checkbox, Input, Label
 
 from crystallize.cli.errors import UserError
 from crystallize.cli.scaffold import scaffold
+from crystallize.cli.text import literal
 
 
 class NewExperimentScreen(ModalScreen[str | None]):
@@ -45,7 +46,7 @@ class NewExperimentScreen(ModalScreen[str | None]):
         try:
             scaffold(name, example, self.parent_dir)
         except UserError as exc:
-            self.query_one("#new-message", Label).update(str(exc))
+            self.query_one("#new-message", Label).update(literal(exc))  # it quotes the name typed
             return
         self.dismiss(name)
 

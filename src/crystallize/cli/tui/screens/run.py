@@ -31,6 +31,7 @@ from textual.widgets import (
 
 from crystallize.cli.progress import Tracker, format_seconds
 from crystallize.cli.targets import display
+from crystallize.cli.text import literal, printable
 from crystallize.cli.tui import model
 from crystallize.cli.tui.messages import LogLine, RecordArrived, RunFinished, RunStarted
 from crystallize.cli.tui.runner import CallbackHandler, RunController, RunOutcome
@@ -78,7 +79,7 @@ class RunScreen(Screen[None]):
         yield Header(show_clock=False)
         with Horizontal():
             with Vertical(id="plan"):
-                yield Label(f"Run: {self.run_title}", classes="pane-title")
+                yield Label(literal(f"Run: {self.run_title}"), classes="pane-title")
                 yield PlanTree("plan", id="plan-tree")
             with Vertical(id="run-main"):
                 yield Label("", id="run-status")
@@ -93,7 +94,7 @@ class RunScreen(Screen[None]):
 
     def on_mount(self) -> None:
         """Load the experiment(s), show the plan, route the crystallize logger here."""
-        self.sub_title = f"run {self.run_title}"
+        self.sub_title = printable(f"run {self.run_title}")
         tree = self.query_one(PlanTree)
         tree.show_root = False
         self.reload()
@@ -140,12 +141,16 @@ class RunScreen(Screen[None]):
         self.query_one("#run-counts", Label).update("")
 
     def set_status(self, text: str) -> None:
-        """The line above the progress bar."""
-        self.query_one("#run-status", Label).update(text)
+        """The line above the progress bar (shown literally: it quotes names and errors)."""
+        self.query_one("#run-status", Label).update(literal(text))
 
     def log_line(self, text: str) -> None:
-        """Append a line to the log."""
-        self.query_one(RichLog).write(text)
+        """Append a line to the log (shown literally: it quotes names and errors)."""
+        self.query_one(RichLog).write(literal(text))
+
+    def show_summary(self, parts: list[str]) -> None:
+        """Fill the summary tab with ``parts`` (reports, shown literally)."""
+        self.query_one("#summary-body", Static).update(literal("\n\n".join(parts)))
 
     def experiment_named(self, name: str) -> Experiment | None:
         """The loaded experiment called ``name``."""
@@ -162,7 +167,7 @@ class RunScreen(Screen[None]):
             if result is not None:
                 parts.append(self.summary_text(experiment, result, f"Last stored run of {experiment.name}"))
         if parts:
-            self.query_one("#summary-body", Static).update("\n\n".join(parts))
+            self.show_summary(parts)
 
     @staticmethod
     def summary_text(experiment: Experiment, result: Any, heading: str) -> str:
@@ -224,7 +229,7 @@ class RunScreen(Screen[None]):
         counts = " · ".join(f"{c} {n.done}/{n.total}" for c, n in tracker.counts.items())
         eta = tracker.eta()
         left = f" · ETA {format_seconds(eta)}" if eta is not None else ""
-        self.query_one("#run-counts", Label).update(f"{counts} · {tracker.errors} error(s){left}")
+        self.query_one("#run-counts", Label).update(literal(f"{counts} · {tracker.errors} error(s){left}"))
 
     def on_log_line(self, message: LogLine) -> None:
         """Show a logger line."""
@@ -252,7 +257,7 @@ class RunScreen(Screen[None]):
                 self.summary_text(self.experiment_named(name) or self.experiments[0], result, f"Run {result.run_id} of {name}")
                 for name, result in shown.items()
             ]
-            self.query_one("#summary-body", Static).update("\n\n".join(parts))
+            self.show_summary(parts)
             if not outcome.cancelled and not outcome.error:
                 self.action_summary()
 
@@ -281,9 +286,11 @@ class RunScreen(Screen[None]):
         if self.load_error is None:
             return False
         self.notify(
-            f"{display(self.config_path)} cannot be loaded (the log says why). "
-            "Fix it (e opens it), then press R to reload.",
-            severity="error",
+            printable(
+                f"{display(self.config_path)} cannot be loaded (the log says why). "
+                "Fix it (e opens it), then press R to reload."
+            ),
+            severity="error", markup=False,
         )
         return True
 
@@ -297,10 +304,13 @@ class RunScreen(Screen[None]):
             return
         if item.kind == "step":
             on = model.toggle_step_cache(experiment, item.name)
-            self.notify(f"Caching of step '{item.name}' {'on' if on else 'off'}.", timeout=2)
+            self.notify(printable(f"Caching of step '{item.name}' {'on' if on else 'off'}."), timeout=2, markup=False)
         elif item.kind in ("experiment", "steps"):
             on = model.toggle_experiment_cache(experiment)
-            self.notify(f"Caching of every step of '{experiment.name}' {'on' if on else 'off'}.", timeout=2)
+            self.notify(
+                printable(f"Caching of every step of '{experiment.name}' {'on' if on else 'off'}."),
+                timeout=2, markup=False,
+            )
         else:
             self.notify("Highlight a step, or the experiment, to switch caching.", severity="warning")
             return
@@ -316,7 +326,7 @@ class RunScreen(Screen[None]):
             self.notify("Highlight a treatment to enable or disable it.", severity="warning")
             return
         enabled = model.toggle_treatment(experiment, item.name)
-        self.notify(f"Treatment '{item.name}' {'enabled' if enabled else 'disabled'}.", timeout=2)
+        self.notify(printable(f"Treatment '{item.name}' {'enabled' if enabled else 'disabled'}."), timeout=2, markup=False)
         self.reload()
 
     # -- tabs, editor, back -------------------------------------------------------------
@@ -360,7 +370,7 @@ class RunScreen(Screen[None]):
             except SuspendNotSupported:
                 subprocess.run(command, check=False)
         except OSError as exc:
-            self.notify(f"Cannot start the editor ({command[0]}): {exc}", severity="error")
+            self.notify(printable(f"Cannot start the editor ({command[0]}): {exc}"), severity="error", markup=False)
             return
         self.log_line(f"Opened {display(path)} in {command[0]}.")
 

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Tree
 
 from crystallize.cli.targets import CatalogEntry, catalog
+from crystallize.cli.text import literal, printable
 from crystallize.cli.tui.widgets.details import ExperimentDetails
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 
 def entry_label(entry: CatalogEntry) -> Any:
-    """The tree label of an entry: icon, name (in its colour), graph order."""
+    """The tree label of an entry: icon, name (in its colour, shown literally), graph order."""
     from rich.style import Style
     from rich.text import Text
 
@@ -31,14 +32,14 @@ def entry_label(entry: CatalogEntry) -> Any:
     icon = getattr(cli, "icon", None)
     color = getattr(cli, "color", None)
     label = Text()
-    label.append(f"{icon} " if icon else ("⇶ " if entry.kind == "graph" else "• "))
+    label.append(printable(f"{icon} ") if icon else ("⇶ " if entry.kind == "graph" else "• "))
     style = ""
     if color:
         try:
             style = str(Style.parse(color))
         except Exception:
             style = ""
-    label.append(entry.name, style=style)
+    label.append(printable(entry.name), style=style)
     if entry.kind == "graph" and entry.graph is not None:
         label.append(f" (graph of {len(entry.graph)})", style="dim")
     return label
@@ -96,7 +97,7 @@ class SelectionScreen(Screen[None]):
         target = None
         for entry in self.entries:
             if entry.group not in groups:
-                groups[entry.group] = tree.root.add(entry.group, expand=True)
+                groups[entry.group] = tree.root.add(literal(entry.group), expand=True)
             node = groups[entry.group].add_leaf(entry_label(entry), data=entry)
             if entry.key == wanted:
                 target = node

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from textual.widgets import Static
 
 from crystallize.cli.targets import display
+from crystallize.cli.text import literal, printable
 from crystallize.cli.tui.model import config_text, last_run_summary
 
 if TYPE_CHECKING:
@@ -14,7 +15,8 @@ if TYPE_CHECKING:
 
 
 def details_renderable(entry: CatalogEntry | None) -> Any:
-    """A rich renderable describing ``entry`` (or a hint when nothing is highlighted)."""
+    """A rich renderable describing ``entry`` (or a hint when nothing is highlighted); names
+    and texts from the config are shown literally."""
     from rich.console import Group
     from rich.syntax import Syntax
     from rich.text import Text
@@ -23,24 +25,24 @@ def details_renderable(entry: CatalogEntry | None) -> Any:
         return Text("No experiment highlighted. Create one with n.", style="dim")
     experiment = entry.experiment
     parts: list[Any] = []
-    title = Text(entry.name, style="bold")
+    title = literal(entry.name, style="bold")
     if entry.kind == "graph" and entry.graph is not None:
-        title.append(f"  graph: {' → '.join(entry.graph.order)}", style="italic")
+        title.append(printable(f"  graph: {' → '.join(entry.graph.order)}"), style="italic")
     parts.append(title)
     if experiment.description:
-        parts.append(Text(experiment.description))
+        parts.append(literal(experiment.description))
     config = getattr(experiment, "config_path", None)
     if config is not None:
-        parts.append(Text(display(config), style="dim"))
+        parts.append(literal(display(config), style="dim"))
     parts.append(Text(""))
     members = list(entry.graph) if entry.graph is not None else [experiment]
     for member in members:
         label = f"Last run of {member.name}: " if len(members) > 1 else "Last run: "
-        line = Text(label, style="bold")
-        line.append(last_run_summary(member))
+        line = Text(printable(label), style="bold")
+        line.append(printable(last_run_summary(member)))
         parts.append(line)
     treatments = [t.name for t in experiment.treatments]
-    info = Text(f"Replicates: {experiment.replicates} · Treatments: {', '.join(treatments) or 'none'}")
+    info = literal(f"Replicates: {experiment.replicates} · Treatments: {', '.join(treatments) or 'none'}")
     parts.append(info)
     parts.append(Text(""))
     text = config_text(experiment)

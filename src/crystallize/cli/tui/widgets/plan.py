@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.widgets import Tree
 
+from crystallize.cli.text import literal, printable
 from crystallize.cli.tui.model import all_cached, steps_of, strategy_for
 
 if TYPE_CHECKING:
@@ -56,16 +57,16 @@ class PlanTree(Tree[PlanItem]):
             steps = steps_of(experiment)
             cached = sum(1 for s in steps if getattr(s, "cacheable", False))
             cache = "all" if all_cached(experiment) else (f"{cached}/{len(steps)}" if cached else "off")
-            label = Text(name, style="bold")
+            label = literal(name, style="bold")
             label.append(f"  cache {cache} · {strategy_for(experiment)}", style="dim")
             node = self.root.add(label, data=PlanItem("experiment", name), expand=True)
             source = getattr(experiment.datasource, "name", type(experiment.datasource).__name__)
-            node.add_leaf(Text(f"datasource: {source}", style="italic"), data=PlanItem("datasource", name))
+            node.add_leaf(literal(f"datasource: {source}", style="italic"), data=PlanItem("datasource", name))
             steps_node = node.add("steps  (l: cache)", data=PlanItem("steps", name), expand=True)
             for step in steps:
                 on = bool(getattr(step, "cacheable", False))
                 text = Text(f"{CACHED if on else NOT_CACHED} ", style="green" if on else "dim")
-                text.append(step.name)
+                text.append(printable(step.name))
                 if on:
                     text.append(" cached", style="dim")
                 steps_node.add_leaf(text, data=PlanItem("step", name, step.name))
@@ -76,20 +77,18 @@ class PlanTree(Tree[PlanItem]):
             for treatment in declared:
                 on = treatment.name in enabled
                 text = Text(f"{ENABLED if on else DISABLED} ", style="green" if on else "red")
-                text.append(treatment.name, style="" if on else "strike dim")
+                text.append(printable(treatment.name), style="" if on else "strike dim")
                 values = _values(treatment)
                 if values:
-                    text.append(f"  {values}", style="dim")
+                    text.append(printable(f"  {values}"), style="dim")
                 treatments_node.add_leaf(text, data=PlanItem("treatment", name, treatment.name))
         self.call_after_refresh(self._restore, line)
 
     def show_unloadable(self, text: str) -> None:
         """Replace the plan with one line saying it cannot be loaded (the keys need a plan)."""
-        from rich.text import Text
-
         self.clear()
         self.root.data = None
-        self.root.add_leaf(Text(f"✗ {text}", style="bold red"))
+        self.root.add_leaf(literal(f"✗ {text}", style="bold red"))
 
     def _restore(self, line: int) -> None:
         self.cursor_line = max(0, min(line, self.last_line))

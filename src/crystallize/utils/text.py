@@ -1,0 +1,33 @@
+"""User-supplied text: names that may not hold control characters, and text shown with
+its control characters written as escapes."""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls, DEL and C1 controls: invisible in a listing, and terminal escapes (ESC,
+# or ``\x9b`` on some terminals) or line breaks that printed text would act out.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# The same, less tab and newline, which shown text may keep.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _escaped(character: str) -> str:
+    return repr(character)[1:-1]  # "\\x1b", "\\r", "\\n"
+
+
+def control_character(text: str) -> str | None:
+    """The first control character in ``text``, as a visible escape (``'\\x1b'``), or
+    ``None`` when there is none."""
+    found = _CONTROL.search(text)
+    return None if found is None else _escaped(found.group())
+
+
+def printable(text: object) -> str:
+    """``str(text)`` with every control character but newline and tab written as an
+    escape as Python writes it (``\\x1b``, ``\\r``), so printing it cannot drive the
+    terminal."""
+    return _UNPRINTABLE.sub(lambda match: _escaped(match.group()), str(text))
+
+
+__all__ = ["control_character", "printable"]

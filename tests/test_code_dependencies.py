@@ -309,7 +309,12 @@ def test_digests_are_stable_across_processes(modules, tmp_path):
         "ns = {}; exec('def f(x):\\n    return x in {\"p\", \"q\", \"r\"}\\n', ns); "
         "print(code_hash(m.step), code_hash(ns['f']), param_digest({'f': m.step}))"
     )
-    outputs = {
+    assert len(_outputs_under_hash_seeds(script, "1", "2", "3")) == 1
+
+
+def _outputs_under_hash_seeds(script: str, *seeds: str) -> set[str]:
+    """What ``python -c script`` prints under each ``PYTHONHASHSEED``, as a set."""
+    return {
         subprocess.run(
             [sys.executable, "-c", script],
             env={**os.environ, "PYTHONHASHSEED": seed},
@@ -317,9 +322,8 @@ def test_digests_are_stable_across_processes(modules, tmp_path):
             text=True,
             check=True,
         ).stdout
-        for seed in ("1", "2", "3")
+        for seed in seeds
     }
-    assert len(outputs) == 1
 
 
 # param_digest
@@ -337,17 +341,7 @@ def test_param_digest_of_a_set_of_strings_is_the_same_in_every_process():
         "from crystallize.fingerprint import param_digest\n"
         "print(param_digest({'alpha', 'beta', 'gamma', 'delta'}), param_digest([{'x', 'y'}]))"
     )
-    outputs = {
-        subprocess.run(
-            [sys.executable, "-c", script],
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        for seed in ("1", "2", "3", "4")
-    }
-    assert len(outputs) == 1
+    assert len(_outputs_under_hash_seeds(script, "1", "2", "3", "4")) == 1
 
 
 def test_param_digest_of_a_function_follows_its_code(modules):

@@ -439,7 +439,7 @@ def _name_problems(name: Any, what: str = "experiment") -> list[str]:
         return [
             f"{owner} {_shown(name)} cannot be used: it becomes a directory in the artifact store, "
             "so it must not be blank, '.' or '..', start with a drive letter ('C:'), contain "
-            "'/', '\\' or NUL bytes, be longer than 255 bytes in UTF-8 or be a name the store "
+            "'/', '\\' or control characters, be longer than 255 bytes in UTF-8 or be a name the store "
             f"uses itself (use letters, digits, '-', '_' or '.'): {_reason(exc)}"
         ]
     return []

@@ -166,6 +166,8 @@ def test_compact_shrinks_the_store(cli, make_experiment, tmp_path):
     assert (tmp_path / "data" / "crystallize.db").stat().st_size < size - 2_000_000
     assert cli("compact", "numbers").returncode == 0
     assert_one_line_user_error(cli("compact", "--root", "nowhere"), "--root nowhere does not exist")
+    # A misspelt name is an error, not a compaction of ./data reported as success.
+    assert_one_line_user_error(cli("compact", "numbrs"), "no stored runs of 'numbrs'")
 
 
 def cli_command():

@@ -143,3 +143,18 @@ def test_a_symlinked_artifact_folder_is_unlinked_and_its_target_kept(tmp_path):
     deleted = delete_runs(root, "study", [run_id])
     assert deleted.artifact_dirs == (link,) and deleted.artifact_bytes == 0
     assert not link.is_symlink() and (outside / "precious.txt").read_text() == "keep me"
+
+
+def test_one_run_id_given_as_a_string_is_a_clear_type_error(tmp_path):
+    root = tmp_path / "data"
+    run_id = _add_run(root)
+    with pytest.raises(TypeError, match=r"for one run write \['"):
+        delete_runs(root, "study", run_id)
+    assert _ids(root) == [run_id]
+
+
+def test_an_experiment_without_runs_in_the_store_is_an_error(tmp_path):
+    root = tmp_path / "data"
+    _add_run(root)
+    with pytest.raises(StoreError, match=r"No run of experiment 'stdy'.*did you mean 'study'\?.*Experiments with runs there: study"):
+        delete_runs(root, "stdy", keep_last=0)

@@ -88,8 +88,13 @@ def compact_command(
     """Shrink the run store file to its data (after runs were deleted). Refused while a run is going."""
     from crystallize.store import DB_FILENAME, compact
 
-    experiment = experiment_arg(name_or_path) if name_or_path is not None else None
-    roots = candidate_roots(root, experiment)
+    if name_or_path is not None:
+        experiment = experiment_arg(name_or_path)
+        # An unknown (say, misspelt) name is an error, not the store of ./data.
+        found, _ = runs_of(experiment, root, limit=1, none_ok=True)
+        roots = [found]
+    else:
+        roots = candidate_roots(root)
     where = next((path for path in roots if has_store(path)), None)
     if where is None:
         raise UserError(

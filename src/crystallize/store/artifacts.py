@@ -46,11 +46,11 @@ RESERVED_IN_ROOT = frozenset(
 )
 
 
-def validate_artifact_name(name: str) -> str:
+def validate_artifact_name(name: str, label: str = "Artifact name") -> str:
     """Check that ``name`` is a safe relative artifact path and return it.
 
     Allowed: one or more ``/``-separated components, e.g. ``"model.pkl"`` or
-    ``"plots/loss.png"``.
+    ``"plots/loss.png"``. ``label`` starts the error messages (what the name names).
 
     Raises:
         ValueError: If the name is empty, absolute, starts with a drive letter, contains
@@ -59,27 +59,27 @@ def validate_artifact_name(name: str) -> str:
             says which.
     """
     if not isinstance(name, str):
-        raise ValueError(f"Artifact name must be a string, got {type(name).__name__}.")
+        raise ValueError(f"{label} must be a string, got {type(name).__name__}.")
     if not name.strip():
-        raise ValueError("Artifact name is empty.")
+        raise ValueError(f"{label} is empty.")
     if (control := control_character(name)) is not None:
-        raise ValueError(f"Artifact name {name!r} contains the control character {control}.")
+        raise ValueError(f"{label} {name!r} contains the control character {control}.")
     if "\\" in name:
         raise ValueError(
-            f"Artifact name {name!r} contains a backslash; use '/' to separate directories."
+            f"{label} {name!r} contains a backslash; use '/' to separate directories."
         )
     if _DRIVE.match(name):
-        raise ValueError(f"Artifact name {name!r} starts with a drive letter; use a relative path.")
+        raise ValueError(f"{label} {name!r} starts with a drive letter; use a relative path.")
     if name.startswith("/") or os.path.isabs(name):
-        raise ValueError(f"Artifact name {name!r} is an absolute path; use a relative path.")
+        raise ValueError(f"{label} {name!r} is an absolute path; use a relative path.")
     for part in name.split("/"):
         if part == "":
             raise ValueError(
-                f"Artifact name {name!r} has an empty path component ('//' or a trailing '/')."
+                f"{label} {name!r} has an empty path component ('//' or a trailing '/')."
             )
         if part in (".", ".."):
             raise ValueError(
-                f"Artifact name {name!r} contains a '{part}' component; artifacts must stay "
+                f"{label} {name!r} contains a '{part}' component; artifacts must stay "
                 "inside their replicate directory."
             )
     return name
@@ -97,7 +97,7 @@ def check_path_component(value: str, what: str) -> str:
         ValueError: naming the rule ``value`` breaks.
     """
     try:
-        validate_artifact_name(value)
+        validate_artifact_name(value, label="The name")
     except ValueError as exc:
         raise ValueError(f"Invalid {what} name for an artifact path: {exc}") from None
     if "/" in value:
@@ -112,7 +112,7 @@ def check_path_component(value: str, what: str) -> str:
     if value.lower() in reserved:
         raise ValueError(
             f"Invalid {what} name {value!r} for an artifact path: the store keeps a file or "
-            f"directory of that name beside it ({', '.join(sorted(reserved))} are taken)."
+            f"directory of that name beside it (taken: {', '.join(sorted(reserved))})."
         )
     return value
 

@@ -73,9 +73,11 @@ def delete_runs(
 
     Raises:
         ValueError: No selection, or ``keep_last`` is negative.
+        TypeError: ``run_ids`` is a single string instead of a list.
         RunNotFoundError: An id is not in the store.
-        StoreError: No store in ``root_dir``, an unknown status, an id of another
-            experiment's run, or a selected run still running (nothing is deleted then).
+        StoreError: No store in ``root_dir``, no run of ``experiment`` in it, an unknown
+            status, an id of another experiment's run, or a selected run still running
+            (nothing is deleted then).
     """
     if run_ids is None and keep_last is None and status is None:
         raise ValueError(
@@ -84,9 +86,13 @@ def delete_runs(
         )
     if keep_last is not None and keep_last < 0:
         raise ValueError(f"delete_runs: keep_last must be >= 0, got {keep_last!r}.")
+    if isinstance(run_ids, str):
+        raise TypeError(f"delete_runs: run_ids is a list of run ids; for one run write [{run_ids!r}].")
     root = Path(root_dir)
     with open_existing_store(root) as store:
         runs = store.list_runs(experiment)
+        if not runs:
+            _refuse_unknown(store, experiment)
         chosen = _select(store, experiment, runs, run_ids, keep_last, status)
         _refuse_running(chosen, "delete it (nothing was deleted)")
         gone = {run.run_id for run in chosen}
@@ -154,6 +160,19 @@ def _select(
         statuses = {validate_status(s) for s in ([status] if isinstance(status, str) else status)}
         chosen = [run for run in chosen if run.status in statuses]
     return chosen[keep_last:] if keep_last is not None else chosen
+
+
+def _refuse_unknown(store: SQLiteRunStore, experiment: str) -> None:
+    """Raise StoreError for an experiment with no run in ``store`` (say, a misspelt
+    name), naming the experiments that have runs there."""
+    from crystallize.config.errors import did_you_mean
+
+    names = sorted({run.experiment for run in store.list_runs()})
+    listed = f" Experiments with runs there: {', '.join(names)}." if names else " It holds no runs."
+    raise StoreError(
+        f"No run of experiment '{experiment}' in {str(store.path)!r}"
+        f"{did_you_mean(experiment, names)}.{listed}"
+    )
 
 
 def _refuse_running(runs: Iterable[RunInfo], action: str) -> None:

@@ -77,6 +77,12 @@ def metrics_section(result: Result) -> str:
             parts.append(_note("No finite numbers to plot (the metric holds only NaN, ±inf or non-numeric values)."))
             continue
         parts.append(f'<figure class="plot">{plots.distribution_plot(metric, summaries, f"m{index}")}</figure>')
+        thinned = plots.thinned_points(summaries)
+        if thinned:
+            parts.append(_note(
+                f"Points show {thinned}, evenly spaced by rank (minimum and maximum included); "
+                "the boxes, means and CIs use all values."
+            ))
         rows = [
             [
                 esc(s.condition), str(s.n), fmt(s.mean), fmt(s.sd), fmt(s.ci),

@@ -26,6 +26,11 @@ BOX_EDGE = "#56687A"
 SIGNIFICANT = "#009E73"
 NOT_SIGNIFICANT = "#6B7280"
 
+#: At most this many values per condition are drawn as strip points (see :func:`strip_sample`).
+MAX_STRIP_POINTS = 200
+#: Strip points of a plot beyond this many are drawn as an embedded image, not SVG shapes.
+RASTERIZE_ABOVE = 2000
+
 _PROLOG = re.compile(r"\A.*?(?=<svg\b)", re.S)
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
 
@@ -64,6 +69,31 @@ def to_svg(fig: Any) -> str:
     return text.strip()
 
 
+def _row_labels(ax: Any, labels: Sequence[str]) -> None:
+    """Label rows ``0 … n-1`` (bottom up) with tick marks and names, as y ticks look.
+
+    Drawn as one line of tick-mark markers and one text per row instead of matplotlib's
+    per-tick objects, which make an axis of a few hundred rows take seconds to draw.
+    """
+    import matplotlib
+    from matplotlib.markers import TICKLEFT
+
+    rc = matplotlib.rcParams
+    size = rc["ytick.major.size"]
+    ax.set_yticks([])
+    ax.plot(
+        [0.0] * len(labels), range(len(labels)), transform=ax.get_yaxis_transform(), linestyle="none",
+        marker=TICKLEFT, markersize=size, markeredgewidth=rc["ytick.major.width"], color=rc["ytick.color"],
+        clip_on=False,
+    )
+    transform, va, ha = ax.get_yaxis_text1_transform(size + rc["ytick.major.pad"])
+    for y, label in enumerate(labels):
+        ax.text(
+            0.0, y, _label(label), transform=transform, va=va, ha=ha,
+            fontsize=rc["ytick.labelsize"], color=rc["ytick.color"],
+        )
+
+
 def _jitter(count: int, index: int) -> list[float]:
     """Deterministic vertical offsets in [-0.18, 0.18] spreading ``count`` points."""
     if count <= 1:
@@ -72,8 +102,54 @@ def _jitter(count: int, index: int) -> list[float]:
     return [((i * 0.6180339887 + index * 0.37) % 1.0 - 0.5) * 0.36 for i in range(count)]
 
 
+def strip_sample(values: Sequence[float], limit: int = MAX_STRIP_POINTS) -> list[float]:
+    """The values drawn as strip points: all of them, or ``limit`` of them when there are more.
+
+    The sample takes the sorted values at evenly spaced ranks, the minimum and maximum
+    included, so the drawn points keep the shape of the distribution.
+    """
+    if len(values) <= limit:
+        return list(values)
+    ordered = sorted(values)
+    step = (len(ordered) - 1) / (limit - 1)
+    return [ordered[round(i * step)] for i in range(limit)]
+
+
+def thinned_points(summaries: Sequence[ConditionSummary], limit: int = MAX_STRIP_POINTS) -> str | None:
+    """How many values per condition the strip shows when some were thinned, else ``None``.
+
+    E.g. ``"200 of 50,000 values per condition"``, or ``"at most 200 of up to 50,000
+    values per condition"`` when the conditions have different numbers of values.
+    """
+    counts = {s.n for s in summaries}
+    largest = max(counts, default=0)
+    if largest <= limit:
+        return None
+    if len(counts) == 1:
+        return f"{limit} of {largest:,} values per condition"
+    return f"at most {limit} of up to {largest:,} values per condition"
+
+
+def _strip_points(placed: Sequence[tuple[ConditionSummary, int]]) -> tuple[list[float], list[float]]:
+    """x and y of every condition's strip points, jittered around the condition's row y."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for index, (s, y) in enumerate(placed):
+        shown = strip_sample(s.values)
+        xs += shown
+        ys += [y + offset for offset in _jitter(len(shown), index)]
+    return xs, ys
+
+
 def distribution_plot(metric: str, summaries: Sequence[ConditionSummary], salt: str) -> str:
     """Strip + box plot of every condition's values with the mean and its 95% CI.
+
+    Each layer (boxes, medians, whiskers, points, intervals, means) is one matplotlib
+    artist for all conditions, so drawing time barely grows with the number of
+    conditions. Beyond :data:`MAX_STRIP_POINTS` values per condition the strip shows a
+    rank-spaced sample (:func:`strip_sample`) and the plot's title says so; the box, the
+    mean and its interval always use every value. Dense point layers are rasterized to
+    keep the SVG small.
 
     Args:
         metric: the metric name (x-axis label).
@@ -83,35 +159,46 @@ def distribution_plot(metric: str, summaries: Sequence[ConditionSummary], salt: 
     Returns:
         The plot as an ``<svg>`` element.
     """
-    from matplotlib.patches import Rectangle
+    from matplotlib.collections import LineCollection, PolyCollection
 
     rows = len(summaries)
+    placed = [(s, rows - 1 - index) for index, s in enumerate(summaries)]  # top row first
     with _figure(9.0, 0.9 + 0.55 * rows, salt) as fig:
         ax = fig.add_subplot()
-        for index, s in enumerate(summaries):
-            y = rows - 1 - index
-            ax.add_patch(Rectangle(
-                (s.q1, y - 0.25), s.q3 - s.q1, 0.5,
-                facecolor=BOX_FILL, edgecolor=BOX_EDGE, linewidth=0.9, zorder=1,
-            ))
-            ax.plot([s.median, s.median], [y - 0.25, y + 0.25], color=BOX_EDGE, linewidth=1.6, zorder=2)
-            ax.plot([s.minimum, s.q1], [y, y], color=BOX_EDGE, linewidth=0.9, zorder=1)
-            ax.plot([s.q3, s.maximum], [y, y], color=BOX_EDGE, linewidth=0.9, zorder=1)
-            offsets = _jitter(s.n, index)
-            ax.scatter(
-                s.values, [y + o for o in offsets], s=14, color=POINT, alpha=0.55,
-                linewidths=0, zorder=3, label="replicate" if index == 0 else None,
+        ax.add_collection(PolyCollection(
+            [[(s.q1, y - 0.25), (s.q3, y - 0.25), (s.q3, y + 0.25), (s.q1, y + 0.25)] for s, y in placed],
+            facecolors=BOX_FILL, edgecolors=BOX_EDGE, linewidths=0.9, zorder=1,
+        ))
+        ax.add_collection(LineCollection(
+            [[(s.median, y - 0.25), (s.median, y + 0.25)] for s, y in placed],
+            colors=BOX_EDGE, linewidths=1.6, capstyle="projecting", zorder=2,
+        ))
+        whiskers = [[(s.minimum, y), (s.q1, y)] for s, y in placed]
+        whiskers += [[(s.q3, y), (s.maximum, y)] for s, y in placed]
+        ax.add_collection(LineCollection(whiskers, colors=BOX_EDGE, linewidths=0.9, capstyle="projecting", zorder=1))
+        xs, jittered = _strip_points(placed)
+        ax.scatter(
+            xs, jittered, s=14, color=POINT, alpha=0.55, linewidths=0, zorder=3, label="replicate",
+            rasterized=len(xs) > RASTERIZE_ABOVE,
+        )
+        with_ci = [(s, y) for s, y in placed if s.ci is not None]
+        if with_ci:
+            ax.errorbar(
+                [s.mean for s, _ in with_ci], [y for _, y in with_ci],
+                xerr=[[s.mean - s.ci[0] for s, _ in with_ci], [s.ci[1] - s.mean for s, _ in with_ci]],
+                fmt="none", ecolor=MEAN, elinewidth=1.8, capsize=4, zorder=4,
             )
-            if s.ci is not None:
-                ax.errorbar(
-                    [s.mean], [y], xerr=[[s.mean - s.ci[0]], [s.ci[1] - s.mean]], fmt="none",
-                    ecolor=MEAN, elinewidth=1.8, capsize=4, zorder=4,
-                )
-            ax.scatter(
-                [s.mean], [y], marker="D", s=34, color=MEAN, edgecolors="white", linewidths=0.6,
-                zorder=5, label="mean ± 95% CI" if index == 0 else None,
+        ax.scatter(
+            [s.mean for s, _ in placed], [y for _, y in placed], marker="D", s=34, color=MEAN, edgecolors="white",
+            linewidths=0.6, zorder=5, label="mean ± 95% CI",
+        )
+        thinned = thinned_points(summaries)
+        if thinned:
+            ax.set_title(
+                f"points: {thinned}; box, mean and CI use all values",
+                loc="left", fontsize=8, color=NOT_SIGNIFICANT,
             )
-        ax.set_yticks(range(rows), [_label(s.condition) for s in reversed(summaries)])
+        _row_labels(ax, [s.condition for s in reversed(summaries)])
         ax.set_ylim(-0.7, rows - 0.3)
         ax.set_xlabel(_label(metric))
         low = min(min(s.minimum, s.ci[0] if s.ci else s.minimum) for s in summaries)
@@ -127,36 +214,50 @@ def forest_plot(rows: Sequence[ComparisonRow], salt: str) -> str | None:
 
     Rows without a confidence interval are left out; ``None`` when none has one. The
     point is the row's ``difference`` (the quantity the interval brackets); a
-    vertical line marks zero, i.e. no difference from the baseline.
+    vertical line marks zero, i.e. no difference from the baseline. The intervals, their
+    end caps and the points are one matplotlib artist each, however many rows there are.
 
     Args:
         rows: comparisons of one metric of one hypothesis.
         salt: a string unique within the page (distinct SVG ids).
     """
-    shown = [r for r in rows if r.ci is not None]
-    if not shown:
+    from matplotlib.collections import LineCollection
+
+    with_ci = [(r, r.ci) for r in rows if r.ci is not None]
+    if not with_ci:
         return None
-    count = len(shown)
+    count = len(with_ci)
+    # (row, its interval, its y: top row first, its colour)
+    shown = [
+        (r, ci, count - 1 - index, SIGNIFICANT if r.significant else NOT_SIGNIFICANT)
+        for index, (r, ci) in enumerate(with_ci)
+    ]
     with _figure(9.0, 0.8 + 0.45 * count, salt) as fig:
         ax = fig.add_subplot()
-        for index, row in enumerate(shown):
-            assert row.ci is not None
-            y = count - 1 - index
-            color = SIGNIFICANT if row.significant else NOT_SIGNIFICANT
-            ax.plot(list(row.ci), [y, y], color=color, linewidth=2.2, solid_capstyle="butt")
-            ax.plot([row.ci[0]] * 2, [y - 0.12, y + 0.12], color=color, linewidth=1.4)
-            ax.plot([row.ci[1]] * 2, [y - 0.12, y + 0.12], color=color, linewidth=1.4)
-            if row.difference is not None:
-                ax.scatter([row.difference], [y], marker="s", s=36, color=color, zorder=3)
+        ax.add_collection(LineCollection(
+            [[(ci[0], y), (ci[1], y)] for _, ci, y, _ in shown],
+            colors=[c for *_, c in shown], linewidths=2.2, capstyle="butt", zorder=2,
+        ))
+        ax.add_collection(LineCollection(
+            [[(end, y - 0.12), (end, y + 0.12)] for _, ci, y, _ in shown for end in ci],
+            colors=[c for *_, c in shown for _ in range(2)], linewidths=1.4, capstyle="projecting", zorder=2,
+        ))
+        points = [(r.difference, y, c) for r, _, y, c in shown if r.difference is not None]
+        if points:
+            ax.scatter(
+                [x for x, _, _ in points], [y for _, y, _ in points], marker="s", s=36,
+                c=[c for _, _, c in points], zorder=3,
+            )
         ax.axvline(0.0, color="#111827", linewidth=0.9, linestyle="--")
-        ax.set_yticks(range(count), [_label(r.treatment) for r in reversed(shown)])
+        ax.autoscale_view()
+        _row_labels(ax, [r.treatment for r, *_ in reversed(shown)])
         ax.set_ylim(-0.6, count - 0.4)
-        kinds = {r.ci_of for r in shown if r.ci_of}
-        levels = {r.ci_level for r in shown if r.ci_level}
+        kinds = {r.ci_of for r, *_ in shown if r.ci_of}
+        levels = {r.ci_level for r, *_ in shown if r.ci_level}
         what = kinds.pop() if len(kinds) == 1 else "treatment − baseline"
         level = f"{levels.pop():.0%} CI" if len(levels) == 1 else "CI"
-        ax.set_xlabel(_label(f"{shown[0].metric}: {what} ({level})"))
+        ax.set_xlabel(_label(f"{shown[0][0].metric}: {what} ({level})"))
         return to_svg(fig)
 
 
-__all__ = ["distribution_plot", "forest_plot", "to_svg"]
+__all__ = ["MAX_STRIP_POINTS", "distribution_plot", "forest_plot", "strip_sample", "thinned_points", "to_svg"]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from math import isfinite
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from crystallize.hypothesis import HypothesisResult, MetricSamples
 from crystallize.record import ReplicateError, ReplicateRecord
 from crystallize.treatment import BASELINE
+from crystallize.utils.gc_pacing import collector_paused
 
 _by_replicate = attrgetter("replicate")
 
@@ -128,14 +130,7 @@ class Result:
         warnings: Sequence[str] = (),
         full_records: Callable[[], list[ReplicateRecord]] | None = None,
     ) -> None:
-        order = {name: i for i, name in enumerate(conditions)}
-        self._order = order
-        # Conditions in the given order (any others after them), replicates in order.
-        by_condition: dict[str, list[ReplicateRecord]] = {name: [] for name in conditions}
-        for record in records:
-            by_condition.setdefault(record.condition, []).append(record)
-        for group in by_condition.values():
-            group.sort(key=_by_replicate)  # already in order for most executors: linear
+        by_condition = _grouped(records, conditions)
         self._records = [record for group in by_condition.values() for record in group]
         # Large stored runs keep records without step provenance (``STEPS_IN_STORE``);
         # this loads the full records from the store when provenance is asked for.
@@ -159,23 +154,29 @@ class Result:
         """Every :class:`~crystallize.record.ReplicateRecord`, condition by condition in
         replicate order.
 
-        Runs of 10,000 or more records keep their step provenance in the run store
-        only (``record.steps`` is :data:`~crystallize.record.STEPS_IN_STORE`), so memory
-        grows with the metrics alone; :meth:`full_records` and :attr:`provenance` load it.
+        Runs of 10,000 or more records — as run, or as loaded by ``load_result`` —
+        keep their step provenance in the run store only (``record.steps`` is
+        :data:`~crystallize.record.STEPS_IN_STORE`), so memory grows with the metrics
+        alone; :meth:`full_records` and :attr:`provenance` read it from the store.
         """
         return self._records
 
     def full_records(self) -> list[ReplicateRecord]:
-        """:attr:`records` with their step provenance (loaded from the store if needed)."""
-        if self._full_records is not None:
-            order = self._order
-            full = sorted(self._full_records(), key=lambda r: (order.get(r.condition, len(order)), r.replicate))
-            self._full_records = None
-            self._records = full
-            self._by_condition = {name: [] for name in self._by_condition}
-            for record in full:
-                self._by_condition.setdefault(record.condition, []).append(record)
-        return self._records
+        """:attr:`records` with their step provenance, in the same order.
+
+        For a run whose records keep their steps in the store (see :attr:`records`) each
+        call reads them from the store and returns them without keeping them: the
+        Result goes on holding the metrics alone.
+        """
+        if self._full_records is None:
+            return self._records
+        return [record for group in self._full_groups().values() for record in group]
+
+    def _full_groups(self) -> dict[str, list[ReplicateRecord]]:
+        """``{condition: [record, ...]}`` of the full records (see :meth:`full_records`)."""
+        if self._full_records is None:
+            return self._by_condition
+        return _grouped(self._full_records(), self.conditions)
 
     @property
     def conditions(self) -> list[str]:
@@ -184,9 +185,9 @@ class Result:
 
     @property
     def provenance(self) -> dict[str, list[dict[str, Any]]]:
-        """``{condition: [per-replicate provenance, ...]}`` in replicate order."""
-        self.full_records()
-        return {name: [r.provenance() for r in recs] for name, recs in self._by_condition.items()}
+        """``{condition: [per-replicate provenance, ...]}`` in replicate order (read from
+        the store for a run whose records keep their steps there; not kept)."""
+        return {name: [r.provenance() for r in recs] for name, recs in self._full_groups().items()}
 
     @property
     def hypotheses(self) -> list[HypothesisResult]:
@@ -215,9 +216,8 @@ class Result:
         ``metric_tags`` (``{condition: {metric: [tags per value]}}``, in step with
         ``metrics``; ``None`` for a value recorded without tags).
         """
-        import json
-
-        return json.loads(self.to_json(indent=None))
+        with collector_paused():
+            return _plain(self._as_dict())
 
     def _as_dict(self) -> dict[str, Any]:
         data = {
@@ -255,9 +255,13 @@ class Result:
 
     def to_json(self, path: str | Path | None = None, *, indent: int | None = 2) -> str:
         """The result as JSON text (what :meth:`to_dict` holds); also written to ``path``
-        when given. NaN and ±inf are written as ``NaN``/``Infinity``/``-Infinity``, as
-        :mod:`json` does (``json.loads`` reads them; strict JSON parsers do not)."""
-        text = _dumps(self._as_dict(), indent)
+        (as UTF-8) when given. NaN and ±inf are written as ``NaN``/``Infinity``/
+        ``-Infinity``, as :mod:`json` does (``json.loads`` reads them; strict JSON parsers
+        do not); text is written as is, not as ``\\u`` escapes. ``indent`` 2 (the
+        default) or ``None`` (compact) is written by orjson, other indents by :mod:`json`.
+        """
+        with collector_paused():
+            text = _json_text(self._as_dict(), indent)
         if path is not None:
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(text)
@@ -322,7 +326,7 @@ class Result:
         if self._tagged() and "metric_tags" not in columns:
             columns.append("metric_tags")
         for column in columns:
-            frame[column] = [None if _missing(value) else _dumps(value) for value in frame[column]]
+            frame[column] = [None if _missing(value) else _json_text(value) for value in frame[column]]
         frame.to_parquet(path, index=False)
 
     def print_tree(self, max_replicates: int | None = 5, console: Any = None) -> None:
@@ -412,30 +416,101 @@ def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and value != value)
 
 
-def _dumps(data: Any, indent: int | None = None) -> str:
-    """``data`` as JSON text, by :func:`_json_default`'s rules; on a second, slower try,
-    dict keys JSON refuses (a NumPy integer, a tuple) are made strings and ints too long
-    for decimal text (over 4300 digits) hexadecimal text."""
+def _grouped(records: Iterable[ReplicateRecord], conditions: Sequence[str]) -> dict[str, list[ReplicateRecord]]:
+    """``{condition: [record, ...]}``: conditions in the given order (any others after
+    them, in order of appearance), each condition's records in replicate order."""
+    by_condition: dict[str, list[ReplicateRecord]] = {name: [] for name in conditions}
+    for record in records:
+        by_condition.setdefault(record.condition, []).append(record)
+    for group in by_condition.values():
+        group.sort(key=_by_replicate)  # already in order for most executors: linear
+    return by_condition
+
+
+#: Types of the values every JSON encoder writes as they are.
+_LEAVES = frozenset({str, bool, type(None)})
+#: Ints orjson writes: 64-bit signed or unsigned.
+_ORJSON_INTS = range(-(1 << 63), 1 << 64)
+
+
+def _plain(value: Any, odd: Callable[[Any], Any] | None = None) -> Any:
+    """``value`` as plain JSON values, by :meth:`Result.to_dict`'s rules (a copy).
+
+    ``odd``, when given, replaces each NaN, ±inf and int beyond 64 bits (what orjson
+    does not write as :mod:`json` does).
+    """
+    kind = type(value)
+    if kind is dict:
+        return {
+            key if type(key) is str else _key_text(key): item if type(item) in _LEAVES else _plain(item, odd)
+            for key, item in value.items()
+        }
+    if kind is list or kind is tuple:
+        return [item if type(item) in _LEAVES else _plain(item, odd) for item in value]
+    if kind in _LEAVES:
+        return value
+    if kind is float:
+        return value if odd is None or isfinite(value) else odd(value)
+    if kind is int:
+        if value in _ORJSON_INTS:
+            return value
+        from crystallize.store.serialize import long_ints_as_text
+
+        value = long_ints_as_text(value)  # hexadecimal text when too long for decimal text
+        return value if odd is None or type(value) is str else odd(value)
+    return _plain(_json_form(value), odd)
+
+
+def _json_form(value: Any) -> Any:
+    """A value of no JSON type as one: a subclass of ``str``/``int``/``float``/``dict``
+    as its base's value, of ``list``/``tuple`` as a list, a NumPy value as its Python
+    value, a set as a sorted list, anything else its ``repr()``."""
+    from crystallize.store.serialize import json_default
+
+    for base in (str, int, float, dict):
+        if isinstance(value, base):
+            return base(value)
+    if isinstance(value, list | tuple):
+        return list(value)
+    try:
+        return json_default(value)
+    except TypeError:
+        return repr(value)
+
+
+def _key_text(key: Any) -> str:
+    """The text JSON writes for dict key ``key`` (a NumPy scalar as its number's, a key
+    JSON has no form for as its ``str()``)."""
     import json
 
-    try:
-        return json.dumps(data, indent=indent, default=_json_default, allow_nan=True)
-    except (TypeError, ValueError):
-        from crystallize.store.serialize import json_ready, long_ints_as_text
+    from crystallize.store.serialize import _json_key
 
-        ready = long_ints_as_text(json_ready(data))
-        return json.dumps(ready, indent=indent, default=_json_default, allow_nan=True)
+    key = _json_key(key)
+    return str.__str__(key) if isinstance(key, str) else json.dumps(key)
 
 
-def _json_default(obj: Any) -> Any:
-    """Turn numpy scalars/arrays, tuples of them, sets and paths into JSON values."""
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if hasattr(obj, "item"):
-        return obj.item()
-    if isinstance(obj, set | frozenset):
-        return sorted(obj, key=repr)
-    return repr(obj)
+def _as_fragment(value: float | int) -> Any:
+    """NaN, ±inf or a long int as the JSON text :mod:`json` writes, for orjson."""
+    import json
+
+    import orjson
+
+    return orjson.Fragment(json.dumps(value))
+
+
+def _json_text(data: Any, indent: int | None = None) -> str:
+    """``data`` as JSON text by :func:`_plain`'s rules, NaN and ±inf as ``NaN``/
+    ``Infinity``/``-Infinity``; by orjson when it can (``indent`` ``None`` or 2)."""
+    import orjson
+
+    if (indent is None or indent == 2) and hasattr(orjson, "Fragment"):  # orjson >= 3.9.11
+        try:
+            return orjson.dumps(_plain(data, _as_fragment), option=orjson.OPT_INDENT_2 if indent else 0).decode()
+        except orjson.JSONEncodeError:  # text orjson refuses (a lone surrogate), deep nesting
+            pass
+    import json
+
+    return json.dumps(_plain(data), indent=indent, allow_nan=True)
 
 
 __all__ = ["ConditionMetrics", "ExperimentMetrics", "Result"]

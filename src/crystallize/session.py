@@ -131,7 +131,7 @@ class RunSession:
             _DRIVING.add(self.run.run_id)
             names = set(conditions)
             self.loaded = [
-                r for r in self.store.load_records(previous.run_id)
+                r for r in self.store.load_records(previous.run_id, steps=not self._light)
                 if r.error is None and r.condition in names and r.replicate < experiment.replicates
             ]
             for record in self.loaded:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
@@ -233,9 +232,9 @@ def print_json(results: dict[str, Result], target: Target) -> None:
     from crystallize.store.serialize import strict_dumps
 
     if target.graph is None:
-        print(strict_dumps(json.loads(results[target.name].to_json(indent=None))))
+        print(strict_dumps(results[target.name].to_dict()))
         return
-    print(strict_dumps({name: json.loads(result.to_json(indent=None)) for name, result in results.items()}))
+    print(strict_dumps({name: result.to_dict() for name, result in results.items()}))
 
 
 def root_of(experiment: Experiment) -> str:

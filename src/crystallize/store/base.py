@@ -340,10 +340,12 @@ class RunStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def load_records(self, run_id: str) -> list[ReplicateRecord]:
+    def load_records(self, run_id: str, *, steps: bool = True) -> list[ReplicateRecord]:
         """Return the run's records, ordered by the run's condition order, then replicate.
 
-        Records of conditions not listed in the run come last, by condition name.
+        Records of conditions not listed in the run come last, by condition name. With
+        ``steps=False`` their step provenance is left in the store (``record.steps`` is
+        :data:`~crystallize.record.STEPS_IN_STORE`).
 
         Raises:
             RunNotFoundError: If the run does not exist.

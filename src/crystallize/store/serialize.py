@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 from crystallize.exceptions import StoreError
-from crystallize.record import ReplicateError, ReplicateRecord, StepRecord
+from crystallize.record import STEPS_IN_STORE, ReplicateError, ReplicateRecord, StepRecord
 
 _STEP_FIELDS: tuple[str, ...] = StepRecord.field_names
 _ERROR_FIELDS: tuple[str, ...] = ReplicateError.field_names
@@ -352,20 +352,26 @@ def _decode_step(step: Any) -> StepRecord:
     return StepRecord(*step[: len(_STEP_FIELDS)])
 
 
-def decode_record(condition: str, replicate: int, payload: str) -> ReplicateRecord:
+def decode_record(condition: str, replicate: int, payload: str, *, steps: bool = True) -> ReplicateRecord:
     """Rebuild a :class:`ReplicateRecord` from :func:`encode_record` output.
 
     Args:
         condition: The record's condition.
         replicate: The record's replicate index.
         payload: JSON from :func:`encode_record`.
+        steps: ``False`` leaves the step provenance out (``record.steps`` is
+            :data:`~crystallize.record.STEPS_IN_STORE`), without decoding it when the
+            payload is in the form :func:`encode_record` writes (see
+            :func:`_fields_without_steps`).
 
     Raises:
         SerializationError: If the payload is corrupt.
     """
-    data = loads(payload)
-    if isinstance(data, list):  # the positional form (see record_payload)
-        data = dict(zip(_PAYLOAD_FIELDS, data, strict=False))
+    data = None if steps else _fields_without_steps(payload)
+    if data is None:
+        data = loads(payload)
+        if isinstance(data, list):  # the positional form (see record_payload)
+            data = dict(zip(_PAYLOAD_FIELDS, data, strict=False))
     try:
         error = data.get("error")
         return ReplicateRecord(
@@ -373,7 +379,7 @@ def decode_record(condition: str, replicate: int, payload: str) -> ReplicateReco
             replicate=replicate,
             seed=data.get("seed"),
             metrics=data.get("metrics", {}),
-            steps=[_decode_step(step) for step in data.get("steps", [])],
+            steps=[_decode_step(step) for step in data.get("steps", [])] if steps else STEPS_IN_STORE,
             error=None if error is None else ReplicateError(**_known(error, _ERROR_NAMES)),
             duration=data.get("duration", 0.0),
             started_at=data.get("started_at", 0.0),
@@ -386,6 +392,41 @@ def decode_record(condition: str, replicate: int, payload: str) -> ReplicateReco
         raise SerializationError(
             f"Stored record of condition '{condition}' replicate {replicate} is malformed: {exc}"
         ) from exc
+
+
+_METRICS_START = '{"metrics":'
+_STEPS_START = ',"steps":['
+_STEPS_END = '],"duration":'
+_decode_value = json.JSONDecoder().raw_decode
+
+
+def _fields_without_steps(payload: str) -> dict[str, Any] | None:
+    """Every field of a payload :func:`record_payload` laid out (``metrics``, ``steps``,
+    ``duration``, ... in that order, compact) except ``steps``, which is skipped as
+    text rather than decoded; ``None`` for a payload in another form.
+
+    The steps end at the first ``],"duration":`` after them whose rest reads as an
+    object: inside a string that text would have escaped quotes, and one inside a step
+    leaves brackets closing that the rest never opened, so its rest does not read.
+    """
+    if not payload.startswith(_METRICS_START):
+        return None
+    try:
+        metrics, end = _decode_value(payload, len(_METRICS_START))
+    except ValueError:
+        return None
+    if not payload.startswith(_STEPS_START, end):
+        return None
+    end = payload.find(_STEPS_END, end)
+    while end >= 0:
+        try:
+            data = json.loads("{" + payload[end + 2 :])
+        except ValueError:
+            end = payload.find(_STEPS_END, end + 1)
+            continue
+        data["metrics"] = metrics
+        return data
+    return None
 
 
 __all__ = [

@@ -33,7 +33,6 @@ every connection and must only be called once no other thread uses the store. Af
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import operator
 import os
@@ -83,6 +82,7 @@ from crystallize.store.sqlite_schema import (
     PREREGISTRATIONS_TABLE,
     SCHEMA,
 )
+from crystallize.utils.gc_pacing import collector_paused
 
 logger = logging.getLogger("crystallize.store")
 
@@ -711,29 +711,29 @@ class SQLiteRunStore(PreregistrationRows, RunStore):
                 conn.execute(insert_records_sql(len(chunk)), list(chain.from_iterable(chunk)))
         self.checkpointer.committed(sum([len(row[6]) for row in rows]))  # ≈ bytes of payload
 
-    def load_records(self, run_id: str) -> list[ReplicateRecord]:
-        """Return the run's records in condition order, then replicate order."""
-        with self.transaction() as conn:
+    def load_records(self, run_id: str, *, steps: bool = True) -> list[ReplicateRecord]:
+        """Return the run's records in condition order, then replicate order.
+
+        With ``steps=False`` their step provenance stays in the store (``record.steps``
+        is :data:`~crystallize.record.STEPS_IN_STORE`) and is not decoded: much faster,
+        and memory grows with the metrics alone.
+        """
+        # Decoding builds many small containers: pausing the cyclic GC halves the time.
+        with collector_paused(), self.transaction() as conn:
             row = conn.execute("SELECT conditions FROM runs WHERE run_id = ?", (run_id,)).fetchone()
             if row is None:
                 raise RunNotFoundError(run_id, str(self.path))
             rows = conn.execute(
                 "SELECT condition, replicate, payload FROM records WHERE run_id = ?", (run_id,)
-            ).fetchall()
-        order = {name: index for index, name in enumerate(loads(row[0]))}
-        unknown = len(order)
-        rows.sort(key=lambda r: (order.get(r[0], unknown), r[0] if r[0] not in order else "", r[1]))
-        # Decoding builds many small containers; pausing the cyclic GC halves the time.
-        gc_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return [
-                decode_record(condition, replicate, payload)
+            )  # decoded row by row: the payloads' text is never all in memory at once
+            records = [
+                decode_record(condition, replicate, payload, steps=steps)
                 for condition, replicate, payload in rows
             ]
-        finally:
-            if gc_enabled:
-                gc.enable()
+        order = {name: index for index, name in enumerate(loads(row[0]))}
+        unknown = len(order)
+        records.sort(key=lambda r: (order.get(r.condition, unknown), r.condition if r.condition not in order else "", r.replicate))
+        return records
 
 
 def file_identity(path: str | os.PathLike[str]) -> tuple[int, int] | None:

@@ -50,4 +50,18 @@ def paced_gc() -> Iterator[None]:
                 _saved = None
 
 
-__all__ = ["RUN_GC_THRESHOLD", "paced_gc"]
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the block: decoding or building many small
+    containers (a large run's records, its dict) makes it pass over them again and
+    again, about as long as the work itself, and no cycles are made there."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+__all__ = ["collector_paused", "RUN_GC_THRESHOLD", "paced_gc"]

@@ -177,6 +177,7 @@ def iter_run(
         records: list[ReplicateRecord] = []
         cache_hits = 0
         first_failure: ReplicateRecord | None = None
+        all_computed = False  # every pending replicate ran (a Ctrl+C then keeps the Result)
         arriving: Iterator[ReplicateRecord | LiveEvent] | None = None
 
         def build_result() -> Result:
@@ -233,6 +234,7 @@ def iter_run(
                 if stream:
                     yield item
             arriving.close()
+            all_computed = first_failure is None
             session.check_code(records)
             result = build_result()
         except BaseException as exc:
@@ -240,6 +242,9 @@ def iter_run(
                 arriving.close()  # cancel what has not started
             cancelled = isinstance(exc, KeyboardInterrupt | GeneratorExit)
             session.finish("cancelled" if cancelled else "failed", summary=_summary(records))
+            if all_computed and isinstance(exc, KeyboardInterrupt):  # Ctrl+C after the last replicate
+                with contextlib.suppress(Exception):
+                    _keep_result(exc, build_result(), "after the last replicate")
             if isinstance(exc, GeneratorExit):  # a stream left early: a deliberate stop
                 with contextlib.suppress(Exception):  # plugins close what before_run opened
                     _after_run(experiment, build_result())
@@ -248,10 +253,15 @@ def iter_run(
             _finish(session, result, "failed", _summary(records))
             _after_run(experiment, result)  # plugins close what before_run opened
             raise RunFailedError(first_failure.error, result)
+        status = "completed"  # also when a hypothesis raises: every replicate is stored
         try:
             result.metrics.hypotheses = verify_hypotheses(experiment.hypotheses, result)
+        except KeyboardInterrupt as exc:
+            status = "cancelled"  # no verdicts yet: a resume computes them
+            _keep_result(exc, result, "while its hypotheses were being verified")
+            raise
         finally:
-            _finish(session, result, "completed", _summary(records, result.metrics.hypotheses))
+            _finish(session, result, status, _summary(records, result.metrics.hypotheses))
         _after_run(experiment, result)
     return result
 
@@ -304,16 +314,23 @@ def _finish(session: RunSession, result: Result, status: str, summary: dict[str,
     try:
         session.finish(status, summary=summary)
     except KeyboardInterrupt as exc:
-        exc.add_note(
-            f"Interrupted while run {result.run_id} was being stored: it is stored as cancelled "
-            "and run(strategy='resume') completes it. The computed Result is attached to this "
-            "exception as .result."
-        )
-        exc.result = result  # type: ignore[attr-defined]
+        if getattr(exc, "result", None) is None:
+            _keep_result(exc, result, "while it was being stored")
         raise
     result.warnings = list(session.warnings)
     if session.store_error is not None:
         result.info["store_error"] = session.store_error
+
+
+def _keep_result(exc: KeyboardInterrupt, result: Result, when: str) -> None:
+    """Attach the computed ``result`` to a Ctrl+C that came after every replicate ran,
+    with a note saying the run is stored cancelled and how to complete it."""
+    exc.add_note(
+        f"Interrupted {when}: run {result.run_id} is stored as cancelled and "
+        "run(strategy='resume') completes it. The computed Result is attached to this "
+        "exception as .result."
+    )
+    exc.result = result  # type: ignore[attr-defined]
 
 
 def _summary(records: list[ReplicateRecord], hypotheses: Iterable[HypothesisResult] = ()) -> dict[str, Any]:

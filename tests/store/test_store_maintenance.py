@@ -158,3 +158,24 @@ def test_an_experiment_without_runs_in_the_store_is_an_error(tmp_path):
     _add_run(root)
     with pytest.raises(StoreError, match=r"No run of experiment 'stdy'.*did you mean 'study'\?.*Experiments with runs there: study"):
         delete_runs(root, "stdy", keep_last=0)
+
+
+def test_ctrl_c_while_folders_are_deleted_leaves_no_half_deleted_version(tmp_path, monkeypatch):
+    """Folders are renamed aside before their files go, so an interrupted deletion never
+    leaves a v<N> that upstream readers would take for the latest outputs."""
+    import crystallize.store.maintenance as maintenance
+    from crystallize.store.artifacts import latest_version
+
+    root = tmp_path / "data"
+    older, newer = _add_run(root, version=1), _add_run(root, version=2)
+
+    def interrupted(path):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched, pytest.raises(KeyboardInterrupt):
+        patched.setattr(maintenance, "remove_tree", interrupted)
+        delete_runs(root, "study", [newer])
+    assert latest_version(root, "study") == 1  # not the half-deleted v2
+    assert any(p.name.startswith(".v2.trash-") for p in (root / "study").iterdir())
+    delete_runs(root, "study", [older])  # the next deletion clears the leftovers
+    assert not (root / "study").exists()

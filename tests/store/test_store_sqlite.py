@@ -294,6 +294,15 @@ def test_heartbeat_updates_time_and_revives_own_interrupted_run(store):
     assert store.get_run(run.run_id).status == "completed"
 
 
+def test_stored_records_count_as_a_heartbeat(store):
+    """A run whose driver dies between heartbeats ends, when found dead, at its last
+    records rather than at a heartbeat up to 5 s older (shown as a duration of 0 s)."""
+    run = new_run(store)
+    time.sleep(0.01)
+    store.append_records(run.run_id, [record("baseline", 0)])
+    assert store.get_run(run.run_id).heartbeat_at > run.heartbeat_at
+
+
 def test_unknown_run_raises_run_not_found(store):
     calls = [
         lambda: store.get_run("nope"),

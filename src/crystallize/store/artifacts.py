@@ -248,20 +248,34 @@ def reset_version_dir(root: str | os.PathLike[str], experiment: str, version: in
     leaves old and new artifacts mixed. Leftovers of earlier interrupted resets are
     removed too.
     """
-    import uuid
-
     target = version_dir(root, experiment, version)
-    parent = target.parent
     if target.exists() and not _is_empty_dir(target):
-        trash = parent / f".{target.name}.trash-{uuid.uuid4().hex[:8]}"
-        os.rename(target, trash)
-    with contextlib.suppress(FileNotFoundError):
-        for entry in parent.iterdir():
-            if entry.name.startswith(f".{target.name}.trash-"):
-                with contextlib.suppress(OSError):
-                    remove_tree(entry)
+        set_aside(target)
+    remove_set_aside(target.parent, target.name)
     target.mkdir(parents=True, exist_ok=True)
     return target
+
+
+def set_aside(folder: Path) -> Path:
+    """Rename ``folder`` to a hidden ``.<name>.trash-<random>`` beside it (one atomic step,
+    so nothing reads it as ``<name>`` any more) and return the new path, to delete at
+    leisure: an interruption leaves a trash folder, never a half-deleted ``v<N>``."""
+    import uuid
+
+    trash = folder.parent / f".{folder.name}.trash-{uuid.uuid4().hex[:8]}"
+    os.rename(folder, trash)
+    return trash
+
+
+def remove_set_aside(parent: Path, name: str = "") -> None:
+    """Delete what :func:`set_aside` left in ``parent`` (of folder ``name``, or of any),
+    e.g. after an interrupted reset or deletion; what cannot be removed stays."""
+    prefix = f".{name}.trash-" if name else "."
+    with contextlib.suppress(FileNotFoundError):
+        for entry in parent.iterdir():
+            if entry.name.startswith(prefix) and ".trash-" in entry.name:
+                with contextlib.suppress(OSError):
+                    remove_tree(entry)
 
 
 def remove_tree(path: Path) -> None:

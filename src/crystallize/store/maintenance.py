@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crystallize.exceptions import StoreError
-from crystallize.store.artifacts import remove_tree, version_dir
+from crystallize.store.artifacts import remove_set_aside, remove_tree, set_aside, version_dir
 from crystallize.store.base import RunInfo, validate_status
 from crystallize.store.opening import open_existing_store
 from crystallize.store.sqlite import SQLiteRunStore
@@ -103,6 +103,7 @@ def delete_runs(
             store.delete_run(run.run_id, refuse_running=True)  # resumed since it was listed?
         folders = _unused_folders(root, experiment, chosen, store.list_runs(experiment))
     size = _folders_size(folders)
+    remove_set_aside(root / experiment)  # what an interrupted deletion left
     removed = _remove_folders(folders)
     with contextlib.suppress(OSError):  # the experiment's folder, once empty
         (root / experiment).rmdir()
@@ -205,16 +206,24 @@ def _unused_folders(
 
 def _remove_folders(folders: Iterable[Path]) -> tuple[Path, ...]:
     """Remove ``folders`` (a symbolic link alone, not what it points to); return those
-    removed, logging why any other could not be."""
-    removed = []
+    removed, logging why any other could not be.
+
+    Each is first renamed aside (:func:`set_aside`, quick), then deleted: Ctrl+C while
+    files are deleted leaves hidden trash that the next deletion clears, never a
+    half-deleted ``v<N>`` that readers would take for the latest outputs.
+    """
+    aside = []
     for folder in folders:
         try:
-            remove_tree(folder)
+            aside.append((folder, folder if folder.is_symlink() else set_aside(folder)))
         except OSError as exc:
             logger.warning("Could not remove the artifact folder %s: %s", folder, exc)
-        else:
-            removed.append(folder)
-    return tuple(removed)
+    for folder, trash in aside:
+        try:
+            remove_tree(trash)
+        except OSError as exc:  # set aside already: no run points to it, and it is hidden
+            logger.warning("Could not finish removing the artifact folder %s (%s): %s", folder, trash, exc)
+    return tuple(folder for folder, _ in aside)
 
 
 def _folders_size(folders: Iterable[Path]) -> int:

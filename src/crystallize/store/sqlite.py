@@ -704,7 +704,12 @@ class SQLiteRunStore(PreregistrationRows, RunStore):
         except SerializationError:  # one odd value must not keep the others out
             rows = record_rows(run_id, records, encode_keeping_text)
         with self.transaction(write=True) as conn:
-            if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
+            # Records are a sign of life too: a run whose driver dies between heartbeats
+            # is then shown ending at its last records, not at its last heartbeat.
+            alive = conn.execute(
+                "UPDATE runs SET heartbeat_at = max(heartbeat_at, ?) WHERE run_id = ?", (time.time(), run_id)
+            )
+            if alive.rowcount == 0:
                 raise RunNotFoundError(run_id, str(self.path))
             for start in range(0, len(rows), ROWS_PER_INSERT):
                 chunk = rows[start : start + ROWS_PER_INSERT]

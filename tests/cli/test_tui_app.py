@@ -389,6 +389,9 @@ async def test_a_config_broken_while_the_screen_is_open_says_so_and_recovers(mak
         await pilot.pause()
         assert "experiments/numbers/config.yaml cannot be loaded" in notifications(app)[-1]
         config.write_text(good)
+        await pilot.press("R")  # reloads only
+        await pilot.pause()
+        assert screen.controller is None and text_of(screen.query_one("#run-status")).startswith("ready")
         await pilot.press("R")
         await wait_for(pilot, lambda: screen.controller is None and screen.done == 9)
         await pilot.pause()

@@ -41,6 +41,21 @@ def load_experiments(config_path: str | Path, as_graph: bool) -> tuple[list[Expe
     return [Experiment.from_yaml(config_path)], None
 
 
+def failed_file(exc: BaseException) -> Path | None:
+    """The file a config error is about: the innermost ``file`` along ``exc`` and its
+    causes (a graph's error wraps the upstream experiment's), ``None`` when none says."""
+    found: Path | None = None
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        file = getattr(current, "file", None)
+        if isinstance(file, str | Path):
+            found = Path(file)
+        current = current.__cause__
+    return found
+
+
 def folder_of(experiment: Experiment) -> Path | None:
     """The experiment's folder (``None`` for experiments built in code)."""
     config = getattr(experiment, "config_path", None)
@@ -73,8 +88,6 @@ def last_run(experiment: Experiment) -> tuple[Path, RunInfo] | None:
 
 def last_run_summary(experiment: Experiment) -> str:
     """One or two lines about the newest stored run (status, records, errors, verdicts)."""
-    from crystallize.cli.history import error_count, format_time
-
     try:
         found = last_run(experiment)
     except Exception as exc:  # a broken store must not break browsing
@@ -82,17 +95,40 @@ def last_run_summary(experiment: Experiment) -> str:
     if found is None:
         return "no runs yet"
     _, run = found
-    errors = error_count(run)
-    line = (
-        f"{run.run_id} · {run.status} · {format_time(run.started_at)} · "
-        f"{run.n_records} record(s) · {'?' if errors is None else errors} error(s)"
-    )
+    line = f"{run.run_id} · {run_facts(run)}"
     verdicts = []
     for hyp in (run.summary or {}).get("hypotheses", []) or []:
         results = hyp.get("results") or {}
         good = sum(1 for r in results.values() if isinstance(r, dict) and r.get("significant"))
         verdicts.append(f"{hyp.get('name')}: {good}/{len(results)} significant")
     return line + ("\n" + "; ".join(verdicts) if verdicts else "")
+
+
+def run_facts(run: RunInfo) -> str:
+    """``cancelled · started 2025-01-02 10:00:00 · 7 record(s) · 0 error(s)``, as
+    ``crystallize show`` words a run."""
+    from crystallize.cli.history import error_count, format_time
+
+    errors = error_count(run)
+    return (
+        f"{run.status} · started {format_time(run.started_at)} · {run.n_records} record(s) · "
+        f"{'?' if errors is None else errors} error(s)"
+    )
+
+
+def stored_run_facts(experiment: Experiment, run_id: str | None) -> str:
+    """:func:`run_facts` of the stored run ``run_id`` of ``experiment`` (``""`` when not stored)."""
+    from crystallize.cli.history import has_store
+    from crystallize.store.opening import open_existing_store
+
+    root = data_root(experiment)
+    if not run_id or not has_store(root):
+        return ""
+    try:
+        with open_existing_store(root) as store:
+            return run_facts(store.get_run(run_id))
+    except Exception:  # a broken store must not break the summary
+        return ""
 
 
 def last_result(experiment: Experiment) -> Result | None:
@@ -187,11 +223,21 @@ def _folder(experiment: Experiment) -> Path:
 
 # -- the editor ----------------------------------------------------------------------------------
 def editor_command(path: str | Path) -> list[str] | None:
-    """The command opening ``path`` in ``$CRYSTALLIZE_EDITOR``, ``$EDITOR`` or ``$VISUAL``."""
+    """The command opening ``path`` in ``$CRYSTALLIZE_EDITOR``, ``$EDITOR`` or ``$VISUAL``.
+
+    Raises:
+        ValueError: the variable's value does not split into a command (an unclosed quote).
+    """
     for variable in EDITOR_VARIABLES:
         value = os.environ.get(variable, "").strip()
         if value:
-            return [*shlex.split(value), str(path)]
+            try:
+                words = shlex.split(value)
+            except ValueError as exc:  # say, an unclosed quote
+                raise ValueError(
+                    f"${variable} is set to {value!r}, which is not a command ({exc}); fix its quoting"
+                ) from None
+            return [*words, str(path)]
     return None
 
 
@@ -213,13 +259,16 @@ __all__ = [
     "artifacts_summary",
     "config_text",
     "editor_command",
+    "failed_file",
     "folder_of",
     "last_result",
     "last_run",
     "last_run_summary",
     "load_experiments",
+    "run_facts",
     "source_file",
     "steps_of",
+    "stored_run_facts",
     "strategy_for",
     "toggle_experiment_cache",
     "toggle_step_cache",

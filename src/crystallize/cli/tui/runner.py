@@ -35,8 +35,8 @@ class RunOutcome:
         error: what stopped the run, if anything (naming the stored run, if there is one).
         details: that exception's traceback.
         user_error: the error is a user's mistake (a bad config or hypothesis), not a bug.
-        stored: ``{experiment name: Result}`` of a run stored before the error stopped it
-            (e.g. a hypothesis naming a metric no step records).
+        stored: ``{experiment name: Result}`` of a run stored before an error stopped it
+            (e.g. a hypothesis naming a metric no step records), or of the cancelled run.
         kept: ``{experiment name: (run id, records stored)}`` for a cancelled experiment.
     """
 
@@ -108,7 +108,7 @@ class RunController:
                         break
                     result = self._run_one(experiment)
                     if result is None:
-                        outcome.kept.update(self._kept(experiment))
+                        self._keep(experiment, outcome)
                         break
                     outcome.results[experiment.name] = result
             except Exception as exc:
@@ -134,17 +134,21 @@ class RunController:
         return None if self.cancelled else stream.result
 
     @staticmethod
-    def _kept(experiment: Experiment) -> dict[str, tuple[str, int]]:
+    def _keep(experiment: Experiment, outcome: RunOutcome) -> None:
+        """Note the cancelled experiment's stored run in ``outcome``: its id and records
+        (``kept``) and, for the summary, its Result (``stored``)."""
         from crystallize.cli.tui.model import last_run
+        from crystallize.store import load_result
 
         try:
             found = last_run(experiment)
-        except Exception:
-            return {}
-        if found is None:
-            return {}
-        run = found[1]
-        return {experiment.name: (run.run_id, run.n_records)}
+            if found is None:
+                return
+            root, run = found
+            outcome.kept[experiment.name] = (run.run_id, run.n_records)
+            outcome.stored[experiment.name] = load_result(run.run_id, root)
+        except Exception:  # a broken store must not hide that the run was cancelled
+            return
 
 
 class CallbackHandler(logging.Handler):

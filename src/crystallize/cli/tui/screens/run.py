@@ -3,8 +3,9 @@
 Keys: ``R`` run / cancel, ``l`` caching of the highlighted step (or of the whole
 experiment), ``x`` enable/disable the highlighted treatment, ``S`` summary tab,
 ``L`` log tab, ``e`` open the highlighted step's file in ``$CRYSTALLIZE_EDITOR`` /
-``$EDITOR`` / ``$VISUAL``, ``Esc`` back. ``l`` and ``x`` are saved in the experiment's
-``config.state.json``; the strategy follows caching (``resume`` when cached).
+``$EDITOR`` / ``$VISUAL``, ``Esc`` back, ``Ctrl+Q`` quit (cancelling a run in
+progress). After a failed load ``R`` only reloads. ``l`` and ``x`` are saved in the
+experiment's ``config.state.json``; the strategy follows caching (``resume`` when cached).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class RunScreen(Screen[None]):
         Binding("L", "log", "Log"),
         Binding("e", "edit", "Edit"),
         Binding("escape", "back", "Back"),
+        Binding("ctrl+q", "app.quit", "Quit", priority=True),  # shown in the footer
     ]
 
     def __init__(self, config_path: Path, as_graph: bool = False, title: str = "") -> None:
@@ -67,8 +69,10 @@ class RunScreen(Screen[None]):
         self.run_title = title or config_path.parent.name
         self.experiments: list[Experiment] = []
         self.load_error: str | None = None
+        self.load_error_file: Path | None = None
         self.controller: RunController | None = None
         self.tracker: Tracker | None = None
+        self.trackers: dict[str, Tracker] = {}
         self.handler: CallbackHandler | None = None
         self.total = 0
         self.done = 0
@@ -83,7 +87,7 @@ class RunScreen(Screen[None]):
                 yield PlanTree("plan", id="plan-tree")
             with Vertical(id="run-main"):
                 yield Label("", id="run-status")
-                yield ProgressBar(total=1, show_eta=True, id="run-progress")
+                yield ProgressBar(total=1, show_eta=False, id="run-progress")  # the counts say the ETA
                 yield Label("", id="run-counts")
                 with TabbedContent(initial="log-tab", id="run-tabs"):
                     with TabPane("Log", id="log-tab"):
@@ -122,22 +126,42 @@ class RunScreen(Screen[None]):
         try:
             self.experiments, _ = model.load_experiments(self.config_path, self.as_graph)
         except Exception as exc:
-            self.experiments = []
-            self.load_error = str(exc).strip() or type(exc).__name__
-            where = display(self.config_path)
-            self.log_line(f"Cannot load {where}: {self.load_error}")
-            self.query_one(PlanTree).show_unloadable(f"{where} cannot be loaded (see the log)")
-            self.set_status(f"cannot load {where} · fix it (e opens it), then R reloads")
-            self.action_log()
+            self.show_load_error(exc)
             return
-        self.load_error = None
+        self.load_error = self.load_error_file = None
         self.query_one(PlanTree).show(self.experiments)
-        self.total = sum(e.replicates * (1 + len(e.treatments)) for e in self.experiments)
-        self.done = 0
-        bar = self.query_one(ProgressBar)
-        bar.update(total=max(1, self.total), progress=0)
+        self.reset_progress(sum(e.replicates * (1 + len(e.treatments)) for e in self.experiments))
         strategies = ", ".join(f"{e.name}: {model.strategy_for(e)}" for e in self.experiments)
         self.set_status(f"ready · {self.total} replicate(s) · strategy {strategies}")
+
+    def show_load_error(self, exc: Exception) -> None:
+        """Say the config does not load, naming the file at fault (``e`` opens it)."""
+        self.experiments = []
+        self.load_error = str(exc).strip() or type(exc).__name__
+        self.load_error_file = model.failed_file(exc) or self.config_path
+        where = display(self.config_path)
+        self.log_line(f"Cannot load {where}: {self.load_error}")
+        self.query_one(PlanTree).show_unloadable(f"{self.unloadable()} (see the log)")
+        self.set_status(f"cannot load {where}{self.fault()} · fix it (e opens it), then R reloads")
+        self.reset_progress(0)
+        self.action_log()
+
+    def fault(self) -> str:
+        """``: the problem is in FILE`` when the failed file is not the screen's config."""
+        failed = self.load_error_file
+        if failed is None or display(failed) == display(self.config_path):
+            return ""
+        return f": the problem is in {display(failed)}"
+
+    def unloadable(self) -> str:
+        """``CONFIG cannot be loaded``, naming the file at fault when it is another one."""
+        return f"{display(self.config_path)} cannot be loaded{self.fault()}"
+
+    def reset_progress(self, total: int) -> None:
+        """An empty bar for ``total`` replicates and no counts."""
+        self.total, self.done = total, 0
+        self.trackers, self.tracker = {}, None
+        self.query_one(ProgressBar).update(total=max(1, total), progress=0)
         self.query_one("#run-counts", Label).update("")
 
     def set_status(self, text: str) -> None:
@@ -171,18 +195,23 @@ class RunScreen(Screen[None]):
 
     @staticmethod
     def summary_text(experiment: Experiment, result: Any, heading: str) -> str:
-        """A result's report with its artifacts."""
-        return (
-            f"== {heading} ==\n{result.report().rstrip()}\n\n"
-            f"Artifacts: {model.artifacts_summary(experiment, result)}"
-        )
+        """A result's report with the stored run's status (as ``crystallize show`` has it) and
+        its artifacts."""
+        facts = model.stored_run_facts(experiment, result.run_id)
+        lines = [f"== {heading} ==", *([facts] if facts else []), result.report().rstrip()]
+        return "\n".join(lines) + f"\n\nArtifacts: {model.artifacts_summary(experiment, result)}"
 
     # -- running ------------------------------------------------------------------------
     def action_toggle_run(self) -> None:
-        """Start a run, or cancel the one in progress."""
+        """Start a run, or cancel the one in progress; after a failed load, only reload."""
         if self.controller is not None:
             self.controller.cancel()
             self.set_status("cancelling after the replicates in flight…")
+            return
+        if self.load_error is not None:  # "fix it, then press R to reload"
+            self.reload()
+            if self.load_error is None:
+                self.log_line(f"Reloaded {display(self.config_path)}. Press R to run.")
             return
         self.reload()
         if not self.experiments:
@@ -201,6 +230,7 @@ class RunScreen(Screen[None]):
     def on_run_started(self, message: RunStarted) -> None:
         """A new experiment started: reset its counters."""
         self.tracker = Tracker(message.name, message.conditions, message.replicates)
+        self.trackers[message.name] = self.tracker
         self.log_line(
             f"{message.name}: {len(message.conditions)} condition(s) × {message.replicates} replicate(s), "
             f"strategy {message.strategy}"
@@ -227,7 +257,7 @@ class RunScreen(Screen[None]):
         if tracker is None:
             return
         counts = " · ".join(f"{c} {n.done}/{n.total}" for c, n in tracker.counts.items())
-        eta = tracker.eta()
+        eta = tracker.eta() if self.running else None
         left = f" · ETA {format_seconds(eta)}" if eta is not None else ""
         self.query_one("#run-counts", Label).update(literal(f"{counts} · {tracker.errors} error(s){left}"))
 
@@ -247,10 +277,11 @@ class RunScreen(Screen[None]):
             self.set_status(f"cancelled · {kept}" if kept else "cancelled")
         else:
             errors = sum(len(r.errors) for r in outcome.results.values())
-            self.query_one(ProgressBar).update(total=max(1, self.done), progress=self.done)
+            self.finish_progress(outcome.results)
             ids = ", ".join(f"{n}: {r.run_id}" for n, r in outcome.results.items())
             self.set_status(f"done · {ids} · {errors} error(s)")
             self.log_line(f"Done ({ids}); {errors} replicate(s) failed. Press S for the summary.")
+        self.update_counts()  # without the ETA now
         shown = {**outcome.results, **outcome.stored}
         if shown:
             parts = [
@@ -260,6 +291,15 @@ class RunScreen(Screen[None]):
             self.show_summary(parts)
             if not outcome.cancelled and not outcome.error:
                 self.action_summary()
+
+    def finish_progress(self, results: dict[str, Any]) -> None:
+        """Count the replicates resumed from the store (they are not streamed); fill the bar."""
+        for name, result in results.items():
+            if name in self.trackers:
+                self.trackers[name].finish(result)
+        self.done = sum(t.done for t in self.trackers.values())
+        total = sum(t.total for t in self.trackers.values())
+        self.query_one(ProgressBar).update(total=max(1, total, self.done), progress=self.done)
 
     def show_failure(self, outcome: RunOutcome) -> None:
         """One line for what stopped the run; the traceback only for bugs (or with debugging on)."""
@@ -286,10 +326,7 @@ class RunScreen(Screen[None]):
         if self.load_error is None:
             return False
         self.notify(
-            printable(
-                f"{display(self.config_path)} cannot be loaded (the log says why). "
-                "Fix it (e opens it), then press R to reload."
-            ),
+            printable(f"{self.unloadable()} (the log says why). Fix it (e opens it), then press R to reload."),
             severity="error", markup=False,
         )
         return True
@@ -342,7 +379,7 @@ class RunScreen(Screen[None]):
         """The file behind the highlighted line: a step's module, the datasources, or the config."""
         experiment = self.experiment_named(item.experiment) if item is not None else None
         if experiment is None:
-            return self.config_path
+            return self.load_error_file or self.config_path
         if item is not None and item.kind == "step":
             step = next((s for s in model.steps_of(experiment) if s.name == item.name), None)
             found = model.source_file(step) if step is not None else None
@@ -359,7 +396,11 @@ class RunScreen(Screen[None]):
         from textual.app import SuspendNotSupported
 
         path = self.file_for(self._item())
-        command = model.editor_command(path) if path is not None else None
+        try:
+            command = model.editor_command(path) if path is not None else None
+        except ValueError as exc:
+            self.notify(printable(f"Cannot start the editor: {exc}."), severity="error", markup=False)
+            return
         if command is None:
             self.notify("Set $CRYSTALLIZE_EDITOR, $EDITOR or $VISUAL to open files.", severity="warning")
             return

@@ -8,28 +8,42 @@ raise :class:`UserError` or one of Crystallize's own exceptions; both become::
 
 on stderr and exit code :data:`EXIT_USER_ERROR`. Anything else is a bug: it is reported
 the same way (exit code 1) with a hint to rerun with ``--debug``.
+
+Ctrl+C (and SIGTERM, which the command treats the same way) stops a command with a
+message saying what state it left things in (:func:`interrupted`), exit code
+:data:`EXIT_INTERRUPTED` (:data:`EXIT_TERMINATED` after SIGTERM).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import typer
 
 EXIT_OK = 0
 #: Some replicate failed, or an unexpected error happened.
 EXIT_FAILED = 1
 #: The user asked for something impossible (unknown name, bad option, broken config).
 EXIT_USER_ERROR = 2
-#: The run was interrupted with Ctrl-C.
+#: Interrupted with Ctrl-C (128 + SIGINT).
 EXIT_INTERRUPTED = 130
+#: Stopped by SIGTERM (``kill``, ``timeout``, Slurm, ``docker stop``): 128 + SIGTERM.
+EXIT_TERMINATED = 143
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 _debug = False
+_stop_signal = signal.SIGINT  # what raised the KeyboardInterrupt being handled
+_interrupt_reported = False
 
 
 class UserError(Exception):
@@ -99,12 +113,101 @@ def handle_errors(func: F) -> F:
         except (typer.Exit, typer.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
-            print("Interrupted.", file=sys.stderr)
-            raise typer.Exit(EXIT_INTERRUPTED) from None
+            raise interrupted("Interrupted.") from None
         except Exception as exc:
             raise typer.Exit(report(exc)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def stopped_by(signum: int) -> None:
+    """Note that ``signum`` (SIGINT or SIGTERM) is stopping the command: it sets the exit code."""
+    global _stop_signal
+    _stop_signal = signum
+
+
+def report_interrupt(message: str) -> int:
+    """Report an interrupt: print ``message`` (what state the command left things in) on
+    stderr; return :data:`EXIT_INTERRUPTED` (:data:`EXIT_TERMINATED` when SIGTERM stopped
+    the command).
+
+    From then on :func:`interrupt_reported` is true: the command's signal handler ignores
+    a further Ctrl+C, and the command leaves without waiting for worker threads.
+    """
+    global _interrupt_reported
+    _interrupt_reported = True  # first: a Ctrl+C from here on is ignored
+    from crystallize.cli.text import printable
+
+    print(printable(message), file=sys.stderr)
+    return EXIT_TERMINATED if _stop_signal == signal.SIGTERM else EXIT_INTERRUPTED
+
+
+def interrupted(message: str) -> typer.Exit:
+    """:func:`report_interrupt` ``message``; return the ``typer.Exit`` to raise."""
+    import typer
+
+    return typer.Exit(report_interrupt(message))
+
+
+def interrupt_reported() -> bool:
+    """True once :func:`report_interrupt` reported an interrupt (since :func:`reset_interrupt`)."""
+    return _interrupt_reported
+
+
+def reset_interrupt() -> None:
+    """Forget an earlier interrupt (a new command starts)."""
+    global _interrupt_reported
+    _interrupt_reported = False
+    stopped_by(signal.SIGINT)
+
+
+def on_interrupt(message: str) -> Callable[[F], F]:
+    """Decorate a command: Ctrl+C (or SIGTERM) inside it is reported with ``message``,
+    which says what state the command leaves things in (see :func:`interrupted`)."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except KeyboardInterrupt:
+                raise interrupted(message) from None
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+class HeldSignals:
+    """What :func:`hold_signals` saw: ``signum`` is the first SIGINT or SIGTERM that came
+    while the block ran (``None`` when none did)."""
+
+    signum: int | None = None
+
+
+@contextlib.contextmanager
+def hold_signals() -> Iterator[HeldSignals]:
+    """Run a block that must not stop halfway (it cannot, or it is quick): Ctrl+C and
+    SIGTERM that come meanwhile are noted (``held.signum``, and :func:`stopped_by`)
+    instead of interrupting it; the caller then reports them. Outside the main thread,
+    where signal handlers cannot change, the block runs unprotected.
+    """
+    held = HeldSignals()
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+
+    def note(signum: int, frame: Any) -> None:  # noqa: ARG001
+        if held.signum is None:
+            held.signum = signum
+            stopped_by(signum)
+
+    saved = {signum: signal.signal(signum, note) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield held
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
 
 
 def suggest(name: str, choices: Iterable[str]) -> str:
@@ -127,13 +230,22 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "EXIT_TERMINATED",
     "EXIT_USER_ERROR",
+    "HeldSignals",
     "UserError",
     "debug_enabled",
     "handle_errors",
+    "hold_signals",
+    "interrupt_reported",
+    "interrupted",
     "is_user_error",
     "known",
+    "on_interrupt",
     "report",
+    "report_interrupt",
+    "reset_interrupt",
     "set_debug",
+    "stopped_by",
     "suggest",
 ]

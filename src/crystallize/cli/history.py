@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from crystallize.cli.errors import UserError, known, suggest
+from crystallize.cli.errors import (
+    UserError,
+    hold_signals,
+    interrupted,
+    known,
+    on_interrupt,
+    suggest,
+)
 from crystallize.cli.targets import data_root, display, stdout_to_stderr
 from crystallize.cli.text import literal, printable
 
@@ -277,6 +284,10 @@ def run_row(run: RunInfo) -> dict[str, object]:
 
 
 # -- commands --------------------------------------------------------------------------------
+READ_ONLY_INTERRUPT = "Interrupted; nothing was changed."
+
+
+@on_interrupt(READ_ONLY_INTERRUPT)
 def runs_command(
     name_or_path: str = typer.Argument(..., help=EXPERIMENT_HELP),
     limit: int = typer.Option(20, "--limit", "-l", min=1, help="Show at most this many runs."),
@@ -334,6 +345,7 @@ def runs_table(runs: list[RunInfo]):  # noqa: ANN201
     return table
 
 
+@on_interrupt(READ_ONLY_INTERRUPT)
 def show_command(
     name_or_path: str = typer.Argument(..., help=EXPERIMENT_HELP),
     run: str | None = typer.Option(None, "--run", "-r", help="A run id (default: the latest run)."),
@@ -365,6 +377,7 @@ def show_command(
         console.print(chart_for(result, metric))
 
 
+@on_interrupt("Interrupted; no report was written.")
 def report_command(
     name_or_path: str = typer.Argument(..., help=EXPERIMENT_HELP),
     run: str | None = typer.Option(None, "--run", "-r", help="A run id (default: the latest run)."),
@@ -386,8 +399,11 @@ def report_command(
     check_report_target(target, force)
     where, info = resolve_run(experiment_arg(name_or_path), run, root)
     html = load_result(info.run_id, where).to_html()  # rendered before the file is touched
-    write_report_file(target, html)
-    print(printable(f"Wrote the report of run {info.run_id} of '{info.experiment}' to {display(target)}"))
+    with hold_signals() as held:  # never a half-written file
+        write_report_file(target, html)
+        print(printable(f"Wrote the report of run {info.run_id} of '{info.experiment}' to {display(target)}"))
+    if held.signum is not None:
+        raise interrupted("Interrupted, but only after the report was written.")
 
 
 def resolve_run(experiment: ExperimentArg, run: str | None, root: str | None) -> tuple[Path, RunInfo]:

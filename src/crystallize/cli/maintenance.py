@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from crystallize.cli.errors import UserError, known, suggest
+from crystallize.cli.errors import (
+    UserError,
+    hold_signals,
+    interrupted,
+    known,
+    on_interrupt,
+    suggest,
+)
 from crystallize.cli.history import (
     EXPERIMENT_HELP,
     ROOT_OPTION_HELP,
@@ -31,6 +38,7 @@ if TYPE_CHECKING:
     from crystallize.store import DeletedRuns
 
 
+@on_interrupt("Interrupted; nothing was deleted.")
 def delete_command(
     name_or_path: str = typer.Argument(..., help=EXPERIMENT_HELP),
     run_ids: list[str] | None = typer.Argument(
@@ -70,15 +78,26 @@ def delete_command(
     if not yes and not confirm(printable(f"Delete {len(plan.runs)} run(s) of '{experiment.name}'?")):
         print("Nothing deleted.")
         return
-    done = delete_runs(where, experiment.name, [run.run_id for run in plan.runs])
-    freed = compact_after_delete(where) if compact_store else 0
-    print(printable(
-        f"Deleted {len(done.runs)} run(s) of '{experiment.name}' and {len(done.artifact_dirs)} artifact "
-        f"folder(s); reclaimed {format_bytes(done.artifact_bytes + freed)}"
-        f" (artifacts {format_bytes(done.artifact_bytes)}, store {format_bytes(freed)})."
-    ))
+    try:
+        done = delete_runs(where, experiment.name, [run.run_id for run in plan.runs])
+    except KeyboardInterrupt:
+        raise interrupted(
+            f"Interrupted while deleting: some of the {len(plan.runs)} run(s) may be deleted already. "
+            f"See what is left with: crystallize runs {experiment.given}"
+        ) from None
+    with hold_signals() as held:  # the runs are gone: finish compacting and saying so
+        freed = compact_after_delete(where) if compact_store else 0
+        print(printable(
+            f"Deleted {len(done.runs)} run(s) of '{experiment.name}' and {len(done.artifact_dirs)} artifact "
+            f"folder(s); reclaimed {format_bytes(done.artifact_bytes + freed)}"
+            f" (artifacts {format_bytes(done.artifact_bytes)}, store {format_bytes(freed)})."
+        ))
+    if held.signum is not None:
+        compacted = " and the store compacted" if compact_store else ""
+        raise interrupted(f"Interrupted, but only after the runs were deleted{compacted}.")
 
 
+@on_interrupt("Interrupted; the store was not compacted (it is unchanged).")
 def compact_command(
     name_or_path: str | None = typer.Argument(
         None, help="An experiment whose store to compact (its name, or its folder / config.yaml)."
@@ -101,11 +120,14 @@ def compact_command(
             f"no run store in {', '.join(display(p) for p in roots)}; give --root the data "
             f"directory holding {DB_FILENAME}."
         )
-    freed = compact(where)
-    size = (where / DB_FILENAME).stat().st_size
-    print(printable(
-        f"Compacted {display(where / DB_FILENAME)}: reclaimed {format_bytes(freed)}; it now takes {format_bytes(size)}."
-    ))
+    with hold_signals() as held:  # SQLite rewrites the file in one go: let it finish
+        freed = compact(where)
+        size = (where / DB_FILENAME).stat().st_size
+        print(printable(
+            f"Compacted {display(where / DB_FILENAME)}: reclaimed {format_bytes(freed)}; it now takes {format_bytes(size)}."
+        ))
+    if held.signum is not None:
+        raise interrupted("Interrupted, but only after the store was compacted (a compaction cannot stop halfway).")
 
 
 def print_plan(plan: DeletedRuns, where: Path) -> None:
@@ -158,11 +180,14 @@ def confirm(question: str) -> bool:
 
     Raises:
         UserError: stdin is closed, so nobody can answer.
+        KeyboardInterrupt: Ctrl+C instead of an answer.
     """
     try:
         return typer.confirm(question, default=False)
-    except typer.Abort:
+    except typer.Abort as exc:
         print()  # ends the question's line
+        if isinstance(exc.__context__, KeyboardInterrupt):  # how click reports Ctrl+C too
+            raise KeyboardInterrupt from None
         raise UserError("no answer to the question (stdin is closed); add --yes to delete without asking") from None
 
 

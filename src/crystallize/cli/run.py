@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from crystallize.cli.errors import EXIT_FAILED, EXIT_INTERRUPTED, UserError
+from crystallize.cli.errors import EXIT_FAILED, UserError, interrupted
 from crystallize.cli.events import EventEcho
 from crystallize.cli.overrides import (
     EXECUTORS,
@@ -63,7 +64,7 @@ def run_command(
     """Run an experiment or graph with a live progress bar, then print its report.
 
     Exit code 0 when every replicate succeeded, 1 when some failed, 2 when the run
-    could not start.
+    could not start, 130 when interrupted with Ctrl+C (143 with SIGTERM).
     """
     settings = RunSettings(
         assignments=parse_assignments(set_values or []),
@@ -78,12 +79,16 @@ def run_command(
         target = resolve_target(name_or_path)
         apply_settings(target.experiments, settings)
         selected = select_treatments(target.experiment, treatment or [])
-    results = execute(target, selected, Strategy(strategy).value, json_output)
+    resume = resume_hint(name_or_path, bool(treatment or set_values or replicates or seed is not None))
+    results = execute(target, selected, Strategy(strategy).value, json_output, resume)
     failed = sum(len(r.errors) for r in results.values())
-    if json_output:
-        print_json(results, target)
-    else:
-        print_reports(results, {e.name: root_of(e) for e in target.experiments})
+    try:
+        if json_output:
+            print_json(results, target)
+        else:
+            print_reports(results, {e.name: root_of(e) for e in target.experiments})
+    except KeyboardInterrupt:
+        raise interrupted(f"Interrupted while the results were printed; {stored_runs(results)}") from None
     unstored = {name: r for name, r in results.items() if r.info.get("store_error")}
     for name, result in unstored.items():
         print(
@@ -101,8 +106,13 @@ def run_command(
         raise typer.Exit(EXIT_FAILED)
 
 
-def execute(target: Target, selected: list[Treatment] | None, strategy: str, json_output: bool) -> dict[str, Result]:
-    """Run every experiment of ``target`` (upstream first) with progress; return the Results."""
+def execute(
+    target: Target, selected: list[Treatment] | None, strategy: str, json_output: bool, resume: str
+) -> dict[str, Result]:
+    """Run every experiment of ``target`` (upstream first) with progress; return the Results.
+
+    Interrupted, it says what is kept and how to finish the run (the command ``resume``).
+    """
     from rich.console import Console
 
     from crystallize.exceptions import MissingMetricError
@@ -122,15 +132,31 @@ def execute(target: Target, selected: list[Treatment] | None, strategy: str, jso
     except RunInProgressError as exc:
         raise resume_refused(exc) from exc
     except KeyboardInterrupt:
-        print(
-            printable(
-                f"Interrupted: the replicates of '{current.name}' that finished are kept in the store "
-                f"(see: crystallize runs {current.name})."
-            ),
-            file=sys.stderr,
-        )
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise interrupted(
+            f"Interrupted: the replicates of '{current.name}' that finished are kept in the store, "
+            f"and the run is marked cancelled (see: crystallize runs {current.name}). "
+            f"Finish it with: {resume}"
+        ) from None
     return results
+
+
+def resume_hint(name_or_path: str, same_options: bool) -> str:
+    """The command finishing an interrupted run: ``crystallize run NAME --strategy resume``
+    (plus the options that chose what to run, when ``same_options``)."""
+    command = f"crystallize run {shlex.quote(name_or_path)} --strategy resume"
+    return command + (" plus this run's -t/--set/-n/--seed options" if same_options else "")
+
+
+def stored_runs(results: dict[str, Result]) -> str:
+    """Where each of ``results`` (runs that finished) is stored, for a message:
+    ``NAME is stored as completed: see it with: crystallize show NAME --run ID``."""
+    shown = [
+        f"{name} could not be stored completely ({r.info['store_error']}); see: crystallize runs {name}"
+        if r.info.get("store_error")
+        else f"{name} is stored as completed: see it with: crystallize show {name} --run {r.run_id}"
+        for name, r in results.items()
+    ]
+    return "; ".join(shown) + "."
 
 
 def _stored_status(result: Result) -> str:
@@ -251,9 +277,11 @@ __all__ = [
     "execute",
     "print_json",
     "print_reports",
+    "resume_hint",
     "resume_refused",
     "run_command",
     "run_with_progress",
     "stored_run_error",
+    "stored_runs",
     "summary_line",
 ]

@@ -27,10 +27,38 @@ _install_error: str | None = None
 _progress: Any = None
 
 
+#: How often a worker process checks that the process that started it is still there (seconds).
+PARENT_POLL_INTERVAL = 0.5
+
+
+def exit_with_parent() -> None:
+    """Make this (worker) process end once the process that started it is gone.
+
+    A driver killed without cleaning up (``kill -9``, or SIGTERM with Python's default
+    handling) would otherwise leave its pool workers and event Manager running, holding
+    the store's files open. A daemon thread compares ``os.getppid()`` with the parent
+    it had at the start every :data:`PARENT_POLL_INTERVAL` seconds and calls
+    ``os._exit`` when it changed (the process was handed to init). Where parents do not
+    change (Windows), it never fires.
+    """
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_INTERVAL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="crystallize-parent-watch", daemon=True).start()
+
+
 def _install(payload: bytes, progress: Any) -> None:
     global _worker_fn, _install_error, _progress
     import pickle
 
+    exit_with_parent()
     _progress = progress
     try:
         _worker_fn = pickle.loads(payload)
@@ -72,9 +100,11 @@ class ParallelExecution(ExecutionPlugin):
             module scope and wrap unpicklable resources with ``resource_factory``).
 
     One pool serves every condition of a run. Process workers receive the replicate
-    function once, then small batches of replicate indices. When a worker process dies,
-    the replicates it was running are re-run alone in fresh processes: one that dies
-    again is recorded as failed, and the rest of the run goes on in a new pool.
+    function once, then small batches of replicate indices. Worker processes end by
+    themselves within half a second when the process that started them dies. When a
+    worker process dies, the replicates it was running are re-run alone in fresh
+    processes: one that dies again is recorded as failed, and the rest of the run goes
+    on in a new pool.
     """
 
     def __init__(self, max_workers: int | None = None, executor_type: str = "thread") -> None:
@@ -127,9 +157,11 @@ class ParallelExecution(ExecutionPlugin):
         with contextlib.ExitStack() as stack:
             events = None
             if wants_events(replicate_fn):
-                from multiprocessing import Manager
+                from multiprocessing.managers import SyncManager
 
-                events = stack.enter_context(Manager()).Queue()
+                manager = SyncManager()
+                manager.start(exit_with_parent)  # its server process too
+                events = stack.enter_context(manager).Queue()
                 replicate_fn = replicate_fn.with_event_sink(QueueSink(events))
             payload = pickle_for_workers(experiment, replicate_fn)
             todo = list(replicates)
@@ -388,4 +420,11 @@ def _label(obj: Any) -> str:
     return str(getattr(obj, "name", None) or type(obj).__name__)
 
 
-__all__ = ["ParallelExecution", "batches", "check_picklable", "find_unpicklable", "pickle_for_workers"]
+__all__ = [
+    "ParallelExecution",
+    "batches",
+    "check_picklable",
+    "exit_with_parent",
+    "find_unpicklable",
+    "pickle_for_workers",
+]

@@ -1,21 +1,32 @@
-"""How replicate records become rows of the run store's ``records`` table.
+"""The run store's ``records`` table: how replicate records become rows, and back.
 
 One row per record: run, condition, replicate, seed, status, duration, and the rest of
 the record as a JSON payload (see :mod:`crystallize.store.serialize`). Rows are inserted
-:data:`ROWS_PER_INSERT` to a statement.
+:data:`ROWS_PER_INSERT` to a statement. :class:`RecordRows` is the table's half of
+:class:`~crystallize.store.sqlite.SQLiteRunStore`.
 """
 
 from __future__ import annotations
 
 import logging
 import operator
+import time
 from collections.abc import Callable, Sequence
 from functools import cache
+from itertools import chain
 from typing import Any
 
 from crystallize.exceptions import StoreError
 from crystallize.record import ReplicateRecord
-from crystallize.store.serialize import SerializationError, encode_record, encode_record_lossy
+from crystallize.store.base import RunNotFoundError
+from crystallize.store.serialize import (
+    SerializationError,
+    decode_record,
+    encode_record,
+    encode_record_lossy,
+    loads,
+)
+from crystallize.utils.gc_pacing import collector_paused
 
 logger = logging.getLogger("crystallize.store")
 _INT64 = (-(2**63), 2**63)
@@ -78,4 +89,56 @@ def sql_int(value: Any) -> int | None:
     return number if _INT64[0] <= number < _INT64[1] else None
 
 
-__all__ = ["ROWS_PER_INSERT", "encode_keeping_text", "insert_records_sql", "record_rows", "sql_int"]
+class RecordRows:
+    """The ``records`` table's half of :class:`~crystallize.store.sqlite.SQLiteRunStore`
+    (which provides ``transaction``, ``path`` and ``checkpointer``)."""
+
+    def append_records(self, run_id: str, records: Sequence[ReplicateRecord]) -> None:
+        """Store ``records`` in one transaction, replacing same (condition, replicate).
+
+        A value JSON cannot hold (a ``complex`` metric, an arbitrary object) is stored as
+        its ``repr()`` text, with a warning, rather than keeping the batch out of the store.
+        """
+        try:
+            rows = record_rows(run_id, records, encode_record)
+        except SerializationError:  # one odd value must not keep the others out
+            rows = record_rows(run_id, records, encode_keeping_text)
+        with self.transaction(write=True) as conn:
+            # Records are a sign of life too: a run whose driver dies between heartbeats
+            # is then shown ending at its last records, not at its last heartbeat.
+            alive = conn.execute(
+                "UPDATE runs SET heartbeat_at = max(heartbeat_at, ?) WHERE run_id = ?", (time.time(), run_id)
+            )
+            if alive.rowcount == 0:
+                raise RunNotFoundError(run_id, str(self.path))
+            for start in range(0, len(rows), ROWS_PER_INSERT):
+                chunk = rows[start : start + ROWS_PER_INSERT]
+                conn.execute(insert_records_sql(len(chunk)), list(chain.from_iterable(chunk)))
+        self.checkpointer.committed(sum([len(row[6]) for row in rows]))  # ≈ bytes of payload
+
+    def load_records(self, run_id: str, *, steps: bool = True) -> list[ReplicateRecord]:
+        """Return the run's records in condition order, then replicate order.
+
+        With ``steps=False`` their step provenance stays in the store (``record.steps``
+        is :data:`~crystallize.record.STEPS_IN_STORE`) and is not decoded: much faster,
+        and memory grows with the metrics alone.
+        """
+        # Decoding builds many small containers: pausing the cyclic GC halves the time.
+        with collector_paused(), self.transaction() as conn:
+            row = conn.execute("SELECT conditions FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFoundError(run_id, str(self.path))
+            rows = conn.execute(
+                "SELECT condition, replicate, payload FROM records WHERE run_id = ?", (run_id,)
+            )  # decoded row by row: the payloads' text is never all in memory at once
+            records = [
+                decode_record(condition, replicate, payload, steps=steps)
+                for condition, replicate, payload in rows
+            ]
+        order = {name: index for index, name in enumerate(loads(row[0]))}
+        unknown = len(order)
+        records.sort(key=lambda r: (order.get(r.condition, unknown), r.condition if r.condition not in order else "", r.replicate))
+        return records
+
+
+__all__ = ["ROWS_PER_INSERT", "RecordRows", "encode_keeping_text", "insert_records_sql", "record_rows", "sql_int"]

@@ -31,8 +31,9 @@ from collections import OrderedDict
 from pathlib import Path
 
 from crystallize.exceptions import StoreError
+from crystallize.store.files import file_identity
 from crystallize.store.opening import open_store
-from crystallize.store.sqlite import DB_FILENAME, SQLiteRunStore, file_identity
+from crystallize.store.sqlite import DB_FILENAME, SQLiteRunStore
 
 logger = logging.getLogger("crystallize.store")
 

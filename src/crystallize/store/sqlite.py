@@ -41,12 +41,10 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
 from crystallize.exceptions import StoreError
-from crystallize.record import ReplicateRecord
 from crystallize.store.base import (
     RunInfo,
     RunNotFoundError,
@@ -59,21 +57,14 @@ from crystallize.store.checkpoint import (
     BackgroundCheckpointer,
     _fork_guard,
 )
+from crystallize.store.files import file_identity, file_size
 from crystallize.store.liveness import hostname as _hostname
 from crystallize.store.liveness import pid_alive, stale_reason
 from crystallize.store.preregistration_rows import PreregistrationRows
-from crystallize.store.record_rows import (
-    ROWS_PER_INSERT,
-    encode_keeping_text,
-    insert_records_sql,
-    record_rows,
-)
+from crystallize.store.record_rows import RecordRows
 from crystallize.store.run_rows import RUN_COLUMNS, run_info
 from crystallize.store.serialize import (
-    SerializationError,
-    decode_record,
     dumps,
-    encode_record,
     loads,
 )
 from crystallize.store.sqlite_schema import (
@@ -82,7 +73,6 @@ from crystallize.store.sqlite_schema import (
     PREREGISTRATIONS_TABLE,
     SCHEMA,
 )
-from crystallize.utils.gc_pacing import collector_paused
 
 logger = logging.getLogger("crystallize.store")
 
@@ -111,7 +101,7 @@ CANNOT_WRITE = ("readonly", "read-only", "unable to open", "disk is full", "disk
 _INHERITED: list[sqlite3.Connection] = []
 
 
-class SQLiteRunStore(PreregistrationRows, RunStore):
+class SQLiteRunStore(RecordRows, PreregistrationRows, RunStore):
     """A :class:`~crystallize.store.base.RunStore` in one SQLite file.
 
     Opening the store creates the file and schema if needed, checks the schema version
@@ -325,7 +315,7 @@ class SQLiteRunStore(PreregistrationRows, RunStore):
         else:
             assert error is not None
             raise error
-        if flags == "immutable=1" and _size(f"{self.path}-wal"):
+        if flags == "immutable=1" and file_size(f"{self.path}-wal"):
             logger.warning(
                 "Run store %s is read through its database file only: its write-ahead log "
                 "cannot be read here, so the latest commits may be missing.",
@@ -691,71 +681,6 @@ class SQLiteRunStore(PreregistrationRows, RunStore):
                     marked.append(run_id)
         return marked
 
-    # -- records ------------------------------------------------------------------------
-
-    def append_records(self, run_id: str, records: Sequence[ReplicateRecord]) -> None:
-        """Store ``records`` in one transaction, replacing same (condition, replicate).
-
-        A value JSON cannot hold (a ``complex`` metric, an arbitrary object) is stored as
-        its ``repr()`` text, with a warning, rather than keeping the batch out of the store.
-        """
-        try:
-            rows = record_rows(run_id, records, encode_record)
-        except SerializationError:  # one odd value must not keep the others out
-            rows = record_rows(run_id, records, encode_keeping_text)
-        with self.transaction(write=True) as conn:
-            # Records are a sign of life too: a run whose driver dies between heartbeats
-            # is then shown ending at its last records, not at its last heartbeat.
-            alive = conn.execute(
-                "UPDATE runs SET heartbeat_at = max(heartbeat_at, ?) WHERE run_id = ?", (time.time(), run_id)
-            )
-            if alive.rowcount == 0:
-                raise RunNotFoundError(run_id, str(self.path))
-            for start in range(0, len(rows), ROWS_PER_INSERT):
-                chunk = rows[start : start + ROWS_PER_INSERT]
-                conn.execute(insert_records_sql(len(chunk)), list(chain.from_iterable(chunk)))
-        self.checkpointer.committed(sum([len(row[6]) for row in rows]))  # ≈ bytes of payload
-
-    def load_records(self, run_id: str, *, steps: bool = True) -> list[ReplicateRecord]:
-        """Return the run's records in condition order, then replicate order.
-
-        With ``steps=False`` their step provenance stays in the store (``record.steps``
-        is :data:`~crystallize.record.STEPS_IN_STORE`) and is not decoded: much faster,
-        and memory grows with the metrics alone.
-        """
-        # Decoding builds many small containers: pausing the cyclic GC halves the time.
-        with collector_paused(), self.transaction() as conn:
-            row = conn.execute("SELECT conditions FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-            if row is None:
-                raise RunNotFoundError(run_id, str(self.path))
-            rows = conn.execute(
-                "SELECT condition, replicate, payload FROM records WHERE run_id = ?", (run_id,)
-            )  # decoded row by row: the payloads' text is never all in memory at once
-            records = [
-                decode_record(condition, replicate, payload, steps=steps)
-                for condition, replicate, payload in rows
-            ]
-        order = {name: index for index, name in enumerate(loads(row[0]))}
-        unknown = len(order)
-        records.sort(key=lambda r: (order.get(r.condition, unknown), r.condition if r.condition not in order else "", r.replicate))
-        return records
-
-
-def file_identity(path: str | os.PathLike[str]) -> tuple[int, int] | None:
-    """``(device, inode)`` of the file at ``path``, or ``None`` when there is none."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return None
-    return (stat.st_dev, stat.st_ino)
-
-
-def _size(path: str) -> int:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return 0
-
 
 __all__ = [
     "DB_FILENAME",
@@ -763,6 +688,5 @@ __all__ = [
     "DEFAULT_STALE_AFTER",
     "SCHEMA_VERSION",
     "SQLiteRunStore",
-    "file_identity",
     "pid_alive",
 ]

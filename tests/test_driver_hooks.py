@@ -234,3 +234,27 @@ def test_an_executor_returning_none_leaves_the_replicates_to_the_default_executo
     result = _experiment([Nothing()], **TREATED).run()
     assert result.errors == [] and result.metrics.baseline.metrics["value"] == [0, 1, 2, 3]
     assert any("Nothing.run_experiment_loop returned None" in w for w in result.warnings)
+
+
+CALLS = []
+
+
+def _counting_treatment(ctx):
+    CALLS.append(ctx["replicate"])
+    ctx.add("delta", 2)
+
+
+@pipeline_step()
+def many_ticks(data, ctx):
+    for i in range(20):
+        ctx.emit("tick", i=i)
+    return data, {"value": data}
+
+
+def test_a_callable_treatment_is_applied_once_per_replicate_for_on_event(tmp_path):
+    spy = ContextSpy()
+    CALLS.clear()
+    _experiment([spy, SeedPlugin(seed=7)], [many_ticks()], replicates=2,
+                treatments=[treatment("t", _counting_treatment)]).run()
+    # twice where the replicates run, and once per replicate for the 40 events in the driver
+    assert sorted(CALLS) == [0, 0, 1, 1]

@@ -224,3 +224,17 @@ def test_a_set_in_the_spec_is_digested_whatever_its_order():
     assert shown(Tags(forward)) == shown(Tags(backward)) != shown(set(forward))
     assert shown(Cfg(frozenset(forward))) == shown(Cfg(frozenset(backward)))
     assert shown({"a"}) != shown(frozenset({"a"})) != shown(("a",))
+
+
+def test_a_lowered_int_digit_limit_is_respected(monkeypatch):
+    """With ``sys.set_int_max_str_digits(1000)``, a 2000-digit context value is digested,
+    not turned into decimal text (which would raise ValueError)."""
+    import sys
+
+    previous = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(1000)
+    try:
+        shown = spec_of(_experiment({"big": 10**2000}))["initial_ctx"]["big"]
+    finally:
+        sys.set_int_max_str_digits(previous)
+    assert shown.startswith("<int") and "#" in shown

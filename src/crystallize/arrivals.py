@@ -8,6 +8,7 @@ metrics or leave a run looking complete.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -19,16 +20,21 @@ if TYPE_CHECKING:
     from crystallize.experiment import Experiment
     from crystallize.replicate import ReplicateRunner
 
+logger = logging.getLogger("crystallize")
+
 
 def iterate_records(
-    experiment: Experiment, runner: ReplicateRunner, warn: Callable[[str], None]
+    experiment: Experiment, runner: ReplicateRunner, warn: Callable[[str], None] | None = None
 ) -> Iterator[ReplicateRecord | LiveEvent]:
     """Drive the execution plugin; yield every record (and routed live event) as it arrives.
 
     Each pending condition × replicate is yielded once: a record the plugin hands back a
     second time (or one the run did not ask for) is dropped, and the pairs it never hands
-    back get failed records (``ExecutorError``) once it is done, each with a ``warn``.
+    back get failed records (``ExecutorError``) once it is done, each with a ``warn``
+    (a warning on the ``crystallize`` logger by default).
     """
+    if warn is None:
+        warn = logger.warning
     execution = experiment.execution_plugin
     owed = _Owed(runner, type(execution).__name__)
     results = _execute(experiment, runner, execution, warn)

@@ -49,6 +49,9 @@ class RecordDispatcher:
         if self._on_event:
             self._start = dict(experiment.initial_ctx)
             self._treatments = {t.name: t for t in experiment.treatments}
+            # The context of the replicate whose events came last: a replicate sends its
+            # events in a row, and its (possibly callable) treatment runs once, not per event.
+            self._last: tuple[tuple[str, int, Any], FrozenContext] | None = None
 
     @property
     def listens(self) -> bool:
@@ -85,6 +88,9 @@ class RecordDispatcher:
     def _event_context(self, event: LiveEvent) -> FrozenContext:
         """What the replicate started with: the initial context, its treatment's values,
         ``condition``, ``replicate`` and ``seed_used`` (rebuilt here, in the driver)."""
+        key = (event.condition, event.replicate, event.seed)
+        if self._last is not None and self._last[0] == key:
+            return self._last[1]
         values = self._start.copy()
         values["replicate"] = event.replicate
         values["condition"] = event.condition
@@ -97,6 +103,7 @@ class RecordDispatcher:
         if event.seed is not None:
             values["seed_used"] = event.seed
         ctx.__class__ = _EventContext
+        self._last = (key, ctx)
         return ctx
 
 

@@ -220,9 +220,9 @@ def iter_run(
             for item in arriving:
                 if isinstance(item, LiveEvent):
                     dispatch.event(item)
-                    dispatch.raise_failure()
+                dispatch.raise_failure()  # also from an event sent inside a serial replicate
+                if isinstance(item, LiveEvent):
                     continue
-                dispatch.raise_failure()  # serial: an on_event hook raised while this replicate ran
                 records.append(keep(item))
                 session.add(item)
                 dispatch(item)
@@ -325,11 +325,12 @@ def _finish(session: RunSession, result: Result, status: str, summary: dict[str,
 def _keep_result(exc: KeyboardInterrupt, result: Result, when: str) -> None:
     """Attach the computed ``result`` to a Ctrl+C that came after every replicate ran,
     with a note saying the run is stored cancelled and how to complete it."""
-    exc.add_note(
-        f"Interrupted {when}: run {result.run_id} is stored as cancelled and "
-        "run(strategy='resume') completes it. The computed Result is attached to this "
-        "exception as .result."
+    stored = (
+        f"run {result.run_id} is stored as cancelled and run(strategy='resume') completes it"
+        if "store_error" not in result.info
+        else f"run {result.run_id} could not be stored in full ({result.info['store_error']})"
     )
+    exc.add_note(f"Interrupted {when}: {stored}. The computed Result is attached to this exception as .result.")
     exc.result = result  # type: ignore[attr-defined]
 
 

@@ -463,7 +463,7 @@ def state_digest(obj: Any) -> str | None:
 #: digest: small values stay readable for ``crystallize diff`` and the resume log.
 _SPEC_LIMIT = 10_000
 #: Ints from here on have more digits than Python turns into decimal text by default.
-_DECIMAL_LIMIT = 10**4300
+_DECIMAL_DIGITS = 4300  # CPython's default limit of int -> decimal text
 #: Types whose repr is an exact, stable description of the value (kept as it is).
 _EXACT_REPR = (
     ("builtins", "bytes"), ("builtins", "complex"), ("builtins", "range"), ("enum", "Enum"),
@@ -518,8 +518,17 @@ _SIZED = (str, bytes, list, tuple, dict, set, frozenset)
 
 
 def _fits_decimal(value: int) -> bool:
-    """Whether ``value`` has at most 4300 digits (turns into decimal text by default)."""
-    return value.bit_length() < 14_000 or -_DECIMAL_LIMIT < value < _DECIMAL_LIMIT
+    """Whether ``value`` has at most 4300 digits, and no more than this interpreter turns
+    into decimal text (``sys.set_int_max_str_digits`` may have lowered it)."""
+    if value.bit_length() < 2_000:  # at most 603 digits: below any limit Python allows (640+)
+        return True
+    bound = _decimal_bound(min(sys.get_int_max_str_digits() or _DECIMAL_DIGITS, _DECIMAL_DIGITS))
+    return -bound < value < bound
+
+
+@functools.cache
+def _decimal_bound(digits: int) -> int:
+    return 10**digits
 
 
 def _exceeds(value: Any, limit: int) -> bool:

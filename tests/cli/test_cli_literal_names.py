@@ -96,8 +96,12 @@ def test_log_messages_are_made_printable(caplog):
 
     with printable_logging(), caplog.at_level(logging.ERROR, "crystallize"):
         logging.getLogger("crystallize").error("Replicate failed: %s", "x\x1b]0;T\x07")
+        logging.getLogger("crystallize.store").error("child: %s", "\x1b")  # children too
+        logging.getLogger("other").error("not ours: %s", "\x1b")
     logging.getLogger("crystallize").error("after: %s", "\x1b")
-    assert [r.getMessage() for r in caplog.records] == ["Replicate failed: x\\x1b]0;T\\x07", "after: \x1b"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "Replicate failed: x\\x1b]0;T\\x07", "child: \\x1b", "not ours: \x1b", "after: \x1b"
+    ]
 
 
 # -- progress, list, diff, run, runs, show -----------------------------------------------

@@ -105,3 +105,19 @@ def test_a_run_that_fails_to_start_ends_failed_and_gives_its_store_back(tmp_path
     entry = next(iter(shared_module._stores.values()))
     assert entry.holders == 0
     assert [run.status for run in entry.store.list_runs(experiment="broken")] == ["failed"]
+
+
+def test_a_store_dropped_while_held_stays_open_until_its_last_holder_is_done(tmp_path, monkeypatch):
+    """Its file replaced meanwhile, the registry drops the store; a holder still using it
+    (a run in another thread, the idle checkpoint) must not find it closed."""
+    first = shared_store(tmp_path)
+    also = shared_store(tmp_path)
+    assert also is first
+    monkeypatch.setattr(shared_module, "file_identity", lambda path: (-1, -1))  # "replaced"
+    fresh = shared_store(tmp_path)
+    assert fresh is not first and not first.closed
+    release_shared_store(first)
+    assert not first.closed  # one holder left
+    release_shared_store(also)
+    assert first.closed
+    release_shared_store(fresh)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crystallize.utils.text import printable
 
@@ -31,30 +31,30 @@ def literal(text: object, style: str = "") -> Text:
     return Text(printable(text), style=style)
 
 
-class PrintableLogFilter(logging.Filter):
-    """Rewrites each record's message with :func:`printable` (e.g. a replicate's error
-    message logged by the LoggingPlugin)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Escape the control characters of the formatted message; keep the record."""
-        try:
-            message = record.getMessage()
-        except Exception:  # a malformed record: leave it to the handler to report
-            return True
-        record.msg, record.args = printable(message), None
-        return True
-
-
 @contextmanager
 def printable_logging(name: str = "crystallize") -> Iterator[None]:
-    """While the block runs, messages of the logger ``name`` are made printable."""
-    logger = logging.getLogger(name)
-    log_filter = PrintableLogFilter()
-    logger.addFilter(log_filter)
+    """While the block runs, the messages of logger ``name`` and its children
+    (``crystallize.store``...) are made printable (e.g. a replicate's error message
+    logged by the LoggingPlugin). A logger's filters see only its own records, so the
+    messages are rewritten where records are made instead."""
+    make_record = logging.getLogRecordFactory()
+    prefix = f"{name}."
+
+    def printable_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        if record.name == name or record.name.startswith(prefix):
+            try:
+                message = record.getMessage()
+            except Exception:  # a malformed record: leave it to the handler to report
+                return record
+            record.msg, record.args = printable(message), None
+        return record
+
+    logging.setLogRecordFactory(printable_record)
     try:
         yield
     finally:
-        logger.removeFilter(log_filter)
+        logging.setLogRecordFactory(make_record)
 
 
-__all__ = ["PrintableLogFilter", "literal", "printable", "printable_logging"]
+__all__ = ["literal", "printable", "printable_logging"]

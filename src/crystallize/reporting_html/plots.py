@@ -111,6 +111,8 @@ def strip_sample(values: Sequence[float], limit: int = MAX_STRIP_POINTS) -> list
     if len(values) <= limit:
         return list(values)
     ordered = sorted(values)
+    if limit < 2:  # no room for both ends: the minimum alone (or nothing)
+        return ordered[: max(limit, 0)]
     step = (len(ordered) - 1) / (limit - 1)
     return [ordered[round(i * step)] for i in range(limit)]
 

@@ -30,7 +30,6 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
-from crystallize.exceptions import StoreError
 from crystallize.store.files import file_identity
 from crystallize.store.opening import open_store
 from crystallize.store.sqlite import DB_FILENAME, SQLiteRunStore
@@ -48,6 +47,9 @@ _checkpointer: threading.Thread | None = None
 _waiting_for_news = False  # the idle-checkpoint thread waits for a release to wake it
 # {database path: entry}, least recently used first.
 _stores: OrderedDict[str, _Entry] = OrderedDict()
+# Entries dropped from the registry (their file was deleted or replaced) while still
+# held: closed when their last holder gives them back.
+_retired: list[_Entry] = []
 
 
 class _Entry:
@@ -77,8 +79,8 @@ def shared_store(root_dir: str | os.PathLike[str]) -> SQLiteRunStore:
             entry.pid == pid and entry.identity == file_identity(path) and not entry.store.closed
         ):
             del _stores[path]  # another process's, or the file was deleted or replaced
-            if entry.pid == pid and not entry.holders:
-                entry.store.close()
+            if entry.pid == pid:
+                _retire(entry)
             entry = None
         if entry is None:
             store = open_store(root_dir)
@@ -103,7 +105,24 @@ def release_shared_store(store: SQLiteRunStore) -> None:
                     _wake_checkpointer()
                 _evict_idle()
                 return
+        for entry in _retired:
+            if entry.store is store:
+                entry.holders -= 1
+                _retire(entry)
+                return
     store.close()
+
+
+def _retire(entry: _Entry) -> None:
+    """Close a store dropped from the registry once nobody holds it; until then keep it
+    in ``_retired`` (call with ``_lock`` held)."""
+    if entry.holders:
+        if entry not in _retired:
+            _retired.append(entry)
+        return
+    if entry in _retired:
+        _retired.remove(entry)
+    entry.store.close()
 
 
 def _wake_checkpointer() -> None:
@@ -111,7 +130,7 @@ def _wake_checkpointer() -> None:
     with ``_lock`` held). A thread waiting for an earlier deadline is left alone: it looks
     at every store when it wakes, so runs back to back never wake it."""
     global _checkpointer
-    if _checkpointer is None or not _checkpointer.is_alive():
+    if _checkpointer is None:  # the thread clears it, under the lock, as it ends
         _checkpointer = threading.Thread(
             target=_checkpoint_idle_stores, name="crystallize-idle-checkpoint", daemon=True
         )
@@ -123,27 +142,37 @@ def _wake_checkpointer() -> None:
 def _checkpoint_idle_stores() -> None:
     """Checkpoint each kept store once it has been idle for IDLE_CHECKPOINT_AFTER seconds;
     return when no store is kept."""
-    global _waiting_for_news
+    global _checkpointer, _waiting_for_news
     with _lock:
-        while _stores:
-            due, wait = _next_idle_store()
-            if due is None:
-                _waiting_for_news = wait is None
-                _idle.wait(wait)
-                _waiting_for_news = False
-                continue
-            due.idle_since = None
-            due.holders += 1  # not closed while its checkpoint runs
-            _lock.release()
-            try:
-                due.store.checkpoint()
-            except StoreError as exc:  # a missed checkpoint loses nothing
-                logger.debug("Idle WAL checkpoint of %s failed: %s", due.store.path, exc)
-            finally:
-                _lock.acquire()
-                due.holders -= 1
-                if not due.holders and not any(entry is due for entry in _stores.values()):
-                    due.store.close()  # dropped from the registry meanwhile, and nobody holds it
+        try:
+            _checkpoint_while_stores_are_kept()
+        finally:
+            _checkpointer = None
+
+
+def _checkpoint_while_stores_are_kept() -> None:
+    """The idle-checkpoint thread's loop (runs with ``_lock`` held, released while a
+    checkpoint runs)."""
+    global _waiting_for_news
+    while _stores:
+        due, wait = _next_idle_store()
+        if due is None:
+            _waiting_for_news = wait is None
+            _idle.wait(wait)
+            _waiting_for_news = False
+            continue
+        due.idle_since = None
+        due.holders += 1  # not closed while its checkpoint runs
+        _lock.release()
+        try:
+            due.store.checkpoint()
+        except Exception as exc:  # a missed checkpoint loses nothing; the thread goes on
+            logger.debug("Idle WAL checkpoint of %s failed: %s", due.store.path, exc)
+        finally:
+            _lock.acquire()
+            due.holders -= 1
+            if not any(entry is due for entry in _stores.values()):
+                _retire(due)  # dropped from the registry meanwhile: closed once nobody holds it
 
 
 def _next_idle_store() -> tuple[_Entry | None, float | None]:
@@ -190,7 +219,16 @@ def close_shared_stores() -> None:
 
 
 atexit.register(close_shared_stores)
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has none of its parent's threads: no idle-checkpoint thread."""
+    global _checkpointer
+    _checkpointer = None
+    _lock.release()
+
+
 if hasattr(os, "register_at_fork"):  # POSIX: a child never inherits the registry's lock held
-    os.register_at_fork(before=_lock.acquire, after_in_parent=_lock.release, after_in_child=_lock.release)
+    os.register_at_fork(before=_lock.acquire, after_in_parent=_lock.release, after_in_child=_after_fork_in_child)
 
 __all__ = ["IDLE_CHECKPOINT_AFTER", "MAX_SHARED", "close_shared_stores", "release_shared_store", "shared_store"]

@@ -31,20 +31,18 @@ _progress: Any = None
 PARENT_POLL_INTERVAL = 0.5
 
 
-def exit_with_parent() -> None:
-    """Make this (worker) process end once the process that started it is gone.
+def exit_with_parent(parent: int) -> None:
+    """Make this (worker) process end once ``parent``, the driver that started it, is gone.
 
     A driver killed without cleaning up (``kill -9``, or SIGTERM with Python's default
     handling) would otherwise leave its pool workers and event Manager running, holding
-    the store's files open. A daemon thread compares ``os.getppid()`` with the parent
-    it had at the start every :data:`PARENT_POLL_INTERVAL` seconds and calls
-    ``os._exit`` when it changed (the process was handed to init). Where parents do not
-    change (Windows), it never fires.
+    the store's files open. A daemon thread compares ``os.getppid()`` with ``parent``
+    every :data:`PARENT_POLL_INTERVAL` seconds and calls ``os._exit`` when they differ
+    (the process was handed to init: also when the driver died before this started).
+    Where parents do not change (Windows), it never fires.
     """
     import threading
     import time
-
-    parent = os.getppid()
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -54,11 +52,11 @@ def exit_with_parent() -> None:
     threading.Thread(target=watch, name="crystallize-parent-watch", daemon=True).start()
 
 
-def _install(payload: bytes, progress: Any) -> None:
+def _install(payload: bytes, progress: Any, driver: int) -> None:
     global _worker_fn, _install_error, _progress
     import pickle
 
-    exit_with_parent()
+    exit_with_parent(driver)
     _progress = progress
     try:
         _worker_fn = pickle.loads(payload)
@@ -101,10 +99,10 @@ class ParallelExecution(ExecutionPlugin):
 
     One pool serves every condition of a run. Process workers receive the replicate
     function once, then small batches of replicate indices. Worker processes end by
-    themselves within half a second when the process that started them dies. When a
-    worker process dies, the replicates it was running are re-run alone in fresh
-    processes: one that dies again is recorded as failed, and the rest of the run goes
-    on in a new pool.
+    themselves (within :data:`PARENT_POLL_INTERVAL`) when the process that started them
+    dies. When a worker process dies, the replicates it was running are re-run alone in
+    fresh processes: one that dies again is recorded as failed, and the rest of the run
+    goes on in a new pool.
     """
 
     def __init__(self, max_workers: int | None = None, executor_type: str = "thread") -> None:
@@ -160,7 +158,7 @@ class ParallelExecution(ExecutionPlugin):
                 from multiprocessing.managers import SyncManager
 
                 manager = SyncManager()
-                manager.start(exit_with_parent)  # its server process too
+                manager.start(exit_with_parent, (os.getpid(),))  # its server process too
                 events = stack.enter_context(manager).Queue()
                 replicate_fn = replicate_fn.with_event_sink(QueueSink(events))
             payload = pickle_for_workers(experiment, replicate_fn)
@@ -194,7 +192,7 @@ class ParallelExecution(ExecutionPlugin):
                 return []
 
         workers = min(self.workers, len(chunks)) or 1
-        pool = ProcessPoolExecutor(workers, initializer=_install, initargs=(payload, progress))
+        pool = ProcessPoolExecutor(workers, initializer=_install, initargs=(payload, progress, os.getpid()))
         try:  # _as_completed shuts the pool down: waiting for it, or not when stopped early
             futures = {pool.submit(_run_batch, i, chunk): i for i, chunk in enumerate(chunks)}
             yield from _as_completed(pool, futures, unpack, events=events)
@@ -233,7 +231,7 @@ def run_alone(
         try:
             for replicate in replicates[first : first + max(1, workers)]:
                 receive, send = context.Pipe(duplex=False)
-                process = context.Process(target=_alone, args=(payload, replicate, send))
+                process = context.Process(target=_alone, args=(payload, replicate, send, os.getpid()))
                 process.start()
                 send.close()
                 started.append((replicate, process, receive))
@@ -262,8 +260,8 @@ def _outcome_of(replicate_fn: Callable[[int], Any], replicate: int, process: Any
     return value
 
 
-def _alone(payload: bytes, replicate: int, conn: Any) -> None:
-    _install(payload, [0])
+def _alone(payload: bytes, replicate: int, conn: Any, driver: int) -> None:
+    _install(payload, [0], driver)
     try:
         outcome = (True, _run_batch(0, [replicate]))
     except BaseException as exc:  # KeyboardInterrupt too: the driver raises it, as from a pool

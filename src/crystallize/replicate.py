@@ -22,6 +22,7 @@ from time import perf_counter
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
+from crystallize.dispatch import hook_name
 from crystallize.plugins.hookspec import overrides
 from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateError, ReplicateRecord, StepRecord
@@ -496,7 +497,8 @@ class _AwaitableRunner:
 def _hooks(plugins: Sequence[Any], hook: str) -> list[tuple[str, Callable[..., Any]]]:
     """``(stage, bound hook)`` for each plugin implementing ``hook``; the stage
     (``"Plugin.hook"``) is what a failure in it is reported as."""
-    return [(f"{type(p).__name__}.{hook}", getattr(p, hook)) for p in plugins if overrides(p, hook)]
+    bound = [getattr(p, hook) for p in plugins if overrides(p, hook)]
+    return [(hook_name(method), method) for method in bound]
 
 
 def _reads(keys: tuple[str, ...], values: dict[str, Any]) -> dict[str, Any]:

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from crystallize.pipeline_step import (
     NO_PARAMS,
-    _unknown_parameters_error,
     bind_positional,
     instance_name_property,
     refuse_positional_only,
     unknown_parameters,
+    unknown_parameters_error,
 )
 from crystallize.utils.context import FrozenContext
 from crystallize.utils.importing import factory_reference
@@ -111,7 +111,7 @@ def data_source(fn: Callable[..., Any]) -> Callable[..., FunctionDataSource]:
         bind_positional("datasource", fn.__name__, args, params, positional, accepted)
         unknown = unknown_parameters(params, names, reserved, var_keyword)
         if unknown:
-            raise _unknown_parameters_error("datasource", fn.__name__, unknown, accepted)
+            raise unknown_parameters_error("datasource", fn.__name__, unknown, accepted)
         missing = [name for name in required if name not in params]
         if missing:
             raise _missing_parameters_error(fn.__name__, missing)

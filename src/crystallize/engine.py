@@ -247,11 +247,11 @@ def iter_run(
                     _keep_result(exc, build_result(), "after the last replicate")
             if isinstance(exc, GeneratorExit):  # a stream left early: a deliberate stop
                 with contextlib.suppress(Exception):  # plugins close what before_run opened
-                    _after_run(experiment, build_result())
+                    call_after_run(experiment, build_result())
             raise
         if first_failure is not None:
             _finish(session, result, "failed", _summary(records))
-            _after_run(experiment, result)  # plugins close what before_run opened
+            call_after_run(experiment, result)  # plugins close what before_run opened
             raise RunFailedError(first_failure.error, result)
         status = "completed"  # also when a hypothesis raises: every replicate is stored
         try:
@@ -262,7 +262,7 @@ def iter_run(
             raise
         finally:
             _finish(session, result, status, _summary(records, result.metrics.hypotheses))
-        _after_run(experiment, result)
+        call_after_run(experiment, result)
     return result
 
 
@@ -278,7 +278,7 @@ def _chosen_treatments(treatments: Iterable[TreatmentLike] | TreatmentLike, know
     return [as_treatment(t, known) for t in chosen if not (isinstance(t, str) and t == BASELINE)]
 
 
-def _after_run(experiment: Experiment, result: Result) -> None:
+def call_after_run(experiment: Experiment, result: Result) -> None:
     """Call every plugin's ``after_run``, even when one raises; the first exception is
     raised at the end with the Result attached (and notes naming any later ones)."""
     first: Exception | None = None
@@ -388,7 +388,7 @@ def apply_once(
             base_seed=seed_plugin.base_seed if seed_plugin else None,
             info={"replicates": 1, "strategy": "apply", "computed": 1},
         )
-        _after_run(experiment, result)
+        call_after_run(experiment, result)
     if outcome.exception is not None:
         raise outcome.exception
     return outcome.data
@@ -398,6 +398,7 @@ __all__ = [
     "RecordDispatcher",
     "RunStream",
     "apply_once",
+    "call_after_run",
     "is_running",
     "iter_run",
     "iterate_records",

@@ -141,7 +141,7 @@ def _bind_verifier_params(fn: Callable[..., Any], signature: inspect.Signature, 
     an unknown parameter (with a did-you-mean) or a missing required one."""
     import inspect
 
-    from crystallize.pipeline_step import _unknown_parameters_error, unknown_parameters
+    from crystallize.pipeline_step import unknown_parameters, unknown_parameters_error
 
     name = _callable_name(fn)
     try:
@@ -156,7 +156,7 @@ def _bind_verifier_params(fn: Callable[..., Any], signature: inspect.Signature, 
     unknown = unknown_parameters(params, names, samples, var_keyword)
     if unknown:
         accepted = names + [f"**{var_keyword}"] if var_keyword else names
-        raise _unknown_parameters_error("verifier", name, unknown, accepted)
+        raise unknown_parameters_error("verifier", name, unknown, accepted)
     missing = [p.name for p in rest if p.name in names and p.default is inspect.Parameter.empty and p.name not in params]
     if missing:
         example = ", ".join(f"{name}=..." for name in missing)

@@ -220,7 +220,7 @@ def _context_name_hint(fn: Callable[..., Any], parameter: str) -> str:
     return ""
 
 
-def _unknown_parameters_error(
+def unknown_parameters_error(
     kind: str, name: str, unknown: list[str], accepted: list[str]
 ) -> TypeError:
     """The TypeError for a step or datasource factory called with unknown parameters.
@@ -231,7 +231,7 @@ def _unknown_parameters_error(
         unknown: the unknown parameter names, sorted.
         accepted: the parameter names it accepts, in signature order.
     """
-    from crystallize.config.errors import did_you_mean
+    from crystallize.utils.text import did_you_mean
 
     hint = did_you_mean(unknown[0], accepted) if len(unknown) == 1 else ""
     return TypeError(
@@ -394,7 +394,7 @@ def pipeline_step(
             bind_positional("step", func.__name__, args, params, positional, accepted)
             unknown = unknown_parameters(params, spec.names, spec.reserved, spec.var_keyword)
             if unknown:
-                raise _unknown_parameters_error("step", func.__name__, unknown, accepted)
+                raise unknown_parameters_error("step", func.__name__, unknown, accepted)
             return FunctionStep(func, spec, params, cacheable)
 
         factory.__crystallize_step__ = func  # type: ignore[attr-defined]

@@ -12,20 +12,20 @@ if TYPE_CHECKING:
     from crystallize.result import Result
 
 
-def _numbers(values: Sequence[Any]) -> list[float]:
+def numbers_of(values: Sequence[Any]) -> list[float]:
     """The values that are numbers, as floats (one too large for a float as ±inf)."""
     out = []
     for value in values:
         if isinstance(value, bool):
             out.append(float(value))
         elif isinstance(value, int | float) or hasattr(value, "__float__"):
-            number = _as_float(value)
+            number = as_float(value)
             if number is not None:
                 out.append(number)
     return out
 
 
-def _as_float(value: Any) -> float | None:
+def as_float(value: Any) -> float | None:
     """``float(value)``; ±inf for a number too large for a float (``10**400``); ``None``
     when ``value`` has no float form."""
     try:
@@ -64,7 +64,7 @@ def metric_summary(values: Sequence[Any]) -> str:
     """``mean ± sd (n=N)`` of the finite numeric values; how many values were left out
     (NaN or ±inf — numbers too large for a float count as ±inf —, ``None``, other
     non-numeric values) is said after ``n``. A count when no value is a finite number."""
-    numbers = _numbers(values)
+    numbers = numbers_of(values)
     if not numbers:
         return f"n={len(values)} (non-numeric)"
     finite = [x for x in numbers if math.isfinite(x)]
@@ -233,4 +233,4 @@ def render_report(result: Result) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["format_value", "metric_summary", "render_report"]
+__all__ = ["as_float", "format_value", "metric_summary", "numbers_of", "render_report"]

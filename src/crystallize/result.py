@@ -483,9 +483,9 @@ def _key_text(key: Any) -> str:
     JSON has no form for as its ``str()``)."""
     import json
 
-    from crystallize.store.serialize import _json_key
+    from crystallize.store.serialize import json_key
 
-    key = _json_key(key)
+    key = json_key(key)
     return str.__str__(key) if isinstance(key, str) else json.dumps(key)
 
 

@@ -63,9 +63,9 @@ def mean_of(values: Sequence[Any]) -> float | None:
 
 def _finite_mean(values: Sequence[Any]) -> tuple[float | None, int]:
     """:func:`mean_of` and how many numbers were left out as NaN/±inf."""
-    from crystallize.reporting import _numbers
+    from crystallize.reporting import numbers_of
 
-    numbers = _numbers(values)
+    numbers = numbers_of(values)
     finite = [x for x in numbers if math.isfinite(x)]
     return (statistics.fmean(finite) if finite else None), len(numbers) - len(finite)
 

@@ -212,10 +212,10 @@ def hold_signals() -> Iterator[HeldSignals]:
 
 def suggest(name: str, choices: Iterable[str]) -> str:
     """``" Did you mean 'x'?"`` for a close match among ``choices``, else ``""``."""
-    import difflib
+    from crystallize.utils.text import closest
 
-    close = difflib.get_close_matches(name, sorted(set(choices)), n=1, cutoff=0.6)
-    return f" Did you mean '{close[0]}'?" if close else ""
+    match = closest(name, choices)
+    return f" Did you mean '{match}'?" if match is not None else ""
 
 
 def known(choices: Iterable[str], what: str) -> str:

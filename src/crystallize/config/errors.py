@@ -9,13 +9,13 @@ Every problem found in a ``config.yaml`` (or in the Python modules beside it) is
 
 from __future__ import annotations
 
-import difflib
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from crystallize.exceptions import ConfigError
+from crystallize.utils.text import did_you_mean
 
 
 def display_path(path: str | os.PathLike[str]) -> str:
@@ -25,25 +25,6 @@ def display_path(path: str | os.PathLike[str]) -> str:
         return str(target.resolve().relative_to(Path.cwd().resolve()))
     except (ValueError, OSError):
         return str(target)
-
-
-def did_you_mean(name: str, choices: Iterable[str], *, what: str = "") -> str:
-    """``"; did you mean 'x'?"`` for a close match, else a list of the choices (or ``""``).
-
-    Args:
-        name: the misspelt name.
-        choices: the valid names.
-        what: a plural noun for the list of choices (``"steps"``); empty for no list.
-    """
-    options = sorted(set(choices))
-    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-    if close:
-        return f"; did you mean '{close[0]}'?"
-    if what and options:
-        return f" (available {what}: {', '.join(options)})"
-    if what:
-        return f" (no {what} are defined)"
-    return ""
 
 
 @dataclass(frozen=True)

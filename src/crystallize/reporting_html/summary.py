@@ -27,13 +27,13 @@ _STANDARD_KEYS = frozenset({
 def numeric_values(values: Iterable[Any]) -> list[float]:
     """The finite numbers among ``values`` (bools count as 0/1; a number too large for a
     float counts as ±inf, so it is skipped like NaN; other types are skipped)."""
-    from crystallize.reporting import _as_float
+    from crystallize.reporting import as_float
 
     out: list[float] = []
     for value in values:
         if isinstance(value, str | bytes):
             continue
-        number = _as_float(value)
+        number = as_float(value)
         if number is not None and math.isfinite(number):
             out.append(number)
     return out
@@ -171,11 +171,11 @@ class ComparisonRow:
 
 
 def _number(value: Any) -> float | None:
-    from crystallize.reporting import _as_float
+    from crystallize.reporting import as_float
 
     if isinstance(value, bool) or value is None:
         return None
-    return _as_float(value)
+    return as_float(value)
 
 
 def _interval(value: Any) -> tuple[float, float] | None:

@@ -50,7 +50,7 @@ def _suggestion(value: Any, choices: Sequence[str], *, ignore_case: bool = False
     """``"; did you mean 'x'?"`` when ``value`` is a string close to one of ``choices``."""
     if not isinstance(value, str):
         return ""
-    from crystallize.config.errors import did_you_mean
+    from crystallize.utils.text import did_you_mean
 
     if not ignore_case:
         return did_you_mean(value, choices)
@@ -323,12 +323,12 @@ def _float_array(values: Sequence[Any]) -> tuple[np.ndarray, bool]:
     try:
         return np.asarray([np.nan if v is None else v for v in values], dtype=float), False
     except OverflowError:
-        from crystallize.reporting import _as_float
+        from crystallize.reporting import as_float
 
         def number(value: Any) -> Any:
             if value is None:
                 return np.nan
-            converted = _as_float(value)
+            converted = as_float(value)
             return value if converted is None else converted
 
         return np.asarray([number(v) for v in values], dtype=float), True

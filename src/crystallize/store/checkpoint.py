@@ -36,12 +36,12 @@ FALLBACK_AUTOCHECKPOINT_PAGES = 16384
 
 # Held while a checkpoint runs, and by a thread calling fork() from just before the fork
 # until just after it: no checkpoint is ever half-way through when a process forks.
-_fork_guard = threading.Lock()
+fork_guard = threading.Lock()
 if hasattr(os, "register_at_fork"):  # POSIX
     os.register_at_fork(
-        before=_fork_guard.acquire,
-        after_in_parent=_fork_guard.release,
-        after_in_child=_fork_guard.release,
+        before=fork_guard.acquire,
+        after_in_parent=fork_guard.release,
+        after_in_child=fork_guard.release,
     )
 
 
@@ -92,7 +92,7 @@ class BackgroundCheckpointer:
 
     def _run(self) -> None:
         try:
-            with _fork_guard:
+            with fork_guard:
                 self._checkpoint()
         except Exception as exc:
             logger.debug("Background WAL checkpoint failed: %s", exc)
@@ -100,4 +100,4 @@ class BackgroundCheckpointer:
             self.completed += 1
 
 
-__all__ = ["DEFAULT_CHECKPOINT_BYTES", "FALLBACK_AUTOCHECKPOINT_PAGES", "BackgroundCheckpointer"]
+__all__ = ["DEFAULT_CHECKPOINT_BYTES", "FALLBACK_AUTOCHECKPOINT_PAGES", "BackgroundCheckpointer", "fork_guard"]

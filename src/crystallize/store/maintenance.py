@@ -166,7 +166,7 @@ def _select(
 def _refuse_unknown(store: SQLiteRunStore, experiment: str) -> None:
     """Raise StoreError for an experiment with no run in ``store`` (say, a misspelt
     name), naming the experiments that have runs there."""
-    from crystallize.config.errors import did_you_mean
+    from crystallize.utils.text import did_you_mean
 
     names = sorted({run.experiment for run in store.list_runs()})
     listed = f" Experiments with runs there: {', '.join(names)}." if names else " It holds no runs."

@@ -78,7 +78,7 @@ def json_default(obj: Any) -> Any:
 _JSON_KEY_TYPES = (str, int, float, bool, type(None))
 
 
-def _json_key(key: Any) -> Any:
+def json_key(key: Any) -> Any:
     """``key`` as a dict key JSON takes: numpy scalars as their Python value, other
     keys JSON refuses as their ``str()``."""
     if isinstance(key, _JSON_KEY_TYPES):
@@ -92,14 +92,14 @@ def _json_key(key: Any) -> Any:
 
 
 def json_ready(value: Any) -> Any:
-    """``value`` with every dict key made one JSON takes (see :func:`_json_key`) and numpy
+    """``value`` with every dict key made one JSON takes (see :func:`json_key`) and numpy
     values, tuples and sets turned into Python values and lists, recursively.
 
     For the slow path only: encoders try the value as it is first. Values with no JSON
     equivalent are left as they are (the encoder then refuses them).
     """
     if isinstance(value, dict):
-        return {_json_key(key): json_ready(item) for key, item in value.items()}
+        return {json_key(key): json_ready(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [json_ready(item) for item in value]
     if isinstance(value, _JSON_KEY_TYPES):
@@ -435,6 +435,7 @@ __all__ = [
     "dumps",
     "encode_record",
     "json_default",
+    "json_key",
     "json_ready",
     "loads",
     "long_ints_as_text",

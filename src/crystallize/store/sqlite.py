@@ -55,7 +55,7 @@ from crystallize.store.checkpoint import (
     DEFAULT_CHECKPOINT_BYTES,
     FALLBACK_AUTOCHECKPOINT_PAGES,
     BackgroundCheckpointer,
-    _fork_guard,
+    fork_guard,
 )
 from crystallize.store.files import file_identity, file_size
 from crystallize.store.liveness import hostname as _hostname
@@ -395,7 +395,7 @@ class SQLiteRunStore(RecordRows, PreregistrationRows, RunStore):
         Raises:
             StoreError: If SQLite reports an error.
         """
-        with _fork_guard:
+        with fork_guard:
             self._checkpoint_now()
 
     def _checkpoint_now(self) -> None:

@@ -4,6 +4,7 @@ its control characters written as escapes."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 # C0 controls, DEL and C1 controls: invisible in a listing, and terminal escapes (ESC,
 # or ``\x9b`` on some terminals) or line breaks that printed text would act out.
@@ -30,4 +31,31 @@ def printable(text: object) -> str:
     return _UNPRINTABLE.sub(lambda match: _escaped(match.group()), str(text))
 
 
-__all__ = ["control_character", "printable"]
+def closest(name: str, choices: Iterable[str]) -> str | None:
+    """The choice most like ``name`` (a likely misspelling of it), or ``None``."""
+    import difflib  # only when there is an error to report
+
+    close = difflib.get_close_matches(name, sorted(set(choices)), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def did_you_mean(name: str, choices: Iterable[str], *, what: str = "") -> str:
+    """``"; did you mean 'x'?"`` for a close match, else a list of the choices (or ``""``).
+
+    Args:
+        name: the misspelt name.
+        choices: the valid names.
+        what: a plural noun for the list of choices (``"steps"``); empty for no list.
+    """
+    options = sorted(set(choices))
+    match = closest(name, options)
+    if match is not None:
+        return f"; did you mean '{match}'?"
+    if what and options:
+        return f" (available {what}: {', '.join(options)})"
+    if what:
+        return f" (no {what} are defined)"
+    return ""
+
+
+__all__ = ["closest", "control_character", "did_you_mean", "printable"]

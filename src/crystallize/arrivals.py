@@ -75,48 +75,69 @@ def _execute(
 
 
 class _Owed:
-    """The condition × replicate pairs an execution plugin still owes the run."""
+    """The condition × replicate pairs an execution plugin still owes the run.
+
+    One byte per condition and replicate index (1 = owed) rather than a set of pairs:
+    a sweep of millions of pairs costs megabytes, not a set of tuples ten times larger.
+    """
 
     def __init__(self, runner: ReplicateRunner, executor: str) -> None:
         self.runner = runner
         self.executor = executor
-        self.pairs = {
-            (name, rep)
-            for rep in runner.replicates
-            for name, _ in runner.conditions
-            if name not in runner.done.get(rep, ())
-        }
-        self.total = len(self.pairs)
+        size = max(runner.replicates, default=-1) + 1
+        template = bytearray(size)
+        for rep in runner.replicates:
+            template[rep] = 1
+        self.owed = {name: bytearray(template) for name, _ in runner.conditions}
+        for rep, finished in runner.done.items():  # resume: already stored
+            for name in finished:
+                flags = self.owed.get(name)
+                if flags is not None and 0 <= rep < size:
+                    flags[rep] = 0
+        self.total = sum(flags.count(1) for flags in self.owed.values())
+        self.remaining = self.total
         self.unexpected: list[tuple[str, int]] = []
 
     def take(self, record: ReplicateRecord) -> bool:
         """Tick ``record`` off; False for one not owed (a second copy, or never asked for)."""
-        key = (record.condition, record.replicate)
-        try:
-            self.pairs.remove(key)
-        except KeyError:
-            self.unexpected.append(key)
+        flags = self.owed.get(record.condition)
+        rep = record.replicate
+        if flags is None or type(rep) is not int or not 0 <= rep < len(flags) or not flags[rep]:
+            self.unexpected.append((record.condition, rep))
             return False
+        flags[rep] = 0
+        self.remaining -= 1
         return True
+
+    def _still_owed(self) -> dict[int, set[str]]:
+        """``{replicate: {condition, ...}}`` of the pairs never returned."""
+        missing: dict[int, set[str]] = {}
+        for name, flags in self.owed.items():
+            rep = flags.find(1)
+            while rep != -1:
+                missing.setdefault(rep, set()).add(name)
+                rep = flags.find(1, rep + 1)
+        return missing
 
     def never_returned(self, warn: Callable[[str], None]) -> Iterator[ReplicateRecord]:
         """Failed records for the pairs still owed (the plugin is done), so the run says
         so and ``strategy="resume"`` runs them."""
-        if not self.pairs:
+        if not self.remaining:
             return
-        first = min(self.pairs, key=lambda pair: pair[1])
+        missing = self._still_owed()
+        first = min(missing)
         warn(
-            f"The execution plugin {self.executor} never returned {len(self.pairs)} of "
-            f"{self.total} condition x replicate record(s) (e.g. {first[0]} #{first[1]}); they "
-            "are recorded as failed (ExecutorError) and run(strategy='resume') runs them."
+            f"The execution plugin {self.executor} never returned {self.remaining} of "
+            f"{self.total} condition x replicate record(s) (e.g. {min(missing[first])} #{first}); "
+            "they are recorded as failed (ExecutorError) and run(strategy='resume') runs them."
         )
         reason = (
             f"the execution plugin {self.executor} never returned this record; "
             "run(strategy='resume') runs it"
         )
-        for rep in sorted({rep for _, rep in self.pairs}):
+        for rep in sorted(missing):
             for record in self.runner.failed_records(rep, reason, "ExecutorError"):
-                if (record.condition, rep) in self.pairs:
+                if record.condition in missing[rep]:
                     yield record
 
     def warn_unexpected(self, warn: Callable[[str], None]) -> None:

@@ -14,6 +14,7 @@ from crystallize.utils.context import FrozenContext
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
+    from crystallize.treatment import Treatment
 
 
 class _EventContext(FrozenContext):
@@ -99,12 +100,29 @@ class RecordDispatcher:
         if treatment is not None:
             # A callable treatment may need what only the worker has; it failed there too.
             with contextlib.suppress(Exception):
-                treatment.apply(ctx)
+                if treatment.computes_values:
+                    self._apply_seeded(treatment, ctx, event.seed)
+                else:
+                    treatment.apply(ctx)
         if event.seed is not None:
             values["seed_used"] = event.seed
         ctx.__class__ = _EventContext
         self._last = (key, ctx)
         return ctx
+
+
+    def _apply_seeded(self, treatment: Treatment, ctx: FrozenContext, seed: int | None) -> None:
+        """Run a treatment function as the replicate ran it (under the seeds it had), with
+        the driver's generators left as they were: events can arrive in the middle of a
+        step of a replicate running in this process."""
+        from crystallize.plugins.execution.rng_isolation import PreservedRngState
+        from crystallize.plugins.seed import SeedPlugin
+
+        seeder = self.experiment.get_plugin(SeedPlugin)
+        with PreservedRngState():
+            if seeder is not None and seed is not None:
+                seeder.seed_treatment_function({"seed_used": seed}, treatment.name)
+            treatment.apply(ctx)
 
 
 def _note_hook(exc: BaseException, hook: Any, where: str) -> None:

@@ -206,6 +206,7 @@ class ReplicateRunner:
         before = [p for p in plugins if overrides(p, "before_replicate")]
         before.sort(key=lambda p: isinstance(p, SeedPlugin))
         self._before_replicate = _hooks(before, "before_replicate")
+        self._seeder = next((p for p in plugins if isinstance(p, SeedPlugin)), None)
         self._before_step = _hooks(plugins, "before_step")
         self._after_step = _hooks(plugins, "after_step")
         self._base_ctx = dict(exp.initial_ctx)
@@ -345,6 +346,8 @@ class ReplicateRunner:
         error: ReplicateError | None = None
         try:
             if treatment is not None:
+                if treatment.computes_values and self._seeder is not None:
+                    self._seeder.seed_treatment_function(values, treatment.name)
                 treatment.apply(ctx)
             for stage, hook in self._before_replicate:  # noqa: B007 - read on failure
                 hook(exp, ctx)

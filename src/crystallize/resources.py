@@ -66,8 +66,27 @@ class ResourceFactory:
             pass
         with _LOCK:
             if cache_key not in _CACHE:
-                _CACHE[cache_key] = self.fn(ctx)
+                _CACHE[cache_key] = self._create(ctx)
             return _CACHE[cache_key]
+
+    def _create(self, ctx: FrozenContext) -> Any:
+        """Run the factory with Python's ``random`` and NumPy's global generator seeded
+        from the key, then put their states back: every process builds the same resource
+        (a model's random initial weights), and the replicate that happened to create it
+        draws the numbers it would have drawn without it."""
+        from crystallize.plugins.execution.rng_isolation import PreservedRngState
+        from crystallize.plugins.seed import default_seed_fn, mixed_seed
+
+        with PreservedRngState():
+            default_seed_fn(mixed_seed(0, self.key))
+            try:
+                return self.fn(ctx)
+            except Exception as exc:
+                exc.add_note(
+                    f"(raised by the resource factory {self!r} creating its resource, when a "
+                    "step or the datasource first read it)"
+                )
+                raise
 
     _crystallize_resolve = get
 

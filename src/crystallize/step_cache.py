@@ -3,9 +3,13 @@
 A cacheable step's key is made of its name, a hash of its source code, each fixed
 parameter (``param.<name>``), each context value it reads — by injection or directly
 with ``ctx[...]``, ``ctx.get``, ``in``, ``ctx.add`` or ``ctx.metrics`` (``ctx.<key>``) —
-the content hash of its input, the replicate's seed and the global generators' state
-when it starts (``rng``). The condition name is never part of the key, so conditions
-that feed a step the same input share its output.
+the content hash of its input, the replicate's seed and — for a step that draws from
+the global random generators — their state when it starts (``rng``). Whether a step
+draws is known once it has run (the generators' state moved), so its entry is stored
+with or without ``rng``, and a lookup tries the key without it first. A step that never
+draws therefore hits even when the generators' state is not reproducible (a ``seed_fn``
+that leaves them alone, thread execution). The condition name is never part of the key,
+so conditions that feed a step the same input share its output.
 
 Direct reads are only known once the step has run, so the engine notes them while it
 runs (:func:`~crystallize.utils.context.track_reads`), stores the entry under a key that
@@ -16,7 +20,7 @@ the step read differs: at worst a step whose reads grow misses once more.
 A cached entry holds the output, the metrics the step recorded (with tags), the context
 keys it added or overrode, the bytes of the artifacts it wrote, the state of the global
 random number generators (Python's ``random`` and, when loaded, NumPy's) after the step
-and the events it emitted, so a hit replays all six: artifact files are written again at the new replicate's location, and
+when it drew from them, and the events it emitted, so a hit replays all six: artifact files are written again at the new replicate's location, and
 later steps draw exactly the numbers they would have drawn had the step run. (RNGs
 seeded by a custom ``seed_fn`` — PyTorch's, say — are not captured.) A miss carries an
 explanation: which parts differ from the closest earlier entry of the same step.
@@ -104,31 +108,37 @@ class StepCacheKey:
             parts[f"ctx.{key}"] = digest
         parts["input"] = input_hash
         parts["seed"] = values.get("seed_used")
-        # What the step would draw depends on the generators' state when it starts, which
-        # earlier steps of this condition may have moved: part of the key.
-        parts["rng"] = _rng_start_digest()
         from crystallize.store import make_key
 
-        key = make_key(**parts)
-        hit, value = cache.get(key)
-        lookup = CacheLookup(key, parts, None)
+        # What a step that draws from the global generators gets depends on their state
+        # when it starts (which earlier steps may have moved): such entries key it too.
+        rng = _rng_start_digest()
+        lookup = CacheLookup(make_key(**parts), parts, None)
+        lookup.rng = rng
         lookup.n_events = len(ctx._events or ())
-        if hit:
-            lookup.hit = True
-            lookup.value = value
+        for key in (lookup.key, make_key(**parts, rng=rng)):
+            hit, value = cache.get(key)
+            if hit:
+                lookup.key, lookup.hit, lookup.value = key, True, value
+                return lookup
+        closest = cache.closest_entry(self.name, {**parts, "rng": rng})
+        if closest is None:
+            lookup.miss_reason = "no earlier cache entry for this step"
         else:
-            closest = cache.closest_entry(self.name, parts)
-            if closest is None:
-                lookup.miss_reason = "no earlier cache entry for this step"
-            else:
-                lookup.miss_reason = "changed since the closest entry: " + ", ".join(closest[1])
+            differing = closest[1]
+            if len(differing) > 1 and "rng" in differing:  # only entries of drawing steps key it
+                differing = [name for name in differing if name != "rng"]
+            lookup.miss_reason = "changed since the closest entry: " + ", ".join(
+                "rng (the global random generators' state when the step started)" if name == "rng" else name
+                for name in differing
+            )
         return lookup
 
 
 class CacheLookup:
     """The outcome of one lookup: a hit to replay, or a miss to store afterwards."""
 
-    __slots__ = ("key", "parts", "miss_reason", "hit", "value", "n_events")
+    __slots__ = ("key", "parts", "miss_reason", "hit", "value", "n_events", "rng")
 
     def __init__(self, key: str | None, parts: dict[str, Any] | None, miss_reason: str | None) -> None:
         self.key = key
@@ -138,13 +148,16 @@ class CacheLookup:
         self.value: Any = None
         #: How many events the replicate had emitted before the step (set by lookup).
         self.n_events = 0
+        #: A digest of the global generators' state when the step started.
+        self.rng: str | None = None
 
     def replay(self, ctx: FrozenContext) -> Any:
         """Apply the cached metrics (with their tags), context additions and overrides,
         events and artifacts to ``ctx``; return the output."""
         data, logged, added, artifacts, rng, *rest = self.value
         events = rest[0] if rest else []
-        _restore_rng_states(rng)
+        if rng is not None:  # None: the step did not draw from the global generators
+            _restore_rng_states(rng)
         for name, value, *tags in logged:
             ctx.metrics.add(name, value, tags[0] if tags else None)
         ctx._data.update(added)
@@ -174,6 +187,9 @@ class CacheLookup:
         only logs)."""
         if self.key is None:
             return
+        from crystallize.store import make_key
+
+        drew = _rng_start_digest() != self.rng  # the step moved the global generators
         values = ctx._data
         changed = [*list(values)[n_keys:], *(key for key in overridden if key in values)]
         added = {key: values[key] for key in changed}
@@ -189,11 +205,11 @@ class CacheLookup:
             if unhashable:
                 self.miss_reason = f"{self.miss_reason}; output not cached: context value '{unhashable[0]}' cannot be hashed"
                 return
-            from crystallize.store import make_key
-
             keyer.learn_reads(cache, list(new_reads))
             self.parts = {**self.parts, **{f"ctx.{key}": digest for key, digest in new_reads.items()}}
-            self.key = make_key(**self.parts)
+        if drew:
+            self.parts = {**self.parts, "rng": self.rng}
+        self.key = make_key(**self.parts)
         artifacts = []
         if written:
             from crystallize.artifacts import Artifact
@@ -201,7 +217,7 @@ class CacheLookup:
             artifacts = [(name, Artifact(name).bind(ctx).read_bytes()) for name in written]
         events = (ctx._events or [])[self.n_events :]
         try:
-            entry = (data, _with_tags(logged, ctx), added, artifacts, _rng_states(), events)
+            entry = (data, _with_tags(logged, ctx), added, artifacts, _rng_states() if drew else None, events)
             cache.put(self.key, entry, step=self.parts["step"], parts=self.parts)
         except TypeError as exc:
             self.miss_reason = f"{self.miss_reason}; output not cached: {exc}"

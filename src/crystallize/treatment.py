@@ -82,6 +82,11 @@ class Treatment:
         self._items = tuple(self.values.items()) if isinstance(self.values, dict) else None
 
     @property
+    def computes_values(self) -> bool:
+        """True when the treatment's values come from a function ``fn(ctx)``."""
+        return self._items is None and self.values is not None
+
+    @property
     def reshapes(self) -> bool:
         """True when the treatment changes the datasource or the steps, not only values."""
         return self.datasource is not None or self.steps is not None or self.pipeline is not None

@@ -152,3 +152,29 @@ def test_the_command_line_survives_a_module_that_exits(make_folder, tmp_path):
     assert "experiment 'exiting' could not be loaded" in output
     assert "exiting/steps.py, line 4: the module exited with status 2 while being imported" in output
     assert "Traceback" not in output
+
+
+THREADED = """
+replicates: 2
+datasource: {source: numbers}
+steps: [add_delta, total]
+plugins:
+  execution: {strategy: thread, workers: 2}
+"""
+
+
+def test_discovery_does_not_warn_about_experiments_nobody_runs(make_folder, tmp_path, recwarn):
+    make_folder("plain")
+    make_folder("threaded", config=THREADED)
+    found = discover(tmp_path)
+    assert set(found.experiments) == {"plain", "threaded"}
+    assert [str(w.message) for w in recwarn] == []
+
+
+def test_the_thread_warning_names_the_experiment_when_it_runs(make_folder, tmp_path):
+    import pytest
+
+    make_folder("threaded", config=THREADED)
+    experiment = discover(tmp_path).experiments["threaded"]
+    with pytest.warns(RuntimeWarning, match=r"executor_type='thread' \(experiment 'threaded'\).*strategy: process"):
+        experiment.run()

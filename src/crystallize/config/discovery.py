@@ -13,6 +13,7 @@ directories and ``__pycache__``. A folder that fails to load is recorded in
 from __future__ import annotations
 
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,7 +108,12 @@ def discover(root: str | Path = ".") -> Discovery:
     paths: dict[str, Path] = {}
     for config in find_configs(directory):
         try:
-            experiment = session.load(config)
+            # Building every folder must not print warnings about experiments nobody
+            # asked to run (a thread executor in a sibling folder): whatever applies to
+            # the experiment that runs is warned about again when it runs.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                experiment = session.load(config)
             if experiment.name in paths:
                 raise ConfigError(
                     f"{display_path(config)}: the experiment name '{experiment.name}' is already used "

@@ -107,27 +107,32 @@ def numpy_state_descriptor() -> tuple[str, Any]:
     return ("state", state)
 
 
-def save_numpy_state() -> tuple[str, Any]:
-    """The global generator's state, or the seed it will get on import if not imported."""
+def save_numpy_state() -> tuple[str, Any, int | None]:
+    """The global generator's state, or the seed it will get on import if not imported
+    (with the latest seed given, which :func:`numpy_state_descriptor` compares with)."""
     module = sys.modules.get(_MODULE)
     get_state = getattr(module, "get_state", None) if module is not None else None
     if get_state is not None:
-        return ("state", get_state())
-    return ("pending", _pending)
+        return ("state", get_state(), _last_seed)
+    return ("pending", _pending, _last_seed)
 
 
-def restore_numpy_state(saved: tuple[str, Any]) -> None:
+def restore_numpy_state(saved: tuple[str, Any, int | None]) -> None:
     """Put back what :func:`save_numpy_state` returned.
 
     A pending seed saved before ``numpy.random`` was imported seeds it now if it has been
     imported since: whoever saved it had not drawn from NumPy yet, so that is the state
     its first draw would have come from.
     """
-    kind, value = saved
+    global _last_seed, _pending
+    kind, value, last_seed = saved
     if kind == "state":
         sys.modules[_MODULE].set_state(value)
     elif value is not None:
         seed_numpy(value)
+    else:  # never seeded: nothing to apply on import either
+        _pending = None
+    _last_seed = last_seed
 
 
 __all__ = ["numpy_state_descriptor", "restore_numpy_state", "save_numpy_state", "seed_numpy"]

@@ -19,13 +19,15 @@ SEED_STRIDE = 31337
 SEED_MODULUS = 2**32
 
 THREAD_WARNING = (
-    "SeedPlugin is combined with executor_type='thread': threads share Python's and NumPy's "
+    "SeedPlugin is combined with executor_type='thread'{experiment}: threads share Python's and NumPy's "
     "global random number generators, so results may not be reproducible. Use "
-    "executor_type='process' (or SerialExecution) when you need reproducible runs."
+    "process execution (executor_type='process'; strategy: process in config.yaml; "
+    "--executor process on the command line) or "
+    "SerialExecution when you need reproducible runs."
 )
 
 ASYNC_WARNING = (
-    "SeedPlugin has a custom seed_fn and AsyncExecution runs replicates concurrently: each "
+    "SeedPlugin has a custom seed_fn and AsyncExecution runs replicates concurrently{experiment}: each "
     "replicate keeps its own state of Python's random and NumPy's global generator, but "
     "other generators your seed_fn seeds are shared by the replicates in flight, so their "
     "numbers may not be reproducible. Use AsyncExecution(max_concurrency=1) (or "
@@ -117,6 +119,13 @@ def default_seed_fn(seed: int) -> None:
     _numpy_seed(seed)
 
 
+def mixed_seed(seed: int, label: str) -> int:
+    """A seed derived from ``seed`` and ``label``, the same in every process."""
+    import zlib
+
+    return (seed ^ zlib.crc32(label.encode("utf-8", "surrogatepass"))) % SEED_MODULUS
+
+
 class SeedPlugin(BasePlugin):
     """Seed every replicate deterministically and record the seed.
 
@@ -187,13 +196,30 @@ class SeedPlugin(BasePlugin):
             data["seed_used"] = seed
         (self.seed_fn or default_seed_fn)(seed)
 
+    def seed_treatment_function(self, values: dict[str, object], treatment: str) -> None:
+        """Seed the generators for a treatment given as a function ``fn(ctx)``, which runs
+        before :meth:`before_replicate`: from the replicate's seed and the treatment's
+        name, so what it draws is reproducible, independent of the other conditions, and
+        not the same numbers the datasource then draws (it is seeded again for that).
+
+        Args:
+            values: the replicate's context values (an explicit ``seed_used`` wins).
+            treatment: the treatment's name.
+        """
+        seed = values.get("seed_used")
+        if seed is None:
+            seed = self.seed_for(values.get("replicate", 0))  # type: ignore[arg-type]
+        (self.seed_fn or default_seed_fn)(mixed_seed(seed, treatment))
+
     def _warn_if_threaded(self, experiment: Experiment) -> None:
         execution = experiment.execution_plugin
         kind = getattr(execution, "executor_type", None)
+        name = getattr(experiment, "name", None)
+        where = f" (experiment '{name}')" if name else ""
         if kind == "thread":
-            warnings.warn(THREAD_WARNING, RuntimeWarning, stacklevel=user_stacklevel())
+            warnings.warn(THREAD_WARNING.format(experiment=where), RuntimeWarning, stacklevel=user_stacklevel())
         elif kind == "async" and self.seed_fn is not None and getattr(execution, "max_concurrency", None) != 1:
-            warnings.warn(ASYNC_WARNING, RuntimeWarning, stacklevel=user_stacklevel())
+            warnings.warn(ASYNC_WARNING.format(experiment=where), RuntimeWarning, stacklevel=user_stacklevel())
 
 
-__all__ = ["SEED_MODULUS", "SEED_STRIDE", "SeedPlugin", "check_seed", "default_seed_fn"]
+__all__ = ["SEED_MODULUS", "SEED_STRIDE", "SeedPlugin", "check_seed", "default_seed_fn", "mixed_seed"]

@@ -31,7 +31,7 @@ class RngStream:
     __slots__ = ("saved",)
 
     def __init__(self) -> None:
-        self.saved: tuple[Any, tuple[str, Any]] | None = None  # None until it first pauses
+        self.saved: tuple[Any, tuple[str, Any, int | None]] | None = None  # None until it first pauses
 
     def resume(self) -> None:
         """Put this stream's state in the global generators."""
@@ -42,6 +42,23 @@ class RngStream:
     def pause(self) -> None:
         """Keep the global generators' state as this stream's."""
         self.saved = (random.getstate(), save_numpy_state())
+
+
+class PreservedRngState:
+    """``with PreservedRngState():`` puts the global generators back as they were when
+    the block started (for code run on the side: a resource factory, a treatment
+    function rebuilt for an event hook)."""
+
+    __slots__ = ("saved",)
+
+    def __init__(self) -> None:
+        self.saved = RngStream()
+
+    def __enter__(self) -> None:
+        self.saved.pause()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.saved.resume()
 
 
 #: The stream of the replicate whose code is running (read when it starts a task).
@@ -103,4 +120,4 @@ def stream_task_factory(loop: Any, coro: Coroutine[Any, Any, Any], **kwargs: Any
     return asyncio.Task(coro, loop=loop, **kwargs)
 
 
-__all__ = ["CURRENT_STREAM", "OwnRngState", "RngStream", "stream_task_factory"]
+__all__ = ["CURRENT_STREAM", "OwnRngState", "PreservedRngState", "RngStream", "stream_task_factory"]

@@ -157,6 +157,38 @@ def _ci_note(hyp: HypothesisResult) -> str | None:
     return f"CI: {'; '.join(seen)}" if seen else None
 
 
+_SIDES = {"greater": "greater (treatment > baseline)", "less": "less (treatment < baseline)"}
+
+
+def _settings(hyp: HypothesisResult, key: str) -> str | None:
+    """The verifiers' ``alpha`` or ``alternative`` (``key``) across the hypothesis's
+    results, joined if they differ; ``None`` when no result says (a custom verifier)."""
+    seen: list[str] = []
+    for output in hyp.results.values():
+        for _, entry in _metric_entries(hyp, output) if "error" not in output else []:
+            value = entry.get(key)
+            if value is None:
+                continue
+            text = _SIDES.get(value, value) if key == "alternative" else format_value(value)
+            if text not in seen:
+                seen.append(text)
+    return " / ".join(seen) if seen else None
+
+
+def _hypothesis_header(hyp: HypothesisResult) -> str:
+    """``Hypothesis 'h' on m, alpha: 0.1, alternative: greater (...), correction: holm``:
+    what the verdicts were judged against (the parts a result does not say are left out)."""
+    header = f"Hypothesis '{hyp.name}' on {', '.join(hyp.metrics)}"
+    for label, value in (
+        ("alpha", _settings(hyp, "alpha")),
+        ("alternative", _settings(hyp, "alternative")),
+        ("correction", hyp.correction),
+    ):
+        if value:
+            header += f", {label}: {value}"
+    return header
+
+
 def _best_line(hyp: HypothesisResult) -> str | None:
     """``Best: <treatment>``, or why no treatment could be ranked (``None``: nothing to say)."""
     if hyp.best is not None:
@@ -202,8 +234,7 @@ def render_report(result: Result) -> str:
         lines.append("No metrics were recorded.")
     for hyp in result.metrics.hypotheses:
         lines.append("")
-        extra = f", correction: {hyp.correction}" if hyp.correction else ""
-        lines.append(f"Hypothesis '{hyp.name}' on {', '.join(hyp.metrics)}{extra}")
+        lines.append(_hypothesis_header(hyp))
         error = getattr(hyp, "error", None)
         if error:
             lines.append(f"  could not be verified: {error}")

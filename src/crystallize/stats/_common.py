@@ -11,6 +11,7 @@ import functools
 import inspect
 import math
 import numbers
+import sys
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -421,6 +422,94 @@ def _one_value_each(replicates: Sequence[int], values: Sequence[Any]) -> bool:
     return len(replicates) == len(values) == len(set(replicates))
 
 
+ROUNDING = 10 * sys.float_info.epsilon
+"""Values whose spread (max - min) is at most this fraction of their magnitude are equal
+up to float rounding: the tolerance (about 10 ulps) below which scipy warns of
+"precision loss ... data are nearly identical"."""
+
+
+def within_rounding(values: Any, scale: float | None = None) -> bool:
+    """Whether ``values`` are all equal up to float rounding.
+
+    True when their spread (``numpy.ptp``) is at most :data:`ROUNDING` times ``scale``,
+    by default the largest magnitude among them (so all-zero values are equal, while
+    tiny values that really differ, like 1e-20 and 2e-20, are not).
+    """
+    import numpy as np
+
+    array = np.asarray(values, dtype=float)
+    if array.size == 0:
+        return True
+    if scale is None:
+        scale = float(np.max(np.abs(array)))
+    return bool(np.ptp(array) <= ROUNDING * scale)
+
+
+def no_variation(baseline: Any, treatment: Any, *, paired: bool) -> str | None:
+    """How the values fail to vary between replicates, up to float rounding.
+
+    ``"equal"``: every value of both conditions is the same (``paired``: every paired
+    difference is 0). ``"constant"``: each condition is constant but the two differ
+    (``paired``: every paired difference is the same non-zero number). ``None``: the
+    values vary. Paired differences are judged against the magnitude of the values they
+    were computed from, whose rounding they carry.
+    """
+    import numpy as np
+
+    b = np.asarray(baseline, dtype=float)
+    t = np.asarray(treatment, dtype=float)
+    if paired:
+        diff = t - b
+        scale = float(np.max(np.abs(np.concatenate([b, t])), initial=0.0))
+        if not within_rounding(diff, scale):
+            return None
+        return "equal" if within_rounding(np.append(diff, 0.0), scale) else "constant"
+    if not (within_rounding(b) and within_rounding(t)):
+        return None
+    return "equal" if within_rounding(np.concatenate([b, t])) else "constant"
+
+
+def no_variation_notes(
+    baseline: np.ndarray, treatment: np.ndarray, *, paired: bool, test: str
+) -> tuple[list[str], bool]:
+    """Warnings for a t-test on values that do not vary between replicates, and whether
+    the test is undefined for them (its p-value is then NaN, not a rounding artefact).
+
+    scipy divides by a variance that is zero or pure rounding error there: the p-value
+    comes out NaN, 0 or absurdly small, and the effect size infinite.
+    """
+    kind = no_variation(baseline, treatment, paired=paired)
+    if kind is None:
+        return [], False
+    advice = (
+        "Check that the replicates really differ (seeds, data splits): a metric that is "
+        "the same in every replicate needs no test."
+    )
+    if paired:
+        difference = 0.0 if kind == "equal" else float((treatment - baseline).mean())
+        values = f"every paired difference (treatment - baseline) is {difference:.6g}"
+    elif kind == "equal":
+        values = f"every value in both conditions is {float(baseline.mean()):.6g}"
+    else:
+        values = (
+            f"every baseline value is {float(baseline.mean()):.6g} and every treatment value "
+            f"{float(treatment.mean()):.6g}"
+        )
+    if kind == "equal":
+        return [
+            f"UndefinedTestWarning: the p-value is NaN because the metric does not vary: "
+            f"{values} (up to float rounding), so {test} is undefined (its effect size is NaN "
+            f"too). {advice}"
+        ], True
+    valid = "wilcoxon" if paired else "permutation_test"
+    return [
+        f"ConstantMetricWarning: the metric does not vary between replicates: {values} (up "
+        f"to float rounding), so {test} has no variance to weigh the difference against and "
+        "its p-value (0 or absurdly small) and effect size (infinite) are not meaningful. "
+        f"{advice} {valid} gives a valid p-value for such values."
+    ], False
+
+
 def base_result(
     *,
     test: str,
@@ -461,10 +550,11 @@ def finish(
     p = float(p_value)
     result["p_value"] = p
     result["significant"] = bool(p < alpha)
-    if math.isnan(p) and not notes:  # scipy can return NaN without warning (zero variance)
+    if math.isnan(p) and not any(note.startswith("UndefinedTestWarning") for note in notes):
         notes = [
+            *notes,
             "UndefinedTestWarning: the p-value is NaN, so the test is undefined for these values "
-            "(usually no variation: every value, or every paired difference, is the same)."
+            "(usually no variation: every value, or every paired difference, is the same).",
         ]
     if notes or data_notes:
         result["warnings"] = [*data_notes, *notes]

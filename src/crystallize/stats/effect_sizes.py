@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from crystallize.stats._common import no_variation
+
 __all__ = [
     "cohens_d",
     "cohens_dz",
@@ -29,6 +31,16 @@ def _ratio(numerator: float, denominator: float) -> float:
     return math.copysign(math.inf, numerator)
 
 
+def _without_spread(kind: str | None, difference: float) -> float | None:
+    """The standardised difference of values without spread (``kind`` from
+    :func:`~crystallize.stats._common.no_variation`): NaN when they are all equal,
+    +/-inf (the sign of ``difference``) when constant but different; ``None`` when they
+    vary."""
+    if kind is None:
+        return None
+    return math.nan if kind == "equal" else math.copysign(math.inf, difference)
+
+
 def cohens_d(baseline: Sequence[float], treatment: Sequence[float]) -> float:
     """Cohen's d: mean difference (treatment - baseline) over the pooled standard deviation.
 
@@ -41,7 +53,9 @@ def cohens_d(baseline: Sequence[float], treatment: Sequence[float]) -> float:
 
     Returns:
         The standardised difference; NaN when there are fewer than 3 values in total or
-        both conditions are constant and equal, +/-inf when both are constant but differ.
+        both conditions are constant and equal, +/-inf when both are constant but differ
+        ("constant" up to float rounding, see
+        :func:`~crystallize.stats._common.no_variation`: rounding noise is no spread).
     """
     import numpy as np
 
@@ -50,6 +64,9 @@ def cohens_d(baseline: Sequence[float], treatment: Sequence[float]) -> float:
     df = b.size + t.size - 2
     if b.size < 1 or t.size < 1 or df < 1:
         return math.nan
+    degenerate = _without_spread(no_variation(b, t, paired=False), float(t.mean() - b.mean()))
+    if degenerate is not None:
+        return degenerate
     ss_b = float(b.var(ddof=1)) * (b.size - 1) if b.size > 1 else 0.0
     ss_t = float(t.var(ddof=1)) * (t.size - 1) if t.size > 1 else 0.0
     pooled_sd = math.sqrt((ss_b + ss_t) / df)
@@ -98,13 +115,19 @@ def cohens_dz(baseline: Sequence[float], treatment: Sequence[float]) -> float:
 
     Returns:
         The standardised mean paired difference (NaN for fewer than 2 pairs or when all
-        differences are equal to zero, +/-inf when they are equal but non-zero).
+        differences are equal to zero, +/-inf when they are equal but non-zero; "equal" up
+        to float rounding, see :func:`~crystallize.stats._common.no_variation`).
     """
     import numpy as np
 
-    diff = np.asarray(treatment, dtype=float) - np.asarray(baseline, dtype=float)
+    b = np.asarray(baseline, dtype=float)
+    t = np.asarray(treatment, dtype=float)
+    diff = t - b
     if diff.size < 2:
         return math.nan
+    degenerate = _without_spread(no_variation(b, t, paired=True), float(diff.mean()))
+    if degenerate is not None:
+        return degenerate
     return _ratio(float(diff.mean()), float(diff.std(ddof=1)))
 
 

@@ -32,7 +32,11 @@ from crystallize.stats.effect_sizes import (
     rank_biserial,
 )
 from crystallize.stats.parametric import welch_difference_ci
-from crystallize.stats.resampling import bootstrap_difference_ci, permutation_p_value
+from crystallize.stats.resampling import (
+    bootstrap_difference_ci,
+    permutation_p_value,
+    small_sample_ci_note,
+)
 
 __all__ = ["mann_whitney", "permutation_test", "wilcoxon"]
 
@@ -41,21 +45,22 @@ _ZERO_METHODS = ("wilcox", "pratt", "zsplit")
 _check_method = functools.partial(check_choice, argument="method", choices=_MWU_METHODS)
 _check_zero_method = functools.partial(check_choice, argument="zero_method", choices=_ZERO_METHODS)
 _BOOTSTRAP_CI = "difference in means (percentile bootstrap)"
-#: Below this many values per condition, a percentile-bootstrap interval is flagged: with
-#: 3–5 values a nominal 95% interval covers only about 76–88% (measured by simulation).
+#: Below this many values per condition, a percentile-bootstrap interval is flagged: by
+#: simulation a nominal 95% one covered 73-79% at 3 values, 83-87% at 4-5 and about 90%
+#: at 10 (mann_whitney and wilcoxon on normal data, 270-600 runs per size).
 SMALL_SAMPLE_CI = 10
 
 
 def _small_sample_ci_note(n: int) -> list[str]:
     """A warning for a percentile-bootstrap ``ci`` computed from ``n`` values (per
     condition or pair) when ``n`` is small enough for it to be too narrow."""
-    if n >= SMALL_SAMPLE_CI:
-        return []
-    return [
-        f"SmallSampleWarning: the ci is a percentile-bootstrap interval from {n} value(s); "
-        f"below {SMALL_SAMPLE_CI} such intervals are too narrow (a 95% one covers about "
-        "80-90%). Use welch_t_test's or paired_t_test's interval for the difference in means."
-    ]
+    return small_sample_ci_note(
+        n,
+        interval="percentile-bootstrap",
+        below=SMALL_SAMPLE_CI,
+        coverage="by simulation a nominal 95% one covered 73-79% at 3 values and 83-87% at 4-5",
+        instead="Use welch_t_test's or paired_t_test's interval for the difference in means.",
+    )
 
 
 @builtin_verifier(method=_check_method)

@@ -15,6 +15,7 @@ from crystallize.stats._common import (
     ci_tuple,
     collect_warnings,
     finish,
+    no_variation_notes,
     paired_values,
     per_metric,
     two_samples,
@@ -100,7 +101,8 @@ def welch_t_test(
             ci_of="difference in means",
             ci_level=1 - alpha,
         )
-        return finish(result, res.pvalue, alpha, notes)
+        degenerate, undefined = no_variation_notes(b, t, paired=False, test=test)
+        return finish(result, math.nan if undefined else res.pvalue, alpha, [*degenerate, *notes])
 
     return per_metric(
         test=test, baseline=baseline, treatment=treatment, metric=metric, compute=compute
@@ -174,7 +176,9 @@ def paired_t_test(
             ci_of="mean paired difference",
             ci_level=1 - alpha,
         )
-        return finish(result, res.pvalue, alpha, notes, pairing)
+        degenerate, undefined = no_variation_notes(b, t, paired=True, test=test)
+        p_value = math.nan if undefined else res.pvalue
+        return finish(result, p_value, alpha, [*degenerate, *notes], pairing)
 
     return per_metric(
         test=test, baseline=baseline, treatment=treatment, metric=metric, compute=compute

@@ -40,6 +40,33 @@ _check_method = functools.partial(
 )
 
 
+#: Below this many values per condition, bootstrap_ci flags its interval as too narrow.
+#: By simulation (normal data with unequal SDs, 800 runs per size) a nominal 95% BCa
+#: interval covered the true difference 79% of the time at 3 values, 81-88% at 4-6,
+#: 89-91% at 8-12 and 92% at 15; skewed (lognormal) data stayed at 78-86% even at 20.
+SMALL_SAMPLE_BOOTSTRAP = 15
+
+
+def small_sample_ci_note(n: int, *, interval: str, below: int, coverage: str, instead: str) -> list[str]:
+    """A ``SmallSampleWarning`` for a bootstrap ``ci`` computed from ``n`` values (per
+    condition or pair), when ``n < below``, the size under which such intervals were
+    measured to be too narrow.
+
+    Args:
+        n: the number of values the interval was computed from (the smaller condition).
+        interval: what kind of interval it is (``"percentile-bootstrap"``).
+        below: the size from which no warning is given.
+        coverage: the measured coverage to quote (``"a 95% one covered 79% at 3 values"``).
+        instead: what to use instead.
+    """
+    if n >= below:
+        return []
+    return [
+        f"SmallSampleWarning: the ci is a {interval} interval from {n} value(s); below "
+        f"{below} such intervals are too narrow ({coverage}). {instead}"
+    ]
+
+
 def _mean_difference(treatment: np.ndarray, baseline: np.ndarray, axis: int = -1) -> Any:
     """Vectorised statistic: mean(treatment) - mean(baseline) along ``axis``."""
     return treatment.mean(axis=axis) - baseline.mean(axis=axis)
@@ -137,8 +164,12 @@ def bootstrap_ci(
 
     The interval comes from ``scipy.stats.bootstrap`` (resampling each condition
     independently, ``n_resamples`` times, seeded), at confidence level ``1 - alpha``. It
-    makes no normality assumption, but with very few replicates (< ~8 per condition)
-    bootstrap intervals are too narrow; prefer :func:`permutation_test` there.
+    makes no normality assumption, but with few replicates it is too narrow: below
+    :data:`SMALL_SAMPLE_BOOTSTRAP` (15) values per condition the result's ``warnings``
+    hold a ``SmallSampleWarning`` quoting the coverage measured by simulation (a nominal
+    95% BCa interval covered 79% at 3 values, 81-88% at 4-6, 89-91% at 8-12). There,
+    :func:`welch_t_test` gives an interval for the same difference, and
+    :func:`permutation_test` the same p-value with Welch's interval.
 
     The ``p_value`` is **not** read off the interval: it is a permutation-test p-value
     for the same statistic (``scipy.stats.permutation_test``, same ``n_resamples`` and
@@ -212,6 +243,17 @@ def bootstrap_ci(
             seed=seed,
             p_value_method="permutation",
             exact=exact,
+        )
+        notes += small_sample_ci_note(
+            min(b.size, t.size),
+            interval=f"{method}-bootstrap",
+            below=SMALL_SAMPLE_BOOTSTRAP,
+            coverage=(
+                "by simulation a nominal 95% BCa interval covered the true difference 79% of "
+                "the time at 3 values per condition, 81-88% at 4-6 and 89-91% at 8-12, and "
+                "skewed data do worse"
+            ),
+            instead="Use welch_t_test's interval for the difference in means.",
         )
         return finish(result, p_value, alpha, notes)
 

@@ -60,6 +60,7 @@ class RunSession:
         self._finish_error: str | None = None
         self._lost_error: str | None = None
         self._unstored = 0
+        self._write_warning = ""
         self.run: RunInfo | None = None
         self.store: RunStore | None = None
         self.cache: StepCache | None = None
@@ -71,6 +72,7 @@ class RunSession:
         self.steps_left_in_store = False
         self._light = False
         self._recovered: list[ReplicateRecord] = []
+        self._upstream = _upstream_sources(experiment)
         plugin = experiment.get_plugin(ArtifactPlugin)
         root = plugin.root_dir if plugin is not None else None
         if root is None:
@@ -80,6 +82,7 @@ class RunSession:
                     "strategy='resume' needs a run store, but the ArtifactPlugin has root_dir=None; "
                     "set a root_dir (default 'data') to keep runs."
                 )
+            self._pin_upstream()
             return
         from crystallize.store import release_shared_store, shared_store
 
@@ -88,6 +91,7 @@ class RunSession:
         try:
             self._start(root, plugin.versioned, strategy, conditions)
         except BaseException as exc:
+            self._unpin_upstream()
             if self.run is not None:  # created (or reopened) before the failure: end it
                 status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
                 why = [f"the run could not start: {exc}"] if isinstance(exc, StoreError) else None
@@ -108,6 +112,7 @@ class RunSession:
         self._light = len(conditions) * experiment.replicates >= LIGHT_RECORDS_FROM
         spec = self._spec = spec_of(experiment)
         digest = fingerprint(spec)
+        self._pin_upstream()  # after the spec: a pin is no part of the experiment
         previous = self._resumable(spec, digest) if strategy == "resume" else None
         if previous is not None and previous.replicates > experiment.replicates:
             # Resuming would shrink a stored run (its records and verdicts describe more
@@ -199,6 +204,20 @@ class RunSession:
             "experiment its own name=, or use ArtifactPlugin(versioned=True)."
         )
         return version
+
+    def _pin_upstream(self) -> None:
+        """Fix the upstream version each upstream output of this run reads, before any
+        replicate starts (see :meth:`~crystallize.config.UpstreamOutput.pin`)."""
+        for source in self._upstream:
+            runs = self.store.list_runs(source.experiment) if self.store is not None else []
+            note = source.pin(runs, self._is_live)
+            if note is not None:
+                self.warn(note)
+
+    def _unpin_upstream(self) -> None:
+        """Let the upstream outputs look for the latest version again (the run is over)."""
+        for source in self._upstream:
+            source.unpin()
 
     def _is_live(self, run: RunInfo) -> bool:
         """Whether ``run`` is ``running`` with a live driver: another process whose pid
@@ -308,8 +327,9 @@ class RunSession:
     def add(self, record: ReplicateRecord) -> None:
         """Queue ``record`` for the store (committed within about 100 ms)."""
         if self._writer is None:
-            if self._write_error is not None:
-                self._unstored += 1  # kept in memory only
+            if self._write_error is not None:  # kept in memory, written again at the end
+                self._recovered.append(record)
+                self._unstored = len(self._recovered)
             return
         try:
             self._writer.add(record)
@@ -342,10 +362,28 @@ class RunSession:
         self._write_error = str(cause).rstrip(".")
         self._unstored = len(self._recovered)
         self._light = False
-        self.warn(
+        self._write_warning = (
             f"Records of run {self.run_id} could not be written to the store ({self._write_error}); "
             "the rest of this run is kept in memory only (the Result still has every replicate)."
         )
+        self.warn(self._write_warning)
+
+    def _write_again(self) -> None:
+        """Write once more the records a failed commit left out, before the run's final
+        status: a lock held for a while (a long compact, a backup tool) has often passed
+        by then. What still cannot be written stays in :attr:`store_error`."""
+        assert self.store is not None and self.run is not None
+        try:
+            self.store.append_records(self.run.run_id, self._recovered)
+        except StoreError:
+            return
+        with contextlib.suppress(ValueError):
+            self.warnings.remove(self._write_warning)
+        self.warn(
+            f"{len(self._recovered)} record(s) of run {self.run_id} could not be written to the "
+            f"store at first ({self._write_error}); they were written at the end of the run."
+        )
+        self._write_error, self._recovered, self._unstored = None, [], 0
 
     def finish(self, status: str, summary: dict[str, Any] | None = None) -> None:
         """Flush the pending records and record the run's final status (``failed`` for a
@@ -357,6 +395,7 @@ class RunSession:
         the run is kept. Ctrl+C while the last records are written stores the run as
         ``cancelled`` (a resume re-runs what did not reach the store) and is re-raised.
         """
+        self._unpin_upstream()
         if self.store is None or self.run is None:
             return
         try:
@@ -368,6 +407,8 @@ class RunSession:
                 except KeyboardInterrupt:
                     self._finish_run("cancelled", summary)
                     raise
+            if self._write_error is not None and self._recovered:
+                self._write_again()
             if self._write_error is not None and status == "completed":
                 status = "failed"
             self._finish_run(status, summary)
@@ -407,6 +448,18 @@ class RunSession:
                 f"the run's final status ({status}) could not be stored: {str(exc).rstrip('.')}"
             )
             self.warn(f"Run {self.run_id}: {self._finish_error}.")
+
+
+def _upstream_sources(experiment: Experiment) -> list[Any]:
+    """The upstream outputs (``UpstreamOutput``) the experiment's datasources read."""
+    import sys
+
+    upstream = sys.modules.get("crystallize.config.upstream")
+    if upstream is None:  # never imported: there is none
+        return []
+    sources = [experiment.datasource] + [getattr(t, "datasource", None) for t in experiment.treatments]
+    found = {id(ref): ref for source in sources for ref in upstream.upstream_refs(source)}
+    return list(found.values())
 
 
 def _prepare_artifacts(root: Any, experiment: str, make: Any = None, *args: Any) -> Any:

@@ -13,15 +13,22 @@ and decodes it with the output's ``loader`` (raw bytes without one). ``<root>`` 
 consuming experiment's ``plugins.artifacts.root_dir`` (``data`` by default, relative to
 the working directory), which must be the producer's too.
 
+A run of the consumer fixes the version and ``n`` once, when it starts
+(:meth:`UpstreamOutput.pin`), so every replicate reads the same producer run even if the
+producer is run again meanwhile. When the latest version is still being written by a
+running producer run, the consumer reads the version of the producer's last completed run
+instead (with a warning), and refuses to start when there is none. A replicate that finds
+the pinned version replaced (an unversioned producer run again) fails saying so.
+
 Several aliases make a :class:`CombinedSource` whose data is ``{alias: value}``.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crystallize.artifacts import load_artifact_file
 from crystallize.datasource import DataSource
@@ -30,9 +37,21 @@ from crystallize.store.artifacts import artifact_path, latest_version, version_d
 from crystallize.treatment import BASELINE
 from crystallize.utils.context import FrozenContext
 
+if TYPE_CHECKING:
+    from crystallize.store.base import RunInfo
+
 
 class MissingUpstreamArtifactError(ConfigError):
     """The artifact file another experiment should have written is not on disk."""
+
+
+class _Pin(NamedTuple):
+    """The upstream version a run reads, its replicate count, and the identity of its
+    directory then (to notice it replaced)."""
+
+    version: int | None
+    count: int
+    identity: tuple[int, int, int] | None
 
 
 class UpstreamOutput(DataSource):
@@ -48,8 +67,13 @@ class UpstreamOutput(DataSource):
             a changed upstream also changes this experiment's fingerprint (and a resumed
             run recomputes).
 
-    Picklable (the loader is pickled by reference), so process and Ray workers can use it.
+    Picklable (the loader is pickled by reference), so process and Ray workers can use it;
+    a pinned version (:meth:`pin`) travels with it.
     """
+
+    #: What :meth:`pin` fixed. Set on the instance only while a run is going: the
+    #: instance's attributes count in the experiment's fingerprint.
+    _pin: _Pin | None = None
 
     def __init__(
         self,
@@ -78,40 +102,148 @@ class UpstreamOutput(DataSource):
         """``experiment#output``."""
         return f"{self.experiment}#{self.output}"
 
+    def pin(
+        self, runs: Sequence[RunInfo] = (), is_live: Callable[[RunInfo], bool] | None = None
+    ) -> str | None:
+        """Fix the version (and replicate count) every replicate reads until :meth:`unpin`.
+
+        A run calls it in the driver before any replicate starts. Without a pin, each read
+        looks for the latest version again.
+
+        Args:
+            runs: the store's runs of the upstream experiment, newest first: the latest
+                version is passed over while a running run writes it.
+            is_live: whether a ``running`` run has a live driver (default: all do).
+
+        Returns:
+            A warning when the latest version is being written and an older completed
+            one is read instead, else ``None``.
+
+        Raises:
+            MissingUpstreamArtifactError: a running run writes the latest version and no
+                completed run left another one to read.
+        """
+        root = Path(self.root_dir)
+        version = latest_version(root, self.experiment)
+        writer = _writer_of(runs, version)
+        note = None
+        if writer is not None and writer.status == "running" and (is_live is None or is_live(writer)):
+            version, note = self._completed_instead(root, runs, writer)
+        self._pin = _resolve(root, self.experiment, version)
+        return note
+
+    def unpin(self) -> None:
+        """Forget the pinned version: reads look for the latest one again."""
+        self.__dict__.pop("_pin", None)
+
+    def _completed_instead(self, root: Path, runs: Sequence[RunInfo], writer: RunInfo) -> tuple[int, str]:
+        """The version of the newest completed run whose files are still there, and a
+        warning saying so (raises when there is none)."""
+        busy = (
+            f"Datasource '{self.name}': run {writer.run_id} of '{self.experiment}' (process "
+            f"{writer.pid} on {writer.hostname}) is still running and writing "
+            f"v{writer.artifact_version}"
+        )
+        for run in runs:
+            version = run.artifact_version
+            if (
+                run.status == "completed" and version is not None and _writer_of(runs, version) is run
+                and version_dir(root, self.experiment, version).is_dir()
+            ):
+                return version, (
+                    f"{busy}, so this run reads v{version}, written by its last completed run "
+                    f"{run.run_id}; run this again once {writer.run_id} has finished to read its output."
+                )
+        raise MissingUpstreamArtifactError(
+            f"{busy}, and no completed run of '{self.experiment}' left artifacts to read instead. "
+            "Wait until it has finished, then run this again (with plugins.artifacts.versioned: "
+            f"true, '{self.experiment}' keeps its last completed run's files while it runs again)."
+        )
+
     def path_for(self, replicate: int) -> Path:
         """The file consumer replicate ``replicate`` reads (see the module docstring).
 
         Raises:
-            MissingUpstreamArtifactError: the upstream experiment has no artifacts, or the
-                replicate's file does not exist.
+            MissingUpstreamArtifactError: the upstream experiment has no artifacts, the
+                replicate's file does not exist, or the pinned version was replaced.
         """
+        return self._locate(replicate)[0]
+
+    def _locate(self, replicate: int) -> tuple[Path, _Pin]:
         root = Path(self.root_dir)
-        version = latest_version(root, self.experiment)
-        if version is None:
+        pin = self._pin or _resolve(root, self.experiment, latest_version(root, self.experiment))
+        if pin.version is None:
             raise MissingUpstreamArtifactError(
                 f"Datasource '{self.name}': experiment '{self.experiment}' has no artifacts under "
                 f"{root / self.experiment}. Run '{self.experiment}' first (an ExperimentGraph runs "
                 "upstream experiments first), with the same artifacts root_dir."
             )
-        found = _replicate_dirs(version_dir(root, self.experiment, version) / BASELINE)
-        count = max(found) + 1 if found else 0
-        index = replicate % count if count and replicate >= count else replicate
-        path = artifact_path(root, self.experiment, version, BASELINE, index, self.file_name)
+        index = replicate % pin.count if pin.count and replicate >= pin.count else replicate
+        path = artifact_path(root, self.experiment, pin.version, BASELINE, index, self.file_name)
         if not path.is_file():
+            self._check_unchanged(pin)
             raise MissingUpstreamArtifactError(
                 f"Datasource '{self.name}': {path} does not exist. Replicate {index} of "
                 f"'{self.experiment}' (baseline) did not write output '{self.output}' — it may have "
                 "failed; see that run's errors, then run it again (strategy='resume' finishes "
                 "failed replicates)."
             )
-        return path
+        return path, pin
+
+    def _check_unchanged(self, pin: _Pin) -> None:
+        """Raise when the pinned version directory was replaced since it was pinned."""
+        assert pin.version is not None
+        where = version_dir(self.root_dir, self.experiment, pin.version)
+        now = _identity(where)
+        if pin.identity is not None and now != pin.identity:
+            raise MissingUpstreamArtifactError(
+                f"Datasource '{self.name}': experiment '{self.experiment}' was run again (or its "
+                f"artifacts deleted) while this run was reading its artifacts: {where} was "
+                f"{'replaced' if now is not None else 'removed'}, so the files this run started "
+                f"with are gone. Run this again once '{self.experiment}' has finished; make "
+                f"'{self.experiment}' versioned (plugins.artifacts.versioned: true) so that running "
+                "it again never replaces files other experiments read."
+            )
 
     def fetch(self, ctx: FrozenContext) -> Any:
         """Load and decode the upstream file for ``ctx["replicate"]``."""
-        return load_artifact_file(self.path_for(int(ctx.get("replicate", 0))), self.loader)
+        path, pin = self._locate(int(ctx.get("replicate", 0)))
+        try:
+            data = load_artifact_file(path, self.loader)
+        except Exception:  # e.g. the file went away meanwhile: say why, if that is why
+            self._check_unchanged(pin)
+            raise
+        self._check_unchanged(pin)  # the file read may be a new run's
+        return data
 
     def __repr__(self) -> str:
         return f"UpstreamOutput({self.name!r}, file_name={self.file_name!r}, root_dir={self.root_dir!r})"
+
+
+def _writer_of(runs: Sequence[RunInfo], version: int | None) -> RunInfo | None:
+    """The newest of ``runs`` (newest first) that wrote ``v<version>``, or ``None``."""
+    if version is None:
+        return None
+    return next((run for run in runs if run.artifact_version == version), None)
+
+
+def _resolve(root: Path, experiment: str, version: int | None) -> _Pin:
+    """Pin ``version``: count its replicate directories and note its identity."""
+    if version is None:
+        return _Pin(None, 0, None)
+    where = version_dir(root, experiment, version)
+    found = _replicate_dirs(where / BASELINE)
+    return _Pin(version, max(found) + 1 if found else 0, _identity(where))
+
+
+def _identity(folder: Path) -> tuple[int, int, int] | None:
+    """What changes when ``folder`` is replaced by a new one of the same name (its inode
+    alone may be reused at once), or ``None`` when it does not exist."""
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino, info.st_ctime_ns
 
 
 def _replicate_dirs(condition_dir: Path) -> list[int]:

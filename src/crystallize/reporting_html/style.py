@@ -14,6 +14,9 @@ h3 { font-size: 15px; margin: 22px 0 6px; word-break: break-word; }
 nav { padding: 6px 0 12px; }
 nav a { color: #1D4ED8; text-decoration: none; }
 .meta, .note, .dim { color: var(--dim); }
+.banner { margin: 6px 0 10px; padding: 8px 12px; border: 1px solid #F59E0B; border-radius: 6px;
+  background: #FFFBEB; color: var(--warn); font-weight: 600; }
+.banner.bad { border-color: #FCA5A5; background: #FEF2F2; color: var(--err); }
 .note { font-size: 13px; margin: 4px 0 10px; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
 pre { background: var(--band); padding: 8px; overflow-x: auto; white-space: pre-wrap; }

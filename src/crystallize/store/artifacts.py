@@ -302,7 +302,11 @@ def claim_version(root: str | os.PathLike[str], experiment: str, versioned: bool
     if not versioned:
         reset_version_dir(root, experiment, 0)
         return 0
-    version = next_version(root, experiment, True)
+    return _claim_from(root, experiment, next_version(root, experiment, True))
+
+
+def _claim_from(root: str | os.PathLike[str], experiment: str, version: int) -> int:
+    """Create the first free ``v<N>`` with ``N >= version`` (atomically) and return ``N``."""
     version_dir(root, experiment, version).parent.mkdir(parents=True, exist_ok=True)
     while True:
         try:
@@ -315,13 +319,14 @@ def claim_version(root: str | os.PathLike[str], experiment: str, versioned: bool
 
 def claim_side_version(root: str | os.PathLike[str], experiment: str) -> int:
     """Claim a new ``v<N>`` for a run of an unversioned experiment that cannot use ``v0``
-    (another run of it is using ``v0``); return ``N``.
+    (another run of it is using ``v0``); return ``N``, never 0.
 
     The directory holds a :data:`SIDE_VERSION_MARKER` file saying so, and
     :func:`latest_version` passes over it, so readers of the experiment's latest
-    artifacts (upstream outputs) keep reading ``v0``.
+    artifacts (upstream outputs) keep reading ``v0``. ``v0`` itself is left to the run
+    using it, even when that run has not created it yet.
     """
-    version = claim_version(root, experiment, True)
+    version = _claim_from(root, experiment, max(1, next_version(root, experiment, True)))
     marker = version_dir(root, experiment, version) / SIDE_VERSION_MARKER
     marker.write_text(
         f"v{version} holds the artifacts of one run of the unversioned experiment "

@@ -219,6 +219,8 @@ class SQLiteRunStore(RecordRows, PreregistrationRows, RunStore):
             )
         elif "not a database" in message or "malformed" in message:
             hint = " The file is not a Crystallize run store or is corrupt."
+        elif "disk is full" in message or "disk I/O error" in message:
+            hint = " The disk may be full, or the file system failing: free space and retry."
         elif "unable to open" in message or "readonly" in message:
             hint = " Check that the directory exists and is writable."
         return StoreError(f"Run store {str(self.path)!r}: could not {action}: {message}.{hint}")

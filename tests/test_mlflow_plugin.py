@@ -173,7 +173,7 @@ def test_hypothesis_metrics_names_metric_for_multi_metric_hypotheses():
     assert metric_key("hyp", "my name!", "x<y>") == "hyp.my name_.x_y_"
 
 
-def test_a_run_that_raised_leaves_its_parent_failed_at_the_next_run(logged):
+def test_a_run_that_raised_closes_its_parent_as_failed(logged):
     from crystallize.exceptions import MissingMetricError
 
     _plugin, _result, client, _runs, root = logged
@@ -190,10 +190,32 @@ def test_a_run_that_raised_leaves_its_parent_failed_at_the_next_run(logged):
     with pytest.raises(MissingMetricError):
         experiment.run()
     crashed = plugin.parent_run_id
-    assert client.get_run(crashed).info.status == "RUNNING"
+    assert client.get_run(crashed).info.status == "FAILED"
     experiment.run(hypotheses=[])
     assert client.get_run(crashed).info.status == "FAILED"
     assert client.get_run(plugin.parent_run_id).info.status == "FINISHED"
+
+
+@pipeline_step()
+def interrupted(data, ctx):
+    if ctx["replicate"] == 1:
+        raise KeyboardInterrupt
+    return data, {"score": data}
+
+
+def test_a_run_stopped_by_ctrl_c_closes_its_parent_as_killed(logged):
+    _plugin, _result, client, _runs, root = logged
+    plugin = MlflowPlugin(
+        tracking_uri=f"sqlite:///{root / 'mlflow.db'}", experiment_name="mlflow-ctrl-c",
+        html_report=False, artifact_location=(root / "ctrl-c-artifacts").as_uri(),
+    )
+    experiment = Experiment(
+        datasource=noise(), pipeline=Pipeline([interrupted()]), replicates=3, name="ctrl_c",
+        plugins=[plugin, ArtifactPlugin(root_dir=root / "ctrl-c-data")],
+    )
+    with pytest.raises(KeyboardInterrupt):
+        experiment.run()
+    assert client.get_run(plugin.parent_run_id).info.status == "KILLED"
 
 
 @pipeline_step()

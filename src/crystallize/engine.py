@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import weakref
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from crystallize.arrivals import iterate_records
@@ -27,7 +27,7 @@ from crystallize.exceptions import (
 from crystallize.hypothesis import Hypothesis, HypothesisResult
 from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateRecord
-from crystallize.replicate import ReplicateRunner, baseline_condition, code_digest
+from crystallize.replicate import ReplicateOutcome, ReplicateRunner, baseline_condition, code_digest
 from crystallize.result import Result
 from crystallize.session import RunSession
 from crystallize.treatment import BASELINE, Treatment
@@ -169,11 +169,14 @@ def iter_run(
         experiment, treatments=run_treatments, hypotheses=run_hypotheses, replicates=replicates
     ):
         experiment.validate()
-        for plugin in experiment.plugins:
-            plugin.before_run(experiment)
         conditions = [baseline_condition()] + [(t.name, t) for t in experiment.treatments]
         names = [name for name, _ in conditions]
-        session = RunSession(experiment, strategy, names)
+        start_plugins(experiment, experiment.plugins, names)
+        try:
+            session = RunSession(experiment, strategy, names)
+        except BaseException as exc:  # the store cannot be opened, a resume is refused...
+            close_plugins(experiment, exc, lambda: _empty_result(experiment, names))
+            raise
         records: list[ReplicateRecord] = []
         cache_hits = 0
         first_failure: ReplicateRecord | None = None
@@ -208,7 +211,7 @@ def iter_run(
                 rep for rep in range(experiment.replicates)
                 if len(session.done.get(rep, ())) < len(conditions)
             ]
-            runner = ReplicateRunner(
+            runner = (_KeepingRunner if fail_fast else ReplicateRunner)(
                 experiment, conditions, pending, done=session.done,
                 cache=session.cache, location=session.location,
                 expected_code=code_digest(experiment, conditions),
@@ -240,28 +243,31 @@ def iter_run(
         except BaseException as exc:
             if arriving is not None:
                 arriving.close()  # cancel what has not started
-            cancelled = isinstance(exc, KeyboardInterrupt | GeneratorExit)
-            session.finish("cancelled" if cancelled else "failed", summary=_summary(records))
+            ended = _status_of(exc)
+            session.finish(ended, summary=_summary(records))
             if all_computed and isinstance(exc, KeyboardInterrupt):  # Ctrl+C after the last replicate
                 with contextlib.suppress(Exception):
                     _keep_result(exc, build_result(), "after the last replicate")
-            if isinstance(exc, GeneratorExit):  # a stream left early: a deliberate stop
-                with contextlib.suppress(Exception):  # plugins close what before_run opened
-                    call_after_run(experiment, build_result())
+            close_plugins(experiment, exc, lambda: _ended(build_result(), ended))
             raise
         if first_failure is not None:
             _finish(session, result, "failed", _summary(records))
-            call_after_run(experiment, result)  # plugins close what before_run opened
-            raise RunFailedError(first_failure.error, result)
+            failed = _run_failed(first_failure, result, runner)
+            close_plugins(experiment, failed, lambda: _ended(result, "failed"))
+            raise failed
         status = "completed"  # also when a hypothesis raises: every replicate is stored
+        unverified: BaseException | None = None
         try:
             result.metrics.hypotheses = verify_hypotheses(experiment.hypotheses, result)
-        except KeyboardInterrupt as exc:
-            status = "cancelled"  # no verdicts yet: a resume computes them
-            _keep_result(exc, result, "while its hypotheses were being verified")
-            raise
-        finally:
-            _finish(session, result, status, _summary(records, result.metrics.hypotheses))
+        except BaseException as exc:
+            unverified = exc
+            if isinstance(exc, KeyboardInterrupt):
+                status = "cancelled"  # no verdicts yet: a resume computes them
+        _finish(session, result, status, _summary(records, result.metrics.hypotheses))
+        if unverified is not None:
+            _note_unverified(unverified, result)
+            close_plugins(experiment, unverified, lambda: _ended(result, status))
+            raise unverified
         call_after_run(experiment, result)
     return result
 
@@ -281,27 +287,155 @@ def _chosen_treatments(treatments: Iterable[TreatmentLike] | TreatmentLike, know
 def call_after_run(experiment: Experiment, result: Result) -> None:
     """Call every plugin's ``after_run``, even when one raises; the first exception is
     raised at the end with the Result attached (and notes naming any later ones)."""
-    first: Exception | None = None
-    for plugin in experiment.plugins:
+    failures = _after_run_each(experiment.plugins, experiment, result)
+    if not failures:
+        return
+    (hook, first), *later = failures
+    stored = f" and is stored as run {result.run_id}" if result.run_id else ""
+    first.add_note(
+        f"Raised by the plugin hook {hook}. The run itself "
+        f"completed{stored}; its Result is attached to this exception as .result."
+    )
+    for other_hook, other in later:
+        first.add_note(_also_raised(other_hook, other))
+    _attach_result(first, result)
+    raise first
+
+
+def start_plugins(experiment: Experiment, plugins: Iterable[Any], names: list[str]) -> None:
+    """Call each plugin's ``before_run``; when one raises, the plugins already started get
+    their ``after_run`` (with an empty Result) before the exception goes on."""
+    started: list[Any] = []
+    try:
+        for plugin in plugins:
+            plugin.before_run(experiment)
+            started.append(plugin)
+    except BaseException as exc:
+        close_plugins(experiment, exc, lambda: _empty_result(experiment, names), started)
+        raise
+
+
+def _empty_result(experiment: Experiment, names: list[str]) -> Result:
+    """The Result ``after_run`` gets when a run raised before any record arrived."""
+    return _ended(Result([], names, experiment=experiment.name), "failed")
+
+
+def _status_of(exc: BaseException) -> str:
+    """How a run that raised ``exc`` ends: ``cancelled`` (Ctrl+C, a stream closed early)
+    or ``failed``."""
+    return "cancelled" if isinstance(exc, KeyboardInterrupt | GeneratorExit) else "failed"
+
+
+def _ended(result: Result, status: str) -> Result:
+    """``result`` of a run that raised, with how it ended as ``info["status"]`` (the
+    status it is stored with, as in a Result loaded from the store)."""
+    result.info["status"] = status
+    return result
+
+
+def close_plugins(
+    experiment: Experiment,
+    exc: BaseException,
+    make_result: Callable[[], Result],
+    plugins: Iterable[Any] | None = None,
+) -> None:
+    """Call every plugin's ``after_run`` (default: all of ``experiment``'s) while ``exc``
+    ends the run, so plugins close what ``before_run`` opened; the caller then raises
+    ``exc``. A hook that raises, or a Result that cannot be built, adds a note to ``exc``."""
+    try:
+        result = make_result()
+    except Exception as failure:
+        exc.add_note(f"Plugins' after_run hooks were not called: the Result could not be built ({failure!r}).")
+        return
+    plugins = experiment.plugins if plugins is None else plugins
+    for hook, failure in _after_run_each(plugins, experiment, result):
+        exc.add_note(_also_raised(hook, failure))
+
+
+def _after_run_each(plugins: Iterable[Any], experiment: Experiment, result: Result) -> list[tuple[str, Exception]]:
+    """Call each plugin's ``after_run``; the ``(hook name, exception)`` of those that raised."""
+    failures = []
+    for plugin in plugins:
         try:
             plugin.after_run(experiment, result)
         except Exception as exc:
-            if first is not None:
-                first.add_note(
-                    f"The plugin hook {hook_name(plugin.after_run)} also raised "
-                    f"{type(exc).__name__}: {exc}"
-                )
-                continue
-            first = exc
-            stored = f" and is stored as run {result.run_id}" if result.run_id else ""
-            exc.add_note(
-                f"Raised by the plugin hook {hook_name(plugin.after_run)}. The run itself "
-                f"completed{stored}; its Result is attached to this exception as .result."
-            )
-            with contextlib.suppress(AttributeError):  # an exception class with __slots__
-                exc.result = result  # type: ignore[attr-defined]
-    if first is not None:
-        raise first
+            failures.append((hook_name(plugin.after_run), exc))
+    return failures
+
+
+def _also_raised(hook: str, exc: Exception) -> str:
+    return f"The plugin hook {hook} also raised {type(exc).__name__}: {exc}"
+
+
+def _attach_result(exc: BaseException, result: Result) -> None:
+    with contextlib.suppress(AttributeError):  # an exception class with __slots__
+        exc.result = result  # type: ignore[attr-defined]
+
+
+class _KeepingRunner(ReplicateRunner):
+    """A runner that keeps the exception of each failed condition × replicate it ran in
+    this process, for ``fail_fast`` to chain (``{(condition, replicate): exception}``).
+
+    Process and Ray workers unpickle it without that dict (the runner pickles only its
+    own fields) and keep nothing: there, only the record's traceback text comes back.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.exceptions: dict[tuple[str, int], BaseException] = {}
+
+    def run_condition(self, condition: str, treatment: Treatment | None, replicate: int) -> ReplicateOutcome:
+        """Run one (condition, replicate) synchronously; keep its exception."""
+        return self._keep(super().run_condition(condition, treatment, replicate))
+
+    async def arun_condition(self, condition: str, treatment: Treatment | None, replicate: int) -> ReplicateOutcome:
+        """Run one (condition, replicate), awaiting async steps; keep its exception."""
+        return self._keep(await super().arun_condition(condition, treatment, replicate))
+
+    def with_event_sink(self, sink: Callable[[Any], None] | None) -> ReplicateRunner:
+        """A copy sending live events to ``sink`` that keeps exceptions in the same dict."""
+        clone = super().with_event_sink(sink)
+        clone.exceptions = self.exceptions  # the copy is made through pickling's state
+        return clone
+
+    def _keep(self, outcome: ReplicateOutcome) -> ReplicateOutcome:
+        kept = getattr(self, "exceptions", None)  # None in a worker process
+        if kept is not None and outcome.exception is not None:
+            kept[(outcome.record.condition, outcome.record.replicate)] = outcome.exception
+        return outcome
+
+
+def _run_failed(record: ReplicateRecord, result: Result, runner: ReplicateRunner) -> RunFailedError:
+    """The ``RunFailedError`` for ``fail_fast``'s first failed ``record``: caused by the
+    step's own exception when it was raised in this process, else with a note holding the
+    traceback the worker stored."""
+    error = RunFailedError(record.error, result)
+    kept = getattr(runner, "exceptions", {})
+    cause = kept.get((record.condition, record.replicate))
+    if cause is not None:
+        error.__cause__ = cause
+    elif record.error is not None and record.error.traceback:
+        error.add_note(f"The replicate's traceback (it ran in a worker process):\n{record.error.traceback.rstrip()}")
+    return error
+
+
+def _note_unverified(exc: BaseException, result: Result) -> None:
+    """Tell what is kept when verifying the hypotheses raised ``exc`` (every replicate ran)
+    and attach the Result as ``.result``; a Ctrl+C says how to resume."""
+    if isinstance(exc, KeyboardInterrupt):
+        _keep_result(exc, result, "while its hypotheses were being verified")
+        return
+    if "store_error" in result.info:
+        kept = f"its records could not all be stored ({result.info['store_error']})"
+    elif result.run_id is not None:
+        kept = f"the run is stored as completed (run {result.run_id}) without hypothesis verdicts"
+    else:
+        kept = "nothing was stored (the experiment keeps no run store)"
+    exc.add_note(
+        f"Raised while the hypotheses were verified: every replicate ran and {kept}. "
+        "The Result (every record, no verdicts) is attached to this exception as .result."
+    )
+    _attach_result(exc, result)
 
 
 def _finish(session: RunSession, result: Result, status: str, summary: dict[str, Any]) -> None:
@@ -365,31 +499,42 @@ def apply_once(
         seed = check_seed(seed, "apply() seed")
     chosen = as_treatment(treatment, experiment.treatments) if treatment is not None else None
     condition = (chosen.name, chosen) if chosen is not None else baseline_condition()
+    names = [baseline_condition()[0]] + ([condition[0]] if chosen is not None else [])
     with run_overrides(experiment, treatments=[chosen] if chosen is not None else [], hypotheses=[], replicates=1):
         execution = experiment.execution_plugin  # not used: the replicate runs right here
-        for plugin in experiment.plugins:
-            if plugin is not execution:
-                plugin.before_run(experiment)
-        with scratch_location(experiment.name) as location:  # artifacts written, not kept
-            runner = ReplicateRunner(
-                experiment, [condition], [0], seed=seed, data=data, use_data=use_data, location=location
+        start_plugins(experiment, [p for p in experiment.plugins if p is not execution], names)
+        records: list[ReplicateRecord] = []
+
+        def build_result() -> Result:
+            seed_plugin = experiment.get_plugin(SeedPlugin)
+            return Result(
+                records,
+                names,
+                experiment=experiment.name,
+                base_seed=seed_plugin.base_seed if seed_plugin else None,
+                info={"replicates": 1, "strategy": "apply", "computed": len(records)},
             )
-            dispatch = RecordDispatcher(experiment)
-            if dispatch.listens:
-                runner.event_sink = dispatch.event
-            outcome = runner.run_condition(condition[0], condition[1], 0)
-        dispatch.raise_failure()
-        dispatch(outcome.record)
-        seed_plugin = experiment.get_plugin(SeedPlugin)
-        result = Result(
-            [outcome.record],
-            [baseline_condition()[0]] + ([condition[0]] if chosen is not None else []),
-            experiment=experiment.name,
-            base_seed=seed_plugin.base_seed if seed_plugin else None,
-            info={"replicates": 1, "strategy": "apply", "computed": 1},
-        )
-        call_after_run(experiment, result)
+
+        try:
+            with scratch_location(experiment.name) as location:  # artifacts written, not kept
+                runner = ReplicateRunner(
+                    experiment, [condition], [0], seed=seed, data=data, use_data=use_data, location=location
+                )
+                dispatch = RecordDispatcher(experiment)
+                if dispatch.listens:
+                    runner.event_sink = dispatch.event
+                outcome = runner.run_condition(condition[0], condition[1], 0)
+            records.append(outcome.record)
+            dispatch.raise_failure()
+            dispatch(outcome.record)
+        except BaseException as exc:
+            ended = _status_of(exc)
+            close_plugins(experiment, exc, lambda: _ended(build_result(), ended))
+            raise
+        call_after_run(experiment, build_result())
     if outcome.exception is not None:
+        error = outcome.record.error
+        outcome.exception.add_note(f"Raised by experiment.apply() in condition '{error.condition}', step '{error.step}'.")
         raise outcome.exception
     return outcome.data
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import os
 import time
-import traceback
 from collections.abc import Callable, Generator, Sequence
 from time import perf_counter
 from types import CoroutineType
@@ -30,6 +29,7 @@ from crystallize.step_cache import StepCacheKey
 from crystallize.treatment import BASELINE, Treatment
 from crystallize.utils.context import FrozenContext, reads_noted, track_reads
 from crystallize.utils.hashing import IMMUTABLE_TYPES, content_hash
+from crystallize.utils.tracebacks import user_traceback
 
 if TYPE_CHECKING:
     from crystallize.artifacts import ArtifactLocation
@@ -426,7 +426,7 @@ class ReplicateRunner:
                 step=stage,
                 message=_failure_message(exc),
                 exception_type=type(exc).__name__,
-                traceback=traceback.format_exc(),
+                traceback=user_traceback(exc),
             )
         record = ReplicateRecord(  # positional (ReplicateRecord.FIELDS order): cheaper
             condition,

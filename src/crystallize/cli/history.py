@@ -9,6 +9,7 @@ experiment; ``--root`` points elsewhere. ``diff`` lives in :mod:`crystallize.cli
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -352,13 +353,18 @@ def show_command(
     metric: str | None = typer.Option(None, "--metric", "-m", help="Chart only this metric."),
     chart: bool = typer.Option(True, "--chart/--no-chart", help="Draw each metric's distribution."),
     root: str | None = typer.Option(None, "--root", help=ROOT_OPTION_HELP),
+    tracebacks: bool = typer.Option(
+        False, "--tracebacks", help="Print the stored traceback of each failed replicate (also with --debug)."
+    ),
 ) -> None:
     """Show a past run's report (the latest by default) with a terminal chart."""
     from rich.console import Console
 
+    from crystallize.cli.errors import debug_enabled
     from crystallize.store import load_result
 
-    where, info = resolve_run(experiment_arg(name_or_path), run, root)
+    experiment = experiment_arg(name_or_path)
+    where, info = resolve_run(experiment, run, root)
     result = load_result(info.run_id, where)
     if metric is not None:
         check_metric(result, metric)
@@ -372,9 +378,31 @@ def show_command(
         soft_wrap=True,
     )
     console.print(literal(result.report().rstrip()), soft_wrap=True)
+    if tracebacks or debug_enabled():
+        console.print()
+        console.print(literal(failure_tracebacks(result)), soft_wrap=True)
+    elif result.errors:
+        command = f"crystallize show {shlex.quote(experiment.given)} --run {info.run_id} --tracebacks"
+        console.print(literal(f"See their tracebacks with: {command}"), soft_wrap=True)
     if chart:
         console.print()
         console.print(chart_for(result, metric))
+
+
+def failure_tracebacks(result: Result) -> str:
+    """The stored tracebacks of ``result``'s failed replicates, each one once, headed by
+    the replicates that failed with it (``[baseline #0], [t #0] failed in step 'fit':``)."""
+    if not result.errors:
+        return "No replicate failed in this run: there is no traceback to show."
+    groups: dict[tuple[str, str], list[str]] = {}
+    for error in result.errors:
+        groups.setdefault((str(error.step), error.traceback or ""), []).append(f"[{error.condition} #{error.replicate}]")
+    shown = []
+    for (step, text), where in groups.items():
+        names = ", ".join(where[:5]) + (f" and {len(where) - 5} more" if len(where) > 5 else "")
+        body = text.rstrip() or "No traceback was stored (see the error in the report above)."
+        shown.append(f"{names} failed in step '{step}':\n{body}")
+    return "\n\n".join(shown)
 
 
 @on_interrupt("Interrupted; no report was written.")
@@ -458,6 +486,7 @@ __all__ = [
     "resolve_run",
     "error_count",
     "experiment_arg",
+    "failure_tracebacks",
     "find_run",
     "format_duration",
     "format_time",

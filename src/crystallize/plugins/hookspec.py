@@ -48,9 +48,11 @@ class BasePlugin:
         """Driver. Called at the start of every ``run()``, before any replicate."""
 
     def after_run(self, experiment: Experiment, result: Result) -> None:
-        """Driver. Called at the end of every ``run()`` with the finished Result (also
-        after a ``fail_fast`` stop or a stream left early, with the partial Result); a
-        run that raised skips it."""
+        """Driver. Called at the end of every ``run()`` with the finished Result, however
+        the run ends: after a ``fail_fast`` stop or a stream left early with the partial
+        Result, and when the run raised (a hypothesis, a hook, Ctrl+C) with what it had,
+        its ``info["status"]`` saying how it ended (``failed``, ``cancelled``, or
+        ``completed`` when only verifying the hypotheses raised)."""
 
     def on_replicate_end(self, experiment: Experiment, record: ReplicateRecord) -> None:
         """Driver. Called for each (condition, replicate) record as it arrives."""

@@ -27,12 +27,14 @@ class LoggingPlugin(BasePlugin):
         log_level: level set on the ``crystallize`` logger: a level name (``"DEBUG"``,
             ``"info"``, ...) or a non-negative int (``logging.DEBUG``, ``15``, ...).
 
-    Failures are logged the moment their record reaches the driver. The level is set
-    when the experiment is built and again when each run starts (so another
-    experiment built meanwhile does not change this one's). When ``verbose`` is set and
-    nothing handles the logger yet, a stderr handler is added for the run; ``after_run``
-    removes it, and a run that raised (and so skipped ``after_run``) has it removed when
-    the next run starts.
+    Failures are logged the moment their record reaches the driver, as one ERROR line
+    (``Replicate failed: [baseline #0] step 'fit': ValueError: ...``); with ``verbose``,
+    or the logger at DEBUG, the stored traceback follows that line in the same message.
+    The level is set when the experiment is built and again when each run starts (so
+    another experiment built meanwhile does not change this one's). When ``verbose`` is
+    set and nothing handles the logger yet, a stderr handler is added for the run;
+    ``after_run`` removes it (it runs however the run ends), and one left behind all the
+    same is removed when the next run starts.
     Every message is logged by the driver (hook ``on_replicate_end``), whatever the
     executor, so worker processes need no logging set-up.
     """
@@ -79,7 +81,7 @@ class LoggingPlugin(BasePlugin):
         """Log failures at once, and every step with its timing when verbose."""
         self._done += 1
         if record.error is not None:
-            logger.error("Replicate failed: %s", record.error)
+            self._log_failure(record)
         if not self.verbose:
             return
         for step in record.steps:
@@ -104,14 +106,27 @@ class LoggingPlugin(BasePlugin):
             record.seed,
         )
 
+    def _log_failure(self, record: ReplicateRecord) -> None:
+        """One ERROR line; with ``verbose`` or the logger at DEBUG, the stored traceback
+        follows it in the same message."""
+        error = record.error
+        stored = error.traceback
+        if stored and (self.verbose or logger.isEnabledFor(logging.DEBUG)):
+            logger.error("Replicate failed: %s\n%s", error, stored.rstrip())
+        else:
+            logger.error("Replicate failed: %s", error)
+
     def after_run(self, experiment: Experiment, result: Result) -> None:
-        """Log the end of a run with its duration and error count."""
+        """Log the end of a run (``failed`` or ``cancelled`` when it raised) with its
+        duration and error count."""
         reused = len(result.records) - self._done
         hits = result.info.get("cache_hits", 0)
+        ended = {"failed": "failed", "cancelled": "was cancelled"}.get(result.info.get("status"), "finished")
         logger.info(
-            "Experiment '%s' finished in %.2f s: %d replicate record(s) computed%s, "
+            "Experiment '%s' %s in %.2f s: %d replicate record(s) computed%s, "
             "%d cache hit(s), %d error(s)",
             experiment.name,
+            ended,
             time.perf_counter() - self._started,
             self._done,
             f", {reused} resumed from the store" if reused else "",
@@ -133,8 +148,9 @@ class _RunHandler(logging.StreamHandler):
 
 
 def _drop_stale_handlers() -> None:
-    """Remove the handlers of verbose runs that are over but skipped ``after_run`` (a hook
-    raised, Ctrl+C), so a later quiet experiment prints nothing extra."""
+    """Remove the handlers of verbose runs that are over but whose ``after_run`` never
+    ran to remove them (say, a second Ctrl+C while the run was closing), so a later
+    quiet experiment prints nothing extra."""
     from crystallize.engine import is_running
 
     for handler in list(logger.handlers):

@@ -328,8 +328,18 @@ class MlflowPlugin(BasePlugin):
             from crystallize.reporting_html import render_html
 
             client.log_text(parent, render_html(result), "report.html")
-        client.set_terminated(parent, status="FINISHED", end_time=now)
+        client.set_terminated(parent, status=_parent_status(result), end_time=now)
         self._open = False
+
+
+def _parent_status(result: Result) -> str:
+    """The MLflow status of the parent run: a run that raised carries how it ended in
+    ``info["status"]`` (``cancelled`` for Ctrl+C; ``failed``, or ``completed`` when only
+    verifying its hypotheses raised); one that did not raise has none."""
+    ended = result.info.get("status")
+    if ended is None:
+        return "FINISHED"
+    return "KILLED" if ended == "cancelled" else "FAILED"
 
 
 def hypothesis_metrics(hypotheses: Iterable[HypothesisResult]) -> dict[str, float]:

@@ -15,12 +15,24 @@ from typing import TYPE_CHECKING
 from crystallize.artifacts import Artifact
 from crystallize.datasource import DataSource, data_source
 from crystallize.exceptions import (
+    ClusterConnectionError,
+    ConfigError,
     ContextMutationError,
     CrystallizeError,
     ExperimentBusyError,
     ExperimentValidationError,
+    InsufficientSamplesError,
+    MissingContextKeyError,
+    MissingMetricError,
     MissingParameterError,
+    OptionalDependencyError,
     PicklingError,
+    PluginError,
+    RunFailedError,
+    StoreArgumentError,
+    StoreError,
+    VerificationError,
+    VerifierArgumentError,
 )
 from crystallize.experiment import Experiment
 from crystallize.hypothesis import Hypothesis, HypothesisResult, Verifier, hypothesis, verifier
@@ -46,6 +58,7 @@ if TYPE_CHECKING:
     from crystallize.config.graph import ExperimentGraph
     from crystallize.confirm import Confirmation, Exploration, explore
     from crystallize.plugins.execution.ray import RayExecution
+    from crystallize.plugins.mlflow import MlflowPlugin
     from crystallize.quick import quick_experiment
 
 __version__ = "0.1.0"
@@ -61,8 +74,16 @@ _LAZY = {
     "Confirmation": "crystallize.confirm",
 }
 
+if not TYPE_CHECKING:  # type checkers see the imports above; a typo stays an error
+    __getattr__ = lazy_attributes(__name__, _LAZY)
 
-__getattr__ = lazy_attributes(__name__, _LAZY)
+
+def __dir__() -> list[str]:
+    """The module's names, with the lazily imported ones (for tab completion)."""
+    return sorted({*globals(), *_LAZY})
+
+
+del TYPE_CHECKING, annotations, lazy_attributes  # not part of the public namespace
 
 
 __all__ = [
@@ -70,31 +91,44 @@ __all__ = [
     "ArtifactPlugin",
     "AsyncExecution",
     "BasePlugin",
+    "ClusterConnectionError",
+    "ConfigError",
     "Confirmation",
     "ContextMutationError",
     "CrystallizeError",
     "DataSource",
     "ExecutionPlugin",
     "Experiment",
-    "ExperimentGraph",
-    "Exploration",
     "ExperimentBusyError",
+    "ExperimentGraph",
     "ExperimentValidationError",
+    "Exploration",
     "FrozenContext",
     "Hypothesis",
     "HypothesisResult",
+    "InsufficientSamplesError",
     "LoggingPlugin",
+    "MissingContextKeyError",
+    "MissingMetricError",
     "MissingParameterError",
+    "MlflowPlugin",
+    "OptionalDependencyError",
     "ParallelExecution",
     "PicklingError",
     "Pipeline",
     "PipelineStep",
+    "PluginError",
     "RayExecution",
     "Result",
+    "RunFailedError",
     "SeedPlugin",
     "SerialExecution",
+    "StoreArgumentError",
+    "StoreError",
     "Treatment",
+    "VerificationError",
     "Verifier",
+    "VerifierArgumentError",
     "data_source",
     "explore",
     "hypothesis",

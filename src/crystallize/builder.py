@@ -99,6 +99,22 @@ class ExperimentBuilder:
         self._initial_ctx.update(values)
         return self
 
+    def __repr__(self) -> str:
+        """What was set so far, by name: ``ExperimentBuilder('demo', datasource='numbers',
+        steps=['add'], replicates=3)``."""
+        parts = [repr(self._name)] if self._name is not None else []
+        if self._datasource is not None:
+            parts.append(f"datasource={_label(self._datasource)!r}")
+        for label, items in (
+            ("steps", self._steps), ("plugins", self._plugins), ("treatments", self._treatments),
+            ("hypotheses", self._hypotheses), ("initial_ctx", list(self._initial_ctx)),
+        ):
+            if items:
+                parts.append(f"{label}={[_label(item) for item in items]!r}")
+        if self._replicates != 1:
+            parts.append(f"replicates={self._replicates!r}")
+        return f"ExperimentBuilder({', '.join(parts)})"
+
     def build(self) -> Experiment:
         """Create and validate the Experiment.
 
@@ -119,6 +135,14 @@ class ExperimentBuilder:
         )
         experiment.validate()
         return experiment
+
+
+def _label(item: Any) -> str:
+    """A short label for a builder part: its ``name``, else its class name (a key as is)."""
+    if isinstance(item, str):
+        return item
+    name = getattr(item, "name", None)
+    return name if isinstance(name, str) else type(item).__name__
 
 
 def _items(given: tuple[Any, ...], what: str) -> list[Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
 
 from crystallize.pipeline_step import (
     NO_PARAMS,
@@ -19,6 +19,8 @@ from crystallize.utils.importing import factory_reference
 
 if TYPE_CHECKING:
     import inspect
+
+_P = ParamSpec("_P")
 
 
 class DataSource:
@@ -67,7 +69,7 @@ class FunctionDataSource(DataSource):
         return factory_reference(self.fn, "__crystallize_datasource__", dict(self.params))
 
 
-def data_source(fn: Callable[..., Any]) -> Callable[..., FunctionDataSource]:
+def data_source(fn: Callable[Concatenate[Any, _P], Any]) -> Callable[_P, FunctionDataSource]:
     """Turn ``def f(ctx, **params)`` into a factory: ``f(**params)`` returns a DataSource.
 
     A datasource gets nothing from the context but the context itself: every parameter
@@ -117,8 +119,12 @@ def data_source(fn: Callable[..., Any]) -> Callable[..., FunctionDataSource]:
             raise _missing_parameters_error(fn.__name__, missing)
         return FunctionDataSource(fn, params)
 
+    # What the factory takes: the parameters after the context, as they are.
+    factory.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=rest, return_annotation=FunctionDataSource
+    )
     factory.__crystallize_datasource__ = fn  # type: ignore[attr-defined]
-    return factory
+    return factory  # type: ignore[return-value]  # binds _P as the function does
 
 
 #: Names of a first parameter that clearly is the context even when it has a default.

@@ -3,7 +3,7 @@
 The tree::
 
     CrystallizeError
-    ├── ContextMutationError        a context key was overwritten by accident
+    ├── ContextMutationError        (also a TypeError) a context key was set or overwritten
     ├── MissingContextKeyError      (also a KeyError) ctx[key] for a key the context lacks
     ├── MissingParameterError       a step keyword has no fixed value, context value or default
     ├── ExperimentValidationError   (also a ValueError) the experiment is incomplete or inconsistent
@@ -15,13 +15,16 @@ The tree::
     │   ├── InsufficientSamplesError  too few replicate values for the test
     │   ├── VerifierArgumentError     (also a ValueError) a built-in verifier got a bad argument
     │   └── MissingMetricError        a hypothesis names a metric nobody recorded
-    ├── RunFailedError              fail_fast stopped a run at its first failed replicate
+    ├── RunFailedError              (also a RuntimeError) fail_fast stopped a run at its first
+    │                               failed replicate
     ├── StoreError                  the run store could not be read or written
+    │   └── StoreArgumentError      (also a ValueError) a store function got a bad argument
     ├── ClusterConnectionError      (also a ConnectionError) a Ray cluster cannot be reached
     ├── ConfigError                 a config.yaml (or its modules) is invalid
     └── OptionalDependencyError     (also an ImportError) an optional extra is not installed
 
-Messages say what went wrong and what to do about it.
+Messages say what went wrong and what to do about it. Every class is importable from
+``crystallize`` itself (``from crystallize import RunFailedError``) and from here.
 """
 
 from __future__ import annotations
@@ -35,11 +38,12 @@ class CrystallizeError(Exception):
     """Base class of every error raised on purpose by Crystallize."""
 
 
-class ContextMutationError(CrystallizeError):
+class ContextMutationError(CrystallizeError, TypeError):
     """A :class:`~crystallize.utils.context.FrozenContext` key was set or overwritten.
 
     Contexts only grow: use ``ctx.add`` for new keys and ``ctx.override`` to replace
-    values deliberately.
+    values deliberately. Also a :class:`TypeError`, as assigning into any immutable
+    object is (``ctx[key] = value`` like ``a_tuple[0] = value``).
     """
 
 
@@ -142,8 +146,10 @@ class ClusterConnectionError(CrystallizeError, ConnectionError):
     """The Ray cluster an experiment should run on cannot be reached."""
 
 
-class RunFailedError(CrystallizeError):
+class RunFailedError(CrystallizeError, RuntimeError):
     """``run(fail_fast=True)`` stopped at the first failed replicate.
+
+    Also a :class:`RuntimeError`: the run itself was valid and failed while running.
 
     Attributes:
         error: the :class:`~crystallize.record.ReplicateError` that stopped the run.
@@ -163,6 +169,15 @@ class RunFailedError(CrystallizeError):
 
 class StoreError(CrystallizeError):
     """The run store could not be opened, read or written."""
+
+
+class StoreArgumentError(StoreError, ValueError):
+    """A run-store function got an argument value it does not accept (an unknown run
+    status, a negative ``limit`` or ``keep_last``). Checked before the store is opened.
+
+    A :class:`ValueError`, like other argument mistakes, and a :class:`StoreError`, so
+    code catching store errors catches it too.
+    """
 
 
 class ConfigError(CrystallizeError, ValueError):
@@ -210,6 +225,7 @@ __all__ = [
     "PicklingError",
     "PluginError",
     "RunFailedError",
+    "StoreArgumentError",
     "StoreError",
     "VerificationError",
     "VerifierArgumentError",

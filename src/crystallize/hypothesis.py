@@ -9,9 +9,10 @@ and a *ranker* that scores each treatment's verifier output (lower ranks better)
 from __future__ import annotations
 
 import functools
+import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
 
 from crystallize.exceptions import MissingMetricError
 from crystallize.utils.importing import factory_reference
@@ -19,8 +20,17 @@ from crystallize.utils.importing import factory_reference
 if TYPE_CHECKING:
     import inspect
 
-Samples = Mapping[str, Sequence[Any]]
+#: What a verifier receives for each condition: ``{metric: [value per replicate]}``
+#: (a plain dict, so a verifier annotated ``dict[str, list[float]]`` type-checks).
+Samples = dict[str, list[Any]]
+#: A verifier as a :class:`Hypothesis` calls it: ``fn(baseline, treatment) -> dict``.
+VerifierFunction = Callable[[Samples, Samples], Mapping[str, Any]]
+#: A ranker: ``fn(verifier output) -> float``, lower ranks better.
+Ranker = Callable[[dict[str, Any]], float]
+_P = ParamSpec("_P")
 CORRECTIONS = ("holm", "bonferroni", "fdr_bh")
+
+logger = logging.getLogger("crystallize")
 
 
 class MetricSamples(dict):
@@ -53,7 +63,7 @@ class Verifier:
         """The verifier function's name (a callable object's class name)."""
         return _callable_name(self.fn)
 
-    def __call__(self, baseline: Samples, treatment: Samples) -> dict[str, Any]:
+    def __call__(self, baseline: Mapping[str, Sequence[Any]], treatment: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
         return verifier_output(self.name, self.fn(baseline, treatment, **self.params))
 
     def __reduce__(self):
@@ -75,7 +85,7 @@ def verifier_output(name: str, output: Any) -> dict[str, Any]:
     return dict(output)
 
 
-def verifier(fn: Callable[..., Mapping[str, Any]]) -> Callable[..., Verifier]:
+def verifier(fn: Callable[Concatenate[Any, Any, _P], Mapping[str, Any]]) -> Callable[_P, Verifier]:
     """Turn ``def v(baseline, treatment, **params) -> dict`` into a verifier factory.
 
     Example::
@@ -107,8 +117,27 @@ def verifier(fn: Callable[..., Mapping[str, Any]]) -> Callable[..., Verifier]:
             _bind_verifier_params(fn, signature, params)
         return Verifier(fn, params)
 
+    if signature is not None:
+        factory.__signature__ = _factory_signature(signature)  # type: ignore[attr-defined]
     factory.__crystallize_verifier__ = fn  # type: ignore[attr-defined]
-    return factory
+    return factory  # type: ignore[return-value]  # the parameters after the samples
+
+
+def _factory_signature(signature: inspect.Signature) -> inspect.Signature:
+    """The signature of a verifier factory made from a function with ``signature``: its
+    parameters after the two samples, keyword-only (the factory takes keywords only)."""
+    import inspect
+
+    samples = signature.bind_partial(None, None).arguments
+    keyword_only = inspect.Parameter.KEYWORD_ONLY
+    return signature.replace(
+        parameters=[
+            p if p.kind is inspect.Parameter.VAR_KEYWORD else p.replace(kind=keyword_only)
+            for p in signature.parameters.values()
+            if p.name not in samples and p.kind is not inspect.Parameter.VAR_POSITIONAL
+        ],
+        return_annotation=Verifier,
+    )
 
 
 def _verifier_signature(fn: Callable[..., Any]) -> inspect.Signature | None:
@@ -179,9 +208,12 @@ class HypothesisResult:
         name: the hypothesis name.
         results: ``{treatment: verifier output}``; a treatment whose verification failed
             maps to ``{"error": message}``.
-        ranking: treatment names ordered by the ranker, best (lowest score) first;
-            treatments whose verification failed come last.
-        scores: ``{treatment: ranker score}``.
+        ranking: every treatment: first those the ranker scored, best (lowest score) first
+            (NaN scores after the others), then, in run order and *unranked*, those whose
+            comparison failed (an ``error`` entry) or whose ranker raised (a
+            ``ranking_error`` entry). Only treatments in ``scores`` are ranked: use
+            :attr:`best` for the winner, never ``ranking[0]`` alone.
+        scores: ``{treatment: ranker score}``, only for the treatments the ranker scored.
         metrics: the metrics the hypothesis read.
         correction: the multiple-comparison correction applied, if any.
         error: why the hypothesis could not be verified at all (e.g. its metric was never
@@ -243,7 +275,7 @@ class HypothesisResult:
         return f"HypothesisResult(name={self.name!r}, ranking={self.ranking!r})"
 
 
-def _default_ranker(result: Mapping[str, Any]) -> float:
+def _default_ranker(result: dict[str, Any]) -> float:
     """Rank by p-value (adjusted when available): smaller is better. With several
     metrics (one nested result per metric), by the smallest of them. NaN (no usable
     p-value, or none at all) leaves the treatment unranked."""
@@ -276,9 +308,9 @@ class Hypothesis:
 
     def __init__(
         self,
-        verifier: Callable[[Samples, Samples], Mapping[str, Any]],
+        verifier: VerifierFunction,
         metrics: str | Sequence[str],
-        ranker: Callable[[Mapping[str, Any]], float] | None = None,
+        ranker: Ranker | None = None,
         name: str | None = None,
         correction: str | None = None,
     ) -> None:
@@ -351,7 +383,17 @@ class Hypothesis:
         if self.correction:
             alpha = getattr(self.verifier, "params", {}).get("alpha", 0.05)
             _apply_correction(results, self.correction, _as_p_value(alpha) or 0.05)
+        scores = self._scores(results)
+        ranking = sorted(scores, key=lambda t: (math.isnan(scores[t]), scores[t]))
+        ranking += [t for t in results if t not in scores]
+        return HypothesisResult(self.name, results, ranking, scores, self.metrics, self.correction)
+
+    def _scores(self, results: dict[str, dict[str, Any]]) -> dict[str, float]:
+        """The ranker's score of every treatment whose comparison succeeded. A ranker that
+        raises leaves that treatment unscored, with a ``ranking_error`` entry in its output
+        and one warning on the ``crystallize`` logger for the hypothesis."""
         scores: dict[str, float] = {}
+        failed: list[str] = []
         for tname, output in results.items():
             if "error" in output:
                 continue
@@ -359,9 +401,15 @@ class Hypothesis:
                 scores[tname] = float(self.ranker(output))
             except Exception as exc:
                 output["ranking_error"] = f"{type(exc).__name__}: {exc}"
-        ranking = sorted(scores, key=lambda t: (math.isnan(scores[t]), scores[t]))
-        ranking += [t for t in results if t not in scores]
-        return HypothesisResult(self.name, results, ranking, scores, self.metrics, self.correction)
+                failed.append(f"'{tname}' ({output['ranking_error']})")
+        if failed:
+            logger.warning(
+                "Hypothesis '%s': its ranker %s raised for treatment(s) %s, so they are not "
+                "ranked (they come last in .ranking, have no score, and 'ranking_error' in "
+                ".results says why). Fix the ranker: it gets each treatment's verifier output.",
+                self.name, _callable_name(self.ranker), ", ".join(failed),
+            )
+        return scores
 
     def _missing_everywhere(self, metric: str, recorded: set[str]) -> str:
         """The message for a metric no condition recorded. With no metrics at all, the
@@ -457,11 +505,11 @@ def _apply_correction(results: dict[str, dict[str, Any]], method: str, alpha: fl
 
 def hypothesis(
     *,
-    verifier: Callable[[Samples, Samples], Mapping[str, Any]],
+    verifier: VerifierFunction,
     metrics: str | Sequence[str],
     name: str | None = None,
     correction: str | None = None,
-) -> Callable[[Callable[[Mapping[str, Any]], float]], Hypothesis]:
+) -> Callable[[Ranker], Hypothesis]:
     """Decorate a ranker ``def r(result: dict) -> float`` (lower is better) into a Hypothesis.
 
     Example::
@@ -474,7 +522,7 @@ def hypothesis(
     check_verifier(verifier)
     metrics = metric_names(metrics)  # a generator is read once, here
 
-    def decorate(ranker: Callable[[Mapping[str, Any]], float]) -> Hypothesis:
+    def decorate(ranker: Ranker) -> Hypothesis:
         if not callable(ranker):
             raise TypeError(
                 f"@hypothesis(...) decorates a ranker function def r(result) -> float, got {ranker!r}."

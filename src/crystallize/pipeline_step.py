@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from crystallize.artifacts import Artifact, is_artifact_annotation
 from crystallize.exceptions import MissingParameterError
 from crystallize.utils.context import FrozenContext
 from crystallize.utils.importing import factory_reference
+
+if TYPE_CHECKING:
+    import inspect
 
 
 class _NoDefault:
@@ -25,6 +28,17 @@ class _NoDefault:
 
 
 _NO_DEFAULT = _NoDefault()
+
+
+class _FromContext:
+    """The default a step factory's signature shows for a parameter the function gives
+    none: the value then comes from the context."""
+
+    def __repr__(self) -> str:
+        return "<from the context>"
+
+
+_FROM_CONTEXT = _FromContext()
 
 
 def instance_name_property(kind: str) -> property:
@@ -325,7 +339,10 @@ class _StepSignature:
     or by keyword when it is keyword-only (``def f(data, *, ctx, k=1)``).
     """
 
-    __slots__ = ("wants_ctx", "ctx_by_keyword", "keywords", "names", "var_keyword", "reserved", "is_async", "artifacts")
+    __slots__ = (
+        "wants_ctx", "ctx_by_keyword", "keywords", "names", "var_keyword", "reserved", "is_async",
+        "artifacts", "factory_signature",
+    )
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         import inspect
@@ -357,11 +374,39 @@ class _StepSignature:
         self.var_keyword = next((p.name for p in rest if p.kind is inspect.Parameter.VAR_KEYWORD), None)
         self.is_async = inspect.iscoroutinefunction(fn)
         self.artifacts = frozenset(p.name for p in rest if is_artifact_annotation(p.annotation))
+        self.factory_signature = _factory_signature(rest)
 
 
+def _factory_signature(rest: list[inspect.Parameter]) -> inspect.Signature:
+    """The signature of a step factory (what ``help()`` shows): the parameters after the
+    data (and ctx), each fillable positionally or by keyword as ``bind_positional``
+    allows, with its default, else :data:`_FROM_CONTEXT`; ``**kwargs`` stays."""
+    import inspect
+
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    parameters = [
+        p if p.kind is inspect.Parameter.VAR_KEYWORD else p.replace(
+            kind=positional, default=_FROM_CONTEXT if p.default is inspect.Parameter.empty else p.default
+        )
+        for p in rest
+        if p.kind is not inspect.Parameter.VAR_POSITIONAL
+    ]
+    return inspect.Signature(parameters, return_annotation=FunctionStep)
+
+
+#: A step factory: ``factory(**fixed)`` returns a step.
+StepFactory = Callable[..., FunctionStep]
+
+
+@overload
+def pipeline_step(fn: Callable[..., Any], *, cacheable: bool = False) -> StepFactory: ...
+@overload
+def pipeline_step(
+    fn: None = None, *, cacheable: bool = False
+) -> Callable[[Callable[..., Any]], StepFactory]: ...
 def pipeline_step(
     fn: Callable[..., Any] | None = None, *, cacheable: bool = False
-) -> Any:
+) -> StepFactory | Callable[[Callable[..., Any]], StepFactory]:
     """Turn ``def f(data, ctx, *, p=default, ...)`` into a step factory.
 
     ``f(**fixed)`` returns a :class:`PipelineStep`. Keyword parameters not fixed there are
@@ -384,7 +429,7 @@ def pipeline_step(
         fixed = add_delta(delta=5)    # delta fixed at 5
     """
 
-    def decorate(func: Callable[..., Any]) -> Callable[..., FunctionStep]:
+    def decorate(func: Callable[..., Any]) -> StepFactory:
         spec = _StepSignature(func)
         positional = [name for name, _ in spec.keywords]
         accepted = positional + [f"**{spec.var_keyword}"] if spec.var_keyword else positional
@@ -397,6 +442,7 @@ def pipeline_step(
                 raise unknown_parameters_error("step", func.__name__, unknown, accepted)
             return FunctionStep(func, spec, params, cacheable)
 
+        factory.__signature__ = spec.factory_signature  # type: ignore[attr-defined]
         factory.__crystallize_step__ = func  # type: ignore[attr-defined]
         return factory
 

@@ -9,7 +9,7 @@ on every ``import crystallize``.
 from __future__ import annotations
 
 from collections import namedtuple
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 _FACTORY = object()  # marks a field whose default is a fresh empty container
 
@@ -19,11 +19,15 @@ class PlainRecord:
 
     Subclasses list ``FIELDS`` as ``(name, default)`` pairs; a default of ``list`` or
     ``dict`` (the type itself) means a fresh empty container per instance, and a field
-    without a default uses :data:`REQUIRED`.
+    without a default uses :data:`REQUIRED`. For type checkers, which cannot see the
+    generated ``__init__``, a subclass also annotates each field in the class body and
+    declares the same ``__init__`` under ``if TYPE_CHECKING:`` (annotations without a
+    value add no class attribute, so they live alongside ``__slots__`` at no cost).
     """
 
     __slots__ = ()
     FIELDS: tuple[tuple[str, Any], ...] = ()
+    field_names: ClassVar[tuple[str, ...]]  #: the field names, in ``FIELDS`` order
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -42,7 +46,7 @@ class PlainRecord:
                 lines.append(f"    self.{name} = {name}")
         source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(lines) + "\n"
         exec(source, namespace)  # a straight-line __init__: fast on the per-replicate path
-        cls.__init__ = namespace["__init__"]
+        cls.__init__ = namespace["__init__"]  # type: ignore[method-assign, assignment]
         cls.__init__.__qualname__ = f"{cls.__qualname__}.__init__"
 
     def as_dict(self) -> dict[str, Any]:
@@ -54,7 +58,7 @@ class PlainRecord:
             return NotImplemented
         return all(getattr(self, n) == getattr(other, n) for n in self.field_names)
 
-    __hash__ = None  # mutable, like a dataclass with eq=True
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a dataclass with eq=True
 
     def __repr__(self) -> str:
         fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.field_names)
@@ -134,6 +138,12 @@ class ReplicateError(PlainRecord):
     """A failure inside one replicate: where it happened and what was raised."""
 
     __slots__ = ("condition", "replicate", "step", "message", "exception_type", "traceback")
+    condition: str
+    replicate: int
+    step: str
+    message: str
+    exception_type: str
+    traceback: str
     FIELDS = (
         ("condition", REQUIRED),
         ("replicate", REQUIRED),
@@ -142,6 +152,13 @@ class ReplicateError(PlainRecord):
         ("exception_type", REQUIRED),
         ("traceback", ""),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, condition: str, replicate: int, step: str, message: str, exception_type: str,
+            traceback: str = "",
+        ) -> None: ...
 
     def __str__(self) -> str:
         return (
@@ -161,6 +178,18 @@ class ReplicateRecord(PlainRecord):
         "condition", "replicate", "seed", "metrics", "steps", "error", "duration",
         "started_at", "events", "metric_tags", "worker", "code_digest",
     )
+    condition: str
+    replicate: int
+    seed: int | None
+    metrics: dict[str, list[Any]]
+    steps: list[StepRecord]
+    error: ReplicateError | None
+    duration: float
+    started_at: float
+    events: list[Any]
+    metric_tags: dict[str, list[dict[str, Any] | None]] | None
+    worker: int
+    code_digest: str | None
     FIELDS = (
         ("condition", REQUIRED),
         ("replicate", REQUIRED),
@@ -175,6 +204,16 @@ class ReplicateRecord(PlainRecord):
         ("worker", 0),
         ("code_digest", None),
     )
+
+    if TYPE_CHECKING:
+
+        def __init__(
+            self, condition: str, replicate: int, seed: int | None, metrics: dict[str, list[Any]],
+            steps: list[StepRecord], error: ReplicateError | None = None, duration: float = 0.0,
+            started_at: float = 0.0, events: list[Any] = [],  # noqa: B006
+            metric_tags: dict[str, list[dict[str, Any] | None]] | None = None,
+            worker: int = 0, code_digest: str | None = None,
+        ) -> None: ...
 
     def without_steps(self) -> ReplicateRecord:
         """A copy whose step provenance stays in the run store (see :data:`STEPS_IN_STORE`)."""

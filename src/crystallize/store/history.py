@@ -2,24 +2,60 @@
 
 from __future__ import annotations
 
+import os
 from functools import partial
 from pathlib import Path
 
+from crystallize.exceptions import StoreArgumentError, StoreError
 from crystallize.hypothesis import HypothesisResult
 from crystallize.record import ReplicateRecord
 from crystallize.result import Result
 from crystallize.store.base import RunInfo
 from crystallize.store.opening import open_existing_store
+from crystallize.store.sqlite import DB_FILENAME, SQLiteRunStore
 
 
 def list_runs(root_dir: str | Path = "data", experiment: str | None = None, limit: int | None = None) -> list[RunInfo]:
     """Runs stored under ``root_dir`` (newest first), optionally of one experiment.
 
     Raises:
+        TypeError: ``limit`` is not an int (or ``None``).
+        StoreArgumentError: ``limit`` is negative (a ``ValueError`` and a ``StoreError``).
         StoreError: ``root_dir`` holds no run store (nothing is created there).
     """
-    with open_existing_store(root_dir) as store:
+    _check_limit(limit)
+    with _open_for(root_dir, experiment, "list_runs({root!r}, {other!r})") as store:
         return store.list_runs(experiment, limit=limit)
+
+
+def _check_limit(limit: object) -> None:
+    """Raise TypeError unless ``limit`` is an int (not a bool) or ``None``; a
+    :class:`StoreArgumentError` when it is negative."""
+    if limit is None:
+        return
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        raise TypeError(f"list_runs: limit must be an int >= 0 (or None for all), got {limit!r}.")
+    if limit < 0:
+        raise StoreArgumentError(f"list_runs: limit must be an int >= 0 (or None for all), got {limit!r}.")
+
+
+def _open_for(root_dir: str | os.PathLike[str], other: object, call: str) -> SQLiteRunStore:
+    """The store in ``root_dir``, opened to read. When there is none there but the other
+    argument ``other`` names a directory that holds one, the StoreError says the two
+    were probably swapped and shows ``call`` (formatted with ``root`` and ``other``)
+    with them in the right order."""
+    try:
+        return open_existing_store(root_dir)
+    except StoreError as exc:
+        if isinstance(other, str | os.PathLike) and not (Path(root_dir) / DB_FILENAME).exists() and (
+            Path(other) / DB_FILENAME
+        ).is_file():
+            fixed = call.format(root=str(other), other=os.fspath(root_dir))
+            raise StoreError(
+                f"{exc} The arguments look swapped: {str(other)!r} holds a run store. Did you "
+                f"mean {fixed}?"
+            ) from None
+        raise
 
 
 def load_result(run_id: str, root_dir: str | Path = "data") -> Result:
@@ -35,7 +71,7 @@ def load_result(run_id: str, root_dir: str | Path = "data") -> Result:
     """
     from crystallize.session import LIGHT_RECORDS_FROM
 
-    with open_existing_store(root_dir) as store:
+    with _open_for(root_dir, run_id, "load_result({other!r}, {root!r})") as store:
         info = store.get_run(run_id)
         light = info.n_records >= LIGHT_RECORDS_FROM
         records = store.load_records(run_id, steps=not light)
@@ -70,7 +106,8 @@ def latest_result(experiment: str, root_dir: str | Path = "data") -> Result | No
     Raises:
         StoreError: ``root_dir`` holds no run store.
     """
-    runs = list_runs(root_dir, experiment, limit=1)
+    with _open_for(root_dir, experiment, "latest_result({other!r}, {root!r})") as store:
+        runs = store.list_runs(experiment, limit=1)
     return load_result(runs[0].run_id, root_dir) if runs else None
 
 

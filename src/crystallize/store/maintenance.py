@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from crystallize.exceptions import StoreError
+from crystallize.exceptions import StoreArgumentError, StoreError
 from crystallize.store.artifacts import remove_set_aside, remove_tree, set_aside, version_dir
 from crystallize.store.base import RunInfo, validate_status
 from crystallize.store.opening import open_existing_store
@@ -72,12 +72,15 @@ def delete_runs(
         What was deleted.
 
     Raises:
-        ValueError: No selection, or ``keep_last`` is negative.
-        TypeError: ``run_ids`` is a single string instead of a list.
+        ValueError: No selection.
+        StoreArgumentError: ``keep_last`` is negative or ``status`` unknown (a
+            ``ValueError`` and a ``StoreError``); checked before the store is opened.
+        TypeError: ``run_ids`` is a single string instead of a list, or ``status`` is
+            neither a string nor a list of them.
         RunNotFoundError: An id is not in the store.
-        StoreError: No store in ``root_dir``, no run of ``experiment`` in it, an unknown
-            status, an id of another experiment's run, or a selected run still running
-            (nothing is deleted then).
+        StoreError: No store in ``root_dir``, no run of ``experiment`` in it, an id of
+            another experiment's run, or a selected run still running (nothing is
+            deleted then).
     """
     if run_ids is None and keep_last is None and status is None:
         raise ValueError(
@@ -85,15 +88,16 @@ def delete_runs(
             "(keep_last=0 deletes every run of the experiment)."
         )
     if keep_last is not None and keep_last < 0:
-        raise ValueError(f"delete_runs: keep_last must be >= 0, got {keep_last!r}.")
+        raise StoreArgumentError(f"delete_runs: keep_last must be >= 0, got {keep_last!r}.")
     if isinstance(run_ids, str):
         raise TypeError(f"delete_runs: run_ids is a list of run ids; for one run write [{run_ids!r}].")
+    statuses = None if status is None else _statuses(status)
     root = Path(root_dir)
     with open_existing_store(root) as store:
         runs = store.list_runs(experiment)
         if not runs:
             _refuse_unknown(store, experiment)
-        chosen = _select(store, experiment, runs, run_ids, keep_last, status)
+        chosen = _select(store, experiment, runs, run_ids, keep_last, statuses)
         _refuse_running(chosen, "delete it (nothing was deleted)")
         gone = {run.run_id for run in chosen}
         if dry_run:
@@ -147,7 +151,7 @@ def _select(
     runs: list[RunInfo],
     run_ids: Sequence[str] | None,
     keep_last: int | None,
-    status: str | Iterable[str] | None,
+    statuses: set[str] | None,
 ) -> list[RunInfo]:
     """The runs to delete, newest first (see :func:`delete_runs`)."""
     chosen = runs
@@ -157,10 +161,23 @@ def _select(
             other = store.get_run(run_id)  # RunNotFoundError when it is nowhere
             raise StoreError(f"run {run_id} belongs to experiment '{other.experiment}', not '{experiment}'.")
         chosen = [run for run in runs if run.run_id in wanted]
-    if status is not None:
-        statuses = {validate_status(s) for s in ([status] if isinstance(status, str) else status)}
+    if statuses is not None:
         chosen = [run for run in chosen if run.status in statuses]
     return chosen[keep_last:] if keep_last is not None else chosen
+
+
+def _statuses(status: str | Iterable[str]) -> set[str]:
+    """``delete_runs``'s ``status`` as a set of known statuses: a TypeError for something
+    that is not a status or a list of them, a :class:`StoreArgumentError` for an unknown one."""
+    given = [status] if isinstance(status, str) else list(status) if isinstance(status, Iterable) else None
+    if given is None or not all(isinstance(s, str) for s in given):
+        raise TypeError(
+            f"delete_runs: status is a run status or a list of them (status='failed'), got {status!r}."
+        )
+    try:
+        return {validate_status(s) for s in given}
+    except StoreError as exc:
+        raise StoreArgumentError(f"delete_runs: {exc}") from None
 
 
 def _refuse_unknown(store: SQLiteRunStore, experiment: str) -> None:
@@ -170,10 +187,8 @@ def _refuse_unknown(store: SQLiteRunStore, experiment: str) -> None:
 
     names = sorted({run.experiment for run in store.list_runs()})
     listed = f" Experiments with runs there: {', '.join(names)}." if names else " It holds no runs."
-    raise StoreError(
-        f"No run of experiment '{experiment}' in {str(store.path)!r}"
-        f"{did_you_mean(experiment, names)}.{listed}"
-    )
+    hint = did_you_mean(experiment, names)  # "; did you mean 'x'?" ends the sentence itself
+    raise StoreError(f"No run of experiment '{experiment}' in {str(store.path)!r}{hint or '.'}{listed}")
 
 
 def _refuse_running(runs: Iterable[RunInfo], action: str) -> None:

@@ -258,7 +258,21 @@ class FrozenContext:
             )
 
     def __repr__(self) -> str:
-        return f"FrozenContext({self._data!r})"
+        """The first 30 keys with their values shortened as :mod:`reprlib` does (long
+        lists, strings and deep nesting cut with ``...``); resource factories are shown as
+        the factory, never built."""
+        import reprlib
+
+        short = reprlib.Repr()
+        short.maxlevel = 3
+        short.maxlist = short.maxtuple = short.maxset = short.maxfrozenset = short.maxdeque = 10
+        short.maxdict = short.maxarray = 10
+        short.maxstring = short.maxother = 80
+        short.maxlong = 40
+        items = list(self._data.items())
+        shown = ", ".join(f"{key!r}: {short.repr(value)}" for key, value in items[:30])
+        more = f", ... ({len(items) - 30} more keys)" if len(items) > 30 else ""
+        return f"FrozenContext({{{shown}{more}}})"
 
     def __reduce__(self):
         return (_rebuild_context, (self._data, self.metrics.as_dict()))

@@ -100,3 +100,20 @@ def test_text_report_of_a_run_with_a_nan_metric():
     result = Experiment(datasource=values(), pipeline=Pipeline([sometimes_nan()]), replicates=3,
                         plugins=[SeedPlugin(seed=1)]).run()
     assert "1 ± 1.414 (n=2, 1 NaN/±inf left out)" in result.report()
+
+
+def test_treatments_tied_by_a_correction_are_ranked_by_their_raw_p_value():
+    from crystallize.hypothesis import Hypothesis
+    from crystallize.stats import welch_t_test
+
+    baseline = {"score": [0.0, 0.1, -0.1, 0.05, -0.05]}
+    treatments = {  # "weak" is listed first and has the larger raw p-value
+        "weak": {"score": [0.10, 0.20, 0.00, 0.15, 0.05]},
+        "strong": {"score": [0.11, 0.21, 0.01, 0.16, 0.06]},
+    }
+    for correction in ("holm", "fdr_bh"):
+        verdict = Hypothesis(verifier=welch_t_test(), metrics="score", correction=correction).verify(baseline, treatments)
+        adjusted = {t: verdict.results[t]["p_value_adjusted"] for t in treatments}
+        assert adjusted["weak"] == adjusted["strong"]  # the tie this is about
+        assert verdict.ranking == ["strong", "weak"]
+        assert verdict.best == "strong"

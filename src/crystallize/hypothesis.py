@@ -291,6 +291,15 @@ def _p_for_ranking(result: Mapping[str, Any]) -> float | None:
     return _as_p_value(result.get("p_value_adjusted", result.get("p_value")))
 
 
+def _raw_p(result: Mapping[str, Any]) -> float:
+    """The unadjusted p-value of a treatment's result (the smallest over its metrics);
+    ``inf`` when there is none, so it sorts last among tied scores."""
+    values = [_as_p_value(result.get("p_value"))]
+    values += [_as_p_value(v.get("p_value")) for v in result.values() if isinstance(v, Mapping)]
+    usable = [p for p in values if p is not None and not math.isnan(p)]
+    return min(usable) if usable else math.inf
+
+
 class Hypothesis:
     """A verifier applied to each treatment against the baseline, then ranked.
 
@@ -384,7 +393,9 @@ class Hypothesis:
             alpha = getattr(self.verifier, "params", {}).get("alpha", 0.05)
             _apply_correction(results, self.correction, _as_p_value(alpha) or 0.05)
         scores = self._scores(results)
-        ranking = sorted(scores, key=lambda t: (math.isnan(scores[t]), scores[t]))
+        # Holm and BH often give several treatments the same adjusted p-value; the raw
+        # one (whose order those corrections keep) breaks such ties, not listing order.
+        ranking = sorted(scores, key=lambda t: (math.isnan(scores[t]), scores[t], _raw_p(results[t])))
         ranking += [t for t in results if t not in scores]
         return HypothesisResult(self.name, results, ranking, scores, self.metrics, self.correction)
 

@@ -166,3 +166,13 @@ def test_hypothesis_decorator_accepts_dict_rankers_at_runtime():
         return result["p_value"]
 
     assert isinstance(r, Hypothesis)
+
+
+def test_builtin_verifier_factories_show_the_arguments_they_take():
+    import inspect
+
+    from crystallize.stats import mann_whitney, welch_t_test
+
+    assert list(inspect.signature(welch_t_test).parameters) == ["alpha", "alternative", "metric"]
+    assert "baseline" not in inspect.signature(mann_whitney).parameters
+    assert welch_t_test.__name__ == "welch_t_test" and "Welch" in (welch_t_test.__doc__ or "")

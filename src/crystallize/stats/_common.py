@@ -185,11 +185,12 @@ def builtin_verifier(
         accepted = list(inspect.signature(fn).parameters)[2:]  # after baseline, treatment
         rules = {name: checks.get(name, COMMON_CHECKS.get(name)) for name in accepted}
 
-        @functools.wraps(fn)
+        @functools.wraps(factory)  # the factory's signature: the arguments it takes
         def checked(**params: Any) -> Verifier:
             check_arguments(fn.__name__, params, accepted, rules)
             return factory(**params)
 
+        checked.__signature__ = inspect.signature(factory)  # type: ignore[attr-defined]
         checked.__crystallize_verifier__ = fn  # type: ignore[attr-defined]
         return checked
 

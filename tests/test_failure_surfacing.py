@@ -317,3 +317,26 @@ def test_the_log_says_how_a_run_that_raised_ended(caplog):
     _experiment([total()], [LoggingPlugin()]).run()
     ends = [r.getMessage().split(" in ")[0] for r in caplog.records if r.getMessage().startswith("Experiment ")]
     assert ends == ["Experiment 'surface' failed", "Experiment 'surface' was cancelled", "Experiment 'surface' finished"]
+
+
+def test_run_failed_error_mentions_the_store_only_when_there_is_one():
+    from crystallize import ArtifactPlugin, Experiment, Pipeline, RunFailedError, data_source, pipeline_step
+
+    @data_source
+    def one(ctx):
+        return 1
+
+    @pipeline_step()
+    def broken(data, ctx):
+        raise ValueError("nope")
+
+    def build(root):
+        return Experiment(datasource=one(), pipeline=Pipeline([broken()]), replicates=2,
+                          name="ff", plugins=[ArtifactPlugin(root_dir=root)])
+
+    with pytest.raises(RunFailedError) as stored:
+        build("data").run(fail_fast=True)
+    assert "kept in the store and in this exception's .result" in str(stored.value)
+    with pytest.raises(RunFailedError) as unstored:
+        build(None).run(fail_fast=True)
+    assert "store" not in str(unstored.value)

@@ -154,16 +154,17 @@ class RunFailedError(CrystallizeError, RuntimeError):
     Attributes:
         error: the :class:`~crystallize.record.ReplicateError` that stopped the run.
         result: the partial :class:`~crystallize.result.Result` of every replicate that
-            finished before the run stopped (also kept in the store).
+            finished before the run stopped (also kept in the store, if it has one).
     """
 
     def __init__(self, error: object, result: object) -> None:
         self.error = error
         self.result = result
+        stored = "in the store and " if getattr(result, "run_id", None) is not None else ""
         super().__init__(
             f"Run stopped at the first failure (fail_fast=True): {error}. "
             f"The {len(getattr(result, 'records', []))} replicate record(s) that finished are "
-            "kept in the store and in this exception's .result."
+            f"kept {stored}in this exception's .result."
         )
 
 

@@ -320,7 +320,14 @@ def test_the_log_says_how_a_run_that_raised_ended(caplog):
 
 
 def test_run_failed_error_mentions_the_store_only_when_there_is_one():
-    from crystallize import ArtifactPlugin, Experiment, Pipeline, RunFailedError, data_source, pipeline_step
+    from crystallize import (
+        ArtifactPlugin,
+        Experiment,
+        Pipeline,
+        RunFailedError,
+        data_source,
+        pipeline_step,
+    )
 
     @data_source
     def one(ctx):

@@ -30,7 +30,7 @@ def noise(ctx):
 
 
 @pipeline_step()
-def parabola(data, ctx, *, x=0.0):
+def parabola(data, ctx, *, x=0.0, mode="a"):  # mode: a second dimension that changes nothing
     if x == 5:
         raise RuntimeError("x=5 crashes the simulator")
     return data, {"score": -((x - 3.0) ** 2) + data, "distance": (x - 3.0) ** 2}
@@ -81,7 +81,7 @@ def test_best_treatment_runs_as_a_normal_treatment():
 
 
 def test_grid_stops_when_exhausted():
-    grid = GridSearchOptimizer({"x": [1.0, 3.0], "unused": ["a", "b"]}, metric="score", direction="maximize")
+    grid = GridSearchOptimizer({"x": [1.0, 3.0], "mode": ["a", "b"]}, metric="score", direction="maximize")
     assert grid.size == 4
     found = optimize(build(), grid, num_trials=None, replicates_per_trial=1)
     assert len(found.trials) == 4

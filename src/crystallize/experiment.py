@@ -18,6 +18,7 @@ from crystallize.plugins.hookspec import BasePlugin, has_worker_hooks, overrides
 from crystallize.plugins.logging import LoggingPlugin
 from crystallize.plugins.seed import SeedPlugin
 from crystallize.treatment import BASELINE, ENGINE_KEYS, Treatment
+from crystallize.unread_values import condition_unread_values
 from crystallize.utils.callers import user_stacklevel
 
 if TYPE_CHECKING:
@@ -231,7 +232,9 @@ class Experiment:
         directory), engine keys (``replicate``, ``condition``, ``seed_used``) set in
         ``initial_ctx`` or a treatment's values, treatment and hypothesis names, step
         swaps, and that every hypothesis is a :class:`Hypothesis`. A treatment value that
-        a step's fixed parameter hides from every step is a ``UserWarning``.
+        a step's fixed parameter hides from every step is a ``UserWarning``, and so is one
+        that nothing in its condition can read (see
+        :func:`crystallize.unread_values.unread_values`).
         """
         self._validate(datasource_required=True)
 
@@ -256,7 +259,7 @@ class Experiment:
         problems += _engine_key_problems("initial_ctx", self.initial_ctx)
         problems += _duplicates("treatment", [t.name for t in self.treatments])
         base_steps = self.pipeline.steps if self.pipeline is not None else []
-        shadowed = []
+        shadowed: list[str] = []
         for t in self.treatments:
             if isinstance(t.values, Mapping):
                 problems += _engine_key_problems(f"treatment '{t.name}'", t.values)
@@ -265,7 +268,7 @@ class Experiment:
             except ValueError as exc:
                 problems.append(str(exc))
             else:
-                shadowed += _shadowed_values(t, steps)
+                shadowed += _shadowed_values(t, steps) + condition_unread_values(self, t, steps)
                 if any(getattr(step, "_artifacts", ()) for step in steps):  # Artifact parameters
                     problems += _name_problems(t.name, "condition")  # its files go in <name>/
         not_hypotheses = _hypothesis_problems(self.hypotheses)

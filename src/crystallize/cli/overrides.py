@@ -133,32 +133,52 @@ def context_key(assignment: Assignment) -> str | None:
 
 def _apply_one(experiment: Experiment, settings: RunSettings) -> None:
     plugin_values: dict[str, dict[str, Any]] = {kind: {} for kind in _PLUGIN_KEYS}
+    set_keys: dict[str, dict[str, str]] = {kind: {} for kind in _PLUGIN_KEYS}  # name -> --set key
     for assignment in settings.assignments:
         parts = assignment.parts
         if assignment.key == "replicates":
             experiment.replicates = _replicates(assignment.value, "--set replicates")
-        elif assignment.key in _SHORT_KEYS:
-            kind, name = _SHORT_KEYS[assignment.key]
+        elif assignment.key in _SHORT_KEYS or parts[0] == "plugins":
+            kind, name = _SHORT_KEYS.get(assignment.key) or _plugin_key(assignment)
             plugin_values[kind][name] = assignment.value
-        elif parts[0] == "plugins":
-            kind, name = _plugin_key(assignment)
-            plugin_values[kind][name] = assignment.value
+            set_keys[kind][name] = assignment.key
         elif parts[0] == "treatments":
             _set_treatment_value(experiment, parts[1], ".".join(parts[2:]), assignment.value)
         else:
             experiment.initial_ctx[context_key(assignment) or assignment.key] = assignment.value
     if settings.replicates is not None:
         experiment.replicates = _replicates(settings.replicates, "--replicates")
-    if settings.seed is not None:
-        plugin_values["seed"]["seed"] = settings.seed
-    for name, value in (("strategy", settings.executor), ("workers", settings.workers), ("address", settings.address)):
+    options = [("seed", "seed", settings.seed), ("execution", "strategy", settings.executor)]
+    options += [("execution", "workers", settings.workers), ("execution", "address", settings.address)]
+    for kind, name, value in options:
         if value is not None:
-            plugin_values["execution"][name] = value
-    rebuild_plugins(experiment, plugin_values)
+            plugin_values[kind][name] = value
+            set_keys[kind].pop(name, None)  # the option wins over --set
+    _rebuild_plugins(experiment, plugin_values, set_keys)
     if settings.no_cache:
         for step in all_steps(experiment):
             if getattr(step, "cacheable", False):
                 step.cacheable = False
+
+
+def _rebuild_plugins(
+    experiment: Experiment, plugin_values: dict[str, dict[str, Any]], set_keys: dict[str, dict[str, str]]
+) -> None:
+    """:func:`rebuild_plugins` one kind at a time, so that a bad value's error starts
+    with the ``--set`` key(s) that gave it, like every other ``--set`` error."""
+    for kind, values in plugin_values.items():
+        if not values:
+            continue
+        try:
+            rebuild_plugins(experiment, {other: values if other == kind else {} for other in plugin_values})
+        except UserError as exc:
+            keys = list(set_keys[kind].values())
+            if not keys:
+                raise
+            message = str(exc)
+            if len(keys) == 1:
+                message = message.removeprefix(f"{keys[0]}: ")  # already named (log_level)
+            raise UserError(f"--set {', '.join(keys)}: {message}", exc.details) from None
 
 
 def all_steps(experiment: Experiment) -> list[Any]:

@@ -92,10 +92,7 @@ def parse_yaml(text: str, path: Path) -> YamlDocument:
     except yaml.constructor.ConstructorError as exc:
         raise _marked(path, exc, _constructor_message(exc)) from None
     except yaml.MarkedYAMLError as exc:
-        problem = exc.problem or "invalid YAML"
-        if exc.context:
-            problem = f"{problem} ({exc.context})"
-        raise _marked(path, exc, f"YAML syntax error: {problem}") from None
+        raise _syntax_error(path, exc) from None
     except yaml.YAMLError as exc:
         raise _error(path, f"YAML error: {exc}") from None
     return YamlDocument(path, data, positions)
@@ -210,10 +207,49 @@ def _dotted(path: FieldPath) -> str:
     return text
 
 
+def _syntax_error(path: Path, exc: yaml.MarkedYAMLError) -> ConfigValidationError:
+    """The error for a YAML syntax error, giving both places PyYAML knows.
+
+    PyYAML notes where it found the problem (``problem_mark``) and, for a construct
+    that broke (a quoted string, a ``[...]`` list), where that construct started
+    (``context_mark``). A problem found at the end of the file (an unclosed quote or
+    bracket) is located where the construct started, since the end of the file says
+    nothing; any other problem where it was found, naming where the construct started.
+    """
+    problem, context = exc.problem or "invalid YAML", exc.context
+    found, started = exc.problem_mark, exc.context_mark
+    if not context or found is None or started is None or started.index == found.index:
+        detail = f"{problem} ({context})" if context else problem
+        return _marked(path, exc, f"YAML syntax error: {detail}")
+    if _at_end(found):
+        message = (
+            f"YAML syntax error: {context} starting here, {problem} "
+            f"(line {found.line + 1}, the end of the file)"
+        )
+        return _at(path, started, message)
+    message = (
+        f"YAML syntax error: {problem} ({context} starting at line {started.line + 1}, "
+        f"column {started.column + 1})"
+    )
+    return _at(path, found, message)
+
+
+def _at_end(mark: yaml.Mark) -> bool:
+    """True when only whitespace follows ``mark`` (it is at the end of the document)."""
+    if mark.buffer is None:
+        return False
+    return not mark.buffer[mark.index:].strip("\0 \t\r\n")
+
+
 def _marked(path: Path, exc: yaml.MarkedYAMLError, message: str) -> ConfigValidationError:
     mark = exc.problem_mark or exc.context_mark
     if mark is None:
         return _error(path, message)
+    return _at(path, mark, message)
+
+
+def _at(path: Path, mark: yaml.Mark, message: str) -> ConfigValidationError:
+    """A whole-file problem at ``mark``, its line and column leading the message."""
     line, column = mark.line + 1, mark.column + 1
     return ConfigValidationError(
         [Problem(path, "", f"line {line}, column {column}: {message}", line, column)]

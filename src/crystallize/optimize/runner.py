@@ -8,7 +8,7 @@ import statistics
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from crystallize.exceptions import CrystallizeError, MissingMetricError
+from crystallize.exceptions import CrystallizeError, ExperimentValidationError, MissingMetricError
 from crystallize.optimize.base import (
     BaseOptimizer,
     OptimizationResult,
@@ -83,6 +83,18 @@ def trial_objective(result: Result, condition: str, metric: str) -> float:
         ) from None
 
 
+def _refuse_unread(experiment: Experiment, trial: Treatment) -> None:
+    """Raise ExperimentValidationError when a proposed key is certainly read by nothing:
+    every trial would run like the baseline, wasting the whole search."""
+    from crystallize.unread_values import unread_values
+
+    problems = unread_values(experiment, trial, owner="optimize(): the search space sets '{key}'")
+    if problems:
+        raise ExperimentValidationError(
+            "; ".join(problems) + ". Fix the search space (this trial was not run)."
+        )
+
+
 def optimize(
     experiment: Experiment,
     optimizer: BaseOptimizer,
@@ -117,6 +129,9 @@ def optimize(
     Raises:
         ValueError: invalid counts, no direction, a metric/direction contradicting the
             optimizer's, an ambiguous metric, or non-numeric metric values.
+        ExperimentValidationError: a proposed key that nothing in the experiment can
+            read (see :func:`crystallize.unread_values.unread_values`), raised before that
+            trial runs.
         MissingMetricError: the metric is recorded by no condition.
         CrystallizeError: no trial produced the metric (every replicate failed).
     """
@@ -152,6 +167,7 @@ def optimize(
             logger.info("Optimizer exhausted after %d trial(s)", index)
             break
         treatment = Treatment(f"trial_{index}", values)
+        _refuse_unread(experiment, treatment)
         result = experiment.run(treatments=[treatment], replicates=replicates_per_trial)
         objective_metric = _resolve_metric(optimizer, result)
         objective = trial_objective(result, treatment.name, objective_metric)

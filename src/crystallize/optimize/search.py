@@ -5,6 +5,9 @@ A *space* maps context keys to what they may take:
 * a list of choices — ``{"depth": [2, 4, 8]}``;
 * a ``(low, high)`` tuple of numbers — a continuous range (random search only: it
   draws floats uniformly; for integers, give a list such as ``list(range(1, 11))``).
+
+Each key should be a parameter a step reads: :func:`~crystallize.optimize.optimize`
+refuses a key that nothing in the experiment can read (docs/optimization.md).
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ class _Tracer(BasePlugin):
 def _close_plugins(experiment: Experiment, traced: Experiment, record: Any, condition: str, session: Any) -> None:
     """Every ``before_run`` gets its ``after_run`` (with a one-record Result), as in
     ``apply()``: a plugin that opens something per run (an MLflow run) closes it."""
-    from crystallize.engine import call_after_run
+    from crystallize.lifecycle import call_after_run
     from crystallize.plugins.seed import SeedPlugin
     from crystallize.result import Result
 

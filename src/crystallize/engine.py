@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from crystallize.arrivals import iterate_records
 from crystallize.artifacts import scratch_location
-from crystallize.dispatch import RecordDispatcher, hook_name
+from crystallize.dispatch import RecordDispatcher
 from crystallize.events import LiveEvent
 from crystallize.exceptions import (
     ExperimentBusyError,
@@ -25,6 +25,7 @@ from crystallize.exceptions import (
     RunFailedError,
 )
 from crystallize.hypothesis import Hypothesis, HypothesisResult
+from crystallize.lifecycle import attach_result, call_after_run, close_plugins, start_plugins
 from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateRecord
 from crystallize.replicate import ReplicateOutcome, ReplicateRunner, baseline_condition, code_digest
@@ -171,7 +172,7 @@ def iter_run(
         experiment.validate()
         conditions = [baseline_condition()] + [(t.name, t) for t in experiment.treatments]
         names = [name for name, _ in conditions]
-        start_plugins(experiment, experiment.plugins, names)
+        start_plugins(experiment, experiment.plugins, lambda: _empty_result(experiment, names))
         try:
             session = RunSession(experiment, strategy, names)
         except BaseException as exc:  # the store cannot be opened, a resume is refused...
@@ -284,37 +285,6 @@ def _chosen_treatments(treatments: Iterable[TreatmentLike] | TreatmentLike, know
     return [as_treatment(t, known) for t in chosen if not (isinstance(t, str) and t == BASELINE)]
 
 
-def call_after_run(experiment: Experiment, result: Result) -> None:
-    """Call every plugin's ``after_run``, even when one raises; the first exception is
-    raised at the end with the Result attached (and notes naming any later ones)."""
-    failures = _after_run_each(experiment.plugins, experiment, result)
-    if not failures:
-        return
-    (hook, first), *later = failures
-    stored = f" and is stored as run {result.run_id}" if result.run_id else ""
-    first.add_note(
-        f"Raised by the plugin hook {hook}. The run itself "
-        f"completed{stored}; its Result is attached to this exception as .result."
-    )
-    for other_hook, other in later:
-        first.add_note(_also_raised(other_hook, other))
-    _attach_result(first, result)
-    raise first
-
-
-def start_plugins(experiment: Experiment, plugins: Iterable[Any], names: list[str]) -> None:
-    """Call each plugin's ``before_run``; when one raises, the plugins already started get
-    their ``after_run`` (with an empty Result) before the exception goes on."""
-    started: list[Any] = []
-    try:
-        for plugin in plugins:
-            plugin.before_run(experiment)
-            started.append(plugin)
-    except BaseException as exc:
-        close_plugins(experiment, exc, lambda: _empty_result(experiment, names), started)
-        raise
-
-
 def _empty_result(experiment: Experiment, names: list[str]) -> Result:
     """The Result ``after_run`` gets when a run raised before any record arrived."""
     return _ended(Result([], names, experiment=experiment.name), "failed")
@@ -331,45 +301,6 @@ def _ended(result: Result, status: str) -> Result:
     status it is stored with, as in a Result loaded from the store)."""
     result.info["status"] = status
     return result
-
-
-def close_plugins(
-    experiment: Experiment,
-    exc: BaseException,
-    make_result: Callable[[], Result],
-    plugins: Iterable[Any] | None = None,
-) -> None:
-    """Call every plugin's ``after_run`` (default: all of ``experiment``'s) while ``exc``
-    ends the run, so plugins close what ``before_run`` opened; the caller then raises
-    ``exc``. A hook that raises, or a Result that cannot be built, adds a note to ``exc``."""
-    try:
-        result = make_result()
-    except Exception as failure:
-        exc.add_note(f"Plugins' after_run hooks were not called: the Result could not be built ({failure!r}).")
-        return
-    plugins = experiment.plugins if plugins is None else plugins
-    for hook, failure in _after_run_each(plugins, experiment, result):
-        exc.add_note(_also_raised(hook, failure))
-
-
-def _after_run_each(plugins: Iterable[Any], experiment: Experiment, result: Result) -> list[tuple[str, Exception]]:
-    """Call each plugin's ``after_run``; the ``(hook name, exception)`` of those that raised."""
-    failures = []
-    for plugin in plugins:
-        try:
-            plugin.after_run(experiment, result)
-        except Exception as exc:
-            failures.append((hook_name(plugin.after_run), exc))
-    return failures
-
-
-def _also_raised(hook: str, exc: Exception) -> str:
-    return f"The plugin hook {hook} also raised {type(exc).__name__}: {exc}"
-
-
-def _attach_result(exc: BaseException, result: Result) -> None:
-    with contextlib.suppress(AttributeError):  # an exception class with __slots__
-        exc.result = result  # type: ignore[attr-defined]
 
 
 class _KeepingRunner(ReplicateRunner):
@@ -435,7 +366,7 @@ def _note_unverified(exc: BaseException, result: Result) -> None:
         f"Raised while the hypotheses were verified: every replicate ran and {kept}. "
         "The Result (every record, no verdicts) is attached to this exception as .result."
     )
-    _attach_result(exc, result)
+    attach_result(exc, result)
 
 
 def _finish(session: RunSession, result: Result, status: str, summary: dict[str, Any]) -> None:
@@ -502,7 +433,9 @@ def apply_once(
     names = [baseline_condition()[0]] + ([condition[0]] if chosen is not None else [])
     with run_overrides(experiment, treatments=[chosen] if chosen is not None else [], hypotheses=[], replicates=1):
         execution = experiment.execution_plugin  # not used: the replicate runs right here
-        start_plugins(experiment, [p for p in experiment.plugins if p is not execution], names)
+        start_plugins(
+            experiment, [p for p in experiment.plugins if p is not execution], lambda: _empty_result(experiment, names)
+        )
         records: list[ReplicateRecord] = []
 
         def build_result() -> Result:
@@ -543,7 +476,6 @@ __all__ = [
     "RecordDispatcher",
     "RunStream",
     "apply_once",
-    "call_after_run",
     "is_running",
     "iter_run",
     "iterate_records",

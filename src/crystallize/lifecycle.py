@@ -1,0 +1,95 @@
+"""The plugins' run lifecycle: every ``before_run`` gets its ``after_run``.
+
+``before_run`` opens what a plugin needs for a run (an MLflow run, a progress display);
+``after_run`` closes it. These helpers pair them however a run ends: a failing
+``before_run`` closes the plugins already started, a run that raises still calls every
+``after_run`` (their own failures become notes on the run's exception), and a run that
+completed raises the first ``after_run`` failure with the Result attached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from crystallize.dispatch import hook_name
+
+if TYPE_CHECKING:
+    from crystallize.experiment import Experiment
+    from crystallize.result import Result
+
+
+def call_after_run(experiment: Experiment, result: Result) -> None:
+    """Call every plugin's ``after_run``, even when one raises; the first exception is
+    raised at the end with the Result attached (and notes naming any later ones)."""
+    failures = _after_run_each(experiment.plugins, experiment, result)
+    if not failures:
+        return
+    (hook, first), *later = failures
+    stored = f" and is stored as run {result.run_id}" if result.run_id else ""
+    first.add_note(
+        f"Raised by the plugin hook {hook}. The run itself "
+        f"completed{stored}; its Result is attached to this exception as .result."
+    )
+    for other_hook, other in later:
+        first.add_note(_also_raised(other_hook, other))
+    attach_result(first, result)
+    raise first
+
+
+def start_plugins(experiment: Experiment, plugins: Iterable[Any], make_result: Callable[[], Result]) -> None:
+    """Call each plugin's ``before_run``; when one raises, the plugins already started get
+    their ``after_run`` (with ``make_result()``, an empty Result) before the exception goes on."""
+    started: list[Any] = []
+    try:
+        for plugin in plugins:
+            plugin.before_run(experiment)
+            started.append(plugin)
+    except BaseException as exc:
+        close_plugins(experiment, exc, make_result, started)
+        raise
+
+
+def close_plugins(
+    experiment: Experiment,
+    exc: BaseException,
+    make_result: Callable[[], Result],
+    plugins: Iterable[Any] | None = None,
+) -> None:
+    """Call every plugin's ``after_run`` (default: all of ``experiment``'s) while ``exc``
+    ends the run, so plugins close what ``before_run`` opened; the caller then raises
+    ``exc``. A hook that raises, or a Result that cannot be built, adds a note to ``exc``."""
+    try:
+        result = make_result()
+    except Exception as failure:
+        exc.add_note(f"Plugins' after_run hooks were not called: the Result could not be built ({failure!r}).")
+        return
+    plugins = experiment.plugins if plugins is None else plugins
+    for hook, failure in _after_run_each(plugins, experiment, result):
+        exc.add_note(_also_raised(hook, failure))
+
+
+def _after_run_each(plugins: Iterable[Any], experiment: Experiment, result: Result) -> list[tuple[str, Exception]]:
+    """Call each plugin's ``after_run``; the ``(hook name, exception)`` of those that raised."""
+    failures = []
+    for plugin in plugins:
+        try:
+            plugin.after_run(experiment, result)
+        except Exception as exc:
+            failures.append((hook_name(plugin.after_run), exc))
+    return failures
+
+
+def _also_raised(hook: str, exc: Exception) -> str:
+    """The note naming a further ``after_run`` hook that raised."""
+    return f"The plugin hook {hook} also raised {type(exc).__name__}: {exc}"
+
+
+def attach_result(exc: BaseException, result: Result) -> None:
+    """Attach ``result`` to ``exc`` as ``.result`` (when the exception class allows it)."""
+    with contextlib.suppress(AttributeError):  # an exception class with __slots__
+        exc.result = result  # type: ignore[attr-defined]
+
+
+__all__ = ["attach_result", "call_after_run", "close_plugins", "start_plugins"]

@@ -10,23 +10,69 @@ over the quartiles, ``┃`` median, ``◆`` mean), followed by the mean, its 95%
                 ──░░┃░◆░──────
      treated             ▂ ▅█ ▂              2.14    [1.44, 2.83]     11
                        ───░┃◆░░───────
+
+On an output whose encoding lacks these characters (ASCII, latin-1, cp1252) they are
+drawn with ASCII stand-ins (see :func:`for_encoding`): ``._-:=+*#`` for the block
+heights, ``-`` whiskers, ``=`` box, ``|`` median and ``o`` mean.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from crystallize.exceptions import MissingMetricError
-from crystallize.reporting_html.summary import ConditionSummary, metric_names, metric_summaries
 from crystallize.utils.text import printable
 
 if TYPE_CHECKING:
+    from crystallize.reporting_html.summary import ConditionSummary
     from crystallize.result import Result
 
 _LEVELS = "▁▂▃▄▅▆▇█"
 WHISKER, BOX, MEDIAN, MEAN = "─", "░", "┃", "◆"
+
+#: ASCII stand-ins for the symbols Crystallize prints, used on outputs that cannot
+#: encode them; the chart's characters keep their width (one column each).
+ASCII_SYMBOLS = {
+    **dict(zip(_LEVELS, "._-:=+*#", strict=True)),
+    WHISKER: "-", BOX: "=", MEDIAN: "|", MEAN: "o",
+    "×": "x", "·": "-", "±": "+/-", "→": "->", "…": "...", "−": "-", "∞": "inf",
+}
+
+
+@functools.lru_cache(maxsize=1024)
+def _stand_in(char: str, encoding: str, errors: str) -> str:
+    """``char`` if ``encoding`` can write it, else its ASCII stand-in, else ``?`` (``??``
+    for a character two columns wide, so that columns stay aligned)."""
+    from rich.cells import cell_len
+
+    try:
+        char.encode(encoding, errors)
+    except UnicodeEncodeError:
+        return ASCII_SYMBOLS.get(char) or "?" * max(1, cell_len(char))
+    return char
+
+
+def for_encoding(text: str, encoding: str | None, errors: str = "strict") -> str:
+    """``text`` made writable to an output in ``encoding`` (with error handler ``errors``):
+    each character the encoding lacks becomes its ASCII stand-in (``→`` ``->``, ``±``
+    ``+/-``, ``×`` ``x``, ``█`` ``#``, ... see :data:`ASCII_SYMBOLS`), any other ``?``
+    (``??`` when it is two columns wide: CJK, emoji).
+
+    ``text`` is returned unchanged when the encoding can write it all, or is unknown
+    (``None`` or a name Python does not know).
+    """
+    if not encoding:
+        return text
+    try:
+        text.encode(encoding, errors)
+    except UnicodeEncodeError:
+        return "".join(_stand_in(char, encoding, errors) for char in text)
+    except LookupError:  # an encoding (or error handler) Python does not know
+        return text
+    return text
 
 
 def _fmt(value: float) -> str:
@@ -74,7 +120,7 @@ def box_line(summary: ConditionSummary, scale: _Scale) -> str:
 #: Widest and narrowest distribution column; ``width=None`` fits the console between them.
 MAX_WIDTH, MIN_WIDTH = 60, 10
 _HEADERS = ("condition", "mean", "95% CI", "n")
-_GAPS = 2 * len(_HEADERS)  # rich puts two spaces between neighbouring columns here
+_GAP = 2  # rich puts two spaces between neighbouring columns here
 
 
 def _row_cells(s: ConditionSummary) -> tuple[str, str, str, str]:
@@ -83,43 +129,70 @@ def _row_cells(s: ConditionSummary) -> tuple[str, str, str, str]:
     return printable(s.condition), _fmt(s.mean), ci, str(s.n)
 
 
-def _fitted_width(sections: list[tuple[str, list[ConditionSummary]]], available: int) -> int:
-    """The distribution column's width that leaves room for the text columns."""
+def _column_widths(sections: list[tuple[str, list[ConditionSummary]]], encoding: str | None) -> list[int]:
+    """The display width of each text column (condition, mean, CI, n) over every row."""
+    from rich.cells import cell_len
+
     rows = [_row_cells(s) for _, summaries in sections for s in summaries] + [_HEADERS]
-    text = sum(max(len(row[i]) for row in rows) for i in range(len(_HEADERS)))
-    return max(MIN_WIDTH, min(MAX_WIDTH, available - text - _GAPS))
+    return [max(cell_len(for_encoding(row[i], encoding)) for row in rows) for i in range(len(_HEADERS))]
 
 
-def _metric_table(metric: str, summaries: list[ConditionSummary], width: int) -> Any:
+def _fitted_width(sections: list[tuple[str, list[ConditionSummary]]], available: int, encoding: str | None = None) -> int | None:
+    """The distribution column's width that leaves room for the text columns (at most
+    :data:`MAX_WIDTH`), or ``None`` when it would get less than :data:`MIN_WIDTH`: the
+    column is then left out, so that the numbers are never cut."""
+    text = sum(_column_widths(sections, encoding))
+    width = min(MAX_WIDTH, available - text - _GAP * len(_HEADERS))
+    return width if width >= MIN_WIDTH else None
+
+
+def _metric_table(
+    metric: str, summaries: list[ConditionSummary], width: int | None, widths: list[int], encoding: str | None
+) -> Any:
+    """One metric's table; ``width`` is the distribution column's (``None``: no such
+    column); the mean, CI and n columns are never narrower than ``widths`` (their text)."""
     from rich.table import Table
     from rich.text import Text
 
+    def text(value: str, style: str = "") -> Text:  # never markup, always writable
+        return Text(for_encoding(value, encoding), style=style)
+
+    table = Table(
+        title=text(printable(metric), "bold"), title_justify="left", box=None, pad_edge=False, show_edge=False
+    )
+    table.add_column("condition", overflow="fold")  # a long name folds; numbers never do
+    if width is not None:
+        table.add_column("distribution", no_wrap=True, min_width=width, max_width=width)
+    for header, min_width in zip(_HEADERS[1:], widths[1:], strict=True):
+        table.add_column(header, justify="left" if header == "95% CI" else "right", no_wrap=True, min_width=min_width)
     low = min(s.minimum for s in summaries)
     high = max(s.maximum for s in summaries)
-    scale = _Scale(low, high, width)
-    table = Table(
-        title=Text(printable(metric), style="bold"), title_justify="left", box=None, pad_edge=False, show_edge=False
-    )
-    table.add_column("condition", no_wrap=True)
-    table.add_column("distribution", no_wrap=True, min_width=width, max_width=width)
-    table.add_column("mean", justify="right", no_wrap=True)
-    table.add_column("95% CI", no_wrap=True)
-    table.add_column("n", justify="right", no_wrap=True)
+    scale = _Scale(low, high, width or MIN_WIDTH)
     for s in summaries:
-        chart = Text(no_wrap=True)
-        chart.append(histogram_line(s.values, scale), style="cyan")
-        chart.append("\n")
-        line = box_line(s, scale)
-        mean_at = line.index(MEAN)
-        chart.append(line[:mean_at], style="grey58")
-        chart.append(MEAN, style="bold #D55E00")
-        chart.append(line[mean_at + 1 :], style="grey58")
-        condition, mean, ci, n = _row_cells(s)
-        table.add_row(Text(condition), chart, Text(mean), Text(ci), Text(n))  # Text: never markup
-    left, right = _fmt(low), _fmt(high)
-    axis = left + " " * max(1, width - len(left) - len(right)) + right
-    table.add_row("", Text(axis[: max(width, len(axis))], style="dim"), "", "", "")
+        cells = [text(cell) for cell in _row_cells(s)]
+        if width is not None:
+            cells.insert(1, _chart_cell(s, scale, encoding))
+        table.add_row(*cells)
+    if width is not None:
+        left, right = _fmt(low), _fmt(high)
+        axis = left + " " * max(1, width - len(left) - len(right)) + right
+        table.add_row("", text(axis[: max(width, len(axis))], "dim"), "", "", "")
     return table
+
+
+def _chart_cell(s: ConditionSummary, scale: _Scale, encoding: str | None) -> Any:
+    """The histogram line over the box line, in colour, in characters ``encoding`` has."""
+    from rich.text import Text
+
+    chart = Text(no_wrap=True)
+    chart.append(for_encoding(histogram_line(s.values, scale), encoding), style="cyan")
+    chart.append("\n")
+    line = box_line(s, scale)
+    mean_at = line.index(MEAN)
+    chart.append(for_encoding(line[:mean_at], encoding), style="grey58")
+    chart.append(for_encoding(MEAN, encoding), style="bold #D55E00")
+    chart.append(for_encoding(line[mean_at + 1 :], encoding), style="grey58")
+    return chart
 
 
 class TerminalChart:
@@ -131,13 +204,16 @@ class TerminalChart:
         self.width = width
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
-        """Yield each metric's table (or a note when it has no numeric values)."""
+        """Yield each metric's table (or a note when it has no numeric values), in
+        characters the console's encoding has."""
         from rich.text import Text
 
-        width = self.width or _fitted_width(self.sections, options.max_width)
+        encoding = options.encoding
+        width = self.width or _fitted_width(self.sections, options.max_width, encoding)
+        widths = _column_widths(self.sections, encoding)
         for name, summaries in self.sections:
-            yield _metric_table(name, summaries, width) if summaries else Text(
-                f"{printable(name)}: no numeric values", style="dim"
+            yield _metric_table(name, summaries, width, widths, encoding) if summaries else Text(
+                for_encoding(f"{printable(name)}: no numeric values", encoding), style="dim"
             )
             yield Text("")
         if not self.sections:
@@ -154,7 +230,8 @@ def terminal_chart(result: Result, metric: str | None = None, width: int | None 
         metric: the metric to show; ``None`` shows every metric with numeric values.
         width: characters used for the distribution column (at least 10); ``None``
             fits the console the chart is printed on, up to 60, leaving room for the
-            mean, CI and n columns.
+            condition, mean, CI and n columns (on a console too narrow for 10, the
+            distribution is left out: numbers are never cut).
 
     Returns:
         A rich renderable of one table per metric.
@@ -164,6 +241,8 @@ def terminal_chart(result: Result, metric: str | None = None, width: int | None 
             the recorded metrics).
         ValueError: ``width`` is below 10.
     """
+    from crystallize.reporting_html.summary import metric_names, metric_summaries
+
     if width is not None and width < MIN_WIDTH:
         raise ValueError(f"terminal_chart width must be at least {MIN_WIDTH} characters, got {width}")
     names = metric_names(result)
@@ -192,4 +271,4 @@ def render_terminal_chart(result: Result, metric: str | None = None, width: int 
     return console.export_text()
 
 
-__all__ = ["TerminalChart", "box_line", "histogram_line", "render_terminal_chart", "terminal_chart"]
+__all__ = ["ASCII_SYMBOLS", "TerminalChart", "box_line", "for_encoding", "histogram_line", "render_terminal_chart", "terminal_chart"]

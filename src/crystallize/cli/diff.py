@@ -21,7 +21,7 @@ import typer
 from crystallize.cli.errors import UserError, known, suggest
 from crystallize.cli.history import ROOT_OPTION_HELP, find_run
 from crystallize.cli.targets import stdout_to_stderr
-from crystallize.cli.text import literal
+from crystallize.cli.text import literal, typed_name, unbroken
 
 if TYPE_CHECKING:
     from crystallize.result import Result
@@ -145,20 +145,26 @@ def _metric_table(rows: list[MetricChange], label_a: str, label_b: str):  # noqa
     from crystallize.reporting import format_value
 
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("condition", "metric", f"mean {label_a}", f"mean {label_b}", "delta", "change"):
-        table.add_column(literal(column), justify="left" if column in ("condition", "metric") else "right")
-    for row in rows:
-        delta = row.delta
-        relative = row.relative
-        style = "" if not delta else ("green" if delta > 0 else "red")
-        table.add_row(
-            literal(row.condition),
-            literal(row.metric),
+    cells = [
+        [
+            row.condition,
+            row.metric,
             format_value(row.mean_a),
             format_value(row.mean_b),
-            literal(f"{'+' if delta and delta > 0 else ''}{format_value(delta)}", style=style),
-            "-" if relative is None else f"{relative:+.1%}",
-        )
+            f"{'+' if row.delta and row.delta > 0 else ''}{format_value(row.delta)}",
+            "-" if row.relative is None else f"{row.relative:+.1%}",
+        ]
+        for row in rows
+    ]
+    headers = ("condition", "metric", f"mean {label_a}", f"mean {label_b}", "delta", "change")
+    for i, column in enumerate(headers):
+        if i < 2:  # names may wrap; numbers never
+            table.add_column(literal(column), overflow="fold")
+        else:
+            table.add_column(literal(column), justify="right", **unbroken(column, [line[i] for line in cells]))
+    for row, line in zip(rows, cells, strict=True):
+        style = "" if not row.delta else ("green" if row.delta > 0 else "red")
+        table.add_row(*[literal(cell, style=style if i == 4 else "") for i, cell in enumerate(line)])
     return table
 
 
@@ -195,7 +201,7 @@ def diff_command(
         where_a, info_a = find_run(run_a, root)
         result_a = load_result(info_a.run_id, where_a)
     if treatments is not None:
-        first, second = treatments
+        first, second = (typed_name(name, result_a.metrics.conditions()) for name in treatments)
         rows = compare_conditions(result_a, first, second)
         changes = spec_changes(condition_values(info_a.spec, first), condition_values(info_a.spec, second))
         settings: list[tuple[str, Any, Any]] = []
@@ -242,7 +248,7 @@ def diff_command(
             console.print(literal(f"  {path}: {_short(a)} → {_short(b)}"), soft_wrap=True)
     console.print()
     if rows:
-        console.print(_metric_table(rows, *labels))
+        console.print(_metric_table(rows, *labels), crop=False)
         note = _left_out_note(rows, *labels, name_conditions=treatments is None)
         if note:
             console.print(literal(note), soft_wrap=True)

@@ -27,7 +27,7 @@ from crystallize.cli.errors import (
     suggest,
 )
 from crystallize.cli.targets import data_root, display, stdout_to_stderr
-from crystallize.cli.text import literal, printable
+from crystallize.cli.text import literal, printable, typed_name, unbroken
 
 if TYPE_CHECKING:
     from crystallize.result import Result
@@ -64,7 +64,7 @@ def experiment_arg(name_or_path: str) -> ExperimentArg:
     from crystallize.cli.targets import load_target, names_folder
 
     if not names_folder(name_or_path):
-        return ExperimentArg(name_or_path, name_or_path)
+        return ExperimentArg(typed_name(name_or_path), name_or_path)
     target = load_target(Path(name_or_path))
     return ExperimentArg(target.name, name_or_path, data_root(target.experiment))
 
@@ -320,7 +320,7 @@ def runs_command(
         )
         return
     console.print(literal(f"Runs of '{experiment.name}' in {display(where)}:"), soft_wrap=True)
-    console.print(runs_table(shown))
+    console.print(runs_table(shown), crop=False)
     if len(shown) < len(runs):
         console.print(more, soft_wrap=True)
 
@@ -330,19 +330,21 @@ def runs_table(runs: list[RunInfo]):  # noqa: ANN201
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left")
-    for column in ("id", "status", "started", "duration", "records", "errors"):
-        table.add_column(column, justify="right" if column in ("records", "errors") else "left")
     styles = {"completed": "green", "failed": "red", "cancelled": "yellow", "interrupted": "yellow"}
-    for row in map(run_row, runs):
-        errors = row["errors"]
-        table.add_row(
-            str(row["run_id"]),
-            f"[{styles.get(str(row['status']), 'cyan')}]{row['status']}[/]",
-            str(row["started"]),
-            str(row["duration"]),
-            str(row["records"]),
-            "-" if errors is None else str(errors),
-        )
+    rows = [
+        [
+            str(row["run_id"]), str(row["status"]), str(row["started"]), str(row["duration"]),
+            str(row["records"]), "-" if row["errors"] is None else str(row["errors"]),
+        ]
+        for row in map(run_row, runs)
+    ]
+    headers = ("id", "status", "started", "duration", "records", "errors")
+    for i, column in enumerate(headers):
+        whole = {"overflow": "fold"} if column == "started" else unbroken(column, [row[i] for row in rows])
+        table.add_column(column, justify="right" if column in ("records", "errors") else "left", **whole)
+    for row in rows:
+        row[1] = literal(row[1], style=styles.get(row[1], "cyan"))
+        table.add_row(*row)
     return table
 
 
@@ -367,7 +369,7 @@ def show_command(
     where, info = resolve_run(experiment, run, root)
     result = load_result(info.run_id, where)
     if metric is not None:
-        check_metric(result, metric)
+        metric = check_metric(result, metric)
     console = Console(highlight=False)
     errors = error_count(info)
     console.print(
@@ -386,7 +388,7 @@ def show_command(
         console.print(literal(f"See their tracebacks with: {command}"), soft_wrap=True)
     if chart:
         console.print()
-        console.print(chart_for(result, metric))
+        console.print(chart_for(result, metric), crop=False)
 
 
 def failure_tracebacks(result: Result) -> str:
@@ -447,8 +449,9 @@ def resolve_run(experiment: ExperimentArg, run: str | None, root: str | None) ->
     return where, info
 
 
-def check_metric(result: Result, metric: str) -> None:
-    """Refuse ``--metric`` when no condition of ``result`` recorded it (before any output).
+def check_metric(result: Result, metric: str) -> str:
+    """Refuse ``--metric`` when no condition of ``result`` recorded it (before any output);
+    return its name as recorded (see :func:`~crystallize.cli.text.typed_name`).
 
     Raises:
         UserError: with a close match and the recorded metrics.
@@ -456,11 +459,13 @@ def check_metric(result: Result, metric: str) -> None:
     from crystallize.reporting_html.summary import metric_names  # what the chart offers
 
     names = metric_names(result)
+    metric = typed_name(metric, names)
     if metric not in names:
         raise UserError(
             f"run '{result.run_id}' has no metric '{metric}'.{suggest(metric, names)}"
             f"{known(names, 'metrics')}"
         )
+    return metric
 
 
 def chart_for(result, metric: str | None, width: int | None = None):  # noqa: ANN001, ANN201

@@ -7,7 +7,7 @@ import json
 import typer
 
 from crystallize.cli.targets import CatalogEntry, catalog, discover_here, display, stdout_to_stderr
-from crystallize.cli.text import literal
+from crystallize.cli.text import literal, unbroken
 
 
 def list_command(
@@ -26,7 +26,7 @@ def list_command(
         return
     console = Console(highlight=False)
     if entries:
-        console.print(listing_table(entries))
+        console.print(listing_table(entries), crop=False)
     else:
         console.print(
             literal(f"No experiments under {display(found.root)} (create one with: crystallize new NAME)"),
@@ -81,21 +81,25 @@ def listing_table(entries: list[CatalogEntry]):  # noqa: ANN201
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("group", "name", "kind", "replicates", "treatments"):
-        table.add_column(column, overflow="fold")
+    rows = []
     last_group = None
     for entry in entries:
         data = describe(entry)
         group = entry.group if entry.group != last_group else ""
         last_group = entry.group
         if entry.kind == "graph":
-            order = " → ".join(data["order"])  # type: ignore[arg-type]
-            table.add_row(literal(group), literal(entry.name), "graph", "", literal(order))
+            rows.append([group, entry.name, "graph", "", " → ".join(data["order"])])  # type: ignore[arg-type]
             continue
         treatments = ", ".join(data["treatments"]) or "-"  # type: ignore[arg-type]
         if data.get("disabled_treatments"):
             treatments += f" (disabled: {', '.join(data['disabled_treatments'])})"  # type: ignore[arg-type]
-        table.add_row(literal(group), literal(entry.name), "experiment", str(data["replicates"]), literal(treatments))
+        rows.append([group, entry.name, "experiment", str(data["replicates"]), treatments])
+    for i, column in enumerate(("group", "name", "kind", "replicates", "treatments")):
+        # names to type in commands, kinds and counts are never cut; groups and treatments wrap
+        whole = unbroken(column, [row[i] for row in rows]) if column in ("name", "kind", "replicates") else {}
+        table.add_column(column, overflow="fold", **whole)
+    for row in rows:
+        table.add_row(*map(literal, row))
     return table
 
 

@@ -43,24 +43,40 @@ def _show_warnings() -> None:
 
 
 class PipeSafeStream:
-    """A text stream (``sys.stdout``) that survives its reader going away.
+    """A text stream (``sys.stdout``) that survives its reader going away, and characters
+    its encoding lacks.
 
     When the reader closes the pipe (``crystallize run NAME | head``), the next write
     raises BrokenPipeError. This stream catches it and sends that and every later
     output to ``os.devnull`` (the file descriptor too, so the final flush and child
     processes started afterwards do not fail), so the run goes on and is stored.
+
+    On an output whose encoding lacks a character written (``PYTHONIOENCODING=ascii``,
+    ``LC_ALL=C``, a cp1252 console), the character is written as its ASCII stand-in
+    (``×`` ``x``, ``→`` ``->``, ``±`` ``+/-``...) or ``?``
+    (:func:`crystallize.terminal_chart.for_encoding`) instead of failing the command:
+    a display problem never stops a run.
     """
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
 
     def write(self, text: str) -> int:
-        """Write ``text``; after the reader went away, discard it."""
+        """Write ``text`` (in characters the output can take); after the reader went
+        away, discard it."""
         try:
-            return self._stream.write(text)
+            self._stream.write(self._writable(text))
         except BrokenPipeError:
             self._discard_output()
-            return len(text)
+        return len(text)
+
+    def _writable(self, text: str) -> str:
+        """``text`` with the characters the stream's encoding lacks replaced."""
+        from crystallize.terminal_chart import for_encoding
+
+        errors = getattr(self._stream, "errors", None)
+        keep = "surrogateescape" if errors == "surrogateescape" else "strict"  # a C locale's undecodable bytes
+        return for_encoding(text, getattr(self._stream, "encoding", None), keep)
 
     def writelines(self, lines: Iterable[str]) -> None:
         """Write each of ``lines``."""

@@ -135,7 +135,7 @@ def print_plan(plan: DeletedRuns, where: Path) -> None:
     from rich.console import Console
 
     print(printable(f"To delete from {display(where)}:"))
-    Console(highlight=False).print(runs_table(list(plan.runs)))
+    Console(highlight=False).print(runs_table(list(plan.runs)), crop=False)
     if plan.artifact_dirs:
         folders = ", ".join(display(p) for p in plan.artifact_dirs)
         print(printable(f"and their artifact folder(s) ({format_bytes(plan.artifact_bytes)}): {folders}"))
@@ -182,13 +182,17 @@ def confirm(question: str) -> bool:
         UserError: stdin is closed, so nobody can answer.
         KeyboardInterrupt: Ctrl+C instead of an answer.
     """
+    no_answer = UserError("no answer to the question (stdin is closed); add --yes to delete without asking")
+    if sys.stdin is None or sys.stdin.closed:  # started with stdin closed (0<&-): input() cannot ask
+        print(question)
+        raise no_answer
     try:
         return typer.confirm(question, default=False)
     except typer.Abort as exc:
         print()  # ends the question's line
         if isinstance(exc.__context__, KeyboardInterrupt):  # how click reports Ctrl+C too
             raise KeyboardInterrupt from None
-        raise UserError("no answer to the question (stdin is closed); add --yes to delete without asking") from None
+        raise no_answer from None
 
 
 def compact_after_delete(where: Path) -> int:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from crystallize.cli.errors import UserError, known, suggest
 from crystallize.cli.plugin_settings import EXECUTORS, execution_plugin, rebuild_plugins
-from crystallize.cli.text import printable
+from crystallize.cli.text import printable, typed_name
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -283,7 +283,8 @@ def select_treatments(experiment: Experiment, names: Sequence[str]) -> list[Trea
     available = {t.name: t for t in _declared(experiment)}
     chosen = []
     for name in names:
-        for part in [p.strip() for p in name.split(",") if p.strip()]:
+        for typed in [p.strip() for p in name.split(",") if p.strip()]:
+            part = typed_name(typed, [*available, "baseline"])
             if part == "baseline":
                 continue  # always runs
             if part not in available:

@@ -8,9 +8,10 @@ status line at most every few seconds in between.
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from crystallize.cli.text import printable
@@ -43,6 +44,7 @@ class Tracker:
         self.name = name
         self.counts = {condition: ConditionCount(replicates) for condition in conditions}
         self.started = time.monotonic()
+        self.broken = False  # the display failed once: show nothing more
 
     @property
     def done(self) -> int:
@@ -73,7 +75,7 @@ class Tracker:
         count.done += 1
         if record.error is not None:
             count.errors += 1
-        self.show(record.condition)
+        self.display(self.show, record.condition)
 
     def finish(self, result: Result | None) -> None:
         """Account for replicates resumed from the store (they are not streamed)."""
@@ -84,10 +86,26 @@ class Tracker:
             count.done = max(count.done, len(records))
             count.errors = sum(1 for r in records if r.error is not None)
             count.total = max(count.total, count.done)
-            self.show(condition)
+            self.display(self.show, condition)
 
     def show(self, condition: str) -> None:
         """Display the change (no-op here; see the subclasses)."""
+
+    def display(self, action: Callable[..., object], *args: object) -> None:
+        """``action(*args)``, a display step that must never stop the run: when it fails
+        (an output gone or broken), the display is turned off with a warning on stderr."""
+        if self.broken:
+            return
+        try:
+            action(*args)
+        except Exception as exc:
+            self.broken = True
+            with suppress(Exception):
+                print(
+                    printable(f"warning: the progress display failed ({type(exc).__name__}: {exc}); "
+                              "the run goes on without it."),
+                    file=sys.stderr,
+                )
 
 
 class _LiveTracker(Tracker):
@@ -115,7 +133,7 @@ class _PlainTracker(Tracker):
         self.console = console
         self.last = time.monotonic()
         self.reported: set[str] = set()
-        self._print(f"{name}: running {len(conditions)} condition(s) × {replicates} replicate(s)")
+        self.display(self._print, f"{name}: running {len(conditions)} condition(s) × {replicates} replicate(s)")
 
     def _print(self, line: str) -> None:
         """One status line, its names shown literally."""

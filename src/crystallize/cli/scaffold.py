@@ -149,8 +149,8 @@ def scaffold(name: str, example: bool = False, parent: str | Path = "experiments
 
     if not NAME_PATTERN.fullmatch(name):
         raise UserError(
-            f"'{name}' cannot name an experiment: use letters, digits, '-', '_' and '.', "
-            "starting with a letter or digit."
+            f"'{name}' cannot name an experiment: use ASCII letters (a-z, A-Z), digits, '-', '_' "
+            "and '.', starting with a letter or digit (the name is also its folder's name)."
         )
     folder = user_path(parent, "--dir") / name
     check_new_folder(folder)

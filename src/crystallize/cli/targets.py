@@ -69,14 +69,50 @@ def stdout_to_stderr(enabled: bool = True) -> Iterator[None]:
     """While ``enabled``, send what is printed to stdout to stderr instead.
 
     Importing an experiment folder runs its modules, and a top-level ``print()`` there
-    would land in front of ``--json`` output; commands load under this so stdout holds
-    only the JSON.
+    would land in front of ``--json`` output; commands load and run under this so stdout
+    holds only the JSON. Output that bypasses ``sys.stdout`` goes to stderr too: file
+    descriptor 1 points at stderr meanwhile (a step running ``subprocess.run(["echo",
+    ...])``, C code writing to stdout, worker processes started meanwhile), and is put
+    back afterwards.
     """
     if not enabled:
         yield
         return
-    with contextlib.redirect_stdout(sys.stderr):
+    with _fd_stdout_to_stderr(), contextlib.redirect_stdout(sys.stderr):
         yield
+
+
+@contextlib.contextmanager
+def _fd_stdout_to_stderr() -> Iterator[None]:
+    """Point file descriptor 1 at file descriptor 2 while the block runs (nothing is
+    done when either is closed)."""
+    import os
+
+    _flush_stdout()
+    try:
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    except OSError:  # stdout or stderr closed: nothing to protect, or nowhere to send it
+        yield
+        return
+    try:
+        yield
+    finally:
+        _flush_stdout()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _flush_stdout() -> None:
+    """Flush what was written to stdout so far (Python's and the C library's buffers), so
+    that it lands where file descriptor 1 pointed when it was written."""
+    for stream in (sys.stdout, sys.__stdout__):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    with contextlib.suppress(Exception):  # C code's printf output, buffered in libc
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
 
 
 def discover_here(root: str | Path = ".") -> Discovery:
@@ -135,11 +171,14 @@ def resolve_target(name_or_path: str, root: str | Path = ".") -> Target:
     """
     if names_folder(name_or_path):
         return load_target(Path(name_or_path))
+    from crystallize.cli.text import typed_name
+
     found = discover_here(root)
-    experiment = found.experiments.get(name_or_path)
+    name = typed_name(name_or_path, found.experiments)
+    experiment = found.experiments.get(name)
     if experiment is not None:
-        return Target(name_or_path, experiment, found.graphs.get(name_or_path))
-    raise unknown_experiment(name_or_path, found)
+        return Target(name, experiment, found.graphs.get(name))
+    raise unknown_experiment(name, found)
 
 
 def load_target(path: Path) -> Target:

@@ -12,7 +12,7 @@ reading markup.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,49 @@ from crystallize.utils.text import printable
 
 if TYPE_CHECKING:
     from rich.text import Text
+
+
+def typed_name(name: str, choices: Iterable[str] | None = None) -> str:
+    """A name typed on the command line, matched across Unicode normal forms: ``café``
+    typed decomposed (``e`` + combining accent, as some keyboards, shells and macOS file
+    names give it) names the ``café`` a config wrote composed.
+
+    Returns the one of ``choices`` that is the same text as ``name`` (``name`` itself
+    when it is a choice); without ``choices``, or when none matches, ``name`` composed
+    (NFC, the form text is normally written in). In a C or POSIX locale, where Python
+    cannot decode the UTF-8 bytes of a non-ASCII argument, they are read as UTF-8.
+    """
+    import unicodedata
+
+    options = list(choices) if choices is not None else []
+    if name in options:
+        return name
+    composed = unicodedata.normalize("NFC", _utf8_argument(name))
+    return next((option for option in options if unicodedata.normalize("NFC", option) == composed), composed)
+
+
+def _utf8_argument(text: str) -> str:
+    """``text`` decoded from its bytes as UTF-8 when Python could not decode them (a
+    command-line argument in a C locale holds them as surrogates); else unchanged."""
+    import os
+
+    try:
+        return os.fsencode(text).decode("utf-8") if any("\udc80" <= c <= "\udcff" for c in text) else text
+    except (UnicodeError, ValueError):
+        return text
+
+
+def unbroken(header: str, cells: Iterable[object]) -> dict[str, Any]:
+    """Options of a rich table column whose cells must never be cut or wrapped (run ids,
+    numbers, intervals, names to type in commands): ``add_column(header, **unbroken(...))``.
+
+    The other columns shrink (wrap) first; when even that is not enough, the table is
+    wider than the console, and the command prints it with ``crop=False`` so that the
+    terminal wraps the lines instead of anything being cut.
+    """
+    from rich.cells import cell_len
+
+    return {"no_wrap": True, "min_width": max([cell_len(printable(cell)) for cell in cells] + [cell_len(header)])}
 
 
 def literal(text: object, style: str = "") -> Text:
@@ -57,4 +100,4 @@ def printable_logging(name: str = "crystallize") -> Iterator[None]:
         logging.setLogRecordFactory(make_record)
 
 
-__all__ = ["literal", "printable", "printable_logging"]
+__all__ = ["literal", "printable", "printable_logging", "typed_name", "unbroken"]

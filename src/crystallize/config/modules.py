@@ -23,6 +23,7 @@ import base64
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
 import sys
 import traceback
 import types
@@ -39,7 +40,7 @@ _TOKEN_MARK = "p"
 
 def folder_token(folder: str | Path) -> str:
     """The identifier encoding ``folder``'s absolute path (reversible: :func:`token_folder`)."""
-    raw = str(Path(folder).resolve()).encode("utf-8")
+    raw = os.fsencode(Path(folder).resolve())  # the path's bytes: any name the file system allows
     return _TOKEN_MARK + base64.b32encode(raw).decode("ascii").rstrip("=").lower()
 
 
@@ -50,7 +51,7 @@ def token_folder(token: str) -> Path | None:
     body = token[len(_TOKEN_MARK):].upper()
     try:
         raw = base64.b32decode(body + "=" * (-len(body) % 8))
-        return Path(raw.decode("utf-8"))
+        return Path(os.fsdecode(raw))
     except (ValueError, UnicodeDecodeError):
         return None
 

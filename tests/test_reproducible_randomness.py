@@ -261,3 +261,19 @@ def test_an_event_hook_sees_the_values_a_treatment_function_drew_and_disturbs_no
     plain = _events_experiment([]).run().metrics.treatments["a"].metrics
     assert watched == plain  # rebuilding the event's context drew nothing from the step's stream
     assert [watcher.seen[("a", r)] for r in range(3)] == watched["lr"]
+
+
+def test_a_custom_seed_fn_only_ever_receives_the_replicates_seeds():
+    received = []
+    experiment = Experiment(
+        datasource=uniform(),
+        pipeline=Pipeline([record_lr()]),
+        plugins=[SeedPlugin(seed=100, seed_fn=received.append), ArtifactPlugin(root_dir=None)],
+        treatments=[Treatment("a", random_lr_a)],
+        replicates=2,
+    )
+    experiment.run()
+    assert received == [100, 100, 31437, 31437]  # baseline and 'a' of each replicate
+    received.clear()
+    experiment.apply(treatment="a", seed=999)
+    assert received == [999]

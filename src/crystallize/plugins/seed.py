@@ -197,19 +197,25 @@ class SeedPlugin(BasePlugin):
         (self.seed_fn or default_seed_fn)(seed)
 
     def seed_treatment_function(self, values: dict[str, object], treatment: str) -> None:
-        """Seed the generators for a treatment given as a function ``fn(ctx)``, which runs
-        before :meth:`before_replicate`: from the replicate's seed and the treatment's
-        name, so what it draws is reproducible, independent of the other conditions, and
-        not the same numbers the datasource then draws (it is seeded again for that).
+        """Seed Python's ``random`` and NumPy's global generator for a treatment given as a
+        function ``fn(ctx)``, which runs before :meth:`before_replicate`: from the
+        replicate's seed and the treatment's name, so what it draws is reproducible,
+        independent of the other conditions, and not the same numbers the datasource then
+        draws (they are seeded again for it).
+
+        With a custom ``seed_fn`` nothing is seeded here: that ``seed_fn`` receives only
+        the replicates' seeds, and the generators stay under the user's control.
 
         Args:
             values: the replicate's context values (an explicit ``seed_used`` wins).
             treatment: the treatment's name.
         """
+        if self.seed_fn is not None:
+            return
         seed = values.get("seed_used")
         if seed is None:
             seed = self.seed_for(values.get("replicate", 0))  # type: ignore[arg-type]
-        (self.seed_fn or default_seed_fn)(mixed_seed(seed, treatment))
+        default_seed_fn(mixed_seed(seed, treatment))  # type: ignore[arg-type]
 
     def _warn_if_threaded(self, experiment: Experiment) -> None:
         execution = experiment.execution_plugin

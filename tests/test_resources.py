@@ -135,3 +135,30 @@ def test_a_resource_goes_when_its_last_factory_does():
     del copy_of_it
     gc.collect()
     assert len(_CACHE) == before - 1
+
+
+def test_a_lambda_or_closure_factory_works_under_process_execution():
+    offset = 40  # captured by the closure: travels by value with the factory
+
+    def connect(ctx):
+        return {"pid": os.getpid(), "token": object(), "answer": offset + 2}
+
+    @pipeline_step()
+    def answer(data, ctx):
+        return data, {"answer": ctx["res"]["answer"], "pid": ctx["res"]["pid"], "also": ctx["one"]}
+
+    experiment = Experiment(
+        datasource=nothing(),
+        pipeline=Pipeline([answer()]),
+        initial_ctx={"res": resource_factory(connect), "one": resource_factory(lambda ctx: 1)},
+        plugins=[ParallelExecution(max_workers=2, executor_type="process")],
+        replicates=4,
+    )
+    # the step itself is local too, so pickle the factories alone, as workers receive them
+    for factory in experiment.initial_ctx.values():
+        copy = pickle.loads(pickle.dumps(factory))
+        assert copy.key == factory.key and copy.fn(FrozenContext({}))
+    experiment.pipeline = Pipeline([use_resource()])  # a module-level step for the run
+    result = experiment.run()
+    assert not result.errors
+    assert os.getpid() not in result.metrics.baseline.metrics["pid"]

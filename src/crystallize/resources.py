@@ -98,14 +98,53 @@ class ResourceFactory:
         return {"resource_factory": self.key, "code": code_hash(self.fn)}
 
     def __getstate__(self) -> tuple[Any, str, str]:
-        return (self.fn, self.key, self._token)
+        return (_portable(self.fn), self.key, self._token)
 
     def __setstate__(self, state: tuple[Any, str, str]) -> None:
-        self.fn, self.key, self._token = state
+        fn, self.key, self._token = state
+        self.fn = fn.load() if isinstance(fn, _PickledByValue) else fn
         self._release_with_me()
 
     def __repr__(self) -> str:
         return f"resource_factory({getattr(self.fn, '__name__', self.fn)!r}, key={self.key!r})"
+
+
+class _PickledByValue:
+    """A factory function that cannot be pickled by reference (a lambda, a function
+    defined inside another), carried by value: its code and what it captures."""
+
+    __slots__ = ("blob",)
+
+    def __init__(self, fn: Callable[[FrozenContext], Any]) -> None:
+        import cloudpickle
+
+        self.blob = cloudpickle.dumps(fn)
+
+    def __getstate__(self) -> bytes:
+        return self.blob
+
+    def __setstate__(self, blob: bytes) -> None:
+        self.blob = blob
+
+    def load(self) -> Callable[[FrozenContext], Any]:
+        """The function again (``cloudpickle`` writes plain pickles that load anywhere
+        it is installed)."""
+        import pickle
+
+        return pickle.loads(self.blob)
+
+
+def _portable(fn: Callable[[FrozenContext], Any]) -> Any:
+    """``fn`` itself when pickle can send it by reference (a module-level function, the
+    usual case), else ``fn`` by value: wrapping any factory in ``resource_factory`` is
+    enough for process and Ray execution."""
+    import pickle
+
+    try:
+        pickle.dumps(fn)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return _PickledByValue(fn)
+    return fn
 
 
 def resource_factory(fn: Callable[[FrozenContext], Any], key: str | None = None) -> ResourceFactory:

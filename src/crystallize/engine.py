@@ -8,7 +8,10 @@ assembled.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import logging
+import sys
 import threading
 import weakref
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -131,19 +134,65 @@ class RunStream:
     """Iterate over a run's records as they finish; ``.result`` holds the Result at the end.
 
     Leaving the loop early (``break``) cancels the replicates that have not started,
-    keeps the finished ones in the store and marks the run ``cancelled``.
+    keeps the finished ones in the store and marks the run ``cancelled``. So does the
+    end of the program while the stream is left unfinished by the thread that started
+    reading it (e.g. ``next(iter(stream))`` and the script ends): the run stops at
+    exit instead of the process waiting for every remaining replicate.
     """
 
     def __init__(self, run: Generator[ReplicateRecord, None, Result]) -> None:
         self._run = run
         self.result: Result | None = None
+        self._reader: threading.Thread | None = None  # the thread that started reading
 
     def __iter__(self) -> Iterator[ReplicateRecord]:
-        self.result = yield from self._run
+        self._reader = threading.current_thread()
+        _READ_STREAMS.add(self)
+        try:
+            self.result = yield from self._run
+        finally:
+            _READ_STREAMS.discard(self)
 
     def close(self) -> None:
         """Stop the run now (what finished is kept)."""
         self._run.close()
+
+
+#: Streams started and not yet finished or closed.
+_READ_STREAMS: weakref.WeakSet[RunStream] = weakref.WeakSet()
+#: The executor modules imported when :func:`_stop_abandoned_streams` was last
+#: registered as an exit hook (``None``: not registered yet).
+_EXIT_HOOK_AFTER: frozenset[str] | None = None
+_POOL_MODULES = ("concurrent.futures.thread", "concurrent.futures.process")
+
+
+def _stop_abandoned_streams() -> None:
+    """At exit, close every stream whose reading thread has ended (the main thread,
+    which runs this, among them), as ``break`` does: the replicates not yet started are
+    cancelled and the run is stored ``cancelled``."""
+    exiting = threading.current_thread()
+    for stream in list(_READ_STREAMS):
+        reader = stream._reader
+        if reader is not None and reader is not exiting and reader.is_alive():
+            continue  # a thread that is still running may go on reading it
+        try:
+            stream.close()
+        except Exception:  # one run's failing plugin must not stop the others at exit
+            logging.getLogger("crystallize").exception("Stopping a stream left unfinished at exit failed")
+
+
+def _stop_streams_at_exit() -> None:
+    """Make sure :func:`_stop_abandoned_streams` runs at exit before ``concurrent.futures``
+    waits for every queued replicate of its pools (threading's exit hooks run last
+    registered first: it is registered again once a pool module was imported after it)."""
+    global _EXIT_HOOK_AFTER
+    loaded = frozenset(name for name in _POOL_MODULES if name in sys.modules)
+    if _EXIT_HOOK_AFTER is not None and loaded <= _EXIT_HOOK_AFTER:
+        return
+    register = getattr(threading, "_register_atexit", None) or atexit.register
+    with contextlib.suppress(RuntimeError):  # the interpreter is already shutting down
+        register(_stop_abandoned_streams)
+    _EXIT_HOOK_AFTER = loaded
 
 
 def iter_run(
@@ -236,6 +285,7 @@ def iter_run(
                     first_failure = item
                     break
                 if stream:
+                    _stop_streams_at_exit()
                     yield item
             arriving.close()
             all_computed = first_failure is None

@@ -208,24 +208,41 @@ _SCALARS = frozenset({int, float, bool, str, bytes, complex, type(None)})
 class _Dependencies:
     """Walks the user code an object depends on, collecting one text part per item:
     each function's and class's source digest, the plain values of the globals, default
-    values and closure variables it reads, and the names of library callables it uses."""
+    values and closure variables it reads, and the names of library callables it uses.
+
+    Plain values of class and module attributes that the walked code assigns
+    (``Counter.n += 1``, ``helpers.calls += 1``) are state, not code, and are left out,
+    as globals the code assigns are (see :func:`_names_used`)."""
 
     def __init__(self) -> None:
-        self.parts: list[str] = []
+        self._parts: list[str] = []
         self._seen: set[int] = set()
+        #: Attribute names the walked code assigns or deletes.
+        self._assigned: set[str] = set()
+        #: ``(index in _parts, attribute name)`` of the plain class and module attribute values.
+        self._attribute_parts: list[tuple[int, str]] = []
 
-    def value(self, label: str, value: Any) -> None:
-        """A value the code reads (a global, a default, a closure variable...)."""
+    @property
+    def parts(self) -> list[str]:
+        """The collected parts, without the values of attributes the walked code assigns."""
+        dropped = {index for index, name in self._attribute_parts if name in self._assigned}
+        return [part for index, part in enumerate(self._parts) if index not in dropped]
+
+    def value(self, label: str, value: Any, attribute: str | None = None) -> None:
+        """A value the code reads (a global, a default, a closure variable...), or the
+        ``attribute`` of a class or module (left out when the walked code assigns it)."""
         token = _plain_token(value)
         if token is not None:
-            self.parts.append(f"{label}={token}")
+            if attribute is not None:
+                self._attribute_parts.append((len(self._parts), attribute))
+            self._parts.append(f"{label}={token}")
         else:
             self.code(label, value)
 
     def code(self, label: str, obj: Any) -> None:
         """Follow ``obj`` if it is (or wraps) user code; name it if it is a library callable."""
         if id(obj) in self._seen:
-            self.parts.append(f"{label}->seen")
+            self._parts.append(f"{label}->seen")
             return
         if isinstance(obj, functools.partial):
             self._seen.add(id(obj))
@@ -240,21 +257,22 @@ class _Dependencies:
         elif _is_user_class(obj):
             self._class(label, obj)
         elif callable(obj) and callable(_attribute(obj, "__wrapped__")):  # a library wrapper
-            self.parts.append(f"{label}->{_qualified_name(obj)}")
+            self._parts.append(f"{label}->{_qualified_name(obj)}")
             self.code(f"{label}.__wrapped__", obj.__wrapped__)
         elif type(obj).__module__.startswith("crystallize.") and callable(_attribute(obj, "fn")):
             self.code(f"{label}.fn", obj.fn)  # a step, datasource or resource factory
         elif callable(obj) and _attribute(obj, "__qualname__") is not None:  # library function or class
-            self.parts.append(f"{label}->{_qualified_name(obj)}")
+            self._parts.append(f"{label}->{_qualified_name(obj)}")
         elif _is_user_class(type(obj)):  # an instance: its class's code (not its state)
             self.code(f"{label}.__class__", type(obj))
         # Anything else (a library module, an array...) is not followed.
 
     def _function(self, label: str, fn: types.FunctionType) -> None:
         self._seen.add(id(fn))
-        self.parts.append(f"{label}:def {fn.__qualname__}:{_source_digest(fn)}")
+        self._parts.append(f"{label}:def {fn.__qualname__}:{_source_digest(fn)}")
         code = fn.__code__
         names = _names_used(code)
+        self._assigned.update(_attributes_assigned(code))
         namespace = fn.__globals__
         modules = []
         for name in names:
@@ -264,7 +282,7 @@ class _Dependencies:
             attributes = vars(module)
             for name in names:
                 if name in attributes:
-                    self._global(f"{module.__name__}.{name}", attributes[name], modules)
+                    self._global(f"{module.__name__}.{name}", attributes[name], modules, attribute=name)
         for i, default in enumerate(fn.__defaults__ or ()):
             self.value(f"{label}.default[{i}]", default)
         for name, default in sorted((fn.__kwdefaults__ or {}).items()):
@@ -278,16 +296,18 @@ class _Dependencies:
         if wrapped is not None:
             self.code(f"{label}.__wrapped__", wrapped)
 
-    def _global(self, label: str, value: Any, modules: list[types.ModuleType]) -> None:
+    def _global(
+        self, label: str, value: Any, modules: list[types.ModuleType], attribute: str | None = None
+    ) -> None:
         if isinstance(value, types.ModuleType):
             if value not in modules and _is_user_module(value):
                 modules.append(value)
         else:
-            self.value(label, value)
+            self.value(label, value, attribute)
 
     def _class(self, label: str, cls: type) -> None:
         self._seen.add(id(cls))
-        self.parts.append(f"{label}:class {cls.__qualname__}:{_source_digest(cls)}")
+        self._parts.append(f"{label}:class {cls.__qualname__}:{_source_digest(cls)}")
         for base in cls.__mro__[1:]:
             if _is_user_class(base):
                 self.code(f"{label}.base", base)
@@ -299,7 +319,7 @@ class _Dependencies:
                     if accessor is not None:
                         self.code(f"{label}.{name}", accessor)
             elif not (name.startswith("__") and name.endswith("__")) or inspect.isfunction(attribute):
-                self.value(f"{label}.{name}", attribute)
+                self.value(f"{label}.{name}", attribute, attribute=name)
 
 
 def _code_text(code: types.CodeType) -> str:
@@ -327,6 +347,26 @@ def _names_used(code: types.CodeType) -> tuple[str, ...]:
     return tuple(names)
 
 
+@functools.lru_cache(maxsize=4096)
+def _attributes_assigned(code: types.CodeType) -> frozenset[str]:
+    """The attribute names ``code`` and the code nested in it assign or delete
+    (``Counter.n += 1``, ``self.cache = {}``): their values are state, not code."""
+    import dis
+
+    opcodes = code.co_code[::2]  # cheaper than dis, as in _names_used
+    assigned: set[str] = set()
+    if dis.opmap["STORE_ATTR"] in opcodes or dis.opmap["DELETE_ATTR"] in opcodes:
+        assigned.update(
+            instruction.argval
+            for instruction in dis.get_instructions(code)
+            if instruction.opname in ("STORE_ATTR", "DELETE_ATTR")
+        )
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            assigned.update(_attributes_assigned(const))
+    return frozenset(assigned)
+
+
 def _qualified_name(obj: Any) -> str:
     return f"{getattr(obj, '__module__', None)}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
 
@@ -341,7 +381,9 @@ def code_hash(obj: Any) -> str:
     defaults and closure variables they read, and which library functions and classes
     they use. Library code (the standard library, site-packages, Crystallize) is named,
     not followed; mutable or other objects a global holds (a dict, an array, a model)
-    are not covered, except the code of a user-defined instance's class. Sources are
+    are not covered, except the code of a user-defined instance's class. Globals and
+    class or module attributes the followed code assigns (``global _MODEL``,
+    ``Counter.n += 1``) are state, not code: their values are not covered. Sources are
     read once and remembered until their file changes; the rest is looked up live, so a
     reassigned global or a reloaded helper module is noticed. A self-contained function
     keeps the digest of its own source.
@@ -353,9 +395,10 @@ def code_hash(obj: Any) -> str:
         target = target.__func__ if inspect.ismethod(target) else target
     walk = _Dependencies()
     walk.code("", target)
-    if len(walk.parts) <= 1:  # self-contained, or library code (a built-in step class)
+    parts = walk.parts
+    if len(parts) <= 1:  # self-contained, or library code (a built-in step class)
         return _source_digest(target)
-    return hashlib.blake2b("\n".join(walk.parts).encode(), digest_size=8).hexdigest()
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=8).hexdigest()
 
 
 class _CodePickler(pickle.Pickler):

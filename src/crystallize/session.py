@@ -271,17 +271,18 @@ class RunSession:
     def check_code(self, records: list[ReplicateRecord]) -> None:
         """Warn when the code changed while the run was going.
 
-        Two checks: a record computed by a process that saw other source code than the
-        driver did at the start, and the source on disk at the end compared with the
-        spec taken at the start.
+        Two checks: a record computed by a process that saw other code than the driver
+        did at the start, and the code digests at the end (the source on disk and the
+        values it reads, see :func:`~crystallize.fingerprint.code_hash`) compared with
+        the spec taken at the start.
         """
         drifted = sorted({(r.condition, r.replicate) for r in records if r.code_digest})
         if drifted:
             shown = ", ".join(f"{c} #{r}" for c, r in drifted[:5])
             self.warn(
                 f"Code changed during the run: {len(drifted)} replicate(s) ({shown}"
-                f"{', ...' if len(drifted) > 5 else ''}) ran with step or datasource source "
-                "code that differs from the code at the start of the run."
+                f"{', ...' if len(drifted) > 5 else ''}) ran with step or datasource code (its "
+                "source, or a value it reads) that differs from the code at the start of the run."
             )
         if self._spec is not None:
             changed = [
@@ -290,9 +291,9 @@ class RunSession:
             ]
             if changed:
                 self.warn(
-                    "Code changed during the run: the source of "
-                    f"{', '.join(changed)} on disk differs from the start of the run; results "
-                    "may mix the old and the new code."
+                    f"Code changed during the run: {', '.join(changed)} differs from the start "
+                    "of the run (its source on disk, or a value it reads from a global, a closure "
+                    "or a class or module attribute); results may mix the old and the new code."
                 )
 
     def warn(self, message: str) -> None:

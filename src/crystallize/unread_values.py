@@ -157,7 +157,6 @@ def _parameter_names(fn: Callable[..., Any]) -> list[str]:
     return list(inspect.signature(fn).parameters)[1:]
 
 
-@functools.lru_cache(maxsize=512)
 def _uses_context(fn: Callable[..., Any], name: str) -> bool:
     """True unless ``fn``'s code (its bytecode: what runs, whatever the file says now)
     uses its parameter ``name``, the context, only as ``name.metrics``, ``name.record``
@@ -167,11 +166,19 @@ def _uses_context(fn: Callable[..., Any], name: str) -> bool:
     (``__wrapped__``), ``name`` not a named parameter (``*args``), or the context
     captured by an inner function.
     """
-    import dis
-
     code = getattr(fn, "__code__", None)
     if code is None or hasattr(fn, "__wrapped__"):
         return True
+    return _code_uses_context(code, name)
+
+
+@functools.lru_cache(maxsize=512)
+def _code_uses_context(code: Any, name: str) -> bool:
+    """:func:`_uses_context` for a function's code object. Cached by code, which holds
+    no closure, defaults or globals: a function re-defined in a loop or notebook cell
+    is not kept alive, nor anything it captures."""
+    import dis
+
     if name not in code.co_varnames[: code.co_argcount + code.co_kwonlyargcount] or name in code.co_cellvars:
         return True
     if _reaches_frames(code):

@@ -25,8 +25,11 @@ Threads: sqlite3 connections must not cross threads, so the store opens one conn
 per thread on first use. A single :class:`SQLiteRunStore` object may therefore be used
 from several threads at once (e.g. the engine and a
 :class:`~crystallize.store.writer.RecordWriter`). A thread that is done with the store
-may call :meth:`SQLiteRunStore.release_thread`; :meth:`SQLiteRunStore.close` closes
-every connection and must only be called once no other thread uses the store. After
+may call :meth:`SQLiteRunStore.release_thread`; the connections of threads that ended
+without doing so are closed when the next connection opens, so a long-lived process
+that runs experiments from a new thread each time keeps only those of live threads
+(which reuse theirs). :meth:`SQLiteRunStore.close` closes every connection and must
+only be called once no other thread uses the store. After
 ``fork`` the child opens fresh connections (inherited ones are never used or closed).
 """
 
@@ -40,6 +43,7 @@ import sqlite3
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -101,6 +105,18 @@ CANNOT_WRITE = ("readonly", "read-only", "unable to open", "disk is full", "disk
 _INHERITED: list[sqlite3.Connection] = []
 
 
+def _out_of_file_descriptors() -> bool:
+    """Whether this process cannot open another file now because it has too many open
+    (``EMFILE``) or the system does (``ENFILE``); SQLite reports both as "unable to open"."""
+    import errno
+
+    try:
+        os.close(os.open(os.devnull, os.O_RDONLY))
+    except OSError as exc:
+        return exc.errno in (errno.EMFILE, errno.ENFILE)
+    return False
+
+
 class SQLiteRunStore(RecordRows, PreregistrationRows, RunStore):
     """A :class:`~crystallize.store.base.RunStore` in one SQLite file.
 
@@ -148,7 +164,8 @@ class SQLiteRunStore(RecordRows, PreregistrationRows, RunStore):
         self.busy_timeout = float(busy_timeout)
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        #: Every open connection with (a weak reference to) the thread it belongs to.
+        self._connections: list[tuple[sqlite3.Connection, weakref.ref[threading.Thread]]] = []
         self._owner_pid = os.getpid()
         self._closed = False
         #: Starts the background WAL checkpoints (``checkpointer.completed`` counts them).
@@ -187,9 +204,10 @@ class SQLiteRunStore(RecordRows, PreregistrationRows, RunStore):
             if self._closed:
                 raise StoreError(f"{self!r} is closed.")
             if pid != self._owner_pid:  # we are a forked child
-                _INHERITED.extend(self._connections)
+                _INHERITED.extend(conn for conn, _ in self._connections)
                 self._connections = []
                 self._owner_pid = pid
+            self._close_orphans()
             try:
                 conn = sqlite3.connect(
                     self._uri or self.path,
@@ -205,9 +223,27 @@ class SQLiteRunStore(RecordRows, PreregistrationRows, RunStore):
                 conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
             except sqlite3.Error as exc:
                 raise self._error(exc, "open") from exc
-            self._connections.append(conn)
+            self._connections.append((conn, weakref.ref(threading.current_thread())))
         local.conn, local.pid = conn, pid
         return conn
+
+    def _close_orphans(self) -> None:
+        """Close the connections of threads that have ended (call with ``_lock`` held).
+
+        A thread that used the store and ended without :meth:`release_thread` (a run
+        started from a thread per request, say) leaves its connection behind: without
+        this, a long-lived process would keep two open files per such thread until it
+        runs out. Threads still alive keep theirs, which they reuse.
+        """
+        kept = []
+        for conn, thread in self._connections:
+            owner = thread()
+            if owner is None or not owner.is_alive():
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            else:
+                kept.append((conn, thread))
+        self._connections = kept
 
     def _error(self, exc: sqlite3.Error, action: str) -> StoreError:
         message = str(exc)
@@ -221,6 +257,12 @@ class SQLiteRunStore(RecordRows, PreregistrationRows, RunStore):
             hint = " The file is not a Crystallize run store or is corrupt."
         elif "disk is full" in message or "disk I/O error" in message:
             hint = " The disk may be full, or the file system failing: free space and retry."
+        elif "unable to open" in message and _out_of_file_descriptors():
+            hint = (
+                " Too many open files: the process (see `ulimit -n`) or the system has "
+                "reached its limit of open files. Close files or connections that are no "
+                "longer needed, or raise the limit."
+            )
         elif "unable to open" in message or "readonly" in message:
             hint = " Check that the directory exists and is writable."
         return StoreError(f"Run store {str(self.path)!r}: could not {action}: {message}.{hint}")
@@ -359,8 +401,7 @@ class SQLiteRunStore(RecordRows, PreregistrationRows, RunStore):
             return
         self._local.conn = None
         with self._lock:
-            if conn in self._connections:
-                self._connections.remove(conn)
+            self._connections = [entry for entry in self._connections if entry[0] is not conn]
         with contextlib.suppress(sqlite3.Error):
             conn.close()
 
@@ -369,7 +410,8 @@ class SQLiteRunStore(RecordRows, PreregistrationRows, RunStore):
         self.checkpointer.wait()
         with self._lock:
             self._closed = True
-            connections, self._connections = self._connections, []
+            connections = [conn for conn, _ in self._connections]
+            self._connections = []
             if os.getpid() != self._owner_pid:
                 _INHERITED.extend(connections)
                 return

@@ -347,3 +347,30 @@ def test_run_failed_error_mentions_the_store_only_when_there_is_one():
     with pytest.raises(RunFailedError) as unstored:
         build(None).run(fail_fast=True)
     assert "store" not in str(unstored.value)
+
+
+def test_after_run_of_an_apply_that_raised_says_it_failed():
+    from crystallize import BasePlugin, Experiment, Pipeline, data_source, pipeline_step
+
+    seen = []
+
+    class Watch(BasePlugin):
+        def after_run(self, experiment, result):
+            seen.append(result.info.get("status"))
+
+    @data_source
+    def one(ctx):
+        return 1
+
+    @pipeline_step()
+    def broken(data, ctx):
+        raise ValueError("nope")
+
+    @pipeline_step()
+    def fine(data, ctx):
+        return data
+
+    with pytest.raises(ValueError):
+        Experiment(datasource=one(), pipeline=Pipeline([broken()]), plugins=[Watch()]).apply()
+    Experiment(datasource=one(), pipeline=Pipeline([fine()]), plugins=[Watch()]).apply()
+    assert seen == ["failed", None]

@@ -277,3 +277,33 @@ def test_a_custom_seed_fn_only_ever_receives_the_replicates_seeds():
     received.clear()
     experiment.apply(treatment="a", seed=999)
     assert received == [999]
+
+
+@pytest.mark.slow
+def test_seed_fn_random_seed_seeds_the_workers_own_random_module():
+    def build(execution):
+        plugins = [SeedPlugin(seed=3, seed_fn=random.seed), ArtifactPlugin(root_dir=None)]
+        return Experiment(
+            datasource=uniform(), pipeline=Pipeline([record_lr()]),
+            plugins=plugins + ([execution] if execution else []), replicates=3,
+        )
+
+    serial = build(None).run().metrics.baseline.metrics
+    parallel = build(ParallelExecution(max_workers=2, executor_type="process")).run()
+    assert parallel.metrics.baseline.metrics == serial
+    assert serial["x"] == [random.Random((3 + r * 31337) % 2**32).random() for r in range(3)]
+
+
+def test_compiled_seed_functions_and_parameters_are_accepted():
+    np = pytest.importorskip("numpy")
+
+    @pipeline_step()
+    def draw_numpy(data, ctx, *, make=np.random.default_rng):
+        return data, {"a": float(np.random.rand())}
+
+    experiment = Experiment(
+        datasource=uniform(), pipeline=Pipeline([draw_numpy()]), replicates=2,
+        plugins=[SeedPlugin(seed=1, seed_fn=np.random.seed), ArtifactPlugin(root_dir="data")],
+    )
+    first = experiment.run().metrics.baseline.metrics["a"]
+    assert first == [np.random.RandomState(1).rand(), np.random.RandomState(1 + 31337).rand()]

@@ -514,7 +514,8 @@ def apply_once(
             ended = _status_of(exc)
             close_plugins(experiment, exc, lambda: _ended(build_result(), ended))
             raise
-        call_after_run(experiment, build_result())
+        result = build_result()
+        call_after_run(experiment, result if outcome.exception is None else _ended(result, "failed"))
     if outcome.exception is not None:
         error = outcome.record.error
         outcome.exception.add_note(f"Raised by experiment.apply() in condition '{error.condition}', step '{error.step}'.")

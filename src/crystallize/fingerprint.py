@@ -82,12 +82,15 @@ _NO_FILE = ("<no file>", 0, 0)
 def _file_signature(target: Any) -> tuple[str, int, int] | None:
     """``(path, size, mtime)`` of the file defining ``target``, :data:`_NO_FILE` for code
     from no file, ``None`` when unknown."""
-    code = getattr(target, "__code__", None)
-    filename = code.co_filename if code is not None else None
+    # Compiled functions (Cython's) may answer these with descriptors, not values.
+    filename = getattr(getattr(target, "__code__", None), "co_filename", None)
+    if not isinstance(filename, str):
+        filename = None
     if filename is not None and _compiled_from_no_file(filename):
         return _NO_FILE
     if filename is None:
-        filename = getattr(sys.modules.get(getattr(target, "__module__", None) or ""), "__file__", None)
+        module = getattr(target, "__module__", None)
+        filename = getattr(sys.modules.get(module) if isinstance(module, str) else None, "__file__", None)
     return _signature_of(filename)
 
 
@@ -259,7 +262,7 @@ class _Dependencies:
         elif callable(obj) and callable(_attribute(obj, "__wrapped__")):  # a library wrapper
             self._parts.append(f"{label}->{_qualified_name(obj)}")
             self.code(f"{label}.__wrapped__", obj.__wrapped__)
-        elif type(obj).__module__.startswith("crystallize.") and callable(_attribute(obj, "fn")):
+        elif _in_crystallize(type(obj)) and callable(_attribute(obj, "fn")):
             self.code(f"{label}.fn", obj.fn)  # a step, datasource or resource factory
         elif callable(obj) and _attribute(obj, "__qualname__") is not None:  # library function or class
             self._parts.append(f"{label}->{_qualified_name(obj)}")
@@ -611,6 +614,13 @@ def _digested(value: Any, path: str) -> str:
         _warn_undigestable(value, path)
         digest = f"{UNHASHABLE_STATE}:{os.urandom(8).hex()}"
     return f"<{_summary(value)} #{digest}>"
+
+
+def _in_crystallize(kind: type) -> bool:
+    """True for a class of this package (a Cython type's ``__module__`` may not even be
+    a string: ``numpy.random.seed``'s type has a descriptor there)."""
+    module = getattr(kind, "__module__", None)
+    return isinstance(module, str) and module.startswith("crystallize.")
 
 
 def _summary(value: Any) -> str:

@@ -340,7 +340,7 @@ def runs_table(runs: list[RunInfo]):  # noqa: ANN201
     ]
     headers = ("id", "status", "started", "duration", "records", "errors")
     for i, column in enumerate(headers):
-        whole = {"overflow": "fold"} if column == "started" else unbroken(column, [row[i] for row in rows])
+        whole = {"overflow": "fold", "min_width": 10} if column == "started" else unbroken(column, [row[i] for row in rows])
         table.add_column(column, justify="right" if column in ("records", "errors") else "left", **whole)
     for row in rows:
         row[1] = literal(row[1], style=styles.get(row[1], "cyan"))

@@ -119,6 +119,45 @@ def default_seed_fn(seed: int) -> None:
     _numpy_seed(seed)
 
 
+class _ModuleAttribute:
+    """A ``seed_fn`` such as ``random.seed`` sent to worker processes by name.
+
+    ``random.seed`` is a method of the module's hidden generator; pickled as it is, a
+    worker would receive (and seed) a copy of that generator instead of the one
+    ``random.random()`` draws from.
+    """
+
+    __slots__ = ("module", "name")
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module = module
+        self.name = name
+
+    @classmethod
+    def of(cls, fn: object) -> object:
+        """``fn`` as a reference when it is a bound method kept as a module attribute
+        (``random.seed``), else ``fn`` itself."""
+        owner = getattr(fn, "__self__", None)
+        module, name = getattr(fn, "__module__", None), getattr(fn, "__name__", None)
+        if owner is None or not isinstance(module, str) or not isinstance(name, str):
+            return fn
+        import sys
+
+        return cls(module, name) if getattr(sys.modules.get(module), name, None) is fn else fn
+
+    def __getstate__(self) -> tuple[str, str]:
+        return (self.module, self.name)
+
+    def __setstate__(self, state: tuple[str, str]) -> None:
+        self.module, self.name = state
+
+    def resolve(self) -> object:
+        """The module's attribute, in this process."""
+        import importlib
+
+        return getattr(importlib.import_module(self.module), self.name)
+
+
 def mixed_seed(seed: int, label: str) -> int:
     """A seed derived from ``seed`` and ``label``, the same in every process."""
     import zlib
@@ -159,6 +198,17 @@ class SeedPlugin(BasePlugin):
         self.auto_seed = auto_seed
         self.seed_fn = seed_fn
         self.base_seed: int | None = seed
+
+    def __getstate__(self) -> dict[str, object]:
+        state = self.__dict__.copy()
+        state["seed_fn"] = _ModuleAttribute.of(self.seed_fn)
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        seed_fn = state.get("seed_fn")
+        if isinstance(seed_fn, _ModuleAttribute):
+            state["seed_fn"] = seed_fn.resolve()
+        self.__dict__.update(state)
 
     def init_hook(self, experiment: Experiment) -> None:
         """Warn at construction when combined with thread execution."""

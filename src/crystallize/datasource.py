@@ -10,6 +10,7 @@ from crystallize.pipeline_step import (
     NO_PARAMS,
     bind_positional,
     instance_name_property,
+    refuse_async_generator,
     refuse_positional_only,
     unknown_parameters,
     unknown_parameters_error,
@@ -96,6 +97,7 @@ def data_source(fn: Callable[Concatenate[Any, _P], Any]) -> Callable[_P, Functio
             f"data_source decorates a function def f(ctx, **params), got {fn!r}; "
             "use it bare: @data_source"
         )
+    refuse_async_generator("@data_source", fn)
     signature = inspect.signature(fn)
     _check_takes_ctx(fn, signature)
     first, *rest = signature.parameters.values()

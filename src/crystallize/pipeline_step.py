@@ -347,6 +347,7 @@ class _StepSignature:
     def __init__(self, fn: Callable[..., Any]) -> None:
         import inspect
 
+        refuse_async_generator("@pipeline_step", fn)
         params = list(inspect.signature(fn).parameters.values())
         if not params or params[0].kind not in (
             inspect.Parameter.POSITIONAL_ONLY,
@@ -375,6 +376,20 @@ class _StepSignature:
         self.is_async = inspect.iscoroutinefunction(fn)
         self.artifacts = frozenset(p.name for p in rest if is_artifact_annotation(p.annotation))
         self.factory_signature = _factory_signature(rest)
+
+
+def refuse_async_generator(decorator: str, fn: Callable[..., Any]) -> None:
+    """Raise TypeError when ``fn`` is an async generator (``async def`` with ``yield``):
+    a step or datasource returns its output, and the generator object itself would be
+    passed on as the data."""
+    import inspect
+
+    if inspect.isasyncgenfunction(fn):
+        raise TypeError(
+            f"{decorator} function '{fn.__name__}' is an async generator (async def with yield); "
+            "it must return its output: collect the items and return them as a list, "
+            "e.g. return [item async for item in source]"
+        )
 
 
 def _factory_signature(rest: list[inspect.Parameter]) -> inspect.Signature:

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 import time
 from collections.abc import Callable, Generator, Sequence
+from contextvars import ContextVar
 from time import perf_counter
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
@@ -64,6 +66,36 @@ def _loggable(value: Any) -> Any:
 #: ``sys.exit()`` in user code (which would otherwise end the whole run silently).
 #: KeyboardInterrupt still cancels the run.
 _STEP_FAILURES = (Exception, SystemExit)
+
+
+def _is_step_failure(exc: BaseException) -> bool:
+    """Whether ``exc``, raised by a datasource, step or hook, fails its condition ×
+    replicate: one of :data:`_STEP_FAILURES`, or an ``asyncio.CancelledError`` the code
+    raised itself (awaiting a task it cancelled, say). A cancellation of the replicate
+    itself never comes out of that code: :meth:`ReplicateRunner.arun_condition` keeps it."""
+    if isinstance(exc, _STEP_FAILURES):
+        return True
+    asyncio = sys.modules.get("asyncio")  # not imported until some code uses it
+    return asyncio is not None and isinstance(exc, asyncio.CancelledError)
+
+
+def cancels_replicate(exc: BaseException) -> bool:
+    """Whether ``exc`` cancels the running replicate rather than failing a step: not a
+    step failure, or a CancelledError while this task is being cancelled (Ctrl+C, a
+    stopped run) or the run is stopping."""
+    import asyncio
+
+    if not isinstance(exc, asyncio.CancelledError):
+        return not _is_step_failure(exc)
+    task = asyncio.current_task()
+    stop = RUN_STOPPING.get()
+    return task is None or task.cancelling() > 0 or (stop is not None and stop.is_set())
+
+
+#: Set by :class:`~crystallize.plugins.execution.asynchronous.AsyncExecution` in each
+#: replicate's task to the run's stop event: once it is set, a replicate is not resumed
+#: after its next await (at most the synchronous steps it is running finish).
+RUN_STOPPING: ContextVar[Any] = ContextVar("crystallize_run_stopping", default=None)
 
 
 def _failure_message(exc: BaseException) -> str:
@@ -249,7 +281,9 @@ class ReplicateRunner:
             while True:
                 try:
                     value = runner.run(awaitable)
-                except _STEP_FAILURES as exc:
+                except BaseException as exc:
+                    if not _is_step_failure(exc):  # the loop is private: its CancelledError is the step's
+                        raise
                     awaitable = gen.throw(exc)
                 else:
                     awaitable = gen.send(value)
@@ -262,19 +296,35 @@ class ReplicateRunner:
     async def arun_condition(
         self, condition: str, treatment: Treatment | None, replicate: int
     ) -> ReplicateOutcome:
-        """Run one (condition, replicate), awaiting async datasources and steps."""
+        """Run one (condition, replicate), awaiting async datasources and steps.
+
+        A CancelledError the step raises itself fails the step; one cancelling this task
+        propagates. Once the run's stop event (:data:`RUN_STOPPING`) is set, the
+        replicate is cancelled the next time it would resume.
+        """
+        import asyncio
+
+        stop = RUN_STOPPING.get()
+        if stop is not None and stop.is_set():  # between two conditions of a replicate
+            raise asyncio.CancelledError("the run is stopping")
         gen = self._conditions(condition, treatment, replicate)
         try:
             awaitable = gen.send(None)
             while True:
                 try:
                     value = await awaitable
-                except _STEP_FAILURES as exc:
+                except BaseException as exc:
+                    if cancels_replicate(exc):
+                        raise
                     awaitable = gen.throw(exc)
                 else:
+                    if stop is not None and stop.is_set():
+                        raise asyncio.CancelledError("the run is stopping")
                     awaitable = gen.send(value)
-        except StopIteration as stop:
-            return stop.value
+        except StopIteration as done:
+            return done.value
+        finally:
+            gen.close()
 
     def with_event_sink(self, sink: Callable[[Any], None] | None) -> ReplicateRunner:
         """A shallow copy whose live events go to ``sink`` (executors use it to route
@@ -418,7 +468,9 @@ class ReplicateRunner:
                     )
                 )
                 input_hash = output_hash
-        except _STEP_FAILURES as exc:
+        except BaseException as exc:
+            if not _is_step_failure(exc):
+                raise
             exception = exc
             error = ReplicateError(
                 condition=condition,
@@ -447,6 +499,34 @@ class ReplicateRunner:
 
 async def _as_coroutine(awaitable: Any) -> Any:
     return await awaitable
+
+
+_CLEANUP_SECONDS = 5.0
+
+
+async def cancel_other_tasks() -> None:
+    """Cancel every other task of the running loop and wait (at most 5 s) for them to
+    end, as ``asyncio.run`` does before closing its loop: tasks a step started and left
+    running get their ``CancelledError`` (and run their ``finally``) instead of being
+    destroyed pending. An exception such a task raises goes to the loop's exception
+    handler (logged); it fails no replicate."""
+    import asyncio
+
+    me = asyncio.current_task()
+    tasks = [task for task in asyncio.all_tasks() if task is not me]
+    if not tasks:
+        return
+    for task in tasks:
+        task.cancel()
+    done, _ = await asyncio.wait(tasks, timeout=_CLEANUP_SECONDS)  # one ignoring cancel is left
+    loop = asyncio.get_running_loop()
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            loop.call_exception_handler({
+                "message": "a task a step left running raised when it was cancelled",
+                "exception": task.exception(),
+                "task": task,
+            })
 
 
 class _AwaitableRunner:
@@ -478,18 +558,23 @@ class _AwaitableRunner:
         return asyncio.run_coroutine_threadsafe(_as_coroutine(awaitable), self.loop).result()
 
     def close(self) -> None:
-        """Finish async generators left open, then release the loop (and its thread; one
-        still busy, say after Ctrl+C, is a daemon and left to end on its own)."""
+        """Cancel the tasks the condition left running and finish async generators left
+        open, then release the loop (and its thread; one still busy, say after Ctrl+C,
+        is a daemon and left to end on its own)."""
+        import asyncio
+
         if self.thread is None:
             try:
+                if asyncio.all_tasks(self.loop):  # none, usually: skip a pass of the loop
+                    self.loop.run_until_complete(cancel_other_tasks())
                 self.loop.run_until_complete(self.loop.shutdown_asyncgens())
             finally:
                 self.loop.close()
             return
-        import asyncio
         import contextlib
 
-        with contextlib.suppress(Exception):  # a stuck generator must not hang the run
+        with contextlib.suppress(Exception):  # a stuck task or generator must not hang the run
+            asyncio.run_coroutine_threadsafe(cancel_other_tasks(), self.loop).result(timeout=_CLEANUP_SECONDS + 1)
             asyncio.run_coroutine_threadsafe(self.loop.shutdown_asyncgens(), self.loop).result(timeout=5)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=5)
@@ -526,4 +611,6 @@ def baseline_condition() -> Condition:
     return (BASELINE, None)
 
 
-__all__ = ["Condition", "ReplicateOutcome", "ReplicateRunner", "baseline_condition"]
+__all__ = [
+    "RUN_STOPPING", "Condition", "ReplicateOutcome", "ReplicateRunner", "baseline_condition", "cancel_other_tasks",
+]

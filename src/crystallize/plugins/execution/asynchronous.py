@@ -29,17 +29,24 @@ class AsyncExecution(ExecutionPlugin):
     only a custom ``seed_fn`` seeds (PyTorch, say) are shared by replicates in flight:
     use ``max_concurrency=1`` when those must be reproducible. When the run stops
     (Ctrl+C, an error, a consumer that stops reading), replicates not yet started are
-    skipped; one running a synchronous step finishes it first.
+    skipped and the others are cancelled where they next resume; one running
+    synchronous steps finishes them first (up to its next ``await``). Tasks a step
+    started and left running are cancelled when the run ends.
 
     Args:
         max_concurrency: at most this many replicates in flight (``None``: no limit).
+
+    Raises:
+        ValueError: ``max_concurrency`` is not a positive int or None.
     """
 
     executor_type = "async"
 
     def __init__(self, max_concurrency: int | None = None) -> None:
-        if max_concurrency is not None and max_concurrency < 1:
-            raise ValueError(f"max_concurrency must be >= 1 or None, got {max_concurrency!r}")
+        if max_concurrency is not None and (
+            isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1
+        ):
+            raise ValueError(f"max_concurrency must be a positive int or None, got {max_concurrency!r}")
         self.max_concurrency = max_concurrency
 
     def iter_results(
@@ -51,13 +58,14 @@ class AsyncExecution(ExecutionPlugin):
         import threading
 
         from crystallize.plugins.execution.rng_isolation import OwnRngState, stream_task_factory
+        from crystallize.replicate import RUN_STOPPING, cancel_other_tasks, cancels_replicate
 
         results: queue.Queue = queue.Queue()
         if wants_events(replicate_fn):  # live events join the results, in arrival order
             replicate_fn = replicate_fn.with_event_sink(QueueSink(results))
         loop = asyncio.new_event_loop()
         main: list[Any] = []
-        stopping = threading.Event()  # set by the consumer; checked before each replicate
+        stopping = threading.Event()  # set by the consumer; checked whenever a replicate resumes
 
         async def run_one(rep: int, limit: Any) -> None:
             arun = getattr(replicate_fn, "arun", None)
@@ -66,10 +74,13 @@ class AsyncExecution(ExecutionPlugin):
             try:
                 if stopping.is_set():
                     return
+                RUN_STOPPING.set(stopping)  # this task's context: arun stops at its next resume
                 result = await OwnRngState(arun(rep)) if arun is not None else replicate_fn(rep)
                 results.put((True, result))
-            except asyncio.CancelledError:
-                raise
+            except asyncio.CancelledError as exc:
+                if cancels_replicate(exc):
+                    raise
+                results.put((False, exc))  # raised by the replicate itself: its failure
             except BaseException as exc:
                 results.put((False, exc))
             finally:
@@ -95,8 +106,11 @@ class AsyncExecution(ExecutionPlugin):
             except asyncio.CancelledError:
                 pass
             finally:
-                loop.close()
-                results.put(_DONE)
+                try:  # tasks steps left running: cancelled, as asyncio.run does
+                    loop.run_until_complete(cancel_other_tasks())
+                finally:
+                    loop.close()
+                    results.put(_DONE)
 
         thread = threading.Thread(target=runner, name="crystallize-async", daemon=True)
         thread.start()

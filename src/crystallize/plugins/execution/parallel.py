@@ -111,7 +111,9 @@ class ParallelExecution(ExecutionPlugin):
                 f"executor_type must be 'thread' or 'process', got {executor_type!r} "
                 "(use AsyncExecution for async steps, RayExecution for a cluster)"
             )
-        if max_workers is not None and (not isinstance(max_workers, int) or max_workers < 1):
+        if max_workers is not None and (
+            isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1
+        ):
             raise ValueError(f"max_workers must be a positive int or None, got {max_workers!r}")
         self.max_workers = max_workers
         self.executor_type = executor_type

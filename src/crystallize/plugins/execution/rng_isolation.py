@@ -12,6 +12,7 @@ never suspends (synchronous steps), and a few microseconds per suspension otherw
 
 from __future__ import annotations
 
+import contextlib
 import random
 from collections.abc import Coroutine, Generator
 from contextvars import ContextVar
@@ -102,7 +103,8 @@ class OwnRngState:
                 except BaseException as exc:  # e.g. CancelledError: delivered to the replicate
                     value, error = None, exc
         finally:
-            CURRENT_STREAM.reset(token)
+            with contextlib.suppress(ValueError):  # closed from another context (garbage collection)
+                CURRENT_STREAM.reset(token)
 
 
 async def _in_stream(coro: Coroutine[Any, Any, Any], stream: RngStream) -> Any:

@@ -167,11 +167,15 @@ class RunSession:
             _DRIVING.add(self.run.run_id)
             if not versioned:
                 version = self._take_v0(root)
-        self.location = ArtifactLocation(root, experiment.name, version)
+        # Workers get absolute paths, resolved here in the driver: a Ray task (on another
+        # node, or a worker started elsewhere), a process worker or a step that changed
+        # directory must write where the driver reads.
+        shipped_root = os.path.abspath(root)
+        self.location = ArtifactLocation(shipped_root, experiment.name, version)
         steps = list(experiment.pipeline.steps) if experiment.pipeline is not None else []
         steps += [step for treatment in experiment.treatments for step in treatment.own_steps()]
         if any(getattr(step, "cacheable", False) for step in steps):
-            self.cache = StepCache(root)
+            self.cache = StepCache(shipped_root)
         self._writer = RecordWriter(self.store, self.run.run_id)
 
     def _take_v0(self, root: Any) -> int:

@@ -6,9 +6,11 @@ run starts.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import sys
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,8 +29,12 @@ from crystallize.utils.optional import require
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
 
-# Replicate functions unpickled in this Ray worker process, by payload digest.
-_WORKER_RUNNERS: dict[str, Callable[[int], Any]] = {}
+# Replicate functions unpickled in this Ray worker process, by payload digest, most
+# recently used last. Only the latest few are kept: a worker lives as long as the driver's
+# Ray session, and an older run's replicate function holds its resource_factory objects,
+# whose resources are released only once it is dropped.
+WORKER_CACHE_SIZE = 2
+_WORKER_RUNNERS: OrderedDict[str, Callable[[int], Any]] = OrderedDict()
 _TASK_OPTIONS = ("num_cpus", "num_gpus", "memory", "resources", "accelerator_type")
 
 
@@ -48,14 +54,21 @@ def _run_batch(digest: str, payload: bytes, replicates: Sequence[int]) -> list[A
     runner = _WORKER_RUNNERS.get(digest)
     if runner is None:
         try:
-            runner = _WORKER_RUNNERS[digest] = pickle.loads(payload)
+            runner = pickle.loads(payload)
         except Exception as exc:
             raise RayWorkerSetupError(
                 f"A Ray worker could not load the experiment ({type(exc).__name__}: {exc}). "
                 "The modules defining your steps and datasources must be importable on every "
                 "worker: install your package there, or pass "
-                "init_kwargs={'runtime_env': {'working_dir': '.'}} to RayExecution."
+                "init_kwargs={'runtime_env': {'working_dir': '.'}} to RayExecution. An "
+                "experiment loaded from a folder needs that folder at the same absolute path "
+                "on every node (e.g. a shared filesystem); working_dir does not help there."
             ) from None
+        _WORKER_RUNNERS[digest] = runner
+        while len(_WORKER_RUNNERS) > WORKER_CACHE_SIZE:
+            _WORKER_RUNNERS.popitem(last=False)  # the oldest run's factories can be released
+    else:
+        _WORKER_RUNNERS.move_to_end(digest)
     try:
         return [runner(rep) for rep in replicates]
     except KeyboardInterrupt:
@@ -138,8 +151,9 @@ class RayExecution(ExecutionPlugin):
             ``"host:6379"`` (a head node's GCS port) or ``"ray://host:10001"`` (Ray
             Client) joins an existing cluster. A malformed address raises
             :class:`~crystallize.exceptions.ExperimentValidationError` here; one that
-            does not answer raises :class:`~crystallize.exceptions.ClusterConnectionError`
-            when a run starts (within 5 s), before the run is stored.
+            does not answer (within 5 s) or refuses the connection raises
+            :class:`~crystallize.exceptions.ClusterConnectionError` when a run starts,
+            before the run is stored.
         num_cpus: CPUs for a local instance started here (ignored when joining).
         resources_per_replicate: Ray task options for each replicate, e.g.
             ``{"num_cpus": 1, "num_gpus": 0.5}``. Replicates in one task run one after
@@ -150,8 +164,9 @@ class RayExecution(ExecutionPlugin):
             so scheduling overhead stays small next to the work.
         init_kwargs: extra keyword arguments for ``ray.init``.
 
-    Workers receive the replicate function once per process (cached by digest) and the
-    driver stores the records. When a batch's worker keeps dying after ``max_retries``,
+    Workers receive the replicate function once per process (cached by digest; the
+    latest ``WORKER_CACHE_SIZE`` are kept, so older runs' resources are released) and
+    the driver stores the records. When a batch's worker keeps dying after ``max_retries``,
     each of its replicates is run again in a task of its own, and only those whose worker
     still dies are recorded as failed; ``strategy="resume"`` can finish them later.
     """
@@ -187,19 +202,23 @@ class RayExecution(ExecutionPlugin):
         self.init_kwargs = dict(init_kwargs or {})
 
     def before_run(self, experiment: Experiment) -> None:
-        """Before the run is recorded: check that Ray is installed, that the cluster at
-        ``address`` answers (``ray.init`` would keep retrying an unreachable address for
-        minutes) and that the experiment pickles."""
+        """Before the run is recorded: check that Ray is installed and that the experiment
+        pickles, then join the cluster at ``address`` (the connection is kept for the
+        run), so that one that cannot be reached or refuses the driver raises
+        :class:`~crystallize.exceptions.ClusterConnectionError` while nothing is stored
+        yet. A local instance (``address=None``) is started only when replicates run."""
         import importlib.util
 
-        ray = sys.modules.get("ray")
         if "ray" not in sys.modules and importlib.util.find_spec("ray") is None:  # no import (~1 s)
             raise OptionalDependencyError("RayExecution", "ray", "ray")
-        if self.address is not None and not (ray is not None and ray.is_initialized()):
-            check_reachable(self.address)
         check_picklable(experiment)  # workers receive it pickled
+        if self.address is not None:
+            self._connect()
 
     def _connect(self) -> Any:
+        loaded = sys.modules.get("ray")
+        if self.address is not None and not (loaded is not None and loaded.is_initialized()):
+            check_reachable(self.address)  # first: ray.init retries it for minutes, Ray imports in ~1 s
         ray = require("ray", feature="RayExecution", extra="ray")
         if not ray.is_initialized():
             options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True}
@@ -209,11 +228,13 @@ class RayExecution(ExecutionPlugin):
                 if self.num_cpus is not None:
                     options["num_cpus"] = self.num_cpus
             options.update(self.init_kwargs)
+            joining = ConnectionError if self.address is None else (ConnectionError, ray.exceptions.RayError)
             try:
                 ray.init(address=self.address, **options)
-            except ConnectionError as exc:  # e.g. "auto" with no cluster running
+            except joining as exc:  # "auto" with no cluster running, a refused auth token...
                 raise ClusterConnectionError(
-                    f"Cannot connect to a Ray cluster at {self.address!r}: {exc}"
+                    f"Cannot connect to a Ray cluster at {self.address!r}: {exc} Check that "
+                    "the cluster is up (`ray status` on the head node) and the address."
                 ) from exc
         return ray
 
@@ -272,8 +293,7 @@ class RayExecution(ExecutionPlugin):
             if events is not None:
                 yield from drain(events)
         finally:
-            for ref in pending:
-                ray.cancel(ref, force=True)
+            _cancel_unfinished(ray, list(pending))
             if events is not None:
                 events.shutdown()
 
@@ -289,6 +309,22 @@ class RayExecution(ExecutionPlugin):
             f"retr{'y' if self.max_retries == 1 else 'ies'} did not succeed ({type(exc).__name__})"
         )
         return [failed(rep, reason, type(exc).__name__) for rep in batch]
+
+
+def _cancel_unfinished(ray: Any, refs: list[Any]) -> None:
+    """Cancel the tasks of ``refs`` that have not finished, without ``force``.
+
+    Finished tasks are left alone, and running ones get a KeyboardInterrupt rather than
+    having their worker killed: force-killing workers while Ray retries or completes their
+    tasks can abort the driver inside Ray ("Tried to complete task that was not pending").
+    A cluster that went away makes this a no-op.
+    """
+    if not refs:
+        return
+    with contextlib.suppress(Exception):
+        _, unfinished = ray.wait(refs, num_returns=len(refs), timeout=0)
+        for ref in unfinished:
+            ray.cancel(ref)
 
 
 __all__ = ["RayExecution", "RayWorkerSetupError", "local_runtime_env"]

@@ -16,7 +16,7 @@ import uuid
 
 import pytest
 
-from crystallize import fingerprint, pipeline_step
+from crystallize import code_digest, pipeline_step
 from crystallize.fingerprint import code_hash, param_digest
 from crystallize.utils.hashing import content_hash
 
@@ -250,8 +250,8 @@ def test_library_code_is_named_not_followed(modules, monkeypatch):
         """,
     )
     digested = []
-    real = fingerprint._source_digest
-    monkeypatch.setattr(fingerprint, "_source_digest", lambda obj: digested.append(obj) or real(obj))
+    real = code_digest._source_digest
+    monkeypatch.setattr(code_digest, "_source_digest", lambda obj: digested.append(obj) or real(obj))
     code_hash(module.step)
     assert digested == [module.step]  # neither json's nor os.path's source is read
 

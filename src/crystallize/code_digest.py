@@ -1,0 +1,430 @@
+"""Code digests: what a function, class or step runs, hashed.
+
+:func:`code_hash` digests the source of a datasource, step or helper together with what
+it uses: the helpers, classes and constants it reaches through its globals, closures
+and defaults (library code is named, not read). Digests are remembered until the file
+they came from changes. The experiment fingerprint (:mod:`crystallize.fingerprint`) and
+the step cache key steps by it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import linecache
+import os
+import sys
+import types
+import weakref
+from typing import Any
+
+from crystallize.utils.hashing import content_hash
+
+#: ``{function or class: (file signature, source digest)}``; a digest is reused while the
+#: file it came from keeps its size and modification time (``inspect.getsource`` is slow).
+_DIGESTS: weakref.WeakKeyDictionary[Any, tuple[tuple[str, int, int], str]] = weakref.WeakKeyDictionary()
+
+
+def _code_target(obj: Any) -> Any:
+    target = getattr(obj, "fn", None) or obj
+    if not (inspect.isfunction(target) or inspect.isclass(target) or inspect.ismethod(target)):
+        target = type(target)
+    return target
+
+
+def source_of(obj: Any) -> str:
+    """The source code behind a step, datasource or callable (its repr when unavailable)."""
+    target = _code_target(obj)
+    if inspect.ismethod(target):
+        target = target.__func__
+    try:
+        # A wrapper's own code, not what ``inspect.getsource`` unwraps it to (the
+        # wrapped function is followed as a dependency).
+        wrapper = inspect.isfunction(target) and "__wrapped__" in target.__dict__
+        code = target.__code__ if wrapper else target
+        filename = inspect.getsourcefile(code)
+        if filename:
+            linecache.checkcache(filename)  # read what is on disk now, not a stale copy
+        return inspect.getsource(code)
+    except (OSError, TypeError):
+        return f"<no source: {getattr(target, '__qualname__', repr(target))}>"
+
+
+def _signature_of(filename: str | None) -> tuple[str, int, int] | None:
+    """``(path, size, mtime)`` of ``filename``, or ``None`` when it cannot be read."""
+    if not filename:
+        return None
+    try:
+        stat = os.stat(filename)
+    except OSError:
+        return None
+    return (filename, stat.st_size, stat.st_mtime_ns)
+
+
+#: The signature of code compiled from no file (``exec``, the REPL): it cannot change.
+_NO_FILE = ("<no file>", 0, 0)
+
+
+def _file_signature(target: Any) -> tuple[str, int, int] | None:
+    """``(path, size, mtime)`` of the file defining ``target``, :data:`_NO_FILE` for code
+    from no file, ``None`` when unknown."""
+    # Compiled functions (Cython's) may answer these with descriptors, not values.
+    filename = getattr(getattr(target, "__code__", None), "co_filename", None)
+    if not isinstance(filename, str):
+        filename = None
+    if filename is not None and _compiled_from_no_file(filename):
+        return _NO_FILE
+    if filename is None:
+        module = getattr(target, "__module__", None)
+        filename = getattr(sys.modules.get(module) if isinstance(module, str) else None, "__file__", None)
+    return _signature_of(filename)
+
+
+def _source_digest(target: Any) -> str:
+    """A short digest of one function's or class's own source (remembered until its
+    file changes); a function without source is digested from its compiled code."""
+    try:
+        cached = _DIGESTS.get(target)
+    except TypeError:  # not weak-referenceable: nothing to remember it by
+        return _digest_text(target)
+    if cached is not None:  # the file is known: one stat tells whether it changed
+        signature = _signature_of(cached[0][0])
+        if signature == cached[0] or cached[0] == _NO_FILE:
+            return cached[1]
+    else:
+        signature = _file_signature(target)
+    digest = _digest_text(target)
+    if signature is not None:
+        _DIGESTS[target] = (signature, digest)
+    return digest
+
+
+def _digest_text(target: Any) -> str:
+    text = source_of(target)
+    if text.startswith("<no source:") and inspect.isfunction(target):
+        text = _code_text(target.__code__)  # e.g. made by exec(): its compiled code
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _compiled_from_no_file(filename: str) -> bool:
+    """``<string>``, ``<stdin>``, ``<ipython-input-...>``; not ``<frozen os>``."""
+    return filename.startswith("<") and not filename.startswith("<frozen")
+
+
+@functools.cache
+def _library_dirs() -> tuple[str, ...]:
+    """Directories holding library code: the standard library, site-packages, Crystallize."""
+    import site
+    import sysconfig
+
+    paths = sysconfig.get_paths()
+    dirs = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    dirs.update(site.getsitepackages())
+    dirs.add(site.getusersitepackages())
+    dirs.add(os.path.dirname(__file__))  # crystallize itself, even installed editable
+    return tuple(os.path.join(os.path.realpath(d), "") for d in dirs if d)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_user_file(filename: str | None) -> bool:
+    """Whether code from ``filename`` is the user's (followed by :func:`code_hash`): not
+    the standard library, an installed package or Crystallize. Code without a file
+    (``<string>``, ``<stdin>``, a notebook cell) is the user's; frozen modules are not."""
+    if not filename or filename.startswith("<frozen"):
+        return False
+    if _compiled_from_no_file(filename):
+        return True
+    return not os.path.realpath(filename).startswith(_library_dirs())
+
+
+def is_user_function(obj: Any) -> bool:
+    return isinstance(obj, types.FunctionType) and _is_user_file(obj.__code__.co_filename)
+
+
+def is_user_class(obj: Any) -> bool:
+    if not isinstance(obj, type):
+        return False
+    name = obj.__dict__.get("__module__")
+    module = sys.modules.get(name) if isinstance(name, str) else None
+    return module is not None and (name == "__main__" or _is_user_module(module))
+
+
+def attribute_of(obj: Any, name: str) -> Any:
+    """``getattr(obj, name, None)``, also when looking it up fails otherwise (a proxy)."""
+    try:
+        return getattr(obj, name, None)
+    except Exception:
+        return None
+
+
+def _is_user_module(module: types.ModuleType) -> bool:
+    location = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", ()) or ()), None)
+    return _is_user_file(location)
+
+
+def _plain_token(value: Any) -> str | None:
+    """An exact, stable text form of an immutable plain value (a number, string, bytes,
+    ``None``, or a tuple or frozenset of those), ``None`` for anything else.
+
+    Mutable containers are left out on purpose: a module-level list or dict a step
+    appends to (a log, a memo) would change the digest on every call.
+    """
+    kind = type(value)
+    if kind is int and not fits_decimal(value):
+        return f"int:#{content_hash(value)}"
+    if kind in _SCALARS:
+        return f"{kind.__name__}:{value!r}"
+    if kind is tuple:
+        tokens = [_plain_token(v) for v in value]
+        return None if None in tokens else f"tuple({','.join(tokens)})"  # type: ignore[arg-type]
+    if kind is frozenset:
+        return set_token("frozenset", value)
+    return None
+
+
+def set_token(name: str, members: Any) -> str | None:
+    """``name(token,...)`` of a set's members in sorted order (a set's order varies
+    between processes), ``None`` unless all are immutable plain values."""
+    tokens = [_plain_token(v) for v in members]
+    if None in tokens:
+        return None
+    return f"{name}({','.join(sorted(tokens))})"  # type: ignore[arg-type]
+
+
+_SCALARS = frozenset({int, float, bool, str, bytes, complex, type(None)})
+
+
+class _Dependencies:
+    """Walks the user code an object depends on, collecting one text part per item:
+    each function's and class's source digest, the plain values of the globals, default
+    values and closure variables it reads, and the names of library callables it uses.
+
+    Plain values of class and module attributes that the walked code assigns
+    (``Counter.n += 1``, ``helpers.calls += 1``) are state, not code, and are left out,
+    as globals the code assigns are (see :func:`_names_used`)."""
+
+    def __init__(self) -> None:
+        self._parts: list[str] = []
+        self._seen: set[int] = set()
+        #: Attribute names the walked code assigns or deletes.
+        self._assigned: set[str] = set()
+        #: ``(index in _parts, attribute name)`` of the plain class and module attribute values.
+        self._attribute_parts: list[tuple[int, str]] = []
+
+    @property
+    def parts(self) -> list[str]:
+        """The collected parts, without the values of attributes the walked code assigns."""
+        dropped = {index for index, name in self._attribute_parts if name in self._assigned}
+        return [part for index, part in enumerate(self._parts) if index not in dropped]
+
+    def value(self, label: str, value: Any, attribute: str | None = None) -> None:
+        """A value the code reads (a global, a default, a closure variable...), or the
+        ``attribute`` of a class or module (left out when the walked code assigns it)."""
+        token = _plain_token(value)
+        if token is not None:
+            if attribute is not None:
+                self._attribute_parts.append((len(self._parts), attribute))
+            self._parts.append(f"{label}={token}")
+        else:
+            self.code(label, value)
+
+    def code(self, label: str, obj: Any) -> None:
+        """Follow ``obj`` if it is (or wraps) user code; name it if it is a library callable."""
+        if id(obj) in self._seen:
+            self._parts.append(f"{label}->seen")
+            return
+        if isinstance(obj, functools.partial):
+            self._seen.add(id(obj))
+            self.code(f"{label}.func", obj.func)
+            self.value(f"{label}.args", obj.args)
+            for key, item in sorted(obj.keywords.items()):
+                self.value(f"{label}.{key}", item)
+        elif inspect.ismethod(obj):
+            self.code(label, obj.__func__)
+        elif is_user_function(obj):
+            self._function(label, obj)
+        elif is_user_class(obj):
+            self._class(label, obj)
+        elif callable(obj) and callable(attribute_of(obj, "__wrapped__")):  # a library wrapper
+            self._parts.append(f"{label}->{qualified_name(obj)}")
+            self.code(f"{label}.__wrapped__", obj.__wrapped__)
+        elif in_crystallize(type(obj)) and callable(attribute_of(obj, "fn")):
+            self.code(f"{label}.fn", obj.fn)  # a step, datasource or resource factory
+        elif callable(obj) and attribute_of(obj, "__qualname__") is not None:  # library function or class
+            self._parts.append(f"{label}->{qualified_name(obj)}")
+        elif is_user_class(type(obj)):  # an instance: its class's code (not its state)
+            self.code(f"{label}.__class__", type(obj))
+        # Anything else (a library module, an array...) is not followed.
+
+    def _function(self, label: str, fn: types.FunctionType) -> None:
+        self._seen.add(id(fn))
+        self._parts.append(f"{label}:def {fn.__qualname__}:{_source_digest(fn)}")
+        code = fn.__code__
+        names = _names_used(code)
+        self._assigned.update(_attributes_assigned(code))
+        namespace = fn.__globals__
+        modules = []
+        for name in names:
+            if name in namespace:
+                self._global(f"{label}.{name}", namespace[name], modules)
+        for module in modules:  # user modules it uses: the attributes it may read
+            attributes = vars(module)
+            for name in names:
+                if name in attributes:
+                    self._global(f"{module.__name__}.{name}", attributes[name], modules, attribute=name)
+        for i, default in enumerate(fn.__defaults__ or ()):
+            self.value(f"{label}.default[{i}]", default)
+        for name, default in sorted((fn.__kwdefaults__ or {}).items()):
+            self.value(f"{label}.default[{name}]", default)
+        for name, cell in zip(code.co_freevars, fn.__closure__ or (), strict=False):
+            try:
+                self.value(f"{label}.{name}", cell.cell_contents)
+            except ValueError:  # an empty cell
+                continue
+        wrapped = fn.__dict__.get("__wrapped__")
+        if wrapped is not None:
+            self.code(f"{label}.__wrapped__", wrapped)
+
+    def _global(
+        self, label: str, value: Any, modules: list[types.ModuleType], attribute: str | None = None
+    ) -> None:
+        if isinstance(value, types.ModuleType):
+            if value not in modules and _is_user_module(value):
+                modules.append(value)
+        else:
+            self.value(label, value, attribute)
+
+    def _class(self, label: str, cls: type) -> None:
+        self._seen.add(id(cls))
+        self._parts.append(f"{label}:class {cls.__qualname__}:{_source_digest(cls)}")
+        for base in cls.__mro__[1:]:
+            if is_user_class(base):
+                self.code(f"{label}.base", base)
+        for name, attribute in vars(cls).items():
+            if isinstance(attribute, staticmethod | classmethod):
+                attribute = attribute.__func__
+            if isinstance(attribute, property):
+                for accessor in (attribute.fget, attribute.fset, attribute.fdel):
+                    if accessor is not None:
+                        self.code(f"{label}.{name}", accessor)
+            elif not (name.startswith("__") and name.endswith("__")) or inspect.isfunction(attribute):
+                self.value(f"{label}.{name}", attribute, attribute=name)
+
+
+def _code_text(code: types.CodeType) -> str:
+    """A stable text form of compiled code (for functions without source; ``marshal``
+    output varies between processes)."""
+    consts = [_code_text(c) if isinstance(c, types.CodeType) else _plain_token(c) or repr(c) for c in code.co_consts]
+    fields = (code.co_code.hex(), code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars)
+    return repr((code.co_argcount, code.co_kwonlyargcount, code.co_flags, *fields, consts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_used(code: types.CodeType) -> tuple[str, ...]:
+    """The global and attribute names ``code`` and the code nested in it read, except
+    the globals it assigns (``global _MODEL; _MODEL = load()`` is state, not code)."""
+    names = dict.fromkeys(code.co_names)
+    import dis  # (imported once it is needed: this module is on the import path)
+
+    if dis.opmap["STORE_GLOBAL"] in code.co_code[::2]:  # the opcodes: cheaper than dis
+        for instruction in dis.get_instructions(code):
+            if instruction.opname in ("STORE_GLOBAL", "DELETE_GLOBAL"):
+                names.pop(instruction.argval, None)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names.update(dict.fromkeys(_names_used(const)))
+    return tuple(names)
+
+
+@functools.lru_cache(maxsize=4096)
+def _attributes_assigned(code: types.CodeType) -> frozenset[str]:
+    """The attribute names ``code`` and the code nested in it assign or delete
+    (``Counter.n += 1``, ``self.cache = {}``): their values are state, not code."""
+    import dis
+
+    opcodes = code.co_code[::2]  # cheaper than dis, as in _names_used
+    assigned: set[str] = set()
+    if dis.opmap["STORE_ATTR"] in opcodes or dis.opmap["DELETE_ATTR"] in opcodes:
+        assigned.update(
+            instruction.argval
+            for instruction in dis.get_instructions(code)
+            if instruction.opname in ("STORE_ATTR", "DELETE_ATTR")
+        )
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            assigned.update(_attributes_assigned(const))
+    return frozenset(assigned)
+
+
+def qualified_name(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', None)}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
+
+
+def code_hash(obj: Any) -> str:
+    """A short digest of the code ``obj`` (a step, datasource, function or class) runs.
+
+    It covers the object's own source and, followed recursively, the user code it
+    references by global name (functions, classes and their methods, user modules'
+    attributes, functions a decorator wraps): their sources, the immutable plain values
+    (numbers, strings, bytes, ``None``, tuples and frozensets of them) of the globals,
+    defaults and closure variables they read, and which library functions and classes
+    they use. Library code (the standard library, site-packages, Crystallize) is named,
+    not followed; mutable or other objects a global holds (a dict, an array, a model)
+    are not covered, except the code of a user-defined instance's class. Globals and
+    class or module attributes the followed code assigns (``global _MODEL``,
+    ``Counter.n += 1``) are state, not code: their values are not covered. Sources are
+    read once and remembered until their file changes; the rest is looked up live, so a
+    reassigned global or a reloaded helper module is noticed. A self-contained function
+    keeps the digest of its own source.
+    """
+    if isinstance(obj, functools.partial):
+        target: Any = obj
+    else:
+        target = _code_target(obj)
+        target = target.__func__ if inspect.ismethod(target) else target
+    walk = _Dependencies()
+    walk.code("", target)
+    parts = walk.parts
+    if len(parts) <= 1:  # self-contained, or library code (a built-in step class)
+        return _source_digest(target)
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=8).hexdigest()
+
+
+DECIMAL_DIGITS = 4300  # CPython's default limit of int -> decimal text
+
+
+def fits_decimal(value: int) -> bool:
+    """Whether ``value`` has at most 4300 digits, and no more than this interpreter turns
+    into decimal text (``sys.set_int_max_str_digits`` may have lowered it)."""
+    if value.bit_length() < 2_000:  # at most 603 digits: below any limit Python allows (640+)
+        return True
+    bound = decimal_bound(min(sys.get_int_max_str_digits() or DECIMAL_DIGITS, DECIMAL_DIGITS))
+    return -bound < value < bound
+
+
+@functools.cache
+def decimal_bound(digits: int) -> int:
+    return 10**digits
+
+
+def in_crystallize(kind: type) -> bool:
+    """True for a class of this package (a Cython type's ``__module__`` may not even be
+    a string: ``numpy.random.seed``'s type has a descriptor there)."""
+    module = getattr(kind, "__module__", None)
+    return isinstance(module, str) and module.startswith("crystallize.")
+
+
+__all__ = [
+    "DECIMAL_DIGITS",
+    "attribute_of",
+    "code_hash",
+    "decimal_bound",
+    "fits_decimal",
+    "in_crystallize",
+    "is_user_class",
+    "is_user_function",
+    "qualified_name",
+    "set_token",
+    "source_of",
+]

@@ -4,9 +4,11 @@ import pickle
 import pytest
 
 from crystallize import (
+    Experiment,
     MissingParameterError,
     Pipeline,
     PipelineStep,
+    data_source,
     pipeline_step,
     standalone_context,
 )
@@ -279,3 +281,26 @@ def test_var_keyword_step_refuses_the_data_and_ctx_names():
     for name in ("ctx", "data"):
         with pytest.raises(TypeError, match=rf"step open_options\(\) got unknown parameter\(s\) {name} \(it accepts: \*\*options\)"):
             open_options(**{name: 1})
+
+
+@data_source
+def labelled_text(ctx):
+    return ("some text", {"label": 1})
+
+
+@pipeline_step()
+def identity(data):
+    return data
+
+
+@pipeline_step()
+def measure(data):
+    return data, {"size": len(data)}
+
+
+def test_a_pair_shaped_input_passed_through_unchanged_stays_data(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    experiment = Experiment(datasource=labelled_text(), pipeline=Pipeline([identity(), measure()]), replicates=2)
+    result = experiment.run()
+    assert result.metrics.baseline.metrics == {"size": [2, 2]}  # no stray "label" metric
+    assert experiment.apply() == ("some text", {"label": 1})

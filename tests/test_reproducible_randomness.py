@@ -307,3 +307,50 @@ def test_compiled_seed_functions_and_parameters_are_accepted():
     )
     first = experiment.run().metrics.baseline.metrics["a"]
     assert first == [np.random.RandomState(1).rand(), np.random.RandomState(1 + 31337).rand()]
+
+
+# -- "omit the plugin to manage randomness manually" (seed page) -------------------------
+@pipeline_step()
+def draw_score(data, ctx):
+    return data, {"r": random.random()}
+
+
+def _unseeded_run(plugins=()):
+    experiment = Experiment(
+        datasource=uniform(), pipeline=Pipeline([draw_score()]), plugins=list(plugins), replicates=3
+    )
+    return experiment.run()
+
+
+def test_seeding_random_yourself_makes_runs_without_a_seed_plugin_repeatable(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    random.seed(42)
+    first = _unseeded_run()
+    random.seed(42)
+    second = _unseeded_run()
+    assert first.base_seed == second.base_seed
+    assert first.metrics.baseline.metrics["r"] == second.metrics.baseline.metrics["r"]
+    # ... and every run still gets a recorded base seed, different from run to run.
+    third = _unseeded_run()
+    assert third.base_seed != second.base_seed
+    assert [r.seed for r in third.records] == [(third.base_seed + i * 31337) % 2**32 for i in range(3)]
+
+
+def test_a_custom_seed_fn_leaves_the_users_random_stream_untouched(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    random.seed(7)
+    expected = [random.random() for _ in range(3)]
+    random.seed(7)
+    result = _unseeded_run([SeedPlugin(seed_fn=_leave_alone)])
+    # the datasource draws the first number of each replicate, the step the next one
+    drawn = result.metrics.baseline.metrics["r"]
+    assert drawn == [expected[1], random_after(7, 4), random_after(7, 6)]
+
+
+def _leave_alone(seed):
+    """A seed_fn that leaves the generators as they are."""
+
+
+def random_after(seed, n):
+    gen = random.Random(seed)
+    return [gen.random() for _ in range(n)][-1]

@@ -431,7 +431,9 @@ class ReplicateRunner:
                             out = yield out
                     finally:
                         noted = reads_noted(ctx) if lookup is not None else None
-                    if type(out) is tuple and len(out) == 2 and isinstance(out[1], dict):
+                    # A pair handed back unchanged (data that *is* a pair, from the
+                    # datasource) passes through: it was not made to record metrics.
+                    if type(out) is tuple and len(out) == 2 and isinstance(out[1], dict) and out is not step_input:
                         data = out[0]
                         for metric, value in out[1].items():
                             metrics.add(metric, value)

@@ -172,7 +172,9 @@ class SeedPlugin(BasePlugin):
         seed: base seed, an int from 0 to ``2**32 - 1``. Replicate ``r`` gets
             ``(seed + r * 31337) % 2**32``. When ``None``, a base seed is drawn at the
             start of each run and recorded in the result, so the run can be repeated
-            with ``SeedPlugin(seed=result.base_seed)``.
+            with ``SeedPlugin(seed=result.base_seed)``. It is drawn from Python's
+            ``random`` (from the OS with a custom ``seed_fn``), so ``random.seed(n)``
+            before ``run()`` repeats the run too.
         auto_seed: when ``False`` every replicate gets the base seed itself (a bool).
         seed_fn: called with each replicate's seed; defaults to seeding Python's
             ``random`` and NumPy's global RNG.
@@ -217,18 +219,33 @@ class SeedPlugin(BasePlugin):
     def before_run(self, experiment: Experiment) -> None:
         """Fix the run's base seed (drawing one when ``seed`` is None) and warn for threads."""
         self._warn_if_threaded(experiment)
-        self.base_seed = self.seed if self.seed is not None else self.draw_base_seed()
+        self.base_seed = self.seed if self.seed is not None else self._choose_base_seed()
 
     @staticmethod
     def draw_base_seed() -> int:
         """Draw a fresh base seed from the OS (never from the global RNGs being seeded)."""
         return int.from_bytes(os.urandom(4), "little")
 
+    def _choose_base_seed(self) -> int:
+        """The base seed of a run with ``seed=None``.
+
+        Under the default seeding it comes from Python's ``random``, which the replicates
+        seed again anyway: a user who calls ``random.seed(n)`` before ``run()`` (managing
+        randomness by hand, as the seed page puts it) gets the same run every time, and
+        an unseeded process still gets a fresh one. A custom ``seed_fn`` leaves the
+        global generators to the user, so its base seed comes from the OS instead.
+        """
+        if self.seed_fn is not None:
+            return self.draw_base_seed()
+        import random
+
+        return random.getrandbits(32)
+
     def seed_for(self, replicate: int) -> int:
         """Return the seed of replicate ``replicate`` for the current base seed."""
         base = self.base_seed
         if base is None:
-            base = self.base_seed = self.draw_base_seed()
+            base = self.base_seed = self._choose_base_seed()
         if not self.auto_seed:
             return base
         return (base + replicate * SEED_STRIDE) % SEED_MODULUS

@@ -162,3 +162,35 @@ def test_a_lambda_or_closure_factory_works_under_process_execution():
     result = experiment.run()
     assert not result.errors
     assert os.getpid() not in result.metrics.baseline.metrics["pid"]
+
+
+def _open_here(ctx):
+    import sqlite3
+
+    return sqlite3.connect(":memory:")
+
+
+@pipeline_step()
+def query(data, ctx):
+    return data, {"one": ctx["db"].execute("select 1").fetchone()[0]}
+
+
+def test_a_sqlite_connection_shared_by_threads_fails_with_a_hint(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    factory = resource_factory(_open_here)
+    experiment = Experiment(
+        datasource=nothing(),
+        pipeline=Pipeline([query()]),
+        initial_ctx={"db": factory},
+        plugins=[ParallelExecution(max_workers=2, executor_type="thread")],
+        replicates=2,
+    )
+    factory.get(FrozenContext({}))  # opened by this thread: every worker thread's use fails
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the thread-seeding warning
+        result = experiment.run()
+    assert len(result.errors) == 2
+    assert all("check_same_thread=False" in error.message for error in result.errors)
+    assert "executor_type='process'" in result.errors[0].message

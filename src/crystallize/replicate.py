@@ -98,11 +98,23 @@ def cancels_replicate(exc: BaseException) -> bool:
 RUN_STOPPING: ContextVar[Any] = ContextVar("crystallize_run_stopping", default=None)
 
 
+_SQLITE_THREAD_HINT = (
+    " (the connection was opened by another thread: under executor_type='thread' a "
+    "resource_factory resource is shared by all the threads, so open it with "
+    "sqlite3.connect(..., check_same_thread=False), or use executor_type='process')"
+)
+
+
 def _failure_message(exc: BaseException) -> str:
-    """The text kept for a failed replicate (``str(SystemExit(3))`` would be just "3")."""
+    """The text kept for a failed replicate (``str(SystemExit(3))`` would be just "3"),
+    with a hint for the one failure the seed page's own ``resource_factory`` example
+    meets under thread execution."""
     if isinstance(exc, SystemExit):
         return f"sys.exit({exc.code!r}) was called; a step or datasource must return or raise, not exit"
-    return str(exc)
+    message = str(exc)
+    if type(exc).__module__ == "sqlite3" and "same thread" in message:
+        message += _SQLITE_THREAD_HINT
+    return message
 
 
 _new_tuple = tuple.__new__

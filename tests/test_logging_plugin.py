@@ -105,3 +105,25 @@ def test_a_verbose_run_under_process_execution_works_without_logging_set_up(tmp_
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[1, 1, 1]"
     assert "replicate done" in done.stderr  # the handler did its job
+
+
+def test_apply_and_debug_log_the_one_condition_they_run(caplog, tmp_path, monkeypatch):
+    from crystallize import treatment
+
+    monkeypatch.chdir(tmp_path)
+    experiment = Experiment(
+        datasource=one(),
+        pipeline=Pipeline([first()]),
+        treatments=[treatment("more", {"unused": 1})],
+        replicates=3,
+    )
+    with caplog.at_level(logging.INFO, logger="crystallize"):
+        experiment.apply(treatment="more")
+        experiment.debug(replicate=2)
+        experiment.run()
+    starts = [r.getMessage() for r in caplog.records if "experiment 'experiment'" in r.getMessage() and " in " not in r.getMessage()]
+    assert starts == [
+        "Applying experiment 'experiment': condition 'more', replicate 0",
+        "Debugging experiment 'experiment': condition 'baseline', replicate 2",
+        "Running experiment 'experiment': 3 replicate(s) x 2 condition(s)",
+    ]

@@ -93,6 +93,7 @@ def debug_replicate(
 
     from crystallize.dispatch import RecordDispatcher
     from crystallize.experiment import as_treatment
+    from crystallize.lifecycle import running_as
     from crystallize.replicate import ReplicateRunner, baseline_condition
 
     experiment.validate()
@@ -113,23 +114,24 @@ def debug_replicate(
 
         session = RunSession(traced, "rerun", [condition[0]])
     source = traced.datasource = _RecordingSource(experiment.datasource)
-    status = "cancelled"  # unless the replicate comes back (Ctrl+C, a hook raising)
-    try:
-        for plugin in experiment.plugins:
-            plugin.before_run(traced)
-        with contextlib.ExitStack() as scratch:
-            location = session.location if session else scratch.enter_context(scratch_location(experiment.name))
-            runner = ReplicateRunner(traced, [condition], [replicate], location=location)
-            outcome = runner.run_condition(condition[0], condition[1], replicate)
-        record = outcome.record
-        status = "completed" if record.error is None else "failed"
-        if session is not None:
-            session.add(record)
-        RecordDispatcher(traced)(record)  # on_replicate_end: e.g. MLflow's child run
-    finally:
-        if session is not None:
-            session.finish(status)
-    _close_plugins(experiment, traced, record, condition[0], session)
+    with running_as("debug"):  # plugins (logging, MLflow) tell a debug() from a run
+        status = "cancelled"  # unless the replicate comes back (Ctrl+C, a hook raising)
+        try:
+            for plugin in experiment.plugins:
+                plugin.before_run(traced)
+            with contextlib.ExitStack() as scratch:
+                location = session.location if session else scratch.enter_context(scratch_location(experiment.name))
+                runner = ReplicateRunner(traced, [condition], [replicate], location=location)
+                outcome = runner.run_condition(condition[0], condition[1], replicate)
+            record = outcome.record
+            status = "completed" if record.error is None else "failed"
+            if session is not None:
+                session.add(record)
+            RecordDispatcher(traced)(record)  # on_replicate_end: e.g. MLflow's child run
+        finally:
+            if session is not None:
+                session.finish(status)
+        _close_plugins(experiment, traced, record, condition[0], session)
 
     out = console or Console()
     width = max(30, (out.width - 40) // 3)

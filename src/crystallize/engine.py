@@ -28,7 +28,13 @@ from crystallize.exceptions import (
     RunFailedError,
 )
 from crystallize.hypothesis import Hypothesis, HypothesisResult
-from crystallize.lifecycle import attach_result, call_after_run, close_plugins, start_plugins
+from crystallize.lifecycle import (
+    attach_result,
+    call_after_run,
+    close_plugins,
+    running_as,
+    start_plugins,
+)
 from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateRecord
 from crystallize.replicate import ReplicateOutcome, ReplicateRunner, baseline_condition, code_digest
@@ -481,7 +487,9 @@ def apply_once(
     chosen = as_treatment(treatment, experiment.treatments) if treatment is not None else None
     condition = (chosen.name, chosen) if chosen is not None else baseline_condition()
     names = [baseline_condition()[0]] + ([condition[0]] if chosen is not None else [])
-    with run_overrides(experiment, treatments=[chosen] if chosen is not None else [], hypotheses=[], replicates=1):
+    with running_as("apply"), run_overrides(
+        experiment, treatments=[chosen] if chosen is not None else [], hypotheses=[], replicates=1
+    ):
         execution = experiment.execution_plugin  # not used: the replicate runs right here
         start_plugins(
             experiment, [p for p in experiment.plugins if p is not execution], lambda: _empty_result(experiment, names)

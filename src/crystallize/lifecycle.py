@@ -10,7 +10,8 @@ completed raises the first ``after_run`` failure with the Result attached.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from crystallize.dispatch import hook_name
@@ -18,6 +19,30 @@ from crystallize.dispatch import hook_name
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
     from crystallize.result import Result
+
+
+_RUN_KIND: ContextVar[str] = ContextVar("crystallize_run_kind", default="run")
+
+
+def run_kind() -> str:
+    """What the plugin hooks running now belong to: ``"run"`` (``run()``, ``stream()``, a
+    resume), ``"apply"`` (``experiment.apply()``) or ``"debug"`` (``experiment.debug()``).
+
+    ``apply`` and ``debug`` call every plugin's ``before_run`` and ``after_run`` too, with
+    the experiment narrowed to the one condition they run; a plugin that describes or
+    records runs elsewhere (logging, MLflow) reads this to tell them apart.
+    """
+    return _RUN_KIND.get()
+
+
+@contextlib.contextmanager
+def running_as(kind: str) -> Iterator[None]:
+    """Make :func:`run_kind` return ``kind`` inside the block (in this thread)."""
+    token = _RUN_KIND.set(kind)
+    try:
+        yield
+    finally:
+        _RUN_KIND.reset(token)
 
 
 def call_after_run(experiment: Experiment, result: Result) -> None:

@@ -70,11 +70,25 @@ class LoggingPlugin(BasePlugin):
             logger.addHandler(self._handler)
         self._started = time.perf_counter()
         self._done = 0
+        from crystallize.lifecycle import run_kind  # not loaded at import crystallize
+
+        kind = run_kind()
+        if kind == "run":
+            logger.info(
+                "Running experiment '%s': %d replicate(s) x %d condition(s)",
+                experiment.name,
+                experiment.replicates,
+                1 + len(experiment.treatments),
+            )
+            return
+        # apply() and debug() narrow the experiment to the one condition they run.
+        condition = experiment.treatments[0].name if experiment.treatments else "baseline"
         logger.info(
-            "Running experiment '%s': %d replicate(s) x %d condition(s)",
+            "%s experiment '%s': condition '%s', replicate %d",
+            "Applying" if kind == "apply" else "Debugging",
             experiment.name,
-            experiment.replicates,
-            1 + len(experiment.treatments),
+            condition,
+            experiment.replicates - 1,
         )
 
     def on_replicate_end(self, experiment: Experiment, record: ReplicateRecord) -> None:
@@ -119,7 +133,10 @@ class LoggingPlugin(BasePlugin):
     def after_run(self, experiment: Experiment, result: Result) -> None:
         """Log the end of a run (``failed`` or ``cancelled`` when it raised) with its
         duration and error count."""
-        reused = len(result.records) - self._done
+        from crystallize.lifecycle import run_kind
+
+        # apply() and debug() reuse nothing; their record may not reach on_replicate_end.
+        reused = len(result.records) - self._done if run_kind() == "run" else 0
         hits = result.info.get("cache_hits", 0)
         ended = {"failed": "failed", "cancelled": "was cancelled"}.get(result.info.get("status"), "finished")
         logger.info(

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
 
 from crystallize.pipeline_step import (
     NO_PARAMS,
     bind_positional,
+    callable_signature,
     instance_name_property,
     refuse_async_generator,
     refuse_positional_only,
     unknown_parameters,
     unknown_parameters_error,
+    wraps_callable,
 )
 from crystallize.utils.context import FrozenContext
-from crystallize.utils.importing import factory_reference
+from crystallize.utils.importing import callable_name, factory_reference
 
 if TYPE_CHECKING:
     import inspect
@@ -58,16 +59,17 @@ class FunctionDataSource(DataSource):
 
     @property
     def name(self) -> str:
-        """The decorated function's name."""
-        return self.fn.__name__
+        """The decorated function's name (a partial's function's)."""
+        return callable_name(self.fn)
 
     def fetch(self, ctx: FrozenContext) -> Any:
         """Call the decorated function with ``ctx`` and the fixed parameters."""
         return self.fn(ctx, **self.params)
 
     def __reduce__(self):
-        # The module attribute is the factory, not ``fn``: rebuild through it.
-        return factory_reference(self.fn, "__crystallize_datasource__", dict(self.params))
+        # The module attribute is the factory, not ``fn``: rebuild through it (or by
+        # decorating ``fn`` again).
+        return factory_reference(self.fn, "__crystallize_datasource__", dict(self.params), data_source)
 
 
 def data_source(fn: Callable[Concatenate[Any, _P], Any]) -> Callable[_P, FunctionDataSource]:
@@ -76,6 +78,9 @@ def data_source(fn: Callable[Concatenate[Any, _P], Any]) -> Callable[_P, Functio
     A datasource gets nothing from the context but the context itself: every parameter
     without a default must be given to the factory (positionally or by keyword), and
     ``**kwargs`` accepts any other keyword.
+
+    ``fn`` may be a :class:`functools.partial`: the datasource is named after its
+    function and the arguments the partial fixes are not accepted by the factory.
 
     Raises:
         TypeError: at decoration, when the first parameter cannot take the context or a
@@ -98,7 +103,8 @@ def data_source(fn: Callable[Concatenate[Any, _P], Any]) -> Callable[_P, Functio
             "use it bare: @data_source"
         )
     refuse_async_generator("@data_source", fn)
-    signature = inspect.signature(fn)
+    signature = callable_signature(fn)
+    name = callable_name(fn)
     _check_takes_ctx(fn, signature)
     first, *rest = signature.parameters.values()
     _check_passed_by_keyword(fn, rest)
@@ -110,15 +116,15 @@ def data_source(fn: Callable[Concatenate[Any, _P], Any]) -> Callable[_P, Functio
     positional = [p.name for p in rest if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
     required = [p.name for p in rest if p.default is inspect.Parameter.empty and p.name != var_keyword]
 
-    @functools.wraps(fn)
+    @wraps_callable(fn)
     def factory(*args: Any, **params: Any) -> FunctionDataSource:
-        bind_positional("datasource", fn.__name__, args, params, positional, accepted)
+        bind_positional("datasource", name, args, params, positional, accepted)
         unknown = unknown_parameters(params, names, reserved, var_keyword)
         if unknown:
-            raise unknown_parameters_error("datasource", fn.__name__, unknown, accepted)
-        missing = [name for name in required if name not in params]
+            raise unknown_parameters_error("datasource", name, unknown, accepted)
+        missing = [parameter for parameter in required if parameter not in params]
         if missing:
-            raise _missing_parameters_error(fn.__name__, missing)
+            raise _missing_parameters_error(name, missing)
         return FunctionDataSource(fn, params)
 
     # What the factory takes: the parameters after the context, as they are.
@@ -150,9 +156,10 @@ def _check_takes_ctx(fn: Callable[..., Any], signature: inspect.Signature) -> No
         first.default is inspect.Parameter.empty or first.name in _CONTEXT_NAMES
     ):
         return
+    name = callable_name(fn)
     raise TypeError(
-        f"@data_source function '{fn.__name__}' must take the context as its first "
-        f"parameter: def {fn.__name__}{_with_ctx_first(signature)}. fetch(ctx) calls it "
+        f"@data_source function '{name}' must take the context as its first "
+        f"parameter: def {name}{_with_ctx_first(signature)}. fetch(ctx) calls it "
         "with the context first; the datasource's own parameters come after it."
     )
 
@@ -167,10 +174,11 @@ def _check_passed_by_keyword(fn: Callable[..., Any], rest: list[inspect.Paramete
 
     for p in rest:
         if p.kind is inspect.Parameter.VAR_POSITIONAL:
+            name = callable_name(fn)
             raise TypeError(
-                f"@data_source function '{fn.__name__}' takes *{p.name}, but a datasource's "
-                f"parameters are passed by keyword: name it, e.g. def {fn.__name__}(ctx, "
-                f"{p.name}=()), and build it with {fn.__name__}({p.name}=(...))"
+                f"@data_source function '{name}' takes *{p.name}, but a datasource's "
+                f"parameters are passed by keyword: name it, e.g. def {name}(ctx, "
+                f"{p.name}=()), and build it with {name}({p.name}=(...))"
             )
     refuse_positional_only("@data_source", fn, rest, "context")
 

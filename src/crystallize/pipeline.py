@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from crystallize.pipeline_step import PipelineStep
+from crystallize.utils.importing import callable_name
 
 
 def step_problem(step: Any) -> str | None:
@@ -17,7 +18,7 @@ def step_problem(step: Any) -> str | None:
     if factory is not None:
         return (
             "which is not a step. Did you pass the factory instead of calling it "
-            f"(my_step instead of my_step())? Call it: {factory.__name__}()."
+            f"(my_step instead of my_step())? Call it: {callable_name(factory)}()."
         )
     if isinstance(step, type) and issubclass(step, PipelineStep):
         return f"the class {step.__name__}, not a step. Create an instance: {step.__name__}()."

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, overload
 from crystallize.artifacts import Artifact, is_artifact_annotation
 from crystallize.exceptions import MissingParameterError
 from crystallize.utils.context import FrozenContext
-from crystallize.utils.importing import factory_reference
+from crystallize.utils.importing import base_function, callable_name, factory_reference
 
 if TYPE_CHECKING:
     import inspect
@@ -155,8 +155,8 @@ class FunctionStep(PipelineStep):
 
     @property
     def name(self) -> str:
-        """The decorated function's name."""
-        return self.fn.__name__
+        """The decorated function's name (a partial's function's)."""
+        return callable_name(self.fn)
 
     def resolve_params(self, ctx: FrozenContext) -> dict[str, Any]:
         """Return the keyword arguments for one call: fixed ones, then context, then defaults."""
@@ -183,9 +183,10 @@ class FunctionStep(PipelineStep):
         return self.fn(data, **kwargs)
 
     def __reduce__(self):
-        # The module attribute is the factory, not ``fn``: rebuild through it, then
-        # restore what may have been changed after construction (a cache switch).
-        rebuild, args = factory_reference(self.fn, "__crystallize_step__", dict(self.params))
+        # The module attribute is the factory, not ``fn``: rebuild through it (or by
+        # decorating ``fn`` again), then restore what may have changed after construction
+        # (a cache switch).
+        rebuild, args = factory_reference(self.fn, "__crystallize_step__", dict(self.params), pipeline_step)
         return (rebuild, args, {"cacheable": self.cacheable})
 
 
@@ -215,11 +216,12 @@ def _context_name_hint(fn: Callable[..., Any], parameter: str) -> str:
     """
     import inspect
 
-    params = list(inspect.signature(fn).parameters.values())
+    params = list(callable_signature(fn).parameters.values())
+    name = callable_name(fn)
     if parameter == "ctx":
         return (
             "A parameter named ctx receives the context only right after the data: "
-            f"def {fn.__name__}(data, ctx, *, option=1)."
+            f"def {name}(data, ctx, *, option=1)."
         )
     if any(p.name == "ctx" for p in params):
         return ""
@@ -228,7 +230,7 @@ def _context_name_hint(fn: Callable[..., Any], parameter: str) -> str:
     if parameter in _CONTEXT_LOOKALIKES or in_ctx_slot:
         return (
             f"If '{parameter}' is meant to receive the context, name it ctx: only a parameter "
-            f"named ctx right after the data gets the context, e.g. def {fn.__name__}(data, ctx, "
+            f"named ctx right after the data gets the context, e.g. def {name}(data, ctx, "
             "*, option=1); every other parameter is injected from the context by name."
         )
     return ""
@@ -315,7 +317,7 @@ def refuse_positional_only(decorator: str, fn: Callable[..., Any], rest: list[An
     names = [p.name for p in rest if p.kind is inspect.Parameter.POSITIONAL_ONLY]
     if not names:
         return
-    signature = inspect.signature(fn)
+    signature = callable_signature(fn)
     fixed = signature.replace(
         parameters=[
             p.replace(kind=inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -325,10 +327,11 @@ def refuse_positional_only(decorator: str, fn: Callable[..., Any], rest: list[An
         ],
         return_annotation=inspect.Signature.empty,
     )
+    name = callable_name(fn)
     raise TypeError(
-        f"{decorator} function '{fn.__name__}' has positional-only parameter(s) "
+        f"{decorator} function '{name}' has positional-only parameter(s) "
         f"{', '.join(names)}, but parameters after the {after} are passed by keyword: "
-        f"remove the '/', e.g. def {fn.__name__}{fixed}"
+        f"remove the '/', e.g. def {name}{fixed}"
     )
 
 
@@ -348,13 +351,13 @@ class _StepSignature:
         import inspect
 
         refuse_async_generator("@pipeline_step", fn)
-        params = list(inspect.signature(fn).parameters.values())
+        params = list(callable_signature(fn).parameters.values())
         if not params or params[0].kind not in (
             inspect.Parameter.POSITIONAL_ONLY,
             inspect.Parameter.POSITIONAL_OR_KEYWORD,
         ):
             raise TypeError(
-                f"@pipeline_step function '{fn.__name__}' must take the data as its first "
+                f"@pipeline_step function '{callable_name(fn)}' must take the data as its first "
                 "positional parameter, e.g. def step(data, ctx, *, option=1)."
             )
         rest = params[1:]
@@ -378,6 +381,37 @@ class _StepSignature:
         self.factory_signature = _factory_signature(rest)
 
 
+def callable_signature(fn: Callable[..., Any]) -> inspect.Signature:
+    """The signature of ``fn`` as the engine may call it.
+
+    For a :class:`functools.partial` the parameters it already fixes are left out: its
+    positional arguments (as :func:`inspect.signature` does) and its keywords, so they
+    are neither injected from the context nor given to the factory.
+    """
+    import inspect
+
+    signature = inspect.signature(fn)
+    fixed: set[str] = set()
+    while isinstance(fn, functools.partial):
+        fixed.update(fn.keywords)
+        fn = fn.func
+    if not fixed:
+        return signature
+    return signature.replace(parameters=[p for p in signature.parameters.values() if p.name not in fixed])
+
+
+def wraps_callable(fn: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """:func:`functools.wraps` for a factory of ``fn``: a partial gives its function's
+    name, module and docstring; ``__wrapped__`` is ``fn`` itself."""
+
+    def wrap(factory: Callable[..., Any]) -> Callable[..., Any]:
+        functools.update_wrapper(factory, base_function(fn))
+        factory.__wrapped__ = fn  # type: ignore[attr-defined]
+        return factory
+
+    return wrap
+
+
 def refuse_async_generator(decorator: str, fn: Callable[..., Any]) -> None:
     """Raise TypeError when ``fn`` is an async generator (``async def`` with ``yield``):
     a step or datasource returns its output, and the generator object itself would be
@@ -386,7 +420,7 @@ def refuse_async_generator(decorator: str, fn: Callable[..., Any]) -> None:
 
     if inspect.isasyncgenfunction(fn):
         raise TypeError(
-            f"{decorator} function '{fn.__name__}' is an async generator (async def with yield); "
+            f"{decorator} function '{callable_name(fn)}' is an async generator (async def with yield); "
             "it must return its output: collect the items and return them as a list, "
             "e.g. return [item async for item in source]"
         )
@@ -428,7 +462,14 @@ def pipeline_step(
     injected from the context by name at run time, falling back to their defaults. With
     ``**kwargs`` any fixed parameter is accepted and passed through; nothing is injected
     into ``**kwargs`` from the context. Usable bare (``@pipeline_step``) or with options
-    (``@pipeline_step(cacheable=True)``).
+    (``@pipeline_step(cacheable=True)``), or as a call on an existing function
+    (``measure = pipeline_step()(_measure)``).
+
+    ``fn`` may be a :class:`functools.partial`: the step is named after its function, and
+    the arguments the partial fixes stay fixed (not injected from the context, not
+    accepted by the factory); its other keyword parameters work as above. Steps pickle
+    for worker processes when their factory or their function (a partial's function) is
+    defined at module scope.
 
     Raises:
         TypeError: at decoration, when the data is not the first positional parameter or
@@ -442,19 +483,25 @@ def pipeline_step(
 
         step = add_delta()            # delta comes from the context (or 0.0)
         fixed = add_delta(delta=5)    # delta fixed at 5
+
+        def add(data, *, amount, scale=1):    # a plain function
+            return [(x + amount) * scale for x in data]
+
+        plus_one = pipeline_step()(functools.partial(add, amount=1))   # amount is always 1
     """
 
     def decorate(func: Callable[..., Any]) -> StepFactory:
         spec = _StepSignature(func)
-        positional = [name for name, _ in spec.keywords]
+        name = callable_name(func)
+        positional = [parameter for parameter, _ in spec.keywords]
         accepted = positional + [f"**{spec.var_keyword}"] if spec.var_keyword else positional
 
-        @functools.wraps(func)
+        @wraps_callable(func)
         def factory(*args: Any, **params: Any) -> FunctionStep:
-            bind_positional("step", func.__name__, args, params, positional, accepted)
+            bind_positional("step", name, args, params, positional, accepted)
             unknown = unknown_parameters(params, spec.names, spec.reserved, spec.var_keyword)
             if unknown:
-                raise unknown_parameters_error("step", func.__name__, unknown, accepted)
+                raise unknown_parameters_error("step", name, unknown, accepted)
             return FunctionStep(func, spec, params, cacheable)
 
         factory.__signature__ = spec.factory_signature  # type: ignore[attr-defined]

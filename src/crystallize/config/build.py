@@ -36,7 +36,7 @@ from crystallize.config.yaml_io import FieldPath, YamlDocument
 from crystallize.datasource import DataSource
 from crystallize.experiment import Experiment
 from crystallize.hypothesis import Hypothesis
-from crystallize.pipeline_step import PipelineStep
+from crystallize.pipeline_step import PipelineStep, callable_signature
 from crystallize.plugins import (
     ArtifactPlugin,
     AsyncExecution,
@@ -383,7 +383,7 @@ def factory_parameters(factory: Any, marker: str, skip: int) -> dict[str, inspec
     fn = getattr(factory, marker, None)
     try:
         if fn is not None:
-            params = list(inspect.signature(fn).parameters.values())[skip:]
+            params = list(callable_signature(fn).parameters.values())[skip:]  # a partial's fixed ones left out
         else:
             params = list(inspect.signature(factory).parameters.values())
     except (TypeError, ValueError):

@@ -8,7 +8,8 @@ calls ``.write(...)``. While a replicate runs, the handle is bound to its locati
 
 Files are written atomically (temporary file, then rename). With
 ``ArtifactPlugin(versioned=True)`` each run gets a new ``v<N>``; otherwise ``v0`` is
-replaced by the latest run.
+replaced by the latest run. A step writing a name an earlier step of the same replicate
+wrote replaces that file, with a warning.
 """
 
 from __future__ import annotations
@@ -63,14 +64,15 @@ class Artifact:
     """A named output file of a step.
 
     Args:
-        name: the file name (may contain ``/`` for sub-directories); ``..`` and absolute
-            paths are rejected here, when the Artifact is created.
+        name: the file name (may contain ``/`` for sub-directories); ``..``, absolute
+            paths and parts longer than 255 bytes are rejected here, when the Artifact
+            is created.
         loader: ``fn(bytes) -> object`` used by :meth:`load` (default: the raw bytes).
         writer: ``fn(object) -> bytes`` used by :meth:`write` for values that are not
             bytes or str.
     """
 
-    __slots__ = ("name", "loader", "writer", "_path", "_written")
+    __slots__ = ("name", "loader", "writer", "_path", "_written", "_earlier")
 
     def __init__(
         self,
@@ -82,7 +84,11 @@ class Artifact:
         self.loader = loader
         self.writer = writer
         self._path: Path | None = None
+        #: The replicate's list of the names written so far (shared by its steps)...
         self._written: list[str] | None = None
+        #: ...of which the first ``_earlier`` were written before this handle was bound
+        #: (a step's handles are bound when it starts: by earlier steps).
+        self._earlier = 0
 
     # -- binding (done by the engine for each replicate) ----------------------------------
     def bind(self, ctx: FrozenContext) -> Artifact:
@@ -91,6 +97,7 @@ class Artifact:
         bound = Artifact.__new__(Artifact)
         bound.name, bound.loader, bound.writer = self.name, self.loader, self.writer
         bound._written = ctx.artifacts_written
+        bound._earlier = len(bound._written) if bound._written is not None else 0
         bound._path = (
             location.path(ctx.get("condition", "baseline"), ctx.get("replicate", 0), self.name)
             if location is not None
@@ -128,9 +135,25 @@ class Artifact:
                 "the Artifact a writer=fn(obj) -> bytes"
             )
         path = atomic_write_bytes(self.path, payload)
-        if self._written is not None and self.name not in self._written:
-            self._written.append(self.name)
+        if self._written is not None and self.name not in self._written[self._earlier :]:
+            if self.name in self._written[: self._earlier]:
+                self._warn_overwritten(path)
+            self._written.append(self.name)  # also when overwritten: this step wrote it
         return path
+
+    def _warn_overwritten(self, path: Path) -> None:
+        import warnings
+
+        from crystallize.utils.callers import user_stacklevel
+
+        warnings.warn(
+            f"Artifact '{self.name}' was already written by an earlier step of this replicate; "
+            f"this step's write replaced it, and only the last write is kept ({path}). Give "
+            f"each step's Artifact its own name (step(param=Artifact('other_name'))) unless "
+            "replacing it is intended.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
 
     def read_bytes(self) -> bytes:
         """The bytes last written to this artifact's file."""

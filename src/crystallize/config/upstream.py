@@ -3,11 +3,15 @@
 ``datasource: {features: producer#result}`` makes an :class:`UpstreamOutput`: every
 replicate reads the file of output ``result`` written by experiment ``producer``:
 
-* from the latest artifact version of ``producer`` (``<root>/producer/v<N>``),
+* from the artifact version (``<root>/producer/v<N>``) of the newest run of ``producer``
+  the store recorded (whatever its number: an unversioned run after versioned ones writes
+  ``v0``); without a recorded run, from the highest ``v<N>`` on disk,
 * for its ``baseline`` condition (whatever condition the consumer runs),
 * for the same replicate index as the consumer's replicate; when the consumer has more
-  replicates than the producer left on disk, index ``r`` reads replicate
-  ``r % n``, where ``n`` is one more than the highest replicate directory found,
+  replicates than that run had (``n``), index ``r`` reads replicate ``r % n``. A
+  replicate of the run that wrote nothing (it failed) is an error, never read from
+  another index. Without a recorded run, ``n`` is one more than the highest replicate
+  directory found,
 
 and decodes it with the output's ``loader`` (raw bytes without one). ``<root>`` is the
 consuming experiment's ``plugins.artifacts.root_dir`` (``data`` by default, relative to
@@ -33,7 +37,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from crystallize.artifacts import load_artifact_file
 from crystallize.datasource import DataSource
 from crystallize.exceptions import ConfigError
-from crystallize.store.artifacts import artifact_path, latest_version, version_dir
+from crystallize.store.artifacts import artifact_path, is_side_version, latest_version, version_dir
 from crystallize.treatment import BASELINE
 from crystallize.utils.context import FrozenContext
 
@@ -46,12 +50,13 @@ class MissingUpstreamArtifactError(ConfigError):
 
 
 class _Pin(NamedTuple):
-    """The upstream version a run reads, its replicate count, and the identity of its
-    directory then (to notice it replaced)."""
+    """The upstream version a run reads, its replicate count, the identity of its
+    directory then (to notice it replaced) and the id of the run that wrote it (if known)."""
 
     version: int | None
     count: int
     identity: tuple[int, int, int] | None
+    run_id: str | None = None
 
 
 class UpstreamOutput(DataSource):
@@ -111,8 +116,10 @@ class UpstreamOutput(DataSource):
         looks for the latest version again.
 
         Args:
-            runs: the store's runs of the upstream experiment, newest first: the latest
-                version is passed over while a running run writes it.
+            runs: the store's runs of the upstream experiment, newest first: the newest
+                one with artifacts on disk gives the version and replicate count (the
+                highest version on disk without one); it is passed over for the last
+                completed one while it is still running.
             is_live: whether a ``running`` run has a live driver (default: all do).
 
         Returns:
@@ -124,21 +131,23 @@ class UpstreamOutput(DataSource):
                 completed run left another one to read.
         """
         root = Path(self.root_dir)
-        version = latest_version(root, self.experiment)
-        writer = _writer_of(runs, version)
+        writer = _newest_writer(root, self.experiment, runs)
         note = None
         if writer is not None and writer.status == "running" and (is_live is None or is_live(writer)):
-            version, note = self._completed_instead(root, runs, writer)
-        self._pin = _resolve(root, self.experiment, version)
+            writer, note = self._completed_instead(root, runs, writer)
+        if writer is None:  # no run recorded its version: go by what is on disk
+            self._pin = _resolve(root, self.experiment, latest_version(root, self.experiment))
+        else:
+            self._pin = _resolve(root, self.experiment, writer.artifact_version, writer)
         return note
 
     def unpin(self) -> None:
         """Forget the pinned version: reads look for the latest one again."""
         self.__dict__.pop("_pin", None)
 
-    def _completed_instead(self, root: Path, runs: Sequence[RunInfo], writer: RunInfo) -> tuple[int, str]:
-        """The version of the newest completed run whose files are still there, and a
-        warning saying so (raises when there is none)."""
+    def _completed_instead(self, root: Path, runs: Sequence[RunInfo], writer: RunInfo) -> tuple[RunInfo, str]:
+        """The newest completed run whose files are still there, and a warning saying so
+        (raises when there is none)."""
         busy = (
             f"Datasource '{self.name}': run {writer.run_id} of '{self.experiment}' (process "
             f"{writer.pid} on {writer.hostname}) is still running and writing "
@@ -150,7 +159,7 @@ class UpstreamOutput(DataSource):
                 run.status == "completed" and version is not None and _writer_of(runs, version) is run
                 and version_dir(root, self.experiment, version).is_dir()
             ):
-                return version, (
+                return run, (
                     f"{busy}, so this run reads v{version}, written by its last completed run "
                     f"{run.run_id}; run this again once {writer.run_id} has finished to read its output."
                 )
@@ -182,11 +191,12 @@ class UpstreamOutput(DataSource):
         path = artifact_path(root, self.experiment, pin.version, BASELINE, index, self.file_name)
         if not path.is_file():
             self._check_unchanged(pin)
+            run = f"run {pin.run_id}" if pin.run_id is not None else "that run"
             raise MissingUpstreamArtifactError(
                 f"Datasource '{self.name}': {path} does not exist. Replicate {index} of "
-                f"'{self.experiment}' (baseline) did not write output '{self.output}' — it may have "
-                "failed; see that run's errors, then run it again (strategy='resume' finishes "
-                "failed replicates)."
+                f"'{self.experiment}' (baseline) did not write output '{self.output}' in {run} "
+                f"— it may have failed; see {run}'s errors, then run '{self.experiment}' again "
+                "(strategy='resume' finishes failed replicates)."
             )
         return path, pin
 
@@ -227,11 +237,27 @@ def _writer_of(runs: Sequence[RunInfo], version: int | None) -> RunInfo | None:
     return next((run for run in runs if run.artifact_version == version), None)
 
 
-def _resolve(root: Path, experiment: str, version: int | None) -> _Pin:
-    """Pin ``version``: count its replicate directories and note its identity."""
+def _newest_writer(root: Path, experiment: str, runs: Sequence[RunInfo]) -> RunInfo | None:
+    """The newest of ``runs`` (newest first) whose ``v<N>`` is on disk and not a side
+    version (the latest artifacts of an unversioned experiment stay in ``v0``)."""
+    for run in runs:
+        version = run.artifact_version
+        if (
+            version is not None and version_dir(root, experiment, version).is_dir()
+            and not is_side_version(root, experiment, version)
+        ):
+            return run
+    return None
+
+
+def _resolve(root: Path, experiment: str, version: int | None, run: RunInfo | None = None) -> _Pin:
+    """Pin ``version``, written by ``run`` when known: note the replicate count (the
+    run's, else one more than the highest replicate directory) and the identity."""
     if version is None:
         return _Pin(None, 0, None)
     where = version_dir(root, experiment, version)
+    if run is not None:
+        return _Pin(version, run.replicates, _identity(where), run.run_id)
     found = _replicate_dirs(where / BASELINE)
     return _Pin(version, max(found) + 1 if found else 0, _identity(where))
 

@@ -55,8 +55,8 @@ def validate_artifact_name(name: str, label: str = "Artifact name") -> str:
     Raises:
         ValueError: If the name is empty, absolute, starts with a drive letter, contains
             a backslash or a control character (NUL, newline, ESC...), has an empty
-            component (``a//b``, trailing ``/``) or a ``.``/``..`` component. The message
-            says which.
+            component (``a//b``, trailing ``/``), a ``.``/``..`` component, or a component
+            longer than :data:`MAX_NAME_BYTES` bytes of UTF-8. The message says which.
     """
     if not isinstance(name, str):
         raise ValueError(f"{label} must be a string, got {type(name).__name__}.")
@@ -82,14 +82,30 @@ def validate_artifact_name(name: str, label: str = "Artifact name") -> str:
                 f"{label} {name!r} contains a '{part}' component; artifacts must stay "
                 "inside their replicate directory."
             )
+        size = _utf8_size(part)
+        if size > MAX_NAME_BYTES:
+            which = "it is" if part == name else f"its component {_shortened(part)} is"
+            raise ValueError(
+                f"{label} {_shortened(name)} is too long: {which} {size} bytes long in UTF-8, "
+                f"and file systems take at most {MAX_NAME_BYTES} for a file or directory name."
+            )
     return name
+
+
+def _utf8_size(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def _shortened(text: str, keep: int = 40) -> str:
+    """``repr(text)``, cut to its first ``keep`` characters and ``...`` when longer."""
+    return f"{text[:keep]!r}..." if len(text) > keep else repr(text)
 
 
 def check_path_component(value: str, what: str) -> str:
     """Validate a single path component (experiment or condition name).
 
-    Besides :func:`validate_artifact_name`'s rules: no ``/``, at most
-    :data:`MAX_NAME_BYTES` bytes of UTF-8, and not a name the store uses itself at that
+    Besides :func:`validate_artifact_name`'s rules (which include at most
+    :data:`MAX_NAME_BYTES` bytes of UTF-8): no ``/``, and not a name the store uses itself at that
     level (an experiment cannot be called ``crystallize.db`` or ``.cache``, which live in
     the data directory; a condition cannot be called :data:`SIDE_VERSION_MARKER`).
 
@@ -102,12 +118,6 @@ def check_path_component(value: str, what: str) -> str:
         raise ValueError(f"Invalid {what} name for an artifact path: {exc}") from None
     if "/" in value:
         raise ValueError(f"Invalid {what} name {value!r} for an artifact path: it contains '/'.")
-    size = len(value.encode("utf-8", "surrogatepass"))
-    if size > MAX_NAME_BYTES:
-        raise ValueError(
-            f"Invalid {what} name {value[:40]!r}... for an artifact path: it is {size} bytes long "
-            f"in UTF-8, and file systems take at most {MAX_NAME_BYTES} for a directory name."
-        )
     reserved = RESERVED_IN_ROOT if what == "experiment" else {SIDE_VERSION_MARKER}
     if value.lower() in reserved:
         raise ValueError(
@@ -163,8 +173,10 @@ def artifact_path(
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool = False) -> Path:
     """Write ``data`` to ``path`` so readers see the old file or the new one, never half.
 
-    Creates the parent directories, writes a temporary file next to ``path`` and moves
-    it into place with :func:`os.replace`.
+    Creates the parent directories, writes a temporary file next to ``path`` (a hidden
+    ``.<name>.<random>.tmp``, its ``<name>`` cut so that it is no longer than
+    :data:`MAX_NAME_BYTES` bytes when ``path``'s name is not) and moves it into place
+    with :func:`os.replace`.
 
     Args:
         path: Destination file.
@@ -178,7 +190,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
     target.parent.mkdir(parents=True, exist_ok=True)
     import tempfile
 
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{_temp_stem(target.name)}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -193,11 +205,26 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
     return target
 
 
+#: What a temporary file name adds to the name it stands for: ``.``, ``.<8 random>.tmp``.
+_TEMP_NAME_EXTRA = 14
+
+
+def _temp_stem(name: str) -> str:
+    """``name`` cut to fit a temporary file name of at most :data:`MAX_NAME_BYTES` bytes."""
+    room = MAX_NAME_BYTES - _TEMP_NAME_EXTRA
+    if _utf8_size(name) <= room:
+        return name
+    return name.encode("utf-8", "surrogatepass")[:room].decode("utf-8", "ignore")
+
+
 def latest_version(root: str | os.PathLike[str], experiment: str) -> int | None:
     """Return the highest ``N`` with a ``v<N>`` directory for ``experiment``, or None.
 
-    Side versions (:func:`claim_side_version`) are left out: the latest artifacts of an
-    unversioned experiment are in ``v0``.
+    Side versions (:func:`claim_side_version`) are left out. The highest number is the
+    newest run's only while the experiment stays versioned: an unversioned run after
+    versioned ones writes ``v0``. Which version a run wrote is its ``artifact_version``
+    in the store, and readers of the newest run's files go by that when they can (see
+    :class:`~crystallize.config.UpstreamOutput`).
     """
     base = _as_path(root) / check_path_component(experiment, "experiment")
     try:
@@ -212,7 +239,12 @@ def latest_version(root: str | os.PathLike[str], experiment: str) -> int | None:
         ),
         reverse=True,
     )
-    return next((v for v in versions if not (base / f"v{v}" / SIDE_VERSION_MARKER).exists()), None)
+    return next((v for v in versions if not is_side_version(root, experiment, v)), None)
+
+
+def is_side_version(root: str | os.PathLike[str], experiment: str, version: int) -> bool:
+    """Whether ``v<version>`` is a side version (:func:`claim_side_version`)."""
+    return (version_dir(root, experiment, version) / SIDE_VERSION_MARKER).exists()
 
 
 def next_version(root: str | os.PathLike[str], experiment: str, versioned: bool) -> int:
@@ -354,6 +386,7 @@ __all__ = [
     "claim_side_version",
     "claim_version",
     "directory_problem",
+    "is_side_version",
     "latest_version",
     "next_version",
     "reset_version_dir",

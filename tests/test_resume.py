@@ -273,3 +273,39 @@ def test_resume_does_not_mix_artifacts_with_a_later_unversioned_run_of_the_same_
     assert "a later run" in caplog.text
     files = sorted(Path("data/shared/v0/baseline").glob("*/m.txt"))
     assert [f.read_text() for f in files] == [f"A:{r}" for r in range(4)]
+
+
+@pipeline_step()
+def fail_once(data, ctx, *, marker="x"):
+    if ctx["replicate"] == 1 and FAILING_ONCE:
+        raise RuntimeError("first attempt fails")
+    return data, {"v": data}
+
+
+FAILING_ONCE: list[bool] = []
+
+
+def test_a_run_whose_artifact_directory_a_later_run_replaced_is_not_resumed(tmp_path, monkeypatch, caplog):
+    from crystallize import ArtifactPlugin
+
+    monkeypatch.chdir(tmp_path)
+
+    def build(versioned, marker):
+        return Experiment(
+            datasource=source(),
+            pipeline=Pipeline([fail_once(marker=marker)]),
+            plugins=[ArtifactPlugin(versioned=versioned), SeedPlugin(seed=1)],
+            replicates=2,
+            name="shared",
+        )
+
+    FAILING_ONCE.append(True)
+    first = build(True, "x").run()
+    FAILING_ONCE.clear()
+    assert len(first.errors) == 1
+    build(False, "y").run()  # another unversioned run takes over the same v0
+    runs = {run.run_id: run for run in list_runs("data", "shared")}
+    assert runs[first.run_id].artifact_version == 0
+    resumed = build(True, "x").run(strategy="resume")
+    assert resumed.run_id != first.run_id
+    assert "has replaced its artifacts in v0" in caplog.text

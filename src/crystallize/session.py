@@ -249,15 +249,14 @@ class RunSession:
         name = self.experiment.name
         previous = self.store.latest_run(name, fingerprint=digest)
         other = self.store.latest_run(name)
-        versioned = bool(getattr(self.experiment.get_plugin(ArtifactPlugin), "versioned", False))
-        in_v0 = previous is not None and not previous.artifact_version
-        if in_v0 and other is not None and other.run_id != previous.run_id and not versioned:
-            # A later run of this name emptied v0 and wrote its own files there: resuming
-            # would mix two runs' artifacts in one directory.
+        replaced_by = _later_run_in_same_version(self.store.list_runs(name), previous) if previous else None
+        if replaced_by is not None:
+            # A later run of this name (an unversioned one) emptied the directory and wrote
+            # its own files there: resuming would mix two runs' artifacts in one directory.
             logger.warning(
-                "Not resuming run %s of '%s': a later run (%s) has replaced its artifacts in v0 "
+                "Not resuming run %s of '%s': a later run (%s) has replaced its artifacts in v%s "
                 "since; starting a new run (ArtifactPlugin(versioned=True) keeps each run's files).",
-                previous.run_id, name, other.run_id,
+                previous.run_id, name, replaced_by.run_id, previous.artifact_version or 0,
             )
             return None
         if previous is not None:
@@ -483,6 +482,19 @@ def _prepare_artifacts(root: Any, experiment: str, make: Any = None, *args: Any)
             f"Cannot prepare the artifact directory {str(where)!r}: {directory_problem(where, exc)}. "
             "Move it away, or give the experiment another name."
         ) from exc
+
+
+def _later_run_in_same_version(runs: list[RunInfo], previous: RunInfo) -> RunInfo | None:
+    """The newest of ``runs`` (newest first) started after ``previous`` that wrote to the
+    same artifact directory (``None`` counts as ``v0``, as in stores from before the
+    version was recorded), or ``None``."""
+    mine = previous.artifact_version or 0
+    for run in runs:
+        if run.run_id == previous.run_id:
+            return None
+        if (run.artifact_version or 0) == mine:
+            return run
+    return None
 
 
 def _resumed_version(previous: RunInfo, root: Any, experiment: str, versioned: bool) -> int:

@@ -170,7 +170,7 @@ def test_hypothesis_metrics_names_metric_for_multi_metric_hypotheses():
         ["t"], {}, ["a", "b"], None,
     )
     assert hypothesis_metrics([hyp]) == {"hyp.both.t.a.p_value": 0.2, "hyp.both.t.a.significant": 0.0}
-    assert metric_key("hyp", "my name!", "x<y>") == "hyp.my name_.x_y_"
+    assert metric_key("hyp", "my name", "t", "p_value") == "hyp.my name.t.p_value"
 
 
 def test_a_run_that_raised_closes_its_parent_as_failed(logged):
@@ -216,29 +216,6 @@ def test_a_run_stopped_by_ctrl_c_closes_its_parent_as_killed(logged):
     with pytest.raises(KeyboardInterrupt):
         experiment.run()
     assert client.get_run(plugin.parent_run_id).info.status == "KILLED"
-
-
-@pipeline_step()
-def scored(data, ctx, *, shift=0.0):
-    return data + shift, {"score": data + shift}
-
-
-def test_apply_logs_a_parent_run_with_its_one_replicate(tmp_path):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    experiment = Experiment(
-        datasource=noise(), pipeline=Pipeline([scored()]), replicates=10,
-        treatments=[treatment("up", {"shift": 2.0})],
-        plugins=[MlflowPlugin(tracking_uri=uri, experiment_name="apply-test"), ArtifactPlugin(root_dir=None)],
-        name="served",
-    )
-    out = experiment.apply(treatment="up", data=1.0)
-    assert out == 3.0
-    client = MlflowClient(tracking_uri=uri)
-    runs = client.search_runs([client.get_experiment_by_name("apply-test").experiment_id])
-    parent = _parent(runs)
-    assert parent.info.status == "FINISHED" and parent.data.params["replicates"] == "1"
-    children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
-    assert [(c.info.run_name, c.data.metrics["score"]) for c in children] == [("up/0", 3.0)]
 
 
 def test_unreachable_tracking_does_not_stop_the_experiment(caplog, tmp_path):

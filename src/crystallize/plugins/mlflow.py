@@ -11,7 +11,12 @@ Layout in MLflow, per ``experiment.run()``:
   plus ``seed``; the replicate's metrics (a metric recorded several times is logged at
   steps 0, 1, …, so MLflow's "latest" value is the last one); tags ``condition``,
   ``replicate``, the spec fingerprint and the run id; and the files its steps wrote as
-  artifacts. A failed replicate's run has status ``FAILED`` and the error as a tag.
+  artifacts (for a failed replicate, every file in its artifact directory). A failed
+  replicate's run has status ``FAILED`` and the error as a tag.
+
+``experiment.apply()`` and ``experiment.debug()`` log nothing. Keys MLflow would reject
+are changed by :func:`metric_key`. A run the plugin could not log in full is ended as
+``FAILED``, never left ``RUNNING``.
 
 Everything is logged from driver hooks (``before_run``, ``on_replicate_end``,
 ``after_run``) through an explicit :class:`mlflow.MlflowClient`, so it works with every
@@ -20,20 +25,25 @@ executor and never touches MLflow's global "active run".
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import logging
 import math
+import os
+import posixpath
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crystallize.exceptions import OptionalDependencyError
+from crystallize.exceptions import CrystallizeError, OptionalDependencyError
 from crystallize.plugins.hookspec import BasePlugin
 from crystallize.utils.optional import require
 
 if TYPE_CHECKING:
+    from crystallize.artifacts import ArtifactLocation
     from crystallize.experiment import Experiment
     from crystallize.hypothesis import HypothesisResult
     from crystallize.record import ReplicateRecord
@@ -44,14 +54,71 @@ logger = logging.getLogger("crystallize")
 _TAG = "crystallize."
 _BATCH = 100  # MLflow accepts at most 100 params/tags and 1000 metrics per batch
 _MAX_VALUE = 500
+_MAX_KEY = 250  # MLflow's limit on the length of a param, metric or tag key
 _UNSAFE = re.compile(r"[^\w\-. /:]")
 #: Numeric fields of a hypothesis comparison logged as parent-run metrics.
 _HYPOTHESIS_FIELDS = ("p_value", "p_value_adjusted", "effect_size", "difference")
+#: MLflow's HTTP retries while the plugin first reaches the server (its defaults, 7
+#: retries with backoff, make an unreachable server cost about 4 minutes).
+_QUICK_HTTP = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+}
 
 
 def metric_key(*parts: str) -> str:
-    """Join ``parts`` with ``.`` and replace characters MLflow rejects in keys with ``_``."""
-    return _UNSAFE.sub("_", ".".join(parts))
+    """The MLflow key (metric or param) for ``parts`` joined with ``.``.
+
+    Each part MLflow would reject — characters other than letters, digits, ``_ - . /
+    :`` and spaces, or a path such as ``a//b``, ``/x`` or ``..`` — has those characters
+    replaced with ``_`` and ``-<8 hex digits>`` (a hash of the original part) appended,
+    so two names never share a key (``acc@1`` and ``acc#1`` both become ``acc_1-…``,
+    with different hashes). A key over MLflow's 250 characters is cut to fit, with
+    ``-<hash of the whole key>`` after the cut and the last part (``p_value`` …) kept
+    at the end. Valid names are kept as they are; the same name always gives the same
+    key.
+    """
+    cleaned = [_clean_part(str(part)) for part in parts]
+    key = ".".join(cleaned)
+    if len(key) <= _MAX_KEY:
+        return key
+    last = "." + cleaned[-1] if len(cleaned) > 1 and len(cleaned[-1]) < _MAX_KEY // 2 else ""
+    return f"{key[: _MAX_KEY - 9 - len(last)]}-{_digest(key)}{last}"
+
+
+def _clean_part(part: str) -> str:
+    cleaned = _UNSAFE.sub("_", part)
+    if not _is_plain_path(cleaned):
+        cleaned = cleaned.replace("/", "_")
+        if not _is_plain_path(cleaned):  # "", "." or "..x"
+            cleaned = "_" + cleaned
+    return cleaned if cleaned == part else f"{cleaned}-{_digest(part)}"
+
+
+def _is_plain_path(name: str) -> bool:
+    """MLflow's test for a key: used as a file path, it must name itself."""
+    norm = posixpath.normpath(name)
+    return norm == name and norm != "." and not norm.startswith(("..", "/"))
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=4).hexdigest()
+
+
+@contextlib.contextmanager
+def _quick_http() -> Iterator[None]:
+    """Few retries and a short timeout for MLflow's HTTP requests in the block.
+
+    Only variables the user has not set are changed, and they are removed again after.
+    """
+    added = [name for name in _QUICK_HTTP if name not in os.environ]
+    os.environ.update({name: _QUICK_HTTP[name] for name in added})
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 def _text(value: Any) -> str:
@@ -95,8 +162,8 @@ class MlflowPlugin(BasePlugin):
             ``root_dir``).
         html_report: attach the HTML report of the run to the parent run.
         strict: when ``False`` (default) a failure to reach MLflow is logged as a warning
-            and the experiment goes on; when ``True`` it is raised. A missing ``mlflow``
-            package is raised either way.
+            (once per reason and run) and the experiment goes on; when ``True`` it is
+            raised. A missing ``mlflow`` package is raised either way.
 
     Attributes:
         parent_run_id: the MLflow id of the current (or last) experiment run's parent run.
@@ -131,16 +198,19 @@ class MlflowPlugin(BasePlugin):
         self._params: dict[str, dict[str, str]] = {}
         self._artifact_version: int | None = None
         self._open = False
+        self._warned: set[str] = set()
 
     # -- pickling: workers never log, so they need none of the driver's state -------------
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state.update(_client=None, _open=False, child_run_ids={}, _params={})
+        state.update(_client=None, _open=False, child_run_ids={}, _params={}, _warned=set())
         return state
 
     # -- hooks (driver) ---------------------------------------------------------------------
     def before_run(self, experiment: Experiment) -> None:
-        """Open the parent run for this ``experiment.run()``."""
+        """Open the parent run for this ``experiment.run()`` (not for ``apply()`` or
+        ``debug()``: they log nothing)."""
+        self._warned = set()
         self._guard("start the MLflow parent run", self._start, experiment)
 
     def on_replicate_end(self, experiment: Experiment, record: ReplicateRecord) -> None:
@@ -165,7 +235,24 @@ class MlflowPlugin(BasePlugin):
             # going on would log nothing, run after run.
             if self.strict or isinstance(exc, OptionalDependencyError):
                 raise
-            logger.warning("MlflowPlugin could not %s: %s: %s", what, type(exc).__name__, exc)
+            reason = f"{type(exc).__name__}: {exc}"
+            if reason in self._warned:  # e.g. the same failure for every replicate
+                logger.debug("MlflowPlugin could not %s: %s", what, reason)
+                return
+            self._warned.add(reason)
+            logger.warning("MlflowPlugin could not %s: %s", what, reason)
+
+    @contextlib.contextmanager
+    def _ending_on_failure(self, run_id: str) -> Iterator[None]:
+        """Mark MLflow run ``run_id`` ``FAILED`` (``KILLED`` on Ctrl+C) when the block
+        raises, so a run the plugin could not log in full is never left ``RUNNING``."""
+        try:
+            yield
+        except BaseException as exc:
+            status = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+            with contextlib.suppress(Exception):
+                self.client.set_terminated(run_id, status=status)
+            raise
 
     @property
     def client(self) -> Any:
@@ -179,6 +266,15 @@ class MlflowPlugin(BasePlugin):
         client = self.client
         found = client.get_experiment_by_name(name)
         if found is not None:
+            if found.lifecycle_stage == "deleted":
+                raise CrystallizeError(
+                    f"MLflow experiment '{name}' is deleted (id {found.experiment_id}), so no run can "
+                    f"be logged to it. Restore it (`mlflow experiments restore --experiment-id "
+                    f"{found.experiment_id}`, or MlflowClient(...).restore_experiment("
+                    f"'{found.experiment_id}')) or log to another one: "
+                    "MlflowPlugin(experiment_name='...'). Its name stays taken until `mlflow gc` "
+                    "removes it for good."
+                )
             return found.experiment_id
         try:
             return client.create_experiment(name, artifact_location=self.artifact_location)
@@ -190,13 +286,17 @@ class MlflowPlugin(BasePlugin):
 
     def _start(self, experiment: Experiment) -> None:
         from crystallize.fingerprint import fingerprint, spec_of
+        from crystallize.lifecycle import run_kind
 
-        if self._open and self.parent_run_id is not None:  # the previous run() raised
+        stale, self._open = self._open, False
+        if stale and self.parent_run_id is not None:  # the previous run() raised
             self.client.set_terminated(self.parent_run_id, status="FAILED")
-        self._open = False
+        if run_kind() != "run":  # apply() or debug(): not a run, nothing logged
+            return
         self.child_run_ids = {}
         self._artifact_version = None
-        self._experiment_id = self._experiment(self.experiment_name or experiment.name)
+        with _quick_http():  # an unreachable server fails in seconds, not minutes
+            self._experiment_id = self._experiment(self.experiment_name or experiment.name)
         try:
             self._fingerprint = fingerprint(spec_of(experiment))
         except Exception:  # a spec that cannot be hashed must not stop the logging
@@ -207,14 +307,15 @@ class MlflowPlugin(BasePlugin):
             tags[f"{_TAG}fingerprint"] = self._fingerprint
         run = self.client.create_run(self._experiment_id, tags=tags, run_name=experiment.name)
         self.parent_run_id = run.info.run_id
-        self._open = True
         from mlflow.entities import Param
 
         params = [
             Param("replicates", str(experiment.replicates)),
             Param("treatments", _text(", ".join(t.name for t in experiment.treatments) or "-")),
         ]
-        self.client.log_batch(self.parent_run_id, params=params)
+        with self._ending_on_failure(self.parent_run_id):
+            self.client.log_batch(self.parent_run_id, params=params)
+        self._open = True
 
     @staticmethod
     def _condition_params(experiment: Experiment) -> dict[str, dict[str, str]]:
@@ -222,22 +323,20 @@ class MlflowPlugin(BasePlugin):
         from crystallize.treatment import BASELINE
 
         base = {
-            str(k): _text(v) for k, v in experiment.initial_ctx.items()
+            metric_key(k): _text(v) for k, v in experiment.initial_ctx.items()
             if _is_scalar(v) and str(k) != "seed"
         }
         params = {BASELINE: base}
         for treatment in experiment.treatments:
             values = dict(base)
             if isinstance(treatment.values, Mapping):
-                values.update({str(k): _text(v) for k, v in treatment.values.items() if str(k) != "seed"})
+                values.update({metric_key(k): _text(v) for k, v in treatment.values.items() if str(k) != "seed"})
             elif treatment.values is not None:
                 values["treatment_fn"] = _text(getattr(treatment.values, "__qualname__", treatment.values))
             params[treatment.name] = values
         return params
 
     def _log_replicate(self, experiment: Experiment, record: ReplicateRecord) -> None:
-        from mlflow.entities import Metric, Param
-
         client = self.client
         name = f"{record.condition}/{record.replicate}"
         tags = {
@@ -254,6 +353,14 @@ class MlflowPlugin(BasePlugin):
         run = client.create_run(self._experiment_id, start_time=start_ms, tags=tags, run_name=name)
         run_id = run.info.run_id
         self.child_run_ids[(record.condition, record.replicate)] = run_id
+        with self._ending_on_failure(run_id):
+            self._fill_child(experiment, record, run_id, start_ms)
+
+    def _fill_child(self, experiment: Experiment, record: ReplicateRecord, run_id: str, start_ms: int) -> None:
+        """Log a replicate's params, metrics and files to its child run and close it."""
+        from mlflow.entities import Metric, Param
+
+        client = self.client
         params = dict(self._params.get(record.condition, {}))
         params["seed"] = str(record.seed)
         end_ms = start_ms + int(record.duration * 1000)
@@ -275,26 +382,39 @@ class MlflowPlugin(BasePlugin):
         client.set_terminated(run_id, status=status, end_time=end_ms)
 
     def _artifact_files(self, experiment: Experiment, record: ReplicateRecord) -> list[tuple[str, Path]]:
-        """``(artifact name, file)`` for every artifact the record's steps wrote."""
+        """``(artifact name, file)`` for every artifact the record's steps wrote.
+
+        A failed replicate's step records miss the files its failing step wrote before it
+        raised: for it, every file in the replicate's artifact directory is taken.
+        """
+        names = [name for step in record.steps for name in step.artifacts]
+        if not names and record.error is None:
+            return []
+        location = self._artifact_location(experiment)
+        if location is None:
+            return []
+        if record.error is not None:
+            return _files_in(location, record.condition, record.replicate)
+        files = [(n, location.path(record.condition, record.replicate, n)) for n in dict.fromkeys(names)]
+        return [(n, p) for n, p in files if p.is_file()]
+
+    def _artifact_location(self, experiment: Experiment) -> ArtifactLocation | None:
+        """Where this run's artifacts are: the engine's location while a run goes, else
+        the ArtifactPlugin's latest version directory."""
         from crystallize.artifacts import ArtifactLocation
         from crystallize.plugins.artifacts import ArtifactPlugin
         from crystallize.store.artifacts import latest_version
 
-        names = [name for step in record.steps for name in step.artifacts]
-        if not names:
-            return []
-        location = experiment.artifact_location  # set by the engine while a run goes
-        if location is None:
-            plugin = experiment.get_plugin(ArtifactPlugin)
-            if plugin is None or plugin.root_dir is None:
-                return []
-            if self._artifact_version is None:
-                self._artifact_version = latest_version(plugin.root_dir, experiment.name)
-            if self._artifact_version is None:
-                return []
-            location = ArtifactLocation(plugin.root_dir, experiment.name, self._artifact_version)
-        files = [(n, location.path(record.condition, record.replicate, n)) for n in dict.fromkeys(names)]
-        return [(n, p) for n, p in files if p.is_file()]
+        if experiment.artifact_location is not None:
+            return experiment.artifact_location
+        plugin = experiment.get_plugin(ArtifactPlugin)
+        if plugin is None or plugin.root_dir is None:
+            return None
+        if self._artifact_version is None:
+            self._artifact_version = latest_version(plugin.root_dir, experiment.name)
+        if self._artifact_version is None:
+            return None
+        return ArtifactLocation(plugin.root_dir, experiment.name, self._artifact_version)
 
     def _upload_artifacts(self, experiment: Experiment, record: ReplicateRecord, run_id: str) -> None:
         for name, path in self._artifact_files(experiment, record):
@@ -302,17 +422,30 @@ class MlflowPlugin(BasePlugin):
             self.client.log_artifact(run_id, str(path), artifact_path=None if folder == "." else folder)
 
     def _finish(self, result: Result) -> None:
+        parent = self.parent_run_id
+        assert parent is not None
+        self._open = False
+        with self._ending_on_failure(parent):
+            self._fill_parent(result, parent)
+
+    def _fill_parent(self, result: Result, parent: str) -> None:
+        """Log a run's hypotheses, reports and ids to its parent run and close it."""
         from mlflow.entities import Metric, Param, RunTag
 
         client = self.client
-        parent = self.parent_run_id
-        assert parent is not None
         now = int(time.time() * 1000)
         tags = [RunTag(f"{_TAG}errors", str(len(result.errors)))]
         if result.run_id:
             tags.append(RunTag(f"{_TAG}run_id", result.run_id))
             for child in self.child_run_ids.values():
                 client.set_tag(child, f"{_TAG}run_id", result.run_id)
+        resumed = result.info.get("resumed") or 0
+        if result.run_id and resumed and result.info.get("strategy") == "resume":
+            tags.append(RunTag(f"{_TAG}resume_of", result.run_id))
+            tags.append(RunTag("mlflow.note.content", (
+                f"Resume of run {result.run_id}: {resumed} replicate record(s) loaded from the store "
+                f"are not logged again here, {result.info.get('computed', 0)} recomputed."
+            )))
         fingerprint = result.info.get("fingerprint")
         if fingerprint and not self._fingerprint:
             tags.append(RunTag(f"{_TAG}fingerprint", str(fingerprint)))
@@ -329,7 +462,20 @@ class MlflowPlugin(BasePlugin):
 
             client.log_text(parent, render_html(result), "report.html")
         client.set_terminated(parent, status=_parent_status(result), end_time=now)
-        self._open = False
+
+
+def _files_in(location: ArtifactLocation, condition: str, replicate: int) -> list[tuple[str, Path]]:
+    """``(artifact name, file)`` for each file in one replicate's artifact directory
+    (leaving out the temporary files of writes in progress)."""
+    from crystallize.store.artifacts import version_dir
+
+    folder = version_dir(location.root, location.experiment, location.version) / condition / str(replicate)
+    if not folder.is_dir():
+        return []
+    return sorted(
+        (path.relative_to(folder).as_posix(), path) for path in folder.rglob("*")
+        if path.is_file() and not (path.name.startswith(".") and path.name.endswith(".tmp"))
+    )
 
 
 def _parent_status(result: Result) -> str:

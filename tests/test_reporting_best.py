@@ -117,3 +117,34 @@ def test_treatments_tied_by_a_correction_are_ranked_by_their_raw_p_value():
         assert adjusted["weak"] == adjusted["strong"]  # the tie this is about
         assert verdict.ranking == ["strong", "weak"]
         assert verdict.best == "strong"
+
+
+@verifier
+def gain_with_details(baseline, treatment):
+    """A custom verifier with numbers of its own and a non-metric dict."""
+    before, after = sum(baseline["total"]), sum(treatment["total"])
+    return {"gain": after - before, "significant": after > before, "details": {"n": len(treatment["total"])}}
+
+
+def test_the_text_report_shows_a_custom_verifiers_own_numbers(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = _experiment(Hypothesis(verifier=gain_with_details(), metrics="total", name="gain")).run()
+    table = result.report().split("Hypothesis 'gain'")[1]
+    assert "other" in table.splitlines()[1]
+    assert "gain=45" in table and "gain=0" in table
+
+
+@verifier
+def gain_only(baseline, treatment):
+    """No verdict, just numbers (and a dict that is not a metric's entry)."""
+    return {"gain": sum(treatment["total"]) - sum(baseline["total"]), "details": {"n": 3}}
+
+
+def test_a_verifier_output_holding_a_dict_is_one_row_in_both_reports(tmp_path, monkeypatch):
+    from crystallize.reporting_html.summary import hypothesis_rows
+
+    monkeypatch.chdir(tmp_path)
+    result = _experiment(Hypothesis(verifier=gain_only(), metrics="total", name="gain")).run()
+    rows = hypothesis_rows(result.get_hypothesis("gain"))
+    assert [(r.treatment, r.metric) for r in rows] == [("big", "total"), ("small", "total")]
+    assert dict(rows[0].other) == {"gain": 45.0}

@@ -100,14 +100,34 @@ def _table(rows: list[list[str]]) -> list[str]:
     return lines
 
 
+#: Verifier output keys with a column or a use of their own; a verifier's other scalar
+#: outputs (a custom one's ``gain``, say) are shown as "other".
+STANDARD_KEYS = frozenset({
+    "test", "metric", "alpha", "alternative", "p_value", "p_value_adjusted", "significant",
+    "effect_size", "effect_size_name", "ci", "ci_of", "ci_level", "n_baseline",
+    "n_treatment", "mean_baseline", "mean_treatment", "difference", "warnings", "correction",
+    "statistic", "df", "n_pairs", "table", "odds_ratio_ci", "error", "ranking_error",
+})
+
+
+def other_fields(entry: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """The scalar outputs of a verifier that have no column of their own."""
+    return tuple(
+        (str(k), v) for k, v in entry.items() if k not in STANDARD_KEYS and isinstance(v, int | float | str | bool)
+    )
+
+
 def _hypothesis_rows(hyp: HypothesisResult) -> list[list[str]]:
     rows = [["treatment", "metric", "difference", "CI", "effect size", "p", "p adj", "verdict"]]
-    for treatment in hyp.ranking or list(hyp.results):
-        output = hyp.results[treatment]
+    others: list[str] = []
+    ranked = set(hyp.ranking)
+    for treatment in [*hyp.ranking, *(t for t in hyp.results if t not in ranked)]:
+        output = hyp.results.get(treatment, {})
         if "error" in output:
             rows.append([treatment, "-", "-", "-", "-", "-", "-", f"error: {output['error']}"])
+            others.append("")
             continue
-        for metric, entry in _metric_entries(hyp, output):
+        for metric, entry in metric_entries(hyp, output):
             significant = entry.get("significant")
             verdict = "-" if significant is None else ("significant" if significant else "not significant")
             effect = format_value(entry.get("effect_size"))
@@ -123,17 +143,22 @@ def _hypothesis_rows(hyp: HypothesisResult) -> list[list[str]]:
                 format_value(entry.get("p_value_adjusted")),
                 verdict,
             ])
+            others.append(", ".join(f"{k}={format_value(v)}" for k, v in other_fields(entry)))
+    if any(others):  # a custom verifier's own numbers
+        rows[0].append("other")
+        for row, other in zip(rows[1:], others, strict=True):
+            row.append(other or "-")
     return rows
 
 
-def _metric_entries(hyp: HypothesisResult, output: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def metric_entries(hyp: HypothesisResult, output: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """``(metric, result)`` pairs of one verifier output: flat, or ``{metric: result}``
     keyed by the hypothesis's metrics (another dict value, say ``"params": {...}``, is
     part of a flat output)."""
     if "p_value" in output or "significant" in output:
         return [(output.get("metric", ", ".join(hyp.metrics)), output)]
     nested = [(k, v) for k, v in output.items() if isinstance(v, dict) and k in hyp.metrics]
-    return nested or [(", ".join(hyp.metrics), output)]
+    return nested or [(output.get("metric", ", ".join(hyp.metrics)), output)]
 
 
 def _comparison_warnings(hyp: HypothesisResult) -> list[str]:
@@ -143,7 +168,7 @@ def _comparison_warnings(hyp: HypothesisResult) -> list[str]:
     for treatment, output in hyp.results.items():
         if "error" in output:
             continue
-        for metric, entry in _metric_entries(hyp, output):
+        for metric, entry in metric_entries(hyp, output):
             for warning in entry.get("warnings") or []:
                 lines.append(f"  ! {treatment} / {metric}: {warning}")
     return lines
@@ -154,7 +179,7 @@ def _ci_note(hyp: HypothesisResult) -> str | None:
     means"), from the verifiers' ``ci_level`` and ``ci_of``; ``None`` when none say."""
     seen: list[str] = []
     for output in hyp.results.values():
-        for _, entry in _metric_entries(hyp, output) if "error" not in output else []:
+        for _, entry in metric_entries(hyp, output) if "error" not in output else []:
             if entry.get("ci_of") is None:
                 continue
             level = entry.get("ci_level")
@@ -172,7 +197,7 @@ def _settings(hyp: HypothesisResult, key: str) -> str | None:
     results, joined if they differ; ``None`` when no result says (a custom verifier)."""
     seen: list[str] = []
     for output in hyp.results.values():
-        for _, entry in _metric_entries(hyp, output) if "error" not in output else []:
+        for _, entry in metric_entries(hyp, output) if "error" not in output else []:
             value = entry.get(key)
             if value is None:
                 continue
@@ -271,4 +296,7 @@ def render_report(result: Result) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["as_float", "format_value", "metric_summary", "numbers_of", "render_report"]
+__all__ = [
+    "STANDARD_KEYS", "as_float", "format_value", "metric_entries", "metric_summary", "numbers_of", "other_fields",
+    "render_report",
+]

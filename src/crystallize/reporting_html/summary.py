@@ -15,15 +15,6 @@ if TYPE_CHECKING:
     from crystallize.hypothesis import HypothesisResult
     from crystallize.result import Result
 
-#: Verifier output keys shown in their own columns (anything else scalar is "other").
-_STANDARD_KEYS = frozenset({
-    "test", "metric", "alpha", "alternative", "p_value", "p_value_adjusted", "significant",
-    "effect_size", "effect_size_name", "ci", "ci_of", "ci_level", "n_baseline",
-    "n_treatment", "mean_baseline", "mean_treatment", "difference", "warnings", "correction",
-    "statistic", "df", "n_pairs", "table", "odds_ratio_ci", "error", "ranking_error",
-})
-
-
 def numeric_values(values: Iterable[Any]) -> list[float]:
     """The finite numbers among ``values`` (bools count as 0/1; a number too large for a
     float counts as ±inf, so it is skipped like NaN; other types are skipped)."""
@@ -187,12 +178,10 @@ def _interval(value: Any) -> tuple[float, float] | None:
 
 
 def _row(treatment: str, metric: str, entry: Mapping[str, Any]) -> ComparisonRow:
+    from crystallize.reporting import other_fields
+
     significant = entry.get("significant")
-    other = tuple(
-        (str(k), v)
-        for k, v in entry.items()
-        if k not in _STANDARD_KEYS and isinstance(v, int | float | str | bool)
-    )
+    other = other_fields(entry)
     notes = entry.get("warnings") or ()
     level = _number(entry.get("ci_level"))
     return ComparisonRow(
@@ -219,6 +208,8 @@ def hypothesis_rows(hyp: HypothesisResult) -> list[ComparisonRow]:
     Flat verifier outputs give one row per treatment; outputs nested per metric
     (``{metric: {...}}``) give one row per treatment × metric.
     """
+    from crystallize.reporting import metric_entries
+
     rows: list[ComparisonRow] = []
     default_metric = ", ".join(hyp.metrics)
     ranked = set(hyp.ranking)
@@ -228,14 +219,7 @@ def hypothesis_rows(hyp: HypothesisResult) -> list[ComparisonRow]:
         if "error" in output:
             rows.append(ComparisonRow(treatment, default_metric, error=str(output["error"])))
             continue
-        nested = [
-            (str(k), v) for k, v in output.items()
-            if isinstance(v, Mapping) and not {"p_value", "significant", "effect_size"} & output.keys()
-        ]
-        if nested:
-            rows += [_row(treatment, metric, entry) for metric, entry in nested]
-        else:
-            rows.append(_row(treatment, default_metric, output))
+        rows += [_row(treatment, str(metric), entry) for metric, entry in metric_entries(hyp, output)]
     return rows
 
 

@@ -117,3 +117,16 @@ def test_tasks_a_replicate_starts_draw_from_its_stream(execution):
         ).run().metrics.baseline.metrics
 
     assert metrics(execution) == metrics(SerialExecution())
+
+
+def test_max_concurrency_accepts_numpy_integers_but_not_bools():
+    import numpy as np
+    import pytest
+
+    from crystallize import AsyncExecution
+
+    assert AsyncExecution(max_concurrency=np.int64(2)).max_concurrency == 2
+    assert type(AsyncExecution(max_concurrency=np.int64(2)).max_concurrency) is int
+    for bad in (True, 2.0, 0):
+        with pytest.raises(ValueError, match="max_concurrency"):
+            AsyncExecution(max_concurrency=bad)

@@ -100,3 +100,44 @@ def test_first_replicate_dying_still_completes(replicates):
     result = experiment(process(), exits_on(victim=0), replicates).run()
     assert sorted((e.condition, e.replicate) for e in result.errors) == [("baseline", 0), ("up", 0)]
     assert len(result.metrics.baseline.metrics.get("total", [])) == replicates - 1
+
+
+def _unpicklable():
+    import threading
+
+    return threading.Lock()
+
+
+@pipeline_step()
+def unpicklable_on(data, ctx, *, victim=-1, part="metric"):
+    hit = ctx["replicate"] == victim and ctx["condition"] == "baseline"
+    if hit and part == "event":
+        ctx.emit("progress", handle=(x for x in data))  # a generator
+    if hit and part == "tag":
+        ctx.metrics.add("total", sum(data), tags={"lock": _unpicklable()})
+        return data
+    return data, {"total": _unpicklable() if hit and part == "metric" else sum(data)}
+
+
+@pytest.mark.parametrize(("part", "named"), [
+    ("metric", "metric 'total'"), ("tag", "tags of metric 'total'"), ("event", "event 'progress'"),
+])
+def test_unpicklable_value_fails_only_its_condition_and_replicate(part, named):
+    result = experiment(process(), unpicklable_on(victim=3, part=part)).run()
+    assert [(e.condition, e.replicate, e.exception_type) for e in result.errors] == [
+        ("baseline", 3, "PicklingError")
+    ]
+    message = result.errors[0].message
+    assert named in message and "cannot be pickled" in message and "picklable" in message
+    baseline, up = serial_totals()
+    assert result.metrics.baseline.metrics["total"] == baseline[:3] + baseline[4:]
+    assert result.metrics.treatments["up"].metrics["total"] == up
+
+
+def test_max_workers_accepts_numpy_integers():
+    np = pytest.importorskip("numpy")
+    assert ParallelExecution(max_workers=np.int64(2)).workers == 2
+    with pytest.raises(ValueError, match="max_workers"):
+        ParallelExecution(max_workers=True)
+    with pytest.raises(ValueError, match="max_workers"):
+        ParallelExecution(max_workers=2.0)

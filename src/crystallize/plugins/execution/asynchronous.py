@@ -43,10 +43,13 @@ class AsyncExecution(ExecutionPlugin):
     executor_type = "async"
 
     def __init__(self, max_concurrency: int | None = None) -> None:
-        if max_concurrency is not None and (
-            isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1
-        ):
-            raise ValueError(f"max_concurrency must be a positive int or None, got {max_concurrency!r}")
+        if max_concurrency is not None:
+            from crystallize.experiment import _as_count
+
+            count = _as_count(max_concurrency)  # NumPy integers too, never a bool
+            if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+                raise ValueError(f"max_concurrency must be a positive int or None, got {max_concurrency!r}")
+            max_concurrency = count
         self.max_concurrency = max_concurrency
 
     def iter_results(

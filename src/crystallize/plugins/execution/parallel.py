@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
@@ -27,36 +28,38 @@ _install_error: str | None = None
 _progress: Any = None
 
 
-#: How often a worker process checks that the process that started it is still there (seconds).
-PARENT_POLL_INTERVAL = 0.5
-
-
-def exit_with_parent(parent: int) -> None:
-    """Make this (worker) process end once ``parent``, the driver that started it, is gone.
+def exit_with_parent() -> None:
+    """Make this (worker) process end as soon as the process that started it is gone.
 
     A driver killed without cleaning up (``kill -9``, or SIGTERM with Python's default
     handling) would otherwise leave its pool workers and event Manager running, holding
-    the store's files open. A daemon thread compares ``os.getppid()`` with ``parent``
-    every :data:`PARENT_POLL_INTERVAL` seconds and calls ``os._exit`` when they differ
-    (the process was handed to init: also when the driver died before this started).
-    Where parents do not change (Windows), it never fires.
+    the store's files open. A daemon thread waits on :mod:`multiprocessing`'s sentinel of
+    the parent process (on POSIX a pipe whose write end the parent holds; under ``fork``,
+    processes the parent started later hold copies too, and they end the same way) and
+    calls ``os._exit`` once it fires, also when the driver died before this started. This
+    works under every start method, ``fork``, ``spawn`` and ``forkserver`` (whose
+    processes are children of the fork server, not of the driver). In a process not
+    started by :mod:`multiprocessing` it does nothing.
     """
+    import multiprocessing
     import threading
-    import time
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_POLL_INTERVAL)
+        parent.join()
         os._exit(1)
 
     threading.Thread(target=watch, name="crystallize-parent-watch", daemon=True).start()
 
 
-def _install(payload: bytes, progress: Any, driver: int) -> None:
+def _install(payload: bytes, progress: Any) -> None:
     global _worker_fn, _install_error, _progress
     import pickle
 
-    exit_with_parent(driver)
+    exit_with_parent()
     _progress = progress
     try:
         _worker_fn = pickle.loads(payload)
@@ -64,7 +67,12 @@ def _install(payload: bytes, progress: Any, driver: int) -> None:
         _install_error = f"{type(exc).__name__}: {exc}"
 
 
-def _run_batch(index: int, replicates: Sequence[int]) -> list[Any]:
+def _run_batch(index: int, replicates: Sequence[int]) -> tuple[float, bytes]:
+    """Worker task: run ``replicates`` one after another; return the seconds they took
+    and their results pickled (see :func:`pack_results`)."""
+    import pickle
+    from time import perf_counter
+
     if _worker_fn is None:
         raise PicklingError(
             "A worker process could not load the experiment sent to it "
@@ -73,18 +81,130 @@ def _run_batch(index: int, replicates: Sequence[int]) -> list[Any]:
         )
     progress = _progress
     results = []
+    started = perf_counter()
     for position, rep in enumerate(replicates, start=1):
         progress[index] = position  # shared with the driver: names the culprit if we die
         results.append(_worker_fn(rep))
-    return results
+    seconds = perf_counter() - started
+    return seconds, pack_results(results, functools.partial(pickle.dumps, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def pack_results(results: list[Any], dumps: Callable[[Any], bytes]) -> bytes:
+    """Pickle a batch's results (a list of records per replicate) with ``dumps``.
+
+    A record holding something that cannot be pickled (a metric value, tags, an event's
+    payload) is replaced by a failed record naming it, so the rest of the batch, and of
+    the run, still reaches the driver. Only then is each record pickled on its own.
+    """
+    try:
+        return dumps(results)
+    except Exception:
+        return dumps([_sendable_records(records, dumps) for records in results])
+
+
+def _sendable_records(records: Any, dumps: Callable[[Any], bytes]) -> Any:
+    from crystallize.record import ReplicateError, ReplicateRecord
+
+    if not isinstance(records, list):
+        return records  # not ours: the caller's pickling error stands
+    sendable = []
+    for record in records:
+        found = _unpicklable_part(record, dumps) if isinstance(record, ReplicateRecord) else None
+        if found is not None:
+            what, step, exc = found
+            message = (
+                f"{what} of condition '{record.condition}', replicate {record.replicate} cannot be "
+                f"pickled ({type(exc).__name__}: {exc}), so the worker process cannot send it back. "
+                "Record picklable values (numbers, strings, lists, dicts, NumPy arrays): convert "
+                "the object, e.g. float(value) or str(value), or keep it out of metrics and events."
+            )
+            error = ReplicateError(record.condition, record.replicate, step, message, "PicklingError")
+            record = ReplicateRecord(
+                record.condition, record.replicate, record.seed, {}, [], error, record.duration,
+                record.started_at, [], None, record.worker, record.code_digest,
+            )
+        sendable.append(record)
+    return sendable
+
+
+def _unpicklable_part(record: Any, dumps: Callable[[Any], bytes]) -> tuple[str, str, Exception] | None:
+    """``(what, step, exception)`` for the first part of ``record`` that does not pickle."""
+
+    def failure(value: Any) -> Exception | None:
+        try:
+            dumps(value)
+        except Exception as exc:
+            return exc
+        return None
+
+    def logged_by(metric: str) -> str:
+        return next((step.name for step in record.steps if metric in (step.metrics or {})), "worker")
+
+    parts = [(f"metric '{name}'", logged_by(name), values) for name, values in record.metrics.items()]
+    tagged = (record.metric_tags or {}).items()
+    parts += [(f"the tags of metric '{name}'", logged_by(name), tags) for name, tags in tagged]
+    parts += [(f"the payload of event '{event[0]}'", "worker", event) for event in record.events]
+    parts += [(f"the provenance of step '{step.name}'", step.name, step) for step in record.steps]
+    parts += [("the record", "worker", record)]
+    for what, step, value in parts:
+        exc = failure(value)
+        if exc is not None:
+            return what, step, exc
+    return None
+
+
+#: About how long a batch of replicates runs in a worker process before its records go
+#: back to the driver (seconds): replicates slower than this go one at a time.
+BATCH_SECONDS = 0.1
 
 
 def batches(replicates: Sequence[int], workers: int) -> list[list[int]]:
-    """Split replicate indices into about four batches per worker, so IPC stays small
-    next to the work while the load still balances."""
+    """Split replicate indices into about four batches per worker: the largest batches
+    :class:`Batcher` hands out, so the load still balances."""
     replicates = list(replicates)
     size = max(1, math.ceil(len(replicates) / (workers * 4)))
     return [replicates[i : i + size] for i in range(0, len(replicates), size)]
+
+
+class Batcher:
+    """Hands out the replicates of a process pool run in batches sized by how long
+    replicates take.
+
+    Until a batch has been timed, one replicate at a time; then as many as the last timed
+    batch says run in about :data:`BATCH_SECONDS`, at least one and at most a batch of
+    :func:`batches`. Fast replicates travel in batches, so IPC stays small next to the
+    work; slow ones go alone, so each one's records come back (to ``stream()``, to the
+    store before a Ctrl+C) as soon as it finishes.
+    """
+
+    def __init__(self, replicates: Iterable[int], workers: int) -> None:
+        import collections
+
+        self.todo = collections.deque(replicates)
+        self.largest = len(batches(self.todo, workers)[0]) if self.todo else 1
+        self.per_replicate: float | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.todo)
+
+    def next(self) -> list[int]:
+        """The next batch (empty when none is left)."""
+        if self.per_replicate is None:
+            size = 1
+        elif self.per_replicate <= 0:
+            size = self.largest
+        else:
+            size = min(self.largest, max(1, int(BATCH_SECONDS / self.per_replicate)))
+        return [self.todo.popleft() for _ in range(min(size, len(self.todo)))]
+
+    def timed(self, count: int, seconds: float) -> None:
+        """Note that a batch of ``count`` replicates ran in ``seconds``."""
+        if count:
+            self.per_replicate = seconds / count
+
+    def put_back(self, batch: list[int]) -> None:
+        """Return a batch that could not be sent; it goes out first."""
+        self.todo.extendleft(reversed(batch))
 
 
 class ParallelExecution(ExecutionPlugin):
@@ -98,11 +218,12 @@ class ParallelExecution(ExecutionPlugin):
             module scope and wrap unpicklable resources with ``resource_factory``).
 
     One pool serves every condition of a run. Process workers receive the replicate
-    function once, then small batches of replicate indices. Worker processes end by
-    themselves (within :data:`PARENT_POLL_INTERVAL`) when the process that started them
-    dies. When a worker process dies, the replicates it was running are re-run alone in
-    fresh processes: one that dies again is recorded as failed, and the rest of the run
-    goes on in a new pool.
+    function once, then replicate indices: one at a time, or in batches lasting about
+    :data:`BATCH_SECONDS` when replicates are fast (see :class:`Batcher`). Any start
+    method works (``fork``, ``spawn``, ``forkserver``). Worker processes end by
+    themselves when the process that started them dies. When a worker process dies, the
+    replicates it was running are re-run alone in fresh processes: one that dies again is
+    recorded as failed, and the rest of the run goes on in a new pool.
     """
 
     def __init__(self, max_workers: int | None = None, executor_type: str = "thread") -> None:
@@ -111,10 +232,13 @@ class ParallelExecution(ExecutionPlugin):
                 f"executor_type must be 'thread' or 'process', got {executor_type!r} "
                 "(use AsyncExecution for async steps, RayExecution for a cluster)"
             )
-        if max_workers is not None and (
-            isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1
-        ):
-            raise ValueError(f"max_workers must be a positive int or None, got {max_workers!r}")
+        if max_workers is not None:
+            from crystallize.experiment import _as_count
+
+            count = _as_count(max_workers)  # NumPy integers too, never a bool
+            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+                raise ValueError(f"max_workers must be a positive int or None, got {max_workers!r}")
+            max_workers = count
         self.max_workers = max_workers
         self.executor_type = executor_type
 
@@ -160,7 +284,7 @@ class ParallelExecution(ExecutionPlugin):
                 from multiprocessing.managers import SyncManager
 
                 manager = SyncManager()
-                manager.start(exit_with_parent, (os.getpid(),))  # its server process too
+                manager.start(exit_with_parent)  # its server process too
                 events = stack.enter_context(manager).Queue()
                 replicate_fn = replicate_fn.with_event_sink(QueueSink(events))
             payload = pickle_for_workers(experiment, replicate_fn)
@@ -178,26 +302,46 @@ class ParallelExecution(ExecutionPlugin):
         """Run ``replicates`` on a fresh pool, yielding results. Returns ``([], [])``, or
         when a worker died, the replicates that were running in dead or broken workers
         (suspects) and the ones that must still run (their results were lost)."""
+        import pickle
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
         from multiprocessing.sharedctypes import RawArray
 
-        chunks = batches(replicates, self.workers)
-        progress = RawArray("i", len(chunks))
+        batcher = Batcher(replicates, self.workers)
+        progress = RawArray("i", max(1, len(replicates)))  # a batch holds at least one
+        chunks: list[list[int]] = []
+        sent: dict[Future, int] = {}
         broken: list[int] = []
+        workers = min(self.workers, len(replicates)) or 1
 
         def unpack(future: Future) -> list[Any]:
+            index = sent.pop(future)
             try:
-                return future.result()
+                seconds, packed = future.result()
             except BrokenProcessPool:
-                broken.append(futures[future])
+                broken.append(index)
                 return []
+            batcher.timed(len(chunks[index]), seconds)
+            return pickle.loads(packed)
 
-        workers = min(self.workers, len(chunks)) or 1
-        pool = ProcessPoolExecutor(workers, initializer=_install, initargs=(payload, progress, os.getpid()))
+        def top_up() -> list[Future]:
+            """Keep two batches per worker sent, sized by the latest timing."""
+            new = []
+            while batcher and not broken and len(sent) < 2 * workers:
+                chunk = batcher.next()
+                try:
+                    future = pool.submit(_run_batch, len(chunks), chunk)
+                except BrokenProcessPool:  # noticed by the futures in flight
+                    batcher.put_back(chunk)
+                    break
+                sent[future] = len(chunks)
+                chunks.append(chunk)
+                new.append(future)
+            return new
+
+        pool = ProcessPoolExecutor(workers, initializer=_install, initargs=(payload, progress))
         try:  # _as_completed shuts the pool down: waiting for it, or not when stopped early
-            futures = {pool.submit(_run_batch, i, chunk): i for i, chunk in enumerate(chunks)}
-            yield from _as_completed(pool, futures, unpack, events=events)
+            yield from _as_completed(pool, top_up(), unpack, events=events, more=top_up)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         suspects: list[int] = []
@@ -214,7 +358,7 @@ class ParallelExecution(ExecutionPlugin):
                 "or crashed while loading the experiment); finished replicates are kept. "
                 "Re-run with strategy='resume' to finish the rest."
             )
-        return suspects, rest
+        return suspects, rest + list(batcher.todo)
 
 
 def run_alone(
@@ -233,7 +377,7 @@ def run_alone(
         try:
             for replicate in replicates[first : first + max(1, workers)]:
                 receive, send = context.Pipe(duplex=False)
-                process = context.Process(target=_alone, args=(payload, replicate, send, os.getpid()))
+                process = context.Process(target=_alone, args=(payload, replicate, send))
                 process.start()
                 send.close()
                 started.append((replicate, process, receive))
@@ -259,11 +403,13 @@ def _outcome_of(replicate_fn: Callable[[int], Any], replicate: int, process: Any
     ok, value = outcome
     if not ok:
         raise value
-    return value
+    import pickle
+
+    return pickle.loads(value[1])
 
 
-def _alone(payload: bytes, replicate: int, conn: Any, driver: int) -> None:
-    _install(payload, [0], driver)
+def _alone(payload: bytes, replicate: int, conn: Any) -> None:
+    _install(payload, [0])
     try:
         outcome = (True, _run_batch(0, [replicate]))
     except BaseException as exc:  # KeyboardInterrupt too: the driver raises it, as from a pool
@@ -310,9 +456,11 @@ def _as_completed(
     futures: Iterable[Future],
     unpack: Callable[[Future], Iterable[Any]],
     events: Any = None,
+    more: Callable[[], Iterable[Future]] | None = None,
 ) -> Iterator[Any]:
     """Yield ``unpack(future)``'s items as futures finish (and live events as they come,
-    when ``events`` is a queue).
+    when ``events`` is a queue). After each finished future, ``more()`` (when given) may
+    return new futures to wait for.
 
     Stopped early (Ctrl+C, an error, a consumer that stops reading), it does not wait for
     the replicates in flight, whose results would be thrown away: what has not started is
@@ -329,7 +477,10 @@ def _as_completed(
             if events is not None:
                 yield from drain(events)
             for future in done:
-                yield from unpack(future)
+                items = unpack(future)
+                if more is not None:  # before yielding: workers stay busy while the caller works
+                    pending.update(more())
+                yield from items
         if events is not None:
             yield from drain(events)
     finally:
@@ -421,10 +572,13 @@ def _label(obj: Any) -> str:
 
 
 __all__ = [
+    "BATCH_SECONDS",
+    "Batcher",
     "ParallelExecution",
     "batches",
     "check_picklable",
     "exit_with_parent",
     "find_unpicklable",
+    "pack_results",
     "pickle_for_workers",
 ]

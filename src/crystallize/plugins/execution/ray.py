@@ -20,6 +20,7 @@ from crystallize.plugins.execution.base import ExecutionPlugin
 from crystallize.plugins.execution.parallel import (
     EVENT_POLL_INTERVAL,
     check_picklable,
+    pack_results,
     pickle_for_workers,
     wants_events,
 )
@@ -47,9 +48,12 @@ class StepInterrupted(Exception):
     being cancelled); the driver raises KeyboardInterrupt, as other executors do."""
 
 
-def _run_batch(digest: str, payload: bytes, replicates: Sequence[int]) -> list[Any]:
-    """Ray task body: run a batch of replicates with a worker-cached replicate function."""
+def _run_batch(digest: str, payload: bytes, replicates: Sequence[int]) -> bytes:
+    """Ray task body: run a batch of replicates with a worker-cached replicate function;
+    return their results pickled (see :func:`~crystallize.plugins.execution.parallel.pack_results`)."""
     import pickle
+
+    from ray import cloudpickle
 
     runner = _WORKER_RUNNERS.get(digest)
     if runner is None:
@@ -70,9 +74,10 @@ def _run_batch(digest: str, payload: bytes, replicates: Sequence[int]) -> list[A
     else:
         _WORKER_RUNNERS.move_to_end(digest)
     try:
-        return [runner(rep) for rep in replicates]
+        results = [runner(rep) for rep in replicates]
     except KeyboardInterrupt:
         raise StepInterrupted from None
+    return pack_results(results, cloudpickle.dumps)  # cloudpickle, as Ray would
 
 
 def _call_factory(
@@ -250,6 +255,8 @@ class RayExecution(ExecutionPlugin):
         self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
     ) -> Iterator[Any]:
         """Yield each replicate's records as they finish (see :meth:`ExecutionPlugin.iter_results`)."""
+        import pickle
+
         ray = self._connect()
         events = None
         if wants_events(replicate_fn):
@@ -277,7 +284,7 @@ class RayExecution(ExecutionPlugin):
                 for ref in done:
                     batch = pending.pop(ref)
                     try:
-                        results = ray.get(ref)
+                        results = pickle.loads(ray.get(ref))
                     except ray.exceptions.RayTaskError as exc:
                         # Our task body raised (step errors are records, never raised).
                         if isinstance(exc.cause, StepInterrupted):

@@ -233,6 +233,13 @@ def iter_run(
         except BaseException as exc:  # the store cannot be opened, a resume is refused...
             close_plugins(experiment, exc, lambda: _empty_result(experiment, names))
             raise
+        seed_plugin = experiment.get_plugin(SeedPlugin)
+        seed_warning = seed_plugin.reproducibility_warning(experiment) if seed_plugin is not None else None
+        if seed_warning is not None:  # raised as a RuntimeWarning by before_run; recorded here
+            session.warnings.append(seed_warning)
+        from crystallize.reporting_html.config import run_config
+
+        config = run_config(experiment)  # what ran: result.info["config"], stored in the summary
         records: list[ReplicateRecord] = []
         cache_hits = 0
         first_failure: ReplicateRecord | None = None
@@ -254,6 +261,7 @@ def iter_run(
                     "resumed": len(session.loaded),
                     "computed": len(records) - len(session.loaded),
                     "cache_hits": cache_hits,
+                    "config": config,
                 },
                 warnings=session.warnings,
                 full_records=session.full_records if session.steps_left_in_store else None,
@@ -301,14 +309,14 @@ def iter_run(
             if arriving is not None:
                 arriving.close()  # cancel what has not started
             ended = _status_of(exc)
-            session.finish(ended, summary=_summary(records))
+            session.finish(ended, summary=_summary(records, config=config))
             if all_computed and isinstance(exc, KeyboardInterrupt):  # Ctrl+C after the last replicate
                 with contextlib.suppress(Exception):
                     _keep_result(exc, build_result(), "after the last replicate")
             close_plugins(experiment, exc, lambda: _ended(build_result(), ended))
             raise
         if first_failure is not None:
-            _finish(session, result, "failed", _summary(records))
+            _finish(session, result, "failed", _summary(records, config=config))
             failed = _run_failed(first_failure, result, runner)
             close_plugins(experiment, failed, lambda: _ended(result, "failed"))
             raise failed
@@ -320,7 +328,7 @@ def iter_run(
             unverified = exc
             if isinstance(exc, KeyboardInterrupt):
                 status = "cancelled"  # no verdicts yet: a resume computes them
-        _finish(session, result, status, _summary(records, result.metrics.hypotheses))
+        _finish(session, result, status, _summary(records, result.metrics.hypotheses, config))
         if unverified is not None:
             _note_unverified(unverified, result)
             close_plugins(experiment, unverified, lambda: _ended(result, status))
@@ -455,11 +463,18 @@ def _keep_result(exc: KeyboardInterrupt, result: Result, when: str) -> None:
     exc.result = result  # type: ignore[attr-defined]
 
 
-def _summary(records: list[ReplicateRecord], hypotheses: Iterable[HypothesisResult] = ()) -> dict[str, Any]:
+def _summary(
+    records: list[ReplicateRecord],
+    hypotheses: Iterable[HypothesisResult] = (),
+    config: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The run's stored summary: record and error counts, verdicts and ``config``
+    (:func:`~crystallize.reporting_html.config.run_config`, ``result.info["config"]``)."""
     return {
         "records": len(records),
         "errors": sum(1 for r in records if r.error is not None),
         "hypotheses": [h.to_dict() for h in hypotheses],
+        "config": config,
     }
 
 

@@ -284,15 +284,29 @@ class SeedPlugin(BasePlugin):
             seed = self.seed_for(values.get("replicate", 0))  # type: ignore[arg-type]
         default_seed_fn(mixed_seed(seed, treatment))  # type: ignore[arg-type]
 
-    def _warn_if_threaded(self, experiment: Experiment) -> None:
+    def reproducibility_warning(self, experiment: Experiment) -> str | None:
+        """Why seeded runs of ``experiment`` may not reproduce with its execution plugin,
+        or ``None`` when they do.
+
+        Thread execution shares the global RNGs between replicates, and so does
+        ``AsyncExecution`` running several replicates at once for the generators a custom
+        ``seed_fn`` seeds. This text is the ``RuntimeWarning`` raised at construction and
+        at the start of each run, and the run records it in ``result.warnings``.
+        """
         execution = experiment.execution_plugin
         kind = getattr(execution, "executor_type", None)
         name = getattr(experiment, "name", None)
         where = f" (experiment '{name}')" if name else ""
         if kind == "thread":
-            warnings.warn(THREAD_WARNING.format(experiment=where), RuntimeWarning, stacklevel=user_stacklevel())
-        elif kind == "async" and self.seed_fn is not None and getattr(execution, "max_concurrency", None) != 1:
-            warnings.warn(ASYNC_WARNING.format(experiment=where), RuntimeWarning, stacklevel=user_stacklevel())
+            return THREAD_WARNING.format(experiment=where)
+        if kind == "async" and self.seed_fn is not None and getattr(execution, "max_concurrency", None) != 1:
+            return ASYNC_WARNING.format(experiment=where)
+        return None
+
+    def _warn_if_threaded(self, experiment: Experiment) -> None:
+        message = self.reproducibility_warning(experiment)
+        if message is not None:
+            warnings.warn(message, RuntimeWarning, stacklevel=user_stacklevel())
 
 
 __all__ = ["SEED_MODULUS", "SEED_STRIDE", "SeedPlugin", "check_seed", "default_seed_fn", "mixed_seed"]

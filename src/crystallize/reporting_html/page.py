@@ -1,8 +1,9 @@
 """Assemble the self-contained HTML page of a Result.
 
 Every user-provided string (experiment, condition, metric, hypothesis and step names,
-info values, warnings, error messages, tracebacks) goes through :func:`esc`. The page
-has no scripts and no external resources: CSS is inline and plots are inline SVG.
+info values, configuration values, warnings, error messages, tracebacks) goes through
+:func:`esc`. The page has no scripts and no external resources: CSS is inline and plots
+are inline SVG.
 """
 
 from __future__ import annotations
@@ -214,7 +215,8 @@ def _info_value(key: str, value: Any) -> str:
 
 
 def run_section(result: Result) -> str:
-    """The run's configuration: experiment, run id, base seed, code fingerprint and info."""
+    """The run: experiment, run id, base seed, code fingerprint and the rest of ``result.info``
+    (its ``config`` has a section of its own, :func:`config_section`)."""
     fingerprint = result.info.get("fingerprint")
     rows = [
         ["experiment", esc(result.experiment)],
@@ -223,8 +225,89 @@ def run_section(result: Result) -> str:
         ["code fingerprint", f"<code>{esc(fingerprint)}</code>" if fingerprint else "– (not recorded)"],
         ["conditions", esc(", ".join(result.conditions))],
     ]
-    rows += [[esc(k), _info_value(k, v)] for k, v in result.info.items() if k != "fingerprint"]
+    rows += [[esc(k), _info_value(k, v)] for k, v in result.info.items() if k not in ("fingerprint", "config")]
     return _section("run", "Run", _table(["", ""], rows, "kv"))
+
+
+#: The rows of the Configuration section: ``result.info["config"]`` key and label.
+_CONFIG_ROWS = (
+    ("replicates", "replicates"),
+    ("datasource", "datasource"),
+    ("steps", "steps"),
+    ("treatments", "treatments"),
+    ("initial_ctx", "initial context"),
+    ("hypotheses", "hypotheses"),
+    ("plugins", "plugins"),
+)
+
+
+def config_section(result: Result) -> str:
+    """What was run (``result.info["config"]``, see :mod:`crystallize.reporting_html.config`):
+    replicates, datasource, steps, treatments, initial context, hypotheses and plugins,
+    each with its parameters or settings."""
+    config = result.info.get("config")
+    if not isinstance(config, dict):
+        return _section("config", "Configuration", _note(
+            "The configuration was not recorded (a Result built by hand, or a run stored "
+            "before Crystallize recorded it)."
+        ))
+    rows = [
+        [esc(label), _config_cell(key, config[key]) if key in config else "– (not recorded)"]
+        for key, label in _CONFIG_ROWS
+    ]
+    return _section("config", "Configuration", _table(["", ""], rows, "kv"))
+
+
+def _config_cell(key: str, value: Any) -> str:
+    """The HTML of one Configuration row's value (everything escaped)."""
+    if key == "replicates":
+        return esc(value)
+    if key == "datasource":
+        return _code(_call(value))
+    if key == "initial_ctx":
+        return _code(_args(value)) if value else "–"
+    texts = {
+        "steps": lambda: [_call(s) for s in value or ()],
+        "treatments": lambda: [_treatment_text(t) for t in value or ()],
+        "hypotheses": lambda: [_hypothesis_text(h) for h in value or ()],
+        "plugins": lambda: [_call({"name": p.get("plugin"), "params": p.get("settings")}) for p in value or ()],
+    }[key]()
+    return "<br>".join(_code(t) for t in texts) if texts else "none"
+
+
+def _code(text: str) -> str:
+    return f"<code>{esc(text)}</code>"
+
+
+def _args(values: Any) -> str:
+    """``k=v, ...`` of a mapping (values as their repr); other values as text."""
+    if not isinstance(values, dict):
+        return str(values)
+    return ", ".join(f"{k}={v!r}" for k, v in values.items())
+
+
+def _call(component: Any) -> str:
+    """``name(k=v, ...)`` of a component ``{"name": ..., "params": {...}}``."""
+    if not isinstance(component, dict):
+        return "–"
+    return f"{component.get('name')}({_args(component.get('params') or {})})"
+
+
+def _treatment_text(item: dict[str, Any]) -> str:
+    text = f"{item.get('name')}: {_args(item.get('values')) or 'no values'}"
+    if item.get("datasource"):
+        text += f"; datasource {_call(item['datasource'])}"
+    if item.get("steps") is not None:
+        text += f"; steps {', '.join(_call(s) for s in item['steps'])}"
+    return text
+
+
+def _hypothesis_text(item: dict[str, Any]) -> str:
+    verifier = f"{item.get('verifier')}({_args(item.get('params') or {})})"
+    text = f"{item.get('name')}: {verifier} on {', '.join(item.get('metrics') or ())}"
+    if item.get("correction"):
+        text += f", correction {item['correction']}"
+    return text
 
 
 def seeds_section(result: Result) -> str:
@@ -311,12 +394,13 @@ def render_page(result: Result, title: str | None = None) -> str:
         warnings_section(result),
         errors_section(result),
         run_section(result),
+        config_section(result),
         seeds_section(result),
         timings_section(result),
     ]
     titles = {
         "metrics": "Metrics", "hypotheses": "Hypotheses", "warnings": "Warnings",
-        "errors": "Errors", "run": "Run", "seeds": "Seeds", "timings": "Timings",
+        "errors": "Errors", "run": "Run", "config": "Configuration", "seeds": "Seeds", "timings": "Timings",
     }
     nav = " · ".join(
         f'<a href="#{anchor}">{label}</a>'
@@ -337,6 +421,7 @@ def render_page(result: Result, title: str | None = None) -> str:
 
 
 __all__ = [
+    "config_section",
     "errors_section",
     "esc",
     "fmt",

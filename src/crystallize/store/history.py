@@ -75,7 +75,10 @@ def load_result(run_id: str, root_dir: str | Path = "data") -> Result:
         info = store.get_run(run_id)
         light = info.n_records >= LIGHT_RECORDS_FROM
         records = store.load_records(run_id, steps=not light)
+    from crystallize.reporting_html.config import config_from_spec
+
     summary = info.summary or {}
+    config = summary.get("config") or config_from_spec(info.spec, info.replicates)
     return Result(
         records,
         list(info.conditions),
@@ -88,6 +91,7 @@ def load_result(run_id: str, root_dir: str | Path = "data") -> Result:
             "fingerprint": info.fingerprint,
             "started_at": info.started_at,
             "ended_at": info.ended_at,
+            "config": config,
         },
         warnings=list(info.warnings),
         full_records=partial(_stored_records, run_id, Path(root_dir).absolute()) if light else None,

@@ -46,7 +46,7 @@ _DATASOURCE_STAGE = "datasource"
 _LOGGED_CHARS = 200
 
 
-def _loggable(value: Any) -> Any:
+def loggable(value: Any) -> Any:
     """A JSON-friendly stand-in for a context value read by a step (provenance): scalars
     as they are (NumPy's as the Python number), anything else as its repr, and text
     beyond 200 characters cut short (each record of each step keeps its own copy)."""
@@ -57,7 +57,7 @@ def _loggable(value: Any) -> Any:
     if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
         item = value.item()  # np.float32(0.25) -> 0.25
         if isinstance(item, _JSON_SCALARS):
-            return _loggable(item)
+            return loggable(item)
     text = repr(value)
     return text if len(text) <= _LOGGED_CHARS else text[: _LOGGED_CHARS - 3] + "..."
 
@@ -146,7 +146,7 @@ class ConditionPlan:
         self.steps = steps
         self.entries = []
         for step in steps:
-            params = {k: _loggable(v) for k, v in step.params.items()}
+            params = {k: loggable(v) for k, v in step.params.items()}
             keyer = StepCacheKey(step) if cache is not None and getattr(step, "cacheable", False) else None
             self.entries.append((step, step.name, params, keyer, bool(step.context_keys)))
 
@@ -606,8 +606,8 @@ def _hooks(plugins: Sequence[Any], hook: str) -> list[tuple[str, Callable[..., A
 def _reads(keys: tuple[str, ...], values: dict[str, Any]) -> dict[str, Any]:
     if len(keys) == 1:  # the usual case: one injected parameter
         key = keys[0]
-        return {key: _loggable(values[key])} if key in values else {}
-    return {key: _loggable(values[key]) for key in keys if key in values}
+        return {key: loggable(values[key])} if key in values else {}
+    return {key: loggable(values[key]) for key in keys if key in values}
 
 
 def _grouped(log: list[tuple[str, Any]], start: int) -> dict[str, list[Any]]:
@@ -627,4 +627,5 @@ def baseline_condition() -> Condition:
 
 __all__ = [
     "RUN_STOPPING", "Condition", "ReplicateOutcome", "ReplicateRunner", "baseline_condition", "cancel_other_tasks",
+    "loggable",
 ]

@@ -66,14 +66,14 @@ def config_from_spec(spec: Mapping[str, Any], replicates: int) -> dict[str, Any]
 def _value(value: Any) -> Any:
     """``value`` in loggable form; a function or class by its qualified name, and a
     value whose repr raises by its type (describing a run never fails it)."""
-    from crystallize.replicate import _loggable
+    from crystallize.replicate import loggable
 
     if callable(value) and hasattr(value, "__qualname__"):
         from crystallize.code_digest import qualified_name
 
         return qualified_name(value)
     try:
-        return _loggable(value)
+        return loggable(value)
     except Exception:
         return f"<{type(value).__name__}>"
 

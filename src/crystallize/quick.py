@@ -30,7 +30,9 @@ class ConfigCall(PipelineStep):
     """The single step of a quick experiment: ``fn(config, ctx)``.
 
     ``fn`` records metrics with ``ctx.record(name, value)``; a returned dict of numbers
-    is recorded too, as a convenience.
+    (Python or NumPy numbers, 0-d arrays; not bools) is recorded too, as a convenience.
+    A returned name that ``fn`` already recorded in this call is not recorded again, so
+    a replicate never counts it twice; returning a different value for it raises.
     """
 
     def __init__(self, fn: ConfigFunction) -> None:
@@ -43,12 +45,41 @@ class ConfigCall(PipelineStep):
         return getattr(self.fn, "__name__", "fn")
 
     def __call__(self, config: Any, ctx: FrozenContext) -> Any:
+        n_before = len(ctx.metrics.log)
         out = self.fn(config, ctx)
         if isinstance(out, Mapping):
+            recorded = dict(ctx.metrics.log[n_before:])  # the last value of each name
             for key, value in out.items():
-                if isinstance(value, int | float) and not isinstance(value, bool):
-                    ctx.record(str(key), value)
+                number = _number(value)
+                if number is None:
+                    continue
+                name = str(key)
+                if name not in recorded:
+                    ctx.record(name, number)
+                elif not _same(recorded[name], number):
+                    raise ValueError(
+                        f"{self.name} recorded metric {name!r} with ctx.record ({recorded[name]!r}) "
+                        f"and returned a different value ({number!r}); record each metric once "
+                        "per replicate, either with ctx.record or in the returned dict"
+                    )
         return out
+
+
+def _number(value: Any) -> Any:
+    """``value`` as a recordable number (NumPy scalars kept, 0-d arrays unwrapped), or
+    ``None`` when it is not a number (bools are not)."""
+    import numbers
+
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "dtype"):  # a 0-d array
+        value = value[()]
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):  # NumPy's bool_ is not Real
+        return value
+    return None
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two recorded numbers are the same value (NaN equals NaN)."""
+    return a == b or (a != a and b != b)
 
 
 def config_experiment(
@@ -72,17 +103,32 @@ def config_experiment(
         raise ExperimentValidationError(
             "quick_experiment needs a non-empty mapping of configs, e.g. {'a': {...}, 'b': {...}}"
         )
-    names = [str(n) for n in configs]
-    baseline = BASELINE if BASELINE in configs else names[0]
+    named = named_configs(configs)
+    baseline = BASELINE if BASELINE in named else next(iter(named))
     return Experiment(
         datasource=config_source(),
         pipeline=Pipeline([ConfigCall(fn)]),
-        initial_ctx={"config": configs[baseline]},
-        treatments=[Treatment(n, {"config": configs[n]}) for n in names if n != baseline],
+        initial_ctx={"config": named[baseline]},
+        treatments=[Treatment(n, {"config": c}) for n, c in named.items() if n != baseline],
         replicates=replicates,
         plugins=[SeedPlugin(seed=seed), *(plugins or [])],
         name=name or getattr(fn, "__name__", "quick_experiment"),
     ), baseline
+
+
+def named_configs(configs: Mapping[Any, Any]) -> dict[str, Any]:
+    """``configs`` keyed by the string of each name (``{1: ...}`` is config ``"1"``);
+    raises ExperimentValidationError when two names have the same string."""
+    named: dict[str, Any] = {}
+    for key, config in configs.items():
+        name = str(key)
+        if name in named:
+            raise ExperimentValidationError(
+                f"Configs {name!r} clash: config names are used as strings, and two of the "
+                f"names given are both {name!r}; rename one of them"
+            )
+        named[name] = config
+    return named
 
 
 def quick_experiment(
@@ -102,7 +148,7 @@ def quick_experiment(
         result.metrics.condition("b").metrics["score"]
 
     The config named ``"baseline"``, else the first, is the baseline condition; the
-    others are treatments. ``result.metrics.condition(name)`` finds any config by name.
+    others are treatments. Config names are used as strings (``{1: ...}`` is ``"1"``). ``result.metrics.condition(name)`` finds any config by name.
     """
     return run_configs(*config_experiment(fn, configs, replicates, seed))
 
@@ -115,4 +161,6 @@ def run_configs(experiment: Experiment, baseline: str) -> Result:
     return result
 
 
-__all__ = ["ConfigCall", "config_experiment", "config_source", "quick_experiment", "run_configs"]
+__all__ = [
+    "ConfigCall", "config_experiment", "config_source", "named_configs", "quick_experiment", "run_configs",
+]

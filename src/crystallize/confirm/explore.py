@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crystallize.confirm.analysis import compare, replicate_values
 from crystallize.confirm.expression import Comparison, parse_hypothesis
+from crystallize.confirm.registry import registrations
 from crystallize.exceptions import ExperimentValidationError
-from crystallize.fingerprint import code_hash
+from crystallize.fingerprint import code_hash, param_digest
 from crystallize.plugins.seed import SEED_MODULUS, SEED_STRIDE, SeedPlugin
-from crystallize.quick import ConfigFunction, config_experiment, run_configs
+from crystallize.quick import ConfigFunction, config_experiment, named_configs, run_configs
 from crystallize.result import Result
 from crystallize.store import Preregistration, open_store
 
@@ -21,6 +23,9 @@ VALID = "VALID"
 CODE_CHANGED = "CODE_CHANGED"
 REUSED_SEEDS = "REUSED_SEEDS"
 HYPOTHESIS_CHANGED_AFTER_DATA = "HYPOTHESIS_CHANGED_AFTER_DATA"
+CONFIG_CHANGED = "CONFIG_CHANGED"
+REPEATED_ATTEMPT = "REPEATED_ATTEMPT"
+MISSING_REPLICATES = "MISSING_REPLICATES"
 
 
 def replicate_seeds(base: int, replicates: int) -> set[int]:
@@ -28,17 +33,30 @@ def replicate_seeds(base: int, replicates: int) -> set[int]:
     return {(base + r * SEED_STRIDE) % SEED_MODULUS for r in range(replicates)}
 
 
-def git_commit(path: str | os.PathLike[str] | None) -> str | None:
-    """The commit checked out where ``path`` lives, or ``None`` outside a git checkout."""
+def _git(path: str | os.PathLike[str] | None, *args: str) -> str | None:
+    """The output of ``git args`` in the folder of ``path``, ``None`` if it fails."""
     folder = Path(path).resolve().parent if path else Path.cwd()
     try:
         out = subprocess.run(
-            ["git", "-C", str(folder), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=10, check=False,
+            ["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10, check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+    return out.stdout if out.returncode == 0 else None
+
+
+def git_commit(path: str | os.PathLike[str] | None) -> str | None:
+    """The commit checked out where ``path`` lives, or ``None`` outside a git checkout."""
+    out = _git(path, "rev-parse", "HEAD")
+    return (out.strip() or None) if out is not None else None
+
+
+def git_dirty(path: str | os.PathLike[str] | None) -> bool | None:
+    """Whether the git checkout where ``path`` lives has uncommitted changes (modified or
+    untracked files), so that its commit alone does not reproduce the code; ``None``
+    outside a git checkout."""
+    out = _git(path, "status", "--porcelain")
+    return bool(out.strip()) if out is not None else None
 
 
 def _utc(timestamp: float) -> str:
@@ -80,12 +98,19 @@ class Confirmation:
         ci: confidence interval of that difference.
         p_value: the test's p-value; ``test`` the verifier's full output.
         integrity: ``"VALID"`` or the list of violations (``CODE_CHANGED``,
-            ``REUSED_SEEDS``, ``HYPOTHESIS_CHANGED_AFTER_DATA``).
+            ``CONFIG_CHANGED``, ``REUSED_SEEDS``, ``HYPOTHESIS_CHANGED_AFTER_DATA``,
+            ``REPEATED_ATTEMPT``, ``MISSING_REPLICATES``); ``integrity_details`` explains
+            each violation.
         registration: the pre-registration record written before any replicate ran.
         exploration_run / confirmation_run: store run ids.
         code_fingerprint: the function's source digest at exploration and confirmation.
         git_commit: the commit of the function's folder, when it is a git checkout.
         result: the confirmatory run's Result.
+        seeds: the exploration's and the confirmation's replicate seeds.
+        attempt: which registration of this test on this exploration this is (1 = first).
+        earlier_registrations: the earlier registrations of the same test on the same
+            exploration (including cancelled or failed attempts), oldest first.
+        git_dirty: whether the git checkout had uncommitted changes (``None`` outside git).
     """
 
     hypothesis: str
@@ -102,6 +127,10 @@ class Confirmation:
     git_commit: str | None
     result: Result
     seeds: dict[str, list[int]] = field(default_factory=dict)
+    attempt: int = 1
+    earlier_registrations: list[Preregistration] = field(default_factory=list)
+    git_dirty: bool | None = None
+    integrity_details: list[str] = field(default_factory=list)
 
     @property
     def valid(self) -> bool:
@@ -109,7 +138,7 @@ class Confirmation:
         return self.integrity == VALID
 
     def report(self) -> str:
-        """A readable account of the verdict and its proof."""
+        """A readable account of the verdict, what was tested, and its proof."""
         verdict = "SUPPORTED" if self.supported else "NOT SUPPORTED"
         integrity = self.integrity if isinstance(self.integrity, str) else ", ".join(self.integrity)
         ci = f"[{self.ci[0]:.4g}, {self.ci[1]:.4g}]" if self.ci else "-"
@@ -119,6 +148,8 @@ class Confirmation:
             if self.effect is not None and self.p_value is not None
             else f"Verdict: {verdict} ({self.test.get('error', 'no test result')})",
             f"Integrity: {integrity}",
+            *(f"  {detail}" for detail in self.integrity_details),
+            *self._test_lines(),
             "",
             "Proof",
             f"  pre-registration: {self.registration.registration_id} written at "
@@ -128,12 +159,26 @@ class Confirmation:
             f"  confirmation run: {self.confirmation_run}",
             f"  code fingerprint: exploration {self.code_fingerprint.get('exploration')}, "
             f"confirmation {self.code_fingerprint.get('confirmation')}",
-            f"  git commit: {self.git_commit or 'not a git checkout'}",
+            f"  git commit: {self.git_commit or 'not a git checkout'}"
+            + (" (working tree has uncommitted changes: the commit alone does not reproduce "
+               "this code)" if self.git_dirty else ""),
             f"  seeds: {len(self.seeds.get('exploration', []))} exploration, "
             f"{len(self.seeds.get('confirmation', []))} confirmation, "
             f"{len(set(self.seeds.get('exploration', [])) & set(self.seeds.get('confirmation', [])))} shared",
         ]
         return "\n".join(lines)
+
+    def _test_lines(self) -> list[str]:
+        """What was tested: the test, n tested of n registered, the CI's meaning, warnings."""
+        registered = self.registration.payload.get("replicates")
+        if "error" in self.test:
+            return [f"Test: none ({registered} replicates registered)"]
+        lines = [
+            f"Test: {self.test.get('test')}, {self.test.get('n_pairs')} of {registered} registered "
+            "replicates tested (paired by replicate)",
+            f"  CI: {self.test.get('ci_level', 0):.0%} interval of the {self.test.get('ci_of')}",
+        ]
+        return lines + [f"  warning: {w}" for w in self.test.get("warnings", [])]
 
 
 class Exploration:
@@ -143,12 +188,16 @@ class Exploration:
     def __init__(self, fn: ConfigFunction, configs: Mapping[str, Any], replicates: int, seed: int | None,
                  root_dir: str | os.PathLike[str]) -> None:
         self.fn = fn
-        self.configs = dict(configs)
+        #: What was explored: a deep copy, so later edits of the caller's dicts change nothing.
+        self.configs = _frozen(configs)
+        #: Content digests of the explored configs; a confirmation whose configs differ
+        #: is flagged CONFIG_CHANGED.
+        self.config_fingerprints = {name: param_digest(c) for name, c in self.configs.items()}
         self.replicates = replicates
         self.root_dir = root_dir
         self.code_fingerprint = code_hash(fn)
         experiment, self.baseline = config_experiment(
-            fn, configs, replicates, seed, name=f"{getattr(fn, '__name__', 'fn')}.explore",
+            fn, self.configs, replicates, seed, name=f"{getattr(fn, '__name__', 'fn')}.explore",
             plugins=_artifact_plugins(root_dir),
         )
         self.result = run_configs(experiment, self.baseline)
@@ -178,14 +227,17 @@ class Exploration:
         confirm_seed = seed if seed is not None else self._fresh_seed(replicates)
         current_code = code_hash(self.fn)
         commit = git_commit(_source_file(self.fn))
+        dirty = git_dirty(_source_file(self.fn)) if commit else None
         name = f"{getattr(self.fn, '__name__', 'fn')}.confirm"
+        tested = (comparison.left.config, comparison.right.config)
         with open_store(self.root_dir) as store:
             registration = store.add_preregistration(
                 experiment=name,
                 hypothesis=comparison.text,
                 payload={
                     "exploration_run": self.run_id,
-                    "configs": {c: self.configs[c] for c in (comparison.left.config, comparison.right.config)},
+                    "configs": {c: self.configs[c] for c in tested},
+                    "config_fingerprints": {c: param_digest(self.configs[c]) for c in tested},
                     "metric": comparison.metric,
                     "aggregate": comparison.aggregate,
                     "alternative": comparison.alternative,
@@ -195,6 +247,7 @@ class Exploration:
                     "code_fingerprint": current_code,
                     "exploration_code_fingerprint": self.code_fingerprint,
                     "git_commit": commit,
+                    "git_dirty": dirty,
                 },
             )
         configs = {
@@ -206,18 +259,38 @@ class Exploration:
         )
         experiment.initial_ctx["preregistration"] = registration.registration_id
         result = run_configs(experiment, baseline)
-        test = _test(comparison, result, alpha)
+        test = compare(comparison, result, alpha, replicates)
         confirm_seeds = replicate_seeds(confirm_seed, replicates)
         with open_store(self.root_dir) as store:
             stored = store.get_preregistration(registration.registration_id)
-        violations = []
+        attempts = registrations(self.root_dir, exploration_run=self.run_id, hypothesis=comparison.text)
+        earlier = [r for r in attempts if r.created_at < stored.created_at]
+        violations: list[str] = []
+        details: list[str] = []
+
+        def flag(violation: str, detail: str | None = None) -> None:
+            violations.append(violation)
+            if detail:
+                details.append(f"{violation}: {detail}")
+
         if current_code != self.code_fingerprint or any("Code changed" in w for w in result.warnings):
-            violations.append(CODE_CHANGED)
+            flag(CODE_CHANGED)
+        changed = [c for c in tested if param_digest(self.configs[c]) != self.config_fingerprints.get(c)]
+        if changed:
+            flag(CONFIG_CHANGED, ", ".join(f"config {c!r} differs from the one explored" for c in changed))
         if confirm_seeds & self.seeds:
-            violations.append(REUSED_SEEDS)
+            flag(REUSED_SEEDS)
         first_replicate = min((r.started_at for r in result.records), default=float("inf"))
         if stored.hypothesis != comparison.text or stored.created_at >= first_replicate:
-            violations.append(HYPOTHESIS_CHANGED_AFTER_DATA)
+            flag(HYPOTHESIS_CHANGED_AFTER_DATA)
+        if earlier:
+            flag(REPEATED_ATTEMPT, _attempts_detail(earlier, self.run_id))
+        missing = test.get("missing") or {}
+        if missing:
+            flag(MISSING_REPLICATES, "; ".join(
+                f"replicate(s) {', '.join(map(str, reps))} of {c} gave no value of "
+                f"{comparison.metric!r} (failed or not recorded) and were left out" for c, reps in missing.items()
+            ))
         effect = test.get("difference")
         p_value = test.get("p_value")
         return Confirmation(
@@ -228,6 +301,7 @@ class Exploration:
             p_value=p_value,
             test=test,
             integrity=violations or VALID,
+            integrity_details=details,
             registration=stored,
             exploration_run=self.run_id,
             confirmation_run=result.run_id,
@@ -235,6 +309,9 @@ class Exploration:
             git_commit=commit,
             result=result,
             seeds={"exploration": sorted(self.seeds), "confirmation": sorted(confirm_seeds)},
+            attempt=len(earlier) + 1,
+            earlier_registrations=earlier,
+            git_dirty=dirty,
         )
 
     def _check(self, comparison: Comparison) -> None:
@@ -250,6 +327,8 @@ class Exploration:
                 f"Hypothesis {comparison.text!r} reads metric {comparison.metric!r}, which the "
                 f"exploration did not record (recorded: {', '.join(sorted(recorded)) or 'none'})"
             )
+        for operand in (comparison.left, comparison.right):  # one value per replicate
+            replicate_values(self.result, operand.config, comparison.metric)
 
     def _fresh_seed(self, replicates: int) -> int:
         while True:
@@ -258,24 +337,45 @@ class Exploration:
                 return candidate
 
 
+def _frozen(configs: Mapping[Any, Any]) -> dict[str, Any]:
+    """A deep copy of ``configs`` keyed by name strings (a config that cannot be copied
+    is kept as is; its fingerprint still detects changes)."""
+    import copy
+
+    named = named_configs(configs) if isinstance(configs, Mapping) else configs
+    if not isinstance(named, Mapping):
+        return named
+    frozen = {}
+    for name, config in named.items():
+        try:
+            frozen[name] = copy.deepcopy(config)
+        except Exception:
+            frozen[name] = config
+    return frozen
+
+
+def _attempts_detail(earlier: list[Preregistration], exploration_run: str | None) -> str:
+    """``ATTEMPT 3 of 3: 2 earlier registrations ...`` for a repeated confirmation."""
+    n = len(earlier) + 1
+    return (
+        f"ATTEMPT {n} of {n}: {len(earlier)} earlier registrations of this hypothesis on "
+        f"exploration {exploration_run} ({_ids(earlier)}, including any cancelled or failed "
+        "attempts); a verdict picked from several attempts "
+        "overstates the evidence. List them with crystallize.confirm.registrations()."
+    )
+
+
+def _ids(records: list[Preregistration], shown: int = 5) -> str:
+    """The last ``shown`` registration ids, with how many more there are."""
+    ids = [r.registration_id for r in records]
+    more = f"{len(ids) - shown} more and " if len(ids) > shown else ""
+    return f"{more}{', '.join(ids[-shown:])}"
+
+
 def _artifact_plugins(root_dir: str | os.PathLike[str]) -> list[Any]:
     from crystallize.plugins.artifacts import ArtifactPlugin
 
     return [ArtifactPlugin(root_dir=root_dir)]
-
-
-def _test(comparison: Comparison, result: Result, alpha: float) -> dict[str, Any]:
-    """Compare ``left`` with ``right`` (the treatment with the baseline) with scipy."""
-    from crystallize.stats import mann_whitney, welch_t_test
-
-    verifier = welch_t_test if comparison.aggregate == "mean" else mann_whitney
-    metric = comparison.metric
-    left = result.metrics.condition(comparison.left.config).metrics.get(metric, [])
-    right = result.metrics.condition(comparison.right.config).metrics.get(metric, [])
-    try:
-        return verifier(alpha=alpha, alternative=comparison.alternative)({metric: right}, {metric: left})
-    except Exception as exc:  # too few samples, NaN...: reported, never a crash
-        return {"error": f"{type(exc).__name__}: {exc}", "significant": False}
 
 
 def explore(fn: ConfigFunction, configs: Mapping[str, Any], replicates: int = 5, seed: int | None = None,
@@ -290,12 +390,16 @@ def explore(fn: ConfigFunction, configs: Mapping[str, Any], replicates: int = 5,
 
 __all__ = [
     "CODE_CHANGED",
+    "CONFIG_CHANGED",
     "HYPOTHESIS_CHANGED_AFTER_DATA",
+    "MISSING_REPLICATES",
+    "REPEATED_ATTEMPT",
     "REUSED_SEEDS",
     "VALID",
     "Confirmation",
     "Exploration",
     "explore",
     "git_commit",
+    "git_dirty",
     "replicate_seeds",
 ]

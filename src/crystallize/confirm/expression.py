@@ -62,6 +62,16 @@ class Comparison:
         """The test's alternative for ``left`` against ``right``."""
         return ALTERNATIVES[self.op]
 
+    @property
+    def key(self) -> tuple[str, ...]:
+        """What the comparison tests, however it is written: ``a.score < b.score`` and
+        ``mean(b.score) > mean(a.score)`` have the same key."""
+        left, op, right = self.left.config, self.op, self.right.config
+        if op == "<" or (op == "!=" and right < left):
+            left, right = right, left
+            op = ">" if op == "<" else op
+        return (self.aggregate, self.metric, left, op, right)
+
 
 def _operand(text: str, whole: str) -> Operand:
     match = _OPERAND.match(text)

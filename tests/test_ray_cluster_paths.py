@@ -130,12 +130,12 @@ def test_worker_cache_keeps_only_the_latest_payloads(monkeypatch):
     refs = []
     for i in range(5):
         payload = pickle.dumps(_Runner())
-        (held_id,) = ray_module._run_batch(f"digest{i}", payload, [0])
+        (held_id,) = pickle.loads(ray_module._run_batch(f"digest{i}", payload, [0]))  # sent pickled
         held = ray_module._WORKER_RUNNERS[f"digest{i}"].held
         assert id(held) == held_id
         refs.append(weakref.ref(held))
         del held
-        assert ray_module._run_batch(f"digest{i}", b"not used: cached", [1]) == [held_id]
+        assert pickle.loads(ray_module._run_batch(f"digest{i}", b"not used: cached", [1])) == [held_id]
     gc.collect()
     assert len(ray_module._WORKER_RUNNERS) <= ray_module.WORKER_CACHE_SIZE < 5
     alive = [ref() is not None for ref in refs]

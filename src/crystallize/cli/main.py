@@ -172,15 +172,28 @@ def _exit_now(code: int) -> None:
 
     After an interrupt, a thread-pool replicate may still be running (a thread cannot be
     stopped) and the run is already stored: the exit handlers run (stores are closed,
-    logs flushed), but the interpreter does not wait for that thread.
+    logs flushed), but the interpreter does not wait for that thread. Child processes
+    still running (a cleanup cut short by a second signal) are stopped first, killed
+    if they do not end within a second: :mod:`multiprocessing`'s exit handler would wait
+    for them without limit.
     """
     import atexit
 
+    _stop_child_processes()
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
             stream.flush()
     os._exit(code)
+
+
+def _stop_child_processes() -> None:
+    """Stop the :mod:`multiprocessing` child processes still running, if any."""
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is not None:  # never imported: no child to stop
+        from crystallize.plugins.execution.parallel import stop_processes
+
+        stop_processes(multiprocessing.active_children())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import math
 import os
+import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,62 @@ def exit_with_parent() -> None:
         os._exit(1)
 
     threading.Thread(target=watch, name="crystallize-parent-watch", daemon=True).start()
+
+
+#: How long processes the driver stops get to end before they are killed (seconds).
+STOP_SECONDS = 1.0
+
+
+def event_queue(stack: contextlib.ExitStack) -> Any:
+    """A queue on which worker processes put live events for the driver, served by a
+    :class:`~multiprocessing.managers.SyncManager` process that ``stack`` stops.
+
+    The manager is stopped with :func:`stop_processes`, never by its shutdown message,
+    which waits for the manager to answer: when ``stack`` closes, and if that is cut
+    short (a second Ctrl+C, a start interrupted half-way), at exit before
+    :mod:`multiprocessing`'s own exit handlers, which would otherwise wait for the
+    manager forever.
+    """
+    from multiprocessing import connection
+    from multiprocessing.managers import SyncManager
+    from multiprocessing.util import Finalize
+
+    # Its socket goes in this process's temporary directory, removed at exit also when
+    # the manager is killed.
+    manager = SyncManager(address=connection.arbitrary_address(connection.default_family))
+    at_exit = Finalize(None, _stop_manager, args=(manager,), exitpriority=100)
+    stack.callback(_stop_manager, manager, at_exit)
+    manager.start(exit_with_parent)  # its server process ends with the driver too
+    return manager.Queue()
+
+
+def _stop_manager(manager: Any, at_exit: Any = None) -> None:
+    """Stop ``manager``'s server process (started or not), mark the manager shut down,
+    then cancel ``at_exit``, the finalizer that would do it at exit."""
+    process = getattr(manager, "_process", None)
+    if process is not None and process.pid is not None:
+        stop_processes([process])
+        if process.is_alive():  # stuck in the kernel: its parent watch ends it later
+            return
+    shutdown = getattr(manager, "shutdown", None)  # set once the start finished
+    if shutdown is not None:
+        shutdown()  # bookkeeping only: its process is gone, so no message is sent
+    if at_exit is not None:
+        at_exit.cancel()
+
+
+def stop_processes(processes: Iterable[Any], seconds: float = STOP_SECONDS) -> None:
+    """Terminate started :mod:`multiprocessing` ``processes``, wait up to ``seconds``
+    for them to end, then kill the ones left (waiting up to ``seconds`` again)."""
+    processes = list(processes)
+    for end in ("terminate", "kill"):
+        alive = [process for process in processes if process.is_alive()]
+        for process in alive:
+            with contextlib.suppress(OSError):
+                getattr(process, end)()
+        deadline = time.monotonic() + seconds
+        for process in alive:
+            process.join(max(0.0, deadline - time.monotonic()))
 
 
 def _install(payload: bytes, progress: Any) -> None:
@@ -281,11 +338,7 @@ class ParallelExecution(ExecutionPlugin):
         with contextlib.ExitStack() as stack:
             events = None
             if wants_events(replicate_fn):
-                from multiprocessing.managers import SyncManager
-
-                manager = SyncManager()
-                manager.start(exit_with_parent)  # its server process too
-                events = stack.enter_context(manager).Queue()
+                events = event_queue(stack)
                 replicate_fn = replicate_fn.with_event_sink(QueueSink(events))
             payload = pickle_for_workers(experiment, replicate_fn)
             todo = list(replicates)
@@ -577,8 +630,10 @@ __all__ = [
     "ParallelExecution",
     "batches",
     "check_picklable",
+    "event_queue",
     "exit_with_parent",
     "find_unpicklable",
     "pack_results",
     "pickle_for_workers",
+    "stop_processes",
 ]

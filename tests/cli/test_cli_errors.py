@@ -16,7 +16,7 @@ CASES = {
     "unknown run id": (("show", "numbers", "--run", "ffffffff"), "no run with id 'ffffffff'"),
     "empty run id": (("show", "numbers", "--run", ""), "the run id is empty"),
     "unknown run id in diff": (("diff", "ffffffff", "eeeeeeee"), "no run with id 'ffffffff'"),
-    "no runs yet": (("show", "numbers"), "no stored runs of 'numbers' (looked in data). Run it first"),
+    "no runs yet": (("show", "numbers"), "no runs of 'numbers' yet (looked in data). Run it with: crystallize run numbers"),
     "not found here": (("runs", "elsewhere_study"), "no experiment of that name is found here. If it lives elsewhere, pass its folder"),
     "missing path": (("run", "experiments/nothing/config.yaml"), "no such file"),
     "address without ray": (("run", "numbers", "--executor", "thread", "--address", "x:1"), "--address is for the Ray executor"),

@@ -64,7 +64,7 @@ def test_diff_two_treatments_of_one_run(cli, make_experiment):
     data = json.loads(cli("diff", run, "--treatments", "shifted", "doubled", "--json").stdout)
     assert data["config"] == [{"path": "delta", "a": 3.0, "b": 6.0}]
     (row,) = data["metrics"]
-    assert row["condition"] == "shifted → doubled"
+    assert (row["condition_a"], row["condition_b"]) == ("shifted", "doubled")
     assert abs(row["delta"] - 6 * 3) < 1e-9
     text = cli("diff", run, "--treatments", "baseline", "shifted").stdout
     assert "baseline → shifted" in text

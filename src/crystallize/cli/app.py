@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from crystallize.cli.errors import handle_errors, set_debug
 
@@ -26,12 +30,50 @@ def _root(
         handle_errors(launch)()
 
 
+def unwrapped(text: str | None) -> str | None:
+    """Help text with the line breaks inside its paragraphs joined (the help shows
+    docstring lines as they are written otherwise); ``\\b`` paragraphs are kept."""
+    if text is None:
+        return None
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else " ".join(p.split("\n")) for p in paragraphs)
+
+
+def plain_flags(params: list[Any]) -> list[Any]:
+    """``params`` with no value type shown for flags (``--json``, ``--help``): they take
+    no value, yet typer labels them ``<bool>``."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class Command(TyperCommand):
+    """A command whose help shows paragraphs unwrapped and flags without a type."""
+
+    def __init__(self, *args: Any, help: str | None = None, **kwargs: Any) -> None:  # noqa: A002 (click's name)
+        super().__init__(*args, help=unwrapped(help), **kwargs)
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        """The command's parameters, flags without a type label."""
+        return plain_flags(super().get_params(ctx))
+
+
+class Group(TyperGroup):
+    """The ``crystallize`` group: its help shows flags without a type, as :class:`Command`."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        """The group's parameters, flags without a type label."""
+        return plain_flags(super().get_params(ctx))
+
+
 def build_app() -> typer.Typer:
     """The ``crystallize`` typer app with every command registered."""
     from crystallize.cli import diff, history, listing, maintenance, run, scaffold
 
     app = typer.Typer(
         name="crystallize",
+        cls=Group,
         help=HELP,
         add_completion=False,
         no_args_is_help=False,
@@ -39,15 +81,15 @@ def build_app() -> typer.Typer:
         context_settings={"help_option_names": ["-h", "--help"]},
     )
     app.callback(invoke_without_command=True)(_root)
-    app.command("list")(handle_errors(listing.list_command))
-    app.command("run")(handle_errors(run.run_command))
-    app.command("show")(handle_errors(history.show_command))
-    app.command("runs")(handle_errors(history.runs_command))
-    app.command("report")(handle_errors(history.report_command))
-    app.command("diff")(handle_errors(diff.diff_command))
-    app.command("delete")(handle_errors(maintenance.delete_command))
-    app.command("compact")(handle_errors(maintenance.compact_command))
-    app.command("new")(handle_errors(scaffold.new_command))
+    app.command("list", cls=Command)(handle_errors(listing.list_command))
+    app.command("run", cls=Command)(handle_errors(run.run_command))
+    app.command("show", cls=Command)(handle_errors(history.show_command))
+    app.command("runs", cls=Command)(handle_errors(history.runs_command))
+    app.command("report", cls=Command)(handle_errors(history.report_command))
+    app.command("diff", cls=Command)(handle_errors(diff.diff_command))
+    app.command("delete", cls=Command)(handle_errors(maintenance.delete_command))
+    app.command("compact", cls=Command)(handle_errors(maintenance.compact_command))
+    app.command("new", cls=Command)(handle_errors(scaffold.new_command))
     return app
 
 

@@ -70,21 +70,48 @@ def _finite_mean(values: Sequence[Any]) -> tuple[float | None, int]:
     return (statistics.fmean(finite) if finite else None), len(numbers) - len(finite)
 
 
+class _Absent:
+    """The value of a key that one of the compared specs does not have."""
+
+    def __repr__(self) -> str:
+        return "(absent)"
+
+
+#: Stands for a key present in only one of two specs (shown as ``(absent)``; a JSON
+#: change leaves out its ``a`` or ``b``), unlike a value that is ``None``.
+ABSENT: Any = _Absent()
+
+
+def _item_label(x: Any, y: Any, index: int) -> str:
+    """``[1]``, or ``[1:total]`` for an element named (a step, say) in both lists alike."""
+    name = x.get("name") if isinstance(x, dict) else None
+    same = isinstance(y, dict) and y.get("name") == name
+    return f"[{index}:{name}]" if isinstance(name, str) and same else f"[{index}]"
+
+
 def spec_changes(a: Any, b: Any, path: str = "") -> list[tuple[str, Any, Any]]:
-    """``(path, value in a, value in b)`` for every leaf of two specs that differs."""
+    """``(path, value in a, value in b)`` for every leaf of two specs that differs
+    (:data:`ABSENT` for a key only the other has); a list element with a ``name`` (a
+    step) is named in the path: ``steps[1:total].code``."""
     if a == b:
         return []
     if isinstance(a, dict) and isinstance(b, dict):
         changes = []
         for key in sorted(set(a) | set(b), key=str):
-            changes += spec_changes(a.get(key), b.get(key), f"{path}.{key}" if path else str(key))
+            changes += spec_changes(a.get(key, ABSENT), b.get(key, ABSENT), f"{path}.{key}" if path else str(key))
         return changes
     if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
         changes = []
         for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            changes += spec_changes(x, y, f"{path}[{i}]")
+            changes += spec_changes(x, y, f"{path}{_item_label(x, y, i)}")
         return changes
     return [(path or "spec", a, b)]
+
+
+def change_json(path: str, a: Any, b: Any, key: str = "path") -> dict[str, Any]:
+    """A change for ``--json``: ``{key: path, "a": ..., "b": ...}`` without the side
+    that is :data:`ABSENT`."""
+    return {key: path, **{side: value for side, value in (("a", a), ("b", b)) if value is not ABSENT}}
 
 
 def metric_changes(pairs: Sequence[tuple[str, dict[str, list[Any]], dict[str, list[Any]]]]) -> list[MetricChange]:
@@ -134,6 +161,8 @@ def condition_values(spec: dict[str, Any], condition: str) -> Any:
 
 
 def _short(value: Any, width: int = 48) -> str:
+    if value is ABSENT:
+        return repr(value)
     text = value if isinstance(value, str) else json.dumps(value, default=repr, sort_keys=True)
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -225,11 +254,12 @@ def diff_command(
         from crystallize.store.serialize import strict_dumps
 
         print(strict_dumps({
-            "config": [{"path": p, "a": a, "b": b} for p, a, b in changes],
-            "settings": [{"key": k, "a": a, "b": b} for k, a, b in settings],
+            "config": [change_json(p, a, b) for p, a, b in changes],
+            "settings": [change_json(k, a, b, key="key") for k, a, b in settings],
             "metrics": [
                 {
-                    "condition": r.condition, "metric": r.metric, "mean_a": r.mean_a, "mean_b": r.mean_b,
+                    **({"condition_a": labels[0], "condition_b": labels[1]} if treatments else {"condition": r.condition}),
+                    "metric": r.metric, "mean_a": r.mean_a, "mean_b": r.mean_b,
                     "delta": r.delta, "left_out_a": r.left_out[0], "left_out_b": r.left_out[1],
                 }
                 for r in rows
@@ -256,4 +286,4 @@ def diff_command(
         console.print("No metrics to compare.")
 
 
-__all__ = ["MetricChange", "compare_conditions", "condition_values", "compare_runs", "diff_command", "mean_of", "metric_changes", "spec_changes"]
+__all__ = ["ABSENT", "MetricChange", "change_json", "compare_conditions", "condition_values", "compare_runs", "diff_command", "mean_of", "metric_changes", "spec_changes"]

@@ -164,7 +164,8 @@ def runs_of(
     """The stored runs of ``experiment`` (newest first) and the root holding them.
 
     With ``none_ok``, an experiment that exists (given by path, or discovered) but has
-    no stored run gives its data directory and ``[]``.
+    no stored run gives its data directory and ``[]``; without, that is the
+    :func:`never_ran` error.
 
     Raises:
         UserError: no store, or no run of that experiment in it (with ``none_ok``: only
@@ -192,8 +193,10 @@ def runs_of(
             "--root the data directory that holds the run store."
         )
     exists = experiment.root is not None or experiment_root(name) is not None
-    if none_ok and exists:
-        return roots[0], []
+    if exists:
+        if none_ok:
+            return roots[0], []
+        raise UserError(never_ran(experiment, roots[0]))
     if not stored_names:
         if root is None and not exists:
             raise UserError(
@@ -253,13 +256,30 @@ def format_time(timestamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
 
 
+def active_seconds(run: RunInfo) -> float | None:
+    """Seconds the run spent running, its first run plus each resume (``None`` while it
+    runs); runs read from the store know their pauses between resumes."""
+    seconds = getattr(run, "active_seconds", None)  # a StoredRunInfo
+    if seconds is None and run.ended_at is not None:
+        seconds = max(0.0, run.ended_at - run.started_at)
+    return seconds
+
+
 def format_duration(run: RunInfo) -> str:
-    """How long the run took (``-`` while running)."""
+    """How long the run spent running (``-`` while running)."""
     from crystallize.cli.progress import format_seconds
 
-    if run.ended_at is None:
-        return "-"
-    return format_seconds(max(0.0, run.ended_at - run.started_at))
+    seconds = active_seconds(run)
+    return "-" if seconds is None else format_seconds(seconds)
+
+
+def iso_time(timestamp: float | None) -> str | None:
+    """``timestamp`` as ISO 8601 in UTC, with its offset: ``2026-11-27T05:18:08.123+00:00``."""
+    from datetime import UTC, datetime
+
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")
 
 
 def error_count(run: RunInfo) -> int | None:
@@ -270,18 +290,33 @@ def error_count(run: RunInfo) -> int | None:
 
 
 def run_row(run: RunInfo) -> dict[str, object]:
-    """A run as plain data for listings."""
+    """A run as machine values, for ``runs --json``: times in ISO 8601 with their UTC
+    offset, ``duration`` in seconds spent running (``None`` while running)."""
+    seconds = active_seconds(run)
     return {
         "run_id": run.run_id,
         "experiment": run.experiment,
         "status": run.status,
-        "started": format_time(run.started_at),
-        "duration": format_duration(run),
+        "started": iso_time(run.started_at),
+        "ended": iso_time(run.ended_at),
+        "duration": None if seconds is None else round(seconds, 3),
         "records": run.n_records,
         "errors": error_count(run),
         "replicates": run.replicates,
         "base_seed": run.base_seed,
     }
+
+
+def never_ran(experiment: ExperimentArg, where: Path, *, run_hint: bool = True) -> str:
+    """What every command says of an experiment that has no stored run yet (with
+    ``run_hint``, how to run it)."""
+    message = f"no runs of '{experiment.name}' yet (looked in {display(where)})."
+    return f"{message} Run it with: crystallize run {shlex.quote(experiment.given)}" if run_hint else message
+
+
+def tracebacks_hint(given: str, run_id: str) -> str:
+    """The line pointing to the stored tracebacks of a run's failed replicates."""
+    return f"See their tracebacks with: crystallize show {shlex.quote(given)} --run {run_id} --tracebacks"
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -311,13 +346,8 @@ def runs_command(
         return
     console = Console(highlight=False)
     if not runs:
-        console.print(
-            literal(
-                f"No runs of '{experiment.name}' yet (looked in {display(where)}). "
-                f"Run it with: crystallize run {experiment.given}"
-            ),
-            soft_wrap=True,
-        )
+        message = never_ran(experiment, where)
+        console.print(literal(message[0].upper() + message[1:]), soft_wrap=True)
         return
     console.print(literal(f"Runs of '{experiment.name}' in {display(where)}:"), soft_wrap=True)
     console.print(runs_table(shown), crop=False)
@@ -333,10 +363,10 @@ def runs_table(runs: list[RunInfo]):  # noqa: ANN201
     styles = {"completed": "green", "failed": "red", "cancelled": "yellow", "interrupted": "yellow"}
     rows = [
         [
-            str(row["run_id"]), str(row["status"]), str(row["started"]), str(row["duration"]),
-            str(row["records"]), "-" if row["errors"] is None else str(row["errors"]),
+            run.run_id, run.status, format_time(run.started_at), format_duration(run), str(run.n_records),
+            "-" if (errors := error_count(run)) is None else str(errors),
         ]
-        for row in map(run_row, runs)
+        for run in runs
     ]
     headers = ("id", "status", "started", "duration", "records", "errors")
     for i, column in enumerate(headers):
@@ -384,8 +414,7 @@ def show_command(
         console.print()
         console.print(literal(failure_tracebacks(result)), soft_wrap=True)
     elif result.errors:
-        command = f"crystallize show {shlex.quote(experiment.given)} --run {info.run_id} --tracebacks"
-        console.print(literal(f"See their tracebacks with: {command}"), soft_wrap=True)
+        console.print(literal(tracebacks_hint(experiment.given, info.run_id)), soft_wrap=True)
     if chart:
         console.print()
         console.print(chart_for(result, metric), crop=False)
@@ -492,13 +521,17 @@ __all__ = [
     "error_count",
     "experiment_arg",
     "failure_tracebacks",
+    "active_seconds",
     "find_run",
     "format_duration",
     "format_time",
     "has_store",
+    "iso_time",
+    "never_ran",
     "run_row",
     "runs_command",
     "runs_of",
     "runs_table",
     "show_command",
+    "tracebacks_hint",
 ]

@@ -27,6 +27,7 @@ from crystallize.cli.history import (
     candidate_roots,
     experiment_arg,
     has_store,
+    never_ran,
     resolve_run,
     runs_of,
     runs_table,
@@ -67,6 +68,9 @@ def delete_command(
             f"run of '{experiment.name}'); see them with: crystallize runs {experiment.given}"
         )
     where, ids = selected_runs(experiment, run_ids or [], root)
+    if ids == []:
+        print(printable(f"Nothing to delete: {never_ran(experiment, where, run_hint=False)}"))
+        return
     plan = delete_runs(where, experiment.name, ids, keep_last=keep, status=statuses or None, dry_run=True) if has_store(where) else None
     if plan is None or not plan.runs:
         print(printable(f"Nothing to delete: no run of '{experiment.name}' in {display(where)} matches."))
@@ -159,14 +163,14 @@ def parse_statuses(values: list[str]) -> list[str]:
 
 def selected_runs(experiment: ExperimentArg, run_ids: list[str], root: str | None) -> tuple[Path, list[str] | None]:
     """The store holding ``experiment``'s runs and the full ids of ``run_ids`` (``None``
-    when none are given: every run of the experiment).
+    when none are given: every run of the experiment; ``[]`` when it has none yet).
 
     Raises:
         UserError: an unknown or ambiguous id, another experiment's run, or no runs.
     """
     if not run_ids:
-        where, _ = runs_of(experiment, root, limit=1, none_ok=True)
-        return where, None
+        where, runs = runs_of(experiment, root, limit=1, none_ok=True)
+        return where, (None if runs else [])
     found = [resolve_run(experiment, run_id, root) for run_id in run_ids]
     where = found[0][0]
     if any(path.resolve() != where.resolve() for path, _ in found):

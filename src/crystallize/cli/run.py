@@ -79,7 +79,14 @@ def run_command(
         target = resolve_target(name_or_path)
         apply_settings(target.experiments, settings)
         selected = select_treatments(target.experiment, treatment or [])
-    resume = resume_hint(name_or_path, bool(treatment or set_values or replicates or seed is not None))
+    resume = resume_hint(
+        name_or_path,
+        [
+            ("-n", replicates), *(("-t", t) for t in treatment or []), *(("--set", v) for v in set_values or []),
+            ("--seed", seed), ("--executor", settings.executor), ("--workers", workers), ("--address", address),
+            ("--no-cache", no_cache), ("--json", json_output),
+        ],
+    )
     results = execute(target, selected, Strategy(strategy).value, json_output, resume)
     failed = sum(len(r.errors) for r in results.values())
     try:
@@ -102,6 +109,7 @@ def run_command(
     if failed:
         where = "the result's errors" if json_output else "the report"
         print(f"{failed} replicate(s) failed; see {where}.", file=sys.stderr)
+        print_tracebacks_hints(results, target, name_or_path)
     if failed or unstored:
         raise typer.Exit(EXIT_FAILED)
 
@@ -140,11 +148,27 @@ def execute(
     return results
 
 
-def resume_hint(name_or_path: str, same_options: bool) -> str:
+def resume_hint(name_or_path: str, options: Sequence[tuple[str, object]]) -> str:
     """The command finishing an interrupted run: ``crystallize run NAME --strategy resume``
-    (plus the options that chose what to run, when ``same_options``)."""
-    command = f"crystallize run {shlex.quote(name_or_path)} --strategy resume"
-    return command + (" plus this run's -t/--set/-n/--seed options" if same_options else "")
+    and the run's ``(option, value)`` pairs, shell-quoted (a value ``True`` is a flag;
+    ``None`` and ``False`` leave the option out)."""
+    words = ["crystallize", "run", name_or_path, "--strategy", "resume"]
+    for option, value in options:
+        if value is None or value is False:
+            continue
+        words += [option] if value is True else [option, str(value)]
+    return shlex.join(words)
+
+
+def print_tracebacks_hints(results: dict[str, Result], target: Target, name_or_path: str) -> None:
+    """For each stored run with failed replicates, the command showing their tracebacks
+    (on stderr; the experiment run is named as it was given)."""
+    from crystallize.cli.history import tracebacks_hint
+
+    for name, result in results.items():
+        if result.errors and result.run_id and not result.info.get("store_error"):
+            given = name_or_path if name == target.name else name
+            print(printable(tracebacks_hint(given, result.run_id)), file=sys.stderr)
 
 
 def stored_runs(results: dict[str, Result]) -> str:
@@ -277,6 +301,7 @@ __all__ = [
     "execute",
     "print_json",
     "print_reports",
+    "print_tracebacks_hints",
     "resume_hint",
     "resume_refused",
     "run_command",

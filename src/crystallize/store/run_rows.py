@@ -10,6 +10,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from crystallize.exceptions import StoreError
@@ -24,13 +25,42 @@ logger = logging.getLogger("crystallize.store")
 RUN_COLUMNS = (
     "run_id, experiment, fingerprint, spec, status, replicates, conditions, base_seed, "
     "started_at, ended_at, heartbeat_at, pid, hostname, summary, warnings, parent_run, "
-    "artifact_version, (SELECT COUNT(*) FROM records AS r WHERE r.run_id = runs.run_id)"
+    "artifact_version, paused_seconds, "
+    "(SELECT COUNT(*) FROM records AS r WHERE r.run_id = runs.run_id)"
 )
 
 _NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC"
 
+#: SQL assignment adding the pause since the run's last span of running ended (``now -
+#: ended_at``; parameters: now, and the time taken as that end when ``ended_at`` is
+#: NULL, i.e. the run is still marked running) to ``paused_seconds``.
+_ADD_PAUSE = "paused_seconds = paused_seconds + MAX(0, ? - COALESCE(ended_at, ?))"
 
-def run_info(row: Sequence[Any], lenient: bool = False) -> RunInfo:
+
+@dataclass(frozen=True, slots=True)
+class StoredRunInfo(RunInfo):
+    """A :class:`~crystallize.store.base.RunInfo` read from the SQLite store, which also
+    knows how long the run was paused between its spans of running.
+
+    Attributes:
+        paused_seconds: Seconds between the end of one span of running and the next
+            (a resume): what ``ended_at - started_at`` holds beyond the time the run
+            spent running. ``0`` for runs resumed before the store recorded it
+            (schema version 4).
+    """
+
+    paused_seconds: float = 0.0
+
+    @property
+    def active_seconds(self) -> float | None:
+        """Seconds the run spent running, its first run plus each resume (``None``
+        while it is running)."""
+        if self.ended_at is None:
+            return None
+        return max(0.0, self.ended_at - self.started_at - self.paused_seconds)
+
+
+def run_info(row: Sequence[Any], lenient: bool = False) -> StoredRunInfo:
     """The RunInfo of a :data:`RUN_COLUMNS` row.
 
     A JSON column that cannot be read raises :class:`SerializationError` naming the
@@ -57,7 +87,7 @@ def run_info(row: Sequence[Any], lenient: bool = False) -> RunInfo:
     conditions = column(6, "conditions", [])
     summary = column(13, "summary", None)
     warnings = column(14, "warnings", [])
-    return RunInfo(
+    return StoredRunInfo(
         run_id=row[0],
         experiment=row[1],
         fingerprint=row[2],
@@ -75,7 +105,8 @@ def run_info(row: Sequence[Any], lenient: bool = False) -> RunInfo:
         warnings=(*warnings, *problems),
         parent_run=row[15],
         artifact_version=row[16],
-        n_records=row[17],
+        paused_seconds=float(row[17] or 0.0),
+        n_records=row[18],
     )
 
 
@@ -129,6 +160,7 @@ class RunRows:
             "[]",
             parent_run,
             None if artifact_version is None else operator.index(artifact_version),
+            0.0,
         )
         with self.transaction(write=True) as conn:
             conn.execute(f"INSERT INTO runs VALUES ({', '.join('?' * len(row))})", row)
@@ -162,9 +194,9 @@ class RunRows:
         now = time.time()
         assignments = ["status = ?", "heartbeat_at = ?"]
         values: list[Any] = [status, now]
-        if status == "running":
-            assignments += ["ended_at = NULL", "pid = ?", "hostname = ?"]
-            values += [os.getpid(), _hostname()]
+        if status == "running":  # reopened: the time since it ended was a pause
+            assignments = [_ADD_PAUSE, *assignments, "ended_at = NULL", "pid = ?", "hostname = ?"]
+            values = [now, now, *values, os.getpid(), _hostname()]
         else:
             assignments.append("ended_at = ?")
             values.append(now)
@@ -195,6 +227,8 @@ class RunRows:
 
         The check and the claim are one write transaction, so of two processes resuming
         the same run at once, one gets it and the other :class:`RunInProgressError`.
+        The time since the run stopped (its ``ended_at``, or the last heartbeat of a
+        driver found dead) is added to its ``paused_seconds``.
         """
         from crystallize.store.base import RunInProgressError
 
@@ -210,10 +244,12 @@ class RunRows:
             busy = status == "running" and not ours and stale_reason(pid, host, beat, now, self.stale_after) is None
             if not busy:
                 conn.execute(
-                    "UPDATE runs SET status = 'running', heartbeat_at = ?, ended_at = NULL, pid = ?, "
-                    "hostname = ?, replicates = MAX(replicates, COALESCE(?, replicates)), "
+                    f"UPDATE runs SET {_ADD_PAUSE}, status = 'running', heartbeat_at = ?, ended_at = NULL, "
+                    "pid = ?, hostname = ?, replicates = MAX(replicates, COALESCE(?, replicates)), "
                     "artifact_version = COALESCE(artifact_version, ?) WHERE run_id = ?",
                     (
+                        now,
+                        now if ours else beat,
                         now,
                         os.getpid(),
                         _hostname(),
@@ -356,4 +392,4 @@ class RunRows:
         return marked
 
 
-__all__ = ["RUN_COLUMNS", "RunRows", "run_info"]
+__all__ = ["RUN_COLUMNS", "RunRows", "StoredRunInfo", "run_info"]

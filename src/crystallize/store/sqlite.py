@@ -70,7 +70,11 @@ from crystallize.store.sqlite_schema import (
 logger = logging.getLogger("crystallize.store")
 
 #: Schema version written by this code. Stores with a higher version are refused.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+#: Version 4 added ``runs.paused_seconds`` (the time between a run's spans of running,
+#: see :class:`~crystallize.store.run_rows.StoredRunInfo`); older stores get the column
+#: (0 for their runs) on open.
+PAUSED_SECONDS_COLUMN = "ALTER TABLE runs ADD COLUMN paused_seconds REAL NOT NULL DEFAULT 0"
 #: File name of the database inside a store's root directory.
 DB_FILENAME = "crystallize.db"
 #: Default seconds without heartbeat after which a "running" run is considered dead.
@@ -320,13 +324,14 @@ class SQLiteRunStore(RunRows, RecordRows, PreregistrationRows, RunStore):
                 self._refuse_foreign_tables(conn)
                 for statement in SCHEMA:
                     conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            elif version < SCHEMA_VERSION:
-                if version < 2:  # version 2 added pre-registration records
-                    conn.execute(PREREGISTRATIONS_TABLE)
+            elif version < 2:  # version 2 added pre-registration records
+                conn.execute(PREREGISTRATIONS_TABLE)
+            if version < SCHEMA_VERSION:
                 columns = {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
                 if "artifact_version" not in columns:  # version 3
                     conn.execute(ARTIFACT_VERSION_COLUMN)
+                if "paused_seconds" not in columns:  # version 4 (new stores get it here too)
+                    conn.execute(PAUSED_SECONDS_COLUMN)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _open_read_only(self) -> None:
@@ -358,7 +363,9 @@ class SQLiteRunStore(RunRows, RecordRows, PreregistrationRows, RunStore):
             self._refuse_foreign_tables(conn)
             raise StoreError(f"Run store {str(self.path)!r} is empty and cannot be written.")
         if "artifact_version" not in columns:  # written before schema version 3
-            self._run_columns = RUN_COLUMNS.replace("artifact_version,", "NULL,")
+            self._run_columns = self._run_columns.replace("artifact_version,", "NULL,")
+        if "paused_seconds" not in columns:  # written before schema version 4
+            self._run_columns = self._run_columns.replace("paused_seconds,", "0,")
 
     def _refuse_foreign_tables(self, conn: sqlite3.Connection) -> None:
         """Raise StoreError when the file holds tables that are not a run store's."""
@@ -445,6 +452,7 @@ __all__ = [
     "DB_FILENAME",
     "DEFAULT_BUSY_TIMEOUT",
     "DEFAULT_STALE_AFTER",
+    "PAUSED_SECONDS_COLUMN",
     "SCHEMA_VERSION",
     "SQLiteRunStore",
     "pid_alive",

@@ -301,7 +301,10 @@ class _Dependencies:
         for base in cls.__mro__[1:]:
             if is_user_class(base):
                 self.code(f"{label}.base", base)
+        generated = self._generated_members(label, cls)
         for name, attribute in vars(cls).items():
+            if name in generated and not _written_in_a_file(attribute):
+                continue
             if isinstance(attribute, staticmethod | classmethod):
                 attribute = attribute.__func__
             if isinstance(attribute, property):
@@ -310,6 +313,70 @@ class _Dependencies:
                         self.code(f"{label}.{name}", accessor)
             elif not (name.startswith("__") and name.endswith("__")) or inspect.isfunction(attribute):
                 self.value(f"{label}.{name}", attribute, attribute=name)
+
+    def _generated_members(self, label: str, cls: type) -> frozenset[str]:
+        """The names of the members that ``@dataclass`` or ``namedtuple`` may have
+        generated for ``cls`` (none for other classes), after adding a part for what
+        they are generated from: the fields, their defaults and the options.
+
+        The generated methods are compiled from text without a file, so only their
+        bytecode could be digested, and it differs between Python versions (as do the
+        helpers each version adds, such as 3.13's ``__replace__``)."""
+        attributes = vars(cls)
+        if "__dataclass_fields__" in attributes:
+            from dataclasses import MISSING  # (already imported: it made the class)
+
+            params = attributes.get("__dataclass_params__")
+            options = ",".join(f"{name}={getattr(params, name, None)!r}" for name in _DATACLASS_OPTIONS)
+            self._parts.append(f"{label}:dataclass({options})")
+            for name, field in attributes["__dataclass_fields__"].items():
+                kind = getattr(getattr(field, "_field_type", None), "name", None)  # field, ClassVar, InitVar
+                kw_only = getattr(field, "kw_only", None) is True  # MISSING for a ClassVar
+                flags = (kind, field.init, field.repr, field.compare, field.hash, kw_only)
+                self._parts.append(f"{label}.field {name}:{flags!r}")
+                if field.default is not MISSING:
+                    self.value(f"{label}.field {name}.default", field.default)
+                if field.default_factory is not MISSING:
+                    self.code(f"{label}.field {name}.default_factory", field.default_factory)
+            return _DATACLASS_MEMBERS
+        if issubclass(cls, tuple) and isinstance(attributes.get("_fields"), tuple):
+            for name, default in dict(attributes.get("_field_defaults") or {}).items():
+                self.value(f"{label}.field {name}.default", default)
+            return _NAMEDTUPLE_MEMBERS
+        return frozenset()
+
+
+#: The options of ``@dataclass`` every supported Python version records.
+_DATACLASS_OPTIONS = ("init", "repr", "eq", "order", "unsafe_hash", "frozen")
+#: Members ``@dataclass`` may add to a class (by Python version and options).
+_DATACLASS_MEMBERS = frozenset(
+    {
+        "__init__", "__repr__", "__eq__", "__hash__", "__lt__", "__le__", "__gt__", "__ge__",
+        "__setattr__", "__delattr__", "__replace__", "__getstate__", "__setstate__", "__match_args__",
+    }
+)
+#: Members ``collections.namedtuple`` adds (``_fields`` and the defaults are digested).
+_NAMEDTUPLE_MEMBERS = frozenset(
+    {
+        "__new__", "_make", "_replace", "__replace__", "__repr__", "_asdict", "__getnewargs__",
+        "__match_args__", "_field_defaults",
+    }
+)
+
+
+def _written_in_a_file(member: Any) -> bool:
+    """Whether a class member is (or wraps) a user function compiled from a file or a
+    notebook cell, not from text made at run time (``exec``, which ``@dataclass`` and
+    ``namedtuple`` use: filename ``<string>``)."""
+    if isinstance(member, staticmethod | classmethod):
+        member = member.__func__
+    if isinstance(member, property):
+        member = member.fget
+    try:
+        member = inspect.unwrap(member) if callable(member) else member
+    except ValueError:  # a cycle of __wrapped__
+        return False
+    return is_user_function(member) and member.__code__.co_filename != "<string>"
 
 
 def _code_text(code: types.CodeType) -> str:
@@ -323,7 +390,9 @@ def _code_text(code: types.CodeType) -> str:
 @functools.lru_cache(maxsize=4096)
 def _names_used(code: types.CodeType) -> tuple[str, ...]:
     """The global and attribute names ``code`` and the code nested in it read, except
-    the globals it assigns (``global _MODEL; _MODEL = load()`` is state, not code)."""
+    the globals it assigns (``global _MODEL; _MODEL = load()`` is state, not code), in
+    name order: the order of the compiled code's names differs between Python versions
+    (3.12 compiles comprehensions inline), the digests must not."""
     names = dict.fromkeys(code.co_names)
     import dis  # (imported once it is needed: this module is on the import path)
 
@@ -334,7 +403,7 @@ def _names_used(code: types.CodeType) -> tuple[str, ...]:
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             names.update(dict.fromkeys(_names_used(const)))
-    return tuple(names)
+    return tuple(sorted(names))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -376,7 +445,9 @@ def code_hash(obj: Any) -> str:
     ``Counter.n += 1``) are state, not code: their values are not covered. Sources are
     read once and remembered until their file changes; the rest is looked up live, so a
     reassigned global or a reloaded helper module is noticed. A self-contained function
-    keeps the digest of its own source.
+    keeps the digest of its own source. Methods generated by ``@dataclass`` and
+    ``namedtuple`` count by what they are made from (the fields, their defaults and
+    factories, the options), so the digest is the same under every Python version.
     """
     if isinstance(obj, functools.partial):
         target: Any = obj

@@ -21,6 +21,7 @@ import json
 import os
 import pickle
 import sys
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from crystallize.code_digest import (
@@ -44,7 +45,8 @@ class _CodePickler(pickle.Pickler):
     """A pickler for digests: user functions and classes are written as their
     :func:`code_hash` (pickle writes them by name, which stays the same when their code
     changes), and sets as their members' sorted digests (a set's order varies between
-    processes). Other values are written as :func:`pickle.dumps` does."""
+    processes), and paths as their class name and text (Python 3.13 pickles them from
+    another module). Other values are written as :func:`pickle.dumps` does."""
 
     def __init__(self, file: io.BytesIO) -> None:
         super().__init__(file, protocol=5)
@@ -57,6 +59,8 @@ class _CodePickler(pickle.Pickler):
             return _by_code, (qualified_name(obj), code_hash(obj))
         if isinstance(obj, set | frozenset):
             return _by_members, _set_id(obj, type(obj))
+        if isinstance(obj, PurePath):
+            return _by_path, (type(obj).__name__, obj.as_posix())
         return NotImplemented
 
 
@@ -85,6 +89,11 @@ def _wraps_user_function(obj: Any) -> bool:
 def _by_code(name: str, digest: str) -> str:
     """What :class:`_CodePickler` writes in place of a user function (never unpickled)."""
     return name
+
+
+def _by_path(kind: str, text: str) -> str:
+    """What :class:`_CodePickler` writes in place of a path (never unpickled)."""
+    return text
 
 
 def _by_members(name: str, members: tuple[str, ...]) -> str:

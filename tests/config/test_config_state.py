@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import pytest
 
@@ -95,7 +96,8 @@ def test_unknown_names_are_ignored_with_a_warning(make_folder, caplog):
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ('{"disabled_treatments": ["a",]}', "line 1, column 30: invalid JSON"),
+        # Python 3.13 reports the trailing comma itself (column 29), 3.11 and 3.12 the ']'.
+        ('{"disabled_treatments": ["a",]}', re.compile(r"line 1, column \d+: invalid JSON")),
         ('["a"]', "expected a JSON object, got list"),
         ('{"disabled_treatments": "large"}', "disabled_treatments: expected a list of treatment names"),
         ('{"cache": {"scale": "yes"}}', "cache: expected an object {step name: true/false}"),
@@ -109,7 +111,8 @@ def test_malformed_state_file(make_folder, content, expected):
     with pytest.raises(ConfigValidationError) as info:
         Experiment.from_yaml(folder)
     assert STATE_FILE in str(info.value)
-    assert expected in str(info.value)
+    pattern = expected if isinstance(expected, re.Pattern) else re.compile(re.escape(expected))
+    assert pattern.search(str(info.value))
 
 
 def test_cache_switch_survives_pickling_for_worker_processes(make_folder):

@@ -17,7 +17,8 @@ A kept store that nobody has held for :data:`IDLE_CHECKPOINT_AFTER` seconds gets
 ``PASSIVE`` WAL checkpoint on a background thread, so that between runs
 ``crystallize.db`` holds every committed run by itself (copying that one file copies
 them). A run that starts meanwhile does not wait for it; runs back to back never trigger
-it.
+it. Where no thread can be started (CPython 3.12.0-3.12.2 at interpreter shutdown), the
+idle checkpoint is skipped: closing the store checkpoints the WAL anyway.
 """
 
 from __future__ import annotations
@@ -131,10 +132,15 @@ def _wake_checkpointer() -> None:
     at every store when it wakes, so runs back to back never wake it."""
     global _checkpointer
     if _checkpointer is None:  # the thread clears it, under the lock, as it ends
-        _checkpointer = threading.Thread(
+        thread = threading.Thread(
             target=_checkpoint_idle_stores, name="crystallize-idle-checkpoint", daemon=True
         )
-        _checkpointer.start()
+        try:
+            thread.start()
+        except RuntimeError as exc:  # e.g. at interpreter shutdown: the checkpoint is optional
+            logger.debug("Idle WAL checkpoint skipped: %s", exc)
+            return
+        _checkpointer = thread  # it waits for _lock, held here, before it looks at it
     elif _waiting_for_news:
         _idle.notify()
 
@@ -211,11 +217,21 @@ def close_shared_stores() -> None:
         _stores.clear()
         thread = _checkpointer
         _idle.notify()  # with no store left, the idle-checkpoint thread returns
-    if thread is not None and thread is not threading.current_thread():
-        thread.join()  # it may be checkpointing one of the stores closed below
-    for entry in entries:
-        if entry.pid == pid:
-            entry.store.close()
+    try:
+        if thread is not None and thread.ident is not None and thread is not threading.current_thread():
+            thread.join()  # it may be checkpointing one of the stores closed below
+    finally:
+        for entry in entries:
+            if entry.pid == pid:
+                _close_quietly(entry.store)
+
+
+def _close_quietly(store: SQLiteRunStore) -> None:
+    """Close a kept store; a failure is logged so that the other stores still close."""
+    try:
+        store.close()
+    except Exception as exc:
+        logger.warning("Closing the run store %s failed: %s", store.path, exc)
 
 
 atexit.register(close_shared_stores)

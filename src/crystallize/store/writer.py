@@ -54,6 +54,10 @@ class RecordWriter:
 
     Thread safety: :meth:`add` and :meth:`flush` may be called from any thread.
 
+    If the thread cannot be started (CPython 3.12.0-3.12.2 refuses new threads at
+    interpreter shutdown and once the main thread has ended), :meth:`add` commits each
+    batch itself, on the caller's thread, instead of failing the run.
+
     Example::
 
         with RecordWriter(store, run.run_id) as writer:
@@ -90,10 +94,15 @@ class RecordWriter:
         self._closing = False
         self._stopped = False
         self._pid = os.getpid()
-        self._thread = threading.Thread(
+        self._next_beat = time.monotonic() + self.heartbeat_interval  # synchronous mode only
+        self._thread: threading.Thread | None = threading.Thread(
             target=self._run, name=f"crystallize-writer-{run_id}", daemon=True
         )
-        self._thread.start()
+        try:
+            self._thread.start()
+        except RuntimeError as exc:  # e.g. CPython 3.12.0-3.12.2 at interpreter shutdown
+            logger.debug("Record writer of run '%s' writes on the caller: %s", run_id, exc)
+            self._thread = None
         # Flush at interpreter exit if the owner forgot to close (daemon threads die then).
         self._atexit = functools.partial(_close_at_exit, weakref.ref(self))
         atexit.register(self._atexit)
@@ -140,6 +149,9 @@ class RecordWriter:
                 raise StoreError(f"RecordWriter of run '{self.run_id}' is closed.")
             if not batch:
                 return
+            if self._thread is None:
+                self._write_synchronously(batch)
+                return
             if not self._pending:
                 self._first_pending_at = time.monotonic()
                 self._cond.notify_all()
@@ -163,7 +175,7 @@ class RecordWriter:
         """
         with self._cond:
             self._raise_if_failed()
-            if self._stopped:
+            if self._stopped or self._thread is None:  # nothing waits to be written
                 return
             self._flush_requested += 1
             generation = self._flush_requested
@@ -192,8 +204,9 @@ class RecordWriter:
             # own connection: a short run's thread then never opens one of its own.
             leftover, self._pending = self._pending, []
             self._cond.notify_all()
-        self._thread.join(timeout)
-        if self._thread.is_alive():
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if self._thread is not None and self._thread.is_alive():
             with self._cond:
                 self._unwritten.extend(leftover)
             raise StoreError(
@@ -280,6 +293,15 @@ class RecordWriter:
                 with self._cond:
                     self._stopped = True
                     self._cond.notify_all()
+
+    def _write_synchronously(self, batch: list[ReplicateRecord]) -> None:
+        """Without a writer thread: commit ``batch`` now, on the caller, beating when due
+        (call with the lock held)."""
+        self._write(batch)
+        self._raise_if_failed()
+        if time.monotonic() >= self._next_beat:
+            self._beat()
+            self._next_beat = time.monotonic() + self.heartbeat_interval
 
     def _write(self, batch: list[ReplicateRecord]) -> None:
         if self._error is None:

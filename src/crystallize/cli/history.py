@@ -256,20 +256,11 @@ def format_time(timestamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
 
 
-def active_seconds(run: RunInfo) -> float | None:
-    """Seconds the run spent running, its first run plus each resume (``None`` while it
-    runs); runs read from the store know their pauses between resumes."""
-    seconds = getattr(run, "active_seconds", None)  # a StoredRunInfo
-    if seconds is None and run.ended_at is not None:
-        seconds = max(0.0, run.ended_at - run.started_at)
-    return seconds
-
-
 def format_duration(run: RunInfo) -> str:
     """How long the run spent running (``-`` while running)."""
     from crystallize.cli.progress import format_seconds
 
-    seconds = active_seconds(run)
+    seconds = run.active_seconds
     return "-" if seconds is None else format_seconds(seconds)
 
 
@@ -292,7 +283,7 @@ def error_count(run: RunInfo) -> int | None:
 def run_row(run: RunInfo) -> dict[str, object]:
     """A run as machine values, for ``runs --json``: times in ISO 8601 with their UTC
     offset, ``duration`` in seconds spent running (``None`` while running)."""
-    seconds = active_seconds(run)
+    seconds = run.active_seconds
     return {
         "run_id": run.run_id,
         "experiment": run.experiment,
@@ -521,7 +512,6 @@ __all__ = [
     "error_count",
     "experiment_arg",
     "failure_tracebacks",
-    "active_seconds",
     "find_run",
     "format_duration",
     "format_time",

@@ -99,6 +99,9 @@ class RunInfo:
         artifact_version: The ``v<N>`` directory holding the run's artifact files
             (``<root>/<experiment>/v<N>``); a resumed run keeps writing there. ``None``
             for runs stored before Crystallize recorded it.
+        paused_seconds: Seconds between the end of one span of running and the next
+            (a resume): what ``ended_at - started_at`` holds beyond the time the run
+            spent running. ``0`` for runs resumed before the store recorded it.
     """
 
     run_id: str
@@ -119,11 +122,20 @@ class RunInfo:
     parent_run: str | None
     n_records: int
     artifact_version: int | None = None
+    paused_seconds: float = 0.0
 
     @property
     def finished(self) -> bool:
         """True when the run is no longer ``"running"``."""
         return self.status != "running"
+
+    @property
+    def active_seconds(self) -> float | None:
+        """Seconds the run spent running, its first run plus each resume (``None``
+        while it is running)."""
+        if self.ended_at is None:
+            return None
+        return max(0.0, self.ended_at - self.started_at - self.paused_seconds)
 
 
 @dataclass(frozen=True, slots=True)

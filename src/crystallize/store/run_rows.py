@@ -10,7 +10,6 @@ import os
 import time
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from crystallize.exceptions import StoreError
@@ -37,30 +36,7 @@ _NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC"
 _ADD_PAUSE = "paused_seconds = paused_seconds + MAX(0, ? - COALESCE(ended_at, ?))"
 
 
-@dataclass(frozen=True, slots=True)
-class StoredRunInfo(RunInfo):
-    """A :class:`~crystallize.store.base.RunInfo` read from the SQLite store, which also
-    knows how long the run was paused between its spans of running.
-
-    Attributes:
-        paused_seconds: Seconds between the end of one span of running and the next
-            (a resume): what ``ended_at - started_at`` holds beyond the time the run
-            spent running. ``0`` for runs resumed before the store recorded it
-            (schema version 4).
-    """
-
-    paused_seconds: float = 0.0
-
-    @property
-    def active_seconds(self) -> float | None:
-        """Seconds the run spent running, its first run plus each resume (``None``
-        while it is running)."""
-        if self.ended_at is None:
-            return None
-        return max(0.0, self.ended_at - self.started_at - self.paused_seconds)
-
-
-def run_info(row: Sequence[Any], lenient: bool = False) -> StoredRunInfo:
+def run_info(row: Sequence[Any], lenient: bool = False) -> RunInfo:
     """The RunInfo of a :data:`RUN_COLUMNS` row.
 
     A JSON column that cannot be read raises :class:`SerializationError` naming the
@@ -87,7 +63,7 @@ def run_info(row: Sequence[Any], lenient: bool = False) -> StoredRunInfo:
     conditions = column(6, "conditions", [])
     summary = column(13, "summary", None)
     warnings = column(14, "warnings", [])
-    return StoredRunInfo(
+    return RunInfo(
         run_id=row[0],
         experiment=row[1],
         fingerprint=row[2],
@@ -392,4 +368,4 @@ class RunRows:
         return marked
 
 
-__all__ = ["RUN_COLUMNS", "RunRows", "StoredRunInfo", "run_info"]
+__all__ = ["RUN_COLUMNS", "RunRows", "run_info"]

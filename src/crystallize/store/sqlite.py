@@ -72,7 +72,7 @@ logger = logging.getLogger("crystallize.store")
 #: Schema version written by this code. Stores with a higher version are refused.
 SCHEMA_VERSION = 4
 #: Version 4 added ``runs.paused_seconds`` (the time between a run's spans of running,
-#: see :class:`~crystallize.store.run_rows.StoredRunInfo`); older stores get the column
+#: see :class:`~crystallize.store.base.RunInfo`); older stores get the column
 #: (0 for their runs) on open.
 PAUSED_SECONDS_COLUMN = "ALTER TABLE runs ADD COLUMN paused_seconds REAL NOT NULL DEFAULT 0"
 #: File name of the database inside a store's root directory.

@@ -127,3 +127,13 @@ def test_a_run_completes_and_is_stored_when_no_thread_can_start(tmp_path, monkey
     with open_store(tmp_path / "data") as store:
         (run,) = store.list_runs(experiment="nothreads")
         assert (run.status, run.n_records) == ("completed", 3)
+
+
+def test_a_size_checkpoint_whose_thread_cannot_start_is_skipped(no_new_threads):
+    from crystallize.store.checkpoint import BackgroundCheckpointer
+
+    ran = []
+    checkpointer = BackgroundCheckpointer(lambda: ran.append(1), threshold=10)
+    checkpointer.committed(100)  # past the threshold: would start a thread
+    checkpointer.wait()  # nothing started, nothing to join
+    assert ran == []

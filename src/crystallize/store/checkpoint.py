@@ -81,8 +81,13 @@ class BackgroundCheckpointer:
             if self._thread is not None and self._thread.is_alive():
                 return  # one at a time: this one will copy the newer pages too
             self._since_last = 0
-            self._thread = threading.Thread(target=self._run, name="crystallize-checkpoint", daemon=True)
-            self._thread.start()
+            thread = threading.Thread(target=self._run, name="crystallize-checkpoint", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError as exc:  # no new threads at shutdown (CPython 3.12.0-3.12.2)
+                logger.debug("Background WAL checkpoint skipped: %s", exc)
+                return  # SQLite's own checkpoints still keep the WAL bounded
+            self._thread = thread
 
     def wait(self) -> None:
         """Wait for the checkpoint in progress, if any (call before closing the store)."""

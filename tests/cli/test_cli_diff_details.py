@@ -49,3 +49,15 @@ def test_treatments_json_gives_the_two_conditions_separately(cli, make_experimen
     assert row["condition_a"] == "baseline" and row["condition_b"] == "doubled"
     assert "condition" not in row
     assert "baseline → doubled" in cli("diff", run, "--treatments", "baseline", "doubled").stdout  # the table keeps it
+
+
+def test_runs_executed_differently_say_so(cli, make_experiment):
+    make_experiment("numbers")
+    serial = _run_id(cli)
+    threads = _run_id(cli, "--executor", "thread", "--workers", "2")
+    text = cli("diff", serial, threads).stdout
+    assert "identical" not in text
+    assert "execution: SerialExecution → ParallelExecution(thread, max_workers=2)" in text
+    data = json.loads(cli("diff", serial, threads, "--json").stdout)
+    (row,) = [r for r in data["settings"] if r["key"] == "execution"]
+    assert (row["a"], row["b"]) == ("SerialExecution", "ParallelExecution(thread, max_workers=2)")

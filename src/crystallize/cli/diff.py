@@ -210,6 +210,21 @@ def _left_out_note(rows: list[MetricChange], label_a: str, label_b: str, *, name
     return f"NaN/±inf values left out of the means, as in the report: {'; '.join(parts)}" if parts else ""
 
 
+def execution_of(result: Result) -> str | None:
+    """How a run executed its replicates (``ParallelExecution(thread, max_workers=2)``,
+    ``SerialExecution``), from the configuration stored with it; ``None`` for runs
+    stored before it was recorded."""
+    plugins = (result.info.get("config") or {}).get("plugins") or []
+    for plugin in plugins:
+        name = str(plugin.get("plugin", ""))
+        if name.endswith("Execution"):
+            settings = plugin.get("settings") or {}
+            kind = [str(settings["executor_type"])] if "executor_type" in settings else []
+            parts = kind + [f"{k}={v}" for k, v in settings.items() if k != "executor_type"]
+            return f"{name}({', '.join(parts)})" if parts else name
+    return None
+
+
 def diff_command(
     run_a: str = typer.Argument(..., help="A run id (or a unique prefix)."),
     run_b: str | None = typer.Argument(None, help="Another run id (omit with --treatments)."),
@@ -248,6 +263,9 @@ def diff_command(
             for key in ("experiment", "replicates", "base_seed", "status")
             if getattr(info_a, key) != getattr(info_b, key)
         ]
+        executions = execution_of(result_a), execution_of(result_b)
+        if None not in executions and executions[0] != executions[1]:  # thread runs may not reproduce
+            settings.append(("execution", *executions))
         labels = ("A", "B")
         title = f"A = run {info_a.run_id} ({info_a.experiment}), B = run {info_b.run_id} ({info_b.experiment})"
     if json_output:

@@ -48,7 +48,9 @@ def test_fail_fast_stops_early_and_keeps_finished(execution):
         build(execution).run(fail_fast=True)
     partial = info.value.result
     assert info.value.error.replicate == 3 and "three breaks" in info.value.error.message
-    assert 4 <= len(partial.records) < 40, "the run stopped early"
+    # Serially replicates 0-2 finish first; a process pool may still be running one of
+    # them when replicate 3 fails on the other worker, and fail_fast does not wait for it.
+    assert (4 if execution is None else 2) <= len(partial.records) < 40, "the run stopped early"
     assert len(partial.metrics.baseline.metrics["value"]) == len(partial.records) - 1
     (run,) = list_runs("data", "ff")
     assert run.status == "failed" and run.n_records == len(partial.records)

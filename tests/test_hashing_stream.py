@@ -1,0 +1,92 @@
+"""Streamed digests (pickled straight into the hash) equal the digest of the whole pickle."""
+
+from __future__ import annotations
+
+import array
+import collections
+import dataclasses
+import pickle
+import tracemalloc
+from hashlib import blake2b
+
+import numpy as np
+import pytest
+
+from crystallize.utils.hashing import content_hash, digest, pickle_digest
+
+
+def whole_pickle_digest(obj: object) -> str:
+    """The digest as computed before streaming: blake2b of ``pickle.dumps``."""
+    return blake2b(pickle.dumps(obj, protocol=5), digest_size=16).hexdigest()
+
+
+@dataclasses.dataclass
+class Sample:
+    """A user value holding a large array and a repeated reference."""
+
+    weights: np.ndarray
+    label: str
+    again: object = None
+
+
+def _values() -> list[object]:
+    big = np.arange(200_000, dtype=np.float64)  # 1.6 MB: written past the pickle's frames
+    shared = ["shared"] * 3
+    return [
+        big,
+        big[::2],  # not contiguous: pickled in-band by NumPy
+        np.zeros((3, 4), dtype=np.int32),
+        Sample(big, "x", again=big),
+        collections.OrderedDict(a=1, b=[1.5, None]),
+        bytearray(b"q" * 100_000),
+        array.array("d", range(50_000)),
+        complex(1, 2),
+        (shared, shared),
+        {"k": big, "s": "t" * 200_000},
+    ]
+
+
+@pytest.mark.parametrize("value", _values(), ids=lambda v: type(v).__name__)
+def test_streamed_digest_equals_the_whole_pickles(value: object) -> None:
+    assert pickle_digest(value) == whole_pickle_digest(value)
+    assert digest(value) == whole_pickle_digest(value)
+
+
+def test_digest_changes_with_the_content_of_a_large_array() -> None:
+    values = np.arange(100_000, dtype=np.float64)
+    before = digest(values)
+    values[50_000] += 1.0
+    assert digest(values) != before
+
+
+def test_a_large_array_is_not_copied_to_hash_it() -> None:
+    values = np.ones(4_000_000)  # 32 MB
+    digest(values)  # warm up
+    tracemalloc.start()
+    try:
+        digest(values)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < values.nbytes / 8
+
+
+def test_pickle_digest_uses_the_given_pickler() -> None:
+    class Tagging(pickle.Pickler):
+        def reducer_override(self, obj: object) -> object:
+            return (str, ("replaced",)) if isinstance(obj, Sample) else NotImplemented
+
+    def tagging(file: object) -> pickle.Pickler:
+        return Tagging(file, protocol=5)
+
+    one = Sample(np.zeros(2), "a")
+    two = Sample(np.ones(2), "b")
+    assert pickle_digest(one, tagging) == pickle_digest(two, tagging)
+    assert pickle_digest(one) != pickle_digest(two)
+
+
+def test_an_unpicklable_value_has_no_content_hash() -> None:
+    import threading
+
+    assert content_hash({"lock": threading.Lock()}) is None
+    assert content_hash(Sample(np.zeros(1), "x", again=threading.Lock())) is None

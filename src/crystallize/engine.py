@@ -201,6 +201,28 @@ def _stop_streams_at_exit() -> None:
     _EXIT_HOOK_AFTER = loaded
 
 
+def refuse_in_bootstrapping_worker(experiment: Experiment) -> None:
+    """Refuse to run ``experiment`` in a :mod:`multiprocessing` child that is still
+    starting: one importing the main script again (``spawn``, ``forkserver``), which
+    reaches ``run()`` only when the script lacks the ``__main__`` guard. Its run would be
+    one more stored run per worker process, racing the real one.
+
+    The check is the one :mod:`multiprocessing` makes before starting a process; a
+    process that finished starting (a ``Process`` target, a pool worker) may run.
+    """
+    process = sys.modules.get("multiprocessing.process")  # a child has it imported
+    if process is None or not getattr(process.current_process(), "_inheriting", False):
+        return
+    raise RuntimeError(
+        f"Experiment '{experiment.name}' was started by a worker process while it imported the "
+        "script that started the run: the script has no if __name__ == \"__main__\": guard, so "
+        "each worker process runs it again (under the 'spawn' start method, the default on "
+        "macOS and Windows, and 'forkserver'). Nothing was stored for this attempt. Put the "
+        "code that builds and runs the experiment under if __name__ == \"__main__\": (steps "
+        "and datasources stay at module scope); see docs/execution.md#processes."
+    )
+
+
 def iter_run(
     experiment: Experiment,
     treatments: Iterable[TreatmentLike] | None,
@@ -217,6 +239,7 @@ def iter_run(
     raises ``StopIteration`` holding the Result (no generator round trip per record).
     """
 
+    refuse_in_bootstrapping_worker(experiment)
     if strategy not in STRATEGIES:
         raise ExperimentValidationError(f"strategy must be 'rerun' or 'resume', got {strategy!r}")
     run_treatments = _chosen_treatments(treatments, experiment.treatments) if treatments is not None else None

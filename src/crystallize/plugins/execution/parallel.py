@@ -6,12 +6,13 @@ import contextlib
 import functools
 import math
 import os
+import sys
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crystallize.events import QueueSink, drain
-from crystallize.exceptions import PicklingError
+from crystallize.exceptions import ExperimentValidationError, PicklingError
 from crystallize.plugins.execution.base import ExecutionPlugin
 
 if TYPE_CHECKING:
@@ -20,6 +21,10 @@ if TYPE_CHECKING:
     from crystallize.experiment import Experiment
 
 EXECUTOR_TYPES = ("thread", "process")
+
+#: The most worker processes a process pool may have on Windows (a limit of the
+#: standard library's ProcessPoolExecutor there); threads have no such limit.
+WINDOWS_MAX_PROCESS_WORKERS = 61
 
 # The replicate function installed in each worker process by the pool initializer,
 # or the reason it could not be installed (reported by the first task), and where the
@@ -268,7 +273,9 @@ class ParallelExecution(ExecutionPlugin):
     """Run replicates concurrently on a thread or process pool.
 
     Args:
-        max_workers: pool size; defaults to the number of CPUs.
+        max_workers: pool size; defaults to the number of CPUs (for processes on Windows,
+            at most :data:`WINDOWS_MAX_PROCESS_WORKERS`, the most Windows allows: a
+            larger ``max_workers`` is refused there).
         executor_type: ``"thread"`` for IO-bound steps (the GIL is shared; global RNGs too,
             so seeded runs may not reproduce) or ``"process"`` for CPU-bound steps
             (everything sent to workers must pickle: define steps and datasources at
@@ -296,6 +303,14 @@ class ParallelExecution(ExecutionPlugin):
             if isinstance(count, bool) or not isinstance(count, int) or count < 1:
                 raise ValueError(f"max_workers must be a positive int or None, got {max_workers!r}")
             max_workers = count
+        if max_workers is not None and executor_type == "process" and max_workers > _process_limit():
+            raise ExperimentValidationError(
+                f"ParallelExecution(executor_type='process', max_workers={max_workers}): Windows "
+                f"allows at most {WINDOWS_MAX_PROCESS_WORKERS} worker processes in a process pool. "
+                f"Use max_workers={WINDOWS_MAX_PROCESS_WORKERS} or fewer (workers: in a config.yaml), "
+                "leave it out (the default is capped there), or use executor_type='thread', "
+                "which has no such limit."
+            )
         self.max_workers = max_workers
         self.executor_type = executor_type
 
@@ -307,7 +322,10 @@ class ParallelExecution(ExecutionPlugin):
     @property
     def workers(self) -> int:
         """The pool size actually used."""
-        return self.max_workers or os.cpu_count() or 1
+        if self.max_workers is not None:
+            return self.max_workers
+        cpus = os.cpu_count() or 1
+        return min(cpus, _process_limit()) if self.executor_type == "process" else cpus
 
     def iter_results(
         self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
@@ -406,12 +424,35 @@ class ParallelExecution(ExecutionPlugin):
                 rest += chunk[: started - 1]
             rest += chunk[started:]
         if broken and not suspects:
-            raise RuntimeError(
-                "Worker processes died before running any replicate (killed, out of memory, "
-                "or crashed while loading the experiment); finished replicates are kept. "
-                "Re-run with strategy='resume' to finish the rest."
-            )
+            import multiprocessing
+
+            raise RuntimeError(died_early_message(multiprocessing.get_context().get_start_method()))
         return suspects, rest + list(batcher.todo)
+
+
+def died_early_message(start_method: str) -> str:
+    """The error of a process-pool run whose workers all died before running a replicate,
+    under ``start_method``. Unless workers are forked, they import the main script again,
+    so a script without the ``__main__`` guard is named as a likely cause."""
+    guard = ""
+    if start_method != "fork":
+        guard = (
+            f" Under the '{start_method}' start method each worker imports the script that "
+            "started the run: a script without an if __name__ == \"__main__\": guard makes the "
+            "workers fail there (their error is printed above). Put the code that builds and "
+            "runs the experiment under that guard (see docs/execution.md#processes)."
+        )
+    return (
+        "Worker processes died before running any replicate (killed, out of memory, or "
+        f"crashed while loading the experiment); finished replicates are kept.{guard} "
+        "Re-run with strategy='resume' to finish the rest."
+    )
+
+
+def _process_limit() -> int:
+    """The most workers a process pool may have here: :data:`WINDOWS_MAX_PROCESS_WORKERS`
+    on Windows, no limit elsewhere (``sys.platform`` is read each time)."""
+    return WINDOWS_MAX_PROCESS_WORKERS if sys.platform == "win32" else sys.maxsize
 
 
 def run_alone(

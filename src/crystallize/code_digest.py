@@ -261,18 +261,19 @@ class _Dependencies:
         self._seen.add(id(fn))
         self._parts.append(f"{label}:def {fn.__qualname__}:{_source_digest(fn)}")
         code = fn.__code__
-        names = _names_used(code)
+        globals_read, names = _names_used(code)
         self._assigned.update(_attributes_assigned(code))
         namespace = fn.__globals__
         modules = []
-        for name in names:
+        for name in globals_read:
             if name in namespace:
                 self._global(f"{label}.{name}", namespace[name], modules)
         for module in modules:  # user modules it uses: the attributes it may read
             attributes = vars(module)
             for name in names:
                 if name in attributes:
-                    self._global(f"{module.__name__}.{name}", attributes[name], modules, attribute=name)
+                    where = f"{portable_module_name(module.__name__)}.{name}"
+                    self._global(where, attributes[name], modules, attribute=name)
         for i, default in enumerate(fn.__defaults__ or ()):
             self.value(f"{label}.default[{i}]", default)
         for name, default in sorted((fn.__kwdefaults__ or {}).items()):
@@ -387,23 +388,40 @@ def _code_text(code: types.CodeType) -> str:
     return repr((code.co_argcount, code.co_kwonlyargcount, code.co_flags, *fields, consts))
 
 
+#: The opcodes reading a global by name: in a function, in a class body or module-level
+#: code, and (Python 3.12+) in a class body or annotation scope that may see a dict first.
+_GLOBAL_LOADS = frozenset({"LOAD_GLOBAL", "LOAD_NAME", "LOAD_FROM_DICT_OR_GLOBALS"})
+#: Module attributes telling where a module lives, not what it runs (a folder
+#: experiment's modules hold their folder's path there: a moved folder keeps its digests).
+_MODULE_LOCATION = frozenset({"__name__", "__file__", "__package__", "__cached__"})
+
+
 @functools.lru_cache(maxsize=4096)
-def _names_used(code: types.CodeType) -> tuple[str, ...]:
-    """The global and attribute names ``code`` and the code nested in it read, except
-    the globals it assigns (``global _MODEL; _MODEL = load()`` is state, not code), in
-    name order: the order of the compiled code's names differs between Python versions
-    (3.12 compiles comprehensions inline), the digests must not."""
-    names = dict.fromkeys(code.co_names)
+def _names_used(code: types.CodeType) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(globals, names)`` of ``code`` and the code nested in it: the global names it
+    reads, and every name it uses, attribute names too (``helpers.CONST`` reads ``CONST``
+    from the user module ``helpers``; ``model.C`` does not read the global ``C``). Both
+    leave out the globals it assigns (``global _MODEL; _MODEL = load()`` is state, not
+    code) and :data:`_MODULE_LOCATION`, and are in name order: the order of the compiled
+    code's names differs between Python versions (3.12 compiles comprehensions inline),
+    the digests must not."""
     import dis  # (imported once it is needed: this module is on the import path)
 
-    if dis.opmap["STORE_GLOBAL"] in code.co_code[::2]:  # the opcodes: cheaper than dis
-        for instruction in dis.get_instructions(code):
-            if instruction.opname in ("STORE_GLOBAL", "DELETE_GLOBAL"):
-                names.pop(instruction.argval, None)
+    read: set[str] = set()
+    assigned: set[str] = set()
+    for instruction in dis.get_instructions(code):
+        if instruction.opname in _GLOBAL_LOADS:
+            read.add(instruction.argval)
+        elif instruction.opname in ("STORE_GLOBAL", "DELETE_GLOBAL"):
+            assigned.add(instruction.argval)
+    read -= assigned | _MODULE_LOCATION
+    names = set(code.co_names) - assigned - _MODULE_LOCATION
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
-            names.update(dict.fromkeys(_names_used(const)))
-    return tuple(sorted(names))
+            nested_read, nested_names = _names_used(const)
+            read.update(nested_read)
+            names.update(nested_names)
+    return tuple(sorted(read)), tuple(sorted(names))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -412,7 +430,7 @@ def _attributes_assigned(code: types.CodeType) -> frozenset[str]:
     (``Counter.n += 1``, ``self.cache = {}``): their values are state, not code."""
     import dis
 
-    opcodes = code.co_code[::2]  # cheaper than dis, as in _names_used
+    opcodes = code.co_code[::2]  # cheaper than dis
     assigned: set[str] = set()
     if dis.opmap["STORE_ATTR"] in opcodes or dis.opmap["DELETE_ATTR"] in opcodes:
         assigned.update(
@@ -427,7 +445,19 @@ def _attributes_assigned(code: types.CodeType) -> frozenset[str]:
 
 
 def qualified_name(obj: Any) -> str:
-    return f"{getattr(obj, '__module__', None)}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
+    """``module.qualname`` of ``obj`` as digests name it: a folder experiment's module by
+    its place in the folder, not by the folder's path (see :func:`portable_module_name`)."""
+    module = portable_module_name(getattr(obj, "__module__", None))
+    return f"{module}.{getattr(obj, '__qualname__', type(obj).__qualname__)}"
+
+
+def portable_module_name(name: Any) -> Any:
+    """A module name as digests write it: the same wherever a folder experiment's folder
+    is (:func:`crystallize.config.modules.portable_module_name`); others as they are."""
+    folders = sys.modules.get("crystallize.config.modules")  # not imported: no folder modules
+    if folders is None or not isinstance(name, str):
+        return name
+    return folders.portable_module_name(name)
 
 
 def code_hash(obj: Any) -> str:
@@ -495,6 +525,7 @@ __all__ = [
     "in_crystallize",
     "is_user_class",
     "is_user_function",
+    "portable_module_name",
     "qualified_name",
     "set_token",
     "source_of",

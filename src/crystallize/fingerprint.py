@@ -28,14 +28,17 @@ from crystallize.code_digest import (
     attribute_of,
     code_hash,
     fits_decimal,
+    in_crystallize,
     is_user_class,
     is_user_function,
+    portable_module_name,
     qualified_name,
     set_token,
     source_of,
 )
 from crystallize.plugins.seed import SeedPlugin
 from crystallize.utils.hashing import IMMUTABLE_TYPES, content_hash
+from crystallize.utils.importing import rebuild_from_factory
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -46,7 +49,9 @@ class _CodePickler(pickle.Pickler):
     :func:`code_hash` (pickle writes them by name, which stays the same when their code
     changes), and sets as their members' sorted digests (a set's order varies between
     processes), and paths as their class name and text (Python 3.13 pickles them from
-    another module). Other values are written as :func:`pickle.dumps` does."""
+    another module). Module names are written as :func:`portable_module_name` gives them,
+    so a folder experiment's do not depend on where its folder is. Other values are
+    written as :func:`pickle.dumps` does."""
 
     def __init__(self, file: io.BytesIO) -> None:
         super().__init__(file, protocol=5)
@@ -57,6 +62,8 @@ class _CodePickler(pickle.Pickler):
     def reducer_override(self, obj: Any) -> Any:
         if is_user_function(obj) or is_user_class(obj) or _wraps_user_function(obj):
             return _by_code, (qualified_name(obj), code_hash(obj))
+        if in_crystallize(type(obj)) and callable(attribute_of(obj, "fn")):
+            return _portable_factory_reduction(obj)
         if isinstance(obj, set | frozenset):
             return _by_members, _set_id(obj, type(obj))
         if isinstance(obj, PurePath):
@@ -84,6 +91,18 @@ def _wraps_user_function(obj: Any) -> bool:
         return is_user_function(inspect.unwrap(obj))
     except ValueError:  # a cycle of __wrapped__
         return False
+
+
+def _portable_factory_reduction(obj: Any) -> Any:
+    """How a step, datasource or verifier pickles (by its factory's module and name, see
+    :func:`~crystallize.utils.importing.factory_reference`), with the module named as
+    digests name it (a folder experiment's the same wherever the folder is);
+    ``NotImplemented`` for one pickled otherwise."""
+    reduced = obj.__reduce_ex__(5)
+    if reduced[0] is not rebuild_from_factory:
+        return NotImplemented
+    module, name, params = reduced[1]
+    return (rebuild_from_factory, (portable_module_name(module), name, params), *reduced[2:])
 
 
 def _by_code(name: str, digest: str) -> str:

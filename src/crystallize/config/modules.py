@@ -61,6 +61,24 @@ def package_name(folder: str | Path) -> str:
     return f"{PACKAGE_PREFIX}.{folder_token(folder)}"
 
 
+#: What :func:`portable_module_name` writes in place of a folder's token.
+FOLDER_PLACEHOLDER = "<folder>"
+
+
+def portable_module_name(name: str) -> str:
+    """``name`` with a folder package's token replaced by :data:`FOLDER_PLACEHOLDER`
+    (``crystallize.config._folders.<folder>.steps``); other names as they are.
+
+    Digests name a folder's modules this way, so a folder moved or copied to another
+    path (another machine, a colleague's clone) keeps its fingerprint and step cache
+    entries. Modules are still imported (and pickled to workers) by their real name.
+    """
+    if not name.startswith(PACKAGE_PREFIX + "."):
+        return name
+    _token, dot, rest = name[len(PACKAGE_PREFIX) + 1:].partition(".")
+    return f"{PACKAGE_PREFIX}.{FOLDER_PLACEHOLDER}{dot}{rest}"
+
+
 class FreshSourceLoader(importlib.machinery.SourceFileLoader):
     """A source loader that compiles the file every time and never touches ``__pycache__``.
 
@@ -294,6 +312,7 @@ def _members(
 
 
 __all__ = [
+    "FOLDER_PLACEHOLDER",
     "MODULE_FILES",
     "PACKAGE_PREFIX",
     "FolderFinder",
@@ -308,6 +327,7 @@ __all__ = [
     "module_spec",
     "package_name",
     "plain_functions",
+    "portable_module_name",
     "step_factories",
     "token_folder",
     "verifier_factories",

@@ -90,3 +90,18 @@ def test_an_unpicklable_value_has_no_content_hash() -> None:
 
     assert content_hash({"lock": threading.Lock()}) is None
     assert content_hash(Sample(np.zeros(1), "x", again=threading.Lock())) is None
+
+
+def test_parameter_digests_of_plain_values_are_their_content_hashes_without_a_copy() -> None:
+    from crystallize.fingerprint import param_digest
+
+    values = np.ones(2_000_000)  # 16 MB
+    assert param_digest(values) == digest(values)
+    assert param_digest({"w": values, "n": 3}) == digest({"w": values, "n": 3})
+    tracemalloc.start()
+    try:
+        param_digest(values)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < values.nbytes / 8

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import io
 import json
 import os
 import pickle
@@ -37,7 +36,7 @@ from crystallize.code_digest import (
     source_of,
 )
 from crystallize.plugins.seed import SeedPlugin
-from crystallize.utils.hashing import IMMUTABLE_TYPES, content_hash
+from crystallize.utils.hashing import IMMUTABLE_TYPES, content_hash, pickle_digest
 from crystallize.utils.importing import rebuild_from_factory
 
 if TYPE_CHECKING:
@@ -53,7 +52,7 @@ class _CodePickler(pickle.Pickler):
     so a folder experiment's do not depend on where its folder is. Other values are
     written as :func:`pickle.dumps` does."""
 
-    def __init__(self, file: io.BytesIO) -> None:
+    def __init__(self, file: Any) -> None:
         super().__init__(file, protocol=5)
         # Called for every object pickled: a plain function is the cheapest hook (and the
         # only one that sees exact sets; reducer_override sees set subclasses).
@@ -133,12 +132,10 @@ def param_digest(value: Any) -> str | None:
     """
     if type(value) in IMMUTABLE_TYPES:
         return content_hash(value)
-    buffer = io.BytesIO()
     try:
-        _CodePickler(buffer).dump(value)
+        return pickle_digest(value, _CodePickler)  # content_hash's, for plain values
     except Exception:
         return None
-    return hashlib.blake2b(buffer.getvalue(), digest_size=16).hexdigest()  # content_hash's, for plain values
 
 
 #: What :func:`state_digest` returns for attributes that cannot be digested: never equal

@@ -209,7 +209,8 @@ class HypothesisResult:
         results: ``{treatment: verifier output}``; a treatment whose verification failed
             maps to ``{"error": message}``.
         ranking: every treatment: first those the ranker scored, best (lowest score) first
-            (NaN scores after the others), then, in run order and *unranked*, those whose
+            (NaN scores after the others; equal scores by raw p-value, then by the larger
+            ``effect_size``, then in listing order), then, in run order and *unranked*, those whose
             comparison failed (an ``error`` entry) or whose ranker raised (a
             ``ranking_error`` entry). Only treatments in ``scores`` are ranked: use
             :attr:`best` for the winner, never ``ranking[0]`` alone.
@@ -298,6 +299,24 @@ def _raw_p(result: Mapping[str, Any]) -> float:
     values += [_as_p_value(v.get("p_value")) for v in result.values() if isinstance(v, Mapping)]
     usable = [p for p in values if p is not None and not math.isnan(p)]
     return min(usable) if usable else math.inf
+
+
+def _effect_magnitude(result: Mapping[str, Any]) -> float:
+    """How large a treatment's ``effect_size`` is (the largest over its metrics): its
+    absolute value, or for an ``odds_ratio`` its distance from 1 (``|log OR|``). 0 when
+    there is no numeric one, so such a treatment sorts last among tied scores."""
+    entries = [result, *(v for v in result.values() if isinstance(v, Mapping))]
+    return max((_magnitude(entry) for entry in entries), default=0.0)
+
+
+def _magnitude(entry: Mapping[str, Any]) -> float:
+    """The size of one result's ``effect_size`` (any real number, read as p-values are)."""
+    value = _as_p_value(entry.get("effect_size"))
+    if value is None or math.isnan(value):
+        return 0.0
+    if entry.get("effect_size_name") == "odds_ratio":
+        return abs(math.log(value)) if value > 0 else math.inf
+    return abs(value)
 
 
 class Hypothesis:
@@ -394,8 +413,12 @@ class Hypothesis:
             _apply_correction(results, self.correction, _as_p_value(alpha) or 0.05)
         scores = self._scores(results)
         # Holm and BH often give several treatments the same adjusted p-value; the raw
-        # one (whose order those corrections keep) breaks such ties, not listing order.
-        ranking = sorted(scores, key=lambda t: (math.isnan(scores[t]), scores[t], _raw_p(results[t])))
+        # one (whose order those corrections keep) breaks such ties, then (for p-values
+        # that all underflowed to 0 at large samples) the larger effect, then listing order.
+        ranking = sorted(
+            scores,
+            key=lambda t: (math.isnan(scores[t]), scores[t], _raw_p(results[t]), -_effect_magnitude(results[t])),
+        )
         ranking += [t for t in results if t not in scores]
         return HypothesisResult(self.name, results, ranking, scores, self.metrics, self.correction)
 

@@ -124,7 +124,7 @@ def _hypothesis_rows(hyp: HypothesisResult) -> list[list[str]]:
     for treatment in [*hyp.ranking, *(t for t in hyp.results if t not in ranked)]:
         output = hyp.results.get(treatment, {})
         if "error" in output:
-            rows.append([treatment, "-", "-", "-", "-", "-", "-", f"error: {output['error']}"])
+            rows.append([treatment, "-", "-", "-", "-", "-", "-", "error (see below)"])
             others.append("")
             continue
         for metric, entry in metric_entries(hyp, output):
@@ -161,12 +161,15 @@ def metric_entries(hyp: HypothesisResult, output: dict[str, Any]) -> list[tuple[
     return nested or [(output.get("metric", ", ".join(hyp.metrics)), output)]
 
 
-def _comparison_warnings(hyp: HypothesisResult) -> list[str]:
-    """The verifiers' warnings (``PairedByReplicate``, ``RepeatedValues``, scipy's...),
-    one line each under the table: a verdict they qualify must not look unqualified."""
+def _comparison_notes(hyp: HypothesisResult) -> list[str]:
+    """Lines under the table: why a comparison failed (its row only says ``error (see
+    below)``, so a long message does not widen the table), and the verifiers' warnings
+    (``PairedByReplicate``, ``RepeatedValues``, scipy's...): a verdict they qualify must
+    not look unqualified."""
     lines: list[str] = []
     for treatment, output in hyp.results.items():
         if "error" in output:
+            lines.append(f"  ! {treatment}: error: {output['error']}")
             continue
         for metric, entry in metric_entries(hyp, output):
             for warning in entry.get("warnings") or []:
@@ -222,9 +225,10 @@ def _hypothesis_header(hyp: HypothesisResult) -> str:
 
 
 def _best_line(hyp: HypothesisResult) -> str | None:
-    """``Best: <treatment>``, or why no treatment could be ranked (``None``: nothing to say)."""
+    """``Best: <treatment>`` (``(not significant)`` after it when its verdict, like every
+    row's, says so), or why no treatment could be ranked (``None``: nothing to say)."""
     if hyp.best is not None:
-        return f"Best: {hyp.best}"
+        return f"Best: {hyp.best}" + (" (not significant)" if _not_significant(hyp, hyp.best) else "")
     outputs = [o for o in hyp.results.values() if isinstance(o, dict)]
     if outputs and all("error" in o for o in outputs):
         return "Best: none (every comparison failed, so no treatment could be ranked; see the errors above)"
@@ -240,6 +244,14 @@ def _best_line(hyp: HypothesisResult) -> str | None:
             "output, else give the Hypothesis a ranker=fn(result) -> float)"
         )
     return None
+
+
+def _not_significant(hyp: HypothesisResult, treatment: str) -> bool:
+    """Whether the verdicts of ``treatment`` (one per metric) all say "not significant";
+    ``False`` when its verifier gives no ``significant`` flag."""
+    flags = [entry.get("significant") for _, entry in metric_entries(hyp, hyp.results[treatment])]
+    flags = [flag for flag in flags if flag is not None]
+    return bool(flags) and not any(flags)
 
 
 def render_report(result: Result) -> str:
@@ -278,7 +290,7 @@ def render_report(result: Result) -> str:
         note = _ci_note(hyp)
         if note is not None:
             lines.append(note)
-        lines += _comparison_warnings(hyp)
+        lines += _comparison_notes(hyp)
         best = _best_line(hyp)
         if best is not None:
             lines.append(best)

@@ -46,6 +46,12 @@ _check_method = functools.partial(
 #: 89-91% at 8-12 and 92% at 15; skewed (lognormal) data stayed at 78-86% even at 20.
 SMALL_SAMPLE_BOOTSTRAP = 15
 
+#: The most values (summed over the samples) one batch of resamples may hold. scipy
+#: builds all ``n_resamples`` resamples at once unless given a ``batch``: 9,999 x 20,000
+#: values took gigabytes. A batch of this many float64 values (plus scipy's index array
+#: of the same shape) takes about 64 MB.
+RESAMPLE_BATCH_VALUES = 2**22
+
 
 def small_sample_ci_note(n: int, *, interval: str, below: int, coverage: str, instead: str) -> list[str]:
     """A ``SmallSampleWarning`` for a bootstrap ``ci`` computed from ``n`` values (per
@@ -65,6 +71,21 @@ def small_sample_ci_note(n: int, *, interval: str, below: int, coverage: str, in
         f"SmallSampleWarning: the ci is a {interval} interval from {n} value(s); below "
         f"{below} such intervals are too narrow ({coverage}). {instead}"
     ]
+
+
+def resample_batch(n_values: int, n_resamples: int) -> int:
+    """How many resamples scipy may build at once (its ``batch=``) for samples holding
+    ``n_values`` values in all: as many as fit in :data:`RESAMPLE_BATCH_VALUES`, at
+    least one and at most ``n_resamples``.
+
+    It depends only on the sizes, so a seeded call stays deterministic. Up to
+    ``RESAMPLE_BATCH_VALUES // n_resamples`` values in all (419 at the default 9,999
+    resamples) it is ``n_resamples``: scipy's unbatched result, unchanged. Above that,
+    scipy's one-sample bootstrap and permutation test still give the same result, but
+    its two-sample bootstrap draws from the samples in turn batch by batch, so that
+    interval differs (by resampling noise) from an unbatched one.
+    """
+    return max(1, min(n_resamples, RESAMPLE_BATCH_VALUES // max(n_values, 1)))
 
 
 def _mean_difference(treatment: np.ndarray, baseline: np.ndarray, axis: int = -1) -> Any:
@@ -91,7 +112,8 @@ def bootstrap_difference_ci(
 
     With ``paired=True`` the paired differences are resampled (one-sample bootstrap of
     their mean). Returns ``(nan, nan)`` when a condition has fewer than 2 values, which
-    scipy cannot resample meaningfully.
+    scipy cannot resample meaningfully. Resamples are built :func:`resample_batch` at a
+    time, so memory stays bounded whatever the sample size.
     """
     from scipy.stats import bootstrap
 
@@ -107,6 +129,7 @@ def bootstrap_difference_ci(
         data,
         statistic,
         n_resamples=n_resamples,
+        batch=resample_batch(sum(sample.size for sample in data), n_resamples),
         vectorized=True,
         paired=False,
         confidence_level=confidence_level,
@@ -128,7 +151,8 @@ def permutation_p_value(
 
     scipy enumerates every distinct relabelling (an exact test) when there are at most
     ``n_resamples`` of them, and otherwise draws ``n_resamples`` random relabellings from
-    a generator seeded with ``seed``.
+    a generator seeded with ``seed``, :func:`resample_batch` at a time (which leaves the
+    p-value unchanged: scipy draws the same relabellings whatever the batch).
 
     Returns:
         ``(p_value, statistic, exact)``.
@@ -141,6 +165,7 @@ def permutation_p_value(
         permutation_type="independent",
         vectorized=True,
         n_resamples=n_resamples,
+        batch=resample_batch(baseline.size + treatment.size, n_resamples),
         alternative=alternative,
         **seeded(scipy_permutation_test, seed),
     )

@@ -144,7 +144,7 @@ def _median_test(pairs: Pairs, comparison: Comparison, alpha: float) -> dict[str
 
     from crystallize.stats import wilcoxon
     from crystallize.stats._common import ci_tuple, collect_warnings, plain, seeded
-    from crystallize.stats.resampling import small_sample_ci_note
+    from crystallize.stats.resampling import resample_batch, small_sample_ci_note
 
     metric = comparison.metric
     # The verdict: scipy's Wilcoxon signed-rank test of the per-replicate differences
@@ -160,7 +160,7 @@ def _median_test(pairs: Pairs, comparison: Comparison, alpha: float) -> dict[str
         boot = bootstrap(
             (left, right), _median_difference, paired=True, vectorized=True,
             confidence_level=1 - alpha, method="percentile", n_resamples=N_RESAMPLES,
-            **seeded(bootstrap, 0),
+            batch=resample_batch(left.size + right.size, N_RESAMPLES), **seeded(bootstrap, 0),
         )
     n = int(left.size)
     notes += unreachable_significance_note(n, alpha, comparison.alternative)

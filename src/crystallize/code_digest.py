@@ -139,10 +139,14 @@ def _is_user_file(filename: str | None) -> bool:
 
 
 def is_user_function(obj: Any) -> bool:
+    """True for a plain Python function whose code is the user's (see :func:`_is_user_file`):
+    its digest follows its source, not its name."""
     return isinstance(obj, types.FunctionType) and _is_user_file(obj.__code__.co_filename)
 
 
 def is_user_class(obj: Any) -> bool:
+    """True for a class defined in ``__main__`` or in one of the user's modules (not the
+    standard library, an installed package or Crystallize)."""
     if not isinstance(obj, type):
         return False
     name = obj.__dict__.get("__module__")
@@ -506,6 +510,7 @@ def fits_decimal(value: int) -> bool:
 
 @functools.cache
 def decimal_bound(digits: int) -> int:
+    """``10 ** digits``, computed once per ``digits`` (a large power is slow to build)."""
     return 10**digits
 
 

@@ -9,7 +9,6 @@ experiment; ``--root`` points elsewhere. ``diff`` lives in :mod:`crystallize.cli
 from __future__ import annotations
 
 import json
-import shlex
 import sys
 import time
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from crystallize.cli.errors import (
     on_interrupt,
     suggest,
 )
+from crystallize.cli.shell import command_line
 from crystallize.cli.targets import data_root, display, stdout_to_stderr
 from crystallize.cli.text import literal, printable, typed_name, unbroken
 
@@ -302,12 +302,13 @@ def never_ran(experiment: ExperimentArg, where: Path, *, run_hint: bool = True) 
     """What every command says of an experiment that has no stored run yet (with
     ``run_hint``, how to run it)."""
     message = f"no runs of '{experiment.name}' yet (looked in {display(where)})."
-    return f"{message} Run it with: crystallize run {shlex.quote(experiment.given)}" if run_hint else message
+    return f"{message} Run it with: {command_line(['crystallize', 'run', experiment.given])}" if run_hint else message
 
 
 def tracebacks_hint(given: str, run_id: str) -> str:
     """The line pointing to the stored tracebacks of a run's failed replicates."""
-    return f"See their tracebacks with: crystallize show {shlex.quote(given)} --run {run_id} --tracebacks"
+    command = command_line(["crystallize", "show", given, "--run", run_id, "--tracebacks"])
+    return f"See their tracebacks with: {command}"
 
 
 # -- commands --------------------------------------------------------------------------------

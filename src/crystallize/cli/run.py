@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 import sys
 from collections.abc import Sequence
 from enum import StrEnum
@@ -20,6 +19,7 @@ from crystallize.cli.overrides import (
     select_treatments,
 )
 from crystallize.cli.progress import RunProgress
+from crystallize.cli.shell import command_line
 from crystallize.cli.targets import Target, data_root, display, resolve_target, stdout_to_stderr
 from crystallize.cli.text import printable
 
@@ -150,14 +150,15 @@ def execute(
 
 def resume_hint(name_or_path: str, options: Sequence[tuple[str, object]]) -> str:
     """The command finishing an interrupted run: ``crystallize run NAME --strategy resume``
-    and the run's ``(option, value)`` pairs, shell-quoted (a value ``True`` is a flag;
+    and the run's ``(option, value)`` pairs, quoted for this platform's shell (see
+    :func:`~crystallize.cli.shell.command_line`; a value ``True`` is a flag;
     ``None`` and ``False`` leave the option out)."""
     words = ["crystallize", "run", name_or_path, "--strategy", "resume"]
     for option, value in options:
         if value is None or value is False:
             continue
         words += [option] if value is True else [option, str(value)]
-    return shlex.join(words)
+    return command_line(words)
 
 
 def print_tracebacks_hints(results: dict[str, Result], target: Target, name_or_path: str) -> None:
@@ -196,11 +197,13 @@ def _stored_status(result: Result) -> str:
 def resume_refused(exc: RunInProgressError) -> UserError:
     """``--strategy resume`` met a run still going in another process: the library's
     error in the command's words (``--strategy rerun``, not ``strategy='rerun'``)."""
+    from crystallize.store.liveness import stop_hint
+
     run = exc.run
     return UserError(
         f"Cannot resume run {run.run_id} of '{run.experiment}': it is still running in process "
         f"{run.pid} on {run.hostname}, and resuming it now would compute its missing replicates "
-        f"a second time. Wait for it to finish, or stop that process (e.g. kill {run.pid}), then "
+        f"a second time. Wait for it to finish, or stop that process ({stop_hint(run.pid)}), then "
         "resume; or start a new run with --strategy rerun."
     )
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import inspect
 import os
-import shlex
 from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crystallize.cli.shell import split_command
 from crystallize.cli.targets import data_root, display
+from crystallize.exceptions import StoreError
 
 if TYPE_CHECKING:
     from crystallize.config import ExperimentGraph
@@ -141,10 +142,10 @@ def last_result(experiment: Experiment) -> Result | None:
 
 def artifacts_summary(experiment: Experiment, result: Result) -> str:
     """Where the run's artifacts are and how many files of each name it wrote."""
-    counts: Counter[str] = Counter()
-    for record in result.full_records():
-        for step in record.steps:
-            counts.update(step.artifacts)
+    try:
+        counts = artifact_counts(experiment, result)
+    except StoreError as exc:  # a broken store must not break the summary
+        return f"cannot count them: {exc}"
     location = getattr(experiment, "artifact_location", None)
     where = ""
     if location is not None:
@@ -155,6 +156,23 @@ def artifacts_summary(experiment: Experiment, result: Result) -> str:
         return f"no artifacts written{f' (directory: {where})' if where else ''}"
     files = ", ".join(f"{name} ×{n}" for name, n in sorted(counts.items()))
     return f"{where}: {files}" if where else files
+
+
+def artifact_counts(experiment: Experiment, result: Result) -> dict[str, int]:
+    """``{artifact name: files written}`` of ``result``: counted in the run store when its
+    records keep their steps there (a large run), else from the records in memory."""
+    from crystallize.record import STEPS_IN_STORE
+
+    records = result.records
+    if result.run_id and records and records[0].steps is STEPS_IN_STORE:
+        from crystallize.store.artifact_counts import stored_artifact_counts
+
+        return stored_artifact_counts(data_root(experiment), result.run_id)
+    counts: Counter[str] = Counter()
+    for record in records:
+        for step in record.steps:
+            counts.update(step.artifacts)
+    return counts
 
 
 # -- state switches ------------------------------------------------------------------------------
@@ -223,7 +241,8 @@ def _folder(experiment: Experiment) -> Path:
 
 # -- the editor ----------------------------------------------------------------------------------
 def editor_command(path: str | Path) -> list[str] | None:
-    """The command opening ``path`` in ``$CRYSTALLIZE_EDITOR``, ``$EDITOR`` or ``$VISUAL``.
+    """The command opening ``path`` in ``$CRYSTALLIZE_EDITOR``, ``$EDITOR`` or ``$VISUAL``
+    (split as this platform's shell would: :func:`~crystallize.cli.shell.split_command`).
 
     Raises:
         ValueError: the variable's value does not split into a command (an unclosed quote).
@@ -232,7 +251,7 @@ def editor_command(path: str | Path) -> list[str] | None:
         value = os.environ.get(variable, "").strip()
         if value:
             try:
-                words = shlex.split(value)
+                words = split_command(value)
             except ValueError as exc:  # say, an unclosed quote
                 raise ValueError(
                     f"${variable} is set to {value!r}, which is not a command ({exc}); fix its quoting"
@@ -256,6 +275,7 @@ def source_file(obj: Any) -> Path | None:
 __all__ = [
     "EDITOR_VARIABLES",
     "all_cached",
+    "artifact_counts",
     "artifacts_summary",
     "config_text",
     "editor_command",

@@ -29,6 +29,7 @@ from textual.widgets import (
     TabbedContent,
     TabPane,
 )
+from textual.worker import Worker, WorkerState
 
 from crystallize.cli.progress import Tracker, format_seconds
 from crystallize.cli.targets import display
@@ -40,6 +41,10 @@ from crystallize.cli.tui.widgets.plan import PlanItem, PlanTree
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
+
+NO_RUN_YET = "No run yet. Press R to run."
+LOADING_LAST_RUN = "Loading the last stored run…"
+LAST_SUMMARY = "last-summary"  # the worker group reading the last stored runs
 
 
 class RunScreen(Screen[None]):
@@ -93,7 +98,7 @@ class RunScreen(Screen[None]):
                     with TabPane("Log", id="log-tab"):
                         yield RichLog(id="run-log", max_lines=5000, wrap=True, markup=False)
                     with TabPane("Summary", id="summary-tab"), VerticalScroll():
-                        yield Static("No run yet. Press R to run.", id="summary-body")
+                        yield Static(NO_RUN_YET, id="summary-body")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -181,17 +186,41 @@ class RunScreen(Screen[None]):
         return next((e for e in self.experiments if e.name == name), None)
 
     def show_last_summary(self) -> None:
-        """Fill the summary tab from the store's newest runs (before running here)."""
+        """Fill the summary tab from the store's newest runs (before running here).
+
+        They are read in a thread: a large run takes seconds to load and summarise, and
+        the screen must not freeze meanwhile. A run started here first cancels it.
+        """
+        if not self.experiments:
+            return
+        self.show_summary([LOADING_LAST_RUN])
+        experiments = list(self.experiments)
+        self.run_worker(
+            lambda: self.last_summary_parts(experiments),
+            thread=True, group=LAST_SUMMARY, exclusive=True, exit_on_error=False,
+        )
+
+    def last_summary_parts(self, experiments: list[Experiment]) -> list[str]:
+        """The summary of each experiment's newest stored run (runs in a worker thread)."""
         parts = []
-        for experiment in self.experiments:
+        for experiment in experiments:
             try:
                 result = model.last_result(experiment)
-            except Exception:
-                result = None
-            if result is not None:
-                parts.append(self.summary_text(experiment, result, f"Last stored run of {experiment.name}"))
-        if parts:
-            self.show_summary(parts)
+                if result is not None:
+                    parts.append(self.summary_text(experiment, result, f"Last stored run of {experiment.name}"))
+            except Exception as exc:  # a broken store must not break browsing
+                parts.append(f"== Last stored run of {experiment.name} ==\ncannot read it: {exc}")
+        return parts
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Show the last stored runs once read (a cancelled read shows nothing)."""
+        worker = event.worker
+        if worker.group != LAST_SUMMARY:
+            return
+        if event.state is WorkerState.SUCCESS:
+            self.show_summary(worker.result or [NO_RUN_YET])
+        elif event.state is WorkerState.ERROR:
+            self.show_summary([f"Cannot read the last stored run: {worker.error}"])
 
     @staticmethod
     def summary_text(experiment: Experiment, result: Any, heading: str) -> str:
@@ -216,6 +245,7 @@ class RunScreen(Screen[None]):
         self.reload()
         if not self.experiments:
             return
+        self.workers.cancel_group(self, LAST_SUMMARY)  # this run's summary replaces it
         self.controller = RunController(
             self.experiments,
             on_start=lambda e, c, r, s: self.post_message(RunStarted(e.name, c, r, s)),

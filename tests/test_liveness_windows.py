@@ -146,3 +146,12 @@ def test_the_cli_refusal_to_resume_says_how_to_stop_the_process_on_windows(monke
     message = str(resume_refused(RunInProgressError(_run_info(), 3.0)))
     assert "stop that process (End task in Task Manager, or taskkill /PID 4321)" in message
     assert "e.g. kill" not in message
+
+
+def test_the_library_refusal_names_the_windows_way_to_stop_a_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    from crystallize.store.base import RunInProgressError
+
+    monkeypatch.setattr(liveness.sys, "platform", "win32")
+    message = str(RunInProgressError(_run_info(), 3.0))
+    assert "taskkill /PID 4321" in message
+    assert "e.g. kill" not in message

@@ -43,12 +43,14 @@ class RunInProgressError(StoreError):
     """
 
     def __init__(self, run: RunInfo, heartbeat_age: float) -> None:
+        from crystallize.store.liveness import stop_hint
+
         self.run = run
         super().__init__(
             f"Cannot resume run {run.run_id} of '{run.experiment}': it is still running in "
             f"process {run.pid} on {run.hostname} (last heartbeat {heartbeat_age:.0f} s ago), "
             "and resuming it now would compute its missing replicates a second time. Wait for "
-            f"it to finish, or stop that process (e.g. kill {run.pid}), then resume; or use "
+            f"it to finish, or stop that process ({stop_hint(run.pid)}), then resume; or use "
             "strategy='rerun' to start a new run."
         )
 

@@ -41,6 +41,19 @@ if TYPE_CHECKING:
 Condition = tuple[str, Treatment | None]
 _JSON_SCALARS = (str, int, float, bool, type(None))
 _DATASOURCE_STAGE = "datasource"
+_UNSEEN: tuple[Any, str | None] = (object(), None)  # no datasource output remembered
+
+
+def _fresh_refcount() -> int:
+    """What ``sys.getrefcount`` says of an object only a local variable holds (it
+    differs between Python versions)."""
+    fresh = object()
+    return sys.getrefcount(fresh)
+
+
+#: A datasource output with more references than this is held elsewhere too (a
+#: module-level dataset): remembering it keeps nothing alive that would not be anyway.
+_FRESH_REFS = _fresh_refcount()
 
 
 _LOGGED_CHARS = 200
@@ -137,13 +150,20 @@ def _is_awaitable_type(kind: type) -> bool:
 
 class ConditionPlan:
     """What one condition runs: its datasource and steps, with per-step constants
-    (loggable params, cache keys) computed once rather than in every replicate."""
+    (loggable params, cache keys) computed once rather than in every replicate.
 
-    __slots__ = ("datasource", "steps", "entries")
+    ``last_source`` is the datasource's last output and its digest, when something else
+    holds that output too (a module-level dataset): the same object returned again with
+    another digest was changed in place. A fresh output is not remembered (that would
+    keep it alive); nor one that cannot be hashed (digest ``None``).
+    """
+
+    __slots__ = ("datasource", "steps", "entries", "last_source")
 
     def __init__(self, datasource: Any, steps: list[Any], cache: StepCache | None) -> None:
         self.datasource = datasource
         self.steps = steps
+        self.last_source: tuple[Any, str | None] = _UNSEEN
         self.entries = []
         for step in steps:
             params = {k: loggable(v) for k, v in step.params.items()}
@@ -263,6 +283,7 @@ class ReplicateRunner:
             for name, t in self.conditions
         }
         self._baseline_plan = baseline
+        self._warned_in_place = False  # see _warn_changed_in_place
         self._pid = os.getpid()
         if self.expected_code is not None and self.expected_code != code_digest(exp, self.conditions):
             # This process sees other code than the driver did at the start of the run.
@@ -369,6 +390,30 @@ class ReplicateRunner:
             for name, _ in self._pending(replicate)
         ]
 
+    def _warn_changed_in_place(self, before: str | None, now: str | None) -> None:
+        """Warn (once per run and process) that the datasource handed out an object
+        again whose content changed since (see :class:`ConditionPlan`): results then
+        depend on execution order. Outputs that cannot be hashed are not checked."""
+        if before is None or now is None or self._warned_in_place:
+            return
+        self._warned_in_place = True
+        import warnings
+
+        from crystallize.utils.callers import user_stacklevel
+
+        name = getattr(self.experiment, "name", None)
+        warnings.warn(
+            f"Experiment{f' {name!r}' if name else ''}: the datasource returned the same object "
+            "as for an earlier condition or replicate, but its content changed since: a step "
+            "modified the datasource's output in place (or the datasource refills one object), "
+            "so each replicate sees what earlier "
+            "ones left and results depend on the execution order (serial and process "
+            "execution disagree). Return a copy from the datasource, or copy the data in the "
+            "step before changing it (df = df.copy(), arr = arr.copy()).",
+            RuntimeWarning,
+            stacklevel=user_stacklevel(),
+        )
+
     def _pending(self, replicate: int) -> list[Condition]:
         done = self.done.get(replicate)
         if not done:
@@ -414,13 +459,19 @@ class ReplicateRunner:
             for stage, hook in self._before_replicate:  # noqa: B007 - read on failure
                 hook(exp, ctx)
             stage = _DATASOURCE_STAGE
+            fresh_refs = _FRESH_REFS  # references to an output nothing else holds
             if self.use_data:
                 data = self.data
             else:
                 data = plan.datasource.fetch(ctx)
                 if _AWAITABLE_TYPES.get(type(data), True) and _is_awaitable_type(type(data)):
                     data = yield data
+                    fresh_refs += 2  # the driver's variable and its gen.send(value) hold it too
             input_hash = content_hash(data)
+            last = plan.last_source  # the datasource's previous output and its digest
+            if last[0] is data and last[1] != input_hash:
+                self._warn_changed_in_place(last[1], input_hash)
+            plan.last_source = (data, input_hash) if sys.getrefcount(data) > fresh_refs else _UNSEEN
             for step, name, params, keyer, reads_context in plan.entries:
                 for stage, hook in before_step:  # noqa: B007 - read on failure
                     hook(exp, step)
@@ -452,14 +503,20 @@ class ReplicateRunner:
                     else:
                         data = out
                     if lookup is not None:
+                        # Hashed now to be stored with the output, so a hit need not hash it
+                        # (after_step hooks may change it: then it is hashed after them).
+                        lookup.output_hash = None if after_step else content_hash(data)
                         lookup.store(cache, keyer, data, log[n_logged:], ctx, n_keys, written[n_written:], *noted)
                 duration = perf_counter() - t0
                 # Nothing after these hooks can fail before the next step resets the stage.
                 for stage, hook in after_step:  # noqa: B007 - read on failure
                     hook(exp, step, data, ctx)
-                # A step passing an immutable value through (say, one that only records
-                # metrics) leaves its digest unchanged: no need to hash it again.
-                if data is step_input and type(data) in IMMUTABLE_TYPES:
+                # A cached step's digest is known (computed for the entry, or read from it);
+                # a step passing an immutable value through (say, one that only records
+                # metrics) leaves its digest unchanged: no need to hash either again.
+                if lookup is not None and lookup.output_hash is not None and not after_step:
+                    output_hash = lookup.output_hash
+                elif data is step_input and type(data) in IMMUTABLE_TYPES:
                     output_hash = input_hash
                 else:
                     output_hash = content_hash(data)

@@ -22,8 +22,11 @@ keys it added or overrode, the bytes of the artifacts it wrote, the state of the
 random number generators (Python's ``random`` and, when loaded, NumPy's) after the step
 when it drew from them, and the events it emitted, so a hit replays all six: artifact files are written again at the new replicate's location, and
 later steps draw exactly the numbers they would have drawn had the step run. (RNGs
-seeded by a custom ``seed_fn`` — PyTorch's, say — are not captured.) A miss carries an
-explanation: which parts differ from the closest earlier entry of the same step.
+seeded by a custom ``seed_fn`` — PyTorch's, say — are not captured.) It also holds the
+output's content digest, so a hit does not hash the output it loads again (an entry
+written before digests were stored, or by a run with ``after_step`` hooks, has none:
+its output is hashed). A miss carries an explanation: which parts differ from the
+closest earlier entry of the same step.
 """
 
 from __future__ import annotations
@@ -138,7 +141,7 @@ class StepCacheKey:
 class CacheLookup:
     """The outcome of one lookup: a hit to replay, or a miss to store afterwards."""
 
-    __slots__ = ("key", "parts", "miss_reason", "hit", "value", "n_events", "rng")
+    __slots__ = ("key", "parts", "miss_reason", "hit", "value", "n_events", "rng", "output_hash")
 
     def __init__(self, key: str | None, parts: dict[str, Any] | None, miss_reason: str | None) -> None:
         self.key = key
@@ -150,12 +153,17 @@ class CacheLookup:
         self.n_events = 0
         #: A digest of the global generators' state when the step started.
         self.rng: str | None = None
+        #: The output's content digest: stored with the entry (set before :meth:`store`),
+        #: or read from it by :meth:`replay` (``None`` for an entry stored without one).
+        self.output_hash: str | None = None
 
     def replay(self, ctx: FrozenContext) -> Any:
         """Apply the cached metrics (with their tags), context additions and overrides,
-        events and artifacts to ``ctx``; return the output."""
+        events and artifacts to ``ctx``; return the output (its digest, when the entry
+        holds one, in :attr:`output_hash`)."""
         data, logged, added, artifacts, rng, *rest = self.value
         events = rest[0] if rest else []
+        self.output_hash = rest[1] if len(rest) > 1 else None
         if rng is not None:  # None: the step did not draw from the global generators
             _restore_rng_states(rng)
         for name, value, *tags in logged:
@@ -182,9 +190,9 @@ class CacheLookup:
         reads: dict[str, str | None],
         overridden: set[str],
     ) -> None:
-        """Save the step's output, metrics, context additions and overrides, events and
-        written artifacts under a key that covers every context value it read (a failure
-        only logs)."""
+        """Save the step's output (with :attr:`output_hash`, its digest), metrics, context
+        additions and overrides, events and written artifacts under a key that covers
+        every context value it read (a failure only logs)."""
         if self.key is None:
             return
         from crystallize.store import make_key
@@ -217,7 +225,10 @@ class CacheLookup:
             artifacts = [(name, Artifact(name).bind(ctx).read_bytes()) for name in written]
         events = (ctx._events or [])[self.n_events :]
         try:
-            entry = (data, _with_tags(logged, ctx), added, artifacts, _rng_states() if drew else None, events)
+            entry = (
+                data, _with_tags(logged, ctx), added, artifacts, _rng_states() if drew else None, events,
+                self.output_hash,
+            )
             cache.put(self.key, entry, step=self.parts["step"], parts=self.parts)
         except TypeError as exc:
             self.miss_reason = f"{self.miss_reason}; output not cached: {exc}"

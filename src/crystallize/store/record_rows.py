@@ -12,7 +12,7 @@ import logging
 import operator
 import time
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, partial
 from itertools import chain
 from typing import Any
 
@@ -22,6 +22,7 @@ from crystallize.store.base import RunNotFoundError
 from crystallize.store.serialize import (
     SerializationError,
     decode_record,
+    dumps,
     encode_record,
     encode_record_lossy,
     loads,
@@ -67,18 +68,56 @@ def record_rows(
         ) from exc
 
 
-def encode_keeping_text(record: ReplicateRecord) -> str:
-    """:func:`encode_record`, or its lossy form with a warning naming what became text."""
+def encode_keeping_text(record: ReplicateRecord, warned: set[tuple[str, ...]] | None = None) -> str:
+    """:func:`encode_record`, or its lossy form with a warning naming what became text.
+
+    With ``warned`` (the sets of metric names already warned about, updated here), a
+    record whose unstorable metrics were warned about already is stored without a
+    warning: the store warns once per run and set of metric names, not per record.
+    """
     try:
         return encode_record(record)
     except SerializationError:
         payload, replaced = encode_record_lossy(record)
-        logger.warning(
-            "The record of condition '%s' replicate %s holds values JSON cannot hold; the "
-            "store keeps them as text (the in-memory Result keeps them as they are): %s",
-            record.condition, record.replicate, "; ".join(replaced),
-        )
+        names = _unstorable_metrics(record)
+        if warned is None or names not in warned:
+            if warned is not None:
+                warned.add(names)
+            logger.warning(
+                "The record of condition '%s' replicate %s holds values JSON cannot hold%s; the "
+                "store keeps them as text (the in-memory Result keeps them as they are), as it "
+                "does for later records of this run with such values, without another warning: %s",
+                record.condition, record.replicate,
+                f" (metric{'s' if len(names) > 1 else ''} {', '.join(map(repr, names))})" if names else "",
+                _described(replaced),
+            )
         return payload
+
+
+_SHOWN_VALUES = 3
+_DESCRIPTION_CHARS = 80
+
+
+def _described(replaced: list[str]) -> str:
+    """The first few descriptions of values stored as text, each on one short line (a
+    DataFrame's repr spans many lines)."""
+    shown = []
+    for text in replaced[:_SHOWN_VALUES]:
+        line = " ".join(text.split())
+        shown.append(line if len(line) <= _DESCRIPTION_CHARS else line[: _DESCRIPTION_CHARS - 3] + "...")
+    more = len(replaced) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+
+
+def _unstorable_metrics(record: ReplicateRecord) -> tuple[str, ...]:
+    """The names of ``record``'s metrics whose values JSON cannot hold."""
+    names = []
+    for name, values in record.metrics.items():
+        try:
+            dumps(values)
+        except SerializationError:
+            names.append(str(name))
+    return tuple(names)
 
 
 def sql_int(value: Any) -> int | None:
@@ -93,16 +132,25 @@ class RecordRows:
     """The ``records`` table's half of :class:`~crystallize.store.sqlite.SQLiteRunStore`
     (which provides ``transaction``, ``path`` and ``checkpointer``)."""
 
+    def _lossy_warned(self, run_id: str) -> set[tuple[str, ...]]:
+        """The sets of metric names run ``run_id`` was warned about storing as text (see
+        :func:`encode_keeping_text`), kept by this store object."""
+        if not hasattr(self, "_lossy_warnings"):
+            self._lossy_warnings: dict[str, set[tuple[str, ...]]] = {}
+        return self._lossy_warnings.setdefault(run_id, set())
+
     def append_records(self, run_id: str, records: Sequence[ReplicateRecord]) -> None:
         """Store ``records`` in one transaction, replacing same (condition, replicate).
 
         A value JSON cannot hold (a ``complex`` metric, an arbitrary object) is stored as
-        its ``repr()`` text, with a warning, rather than keeping the batch out of the store.
+        its ``repr()`` text, with a warning (once per run and set of metric names), rather
+        than keeping the batch out of the store.
         """
         try:
             rows = record_rows(run_id, records, encode_record)
         except SerializationError:  # one odd value must not keep the others out
-            rows = record_rows(run_id, records, encode_keeping_text)
+            warned = self._lossy_warned(run_id)
+            rows = record_rows(run_id, records, partial(encode_keeping_text, warned=warned))
         with self.transaction(write=True) as conn:
             # Records are a sign of life too: a run whose driver dies between heartbeats
             # is then shown ending at its last records, not at its last heartbeat.

@@ -282,7 +282,7 @@ class StepCache:
         index = self._index_path(step_name)
         try:
             lines = index.read_text(encoding="utf-8").splitlines()
-        except (FileNotFoundError, UnicodeDecodeError):
+        except (OSError, UnicodeDecodeError):  # missing or unreadable: no explanation, still a miss
             return None
         wanted = part_digests(parts)
         best: tuple[int, str, list[str]] | None = None

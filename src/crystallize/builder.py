@@ -69,11 +69,6 @@ class ExperimentBuilder:
         self._plugins.extend(_items(plugins, "plugins"))
         return self
 
-    def add_plugin(self, plugin: BasePlugin) -> ExperimentBuilder:
-        """Add one plugin."""
-        self._plugins.append(plugin)
-        return self
-
     def treatments(self, *treatments: TreatmentLike | Iterable[TreatmentLike]) -> ExperimentBuilder:
         """Add treatments, as a list or one by one."""
         self._treatments.extend(_items(treatments, "treatments"))

@@ -61,23 +61,81 @@ class _Tracer(BasePlugin):
         self.outputs.append(data)
 
 
-def _close_plugins(experiment: Experiment, traced: Experiment, record: Any, condition: str, session: Any) -> None:
-    """Every ``before_run`` gets its ``after_run`` (with a one-record Result), as in
-    ``apply()``: a plugin that opens something per run (an MLflow run) closes it."""
-    from crystallize.lifecycle import call_after_run
+def _debug_result(experiment: Experiment, records: list[Any], condition: str, session: Any) -> Any:
+    """The one-record Result every plugin's ``after_run`` gets, as in ``apply()``; a
+    replicate that failed has ``info["status"] == "failed"``."""
     from crystallize.plugins.seed import SeedPlugin
     from crystallize.result import Result
 
     seed = experiment.get_plugin(SeedPlugin)
-    result = Result(
-        [record],
+    info: dict[str, Any] = {"replicates": 1, "strategy": "debug", "computed": len(records)}
+    if any(record.error is not None for record in records):
+        info["status"] = "failed"
+    return Result(
+        records,
         sorted({"baseline", condition}, key=lambda c: c != "baseline"),
         experiment=experiment.name,
         run_id=session.run_id if session is not None else None,
         base_seed=seed.base_seed if seed else None,
-        info={"replicates": 1, "strategy": "debug", "computed": 1},
+        info=info,
     )
-    call_after_run(traced, result)
+
+
+def _run_replicate(traced: Experiment, condition: tuple[str, Any], replicate: int, session: Any) -> Any:
+    """Run the replicate serially, here; artifacts go to the stored run's folder, or to a
+    scratch folder deleted afterwards when nothing is stored."""
+    from crystallize.replicate import ReplicateRunner
+
+    with contextlib.ExitStack() as scratch:
+        location = session.location if session else scratch.enter_context(scratch_location(traced.name))
+        runner = ReplicateRunner(traced, [condition], [replicate], location=location)
+        return runner.run_condition(condition[0], condition[1], replicate)
+
+
+def _run_traced(
+    experiment: Experiment, traced: Experiment, condition: tuple[str, Any], replicate: int, store: bool
+) -> tuple[Any, Any]:
+    """Run the replicate between the plugins' ``before_run`` and ``after_run``; return
+    ``(outcome, session)`` (``session`` is ``None`` unless ``store``).
+
+    As in ``apply()``, the execution plugin is not started (the replicate runs here,
+    serially) and every ``before_run`` gets its ``after_run`` however the replicate ends
+    (a failing ``before_run``, Ctrl+C, a hook raising); as in ``run()``, the run is stored
+    only once every plugin has started.
+    """
+    from crystallize.dispatch import RecordDispatcher
+    from crystallize.engine import _ended, _status_of
+    from crystallize.lifecycle import call_after_run, close_plugins, start_plugins
+
+    records: list[Any] = []
+    session = None
+
+    def make_result() -> Any:
+        return _debug_result(experiment, records, condition[0], session)
+
+    execution = experiment.execution_plugin  # not used: the replicate runs right here
+    plugins = [p for p in experiment.plugins if p is not execution]
+    start_plugins(traced, plugins, lambda: _ended(make_result(), "failed"))
+    try:
+        if store:
+            from crystallize.session import RunSession
+
+            session = RunSession(traced, "rerun", [condition[0]])
+        outcome = _run_replicate(traced, condition, replicate, session)
+        records.append(outcome.record)
+        if session is not None:
+            session.add(outcome.record)
+        RecordDispatcher(traced)(outcome.record)  # on_replicate_end: e.g. MLflow's child run
+    except BaseException as exc:
+        ended = _status_of(exc)
+        if session is not None:
+            session.finish(ended)
+        close_plugins(traced, exc, lambda: _ended(make_result(), ended))
+        raise
+    if session is not None:
+        session.finish("completed" if outcome.record.error is None else "failed")
+    call_after_run(traced, make_result())
+    return outcome, session
 
 
 def debug_replicate(
@@ -91,10 +149,9 @@ def debug_replicate(
     from rich.console import Console
     from rich.table import Table
 
-    from crystallize.dispatch import RecordDispatcher
     from crystallize.experiment import as_treatment
     from crystallize.lifecycle import running_as
-    from crystallize.replicate import ReplicateRunner, baseline_condition
+    from crystallize.replicate import baseline_condition
 
     experiment.validate()
     if isinstance(replicate, bool) or not isinstance(replicate, int) or replicate < 0:
@@ -108,30 +165,10 @@ def debug_replicate(
     # and the replicates up to the one debugged, not the whole experiment.
     traced.treatments = [chosen] if chosen is not None else []
     traced.replicates = replicate + 1
-    session = None
-    if store:
-        from crystallize.session import RunSession
-
-        session = RunSession(traced, "rerun", [condition[0]])
     source = traced.datasource = _RecordingSource(experiment.datasource)
     with running_as("debug"):  # plugins (logging, MLflow) tell a debug() from a run
-        status = "cancelled"  # unless the replicate comes back (Ctrl+C, a hook raising)
-        try:
-            for plugin in experiment.plugins:
-                plugin.before_run(traced)
-            with contextlib.ExitStack() as scratch:
-                location = session.location if session else scratch.enter_context(scratch_location(experiment.name))
-                runner = ReplicateRunner(traced, [condition], [replicate], location=location)
-                outcome = runner.run_condition(condition[0], condition[1], replicate)
-            record = outcome.record
-            status = "completed" if record.error is None else "failed"
-            if session is not None:
-                session.add(record)
-            RecordDispatcher(traced)(record)  # on_replicate_end: e.g. MLflow's child run
-        finally:
-            if session is not None:
-                session.finish(status)
-        _close_plugins(experiment, traced, record, condition[0], session)
+        outcome, session = _run_traced(experiment, traced, condition, replicate, store)
+    record = outcome.record
 
     out = console or Console()
     width = max(30, (out.width - 40) // 3)

@@ -345,13 +345,15 @@ class Result:
     def to_html(self, path: str | Path | None = None, *, title: str | None = None) -> str:
         """Render a self-contained HTML report (plots, hypotheses, config, errors).
 
-        Also writes it to ``path`` when given. Needs no network to view.
+        Also writes it to ``path`` when given (any writable target, pipes included).
+        Returns the rendered page either way. Needs no network to view.
         """
-        from crystallize.reporting_html import render_html, write_html
+        from crystallize.reporting_html import _write_page, render_html
 
+        page = render_html(self, title)
         if path is not None:
-            return write_html(self, path, title).read_text(encoding="utf-8")
-        return render_html(self, title)
+            _write_page(page, path)
+        return page
 
     def print_chart(self, metric: str | None = None, width: int | None = None, console: Any = None) -> None:
         """Print each condition's distribution of ``metric`` in the terminal (rich).

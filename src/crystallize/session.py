@@ -49,6 +49,8 @@ class RunSession:
             the store file was deleted or replaced during the run (then none of it is
             kept) — or ``None`` while all of it was stored (a run with unstored records is
             recorded as ``failed``).
+        code_changed: whether :meth:`check_code` found that the code changed during the
+            run (also stored as ``"code_changed": true`` in the run's summary).
     """
 
     def __init__(self, experiment: Experiment, strategy: str, conditions: list[str]) -> None:
@@ -56,6 +58,7 @@ class RunSession:
         self.loaded: list[ReplicateRecord] = []
         self.done: dict[int, set[str]] = {}
         self.warnings: list[str] = []
+        self.code_changed = False
         self._write_error: str | None = None
         self._finish_error: str | None = None
         self._lost_error: str | None = None
@@ -281,6 +284,7 @@ class RunSession:
         """
         drifted = sorted({(r.condition, r.replicate) for r in records if r.code_digest})
         if drifted:
+            self.code_changed = True
             shown = ", ".join(f"{c} #{r}" for c, r in drifted[:5])
             self.warn(
                 f"Code changed during the run: {len(drifted)} replicate(s) ({shown}"
@@ -293,6 +297,7 @@ class RunSession:
                 if part.endswith(".code")
             ]
             if changed:
+                self.code_changed = True
                 self.warn(
                     f"Code changed during the run: {', '.join(changed)} differs from the start "
                     "of the run (its source on disk, or a value it reads from a global, a closure "
@@ -437,16 +442,20 @@ class RunSession:
         self.warn(f"Run {self.run_id} is not stored: {self._lost_error}.")
 
     def _finish_run(self, status: str, summary: dict[str, Any] | None) -> None:
-        """Store the run's final status; a failure becomes a warning and store_error."""
+        """Store the run's final status and summary (with ``code_changed`` when the code
+        changed); a failure becomes a warning and store_error."""
         assert self.store is not None and self.run is not None
         from crystallize.store.serialize import SerializationError
 
+        flags = {"code_changed": True} if self.code_changed else None
+        if flags:
+            summary = {**(summary or {}), **flags}
         try:
             try:
                 self.store.finish_run(self.run.run_id, status, summary=summary, warnings=self.warnings)
             except SerializationError as exc:  # e.g. a verifier returned values JSON cannot hold
                 logger.warning("Run summary of %s not stored in full: %s", self.run_id, exc)
-                self.store.finish_run(self.run.run_id, status, warnings=self.warnings)
+                self.store.finish_run(self.run.run_id, status, summary=flags, warnings=self.warnings)
         except StoreError as exc:
             self._finish_error = (
                 f"the run's final status ({status}) could not be stored: {str(exc).rstrip('.')}"

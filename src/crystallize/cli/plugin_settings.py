@@ -17,6 +17,9 @@ if TYPE_CHECKING:
     from crystallize.experiment import Experiment
     from crystallize.plugins.hookspec import BasePlugin
 
+#: The execution strategies, for ``--executor`` and ``plugins.execution.strategy`` in
+#: config.yaml (:mod:`crystallize.config.schema` uses this tuple): kept here, in a module
+#: that imports no pydantic, so the CLI starts fast.
 EXECUTORS = ("serial", "thread", "process", "async", "ray")
 
 
@@ -100,8 +103,6 @@ def execution_plugin(
     ``--workers`` alone keeps a parallel experiment's executor type and makes a serial
     one use processes; ``--address`` alone means Ray.
     """
-    from crystallize.plugins import AsyncExecution, ParallelExecution, SerialExecution
-
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise UserError(f"workers must be a whole number of at least 1, got {workers!r}.")
     if strategy is None:
@@ -120,15 +121,9 @@ def execution_plugin(
         )
     if address is not None and strategy != "ray":
         raise UserError(f"--address is for the Ray executor only (got executor '{strategy}').")
-    if strategy in ("thread", "process"):
-        return ParallelExecution(max_workers=workers, executor_type=strategy)
-    if strategy == "async":
-        return AsyncExecution(max_concurrency=workers)
-    if strategy == "ray":
-        from crystallize.plugins.execution.ray import RayExecution
+    from crystallize.config.build import execution_plugin as build_execution_plugin
 
-        return RayExecution(address=address, num_cpus=workers)
-    return SerialExecution()
+    return build_execution_plugin(strategy, workers, address)
 
 
 def _current_strategy(experiment: Experiment) -> str:

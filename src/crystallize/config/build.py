@@ -24,7 +24,6 @@ from crystallize.config.modules import (
 )
 from crystallize.config.schema import (
     Call,
-    ExecutionSpec,
     ExperimentConfig,
     HypothesisSpec,
     PluginsSpec,
@@ -331,22 +330,26 @@ def build_plugins(spec: PluginsSpec) -> list[BasePlugin]:
         SeedPlugin(seed=spec.seed.seed, auto_seed=spec.seed.auto_seed),
         ArtifactPlugin(root_dir=spec.artifacts.root_dir, versioned=spec.artifacts.versioned),  # type: ignore[arg-type]
         LoggingPlugin(verbose=spec.logging.verbose, log_level=spec.logging.log_level),
-        execution_plugin(spec.execution),
+        execution_plugin(spec.execution.strategy, spec.execution.workers, spec.execution.address),
     ]
 
 
-def execution_plugin(spec: ExecutionSpec) -> BasePlugin:
-    """The execution plugin for ``plugins.execution`` (Ray is imported only when it runs)."""
-    if spec.strategy == "thread":
-        return ParallelExecution(max_workers=spec.workers, executor_type="thread")
-    if spec.strategy == "process":
-        return ParallelExecution(max_workers=spec.workers, executor_type="process")
-    if spec.strategy == "async":
-        return AsyncExecution(max_concurrency=spec.workers)
-    if spec.strategy == "ray":
+def execution_plugin(strategy: str, workers: int | None = None, address: str | None = None) -> BasePlugin:
+    """The execution plugin for a strategy (one of ``crystallize.cli.plugin_settings.EXECUTORS``)
+    as ``plugins.execution`` and ``--executor/--workers/--address`` describe it; Ray is
+    imported only when chosen.
+
+    ``workers`` is the pool size (threads, processes, Ray CPUs) or the async concurrency;
+    ``address`` is the Ray cluster's. The callers have validated both.
+    """
+    if strategy in ("thread", "process"):
+        return ParallelExecution(max_workers=workers, executor_type=strategy)
+    if strategy == "async":
+        return AsyncExecution(max_concurrency=workers)
+    if strategy == "ray":
         from crystallize.plugins.execution.ray import RayExecution
 
-        return RayExecution(address=spec.address, num_cpus=spec.workers)
+        return RayExecution(address=address, num_cpus=workers)
     return SerialExecution()
 
 

@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from crystallize.cli.plugin_settings import EXECUTORS
 from crystallize.config.errors import did_you_mean
 from crystallize.config.yaml_io import FieldPath
 from crystallize.store.artifacts import validate_artifact_name
@@ -36,7 +37,6 @@ from crystallize.utils.text import control_character
 
 #: Context keys the engine sets for every replicate; treatments may not change them.
 RESERVED_CONTEXT_KEYS = ENGINE_KEYS
-EXECUTION_STRATEGIES = ("serial", "thread", "process", "async", "ray")
 #: ``plugins.execution`` options and the strategies that use them (others reject them).
 STRATEGY_OPTIONS = {"workers": ("thread", "process", "async", "ray"), "address": ("ray",)}
 CORRECTIONS = ("holm", "bonferroni", "fdr_bh")
@@ -343,7 +343,7 @@ class SeedSpec(_Model):
 class ExecutionSpec(_Model):
     """``plugins.execution:`` which execution plugin runs the replicates."""
 
-    strategy: Literal["serial", "thread", "process", "async", "ray"] = "serial"
+    strategy: Literal[EXECUTORS] = "serial"  # type: ignore[valid-type]  # the CLI's --executor names
     workers: Annotated[int, Field(ge=1)] | None = None
     address: str | None = None
 
@@ -443,7 +443,6 @@ class PostProblems(Exception):
 
 __all__ = [
     "CORRECTIONS",
-    "EXECUTION_STRATEGIES",
     "RESERVED_CONTEXT_KEYS",
     "STRATEGY_OPTIONS",
     "ArtifactsSpec",

@@ -181,6 +181,23 @@ class Confirmation:
         return lines + [f"  warning: {w}" for w in self.test.get("warnings", [])]
 
 
+@dataclass
+class _Integrity:
+    """A confirmation's integrity verdict and what it was judged on."""
+
+    registration: Preregistration
+    earlier: list[Preregistration]
+    seeds: set[int]
+    violations: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+
+    def flag(self, violation: str, detail: str | None = None) -> None:
+        """Record ``violation`` (and why, when ``detail`` says more than its name)."""
+        self.violations.append(violation)
+        if detail:
+            self.details.append(f"{violation}: {detail}")
+
+
 class Exploration:
     """An exploratory run of ``fn`` over named configs; confirm a finding with
     :meth:`crystallize`."""
@@ -225,14 +242,49 @@ class Exploration:
         self._check(comparison)
         _check_confirmation_settings(replicates, alpha, seed)  # before anything is registered
         confirm_seed = seed if seed is not None else self._fresh_seed(replicates)
-        current_code = code_hash(self.fn)
+        code = code_hash(self.fn)
         commit = git_commit(_source_file(self.fn))
         dirty = git_dirty(_source_file(self.fn)) if commit else None
-        name = f"{getattr(self.fn, '__name__', 'fn')}.confirm"
+        registration = self._register(comparison, {
+            "alpha": alpha, "replicates": replicates, "base_seed": confirm_seed,
+            "code_fingerprint": code, "exploration_code_fingerprint": self.code_fingerprint,
+            "git_commit": commit, "git_dirty": dirty,
+        })
+        result = self._run_confirmation(comparison, replicates, confirm_seed, registration)
+        test = compare(comparison, result, alpha, replicates)
+        integrity = self._integrity(comparison, registration, result, test, code, confirm_seed, replicates)
+        return Confirmation(
+            hypothesis=comparison.text,
+            supported=bool(test.get("significant")) and "error" not in test,
+            effect=test.get("difference"),
+            ci=tuple(test["ci"]) if test.get("ci") else None,
+            p_value=test.get("p_value"),
+            test=test,
+            integrity=integrity.violations or VALID,
+            integrity_details=integrity.details,
+            registration=integrity.registration,
+            exploration_run=self.run_id,
+            confirmation_run=result.run_id,
+            code_fingerprint={"exploration": self.code_fingerprint, "confirmation": code},
+            git_commit=commit,
+            result=result,
+            seeds={"exploration": sorted(self.seeds), "confirmation": sorted(integrity.seeds)},
+            attempt=len(integrity.earlier) + 1,
+            earlier_registrations=integrity.earlier,
+            git_dirty=dirty,
+        )
+
+    def _confirmation_name(self) -> str:
+        """The confirmatory run's experiment name: ``<function>.confirm``."""
+        return f"{getattr(self.fn, '__name__', 'fn')}.confirm"
+
+    def _register(self, comparison: Comparison, settings: dict[str, Any]) -> Preregistration:
+        """Write the pre-registration of ``comparison`` (with the run's ``settings``)
+        before any confirmatory replicate runs."""
         tested = (comparison.left.config, comparison.right.config)
         with open_store(self.root_dir) as store:
-            registration = store.add_preregistration(
-                experiment=name,
+            return store.add_preregistration(
+                experiment=self._confirmation_name(),
                 hypothesis=comparison.text,
                 payload={
                     "exploration_run": self.run_id,
@@ -241,78 +293,61 @@ class Exploration:
                     "metric": comparison.metric,
                     "aggregate": comparison.aggregate,
                     "alternative": comparison.alternative,
-                    "alpha": alpha,
-                    "replicates": replicates,
-                    "base_seed": confirm_seed,
-                    "code_fingerprint": current_code,
-                    "exploration_code_fingerprint": self.code_fingerprint,
-                    "git_commit": commit,
-                    "git_dirty": dirty,
+                    **settings,
                 },
             )
+
+    def _run_confirmation(self, comparison: Comparison, replicates: int, seed: int,
+                          registration: Preregistration) -> Result:
+        """Run the two tested configs afresh (the right-hand one is the baseline)."""
         configs = {
             comparison.right.config: self.configs[comparison.right.config],
             comparison.left.config: self.configs[comparison.left.config],
         }
         experiment, baseline = config_experiment(
-            self.fn, configs, replicates, confirm_seed, name=name, plugins=_artifact_plugins(self.root_dir)
+            self.fn, configs, replicates, seed, name=self._confirmation_name(),
+            plugins=_artifact_plugins(self.root_dir),
         )
         experiment.initial_ctx["preregistration"] = registration.registration_id
-        result = run_configs(experiment, baseline)
-        test = compare(comparison, result, alpha, replicates)
-        confirm_seeds = replicate_seeds(confirm_seed, replicates)
+        return run_configs(experiment, baseline)
+
+    def _integrity(self, comparison: Comparison, registration: Preregistration, result: Result,
+                  test: dict[str, Any], code: str, seed: int, replicates: int) -> _Integrity:
+        """Read back what the store kept of the confirmation and judge its integrity."""
         with open_store(self.root_dir) as store:
             stored = store.get_preregistration(registration.registration_id)
+            summary = store.get_run(result.run_id).summary if result.run_id else None
         attempts = registrations(self.root_dir, exploration_run=self.run_id, hypothesis=comparison.text)
-        earlier = [r for r in attempts if r.created_at < stored.created_at]
-        violations: list[str] = []
-        details: list[str] = []
+        integrity = _Integrity(
+            registration=stored,
+            earlier=[r for r in attempts if r.created_at < stored.created_at],
+            seeds=replicate_seeds(seed, replicates),
+        )
+        if code != self.code_fingerprint or (summary or {}).get("code_changed"):
+            integrity.flag(CODE_CHANGED)
+        self._flag_violations(comparison, result, test, integrity)
+        return integrity
 
-        def flag(violation: str, detail: str | None = None) -> None:
-            violations.append(violation)
-            if detail:
-                details.append(f"{violation}: {detail}")
-
-        if current_code != self.code_fingerprint or any("Code changed" in w for w in result.warnings):
-            flag(CODE_CHANGED)
+    def _flag_violations(self, comparison: Comparison, result: Result, test: dict[str, Any], integrity: _Integrity) -> None:
+        """Flag the violations other than CODE_CHANGED on ``integrity``."""
+        tested = (comparison.left.config, comparison.right.config)
         changed = [c for c in tested if param_digest(self.configs[c]) != self.config_fingerprints.get(c)]
         if changed:
-            flag(CONFIG_CHANGED, ", ".join(f"config {c!r} differs from the one explored" for c in changed))
-        if confirm_seeds & self.seeds:
-            flag(REUSED_SEEDS)
+            integrity.flag(CONFIG_CHANGED, ", ".join(f"config {c!r} differs from the one explored" for c in changed))
+        if integrity.seeds & self.seeds:
+            integrity.flag(REUSED_SEEDS)
         first_replicate = min((r.started_at for r in result.records), default=float("inf"))
+        stored = integrity.registration
         if stored.hypothesis != comparison.text or stored.created_at >= first_replicate:
-            flag(HYPOTHESIS_CHANGED_AFTER_DATA)
-        if earlier:
-            flag(REPEATED_ATTEMPT, _attempts_detail(earlier, self.run_id))
+            integrity.flag(HYPOTHESIS_CHANGED_AFTER_DATA)
+        if integrity.earlier:
+            integrity.flag(REPEATED_ATTEMPT, _attempts_detail(integrity.earlier, self.run_id))
         missing = test.get("missing") or {}
         if missing:
-            flag(MISSING_REPLICATES, "; ".join(
+            integrity.flag(MISSING_REPLICATES, "; ".join(
                 f"replicate(s) {', '.join(map(str, reps))} of {c} gave no value of "
                 f"{comparison.metric!r} (failed or not recorded) and were left out" for c, reps in missing.items()
             ))
-        effect = test.get("difference")
-        p_value = test.get("p_value")
-        return Confirmation(
-            hypothesis=comparison.text,
-            supported=bool(test.get("significant")) and "error" not in test,
-            effect=effect,
-            ci=tuple(test["ci"]) if test.get("ci") else None,
-            p_value=p_value,
-            test=test,
-            integrity=violations or VALID,
-            integrity_details=details,
-            registration=stored,
-            exploration_run=self.run_id,
-            confirmation_run=result.run_id,
-            code_fingerprint={"exploration": self.code_fingerprint, "confirmation": current_code},
-            git_commit=commit,
-            result=result,
-            seeds={"exploration": sorted(self.seeds), "confirmation": sorted(confirm_seeds)},
-            attempt=len(earlier) + 1,
-            earlier_registrations=earlier,
-            git_dirty=dirty,
-        )
 
     def _check(self, comparison: Comparison) -> None:
         for operand in (comparison.left, comparison.right):
@@ -361,7 +396,7 @@ def _attempts_detail(earlier: list[Preregistration], exploration_run: str | None
         f"ATTEMPT {n} of {n}: {len(earlier)} earlier registrations of this hypothesis on "
         f"exploration {exploration_run} ({_ids(earlier)}, including any cancelled or failed "
         "attempts); a verdict picked from several attempts "
-        "overstates the evidence. List them with crystallize.confirm.registrations()."
+        "overstates the integrity. List them with crystallize.confirm.registrations()."
     )
 
 

@@ -49,9 +49,18 @@ def write_html(result: Result, path: str | Path, title: str | None = None) -> Pa
     Returns:
         The written path.
     """
+    return _write_page(render_html(result, title), path)
+
+
+def _write_page(page: str, path: str | Path) -> Path:
+    """Write an already rendered ``page`` to ``path`` (UTF-8), creating missing parent directories.
+
+    Returns:
+        The written path.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_html(result, title), encoding="utf-8")
+    target.write_text(page, encoding="utf-8")
     return target
 
 

@@ -14,8 +14,6 @@ from typing import Any
 
 from crystallize.exceptions import ContextMutationError, MissingContextKeyError
 
-_MISSING = object()
-
 #: How many keys a missing-key message lists before it shortens the list.
 _KEYS_SHOWN = 20
 

@@ -12,15 +12,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from crystallize.cli.errors import UserError, suggest
+from crystallize.plugins.execution import STRATEGY_NAMES
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
     from crystallize.plugins.hookspec import BasePlugin
 
-#: The execution strategies, for ``--executor`` and ``plugins.execution.strategy`` in
-#: config.yaml (:mod:`crystallize.config.schema` uses this tuple): kept here, in a module
-#: that imports no pydantic, so the CLI starts fast.
-EXECUTORS = ("serial", "thread", "process", "async", "ray")
+#: The execution strategies ``--executor`` accepts (those of config.yaml).
+EXECUTORS = STRATEGY_NAMES
 
 
 def rebuild_plugins(experiment: Experiment, values: dict[str, dict[str, Any]]) -> None:

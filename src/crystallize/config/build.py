@@ -335,7 +335,7 @@ def build_plugins(spec: PluginsSpec) -> list[BasePlugin]:
 
 
 def execution_plugin(strategy: str, workers: int | None = None, address: str | None = None) -> BasePlugin:
-    """The execution plugin for a strategy (one of ``crystallize.cli.plugin_settings.EXECUTORS``)
+    """The execution plugin for a strategy (one of ``crystallize.plugins.execution.STRATEGY_NAMES``)
     as ``plugins.execution`` and ``--executor/--workers/--address`` describe it; Ray is
     imported only when chosen.
 

@@ -28,9 +28,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from crystallize.cli.plugin_settings import EXECUTORS
 from crystallize.config.errors import did_you_mean
 from crystallize.config.yaml_io import FieldPath
+from crystallize.plugins.execution import STRATEGY_NAMES
 from crystallize.store.artifacts import validate_artifact_name
 from crystallize.treatment import ENGINE_KEYS
 from crystallize.utils.text import control_character
@@ -343,7 +343,7 @@ class SeedSpec(_Model):
 class ExecutionSpec(_Model):
     """``plugins.execution:`` which execution plugin runs the replicates."""
 
-    strategy: Literal[EXECUTORS] = "serial"  # type: ignore[valid-type]  # the CLI's --executor names
+    strategy: Literal[STRATEGY_NAMES] = "serial"  # type: ignore[valid-type]
     workers: Annotated[int, Field(ge=1)] | None = None
     address: str | None = None
 

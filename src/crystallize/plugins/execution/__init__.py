@@ -5,4 +5,9 @@ from crystallize.plugins.execution.base import ExecutionPlugin
 from crystallize.plugins.execution.parallel import ParallelExecution
 from crystallize.plugins.execution.serial import SerialExecution
 
-__all__ = ["AsyncExecution", "ExecutionPlugin", "ParallelExecution", "SerialExecution"]
+#: The execution strategies by name: ``--executor`` on the command line and
+#: ``plugins.execution.strategy`` in a config.yaml
+#: (:func:`crystallize.config.build.execution_plugin` builds each one's plugin).
+STRATEGY_NAMES = ("serial", "thread", "process", "async", "ray")
+
+__all__ = ["STRATEGY_NAMES", "AsyncExecution", "ExecutionPlugin", "ParallelExecution", "SerialExecution"]

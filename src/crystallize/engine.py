@@ -270,22 +270,18 @@ def iter_run(
         arriving: Iterator[ReplicateRecord | LiveEvent] | None = None
 
         def build_result() -> Result:
-            seed_plugin = experiment.get_plugin(SeedPlugin)
-            return Result(
-                records,
-                names,
-                experiment=experiment.name,
+            info = {
+                "fingerprint": session.run.fingerprint if session.run is not None else None,
+                "replicates": experiment.replicates,
+                "strategy": strategy,
+                "resumed": len(session.loaded),
+                "computed": len(records) - len(session.loaded),
+                "cache_hits": cache_hits,
+                "config": config,
+            }
+            return make_result(
+                experiment, records, names, info,
                 run_id=session.run_id,
-                base_seed=seed_plugin.base_seed if seed_plugin else None,
-                info={
-                    "fingerprint": session.run.fingerprint if session.run is not None else None,
-                    "replicates": experiment.replicates,
-                    "strategy": strategy,
-                    "resumed": len(session.loaded),
-                    "computed": len(records) - len(session.loaded),
-                    "cache_hits": cache_hits,
-                    "config": config,
-                },
                 warnings=session.warnings,
                 full_records=session.full_records if session.steps_left_in_store else None,
             )
@@ -358,6 +354,22 @@ def iter_run(
             raise unverified
         call_after_run(experiment, result)
     return result
+
+
+def make_result(
+    experiment: Experiment,
+    records: list[ReplicateRecord],
+    conditions: list[str],
+    info: dict[str, Any],
+    **fields: Any,
+) -> Result:
+    """The :class:`Result` of ``experiment``'s ``records`` over ``conditions`` (baseline
+    first), with ``info`` and the base seed of its :class:`SeedPlugin` (``None``
+    without one); ``fields`` are further Result arguments (``run_id``, ``warnings``,
+    ``full_records``)."""
+    seed_plugin = experiment.get_plugin(SeedPlugin)
+    base_seed = seed_plugin.base_seed if seed_plugin is not None else None
+    return Result(records, conditions, experiment=experiment.name, base_seed=base_seed, info=info, **fields)
 
 
 def _chosen_treatments(treatments: Iterable[TreatmentLike] | TreatmentLike, known: Iterable[Treatment]) -> list[Treatment]:
@@ -535,14 +547,8 @@ def apply_once(
         records: list[ReplicateRecord] = []
 
         def build_result() -> Result:
-            seed_plugin = experiment.get_plugin(SeedPlugin)
-            return Result(
-                records,
-                names,
-                experiment=experiment.name,
-                base_seed=seed_plugin.base_seed if seed_plugin else None,
-                info={"replicates": 1, "strategy": "apply", "computed": len(records)},
-            )
+            info = {"replicates": 1, "strategy": "apply", "computed": len(records)}
+            return make_result(experiment, records, names, info)
 
         try:
             with scratch_location(experiment.name) as location:  # artifacts written, not kept
@@ -570,12 +576,11 @@ def apply_once(
 
 
 __all__ = [
-    "RecordDispatcher",
     "RunStream",
     "apply_once",
     "is_running",
     "iter_run",
-    "iterate_records",
+    "make_result",
     "run_experiment",
     "verify_hypotheses",
 ]

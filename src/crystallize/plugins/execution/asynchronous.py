@@ -15,6 +15,12 @@ if TYPE_CHECKING:
 
 _DONE = object()
 
+#: How many finished replicates' results may wait for the driver to take them: while
+#: more wait, no replicate is started, so a slow reader does not make memory grow.
+MOST_WAITING = 64
+#: How often a run held back by :data:`MOST_WAITING` looks again (seconds).
+CATCH_UP_POLL = 0.001
+
 
 class AsyncExecution(ExecutionPlugin):
     """Run replicates concurrently on an asyncio event loop.
@@ -32,6 +38,10 @@ class AsyncExecution(ExecutionPlugin):
     skipped and the others are cancelled where they next resume; one running
     synchronous steps finishes them first (up to its next ``await``). Tasks a step
     started and left running are cancelled when the run ends.
+
+    Replicates are started one after another, each as a task of its own; while
+    :data:`MOST_WAITING` finished replicates' results wait for the driver, none is
+    started.
 
     Args:
         max_concurrency: at most this many replicates in flight (``None``: no limit).
@@ -72,10 +82,8 @@ class AsyncExecution(ExecutionPlugin):
 
         async def run_one(rep: int, limit: Any) -> None:
             arun = getattr(replicate_fn, "arun", None)
-            if limit is not None:
-                await limit.acquire()
             try:
-                if stopping.is_set():
+                if stopping.is_set():  # the run stopped before this task's first step
                     return
                 RUN_STOPPING.set(stopping)  # this task's context: arun stops at its next resume
                 result = await OwnRngState(arun(rep)) if arun is not None else replicate_fn(rep)
@@ -91,14 +99,28 @@ class AsyncExecution(ExecutionPlugin):
                     limit.release()
 
         async def run_all() -> None:
+            """Start each replicate in turn: tasks exist only for the replicates in
+            flight, never for the whole run."""
             limit = asyncio.Semaphore(self.max_concurrency) if self.max_concurrency else None
-            tasks = [asyncio.ensure_future(run_one(rep, limit)) for rep in replicates]
+            running: set[asyncio.Task] = set()
             try:
-                await asyncio.gather(*tasks)
+                for rep in replicates:
+                    if limit is not None:
+                        await limit.acquire()  # released when a replicate ends
+                    else:
+                        await asyncio.sleep(0)  # those started run up to their first await
+                    while results.qsize() >= MOST_WAITING and not stopping.is_set():
+                        await asyncio.sleep(CATCH_UP_POLL)  # the driver is behind
+                    if stopping.is_set():
+                        break
+                    task = asyncio.ensure_future(run_one(rep, limit))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                await asyncio.gather(*running)
             finally:
-                for task in tasks:
+                for task in running:
                     task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+                await asyncio.gather(*running, return_exceptions=True)
 
         def runner() -> None:
             asyncio.set_event_loop(loop)
@@ -135,4 +157,4 @@ class AsyncExecution(ExecutionPlugin):
             thread.join()
 
 
-__all__ = ["AsyncExecution"]
+__all__ = ["MOST_WAITING", "AsyncExecution"]

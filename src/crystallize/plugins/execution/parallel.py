@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import math
 import os
 import sys
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
     from crystallize.experiment import Experiment
 
 EXECUTOR_TYPES = ("thread", "process")
+
+#: How many replicates a thread pool keeps queued or running per worker thread: the
+#: rest are handed out as these finish, so each wait and the results held stay small.
+THREAD_TASKS_PER_WORKER = 4
 
 #: The most worker processes a process pool may have on Windows (a limit of the
 #: standard library's ProcessPoolExecutor there); threads have no such limit.
@@ -281,7 +286,9 @@ class ParallelExecution(ExecutionPlugin):
             (everything sent to workers must pickle: define steps and datasources at
             module scope and wrap unpicklable resources with ``resource_factory``).
 
-    One pool serves every condition of a run. Process workers receive the replicate
+    One pool serves every condition of a run. A thread pool keeps
+    :data:`THREAD_TASKS_PER_WORKER` replicates per thread queued or running and hands
+    out the next one as each finishes. Process workers receive the replicate
     function once, then replicate indices: one at a time, or in batches lasting about
     :data:`BATCH_SECONDS` when replicates are fast (see :class:`Batcher`). Any start
     method works (``fork``, ``spawn``, ``forkserver``). Worker processes end by
@@ -344,9 +351,15 @@ class ParallelExecution(ExecutionPlugin):
         if events is not None:
             replicate_fn = replicate_fn.with_event_sink(QueueSink(events))
         pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="crystallize")
+        todo = iter(replicates)
+
+        def submit(count: int) -> list[Future]:
+            return [pool.submit(replicate_fn, rep) for rep in itertools.islice(todo, count)]
+
         try:  # _as_completed shuts the pool down: waiting for it, or not when stopped early
-            futures = {pool.submit(replicate_fn, rep) for rep in replicates}
-            yield from _as_completed(pool, futures, _one_result, events=events)
+            first = submit(THREAD_TASKS_PER_WORKER * self.workers)
+            # One new replicate per finished one: a window of futures, never the whole run.
+            yield from _as_completed(pool, first, _one_result, events=events, more=lambda: submit(1))
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
 
@@ -638,12 +651,6 @@ def _pickling_error(culprit: str | None, exc: Exception) -> PicklingError:
     )
 
 
-def find_unpicklable(experiment: Experiment) -> str | None:
-    """Name the first part of ``experiment`` that does not pickle, or ``None``."""
-    found = _first_unpicklable(experiment)
-    return found[0] if found else None
-
-
 def _first_unpicklable(experiment: Experiment) -> tuple[str, Exception] | None:
     import pickle
 
@@ -669,11 +676,11 @@ __all__ = [
     "BATCH_SECONDS",
     "Batcher",
     "ParallelExecution",
+    "THREAD_TASKS_PER_WORKER",
     "batches",
     "check_picklable",
     "event_queue",
     "exit_with_parent",
-    "find_unpicklable",
     "pack_results",
     "pickle_for_workers",
     "stop_processes",

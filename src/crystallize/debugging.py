@@ -64,21 +64,13 @@ class _Tracer(BasePlugin):
 def _debug_result(experiment: Experiment, records: list[Any], condition: str, session: Any) -> Any:
     """The one-record Result every plugin's ``after_run`` gets, as in ``apply()``; a
     replicate that failed has ``info["status"] == "failed"``."""
-    from crystallize.plugins.seed import SeedPlugin
-    from crystallize.result import Result
+    from crystallize.engine import make_result
 
-    seed = experiment.get_plugin(SeedPlugin)
     info: dict[str, Any] = {"replicates": 1, "strategy": "debug", "computed": len(records)}
     if any(record.error is not None for record in records):
         info["status"] = "failed"
-    return Result(
-        records,
-        sorted({"baseline", condition}, key=lambda c: c != "baseline"),
-        experiment=experiment.name,
-        run_id=session.run_id if session is not None else None,
-        base_seed=seed.base_seed if seed else None,
-        info=info,
-    )
+    conditions = sorted({"baseline", condition}, key=lambda c: c != "baseline")
+    return make_result(experiment, records, conditions, info, run_id=session.run_id if session is not None else None)
 
 
 def _run_replicate(traced: Experiment, condition: tuple[str, Any], replicate: int, session: Any) -> Any:
@@ -104,8 +96,7 @@ def _run_traced(
     only once every plugin has started.
     """
     from crystallize.dispatch import RecordDispatcher
-    from crystallize.engine import _ended, _status_of
-    from crystallize.lifecycle import call_after_run, close_plugins, start_plugins
+    from crystallize.lifecycle import call_after_run, close_plugins, ended, start_plugins, status_of
 
     records: list[Any] = []
     session = None
@@ -115,7 +106,7 @@ def _run_traced(
 
     execution = experiment.execution_plugin  # not used: the replicate runs right here
     plugins = [p for p in experiment.plugins if p is not execution]
-    start_plugins(traced, plugins, lambda: _ended(make_result(), "failed"))
+    start_plugins(traced, plugins, lambda: ended(make_result(), "failed"))
     try:
         if store:
             from crystallize.session import RunSession
@@ -127,10 +118,10 @@ def _run_traced(
             session.add(outcome.record)
         RecordDispatcher(traced)(outcome.record)  # on_replicate_end: e.g. MLflow's child run
     except BaseException as exc:
-        ended = _status_of(exc)
+        how = status_of(exc)
         if session is not None:
-            session.finish(ended)
-        close_plugins(traced, exc, lambda: _ended(make_result(), ended))
+            session.finish(how)
+        close_plugins(traced, exc, lambda: ended(make_result(), how))
         raise
     if session is not None:
         session.finish("completed" if outcome.record.error is None else "failed")

@@ -32,8 +32,10 @@ from crystallize.lifecycle import (
     attach_result,
     call_after_run,
     close_plugins,
+    ended,
     running_as,
     start_plugins,
+    status_of,
 )
 from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateRecord
@@ -327,17 +329,17 @@ def iter_run(
         except BaseException as exc:
             if arriving is not None:
                 arriving.close()  # cancel what has not started
-            ended = _status_of(exc)
-            session.finish(ended, summary=_summary(records, config=config))
+            how = status_of(exc)
+            session.finish(how, summary=_summary(records, config=config))
             if all_computed and isinstance(exc, KeyboardInterrupt):  # Ctrl+C after the last replicate
                 with contextlib.suppress(Exception):
                     _keep_result(exc, build_result(), "after the last replicate")
-            close_plugins(experiment, exc, lambda: _ended(build_result(), ended))
+            close_plugins(experiment, exc, lambda: ended(build_result(), how))
             raise
         if first_failure is not None:
             _finish(session, result, "failed", _summary(records, config=config))
             failed = _run_failed(first_failure, result, runner)
-            close_plugins(experiment, failed, lambda: _ended(result, "failed"))
+            close_plugins(experiment, failed, lambda: ended(result, "failed"))
             raise failed
         status = "completed"  # also when a hypothesis raises: every replicate is stored
         unverified: BaseException | None = None
@@ -350,7 +352,7 @@ def iter_run(
         _finish(session, result, status, _summary(records, result.metrics.hypotheses, config))
         if unverified is not None:
             _note_unverified(unverified, result)
-            close_plugins(experiment, unverified, lambda: _ended(result, status))
+            close_plugins(experiment, unverified, lambda: ended(result, status))
             raise unverified
         call_after_run(experiment, result)
     return result
@@ -386,20 +388,7 @@ def _chosen_treatments(treatments: Iterable[TreatmentLike] | TreatmentLike, know
 
 def _empty_result(experiment: Experiment, names: list[str]) -> Result:
     """The Result ``after_run`` gets when a run raised before any record arrived."""
-    return _ended(Result([], names, experiment=experiment.name), "failed")
-
-
-def _status_of(exc: BaseException) -> str:
-    """How a run that raised ``exc`` ends: ``cancelled`` (Ctrl+C, a stream closed early)
-    or ``failed``."""
-    return "cancelled" if isinstance(exc, KeyboardInterrupt | GeneratorExit) else "failed"
-
-
-def _ended(result: Result, status: str) -> Result:
-    """``result`` of a run that raised, with how it ended as ``info["status"]`` (the
-    status it is stored with, as in a Result loaded from the store)."""
-    result.info["status"] = status
-    return result
+    return ended(Result([], names, experiment=experiment.name), "failed")
 
 
 class _KeepingRunner(ReplicateRunner):
@@ -563,11 +552,11 @@ def apply_once(
             dispatch.raise_failure()
             dispatch(outcome.record)
         except BaseException as exc:
-            ended = _status_of(exc)
-            close_plugins(experiment, exc, lambda: _ended(build_result(), ended))
+            how = status_of(exc)
+            close_plugins(experiment, exc, lambda: ended(build_result(), how))
             raise
         result = build_result()
-        call_after_run(experiment, result if outcome.exception is None else _ended(result, "failed"))
+        call_after_run(experiment, result if outcome.exception is None else ended(result, "failed"))
     if outcome.exception is not None:
         error = outcome.record.error
         outcome.exception.add_note(f"Raised by experiment.apply() in condition '{error.condition}', step '{error.step}'.")

@@ -45,6 +45,19 @@ def running_as(kind: str) -> Iterator[None]:
         _RUN_KIND.reset(token)
 
 
+def status_of(exc: BaseException) -> str:
+    """How a run that raised ``exc`` ends: ``cancelled`` (Ctrl+C, a stream closed early)
+    or ``failed``."""
+    return "cancelled" if isinstance(exc, KeyboardInterrupt | GeneratorExit) else "failed"
+
+
+def ended(result: Result, status: str) -> Result:
+    """``result`` of a run that raised, with how it ended as ``info["status"]`` (the
+    status it is stored with, as in a Result loaded from the store)."""
+    result.info["status"] = status
+    return result
+
+
 def call_after_run(experiment: Experiment, result: Result) -> None:
     """Call every plugin's ``after_run``, even when one raises; the first exception is
     raised at the end with the Result attached (and notes naming any later ones)."""
@@ -117,4 +130,4 @@ def attach_result(exc: BaseException, result: Result) -> None:
         exc.result = result  # type: ignore[attr-defined]
 
 
-__all__ = ["attach_result", "call_after_run", "close_plugins", "start_plugins"]
+__all__ = ["attach_result", "call_after_run", "close_plugins", "ended", "run_kind", "running_as", "start_plugins", "status_of"]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from crystallize.artifacts import ArtifactLocation
 from crystallize.exceptions import ExperimentValidationError, StoreError
 from crystallize.fingerprint import fingerprint, spec_differences, spec_of
+from crystallize.lifecycle import status_of
 from crystallize.plugins.artifacts import ArtifactPlugin, require_root_for_artifacts
 from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateRecord
@@ -96,7 +97,7 @@ class RunSession:
         except BaseException as exc:
             self._unpin_upstream()
             if self.run is not None:  # created (or reopened) before the failure: end it
-                status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
+                status = status_of(exc)
                 why = [f"the run could not start: {exc}"] if isinstance(exc, StoreError) else None
                 with contextlib.suppress(Exception):
                     self.store.finish_run(self.run.run_id, status, warnings=why)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from crystallize import (
+    ArtifactPlugin,
     AsyncExecution,
     Experiment,
     Pipeline,
@@ -125,6 +126,7 @@ def test_an_output_changed_in_place_warns_once_naming_experiment_and_remedy():
     assert "'shared_data'" in message
     assert "modified the datasource's output in place" in message
     assert "order" in message and "copy" in message
+    assert _in_place_warnings(result.warnings) == [message]  # kept with the run, not only printed
 
 
 def test_a_shared_output_left_unchanged_does_not_warn():
@@ -138,6 +140,22 @@ def test_a_fresh_output_per_replicate_does_not_warn():
     result, messages = _run(fresh(), double_in_place())
     assert result.metrics.baseline.metrics["total"] == [20.0, 20.0, 20.0]
     assert _in_place_warnings(messages) == []
+    assert _in_place_warnings(result.warnings) == []
+
+
+def test_the_warning_is_stored_with_the_run(tmp_path):
+    from crystallize.store import list_runs
+
+    SHARED[:] = np.arange(1.0, 5.0)
+    experiment = Experiment(
+        datasource=shared(), pipeline=Pipeline([double_in_place()]), replicates=2,
+        plugins=[SeedPlugin(seed=1), ArtifactPlugin(root_dir=str(tmp_path))], name="stored_warning",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = experiment.run()
+    [run] = list_runs(str(tmp_path), "stored_warning")
+    assert _in_place_warnings(run.warnings) == _in_place_warnings(result.warnings) != []
 
 
 def test_an_output_that_cannot_be_hashed_is_skipped():

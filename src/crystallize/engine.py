@@ -323,6 +323,8 @@ def iter_run(
                     _stop_streams_at_exit()
                     yield item
             arriving.close()
+            if runner.in_place_warning is not None:  # serial, thread and async execution
+                session.warnings.append(runner.in_place_warning)
             all_computed = first_failure is None
             session.check_code(records)
             result = build_result()

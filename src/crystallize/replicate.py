@@ -283,7 +283,9 @@ class ReplicateRunner:
             for name, t in self.conditions
         }
         self._baseline_plan = baseline
-        self._warned_in_place = False  # see _warn_changed_in_place
+        #: The warning of :meth:`_warn_changed_in_place`, once given (the engine records
+        #: it with the run; under process or Ray execution it stays in the worker).
+        self.in_place_warning: str | None = None
         self._pid = os.getpid()
         if self.expected_code is not None and self.expected_code != code_digest(exp, self.conditions):
             # This process sees other code than the driver did at the start of the run.
@@ -394,25 +396,23 @@ class ReplicateRunner:
         """Warn (once per run and process) that the datasource handed out an object
         again whose content changed since (see :class:`ConditionPlan`): results then
         depend on execution order. Outputs that cannot be hashed are not checked."""
-        if before is None or now is None or self._warned_in_place:
+        if before is None or now is None or self.in_place_warning is not None:
             return
-        self._warned_in_place = True
         import warnings
 
         from crystallize.utils.callers import user_stacklevel
 
         name = getattr(self.experiment, "name", None)
-        warnings.warn(
+        self.in_place_warning = (
             f"Experiment{f' {name!r}' if name else ''}: the datasource returned the same object "
             "as for an earlier condition or replicate, but its content changed since: a step "
             "modified the datasource's output in place (or the datasource refills one object), "
             "so each replicate sees what earlier "
             "ones left and results depend on the execution order (serial and process "
             "execution disagree). Return a copy from the datasource, or copy the data in the "
-            "step before changing it (df = df.copy(), arr = arr.copy()).",
-            RuntimeWarning,
-            stacklevel=user_stacklevel(),
+            "step before changing it (df = df.copy(), arr = arr.copy())."
         )
+        warnings.warn(self.in_place_warning, RuntimeWarning, stacklevel=user_stacklevel())
 
     def _pending(self, replicate: int) -> list[Condition]:
         done = self.done.get(replicate)

@@ -83,3 +83,20 @@ def test_a_failed_comparison_keeps_the_table_narrow_and_its_message_below():
     below = text.split(table[3], 1)[1]
     assert f"small: error: ValueError: {LONG_MESSAGE.strip()}" in below
     assert _lines_of(text, "Best:") == ["Best: big"]
+
+
+def _html(verifier_) -> str:
+    experiment = Experiment(
+        datasource=values(),
+        pipeline=Pipeline([shift()]),
+        treatments=[treatment("big", {"effect": 5.0}), treatment("small", {"effect": 0.0})],
+        hypotheses=[Hypothesis(verifier=verifier_, metrics="total", name="h")],
+        replicates=3,
+        plugins=[SeedPlugin(seed=1)],
+    )
+    return experiment.run().to_html()
+
+
+def test_the_html_report_also_says_when_the_best_is_not_significant():
+    assert "Best ranked: <strong>big</strong> (not significant)" in _html(judged(significant_from=100.0))
+    assert "Best ranked: <strong>big</strong></p>" in _html(judged())

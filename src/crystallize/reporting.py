@@ -228,7 +228,7 @@ def _best_line(hyp: HypothesisResult) -> str | None:
     """``Best: <treatment>`` (``(not significant)`` after it when its verdict, like every
     row's, says so), or why no treatment could be ranked (``None``: nothing to say)."""
     if hyp.best is not None:
-        return f"Best: {hyp.best}" + (" (not significant)" if _not_significant(hyp, hyp.best) else "")
+        return f"Best: {hyp.best}" + (" (not significant)" if not_significant(hyp, hyp.best) else "")
     outputs = [o for o in hyp.results.values() if isinstance(o, dict)]
     if outputs and all("error" in o for o in outputs):
         return "Best: none (every comparison failed, so no treatment could be ranked; see the errors above)"
@@ -246,7 +246,7 @@ def _best_line(hyp: HypothesisResult) -> str | None:
     return None
 
 
-def _not_significant(hyp: HypothesisResult, treatment: str) -> bool:
+def not_significant(hyp: HypothesisResult, treatment: str) -> bool:
     """Whether the verdicts of ``treatment`` (one per metric) all say "not significant";
     ``False`` when its verifier gives no ``significant`` flag."""
     flags = [entry.get("significant") for _, entry in metric_entries(hyp, hyp.results[treatment])]
@@ -309,6 +309,6 @@ def render_report(result: Result) -> str:
 
 
 __all__ = [
-    "STANDARD_KEYS", "as_float", "format_value", "metric_entries", "metric_summary", "numbers_of", "other_fields",
-    "render_report",
+    "STANDARD_KEYS", "as_float", "format_value", "metric_entries", "metric_summary", "not_significant", "numbers_of",
+    "other_fields", "render_report",
 ]

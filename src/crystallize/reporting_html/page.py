@@ -15,7 +15,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from crystallize.reporting import format_value
+from crystallize.reporting import format_value, not_significant
 from crystallize.reporting_html import plots
 from crystallize.reporting_html.style import CSS
 from crystallize.reporting_html.summary import (
@@ -162,7 +162,8 @@ def _hypothesis_block(hyp: HypothesisResult, index: int) -> str:
         if svg is not None:
             parts.append(f'<figure class="plot">{svg}</figure>')
     if hyp.best is not None:
-        parts.append(f'<p class="meta">Best ranked: <strong>{esc(hyp.best)}</strong></p>')
+        note = " (not significant)" if not_significant(hyp, hyp.best) else ""
+        parts.append(f'<p class="meta">Best ranked: <strong>{esc(hyp.best)}</strong>{note}</p>')
     return "".join(parts)
 
 

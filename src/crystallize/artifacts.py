@@ -9,7 +9,8 @@ calls ``.write(...)``. While a replicate runs, the handle is bound to its locati
 Files are written atomically (temporary file, then rename). With
 ``ArtifactPlugin(versioned=True)`` each run gets a new ``v<N>``; otherwise ``v0`` is
 replaced by the latest run. A step writing a name an earlier step of the same replicate
-wrote replaces that file, with a warning.
+wrote replaces that file, with a warning; so does a name differing from one written
+earlier only by case, which is the same file on macOS and Windows.
 """
 
 from __future__ import annotations
@@ -65,8 +66,8 @@ class Artifact:
 
     Args:
         name: the file name (may contain ``/`` for sub-directories); ``..``, absolute
-            paths and parts longer than 255 bytes are rejected here, when the Artifact
-            is created.
+            paths, parts longer than 255 bytes and names Windows cannot use (``a:b``,
+            ``nul``) are rejected here, when the Artifact is created.
         loader: ``fn(bytes) -> object`` used by :meth:`load` (default: the raw bytes).
         writer: ``fn(object) -> bytes`` used by :meth:`write` for values that are not
             bytes or str.
@@ -138,8 +139,30 @@ class Artifact:
         if self._written is not None and self.name not in self._written[self._earlier :]:
             if self.name in self._written[: self._earlier]:
                 self._warn_overwritten(path)
+            else:
+                self._warn_case_clash(path)
             self._written.append(self.name)  # also when overwritten: this step wrote it
         return path
+
+    def _warn_case_clash(self, path: Path) -> None:
+        """Warn when another name written in this replicate differs from this one only by
+        case: on a case-insensitive file system (macOS, Windows) both are one file."""
+        folded = self.name.casefold()
+        other = next((n for n in self._written or () if n != self.name and n.casefold() == folded), None)
+        if other is None:
+            return
+        import warnings
+
+        from crystallize.utils.callers import user_stacklevel
+
+        warnings.warn(
+            f"Artifacts '{self.name}' and '{other}' (written earlier in this replicate) differ only "
+            "by case: on macOS and Windows, whose file systems ignore case, they are one file, and "
+            f"this write ({path}) replaces the other there. Give them names that differ by more "
+            "than case.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
 
     def _warn_overwritten(self, path: Path) -> None:
         import warnings

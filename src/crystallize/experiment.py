@@ -230,8 +230,9 @@ class Experiment:
 
         Checked: the datasource and pipeline, ``replicates``, the name (it becomes a
         directory), engine keys (``replicate``, ``condition``, ``seed_used``) set in
-        ``initial_ctx`` or a treatment's values, treatment and hypothesis names, step
-        swaps, and that every hypothesis is a :class:`Hypothesis`. A treatment value that
+        ``initial_ctx`` or a treatment's values, treatment and hypothesis names (treatment
+        names may not differ only by case: their folders would be one on macOS and
+        Windows), step swaps, and that every hypothesis is a :class:`Hypothesis`. A treatment value that
         a step's fixed parameter hides from every step is a ``UserWarning``, and so is one
         that nothing in its condition can read (see
         :func:`crystallize.unread_values.unread_values`).
@@ -441,9 +442,10 @@ def _name_problems(name: Any, what: str = "experiment") -> list[str]:
         owner = "the name" if what == "experiment" else "the treatment name"
         return [
             f"{owner} {_shown(name)} cannot be used: it becomes a directory in the artifact store, "
-            "so it must not be blank, '.' or '..', start with a drive letter ('C:'), contain "
-            "'/', '\\' or control characters, be longer than 255 bytes in UTF-8 or be a name the store "
-            f"uses itself (use letters, digits, '-', '_' or '.'): {_reason(exc)}"
+            "so it must not be blank, '.' or '..', contain '/', '\\' or control characters, be "
+            "longer than 255 bytes in UTF-8 or be a name the store uses itself (on Windows also "
+            "not contain < > : \" | ? *, end with a dot or a space or be a device name such as "
+            f"con or nul): {_reason(exc)}"
         ]
     return []
 
@@ -522,14 +524,39 @@ def _shadowed_values(treatment: Treatment, steps: Sequence[Any]) -> list[str]:
 
 
 def _duplicates(kind: str, names: list[str]) -> list[str]:
+    """One problem per name used more than once in ``names``; for treatments also per
+    name equal to another (or to ``baseline``) but for case: on case-insensitive file
+    systems (macOS, Windows) their artifact folders would be one."""
     seen, repeated = set(), []
     for name in names:
         if name in seen and name not in repeated:
             repeated.append(name)
         seen.add(name)
     problems = [f"{kind} name '{name}' is used more than once" for name in repeated]
-    if kind == "treatment" and BASELINE in seen:
-        problems.append("'baseline' is reserved for the untreated condition")
+    if kind == "treatment":
+        if BASELINE in seen:
+            problems.append("'baseline' is reserved for the untreated condition")
+        problems += _case_clashes([BASELINE, *names])
+    return problems
+
+
+def _case_clashes(names: list[str]) -> list[str]:
+    """One problem per name of ``names`` (distinct; ``baseline`` first) equal to an
+    earlier one under ``casefold()``."""
+    first: dict[str, str] = {}
+    problems = []
+    for name in dict.fromkeys(names):
+        earlier = first.setdefault(name.casefold(), name)
+        if earlier == name:
+            continue
+        if earlier == BASELINE:
+            clash = f"treatment name '{name}' differs from 'baseline' only by case"
+        else:
+            clash = f"treatment names '{earlier}' and '{name}' differ only by case"
+        problems.append(
+            f"{clash}: on macOS and Windows, whose file systems ignore case, their artifact "
+            "folders would be one and overwrite each other; rename one"
+        )
     return problems
 
 

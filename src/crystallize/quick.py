@@ -112,8 +112,14 @@ def config_experiment(
         treatments=[Treatment(n, {"config": c}) for n, c in named.items() if n != baseline],
         replicates=replicates,
         plugins=[SeedPlugin(seed=seed), *(plugins or [])],
-        name=name or getattr(fn, "__name__", "quick_experiment"),
+        name=name or function_label(fn),
     ), baseline
+
+
+def function_label(fn: Any, default: str = "quick_experiment") -> str:
+    """``fn``'s name as an experiment name: ``lambda`` for a lambda (``<`` and ``>`` are
+    no part of a portable folder name), ``default`` when it has none."""
+    return getattr(fn, "__name__", "").strip("<>") or default
 
 
 def named_configs(configs: Mapping[Any, Any]) -> dict[str, Any]:

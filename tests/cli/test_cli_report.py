@@ -107,14 +107,16 @@ def test_report_without_permission_is_a_user_error(make_experiment, monkeypatch,
     make_experiment("numbers")
     assert main(["run", "numbers", "--json"]) == 0
     capsys.readouterr()
-    real_write = Path.write_text
+    import os
 
-    def refuse(self, *args, **kwargs):  # root ignores read-only folders, so simulate one
-        if self.name == "r.html":
-            raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return real_write(self, *args, **kwargs)
+    real_open = os.open
 
-    monkeypatch.setattr(Path, "write_text", refuse)
+    def refuse(path, flags, *args, **kwargs):  # root ignores read-only folders, so simulate one
+        if Path(path).parent.name == "locked" and flags & os.O_CREAT:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
     assert main(["report", "numbers", "-o", "locked/r.html"]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "Error: cannot write the report to locked/r.html: no permission to write locked/r.html."

@@ -26,7 +26,7 @@ TAIL_BYTES = 4096
 #: OSError numbers that describe a bad path (anything else stays an unexpected error).
 PATH_ERRNOS = {
     errno.EISDIR, errno.ENOTDIR, errno.ENOENT, errno.EACCES, errno.EPERM, errno.EROFS,
-    errno.EEXIST, errno.ENAMETOOLONG, errno.ENOSPC, errno.EDQUOT,
+    errno.EEXIST, errno.ENAMETOOLONG, errno.ENOSPC, errno.EDQUOT, errno.EFBIG,
 }
 
 
@@ -69,6 +69,7 @@ def os_error_reason(exc: OSError, path: Path) -> str:
         errno.ENAMETOOLONG: f"the name {name} is too long",
         errno.ENOSPC: "no space left on the device",
         errno.EDQUOT: "the disk quota is exceeded",
+        errno.EFBIG: "the file would exceed the file size limit (see `ulimit -f`)",
     }
     return reasons.get(exc.errno or 0, exc.strerror or type(exc).__name__)
 
@@ -128,10 +129,21 @@ def check_report_target(path: Path, force: bool) -> None:
 
 
 def write_report_file(path: Path, html: str) -> None:
-    """Write ``html`` to ``path``, creating missing parent folders."""
+    """Write ``html`` to ``path``, creating missing parent folders.
+
+    A file (or a new path) is replaced in one step (:func:`atomic_write_bytes`): a write
+    that fails, say on a full disk, leaves the earlier report whole and nothing partial.
+    A symbolic link keeps pointing where it did (its target is replaced); a pipe or a
+    device (``/dev/stdout``) is written to, not replaced.
+    """
+    from crystallize.store.artifacts import atomic_write_bytes
+
+    data = html.encode("utf-8")
     with writing(path, "write the report to"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(html, encoding="utf-8")
+        if path.exists() and not path.is_file():  # a pipe or device: no file to replace
+            path.write_bytes(data)
+        else:
+            atomic_write_bytes(path.resolve() if path.is_symlink() else path, data)
 
 
 def check_new_folder(folder: Path) -> None:

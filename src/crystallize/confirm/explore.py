@@ -15,7 +15,13 @@ from crystallize.confirm.registry import registrations
 from crystallize.exceptions import ExperimentValidationError
 from crystallize.fingerprint import code_hash, param_digest
 from crystallize.plugins.seed import SEED_MODULUS, SEED_STRIDE, SeedPlugin
-from crystallize.quick import ConfigFunction, config_experiment, named_configs, run_configs
+from crystallize.quick import (
+    ConfigFunction,
+    config_experiment,
+    function_label,
+    named_configs,
+    run_configs,
+)
 from crystallize.result import Result
 from crystallize.store import Preregistration, open_store
 
@@ -214,7 +220,7 @@ class Exploration:
         self.root_dir = root_dir
         self.code_fingerprint = code_hash(fn)
         experiment, self.baseline = config_experiment(
-            fn, self.configs, replicates, seed, name=f"{getattr(fn, '__name__', 'fn')}.explore",
+            fn, self.configs, replicates, seed, name=f"{function_label(fn, 'fn')}.explore",
             plugins=_artifact_plugins(root_dir),
         )
         self.result = run_configs(experiment, self.baseline)

@@ -18,6 +18,7 @@ import contextlib
 import operator
 import os
 import re
+import sys
 from typing import TYPE_CHECKING
 
 from crystallize.utils.text import control_character
@@ -35,6 +36,10 @@ def _as_path(value: str | os.PathLike[str]) -> Path:
 
 _VERSION_DIR = re.compile(r"v(0|[1-9][0-9]*)")
 _DRIVE = re.compile(r"[A-Za-z]:")
+#: Characters Windows refuses in file names, and what a suggested name puts instead.
+_WINDOWS_CHARACTERS = {":": "-", "|": "-", "<": "-", ">": "-", "?": "", "*": "", '"': ""}
+#: Names Windows reserves for devices, alone or before an extension (``nul.txt``).
+_WINDOWS_DEVICE = re.compile(r"(con|prn|aux|nul|com[1-9\u00b9\u00b2\u00b3]|lpt[1-9\u00b9\u00b2\u00b3])(\..*)?", re.IGNORECASE)
 #: Longest file or directory name most file systems accept, in bytes of UTF-8.
 MAX_NAME_BYTES = 255
 #: File in a ``v<N>`` directory of an unversioned experiment whose run could not use
@@ -52,11 +57,17 @@ def validate_artifact_name(name: str, label: str = "Artifact name") -> str:
     Allowed: one or more ``/``-separated components, e.g. ``"model.pkl"`` or
     ``"plots/loss.png"``. ``label`` starts the error messages (what the name names).
 
+    A component Windows cannot use (see :func:`windows_problem`) is refused on Windows;
+    elsewhere it works, and a ``UserWarning`` (once per name and process) says that the
+    folder would not open on Windows, with a portable replacement.
+
     Raises:
-        ValueError: If the name is empty, absolute, starts with a drive letter, contains
-            a backslash or a control character (NUL, newline, ESC...), has an empty
-            component (``a//b``, trailing ``/``), a ``.``/``..`` component, or a component
-            longer than :data:`MAX_NAME_BYTES` bytes of UTF-8. The message says which.
+        ValueError: If the name is empty, absolute, contains a backslash or a control
+            character (NUL, newline, ESC...), starts with a drive letter (``C:``), has an empty component (``a//b``, trailing
+            ``/``), a ``.``/``..`` component, on Windows a component Windows cannot use
+            (``<>:"|?*``, a trailing dot or space, a device name such as ``con`` or
+            ``nul.txt``; the message suggests a replacement), or a component longer than
+            :data:`MAX_NAME_BYTES` bytes of UTF-8. The message says which.
     """
     if not isinstance(name, str):
         raise ValueError(f"{label} must be a string, got {type(name).__name__}.")
@@ -68,8 +79,11 @@ def validate_artifact_name(name: str, label: str = "Artifact name") -> str:
         raise ValueError(
             f"{label} {name!r} contains a backslash; use '/' to separate directories."
         )
-    if _DRIVE.match(name):
-        raise ValueError(f"{label} {name!r} starts with a drive letter; use a relative path.")
+    if _DRIVE.match(name):  # a path on another drive, on Windows: refused everywhere
+        raise ValueError(
+            f"{label} {name!r} starts with a drive letter ({name[:2]!r}), which Windows reads as "
+            f"another drive; use a relative name such as {portable_name(name)!r}."
+        )
     if name.startswith("/") or os.path.isabs(name):
         raise ValueError(f"{label} {name!r} is an absolute path; use a relative path.")
     for part in name.split("/"):
@@ -82,6 +96,8 @@ def validate_artifact_name(name: str, label: str = "Artifact name") -> str:
                 f"{label} {name!r} contains a '{part}' component; artifacts must stay "
                 "inside their replicate directory."
             )
+        if (problem := windows_problem(part)) is not None:
+            _not_portable(name, part, problem, label)
         size = _utf8_size(part)
         if size > MAX_NAME_BYTES:
             which = "it is" if part == name else f"its component {_shortened(part)} is"
@@ -90,6 +106,65 @@ def validate_artifact_name(name: str, label: str = "Artifact name") -> str:
                 f"and file systems take at most {MAX_NAME_BYTES} for a file or directory name."
             )
     return name
+
+
+#: Names already warned about by :func:`_not_portable` (each is warned about once).
+_WARNED_NOT_PORTABLE: set[str] = set()
+
+
+def _not_portable(name: str, part: str, problem: str, label: str) -> None:
+    """Refuse ``name`` on Windows, where its component ``part`` cannot be a file name;
+    elsewhere warn once that its folder would not open on Windows."""
+    which = "" if part == name else f": its component {part!r}"
+    if sys.platform == "win32":
+        raise ValueError(f"{label} {name!r}{which} {problem}; use e.g. {portable_name(name)!r}.")
+    if name in _WARNED_NOT_PORTABLE:
+        return
+    _WARNED_NOT_PORTABLE.add(name)
+    import warnings
+
+    from crystallize.utils.callers import user_stacklevel
+
+    warnings.warn(
+        f"{label} {name!r}{which} {problem}: it works here, but artifact folders copied to "
+        f"Windows could not be opened there; use e.g. {portable_name(name)!r} to keep them portable.",
+        UserWarning,
+        stacklevel=user_stacklevel(),
+    )
+
+
+def windows_problem(part: str) -> str | None:
+    """Why Windows cannot use ``part`` as a file or directory name, or ``None``.
+
+    It refuses ``< > : " | ? *``, drops a trailing dot or space (``exp.`` would be ``exp``)
+    and reserves device names (``con``, ``prn``, ``aux``, ``nul``, ``com1``-``com9``,
+    ``lpt1``-``lpt9``, in any case, also before an extension: ``aux.json``).
+    """
+    found = [char for char in _WINDOWS_CHARACTERS if char in part]
+    if found:
+        drive = " (there it marks a drive letter, as in 'C:')" if ":" in found else ""
+        return f"contains {', '.join(map(repr, sorted(found, key=part.index)))}, which Windows does not allow in names{drive}"
+    if part.endswith((".", " ")):
+        which = "a dot" if part.endswith(".") else "a space"
+        return f"ends with {which}, which Windows drops (so it would name the same file as {part.rstrip('. ')!r})"
+    if _WINDOWS_DEVICE.fullmatch(part):
+        return f"is a device name on Windows ({part.split('.')[0].upper()}), not a file"
+    return None
+
+
+def portable_name(name: str) -> str:
+    """``name`` changed so that every component passes :func:`windows_problem`: ``:``,
+    ``|``, ``<``, ``>`` become ``-``, ``?``, ``*``, ``"`` go, trailing dots and spaces go,
+    and ``_`` follows a device name (``nul.txt`` -> ``nul_.txt``)."""
+    return "/".join(_portable_part(part) for part in name.split("/"))
+
+
+def _portable_part(part: str) -> str:
+    part = "".join(_WINDOWS_CHARACTERS.get(char, char) for char in part).rstrip(". ") or "_"
+    if _WINDOWS_DEVICE.fullmatch(part):
+        stem, dot, rest = part.partition(".")
+        part = f"{stem}_{dot}{rest}"
+    return part
 
 
 def _utf8_size(text: str) -> int:
@@ -176,7 +251,9 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
     Creates the parent directories, writes a temporary file next to ``path`` (a hidden
     ``.<name>.<random>.tmp``, its ``<name>`` cut so that it is no longer than
     :data:`MAX_NAME_BYTES` bytes when ``path``'s name is not) and moves it into place
-    with :func:`os.replace`.
+    with :func:`os.replace`. A failed write (a full disk) removes the temporary file and
+    leaves ``path`` as it was. The file gets the mode any new file gets, ``0o666`` less
+    the umask (and default ACLs), as ``open()`` would give it.
 
     Args:
         path: Destination file.
@@ -188,25 +265,47 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
     """
     target = _as_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{_temp_stem(target.name)}.", suffix=".tmp")
+    prefix = os.path.join(target.parent, f".{_temp_stem(target.name)}.")
+    tmp = ""
     try:
+        fd, tmp = _create_temp(prefix)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             if fsync:
                 handle.flush()
                 os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+    except BaseException as exc:
+        if tmp:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(exc, OSError) and str(exc.filename).startswith(prefix):
+            # The caller asked for ``path``: an error names it, not the temporary file.
+            exc.filename, exc.filename2 = str(target), None
         raise
     return target
 
 
 #: What a temporary file name adds to the name it stands for: ``.``, ``.<8 random>.tmp``.
 _TEMP_NAME_EXTRA = 14
+#: Flags of a new temporary file: created here, never an existing one (no race).
+_TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+
+
+def _create_temp(prefix: str) -> tuple[int, str]:
+    """Create a new ``<prefix><8 hex>.tmp``; return its descriptor and path.
+
+    Unlike :func:`tempfile.mkstemp` (always ``0o600``) the file is created with mode
+    ``0o666``, which the kernel reduces by the umask (and default ACLs) at that moment:
+    the mode ``open()`` gives any file, without reading the process-wide umask, which
+    cannot be read without setting it (a race with other threads).
+    """
+    while True:
+        tmp = f"{prefix}{os.urandom(4).hex()}.tmp"
+        try:
+            return os.open(tmp, _TEMP_FLAGS, 0o666), tmp
+        except FileExistsError:  # a name another writer took: draw again
+            continue
 
 
 def _temp_stem(name: str) -> str:
@@ -280,12 +379,60 @@ def reset_version_dir(root: str | os.PathLike[str], experiment: str, version: in
     leaves old and new artifacts mixed. Leftovers of earlier interrupted resets are
     removed too.
     """
+    check_name_case(root, experiment)
     target = version_dir(root, experiment, version)
     if target.exists() and not _is_empty_dir(target):
         set_aside(target)
     remove_set_aside(target.parent, target.name)
     target.mkdir(parents=True, exist_ok=True)
     return target
+
+
+def check_name_case(root: str | os.PathLike[str], experiment: str) -> None:
+    """Refuse, or warn about, another experiment folder in ``root`` whose name differs
+    from ``experiment`` only by case (``Exp`` and ``exp``).
+
+    On a case-insensitive file system (macOS, Windows) both names are one folder: a run
+    would write into (an unversioned one: empty) the other experiment's artifacts, so
+    that is a :class:`~crystallize.exceptions.StoreError`. Where they are two folders,
+    a ``UserWarning`` says they would become one when the data directory is copied there.
+    Called when a run claims its version directory; costs one listing of ``root``.
+    """
+    base = _as_path(root)
+    folded = experiment.casefold()
+    try:
+        with os.scandir(base) as entries:
+            others = [e.name for e in entries if e.name != experiment and e.name.casefold() == folded]
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for other in others:
+        if _same_file(base / experiment, base / other):
+            from crystallize.exceptions import StoreError
+
+            raise StoreError(
+                f"Experiment {experiment!r}: {str(base / experiment)!r} is the folder of experiment "
+                f"{other!r}, as this file system ignores case (names that differ only by case share "
+                f"one folder), so this run would overwrite its artifacts; rename one of them."
+            )
+        import warnings
+
+        from crystallize.utils.callers import user_stacklevel
+
+        warnings.warn(
+            f"The data directory {str(base)!r} holds experiments {experiment!r} and {other!r}, whose "
+            "names differ only by case: on macOS and Windows, whose file systems ignore case, they "
+            "would share one folder and overwrite each other's artifacts. Rename one of them.",
+            UserWarning,
+            stacklevel=user_stacklevel(),
+        )
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    """Whether both paths exist and are one file or directory."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
 
 
 def set_aside(folder: Path) -> Path:
@@ -339,6 +486,7 @@ def claim_version(root: str | os.PathLike[str], experiment: str, versioned: bool
 
 def _claim_from(root: str | os.PathLike[str], experiment: str, version: int) -> int:
     """Create the first free ``v<N>`` with ``N >= version`` (atomically) and return ``N``."""
+    check_name_case(root, experiment)
     version_dir(root, experiment, version).parent.mkdir(parents=True, exist_ok=True)
     while True:
         try:
@@ -384,12 +532,15 @@ __all__ = [
     "atomic_write_bytes",
     "check_path_component",
     "claim_side_version",
+    "check_name_case",
     "claim_version",
     "directory_problem",
     "is_side_version",
     "latest_version",
     "next_version",
+    "portable_name",
     "reset_version_dir",
     "validate_artifact_name",
     "version_dir",
+    "windows_problem",
 ]

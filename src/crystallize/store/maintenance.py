@@ -21,7 +21,7 @@ from pathlib import Path
 
 from crystallize.exceptions import StoreArgumentError, StoreError
 from crystallize.store.artifacts import remove_set_aside, remove_tree, set_aside, version_dir
-from crystallize.store.base import RunInfo, validate_status
+from crystallize.store.base import RunInfo, RunNotFoundError, validate_status
 from crystallize.store.opening import open_existing_store
 from crystallize.store.sqlite import SQLiteRunStore
 
@@ -79,8 +79,9 @@ def delete_runs(
             neither a string nor a list of them.
         RunNotFoundError: An id is not in the store.
         StoreError: No store in ``root_dir``, no run of ``experiment`` in it, an id of
-            another experiment's run, or a selected run still running (nothing is
-            deleted then).
+            another experiment's run, a selected run still running, or the store failed
+            while deleting (a full disk, a corrupt file). Nothing is deleted then: the
+            runs go in one transaction, all or none.
     """
     if run_ids is None and keep_last is None and status is None:
         raise ValueError(
@@ -103,8 +104,7 @@ def delete_runs(
         if dry_run:
             folders = _unused_folders(root, experiment, chosen, [r for r in runs if r.run_id not in gone])
             return DeletedRuns(tuple(chosen), folders, _folders_size(folders))
-        for run in chosen:
-            store.delete_run(run.run_id, refuse_running=True)  # resumed since it was listed?
+        _delete_together(store, chosen)
         folders = _unused_folders(root, experiment, chosen, store.list_runs(experiment))
     size = _folders_size(folders)
     remove_set_aside(root / experiment)  # what an interrupted deletion left
@@ -164,6 +164,35 @@ def _select(
     if statuses is not None:
         chosen = [run for run in chosen if run.status in statuses]
     return chosen[keep_last:] if keep_last is not None else chosen
+
+
+def _delete_together(store: SQLiteRunStore, runs: Sequence[RunInfo]) -> None:
+    """Delete ``runs`` and their records in one transaction: all of them, or none.
+
+    A failure midway (a full disk, a corrupt store) rolls every deletion back and raises
+    :class:`StoreError` saying that nothing was deleted; so does a run that started
+    running again since it was listed (resumed by another process).
+    """
+    try:
+        with store.transaction(write=True) as conn:
+            for run in runs:
+                row = conn.execute(
+                    "SELECT status, pid, hostname FROM runs WHERE run_id = ?", (run.run_id,)
+                ).fetchone()
+                if row is None:
+                    raise RunNotFoundError(run.run_id, str(store.path))
+                if row[0] == "running":
+                    raise StoreError(
+                        f"run {run.run_id} started running again in process {row[1]} on {row[2]} "
+                        "while the runs were being deleted, so nothing was deleted; wait for it "
+                        "to finish, or stop that process, then delete again."
+                    )
+                conn.execute("DELETE FROM records WHERE run_id = ?", (run.run_id,))
+                conn.execute("DELETE FROM runs WHERE run_id = ?", (run.run_id,))
+    except StoreError as exc:
+        if not isinstance(exc.__cause__, sqlite3.Error):
+            raise
+        raise StoreError(f"{exc} Nothing was deleted.") from exc.__cause__
 
 
 def _statuses(status: str | Iterable[str]) -> set[str]:

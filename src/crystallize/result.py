@@ -255,16 +255,17 @@ class Result:
 
     def to_json(self, path: str | Path | None = None, *, indent: int | None = 2) -> str:
         """The result as JSON text (what :meth:`to_dict` holds); also written to ``path``
-        (as UTF-8) when given. NaN and ±inf are written as ``NaN``/``Infinity``/
+        (as UTF-8, replacing the file in one step) when given. NaN and ±inf are written as ``NaN``/``Infinity``/
         ``-Infinity``, as :mod:`json` does (``json.loads`` reads them; strict JSON parsers
         do not); text is written as is, not as ``\\u`` escapes. ``indent`` 2 (the
         default) or ``None`` (compact) is written by orjson, other indents by :mod:`json`.
         """
         with collector_paused():
             text = _json_text(self._as_dict(), indent)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(text)
+        if path is not None:  # in one step: a failed write leaves an earlier file whole
+            from crystallize.store.artifacts import replace_file
+
+            replace_file(path, text.encode("utf-8"))
         return text
 
     def to_dataframe(self):

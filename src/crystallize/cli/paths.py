@@ -129,21 +129,14 @@ def check_report_target(path: Path, force: bool) -> None:
 
 
 def write_report_file(path: Path, html: str) -> None:
-    """Write ``html`` to ``path``, creating missing parent folders.
-
-    A file (or a new path) is replaced in one step (:func:`atomic_write_bytes`): a write
-    that fails, say on a full disk, leaves the earlier report whole and nothing partial.
-    A symbolic link keeps pointing where it did (its target is replaced); a pipe or a
-    device (``/dev/stdout``) is written to, not replaced.
-    """
-    from crystallize.store.artifacts import atomic_write_bytes
+    """Write ``html`` to ``path`` as :func:`~crystallize.store.artifacts.replace_file`
+    does (in one step: a failed write leaves the earlier report whole), creating missing
+    parent folders."""
+    from crystallize.store.artifacts import replace_file
 
     data = html.encode("utf-8")
     with writing(path, "write the report to"):
-        if path.exists() and not path.is_file():  # a pipe or device: no file to replace
-            path.write_bytes(data)
-        else:
-            atomic_write_bytes(path.resolve() if path.is_symlink() else path, data)
+        replace_file(path, data)
 
 
 def check_new_folder(folder: Path) -> None:

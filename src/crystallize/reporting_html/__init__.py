@@ -53,15 +53,16 @@ def write_html(result: Result, path: str | Path, title: str | None = None) -> Pa
 
 
 def _write_page(page: str, path: str | Path) -> Path:
-    """Write an already rendered ``page`` to ``path`` (UTF-8), creating missing parent directories.
+    """Write an already rendered ``page`` to ``path`` (UTF-8), creating missing parent
+    directories, in one step (:func:`~crystallize.store.artifacts.replace_file`: a failed
+    write leaves an earlier file whole).
 
     Returns:
         The written path.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(page, encoding="utf-8")
-    return target
+    from crystallize.store.artifacts import replace_file
+
+    return replace_file(path, page.encode("utf-8"))
 
 
 __all__ = ["render_html", "write_html"]

@@ -286,6 +286,24 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
     return target
 
 
+def replace_file(path: str | os.PathLike[str], data: bytes) -> Path:
+    """Write ``data`` as the whole content of the file at ``path`` (a report, an export).
+
+    A regular file, or a path that does not exist yet, is replaced in one step
+    (:func:`atomic_write_bytes`): a write that fails, say on a full disk, leaves the
+    earlier file whole and nothing partial. A symbolic link keeps pointing where it did
+    (its target is replaced); a pipe or a device (``/dev/stdout``) is written to, never
+    replaced. Returns ``path``.
+    """
+    target = _as_path(path)
+    if target.exists() and not target.is_file():  # a pipe or device: no file to replace
+        with open(target, "wb") as handle:
+            handle.write(data)
+    else:
+        atomic_write_bytes(target.resolve() if target.is_symlink() else target, data)
+    return target
+
+
 #: What a temporary file name adds to the name it stands for: ``.``, ``.<8 random>.tmp``.
 _TEMP_NAME_EXTRA = 14
 #: Flags of a new temporary file: created here, never an existing one (no race).
@@ -539,6 +557,7 @@ __all__ = [
     "latest_version",
     "next_version",
     "portable_name",
+    "replace_file",
     "reset_version_dir",
     "validate_artifact_name",
     "version_dir",

@@ -19,6 +19,7 @@ import operator
 import os
 import re
 import sys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from crystallize.utils.text import control_character
@@ -39,7 +40,16 @@ _DRIVE = re.compile(r"[A-Za-z]:")
 #: Characters Windows refuses in file names, and what a suggested name puts instead.
 _WINDOWS_CHARACTERS = {":": "-", "|": "-", "<": "-", ">": "-", "?": "", "*": "", '"': ""}
 #: Names Windows reserves for devices, alone or before an extension (``nul.txt``).
-_WINDOWS_DEVICE = re.compile(r"(con|prn|aux|nul|com[1-9\u00b9\u00b2\u00b3]|lpt[1-9\u00b9\u00b2\u00b3])(\..*)?", re.IGNORECASE)
+_WINDOWS_DEVICES = frozenset(
+    ["con", "prn", "aux", "nul"] + [f"{port}{n}" for port in ("com", "lpt") for n in "123456789\u00b9\u00b2\u00b3"]
+)
+
+
+def _is_device_name(part: str) -> bool:
+    """Whether Windows reads ``part`` as a device (``con``, ``NUL``, ``aux.json``...)."""
+    return part.partition(".")[0].lower() in _WINDOWS_DEVICES
+
+
 #: Longest file or directory name most file systems accept, in bytes of UTF-8.
 MAX_NAME_BYTES = 255
 #: File in a ``v<N>`` directory of an unversioned experiment whose run could not use
@@ -147,7 +157,7 @@ def windows_problem(part: str) -> str | None:
     if part.endswith((".", " ")):
         which = "a dot" if part.endswith(".") else "a space"
         return f"ends with {which}, which Windows drops (so it would name the same file as {part.rstrip('. ')!r})"
-    if _WINDOWS_DEVICE.fullmatch(part):
+    if _is_device_name(part):
         return f"is a device name on Windows ({part.split('.')[0].upper()}), not a file"
     return None
 
@@ -161,7 +171,7 @@ def portable_name(name: str) -> str:
 
 def _portable_part(part: str) -> str:
     part = "".join(_WINDOWS_CHARACTERS.get(char, char) for char in part).rstrip(". ") or "_"
-    if _WINDOWS_DEVICE.fullmatch(part):
+    if _is_device_name(part):
         stem, dot, rest = part.partition(".")
         part = f"{stem}_{dot}{rest}"
     return part
@@ -245,7 +255,9 @@ def artifact_path(
     )
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool = False) -> Path:
+def atomic_write_bytes(
+    path: str | os.PathLike[str], data: bytes | Sequence[bytes], *, fsync: bool = False
+) -> Path:
     """Write ``data`` to ``path`` so readers see the old file or the new one, never half.
 
     Creates the parent directories, writes a temporary file next to ``path`` (a hidden
@@ -257,7 +269,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
 
     Args:
         path: Destination file.
-        data: Bytes to write.
+        data: Bytes to write, or a sequence of chunks written one after the other
+            (a header and a payload, without joining them first).
         fsync: Flush to disk before the rename (survives power loss, slower).
 
     Returns:
@@ -270,7 +283,8 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, fsync: bool
     try:
         fd, tmp = _create_temp(prefix)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for chunk in (data,) if isinstance(data, bytes | bytearray | memoryview) else data:
+                handle.write(chunk)
             if fsync:
                 handle.flush()
                 os.fsync(handle.fileno())

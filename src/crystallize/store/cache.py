@@ -28,13 +28,13 @@ import pickle
 import re
 import shutil
 import struct
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from crystallize.exceptions import StoreError
+from crystallize.store.artifacts import atomic_write_bytes
 from crystallize.utils.hashing import digest
 
 logger = logging.getLogger("crystallize.cache")
@@ -230,20 +230,7 @@ class StepCache:
             ) from exc
         header = _HEADER.pack(_MAGIC, len(payload), _payload_digest(payload))
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".pkl")
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    handle.write(header)
-                    handle.write(payload)
-                    if self.fsync:
-                        handle.flush()
-                        os.fsync(handle.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+            atomic_write_bytes(path, (header, payload), fsync=self.fsync)
             if step is not None and parts is not None:
                 self._index(step, key, parts)
         except OSError as exc:

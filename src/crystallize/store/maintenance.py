@@ -21,7 +21,7 @@ from pathlib import Path
 
 from crystallize.exceptions import StoreArgumentError, StoreError
 from crystallize.store.artifacts import remove_set_aside, remove_tree, set_aside, version_dir
-from crystallize.store.base import RunInfo, RunNotFoundError, validate_status
+from crystallize.store.base import RunInfo, validate_status
 from crystallize.store.opening import open_existing_store
 from crystallize.store.sqlite import SQLiteRunStore
 
@@ -174,21 +174,7 @@ def _delete_together(store: SQLiteRunStore, runs: Sequence[RunInfo]) -> None:
     running again since it was listed (resumed by another process).
     """
     try:
-        with store.transaction(write=True) as conn:
-            for run in runs:
-                row = conn.execute(
-                    "SELECT status, pid, hostname FROM runs WHERE run_id = ?", (run.run_id,)
-                ).fetchone()
-                if row is None:
-                    raise RunNotFoundError(run.run_id, str(store.path))
-                if row[0] == "running":
-                    raise StoreError(
-                        f"run {run.run_id} started running again in process {row[1]} on {row[2]} "
-                        "while the runs were being deleted, so nothing was deleted; wait for it "
-                        "to finish, or stop that process, then delete again."
-                    )
-                conn.execute("DELETE FROM records WHERE run_id = ?", (run.run_id,))
-                conn.execute("DELETE FROM runs WHERE run_id = ?", (run.run_id,))
+        store.delete_runs([run.run_id for run in runs], refuse_running=True)
     except StoreError as exc:
         if not isinstance(exc.__cause__, sqlite3.Error):
             raise

@@ -317,17 +317,30 @@ class RunRows:
         transaction starts (say, resumed meanwhile by another process) raises
         :class:`StoreError` and nothing is deleted.
         """
+        self.delete_runs([run_id], refuse_running=refuse_running)
+
+    def delete_runs(self, run_ids: Sequence[str], *, refuse_running: bool = False) -> None:
+        """Delete the runs and their records in one transaction: all of them, or none.
+
+        Raises:
+            RunNotFoundError: one of the runs does not exist (nothing is deleted).
+            StoreError: with ``refuse_running``, one of them is ``running`` when the
+                transaction starts (resumed meanwhile by another process), or the store
+                fails midway (a full disk): nothing is deleted.
+        """
         with self.transaction(write=True) as conn:
-            if refuse_running:
-                row = conn.execute("SELECT status, pid, hostname FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-                if row is not None and row[0] == "running":
-                    raise StoreError(
-                        f"run {run_id} started running again in process {row[1]} on {row[2]} "
-                        "while it was being deleted; it was not deleted."
-                    )
-            conn.execute("DELETE FROM records WHERE run_id = ?", (run_id,))
-            if conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,)).rowcount == 0:
-                raise RunNotFoundError(run_id, str(self.path))
+            for run_id in run_ids:
+                if refuse_running:
+                    row = conn.execute("SELECT status, pid, hostname FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+                    if row is not None and row[0] == "running":
+                        raise StoreError(
+                            f"run {run_id} started running again in process {row[1]} on {row[2]} "
+                            "while it was being deleted, so nothing was deleted; wait for it to "
+                            "finish, or stop that process, then delete again."
+                        )
+                conn.execute("DELETE FROM records WHERE run_id = ?", (run_id,))
+                if conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,)).rowcount == 0:
+                    raise RunNotFoundError(run_id, str(self.path))
 
     def mark_stale_runs(self) -> list[str]:
         """Mark ``"running"`` runs whose driver is gone as ``"interrupted"``.

@@ -171,3 +171,14 @@ def test_elsewhere_a_run_with_such_names_works_and_warns(fresh_warnings, tmp_pat
         result = _experiment(tmp_path, "run:1", "lr=0.1?").run()
     assert not result.errors
     assert (tmp_path / "run:1" / "v0" / "lr=0.1?" / "0" / "out.bin").read_bytes() == b"hello"
+
+
+def test_a_lambda_treatment_gets_a_portable_name(fresh_warnings, tmp_path):
+    from crystallize.experiment import as_treatment
+
+    assert as_treatment(lambda ctx: ctx.add("k", 1)).name == "lambda"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "not portable" warning for its folder
+        experiment = _experiment(tmp_path, "lambdas", "ok")
+        experiment.treatments = [as_treatment(lambda ctx: ctx.add("k", 2))]
+        assert not experiment.run().errors

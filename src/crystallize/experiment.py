@@ -108,7 +108,7 @@ def as_treatment(value: TreatmentLike, known: Sequence[Treatment] = ()) -> Treat
         names = ", ".join(t.name for t in known) or "none"
         raise ExperimentValidationError(f"Unknown treatment '{value}'; this experiment has: {names}")
     if callable(value):
-        return Treatment(getattr(value, "__name__", "treatment"), value)
+        return Treatment(getattr(value, "__name__", "").strip("<>") or "treatment", value)  # "lambda", not "<lambda>"
     raise TypeError(f"Expected a Treatment, a treatment name or a callable fn(ctx), got {value!r}")
 
 
@@ -129,6 +129,8 @@ class Experiment:
         replicates: replicates per condition (any integral number, stored as an int).
         name: the experiment's name (runs are stored under it, so it must be usable as a
             directory name).
+        description: a free-text description, kept with the experiment (a folder
+            experiment's ``description:``) and shown in the terminal UI.
 
     ``plugins``, ``treatments`` and ``hypotheses`` take a list or a single item.
 

@@ -205,7 +205,12 @@ class ReplicateRunner:
         replicates: the replicate indices that have work to do, in order.
         done: ``{replicate: {condition, ...}}`` already finished (resume); skipped.
         seed: an explicit seed for every replicate (``apply(seed=...)``).
-        data: when given, used instead of calling the datasource (``apply(data=...)``).
+        data: used instead of calling the datasource when ``use_data`` (``apply(data=...)``).
+        use_data: whether ``data`` replaces the datasource (``data`` may be ``None``).
+        cache: the run's step cache, for cacheable steps (``None``: nothing is cached).
+        location: where replicates write their artifacts (the run's version folder).
+        expected_code: the driver's :func:`code_digest` of the conditions; a worker that
+            unpickles the runner and sees other code records that in its records.
     """
 
     def __init__(

@@ -179,3 +179,33 @@ def test_ctrl_c_while_folders_are_deleted_leaves_no_half_deleted_version(tmp_pat
     assert any(p.name.startswith(".v2.trash-") for p in (root / "study").iterdir())
     delete_runs(root, "study", [older])  # the next deletion clears the leftovers
     assert not (root / "study").exists()
+
+
+def test_compact_on_a_full_disk_says_how_much_space_it_needs(tmp_path, monkeypatch):
+    from crystallize.store import maintenance
+
+    root = tmp_path / "data"
+    _add_run(root)
+    real_connect = sqlite3.connect
+
+    class FullDisk:
+        """A connection whose VACUUM fails as SQLite does when the disk is full."""
+
+        def __init__(self, *args, **kwargs):
+            self.conn = real_connect(*args, **kwargs)
+
+        def execute(self, sql):
+            if sql == "VACUUM":
+                exc = sqlite3.OperationalError("database or disk is full")
+                exc.sqlite_errorcode = sqlite3.SQLITE_FULL
+                raise exc
+            return self.conn.execute(sql)
+
+        def close(self):
+            self.conn.close()
+
+    monkeypatch.setattr(maintenance.sqlite3, "connect", FullDisk)
+    with pytest.raises(StoreError, match=r"needs free space about the size of the store \(\d+\.\d MiB\)"):
+        compact(root)
+    monkeypatch.undo()
+    assert len(_ids(root)) == 1  # nothing lost

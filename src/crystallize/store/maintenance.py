@@ -139,7 +139,14 @@ def compact(root_dir: str | os.PathLike[str]) -> int:
         conn.execute("VACUUM")
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
     except sqlite3.Error as exc:
-        raise StoreError(f"Run store {str(path)!r}: could not compact: {exc}.") from exc
+        hint = ""
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            hint = (
+                f" Compacting rewrites the store, so it needs free space about the size of the store "
+                f"({before / 2**20:.1f} MiB) on that disk (or in the temporary directory); free "
+                "some and compact again. The store is unchanged."
+            )
+        raise StoreError(f"Run store {str(path)!r}: could not compact: {exc}.{hint}") from exc
     finally:
         conn.close()
     return max(0, before - _store_bytes(path))

@@ -194,15 +194,15 @@ def test_compact_on_a_full_disk_says_how_much_space_it_needs(tmp_path, monkeypat
         def __init__(self, *args, **kwargs):
             self.conn = real_connect(*args, **kwargs)
 
-        def execute(self, sql):
+        def execute(self, sql, *args):
             if sql == "VACUUM":
                 exc = sqlite3.OperationalError("database or disk is full")
                 exc.sqlite_errorcode = sqlite3.SQLITE_FULL
                 raise exc
-            return self.conn.execute(sql)
+            return self.conn.execute(sql, *args)
 
-        def close(self):
-            self.conn.close()
+        def __getattr__(self, name):
+            return getattr(self.conn, name)
 
     monkeypatch.setattr(maintenance.sqlite3, "connect", FullDisk)
     with pytest.raises(StoreError, match=r"needs free space about the size of the store \(\d+\.\d MiB\)"):

@@ -252,16 +252,7 @@ def iter_run(
         experiment.validate()
         conditions = [baseline_condition()] + [(t.name, t) for t in experiment.treatments]
         names = [name for name, _ in conditions]
-        start_plugins(experiment, experiment.plugins, lambda: _empty_result(experiment, names))
-        try:
-            session = RunSession(experiment, strategy, names)
-        except BaseException as exc:  # the store cannot be opened, a resume is refused...
-            close_plugins(experiment, exc, lambda: _empty_result(experiment, names))
-            raise
-        seed_plugin = experiment.get_plugin(SeedPlugin)
-        seed_warning = seed_plugin.reproducibility_warning(experiment) if seed_plugin is not None else None
-        if seed_warning is not None:  # raised as a RuntimeWarning by before_run; recorded here
-            session.warnings.append(seed_warning)
+        session = _open_session(experiment, strategy, names)
         from crystallize.reporting_html.config import run_config
 
         config = run_config(experiment)  # what ran: result.info["config"], stored in the summary
@@ -331,32 +322,72 @@ def iter_run(
         except BaseException as exc:
             if arriving is not None:
                 arriving.close()  # cancel what has not started
-            how = status_of(exc)
-            session.finish(how, summary=_summary(records, config=config))
-            if all_computed and isinstance(exc, KeyboardInterrupt):  # Ctrl+C after the last replicate
-                with contextlib.suppress(Exception):
-                    _keep_result(exc, build_result(), "after the last replicate")
-            close_plugins(experiment, exc, lambda: ended(build_result(), how))
+            _abort(experiment, session, exc, _summary(records, config=config), build_result, all_computed)
             raise
         if first_failure is not None:
             _finish(session, result, "failed", _summary(records, config=config))
             failed = _run_failed(first_failure, result, runner)
             close_plugins(experiment, failed, lambda: ended(result, "failed"))
             raise failed
-        status = "completed"  # also when a hypothesis raises: every replicate is stored
-        unverified: BaseException | None = None
-        try:
-            result.metrics.hypotheses = verify_hypotheses(experiment.hypotheses, result)
-        except BaseException as exc:
-            unverified = exc
-            if isinstance(exc, KeyboardInterrupt):
-                status = "cancelled"  # no verdicts yet: a resume computes them
-        _finish(session, result, status, _summary(records, result.metrics.hypotheses, config))
-        if unverified is not None:
-            _note_unverified(unverified, result)
-            close_plugins(experiment, unverified, lambda: ended(result, status))
-            raise unverified
-        call_after_run(experiment, result)
+        return _conclude(experiment, session, result, records, config)
+
+
+def _open_session(experiment: Experiment, strategy: str, names: list[str]) -> RunSession:
+    """Start the plugins, then the run's session (the stored run); if the session cannot
+    start (the store cannot be opened, a resume is refused...), close the plugins again.
+    The seeding plugin's reproducibility warning is recorded with the run."""
+    start_plugins(experiment, experiment.plugins, lambda: _empty_result(experiment, names))
+    try:
+        session = RunSession(experiment, strategy, names)
+    except BaseException as exc:
+        close_plugins(experiment, exc, lambda: _empty_result(experiment, names))
+        raise
+    seed_plugin = experiment.get_plugin(SeedPlugin)
+    seed_warning = seed_plugin.reproducibility_warning(experiment) if seed_plugin is not None else None
+    if seed_warning is not None:  # raised as a RuntimeWarning by before_run; recorded here
+        session.warnings.append(seed_warning)
+    return session
+
+
+def _abort(
+    experiment: Experiment,
+    session: RunSession,
+    exc: BaseException,
+    summary: dict[str, Any],
+    build_result: Callable[[], Result],
+    all_computed: bool,
+) -> None:
+    """End a run that raised ``exc`` while its replicates ran: store how it ended, keep
+    the Result on a Ctrl+C that came after the last replicate, close the plugins."""
+    how = status_of(exc)
+    session.finish(how, summary=summary)
+    if all_computed and isinstance(exc, KeyboardInterrupt):
+        with contextlib.suppress(Exception):
+            _keep_result(exc, build_result(), "after the last replicate")
+    close_plugins(experiment, exc, lambda: ended(build_result(), how))
+
+
+def _conclude(
+    experiment: Experiment, session: RunSession, result: Result, records: list[ReplicateRecord], config: Any
+) -> Result:
+    """Verify the hypotheses of a run whose replicates all arrived, store how it ended
+    and call ``after_run``. The run is ``completed`` even when a hypothesis raises (every
+    replicate is stored; that error is raised after), ``cancelled`` on a Ctrl+C before
+    the verdicts (a resume computes them)."""
+    status = "completed"
+    unverified: BaseException | None = None
+    try:
+        result.metrics.hypotheses = verify_hypotheses(experiment.hypotheses, result)
+    except BaseException as exc:
+        unverified = exc
+        if isinstance(exc, KeyboardInterrupt):
+            status = "cancelled"
+    _finish(session, result, status, _summary(records, result.metrics.hypotheses, config))
+    if unverified is not None:
+        _note_unverified(unverified, result)
+        close_plugins(experiment, unverified, lambda: ended(result, status))
+        raise unverified
+    call_after_run(experiment, result)
     return result
 
 

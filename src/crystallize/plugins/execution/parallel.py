@@ -13,7 +13,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crystallize.events import QueueSink, drain
-from crystallize.exceptions import ExperimentValidationError, PicklingError
+from crystallize.exceptions import CrystallizeError, ExperimentValidationError, PicklingError
 from crystallize.plugins.execution.base import ExecutionPlugin
 
 if TYPE_CHECKING:
@@ -369,7 +369,8 @@ class ParallelExecution(ExecutionPlugin):
         with contextlib.ExitStack() as stack:
             events = None
             if wants_events(replicate_fn):
-                events = event_queue(stack)
+                with starting_processes(self.workers):
+                    events = event_queue(stack)
                 replicate_fn = replicate_fn.with_event_sink(QueueSink(events))
             payload = pickle_for_workers(experiment, replicate_fn)
             todo = list(replicates)
@@ -392,11 +393,13 @@ class ParallelExecution(ExecutionPlugin):
         from multiprocessing.sharedctypes import RawArray
 
         batcher = Batcher(replicates, self.workers)
-        progress = RawArray("i", max(1, len(replicates)))  # a batch holds at least one
         chunks: list[list[int]] = []
         sent: dict[Future, int] = {}
         broken: list[int] = []
         workers = min(self.workers, len(replicates)) or 1
+        with starting_processes(workers):
+            progress = RawArray("i", max(1, len(replicates)))  # a batch holds at least one
+            pool = ProcessPoolExecutor(workers, initializer=_install, initargs=(payload, progress))
 
         def unpack(future: Future) -> list[Any]:
             index = sent.pop(future)
@@ -414,7 +417,8 @@ class ParallelExecution(ExecutionPlugin):
             while batcher and not broken and len(sent) < 2 * workers:
                 chunk = batcher.next()
                 try:
-                    future = pool.submit(_run_batch, len(chunks), chunk)
+                    with starting_processes(workers, lambda: _workers_of(pool)):  # submit starts them
+                        future = pool.submit(_run_batch, len(chunks), chunk)
                 except BrokenProcessPool:  # noticed by the futures in flight
                     batcher.put_back(chunk)
                     break
@@ -423,7 +427,6 @@ class ParallelExecution(ExecutionPlugin):
                 new.append(future)
             return new
 
-        pool = ProcessPoolExecutor(workers, initializer=_install, initargs=(payload, progress))
         try:  # _as_completed shuts the pool down: waiting for it, or not when stopped early
             yield from _as_completed(pool, top_up(), unpack, events=events, more=top_up)
         finally:
@@ -462,6 +465,58 @@ def died_early_message(start_method: str) -> str:
     )
 
 
+@contextlib.contextmanager
+def starting_processes(workers: int, started: Callable[[], list[Any]] = list) -> Iterator[None]:
+    """Start worker processes for a run of ``workers`` in the block; an :class:`OSError`
+    there (out of file descriptors, or the system refusing another process) first stops
+    the processes ``started()`` returns, so none of them keeps the program from exiting,
+    then becomes a :class:`~crystallize.exceptions.CrystallizeError` saying what to do
+    (see :func:`start_failed_message`)."""
+    limit = _open_file_limit()  # now: out of file descriptors, not even `resource` imports
+    try:
+        yield
+    except OSError as exc:
+        processes = started()
+        stop_processes(processes)
+        raise CrystallizeError(start_failed_message(exc, workers, len(processes), limit)) from exc
+
+
+def start_failed_message(exc: OSError, workers: int, started: int, limit: int | None = None) -> str:
+    """Why a process pool of ``workers`` could not start (``started`` of them had), after
+    ``exc``, and what to do: raise the open-file limit (``limit``, when known), or use
+    fewer workers."""
+    import errno
+
+    fewer = (
+        "use fewer workers (ParallelExecution(max_workers=...), workers: in a config.yaml, "
+        "--workers with the crystallize command)"
+    )
+    if exc.errno in (errno.EMFILE, errno.ENFILE):
+        now = "" if limit is None else f", now {limit}"
+        why = (
+            f"The process (see `ulimit -n`{now}) or the system has reached its limit of open "
+            "files, and each worker process needs a few (pipes to the driver). Raise the limit "
+            f"(e.g. `ulimit -n 4096` in the shell that starts the run), or {fewer}."
+        )
+    else:
+        why = f"The system refused to start another process (memory, or a limit on processes): {fewer}."
+    return (
+        f"The process pool could not start its {workers} worker processes ({started} started): "
+        f"{exc}. {why}"
+    )
+
+
+def _open_file_limit() -> int | None:
+    """This process's limit of open files (``ulimit -n``); ``None`` where there is none
+    or it cannot be read (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
 def _process_limit() -> int:
     """The most workers a process pool may have here: :data:`WINDOWS_MAX_PROCESS_WORKERS`
     on Windows, no limit elsewhere (``sys.platform`` is read each time)."""
@@ -479,15 +534,17 @@ def run_alone(
     import multiprocessing
 
     context = multiprocessing.get_context()
-    for first in range(0, len(replicates), max(1, workers)):
+    batch = max(1, workers)
+    for first in range(0, len(replicates), batch):
         started = []
         try:
-            for replicate in replicates[first : first + max(1, workers)]:
-                receive, send = context.Pipe(duplex=False)
-                process = context.Process(target=_alone, args=(payload, replicate, send))
-                process.start()
-                send.close()
-                started.append((replicate, process, receive))
+            with starting_processes(batch, lambda these=started: [process for _, process, _ in these]):
+                for replicate in replicates[first : first + batch]:
+                    receive, send = context.Pipe(duplex=False)
+                    process = context.Process(target=_alone, args=(payload, replicate, send))
+                    process.start()
+                    send.close()
+                    started.append((replicate, process, receive))
             for replicate, process, receive in started:
                 yield _outcome_of(replicate_fn, replicate, process, receive)
         finally:  # Ctrl+C or an error: no process outlives the run
@@ -601,10 +658,15 @@ def _as_completed(
             pool.shutdown(wait=False)
 
 
+def _workers_of(pool: Executor) -> list[Any]:
+    """The worker processes a process pool started (none for a thread pool)."""
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
 def _stop_workers(pool: Executor) -> bool:
     """Terminate a process pool's workers now; ``False`` for a thread pool (a thread
     cannot be stopped: it finishes its replicate alone, and its result is dropped)."""
-    processes = list((getattr(pool, "_processes", None) or {}).values())
+    processes = _workers_of(pool)
     for process in processes:
         with contextlib.suppress(Exception):
             process.terminate()

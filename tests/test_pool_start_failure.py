@@ -25,6 +25,7 @@ from crystallize import (
     Experiment,
     ParallelExecution,
     Pipeline,
+    WorkerStartError,
     data_source,
     pipeline_step,
 )
@@ -130,7 +131,7 @@ def test_running_out_of_file_descriptors_while_workers_start_fails_clearly_and_e
     out, err = finish(proc, timeout=40)
     assert proc.returncode == 0, err
     assert time.monotonic() - started < 30
-    assert out.startswith("CrystallizeError: The process pool could not start its 16 worker processes"), out
+    assert out.startswith("WorkerStartError: The process pool could not start its 16 worker processes"), out
     assert "Too many open files" in out and "`ulimit -n`" in out, out
     assert "max_workers" in out and "--workers" in out, out
 
@@ -185,10 +186,11 @@ def test_workers_started_before_the_failure_are_stopped(second_start_fails):
         datasource=one(), pipeline=Pipeline([square()]), replicates=8,
         plugins=[ParallelExecution(max_workers=4, executor_type="process")],
     )
-    with pytest.raises(CrystallizeError) as raised:
+    with pytest.raises(WorkerStartError) as raised:
         experiment.run()
     assert str(raised.value).startswith("The process pool could not start its 4 worker processes (1 started)")
-    assert isinstance(raised.value.__cause__, OSError)
+    assert isinstance(raised.value, CrystallizeError)
+    assert raised.value.errno == errno.EMFILE and isinstance(raised.value.__cause__, OSError)
     [worker] = second_start_fails
     assert worker.exitcode is not None  # stopped and joined: nothing waits for it at exit
 

@@ -33,6 +33,7 @@ from crystallize.exceptions import (
     StoreError,
     VerificationError,
     VerifierArgumentError,
+    WorkerStartError,
 )
 from crystallize.experiment import Experiment
 from crystallize.hypothesis import Hypothesis, HypothesisResult, Verifier, hypothesis, verifier
@@ -129,6 +130,7 @@ __all__ = [
     "VerificationError",
     "Verifier",
     "VerifierArgumentError",
+    "WorkerStartError",
     "data_source",
     "explore",
     "hypothesis",

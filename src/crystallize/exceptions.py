@@ -20,6 +20,7 @@ The tree::
     ├── StoreError                  the run store could not be read or written
     │   └── StoreArgumentError      (also a ValueError) a store function got a bad argument
     ├── ClusterConnectionError      (also a ConnectionError) a Ray cluster cannot be reached
+    ├── WorkerStartError            worker processes could not start (out of file descriptors...)
     ├── ConfigError                 a config.yaml (or its modules) is invalid
     └── OptionalDependencyError     (also an ImportError) an optional extra is not installed
 
@@ -146,6 +147,21 @@ class ClusterConnectionError(CrystallizeError, ConnectionError):
     """The Ray cluster an experiment should run on cannot be reached."""
 
 
+class WorkerStartError(CrystallizeError):
+    """A process pool's worker processes could not start: the process ran out of file
+    descriptors (``ulimit -n``), or the system refused another process. The workers
+    that did start are stopped; the message says how many started and what to do.
+
+    Attributes:
+        errno: the ``errno`` of the :class:`OSError` behind it (its ``__cause__``), e.g.
+            ``errno.EMFILE``.
+    """
+
+    def __init__(self, message: str, errno: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno
+
+
 class RunFailedError(CrystallizeError, RuntimeError):
     """``run(fail_fast=True)`` stopped at the first failed replicate.
 
@@ -230,4 +246,5 @@ __all__ = [
     "StoreError",
     "VerificationError",
     "VerifierArgumentError",
+    "WorkerStartError",
 ]

@@ -13,7 +13,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crystallize.events import QueueSink, drain
-from crystallize.exceptions import CrystallizeError, ExperimentValidationError, PicklingError
+from crystallize.exceptions import ExperimentValidationError, PicklingError, WorkerStartError
 from crystallize.plugins.execution.base import ExecutionPlugin
 
 if TYPE_CHECKING:
@@ -470,15 +470,15 @@ def starting_processes(workers: int, started: Callable[[], list[Any]] = list) ->
     """Start worker processes for a run of ``workers`` in the block; an :class:`OSError`
     there (out of file descriptors, or the system refusing another process) first stops
     the processes ``started()`` returns, so none of them keeps the program from exiting,
-    then becomes a :class:`~crystallize.exceptions.CrystallizeError` saying what to do
-    (see :func:`start_failed_message`)."""
+    then becomes a :class:`~crystallize.exceptions.WorkerStartError` saying what to do
+    (see :func:`start_failed_message`), with the same ``errno``."""
     limit = _open_file_limit()  # now: out of file descriptors, not even `resource` imports
     try:
         yield
     except OSError as exc:
         processes = started()
         stop_processes(processes)
-        raise CrystallizeError(start_failed_message(exc, workers, len(processes), limit)) from exc
+        raise WorkerStartError(start_failed_message(exc, workers, len(processes), limit), exc.errno) from exc
 
 
 def start_failed_message(exc: OSError, workers: int, started: int, limit: int | None = None) -> str:

@@ -126,28 +126,39 @@ async def wait_for(pilot, condition, timeout: float = 30.0) -> None:
         await pilot.pause(0.02)
 
 
-def test_the_run_screen_shows_at_once_and_loads_the_last_run_in_a_worker(stored_light_run, monkeypatch):
-    """While the last run is read the screen is up and says so; then the summary fills in."""
-    forbid_full_records(monkeypatch)
+def hold_last_result(monkeypatch) -> threading.Event:
+    """Make reading the last stored run wait (up to 10 s) until the returned event is set."""
     release = threading.Event()
     load = model.last_result
 
     def slow_last_result(experiment):
-        release.wait(timeout=5)  # on the UI thread this would freeze the screen for 5 s
+        release.wait(timeout=10)
         return load(experiment)
 
     monkeypatch.setattr(model, "last_result", slow_last_result)
+    return release
+
+
+async def open_run_screen(app, pilot, name: str) -> None:
+    """Pick experiment ``name`` in the catalog and open its run screen."""
+    tree = app.screen.query_one("#catalog-tree")
+    leaves = lambda: [leaf for group in tree.root.children for leaf in group.children]  # noqa: E731
+    await wait_for(pilot, lambda: any(getattr(n.data, "name", None) == name for n in leaves()))
+    tree.move_cursor(next(n for n in leaves() if n.data.name == name))
+    await pilot.pause()
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+
+
+def test_the_run_screen_shows_at_once_and_loads_the_last_run_in_a_worker(stored_light_run, monkeypatch):
+    """While the last run is read the screen is up and says so; then the summary fills in."""
+    forbid_full_records(monkeypatch)
+    release = hold_last_result(monkeypatch)  # on the UI thread this would freeze the screen
 
     async def scenario() -> None:
         app = CrystallizeApp(".")
         async with app.run_test(size=(120, 40)) as pilot:
-            tree = app.screen.query_one("#catalog-tree")
-            leaves = lambda: [leaf for group in tree.root.children for leaf in group.children]  # noqa: E731
-            await wait_for(pilot, lambda: any(getattr(n.data, "name", None) == "art" for n in leaves()))
-            tree.move_cursor(next(n for n in leaves() if n.data.name == "art"))
-            await pilot.pause()
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+            await open_run_screen(app, pilot, "art")
             screen = app.screen
             body = screen.query_one("#summary-body")
             assert "Loading the last stored run" in text_of(body)
@@ -162,25 +173,12 @@ def test_the_run_screen_shows_at_once_and_loads_the_last_run_in_a_worker(stored_
 
 def test_a_run_started_while_loading_keeps_its_own_summary(stored_light_run, monkeypatch):
     """The last stored run, read after a run started here, does not replace that run's summary."""
-    release = threading.Event()
-    load = model.last_result
-
-    def slow_last_result(experiment):
-        release.wait(timeout=10)
-        return load(experiment)
-
-    monkeypatch.setattr(model, "last_result", slow_last_result)
+    release = hold_last_result(monkeypatch)
 
     async def scenario() -> None:
         app = CrystallizeApp(".")
         async with app.run_test(size=(120, 40)) as pilot:
-            tree = app.screen.query_one("#catalog-tree")
-            leaves = lambda: [leaf for group in tree.root.children for leaf in group.children]  # noqa: E731
-            await wait_for(pilot, lambda: any(getattr(n.data, "name", None) == "art" for n in leaves()))
-            tree.move_cursor(next(n for n in leaves() if n.data.name == "art"))
-            await pilot.pause()
-            await pilot.press("enter")
-            await wait_for(pilot, lambda: isinstance(app.screen, RunScreen))
+            await open_run_screen(app, pilot, "art")
             screen = app.screen
             await pilot.press("R")
             await wait_for(pilot, lambda: screen.controller is None and screen.done == 6)

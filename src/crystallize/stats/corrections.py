@@ -72,8 +72,9 @@ def _frozen_heap() -> Iterator[None]:
     objects, so it only examines the few made inside the block. ``gc.unfreeze()`` puts
     them all back (into the oldest generation), even on an exception: nothing is freed
     or kept alive by the freeze, cyclic garbage among them is only collected later.
-    When the application has frozen objects itself (before forking, say), they are left
-    as they are and nothing is frozen here, as ``unfreeze`` would thaw theirs too.
+    When objects are frozen already (by the application before forking, say, or by
+    Python 3.12 itself at start-up), they are left as they are and nothing is frozen
+    here, as ``unfreeze`` would thaw them too: Holm then pays the full collection.
     """
     import gc
 

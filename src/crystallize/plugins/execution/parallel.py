@@ -429,6 +429,9 @@ class ParallelExecution(ExecutionPlugin):
 
         try:  # _as_completed shuts the pool down: waiting for it, or not when stopped early
             yield from _as_completed(pool, top_up(), unpack, events=events, more=top_up)
+        except WorkerStartError:  # its workers are stopped: wait for the pool to close its pipes
+            pool.shutdown(wait=True, cancel_futures=True)  # (out of descriptors, exit needs one)
+            raise
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
         suspects: list[int] = []

@@ -52,8 +52,8 @@ class _CodePickler(pickle.Pickler):
     so a folder experiment's do not depend on where its folder is. Other values are
     written as :func:`pickle.dumps` does."""
 
-    def __init__(self, file: Any) -> None:
-        super().__init__(file, protocol=5)
+    def __init__(self, file: Any, buffer_callback: Any = None) -> None:
+        super().__init__(file, protocol=5, buffer_callback=buffer_callback)
         # Called for every object pickled: a plain function is the cheapest hook (and the
         # only one that sees exact sets; reducer_override sees set subclasses).
         self.persistent_id = _set_id

@@ -14,38 +14,43 @@ _SCALAR_TAGS: dict[type, bytes] = {int: b"i:", float: b"f:", bool: b"b:", type(N
 #: Types whose values cannot change after creation: a value of one of these that a step
 #: returns unchanged (the same object) still has its input's digest.
 IMMUTABLE_TYPES: frozenset[type] = frozenset({*_SCALAR_TAGS, str, bytes})
-# Built-in containers are usually small: one pickle.dumps is cheaper for them than a
-# pickler streaming into the hash (about 0.5 µs less per value).
-_DUMPED_WHOLE: frozenset[type] = frozenset({list, tuple, dict, set, frozenset})
 
 
 class _HashSink:
     """A write-only file whose ``write`` is a hash's ``update``: a pickler writing to it
-    feeds the hash as it goes, so a large value's pickle is never held in memory whole
-    (its NumPy buffers go to the hash without a copy)."""
+    feeds the hash as it goes, never holding the whole pickle in memory."""
 
     __slots__ = ("write",)
 
 
-def _protocol5(file: _HashSink) -> pickle.Pickler:
-    return pickle.Pickler(file, protocol=5)
+def _protocol5(file: _HashSink, buffer_callback: Callable[[pickle.PickleBuffer], Any]) -> pickle.Pickler:
+    return pickle.Pickler(file, protocol=5, buffer_callback=buffer_callback)
 
 
-def pickle_digest(obj: Any, pickler: Callable[[Any], pickle.Pickler] = _protocol5) -> str:
-    """The blake2b digest (32 hex characters) of ``obj``'s pickle, streamed.
+def _add_buffers(hasher: Any, buffers: list[pickle.PickleBuffer]) -> None:
+    """Feed the out-of-band buffers of a pickle to ``hasher``, each after its length (so
+    where one ends and the next begins is part of the digest), without copying them."""
+    for buffer in buffers:
+        view = buffer.raw()
+        hasher.update(view.nbytes.to_bytes(8, "little"))
+        hasher.update(view)
 
-    Equal to hashing ``pickler``'s whole output at once (a pickler writes the same bytes
-    to a file as to memory), but about 40% faster for a large NumPy array or DataFrame,
-    and without a copy of it in memory. ``pickler`` builds the pickler for a file
-    (default: protocol 5).
+
+def pickle_digest(obj: Any, pickler: Callable[..., pickle.Pickler] = _protocol5) -> str:
+    """The digest :func:`digest` gives a value that is not a scalar, with the pickler
+    ``pickler(file, buffer_callback)`` builds (default: protocol 5): its pickle streams
+    into the hash, and large buffers (NumPy arrays, DataFrame columns, bytearrays) go
+    out of band, hashed where they are, never copied.
 
     Raises:
         Whatever the pickler raises for a value it cannot pickle.
     """
     hasher = blake2b(digest_size=_DIGEST_SIZE)
+    buffers: list[pickle.PickleBuffer] = []
     sink = _HashSink()
     sink.write = hasher.update
-    pickler(sink).dump(obj)
+    pickler(sink, buffers.append).dump(obj)
+    _add_buffers(hasher, buffers)
     return hasher.hexdigest()
 
 
@@ -54,8 +59,9 @@ def digest(obj: Any) -> str:
 
     Scalars (``int``, ``float``, ``bool``, ``None``, ``str``, ``bytes``) are hashed from
     a type-tagged exact text form; everything else from its protocol-5 pickle, so equal
-    values built the same way hash equal across processes and runs. Large values are
-    pickled straight into the hash (:func:`pickle_digest`).
+    values built the same way hash equal across processes and runs. The buffers of
+    NumPy arrays, DataFrame columns and bytearrays are pickled out of band and hashed in
+    place (each after its length), so a large array is never copied to be hashed.
 
     Raises:
         Whatever :func:`pickle.dumps` raises for a value it cannot pickle.
@@ -67,15 +73,18 @@ def digest(obj: Any) -> str:
         payload = b"y:" + obj
     else:
         tag = _SCALAR_TAGS.get(kind)
-        if tag is not None:
+        if tag is None:
+            buffers: list[pickle.PickleBuffer] = []
+            payload = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
+            if buffers:  # NumPy arrays, DataFrame columns...: hashed in place, not copied
+                hasher = blake2b(payload, digest_size=_DIGEST_SIZE)
+                _add_buffers(hasher, buffers)
+                return hasher.hexdigest()
+        else:
             try:
                 payload = tag + repr(obj).encode()
             except ValueError:  # an int too long for repr(): hash its pickle
                 payload = pickle.dumps(obj, protocol=5)
-        elif kind in _DUMPED_WHOLE:
-            payload = pickle.dumps(obj, protocol=5)
-        else:
-            return pickle_digest(obj)
     return blake2b(payload, digest_size=_DIGEST_SIZE).hexdigest()
 
 

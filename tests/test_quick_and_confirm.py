@@ -140,3 +140,14 @@ def test_unusable_confirmation_settings_register_nothing(settings, message):
         exploration.crystallize("b.score > a.score", **settings)
     with open_store("data") as store, store.transaction() as conn:
         assert conn.execute("SELECT COUNT(*) FROM preregistrations").fetchone() == (0,)
+
+
+def test_a_lambda_is_explored_and_confirmed_under_portable_names():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "not portable on Windows" name warning
+        exploration = explore(lambda config, ctx: score(config, ctx), {"a": {"skill": 0}, "b": {"skill": 2}}, replicates=3)
+        confirmation = exploration.crystallize("b.score > a.score", replicates=6)
+    assert confirmation.result.experiment == "lambda.confirm"
+    assert confirmation.registration.experiment == "lambda.confirm"

@@ -20,6 +20,7 @@ from crystallize.plugins.seed import SeedPlugin
 from crystallize.treatment import BASELINE, ENGINE_KEYS, Treatment
 from crystallize.unread_values import condition_unread_values
 from crystallize.utils.callers import user_stacklevel
+from crystallize.utils.text import function_label
 
 if TYPE_CHECKING:
     from crystallize.builder import ExperimentBuilder
@@ -108,7 +109,7 @@ def as_treatment(value: TreatmentLike, known: Sequence[Treatment] = ()) -> Treat
         names = ", ".join(t.name for t in known) or "none"
         raise ExperimentValidationError(f"Unknown treatment '{value}'; this experiment has: {names}")
     if callable(value):
-        return Treatment(getattr(value, "__name__", "").strip("<>") or "treatment", value)  # "lambda", not "<lambda>"
+        return Treatment(function_label(value, "treatment"), value)
     raise TypeError(f"Expected a Treatment, a treatment name or a callable fn(ctx), got {value!r}")
 
 

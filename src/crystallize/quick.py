@@ -13,6 +13,7 @@ from crystallize.plugins.seed import SeedPlugin
 from crystallize.result import Result
 from crystallize.treatment import BASELINE, Treatment
 from crystallize.utils.context import FrozenContext
+from crystallize.utils.text import function_label
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -112,14 +113,8 @@ def config_experiment(
         treatments=[Treatment(n, {"config": c}) for n, c in named.items() if n != baseline],
         replicates=replicates,
         plugins=[SeedPlugin(seed=seed), *(plugins or [])],
-        name=name or function_label(fn),
+        name=name or function_label(fn, "quick_experiment"),
     ), baseline
-
-
-def function_label(fn: Any, default: str = "quick_experiment") -> str:
-    """``fn``'s name as an experiment name: ``lambda`` for a lambda (``<`` and ``>`` are
-    no part of a portable folder name), ``default`` when it has none."""
-    return getattr(fn, "__name__", "").strip("<>") or default
 
 
 def named_configs(configs: Mapping[Any, Any]) -> dict[str, Any]:

@@ -18,12 +18,12 @@ from crystallize.plugins.seed import SEED_MODULUS, SEED_STRIDE, SeedPlugin
 from crystallize.quick import (
     ConfigFunction,
     config_experiment,
-    function_label,
     named_configs,
     run_configs,
 )
 from crystallize.result import Result
 from crystallize.store import Preregistration, open_store
+from crystallize.utils.text import function_label
 
 VALID = "VALID"
 CODE_CHANGED = "CODE_CHANGED"
@@ -282,7 +282,7 @@ class Exploration:
 
     def _confirmation_name(self) -> str:
         """The confirmatory run's experiment name: ``<function>.confirm``."""
-        return f"{getattr(self.fn, '__name__', 'fn')}.confirm"
+        return f"{function_label(self.fn, 'fn')}.confirm"
 
     def _register(self, comparison: Comparison, settings: dict[str, Any]) -> Preregistration:
         """Write the pre-registration of ``comparison`` (with the run's ``settings``)
@@ -402,7 +402,7 @@ def _attempts_detail(earlier: list[Preregistration], exploration_run: str | None
         f"ATTEMPT {n} of {n}: {len(earlier)} earlier registrations of this hypothesis on "
         f"exploration {exploration_run} ({_ids(earlier)}, including any cancelled or failed "
         "attempts); a verdict picked from several attempts "
-        "overstates the integrity. List them with crystallize.confirm.registrations()."
+        "overstates the evidence. List them with crystallize.confirm.registrations()."
     )
 
 

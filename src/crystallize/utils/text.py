@@ -31,6 +31,13 @@ def printable(text: object) -> str:
     return _UNPRINTABLE.sub(lambda match: _escaped(match.group()), str(text))
 
 
+def function_label(fn: object, default: str) -> str:
+    """``fn``'s name where it names a folder (an experiment, a treatment): ``lambda`` for a
+    lambda (``<`` and ``>`` are no part of a portable folder name), ``default`` when it
+    has none."""
+    return getattr(fn, "__name__", "").strip("<>") or default
+
+
 def closest(name: str, choices: Iterable[str]) -> str | None:
     """The choice most like ``name`` (a likely misspelling of it), or ``None``."""
     import difflib  # only when there is an error to report
@@ -58,4 +65,4 @@ def did_you_mean(name: str, choices: Iterable[str], *, what: str = "") -> str:
     return ""
 
 
-__all__ = ["closest", "control_character", "did_you_mean", "printable"]
+__all__ = ["closest", "control_character", "did_you_mean", "function_label", "printable"]

@@ -67,3 +67,14 @@ def test_an_export_through_a_symlink_replaces_its_target(result, tmp_path):
     link.symlink_to(real)
     page = result.to_html(link)
     assert link.is_symlink() and real.read_text(encoding="utf-8") == page
+
+
+def test_a_replaced_export_keeps_its_permissions(result, tmp_path):
+    import stat
+
+    private = tmp_path / "private.json"
+    private.write_text("{}", encoding="utf-8")
+    private.chmod(0o600)
+    result.to_json(private)
+    assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert private.read_text(encoding="utf-8") != "{}"

@@ -97,3 +97,22 @@ def test_artifacts_of_a_run_are_readable_like_the_store(tmp_path, umask):
     artifact = tmp_path / "shared" / "v0" / "baseline" / "0" / "model.bin"
     assert artifact.read_bytes() == b"weights"
     assert _mode(artifact) == _mode(tmp_path / "crystallize.db") == 0o644
+
+
+@pytest.mark.parametrize(("mask", "expected"), [(0o002, 0o664), (0o022, 0o644)])
+def test_the_store_and_the_cache_index_follow_the_umask_too(tmp_path, umask, mask, expected):
+    """A group-shared data directory (umask 002): teammates can write runs to the store."""
+    umask(mask)
+
+    @pipeline_step(cacheable=True)
+    def cached(data, ctx):
+        return data, {"x": 1.0}
+
+    experiment = Experiment(
+        datasource=zero(), pipeline=Pipeline([cached()]),
+        plugins=[SeedPlugin(seed=1), ArtifactPlugin(root_dir=str(tmp_path))], replicates=1, name="shared",
+    )
+    assert not experiment.run().errors
+    assert _mode(tmp_path / "crystallize.db") == expected
+    [index] = (tmp_path / ".cache" / "_index").iterdir()
+    assert _mode(index) == expected

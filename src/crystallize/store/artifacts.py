@@ -256,7 +256,11 @@ def artifact_path(
 
 
 def atomic_write_bytes(
-    path: str | os.PathLike[str], data: bytes | Sequence[bytes], *, fsync: bool = False
+    path: str | os.PathLike[str],
+    data: bytes | Sequence[bytes],
+    *,
+    fsync: bool = False,
+    like: os.stat_result | None = None,
 ) -> Path:
     """Write ``data`` to ``path`` so readers see the old file or the new one, never half.
 
@@ -265,13 +269,15 @@ def atomic_write_bytes(
     :data:`MAX_NAME_BYTES` bytes when ``path``'s name is not) and moves it into place
     with :func:`os.replace`. A failed write (a full disk) removes the temporary file and
     leaves ``path`` as it was. The file gets the mode any new file gets, ``0o666`` less
-    the umask (and default ACLs), as ``open()`` would give it.
+    the umask (and default ACLs), as ``open()`` would give it, unless ``like`` is given.
 
     Args:
         path: Destination file.
         data: Bytes to write, or a sequence of chunks written one after the other
             (a header and a payload, without joining them first).
         fsync: Flush to disk before the rename (survives power loss, slower).
+        like: The ``os.stat`` of a file whose permissions (and owner, where this process
+            may set it) the new file takes: the one it replaces.
 
     Returns:
         ``path`` as a :class:`~pathlib.Path`.
@@ -282,6 +288,8 @@ def atomic_write_bytes(
     tmp = ""
     try:
         fd, tmp = _create_temp(prefix)
+        if like is not None:
+            _take_permissions(fd, like)
         with os.fdopen(fd, "wb") as handle:
             for chunk in (data,) if isinstance(data, bytes | bytearray | memoryview) else data:
                 handle.write(chunk)
@@ -307,15 +315,33 @@ def replace_file(path: str | os.PathLike[str], data: bytes) -> Path:
     (:func:`atomic_write_bytes`): a write that fails, say on a full disk, leaves the
     earlier file whole and nothing partial. A symbolic link keeps pointing where it did
     (its target is replaced); a pipe or a device (``/dev/stdout``) is written to, never
-    replaced. Returns ``path``.
+    replaced. A file replaced keeps its permissions (and owner, where allowed); other
+    hard links to it keep the old content. Returns ``path``.
     """
     target = _as_path(path)
     if target.exists() and not target.is_file():  # a pipe or device: no file to replace
         with open(target, "wb") as handle:
             handle.write(data)
     else:
-        atomic_write_bytes(target.resolve() if target.is_symlink() else target, data)
+        real = target.resolve() if target.is_symlink() else target
+        try:
+            before = os.stat(real)
+        except OSError:
+            before = None  # a new file
+        atomic_write_bytes(real, data, like=before)
     return target
+
+
+def _take_permissions(fd: int, like: os.stat_result) -> None:
+    """Give the open file ``fd`` the permission bits of ``like`` and, where allowed (as
+    root, or for a file of ours), its owner and group."""
+    import stat
+
+    if hasattr(os, "fchown"):  # POSIX
+        with contextlib.suppress(OSError):
+            os.fchown(fd, like.st_uid, like.st_gid)
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, stat.S_IMODE(like.st_mode))
 
 
 #: What a temporary file name adds to the name it stands for: ``.``, ``.<8 random>.tmp``.

@@ -304,7 +304,7 @@ class StepCache:
         index = self._index_path(step)
         index.parent.mkdir(parents=True, exist_ok=True)
         # One O_APPEND write per line: concurrent writers never interleave inside a line.
-        fd = os.open(index, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(index, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)  # less the umask
         try:
             os.write(fd, (line + "\n").encode())
         finally:

@@ -109,6 +109,19 @@ def _out_of_file_descriptors() -> bool:
     return False
 
 
+def _create_with_umask(path: Path) -> None:
+    """Create an empty database file at ``path`` unless one exists, with the mode any new
+    file gets (``0o666`` less the umask), as the store's other files: SQLite's own
+    creates it ``0o644`` whatever the umask, so a group-shared data directory
+    (umask 002) could not be written to by teammates. Its log files copy that mode."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except FileExistsError:
+        pass
+    except OSError:  # no folder or no permission: connecting says so in the store's words
+        pass
+
+
 class SQLiteRunStore(RunRows, RecordRows, PreregistrationRows, RunStore):
     """A :class:`~crystallize.store.base.RunStore` in one SQLite file.
 
@@ -166,6 +179,7 @@ class SQLiteRunStore(RunRows, RecordRows, PreregistrationRows, RunStore):
             if self.read_only:
                 self._open_read_only()
             else:
+                _create_with_umask(self.path)
                 self._init_schema()
                 self.mark_stale_runs()
         except BaseException:

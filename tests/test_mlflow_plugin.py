@@ -257,3 +257,20 @@ def test_missing_mlflow_stops_the_run_even_when_not_strict(monkeypatch, tmp_path
     )
     with pytest.raises(OptionalDependencyError, match=r"crystallize\[mlflow\]"):
         experiment.run()
+
+
+def test_symbolic_links_in_a_replicate_folder_are_not_uploaded(tmp_path):
+    from crystallize.artifacts import ArtifactLocation
+    from crystallize.plugins.mlflow import _files_in
+
+    secret = tmp_path / "outside" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("TOPSECRET", encoding="utf-8")
+    folder = tmp_path / "data" / "exp" / "v0" / "baseline" / "0"
+    (folder / "plots").mkdir(parents=True)
+    (folder / "model.bin").write_bytes(b"weights")
+    (folder / "plots" / "loss.png").write_bytes(b"png")
+    (folder / "input_link.txt").symlink_to(secret)
+    (folder / "linked_dir").symlink_to(secret.parent, target_is_directory=True)
+    files = _files_in(ArtifactLocation(tmp_path / "data", "exp", 0), "baseline", 0)
+    assert [name for name, _ in files] == ["model.bin", "plots/loss.png"]

@@ -465,16 +465,19 @@ class MlflowPlugin(BasePlugin):
 
 
 def _files_in(location: ArtifactLocation, condition: str, replicate: int) -> list[tuple[str, Path]]:
-    """``(artifact name, file)`` for each file in one replicate's artifact directory
-    (leaving out the temporary files of writes in progress)."""
+    """``(artifact name, file)`` for each file in one replicate's artifact directory,
+    leaving out the temporary files of writes in progress and symbolic links (a link to
+    a dataset, or to anything outside the directory, is not uploaded)."""
     from crystallize.store.artifacts import version_dir
 
     folder = version_dir(location.root, location.experiment, location.version) / condition / str(replicate)
     if not folder.is_dir():
         return []
+    inside = folder.resolve()
     return sorted(
         (path.relative_to(folder).as_posix(), path) for path in folder.rglob("*")
-        if path.is_file() and not (path.name.startswith(".") and path.name.endswith(".tmp"))
+        if not path.is_symlink() and path.is_file() and path.resolve().is_relative_to(inside)
+        and not (path.name.startswith(".") and path.name.endswith(".tmp"))
     )
 
 

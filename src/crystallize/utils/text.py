@@ -7,10 +7,13 @@ import re
 from collections.abc import Iterable
 
 # C0 controls, DEL and C1 controls: invisible in a listing, and terminal escapes (ESC,
-# or ``\x9b`` on some terminals) or line breaks that printed text would act out.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+# or ``\x9b`` on some terminals) or line breaks that printed text would act out; and
+# the bidirectional embeddings, overrides and isolates, which make a terminal show the
+# text after them reversed (a name that reads as another one).
+_BIDI = "\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
 # The same, less tab and newline, which shown text may keep.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_UNPRINTABLE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
 
 
 def _escaped(character: str) -> str:

@@ -190,3 +190,34 @@ def test_a_run_started_while_loading_keeps_its_own_summary(stored_light_run, mon
             assert "model.txt ×6, notes.txt ×2" in text_of(body)
 
     asyncio.run(scenario())
+
+
+def test_a_run_started_while_loading_replaces_the_loading_line(stored_light_run, monkeypatch):
+    """Pressing R while the last stored run is read: the summary says a run is going."""
+    from crystallize.cli.tui.runner import RunController
+
+    release = hold_last_result(monkeypatch)
+    go = threading.Event()
+    run = RunController.run
+
+    def held_run(self):
+        go.wait(timeout=10)
+        return run(self)
+
+    monkeypatch.setattr(RunController, "run", held_run)
+
+    async def scenario() -> None:
+        app = CrystallizeApp(".")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await open_run_screen(app, pilot, "art")
+            screen = app.screen
+            body = screen.query_one("#summary-body")
+            assert "Loading the last stored run" in text_of(body)
+            await pilot.press("R")
+            assert "Loading the last stored run" not in text_of(body)
+            assert "Running" in text_of(body)
+            go.set()
+            await wait_for(pilot, lambda: screen.controller is None)
+            release.set()
+
+    asyncio.run(scenario())

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 NO_RUN_YET = "No run yet. Press R to run."
 LOADING_LAST_RUN = "Loading the last stored run…"
+RUNNING_NOW = "Running… the summary of this run shows here when it ends."
 LAST_SUMMARY = "last-summary"  # the worker group reading the last stored runs
 
 
@@ -246,6 +247,7 @@ class RunScreen(Screen[None]):
         if not self.experiments:
             return
         self.workers.cancel_group(self, LAST_SUMMARY)  # this run's summary replaces it
+        self.show_summary([RUNNING_NOW])
         self.controller = RunController(
             self.experiments,
             on_start=lambda e, c, r, s: self.post_message(RunStarted(e.name, c, r, s)),
@@ -321,6 +323,8 @@ class RunScreen(Screen[None]):
             self.show_summary(parts)
             if not outcome.cancelled and not outcome.error:
                 self.action_summary()
+        else:  # nothing stored (it failed before its first record): say so, not "Running…"
+            self.show_summary(["This run stored nothing: see the log. Press R to run again."])
 
     def finish_progress(self, results: dict[str, Any]) -> None:
         """Count the replicates resumed from the store (they are not streamed); fill the bar."""

@@ -64,6 +64,8 @@ def test_workers_dying_early_name_the_guard_unless_forked():
     assert 'if __name__ == "__main__":' in parallel.died_early_message("forkserver")
     fork = parallel.died_early_message("fork")
     assert "__main__" not in fork and "Worker processes died before running any replicate" in fork
+    spawn = parallel.died_early_message("spawn")  # resuming before adding the guard fails again
+    assert spawn.index("under that guard") < spawn.index("then re-run with strategy='resume'")
 
 
 UNGUARDED = """\

@@ -452,19 +452,20 @@ class ParallelExecution(ExecutionPlugin):
 def died_early_message(start_method: str) -> str:
     """The error of a process-pool run whose workers all died before running a replicate,
     under ``start_method``. Unless workers are forked, they import the main script again,
-    so a script without the ``__main__`` guard is named as a likely cause."""
-    guard = ""
-    if start_method != "fork":
-        guard = (
-            f" Under the '{start_method}' start method each worker imports the script that "
-            "started the run: a script without an if __name__ == \"__main__\": guard makes the "
-            "workers fail there (their error is printed above). Put the code that builds and "
-            "runs the experiment under that guard (see docs/execution.md#processes)."
-        )
-    return (
+    so a script without the ``__main__`` guard is named as a likely cause (resuming
+    before the guard is added would fail the same way)."""
+    died = (
         "Worker processes died before running any replicate (killed, out of memory, or "
-        f"crashed while loading the experiment); finished replicates are kept.{guard} "
-        "Re-run with strategy='resume' to finish the rest."
+        "crashed while loading the experiment); finished replicates are kept."
+    )
+    if start_method == "fork":
+        return f"{died} Re-run with strategy='resume' to finish the rest."
+    return (
+        f"{died} Under the '{start_method}' start method each worker imports the script that "
+        "started the run: a script without an if __name__ == \"__main__\": guard makes the "
+        "workers fail there (their error is printed above). Put the code that builds and runs "
+        "the experiment under that guard (see docs/execution.md#processes), then re-run with "
+        "strategy='resume' to finish the rest."
     )
 
 

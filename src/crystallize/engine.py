@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import os
 import sys
 import threading
 import weakref
@@ -152,9 +153,11 @@ class RunStream:
         self._run = run
         self.result: Result | None = None
         self._reader: threading.Thread | None = None  # the thread that started reading
+        self._reader_pid: int | None = None
 
     def __iter__(self) -> Iterator[ReplicateRecord]:
         self._reader = threading.current_thread()
+        self._reader_pid = os.getpid()  # a forked worker inherits the set, not the stream
         _READ_STREAMS.add(self)
         try:
             self.result = yield from self._run
@@ -175,11 +178,15 @@ _POOL_MODULES = ("concurrent.futures.thread", "concurrent.futures.process")
 
 
 def _stop_abandoned_streams() -> None:
-    """At exit, close every stream whose reading thread has ended (the main thread,
-    which runs this, among them), as ``break`` does: the replicates not yet started are
-    cancelled and the run is stored ``cancelled``."""
+    """At exit, close every stream of this process whose reading thread has ended (the
+    main thread, which runs this, among them), as ``break`` does: the replicates not yet
+    started are cancelled and the run is stored ``cancelled``. Worker processes forked
+    while a stream was read leave it alone."""
     exiting = threading.current_thread()
+    pid = os.getpid()
     for stream in list(_READ_STREAMS):
+        if stream._reader_pid != pid:  # a forked worker process: the stream is its parent's
+            continue
         reader = stream._reader
         if reader is not None and reader is not exiting and reader.is_alive():
             continue  # a thread that is still running may go on reading it

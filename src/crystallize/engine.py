@@ -278,6 +278,7 @@ def iter_run(
                 "computed": len(records) - len(session.loaded),
                 "cache_hits": cache_hits,
                 "config": config,
+                **({"upstream": session.upstream} if session.upstream else {}),
             }
             return make_result(
                 experiment, records, names, info,

@@ -52,6 +52,9 @@ class RunSession:
             recorded as ``failed``).
         code_changed: whether :meth:`check_code` found that the code changed during the
             run (also stored as ``"code_changed": true`` in the run's summary).
+        upstream: the producer runs this run reads (its upstream outputs), as
+            ``[{"experiment", "output", "run_id", "version"}, ...]`` sorted by experiment,
+            then output; stored in the run's summary as ``"upstream"`` when the run starts.
     """
 
     def __init__(self, experiment: Experiment, strategy: str, conditions: list[str]) -> None:
@@ -77,6 +80,8 @@ class RunSession:
         self._light = False
         self._recovered: list[ReplicateRecord] = []
         self._upstream = _upstream_sources(experiment)
+        self.upstream: list[dict[str, Any]] = []
+        self._upstream_counts: dict[str, int | None] = {}
         plugin = experiment.get_plugin(ArtifactPlugin)
         root = plugin.root_dir if plugin is not None else None
         if root is None:
@@ -138,6 +143,7 @@ class RunSession:
                 previous.run_id, replicates=experiment.replicates, artifact_version=version
             )
             _DRIVING.add(self.run.run_id)
+            self._keep_upstream_replicates(previous)
             names = set(conditions)
             self.loaded = [
                 r for r in self.store.load_records(previous.run_id, steps=not self._light)
@@ -171,6 +177,7 @@ class RunSession:
             _DRIVING.add(self.run.run_id)
             if not versioned:
                 version = self._take_v0(root)
+        self._record_upstream()
         # Workers get absolute paths, resolved here in the driver: a Ray task (on another
         # node, or a worker started elsewhere), a process worker or a step that changed
         # directory must write where the driver reads.
@@ -215,12 +222,65 @@ class RunSession:
 
     def _pin_upstream(self) -> None:
         """Fix the upstream version each upstream output of this run reads, before any
-        replicate starts (see :meth:`~crystallize.config.UpstreamOutput.pin`)."""
+        replicate starts (see :meth:`~crystallize.config.UpstreamOutput.pin`), and note
+        them in :attr:`upstream`."""
+        runs: dict[str, list[RunInfo]] = {}
         for source in self._upstream:
-            runs = self.store.list_runs(source.experiment) if self.store is not None else []
-            note = source.pin(runs, self._is_live)
+            if source.experiment not in runs:  # one look-up: every output reads the same run
+                runs[source.experiment] = self.store.list_runs(source.experiment) if self.store is not None else []
+            note = source.pin(runs[source.experiment], self._is_live, self._root)
             if note is not None:
                 self.warn(note)
+        entries = (source.pinned_run() for source in self._upstream)
+        pinned = {(entry["experiment"], entry["output"]): entry for entry in entries}
+        self.upstream = [pinned[key] for key in sorted(pinned)]
+        self._upstream_counts = {source.name: source.pinned_replicates for source in self._upstream}
+
+    def _upstream_summary(self) -> dict[str, Any]:
+        """What the run's summary keeps of its pins: ``upstream`` (:attr:`upstream`) and
+        ``upstream_replicates`` (``{"experiment#output": n}``, what a resume reads as ``n``)."""
+        if not self.upstream:
+            return {}
+        return {"upstream": self.upstream, "upstream_replicates": self._upstream_counts}
+
+    def _record_upstream(self) -> None:
+        """Store the pins in the run's summary before any replicate runs, so a resume after
+        a crash reads the same producer runs."""
+        assert self.store is not None and self.run is not None
+        pins = self._upstream_summary()
+        if pins:
+            self.store.finish_run(self.run.run_id, "running", summary={**(self.run.summary or {}), **pins})
+
+    def _upstream_changed(self, previous: RunInfo) -> str | None:
+        """Why resuming ``previous`` would read other producer runs than it read (it did
+        not record them, or a producer has a newer run now), or ``None``."""
+        if not self.upstream:
+            return None
+        stored = (previous.summary or {}).get("upstream")
+        if not isinstance(stored, list):
+            names = "', '".join(sorted({entry["experiment"] for entry in self.upstream}))
+            return (
+                f"it does not record which run of '{names}' it read (it was stored by an older "
+                "Crystallize), so resuming it could mix two producer runs"
+            )
+        before = {(e.get("experiment"), e.get("output")): e for e in stored if isinstance(e, dict)}
+        for entry in self.upstream:
+            old = before.get((entry["experiment"], entry["output"]), {})
+            if (old.get("run_id"), old.get("version")) != (entry["run_id"], entry["version"]):
+                read = f"{entry['experiment']}#{entry['output']}"
+                return f"it read '{read}' from {_described(old)}, but '{read}' now comes from {_described(entry)}"
+        return None
+
+    def _keep_upstream_replicates(self, previous: RunInfo) -> None:
+        """A resumed run reads its producer runs with the replicate counts it started with."""
+        counts = (previous.summary or {}).get("upstream_replicates")
+        if not isinstance(counts, dict):
+            return
+        for source in self._upstream:
+            count = counts.get(source.name)
+            if isinstance(count, int):
+                source.keep_replicates(count)
+                self._upstream_counts[source.name] = count
 
     def _unpin_upstream(self) -> None:
         """Let the upstream outputs look for the latest version again (the run is over)."""
@@ -261,6 +321,13 @@ class RunSession:
                 "Not resuming run %s of '%s': a later run (%s) has replaced its artifacts in v%s "
                 "since; starting a new run (ArtifactPlugin(versioned=True) keeps each run's files).",
                 previous.run_id, name, replaced_by.run_id, previous.artifact_version or 0,
+            )
+            return None
+        upstream_changed = self._upstream_changed(previous) if previous is not None else None
+        if upstream_changed is not None:
+            logger.warning(
+                "Not resuming run %s of '%s': %s; starting a new run",
+                previous.run_id, name, upstream_changed,
             )
             return None
         if previous is not None:
@@ -448,7 +515,7 @@ class RunSession:
         assert self.store is not None and self.run is not None
         from crystallize.store.serialize import SerializationError
 
-        flags = {"code_changed": True} if self.code_changed else None
+        flags = {**self._upstream_summary(), **({"code_changed": True} if self.code_changed else {})} or None
         if flags:
             summary = {**(summary or {}), **flags}
         try:
@@ -471,9 +538,15 @@ def _upstream_sources(experiment: Experiment) -> list[Any]:
     upstream = sys.modules.get("crystallize.config.upstream")
     if upstream is None:  # never imported: there is none
         return []
-    sources = [experiment.datasource] + [getattr(t, "datasource", None) for t in experiment.treatments]
-    found = {id(ref): ref for source in sources for ref in upstream.upstream_refs(source)}
-    return list(found.values())
+    return upstream.experiment_upstreams(experiment)
+
+
+def _described(entry: dict[str, Any]) -> str:
+    """``run <id> (v<N>)``: a stored pin, as far as it is known."""
+    if entry.get("version") is None:
+        return "none (no artifacts)"
+    run = f"run {entry['run_id']}" if entry.get("run_id") else "files no stored run wrote"
+    return f"{run} (v{entry['version']})"
 
 
 def _prepare_artifacts(root: Any, experiment: str, make: Any = None, *args: Any) -> Any:

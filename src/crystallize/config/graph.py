@@ -1,23 +1,26 @@
 """ExperimentGraph: experiments that read each other's outputs, run upstream first.
 
-An experiment whose datasource is ``experiment#output`` (an
-:class:`~crystallize.config.upstream.UpstreamOutput`) depends on that experiment. A
+An experiment whose datasource (or a treatment's datasource) is ``experiment#output``
+(an :class:`~crystallize.config.upstream.UpstreamOutput`) depends on that experiment. A
 graph checks, before anything runs, that every experiment read from is in the graph,
-declares the output read, and that nothing depends on itself (no cycles); then it runs
-the experiments in topological order.
+declares the output read under the file name read, writes its artifacts under the root
+they are read from, and that nothing depends on itself (no cycles); then it runs the
+experiments in topological order.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crystallize.artifacts import Artifact
 from crystallize.config.errors import ConfigCycleError, did_you_mean
-from crystallize.config.upstream import upstream_refs
+from crystallize.config.upstream import UpstreamOutput, experiment_upstreams
 from crystallize.exceptions import ConfigError
+from crystallize.plugins.artifacts import ArtifactPlugin
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -51,9 +54,14 @@ class ExperimentGraph:
     Args:
         experiments: every experiment of the graph, each with a unique name.
 
+    Each :class:`~crystallize.config.UpstreamOutput` of the graph gets the upstream's
+    file name for the output (when it names none) and the upstream's spec fingerprint, so
+    a changed upstream also changes the fingerprint of the experiments reading it.
+
     Raises:
         ConfigError: duplicate names, an experiment read from is missing from the graph,
-            or it does not declare the output read.
+            does not declare the output read, writes it to another file name than the one
+            read, or writes its artifacts under another root than the one read from.
         ConfigCycleError: the experiments read each other's outputs in a cycle.
 
     Attributes:
@@ -68,12 +76,14 @@ class ExperimentGraph:
             if experiment.name in self.experiments and self.experiments[experiment.name] is not experiment:
                 raise ConfigError(f"Two experiments of the graph are named '{experiment.name}'; names must be unique")
             self.experiments[experiment.name] = experiment
+        self._upstreams = {name: experiment_upstreams(exp) for name, exp in self.experiments.items()}
         self.dependencies: dict[str, list[tuple[str, str]]] = {
-            name: [(ref.experiment, ref.output) for ref in upstream_refs(exp.datasource)]
-            for name, exp in self.experiments.items()
+            name: list(dict.fromkeys((ref.experiment, ref.output) for ref in refs))
+            for name, refs in self._upstreams.items()
         }
         self._check_references()
         self.order: list[str] = self._topological_order()
+        self._fill_in_fingerprints()
 
     # -- construction ------------------------------------------------------------------------
     @classmethod
@@ -101,8 +111,9 @@ class ExperimentGraph:
 
     # -- checks ----------------------------------------------------------------------------------
     def _check_references(self) -> None:
-        for name, refs in self.dependencies.items():
-            for upstream, output in refs:
+        for name, refs in self._upstreams.items():
+            for ref in refs:
+                upstream, output = ref.experiment, ref.output
                 if upstream not in self.experiments:
                     raise ConfigError(
                         f"Experiment '{name}' reads '{upstream}#{output}', but the graph has no "
@@ -116,6 +127,43 @@ class ExperimentGraph:
                         f"no output '{output}' (its outputs: {', '.join(sorted(outputs)) or 'none'})"
                         + did_you_mean(output, outputs)
                     )
+                self._check_file_name(name, ref, outputs[output])
+                self._check_root(name, ref)
+
+    @staticmethod
+    def _check_file_name(name: str, ref: UpstreamOutput, artifact: Artifact) -> None:
+        """Fill in the file name the upstream writes the output to, or raise when the one
+        given differs (every read would fail as if the upstream run had failed)."""
+        if ref.file_name_given and ref.file_name != artifact.name:
+            raise ConfigError(
+                f"Experiment '{name}' reads '{ref.name}' from file '{ref.file_name}', but "
+                f"'{ref.experiment}' writes that output to '{artifact.name}'. Pass "
+                f"file_name='{artifact.name}' to UpstreamOutput, or leave it out."
+            )
+        ref.fill_in(file_name=artifact.name)
+
+    def _check_root(self, name: str, ref: UpstreamOutput) -> None:
+        """Raise unless the upstream writes its artifacts under the root ``name`` reads from."""
+        reading = ref.root_for(_artifact_root(self.experiments[name]))
+        writing = _artifact_root(self.experiments[ref.experiment])
+        if writing is None or os.path.abspath(writing) != os.path.abspath(reading):
+            raise ConfigError(
+                f"Experiment '{ref.experiment}' writes its artifacts under root_dir "
+                f"{None if writing is None else os.fspath(writing)!r}, but '{name}' reads "
+                f"'{ref.name}' under {reading!r}; give both the same ArtifactPlugin root_dir."
+            )
+
+    def _fill_in_fingerprints(self) -> None:
+        """Give every upstream output the fingerprint of the experiment it reads, upstream
+        first (an upstream's own fingerprint covers what it reads)."""
+        from crystallize.fingerprint import fingerprint, spec_of
+
+        for name in self.order:
+            readers = [ref for refs in self._upstreams.values() for ref in refs if ref.experiment == name]
+            if readers:
+                digest = fingerprint(spec_of(self.experiments[name]))
+                for ref in readers:
+                    ref.fill_in(upstream_fingerprint=digest)
 
     def _topological_order(self) -> list[str]:
         order: list[str] = []
@@ -193,6 +241,12 @@ class ExperimentGraph:
                     name, len(result.errors), ", ".join(self.downstream_of(name)),
                 )
         return results
+
+
+def _artifact_root(experiment: Experiment) -> str | os.PathLike[str] | None:
+    """The ``root_dir`` of the experiment's ArtifactPlugin (``None`` without a store)."""
+    plugin = experiment.get_plugin(ArtifactPlugin)
+    return plugin.root_dir if plugin is not None else None
 
 
 __all__ = ["ExperimentGraph", "declared_outputs"]

@@ -15,11 +15,13 @@ replicate reads the file of output ``result`` written by experiment ``producer``
 
 and decodes it with the output's ``loader`` (raw bytes without one). ``<root>`` is the
 consuming experiment's ``plugins.artifacts.root_dir`` (``data`` by default, relative to
-the working directory), which must be the producer's too.
+the working directory), which must be the producer's too; an ``UpstreamOutput`` built in
+code without a ``root_dir`` reads under it as well.
 
 A run of the consumer fixes the version and ``n`` once, when it starts
 (:meth:`UpstreamOutput.pin`), so every replicate reads the same producer run even if the
-producer is run again meanwhile. When the latest version is still being written by a
+producer is run again meanwhile; the run stores which producer run that is (see
+:meth:`UpstreamOutput.pinned_run`), and a resumed run reads exactly that one again. When the latest version is still being written by a
 running producer run, the consumer reads the version of the producer's last completed run
 instead (with a warning), and refuses to start when there is none. A replicate that finds
 the pinned version replaced (an unversioned producer run again) fails saying so.
@@ -49,14 +51,21 @@ class MissingUpstreamArtifactError(ConfigError):
     """The artifact file another experiment should have written is not on disk."""
 
 
+#: The artifact root an upstream output reads under when neither it nor the reading
+#: experiment names one (the ArtifactPlugin's default).
+DEFAULT_ROOT = "data"
+
+
 class _Pin(NamedTuple):
     """The upstream version a run reads, its replicate count, the identity of its
-    directory then (to notice it replaced) and the id of the run that wrote it (if known)."""
+    directory then (to notice it replaced), the id of the run that wrote it (if known)
+    and the artifact root it is under."""
 
     version: int | None
     count: int
     identity: tuple[int, int, int] | None
     run_id: str | None = None
+    root: str = DEFAULT_ROOT
 
 
 class UpstreamOutput(DataSource):
@@ -65,12 +74,20 @@ class UpstreamOutput(DataSource):
     Args:
         experiment: the upstream experiment's name.
         output: the alias of the output in the upstream experiment's ``outputs``.
-        file_name: the artifact file name (defaults to ``output``).
+        file_name: the artifact file name (defaults to ``output``; an
+            :class:`~crystallize.config.ExperimentGraph` sets the upstream Artifact's name).
         loader: ``fn(bytes) -> object`` decoding the file (raw bytes without one).
-        root_dir: the artifact root the upstream experiment writes under.
+        root_dir: the artifact root the upstream experiment writes under; by default the
+            ``root_dir`` of the reading experiment's ArtifactPlugin (``data`` without one).
+            When given, it must be that root too: the upstream's runs are looked up in the
+            reading experiment's store.
         upstream_fingerprint: the upstream experiment's spec fingerprint, when known, so
             a changed upstream also changes this experiment's fingerprint (and a resumed
-            run recomputes).
+            run recomputes); an ExperimentGraph fills it in.
+
+    Attributes:
+        file_name_given: whether ``file_name`` was passed (else it is ``output`` until a
+            graph fills in the upstream's).
 
     Picklable (the loader is pickled by reference), so process and Ray workers can use it;
     a pinned version (:meth:`pin`) travels with it.
@@ -86,14 +103,15 @@ class UpstreamOutput(DataSource):
         output: str,
         file_name: str | None = None,
         loader: Callable[[bytes], Any] | None = None,
-        root_dir: str | os.PathLike[str] = "data",
+        root_dir: str | os.PathLike[str] | None = None,
         upstream_fingerprint: str | None = None,
     ) -> None:
         self.experiment = experiment
         self.output = output
         self.file_name = file_name or output
+        self.file_name_given = bool(file_name)
         self.loader = loader
-        self.root_dir = os.fspath(root_dir)
+        self.root_dir = None if root_dir is None else os.fspath(root_dir)
         self.params = {
             "experiment": experiment,
             "output": output,
@@ -107,8 +125,40 @@ class UpstreamOutput(DataSource):
         """``experiment#output``."""
         return f"{self.experiment}#{self.output}"
 
+    def fill_in(self, *, file_name: str | None = None, upstream_fingerprint: str | None = None) -> None:
+        """Complete what the upstream experiment tells (an ExperimentGraph calls it): the
+        output's ``file_name`` when none was given, and ``upstream_fingerprint`` when unknown."""
+        if file_name is not None and not self.file_name_given:
+            self.file_name = self.params["file_name"] = file_name
+        if upstream_fingerprint is not None and self.params["upstream_fingerprint"] is None:
+            self.params["upstream_fingerprint"] = upstream_fingerprint
+
+    def root_for(self, reader_root: str | os.PathLike[str] | None) -> str:
+        """The artifact root this output is read under by an experiment whose
+        ArtifactPlugin has ``root_dir=reader_root``: its own ``root_dir``, else
+        ``reader_root``, else ``data``.
+
+        Raises:
+            ConfigError: ``root_dir`` was given and is not ``reader_root`` (the upstream's
+                runs are looked up in the reading experiment's store).
+        """
+        if self.root_dir is None:
+            return os.fspath(reader_root) if reader_root is not None else DEFAULT_ROOT
+        if reader_root is not None and os.path.abspath(self.root_dir) != os.path.abspath(reader_root):
+            raise ConfigError(
+                f"Datasource '{self.name}' reads artifacts under root_dir {self.root_dir!r}, but the "
+                f"experiment reading it keeps its runs under {os.fspath(reader_root)!r}. Leave "
+                "UpstreamOutput's root_dir unset (it then reads under the reading experiment's "
+                f"root) and give '{self.experiment}' and the reading experiment the same "
+                "ArtifactPlugin root_dir."
+            )
+        return self.root_dir
+
     def pin(
-        self, runs: Sequence[RunInfo] = (), is_live: Callable[[RunInfo], bool] | None = None
+        self,
+        runs: Sequence[RunInfo] = (),
+        is_live: Callable[[RunInfo], bool] | None = None,
+        reader_root: str | os.PathLike[str] | None = None,
     ) -> str | None:
         """Fix the version (and replicate count) every replicate reads until :meth:`unpin`.
 
@@ -121,6 +171,7 @@ class UpstreamOutput(DataSource):
                 highest version on disk without one); it is passed over for the last
                 completed one while it is still running.
             is_live: whether a ``running`` run has a live driver (default: all do).
+            reader_root: the reading experiment's artifact root (see :meth:`root_for`).
 
         Returns:
             A warning when the latest version is being written and an older completed
@@ -129,8 +180,9 @@ class UpstreamOutput(DataSource):
         Raises:
             MissingUpstreamArtifactError: a running run writes the latest version and no
                 completed run left another one to read.
+            ConfigError: ``root_dir`` is not ``reader_root``.
         """
-        root = Path(self.root_dir)
+        root = Path(self.root_for(reader_root))
         writer = _newest_writer(root, self.experiment, runs)
         note = None
         if writer is not None and writer.status == "running" and (is_live is None or is_live(writer)):
@@ -140,6 +192,26 @@ class UpstreamOutput(DataSource):
         else:
             self._pin = _resolve(root, self.experiment, writer.artifact_version, writer)
         return note
+
+    def pinned_run(self) -> dict[str, Any] | None:
+        """What the pin reads, as a consumer run stores it: ``{"experiment", "output",
+        "run_id", "version"}`` (``run_id`` ``None`` when no stored run wrote the version,
+        ``version`` ``None`` when there is none); ``None`` while not pinned."""
+        pin = self._pin
+        if pin is None:
+            return None
+        return {"experiment": self.experiment, "output": self.output, "run_id": pin.run_id, "version": pin.version}
+
+    @property
+    def pinned_replicates(self) -> int | None:
+        """The replicate count ``n`` of the pinned run (``None`` while not pinned)."""
+        return self._pin.count if self._pin is not None else None
+
+    def keep_replicates(self, count: int) -> None:
+        """Read the pinned run as one of ``count`` replicates: a resumed consumer run keeps
+        the count it started with, even if the producer run got more replicates since."""
+        if self._pin is not None:
+            self._pin = self._pin._replace(count=count)
 
     def unpin(self) -> None:
         """Forget the pinned version: reads look for the latest one again."""
@@ -179,8 +251,8 @@ class UpstreamOutput(DataSource):
         return self._locate(replicate)[0]
 
     def _locate(self, replicate: int) -> tuple[Path, _Pin]:
-        root = Path(self.root_dir)
-        pin = self._pin or _resolve(root, self.experiment, latest_version(root, self.experiment))
+        pin = self._pin or self._latest()
+        root = Path(pin.root)
         if pin.version is None:
             raise MissingUpstreamArtifactError(
                 f"Datasource '{self.name}': experiment '{self.experiment}' has no artifacts under "
@@ -200,10 +272,15 @@ class UpstreamOutput(DataSource):
             )
         return path, pin
 
+    def _latest(self) -> _Pin:
+        """An unpinned read: the latest version under ``root_dir`` (else ``data``)."""
+        root = Path(self.root_for(None))
+        return _resolve(root, self.experiment, latest_version(root, self.experiment))
+
     def _check_unchanged(self, pin: _Pin) -> None:
         """Raise when the pinned version directory was replaced since it was pinned."""
         assert pin.version is not None
-        where = version_dir(self.root_dir, self.experiment, pin.version)
+        where = version_dir(pin.root, self.experiment, pin.version)
         now = _identity(where)
         if pin.identity is not None and now != pin.identity:
             raise MissingUpstreamArtifactError(
@@ -254,12 +331,12 @@ def _resolve(root: Path, experiment: str, version: int | None, run: RunInfo | No
     """Pin ``version``, written by ``run`` when known: note the replicate count (the
     run's, else one more than the highest replicate directory) and the identity."""
     if version is None:
-        return _Pin(None, 0, None)
+        return _Pin(None, 0, None, root=str(root))
     where = version_dir(root, experiment, version)
     if run is not None:
-        return _Pin(version, run.replicates, _identity(where), run.run_id)
+        return _Pin(version, run.replicates, _identity(where), run.run_id, str(root))
     found = _replicate_dirs(where / BASELINE)
-    return _Pin(version, max(found) + 1 if found else 0, _identity(where))
+    return _Pin(version, max(found) + 1 if found else 0, _identity(where), root=str(root))
 
 
 def _identity(folder: Path) -> tuple[int, int, int] | None:
@@ -330,6 +407,14 @@ async def _gather(values: dict[str, Any]) -> dict[str, Any]:
     return {alias: (done[list(pending).index(alias)] if alias in pending else v) for alias, v in values.items()}
 
 
+def experiment_upstreams(experiment: Any) -> list[UpstreamOutput]:
+    """Every :class:`UpstreamOutput` the experiment reads, each once: in its datasource
+    and in its treatments' datasources."""
+    sources = [experiment.datasource] + [getattr(t, "datasource", None) for t in experiment.treatments]
+    found = {id(ref): ref for source in sources for ref in upstream_refs(source)}
+    return list(found.values())
+
+
 def upstream_refs(datasource: Any) -> Iterator[UpstreamOutput]:
     """Every :class:`UpstreamOutput` inside ``datasource`` (itself, or in a CombinedSource)."""
     if isinstance(datasource, UpstreamOutput):
@@ -339,4 +424,4 @@ def upstream_refs(datasource: Any) -> Iterator[UpstreamOutput]:
             yield from upstream_refs(source)
 
 
-__all__ = ["CombinedSource", "MissingUpstreamArtifactError", "UpstreamOutput", "upstream_refs"]
+__all__ = ["CombinedSource", "MissingUpstreamArtifactError", "UpstreamOutput", "experiment_upstreams", "upstream_refs"]

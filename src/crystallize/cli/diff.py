@@ -2,7 +2,8 @@
 
 * ``crystallize diff RUN_A RUN_B`` — the experiment spec (datasource, steps and their
   code, treatments, initial context, seed settings) that differs, the run settings that
-  differ, and per condition and metric: mean in A, mean in B and the change B − A.
+  differ (the producer runs of upstream outputs read included), and per condition and
+  metric: mean in A, mean in B and the change B − A.
 * ``crystallize diff RUN --treatments A B`` — two conditions of one run (``baseline``
   counts as one): their treatment values and their metric means.
 """
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from crystallize.cli.errors import UserError, known, suggest
-from crystallize.cli.history import ROOT_OPTION_HELP, find_run
+from crystallize.cli.history import ROOT_OPTION_HELP, find_run, upstream_runs
 from crystallize.cli.targets import stdout_to_stderr
 from crystallize.cli.text import literal, typed_name, unbroken
 
@@ -266,6 +267,9 @@ def diff_command(
         executions = execution_of(result_a), execution_of(result_b)
         if None not in executions and executions[0] != executions[1]:  # thread runs may not reproduce
             settings.append(("execution", *executions))
+        upstream = upstream_runs(info_a), upstream_runs(info_b)
+        if None not in upstream:  # producer runs read; not recorded for older runs
+            settings += spec_changes(*upstream, "upstream")
         labels = ("A", "B")
         title = f"A = run {info_a.run_id} ({info_a.experiment}), B = run {info_b.run_id} ({info_b.experiment})"
     if json_output:

@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -280,6 +280,29 @@ def error_count(run: RunInfo) -> int | None:
     return int(value) if isinstance(value, int) else None
 
 
+def upstream_runs(run: RunInfo) -> dict[str, str] | None:
+    """``{"prep#features": "run 2a4dbba8ba31 (v0)"}``: the producer run (and artifact
+    version) each upstream output of ``run`` was read from, from its summary's
+    ``upstream``; ``None`` when none is recorded (the run reads no other experiment's
+    output, or was stored before these were recorded)."""
+    entries = (run.summary or {}).get("upstream")
+    found = {
+        f"{entry.get('experiment')}#{entry.get('output')}": producer_run(entry)
+        for entry in (entries if isinstance(entries, list) else [])
+        if isinstance(entry, dict)
+    }
+    return found or None
+
+
+def producer_run(entry: dict[str, Any]) -> str:
+    """One stored upstream read: ``run 2a4dbba8ba31 (v0)``, ``v2 (written by no stored
+    run)`` or ``nothing (it had no artifacts)``."""
+    version, run_id = entry.get("version"), entry.get("run_id")
+    if not isinstance(version, int) or isinstance(version, bool):
+        return f"run {run_id}" if run_id else "nothing (it had no artifacts)"
+    return f"run {run_id} (v{version})" if run_id else f"v{version} (written by no stored run)"
+
+
 def run_row(run: RunInfo) -> dict[str, object]:
     """A run as machine values, for ``runs --json``: times in ISO 8601 with their UTC
     offset, ``duration`` in seconds spent running (``None`` while running)."""
@@ -401,6 +424,8 @@ def show_command(
         ),
         soft_wrap=True,
     )
+    for output, producer in (upstream_runs(info) or {}).items():
+        console.print(literal(f"Upstream: {output} from {producer}"), soft_wrap=True)
     console.print(literal(result.report().rstrip()), soft_wrap=True)
     if tracebacks or debug_enabled():
         console.print()
@@ -519,10 +544,12 @@ __all__ = [
     "has_store",
     "iso_time",
     "never_ran",
+    "producer_run",
     "run_row",
     "runs_command",
     "runs_of",
     "runs_table",
     "show_command",
     "tracebacks_hint",
+    "upstream_runs",
 ]

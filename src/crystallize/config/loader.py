@@ -4,8 +4,9 @@ Loading goes in this order, and stops at the first stage with problems:
 
 1. ``config.yaml`` is parsed with YAML's safe loader (syntax errors give line/column).
 2. Its structure is validated with pydantic (unknown keys, wrong types, missing fields).
-3. Experiments named in ``experiment#output`` datasources are found among the sibling
-   folders (by experiment name) and loaded first; a cycle is an error.
+3. Experiments named in ``experiment#output`` datasources (top-level or a treatment's)
+   are found among the sibling folders (by experiment name) and loaded first; a cycle
+   is an error.
 4. The folder's Python modules are imported afresh.
 5. Every name used is looked up (did-you-mean suggestions) and the parts are built.
 6. ``config.state.json`` is applied (disabled treatments, step cache switches).
@@ -30,10 +31,10 @@ from crystallize.config.errors import (
 )
 from crystallize.config.modules import load_folder_modules
 from crystallize.config.options import CliOptions
-from crystallize.config.schema import ExperimentConfig, name_problem
+from crystallize.config.schema import Call, ExperimentConfig, name_problem
 from crystallize.config.state import apply_state, load_state, state_path
 from crystallize.config.validate import format_path, validate_document
-from crystallize.config.yaml_io import YamlDocument, load_yaml
+from crystallize.config.yaml_io import FieldPath, YamlDocument, load_yaml
 from crystallize.exceptions import ConfigError
 from crystallize.experiment import Experiment
 from crystallize.pipeline import Pipeline
@@ -158,16 +159,13 @@ class LoadSession:
         return experiment
 
     def _upstream(self, doc: YamlDocument, config: ExperimentConfig, folder: Path) -> dict[str, Experiment]:
+        """Load every experiment ``config`` reads an output of, ``{name: Experiment}``."""
         found: dict[str, Experiment] = {}
         problems = []
-        for alias, call in config.datasource.items():
-            if call.upstream is None:
-                continue
-            name = call.upstream[0]
-            path = ("datasource", alias)
-            field = format_path(path)
+        for path, name in upstream_references(config):
             if name in found:
                 continue
+            field = format_path(path)
             candidates = self._folders_named(folder.parent).get(name, [])
             if not candidates:
                 names = self._folders_named(folder.parent)
@@ -195,8 +193,11 @@ class LoadSession:
             except ConfigCycleError:
                 raise
             except ConfigError as exc:
+                # The line goes beside this file's field: the nested message ends with its own.
+                line = doc.line_of(path)
+                where = f" (line {line})" if line is not None else ""
                 raise ConfigValidationError(
-                    [Problem(doc.path, field, f"the upstream experiment '{name}' could not be loaded:\n{exc}", doc.line_of(path))]
+                    [Problem(doc.path, field, f"the upstream experiment '{name}' could not be loaded{where}:\n{exc}")]
                 ) from exc
         if problems:
             raise ConfigValidationError(problems)
@@ -210,6 +211,14 @@ class LoadSession:
                 names.setdefault(declared_name(child / CONFIG_FILE) or child.name, []).append(child.resolve())
             self._names[root] = names
         return self._names[root]
+
+
+def upstream_references(config: ExperimentConfig) -> list[tuple[FieldPath, str]]:
+    """``(field path, experiment name)`` of every ``experiment#output`` datasource of ``config``:
+    the top-level ``datasource:`` aliases, then the treatments' ``datasource:``."""
+    calls: list[tuple[FieldPath, Call | None]] = [(("datasource", alias), call) for alias, call in config.datasource.items()]
+    calls += [(("treatments", name, "datasource"), spec.datasource) for name, spec in config.treatments.items()]
+    return [(path, call.upstream[0]) for path, call in calls if call is not None and call.upstream is not None]
 
 
 def declared_name(config_file: Path) -> str | None:
@@ -241,4 +250,4 @@ def attach(
     experiment.upstream = tuple(upstream)
 
 
-__all__ = ["CONFIG_FILE", "LoadSession", "declared_name", "load_experiment", "resolve_config_path"]
+__all__ = ["CONFIG_FILE", "LoadSession", "declared_name", "load_experiment", "resolve_config_path", "upstream_references"]

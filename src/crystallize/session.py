@@ -263,12 +263,14 @@ class RunSession:
                 f"it does not record which run of '{names}' it read (it was stored by an older "
                 "Crystallize), so resuming it could mix two producer runs"
             )
+        from crystallize.config.upstream import describe_read  # loaded: this run reads upstreams
+
         before = {(e.get("experiment"), e.get("output")): e for e in stored if isinstance(e, dict)}
         for entry in self.upstream:
             old = before.get((entry["experiment"], entry["output"]), {})
             if (old.get("run_id"), old.get("version")) != (entry["run_id"], entry["version"]):
                 read = f"{entry['experiment']}#{entry['output']}"
-                return f"it read '{read}' from {_described(old)}, but '{read}' now comes from {_described(entry)}"
+                return f"it read '{read}' from {describe_read(old)}, but '{read}' now comes from {describe_read(entry)}"
         return None
 
     def _keep_upstream_replicates(self, previous: RunInfo) -> None:
@@ -539,14 +541,6 @@ def _upstream_sources(experiment: Experiment) -> list[Any]:
     if upstream is None:  # never imported: there is none
         return []
     return upstream.experiment_upstreams(experiment)
-
-
-def _described(entry: dict[str, Any]) -> str:
-    """``run <id> (v<N>)``: a stored pin, as far as it is known."""
-    if entry.get("version") is None:
-        return "none (no artifacts)"
-    run = f"run {entry['run_id']}" if entry.get("run_id") else "files no stored run wrote"
-    return f"{run} (v{entry['version']})"
 
 
 def _prepare_artifacts(root: Any, experiment: str, make: Any = None, *args: Any) -> Any:

@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -285,22 +285,15 @@ def upstream_runs(run: RunInfo) -> dict[str, str] | None:
     version) each upstream output of ``run`` was read from, from its summary's
     ``upstream``; ``None`` when none is recorded (the run reads no other experiment's
     output, or was stored before these were recorded)."""
+    from crystallize.config.upstream import describe_read
+
     entries = (run.summary or {}).get("upstream")
     found = {
-        f"{entry.get('experiment')}#{entry.get('output')}": producer_run(entry)
+        f"{entry.get('experiment')}#{entry.get('output')}": describe_read(entry)
         for entry in (entries if isinstance(entries, list) else [])
         if isinstance(entry, dict)
     }
     return found or None
-
-
-def producer_run(entry: dict[str, Any]) -> str:
-    """One stored upstream read: ``run 2a4dbba8ba31 (v0)``, ``v2 (written by no stored
-    run)`` or ``nothing (it had no artifacts)``."""
-    version, run_id = entry.get("version"), entry.get("run_id")
-    if not isinstance(version, int) or isinstance(version, bool):
-        return f"run {run_id}" if run_id else "nothing (it had no artifacts)"
-    return f"run {run_id} (v{version})" if run_id else f"v{version} (written by no stored run)"
 
 
 def run_row(run: RunInfo) -> dict[str, object]:
@@ -544,7 +537,6 @@ __all__ = [
     "has_store",
     "iso_time",
     "never_ran",
-    "producer_run",
     "run_row",
     "runs_command",
     "runs_of",

@@ -424,4 +424,21 @@ def upstream_refs(datasource: Any) -> Iterator[UpstreamOutput]:
             yield from upstream_refs(source)
 
 
-__all__ = ["CombinedSource", "MissingUpstreamArtifactError", "UpstreamOutput", "experiment_upstreams", "upstream_refs"]
+def describe_read(entry: Mapping[str, Any]) -> str:
+    """One stored upstream read (an entry of a run's ``summary["upstream"]``), in words:
+    ``run 2a4dbba8ba31 (v0)``, ``v2 (written by no stored run)`` or ``nothing (it had no
+    artifacts)``."""
+    version, run_id = entry.get("version"), entry.get("run_id")
+    if not isinstance(version, int) or isinstance(version, bool):
+        return f"run {run_id}" if run_id else "nothing (it had no artifacts)"
+    return f"run {run_id} (v{version})" if run_id else f"v{version} (written by no stored run)"
+
+
+__all__ = [
+    "CombinedSource",
+    "MissingUpstreamArtifactError",
+    "UpstreamOutput",
+    "describe_read",
+    "experiment_upstreams",
+    "upstream_refs",
+]

@@ -65,6 +65,9 @@ def test_the_result_and_the_stored_summary_name_the_producer_run_read():
     expected = [{"experiment": "maker", "output": "table", "run_id": producer.run_id, "version": 0}]
     assert result.info["upstream"] == expected
     assert _stored_summary(result.run_id)["upstream"] == expected
+    from crystallize.store import load_result
+
+    assert load_result(result.run_id).info["upstream"] == expected  # a stored run says so too
 
 
 def test_the_producer_run_is_stored_when_the_run_starts():

@@ -92,6 +92,7 @@ def load_result(run_id: str, root_dir: str | Path = "data") -> Result:
             "started_at": info.started_at,
             "ended_at": info.ended_at,
             "config": config,
+            **({"upstream": summary["upstream"]} if summary.get("upstream") else {}),
         },
         warnings=list(info.warnings),
         full_records=partial(_stored_records, run_id, Path(root_dir).absolute()) if light else None,

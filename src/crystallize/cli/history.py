@@ -26,10 +26,11 @@ from crystallize.cli.errors import (
     suggest,
 )
 from crystallize.cli.shell import command_line
-from crystallize.cli.targets import data_root, display, stdout_to_stderr
+from crystallize.cli.targets import display, stdout_to_stderr
 from crystallize.cli.text import literal, printable, typed_name, unbroken
 
 if TYPE_CHECKING:
+    from crystallize.config.discovery import DeclaredFolder
     from crystallize.result import Result
     from crystallize.store import RunInfo
 
@@ -46,7 +47,7 @@ class ExperimentArg:
         name: the experiment's name (the one its runs are stored under).
         given: what was typed (a name or a path), for hints.
         root: its data directory when it was given as a path (``None`` for a name:
-            found by discovery).
+            found from the config.yaml files here, see :func:`experiment_root`).
     """
 
     name: str
@@ -55,18 +56,42 @@ class ExperimentArg:
 
 
 def experiment_arg(name_or_path: str) -> ExperimentArg:
-    """The experiment ``name_or_path`` names: a name as is, a folder or config.yaml loaded
-    (as ``crystallize run`` loads it) for its name and data directory.
+    """The experiment ``name_or_path`` names: a name as is; for a folder or config.yaml,
+    the name and data directory its config.yaml declares (read without importing the
+    folder's code, so a folder whose code is broken still has its runs shown).
 
     Raises:
-        UserError: the path does not exist or its folder fails to load.
+        UserError: the path does not exist.
+        ConfigError: it is a folder holding no config.yaml.
     """
-    from crystallize.cli.targets import load_target, names_folder
+    from crystallize.cli.targets import names_folder
+    from crystallize.config.discovery import declared_folder
+    from crystallize.config.loader import resolve_config_path
 
     if not names_folder(name_or_path):
         return ExperimentArg(typed_name(name_or_path), name_or_path)
-    target = load_target(Path(name_or_path))
-    return ExperimentArg(target.name, name_or_path, data_root(target.experiment))
+    path = Path(name_or_path)
+    if not path.exists():
+        raise UserError(f"{path}: no such file or folder.")
+    folder = declared_folder(resolve_config_path(path))
+    return ExperimentArg(folder.name, name_or_path, store_root(folder))
+
+
+def store_root(folder: DeclaredFolder) -> Path:
+    """Where the runs of ``folder``'s experiment are looked for: its data directory
+    (``data`` for an experiment without a store, as for any experiment)."""
+    return folder.root if folder.root is not None else Path("data")
+
+
+def declared_here() -> list[DeclaredFolder]:
+    """What every experiment folder under the working directory declares (no code is
+    imported; ``[]`` when the tree cannot be read)."""
+    from crystallize.config.discovery import declared_folders
+
+    try:
+        return declared_folders(".")
+    except Exception:  # an unreadable tree must not hide the store
+        return []
 
 
 # -- finding stores and runs --------------------------------------------------------------
@@ -117,22 +142,17 @@ def check_root_option(root: str) -> Path:
 
 
 def experiment_root(name: str) -> Path | None:
-    """The data directory of the discovered experiment ``name`` (``None`` if not found)."""
-    from crystallize.cli.targets import discover_here
-
-    try:
-        found = discover_here(".")
-    except Exception:  # an unreadable tree must not hide the store
-        return None
-    experiment = found.experiments.get(name)
-    return data_root(experiment) if experiment is not None else None
+    """The data directory of the experiment ``name`` found here (``None`` if no folder's
+    config.yaml declares that name; the first in path order when several do)."""
+    folder = next((folder for folder in declared_here() if folder.name == name), None)
+    return store_root(folder) if folder is not None else None
 
 
 def candidate_roots(
     root: str | None, experiment: ExperimentArg | None = None, everywhere: bool = False
 ) -> list[Path]:
     """Where to look for runs: ``--root``, else ``experiment``'s root, ``data`` and (with
-    ``everywhere``) every discovered experiment's root."""
+    ``everywhere``) the root every experiment folder here declares (no code is imported)."""
     if root is not None:
         return [check_root_option(root)]
     roots: list[Path] = []
@@ -143,14 +163,7 @@ def candidate_roots(
         roots.append(own)
     roots.append(Path("data"))
     if everywhere:
-        from crystallize.cli.targets import discover_here
-
-        try:
-            found_all = discover_here(".")
-        except Exception:
-            found_all = None
-        if found_all is not None:
-            roots += [data_root(e) for e in found_all.experiments.values()]
+        roots += [store_root(folder) for folder in declared_here()]
     unique: list[Path] = []
     for path in roots:
         if path.resolve() not in [p.resolve() for p in unique]:
@@ -342,7 +355,7 @@ def runs_command(
     """List the stored runs of an experiment, newest first."""
     from rich.console import Console
 
-    with stdout_to_stderr(json_output):  # loading a folder given by path may print
+    with stdout_to_stderr(json_output):  # keep stdout pure JSON whatever prints
         experiment = experiment_arg(name_or_path)
         where, runs = runs_of(experiment, root, none_ok=True)
     shown = runs if show_all else runs[:limit]

@@ -8,6 +8,10 @@
 Folders are searched recursively (``experiments/**/config.yaml``), skipping hidden
 directories and ``__pycache__``. A folder that fails to load is recorded in
 ``errors`` and never hides the others.
+
+``declared_folders(root)`` finds the same folders but only reads what each
+``config.yaml`` declares (its experiment name and data directory), importing nothing:
+commands that read stored runs use it, so they never run an experiment's code.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crystallize.config.errors import display_path
-from crystallize.config.loader import CONFIG_FILE, LoadSession
+from crystallize.config.loader import CONFIG_FILE, LoadSession, declared_name
 from crystallize.exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -135,9 +139,73 @@ def discover(root: str | Path = ".") -> Discovery:
     return found
 
 
+@dataclass(frozen=True)
+class DeclaredFolder:
+    """What a folder experiment's ``config.yaml`` declares, read without importing its code.
+
+    Attributes:
+        name: its experiment name: ``name:``, else the folder's name (as the loader names it).
+        root: its data directory, ``plugins.artifacts.root_dir`` (``data`` by default,
+            relative to the working directory); ``None`` for ``root_dir: null`` (no store).
+        config: its ``config.yaml``.
+    """
+
+    name: str
+    root: Path | None
+    config: Path
+
+
+def declared_folder(config_file: Path) -> DeclaredFolder:
+    """What ``config_file`` declares, read leniently: nothing is imported or validated, and
+    what cannot be read (a broken file, a value of the wrong type) takes its default."""
+    name = declared_name(config_file) or config_file.resolve().parent.name
+    return DeclaredFolder(name, declared_root(config_file), config_file)
+
+
+def declared_folders(root: str | Path = ".") -> list[DeclaredFolder]:
+    """What every folder that :func:`discover` would load declares, in path order, read
+    by :func:`declared_folder` (no module is imported)."""
+    return [declared_folder(config) for config in find_configs(experiments_dir(root))]
+
+
+def declared_root(config_file: Path) -> Path | None:
+    """The ``plugins.artifacts.root_dir`` of ``config_file`` read leniently: the schema's
+    default (``data``) when it is absent, unreadable or not a directory name; ``None``
+    when it is ``null``."""
+    import yaml
+
+    from crystallize.config.schema import ArtifactsSpec
+
+    default = Path(ArtifactsSpec.model_fields["root_dir"].default)
+    try:
+        data = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return default
+    artifacts = _mapping(_mapping(_mapping(data).get("plugins")).get("artifacts"))
+    value = artifacts.get("root_dir", str(default))
+    if value is None:
+        return None
+    return Path(value) if isinstance(value, str) and value.strip() else default
+
+
+def _mapping(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def _failure(path: Path, exc: BaseException) -> LoadFailure:
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return LoadFailure(path, exc, text)
 
 
-__all__ = ["EXPERIMENTS_DIR", "Discovery", "LoadFailure", "discover", "experiments_dir", "find_configs"]
+__all__ = [
+    "EXPERIMENTS_DIR",
+    "DeclaredFolder",
+    "Discovery",
+    "LoadFailure",
+    "declared_folder",
+    "declared_folders",
+    "declared_root",
+    "discover",
+    "experiments_dir",
+    "find_configs",
+]

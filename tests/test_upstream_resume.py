@@ -115,15 +115,17 @@ def test_a_resume_after_the_producer_ran_again_starts_a_new_run(caplog):
     assert f"'maker#table' now comes from run {second_producer.run_id} (v0)" in caplog.text
 
 
-def test_a_resume_keeps_the_producer_replicate_count_it_started_with():
+def test_a_resume_after_the_producer_run_grew_starts_a_new_run(caplog):
     _producer(tag=1, replicates=2).run()
     first = _consumer(fail_from=2, replicates=4).run()  # replicates 0, 1 read producer 0, 1
     _producer(tag=1, replicates=4).run(strategy="resume")  # the same producer run, now 4 replicates
 
-    resumed = _consumer(replicates=4).run(strategy="resume")
+    with caplog.at_level(logging.WARNING, logger="crystallize"):
+        resumed = _consumer(replicates=4).run(strategy="resume")
 
-    assert resumed.run_id == first.run_id
-    assert resumed.metrics.baseline.metrics["uprep"] == [0, 1, 0, 1]  # 2 -> 2 % 2, 3 -> 3 % 2
+    assert resumed.run_id != first.run_id  # its replicates 2, 3 would have read 0, 1 again
+    assert resumed.metrics.baseline.metrics["uprep"] == [0, 1, 2, 3]  # as a new run reads them
+    assert "from 2 replicate(s) of its producer run, which has 4 now" in caplog.text
 
 
 def test_a_run_that_did_not_record_its_producer_run_is_not_resumed(caplog):

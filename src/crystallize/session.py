@@ -143,7 +143,6 @@ class RunSession:
                 previous.run_id, replicates=experiment.replicates, artifact_version=version
             )
             _DRIVING.add(self.run.run_id)
-            self._keep_upstream_replicates(previous)
             names = set(conditions)
             self.loaded = [
                 r for r in self.store.load_records(previous.run_id, steps=not self._light)
@@ -252,8 +251,9 @@ class RunSession:
             self.store.finish_run(self.run.run_id, "running", summary={**(self.run.summary or {}), **pins})
 
     def _upstream_changed(self, previous: RunInfo) -> str | None:
-        """Why resuming ``previous`` would read other producer runs than it read (it did
-        not record them, or a producer has a newer run now), or ``None``."""
+        """Why resuming ``previous`` would read other producer data than it read (it did
+        not record it, a producer has a newer run now, or the producer run has another
+        replicate count now), or ``None``."""
         if not self.upstream:
             return None
         stored = (previous.summary or {}).get("upstream")
@@ -271,18 +271,17 @@ class RunSession:
             if (old.get("run_id"), old.get("version")) != (entry["run_id"], entry["version"]):
                 read = f"{entry['experiment']}#{entry['output']}"
                 return f"it read '{read}' from {describe_read(old)}, but '{read}' now comes from {describe_read(entry)}"
-        return None
-
-    def _keep_upstream_replicates(self, previous: RunInfo) -> None:
-        """A resumed run reads its producer runs with the replicate counts it started with."""
+        # A producer run resumed with more replicates since: replicate r reads producer
+        # replicate r % n, so the earlier replicates read other ones than a new run would.
         counts = (previous.summary or {}).get("upstream_replicates")
-        if not isinstance(counts, dict):
-            return
-        for source in self._upstream:
-            count = counts.get(source.name)
-            if isinstance(count, int):
-                source.keep_replicates(count)
-                self._upstream_counts[source.name] = count
+        for read, count in self._upstream_counts.items():
+            then = counts.get(read) if isinstance(counts, dict) else None
+            if then != count:
+                return (
+                    f"it read '{read}' from {then} replicate(s) of its producer run, which has "
+                    f"{count} now, so its replicates read other producer replicates than a new run would"
+                )
+        return None
 
     def _unpin_upstream(self) -> None:
         """Let the upstream outputs look for the latest version again (the run is over)."""

@@ -207,12 +207,6 @@ class UpstreamOutput(DataSource):
         """The replicate count ``n`` of the pinned run (``None`` while not pinned)."""
         return self._pin.count if self._pin is not None else None
 
-    def keep_replicates(self, count: int) -> None:
-        """Read the pinned run as one of ``count`` replicates: a resumed consumer run keeps
-        the count it started with, even if the producer run got more replicates since."""
-        if self._pin is not None:
-            self._pin = self._pin._replace(count=count)
-
     def unpin(self) -> None:
         """Forget the pinned version: reads look for the latest one again."""
         self.__dict__.pop("_pin", None)

@@ -118,3 +118,16 @@ def test_a_changed_producer_makes_a_resumed_consumer_recompute():
 
     assert results["c"].info["resumed"] == 0
     assert results["c"].metrics.baseline.metrics["v"] == [2.0, 2.0]
+
+
+def test_apply_and_debug_read_under_the_consumers_root_too():
+    _producer(v=1.0).run()  # an older run of p under ./data
+    _producer(v=2.0, root="store1").run()
+    consumer = _consumer(UpstreamOutput("p", "model", "m.json", loader=json.loads), root="store1")
+
+    assert consumer.apply() == 2.0  # not ./data's 1.0
+    import io
+
+    from rich.console import Console
+
+    assert consumer.debug(console=Console(file=io.StringIO())) == 2.0

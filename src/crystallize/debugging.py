@@ -112,7 +112,11 @@ def _run_traced(
             from crystallize.session import RunSession
 
             session = RunSession(traced, "rerun", [condition[0]])
-        outcome = _run_replicate(traced, condition, replicate, session)
+        from crystallize.session import upstreams_pinned
+
+        # A stored debug run's session pinned its upstream outputs already.
+        with upstreams_pinned(experiment) if session is None else contextlib.nullcontext():
+            outcome = _run_replicate(traced, condition, replicate, session)
         records.append(outcome.record)
         if session is not None:
             session.add(outcome.record)

@@ -42,7 +42,7 @@ from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateRecord
 from crystallize.replicate import ReplicateOutcome, ReplicateRunner, baseline_condition, code_digest
 from crystallize.result import Result
-from crystallize.session import RunSession
+from crystallize.session import RunSession, upstreams_pinned
 from crystallize.treatment import BASELINE, Treatment
 from crystallize.utils.gc_pacing import paced_gc
 
@@ -581,7 +581,7 @@ def apply_once(
             return make_result(experiment, records, names, info)
 
         try:
-            with scratch_location(experiment.name) as location:  # artifacts written, not kept
+            with scratch_location(experiment.name) as location, upstreams_pinned(experiment):
                 runner = ReplicateRunner(
                     experiment, [condition], [0], seed=seed, data=data, use_data=use_data, location=location
                 )

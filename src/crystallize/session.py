@@ -13,6 +13,8 @@ import contextlib
 import logging
 import os
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crystallize.artifacts import ArtifactLocation
@@ -530,6 +532,36 @@ class RunSession:
                 f"the run's final status ({status}) could not be stored: {str(exc).rstrip('.')}"
             )
             self.warn(f"Run {self.run_id}: {self._finish_error}.")
+
+
+@contextlib.contextmanager
+def upstreams_pinned(experiment: Experiment) -> Iterator[None]:
+    """Pin ``experiment``'s upstream outputs for the block as a run does (they read under
+    its ArtifactPlugin root, from the upstream's newest usable run), then unpin them: for
+    ``apply()`` and ``debug()``, which run a replicate without a :class:`RunSession`."""
+    sources = _upstream_sources(experiment)
+    if not sources:
+        yield
+        return
+    plugin = experiment.get_plugin(ArtifactPlugin)
+    root = plugin.root_dir if plugin is not None else None
+    runs: dict[str, list[RunInfo]] = {}
+    if root is not None:
+        from crystallize.store import DB_FILENAME, list_runs
+
+        if (Path(root) / DB_FILENAME).is_file():
+            for source in sources:
+                if source.experiment not in runs:
+                    runs[source.experiment] = list_runs(root, source.experiment)
+    try:
+        for source in sources:
+            note = source.pin(runs.get(source.experiment, ()), None, root)
+            if note is not None:
+                logger.warning("%s", note)
+        yield
+    finally:
+        for source in sources:
+            source.unpin()
 
 
 def _upstream_sources(experiment: Experiment) -> list[Any]:

@@ -131,3 +131,23 @@ def test_declared_folders_read_names_and_roots_without_importing(tmp_path):
     config = tmp_path / "experiments" / "plain" / "config.yaml"
     assert declared_folder(config) == DeclaredFolder("plain", Path("data"), config)
     assert ran(tmp_path) == []
+
+
+def test_a_broken_config_given_by_path_is_reported_not_taken_as_never_run(project, tmp_path, capsys):
+    config = tmp_path / "experiments" / "alpha" / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + "plugins: [unclosed\n", encoding="utf-8")
+    assert main(["runs", "experiments/alpha"]) == 2
+    err = capsys.readouterr().err
+    assert "config.yaml" in err and "line" in err
+    assert "No runs" not in err
+
+
+def test_runs_are_found_under_every_folder_declaring_the_name(make_experiment, tmp_path, capsys):
+    """Two folders declare one name and the first cannot load: run uses the second; runs finds it."""
+    broken = make_experiment("a", config=ALPHA_CONFIG.replace("name: alpha", "name: dup").replace("root_dir: store", "root_dir: ra"))
+    make_experiment("b", config=ALPHA_CONFIG.replace("name: alpha", "name: dup").replace("root_dir: store", "root_dir: rb"))
+    (broken / "steps.py").write_text("this is not python\n", encoding="utf-8")
+    assert main(["run", "dup", "--json"]) == 0
+    run_id = json.loads(capsys.readouterr().out)["run_id"]
+    assert main(["runs", "dup", "--json"]) == 0
+    assert [row["run_id"] for row in json.loads(capsys.readouterr().out)] == [run_id]

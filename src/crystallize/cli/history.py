@@ -47,7 +47,7 @@ class ExperimentArg:
         name: the experiment's name (the one its runs are stored under).
         given: what was typed (a name or a path), for hints.
         root: its data directory when it was given as a path (``None`` for a name:
-            found from the config.yaml files here, see :func:`experiment_root`).
+            found from the config.yaml files here, see :func:`experiment_roots`).
     """
 
     name: str
@@ -62,7 +62,8 @@ def experiment_arg(name_or_path: str) -> ExperimentArg:
 
     Raises:
         UserError: the path does not exist.
-        ConfigError: it is a folder holding no config.yaml.
+        ConfigError: it is a folder holding no config.yaml, or its config.yaml cannot be
+            parsed.
     """
     from crystallize.cli.targets import names_folder
     from crystallize.config.discovery import declared_folder
@@ -73,7 +74,7 @@ def experiment_arg(name_or_path: str) -> ExperimentArg:
     path = Path(name_or_path)
     if not path.exists():
         raise UserError(f"{path}: no such file or folder.")
-    folder = declared_folder(resolve_config_path(path))
+    folder = declared_folder(resolve_config_path(path), strict=True)  # the one named: say what is wrong
     return ExperimentArg(folder.name, name_or_path, store_root(folder))
 
 
@@ -141,26 +142,23 @@ def check_root_option(root: str) -> Path:
     return path
 
 
-def experiment_root(name: str) -> Path | None:
-    """The data directory of the experiment ``name`` found here (``None`` if no folder's
-    config.yaml declares that name; the first in path order when several do)."""
-    folder = next((folder for folder in declared_here() if folder.name == name), None)
-    return store_root(folder) if folder is not None else None
+def experiment_roots(name: str) -> list[Path]:
+    """The data directories of every experiment folder here whose config.yaml declares
+    ``name`` (several may: ``run`` uses the one that loads), in path order."""
+    return [store_root(folder) for folder in declared_here() if folder.name == name]
 
 
 def candidate_roots(
     root: str | None, experiment: ExperimentArg | None = None, everywhere: bool = False
 ) -> list[Path]:
-    """Where to look for runs: ``--root``, else ``experiment``'s root, ``data`` and (with
-    ``everywhere``) the root every experiment folder here declares (no code is imported)."""
+    """Where to look for runs: ``--root``, else ``experiment``'s root (the root of every
+    folder declaring its name), ``data`` and (with ``everywhere``) the root every
+    experiment folder here declares (no code is imported)."""
     if root is not None:
         return [check_root_option(root)]
     roots: list[Path] = []
-    own = None
     if experiment is not None:
-        own = experiment.root if experiment.root is not None else experiment_root(experiment.name)
-    if own is not None:
-        roots.append(own)
+        roots += [experiment.root] if experiment.root is not None else experiment_roots(experiment.name)
     roots.append(Path("data"))
     if everywhere:
         roots += [store_root(folder) for folder in declared_here()]
@@ -205,7 +203,7 @@ def runs_of(
             "Move that file away (runs are stored in a directory of that name), or give "
             "--root the data directory that holds the run store."
         )
-    exists = experiment.root is not None or experiment_root(name) is not None
+    exists = experiment.root is not None or bool(experiment_roots(name))
     if exists:
         if none_ok:
             return roots[0], []

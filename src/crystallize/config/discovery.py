@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crystallize.config.errors import display_path
-from crystallize.config.loader import CONFIG_FILE, LoadSession, declared_name
+from crystallize.config.loader import CONFIG_FILE, LoadSession
 from crystallize.exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -155,11 +155,34 @@ class DeclaredFolder:
     config: Path
 
 
-def declared_folder(config_file: Path) -> DeclaredFolder:
-    """What ``config_file`` declares, read leniently: nothing is imported or validated, and
-    what cannot be read (a broken file, a value of the wrong type) takes its default."""
-    name = declared_name(config_file) or config_file.resolve().parent.name
-    return DeclaredFolder(name, declared_root(config_file), config_file)
+def declared_folder(config_file: Path, *, strict: bool = False) -> DeclaredFolder:
+    """What ``config_file`` declares, read once with the safe YAML loader; nothing is
+    imported or validated. A value of the wrong type takes its default. A file that
+    cannot be read or parsed declares the defaults too, unless ``strict``.
+
+    Raises:
+        ConfigValidationError: with ``strict``, the file cannot be read or parsed (the
+            message gives the line and column), or it does not hold a mapping.
+    """
+    from crystallize.config.yaml_io import load_yaml
+
+    try:
+        data = load_yaml(config_file).data
+    except ConfigError:
+        if strict:
+            raise
+        data = None
+    if strict and data is not None and not isinstance(data, dict):
+        from crystallize.config.errors import ConfigValidationError, Problem
+
+        raise ConfigValidationError([Problem(config_file, "", "the file must hold a mapping of settings")])
+    config = _mapping(data)
+    name = config.get("name")
+    return DeclaredFolder(
+        name if isinstance(name, str) and name else config_file.resolve().parent.name,
+        _declared_root(config),
+        config_file,
+    )
 
 
 def declared_folders(root: str | Path = ".") -> list[DeclaredFolder]:
@@ -168,20 +191,13 @@ def declared_folders(root: str | Path = ".") -> list[DeclaredFolder]:
     return [declared_folder(config) for config in find_configs(experiments_dir(root))]
 
 
-def declared_root(config_file: Path) -> Path | None:
-    """The ``plugins.artifacts.root_dir`` of ``config_file`` read leniently: the schema's
-    default (``data``) when it is absent, unreadable or not a directory name; ``None``
-    when it is ``null``."""
-    import yaml
-
+def _declared_root(config: dict) -> Path | None:
+    """The ``plugins.artifacts.root_dir`` of a config's data: the schema's default
+    (``data``) when it is absent or not a directory name; ``None`` when it is ``null``."""
     from crystallize.config.schema import ArtifactsSpec
 
     default = Path(ArtifactsSpec.model_fields["root_dir"].default)
-    try:
-        data = yaml.safe_load(config_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return default
-    artifacts = _mapping(_mapping(_mapping(data).get("plugins")).get("artifacts"))
+    artifacts = _mapping(_mapping(config.get("plugins")).get("artifacts"))
     value = artifacts.get("root_dir", str(default))
     if value is None:
         return None
@@ -204,7 +220,6 @@ __all__ = [
     "LoadFailure",
     "declared_folder",
     "declared_folders",
-    "declared_root",
     "discover",
     "experiments_dir",
     "find_configs",

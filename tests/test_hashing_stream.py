@@ -22,6 +22,16 @@ def whole_pickle_digest(obj: object) -> str:
     return blake2b(pickle.dumps(obj, protocol=5), digest_size=16).hexdigest()
 
 
+def peak_bytes(action) -> int:
+    """The most memory Python allocated (NumPy included) while ``action()`` ran."""
+    tracemalloc.start()
+    try:
+        action()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def reference_digest(obj: object) -> str:
     """What the digest is defined as: the protocol-5 pickle with its buffers out of band,
     then each buffer after its length (8 bytes, little-endian)."""
@@ -81,12 +91,7 @@ def test_buffers_are_delimited_so_moving_bytes_between_them_changes_the_digest()
 def test_containers_of_large_arrays_are_not_copied_either() -> None:
     values = {"X": np.ones(2_000_000), "y": np.zeros(2_000_000)}  # 32 MB
     digest(values)
-    tracemalloc.start()
-    try:
-        digest(values)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = peak_bytes(lambda: digest(values))
     assert peak < 4_000_000
 
 
@@ -100,12 +105,7 @@ def test_digest_changes_with_the_content_of_a_large_array() -> None:
 def test_a_large_array_is_not_copied_to_hash_it() -> None:
     values = np.ones(4_000_000)  # 32 MB
     digest(values)  # warm up
-    tracemalloc.start()
-    try:
-        digest(values)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = peak_bytes(lambda: digest(values))
     assert peak < values.nbytes / 8
 
 
@@ -136,10 +136,5 @@ def test_parameter_digests_of_plain_values_are_their_content_hashes_without_a_co
     values = np.ones(2_000_000)  # 16 MB
     assert param_digest(values) == digest(values)
     assert param_digest({"w": values, "n": 3}) == digest({"w": values, "n": 3})
-    tracemalloc.start()
-    try:
-        param_digest(values)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = peak_bytes(lambda: param_digest(values))
     assert peak < values.nbytes / 8

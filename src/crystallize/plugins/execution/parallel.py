@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from crystallize.events import QueueSink, drain
 from crystallize.exceptions import ExperimentValidationError, PicklingError, WorkerStartError
 from crystallize.plugins.execution.base import ExecutionPlugin
+from crystallize.plugins.execution.payload import check_picklable, pack_results, pickle_for_workers
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
@@ -154,70 +155,6 @@ def _run_batch(index: int, replicates: Sequence[int]) -> tuple[float, bytes]:
         results.append(_worker_fn(rep))
     seconds = perf_counter() - started
     return seconds, pack_results(results, functools.partial(pickle.dumps, protocol=pickle.HIGHEST_PROTOCOL))
-
-
-def pack_results(results: list[Any], dumps: Callable[[Any], bytes]) -> bytes:
-    """Pickle a batch's results (a list of records per replicate) with ``dumps``.
-
-    A record holding something that cannot be pickled (a metric value, tags, an event's
-    payload) is replaced by a failed record naming it, so the rest of the batch, and of
-    the run, still reaches the driver. Only then is each record pickled on its own.
-    """
-    try:
-        return dumps(results)
-    except Exception:
-        return dumps([_sendable_records(records, dumps) for records in results])
-
-
-def _sendable_records(records: Any, dumps: Callable[[Any], bytes]) -> Any:
-    from crystallize.record import ReplicateError, ReplicateRecord
-
-    if not isinstance(records, list):
-        return records  # not ours: the caller's pickling error stands
-    sendable = []
-    for record in records:
-        found = _unpicklable_part(record, dumps) if isinstance(record, ReplicateRecord) else None
-        if found is not None:
-            what, step, exc = found
-            message = (
-                f"{what} of condition '{record.condition}', replicate {record.replicate} cannot be "
-                f"pickled ({type(exc).__name__}: {exc}), so the worker process cannot send it back. "
-                "Record picklable values (numbers, strings, lists, dicts, NumPy arrays): convert "
-                "the object, e.g. float(value) or str(value), or keep it out of metrics and events."
-            )
-            error = ReplicateError(record.condition, record.replicate, step, message, "PicklingError")
-            record = ReplicateRecord(
-                record.condition, record.replicate, record.seed, {}, [], error, record.duration,
-                record.started_at, [], None, record.worker, record.code_digest,
-            )
-        sendable.append(record)
-    return sendable
-
-
-def _unpicklable_part(record: Any, dumps: Callable[[Any], bytes]) -> tuple[str, str, Exception] | None:
-    """``(what, step, exception)`` for the first part of ``record`` that does not pickle."""
-
-    def failure(value: Any) -> Exception | None:
-        try:
-            dumps(value)
-        except Exception as exc:
-            return exc
-        return None
-
-    def logged_by(metric: str) -> str:
-        return next((step.name for step in record.steps if metric in (step.metrics or {})), "worker")
-
-    parts = [(f"metric '{name}'", logged_by(name), values) for name, values in record.metrics.items()]
-    tagged = (record.metric_tags or {}).items()
-    parts += [(f"the tags of metric '{name}'", logged_by(name), tags) for name, tags in tagged]
-    parts += [(f"the payload of event '{event[0]}'", "worker", event) for event in record.events]
-    parts += [(f"the provenance of step '{step.name}'", step.name, step) for step in record.steps]
-    parts += [("the record", "worker", record)]
-    for what, step, value in parts:
-        exc = failure(value)
-        if exc is not None:
-            return what, step, exc
-    return None
 
 
 #: About how long a batch of replicates runs in a worker process before its records go
@@ -681,73 +618,13 @@ def _one_result(future: Future) -> tuple[Any]:
     return (future.result(),)
 
 
-def pickle_for_workers(
-    experiment: Experiment,
-    replicate_fn: Callable[[int], Any],
-    dumps: Callable[[Any], bytes] | None = None,
-) -> bytes:
-    """Pickle ``replicate_fn`` (with ``dumps``, default :func:`pickle.dumps`); on failure,
-    name the piece that cannot be pickled."""
-    import pickle
-
-    try:
-        if dumps is not None:
-            return dumps(replicate_fn)
-        return pickle.dumps(replicate_fn, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:
-        found = _first_unpicklable(experiment)
-        raise _pickling_error(found[0] if found else None, exc) from exc
-
-
-def check_picklable(experiment: Experiment) -> None:
-    """Raise :class:`PicklingError` naming the first part of ``experiment`` that worker
-    processes could not receive (called before a run is stored)."""
-    found = _first_unpicklable(experiment)
-    if found is not None:
-        raise _pickling_error(*found) from found[1]
-
-
-def _pickling_error(culprit: str | None, exc: Exception) -> PicklingError:
-    return PicklingError(
-        f"Process execution must send the experiment to worker processes, but "
-        f"{culprit or 'part of it'} cannot be pickled ({type(exc).__name__}: {exc}). "
-        "Define steps, datasources and the functions they use at module scope (not "
-        "inside functions, lambdas or notebooks' closures), and wrap unpicklable objects "
-        "such as connections with resource_factory(...) in initial_ctx."
-    )
-
-
-def _first_unpicklable(experiment: Experiment) -> tuple[str, Exception] | None:
-    import pickle
-
-    candidates: list[tuple[str, Any]] = [("datasource " + _label(experiment.datasource), experiment.datasource)]
-    steps = experiment.pipeline.steps if experiment.pipeline is not None else []
-    candidates += [(f"step '{_label(step)}' (position {i})", step) for i, step in enumerate(steps)]
-    candidates += [(f"context key '{key}' in initial_ctx", value) for key, value in experiment.initial_ctx.items()]
-    candidates += [(f"treatment '{t.name}'", t) for t in experiment.treatments]
-    candidates += [(f"plugin {type(p).__name__}", p) for p in experiment.worker_plugins()]
-    for label, obj in candidates:
-        try:
-            pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:
-            return label, exc
-    return None
-
-
-def _label(obj: Any) -> str:
-    return str(getattr(obj, "name", None) or type(obj).__name__)
-
-
 __all__ = [
     "BATCH_SECONDS",
     "Batcher",
     "ParallelExecution",
     "THREAD_TASKS_PER_WORKER",
     "batches",
-    "check_picklable",
     "event_queue",
     "exit_with_parent",
-    "pack_results",
-    "pickle_for_workers",
     "stop_processes",
 ]

@@ -17,13 +17,8 @@ from typing import TYPE_CHECKING, Any
 from crystallize.events import QueueSink, drain
 from crystallize.exceptions import ClusterConnectionError, OptionalDependencyError
 from crystallize.plugins.execution.base import ExecutionPlugin
-from crystallize.plugins.execution.parallel import (
-    EVENT_POLL_INTERVAL,
-    check_picklable,
-    pack_results,
-    pickle_for_workers,
-    wants_events,
-)
+from crystallize.plugins.execution.parallel import EVENT_POLL_INTERVAL, wants_events
+from crystallize.plugins.execution.payload import check_picklable, pack_results, pickle_for_workers
 from crystallize.plugins.execution.ray_address import check_reachable, cluster_endpoint
 from crystallize.utils.optional import require
 
@@ -50,7 +45,7 @@ class StepInterrupted(Exception):
 
 def _run_batch(digest: str, payload: bytes, replicates: Sequence[int]) -> bytes:
     """Ray task body: run a batch of replicates with a worker-cached replicate function;
-    return their results pickled (see :func:`~crystallize.plugins.execution.parallel.pack_results`)."""
+    return their results pickled (see :func:`~crystallize.plugins.execution.payload.pack_results`)."""
     import pickle
 
     from ray import cloudpickle

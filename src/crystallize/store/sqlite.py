@@ -114,12 +114,9 @@ def _create_with_umask(path: Path) -> None:
     file gets (``0o666`` less the umask), as the store's other files: SQLite's own
     creates it ``0o644`` whatever the umask, so a group-shared data directory
     (umask 002) could not be written to by teammates. Its log files copy that mode."""
-    try:
+    # Already there, no folder or no permission: connecting says so in the store's words.
+    with contextlib.suppress(OSError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    except FileExistsError:
-        pass
-    except OSError:  # no folder or no permission: connecting says so in the store's words
-        pass
 
 
 class SQLiteRunStore(RunRows, RecordRows, PreregistrationRows, RunStore):

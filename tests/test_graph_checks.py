@@ -107,6 +107,21 @@ def test_a_code_built_graph_fills_in_the_upstream_fingerprint():
     assert source.params["upstream_fingerprint"] == fingerprint(spec_of(producer))
 
 
+def test_a_combined_source_reports_what_the_graph_filled_in():
+    """A CombinedSource's params (stored with the run, shown by diff) follow its sources
+    after a graph fills in their file name and fingerprint."""
+    from crystallize.config import CombinedSource
+
+    producer = _producer()
+    upstream = UpstreamOutput("p", "model", loader=json.loads)
+    combined = CombinedSource({"model": upstream, "other": const(v=1.0)})
+    ExperimentGraph.from_experiments([producer, _consumer(combined)])
+
+    params = combined.params["model"]["params"]
+    assert params["file_name"] == "m.json"
+    assert params["upstream_fingerprint"] == fingerprint(spec_of(producer))
+
+
 def test_a_changed_producer_makes_a_resumed_consumer_recompute():
     def graph(v: float) -> ExperimentGraph:
         return ExperimentGraph.from_experiments(

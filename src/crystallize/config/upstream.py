@@ -361,10 +361,15 @@ class CombinedSource(DataSource):
     """
 
     def __init__(self, sources: Mapping[str, DataSource]) -> None:
+        self.sources = dict(sources)
+
+    @property
+    def params(self) -> dict[str, Any]:  # type: ignore[override]
+        """``{alias: {"name", "params", "code"}}`` of each source, read when asked, so it
+        shows what an ExperimentGraph filled in since (file names, fingerprints)."""
         from crystallize.fingerprint import code_hash
 
-        self.sources = dict(sources)
-        self.params = {
+        return {
             alias: {
                 "name": getattr(source, "name", type(source).__name__),
                 "params": dict(getattr(source, "params", {}) or {}),

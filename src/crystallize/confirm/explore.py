@@ -11,7 +11,7 @@ from typing import Any
 
 from crystallize.confirm.analysis import compare, replicate_values
 from crystallize.confirm.expression import Comparison, parse_hypothesis
-from crystallize.confirm.registry import registrations
+from crystallize.confirm.registry import registered_before
 from crystallize.exceptions import ExperimentValidationError
 from crystallize.fingerprint import code_hash, param_digest
 from crystallize.plugins.seed import SEED_MODULUS, SEED_STRIDE, SeedPlugin
@@ -22,7 +22,7 @@ from crystallize.quick import (
     run_configs,
 )
 from crystallize.result import Result
-from crystallize.store import Preregistration, open_store
+from crystallize.store import Preregistration, RunInfo, open_store
 from crystallize.utils.text import function_label
 
 VALID = "VALID"
@@ -115,7 +115,8 @@ class Confirmation:
         seeds: the exploration's and the confirmation's replicate seeds.
         attempt: which registration of this test on this exploration this is (1 = first).
         earlier_registrations: the earlier registrations of the same test on the same
-            exploration (including cancelled or failed attempts), oldest first.
+            exploration (including cancelled or failed attempts), in the order the store
+            wrote them (not by their clock times).
         git_dirty: whether the git checkout had uncommitted changes (``None`` outside git).
     """
 
@@ -194,6 +195,7 @@ class _Integrity:
     registration: Preregistration
     earlier: list[Preregistration]
     seeds: set[int]
+    run: RunInfo | None
     violations: list[str] = field(default_factory=list)
     details: list[str] = field(default_factory=list)
 
@@ -322,19 +324,20 @@ class Exploration:
         """Read back what the store kept of the confirmation and judge its integrity."""
         with open_store(self.root_dir) as store:
             stored = store.get_preregistration(registration.registration_id)
-            summary = store.get_run(result.run_id).summary if result.run_id else None
-        attempts = registrations(self.root_dir, exploration_run=self.run_id, hypothesis=comparison.text)
+            run = store.get_run(result.run_id) if result.run_id else None
         integrity = _Integrity(
             registration=stored,
-            earlier=[r for r in attempts if r.created_at < stored.created_at],
+            earlier=registered_before(stored.registration_id, self.root_dir, exploration_run=self.run_id,
+                                      hypothesis=comparison.text),
             seeds=replicate_seeds(seed, replicates),
+            run=run,
         )
-        if code != self.code_fingerprint or (summary or {}).get("code_changed"):
+        if code != self.code_fingerprint or (run is not None and (run.summary or {}).get("code_changed")):
             integrity.flag(CODE_CHANGED)
-        self._flag_violations(comparison, result, test, integrity)
+        self._flag_violations(comparison, test, integrity)
         return integrity
 
-    def _flag_violations(self, comparison: Comparison, result: Result, test: dict[str, Any], integrity: _Integrity) -> None:
+    def _flag_violations(self, comparison: Comparison, test: dict[str, Any], integrity: _Integrity) -> None:
         """Flag the violations other than CODE_CHANGED on ``integrity``."""
         tested = (comparison.left.config, comparison.right.config)
         changed = [c for c in tested if param_digest(self.configs[c]) != self.config_fingerprints.get(c)]
@@ -342,10 +345,9 @@ class Exploration:
             integrity.flag(CONFIG_CHANGED, ", ".join(f"config {c!r} differs from the one explored" for c in changed))
         if integrity.seeds & self.seeds:
             integrity.flag(REUSED_SEEDS)
-        first_replicate = min((r.started_at for r in result.records), default=float("inf"))
-        stored = integrity.registration
-        if stored.hypothesis != comparison.text or stored.created_at >= first_replicate:
-            integrity.flag(HYPOTHESIS_CHANGED_AFTER_DATA)
+        changed_after_data = _changed_after_data(comparison, integrity.registration, integrity.run)
+        if changed_after_data:
+            integrity.flag(HYPOTHESIS_CHANGED_AFTER_DATA, changed_after_data)
         if integrity.earlier:
             integrity.flag(REPEATED_ATTEMPT, _attempts_detail(integrity.earlier, self.run_id))
         missing = test.get("missing") or {}
@@ -393,6 +395,36 @@ def _frozen(configs: Mapping[Any, Any]) -> dict[str, Any]:
         except Exception:
             frozen[name] = config
     return frozen
+
+
+def _changed_after_data(comparison: Comparison, stored: Preregistration, run: RunInfo | None) -> str | None:
+    """Why the stored registration does not show that ``comparison`` was registered before
+    its data, or ``None`` when it does."""
+    problems = []
+    if stored.hypothesis != comparison.text:
+        problems.append(f"registration {stored.registration_id} reads {stored.hypothesis!r}, not the "
+                        f"hypothesis tested ({comparison.text!r}): the stored record was changed")
+    unbound = _unbound_run(run, stored.registration_id)
+    if unbound:
+        problems.append(f"{unbound}, so nothing shows its data was produced after registration "
+                        f"{stored.registration_id} was written; confirm again with crystallize()")
+    return "; ".join(problems) or None
+
+
+def _unbound_run(run: RunInfo | None, registration_id: str) -> str | None:
+    """How the confirmatory ``run`` fails to be bound to ``registration_id``, or ``None``.
+
+    The order of registration and data is causal, not read off clocks (a clock stepped
+    back, or a worker host whose clock differs, would mislead): the id is drawn when the
+    record is written and the run is started with it, so a run whose stored definition
+    names it ran every replicate after the registration existed.
+    """
+    if run is None:
+        return "the confirmation run is not in the store"
+    named = (run.spec.get("initial_ctx") or {}).get("preregistration")
+    if named == registration_id:
+        return None
+    return f"confirmation run {run.run_id} was started with " + (f"registration {named}" if named else "no registration")
 
 
 def _attempts_detail(earlier: list[Preregistration], exploration_run: str | None) -> str:

@@ -10,7 +10,8 @@ from crystallize.store import Preregistration, open_store
 
 def registrations(root_dir: str | os.PathLike[str] = "data", *, exploration_run: str | None = None,
                   hypothesis: str | None = None) -> list[Preregistration]:
-    """The pre-registration records in the store at ``root_dir``, oldest first.
+    """The pre-registration records in the store at ``root_dir``, in the order they were
+    written (oldest first).
 
     Args:
         root_dir: the store's folder (``explore(..., root_dir=...)``).
@@ -19,16 +20,38 @@ def registrations(root_dir: str | os.PathLike[str] = "data", *, exploration_run:
             (``"a.score < b.score"`` matches ``"b.score > a.score"``).
 
     Every ``crystallize()`` call registers before it runs anything, so this lists
-    cancelled and failed confirmation attempts too.
+    cancelled and failed confirmation attempts too. The order is the store's own
+    insertion order, not ``created_at``: a clock stepped back (or another host's clock)
+    does not reorder the attempts.
     """
+    return _matching(_written(root_dir), exploration_run, hypothesis)
+
+
+def registered_before(registration_id: str, root_dir: str | os.PathLike[str], *, exploration_run: str | None,
+                      hypothesis: str) -> list[Preregistration]:
+    """The registrations matching the filters of :func:`registrations` that were written
+    before ``registration_id`` (store insertion order, whatever the clocks said)."""
+    return _matching(_written(root_dir, before=registration_id), exploration_run, hypothesis)
+
+
+def _written(root_dir: str | os.PathLike[str], before: str | None = None) -> list[Preregistration]:
+    """Every registration of the store in insertion order (SQLite ``rowid``: rows are
+    never deleted or changed, and ``VACUUM`` keeps their order), optionally only those
+    written before the registration ``before``."""
     from crystallize.store.serialize import loads
 
+    query = "SELECT registration_id, experiment, hypothesis, created_at, payload FROM preregistrations"
+    if before is not None:
+        query += " WHERE rowid < (SELECT rowid FROM preregistrations WHERE registration_id = ?)"
     with open_store(root_dir) as store, store.transaction() as conn:  # read only
-        rows = conn.execute(
-            "SELECT registration_id, experiment, hypothesis, created_at, payload "
-            "FROM preregistrations ORDER BY created_at, rowid"
-        ).fetchall()
-    found = [Preregistration(row[0], row[1], row[2], row[3], loads(row[4])) for row in rows]
+        rows = conn.execute(query + " ORDER BY rowid", () if before is None else (before,)).fetchall()
+    return [Preregistration(row[0], row[1], row[2], row[3], loads(row[4])) for row in rows]
+
+
+def _matching(found: list[Preregistration], exploration_run: str | None,
+              hypothesis: str | None) -> list[Preregistration]:
+    """The registrations in ``found`` of ``exploration_run`` and of the same test as
+    ``hypothesis`` (a filter that is ``None`` keeps everything)."""
     if exploration_run is not None:
         found = [r for r in found if r.payload.get("exploration_run") == exploration_run]
     if hypothesis is not None:

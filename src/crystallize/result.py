@@ -37,7 +37,7 @@ class ConditionMetrics:
         self.name = name
         self.metrics: dict[str, list[Any]] = {}
         for record in records:
-            if record.error is None:
+            if _adds_metrics(record):
                 for metric, values in record.metrics.items():
                     self.metrics.setdefault(metric, []).extend(values)
         self.replicates = [r.replicate for r in records]
@@ -55,10 +55,9 @@ class ConditionMetrics:
         if self._value_replicates is None:
             found: dict[str, list[int]] = {}
             for record in self._records:
-                if record.error is not None:
-                    continue
-                for metric, values in record.metrics.items():
-                    found.setdefault(metric, []).extend([record.replicate] * len(values))
+                if _adds_metrics(record):
+                    for metric, values in record.metrics.items():
+                        found.setdefault(metric, []).extend([record.replicate] * len(values))
             self._value_replicates = found
         return self._value_replicates
 
@@ -236,8 +235,8 @@ class Result:
         return data
 
     def _tagged(self) -> bool:
-        """True when some replicate recorded a metric value with tags."""
-        return any(record.metric_tags is not None for record in self._records)
+        """True when some replicate whose metrics count recorded a value with tags."""
+        return any(record.metric_tags is not None and _adds_metrics(record) for record in self._records)
 
     def _metric_tags(self) -> dict[str, dict[str, list[Any]]]:
         """``{condition: {metric: [tags per value]}}``, value for value in step with
@@ -246,7 +245,7 @@ class Result:
         for name in self.metrics.conditions():
             tags = found[name] = {}
             for record in self._by_condition.get(name, []):
-                if record.error is not None:
+                if not _adds_metrics(record):
                     continue
                 recorded = record.metric_tags or {}
                 for metric, values in record.metrics.items():
@@ -255,9 +254,10 @@ class Result:
 
     def to_json(self, path: str | Path | None = None, *, indent: int | None = 2) -> str:
         """The result as JSON text (what :meth:`to_dict` holds); also written to ``path``
-        (as UTF-8, replacing the file in one step) when given. NaN and ±inf are written as ``NaN``/``Infinity``/
-        ``-Infinity``, as :mod:`json` does (``json.loads`` reads them; strict JSON parsers
-        do not); text is written as is, not as ``\\u`` escapes. ``indent`` 2 (the
+        (as UTF-8, replacing the file in one step) when given. NaN and ±inf are written as
+        ``NaN``/``Infinity``/``-Infinity``, as :mod:`json` does (``json.loads`` reads them;
+        strict JSON parsers do not); text is written as is at any ``indent``, not as ``\\u``
+        escapes (but for a lone surrogate, which UTF-8 cannot hold). ``indent`` 2 (the
         default) or ``None`` (compact) is written by orjson, other indents by :mod:`json`.
         """
         with collector_paused():
@@ -276,39 +276,24 @@ class Result:
         ``duration``, then, only when some metric value was recorded with tags,
         ``metric_tags`` (that replicate's ``{metric: [tags per value]}``, or ``None``), and
         one column per metric (a scalar when the replicate recorded one value, a list
-        when it recorded several).
+        when it recorded several). A failed replicate's row has its ``condition``,
+        ``replicate``, ``seed``, ``error`` and ``duration`` but no metric values or tags
+        (missing, as in :attr:`metrics`), so ``frame.groupby("condition").x.mean()`` agrees
+        with ``result.metrics``.
+
+        Columns of integers or booleans that some rows lack get pandas' nullable types
+        (``Int64``, ``UInt64`` for integers beyond the int64 range, ``boolean``) rather than
+        floats, which would round integers beyond 2**53; integers beyond 64 bits stay
+        Python ints (``object``). Columns no row lacks keep pandas' plain types.
 
         A metric named like one of those fixed columns (say, a metric ``"error"``) goes in
-        column ``"metric:<name>"`` (``"metric:error"``) instead, with a ``UserWarning``
-        naming it, so the fixed columns always hold the run's own values.
+        column ``"metric:<name>"`` (``"metric:error"``) instead — ``"metric:<name>:2"``
+        (``:3``, ...) when a metric already has that name — with a ``UserWarning`` naming
+        it, so the fixed columns always hold the run's own values.
         """
-        import pandas as pd
+        from crystallize.result_export import records_frame
 
-        tagged = self._tagged()
-        fixed = _FIXED_COLUMNS + ("metric_tags",) if tagged else _FIXED_COLUMNS
-        renamed: dict[str, str] = {}
-        rows = []
-        for record in self.records:
-            row: dict[str, Any] = {
-                "condition": record.condition,
-                "replicate": record.replicate,
-                "seed": record.seed,
-                "error": str(record.error) if record.error else None,
-                "duration": record.duration,
-            }
-            if tagged:
-                row["metric_tags"] = record.metric_tags
-            for metric, values in record.metrics.items():
-                if metric in fixed:
-                    metric = renamed.setdefault(metric, f"metric:{metric}")
-                row[metric] = values[0] if len(values) == 1 else list(values)
-            rows.append(row)
-        if renamed:
-            _warn_renamed(renamed)
-        frame = pd.DataFrame(rows)
-        if rows:  # pandas would store "no error" as NaN in a string column
-            frame["error"] = pd.Series([row["error"] for row in rows], index=frame.index, dtype=object)
-        return frame
+        return records_frame(self.records, self._tagged())
 
     def to_parquet(self, path: str | Path) -> None:
         """Write :meth:`to_dataframe` to a Parquet file (needs the ``parquet`` extra).
@@ -316,19 +301,28 @@ class Result:
         Parquet wants one type per column, so the ``metric_tags`` column (tags may mix
         types) and every metric column Arrow cannot give one type (a replicate that
         recorded the metric several times next to one that recorded it once, numbers
-        mixed with strings, an integer beyond 64 bits) are written as JSON text, one
-        value per row (missing values and NaN as null): ``json.loads`` reads it back.
+        mixed with strings, an integer beyond 64 bits) or that holds dicts (Arrow would
+        make a struct of them, giving each row every key any row has) are written as JSON
+        text, one value per row (missing values and NaN as null): ``json.loads`` reads it
+        back. A local file is replaced in one step (missing parent directories are
+        created); a URL (``s3://...``) is handed to pandas, which writes it with fsspec.
         """
         from crystallize.utils.optional import require
 
         require("pyarrow", feature="Result.to_parquet", extra="parquet")
+        from crystallize.result_export import json_text_columns, missing
+        from crystallize.store.artifacts import replace_file
+
         frame = self.to_dataframe()
-        columns = _untyped_columns(frame)
+        columns = json_text_columns(frame)
         if self._tagged() and "metric_tags" not in columns:
             columns.append("metric_tags")
         for column in columns:
-            frame[column] = [None if _missing(value) else _json_text(value) for value in frame[column]]
-        frame.to_parquet(path, index=False)
+            frame[column] = [None if missing(value) else _json_text(value) for value in frame[column]]
+        if isinstance(path, str) and "://" in path:  # an fsspec URL (s3://...): pandas writes it
+            frame.to_parquet(path, index=False)
+            return
+        replace_file(path, frame.to_parquet(None, index=False))  # in one step, parents created
 
     def print_tree(self, max_replicates: int | None = 5, console: Any = None) -> None:
         """Print the provenance as a tree: conditions, replicates, steps (rich).
@@ -380,43 +374,10 @@ class Result:
         )
 
 
-_FIXED_COLUMNS = ("condition", "replicate", "seed", "error", "duration")
-
-
-def _warn_renamed(renamed: dict[str, str]) -> None:
-    """Say which metrics :meth:`Result.to_dataframe` put in ``metric:<name>`` columns."""
-    import warnings
-
-    names = ", ".join(repr(name) for name in renamed)
-    columns = ", ".join(repr(column) for column in renamed.values())
-    warnings.warn(
-        f"to_dataframe(): metric(s) {names} share a name with the dataframe's fixed columns, "
-        f"so their values are in column(s) {columns}; the fixed columns keep the run's own "
-        "values (rename the metrics to avoid this).",
-        UserWarning,
-        stacklevel=3,
-    )
-
-
-def _untyped_columns(frame: Any) -> list[str]:
-    """The object columns of ``frame`` that Arrow cannot give a single type."""
-    import pyarrow as pa
-    from pandas.api.types import is_object_dtype
-
-    untyped = []
-    for column in frame.columns:
-        if not is_object_dtype(frame[column].dtype):
-            continue
-        try:
-            pa.array(frame[column], from_pandas=True)
-        except (pa.ArrowException, OverflowError, TypeError, ValueError):
-            untyped.append(column)
-    return untyped
-
-
-def _missing(value: Any) -> bool:
-    """``None`` or a float NaN (what pandas puts in a metric column a replicate lacks)."""
-    return value is None or (isinstance(value, float) and value != value)
+def _adds_metrics(record: ReplicateRecord) -> bool:
+    """Whether ``record``'s metrics count: a failed replicate adds none, not even those
+    it recorded before failing (to ``metrics``, the exports and the report alike)."""
+    return record.error is None
 
 
 def _grouped(records: Iterable[ReplicateRecord], conditions: Sequence[str]) -> dict[str, list[ReplicateRecord]]:
@@ -503,7 +464,8 @@ def _as_fragment(value: float | int) -> Any:
 
 def _json_text(data: Any, indent: int | None = None) -> str:
     """``data`` as JSON text by :func:`_plain`'s rules, NaN and ±inf as ``NaN``/
-    ``Infinity``/``-Infinity``; by orjson when it can (``indent`` ``None`` or 2)."""
+    ``Infinity``/``-Infinity``, text as is (a lone surrogate, which UTF-8 cannot hold, as
+    its ``\\u`` escape); by orjson when it can (``indent`` ``None`` or 2)."""
     import orjson
 
     if (indent is None or indent == 2) and hasattr(orjson, "Fragment"):  # orjson >= 3.9.11
@@ -512,8 +474,16 @@ def _json_text(data: Any, indent: int | None = None) -> str:
         except orjson.JSONEncodeError:  # text orjson refuses (a lone surrogate), deep nesting
             pass
     import json
+    import re
 
-    return json.dumps(_plain(data), indent=indent, allow_nan=True)
+    text = json.dumps(_plain(data), indent=indent, allow_nan=True, ensure_ascii=False)
+    # UTF-8 has no form for a lone surrogate: it alone stays a \u escape
+    return re.sub("[\ud800-\udfff]", _escaped, text)
+
+
+def _escaped(match: Any) -> str:
+    """The ``\\uXXXX`` escape of the character ``match`` found."""
+    return f"\\u{ord(match.group()):04x}"
 
 
 __all__ = ["ConditionMetrics", "ExperimentMetrics", "Result"]

@@ -1,0 +1,151 @@
+"""Table exports of a :class:`~crystallize.result.Result`: its pandas DataFrame and the
+Parquet file written from it (imported on first use of either)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from crystallize.record import ReplicateRecord
+from crystallize.result import _adds_metrics
+
+#: The columns every frame starts with, whatever the metrics are named.
+FIXED_COLUMNS = ("condition", "replicate", "seed", "error", "duration")
+#: What pandas puts in a row that lacks a column's value.
+_GAP = float("nan")
+
+
+def records_frame(records: Sequence[ReplicateRecord], tagged: bool) -> Any:
+    """The DataFrame of :meth:`Result.to_dataframe`: one row per record, its fixed
+    columns, ``metric_tags`` when ``tagged``, then one column per metric (built column by
+    column, so a large run costs one pass over its records)."""
+    import pandas as pd
+
+    columns: dict[str, Any] = {
+        "condition": [record.condition for record in records],
+        "replicate": [record.replicate for record in records],
+        "seed": [record.seed for record in records],
+        # object, not pandas' string type, so "no error" stays None rather than NaN
+        "error": pd.Series([str(r.error) if r.error else None for r in records], dtype=object),
+        "duration": [record.duration for record in records],
+    }
+    fixed: tuple[str, ...] = FIXED_COLUMNS
+    if tagged:
+        fixed += ("metric_tags",)
+        columns["metric_tags"] = [r.metric_tags if _adds_metrics(r) else None for r in records]
+    metrics = _metric_columns(records)
+    renamed = _renamed_metrics(metrics, fixed)
+    if renamed:
+        _warn_renamed(renamed)
+    for metric, values in metrics.items():
+        columns[renamed.get(metric, metric)] = _typed(values)
+    return pd.DataFrame(columns)
+
+
+def _metric_columns(records: Sequence[ReplicateRecord]) -> dict[str, list[Any]]:
+    """``{metric: [value per record]}``: the value when the replicate recorded the metric
+    once, a list of them when several times, NaN when it did not record it or failed (a
+    failed replicate adds no metrics, as in ``result.metrics``)."""
+    columns: dict[str, list[Any]] = {}
+    for row, record in enumerate(records):
+        if not _adds_metrics(record):
+            continue
+        for metric, values in record.metrics.items():
+            column = columns.get(metric)
+            if column is None:
+                column = columns[metric] = [_GAP] * len(records)
+            column[row] = values[0] if len(values) == 1 else list(values)
+    return columns
+
+
+def _typed(values: list[Any]) -> Any:
+    """A metric column as pandas should hold it: as pandas types it, except integers or
+    booleans with gaps, which pandas would turn into floats (rounding integers beyond
+    2**53) or objects: those get a nullable type — ``Int64``, ``UInt64`` beyond the int64
+    range, ``boolean`` — and integers beyond 64 bits stay Python ints (``object``)."""
+    from pandas.api.types import infer_dtype
+
+    kind = infer_dtype(values, skipna=True)
+    if kind not in ("integer", "boolean") or infer_dtype(values, skipna=False) == kind:
+        return values  # not integers or booleans, or no gaps: pandas types them exactly
+    import pandas as pd
+
+    if kind == "boolean":
+        return pd.array(values, dtype="boolean")
+    for dtype in ("Int64", "UInt64"):
+        try:
+            return pd.array(values, dtype=dtype)
+        except (OverflowError, TypeError, ValueError):  # a value outside the type's range
+            continue
+    return pd.array(values, dtype=object)
+
+
+def _renamed_metrics(metrics: Iterable[str], fixed: Sequence[str]) -> dict[str, str]:
+    """``{metric: column}`` for the metrics named like a fixed column: ``"metric:<name>"``,
+    or ``"metric:<name>:2"`` (``:3``, ...) when a metric already has that name."""
+    taken = {*metrics, *fixed}
+    renamed: dict[str, str] = {}
+    for metric in metrics:
+        if metric not in fixed:
+            continue
+        column, number = f"metric:{metric}", 2
+        while column in taken:
+            column, number = f"metric:{metric}:{number}", number + 1
+        taken.add(column)
+        renamed[metric] = column
+    return renamed
+
+
+def _warn_renamed(renamed: dict[str, str]) -> None:
+    """Say which metrics :meth:`Result.to_dataframe` put in ``metric:<name>`` columns."""
+    import warnings
+
+    names = ", ".join(repr(name) for name in renamed)
+    columns = ", ".join(repr(column) for column in renamed.values())
+    taken = [f"metric:{name}" for name, column in renamed.items() if column != f"metric:{name}"]
+    note = ""
+    if taken:
+        note = f" (other metrics already have the name(s) {', '.join(map(repr, taken))})"
+    warnings.warn(
+        f"to_dataframe(): metric(s) {names} share a name with the dataframe's fixed columns, "
+        f"so their values are in column(s) {columns}{note}; the fixed columns keep the run's "
+        "own values (rename the metrics to avoid this).",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
+def json_text_columns(frame: Any) -> list[str]:
+    """The object columns of ``frame`` Parquet cannot keep as they are: those Arrow cannot
+    give a single type, and those holding dicts (Arrow would make them structs, giving
+    every row every key any row has and one number type to all rows' values)."""
+    import pyarrow as pa
+    from pandas.api.types import is_object_dtype
+
+    found = []
+    for column in frame.columns:
+        if not is_object_dtype(frame[column].dtype):
+            continue
+        try:
+            typed = pa.array(frame[column], from_pandas=True).type
+        except (pa.ArrowException, OverflowError, TypeError, ValueError):
+            found.append(column)
+            continue
+        if _holds_struct(typed):
+            found.append(column)
+    return found
+
+
+def _holds_struct(kind: Any) -> bool:
+    """True when Arrow type ``kind`` is a struct or a list (of lists ...) of structs."""
+    import pyarrow as pa
+
+    lists = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list)
+    while any(is_list(kind) for is_list in lists):
+        kind = kind.value_type
+    return pa.types.is_struct(kind)
+
+
+def missing(value: Any) -> bool:
+    """``None`` or a float NaN (what pandas puts in a metric column a replicate lacks)."""
+    return value is None or (isinstance(value, float) and value != value)

@@ -5,6 +5,12 @@ it uses: the helpers, classes and constants it reaches through its globals, clos
 and defaults (library code is named, not read). Digests are remembered until the file
 they came from changes. The experiment fingerprint (:mod:`crystallize.fingerprint`) and
 the step cache key steps by it.
+
+A digest describes the source the code was compiled from. For a folder experiment's
+modules that is the text :class:`~crystallize.config.modules.FreshSourceLoader` kept when
+it compiled them (see :func:`cache_source_lines`), not the file as it is now: an edit
+that keeps the file's size and modification time is still seen by the next load, and
+objects loaded before an edit keep the digest of the code they run.
 """
 
 from __future__ import annotations
@@ -12,9 +18,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import io
 import linecache
 import os
 import sys
+import threading
 import types
 import weakref
 from typing import Any
@@ -22,8 +30,13 @@ from typing import Any
 from crystallize.utils.hashing import content_hash
 
 #: ``{function or class: (file signature, source digest)}``; a digest is reused while the
-#: file it came from keeps its size and modification time (``inspect.getsource`` is slow).
+#: file it came from keeps its size and modification time (``inspect.getsource`` is slow),
+#: and for good when its source cannot change (:data:`_FIXED_SOURCE`).
 _DIGESTS: weakref.WeakKeyDictionary[Any, tuple[tuple[str, int, int], str]] = weakref.WeakKeyDictionary()
+
+#: Held while :mod:`linecache` is made to show one version of a file and its source read
+#: (objects from two loads of the same file may be digested in two threads).
+_SOURCE_LOCK = threading.Lock()
 
 
 def _code_target(obj: Any) -> Any:
@@ -44,11 +57,77 @@ def source_of(obj: Any) -> str:
         wrapper = inspect.isfunction(target) and "__wrapped__" in target.__dict__
         code = target.__code__ if wrapper else target
         filename = inspect.getsourcefile(code)
-        if filename:
-            linecache.checkcache(filename)  # read what is on disk now, not a stale copy
-        return inspect.getsource(code)
+        with _SOURCE_LOCK:
+            if filename:
+                _show_compiled_source(target, filename)
+            return inspect.getsource(code)
     except (OSError, TypeError):
         return f"<no source: {getattr(target, '__qualname__', repr(target))}>"
+
+
+def cache_source_lines(filename: str, source: bytes) -> list[str]:
+    """Put the text of ``source`` (the bytes of ``filename`` a loader compiled) in
+    :mod:`linecache`, so tracebacks and ``inspect.getsource`` show what was compiled even
+    when an edit kept the file's size and modification time; return its lines.
+
+    The entry lasts while the file keeps its size and modification time (for good when
+    the file cannot be read), as the entries :mod:`linecache` reads itself do."""
+    from importlib.util import decode_source  # (load time only)
+
+    lines = io.StringIO(decode_source(source)).readlines()  # split at "\n" only, as linecache
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    with _SOURCE_LOCK:
+        _put_lines(filename, lines)
+    return lines
+
+
+def _put_lines(filename: str, lines: list[str]) -> None:
+    try:
+        stat = os.stat(filename)
+    except OSError:  # deleted since: keep the entry (linecache keeps those with no time)
+        linecache.cache[filename] = (sum(map(len, lines)), None, lines, filename)
+    else:
+        linecache.cache[filename] = (stat.st_size, stat.st_mtime, lines, filename)
+
+
+def _show_compiled_source(target: Any, filename: str) -> None:
+    """Make :mod:`linecache` hold the source ``target`` was compiled from: the lines its
+    module's loader kept (:func:`cache_source_lines`), else the file as it is now."""
+    lines = _loaded_lines(target, filename)
+    if lines is None:
+        linecache.checkcache(filename)  # read what is on disk now, not a stale copy
+    else:
+        _put_lines(filename, lines)  # with the file's current signature: inspect keeps it
+
+
+def _loaded_lines(target: Any, filename: str) -> list[str] | None:
+    """The lines ``filename`` had when the loader of ``target``'s module compiled it, or
+    ``None`` when that loader kept none (it is not a folder experiment's loader)."""
+    namespace = _defining_namespace(target)
+    spec = namespace.get("__spec__") if namespace is not None else None
+    loader = attribute_of(spec, "loader")
+    lines = attribute_of(loader, "source_lines")
+    if isinstance(lines, list) and attribute_of(loader, "path") == filename:
+        return lines
+    return None
+
+
+def _defining_namespace(target: Any) -> dict[str, Any] | None:
+    """The globals of the module object that defined ``target``: a function's own, a
+    class's through one of its methods (the module now imported under the class's module
+    name may be a later load of the file), else that module's."""
+    if inspect.isfunction(target):
+        return target.__globals__
+    if not inspect.isclass(target):
+        return None
+    name = target.__dict__.get("__module__")
+    for member in vars(target).values():
+        function = attribute_of(member, "__func__") or member  # staticmethod, classmethod
+        if inspect.isfunction(function) and function.__module__ == name:
+            return function.__globals__
+    module = sys.modules.get(name) if isinstance(name, str) else None
+    return vars(module) if module is not None else None
 
 
 def _signature_of(filename: str | None) -> tuple[str, int, int] | None:
@@ -62,22 +141,25 @@ def _signature_of(filename: str | None) -> tuple[str, int, int] | None:
     return (filename, stat.st_size, stat.st_mtime_ns)
 
 
-#: The signature of code compiled from no file (``exec``, the REPL): it cannot change.
-_NO_FILE = ("<no file>", 0, 0)
+#: The signature of code whose source cannot change: compiled from no file (``exec``, the
+#: REPL), or from a text its loader kept (a folder experiment's module).
+_FIXED_SOURCE = ("<fixed source>", 0, 0)
 
 
 def _file_signature(target: Any) -> tuple[str, int, int] | None:
-    """``(path, size, mtime)`` of the file defining ``target``, :data:`_NO_FILE` for code
-    from no file, ``None`` when unknown."""
+    """``(path, size, mtime)`` of the file defining ``target``, :data:`_FIXED_SOURCE` for
+    code from no file or from a kept text, ``None`` when unknown."""
     # Compiled functions (Cython's) may answer these with descriptors, not values.
     filename = getattr(getattr(target, "__code__", None), "co_filename", None)
     if not isinstance(filename, str):
         filename = None
     if filename is not None and _compiled_from_no_file(filename):
-        return _NO_FILE
+        return _FIXED_SOURCE
     if filename is None:
         module = getattr(target, "__module__", None)
         filename = getattr(sys.modules.get(module) if isinstance(module, str) else None, "__file__", None)
+    if isinstance(filename, str) and _loaded_lines(target, filename) is not None:
+        return _FIXED_SOURCE
     return _signature_of(filename)
 
 
@@ -89,8 +171,10 @@ def _source_digest(target: Any) -> str:
     except TypeError:  # not weak-referenceable: nothing to remember it by
         return _digest_text(target)
     if cached is not None:  # the file is known: one stat tells whether it changed
+        if cached[0] == _FIXED_SOURCE:
+            return cached[1]
         signature = _signature_of(cached[0][0])
-        if signature == cached[0] or cached[0] == _NO_FILE:
+        if signature == cached[0]:
             return cached[1]
     else:
         signature = _file_signature(target)
@@ -477,7 +561,8 @@ def code_hash(obj: Any) -> str:
     are not covered, except the code of a user-defined instance's class. Globals and
     class or module attributes the followed code assigns (``global _MODEL``,
     ``Counter.n += 1``) are state, not code: their values are not covered. Sources are
-    read once and remembered until their file changes; the rest is looked up live, so a
+    read once and remembered until their file changes (a folder experiment's modules:
+    the text each load compiled, for good); the rest is looked up live, so a
     reassigned global or a reloaded helper module is noticed. A self-contained function
     keeps the digest of its own source. Methods generated by ``@dataclass`` and
     ``namedtuple`` count by what they are made from (the fields, their defaults and
@@ -524,6 +609,7 @@ def in_crystallize(kind: type) -> bool:
 __all__ = [
     "DECIMAL_DIGITS",
     "attribute_of",
+    "cache_source_lines",
     "code_hash",
     "decimal_bound",
     "fits_decimal",

@@ -83,13 +83,28 @@ class FreshSourceLoader(importlib.machinery.SourceFileLoader):
     """A source loader that compiles the file every time and never touches ``__pycache__``.
 
     Byte-code caches store the source's modification time in whole seconds, so an edit
-    made within the same second could otherwise be ignored.
+    made within the same second could otherwise be ignored. The text compiled is kept
+    (:attr:`source_lines`), so code digests describe the code that runs, also after an
+    edit that kept the file's size and modification time and after an edit made since
+    the load; it is put in :mod:`linecache` too, so tracebacks and ``inspect.getsource``
+    show it until the file's size or modification time changes.
+
+    Attributes:
+        source_lines: the lines of the text the module was compiled from (``None``
+            before it is).
     """
 
+    source_lines: list[str] | None = None
+
     def get_code(self, fullname: str) -> types.CodeType:
-        """Compile the current source of the module."""
+        """Compile the current source of the module, keeping its text."""
+        from crystallize.code_digest import cache_source_lines
+
         path = self.get_filename(fullname)
-        return self.source_to_code(self.get_data(path), path)
+        source = self.get_data(path)
+        code = self.source_to_code(source, path)
+        self.source_lines = cache_source_lines(path, source)
+        return code
 
 
 class _FolderPackageLoader(importlib.abc.Loader):

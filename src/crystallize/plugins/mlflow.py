@@ -131,12 +131,13 @@ def _is_scalar(value: Any) -> bool:
 
 
 def _as_float(value: Any) -> float | None:
+    """A metric value as MLflow's float: ±inf for a number too large for a float
+    (``10**400``), as for a float inf; ``None`` for text and anything not a number."""
+    from crystallize.reporting import as_float
+
     if isinstance(value, str | bytes) or value is None:
         return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
+    return as_float(value)
 
 
 def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:

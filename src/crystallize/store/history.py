@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from crystallize.exceptions import StoreArgumentError, StoreError
 from crystallize.hypothesis import HypothesisResult
@@ -75,28 +76,44 @@ def load_result(run_id: str, root_dir: str | Path = "data") -> Result:
         info = store.get_run(run_id)
         light = info.n_records >= LIGHT_RECORDS_FROM
         records = store.load_records(run_id, steps=not light)
-    from crystallize.reporting_html.config import config_from_spec
-
-    summary = info.summary or {}
-    config = summary.get("config") or config_from_spec(info.spec, info.replicates)
     return Result(
         records,
         list(info.conditions),
-        hypotheses=[HypothesisResult.from_dict(h) for h in summary.get("hypotheses", [])],
+        hypotheses=[HypothesisResult.from_dict(h) for h in (info.summary or {}).get("hypotheses", [])],
         experiment=info.experiment,
         run_id=info.run_id,
         base_seed=info.base_seed,
-        info={
-            "status": info.status,
-            "fingerprint": info.fingerprint,
-            "started_at": info.started_at,
-            "ended_at": info.ended_at,
-            "config": config,
-            **({"upstream": summary["upstream"]} if summary.get("upstream") else {}),
-        },
+        info=_stored_info(info),
         warnings=list(info.warnings),
         full_records=partial(_stored_records, run_id, Path(root_dir).absolute()) if light else None,
     )
+
+
+def _stored_info(run: RunInfo) -> dict[str, Any]:
+    """``result.info`` of a loaded run: the keys of a live run's info, in the same order,
+    then the run's ``status``, ``started_at`` and ``ended_at``.
+
+    What the store does not keep — how the call to ``run()`` went: its ``strategy``, how
+    many records it ``resumed`` and ``computed``, how many steps hit the cache
+    (``cache_hits``) — is ``None``.
+    """
+    from crystallize.reporting_html.config import config_from_spec
+
+    summary = run.summary or {}
+    return {
+        "fingerprint": run.fingerprint,
+        "replicates": run.replicates,
+        "strategy": None,
+        "resumed": None,
+        "computed": None,
+        "cache_hits": None,
+        "config": summary.get("config") or config_from_spec(run.spec, run.replicates),
+        **({"upstream": summary["upstream"]} if summary.get("upstream") else {}),
+        "artifact_version": run.artifact_version,
+        "status": run.status,
+        "started_at": run.started_at,
+        "ended_at": run.ended_at,
+    }
 
 
 def _stored_records(run_id: str, root_dir: Path) -> list[ReplicateRecord]:

@@ -84,6 +84,10 @@ class RunSession:
         self._upstream = _upstream_sources(experiment)
         self.upstream: list[dict[str, Any]] = []
         self._upstream_counts: dict[str, int | None] = {}
+        #: Seconds the run spent running before this session (a resume), and when (on
+        #: the monotonic clock) this session's span began: see :meth:`active_seconds`.
+        self._active_before = 0.0
+        self._span_start = time.monotonic()
         plugin = experiment.get_plugin(ArtifactPlugin)
         root = plugin.root_dir if plugin is not None else None
         if root is None:
@@ -107,7 +111,9 @@ class RunSession:
                 status = status_of(exc)
                 why = [f"the run could not start: {exc}"] if isinstance(exc, StoreError) else None
                 with contextlib.suppress(Exception):
-                    self.store.finish_run(self.run.run_id, status, warnings=why)
+                    self.store.finish_run(
+                        self.run.run_id, status, warnings=why, active_seconds=self.active_seconds()
+                    )
                 _DRIVING.discard(self.run.run_id)
             release_shared_store(self.store)  # the store is not ours to keep after all
             raise
@@ -138,8 +144,10 @@ class RunSession:
                 seed.base_seed = previous.base_seed  # the same seeds: cached steps hit
             previous = None
         seed = experiment.get_plugin(SeedPlugin)
+        self._span_start = time.monotonic()
         if previous is not None:
             self._refuse_if_live(previous)
+            self._active_before = previous.active_seconds_so_far
             version = _resumed_version(previous, root, experiment.name, versioned)
             self.run = self.store.reopen_run(
                 previous.run_id, replicates=experiment.replicates, artifact_version=version
@@ -291,8 +299,9 @@ class RunSession:
             source.unpin()
 
     def _is_live(self, run: RunInfo) -> bool:
-        """Whether ``run`` is ``running`` with a live driver: another process whose pid
-        exists and whose heartbeat is fresh, or another run of this process."""
+        """Whether ``run`` is ``running`` with a live driver: another process that
+        :func:`~crystallize.store.liveness.stale_reason` finds alive, or another run of
+        this process."""
         if run.status != "running":
             return False
         from crystallize.store.liveness import hostname, stale_reason
@@ -301,7 +310,7 @@ class RunSession:
         if run.pid == os.getpid() and run.hostname == hostname():
             return run.run_id in _DRIVING  # else left "running" by an earlier run here
         stale_after = getattr(self.store, "stale_after", DEFAULT_STALE_AFTER)
-        return stale_reason(run.pid, run.hostname, run.heartbeat_at, time.time(), stale_after) is None
+        return stale_reason(run.pid, run.hostname, run.heartbeat_at, time.time(), stale_after, run.started_at) is None
 
     def _refuse_if_live(self, run: RunInfo) -> None:
         """Raise RunInProgressError when ``run`` still has a live driver (another process,
@@ -398,6 +407,11 @@ class RunSession:
             ours = {(r.condition, r.replicate): r for r in self._recovered}
             loaded = [ours.pop((r.condition, r.replicate), r) for r in loaded] + list(ours.values())
         return loaded
+
+    def active_seconds(self) -> float:
+        """Seconds the run has spent running: its earlier spans (a resumed run) plus this
+        one, timed on the monotonic clock, which a stepped wall clock does not move."""
+        return self._active_before + time.monotonic() - self._span_start
 
     @property
     def run_id(self) -> str | None:
@@ -521,12 +535,13 @@ class RunSession:
         flags = {**self._upstream_summary(), **({"code_changed": True} if self.code_changed else {})} or None
         if flags:
             summary = {**(summary or {}), **flags}
+        ended = {"warnings": self.warnings, "active_seconds": self.active_seconds()}
         try:
             try:
-                self.store.finish_run(self.run.run_id, status, summary=summary, warnings=self.warnings)
+                self.store.finish_run(self.run.run_id, status, summary=summary, **ended)
             except SerializationError as exc:  # e.g. a verifier returned values JSON cannot hold
                 logger.warning("Run summary of %s not stored in full: %s", self.run_id, exc)
-                self.store.finish_run(self.run.run_id, status, summary=flags, warnings=self.warnings)
+                self.store.finish_run(self.run.run_id, status, summary=flags, **ended)
         except StoreError as exc:
             self._finish_error = (
                 f"the run's final status ({status}) could not be stored: {str(exc).rstrip('.')}"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -261,10 +260,16 @@ def find_run(run_id: str, root: str | None, experiment: ExperimentArg | None = N
 
 # -- formatting ------------------------------------------------------------------------------
 def format_time(timestamp: float | None) -> str:
-    """A local ``YYYY-MM-DD HH:MM:SS`` (``-`` when unknown)."""
+    """A local time with its UTC offset, ``YYYY-MM-DD HH:MM:SS +HH:MM`` (``-`` when
+    unknown): the same run reads the same moment in any time zone, and across a change
+    to or from summer time a later run never looks earlier."""
+    from datetime import datetime
+
     if not timestamp:
         return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+    moment = datetime.fromtimestamp(timestamp).astimezone()
+    offset = moment.strftime("%z")  # "+1400" (datetime's own %z: portable, unlike time's)
+    return f"{moment:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:5]}"
 
 
 def format_duration(run: RunInfo) -> str:

@@ -101,9 +101,10 @@ class RunInfo:
         artifact_version: The ``v<N>`` directory holding the run's artifact files
             (``<root>/<experiment>/v<N>``); a resumed run keeps writing there. ``None``
             for runs stored before Crystallize recorded it.
-        paused_seconds: Seconds between the end of one span of running and the next
-            (a resume): what ``ended_at - started_at`` holds beyond the time the run
-            spent running. ``0`` for runs resumed before the store recorded it.
+        paused_seconds: What ``ended_at - started_at`` holds beyond the time the run
+            spent running: the time between the end of one span of running and the next
+            (a resume), and a wall clock stepped forward while it ran. ``0`` for runs
+            resumed before the store recorded it.
     """
 
     run_id: str
@@ -134,10 +135,21 @@ class RunInfo:
     @property
     def active_seconds(self) -> float | None:
         """Seconds the run spent running, its first run plus each resume (``None``
-        while it is running)."""
-        if self.ended_at is None:
-            return None
-        return max(0.0, self.ended_at - self.started_at - self.paused_seconds)
+        while it is running).
+
+        A run its driver finished holds the time the driver measured on its monotonic
+        clock (see :meth:`RunStore.finish_run`), so a wall clock stepped during the run
+        changes nothing. A run found dead counts until its last heartbeat, by the wall
+        clock, as do runs stored before Crystallize measured it (never below ``0``).
+        """
+        return None if self.ended_at is None else self.active_seconds_so_far
+
+    @property
+    def active_seconds_so_far(self) -> float:
+        """Seconds the run spent running until it ended or, while it is ``running``,
+        until its driver's last heartbeat (what a resume adds its own time to)."""
+        until = self.heartbeat_at if self.ended_at is None else self.ended_at
+        return max(0.0, until - self.started_at - self.paused_seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +261,7 @@ class RunStore(abc.ABC):
         *,
         summary: dict[str, Any] | None = None,
         warnings: Sequence[str] | None = None,
+        active_seconds: float | None = None,
     ) -> None:
         """Set the run's final status (and ``ended_at``).
 
@@ -260,6 +273,11 @@ class RunStore(abc.ABC):
             status: One of :data:`RUN_STATUSES`.
             summary: JSON summary to store; ``None`` keeps the current one.
             warnings: Replaces the run's warnings; ``None`` keeps the current ones.
+            active_seconds: The seconds the run spent running, all its spans together,
+                as its driver measured them on a monotonic clock; it becomes the run's
+                :attr:`RunInfo.active_seconds`, whatever the wall clock did meanwhile
+                (``ended_at`` is never earlier than the start plus that time). ``None``:
+                the time between the run's start and now, its pauses left out.
 
         Raises:
             RunNotFoundError: If the run does not exist.
@@ -292,7 +310,8 @@ class RunStore(abc.ABC):
 
     @abc.abstractmethod
     def list_runs(self, experiment: str | None = None, limit: int | None = None) -> list[RunInfo]:
-        """Return runs, newest first.
+        """Return runs, newest first: the run created last comes first, whatever the
+        wall clock said when each started (``started_at``).
 
         Args:
             experiment: Only runs of this experiment; ``None`` for all.
@@ -306,7 +325,8 @@ class RunStore(abc.ABC):
         fingerprint: str | None = None,
         statuses: Iterable[str] | None = None,
     ) -> RunInfo | None:
-        """Return the newest run of ``experiment`` matching the filters, or ``None``.
+        """Return the newest run of ``experiment`` matching the filters (the one created
+        last, as in :meth:`list_runs`), or ``None``.
 
         Args:
             experiment: Experiment name.

@@ -75,17 +75,56 @@ def stop_hint(pid: int) -> str:
     return f"e.g. kill {pid}"
 
 
-def stale_reason(pid: int, host: str, heartbeat_at: float, now: float, stale_after: float) -> str | None:
+def process_start_time(pid: int) -> float | None:
+    """When process ``pid`` on this host started (seconds since the epoch), or ``None``
+    when that cannot be told: no such process, one that has ended (a zombie), or a
+    platform without ``/proc`` (only Linux's is read: the start in clock ticks since
+    boot, plus the boot time)."""
+    try:
+        with open(f"/proc/{int(pid)}/stat", "rb") as file:
+            stat = file.read()
+        # The fields after the command (which may hold spaces and parentheses): the
+        # state is the 1st, the start (the line's 22nd field) the 20th.
+        fields = stat.rsplit(b")", 1)[1].split()
+        if fields[0] in (b"Z", b"X"):
+            return None
+        with open("/proc/stat", "rb") as file:
+            boot = next(line for line in file if line.startswith(b"btime "))
+        return int(boot.split()[1]) + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, StopIteration, AttributeError):
+        return None
+
+
+def _is_driver(pid: int, run_started_at: float | None) -> bool | None:
+    """Whether the live process ``pid`` on this host can be the driver of a run started
+    at ``run_started_at``: ``False`` when it started after the run did (the driver died
+    and its pid was reused), ``None`` when its start cannot be read."""
+    started = None if run_started_at is None else process_start_time(pid)
+    return None if started is None else started <= run_started_at
+
+
+def stale_reason(
+    pid: int, host: str, heartbeat_at: float, now: float, stale_after: float, started_at: float | None = None
+) -> str | None:
     """Why a run marked ``running`` has no live driver any more, or ``None`` if it may.
 
-    Dead when its host is this host and ``pid`` is gone (:func:`pid_alive`), or when its
-    last heartbeat is older than ``stale_after`` seconds (any host).
+    On this host, ``pid`` decides: the run is dead when the process is gone
+    (:func:`pid_alive`), and alive while it runs (even stopped with Ctrl+Z, its
+    heartbeat as old as you like) if it started before the run did (``started_at``).
+    Otherwise the heartbeat decides, as on other hosts: dead once it is older than
+    ``stale_after`` seconds. That covers a process that reuses the pid of a driver
+    that died, a platform where process start times cannot be read
+    (:func:`process_start_time`), and this process itself, whose own runs the caller
+    knows about (a stopped process heartbeats again, and revives its run, once continued).
     """
-    if host == hostname() and not pid_alive(pid):
-        return f"driver process {pid} on {host} ended without finishing the run"
+    if host == hostname():
+        if not pid_alive(pid):
+            return f"driver process {pid} on {host} ended without finishing the run"
+        if pid != os.getpid() and _is_driver(pid, started_at):
+            return None
     if now - heartbeat_at > stale_after:
         return f"no heartbeat from driver process {pid} on {host} for {now - heartbeat_at:.0f} s"
     return None
 
 
-__all__ = ["hostname", "pid_alive", "stale_reason", "stop_hint"]
+__all__ = ["hostname", "pid_alive", "process_start_time", "stale_reason", "stop_hint"]

@@ -28,7 +28,10 @@ RUN_COLUMNS = (
     "(SELECT COUNT(*) FROM records AS r WHERE r.run_id = runs.run_id)"
 )
 
-_NEWEST_FIRST = "ORDER BY started_at DESC, rowid DESC"
+#: Newest first: the run created last comes first. Creation order (the rowid), not
+#: ``started_at``: a wall clock stepped back (an NTP correction) must not make the run
+#: just made look older than the ones before it.
+_NEWEST_FIRST = "ORDER BY rowid DESC"
 
 #: SQL assignment adding the pause since the run's last span of running ended (``now -
 #: ended_at``; parameters: now, and the time taken as that end when ``ended_at`` is
@@ -164,8 +167,15 @@ class RunRows:
         *,
         summary: dict[str, Any] | None = None,
         warnings: Sequence[str] | None = None,
+        active_seconds: float | None = None,
     ) -> None:
-        """Set the run's status; ``"running"`` reopens it for this process."""
+        """Set the run's status; ``"running"`` reopens it for this process.
+
+        ``ended_at`` is never before the run's start plus its pauses plus
+        ``active_seconds`` (the driver's own measure, monotonic): a wall clock stepped
+        back during the run moves the end forward instead, and one stepped forward
+        counts as a pause (see :attr:`RunInfo.active_seconds`).
+        """
         validate_status(status)
         now = time.time()
         assignments = ["status = ?", "heartbeat_at = ?"]
@@ -174,8 +184,14 @@ class RunRows:
             assignments = [_ADD_PAUSE, *assignments, "ended_at = NULL", "pid = ?", "hostname = ?"]
             values = [now, now, *values, os.getpid(), _hostname()]
         else:
-            assignments.append("ended_at = ?")
-            values.append(now)
+            active = 0.0 if active_seconds is None else max(0.0, float(active_seconds))
+            # Both right-hand sides read the row as it was: the pause is what the wall
+            # clock counts beyond the active time (unchanged when the driver gave none).
+            assignments.append("ended_at = MAX(?, started_at + paused_seconds + ?)")
+            values += [now, active]
+            if active_seconds is not None:
+                assignments.append("paused_seconds = MAX(paused_seconds, ? - started_at - ?)")
+                values += [now, active]
         if summary is not None:
             if not isinstance(summary, dict):
                 raise StoreError(
@@ -211,13 +227,16 @@ class RunRows:
         now = time.time()
         with self.transaction(write=True) as conn:
             row = conn.execute(
-                "SELECT status, pid, hostname, heartbeat_at FROM runs WHERE run_id = ?", (run_id,)
+                "SELECT status, pid, hostname, heartbeat_at, started_at FROM runs WHERE run_id = ?", (run_id,)
             ).fetchone()
             if row is None:
                 raise RunNotFoundError(run_id, str(self.path))
-            status, pid, host, beat = row
+            status, pid, host, beat, started = row
             ours = pid == os.getpid() and host == _hostname()
-            busy = status == "running" and not ours and stale_reason(pid, host, beat, now, self.stale_after) is None
+            busy = (
+                status == "running" and not ours
+                and stale_reason(pid, host, beat, now, self.stale_after, started) is None
+            )
             if not busy:
                 conn.execute(
                     f"UPDATE runs SET {_ADD_PAUSE}, status = 'running', heartbeat_at = ?, ended_at = NULL, "
@@ -347,7 +366,9 @@ class RunRows:
 
         A run is stale when its host is this host and its pid is not alive
         (:func:`pid_alive`), or when its last heartbeat is older than ``stale_after``
-        seconds (:func:`~crystallize.store.liveness.stale_reason`). Its ``ended_at`` becomes the last heartbeat and a warning says why.
+        seconds and no live process on this host can be its driver
+        (:func:`~crystallize.store.liveness.stale_reason`). Its ``ended_at`` becomes the
+        last heartbeat (never before its start) and a warning says why.
         Called when the store is opened; safe to call any time.
 
         Returns:
@@ -356,12 +377,12 @@ class RunRows:
         now = time.time()
         with self.transaction() as conn:
             rows = conn.execute(
-                "SELECT run_id, pid, hostname, heartbeat_at, warnings FROM runs "
+                "SELECT run_id, pid, hostname, heartbeat_at, warnings, started_at FROM runs "
                 "WHERE status = 'running'"
             ).fetchall()
         stale: list[tuple[str, str, float]] = []
-        for run_id, pid, host, beat, warnings in rows:
-            reason = stale_reason(pid, host, beat, now, self.stale_after)
+        for run_id, pid, host, beat, warnings, started in rows:
+            reason = stale_reason(pid, host, beat, now, self.stale_after, started)
             if reason is None:
                 continue
             new_warnings = [*loads(warnings), f"marked interrupted: {reason}"]
@@ -372,7 +393,8 @@ class RunRows:
         with self.transaction(write=True) as conn:
             for run_id, warnings, beat in stale:
                 cursor = conn.execute(
-                    "UPDATE runs SET status = 'interrupted', ended_at = heartbeat_at, "
+                    "UPDATE runs SET status = 'interrupted', "
+                    "ended_at = MAX(heartbeat_at, started_at + paused_seconds), "
                     "warnings = ? WHERE run_id = ? AND status = 'running' AND heartbeat_at = ?",
                     (warnings, run_id, beat),
                 )

@@ -280,3 +280,34 @@ def test_events_and_stream_cancellation_on_ray():
             break
     (run,) = list_runs("data", "ray-stream")
     assert run.status == "cancelled" and 2 <= run.n_records < 40
+
+
+@pipeline_step()
+def slow_marked(data, ctx, *, marker_dir):
+    import time
+
+    (Path(marker_dir) / f"{ctx['replicate']}").write_text("started")
+    time.sleep(0.5)
+    return data, {"total": sum(data)}
+
+
+def test_closing_a_stream_stops_the_remaining_replicates_without_ray_cancel(tmp_path, monkeypatch):
+    """``ray.cancel`` can abort the driver inside Ray when a task finishes at that moment
+    ("Tried to complete task that was not pending": the process ends with no Python error),
+    so a closed stream asks the remaining tasks to stop instead, and they do."""
+    import time
+
+    cancels = []
+    monkeypatch.setattr(ray, "cancel", lambda ref, **kwargs: cancels.append(ref))
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    exp = experiment(RayExecution(batch_size=1), [slow_marked(marker_dir=str(markers))],
+                     replicates=40, treatments=[], name="ray-stop")
+    for count, _record in enumerate(exp.stream(), start=1):
+        if count == 2:
+            break
+    time.sleep(3)  # tasks started before the stop request have written their marker
+    started = len(list(markers.iterdir()))
+    time.sleep(3)
+    assert cancels == []
+    assert len(list(markers.iterdir())) == started < 40

@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import math
 import sys
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
 WORKER_CACHE_SIZE = 2
 _WORKER_RUNNERS: OrderedDict[str, Callable[[int], Any]] = OrderedDict()
 _TASK_OPTIONS = ("num_cpus", "num_gpus", "memory", "resources", "accelerator_type")
+# Ray internal KV namespace of the stop requests of closed runs (see _request_stop).
+_STOP_NAMESPACE = "crystallize-stop"
+#: How often a running batch asks whether its run was stopped, between replicates.
+STOP_CHECK_SECONDS = 0.25
 
 
 class RayWorkerSetupError(RuntimeError):
@@ -43,13 +48,16 @@ class StepInterrupted(Exception):
     being cancelled); the driver raises KeyboardInterrupt, as other executors do."""
 
 
-def _run_batch(digest: str, payload: bytes, replicates: Sequence[int]) -> bytes:
+def _run_batch(digest: str, payload: bytes, replicates: Sequence[int], stop_key: str) -> bytes:
     """Ray task body: run a batch of replicates with a worker-cached replicate function;
-    return their results pickled (see :func:`~crystallize.plugins.execution.payload.pack_results`)."""
+    return their results pickled (see :func:`~crystallize.plugins.execution.payload.pack_results`).
+    Replicates not started when the driver asks the run to stop (``stop_key``) are skipped."""
     import pickle
 
     from ray import cloudpickle
 
+    if _stop_requested(stop_key):
+        return pack_results([], cloudpickle.dumps)
     runner = _WORKER_RUNNERS.get(digest)
     if runner is None:
         try:
@@ -68,11 +76,27 @@ def _run_batch(digest: str, payload: bytes, replicates: Sequence[int]) -> bytes:
             _WORKER_RUNNERS.popitem(last=False)  # the oldest run's factories can be released
     else:
         _WORKER_RUNNERS.move_to_end(digest)
+    results = []
+    checked = time.monotonic()
     try:
-        results = [runner(rep) for rep in replicates]
+        for rep in replicates:
+            # Asking costs a round trip to the cluster's store (0.3 ms on one machine):
+            # between replicates only every STOP_CHECK_SECONDS, so small ones stay cheap.
+            if results and time.monotonic() - checked >= STOP_CHECK_SECONDS:
+                if _stop_requested(stop_key):
+                    break
+                checked = time.monotonic()
+            results.append(runner(rep))
     except KeyboardInterrupt:
         raise StepInterrupted from None
     return pack_results(results, cloudpickle.dumps)  # cloudpickle, as Ray would
+
+
+def _stop_requested(stop_key: str) -> bool:
+    """Whether the driver asked the run of ``stop_key`` to stop (:func:`_request_stop`)."""
+    from ray.experimental.internal_kv import _internal_kv_exists
+
+    return bool(_internal_kv_exists(stop_key, namespace=_STOP_NAMESPACE))
 
 
 def _call_factory(
@@ -251,6 +275,7 @@ class RayExecution(ExecutionPlugin):
     ) -> Iterator[Any]:
         """Yield each replicate's records as they finish (see :meth:`ExecutionPlugin.iter_results`)."""
         import pickle
+        import uuid
 
         ray = self._connect()
         events = None
@@ -266,10 +291,11 @@ class RayExecution(ExecutionPlugin):
         options: dict[str, Any] = {"max_retries": self.max_retries, "retry_exceptions": False}
         options.update(self.resources_per_replicate)
         task = ray.remote(_run_batch).options(**options)
+        stop_key = uuid.uuid4().hex
         pending = {}
         for start in range(0, len(replicates), size):
             batch = list(replicates[start : start + size])
-            pending[task.remote(digest, payload_ref, batch)] = batch
+            pending[task.remote(digest, payload_ref, batch, stop_key)] = batch
         try:
             timeout = EVENT_POLL_INTERVAL if events is not None else None
             while pending:
@@ -288,14 +314,15 @@ class RayExecution(ExecutionPlugin):
                     except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as exc:
                         if len(batch) > 1:  # which replicate killed it? Each runs on its own.
                             for replicate in batch:
-                                pending[task.remote(digest, payload_ref, [replicate])] = [replicate]
+                                pending[task.remote(digest, payload_ref, [replicate], stop_key)] = [replicate]
                             continue
                         results = self._failed(replicate_fn, batch, exc, alone=size > 1)
                     yield from results
             if events is not None:
                 yield from drain(events)
         finally:
-            _cancel_unfinished(ray, list(pending))
+            if pending:
+                _request_stop(stop_key)
             if events is not None:
                 events.shutdown()
 
@@ -313,20 +340,18 @@ class RayExecution(ExecutionPlugin):
         return [failed(rep, reason, type(exc).__name__) for rep in batch]
 
 
-def _cancel_unfinished(ray: Any, refs: list[Any]) -> None:
-    """Cancel the tasks of ``refs`` that have not finished, without ``force``.
+def _request_stop(stop_key: str) -> None:
+    """Ask the run's unfinished tasks to stop: those not started return at once, running
+    ones after their current replicate (a replicate already running runs to its end).
 
-    Finished tasks are left alone, and running ones get a KeyboardInterrupt rather than
-    having their worker killed: force-killing workers while Ray retries or completes their
-    tasks can abort the driver inside Ray ("Tried to complete task that was not pending").
-    A cluster that went away makes this a no-op.
+    Not ``ray.cancel``, even without ``force``: cancelling a task while its result comes
+    back aborts the driver inside Ray ("Tried to complete task that was not pending"),
+    ending the Python process with no error. A cluster that went away makes this a no-op.
     """
-    if not refs:
-        return
     with contextlib.suppress(Exception):
-        _, unfinished = ray.wait(refs, num_returns=len(refs), timeout=0)
-        for ref in unfinished:
-            ray.cancel(ref)
+        from ray.experimental.internal_kv import _internal_kv_put
+
+        _internal_kv_put(stop_key, b"1", namespace=_STOP_NAMESPACE)
 
 
 __all__ = ["RayExecution", "RayWorkerSetupError", "local_runtime_env"]

@@ -498,15 +498,22 @@ def _note_unverified(exc: BaseException, result: Result) -> None:
     attach_result(exc, result)
 
 
+#: The keys of ``result.info`` saying how the call to ``run()`` went, kept in the stored
+#: summary (``summary["call"]``) so a loaded Result has them too.
+CALL_INFO = ("strategy", "resumed", "computed", "cache_hits")
+
+
 def _finish(session: RunSession, result: Result, status: str, summary: dict[str, Any]) -> None:
-    """End the stored run; a failure to write its last records (which happens here)
-    shows in the Result: ``result.warnings`` and ``result.info["store_error"]``.
+    """End the stored run, keeping how this call went (:data:`CALL_INFO`) in its summary;
+    a failure to write its last records (which happens here) shows in the Result:
+    ``result.warnings`` and ``result.info["store_error"]``.
 
     Ctrl+C while they are written is re-raised with the Result attached as ``.result``:
     everything was computed, and only the store may miss some of it.
     """
+    call = {key: result.info[key] for key in CALL_INFO if key in result.info}
     try:
-        session.finish(status, summary=summary)
+        session.finish(status, summary={**summary, "call": call})
     except KeyboardInterrupt as exc:
         if getattr(exc, "result", None) is None:
             _keep_result(exc, result, "while it was being stored")

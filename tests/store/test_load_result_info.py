@@ -10,8 +10,8 @@ from crystallize.store import load_result
 
 #: What the store keeps beyond the live Result's info: how and when the run ended.
 STORED_ONLY = ["status", "started_at", "ended_at"]
-#: What the store does not keep: how the call to run() that made the Result went.
-NOT_STORED = ("strategy", "resumed", "computed", "cache_hits")
+#: How the last call to run() of the run went (kept in the run's summary).
+CALL_KEYS = ("strategy", "resumed", "computed", "cache_hits")
 
 
 @data_source
@@ -43,12 +43,41 @@ def test_a_loaded_result_has_every_info_key_of_the_live_one(tmp_path):
     live = _run(tmp_path / "data")
     loaded = load_result(live.run_id, tmp_path / "data")
     assert list(loaded.info) == list(live.info) + STORED_ONLY
-    for key in ("fingerprint", "replicates", "config", "artifact_version"):
+    for key in ("fingerprint", "replicates", "config", "artifact_version", *CALL_KEYS):
         assert loaded.info[key] == live.info[key], key
     assert live.info["artifact_version"] == 1
-    assert all(loaded.info[key] is None for key in NOT_STORED)
+    assert live.info["strategy"] == "rerun" and live.info["computed"] == 4
     assert loaded.info["status"] == "completed"
     assert loaded.info["started_at"] <= loaded.info["ended_at"]
+
+
+def test_a_loaded_resumed_run_says_how_its_last_call_went(tmp_path):
+    experiment = Experiment(
+        datasource=one(), pipeline=Pipeline([keep()]), replicates=2, name="grown",
+        plugins=[ArtifactPlugin(root_dir=tmp_path / "data")],
+    )
+    experiment.run()
+    experiment.replicates = 3
+    live = experiment.run(strategy="resume")
+    loaded = load_result(live.run_id, tmp_path / "data")
+    assert (loaded.info["strategy"], loaded.info["resumed"], loaded.info["computed"]) == ("resume", 2, 1)
+
+
+def test_a_run_stored_before_its_call_was_kept_loads_with_none(tmp_path):
+    """Runs stored by earlier versions have no call in their summary."""
+    import sqlite3
+
+    live = _run(tmp_path / "data")
+    with sqlite3.connect(tmp_path / "data" / "crystallize.db") as conn:
+        (summary,) = conn.execute("SELECT summary FROM runs WHERE run_id = ?", (live.run_id,)).fetchone()
+        import json
+
+        stored = json.loads(summary)
+        del stored["call"]
+        conn.execute("UPDATE runs SET summary = ? WHERE run_id = ?", (json.dumps(stored), live.run_id))
+    loaded = load_result(live.run_id, tmp_path / "data")
+    assert all(loaded.info[key] is None for key in CALL_KEYS)
+    assert list(loaded.info) == list(live.info) + STORED_ONLY
 
 
 def test_the_run_section_of_a_loaded_report_matches_the_live_one(tmp_path):

@@ -93,20 +93,22 @@ def _stored_info(run: RunInfo) -> dict[str, Any]:
     """``result.info`` of a loaded run: the keys of a live run's info, in the same order,
     then the run's ``status``, ``started_at`` and ``ended_at``.
 
-    What the store does not keep — how the call to ``run()`` went: its ``strategy``, how
-    many records it ``resumed`` and ``computed``, how many steps hit the cache
-    (``cache_hits``) — is ``None``.
+    How the run's last call to ``run()`` went — its ``strategy``, how many records it
+    ``resumed`` and ``computed``, how many steps hit the cache (``cache_hits``) — comes
+    from the summary; it is ``None`` for a run that call did not finish (cancelled, or
+    interrupted) or that an earlier version stored.
     """
     from crystallize.reporting_html.config import config_from_spec
 
     summary = run.summary or {}
+    call = summary.get("call") or {}
     return {
         "fingerprint": run.fingerprint,
         "replicates": run.replicates,
-        "strategy": None,
-        "resumed": None,
-        "computed": None,
-        "cache_hits": None,
+        "strategy": call.get("strategy"),
+        "resumed": call.get("resumed"),
+        "computed": call.get("computed"),
+        "cache_hits": call.get("cache_hits"),
         "config": summary.get("config") or config_from_spec(run.spec, run.replicates),
         **({"upstream": summary["upstream"]} if summary.get("upstream") else {}),
         "artifact_version": run.artifact_version,

@@ -10,7 +10,6 @@ import contextlib
 import hashlib
 import math
 import sys
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -35,7 +34,7 @@ _WORKER_RUNNERS: OrderedDict[str, Callable[[int], Any]] = OrderedDict()
 _TASK_OPTIONS = ("num_cpus", "num_gpus", "memory", "resources", "accelerator_type")
 # Ray internal KV namespace of the stop requests of closed runs (see _request_stop).
 _STOP_NAMESPACE = "crystallize-stop"
-#: How often a running batch asks whether its run was stopped, between replicates.
+#: How often a running batch asks whether its run was stopped.
 STOP_CHECK_SECONDS = 0.25
 
 
@@ -48,15 +47,20 @@ class StepInterrupted(Exception):
     being cancelled); the driver raises KeyboardInterrupt, as other executors do."""
 
 
-def _run_batch(digest: str, payload: bytes, replicates: Sequence[int], stop_key: str) -> bytes:
+def _run_batch(digest: str, payload: bytes, replicates: Sequence[int], stop_key: str | None = None) -> bytes:
     """Ray task body: run a batch of replicates with a worker-cached replicate function;
     return their results pickled (see :func:`~crystallize.plugins.execution.payload.pack_results`).
-    Replicates not started when the driver asks the run to stop (``stop_key``) are skipped."""
+
+    Once the driver asks the run to stop (``stop_key``, see :func:`_request_stop`), a
+    batch not started returns at once and a running one is interrupted (a
+    KeyboardInterrupt in its replicate, as ``ray.cancel`` would raise), returning what
+    finished before.
+    """
     import pickle
 
     from ray import cloudpickle
 
-    if _stop_requested(stop_key):
+    if stop_key is not None and _stop_requested(stop_key):
         return pack_results([], cloudpickle.dumps)
     runner = _WORKER_RUNNERS.get(digest)
     if runner is None:
@@ -76,18 +80,18 @@ def _run_batch(digest: str, payload: bytes, replicates: Sequence[int], stop_key:
             _WORKER_RUNNERS.popitem(last=False)  # the oldest run's factories can be released
     else:
         _WORKER_RUNNERS.move_to_end(digest)
-    results = []
-    checked = time.monotonic()
+    results: list[Any] = []
+    watch = _StopWatch(stop_key) if stop_key is not None else None
     try:
-        for rep in replicates:
-            # Asking costs a round trip to the cluster's store (0.3 ms on one machine):
-            # between replicates only every STOP_CHECK_SECONDS, so small ones stay cheap.
-            if results and time.monotonic() - checked >= STOP_CHECK_SECONDS:
-                if _stop_requested(stop_key):
-                    break
-                checked = time.monotonic()
-            results.append(runner(rep))
+        try:
+            for rep in replicates:
+                results.append(runner(rep))
+        finally:
+            if watch is not None:
+                watch.close()  # an interrupt it raised at the last moment surfaces here
     except KeyboardInterrupt:
+        if watch is not None and watch.fired:
+            return pack_results(results, cloudpickle.dumps)  # the driver no longer reads it
         raise StepInterrupted from None
     return pack_results(results, cloudpickle.dumps)  # cloudpickle, as Ray would
 
@@ -97,6 +101,46 @@ def _stop_requested(stop_key: str) -> bool:
     from ray.experimental.internal_kv import _internal_kv_exists
 
     return bool(_internal_kv_exists(stop_key, namespace=_STOP_NAMESPACE))
+
+
+class _StopWatch:
+    """While a worker runs a batch, asks every :data:`STOP_CHECK_SECONDS` whether the
+    driver stopped the run, and if so interrupts the running replicate: a
+    KeyboardInterrupt in the worker's main thread, which ``ray.cancel`` raises too (a step
+    blocked in C code, ``time.sleep`` say, gets it when that call returns). One question
+    costs a round trip to the cluster's store (0.3 ms on one machine)."""
+
+    def __init__(self, stop_key: str) -> None:
+        import threading
+
+        self.stop_key = stop_key
+        self.fired = False
+        self._done = threading.Event()
+        self._lock = threading.Lock()  # no interrupt once close() began
+        self._thread = threading.Thread(target=self._watch, name="crystallize-stop-watch", daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        import _thread
+
+        while not self._done.wait(STOP_CHECK_SECONDS):
+            try:
+                requested = _stop_requested(self.stop_key)
+            except Exception:  # the cluster going away is the driver's to report
+                requested = False
+            if not requested:
+                continue
+            with self._lock:
+                if not self._done.is_set():
+                    self.fired = True
+                    _thread.interrupt_main()
+            return
+
+    def close(self) -> None:
+        """Stop watching (waits for the watcher, so no interrupt comes after this)."""
+        with self._lock:
+            self._done.set()
+        self._thread.join()
 
 
 def _call_factory(

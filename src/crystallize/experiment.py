@@ -235,7 +235,9 @@ class Experiment:
         directory), engine keys (``replicate``, ``condition``, ``seed_used``) set in
         ``initial_ctx`` or a treatment's values, treatment and hypothesis names (treatment
         names may not differ only by case: their folders would be one on macOS and
-        Windows), step swaps, and that every hypothesis is a :class:`Hypothesis`. A treatment value that
+        Windows; nor only by Unicode normal form or surrounding whitespace, nor start or
+        end with whitespace: they would look alike in every table), step swaps, and that
+        every hypothesis is a :class:`Hypothesis`. A treatment value that
         a step's fixed parameter hides from every step is a ``UserWarning``, and so is one
         that nothing in its condition can read (see
         :func:`crystallize.unread_values.unread_values`).
@@ -439,6 +441,8 @@ def _name_problems(name: Any, what: str = "experiment") -> list[str]:
     run applies when it makes that directory (after the run is stored), done here first."""
     from crystallize.store.artifacts import check_path_component  # lazy: import time
 
+    if what == "experiment" and isinstance(name, str) and _padded(name):
+        return [_padded_problem("the name", name)]  # treatment names: see _duplicates
     try:
         check_path_component(name, what)
     except ValueError as exc:
@@ -528,8 +532,9 @@ def _shadowed_values(treatment: Treatment, steps: Sequence[Any]) -> list[str]:
 
 def _duplicates(kind: str, names: list[str]) -> list[str]:
     """One problem per name used more than once in ``names``; for treatments also per
-    name equal to another (or to ``baseline``) but for case: on case-insensitive file
-    systems (macOS, Windows) their artifact folders would be one."""
+    name with surrounding whitespace, and per name equal to another (or to
+    ``baseline``) but for case, Unicode normal form or surrounding whitespace (see
+    :func:`_case_clashes`)."""
     seen, repeated = set(), []
     for name in names:
         if name in seen and name not in repeated:
@@ -537,30 +542,80 @@ def _duplicates(kind: str, names: list[str]) -> list[str]:
         seen.add(name)
     problems = [f"{kind} name '{name}' is used more than once" for name in repeated]
     if kind == "treatment":
+        problems += [_padded_problem("treatment name", name) for name in dict.fromkeys(names) if _padded(name)]
         if BASELINE in seen:
             problems.append("'baseline' is reserved for the untreated condition")
         problems += _case_clashes([BASELINE, *names])
     return problems
 
 
+def _padded(name: str) -> bool:
+    """Whether ``name`` starts or ends with whitespace (blank names are refused elsewhere)."""
+    return bool(name.strip()) and name != name.strip()
+
+
+def _padded_problem(owner: str, name: str) -> str:
+    """Why ``name`` (see :func:`_padded`) cannot be used: no table or listing shows its padding."""
+    return (
+        f"{owner} {_shown(name)} starts or ends with whitespace, which tables and listings "
+        f"do not show (it would read as {name.strip()!r}); write {name.strip()!r}"
+    )
+
+
 def _case_clashes(names: list[str]) -> list[str]:
     """One problem per name of ``names`` (distinct; ``baseline`` first) equal to an
-    earlier one under ``casefold()``."""
+    earlier one under ``casefold()``, or once composed (NFC) and stripped of surrounding
+    whitespace: such names would share a folder or show as one name in every table."""
     first: dict[str, str] = {}
     problems = []
     for name in dict.fromkeys(names):
-        earlier = first.setdefault(name.casefold(), name)
+        earlier = first.setdefault(_as_read(name).casefold(), name)
         if earlier == name:
             continue
-        if earlier == BASELINE:
-            clash = f"treatment name '{name}' differs from 'baseline' only by case"
+        if _as_read(earlier) == _as_read(name):
+            problems.append(_lookalike_clash(earlier, name))
         else:
-            clash = f"treatment names '{earlier}' and '{name}' differ only by case"
-        problems.append(
-            f"{clash}: on macOS and Windows, whose file systems ignore case, their artifact "
-            "folders would be one and overwrite each other; rename one"
-        )
+            problems.append(_case_clash(earlier, name))
     return problems
+
+
+def _as_read(name: str) -> str:
+    """``name`` as a reader sees it: composed (NFC: an accent is one character, not a
+    letter and a combining mark) and without surrounding whitespace."""
+    import unicodedata  # lazy: only while validating
+
+    return unicodedata.normalize("NFC", name).strip()
+
+
+def _case_clash(earlier: str, name: str) -> str:
+    """``name`` equals the earlier ``earlier`` but for case (and perhaps what :func:`_as_read` ignores)."""
+    if earlier == BASELINE:
+        clash = f"treatment name {_spelled(name)} differs from 'baseline' only by case"
+    else:
+        clash = f"treatment names {_spelled(earlier)} and {_spelled(name)} differ only by case"
+    return (
+        f"{clash}: on macOS and Windows, whose file systems ignore case, their artifact "
+        "folders would be one and overwrite each other; rename one"
+    )
+
+
+def _lookalike_clash(earlier: str, name: str) -> str:
+    """``name`` looks the same as the earlier ``earlier`` (see :func:`_as_read`)."""
+    if earlier == BASELINE:
+        clash = f"treatment name {_spelled(name)} looks the same as 'baseline'"
+    else:
+        clash = f"treatment names {_spelled(earlier)} and {_spelled(name)} look the same"
+    return (
+        f"{clash}: they differ only by surrounding whitespace or by how an accented letter "
+        "is encoded (one character, or a letter and a combining accent), so every table "
+        "would show them as one name; rename one"
+    )
+
+
+def _spelled(name: str) -> str:
+    """``name`` quoted, with its code points written out when it is not ASCII (two
+    names that look the same then read differently)."""
+    return f"'{name}'" if name.isascii() else f"'{name}' ({ascii(name)})"
 
 
 __all__ = ["Experiment", "as_treatment", "is_execution_plugin", "resolve_plugins"]

@@ -14,15 +14,19 @@ string: ``--set label="'007'"``). Keys:
 ``initial_ctx.KEY`` or plain ``KEY``      a context value every condition starts with
 ========================================  ============================================
 
+A treatment's NAME may hold ``.``, ``=`` and ``,`` (``lr=0.1``, ``delta=0.1,n=5``): the
+longest known name the text continues with ``.KEY=value`` wins. ``-t`` likewise matches
+known names whole before it splits its text at ``,``.
+
 Everything changes the loaded experiment for this run only; ``config.yaml`` is untouched.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from crystallize.cli.errors import UserError, known, suggest
 from crystallize.cli.plugin_settings import EXECUTORS, execution_plugin, rebuild_plugins
@@ -43,10 +47,17 @@ _SHORT_KEYS = {"seed": ("seed", "seed"), "auto_seed": ("seed", "auto_seed")}
 
 @dataclass(frozen=True)
 class Assignment:
-    """One ``--set key=value``: the dotted key and the parsed value."""
+    """One ``--set key=value``: the dotted key and the parsed value.
+
+    A ``treatments.NAME.KEY=value`` is split only once the treatment names are known
+    (see :func:`treatment_setting`), as a name may hold ``.`` and ``=``: until then
+    ``key`` is the text before the first ``=``, ``value`` is ``None`` and ``text`` the
+    whole argument.
+    """
 
     key: str
     value: Any
+    text: str = ""
 
     @property
     def parts(self) -> list[str]:
@@ -75,9 +86,15 @@ def parse_assignment(text: str) -> Assignment:
     key = key.strip()
     if not sep or not key:
         raise UserError(f"--set expects key=value (e.g. --set replicates=5), got {text!r}.")
+    if key.split(".")[0] == "treatments":
+        return Assignment(key, None, text.lstrip())
+    _check_parts(key)
+    return Assignment(key, parse_value(raw))
+
+
+def _check_parts(key: str) -> None:
     if any(not part for part in key.split(".")):
         raise UserError(f"--set: {key!r} is not a valid key (empty part between dots).")
-    return Assignment(key, parse_value(raw))
 
 
 def parse_assignments(texts: Iterable[str]) -> list[Assignment]:
@@ -113,13 +130,14 @@ def apply_settings(experiments: Sequence[Experiment], settings: RunSettings) -> 
     Raises:
         UserError: a setting names something that does not exist or has a bad value.
     """
-    treatment_keys = [a for a in settings.assignments if a.parts[0] == "treatments"]
-    for assignment in treatment_keys:
-        _check_treatment_key(assignment, experiments)
+    names = {t.name for experiment in experiments for t in _declared(experiment)}
+    treatment_values = [treatment_setting(a, names) for a in settings.assignments if a.parts[0] == "treatments"]
     for key in [context_key(a) for a in settings.assignments]:
         if key is not None:
             _warn_unused(experiments, key)
     for experiment in experiments:
+        for setting in treatment_values:
+            _set_treatment_value(experiment, setting)
         _apply_one(experiment, settings)
 
 
@@ -142,9 +160,7 @@ def _apply_one(experiment: Experiment, settings: RunSettings) -> None:
             kind, name = _SHORT_KEYS.get(assignment.key) or _plugin_key(assignment)
             plugin_values[kind][name] = assignment.value
             set_keys[kind][name] = assignment.key
-        elif parts[0] == "treatments":
-            _set_treatment_value(experiment, parts[1], ".".join(parts[2:]), assignment.value)
-        else:
+        elif parts[0] != "treatments":  # treatments.NAME.KEY: set by apply_settings
             experiment.initial_ctx[context_key(assignment) or assignment.key] = assignment.value
     if settings.replicates is not None:
         experiment.replicates = _replicates(settings.replicates, "--replicates")
@@ -212,23 +228,60 @@ def _declared(experiment: Experiment) -> list[Treatment]:
     return treatments + [t for t in experiment.treatments if t.name not in names]
 
 
-def _check_treatment_key(assignment: Assignment, experiments: Sequence[Experiment]) -> None:
-    parts = assignment.parts
+@dataclass(frozen=True)
+class TreatmentSetting:
+    """A ``--set treatments.NAME.KEY=value`` split against the known treatment names."""
+
+    name: str
+    key: str
+    value: Any
+
+
+def treatment_setting(assignment: Assignment, names: Collection[str]) -> TreatmentSetting:
+    """Split ``assignment`` (a ``treatments.`` one): NAME is the longest of ``names`` that
+    the text continues after with ``.KEY=value``, so a name may hold ``.``, ``=`` and ``,``.
+
+    Raises:
+        UserError: no known treatment is named, or the key to set is missing.
+    """
+    rest = assignment.text.removeprefix("treatments.")  # "" when the text is "treatments=..."
+    for name in sorted(names, key=len, reverse=True):
+        if rest.startswith(f"{name}."):
+            key, sep, raw = rest[len(name) + 1 :].partition("=")
+            key = key.strip()
+            if sep and key:
+                _check_parts(key)
+                return TreatmentSetting(name, key, parse_value(raw))
+    _no_treatment_value(assignment.text, names)
+
+
+_HOW = (
+    " Write it as treatments.NAME.KEY=value, with NAME exactly as config.yaml has it "
+    "(it may hold '.', '=' and ',')."
+)
+
+
+def _no_treatment_value(text: str, names: Collection[str]) -> NoReturn:
+    """Raise why ``--set text`` names no treatment value: a known name without a key, or
+    an unknown name (read as the text up to the last ``.`` before the last ``=``)."""
+    head = text.rpartition("=")[0].strip()
+    name = head.removeprefix("treatments.")
+    if name in names:
+        raise UserError(f"--set {text}: give the key to set in treatment '{name}': treatments.{name}.KEY=value.")
+    _check_parts(head)
+    parts = head.split(".")
     if len(parts) < 3:
-        raise UserError(
-            f"--set: '{assignment.key}' must name a treatment and a value: treatments.NAME.KEY=value."
-        )
-    names = {t.name for experiment in experiments for t in _declared(experiment)}
-    if parts[1] not in names:
-        raise UserError(
-            f"--set {assignment.key}: unknown treatment '{parts[1]}'.{suggest(parts[1], names)}"
-            f"{known(names, 'treatments')}"
-        )
+        raise UserError(f"--set: '{text}' must name a treatment and a value.{known(names, 'treatments')}{_HOW}")
+    guess = ".".join(parts[1:-1])
+    raise UserError(
+        f"--set {text}: unknown treatment '{guess}'.{suggest(guess, names)}{known(names, 'treatments')}{_HOW}"
+    )
 
 
-def _set_treatment_value(experiment: Experiment, name: str, key: str, value: Any) -> None:
+def _set_treatment_value(experiment: Experiment, setting: TreatmentSetting) -> None:
     from crystallize.treatment import Treatment
 
+    name, key, value = setting.name, setting.key, setting.value
     old = next((t for t in _declared(experiment) if t.name == name), None)
     if old is None:
         return  # another experiment of the graph has it (checked beforehand)
@@ -282,25 +335,56 @@ def select_treatments(experiment: Experiment, names: Sequence[str]) -> list[Trea
         return None
     available = {t.name: t for t in _declared(experiment)}
     chosen = []
-    for name in names:
-        for typed in [p.strip() for p in name.split(",") if p.strip()]:
-            part = typed_name(typed, [*available, "baseline"])
+    for text in names:
+        for part in _typed_treatments(text, [*available, "baseline"]):
             if part == "baseline":
                 continue  # always runs
             if part not in available:
-                raise UserError(
-                    f"experiment '{experiment.name}' has no treatment '{part}'.{suggest(part, available)}"
-                    f"{known(available, 'treatments')}"
-                )
+                raise UserError(_unknown_treatment(experiment.name, part, text, available))
             if available[part] not in chosen:
                 chosen.append(available[part])
     return chosen
+
+
+def _typed_treatments(text: str, names: Sequence[str]) -> list[str]:
+    """The treatment names in one ``-t`` argument: the known ``names`` matched whole, the
+    longest first (a sweep's name may hold ``,``: ``delta=0.1,n=5``); other text split at
+    ``,``. Names match across Unicode normal forms (see :func:`typed_name`)."""
+    import unicodedata
+
+    composed = {unicodedata.normalize("NFC", name): name for name in names}
+    rest = typed_name(text).strip()
+    found = []
+    while rest:
+        part = _longest_known(rest, composed) or rest.partition(",")[0]
+        rest = rest[len(part) + 1 :].strip()
+        if part.strip():
+            found.append(composed.get(part.strip(), part.strip()))
+    return found
+
+
+def _longest_known(text: str, names: Iterable[str]) -> str | None:
+    """The longest of ``names`` that ``text`` starts with, followed by ``,`` or its end."""
+    fits = [name for name in names if text.startswith(name) and text[len(name) : len(name) + 1] in ("", ",")]
+    return max(fits, key=len, default=None)
+
+
+def _unknown_treatment(experiment: str, part: str, text: str, available: Collection[str]) -> str:
+    """The error for ``part`` of ``-t text``, which names no treatment of ``experiment``."""
+    message = f"experiment '{experiment}' has no treatment '{part}'"
+    if part != text.strip():
+        message += f" (read from -t '{text}', split at each ',' that is not part of a known treatment name)"
+    message += f".{suggest(part, available)}{known(available, 'treatments')}"
+    if "," in text:
+        message += " Give one treatment per -t, named exactly as config.yaml has it."
+    return message
 
 
 __all__ = [
     "EXECUTORS",
     "Assignment",
     "RunSettings",
+    "TreatmentSetting",
     "all_steps",
     "apply_settings",
     "context_key",
@@ -310,4 +394,5 @@ __all__ = [
     "parse_assignments",
     "parse_value",
     "select_treatments",
+    "treatment_setting",
 ]

@@ -36,6 +36,7 @@ from crystallize.utils.tracebacks import user_traceback
 if TYPE_CHECKING:
     from crystallize.artifacts import ArtifactLocation
     from crystallize.experiment import Experiment
+    from crystallize.plugins.execution.rng_isolation import RngSharing
     from crystallize.store import StepCache
 
 Condition = tuple[str, Treatment | None]
@@ -211,6 +212,9 @@ class ReplicateRunner:
         location: where replicates write their artifacts (the run's version folder).
         expected_code: the driver's :func:`code_digest` of the conditions; a worker that
             unpickles the runner and sees other code records that in its records.
+        rng_sharing: whether the replicates have this process's global random generators
+            to themselves (set by the engine; ``None``: they run in other processes). A
+            cacheable step that drew from shared ones is not cached.
     """
 
     def __init__(
@@ -225,6 +229,7 @@ class ReplicateRunner:
         cache: StepCache | None = None,
         location: ArtifactLocation | None = None,
         expected_code: str | None = None,
+        rng_sharing: RngSharing | None = None,
     ) -> None:
         self.experiment = experiment
         self.conditions = list(conditions)
@@ -235,6 +240,7 @@ class ReplicateRunner:
         self.use_data = use_data
         self.cache = cache
         self.location = location
+        self.rng_sharing = rng_sharing
         self.expected_code = None  # checked only where the runner is unpickled (workers)
         self._prepare()
         self.expected_code = expected_code
@@ -260,6 +266,7 @@ class ReplicateRunner:
             "cache": self.cache,
             "location": self.location,
             "expected_code": self.expected_code,
+            "rng_sharing": self.rng_sharing,
             "event_sink": self.event_sink if travels else None,
             "_sink_travels": travels,
         }
@@ -511,7 +518,10 @@ class ReplicateRunner:
                         # Hashed now to be stored with the output, so a hit need not hash it
                         # (after_step hooks may change it: then it is hashed after them).
                         lookup.output_hash = None if after_step else content_hash(data)
-                        lookup.store(cache, keyer, data, log[n_logged:], ctx, n_keys, written[n_written:], *noted)
+                        lookup.store(
+                            cache, keyer, data, log[n_logged:], ctx, n_keys, written[n_written:], *noted,
+                            shared_rngs=self.rng_sharing is not None and self.rng_sharing.shared,
+                        )
                 duration = perf_counter() - t0
                 # Nothing after these hooks can fail before the next step resets the stage.
                 for stage, hook in after_step:  # noqa: B007 - read on failure

@@ -8,7 +8,9 @@ the global random generators — their state when it starts (``rng``). Whether a
 draws is known once it has run (the generators' state moved), so its entry is stored
 with or without ``rng``, and a lookup tries the key without it first. A step that never
 draws therefore hits even when the generators' state is not reproducible (a ``seed_fn``
-that leaves them alone, thread execution). The condition name is never part of the key,
+that leaves them alone, thread execution). One that drew while other code could draw
+from them too (thread execution, another run in another thread) is not stored: its
+numbers may be mixed with that code's. The condition name is never part of the key,
 so conditions that feed a step the same input share its output.
 
 Direct reads are only known once the step has run, so the engine notes them while it
@@ -47,6 +49,12 @@ if TYPE_CHECKING:
     from crystallize.utils.context import FrozenContext
 
 logger = logging.getLogger("crystallize.cache")
+
+_SHARED_RNGS = (
+    "output not cached: the step drew from the global random generators while they were shared "
+    "(thread execution, or another run in flight in another thread), so its numbers may not be "
+    "reproducible"
+)
 
 
 class StepCacheKey:
@@ -189,15 +197,25 @@ class CacheLookup:
         written: list[str],
         reads: dict[str, str | None],
         overridden: set[str],
+        shared_rngs: bool = False,
     ) -> None:
         """Save the step's output (with :attr:`output_hash`, its digest), metrics, context
         additions and overrides, events and written artifacts under a key that covers
-        every context value it read (a failure only logs)."""
+        every context value it read (a failure only logs).
+
+        With ``shared_rngs`` (other code may draw from the global generators at the same
+        time: thread execution, another run in another thread), a step that drew from them
+        is not stored: its numbers may be mixed with the other code's, while its key (their
+        state when it started) looks like a clean run's.
+        """
         if self.key is None:
             return
         from crystallize.store import make_key
 
         drew = _rng_start_digest() != self.rng  # the step moved the global generators
+        if drew and shared_rngs:
+            self.miss_reason = f"{self.miss_reason}; {_SHARED_RNGS}"
+            return
         values = ctx._data
         changed = [*list(values)[n_keys:], *(key for key in overridden if key in values)]
         added = {key: values[key] for key in changed}

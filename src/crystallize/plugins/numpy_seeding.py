@@ -122,7 +122,9 @@ def restore_numpy_state(saved: tuple[str, Any, int | None]) -> None:
 
     A pending seed saved before ``numpy.random`` was imported seeds it now if it has been
     imported since: whoever saved it had not drawn from NumPy yet, so that is the state
-    its first draw would have come from.
+    its first draw would have come from. Saved when nothing was pending (NumPy neither
+    imported nor seeded), it removes the import hook, and a ``numpy.random`` imported
+    since (and seeded by the hook) is seeded afresh from the OS, as an import leaves it.
     """
     global _last_seed, _pending
     kind, value, last_seed = saved
@@ -132,6 +134,12 @@ def restore_numpy_state(saved: tuple[str, Any, int | None]) -> None:
         seed_numpy(value)
     else:  # never seeded: nothing to apply on import either
         _pending = None
+        if _FINDER in sys.meta_path:
+            sys.meta_path.remove(_FINDER)
+        module = sys.modules.get(_MODULE)
+        reseed = getattr(module, "seed", None) if module is not None else None
+        if reseed is not None:
+            reseed()  # no argument: fresh entropy from the OS
     _last_seed = last_seed
 
 

@@ -34,6 +34,24 @@ ASYNC_WARNING = (
     "SerialExecution / executor_type='process') when you need reproducible runs."
 )
 
+OVERLAP_WARNING = (
+    "Experiment '{experiment}' ran while another run (experiment '{other}') was in flight in "
+    "another thread of this process: runs whose replicates run in this process (SerialExecution, "
+    "AsyncExecution, executor_type='thread') share Python's and NumPy's global random number "
+    "generators, so their seeded results may not be reproducible, and cacheable steps that drew "
+    "from them were not cached. Run them one after the other, or use process execution "
+    "(executor_type='process'; strategy: process in config.yaml; --executor process on the "
+    "command line) for runs that must overlap."
+)
+
+
+def overlap_warning(experiment: str, other: str) -> str:
+    """The reproducibility warning of a run of ``experiment`` that was in flight while a
+    run of ``other`` was, in another thread, both drawing from this process's global
+    random number generators (the engine raises it and records it with the run)."""
+    return OVERLAP_WARNING.format(experiment=experiment, other=other)
+
+
 _random_seed: Callable[[int], None] | None = None
 
 
@@ -309,4 +327,6 @@ class SeedPlugin(BasePlugin):
             warnings.warn(message, RuntimeWarning, stacklevel=user_stacklevel())
 
 
-__all__ = ["SEED_MODULUS", "SEED_STRIDE", "SeedPlugin", "check_seed", "default_seed_fn", "mixed_seed"]
+__all__ = [
+    "SEED_MODULUS", "SEED_STRIDE", "SeedPlugin", "check_seed", "default_seed_fn", "mixed_seed", "overlap_warning",
+]

@@ -8,12 +8,17 @@ each time its coroutine resumes and saves it each time it suspends, so every rep
 draws exactly what it would draw running alone. It costs nothing for a replicate that
 never suspends (synchronous steps), and a few microseconds per suspension otherwise
 (tens when NumPy is loaded).
+
+:class:`PreservedRngState` puts the generators back after code run on the side (and the
+caller's after a run); :class:`RngSharing` tells whether a run's replicates have them to
+themselves.
 """
 
 from __future__ import annotations
 
 import contextlib
 import random
+import threading
 from collections.abc import Coroutine, Generator
 from contextvars import ContextVar
 from typing import Any
@@ -60,6 +65,34 @@ class PreservedRngState:
 
     def __exit__(self, *exc_info: object) -> None:
         self.saved.resume()
+
+
+class RngSharing:
+    """Whether the replicates of one run in flight have this process's global generators
+    to themselves (a run whose replicates run here: serial, thread or async execution).
+
+    They do not under thread execution (``threads``), nor while another such run is in
+    flight in another thread (``overlap``: the warning saying so, set by whichever of the
+    two runs started second). A cacheable step that drew from the generators is then not
+    cached, since its numbers may be mixed with the other code's draws.
+
+    Args:
+        name: the experiment's name.
+        threads: whether the run's replicates run in threads of their own.
+    """
+
+    __slots__ = ("name", "thread", "threads", "overlap")
+
+    def __init__(self, name: str, threads: bool = False) -> None:
+        self.name = name
+        self.thread = threading.get_ident()  # the thread the run was started in
+        self.threads = threads
+        self.overlap: str | None = None
+
+    @property
+    def shared(self) -> bool:
+        """True when other code may draw from the generators while a replicate does."""
+        return self.threads or self.overlap is not None
 
 
 #: The stream of the replicate whose code is running (read when it starts a task).
@@ -122,4 +155,6 @@ def stream_task_factory(loop: Any, coro: Coroutine[Any, Any, Any], **kwargs: Any
     return asyncio.Task(coro, loop=loop, **kwargs)
 
 
-__all__ = ["CURRENT_STREAM", "OwnRngState", "PreservedRngState", "RngStream", "stream_task_factory"]
+__all__ = [
+    "CURRENT_STREAM", "OwnRngState", "PreservedRngState", "RngSharing", "RngStream", "stream_task_factory",
+]

@@ -307,15 +307,31 @@ class ReplicateRunner:
 
     # -- drivers -----------------------------------------------------------------------
     def __call__(self, replicate: int) -> list[ReplicateRecord]:
-        """Run replicate ``replicate`` of every pending condition (synchronously)."""
-        return [self.run_condition(name, t, replicate).record for name, t in self._pending(replicate)]
+        """Run replicate ``replicate`` of every pending condition (synchronously).
+
+        An exception that stops the replicate (a step's KeyboardInterrupt) carries the
+        records of the conditions that finished before it (:func:`finished_before`).
+        """
+        records = []
+        try:
+            for name, treatment in self._pending(replicate):
+                records.append(self.run_condition(name, treatment, replicate).record)
+        except BaseException as exc:
+            exc.crystallize_finished = records  # type: ignore[attr-defined]
+            raise
+        return records
 
     async def arun(self, replicate: int) -> list[ReplicateRecord]:
-        """Run replicate ``replicate`` of every pending condition, awaiting async steps."""
+        """Run replicate ``replicate`` of every pending condition, awaiting async steps
+        (an exception that stops it carries the finished ones, as in :meth:`__call__`)."""
         records = []
-        for name, treatment in self._pending(replicate):
-            outcome = await self.arun_condition(name, treatment, replicate)
-            records.append(outcome.record)
+        try:
+            for name, treatment in self._pending(replicate):
+                outcome = await self.arun_condition(name, treatment, replicate)
+                records.append(outcome.record)
+        except BaseException as exc:
+            exc.crystallize_finished = records  # type: ignore[attr-defined]
+            raise
         return records
 
     def run_condition(self, condition: str, treatment: Treatment | None, replicate: int) -> ReplicateOutcome:
@@ -692,6 +708,12 @@ def _grouped(log: list[tuple[str, Any]], start: int) -> dict[str, list[Any]]:
     return grouped
 
 
+def finished_before(exc: BaseException) -> list[ReplicateRecord]:
+    """The records of the conditions a replicate finished before ``exc`` stopped it
+    (executors hand them over before raising ``exc``, so they are stored)."""
+    return getattr(exc, "crystallize_finished", None) or []
+
+
 def baseline_condition() -> Condition:
     """The untreated condition, always first."""
     return (BASELINE, None)
@@ -699,5 +721,5 @@ def baseline_condition() -> Condition:
 
 __all__ = [
     "RUN_STOPPING", "Condition", "ReplicateOutcome", "ReplicateRunner", "baseline_condition", "cancel_other_tasks",
-    "loggable",
+    "finished_before", "loggable",
 ]

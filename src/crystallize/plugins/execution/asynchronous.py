@@ -71,7 +71,12 @@ class AsyncExecution(ExecutionPlugin):
         import threading
 
         from crystallize.plugins.execution.rng_isolation import OwnRngState, stream_task_factory
-        from crystallize.replicate import RUN_STOPPING, cancel_other_tasks, cancels_replicate
+        from crystallize.replicate import (
+            RUN_STOPPING,
+            cancel_other_tasks,
+            cancels_replicate,
+            finished_before,
+        )
 
         results: queue.Queue = queue.Queue()
         if wants_events(replicate_fn):  # live events join the results, in arrival order
@@ -93,6 +98,9 @@ class AsyncExecution(ExecutionPlugin):
                     raise
                 results.put((False, exc))  # raised by the replicate itself: its failure
             except BaseException as exc:
+                finished = finished_before(exc)
+                if finished:  # the conditions the replicate finished before it stopped
+                    results.put((True, finished))
                 results.put((False, exc))
             finally:
                 if limit is not None:

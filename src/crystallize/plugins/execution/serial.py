@@ -22,9 +22,19 @@ class SerialExecution(ExecutionPlugin):
     def iter_results(
         self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
     ) -> Iterator[Any]:
-        """Yield each replicate's records as they finish (see :meth:`ExecutionPlugin.iter_results`)."""
+        """Yield each replicate's records as they finish (see :meth:`ExecutionPlugin.iter_results`);
+        a replicate stopped midway (a Ctrl+C) yields the conditions it finished first."""
+        from crystallize.replicate import finished_before
+
         for rep in replicates:
-            yield replicate_fn(rep)
+            try:
+                records = replicate_fn(rep)
+            except BaseException as exc:
+                finished = finished_before(exc)
+                if finished:
+                    yield finished
+                raise
+            yield records
 
 
 __all__ = ["SerialExecution"]

@@ -86,6 +86,31 @@ def metric_summary(values: Sequence[Any]) -> str:
     return f"{format_value(mean)} ± {format_value(sd)} (n={len(finite)}{extra})"
 
 
+#: The text report's metrics table is laid out one row per condition × metric when one
+#: column per metric would make it wider than this many columns.
+TABLE_WIDTH = 120
+
+
+def _metrics_table(conditions: dict[str, Any], metric_names: list[str], width: int) -> list[str]:
+    """The metrics table of ``conditions`` (name → ConditionMetrics): a row per condition
+    and a column per metric, or, when that is wider than ``width`` columns, a row per
+    condition × metric (unless that is no narrower: one metric of a long-named condition)."""
+    from rich.cells import cell_len
+
+    cells = {
+        name: [metric_summary(cm.metrics[m]) if m in cm.metrics else "-" for m in metric_names]
+        for name, cm in conditions.items()
+    }
+    wide = _table([["condition", *metric_names], *([name, *row] for name, row in cells.items())])
+    widest = max(cell_len(line) for line in wide)
+    if widest <= width:
+        return wide
+    rows = [["condition", "metric", "mean ± sd"]]
+    rows += [[name, m, cell] for name, row in cells.items() for m, cell in zip(metric_names, row, strict=True)]
+    long = _table(rows)
+    return long if max(cell_len(line) for line in long) < widest else wide  # a long name alone stays wide
+
+
 def _table(rows: list[list[str]]) -> list[str]:
     """``rows`` (the first is the header) as aligned text lines, padded by display width:
     CJK characters and emoji take two columns in a terminal."""
@@ -254,8 +279,12 @@ def not_significant(hyp: HypothesisResult, treatment: str) -> bool:
     return bool(flags) and not any(flags)
 
 
-def render_report(result: Result) -> str:
-    """Render ``result`` as text: metrics per condition, hypotheses, then errors."""
+def render_report(result: Result, width: int = TABLE_WIDTH) -> str:
+    """Render ``result`` as text: metrics per condition, hypotheses, then errors.
+
+    The metrics table has a column per metric, or a row per condition × metric when that
+    would be wider than ``width`` columns.
+    """
     lines = [f"Experiment: {result.experiment}"]
     if result.run_id:
         lines.append(f"Run: {result.run_id}")
@@ -270,10 +299,7 @@ def render_report(result: Result) -> str:
         metric_names += [m for m in cm.metrics if m not in metric_names]
     if metric_names:
         lines.append("Metrics (mean ± sd)")
-        rows = [["condition", *metric_names]]
-        for name, cm in conditions.items():
-            rows.append([name] + [metric_summary(cm.metrics[m]) if m in cm.metrics else "-" for m in metric_names])
-        lines += _table(rows)
+        lines += _metrics_table(conditions, metric_names, width)
     else:
         lines.append("No metrics were recorded.")
     for hyp in result.metrics.hypotheses:
@@ -309,6 +335,6 @@ def render_report(result: Result) -> str:
 
 
 __all__ = [
-    "STANDARD_KEYS", "as_float", "format_value", "metric_entries", "metric_summary", "not_significant", "numbers_of",
+    "STANDARD_KEYS", "TABLE_WIDTH", "as_float", "format_value", "metric_entries", "metric_summary", "not_significant", "numbers_of",
     "other_fields", "render_report",
 ]

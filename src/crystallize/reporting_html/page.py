@@ -56,6 +56,12 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "") 
     return f"<table{klass}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _name(text: str) -> str:
+    """A name cell's HTML: it wraps within the column (``.name`` in the stylesheet) and
+    keeps the full name as a tooltip."""
+    return f'<span class="name" title="{esc(text)}">{esc(text)}</span>'
+
+
 def _section(anchor: str, title: str, body: str) -> str:
     return f'<section id="{anchor}"><h2>{esc(title)}</h2>{body}</section>'
 
@@ -86,7 +92,7 @@ def metrics_section(result: Result) -> str:
             ))
         rows = [
             [
-                esc(s.condition), str(s.n), fmt(s.mean), fmt(s.sd), fmt(s.ci),
+                _name(s.condition), str(s.n), fmt(s.mean), fmt(s.sd), fmt(s.ci),
                 fmt(s.median), fmt(s.minimum), fmt(s.maximum),
                 str(s.skipped) if s.skipped else "",
             ]
@@ -143,7 +149,7 @@ def _hypothesis_block(hyp: HypothesisResult, index: int) -> str:
     header = ["treatment", "metric", "effect size", "difference", "CI", "p", "p adjusted", "verdict"]
     body = [
         [
-            esc(r.treatment), esc(r.metric), _effect(r), fmt(r.difference),
+            _name(r.treatment), _name(r.metric), _effect(r), fmt(r.difference),
             fmt(r.ci) + (f' <span class="dim">{esc(r.ci_of)}</span>' if r.ci_of else ""),
             fmt(r.p_value), fmt(r.p_value_adjusted), _verdict(r), _extras(r),
         ]
@@ -339,7 +345,7 @@ def timings_section(result: Result) -> str:
         for step in record.steps:
             by_step.setdefault(step.name, []).append(step.duration)
     rows = [
-        [esc(c), str(len(d)), _seconds(statistics.fmean(d)), _seconds(max(d)), _seconds(sum(d))]
+        [_name(c), str(len(d)), _seconds(statistics.fmean(d)), _seconds(max(d)), _seconds(sum(d))]
         for c, d in by_condition.items() if d
     ]
     if not rows:

@@ -30,14 +30,83 @@ NOT_SIGNIFICANT = "#6B7280"
 MAX_STRIP_POINTS = 200
 #: Strip points of a plot beyond this many are drawn as an embedded image, not SVG shapes.
 RASTERIZE_ABOVE = 2000
+#: At most this many conditions (rows) per plot; the tables under the plots list all of them.
+MAX_PLOTTED_ROWS = 200
+#: Row labels (condition and treatment names) longer than this are shortened in the middle.
+MAX_ROW_LABEL = 32
+#: Axis labels (metric names) longer than this are shortened in the middle.
+MAX_AXIS_LABEL = 90
 
 _PROLOG = re.compile(r"\A.*?(?=<svg\b)", re.S)
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
 
 
-def _label(text: str) -> str:
-    """Make a user string safe for matplotlib text (``$`` would start mathtext)."""
-    return text.replace("$", r"\$")
+def _label(text: str, width: int | None = None) -> str:
+    """Make a user string safe for matplotlib text (``$`` would start mathtext), shortened
+    in the middle to ``width`` characters when given (see :func:`shorten`)."""
+    return (text if width is None else shorten(text, width)).replace("$", r"\$")
+
+
+def shorten(text: str, width: int, keep: int | None = None) -> str:
+    """``text`` cut to ``width`` characters with ``…`` in the middle, keeping its start and end.
+
+    With ``keep`` (an index into ``text``), a window around that character is kept too:
+    ``start…window…end``. Text of at most ``width`` characters is returned whole.
+    """
+    if len(text) <= width:
+        return text
+    if keep is None:
+        head = (width - 1) // 2
+        return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+    part = (width - 2) // 3
+    start = max(part, min(keep - part // 2, len(text) - 2 * part))
+    return text[:part] + "…" + text[start:start + part] + "…" + text[len(text) - (width - 2 - 2 * part):]
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """How many leading characters ``a`` and ``b`` share."""
+    for index, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return index
+    return min(len(a), len(b))
+
+
+def short_labels(names: Sequence[str], width: int = MAX_ROW_LABEL) -> list[str]:
+    """Labels of at most ``width`` characters for distinct ``names``, distinct themselves.
+
+    A long name keeps its start and end (:func:`shorten`). Names whose shortened forms
+    look alike (equal but for surrounding spaces) also keep the part where they first
+    differ (``sweep_with…desc_adam_…_very_desc``); should labels still look alike, a
+    number is added to all but the first (``… (2)``).
+    """
+    labels = [shorten(name, width) for name in names]
+    groups: dict[str, list[int]] = {}
+    for index, label in enumerate(labels):
+        groups.setdefault(label.strip(), []).append(index)
+    for members in groups.values():
+        for index in members if len(members) > 1 else ():
+            differs = max(_common_prefix(names[index], names[other]) for other in members if other != index)
+            labels[index] = shorten(names[index], width, keep=differs)
+    seen: set[str] = set()
+    for index, label in enumerate(labels):
+        number = 1
+        while label.strip() in seen:
+            number += 1
+            tag = f" ({number})"
+            label = shorten(names[index], max(width - len(tag), 1)) + tag
+        seen.add(label.strip())
+        labels[index] = label
+    return labels
+
+
+def _capped(rows: Sequence[Any], which: str) -> tuple[list[Any], str | None]:
+    """The first :data:`MAX_PLOTTED_ROWS` of ``rows``, and a note on how many are shown
+    (``None`` when all are). ``which`` says what they are, with ``{shown}`` and ``{total}``
+    placeholders: "the first {shown} of {total} conditions"."""
+    if len(rows) <= MAX_PLOTTED_ROWS:
+        return list(rows), None
+    shown = which.format(shown=MAX_PLOTTED_ROWS, total=f"{len(rows):,}")
+    return list(rows[:MAX_PLOTTED_ROWS]), f"showing {shown}; the table lists all"
 
 
 @contextmanager
@@ -72,8 +141,10 @@ def to_svg(fig: Any) -> str:
 def _row_labels(ax: Any, labels: Sequence[str]) -> None:
     """Label rows ``0 … n-1`` (bottom up) with tick marks and names, as y ticks look.
 
-    Drawn as one line of tick-mark markers and one text per row instead of matplotlib's
-    per-tick objects, which make an axis of a few hundred rows take seconds to draw.
+    Long names are shortened to distinct labels (:func:`short_labels`), so the plot keeps
+    its room and no two rows look alike. Drawn as one line of tick-mark markers and one
+    text per row instead of matplotlib's per-tick objects, which make an axis of a few
+    hundred rows take seconds to draw.
     """
     import matplotlib
     from matplotlib.markers import TICKLEFT
@@ -87,7 +158,7 @@ def _row_labels(ax: Any, labels: Sequence[str]) -> None:
         clip_on=False,
     )
     transform, va, ha = ax.get_yaxis_text1_transform(size + rc["ytick.major.pad"])
-    for y, label in enumerate(labels):
+    for y, label in enumerate(short_labels(labels)):
         ax.text(
             0.0, y, _label(label), transform=transform, va=va, ha=ha,
             fontsize=rc["ytick.labelsize"], color=rc["ytick.color"],
@@ -151,7 +222,8 @@ def distribution_plot(metric: str, summaries: Sequence[ConditionSummary], salt: 
     conditions. Beyond :data:`MAX_STRIP_POINTS` values per condition the strip shows a
     rank-spaced sample (:func:`strip_sample`) and the plot's title says so; the box, the
     mean and its interval always use every value. Dense point layers are rasterized to
-    keep the SVG small.
+    keep the SVG small. Of more than :data:`MAX_PLOTTED_ROWS` conditions, the first ones
+    are drawn and the title says how many.
 
     Args:
         metric: the metric name (x-axis label).
@@ -163,6 +235,7 @@ def distribution_plot(metric: str, summaries: Sequence[ConditionSummary], salt: 
     """
     from matplotlib.collections import LineCollection, PolyCollection
 
+    summaries, capped = _capped(summaries, "the first {shown} of {total} conditions")
     rows = len(summaries)
     placed = [(s, rows - 1 - index) for index, s in enumerate(summaries)]  # top row first
     with _figure(9.0, 0.9 + 0.55 * rows, salt) as fig:
@@ -195,20 +268,23 @@ def distribution_plot(metric: str, summaries: Sequence[ConditionSummary], salt: 
             linewidths=0.6, zorder=5, label="mean ± 95% CI",
         )
         thinned = thinned_points(summaries)
-        if thinned:
-            ax.set_title(
-                f"points: {thinned}; box, mean and CI use all values",
-                loc="left", fontsize=8, color=NOT_SIGNIFICANT,
-            )
+        _note(ax, capped, f"points: {thinned}; box, mean and CI use all values" if thinned else None)
         _row_labels(ax, [s.condition for s in reversed(summaries)])
         ax.set_ylim(-0.7, rows - 0.3)
-        ax.set_xlabel(_label(metric))
+        ax.set_xlabel(_label(metric, MAX_AXIS_LABEL))
         low = min(min(s.minimum, s.ci[0] if s.ci else s.minimum) for s in summaries)
         high = max(max(s.maximum, s.ci[1] if s.ci else s.maximum) for s in summaries)
         pad = (high - low) * 0.05 or 0.5
         ax.set_xlim(low - pad, high + pad)
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize=8)
         return to_svg(fig)
+
+
+def _note(ax: Any, *lines: str | None) -> None:
+    """Say what the plot leaves out (the given lines that are not ``None``) in its title."""
+    text = "\n".join(line for line in lines if line)
+    if text:
+        ax.set_title(_label(text), loc="left", fontsize=8, color=NOT_SIGNIFICANT)
 
 
 def forest_plot(rows: Sequence[ComparisonRow], salt: str) -> str | None:
@@ -218,9 +294,11 @@ def forest_plot(rows: Sequence[ComparisonRow], salt: str) -> str | None:
     point is the row's ``difference`` (the quantity the interval brackets); a
     vertical line marks zero, i.e. no difference from the baseline. The intervals, their
     end caps and the points are one matplotlib artist each, however many rows there are.
+    Of more than :data:`MAX_PLOTTED_ROWS` rows, the first (the best-ranked) are drawn and
+    the title says how many.
 
     Args:
-        rows: comparisons of one metric of one hypothesis.
+        rows: comparisons of one metric of one hypothesis, best-ranked first.
         salt: a string unique within the page (distinct SVG ids).
     """
     from matplotlib.collections import LineCollection
@@ -228,6 +306,7 @@ def forest_plot(rows: Sequence[ComparisonRow], salt: str) -> str | None:
     with_ci = [(r, r.ci) for r in rows if r.ci is not None]
     if not with_ci:
         return None
+    with_ci, capped = _capped(with_ci, "the {shown} best-ranked of {total} treatments")
     count = len(with_ci)
     # (row, its interval, its y: top row first, its colour)
     shown = [
@@ -258,8 +337,13 @@ def forest_plot(rows: Sequence[ComparisonRow], salt: str) -> str | None:
         levels = {r.ci_level for r, *_ in shown if r.ci_level}
         what = kinds.pop() if len(kinds) == 1 else "treatment − baseline"
         level = f"{levels.pop():.0%} CI" if len(levels) == 1 else "CI"
-        ax.set_xlabel(_label(f"{shown[0][0].metric}: {what} ({level})"))
+        metric = shorten(shown[0][0].metric, MAX_AXIS_LABEL // 2)
+        ax.set_xlabel(_label(f"{metric}: {what} ({level})", MAX_AXIS_LABEL))
+        _note(ax, capped)
         return to_svg(fig)
 
 
-__all__ = ["MAX_STRIP_POINTS", "distribution_plot", "forest_plot", "strip_sample", "thinned_points", "to_svg"]
+__all__ = [
+    "MAX_PLOTTED_ROWS", "MAX_STRIP_POINTS", "distribution_plot", "forest_plot", "short_labels", "shorten",
+    "strip_sample", "thinned_points", "to_svg",
+]

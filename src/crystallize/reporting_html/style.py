@@ -24,8 +24,10 @@ table { border-collapse: collapse; margin: 8px 0 14px; font-size: 13px; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; vertical-align: top; }
 th { background: var(--band); font-weight: 600; }
 table.num td { font-variant-numeric: tabular-nums; }
+.name { display: inline-block; max-width: 24em; overflow-wrap: anywhere; }
 table.kv td:first-child { color: var(--dim); white-space: nowrap; }
 table.kv thead { display: none; }
+table.kv td:last-child, .meta { overflow-wrap: anywhere; }
 figure.plot { margin: 6px 0 10px; }
 figure.plot svg { max-width: 100%; height: auto; }
 .badge { display: inline-block; white-space: nowrap; padding: 0 7px; border-radius: 9px; font-size: 12px; color: #fff; }

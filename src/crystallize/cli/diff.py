@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -161,11 +162,40 @@ def condition_values(spec: dict[str, Any], condition: str) -> Any:
     return {**initial, **treatment} if isinstance(treatment, dict) else {**initial, "values": treatment}
 
 
-def _short(value: Any, width: int = 48) -> str:
+#: Characters a changed value shows at most in ``crystallize diff``.
+VALUE_WIDTH = 48
+#: Characters kept at least before the first difference when values are shown from there.
+DIFFERENCE_CONTEXT = 16
+
+
+def _text(value: Any) -> str:
+    """A config value as text: a string as it is, anything else as JSON."""
     if value is ABSENT:
         return repr(value)
-    text = value if isinstance(value, str) else json.dumps(value, default=repr, sort_keys=True)
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return value if isinstance(value, str) else json.dumps(value, default=repr, sort_keys=True)
+
+
+def _cut(text: str, start: int, width: int) -> str:
+    """``text`` from ``start`` on, at most ``width`` characters, ``…`` where it was cut."""
+    head = "…" if start else ""
+    rest = text[start:]
+    room = width - len(head)
+    return head + (rest if len(rest) <= room else rest[: room - 1] + "…")
+
+
+def shown_change(a: Any, b: Any, width: int = VALUE_WIDTH) -> tuple[str, str]:
+    """How ``a → b`` shows: each value cut to ``width`` characters; when the cut values
+    would look the same, both start before the first character where they differ
+    (``…/path/to/checkpoints/model_epoch_10.pt``). Different values never show alike (a string and a
+    number of the same text show as Python literals: ``'1' → 1``)."""
+    texts = _text(a), _text(b)
+    if texts[0] == texts[1]:
+        texts = repr(a), repr(b)
+    start = 0
+    if _cut(texts[0], 0, width) == _cut(texts[1], 0, width):  # as far on as the longer one's end allows
+        differs = len(os.path.commonprefix(texts))
+        start = max(0, min(differs - DIFFERENCE_CONTEXT, max(map(len, texts)) - (width - 1)))
+    return _cut(texts[0], start, width), _cut(texts[1], start, width)
 
 
 def _metric_table(rows: list[MetricChange], label_a: str, label_b: str):  # noqa: ANN202
@@ -297,7 +327,8 @@ def diff_command(
     else:
         console.print(f"{what} differences:", style="bold")
         for path, a, b in [*changes, *settings]:
-            console.print(literal(f"  {path}: {_short(a)} → {_short(b)}"), soft_wrap=True)
+            shown_a, shown_b = shown_change(a, b)
+            console.print(literal(f"  {path}: {shown_a} → {shown_b}"), soft_wrap=True)
     console.print()
     if rows:
         console.print(_metric_table(rows, *labels), crop=False)
@@ -308,4 +339,4 @@ def diff_command(
         console.print("No metrics to compare.")
 
 
-__all__ = ["ABSENT", "MetricChange", "change_json", "compare_conditions", "condition_values", "compare_runs", "diff_command", "mean_of", "metric_changes", "spec_changes"]
+__all__ = ["ABSENT", "MetricChange", "change_json", "compare_conditions", "condition_values", "compare_runs", "diff_command", "mean_of", "metric_changes", "shown_change", "spec_changes"]

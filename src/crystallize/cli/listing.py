@@ -9,11 +9,17 @@ import typer
 from crystallize.cli.targets import CatalogEntry, catalog, discover_here, display, stdout_to_stderr
 from crystallize.cli.text import literal, unbroken
 
+#: Experiments with more treatments than this list a summary of them (all with ``--verbose``).
+MAX_LISTED_TREATMENTS = 10
+
 
 def list_command(
     errors: bool = typer.Option(False, "--errors", "-e", help="Show why folders failed to load (with tracebacks)."),
     show_all: bool = typer.Option(False, "--all", "-a", help="Include experiments marked hidden."),
     json_output: bool = typer.Option(False, "--json", help="Print the listing as JSON."),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help=f"List every treatment (beyond {MAX_LISTED_TREATMENTS}, a summary is shown)."
+    ),
 ) -> None:
     """List discovered experiments and graphs, and how many folders failed to load."""
     from rich.console import Console
@@ -26,7 +32,7 @@ def list_command(
         return
     console = Console(highlight=False)
     if entries:
-        console.print(listing_table(entries), crop=False)
+        console.print(listing_table(entries, verbose=verbose), crop=False)
     else:
         console.print(
             literal(f"No experiments under {display(found.root)} (create one with: crystallize new NAME)"),
@@ -76,8 +82,17 @@ def listing_data(entries: list[CatalogEntry], found) -> dict[str, object]:  # no
     }
 
 
-def listing_table(entries: list[CatalogEntry]):  # noqa: ANN201
-    """A rich table of the entries, grouped (names shown literally, see :func:`literal`)."""
+def treatment_names(names: list[str], verbose: bool = False) -> str:
+    """``a, b, c``; beyond :data:`MAX_LISTED_TREATMENTS` names (unless ``verbose``), a
+    summary: ``500 treatments (t0, t1, …, t499)``."""
+    if verbose or len(names) <= MAX_LISTED_TREATMENTS:
+        return ", ".join(names)
+    return f"{len(names)} treatments ({names[0]}, {names[1]}, …, {names[-1]})"
+
+
+def listing_table(entries: list[CatalogEntry], verbose: bool = False):  # noqa: ANN201
+    """A rich table of the entries, grouped (names shown literally, see :func:`literal`);
+    long lists of treatments are summarised unless ``verbose`` (see :func:`treatment_names`)."""
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False, header_style="bold")
@@ -90,9 +105,9 @@ def listing_table(entries: list[CatalogEntry]):  # noqa: ANN201
         if entry.kind == "graph":
             rows.append([group, entry.name, "graph", "", " → ".join(data["order"])])  # type: ignore[arg-type]
             continue
-        treatments = ", ".join(data["treatments"]) or "-"  # type: ignore[arg-type]
+        treatments = treatment_names(data["treatments"], verbose) or "-"  # type: ignore[arg-type]
         if data.get("disabled_treatments"):
-            treatments += f" (disabled: {', '.join(data['disabled_treatments'])})"  # type: ignore[arg-type]
+            treatments += f" (disabled: {treatment_names(data['disabled_treatments'], verbose)})"  # type: ignore[arg-type]
         rows.append([group, entry.name, "experiment", str(data["replicates"]), treatments])
     for i, column in enumerate(("group", "name", "kind", "replicates", "treatments")):
         # names to type in commands, kinds and counts are never cut; groups and treatments wrap
@@ -103,4 +118,4 @@ def listing_table(entries: list[CatalogEntry]):  # noqa: ANN201
     return table
 
 
-__all__ = ["describe", "list_command", "listing_data", "listing_table"]
+__all__ = ["MAX_LISTED_TREATMENTS", "describe", "list_command", "listing_data", "listing_table", "treatment_names"]

@@ -1,9 +1,11 @@
 """Live progress of a run: a rich progress bar on a terminal, plain lines otherwise.
 
 One bar per condition shows the replicates done, the errors so far and the time
-remaining. When the output is not a terminal (a pipe, a CI log) the same information
-comes as plain lines: one when the run starts, one when each condition finishes, and a
-status line at most every few seconds in between.
+remaining. When the conditions do not fit the terminal, one bar shows the whole run and
+the bars below it the conditions that advanced last, so a redraw costs the same for
+hundreds of conditions as for a few. When the output is not a terminal (a pipe, a CI
+log) the same information comes as plain lines: one when the run starts, one when each
+condition finishes, and a status line at most every few seconds in between.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
 #: Seconds between two plain status lines.
 PLAIN_INTERVAL = 5.0
 
+#: Most bars drawn at once (fewer when the terminal is shorter): each redraw draws them all.
+MAX_BARS = 40
+
 
 class ConditionCount:
     """Replicates done and failed for one condition."""
@@ -38,28 +43,19 @@ class ConditionCount:
 
 
 class Tracker:
-    """Counts records per condition and shows them (see :class:`RunProgress`)."""
+    """Counts records per condition and shows them (see :class:`RunProgress`).
+
+    ``done``, ``total`` and ``errors`` hold the counts of every condition together.
+    """
 
     def __init__(self, name: str, conditions: Sequence[str], replicates: int) -> None:
         self.name = name
         self.counts = {condition: ConditionCount(replicates) for condition in conditions}
+        self.done = 0
+        self.errors = 0
+        self.total = replicates * len(self.counts)
         self.started = time.monotonic()
         self.broken = False  # the display failed once: show nothing more
-
-    @property
-    def done(self) -> int:
-        """Records received so far, every condition together."""
-        return sum(c.done for c in self.counts.values())
-
-    @property
-    def total(self) -> int:
-        """Records expected, every condition together."""
-        return sum(c.total for c in self.counts.values())
-
-    @property
-    def errors(self) -> int:
-        """Failed replicates so far."""
-        return sum(c.errors for c in self.counts.values())
 
     def eta(self) -> float | None:
         """Seconds left at the pace so far (``None`` before the first record)."""
@@ -71,22 +67,31 @@ class Tracker:
 
     def advance(self, record: ReplicateRecord) -> None:
         """Count one finished replicate."""
-        count = self.counts.setdefault(record.condition, ConditionCount(0))
-        count.done += 1
-        if record.error is not None:
-            count.errors += 1
-        self.display(self.show, record.condition)
+        count = self.counts.get(record.condition) or ConditionCount(0)
+        errors = count.errors + (record.error is not None)
+        self._set(record.condition, count.done + 1, errors, max(count.total, count.done + 1))
 
     def finish(self, result: Result | None) -> None:
         """Account for replicates resumed from the store (they are not streamed)."""
         if result is None:
             return
-        for condition, count in self.counts.items():
-            records = [r for r in result.records if r.condition == condition]
-            count.done = max(count.done, len(records))
-            count.errors = sum(1 for r in records if r.error is not None)
-            count.total = max(count.total, count.done)
-            self.display(self.show, condition)
+        stored: dict[str, list[ReplicateRecord]] = {}
+        for record in result.records:
+            stored.setdefault(record.condition, []).append(record)
+        for condition, count in list(self.counts.items()):
+            records = stored.get(condition, [])
+            done = max(count.done, len(records))
+            errors = sum(1 for r in records if r.error is not None)
+            self._set(condition, done, errors, max(count.total, done))
+
+    def _set(self, condition: str, done: int, errors: int, total: int) -> None:
+        """New counts for ``condition``, kept in the totals, then displayed."""
+        count = self.counts.setdefault(condition, ConditionCount(0))
+        self.done += done - count.done
+        self.errors += errors - count.errors
+        self.total += total - count.total
+        count.done, count.errors, count.total = done, errors, total
+        self.display(self.show, condition)
 
     def show(self, condition: str) -> None:
         """Display the change (no-op here; see the subclasses)."""
@@ -109,22 +114,39 @@ class Tracker:
 
 
 class _LiveTracker(Tracker):
-    """One bar per condition; the description column shows names literally (no markup)."""
+    """One bar per condition while they fit in ``bars``; past that, one bar for the whole
+    run and below it the conditions that advanced last (the others' bars hidden). The
+    description column shows names literally (no markup)."""
 
-    def __init__(self, name: str, conditions: Sequence[str], replicates: int, progress: Any) -> None:
+    def __init__(self, name: str, conditions: Sequence[str], replicates: int, progress: Any, bars: int) -> None:
         super().__init__(name, conditions, replicates)
         self.progress = progress
-        self.tasks = {condition: self._add_task(condition, replicates) for condition in conditions}
+        wide = len(self.counts) > bars
+        self.overall = self._add_task(f"all {len(self.counts)} conditions", self.total) if wide else None
+        self.rows = bars - 1  # condition bars a wide run shows at most
+        self.shown: dict[str, Any] = {}  # those shown, the condition that advanced last at the end
+        self.tasks = {condition: self._add_task(condition, replicates, visible=not wide) for condition in self.counts}
 
-    def _add_task(self, condition: str, total: int) -> Any:
-        return self.progress.add_task(printable(f"{self.name} · {condition}"), total=total, errors=0)
+    def _add_task(self, label: str, total: int, visible: bool = True) -> Any:
+        return self.progress.add_task(printable(f"{self.name} · {label}"), total=total, errors=0, visible=visible)
 
     def show(self, condition: str) -> None:
         count = self.counts[condition]
         task = self.tasks.get(condition)
         if task is None:
-            task = self.tasks[condition] = self._add_task(condition, count.total)
+            task = self.tasks[condition] = self._add_task(condition, count.total, visible=self.overall is None)
         self.progress.update(task, completed=count.done, total=count.total, errors=count.errors)
+        if self.overall is not None:
+            self._bring_up(condition, task)
+            self.progress.update(self.overall, completed=self.done, total=self.total, errors=self.errors)
+
+    def _bring_up(self, condition: str, task: Any) -> None:
+        """Show ``condition``'s bar, hiding the bar of the condition that advanced longest ago."""
+        self.shown.pop(condition, None)
+        self.shown[condition] = task
+        self.progress.update(task, visible=True)
+        if len(self.shown) > self.rows:
+            self.progress.update(self.shown.pop(next(iter(self.shown))), visible=False)
 
 
 class _PlainTracker(Tracker):
@@ -213,8 +235,15 @@ class RunProgress:
             TextColumn("ETA"),
             TimeRemainingColumn(),
         )
-        with Progress(*columns, console=self.console, transient=False) as progress:
-            yield _LiveTracker(name, conditions, replicates, progress)
+        progress = Progress(*columns, console=self.console, transient=False)
+        # bars are added before the display starts: adding one redraws a started display
+        tracker = _LiveTracker(name, conditions, replicates, progress, self.bars())
+        with progress:
+            yield tracker
+
+    def bars(self) -> int:
+        """Bars to draw at most: the terminal's height less a line, at most :data:`MAX_BARS`."""
+        return max(2, min(MAX_BARS, self.console.height - 1))
 
 
-__all__ = ["PLAIN_INTERVAL", "ConditionCount", "RunProgress", "Tracker", "format_seconds"]
+__all__ = ["MAX_BARS", "PLAIN_INTERVAL", "ConditionCount", "RunProgress", "Tracker", "format_seconds"]

@@ -62,6 +62,7 @@ class SelectionScreen(Screen[None]):
         self.found: Discovery | None = None
         self.entries: list[CatalogEntry] = []
         self._stale = False
+        self._placing: Any = None  # the node the cursor goes to once the tree is laid out
 
     def compose(self) -> ComposeResult:
         """Header, the catalog tree beside the details pane, footer."""
@@ -93,6 +94,8 @@ class SelectionScreen(Screen[None]):
         self.found = discover_here(self.root)
         self.entries = catalog(self.found)
         tree.clear()
+        tree.move_cursor(None)  # no cursor until it is placed (or the user moves it)
+        self._placing = None  # a placement still pending is for nodes just removed
         groups: dict[str, Any] = {}
         target = None
         for entry in self.entries:
@@ -109,10 +112,18 @@ class SelectionScreen(Screen[None]):
             return
         if target is None:
             target = next(iter(groups.values())).children[0]
-        self.call_after_refresh(self._move_to, target)
+        self._placing = target
+        self.call_after_refresh(self._move_to, target)  # the node has no line before the layout
 
     def _move_to(self, node: Any) -> None:
+        """Put the cursor on ``node``, unless a later refresh placed it elsewhere or the user
+        moved the cursor meanwhile (a move made just after start is never undone)."""
+        if node is not self._placing:
+            return
+        self._placing = None
         tree = self.query_one("#catalog-tree", Tree)
+        if tree.cursor_node is not None:
+            return
         tree.move_cursor(node)
         self._show(node.data)
 

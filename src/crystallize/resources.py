@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
+from crystallize.exceptions import CrystallizeError
 from crystallize.utils.context import FrozenContext
 
+CacheKey = tuple[int, str, str]
+"""``(pid, key, token)``: one resource of one process."""
+
 # Live resources of this process, keyed by factory key. Never pickled.
-_CACHE: dict[tuple[int, str, str], Any] = {}
-_LOCK = threading.Lock()
+_CACHE: dict[CacheKey, Any] = {}
+# Guards the dicts of this module; never held while a factory runs. Re-entrant: the
+# garbage collector may run _release (a factory's finalizer) in a thread holding it.
+_LOCK = threading.RLock()
+# One lock per resource, held while its factory runs: it is created once, and a slow
+# factory holds up only the readers of its own resource.
+_KEY_LOCKS: dict[CacheKey, threading.Lock] = {}
+# The resources each thread is creating (outermost first) and the one it waits for:
+# what tells a factory needing its own resource from one waiting for another thread.
+_CREATING: dict[int, list[ResourceFactory]] = {}
+_WAITING: dict[int, ResourceFactory] = {}
 # How many live factory objects (the original and its copies) share each token.
 _HOLDERS: dict[str, int] = {}
+
+
+class ResourceCycleError(CrystallizeError, RuntimeError):
+    """A resource factory needs, directly or through other factories, its own resource."""
 
 
 def _release(token: str) -> None:
@@ -25,8 +43,9 @@ def _release(token: str) -> None:
             _HOLDERS[token] = left
             return
         _HOLDERS.pop(token, None)
-        for cache_key in [k for k in _CACHE if k[2] == token]:
-            del _CACHE[cache_key]
+        for held in (_CACHE, _KEY_LOCKS):  # snapshots: a nested _release may change them
+            for cache_key in [k for k in list(held) if k[2] == token]:
+                del held[cache_key]
 
 
 class ResourceFactory:
@@ -58,16 +77,57 @@ class ResourceFactory:
             weakref.finalize(self, _release, self._token)
 
     def get(self, ctx: FrozenContext) -> Any:
-        """Return this process's resource, creating it on first use."""
-        cache_key = (os.getpid(), self.key, self._token)
+        """Return this process's resource, creating it on first use.
+
+        A factory may read other resources from ``ctx``. Threads reading the resource
+        while its factory runs wait for it (it is still created once); readers of other
+        resources do not.
+
+        Raises:
+            ResourceCycleError: the factory needs, directly or through other factories,
+                the resource it is creating.
+        """
+        cache_key = self._cache_key()
         try:
             return _CACHE[cache_key]
         except KeyError:
             pass
-        with _LOCK:
+        with self._turn():
             if cache_key not in _CACHE:
-                _CACHE[cache_key] = self._create(ctx)
+                resource = self._create(ctx)
+                with _LOCK:
+                    _CACHE[cache_key] = resource
             return _CACHE[cache_key]
+
+    def _cache_key(self) -> CacheKey:
+        return (os.getpid(), self.key, self._token)
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """Hold this resource's lock, recorded as being created by this thread."""
+        me = threading.get_ident()
+        with _LOCK:
+            cycle = _cycle(self, me)
+            if cycle:
+                raise _cycle_error(cycle)
+            key_lock = _KEY_LOCKS.setdefault(self._cache_key(), threading.Lock())
+            _WAITING[me] = self
+        try:
+            key_lock.acquire()
+        finally:
+            with _LOCK:
+                del _WAITING[me]
+        with _LOCK:
+            _CREATING.setdefault(me, []).append(self)
+        try:
+            yield
+        finally:
+            with _LOCK:
+                stack = _CREATING[me]
+                stack.pop()
+                if not stack:
+                    del _CREATING[me]
+            key_lock.release()
 
     def _create(self, ctx: FrozenContext) -> Any:
         """Run the factory with Python's ``random`` and NumPy's global generator seeded
@@ -147,6 +207,56 @@ def _portable(fn: Callable[[FrozenContext], Any]) -> Any:
     return fn
 
 
+def _creator(cache_key: CacheKey) -> int | None:
+    """The thread creating the resource of ``cache_key``, if any (``_LOCK`` held)."""
+    for thread, stack in _CREATING.items():
+        if any(factory._cache_key() == cache_key for factory in stack):
+            return thread
+    return None
+
+
+def _cycle(wanted: ResourceFactory, me: int) -> list[ResourceFactory]:
+    """The factories of the cycle thread ``me`` would close by waiting for ``wanted``'s
+    resource, first and last ``wanted`` (``[]`` when there is none; ``_LOCK`` held).
+
+    Follows who creates the resource, what that thread creates on top of it and the
+    resource it waits for, until the chain ends (no cycle) or comes back to ``me``.
+    """
+    chain, factory, seen = [wanted], wanted, set()
+    while True:
+        thread = _creator(factory._cache_key())
+        if thread is None or thread in seen:
+            return []
+        seen.add(thread)
+        stack = _CREATING[thread]
+        keys = [f._cache_key() for f in stack]
+        chain += stack[keys.index(factory._cache_key()) + 1 :]
+        if thread == me:
+            return [*chain, wanted]
+        factory = _WAITING.get(thread)
+        if factory is None:
+            return []
+        chain.append(factory)
+
+
+def _cycle_error(cycle: list[ResourceFactory]) -> ResourceCycleError:
+    """The error naming the factories of ``cycle``."""
+    path = " -> ".join(_factory_name(factory) for factory in cycle)
+    return ResourceCycleError(
+        f"The resource factory {_factory_name(cycle[0])!r} needs its own resource ({path}). "
+        "A resource factory may read other resources from ctx, but not, directly or "
+        "through other factories, the one it creates: build the shared part in its own "
+        "factory and have both read it."
+    )
+
+
+def _factory_name(factory: ResourceFactory) -> str:
+    """The key given to ``resource_factory``, else the function's name."""
+    if not factory._token:
+        return factory.key
+    return getattr(factory.fn, "__qualname__", factory.key)
+
+
 def resource_factory(fn: Callable[[FrozenContext], Any], key: str | None = None) -> ResourceFactory:
     """Wrap ``fn(ctx) -> resource`` for ``initial_ctx``.
 
@@ -161,4 +271,4 @@ def resource_factory(fn: Callable[[FrozenContext], Any], key: str | None = None)
     return ResourceFactory(fn, key)
 
 
-__all__ = ["ResourceFactory", "resource_factory"]
+__all__ = ["ResourceCycleError", "ResourceFactory", "resource_factory"]

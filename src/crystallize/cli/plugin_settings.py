@@ -48,7 +48,9 @@ def replace_plugin(experiment: Experiment, matches: Callable[[Any], bool], plugi
         return
     others = [p for p in experiment.plugins if not matches(p)]
     experiment.plugins = resolve_plugins([*others, plugin])
-    with warnings.catch_warnings():
+    from crystallize.utils.warnings_capture import catch_warnings
+
+    with catch_warnings():
         warnings.simplefilter("ignore")  # the run warns again where it matters
         plugin.init_hook(experiment)
 

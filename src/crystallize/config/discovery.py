@@ -105,6 +105,7 @@ def discover(root: str | Path = ".") -> Discovery:
         The loaded experiments, their graphs and the failures, kept apart.
     """
     from crystallize.config.graph import ExperimentGraph
+    from crystallize.utils.warnings_capture import catch_warnings
 
     directory = experiments_dir(root)
     found = Discovery(directory.resolve())
@@ -115,7 +116,7 @@ def discover(root: str | Path = ".") -> Discovery:
             # Building every folder must not print warnings about experiments nobody
             # asked to run (a thread executor in a sibling folder): whatever applies to
             # the experiment that runs is warned about again when it runs.
-            with warnings.catch_warnings():
+            with catch_warnings():
                 warnings.simplefilter("ignore")
                 experiment = session.load(config)
             if experiment.name in paths:

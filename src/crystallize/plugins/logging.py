@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 import weakref
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crystallize.plugins.hookspec import BasePlugin
 
@@ -19,6 +20,25 @@ LOGGER_NAME = "crystallize"
 logger = logging.getLogger(LOGGER_NAME)
 
 
+class _Run:
+    """A run in flight in this process: its experiment, level, and whether it prints
+    through the shared stderr handler."""
+
+    __slots__ = ("experiment", "level", "printing")
+
+    def __init__(self, experiment: weakref.ref[Experiment], level: int, printing: bool) -> None:
+        self.experiment = experiment
+        self.level = level
+        self.printing = printing
+
+
+# The runs in flight in this process (several threads may run experiments at once) and
+# the stderr handler the verbose ones among them share; guarded by _LOCK.
+_LOCK = threading.Lock()
+_RUNS: list[_Run] = []
+_HANDLER: list[_RunHandler] = []  # empty, or the one installed handler
+
+
 class LoggingPlugin(BasePlugin):
     """Log a run's progress on the ``crystallize`` logger.
 
@@ -29,12 +49,20 @@ class LoggingPlugin(BasePlugin):
 
     Failures are logged the moment their record reaches the driver, as one ERROR line
     (``Replicate failed: [baseline #0] step 'fit': ValueError: ...``); with ``verbose``,
-    or the logger at DEBUG, the stored traceback follows that line in the same message.
-    The level is set when the experiment is built and again when each run starts (so
-    another experiment built meanwhile does not change this one's). When ``verbose`` is
+    or ``log_level`` DEBUG, the stored traceback follows that line in the same message.
+    The level is set when the experiment is built (unless other runs are in flight) and
+    again when each run starts (so another experiment built meanwhile does not change
+    this one's). When ``verbose`` is
     set and nothing handles the logger yet, a stderr handler is added for the run;
     ``after_run`` removes it (it runs however the run ends), and one left behind all the
     same is removed when the next run starts.
+
+    Runs in flight at once in several threads share the logger: its level is the most
+    verbose of theirs, and each run logs only its own lines at or above its own level;
+    verbose runs share one stderr handler, removed when the last of them ends. Every
+    record carries the experiment's name as ``record.experiment`` (for a formatter's
+    ``%(experiment)s``), and the stderr handler shows it (``INFO FIRST: [baseline #0]
+    ...``) while more than one run is in flight.
     Every message is logged by the driver (hook ``on_replicate_end``), whatever the
     executor, so worker processes need no logging set-up.
     """
@@ -48,33 +76,42 @@ class LoggingPlugin(BasePlugin):
         self._level = level
         self._started = 0.0
         self._done = 0
-        self._handler: logging.Handler | None = None
+        self._run: _Run | None = None
+        self._extra: dict[str, Any] = {}
 
     def __getstate__(self) -> dict[str, object]:
         # Worker processes get a copy (get_plugin works there) but log nothing: the
-        # driver's stderr handler, with its lock, stays in the driver.
+        # driver's record of the run, and its stderr handler, stay in the driver.
         state = self.__dict__.copy()
-        state["_handler"] = None
+        state["_run"] = None
         return state
 
     def init_hook(self, experiment: Experiment) -> None:
-        """Apply the level to the ``crystallize`` logger."""
-        logger.setLevel(self._level)
+        """Apply the level to the ``crystallize`` logger, unless runs are in flight (the
+        level is theirs until they end; this one's applies when its run starts)."""
+        with _LOCK:
+            if not _live_runs():
+                logger.setLevel(self._level)
 
     def before_run(self, experiment: Experiment) -> None:
         """Apply the level (and a stderr handler when verbose), log the start of a run."""
-        logger.setLevel(self._level)
-        _drop_stale_handlers()
-        if self.verbose and not logger.handlers and not logging.getLogger().handlers:
-            self._handler = _RunHandler(experiment)
-            logger.addHandler(self._handler)
+        with _LOCK:
+            runs = _live_runs()
+            printing = self.verbose and (
+                bool(_HANDLER) or (not logger.handlers and not logging.getLogger().handlers)
+            )
+            self._run = _Run(weakref.ref(experiment), self._level, printing)
+            runs.append(self._run)
+            _settle(runs)
+        self._extra = {"experiment": experiment.name}
         self._started = time.perf_counter()
         self._done = 0
         from crystallize.lifecycle import run_kind  # not loaded at import crystallize
 
         kind = run_kind()
         if kind == "run":
-            logger.info(
+            self._log(
+                logging.INFO,
                 "Running experiment '%s': %d replicate(s) x %d condition(s)",
                 experiment.name,
                 experiment.replicates,
@@ -83,7 +120,8 @@ class LoggingPlugin(BasePlugin):
             return
         # apply() and debug() narrow the experiment to the one condition they run.
         condition = experiment.treatments[0].name if experiment.treatments else "baseline"
-        logger.info(
+        self._log(
+            logging.INFO,
             "%s experiment '%s': condition '%s', replicate %d",
             "Applying" if kind == "apply" else "Debugging",
             experiment.name,
@@ -104,7 +142,8 @@ class LoggingPlugin(BasePlugin):
                 cache = " (cache hit)"
             elif step.cache_miss_reason:
                 cache = f" (cache miss: {step.cache_miss_reason})"
-            logger.info(
+            self._log(
+                logging.INFO,
                 "[%s #%d] step %s took %.3f ms%s",
                 record.condition,
                 record.replicate,
@@ -112,7 +151,8 @@ class LoggingPlugin(BasePlugin):
                 step.duration * 1e3,
                 cache,
             )
-        logger.info(
+        self._log(
+            logging.INFO,
             "[%s #%d] replicate done in %.3f ms (seed %s)",
             record.condition,
             record.replicate,
@@ -120,15 +160,21 @@ class LoggingPlugin(BasePlugin):
             record.seed,
         )
 
+    def _log(self, level: int, message: str, *args: object) -> None:
+        """Log one line of this run, if its level lets it through (another run in flight
+        may have the shared logger more verbose than this one)."""
+        if level >= self._level:
+            logger.log(level, message, *args, extra=self._extra)
+
     def _log_failure(self, record: ReplicateRecord) -> None:
-        """One ERROR line; with ``verbose`` or the logger at DEBUG, the stored traceback
+        """One ERROR line; with ``verbose`` or ``log_level`` DEBUG, the stored traceback
         follows it in the same message."""
         error = record.error
         stored = error.traceback
-        if stored and (self.verbose or logger.isEnabledFor(logging.DEBUG)):
-            logger.error("Replicate failed: %s\n%s", error, stored.rstrip())
+        if stored and (self.verbose or self._level <= logging.DEBUG):
+            self._log(logging.ERROR, "Replicate failed: %s\n%s", error, stored.rstrip())
         else:
-            logger.error("Replicate failed: %s", error)
+            self._log(logging.ERROR, "Replicate failed: %s", error)
 
     def after_run(self, experiment: Experiment, result: Result) -> None:
         """Log the end of a run (``failed`` or ``cancelled`` when it raised) with its
@@ -139,7 +185,8 @@ class LoggingPlugin(BasePlugin):
         reused = len(result.records) - self._done if run_kind() == "run" else 0
         hits = result.info.get("cache_hits", 0)
         ended = {"failed": "failed", "cancelled": "was cancelled"}.get(result.info.get("status"), "finished")
-        logger.info(
+        self._log(
+            logging.INFO,
             "Experiment '%s' %s in %.2f s: %d replicate record(s) computed%s, "
             "%d cache hit(s), %d error(s)",
             experiment.name,
@@ -150,29 +197,50 @@ class LoggingPlugin(BasePlugin):
             hits,
             len(result.errors),
         )
-        if self._handler is not None:  # a later quiet experiment must stay quiet
-            logger.removeHandler(self._handler)
-            self._handler = None
+        with _LOCK:  # the last verbose run removes the handler: later quiet runs stay quiet
+            runs = _live_runs()
+            if self._run in runs:
+                runs.remove(self._run)
+            self._run = None
+            _settle(runs)
 
 
 class _RunHandler(logging.StreamHandler):
-    """The stderr handler a verbose run adds, knowing which experiment's run it serves."""
+    """The stderr handler verbose runs share; it names each line's experiment while
+    several runs are in flight."""
 
-    def __init__(self, experiment: Experiment) -> None:
+    _plain = logging.Formatter("%(asctime)s %(levelname)s %(message)s")
+    _named = logging.Formatter(
+        "%(asctime)s %(levelname)s %(experiment)s: %(message)s", defaults={"experiment": "-"}
+    )
+
+    def __init__(self) -> None:
         super().__init__(sys.stderr)
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        self.experiment = weakref.ref(experiment)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return (self._named if len(_RUNS) > 1 else self._plain).format(record)
 
 
-def _drop_stale_handlers() -> None:
-    """Remove the handlers of verbose runs that are over but whose ``after_run`` never
-    ran to remove them (say, a second Ctrl+C while the run was closing), so a later
-    quiet experiment prints nothing extra."""
+def _live_runs() -> list[_Run]:
+    """The runs in flight, without those that are over but whose ``after_run`` never
+    ran (say, a second Ctrl+C while the run was closing). ``_LOCK`` held."""
     from crystallize.engine import is_running
 
-    for handler in list(logger.handlers):
-        if isinstance(handler, _RunHandler) and not is_running(handler.experiment()):
-            logger.removeHandler(handler)
+    _RUNS[:] = [run for run in _RUNS if is_running(run.experiment())]
+    return _RUNS
+
+
+def _settle(runs: list[_Run]) -> None:
+    """Set the logger for ``runs``: the most verbose of their levels (the level stays
+    when none is left), and the stderr handler while a verbose one prints. ``_LOCK`` held."""
+    if runs:
+        logger.setLevel(min(run.level for run in runs))
+    printing = any(run.printing for run in runs)
+    if printing and not _HANDLER:
+        _HANDLER.append(_RunHandler())
+        logger.addHandler(_HANDLER[0])
+    elif not printing and _HANDLER:
+        logger.removeHandler(_HANDLER.pop())
 
 
 def _level_number(log_level: object) -> int:

@@ -591,10 +591,13 @@ def collect_warnings() -> Iterator[list[str]]:
     """Record warnings raised inside the block into a list of unique messages.
 
     Degenerate data (e.g. identical values) makes scipy warn and return NaN; the verifier
-    reports those warnings under the ``warnings`` key instead of printing them.
+    reports those warnings under the ``warnings`` key instead of printing them. Blocks in
+    several threads take turns (see :mod:`crystallize.utils.warnings_capture`).
     """
+    from crystallize.utils.warnings_capture import catch_warnings
+
     notes: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
+    with catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         yield notes
     for item in caught:

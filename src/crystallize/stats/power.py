@@ -72,6 +72,8 @@ def replicates_needed(
     import statsmodels.tools.sm_exceptions  # noqa: F401
     from statsmodels.stats.power import TTestIndPower
 
+    from crystallize.utils.warnings_capture import catch_warnings
+
     analysis = TTestIndPower()
     kwargs = {
         "effect_size": float(effect_size),
@@ -91,7 +93,7 @@ def replicates_needed(
             )
         return value
 
-    with warnings.catch_warnings():
+    with catch_warnings():
         warnings.simplefilter("ignore")
         nobs = float(analysis.solve_power(nobs1=None, power=power, ratio=1.0, **kwargs))
         if math.isfinite(nobs):

@@ -310,7 +310,7 @@ class RunSession:
         if run.pid == os.getpid() and run.hostname == hostname():
             return run.run_id in _DRIVING  # else left "running" by an earlier run here
         stale_after = getattr(self.store, "stale_after", DEFAULT_STALE_AFTER)
-        return stale_reason(run.pid, run.hostname, run.heartbeat_at, time.time(), stale_after, run.started_at) is None
+        return stale_reason(run.pid, run.hostname, run.heartbeat_at, time.time(), stale_after) is None
 
     def _refuse_if_live(self, run: RunInfo) -> None:
         """Raise RunInProgressError when ``run`` still has a live driver (another process,

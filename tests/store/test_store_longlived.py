@@ -123,8 +123,8 @@ def test_a_run_left_running_by_a_dead_process_does_not_keep_v0(other_driver):
             experiment="experiment", fingerprint="other", spec={}, replicates=3,
             conditions=["baseline"], base_seed=1, artifact_version=0,
         )
-        store._connection().execute(  # its pid now names a process started after it
-            "UPDATE runs SET pid = ?, hostname = ?, heartbeat_at = 0, started_at = 0 WHERE run_id = ?",
+        store._connection().execute(  # its pid now names a process started after its last heartbeat
+            "UPDATE runs SET pid = ?, hostname = ?, heartbeat_at = 0 WHERE run_id = ?",
             (other_driver, hostname(), dead.run_id),
         )
     write_file("data/experiment/v0/baseline/0/model.bin", "stale")

@@ -95,32 +95,32 @@ def process_start_time(pid: int) -> float | None:
         return None
 
 
-def _is_driver(pid: int, run_started_at: float | None) -> bool | None:
-    """Whether the live process ``pid`` on this host can be the driver of a run started
-    at ``run_started_at``: ``False`` when it started after the run did (the driver died
-    and its pid was reused), ``None`` when its start cannot be read."""
-    started = None if run_started_at is None else process_start_time(pid)
-    return None if started is None else started <= run_started_at
+def _is_driver(pid: int, heartbeat_at: float) -> bool | None:
+    """Whether the live process ``pid`` on this host can be the driver whose last
+    heartbeat is ``heartbeat_at``: a driver was alive when it wrote it, so ``False`` when
+    the process started after it (the driver died and its pid was reused), ``None``
+    when its start cannot be read."""
+    started = process_start_time(pid)
+    return None if started is None else started <= heartbeat_at
 
 
-def stale_reason(
-    pid: int, host: str, heartbeat_at: float, now: float, stale_after: float, started_at: float | None = None
-) -> str | None:
+def stale_reason(pid: int, host: str, heartbeat_at: float, now: float, stale_after: float) -> str | None:
     """Why a run marked ``running`` has no live driver any more, or ``None`` if it may.
 
     On this host, ``pid`` decides: the run is dead when the process is gone
     (:func:`pid_alive`), and alive while it runs (even stopped with Ctrl+Z, its
-    heartbeat as old as you like) if it started before the run did (``started_at``).
-    Otherwise the heartbeat decides, as on other hosts: dead once it is older than
-    ``stale_after`` seconds. That covers a process that reuses the pid of a driver
-    that died, a platform where process start times cannot be read
-    (:func:`process_start_time`), and this process itself, whose own runs the caller
-    knows about (a stopped process heartbeats again, and revives its run, once continued).
+    heartbeat as old as you like) if it started before its last heartbeat — the driver
+    of a resumed run too, which started long after the run. Otherwise the heartbeat
+    decides, as on other hosts: dead once it is older than ``stale_after`` seconds. That
+    covers a process that reuses the pid of a driver that died, a platform where process
+    start times cannot be read (:func:`process_start_time`), and this process itself,
+    whose own runs the caller knows about (a stopped process heartbeats again, and
+    revives its run, once continued).
     """
     if host == hostname():
         if not pid_alive(pid):
             return f"driver process {pid} on {host} ended without finishing the run"
-        if pid != os.getpid() and _is_driver(pid, started_at):
+        if pid != os.getpid() and _is_driver(pid, heartbeat_at):
             return None
     if now - heartbeat_at > stale_after:
         return f"no heartbeat from driver process {pid} on {host} for {now - heartbeat_at:.0f} s"

@@ -227,15 +227,15 @@ class RunRows:
         now = time.time()
         with self.transaction(write=True) as conn:
             row = conn.execute(
-                "SELECT status, pid, hostname, heartbeat_at, started_at FROM runs WHERE run_id = ?", (run_id,)
+                "SELECT status, pid, hostname, heartbeat_at FROM runs WHERE run_id = ?", (run_id,)
             ).fetchone()
             if row is None:
                 raise RunNotFoundError(run_id, str(self.path))
-            status, pid, host, beat, started = row
+            status, pid, host, beat = row
             ours = pid == os.getpid() and host == _hostname()
             busy = (
                 status == "running" and not ours
-                and stale_reason(pid, host, beat, now, self.stale_after, started) is None
+                and stale_reason(pid, host, beat, now, self.stale_after) is None
             )
             if not busy:
                 conn.execute(
@@ -377,12 +377,11 @@ class RunRows:
         now = time.time()
         with self.transaction() as conn:
             rows = conn.execute(
-                "SELECT run_id, pid, hostname, heartbeat_at, warnings, started_at FROM runs "
-                "WHERE status = 'running'"
+                "SELECT run_id, pid, hostname, heartbeat_at, warnings FROM runs WHERE status = 'running'"
             ).fetchall()
         stale: list[tuple[str, str, float]] = []
-        for run_id, pid, host, beat, warnings, started in rows:
-            reason = stale_reason(pid, host, beat, now, self.stale_after, started)
+        for run_id, pid, host, beat, warnings in rows:
+            reason = stale_reason(pid, host, beat, now, self.stale_after)
             if reason is None:
                 continue
             new_warnings = [*loads(warnings), f"marked interrupted: {reason}"]

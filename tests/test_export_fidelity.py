@@ -166,3 +166,13 @@ def test_to_dataframe_warns_nothing_for_plain_metrics():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         run(whole(), replicates=2).to_dataframe()
+
+
+def test_to_parquet_writes_to_a_file_object(tmp_path):
+    """A buffer (for an upload, or in a notebook) is written as pandas writes it."""
+    import io
+
+    buffer = io.BytesIO()
+    run(whole(), replicates=2).to_parquet(buffer)
+    buffer.seek(0)
+    assert pd.read_parquet(buffer)["count"].tolist() == [0, 1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from math import isfinite
 from operator import attrgetter
@@ -305,7 +306,8 @@ class Result:
         make a struct of them, giving each row every key any row has) are written as JSON
         text, one value per row (missing values and NaN as null): ``json.loads`` reads it
         back. A local file is replaced in one step (missing parent directories are
-        created); a URL (``s3://...``) is handed to pandas, which writes it with fsspec.
+        created); a file object, or a URL (``s3://...``, written with fsspec), is handed
+        to pandas.
         """
         from crystallize.utils.optional import require
 
@@ -319,8 +321,8 @@ class Result:
             columns.append("metric_tags")
         for column in columns:
             frame[column] = [None if missing(value) else _json_text(value) for value in frame[column]]
-        if isinstance(path, str) and "://" in path:  # an fsspec URL (s3://...): pandas writes it
-            frame.to_parquet(path, index=False)
+        if not isinstance(path, (str, os.PathLike)) or "://" in os.fspath(path):
+            frame.to_parquet(path, index=False)  # a file object, or an fsspec URL (s3://...)
             return
         replace_file(path, frame.to_parquet(None, index=False))  # in one step, parents created
 

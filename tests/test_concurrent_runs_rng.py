@@ -145,6 +145,19 @@ def test_a_nested_run_in_the_same_thread_is_not_concurrent():
     assert result.metrics.baseline.metrics["inner_warnings"] == [0, 0]
 
 
+def test_a_run_nested_in_a_step_of_an_async_run_is_not_concurrent():
+    """Under AsyncExecution steps run on the executor's loop thread, not the thread that
+    called run(); a synchronous step blocks that loop, so a run it starts is nested."""
+    from crystallize import AsyncExecution
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        result = _experiment("outer", 1, steps=[run_inner()], replicates=2, execution=AsyncExecution()).run()
+    assert not result.errors
+    assert result.warnings == []
+    assert result.metrics.baseline.metrics["inner_warnings"] == [0, 0]
+
+
 def test_a_drawing_step_of_two_runs_at_once_is_not_cached_for_a_later_clean_run():
     _in_threads(_experiment("A", 1, root="shared"), _experiment("B", 2, root="shared"))
     GATE.open()

@@ -129,7 +129,7 @@ def _share_rngs(sharing: RngSharing) -> None:
     from crystallize.plugins.seed import overlap_warning
 
     for other in _DRAWING:
-        if other.thread != sharing.thread:
+        if sharing.runs_beside(other):
             other.overlap = other.overlap or overlap_warning(other.name, sharing.name)
             sharing.overlap = sharing.overlap or overlap_warning(sharing.name, other.name)
     _DRAWING.add(sharing)

@@ -130,7 +130,11 @@ class AsyncExecution(ExecutionPlugin):
                     task.cancel()
                 await asyncio.gather(*running, return_exceptions=True)
 
+        sharing = getattr(replicate_fn, "rng_sharing", None)
+
         def runner() -> None:
+            if sharing is not None:  # a run a step starts on this thread is nested in it
+                sharing.loop_thread = threading.get_ident()
             asyncio.set_event_loop(loop)
             loop.set_task_factory(stream_task_factory)  # tasks a replicate starts share its RNGs
             try:

@@ -79,15 +79,30 @@ class RngSharing:
     Args:
         name: the experiment's name.
         threads: whether the run's replicates run in threads of their own.
+
+    Attributes:
+        loop_thread: the thread running the replicates one step at a time when that is
+            not the thread the run was started in (AsyncExecution's event loop): a run
+            started there is nested in one of this run's steps, not concurrent with it.
     """
 
-    __slots__ = ("name", "thread", "threads", "overlap")
+    __slots__ = ("name", "thread", "threads", "overlap", "loop_thread")
 
     def __init__(self, name: str, threads: bool = False) -> None:
         self.name = name
         self.thread = threading.get_ident()  # the thread the run was started in
         self.threads = threads
         self.overlap: str | None = None
+        self.loop_thread: int | None = None
+
+    def runs_beside(self, other: RngSharing) -> bool:
+        """Whether this run, starting now, draws while ``other`` (in flight) may: it was
+        started in another thread than ``other``, and not in the loop thread where
+        ``other`` runs its replicates one step at a time (then a step of ``other`` started
+        it, and ``other`` waits for it)."""
+        if other.thread == self.thread:
+            return False  # nested in a step of the other
+        return other.threads or other.loop_thread != self.thread
 
     @property
     def shared(self) -> bool:

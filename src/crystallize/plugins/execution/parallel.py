@@ -606,24 +606,14 @@ def _as_completed(
 _MANAGER_EXIT_SECONDS = 2.0
 
 
-_EXITING = False  # set by exiting(): streams are being stopped at interpreter exit
-
-
-def exiting() -> None:
-    """Say the interpreter is exiting (the engine's exit hook, stopping abandoned
-    streams): stopped pools then wait for their manager thread (:func:`_await_pool_manager`)."""
-    global _EXITING
-    _EXITING = True
-
-
 def _await_pool_manager(manager: Any) -> None:
-    """At interpreter exit, wait (briefly) for ``manager``, the manager thread of a
-    process pool whose workers were stopped. It closes the pool's wake-up pipe when it
-    ends; still running, it races ``concurrent.futures``' exit hook writing to the same
+    """Wait (briefly) for ``manager``, the manager thread of a process pool whose workers
+    were stopped. It closes the pool's wake-up pipe when it ends; left running into
+    interpreter exit, that races ``concurrent.futures``' exit hook writing to the same
     pipe ("Exception ignored ... Bad file descriptor", a race in CPython 3.11)."""
     import threading
 
-    if _EXITING and manager is not None and manager is not threading.current_thread():
+    if manager is not None and manager is not threading.current_thread():
         manager.join(_MANAGER_EXIT_SECONDS)
 
 

@@ -596,9 +596,8 @@ def _as_completed(
                 future.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
         else:  # the pool breaks by itself and fails what is left (cancelling races that)
-            manager = getattr(pool, "_executor_manager_thread", None)  # shutdown() forgets it
             pool.shutdown(wait=False)
-            _await_pool_manager(manager)
+            _await_pool_manager(pool)
 
 
 #: How long a stopped process pool's manager thread is given to notice its workers are
@@ -606,13 +605,14 @@ def _as_completed(
 _MANAGER_EXIT_SECONDS = 2.0
 
 
-def _await_pool_manager(manager: Any) -> None:
-    """Wait (briefly) for ``manager``, the manager thread of a process pool whose workers
-    were stopped. It closes the pool's wake-up pipe when it ends; left running into
+def _await_pool_manager(pool: Executor) -> None:
+    """Wait (briefly) for the manager thread of a process pool whose workers were
+    stopped. It closes the pool's wake-up pipe when it ends; left running into
     interpreter exit, that races ``concurrent.futures``' exit hook writing to the same
     pipe ("Exception ignored ... Bad file descriptor", a race in CPython 3.11)."""
     import threading
 
+    manager = getattr(pool, "_executor_manager_thread", None)
     if manager is not None and manager is not threading.current_thread():
         manager.join(_MANAGER_EXIT_SECONDS)
 

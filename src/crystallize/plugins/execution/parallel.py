@@ -597,24 +597,6 @@ def _as_completed(
             pool.shutdown(wait=False, cancel_futures=True)
         else:  # the pool breaks by itself and fails what is left (cancelling races that)
             pool.shutdown(wait=False)
-            _await_pool_manager(pool)
-
-
-#: How long a stopped process pool's manager thread is given to notice its workers are
-#: gone and release its resources.
-_MANAGER_EXIT_SECONDS = 2.0
-
-
-def _await_pool_manager(pool: Executor) -> None:
-    """Wait (briefly) for the manager thread of a process pool whose workers were
-    stopped. It closes the pool's wake-up pipe when it ends; left running into
-    interpreter exit, that races ``concurrent.futures``' exit hook writing to the same
-    pipe ("Exception ignored ... Bad file descriptor", a race in CPython 3.11)."""
-    import threading
-
-    manager = getattr(pool, "_executor_manager_thread", None)
-    if manager is not None and manager is not threading.current_thread():
-        manager.join(_MANAGER_EXIT_SECONDS)
 
 
 def _workers_of(pool: Executor) -> list[Any]:

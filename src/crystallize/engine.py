@@ -254,6 +254,9 @@ def _stop_abandoned_streams() -> None:
     while a stream was read leave it alone."""
     exiting = threading.current_thread()
     pid = os.getpid()
+    parallel = sys.modules.get("crystallize.plugins.execution.parallel")
+    if parallel is not None:
+        parallel.exiting()  # stopped process pools wait for their manager thread
     for stream in list(_READ_STREAMS):
         if stream._reader_pid != pid:  # a forked worker process: the stream is its parent's
             continue

@@ -70,13 +70,9 @@ class AsyncExecution(ExecutionPlugin):
         import queue
         import threading
 
+        from crystallize.awaitables import cancel_other_tasks
         from crystallize.plugins.execution.rng_isolation import OwnRngState, stream_task_factory
-        from crystallize.replicate import (
-            RUN_STOPPING,
-            cancel_other_tasks,
-            cancels_replicate,
-            finished_before,
-        )
+        from crystallize.replicate import RUN_STOPPING, cancels_replicate, finished_before
 
         results: queue.Queue = queue.Queue()
         if wants_events(replicate_fn):  # live events join the results, in arrival order

@@ -596,7 +596,35 @@ def _as_completed(
                 future.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
         else:  # the pool breaks by itself and fails what is left (cancelling races that)
+            manager = getattr(pool, "_executor_manager_thread", None)  # shutdown() forgets it
             pool.shutdown(wait=False)
+            _await_pool_manager(manager)
+
+
+#: How long a stopped process pool's manager thread is given to notice its workers are
+#: gone and release its resources.
+_MANAGER_EXIT_SECONDS = 2.0
+
+
+_EXITING = False  # set by exiting(): streams are being stopped at interpreter exit
+
+
+def exiting() -> None:
+    """Say the interpreter is exiting (the engine's exit hook, stopping abandoned
+    streams): stopped pools then wait for their manager thread (:func:`_await_pool_manager`)."""
+    global _EXITING
+    _EXITING = True
+
+
+def _await_pool_manager(manager: Any) -> None:
+    """At interpreter exit, wait (briefly) for ``manager``, the manager thread of a
+    process pool whose workers were stopped. It closes the pool's wake-up pipe when it
+    ends; still running, it races ``concurrent.futures``' exit hook writing to the same
+    pipe ("Exception ignored ... Bad file descriptor", a race in CPython 3.11)."""
+    import threading
+
+    if _EXITING and manager is not None and manager is not threading.current_thread():
+        manager.join(_MANAGER_EXIT_SECONDS)
 
 
 def _workers_of(pool: Executor) -> list[Any]:

@@ -43,6 +43,7 @@ from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateRecord
 from crystallize.replicate import ReplicateOutcome, ReplicateRunner, baseline_condition, code_digest
 from crystallize.result import Result
+from crystallize.run_sharing import drawing_rngs, keep_callers_rngs, record_overlap
 from crystallize.session import RunSession, upstreams_pinned
 from crystallize.treatment import BASELINE, Treatment
 from crystallize.utils.callers import user_stacklevel
@@ -50,7 +51,6 @@ from crystallize.utils.gc_pacing import paced_gc
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment, TreatmentLike
-    from crystallize.plugins.execution.rng_isolation import RngSharing
 
 STRATEGIES = ("rerun", "resume")
 
@@ -70,11 +70,6 @@ def run_overrides(experiment: Experiment, **values: Any) -> Iterator[None]:
 
 _RUNNING: weakref.WeakSet[Experiment] = weakref.WeakSet()
 _RUNNING_LOCK = threading.Lock()
-#: The runs in flight whose replicates run in this process, drawing from its global
-#: random number generators (see :func:`_share_rngs`).
-_DRAWING: set[RngSharing] = set()
-#: Execution whose replicates run in other processes, never drawing from this one's RNGs.
-_OUT_OF_PROCESS = ("process", "ray")
 
 
 @contextlib.contextmanager
@@ -95,68 +90,6 @@ def _running(experiment: Experiment) -> Iterator[None]:
     finally:
         with _RUNNING_LOCK:
             _RUNNING.discard(experiment)
-
-
-@contextlib.contextmanager
-def _drawing_rngs(experiment: Experiment) -> Iterator[RngSharing | None]:
-    """Count the run among :data:`_DRAWING` for the duration when its replicates run in
-    this process (see :func:`_share_rngs`); yield its :class:`RngSharing`, or ``None``
-    when they run in other processes (process and Ray execution)."""
-    kind = getattr(experiment.execution_plugin, "executor_type", "serial")
-    if kind in _OUT_OF_PROCESS:
-        yield None
-        return
-    from crystallize.plugins.execution.rng_isolation import RngSharing
-
-    sharing = RngSharing(experiment.name, threads=kind == "thread")
-    with _RUNNING_LOCK:
-        _share_rngs(sharing)
-    try:
-        yield sharing
-    finally:
-        with _RUNNING_LOCK:
-            _DRAWING.discard(sharing)
-
-
-def _share_rngs(sharing: RngSharing) -> None:
-    """Add a run to :data:`_DRAWING` (called holding ``_RUNNING_LOCK``).
-
-    Runs in flight in other threads and this one draw from the same global generators,
-    spoiling each other's seeded numbers: each is told so (:attr:`RngSharing.overlap`).
-    A run nested in a step of another, in the same thread, pauses that one while it
-    runs: it is not concurrent.
-    """
-    from crystallize.plugins.seed import overlap_warning
-
-    for other in _DRAWING:
-        if sharing.runs_beside(other):
-            other.overlap = other.overlap or overlap_warning(other.name, sharing.name)
-            sharing.overlap = sharing.overlap or overlap_warning(sharing.name, other.name)
-    _DRAWING.add(sharing)
-
-
-def _record_overlap(sharing: RngSharing | None, session: RunSession) -> str | None:
-    """Add the warning that another run shared this run's global generators (if one
-    did) to the run's warnings, once; return it when it was added just now."""
-    message = sharing.overlap if sharing is not None else None
-    if message is None or message in session.warnings:
-        return None
-    session.warnings.append(message)
-    return message
-
-
-def _keep_callers_rngs(experiment: Experiment, sharing: RngSharing | None) -> contextlib.AbstractContextManager[Any]:
-    """Put the caller's global random generators back as they are now when the run ends:
-    replicates running in this process seed them (the default seeding; a custom
-    ``seed_fn`` leaves them to the user), and the code that called ``run()`` — a step of
-    an outer run among them — must go on drawing from its own stream, not the last
-    replicate's."""
-    seed_plugin = experiment.get_plugin(SeedPlugin)
-    if sharing is None or seed_plugin is None or seed_plugin.seed_fn is not None:
-        return contextlib.nullcontext()
-    from crystallize.plugins.execution.rng_isolation import PreservedRngState
-
-    return PreservedRngState()
 
 
 def is_running(experiment: Experiment | None) -> bool:
@@ -330,12 +263,12 @@ def iter_run(
         experiment, treatments=run_treatments, hypotheses=run_hypotheses, replicates=replicates
     ), contextlib.ExitStack() as at_end:
         experiment.validate()
-        sharing = at_end.enter_context(_drawing_rngs(experiment))  # before anything draws
+        sharing = at_end.enter_context(drawing_rngs(experiment))  # before anything draws
         conditions = [baseline_condition()] + [(t.name, t) for t in experiment.treatments]
         names = [name for name, _ in conditions]
         session = _open_session(experiment, strategy, names)
         # After the base seed was drawn from them: random.seed(n); run() still repeats.
-        at_end.enter_context(_keep_callers_rngs(experiment, sharing))
+        at_end.enter_context(keep_callers_rngs(experiment, sharing))
         from crystallize.reporting_html.config import run_config
 
         config = run_config(experiment)  # what ran: result.info["config"], stored in the summary
@@ -400,7 +333,7 @@ def iter_run(
             arriving.close()
             if runner.in_place_warning is not None:  # serial, thread and async execution
                 session.warnings.append(runner.in_place_warning)
-            overlap = _record_overlap(sharing, session)
+            overlap = record_overlap(sharing, session)
             if overlap is not None:
                 warnings.warn(overlap, RuntimeWarning, stacklevel=user_stacklevel())
             all_computed = first_failure is None
@@ -409,7 +342,7 @@ def iter_run(
         except BaseException as exc:
             if arriving is not None:
                 arriving.close()  # cancel what has not started
-            _record_overlap(sharing, session)
+            record_overlap(sharing, session)
             _abort(experiment, session, exc, _summary(records, config=config), build_result, all_computed)
             raise
         if first_failure is not None:

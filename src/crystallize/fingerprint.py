@@ -295,8 +295,25 @@ def _warn_undigestable(value: Any, path: str) -> None:
     )
 
 
+#: Version of the way :func:`code_hash` digests code. Bump it with every change to
+#: Crystallize that changes the digest of unchanged code: each run's spec records it
+#: (under :data:`DIGEST_SCHEME_KEY`), so a resume can tell code digests of an earlier
+#: scheme from a change to the user's code. Runs stored before it existed have none.
+CODE_DIGEST_SCHEME = 1
+#: The spec key holding :data:`CODE_DIGEST_SCHEME`; no part of the :func:`fingerprint`.
+DIGEST_SCHEME_KEY = "code_digests"
+
+
+def digest_scheme_of(spec: dict[str, Any]) -> int | None:
+    """The :data:`CODE_DIGEST_SCHEME` a stored spec's code digests were computed with
+    (``None``: a run stored before specs recorded it)."""
+    scheme = spec.get(DIGEST_SCHEME_KEY)
+    return scheme if isinstance(scheme, int) and not isinstance(scheme, bool) else None
+
+
 def spec_of(experiment: Experiment) -> dict[str, Any]:
-    """The parts of ``experiment`` that determine its results, as plain data."""
+    """The parts of ``experiment`` that determine its results, as plain data, with the
+    :data:`CODE_DIGEST_SCHEME` of its code digests."""
     seed = experiment.get_plugin(SeedPlugin)
     steps = experiment.pipeline.steps if experiment.pipeline is not None else []
     datasource = experiment.datasource
@@ -312,6 +329,7 @@ def spec_of(experiment: Experiment) -> dict[str, Any]:
             "auto_seed": seed.auto_seed,
             "seed_fn": _plain(seed.seed_fn, "seed.seed_fn") if seed.seed_fn else None,
         },
+        DIGEST_SCHEME_KEY: CODE_DIGEST_SCHEME,
     }
 
 
@@ -344,13 +362,15 @@ def _treatment_spec(treatment: Any, base_steps: list[Any]) -> Any:
 
 
 def fingerprint(spec: dict[str, Any]) -> str:
-    """A stable digest of a spec from :func:`spec_of`."""
-    text = json.dumps(spec, sort_keys=True, default=repr)
+    """A stable digest of a spec from :func:`spec_of`, without its digest-scheme marker
+    (a run stored before the marker existed keeps its fingerprint)."""
+    text = json.dumps(_without_marker(spec), sort_keys=True, default=repr)
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def spec_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Human-readable names of the spec parts that differ (``steps[1].code``, ``seed``...)."""
+    """Human-readable names of the spec parts that differ (``steps[1].code``, ``seed``...);
+    the digest-scheme marker is not one (see :func:`digest_scheme_of`)."""
     differences: list[str] = []
 
     def walk(a: Any, b: Any, path: str) -> None:
@@ -365,8 +385,13 @@ def spec_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         else:
             differences.append(path or "spec")
 
-    walk(old, new, "")
+    walk(_without_marker(old), _without_marker(new), "")
     return differences
+
+
+def _without_marker(spec: dict[str, Any]) -> dict[str, Any]:
+    """``spec`` without its :data:`DIGEST_SCHEME_KEY`, which is no part of the experiment."""
+    return {key: value for key, value in spec.items() if key != DIGEST_SCHEME_KEY}
 
 
 __all__ = ["code_hash", "fingerprint", "param_digest", "source_of", "spec_differences", "spec_of"]

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from crystallize.artifacts import ArtifactLocation
 from crystallize.exceptions import ExperimentValidationError, StoreError
-from crystallize.fingerprint import fingerprint, spec_differences, spec_of
+from crystallize.fingerprint import (
+    CODE_DIGEST_SCHEME,
+    digest_scheme_of,
+    fingerprint,
+    spec_differences,
+    spec_of,
+)
 from crystallize.lifecycle import status_of
 from crystallize.plugins.artifacts import ArtifactPlugin, require_root_for_artifacts
 from crystallize.plugins.seed import SeedPlugin
@@ -347,10 +353,9 @@ class RunSession:
         if other is None:
             logger.info("Nothing to resume for '%s': no earlier run; starting a new run", name)
         else:
-            changed = ", ".join(spec_differences(other.spec, spec)) or "fingerprint"
             logger.warning(
-                "Not resuming run %s of '%s': the experiment changed since (%s); starting a new run",
-                other.run_id, name, changed,
+                "Not resuming run %s of '%s': %s; starting a new run",
+                other.run_id, name, _what_changed(other.spec, spec),
             )
         return None
 
@@ -605,6 +610,25 @@ def _prepare_artifacts(root: Any, experiment: str, make: Any = None, *args: Any)
             f"Cannot prepare the artifact directory {str(where)!r}: {directory_problem(where, exc)}. "
             "Move it away, or give the experiment another name."
         ) from exc
+
+
+def _what_changed(stored: dict[str, Any], spec: dict[str, Any]) -> str:
+    """Why a run stored with spec ``stored`` is not resumed by an experiment with spec
+    ``spec``: the parts that differ. Code digests stored under another digest scheme
+    (:data:`~crystallize.fingerprint.CODE_DIGEST_SCHEME`: an earlier Crystallize) differ
+    even for unchanged code, so they are put down to the upgrade, not the user's code."""
+    changed = spec_differences(stored, spec)
+    scheme = digest_scheme_of(stored)
+    digests = [] if scheme == CODE_DIGEST_SCHEME else [part for part in changed if part.endswith(".code")]
+    edits = ", ".join(part for part in changed if part not in digests)
+    if not digests:
+        return f"the experiment changed since ({edits or 'fingerprint'})"
+    version = "a newer" if scheme is not None and scheme > CODE_DIGEST_SCHEME else "an earlier"
+    upgrade = (
+        f"its code digests were computed by {version} Crystallize version, so they differ even for "
+        f"unchanged code ({', '.join(digests)})"
+    )
+    return f"the experiment changed since ({edits}), and {upgrade}" if edits else upgrade
 
 
 def _later_run_in_same_version(runs: list[RunInfo], previous: RunInfo) -> RunInfo | None:

@@ -322,7 +322,9 @@ class Exploration:
     def _integrity(self, comparison: Comparison, registration: Preregistration, result: Result,
                   test: dict[str, Any], code: str, seed: int, replicates: int) -> _Integrity:
         """Read back what the store kept of the confirmation and judge its integrity."""
-        with open_store(self.root_dir) as store:
+        from crystallize.store.opening import open_existing_store
+
+        with open_existing_store(self.root_dir) as store:  # a read: never creates a store
             stored = store.get_preregistration(registration.registration_id)
             run = store.get_run(result.run_id) if result.run_id else None
         integrity = _Integrity(

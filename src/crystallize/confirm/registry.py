@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from crystallize.confirm.expression import HypothesisSyntaxError, parse_hypothesis
-from crystallize.store import Preregistration, open_store
+from crystallize.store import Preregistration
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 def registrations(root_dir: str | os.PathLike[str] = "data", *, exploration_run: str | None = None,
@@ -23,6 +27,13 @@ def registrations(root_dir: str | os.PathLike[str] = "data", *, exploration_run:
     cancelled and failed confirmation attempts too. The order is the store's own
     insertion order, not ``created_at``: a clock stepped back (or another host's clock)
     does not reorder the attempts.
+
+    Like the other history reads (:func:`~crystallize.store.list_runs`), this creates
+    nothing and reads a store that cannot be written read-only; a store written before
+    pre-registrations existed has none.
+
+    Raises:
+        StoreError: ``root_dir`` holds no run store (the message says what is there).
     """
     return _matching(_written(root_dir), exploration_run, hypothesis)
 
@@ -37,15 +48,26 @@ def registered_before(registration_id: str, root_dir: str | os.PathLike[str], *,
 def _written(root_dir: str | os.PathLike[str], before: str | None = None) -> list[Preregistration]:
     """Every registration of the store in insertion order (SQLite ``rowid``: rows are
     never deleted or changed, and ``VACUUM`` keeps their order), optionally only those
-    written before the registration ``before``."""
+    written before the registration ``before``. The store is only read (see
+    :func:`~crystallize.store.opening.open_existing_store`)."""
+    from crystallize.store.opening import open_existing_store
     from crystallize.store.serialize import loads
 
     query = "SELECT registration_id, experiment, hypothesis, created_at, payload FROM preregistrations"
     if before is not None:
         query += " WHERE rowid < (SELECT rowid FROM preregistrations WHERE registration_id = ?)"
-    with open_store(root_dir) as store, store.transaction() as conn:  # read only
+    with open_existing_store(root_dir) as store, store.transaction() as conn:
+        if not _has_registrations_table(conn):  # written before schema version 2, read-only
+            return []
         rows = conn.execute(query + " ORDER BY rowid", () if before is None else (before,)).fetchall()
     return [Preregistration(row[0], row[1], row[2], row[3], loads(row[4])) for row in rows]
+
+
+def _has_registrations_table(conn: sqlite3.Connection) -> bool:
+    """Whether the store behind ``conn`` has a ``preregistrations`` table (a store of
+    schema version 1 opened read-only, so not upgraded, has none)."""
+    found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'preregistrations'")
+    return found.fetchone() is not None
 
 
 def _matching(found: list[Preregistration], exploration_run: str | None,

@@ -67,7 +67,16 @@ class ConditionMetrics:
         return MetricSamples(self.metrics, self.value_replicates)
 
     def __repr__(self) -> str:
-        return f"ConditionMetrics({self.name!r}, {self.metrics!r})"
+        """The name, the number of replicates and, for the first 10 metrics, their
+        first 3 values (each shortened) with how many more there are."""
+        from crystallize.utils.context import short_repr
+
+        metrics = [
+            f"{name!r}: [{_shortened([short_repr(v) for v in values[:3]], len(values))}]"
+            for name, values in list(self.metrics.items())[:10]
+        ]
+        shown = _shortened(metrics, len(self.metrics), " metrics")
+        return f"ConditionMetrics({self.name!r}, replicates={len(self.replicates)}, metrics={{{shown}}})"
 
 
 class ExperimentMetrics:
@@ -99,7 +108,10 @@ class ExperimentMetrics:
         return conditions[name]
 
     def __repr__(self) -> str:
-        return f"ExperimentMetrics(baseline={self.baseline!r}, treatments={self.treatments!r})"
+        """The baseline and the first 3 treatments (with how many more there are)."""
+        treatments = [f"{name!r}: {metrics!r}" for name, metrics in list(self.treatments.items())[:3]]
+        shown = _shortened(treatments, len(self.treatments))
+        return f"ExperimentMetrics(baseline={self.baseline!r}, treatments={{{shown}}})"
 
 
 class Result:
@@ -370,10 +382,19 @@ class Result:
         return render_report(self)
 
     def __repr__(self) -> str:
+        """The experiment, the first 5 conditions, and how many records and errors."""
+        conditions = _shortened([repr(name) for name in self.conditions[:5]], len(self.conditions))
         return (
-            f"Result(experiment={self.experiment!r}, conditions={self.conditions!r}, "
+            f"Result(experiment={self.experiment!r}, conditions=[{conditions}], "
             f"records={len(self._records)}, errors={len(self.errors)})"
         )
+
+
+def _shortened(parts: list[str], total: int, what: str = "") -> str:
+    """``parts`` (the first of ``total`` items) joined for a repr, with ``... and N more``
+    (``what`` names the items) when some were left out."""
+    more = total - len(parts)
+    return ", ".join([*parts, f"... and {more} more{what}"] if more > 0 else parts)
 
 
 def _adds_metrics(record: ReplicateRecord) -> bool:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Mapping
-from typing import Any
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
 
 from crystallize.exceptions import ContextMutationError, MissingContextKeyError
 
@@ -31,6 +32,26 @@ def _missing_key_message(key: object, keys: list[Any]) -> str:
         f"The context has no key {key!r}{hint or '.'} Available keys: {shown}. Add it with "
         f"initial_ctx or a treatment, or read it with ctx.get({key!r}, default)."
     )
+
+
+_SHORT_REPR: Any = None  # the reprlib.Repr of short_repr, made on first use
+
+
+def short_repr(value: Any) -> str:
+    """``repr(value)`` shortened as :mod:`reprlib` does: long lists, strings and deep
+    nesting cut with ``...`` (at most 10 items a level, 80 characters a string)."""
+    global _SHORT_REPR
+    if _SHORT_REPR is None:
+        import reprlib
+
+        short = reprlib.Repr()
+        short.maxlevel = 3
+        short.maxlist = short.maxtuple = short.maxset = short.maxfrozenset = short.maxdeque = 10
+        short.maxdict = short.maxarray = 10
+        short.maxstring = short.maxother = 80
+        short.maxlong = 40
+        _SHORT_REPR = short
+    return _SHORT_REPR.repr(value)
 
 
 _IMMUTABLE_SCALARS = frozenset({int, float, bool, str, bytes, complex, type(None)})
@@ -136,21 +157,56 @@ class ContextMetrics:
         return f"ContextMetrics({self._values!r})"
 
 
+def _refuse_metrics(ctx: FrozenContext, value: Any = None) -> None:
+    """``ctx.metrics = ...`` / ``del ctx.metrics``: refused."""
+    raise ContextMutationError(
+        "Cannot replace or delete ctx.metrics: the context is frozen. Record values with "
+        "ctx.record(name, value) or ctx.metrics.add(name, value)."
+    )
+
+
+def _set_once(name: str, slot: str) -> property:
+    """A property over ``slot`` that can be set while it is ``None`` (the engine sets it
+    on a fresh context; so can a test on a standalone context), and never again."""
+
+    def refuse(ctx: FrozenContext, value: Any = None) -> None:
+        raise ContextMutationError(
+            f"Cannot change ctx.{name}: it is set once per replicate (by the engine) and the "
+            "context is frozen. Make a new context (standalone_context()) to use another."
+        )
+
+    def set_once(ctx: FrozenContext, value: Any) -> None:
+        if getattr(ctx, slot) is not None:
+            refuse(ctx)
+        setattr(ctx, slot, value)
+
+    return property(attrgetter(slot), set_once, refuse)
+
+
 class FrozenContext:
     """Append-only key/value context handed to datasources and steps.
 
     ``ctx[key]`` reads a value (resources made by :func:`crystallize.resource_factory`
     are created on first access), ``ctx.add`` adds a new key, ``ctx.override`` replaces
     values on purpose, and ``ctx.metrics`` / ``ctx.record`` collect metrics.
+
+    It is a read-only :class:`collections.abc.Mapping` (``items()``, ``values()``,
+    ``dict(ctx)``, ``reversed(ctx)``), equal to any context or mapping with the same keys
+    and values. Its attributes cannot be reassigned. Copies and pickles keep everything
+    (values, metrics with tags, events, artifact location) except that a pickle drops
+    the live event sink.
     """
 
+    # The public attributes (metrics, artifact_location, ...) are properties over these
+    # slots that refuse replacing them: a ``__setattr__`` guard would slow down building
+    # a context (done for every condition x replicate).
     __slots__ = (
         "_data",
-        "metrics",
+        "_metrics",
         "_events",
-        "artifact_location",
-        "artifacts_written",
-        "event_sink",
+        "_location",
+        "_written",
+        "_sink",
         "_reads",  # used only while a ReadTrackingContext (see there)
         "_overridden",  # likewise
         "__weakref__",
@@ -158,22 +214,50 @@ class FrozenContext:
 
     def __init__(self, initial: Mapping[str, Any] | None = None) -> None:
         self._data: dict[str, Any] = dict(initial) if initial else {}
-        self.metrics = ContextMetrics()
+        self._metrics = ContextMetrics()
         self._events: list[tuple[str, dict[str, Any]]] | None = None
-        #: Where this replicate's artifacts are written (set by the engine), or None.
-        self.artifact_location: Any = None
-        #: Names of the artifacts written so far in this replicate (set by the engine).
-        self.artifacts_written: list[str] | None = None
-        #: Where ``emit`` delivers live events (set by the engine), or None.
-        self.event_sink: Any = None
+        self._location: Any = None
+        self._written: list[str] | None = None
+        self._sink: Any = None
 
     @classmethod
-    def owning(cls, values: dict[str, Any]) -> FrozenContext:
+    def owning(
+        cls,
+        values: dict[str, Any],
+        *,
+        artifact_location: Any = None,
+        artifacts_written: list[str] | None = None,
+        event_sink: Any = None,
+    ) -> FrozenContext:
         """A context that takes ``values`` over instead of copying it (the engine's
-        per-replicate constructor; the caller must not keep using the dict)."""
+        per-replicate constructor; the caller must not keep using the dict), with the
+        engine's attributes (cheaper than setting them afterwards)."""
         ctx = cls()
         ctx._data = values
+        ctx._location = artifact_location
+        ctx._written = artifacts_written
+        ctx._sink = event_sink
         return ctx
+
+    # -- attributes (cannot be replaced) --------------------------------------------
+    @property
+    def metrics(self) -> ContextMetrics:
+        """This replicate's metrics (``ctx.metrics.add(name, value)``, or ``ctx.record``)."""
+        return self._metrics
+
+    metrics = metrics.setter(_refuse_metrics).deleter(_refuse_metrics)  # type: ignore[assignment]
+
+    if TYPE_CHECKING:
+        #: Where this replicate's artifacts are written (set once by the engine), or None.
+        artifact_location: Any
+        #: Names of the artifacts written so far in this replicate (set once by the engine).
+        artifacts_written: list[str] | None
+        #: Where ``emit`` delivers live events (set once by the engine), or None.
+        event_sink: Any
+    else:
+        artifact_location = _set_once("artifact_location", "_location")
+        artifacts_written = _set_once("artifacts_written", "_written")
+        event_sink = _set_once("event_sink", "_sink")
 
     # -- reading -----------------------------------------------------------------
     def __getitem__(self, key: str) -> Any:
@@ -204,6 +288,26 @@ class FrozenContext:
     def keys(self):  # noqa: ANN201 - mapping protocol
         """The context's keys."""
         return self._data.keys()
+
+    items = Mapping.items  # views that read through ``ctx[key]`` (resources get built)
+    values = Mapping.values
+
+    def __reversed__(self) -> Iterator[str]:
+        return reversed(self._data)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a context or mapping with the same keys and values. Metrics, events
+        and the engine's attributes are not compared, and resources are compared as their
+        factories (never built)."""
+        if isinstance(other, FrozenContext):
+            other = other.as_dict()
+        elif not isinstance(other, dict):
+            if not isinstance(other, Mapping):
+                return NotImplemented
+            other = dict(other.items())
+        return self._data == other
+
+    __hash__ = None  # type: ignore[assignment]  # equal contexts can differ later: unhashable
 
     def as_dict(self) -> dict[str, Any]:
         """Return a shallow copy of the context's values (resources left unresolved)."""
@@ -236,7 +340,7 @@ class FrozenContext:
     # -- metrics and events --------------------------------------------------------
     def record(self, name: str, value: Any, tags: Mapping[str, Any] | None = None) -> None:
         """Record a metric value for this replicate, optionally with ``tags``."""
-        self.metrics.add(name, value, tags)
+        self._metrics.add(name, value, tags)
 
     def emit(self, event: str, **payload: Any) -> None:
         """Emit a named event with a payload.
@@ -247,33 +351,51 @@ class FrozenContext:
         if self._events is None:
             self._events = []
         self._events.append((event, payload))
-        if self.event_sink is not None:
+        if self._sink is not None:
             from crystallize.events import LiveEvent
 
             data = self._data
-            self.event_sink(
+            self._sink(
                 LiveEvent(data.get("condition", "baseline"), data.get("replicate", 0), data.get("seed_used"), event, payload)
             )
 
     def __repr__(self) -> str:
-        """The first 30 keys with their values shortened as :mod:`reprlib` does (long
-        lists, strings and deep nesting cut with ``...``); resource factories are shown as
-        the factory, never built."""
-        import reprlib
-
-        short = reprlib.Repr()
-        short.maxlevel = 3
-        short.maxlist = short.maxtuple = short.maxset = short.maxfrozenset = short.maxdeque = 10
-        short.maxdict = short.maxarray = 10
-        short.maxstring = short.maxother = 80
-        short.maxlong = 40
+        """The first 30 keys with their values shortened (:func:`short_repr`); resource
+        factories are shown as the factory, never built."""
         items = list(self._data.items())
-        shown = ", ".join(f"{key!r}: {short.repr(value)}" for key, value in items[:30])
+        shown = ", ".join(f"{key!r}: {short_repr(value)}" for key, value in items[:30])
         more = f", ... ({len(items) - 30} more keys)" if len(items) > 30 else ""
         return f"FrozenContext({{{shown}{more}}})"
 
+    # -- copy and pickle -----------------------------------------------------------------
+    def _state(self) -> tuple[Any, ...]:
+        """What a copy or pickle keeps, as :func:`_rebuild_context`'s arguments: all but
+        the event sink."""
+        metrics = self._metrics  # never ReadTrackingContext's proxy
+        return (
+            self._data, metrics._values, metrics._tags, metrics.log, self._events, self._location, self._written
+        )
+
     def __reduce__(self):
-        return (_rebuild_context, (self._data, self.metrics.as_dict()))
+        """Pickle everything but the event sink, a live channel to this process's driver:
+        an unpickled context keeps what it emits without delivering it."""
+        return (_rebuild_context, self._state())
+
+    def __copy__(self) -> FrozenContext:
+        """A context with its own containers (values, metrics, events) and the same sink."""
+        return _rebuild_context(*self._state(), event_sink=self._sink)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenContext:
+        """A deep copy of everything but the event sink, which is shared."""
+        import copy
+
+        clone = FrozenContext()
+        memo[id(self)] = clone  # a value referring back to the context
+        _restore(clone, *copy.deepcopy(self._state(), memo), event_sink=self._sink)
+        return clone
+
+
+Mapping.register(FrozenContext)
 
 
 #: The digest noted for a key that was looked up but is not in the context.
@@ -306,7 +428,7 @@ def read_digest(ctx: FrozenContext, key: str) -> str | None:
     if key == KEYS_READ:
         return param_digest(sorted(map(str, ctx._data)))
     if key == METRICS_READ:
-        metrics = FrozenContext.metrics.__get__(ctx, FrozenContext)  # the slot, never a proxy
+        metrics = ctx._metrics  # the slot, never a proxy
         return param_digest((metrics.log, metrics.all_tags()))
     return value_digest(ctx._data, key)
 
@@ -330,7 +452,9 @@ class ReadTrackingContext(FrozenContext):
     @property
     def metrics(self) -> Any:  # type: ignore[override]
         """The replicate's metrics; reading them (anything but ``add``) is noted."""
-        return _TrackedMetrics(self, FrozenContext.metrics.__get__(self, FrozenContext))
+        return _TrackedMetrics(self, self._metrics)
+
+    metrics = metrics.setter(_refuse_metrics).deleter(_refuse_metrics)
 
     def _note_all(self) -> None:
         self._note(KEYS_READ)  # which keys exist matters too (a later run may add one)
@@ -341,9 +465,20 @@ class ReadTrackingContext(FrozenContext):
         self._note_all()
         return super().__repr__()
 
-    def __reduce__(self):
+    def _state(self) -> tuple[Any, ...]:
         self._note_all()  # a copy or pickle can be read in any way
-        return super().__reduce__()
+        self._note(METRICS_READ)
+        return super()._state()
+
+    def __reversed__(self) -> Iterator[str]:
+        self._note_all()
+        return super().__reversed__()
+
+    def __eq__(self, other: object) -> bool:
+        self._note_all()
+        return super().__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
 
     def __getitem__(self, key: str) -> Any:
         self._note(key)
@@ -459,12 +594,36 @@ def reads_noted(ctx: FrozenContext) -> tuple[dict[str, str | None], set[str]]:
     return ctx._reads, set(ctx._overridden)
 
 
-def _rebuild_context(data: dict[str, Any], metrics: dict[str, list[Any]]) -> FrozenContext:
-    ctx = FrozenContext(data)
-    for name, values in metrics.items():
-        for value in values:
-            ctx.metrics.add(name, value)
+def _rebuild_context(data: dict[str, Any], *state: Any, event_sink: Any = None) -> FrozenContext:
+    """A context from :meth:`FrozenContext._state` (how copies and pickles are rebuilt)."""
+    ctx = FrozenContext()
+    _restore(ctx, data, *state, event_sink=event_sink)
     return ctx
+
+
+def _restore(
+    ctx: FrozenContext,
+    data: dict[str, Any],
+    values: dict[str, list[Any]],
+    tags: dict[str, list[dict[str, Any] | None]] | None = None,
+    log: list[tuple[str, Any]] | None = None,
+    events: list[tuple[str, dict[str, Any]]] | None = None,
+    artifact_location: Any = None,
+    artifacts_written: list[str] | None = None,
+    event_sink: Any = None,
+) -> None:
+    """Give the fresh ``ctx`` copies of the containers of a :meth:`FrozenContext._state`
+    (``log`` is ``None`` in pickles made before it was kept: rebuilt metric by metric)."""
+    ctx._data = dict(data)
+    metrics = ctx._metrics
+    metrics._values = {name: list(found) for name, found in values.items()}
+    if tags is not None:
+        metrics._tags = {name: list(found) for name, found in tags.items()}
+    metrics.log = list(log) if log is not None else [(n, v) for n, vs in values.items() for v in vs]
+    ctx._events = list(events) if events is not None else None
+    ctx._location = artifact_location
+    ctx._written = list(artifacts_written) if artifacts_written is not None else None
+    ctx._sink = event_sink
 
 
 def standalone_context(initial: Mapping[str, Any] | None = None) -> FrozenContext:

@@ -150,7 +150,8 @@ def _metric_table(
     metric: str, summaries: list[ConditionSummary], width: int | None, widths: list[int], encoding: str | None
 ) -> Any:
     """One metric's table; ``width`` is the distribution column's (``None``: no such
-    column); the mean, CI and n columns are never narrower than ``widths`` (their text)."""
+    column); the condition, mean, CI and n columns are never narrower than ``widths``
+    (their text)."""
     from rich.table import Table
     from rich.text import Text
 
@@ -160,7 +161,7 @@ def _metric_table(
     table = Table(
         title=text(printable(metric), "bold"), title_justify="left", box=None, pad_edge=False, show_edge=False
     )
-    table.add_column("condition", overflow="fold")  # a long name folds; numbers never do
+    table.add_column("condition", no_wrap=True, min_width=widths[0])  # names are never cut either
     if width is not None:
         table.add_column("distribution", no_wrap=True, min_width=width, max_width=width)
     for header, min_width in zip(_HEADERS[1:], widths[1:], strict=True):
@@ -195,6 +196,49 @@ def _chart_cell(s: ConditionSummary, scale: _Scale, encoding: str | None) -> Any
     return chart
 
 
+_UNBOUNDED = 1_000_000  # a width no table reaches: measures its columns' own minimums
+
+
+class WholeTable:
+    """A rich table drawn whole: never narrower than its columns' minimum widths, and
+    without the spaces that pad the ends of its lines.
+
+    On a console too narrow for a table, rich shrinks every column evenly and leaves out
+    those that reach nothing (a table could lose the names its numbers belong to). Drawn
+    as a ``WholeTable``, the lines are longer than the console instead: print it with
+    ``crop=False`` so that the terminal wraps them rather than anything being cut. Give
+    the columns that must not wrap ``no_wrap`` and a ``min_width``, and those that wrap
+    a ``min_width`` of their longest word (see :mod:`crystallize.cli.text`).
+    """
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        """The table's lines at ``max(console width, what the table needs)``, right-stripped."""
+        from rich.measure import Measurement
+        from rich.segment import Segment
+
+        needed = Measurement.get(console, options.update_width(_UNBOUNDED), self.table).minimum
+        rendered = console.render(self.table, options.update_width(max(options.max_width, needed)))
+        for line in Segment.split_lines(rendered):
+            yield from _rstripped(line)
+            yield Segment.line()
+
+
+def _rstripped(line: list[Any]) -> list[Any]:
+    """``line`` (rich segments) without the spaces at its end."""
+    from rich.segment import Segment
+
+    line = list(line)
+    while line and not line[-1].control and not line[-1].text.rstrip(" "):
+        line.pop()
+    if line and not line[-1].control:
+        text, style, control = line[-1]
+        line[-1] = Segment(text.rstrip(" "), style, control)
+    return line
+
+
 class TerminalChart:
     """The renderable :func:`terminal_chart` returns: one table per metric, drawn when
     printed, so that ``width=None`` can fit the console it is printed on."""
@@ -212,7 +256,7 @@ class TerminalChart:
         width = self.width or _fitted_width(self.sections, options.max_width, encoding)
         widths = _column_widths(self.sections, encoding)
         for name, summaries in self.sections:
-            yield _metric_table(name, summaries, width, widths, encoding) if summaries else Text(
+            yield WholeTable(_metric_table(name, summaries, width, widths, encoding)) if summaries else Text(
                 for_encoding(f"{printable(name)}: no numeric values", encoding), style="dim"
             )
             yield Text("")
@@ -231,7 +275,9 @@ def terminal_chart(result: Result, metric: str | None = None, width: int | None 
         width: characters used for the distribution column (at least 10); ``None``
             fits the console the chart is printed on, up to 60, leaving room for the
             condition, mean, CI and n columns (on a console too narrow for 10, the
-            distribution is left out: numbers are never cut).
+            distribution is left out: names and numbers are never cut; on a console
+            narrower still, the lines are longer than it: print with ``crop=False``
+            to keep them whole).
 
     Returns:
         A rich renderable of one table per metric.
@@ -271,4 +317,4 @@ def render_terminal_chart(result: Result, metric: str | None = None, width: int 
     return console.export_text()
 
 
-__all__ = ["ASCII_SYMBOLS", "TerminalChart", "box_line", "for_encoding", "histogram_line", "render_terminal_chart", "terminal_chart"]
+__all__ = ["ASCII_SYMBOLS", "TerminalChart", "WholeTable", "box_line", "for_encoding", "histogram_line", "render_terminal_chart", "terminal_chart"]

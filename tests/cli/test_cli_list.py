@@ -14,7 +14,7 @@ def test_list_shows_experiments_graphs_and_a_failure_count(cli, make_experiment,
     out = proc.stdout
     for text in ("numbers", "train", "evaluate", "graph", "train → evaluate", "shifted, doubled", "Demo", "Graph"):
         assert text in out
-    assert "1 folder(s) failed to load; see why with: crystallize list --errors" in out
+    assert "1 folder(s) failed to load; see why with: crystallize list --errors" in proc.stderr  # not in the listing
     assert "totl" not in out and "Traceback" not in out
 
 

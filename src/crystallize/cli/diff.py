@@ -23,7 +23,7 @@ import typer
 from crystallize.cli.errors import UserError, known, suggest
 from crystallize.cli.history import ROOT_OPTION_HELP, find_run, upstream_runs
 from crystallize.cli.targets import stdout_to_stderr
-from crystallize.cli.text import literal, typed_name, unbroken
+from crystallize.cli.text import literal, stdout_console, typed_name, unbroken
 
 if TYPE_CHECKING:
     from crystallize.result import Result
@@ -199,10 +199,12 @@ def shown_change(a: Any, b: Any, width: int = VALUE_WIDTH) -> tuple[str, str]:
 
 
 def _metric_table(rows: list[MetricChange], label_a: str, label_b: str):  # noqa: ANN202
-    """The metric rows as a rich table; names (conditions, metrics, labels) shown literally."""
+    """The metric rows as a rich table; names (conditions, metrics, labels) shown
+    literally and, like the numbers, never cut (see :func:`unbroken`)."""
     from rich.table import Table
 
     from crystallize.reporting import format_value
+    from crystallize.terminal_chart import WholeTable
 
     table = Table(box=None, pad_edge=False, header_style="bold")
     cells = [
@@ -218,14 +220,12 @@ def _metric_table(rows: list[MetricChange], label_a: str, label_b: str):  # noqa
     ]
     headers = ("condition", "metric", f"mean {label_a}", f"mean {label_b}", "delta", "change")
     for i, column in enumerate(headers):
-        if i < 2:  # names may wrap; numbers never
-            table.add_column(literal(column), overflow="fold")
-        else:
-            table.add_column(literal(column), justify="right", **unbroken(column, [line[i] for line in cells]))
+        justify = "left" if i < 2 else "right"  # names, then numbers: none is ever cut
+        table.add_column(literal(column), justify=justify, **unbroken(column, [line[i] for line in cells]))
     for row, line in zip(rows, cells, strict=True):
         style = "" if not row.delta else ("green" if row.delta > 0 else "red")
         table.add_row(*[literal(cell, style=style if i == 4 else "") for i, cell in enumerate(line)])
-    return table
+    return WholeTable(table)
 
 
 def _left_out_note(rows: list[MetricChange], label_a: str, label_b: str, *, name_conditions: bool) -> str:
@@ -266,8 +266,6 @@ def diff_command(
     json_output: bool = typer.Option(False, "--json", help="Print the differences as JSON."),
 ) -> None:
     """Show the config and metric differences between two runs (or two treatments of one)."""
-    from rich.console import Console
-
     from crystallize.store import load_result
 
     if (run_b is None) == (treatments is None):
@@ -318,7 +316,7 @@ def diff_command(
             ],
         }))
         return
-    console = Console(highlight=False)
+    console = stdout_console()
     console.print(literal(title, style="bold"), soft_wrap=True)
     console.print()
     what = "Context values" if treatments is not None else "Config"

@@ -26,7 +26,7 @@ from crystallize.cli.errors import (
 )
 from crystallize.cli.shell import command_line
 from crystallize.cli.targets import display, stdout_to_stderr
-from crystallize.cli.text import literal, printable, typed_name, unbroken
+from crystallize.cli.text import literal, printable, stdout_console, typed_name, unbroken, wrapping
 
 if TYPE_CHECKING:
     from crystallize.config.discovery import DeclaredFolder
@@ -356,8 +356,6 @@ def runs_command(
     json_output: bool = typer.Option(False, "--json", help="Print the runs as JSON."),
 ) -> None:
     """List the stored runs of an experiment, newest first."""
-    from rich.console import Console
-
     with stdout_to_stderr(json_output):  # keep stdout pure JSON whatever prints
         experiment = experiment_arg(name_or_path)
         where, runs = runs_of(experiment, root, none_ok=True)
@@ -368,7 +366,7 @@ def runs_command(
         if len(shown) < len(runs):
             print(more, file=sys.stderr)
         return
-    console = Console(highlight=False)
+    console = stdout_console()
     if not runs:
         message = never_ran(experiment, where)
         console.print(literal(message[0].upper() + message[1:]), soft_wrap=True)
@@ -380,8 +378,11 @@ def runs_command(
 
 
 def runs_table(runs: list[RunInfo]):  # noqa: ANN201
-    """A rich table of ``runs``: id, status, started, duration, records, errors."""
+    """A rich table of ``runs``: id, status, started, duration, records, errors (the
+    start time wraps between its date, time and offset; nothing else ever does)."""
     from rich.table import Table
+
+    from crystallize.terminal_chart import WholeTable
 
     table = Table(box=None, pad_edge=False, header_style="bold", title_justify="left")
     styles = {"completed": "green", "failed": "red", "cancelled": "yellow", "interrupted": "yellow"}
@@ -394,12 +395,13 @@ def runs_table(runs: list[RunInfo]):  # noqa: ANN201
     ]
     headers = ("id", "status", "started", "duration", "records", "errors")
     for i, column in enumerate(headers):
-        whole = {"overflow": "fold", "min_width": 10} if column == "started" else unbroken(column, [row[i] for row in rows])
-        table.add_column(column, justify="right" if column in ("records", "errors") else "left", **whole)
+        fit = wrapping if column == "started" else unbroken
+        justify = "right" if column in ("records", "errors") else "left"
+        table.add_column(column, justify=justify, **fit(column, [row[i] for row in rows]))
     for row in rows:
         row[1] = literal(row[1], style=styles.get(row[1], "cyan"))
         table.add_row(*row)
-    return table
+    return WholeTable(table)
 
 
 @on_interrupt(READ_ONLY_INTERRUPT)
@@ -414,8 +416,6 @@ def show_command(
     ),
 ) -> None:
     """Show a past run's report (the latest by default) with a terminal chart."""
-    from rich.console import Console
-
     from crystallize.cli.errors import debug_enabled
     from crystallize.store import load_result
 
@@ -424,7 +424,7 @@ def show_command(
     result = load_result(info.run_id, where)
     if metric is not None:
         metric = check_metric(result, metric)
-    console = Console(highlight=False)
+    console = stdout_console()
     errors = error_count(info)
     console.print(
         literal(

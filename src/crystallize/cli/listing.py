@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import typer
 
 from crystallize.cli.targets import CatalogEntry, catalog, discover_here, display, stdout_to_stderr
-from crystallize.cli.text import literal, unbroken
+from crystallize.cli.text import literal, stdout_console, unbroken, wrapping
 
 #: Experiments with more treatments than this list a summary of them (all with ``--verbose``).
 MAX_LISTED_TREATMENTS = 10
@@ -22,15 +23,13 @@ def list_command(
     ),
 ) -> None:
     """List discovered experiments and graphs, and how many folders failed to load."""
-    from rich.console import Console
-
     with stdout_to_stderr(json_output):
         found = discover_here(".")
     entries = catalog(found, include_hidden=show_all)
     if json_output:
         print(json.dumps(listing_data(entries, found), indent=2))
         return
-    console = Console(highlight=False)
+    console = stdout_console()
     if entries:
         console.print(listing_table(entries, verbose=verbose), crop=False)
     else:
@@ -41,11 +40,8 @@ def list_command(
     if not found.errors:
         return
     count = len(found.errors)
-    if not errors:
-        console.print(
-            f"{count} folder(s) failed to load; see why with: crystallize list --errors",
-            style="yellow", soft_wrap=True,
-        )
+    if not errors:  # a note beside the listing (stderr), which is still complete: exit code 0
+        print(f"{count} folder(s) failed to load; see why with: crystallize list --errors", file=sys.stderr)
         return
     console.print(f"{count} folder(s) failed to load:", style="bold red")
     for path, failure in found.errors.items():
@@ -95,6 +91,8 @@ def listing_table(entries: list[CatalogEntry], verbose: bool = False):  # noqa: 
     long lists of treatments are summarised unless ``verbose`` (see :func:`treatment_names`)."""
     from rich.table import Table
 
+    from crystallize.terminal_chart import WholeTable
+
     table = Table(box=None, pad_edge=False, header_style="bold")
     rows = []
     last_group = None
@@ -110,12 +108,13 @@ def listing_table(entries: list[CatalogEntry], verbose: bool = False):  # noqa: 
             treatments += f" (disabled: {treatment_names(data['disabled_treatments'], verbose)})"  # type: ignore[arg-type]
         rows.append([group, entry.name, "experiment", str(data["replicates"]), treatments])
     for i, column in enumerate(("group", "name", "kind", "replicates", "treatments")):
-        # names to type in commands, kinds and counts are never cut; groups and treatments wrap
-        whole = unbroken(column, [row[i] for row in rows]) if column in ("name", "kind", "replicates") else {}
-        table.add_column(column, overflow="fold", **whole)
+        # names to type in commands, kinds and counts are never cut; groups and treatments
+        # wrap between words
+        fit = unbroken if column in ("name", "kind", "replicates") else wrapping
+        table.add_column(column, **fit(column, [row[i] for row in rows]))
     for row in rows:
         table.add_row(*map(literal, row))
-    return table
+    return WholeTable(table)
 
 
 __all__ = ["MAX_LISTED_TREATMENTS", "describe", "list_command", "listing_data", "listing_table", "treatment_names"]

@@ -33,7 +33,7 @@ from crystallize.cli.history import (
     runs_table,
 )
 from crystallize.cli.targets import display
-from crystallize.cli.text import printable
+from crystallize.cli.text import printable, stdout_console
 
 if TYPE_CHECKING:
     from crystallize.store import DeletedRuns
@@ -136,13 +136,36 @@ def compact_command(
 
 def print_plan(plan: DeletedRuns, where: Path) -> None:
     """List the runs and artifact folders ``plan`` (a dry run of delete_runs) would delete."""
-    from rich.console import Console
-
     print(printable(f"To delete from {display(where)}:"))
-    Console(highlight=False).print(runs_table(list(plan.runs)), crop=False)
+    stdout_console().print(runs_table(list(plan.runs)), crop=False)
     if plan.artifact_dirs:
         folders = ", ".join(display(p) for p in plan.artifact_dirs)
         print(printable(f"and their artifact folder(s) ({format_bytes(plan.artifact_bytes)}): {folders}"))
+    note = unrecorded_note(plan, where)
+    if note:
+        print(printable(note))
+
+
+def unrecorded_note(plan: DeletedRuns, where: Path) -> str:
+    """What is said of the runs in ``plan`` stored before Crystallize recorded their
+    artifact folder (``artifact_version`` unknown): their files are not deleted with them
+    (see :mod:`crystallize.store.maintenance`). ``""`` when there are none, or when
+    their experiment has no folder under ``where``."""
+    from crystallize.store.artifacts import version_dir
+
+    old = [run for run in plan.runs if run.artifact_version is None]
+    if not old:
+        return ""
+    try:
+        folder = version_dir(where, old[0].experiment, 0).parent
+    except ValueError:  # a name that cannot be a folder never had one
+        return ""
+    if not folder.is_dir():
+        return ""
+    return (
+        f"{len(old)} run(s) stored by an older Crystallize had no recorded artifact folder; "
+        f"their files, if any, stay under {display(folder)}/"
+    )
 
 
 def parse_statuses(values: list[str]) -> list[str]:
@@ -180,23 +203,28 @@ def selected_runs(experiment: ExperimentArg, run_ids: list[str], root: str | Non
 
 
 def confirm(question: str) -> bool:
-    """Ask ``question`` on stdin (yes/no, default no).
+    """Ask ``question`` (yes/no, default no) on stdout and read the answer from stdin; an
+    answer that is neither is said on stderr, and the question asked again.
 
     Raises:
-        UserError: stdin is closed, so nobody can answer.
+        UserError: stdin is closed or at its end, so nobody can answer.
         KeyboardInterrupt: Ctrl+C instead of an answer.
     """
     no_answer = UserError("no answer to the question (stdin is closed); add --yes to delete without asking")
     if sys.stdin is None or sys.stdin.closed:  # started with stdin closed (0<&-): input() cannot ask
         print(question)
         raise no_answer
-    try:
-        return typer.confirm(question, default=False)
-    except typer.Abort as exc:
-        print()  # ends the question's line
-        if isinstance(exc.__context__, KeyboardInterrupt):  # how click reports Ctrl+C too
-            raise KeyboardInterrupt from None
-        raise no_answer from None
+    while True:
+        try:
+            answer = input(f"{question} [y/N]: ").strip()
+        except (EOFError, KeyboardInterrupt) as exc:
+            print()  # ends the question's line
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            raise no_answer from None
+        if answer.lower() in ("y", "yes", "n", "no", ""):
+            return answer.lower() in ("y", "yes")
+        print(printable(f"Error: {answer!r} is not an answer; type y (yes) or n (no)."), file=sys.stderr)
 
 
 def compact_after_delete(where: Path) -> int:
@@ -232,4 +260,5 @@ __all__ = [
     "parse_statuses",
     "print_plan",
     "selected_runs",
+    "unrecorded_note",
 ]

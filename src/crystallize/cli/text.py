@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from crystallize.utils.text import printable
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.text import Text
 
 
@@ -57,12 +58,51 @@ def unbroken(header: str, cells: Iterable[object]) -> dict[str, Any]:
     numbers, intervals, names to type in commands): ``add_column(header, **unbroken(...))``.
 
     The other columns shrink (wrap) first; when even that is not enough, the table is
-    wider than the console, and the command prints it with ``crop=False`` so that the
-    terminal wraps the lines instead of anything being cut.
+    wider than the console: the command prints it as a
+    :class:`~crystallize.terminal_chart.WholeTable`, with ``crop=False``, so that the
+    terminal wraps the lines instead of anything being cut or left out.
     """
     from rich.cells import cell_len
 
     return {"no_wrap": True, "min_width": max([cell_len(printable(cell)) for cell in cells] + [cell_len(header)])}
+
+
+def wrapping(header: str, cells: Iterable[object]) -> dict[str, Any]:
+    """Options of a rich table column of free text (a group, a list of treatments, a
+    time) that wraps between words but never inside one: ``add_column(header,
+    **wrapping(...))``. See :func:`unbroken` for how the table then fits the console."""
+    from rich.cells import cell_len
+
+    longest = [cell_len(word) for text in [header, *cells] for word in printable(text).split()]
+    return {"overflow": "fold", "min_width": max(longest, default=1)}
+
+
+def stdout_console() -> Console:
+    """The rich console commands print their tables and reports to stdout on, as wide as
+    :func:`stdout_width` says."""
+    from rich.console import Console
+
+    return Console(highlight=False, width=stdout_width())
+
+
+def stdout_width() -> int | None:
+    """The width of stdout: ``COLUMNS`` when it is set, else the terminal's when stdout is
+    one (``None`` when that cannot be read: rich finds it as it can), else 80. A file or
+    pipe never takes the width of the terminal the command was started from."""
+    import os
+    import sys
+
+    from crystallize.cli.tui import is_terminal
+
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if not is_terminal(sys.stdout):
+        return 80
+    try:
+        return os.get_terminal_size(sys.stdout.fileno()).columns or None
+    except (OSError, ValueError):
+        return None
 
 
 def literal(text: object, style: str = "") -> Text:
@@ -100,4 +140,4 @@ def printable_logging(name: str = "crystallize") -> Iterator[None]:
         logging.setLogRecordFactory(make_record)
 
 
-__all__ = ["literal", "printable", "printable_logging", "typed_name", "unbroken"]
+__all__ = ["literal", "printable", "printable_logging", "stdout_console", "stdout_width", "typed_name", "unbroken", "wrapping"]

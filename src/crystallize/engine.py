@@ -468,7 +468,7 @@ class _KeepingRunner(ReplicateRunner):
     def with_event_sink(self, sink: Callable[[Any], None] | None) -> ReplicateRunner:
         """A copy sending live events to ``sink`` that keeps exceptions in the same dict."""
         clone = super().with_event_sink(sink)
-        clone.exceptions = self.exceptions  # the copy is made through pickling's state
+        clone.exceptions = self.exceptions  # the copy is rebuilt from the runner's fields only
         return clone
 
     def _keep(self, outcome: ReplicateOutcome) -> ReplicateOutcome:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from crystallize.datasource import DataSource
-from crystallize.exceptions import ExperimentValidationError
+from crystallize.exceptions import ExperimentValidationError, PicklingError
 from crystallize.hypothesis import Hypothesis
 from crystallize.pipeline import Pipeline
 from crystallize.plugins.artifacts import ArtifactPlugin
@@ -387,12 +387,45 @@ class Experiment:
 
         return apply_once(self, _none_if_baseline(treatment), data, seed, use_data=data is not None)
 
-    # -- pickling: workers get the parts needed to run replicates --------------------------
+    # -- copying and pickling: the whole experiment; workers get only what they need --------
+    def worker_copy(self) -> Experiment:
+        """A shallow copy holding only what runs replicates, for the engine to send to
+        worker processes: no hypotheses (the driver verifies them) and only
+        :meth:`worker_plugins` (driver-only plugins need not be picklable)."""
+        clone = self.__copy__()
+        clone.hypotheses = []
+        clone.plugins = self.worker_plugins()
+        return clone
+
+    def __copy__(self) -> Experiment:
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Experiment:
+        import copy  # lazy: import time
+
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        clone.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return clone
+
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["hypotheses"] = []  # verified by the driver only; rankers may not pickle
-        state["plugins"] = self.worker_plugins()
-        return state
+        """The whole experiment; a PicklingError naming the first plugin that cannot be
+        pickled (pickle's own error would not say which)."""
+        import pickle  # lazy: import time
+
+        for plugin in self.plugins:
+            try:
+                pickle.dumps(plugin, protocol=pickle.HIGHEST_PROTOCOL)
+            except Exception as exc:
+                raise PicklingError(
+                    f"Experiment '{self.name}' cannot be pickled: its plugin {type(plugin).__name__} "
+                    f"cannot be pickled ({type(exc).__name__}: {exc}). Leave what cannot be pickled "
+                    "out of the plugin's state (define __getstate__ on it), or pickle a copy "
+                    "without the plugin (clone = copy.copy(experiment); clone.plugins = [...])."
+                ) from exc
+        return self.__dict__
 
     def __repr__(self) -> str:
         return (

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
 
 from crystallize.exceptions import MissingMetricError
-from crystallize.utils.importing import factory_reference
+from crystallize.utils.importing import factory_reference, import_qualname, rebuild_from_factory
 
 if TYPE_CHECKING:
     import inspect
@@ -272,8 +272,39 @@ class HypothesisResult:
             error=data.get("error"),
         )
 
+    def __eq__(self, other: object) -> bool:
+        """Equal when every field is: NaN equals NaN (a NaN p-value or score means "no
+        usable value" in both), and NumPy values equal their plain form, so a result
+        equals itself loaded from the store or unpickled."""
+        if type(other) is not type(self):
+            return NotImplemented
+        return _same(self.to_dict(), other.to_dict())
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like ReplicateRecord
+
     def __repr__(self) -> str:
         return f"HypothesisResult(name={self.name!r}, ranking={self.ranking!r})"
+
+
+def _same(a: Any, b: Any) -> bool:
+    """``a == b`` for verifier outputs: mappings and sequences item by item, NaN equal
+    to NaN, NumPy arrays and scalars as their ``tolist()`` form."""
+    a, b = _plain(a), _plain(b)
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    try:
+        return bool(a == b)
+    except Exception:  # a comparison without a single answer
+        return False
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy array or scalar as its Python form (``tolist()``); anything else as is."""
+    return value.tolist() if type(value).__module__ == "numpy" and hasattr(value, "tolist") else value
 
 
 def _default_ranker(result: dict[str, Any]) -> float:
@@ -460,8 +491,29 @@ class Hypothesis:
             "with ctx.metrics.add(...) or return (data, {metric: value}), or fix the name."
         )
 
+    def __reduce__(self):
+        # Everything by value but the ranker. A ranker decorated with @hypothesis is not
+        # found by its name (the module holds this Hypothesis there): it is found again
+        # as the ``ranker`` of that module-level hypothesis, as steps and verifiers are
+        # through their factories (an error says what to do when there is none).
+        state = dict(self.__dict__)
+        rebuild, args = factory_reference(self.ranker, "ranker", {}, hypothesis)
+        if rebuild is rebuild_from_factory:
+            del state["ranker"]
+            return (_rebuild_hypothesis, (type(self), *args[:2]), state)
+        return (_rebuild_hypothesis, (type(self), None, None), state)  # the ranker pickles by name
+
     def __repr__(self) -> str:
         return f"Hypothesis(name={self.name!r}, verifier={self.verifier!r}, metrics={self.metrics!r})"
+
+
+def _rebuild_hypothesis(cls: type[Hypothesis], module: str | None, name: str | None) -> Hypothesis:
+    """Unpickling helper: an empty ``cls`` whose ranker, when ``module`` is given, is that
+    of the module-level hypothesis ``module.name`` (the rest is set from the state)."""
+    rebuilt = cls.__new__(cls)
+    if module is not None and name is not None:
+        rebuilt.ranker = import_qualname(module, name).ranker
+    return rebuilt
 
 
 def check_verifier(verifier: Any) -> None:

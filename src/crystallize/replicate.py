@@ -253,6 +253,22 @@ class ReplicateRunner:
 
     # -- pickling: hook lists are rebuilt where the runner lands ------------------------
     def __getstate__(self) -> dict[str, Any]:
+        """What worker processes receive: the experiment without its driver-only parts
+        (:meth:`~crystallize.experiment.Experiment.worker_copy`), and the event sink only
+        when it was given to travel (:meth:`with_event_sink`)."""
+        return {**self._fields(), "experiment": self.experiment.worker_copy()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._prepare()
+
+    def __copy__(self) -> ReplicateRunner:
+        """A copy in this process: the same (whole) experiment, hook lists rebuilt."""
+        clone = object.__new__(type(self))
+        clone.__setstate__(self._fields())
+        return clone
+
+    def _fields(self) -> dict[str, Any]:
         # The driver's own sink would drag every plugin (driver-only ones included) into
         # the workers, where events could not reach the driver anyway.
         travels = self._sink_travels
@@ -271,10 +287,6 @@ class ReplicateRunner:
             "event_sink": self.event_sink if travels else None,
             "_sink_travels": travels,
         }
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._prepare()
 
     def _prepare(self) -> None:
         exp = self.experiment
@@ -462,11 +474,10 @@ class ReplicateRunner:
         values["condition"] = condition
         if self.seed is not None:
             values["seed_used"] = self.seed
-        ctx = FrozenContext.owning(values)
-        ctx.artifact_location = self.location
         written: list[str] = []
-        ctx.artifacts_written = written
-        ctx.event_sink = self.event_sink
+        ctx = FrozenContext.owning(
+            values, artifact_location=self.location, artifacts_written=written, event_sink=self.event_sink
+        )
         metrics = ctx.metrics
         log = metrics.log
         steps: list[StepRecord] = []

@@ -36,6 +36,12 @@ class Treatment:
             names for this condition.
         pipeline: replaces the whole pipeline (a Pipeline or a list of steps) for this
             condition; cannot be combined with ``steps``.
+
+    ``values`` may be changed after construction (in place or by assignment); each run
+    applies, and stores in its config, the values as they are when it starts. ``name`` is
+    read-only. Treatments are equal when their names and values are and their
+    datasource and steps are alike for the run fingerprint (class, name, code,
+    parameters), so a copy or an unpickled treatment equals its original.
     """
 
     def __init__(
@@ -54,11 +60,6 @@ class Treatment:
             raise ValueError(
                 "'baseline' is reserved for the untreated condition; give the treatment another name"
             )
-        if values is not None and not (isinstance(values, Mapping) or callable(values)):
-            raise TypeError(
-                f"Treatment '{name}' values must be a mapping or a callable fn(ctx), "
-                f"got {type(values).__name__}"
-            )
         if datasource is not None and not hasattr(datasource, "fetch"):
             raise TypeError(
                 f"Treatment '{name}' datasource must be a DataSource (did you pass the factory "
@@ -70,8 +71,8 @@ class Treatment:
             raise TypeError(f"Treatment '{name}' steps must map step names to replacement steps")
         if steps:
             _check_replacements(name, steps)
-        self.name = name
-        self.values = dict(values) if isinstance(values, Mapping) else values
+        self._name = name
+        self.values = values
         self.datasource = datasource
         self.steps = dict(steps) if steps is not None else None
         if pipeline is not None and not hasattr(pipeline, "steps"):
@@ -79,12 +80,43 @@ class Treatment:
 
             pipeline = Pipeline(pipeline)
         self.pipeline = pipeline
-        self._items = tuple(self.values.items()) if isinstance(self.values, dict) else None
+
+    @property
+    def name(self) -> str:
+        """The condition's name; fixed once the treatment is built (it is how sets,
+        dicts, results and the run store know the treatment)."""
+        return self._name
+
+    @name.setter
+    def name(self, value: object) -> None:
+        raise AttributeError(
+            f"Treatment '{self._name}': a treatment's name cannot be changed after it is built "
+            f"(sets, dicts and stored runs know it by that name); build a new one instead, e.g. "
+            f"Treatment({value!r}, t.values, datasource=t.datasource, steps=t.steps, pipeline=t.pipeline)"
+        )
+
+    @property
+    def values(self) -> dict[str, Any] | Callable[[FrozenContext], Any] | None:
+        """The values set in each replicate's context (a dict), or the function
+        ``fn(ctx)`` setting them. Read when each replicate starts, so a change (in place,
+        or by assigning a new mapping or function) applies to the next run, as it does to
+        the run's stored config (change them between runs, not during one). A mapping
+        assigned is kept as a dict copy."""
+        return self._values
+
+    @values.setter
+    def values(self, values: Mapping[str, Any] | Callable[[FrozenContext], Any] | None) -> None:
+        if values is not None and not (isinstance(values, Mapping) or callable(values)):
+            raise TypeError(
+                f"Treatment '{self._name}' values must be a mapping or a callable fn(ctx), "
+                f"got {type(values).__name__}"
+            )
+        self._values = dict(values) if isinstance(values, Mapping) else values
 
     @property
     def computes_values(self) -> bool:
         """True when the treatment's values come from a function ``fn(ctx)``."""
-        return self._items is None and self.values is not None
+        return self._values is not None and type(self._values) is not dict
 
     @property
     def reshapes(self) -> bool:
@@ -92,13 +124,13 @@ class Treatment:
         return self.datasource is not None or self.steps is not None or self.pipeline is not None
 
     def apply(self, ctx: FrozenContext) -> None:
-        """Apply the treatment's values to ``ctx`` (used by the engine before fetch)."""
-        if self._items is not None:
+        """Apply the treatment's current values to ``ctx`` (used by the engine before fetch)."""
+        values = self._values  # read now: a change after construction applies
+        if type(values) is dict:  # the setter keeps every mapping as a dict
             data = ctx._data
-            for key, value in self._items:
-                data[key] = value
-        elif self.values is not None:
-            self.values(ctx)
+            data |= values  # cheaper than .update() or a loop (no method lookup)
+        elif values is not None:
+            values(ctx)
 
     def own_steps(self) -> list[PipelineStep]:
         """The steps this treatment brings: its swapped-in steps or its whole pipeline."""
@@ -134,17 +166,42 @@ class Treatment:
         return f"Treatment({self.name!r}, {self.values!r}{extra})"
 
     def __eq__(self, other: object) -> bool:
+        """Equal name and values, and datasource and steps the run fingerprint cannot
+        tell apart (see :func:`_identity`): a copy or an unpickled treatment equals
+        its original."""
+        if not isinstance(other, Treatment):
+            return NotImplemented
+        if other.name != self.name or other.values != self.values:
+            return False
+        if not self.reshapes and not other.reshapes:
+            return True
         return (
-            isinstance(other, Treatment)
-            and other.name == self.name
-            and other.values == self.values
-            and other.datasource is self.datasource
-            and other.steps == self.steps
-            and other.pipeline is self.pipeline
+            _identity(other.datasource) == _identity(self.datasource)
+            and _identity(other.steps) == _identity(self.steps)
+            and _identity(other.pipeline) == _identity(self.pipeline)
         )
 
     def __hash__(self) -> int:
-        return hash(self.name)
+        return hash(self._name)  # the name is read-only
+
+
+def _identity(part: Any) -> Any:
+    """What the run fingerprint knows a treatment's datasource, step, ``steps`` mapping
+    or pipeline by: a step's or datasource's class, name, code, parameters and (for a
+    class-based one) attributes; the object itself when they cannot be digested."""
+    if part is None:
+        return None
+    if isinstance(part, Mapping):
+        return {name: _identity(step) for name, step in part.items()}
+    if hasattr(part, "steps"):  # a Pipeline
+        return tuple(_identity(step) for step in part.steps)
+    from crystallize.fingerprint import UNHASHABLE_STATE, code_hash, param_digest, state_digest
+
+    params = param_digest(dict(getattr(part, "params", None) or {}))
+    state = state_digest(part)
+    if params is None or state == UNHASHABLE_STATE:
+        return part
+    return (type(part), getattr(part, "name", None), code_hash(part), params, state)
 
 
 def _check_replacements(name: str, steps: Mapping[str, Any]) -> None:

@@ -76,7 +76,8 @@ def validate_status(status: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RunInfo:
-    """Metadata of one stored run (a snapshot; it does not update itself).
+    """Metadata of one stored run (a snapshot; it does not update itself). Compared by
+    every field; hashed by ``run_id``, so runs can go in sets and dict keys.
 
     Attributes:
         run_id: Short unique id (12 hex characters).
@@ -126,6 +127,12 @@ class RunInfo:
     n_records: int
     artifact_version: int | None = None
     paused_seconds: float = 0.0
+
+    def __hash__(self) -> int:
+        # By the run's id: ``spec`` and ``summary`` are dicts. Equal snapshots have the
+        # same id; two snapshots of one run taken at different times hash alike but
+        # differ (status, heartbeat...).
+        return hash(self.run_id)
 
     @property
     def finished(self) -> bool:

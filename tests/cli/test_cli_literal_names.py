@@ -125,7 +125,7 @@ def test_plain_progress_shows_names_literally():
 
 def test_live_progress_shows_names_literally():
     out = io.StringIO()
-    progress = RunProgress(Console(file=out, width=200, force_terminal=True, color_system=None))
+    progress = RunProgress(Console(file=out, width=200, force_terminal=True, color_system=None), live=True)
     with progress.track("arr[i]", ["baseline", *TREATMENTS, "\x1b[31mred"], 1) as tracker:
         tracker.advance(_record("oops[/b]", 0))
     text = out.getvalue()

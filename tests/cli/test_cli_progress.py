@@ -44,8 +44,7 @@ def test_resumed_records_complete_the_count():
 
 def test_live_bar_on_a_terminal():
     out = io.StringIO()
-    progress = RunProgress(Console(file=out, width=120, force_terminal=True))
-    assert progress.live
+    progress = RunProgress(Console(file=out, width=120, force_terminal=True), live=True)
     with progress.track("exp", ["baseline"], 3) as tracker:
         for replicate in range(3):
             tracker.advance(_record("baseline", replicate))

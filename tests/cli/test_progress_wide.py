@@ -20,7 +20,7 @@ def _run(conditions: list[str], replicates: int, height: int, failing: str = "")
     """Track a whole run on a terminal of ``height`` lines; the display's last frame."""
     out = io.StringIO()
     console = Console(file=out, width=120, height=height, force_terminal=True, color_system=None)
-    with RunProgress(console).track("exp", conditions, replicates) as tracker:
+    with RunProgress(console, live=True).track("exp", conditions, replicates) as tracker:
         for condition in conditions:
             for replicate in range(replicates):
                 tracker.advance(_record(condition, replicate, error=condition == failing))

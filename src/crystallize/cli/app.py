@@ -10,6 +10,10 @@ from typer.core import TyperCommand, TyperGroup
 
 from crystallize.cli.errors import handle_errors, set_debug
 
+#: Narrower than this (``COLUMNS``, else the terminal's width), help is click's plain
+#: layout: typer's rich option panels would cut option names and words to fit (``--repli…``).
+RICH_HELP_MIN_WIDTH = 80
+
 HELP = (
     "Run and inspect Crystallize experiments.\n\n"
     "Experiments are the folders experiments/**/config.yaml under the current directory "
@@ -48,8 +52,16 @@ def plain_flags(params: list[Any]) -> list[Any]:
     return params
 
 
+def rich_help_fits() -> bool:
+    """True when the terminal is wide enough for typer's rich help (:data:`RICH_HELP_MIN_WIDTH`)."""
+    import shutil
+
+    return shutil.get_terminal_size().columns >= RICH_HELP_MIN_WIDTH
+
+
 class Command(TyperCommand):
-    """A command whose help shows paragraphs unwrapped and flags without a type."""
+    """A command whose help shows paragraphs unwrapped and flags without a type, in
+    click's plain layout on a narrow terminal (see :func:`rich_help_fits`)."""
 
     def __init__(self, *args: Any, help: str | None = None, **kwargs: Any) -> None:  # noqa: A002 (click's name)
         super().__init__(*args, help=unwrapped(help), **kwargs)
@@ -58,13 +70,28 @@ class Command(TyperCommand):
         """The command's parameters, flags without a type label."""
         return plain_flags(super().get_params(ctx))
 
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """The help: typer's rich panels, or click's plain layout when they would not fit."""
+        if rich_help_fits():
+            super().format_help(ctx, formatter)
+        else:
+            super(TyperCommand, self).format_help(ctx, formatter)  # click's own
+
 
 class Group(TyperGroup):
-    """The ``crystallize`` group: its help shows flags without a type, as :class:`Command`."""
+    """The ``crystallize`` group: its help shows flags without a type, plain on a narrow
+    terminal, as :class:`Command`."""
 
     def get_params(self, ctx: Any) -> list[Any]:
         """The group's parameters, flags without a type label."""
         return plain_flags(super().get_params(ctx))
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        """The help: typer's rich panels, or click's plain layout when they would not fit."""
+        if rich_help_fits():
+            super().format_help(ctx, formatter)
+        else:
+            super(TyperGroup, self).format_help(ctx, formatter)  # click's own
 
 
 def build_app() -> typer.Typer:

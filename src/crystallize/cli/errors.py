@@ -9,9 +9,14 @@ raise :class:`UserError` or one of Crystallize's own exceptions; both become::
 on stderr and exit code :data:`EXIT_USER_ERROR`. Anything else is a bug: it is reported
 the same way (exit code 1) with a hint to rerun with ``--debug``.
 
-Ctrl+C (and SIGTERM, which the command treats the same way) stops a command with a
-message saying what state it left things in (:func:`interrupted`), exit code
-:data:`EXIT_INTERRUPTED` (:data:`EXIT_TERMINATED` after SIGTERM).
+Ctrl+C (and SIGTERM and SIGHUP, which the command treats the same way) stops a command
+with a message saying what state it left things in (:func:`interrupted`), exit code
+:data:`EXIT_INTERRUPTED` (:data:`EXIT_TERMINATED` after SIGTERM, :data:`EXIT_HANGUP` after
+SIGHUP).
+
+Output that cannot be written (a full disk, a closed stdout) never stops a command halfway
+(see :class:`crystallize.cli.main.PipeSafeStream`); afterwards :func:`output_failure` says
+what went wrong, and the command reports it on stderr with a non-zero exit code.
 """
 
 from __future__ import annotations
@@ -38,6 +43,13 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 #: Stopped by SIGTERM (``kill``, ``timeout``, Slurm, ``docker stop``): 128 + SIGTERM.
 EXIT_TERMINATED = 143
+#: Stopped by SIGHUP (the terminal or SSH session closed): 128 + SIGHUP.
+EXIT_HANGUP = 129
+
+#: The signals that stop a command the way Ctrl+C does (SIGHUP only where it exists).
+STOP_SIGNALS: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM) + (
+    (signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -121,15 +133,16 @@ def handle_errors(func: F) -> F:
 
 
 def stopped_by(signum: int) -> None:
-    """Note that ``signum`` (SIGINT or SIGTERM) is stopping the command: it sets the exit code."""
+    """Note that ``signum`` (one of :data:`STOP_SIGNALS`) is stopping the command: it sets
+    the exit code."""
     global _stop_signal
     _stop_signal = signum
 
 
 def report_interrupt(message: str) -> int:
     """Report an interrupt: print ``message`` (what state the command left things in) on
-    stderr; return :data:`EXIT_INTERRUPTED` (:data:`EXIT_TERMINATED` when SIGTERM stopped
-    the command).
+    stderr; return 128 + the signal that stopped the command: :data:`EXIT_INTERRUPTED`
+    (Ctrl+C), :data:`EXIT_TERMINATED` (SIGTERM) or :data:`EXIT_HANGUP` (SIGHUP).
 
     From then on :func:`interrupt_reported` is true: the command's signal handler ignores
     a further Ctrl+C, and the command leaves without waiting for worker threads.
@@ -139,7 +152,7 @@ def report_interrupt(message: str) -> int:
     from crystallize.cli.text import printable
 
     print(printable(message), file=sys.stderr)
-    return EXIT_TERMINATED if _stop_signal == signal.SIGTERM else EXIT_INTERRUPTED
+    return 128 + int(_stop_signal)
 
 
 def interrupted(message: str) -> typer.Exit:
@@ -162,7 +175,7 @@ def reset_interrupt() -> None:
 
 
 def on_interrupt(message: str) -> Callable[[F], F]:
-    """Decorate a command: Ctrl+C (or SIGTERM) inside it is reported with ``message``,
+    """Decorate a command: Ctrl+C (or SIGTERM, SIGHUP) inside it is reported with ``message``,
     which says what state the command leaves things in (see :func:`interrupted`)."""
 
     def decorate(func: F) -> F:
@@ -179,16 +192,16 @@ def on_interrupt(message: str) -> Callable[[F], F]:
 
 
 class HeldSignals:
-    """What :func:`hold_signals` saw: ``signum`` is the first SIGINT or SIGTERM that came
-    while the block ran (``None`` when none did)."""
+    """What :func:`hold_signals` saw: ``signum`` is the first of :data:`STOP_SIGNALS` that
+    came while the block ran (``None`` when none did)."""
 
     signum: int | None = None
 
 
 @contextlib.contextmanager
 def hold_signals() -> Iterator[HeldSignals]:
-    """Run a block that must not stop halfway (it cannot, or it is quick): Ctrl+C and
-    SIGTERM that come meanwhile are noted (``held.signum``, and :func:`stopped_by`)
+    """Run a block that must not stop halfway (it cannot, or it is quick): Ctrl+C, SIGTERM
+    and SIGHUP that come meanwhile are noted (``held.signum``, and :func:`stopped_by`)
     instead of interrupting it; the caller then reports them. Outside the main thread,
     where signal handlers cannot change, the block runs unprotected.
     """
@@ -202,12 +215,28 @@ def hold_signals() -> Iterator[HeldSignals]:
             held.signum = signum
             stopped_by(signum)
 
-    saved = {signum: signal.signal(signum, note) for signum in (signal.SIGINT, signal.SIGTERM)}
+    saved = {signum: signal.signal(signum, note) for signum in STOP_SIGNALS}
     try:
         yield held
     finally:
         for signum, handler in saved.items():
             signal.signal(signum, handler)
+
+
+def output_failure() -> OSError | None:
+    """The error that kept the command's output (stdout) from being written, if any (a full
+    disk, stdout closed; see :class:`crystallize.cli.main.PipeSafeStream`). What was
+    written is flushed first. Returned once: the caller reports it."""
+    with contextlib.suppress(Exception):
+        sys.stdout.flush()
+    take = getattr(sys.stdout, "take_failure", None)
+    return take() if take is not None else None
+
+
+def output_failure_message(failure: OSError, then: str) -> str:
+    """``Error: the output could not be written to stdout (<reason>); <then>.``"""
+    reason = failure.strerror or str(failure) or type(failure).__name__
+    return f"Error: the output could not be written to stdout ({reason}); {then.rstrip('.')}."
 
 
 def suggest(name: str, choices: Iterable[str]) -> str:
@@ -228,10 +257,12 @@ def known(choices: Iterable[str], what: str) -> str:
 
 __all__ = [
     "EXIT_FAILED",
+    "EXIT_HANGUP",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_TERMINATED",
     "EXIT_USER_ERROR",
+    "STOP_SIGNALS",
     "HeldSignals",
     "UserError",
     "debug_enabled",
@@ -242,6 +273,8 @@ __all__ = [
     "is_user_error",
     "known",
     "on_interrupt",
+    "output_failure",
+    "output_failure_message",
     "report",
     "report_interrupt",
     "reset_interrupt",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -11,9 +12,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from crystallize.cli.errors import (
+    EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    STOP_SIGNALS,
     interrupt_reported,
+    output_failure,
+    output_failure_message,
     report_interrupt,
     reset_interrupt,
     set_debug,
@@ -31,25 +36,59 @@ def _take_debug_flag(argv: list[str]) -> tuple[list[str], bool]:
 
 
 def _show_warnings() -> None:
-    """Print Python warnings as one ``warning:`` line each (no source line)."""
+    """Print Python warnings as one ``warning:`` line each (no source line). A warning
+    raised in the user's code (an experiment folder's ``steps.py``...) names its place:
+    ``warning: experiments/demo/steps.py:6: FutureWarning: ...``; Crystallize's own don't.
+
+    Unless Python's warning options say otherwise (``-W``, ``PYTHONWARNINGS``), deprecation
+    warnings raised in an experiment folder's modules are shown, as Python shows those of
+    ``__main__``: the folder's code is what the command runs (PEP 565).
+    """
+    import re
     import warnings
 
     def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
         from crystallize.cli.text import printable
 
-        print(printable(f"warning: {message}"), file=file or sys.stderr)
+        place = "" if _is_crystallize_file(filename) else f"{_shown_path(filename)}:{lineno}: {category.__name__}: "
+        print(printable(f"warning: {place}{message}"), file=file or sys.stderr)
 
     warnings.showwarning = show
+    if not sys.warnoptions:
+        from crystallize.config.modules import PACKAGE_PREFIX
+
+        warnings.filterwarnings("default", category=DeprecationWarning, module=re.escape(PACKAGE_PREFIX + "."))
+
+
+def _is_crystallize_file(filename: str) -> bool:
+    """True for a source file of the ``crystallize`` package itself."""
+    import crystallize
+
+    package = os.path.dirname(os.path.abspath(crystallize.__file__))
+    return os.path.abspath(filename).startswith(package + os.sep)
+
+
+def _shown_path(filename: str) -> str:
+    """``filename`` relative to the working directory when it lies inside it."""
+    from crystallize.cli.targets import display
+
+    return display(filename)
 
 
 class PipeSafeStream:
-    """A text stream (``sys.stdout``) that survives its reader going away, and characters
-    its encoding lacks.
+    """A text stream (``sys.stdout``) that survives its reader going away, a write that
+    fails, and characters its encoding lacks.
 
     When the reader closes the pipe (``crystallize run NAME | head``), the next write
     raises BrokenPipeError. This stream catches it and sends that and every later
     output to ``os.devnull`` (the file descriptor too, so the final flush and child
     processes started afterwards do not fail), so the run goes on and is stored.
+
+    Any other write error (a full disk: ``> /dev/full``; an I/O error on a terminal that
+    went away; stdout closed, see :func:`_closed_stream`) is handled the same way, and
+    also kept in :attr:`failure`: the command says afterwards that its output could not
+    be written (see :func:`~crystallize.cli.errors.output_failure`). Nothing printed can
+    stop a run.
 
     On an output whose encoding lacks a character written (``PYTHONIOENCODING=ascii``,
     ``LC_ALL=C``, a cp1252 console), the character is written as its ASCII stand-in
@@ -60,15 +99,32 @@ class PipeSafeStream:
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
+        #: The first write error other than the reader going away (``None`` if none).
+        self.failure: OSError | None = None
+        self._failure_taken = False
 
     def write(self, text: str) -> int:
         """Write ``text`` (in characters the output can take); after the reader went
-        away, discard it."""
+        away or a write failed, discard it."""
         try:
             self._stream.write(self._writable(text))
-        except BrokenPipeError:
-            self._discard_output()
+        except OSError as exc:
+            self._failed(exc)
         return len(text)
+
+    def take_failure(self) -> OSError | None:
+        """:attr:`failure`, the first time it is asked for (it is then reported); else ``None``."""
+        if self._failure_taken:
+            return None
+        self._failure_taken = self.failure is not None
+        return self.failure
+
+    def _failed(self, exc: OSError) -> None:
+        """A write or flush raised ``exc``: note it (unless the reader just went away) and
+        discard the output from now on."""
+        if self.failure is None and not isinstance(exc, BrokenPipeError):
+            self.failure = exc
+        self._discard_output()
 
     def _writable(self, text: str) -> str:
         """``text`` with the characters the stream's encoding lacks replaced."""
@@ -84,11 +140,11 @@ class PipeSafeStream:
             self.write(line)
 
     def flush(self) -> None:
-        """Flush; after the reader went away, there is nothing to flush to."""
+        """Flush; after the reader went away or a write failed, there is nothing to flush to."""
         try:
             self._stream.flush()
-        except BrokenPipeError:
-            self._discard_output()
+        except OSError as exc:
+            self._failed(exc)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -104,14 +160,58 @@ class PipeSafeStream:
             os.close(devnull)
 
 
+class _ClosedStream:
+    """What a standard stream closed when the process started (``>&-``) is written to:
+    every write fails as writing to a closed file descriptor does."""
+
+    encoding = "utf-8"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def write(self, text: str) -> int:
+        """Fail: the stream is closed."""
+        raise OSError(errno.EBADF, f"{self.name} is closed")
+
+    def flush(self) -> None:
+        """Nothing to flush."""
+
+    def isatty(self) -> bool:
+        """Not a terminal."""
+        return False
+
+
+def _closed_stream(fd: int, name: str) -> PipeSafeStream:
+    """The stand-in for ``sys.stdout`` (``sys.stderr``) when the process started with it
+    closed (Python then sets it to ``None`` and ``print`` drops, or with ``file=None``
+    misdirects, what is written).
+
+    A closed file descriptor is pointed at ``os.devnull``: otherwise the next file the
+    command opens (the run store) would get its number, and a child process or C code
+    writing to stdout would write into that file.
+    """
+    try:
+        os.fstat(fd)
+    except OSError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        if devnull != fd:
+            os.dup2(devnull, fd)
+            os.close(devnull)
+    return PipeSafeStream(_ClosedStream(name))
+
+
+def _safe(stream: Any, fd: int, name: str) -> Any:
+    """``stream`` as a :class:`PipeSafeStream` (a closed one as :func:`_closed_stream`)."""
+    if stream is None:
+        return _closed_stream(fd, name)
+    return stream if isinstance(stream, PipeSafeStream) else PipeSafeStream(stream)
+
+
 @contextlib.contextmanager
 def _survive_closed_pipes() -> Iterator[None]:
     """Inside the block, ``sys.stdout`` and ``sys.stderr`` are :class:`PipeSafeStream`."""
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = (
-        stream if stream is None or isinstance(stream, PipeSafeStream) else PipeSafeStream(stream)
-        for stream in saved
-    )
+    sys.stdout, sys.stderr = _safe(saved[0], 1, "stdout"), _safe(saved[1], 2, "stderr")
     try:
         yield
     finally:
@@ -119,17 +219,18 @@ def _survive_closed_pipes() -> Iterator[None]:
 
 
 class StopSignals:
-    """The command's handling of Ctrl+C (SIGINT) and SIGTERM.
+    """The command's handling of Ctrl+C (SIGINT), SIGTERM and SIGHUP.
 
-    Both raise KeyboardInterrupt in the main thread, so SIGTERM (``kill``, ``timeout``,
-    Slurm, ``docker stop``) stops a run the way Ctrl+C does: it is stored ``cancelled``
-    and the command says how to resume it. Once the interrupt has been reported (or the
-    command has finished), a further Ctrl+C is ignored, so it cannot break the cleanup
-    with a traceback, and a further SIGTERM ends the process at once. Worker processes
-    forked from the command keep Python's default behaviour.
+    All raise KeyboardInterrupt in the main thread, so SIGTERM (``kill``, ``timeout``,
+    Slurm, ``docker stop``) and SIGHUP (the terminal or SSH session closed) stop a run
+    the way Ctrl+C does: it is stored ``cancelled`` and the command says how to resume
+    it. Once the interrupt has been reported (or the command has finished), a further
+    Ctrl+C is ignored, so it cannot break the cleanup with a traceback, and a further
+    SIGTERM or SIGHUP ends the process at once. Worker processes forked from the command
+    keep Python's default behaviour.
     """
 
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+    SIGNALS = STOP_SIGNALS
 
     def __init__(self) -> None:
         self.pid = os.getpid()
@@ -137,7 +238,7 @@ class StopSignals:
         self._saved: dict[int, Any] = {}
 
     def install(self) -> None:
-        """Handle SIGINT and SIGTERM (only possible in the main thread)."""
+        """Handle :attr:`SIGNALS` (only possible in the main thread)."""
         if threading.current_thread() is threading.main_thread():
             self._saved = {signum: signal.signal(signum, self.handle) for signum in self.SIGNALS}
 
@@ -152,7 +253,7 @@ class StopSignals:
         if os.getpid() != self.pid:  # a worker process forked from the command
             _default_action(signum)
         elif self.finished or interrupt_reported():
-            if signum == signal.SIGTERM:
+            if signum != signal.SIGINT:
                 _default_action(signum)
         else:
             stopped_by(signum)
@@ -200,13 +301,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``crystallize`` command with ``argv`` (default: ``sys.argv[1:]``).
 
     ``--debug`` may appear anywhere (before ``--``) and makes errors show their
-    traceback. Returns the exit code (0 success, 1 failed replicates or an unexpected
-    error, 2 a user error, 130 interrupted by Ctrl+C, 143 stopped by SIGTERM). When the
-    reader of stdout goes away (``| head``), output is dropped and the command carries on
-    (see :class:`PipeSafeStream`). Messages of the ``crystallize`` logger are made
-    printable (control characters escaped).
+    traceback. Returns the exit code (0 success, 1 failed replicates, an output that could
+    not be written or an unexpected error, 2 a user error, 130 interrupted by Ctrl+C, 143
+    stopped by SIGTERM, 129 by SIGHUP). When the reader of stdout goes away (``| head``),
+    output is dropped and the command carries on (see :class:`PipeSafeStream`); when
+    stdout cannot be written otherwise (a full disk, closed), the command carries on too,
+    then says so on stderr and exits with 1. Messages of the ``crystallize`` logger are
+    made printable (control characters escaped).
 
-    Ctrl+C and SIGTERM are handled as :class:`StopSignals` says. Called without
+    Ctrl+C, SIGTERM and SIGHUP are handled as :class:`StopSignals` says. Called without
     ``argv`` (as the ``crystallize`` script and ``python -m crystallize.cli`` do), the
     command owns the process: after an interrupt it exits at once without waiting for
     worker threads (see :func:`_exit_now`), and a Ctrl+C while the process exits is
@@ -240,9 +343,14 @@ def _run(argv: list[str]) -> int:
         app = build_app()
     except KeyboardInterrupt:
         return report_interrupt("Interrupted.")
+    with _survive_closed_pipes(), printable_logging():
+        return _checked_output(_invoke(app, args))
+
+
+def _invoke(app: Any, args: list[str]) -> int:
+    """Run the typer ``app`` on ``args``; return its exit code."""
     try:
-        with _survive_closed_pipes(), printable_logging():
-            app(args=args, prog_name="crystallize", standalone_mode=True)
+        app(args=args, prog_name="crystallize", standalone_mode=True)
     except SystemExit as exc:
         code = exc.code
         if code is None:
@@ -252,8 +360,19 @@ def _run(argv: list[str]) -> int:
         if isinstance(code, int):
             return code
         print(code, file=sys.stderr)
-        return 1
+        return EXIT_FAILED
     return EXIT_OK
+
+
+def _checked_output(code: int) -> int:
+    """``code``, or :data:`EXIT_FAILED` (with one line on stderr saying so) when the
+    command's output could not be written and the command did not say so itself."""
+    failure = output_failure()
+    if failure is None:
+        return code
+    print(output_failure_message(failure, "check where stdout goes (a full disk, a closed pipe or file)"),
+          file=sys.stderr)
+    return code or EXIT_FAILED
 
 
 __all__ = ["PipeSafeStream", "StopSignals", "main"]

@@ -5,7 +5,10 @@ remaining. When the conditions do not fit the terminal, one bar shows the whole 
 the bars below it the conditions that advanced last, so a redraw costs the same for
 hundreds of conditions as for a few. When the output is not a terminal (a pipe, a CI
 log) the same information comes as plain lines: one when the run starts, one when each
-condition finishes, and a status line at most every few seconds in between.
+condition finishes, and a status line at most every few seconds in between. That is
+decided by the output itself (``isatty()``), not by rich: ``FORCE_COLOR`` (which CI
+systems set) makes rich treat any output as a terminal, and a live bar redrawn into a
+log file fills it with cursor movements.
 """
 
 from __future__ import annotations
@@ -175,6 +178,15 @@ class _PlainTracker(Tracker):
             self._print(f"{self.name}: {self.done}/{self.total} replicates done, {self.errors} error(s){left}")
 
 
+def draws_live(console: Console) -> bool:
+    """True when ``console`` writes to a real terminal (its stream's ``isatty()``), where a
+    live bar can redraw. Rich's ``is_terminal`` is not asked: ``FORCE_COLOR`` (set by
+    GitHub Actions, tox...) makes it true for a log file too."""
+    from crystallize.cli.tui import is_terminal
+
+    return is_terminal(console.file)
+
+
 def format_seconds(seconds: float) -> str:
     """``"42s"``, ``"3m 05s"`` or ``"1h 02m"``."""
     seconds = int(round(seconds))
@@ -192,7 +204,8 @@ class RunProgress:
 
     Args:
         console: where to draw (stdout normally, stderr with ``--json``).
-        live: draw a live bar (default: when ``console`` is a terminal).
+        live: draw a live bar (default: when ``console`` writes to a terminal, see
+            :func:`draws_live`).
         quiet: show nothing.
 
     Use :meth:`track` around the loop over a run's stream::
@@ -205,7 +218,7 @@ class RunProgress:
 
     def __init__(self, console: Console, live: bool | None = None, quiet: bool = False) -> None:
         self.console = console
-        self.live = console.is_terminal if live is None else live
+        self.live = draws_live(console) if live is None else live
         self.quiet = quiet
 
     @contextmanager
@@ -246,4 +259,4 @@ class RunProgress:
         return max(2, min(MAX_BARS, self.console.height - 1))
 
 
-__all__ = ["MAX_BARS", "PLAIN_INTERVAL", "ConditionCount", "RunProgress", "Tracker", "format_seconds"]
+__all__ = ["MAX_BARS", "PLAIN_INTERVAL", "ConditionCount", "RunProgress", "Tracker", "draws_live", "format_seconds"]

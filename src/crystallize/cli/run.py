@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from crystallize.cli.errors import EXIT_FAILED, UserError, interrupted
+from crystallize.cli.errors import (
+    EXIT_FAILED,
+    UserError,
+    interrupted,
+    output_failure,
+    output_failure_message,
+)
 from crystallize.cli.events import EventEcho
 from crystallize.cli.overrides import (
     EXECUTORS,
@@ -63,8 +69,11 @@ def run_command(
 ) -> None:
     """Run an experiment or graph with a live progress bar, then print its report.
 
-    Exit code 0 when every replicate succeeded, 1 when some failed, 2 when the run
-    could not start, 130 when interrupted with Ctrl+C (143 with SIGTERM).
+    Exit code 0 when every replicate succeeded; 1 when some failed, or the run's records
+    or its report could not all be written (the message says what is stored); 2 when the
+    run could not start or its config is wrong (a hypothesis names a metric no condition
+    recorded: the run is stored, the message gives its id); 130 when interrupted with
+    Ctrl+C (143 with SIGTERM, 129 with SIGHUP).
     """
     settings = RunSettings(
         assignments=parse_assignments(set_values or []),
@@ -96,6 +105,7 @@ def run_command(
             print_reports(results, {e.name: root_of(e) for e in target.experiments})
     except KeyboardInterrupt:
         raise interrupted(f"Interrupted while the results were printed; {stored_runs(results)}") from None
+    unwritten = output_failure()
     unstored = {name: r for name, r in results.items() if r.info.get("store_error")}
     for name, result in unstored.items():
         print(
@@ -110,7 +120,9 @@ def run_command(
         where = "the result's errors" if json_output else "the report"
         print(f"{failed} replicate(s) failed; see {where}.", file=sys.stderr)
         print_tracebacks_hints(results, target, name_or_path)
-    if failed or unstored:
+    if unwritten is not None:  # the report or JSON is lost, not the run
+        print(printable(output_failure_message(unwritten, stored_runs(results))), file=sys.stderr)
+    if failed or unstored or unwritten:
         raise typer.Exit(EXIT_FAILED)
 
 

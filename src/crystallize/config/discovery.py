@@ -7,7 +7,11 @@
 
 Folders are searched recursively (``experiments/**/config.yaml``), skipping hidden
 directories and ``__pycache__``. A folder that fails to load is recorded in
-``errors`` and never hides the others.
+``errors`` and never hides the others. Warnings raised while a folder is built are
+silenced (they concern experiments nobody may run, and are raised again when one runs),
+except those raised by the folder's own modules (a deprecated library call at the top of
+``steps.py``): those are the user's code speaking, and are warned again once the folder
+is loaded, under Python's warning filters, naming the file and line.
 
 ``declared_folders(root)`` finds the same folders but only reads what each
 ``config.yaml`` declares (its experiment name and data directory), importing nothing:
@@ -105,7 +109,6 @@ def discover(root: str | Path = ".") -> Discovery:
         The loaded experiments, their graphs and the failures, kept apart.
     """
     from crystallize.config.graph import ExperimentGraph
-    from crystallize.utils.warnings_capture import catch_warnings
 
     directory = experiments_dir(root)
     found = Discovery(directory.resolve())
@@ -113,12 +116,7 @@ def discover(root: str | Path = ".") -> Discovery:
     paths: dict[str, Path] = {}
     for config in find_configs(directory):
         try:
-            # Building every folder must not print warnings about experiments nobody
-            # asked to run (a thread executor in a sibling folder): whatever applies to
-            # the experiment that runs is warned about again when it runs.
-            with catch_warnings():
-                warnings.simplefilter("ignore")
-                experiment = session.load(config)
+            experiment = _load_quietly(session, config)
             if experiment.name in paths:
                 raise ConfigError(
                     f"{display_path(config)}: the experiment name '{experiment.name}' is already used "
@@ -138,6 +136,37 @@ def discover(root: str | Path = ".") -> Discovery:
         except Exception as exc:
             found.errors[config] = _failure(config, exc)
     return found
+
+
+def _load_quietly(session: LoadSession, config: Path) -> Experiment:
+    """``session.load(config)``, its warnings held back: building every folder must not
+    print warnings about experiments nobody asked to run (a thread executor in a sibling
+    folder), which are warned about again when the experiment runs. Those raised by the
+    folder's own modules are warned again afterwards (see :func:`_warn_again`)."""
+    from crystallize.utils.warnings_capture import catch_warnings
+
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            return session.load(config)
+    finally:
+        _warn_again(caught, config.parent.resolve())
+
+
+def _warn_again(caught: list[warnings.WarningMessage], folder: Path) -> None:
+    """Warn again each of ``caught`` raised by a module of ``folder``, under its module's
+    name, so that the filters in force apply as they would have to the warning itself."""
+    from crystallize.config.modules import package_name
+
+    for warning in caught:
+        file = Path(warning.filename)
+        if file.parent != folder or file.suffix != ".py":
+            continue
+        warnings.warn_explicit(
+            warning.message, warning.category, warning.filename, warning.lineno,
+            module=f"{package_name(folder)}.{file.stem}", source=warning.source,
+        )
 
 
 @dataclass(frozen=True)

@@ -35,14 +35,23 @@ def test_quiet_mode_logs_no_steps_but_logs_failures(caplog):
     assert any("broken" in m and "gone" in m for m in messages if "failed" in m)
 
 
-def test_log_level_applies_to_crystallize_logger():
-    Experiment(datasource=one(), pipeline=Pipeline([first()]), plugins=[LoggingPlugin(log_level="DEBUG")])
-    assert logging.getLogger("crystallize").level == logging.DEBUG
+@pipeline_step()
+def note_level(data, ctx):
+    return data, {"level": logging.getLogger("crystallize").level}
+
+
+def test_log_level_applies_to_crystallize_logger_while_the_run_is_in_flight():
+    before = logging.getLogger("crystallize").level
+    experiment = Experiment(datasource=one(), pipeline=Pipeline([note_level()]), plugins=[LoggingPlugin(log_level="DEBUG")])
+    assert logging.getLogger("crystallize").level == before
+    assert experiment.run().metrics.baseline.metrics["level"] == [logging.DEBUG]
+    assert logging.getLogger("crystallize").level == before
     with pytest.raises(ValueError, match="log_level"):
         LoggingPlugin(log_level="LOUD")
 
 
 def test_each_run_uses_its_own_experiments_level():
+    before = logging.getLogger("crystallize").level
     quiet = Experiment(datasource=one(), pipeline=Pipeline([first()]), plugins=[LoggingPlugin(log_level="WARNING")])
     Experiment(datasource=one(), pipeline=Pipeline([first()]))  # built later, default INFO
     seen = []
@@ -57,7 +66,7 @@ def test_each_run_uses_its_own_experiments_level():
         quiet.run()
     finally:
         logging.getLogger("crystallize").removeHandler(spy)
-    assert seen == [] and logging.getLogger("crystallize").level == logging.WARNING
+    assert seen == [] and logging.getLogger("crystallize").level == before
 
 
 def test_the_verbose_stderr_handler_lasts_one_run(monkeypatch):

@@ -144,8 +144,13 @@ def test_misspelt_log_level_suggests_the_closest():
 def test_known_log_levels_accepted(level, number):
     plugin = LoggingPlugin(log_level=level)
     assert plugin.log_level == level
-    Experiment(datasource=draws(), pipeline=Pipeline([record()]), plugins=[plugin])
-    assert logging.getLogger("crystallize").level == number
+
+    @pipeline_step()
+    def note_level(value, ctx):
+        return value, {"level": logging.getLogger("crystallize").level}
+
+    result = Experiment(datasource=draws(), pipeline=Pipeline([note_level()]), plugins=[plugin]).run()
+    assert result.metrics.baseline.metrics["level"] == [number]  # the level applies while the run is in flight
 
 
 def test_logging_verbose_must_be_bool():

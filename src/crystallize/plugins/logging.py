@@ -32,11 +32,23 @@ class _Run:
         self.printing = printing
 
 
-# The runs in flight in this process (several threads may run experiments at once) and
-# the stderr handler the verbose ones among them share; guarded by _LOCK.
+# The runs in flight in this process (several threads may run experiments at once), the
+# stderr handler the verbose ones among them share, and the level the logger had before
+# the first of them started (given back when the last ends); guarded by _LOCK.
 _LOCK = threading.Lock()
 _RUNS: list[_Run] = []
 _HANDLER: list[_RunHandler] = []  # empty, or the one installed handler
+_USERS_LEVEL: list[int] = []  # empty, or the level to give back
+
+
+class _DefaultLevel(str):
+    """The type of ``log_level``'s default, ``"INFO"``: told apart from an ``"INFO"`` the
+    user passes (a level asked for), then kept as a plain ``"INFO"``."""
+
+    __slots__ = ()
+
+
+_DEFAULT_LEVEL = _DefaultLevel("INFO")
 
 
 class LoggingPlugin(BasePlugin):
@@ -44,22 +56,26 @@ class LoggingPlugin(BasePlugin):
 
     Args:
         verbose: log every step of every replicate with its duration and cache status.
-        log_level: level set on the ``crystallize`` logger: a level name (``"DEBUG"``,
-            ``"info"``, ...) or a non-negative int (``logging.DEBUG``, ``15``, ...).
+        log_level: level of the ``crystallize`` logger while the run is in flight: a
+            level name (``"DEBUG"``, ``"info"``, ...) or a non-negative int
+            (``logging.DEBUG``, ``15``, ...). Left out, it is ``"INFO"`` unless you set
+            the logger's level yourself (``logging.getLogger("crystallize").setLevel``,
+            ``caplog.set_level``), in which case yours holds.
 
     Failures are logged the moment their record reaches the driver, as one ERROR line
     (``Replicate failed: [baseline #0] step 'fit': ValueError: ...``); with ``verbose``,
-    or ``log_level`` DEBUG, the stored traceback follows that line in the same message.
-    The level is set when the experiment is built (unless other runs are in flight) and
-    again when each run starts (so another experiment built meanwhile does not change
-    this one's). When ``verbose`` is
-    set and nothing handles the logger yet, a stderr handler is added for the run;
-    ``after_run`` removes it (it runs however the run ends), and one left behind all the
-    same is removed when the next run starts.
+    or the run's level DEBUG, the stored traceback follows that line in the same message.
+    Building an experiment changes no logging. The level is set when a run starts, and
+    the logger gets back the level it had before when the run ends (``after_run``, which
+    runs however the run ends). When ``verbose`` is set and nothing handles the logger
+    yet, a stderr handler is added for the run and removed when it ends. A level or
+    handler left behind all the same (a run whose ``after_run`` never ran) is put right
+    by the next run.
 
     Runs in flight at once in several threads share the logger: its level is the most
     verbose of theirs, and each run logs only its own lines at or above its own level;
-    verbose runs share one stderr handler, removed when the last of them ends. Every
+    verbose runs share one stderr handler. The handler goes when the last verbose run
+    ends, and the level from before the first run comes back when the last run ends. Every
     record carries the experiment's name as ``record.experiment`` (for a formatter's
     ``%(experiment)s``), and the stderr handler shows it (``INFO FIRST: [baseline #0]
     ...``) while more than one run is in flight.
@@ -67,12 +83,13 @@ class LoggingPlugin(BasePlugin):
     executor, so worker processes need no logging set-up.
     """
 
-    def __init__(self, verbose: bool = False, log_level: str | int = "INFO") -> None:
+    def __init__(self, verbose: bool = False, log_level: str | int = _DEFAULT_LEVEL) -> None:
         level = _level_number(log_level)
         if not isinstance(verbose, bool):
             raise TypeError(f"LoggingPlugin verbose must be True or False, got {verbose!r}")
         self.verbose = verbose
-        self.log_level = log_level
+        self._asked = not isinstance(log_level, _DefaultLevel)
+        self.log_level = log_level if self._asked else str(log_level)
         self._level = level
         self._started = 0.0
         self._done = 0
@@ -86,21 +103,17 @@ class LoggingPlugin(BasePlugin):
         state["_run"] = None
         return state
 
-    def init_hook(self, experiment: Experiment) -> None:
-        """Apply the level to the ``crystallize`` logger, unless runs are in flight (the
-        level is theirs until they end; this one's applies when its run starts)."""
-        with _LOCK:
-            if not _live_runs():
-                logger.setLevel(self._level)
-
     def before_run(self, experiment: Experiment) -> None:
-        """Apply the level (and a stderr handler when verbose), log the start of a run."""
+        """Apply the run's level (and a stderr handler when verbose), keeping the level
+        the logger had to give back when the last run ends; log the start of a run."""
         with _LOCK:
             runs = _live_runs()
             printing = self.verbose and (
                 bool(_HANDLER) or (not logger.handlers and not logging.getLogger().handlers)
             )
-            self._run = _Run(weakref.ref(experiment), self._level, printing)
+            if not _USERS_LEVEL:  # the first run in flight: keep the user's level
+                _USERS_LEVEL.append(logger.level)
+            self._run = _Run(weakref.ref(experiment), self._run_level(_USERS_LEVEL[0]), printing)
             runs.append(self._run)
             _settle(runs)
         self._extra = {"experiment": experiment.name}
@@ -160,18 +173,29 @@ class LoggingPlugin(BasePlugin):
             record.seed,
         )
 
+    def _run_level(self, users_level: int) -> int:
+        """This run's level: the one asked for, else the user's (``users_level``, the
+        logger's own before the runs in flight), else INFO."""
+        if self._asked or users_level == logging.NOTSET:
+            return self._level
+        return users_level
+
+    def _current_level(self) -> int:
+        """The level of the run in flight (the plugin's own outside a run)."""
+        return self._run.level if self._run is not None else self._level
+
     def _log(self, level: int, message: str, *args: object) -> None:
         """Log one line of this run, if its level lets it through (another run in flight
         may have the shared logger more verbose than this one)."""
-        if level >= self._level:
+        if level >= self._current_level():
             logger.log(level, message, *args, extra=self._extra)
 
     def _log_failure(self, record: ReplicateRecord) -> None:
-        """One ERROR line; with ``verbose`` or ``log_level`` DEBUG, the stored traceback
+        """One ERROR line; with ``verbose`` or the run's level DEBUG, the stored traceback
         follows it in the same message."""
         error = record.error
         stored = error.traceback
-        if stored and (self.verbose or self._level <= logging.DEBUG):
+        if stored and (self.verbose or self._current_level() <= logging.DEBUG):
             self._log(logging.ERROR, "Replicate failed: %s\n%s", error, stored.rstrip())
         else:
             self._log(logging.ERROR, "Replicate failed: %s", error)
@@ -197,7 +221,7 @@ class LoggingPlugin(BasePlugin):
             hits,
             len(result.errors),
         )
-        with _LOCK:  # the last verbose run removes the handler: later quiet runs stay quiet
+        with _LOCK:  # the last run gives the level back, the last verbose one the handler
             runs = _live_runs()
             if self._run in runs:
                 runs.remove(self._run)
@@ -231,10 +255,13 @@ def _live_runs() -> list[_Run]:
 
 
 def _settle(runs: list[_Run]) -> None:
-    """Set the logger for ``runs``: the most verbose of their levels (the level stays
-    when none is left), and the stderr handler while a verbose one prints. ``_LOCK`` held."""
+    """Set the logger for ``runs``: the most verbose of their levels (the user's level
+    back when none is left), and the stderr handler while a verbose one prints.
+    ``_LOCK`` held."""
     if runs:
         logger.setLevel(min(run.level for run in runs))
+    elif _USERS_LEVEL:
+        logger.setLevel(_USERS_LEVEL.pop())
     printing = any(run.printing for run in runs)
     if printing and not _HANDLER:
         _HANDLER.append(_RunHandler())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 from collections.abc import Callable
 from hashlib import blake2b
 from typing import Any
@@ -14,6 +15,17 @@ _SCALAR_TAGS: dict[type, bytes] = {int: b"i:", float: b"f:", bool: b"b:", type(N
 #: Types whose values cannot change after creation: a value of one of these that a step
 #: returns unchanged (the same object) still has its input's digest.
 IMMUTABLE_TYPES: frozenset[type] = frozenset({*_SCALAR_TAGS, str, bytes})
+_SET_TYPES = frozenset({set, frozenset})
+# A protocol-5 pickle writes every set as the opcode EMPTY_SET and every frozenset as
+# FROZENSET, each followed by MEMOIZE. A pickle holding neither opcode's byte holds no
+# set (`in` with an int is the fastest test), nor does one holding neither pair (a regex
+# finds a pair far faster than `in`); other data may hold them too (see _holds_set).
+_EMPTY_SET = pickle.EMPTY_SET[0]
+_FROZENSET = pickle.FROZENSET[0]
+_SET_OPCODES = (
+    re.compile(re.escape(pickle.EMPTY_SET + pickle.MEMOIZE)),
+    re.compile(re.escape(pickle.FROZENSET + pickle.MEMOIZE)),
+)
 
 
 class _HashSink:
@@ -36,11 +48,45 @@ def _add_buffers(hasher: Any, buffers: list[pickle.PickleBuffer]) -> None:
         hasher.update(view)
 
 
+class _SetsByMembers(pickle.Pickler):
+    """A protocol-5 pickler writing each set and frozenset as its type and its members'
+    digests in sorted order (see :func:`_set_id`); everything else as pickle does."""
+
+    def __init__(self, file: Any, buffer_callback: Any = None) -> None:
+        super().__init__(file, protocol=5, buffer_callback=buffer_callback)
+        # The only hook that sees exact sets: called for every object pickled, so this
+        # pickler is used only for values that hold a set.
+        self.persistent_id = _set_id
+
+
+def _set_id(obj: Any) -> tuple[str, tuple[str, ...]] | None:
+    """``("builtins.set", sorted member digests)`` for a set (``builtins.frozenset`` for a
+    frozenset): the same in every process, whatever order ``PYTHONHASHSEED`` gives its
+    members. ``None`` for any other value (pickled as usual)."""
+    kind = type(obj)
+    if kind not in _SET_TYPES:
+        return None
+    return f"builtins.{kind.__name__}", tuple(sorted(digest(member) for member in obj))
+
+
+def _holds_set(obj: Any, payload: bytes) -> bool:
+    """Whether a set or frozenset is pickled as part of ``obj``, whose protocol-5 pickle
+    (buffers out of band) holds the byte of a set's opcode. A pickle that holds one
+    followed by MEMOIZE is pickled again: ``obj`` holds a set when one is in the memo."""
+    if not any(opcodes.search(payload) for opcodes in _SET_OPCODES):
+        return False
+    sink = _HashSink()
+    sink.write = len  # discards what it is given
+    pickler = pickle.Pickler(sink, protocol=5, buffer_callback=[].append)
+    pickler.dump(obj)
+    return any(type(entry) in _SET_TYPES for _, entry in pickler.memo.copy().values())
+
+
 def pickle_digest(obj: Any, pickler: Callable[..., pickle.Pickler] = _protocol5) -> str:
-    """The digest :func:`digest` gives a value that is not a scalar, with the pickler
-    ``pickler(file, buffer_callback)`` builds (default: protocol 5): its pickle streams
-    into the hash, and large buffers (NumPy arrays, DataFrame columns, bytearrays) go
-    out of band, hashed where they are, never copied.
+    """The digest :func:`digest` gives a value that is not a scalar and holds no set,
+    with the pickler ``pickler(file, buffer_callback)`` builds (default: protocol 5):
+    its pickle streams into the hash, and large buffers (NumPy arrays, DataFrame
+    columns, bytearrays) go out of band, hashed where they are, never copied.
 
     Raises:
         Whatever the pickler raises for a value it cannot pickle.
@@ -61,7 +107,10 @@ def digest(obj: Any) -> str:
     a type-tagged exact text form; everything else from its protocol-5 pickle, so equal
     values built the same way hash equal across processes and runs. The buffers of
     NumPy arrays, DataFrame columns and bytearrays are pickled out of band and hashed in
-    place (each after its length), so a large array is never copied to be hashed.
+    place (each after its length), so a large array is never copied to be hashed. Sets
+    and frozensets, wherever they are in the value (in dicts, lists, tuples, objects,
+    as dict keys, in other sets), are pickled as their members' digests in sorted order,
+    so their digest does not depend on ``PYTHONHASHSEED`` or on their iteration order.
 
     Raises:
         Whatever :func:`pickle.dumps` raises for a value it cannot pickle.
@@ -76,6 +125,8 @@ def digest(obj: Any) -> str:
         if tag is None:
             buffers: list[pickle.PickleBuffer] = []
             payload = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
+            if (_EMPTY_SET in payload or _FROZENSET in payload) and _holds_set(obj, payload):
+                return pickle_digest(obj, _SetsByMembers)
             if buffers:  # NumPy arrays, DataFrame columns...: hashed in place, not copied
                 hasher = blake2b(payload, digest_size=_DIGEST_SIZE)
                 _add_buffers(hasher, buffers)

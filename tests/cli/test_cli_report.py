@@ -119,4 +119,7 @@ def test_report_without_permission_is_a_user_error(make_experiment, monkeypatch,
     monkeypatch.setattr(os, "open", refuse)
     assert main(["report", "numbers", "-o", "locked/r.html"]) == 2
     err = capsys.readouterr().err
-    assert err.strip() == "Error: cannot write the report to locked/r.html: no permission to write locked/r.html."
+    assert err.strip() == (
+        "Error: cannot write the report to locked/r.html: no permission to write locked/r.html; "
+        "choose another path with -o/--output."
+    )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -19,6 +20,22 @@ HELP = (
     "Experiments are the folders experiments/**/config.yaml under the current directory "
     "(or a path you give). Without a command, the interactive interface opens."
 )
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def command_help(text: str) -> Callable[[_Function], _Function]:
+    """Decorator: ``text`` becomes the command's docstring, which typer shows as its help.
+
+    Written as a plain docstring, the help would be lost under ``python -OO`` (which
+    strips docstrings); a string passed here is kept.
+    """
+
+    def decorate(function: _Function) -> _Function:
+        function.__doc__ = text
+        return function
+
+    return decorate
 
 
 def _root(
@@ -120,4 +137,4 @@ def build_app() -> typer.Typer:
     return app
 
 
-__all__ = ["build_app"]
+__all__ = ["build_app", "command_help"]

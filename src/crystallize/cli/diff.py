@@ -3,7 +3,8 @@
 * ``crystallize diff RUN_A RUN_B`` — the experiment spec (datasource, steps and their
   code, treatments, initial context, seed settings) that differs, the run settings that
   differ (the producer runs of upstream outputs read included), and per condition and
-  metric: mean in A, mean in B and the change B − A.
+  metric: mean in A, mean in B and the change B − A. Code digests computed by different
+  Crystallize versions are listed apart (see :func:`config_changes`).
 * ``crystallize diff RUN --treatments A B`` — two conditions of one run (``baseline``
   counts as one): their treatment values and their metric means.
 """
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from crystallize.cli.app import command_help
 from crystallize.cli.errors import UserError, known, suggest
 from crystallize.cli.history import ROOT_OPTION_HELP, find_run, upstream_runs
 from crystallize.cli.targets import stdout_to_stderr
@@ -108,6 +110,39 @@ def spec_changes(a: Any, b: Any, path: str = "") -> list[tuple[str, Any, Any]]:
             changes += spec_changes(x, y, f"{path}{_item_label(x, y, i)}")
         return changes
     return [(path or "spec", a, b)]
+
+
+def config_changes(spec_a: dict[str, Any], spec_b: dict[str, Any]) -> tuple[list[tuple[str, Any, Any]], list[str]]:
+    """The :func:`spec_changes` of two runs' specs, and apart from them the paths of the
+    code digests that cannot be compared: the two runs' digests were computed by different
+    digest schemes (:func:`~crystallize.fingerprint.digest_scheme_of`), so they differ even
+    for unchanged code. The digest-scheme marker itself is no change."""
+    from crystallize.fingerprint import DIGEST_SCHEME_KEY, digest_scheme_of
+
+    specs = ({key: value for key, value in spec.items() if key != DIGEST_SCHEME_KEY} for spec in (spec_a, spec_b))
+    changes = spec_changes(*specs)
+    if digest_scheme_of(spec_a) == digest_scheme_of(spec_b):
+        return changes, []
+    digests = [path for path, _, _ in changes if path.endswith(".code")]
+    return [change for change in changes if change[0] not in digests], digests
+
+
+def digests_note(spec_a: dict[str, Any], spec_b: dict[str, Any], paths: list[str]) -> str:
+    """``Code digests not comparable (A's were computed by an earlier Crystallize version;
+    they differ even for unchanged code): datasource.code, ...`` (``""`` without ``paths``)."""
+    from crystallize.fingerprint import CODE_DIGEST_SCHEME, digest_scheme_of
+
+    if not paths:
+        return ""
+    schemes = {"A": digest_scheme_of(spec_a), "B": digest_scheme_of(spec_b)}
+    others = [(side, scheme) for side, scheme in schemes.items() if scheme != CODE_DIGEST_SCHEME]
+    if len(others) == 1:
+        side, scheme = others[0]
+        version = "a newer" if scheme is not None and scheme > CODE_DIGEST_SCHEME else "an earlier"
+        why = f"{side}'s were computed by {version} Crystallize version"
+    else:
+        why = "they were computed by different Crystallize versions"
+    return f"Code digests not comparable ({why}; they differ even for unchanged code): {', '.join(paths)}"
 
 
 def change_json(path: str, a: Any, b: Any, key: str = "path") -> dict[str, Any]:
@@ -256,6 +291,7 @@ def execution_of(result: Result) -> str | None:
     return None
 
 
+@command_help("Show the config and metric differences between two runs (or two treatments of one).")
 def diff_command(
     run_a: str = typer.Argument(..., help="A run id (or a unique prefix)."),
     run_b: str | None = typer.Argument(None, help="Another run id (omit with --treatments)."),
@@ -265,7 +301,6 @@ def diff_command(
     root: str | None = typer.Option(None, "--root", help=ROOT_OPTION_HELP),
     json_output: bool = typer.Option(False, "--json", help="Print the differences as JSON."),
 ) -> None:
-    """Show the config and metric differences between two runs (or two treatments of one)."""
     from crystallize.store import load_result
 
     if (run_b is None) == (treatments is None):
@@ -277,6 +312,8 @@ def diff_command(
         first, second = (typed_name(name, result_a.metrics.conditions()) for name in treatments)
         rows = compare_conditions(result_a, first, second)
         changes = spec_changes(condition_values(info_a.spec, first), condition_values(info_a.spec, second))
+        digests: list[str] = []
+        note = ""
         settings: list[tuple[str, Any, Any]] = []
         labels = (first, second)
         title = f"Run {info_a.run_id} ({info_a.experiment}): {first} vs {second}"
@@ -286,7 +323,8 @@ def diff_command(
             where_b, info_b = find_run(run_b, root)
             result_b = load_result(info_b.run_id, where_b)
         rows = compare_runs(result_a, result_b)
-        changes = spec_changes(info_a.spec, info_b.spec)
+        changes, digests = config_changes(info_a.spec, info_b.spec)
+        note = digests_note(info_a.spec, info_b.spec, digests)
         settings = [
             (key, getattr(info_a, key), getattr(info_b, key))
             for key in ("experiment", "replicates", "base_seed", "status")
@@ -305,6 +343,7 @@ def diff_command(
 
         print(strict_dumps({
             "config": [change_json(p, a, b) for p, a, b in changes],
+            "code_digests_not_comparable": digests,
             "settings": [change_json(k, a, b, key="key") for k, a, b in settings],
             "metrics": [
                 {
@@ -320,21 +359,23 @@ def diff_command(
     console.print(literal(title, style="bold"), soft_wrap=True)
     console.print()
     what = "Context values" if treatments is not None else "Config"
-    if not changes and not settings:
-        console.print(f"{what}: identical", soft_wrap=True)
-    else:
+    if changes or settings:
         console.print(f"{what} differences:", style="bold")
         for path, a, b in [*changes, *settings]:
             shown_a, shown_b = shown_change(a, b)
             console.print(literal(f"  {path}: {shown_a} → {shown_b}"), soft_wrap=True)
+    elif not note:
+        console.print(f"{what}: identical", soft_wrap=True)
+    if note:
+        console.print(literal(note), soft_wrap=True)
     console.print()
     if rows:
         console.print(_metric_table(rows, *labels), crop=False)
-        note = _left_out_note(rows, *labels, name_conditions=treatments is None)
-        if note:
-            console.print(literal(note), soft_wrap=True)
+        left_out = _left_out_note(rows, *labels, name_conditions=treatments is None)
+        if left_out:
+            console.print(literal(left_out), soft_wrap=True)
     else:
         console.print("No metrics to compare.")
 
 
-__all__ = ["ABSENT", "MetricChange", "change_json", "compare_conditions", "condition_values", "compare_runs", "diff_command", "mean_of", "metric_changes", "shown_change", "spec_changes"]
+__all__ = ["ABSENT", "MetricChange", "change_json", "compare_conditions", "condition_values", "compare_runs", "config_changes", "diff_command", "digests_note", "mean_of", "metric_changes", "shown_change", "spec_changes"]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from crystallize.cli.app import command_help
 from crystallize.cli.errors import (
     UserError,
     hold_signals,
@@ -347,6 +348,7 @@ def tracebacks_hint(given: str, run_id: str) -> str:
 READ_ONLY_INTERRUPT = "Interrupted; nothing was changed."
 
 
+@command_help("List the stored runs of an experiment, newest first.")
 @on_interrupt(READ_ONLY_INTERRUPT)
 def runs_command(
     name_or_path: str = typer.Argument(..., help=EXPERIMENT_HELP),
@@ -355,7 +357,6 @@ def runs_command(
     root: str | None = typer.Option(None, "--root", help=ROOT_OPTION_HELP),
     json_output: bool = typer.Option(False, "--json", help="Print the runs as JSON."),
 ) -> None:
-    """List the stored runs of an experiment, newest first."""
     with stdout_to_stderr(json_output):  # keep stdout pure JSON whatever prints
         experiment = experiment_arg(name_or_path)
         where, runs = runs_of(experiment, root, none_ok=True)
@@ -404,6 +405,7 @@ def runs_table(runs: list[RunInfo]):  # noqa: ANN201
     return WholeTable(table)
 
 
+@command_help("Show a past run's report (the latest by default) with a terminal chart.")
 @on_interrupt(READ_ONLY_INTERRUPT)
 def show_command(
     name_or_path: str = typer.Argument(..., help=EXPERIMENT_HELP),
@@ -415,7 +417,6 @@ def show_command(
         False, "--tracebacks", help="Print the stored traceback of each failed replicate (also with --debug)."
     ),
 ) -> None:
-    """Show a past run's report (the latest by default) with a terminal chart."""
     from crystallize.cli.errors import debug_enabled
     from crystallize.store import load_result
 
@@ -462,6 +463,13 @@ def failure_tracebacks(result: Result) -> str:
     return "\n\n".join(shown)
 
 
+@command_help(
+    """Write a past run's self-contained HTML report (plots, hypotheses, config, errors).
+
+    An existing output file is replaced only when it is an earlier Crystallize report,
+    or with --force.
+    """
+)
 @on_interrupt("Interrupted; no report was written.")
 def report_command(
     name_or_path: str = typer.Argument(..., help=EXPERIMENT_HELP),
@@ -472,11 +480,6 @@ def report_command(
     ),
     root: str | None = typer.Option(None, "--root", help=ROOT_OPTION_HELP),
 ) -> None:
-    """Write a past run's self-contained HTML report (plots, hypotheses, config, errors).
-
-    An existing output file is replaced only when it is an earlier Crystallize report,
-    or with --force.
-    """
     from crystallize.cli.paths import check_report_target, user_path, write_report_file
     from crystallize.store import load_result
 

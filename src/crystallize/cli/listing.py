@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from crystallize.cli.app import command_help
 from crystallize.cli.targets import CatalogEntry, catalog, discover_here, display, stdout_to_stderr
 from crystallize.cli.text import literal, stdout_console, unbroken, wrapping
 
@@ -14,6 +15,7 @@ from crystallize.cli.text import literal, stdout_console, unbroken, wrapping
 MAX_LISTED_TREATMENTS = 10
 
 
+@command_help("List discovered experiments and graphs, and how many folders failed to load.")
 def list_command(
     errors: bool = typer.Option(False, "--errors", "-e", help="Show why folders failed to load (with tracebacks)."),
     show_all: bool = typer.Option(False, "--all", "-a", help="Include experiments marked hidden."),
@@ -22,7 +24,6 @@ def list_command(
         False, "--verbose", "-v", help=f"List every treatment (beyond {MAX_LISTED_TREATMENTS}, a summary is shown)."
     ),
 ) -> None:
-    """List discovered experiments and graphs, and how many folders failed to load."""
     with stdout_to_stderr(json_output):
         found = discover_here(".")
     entries = catalog(found, include_hidden=show_all)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from crystallize.cli.app import command_help
 from crystallize.cli.errors import (
     UserError,
     hold_signals,
@@ -39,6 +40,12 @@ if TYPE_CHECKING:
     from crystallize.store import DeletedRuns
 
 
+@command_help(
+    """Delete stored runs of an experiment, with the artifact folders only they use.
+
+    Asks before deleting (unless --yes), then compacts the store file (unless --no-compact).
+    """
+)
 @on_interrupt("Interrupted; nothing was deleted.")
 def delete_command(
     name_or_path: str = typer.Argument(..., help=EXPERIMENT_HELP),
@@ -54,10 +61,6 @@ def delete_command(
     compact_store: bool = typer.Option(True, "--compact/--no-compact", help="Shrink the store file afterwards."),
     root: str | None = typer.Option(None, "--root", help=ROOT_OPTION_HELP),
 ) -> None:
-    """Delete stored runs of an experiment, with the artifact folders only they use.
-
-    Asks before deleting (unless --yes), then compacts the store file (unless --no-compact).
-    """
     from crystallize.store import delete_runs
 
     experiment = experiment_arg(name_or_path)
@@ -101,6 +104,7 @@ def delete_command(
         raise interrupted(f"Interrupted, but only after the runs were deleted{compacted}.")
 
 
+@command_help("Shrink the run store file to its data (after runs were deleted). Refused while a run is going.")
 @on_interrupt("Interrupted; the store was not compacted (it is unchanged).")
 def compact_command(
     name_or_path: str | None = typer.Argument(
@@ -108,7 +112,6 @@ def compact_command(
     ),
     root: str | None = typer.Option(None, "--root", help=ROOT_OPTION_HELP),
 ) -> None:
-    """Shrink the run store file to its data (after runs were deleted). Refused while a run is going."""
     from crystallize.store import DB_FILENAME, compact
 
     if name_or_path is not None:

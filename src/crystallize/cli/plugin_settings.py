@@ -86,9 +86,14 @@ def _logging_plugin(experiment: Experiment, values: dict[str, Any]) -> BasePlugi
 
     current = experiment.get_plugin(LoggingPlugin)
     verbose = values.get("verbose", current.verbose if current else False)
-    level = values.get("log_level", current.log_level if current else "INFO")
+    if "log_level" in values:
+        level = {"log_level": values["log_level"]}
+    elif current is not None and current._asked:  # the plugin keeps no public record of it
+        level = {"log_level": current.log_level}
+    else:
+        level = {}  # left unset, as before: a level the user gave the logger holds
     try:
-        return LoggingPlugin(verbose=bool(verbose), log_level=level)
+        return LoggingPlugin(verbose=bool(verbose), **level)
     except (ValueError, AttributeError) as exc:
         raise UserError(f"plugins.logging.log_level: {exc}") from None
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from crystallize.cli.app import command_help
 from crystallize.cli.errors import (
     EXIT_FAILED,
     UserError,
@@ -47,6 +48,16 @@ Executor = StrEnum("Executor", {name: name for name in EXECUTORS})  # type: igno
 Executor.__doc__ = "``--executor`` choices."
 
 
+@command_help(
+    """Run an experiment or graph with a live progress bar, then print its report.
+
+    Exit code 0 when every replicate succeeded; 1 when some failed, or the run's records
+    or its report could not all be written (the message says what is stored); 2 when the
+    run could not start or its config is wrong (a hypothesis names a metric no condition
+    recorded: the run is stored, the message gives its id); 130 when interrupted with
+    Ctrl+C (143 with SIGTERM, 129 with SIGHUP).
+    """
+)
 def run_command(
     name_or_path: str = typer.Argument(..., help="An experiment name, or its folder / config.yaml."),
     replicates: int | None = typer.Option(None, "--replicates", "-n", min=1, help="Replicates per condition for this run."),
@@ -67,14 +78,6 @@ def run_command(
     seed: int | None = typer.Option(None, "--seed", min=0, max=2**32 - 1, help="Base seed for this run."),
     json_output: bool = typer.Option(False, "--json", help="Print only the result as JSON on stdout."),
 ) -> None:
-    """Run an experiment or graph with a live progress bar, then print its report.
-
-    Exit code 0 when every replicate succeeded; 1 when some failed, or the run's records
-    or its report could not all be written (the message says what is stored); 2 when the
-    run could not start or its config is wrong (a hypothesis names a metric no condition
-    recorded: the run is stored, the message gives its id); 130 when interrupted with
-    Ctrl+C (143 with SIGTERM, 129 with SIGHUP).
-    """
     settings = RunSettings(
         assignments=parse_assignments(set_values or []),
         replicates=replicates,

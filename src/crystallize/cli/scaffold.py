@@ -12,6 +12,7 @@ from pathlib import Path
 
 import typer
 
+from crystallize.cli.app import command_help
 from crystallize.cli.errors import UserError
 from crystallize.cli.targets import display
 
@@ -228,12 +229,12 @@ def run_hint(name: str, folder: Path, project: str | Path = ".") -> str:
     return f"crystallize run {display(folder)}"
 
 
+@command_help("Create a folder experiment under experiments/NAME that runs as created.")
 def new_command(
     name: str = typer.Argument(..., help="The new experiment's name (also its folder name)."),
     example: bool = typer.Option(False, "--example", help="Write a small complete study instead of a skeleton."),
     directory: str = typer.Option("experiments", "--dir", help="Where to create the folder."),
 ) -> None:
-    """Create a folder experiment under experiments/NAME that runs as created."""
     folder = scaffold(name, example, directory)
     files = ", ".join(sorted(p.name for p in folder.iterdir()))
     print(f"Created {display(folder)}/ ({files}).")

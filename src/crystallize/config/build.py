@@ -26,6 +26,7 @@ from crystallize.config.schema import (
     Call,
     ExperimentConfig,
     HypothesisSpec,
+    LoggingSpec,
     PluginsSpec,
     aliased_source_hint,
 )
@@ -329,9 +330,17 @@ def build_plugins(spec: PluginsSpec) -> list[BasePlugin]:
     return [
         SeedPlugin(seed=spec.seed.seed, auto_seed=spec.seed.auto_seed),
         ArtifactPlugin(root_dir=spec.artifacts.root_dir, versioned=spec.artifacts.versioned),  # type: ignore[arg-type]
-        LoggingPlugin(verbose=spec.logging.verbose, log_level=spec.logging.log_level),
+        logging_plugin(spec.logging),
         execution_plugin(spec.execution.strategy, spec.execution.workers, spec.execution.address),
     ]
+
+
+def logging_plugin(spec: LoggingSpec) -> LoggingPlugin:
+    """The LoggingPlugin of ``plugins.logging:``. A ``log_level`` config.yaml leaves out is
+    not passed (though the schema reads it as ``INFO``): as with ``LoggingPlugin()``, a
+    level the user gave the ``crystallize`` logger then holds during runs."""
+    level = {"log_level": spec.log_level} if "log_level" in spec.model_fields_set else {}
+    return LoggingPlugin(verbose=spec.verbose, **level)
 
 
 def execution_plugin(strategy: str, workers: int | None = None, address: str | None = None) -> BasePlugin:
@@ -400,4 +409,4 @@ def _args(kwargs: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
 
 
-__all__ = ["Builder", "build_plugins", "builtin_verifiers", "execution_plugin", "step_parameters"]
+__all__ = ["Builder", "build_plugins", "builtin_verifiers", "execution_plugin", "logging_plugin", "step_parameters"]

@@ -32,10 +32,25 @@ def open_store(root_dir: str | os.PathLike[str], **options: Any) -> SQLiteRunSto
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(
-            f"Cannot create the data directory {str(root)!r}: {directory_problem(root, exc)}. Pass a directory "
-            "(the ArtifactPlugin root_dir), or move the file away."
+            f"Cannot create the data directory {str(root)!r}: {directory_problem(root, exc)}. "
+            f"{_data_directory_advice(exc)}"
         ) from exc
     return SQLiteRunStore(root / DB_FILENAME, **options)
+
+
+#: How to store the runs somewhere else, in each way an experiment is set up.
+STORE_ELSEWHERE = (
+    "ArtifactPlugin(root_dir=...) in Python, plugins.artifacts.root_dir in a folder "
+    "experiment's config.yaml, or for one run: crystallize run NAME -s plugins.artifacts.root_dir=PATH"
+)
+
+
+def _data_directory_advice(exc: OSError) -> str:
+    """What to do when the data directory could not be created (``exc``): move a file that
+    is in its way, else (no permission, a read-only or full disk) store the runs elsewhere."""
+    if isinstance(exc, FileExistsError | NotADirectoryError):  # a file where a directory goes
+        return f"Move that file away, or store the runs elsewhere: {STORE_ELSEWHERE}."
+    return f"Store the runs in a directory that can be written: {STORE_ELSEWHERE}."
 
 
 def open_existing_store(root_dir: str | os.PathLike[str], **options: Any) -> SQLiteRunStore:

@@ -17,14 +17,31 @@ the log is still valid and the next checkpoint redoes the copy.
 ``os.fork()`` waits for a checkpoint in progress: a child forked while another thread
 holds one of SQLite's process-wide locks would find it held forever, and hang on its
 first SQLite call (say, a process-pool worker opening a database of its own).
+
+More generally, no thread of the store runs while the library forks worker processes:
+the store's background threads (the record writers of :mod:`crystallize.store.writer`,
+these checkpoint threads) register with :func:`on_fork_pause`, and
+:func:`threads_paused` ends them for a block and starts them again after it. Process
+pools, the live-event Manager and lone re-runs start their processes inside such a
+block, so a forked worker copies no lock one of those threads held (logging's,
+SQLite's), and Python 3.12+ has no thread to warn about ("This process is
+multi-threaded, use of fork() may lead to deadlocks in the child").
+
+Pausing is not done from an ``os.register_at_fork`` hook: Python ignores an exception
+raised in such a hook, so a Ctrl+C or SIGTERM (the command line turns it into
+KeyboardInterrupt) arriving while threads are joined or started there would be lost. A
+fork in the user's own code therefore runs with the threads as they are.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 
 logger = logging.getLogger("crystallize.store")
 
@@ -37,11 +54,104 @@ FALLBACK_AUTOCHECKPOINT_PAGES = 16384
 # Held while a checkpoint runs, and by a thread calling fork() from just before the fork
 # until just after it: no checkpoint is ever half-way through when a process forks.
 fork_guard = threading.Lock()
+
+# How to end and restart background threads around a fork: (pause, resume) pairs.
+_pausers: list[tuple[Callable[[], None], Callable[[], None]]] = []
+# Held while threads are paused or resumed, and while one starts (start_unless_paused).
+_pause_lock = threading.Lock()
+_pause_depth = 0  # threads_paused() blocks under way
+# Checkpoint threads started (and maybe still running), waited for by a pause.
+_checkpoint_threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
+def on_fork_pause(pause: Callable[[], None], resume: Callable[[], None]) -> None:
+    """Have ``pause`` end a module's background threads (and wait for them) when a
+    :func:`threads_paused` block starts, and ``resume`` start them again when it ends.
+    A thread they start meanwhile must start through :func:`start_unless_paused`."""
+    _pausers.append((pause, resume))
+
+
+def pause_threads() -> None:
+    """End the background threads registered with :func:`on_fork_pause` until the
+    matching :func:`resume_threads` (nested calls pause once)."""
+    global _pause_depth
+    with _pause_lock:
+        _pause_depth += 1
+        if _pause_depth == 1:
+            _call_each(pause for pause, _ in _pausers)
+
+
+def resume_threads() -> None:
+    """Start again the threads the matching :func:`pause_threads` ended."""
+    global _pause_depth
+    with _pause_lock:
+        _pause_depth = max(0, _pause_depth - 1)  # 0 also after a pause cut short
+        if not _pause_depth:
+            _call_each(resume for _, resume in reversed(_pausers))
+
+
+def _call_each(callbacks: Iterator[Callable[[], None]]) -> None:
+    """Call each of ``callbacks``; one that fails is logged and the others still run."""
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception as exc:
+            logger.warning("Pausing or resuming background threads around a fork failed: %s", exc)
+
+
+@contextlib.contextmanager
+def threads_paused() -> Iterator[None]:
+    """End the store's background threads (record writers, checkpoints) for the block
+    and start them again after it: processes forked in the block copy none of them.
+
+    Pausing waits for a commit or checkpoint in progress; what is added meanwhile waits
+    in memory. Nested blocks pause once. An interrupt (Ctrl+C) in the block, or while
+    threads are paused or started, still starts them again.
+    """
+    try:
+        pause_threads()
+        yield
+    finally:
+        resume_threads()
+
+
+def start_unless_paused(start: Callable[[], None], wait: bool = True) -> bool:
+    """Call ``start`` (it starts a background thread) unless threads are paused; say
+    whether it was called. With ``wait=False`` it is not called either while threads
+    are being paused or resumed (call from a thread a pause may be waiting for)."""
+    if not _pause_lock.acquire(blocking=wait):
+        return False
+    try:
+        if _pause_depth:
+            return False
+        start()
+        return True
+    finally:
+        _pause_lock.release()
+
+
+def _wait_for_checkpoints() -> None:
+    """Wait until every background checkpoint thread has ended."""
+    for thread in list(_checkpoint_threads):
+        if thread is not threading.current_thread():
+            thread.join()
+
+
+def _after_fork_in_child() -> None:
+    """A process forked in a :func:`threads_paused` block has none of its parent's
+    threads to resume: threads it starts itself start at once."""
+    global _pause_lock, _pause_depth
+    fork_guard.release()
+    _pause_lock = threading.Lock()  # another thread may have held it at the fork
+    _pause_depth = 0
+
+
+on_fork_pause(_wait_for_checkpoints, lambda: None)
 if hasattr(os, "register_at_fork"):  # POSIX
+    # No pausing here, only the guard: a signal handler that raises in a hook is
+    # ignored, and its signal lost (see the module docstring).
     os.register_at_fork(
-        before=fork_guard.acquire,
-        after_in_parent=fork_guard.release,
-        after_in_child=fork_guard.release,
+        before=fork_guard.acquire, after_in_parent=fork_guard.release, after_in_child=_after_fork_in_child
     )
 
 
@@ -80,14 +190,16 @@ class BackgroundCheckpointer:
                 return
             if self._thread is not None and self._thread.is_alive():
                 return  # one at a time: this one will copy the newer pages too
-            self._since_last = 0
             thread = threading.Thread(target=self._run, name="crystallize-checkpoint", daemon=True)
-            try:
-                thread.start()
+            try:  # not while a fork is under way (this may be a thread it waits for)
+                started = start_unless_paused(functools.partial(_start_checkpoint, thread), wait=False)
             except RuntimeError as exc:  # no new threads at shutdown (CPython 3.12.0-3.12.2)
                 logger.debug("Background WAL checkpoint skipped: %s", exc)
+                self._since_last = 0
                 return  # SQLite's own checkpoints still keep the WAL bounded
-            self._thread = thread
+            if started:  # else the next commit starts it
+                self._since_last = 0
+                self._thread = thread
 
     def wait(self) -> None:
         """Wait for the checkpoint in progress, if any (call before closing the store)."""
@@ -105,4 +217,19 @@ class BackgroundCheckpointer:
             self.completed += 1
 
 
-__all__ = ["DEFAULT_CHECKPOINT_BYTES", "FALLBACK_AUTOCHECKPOINT_PAGES", "BackgroundCheckpointer", "fork_guard"]
+def _start_checkpoint(thread: threading.Thread) -> None:
+    thread.start()
+    _checkpoint_threads.add(thread)
+
+
+__all__ = [
+    "DEFAULT_CHECKPOINT_BYTES",
+    "FALLBACK_AUTOCHECKPOINT_PAGES",
+    "BackgroundCheckpointer",
+    "fork_guard",
+    "on_fork_pause",
+    "pause_threads",
+    "resume_threads",
+    "start_unless_paused",
+    "threads_paused",
+]

@@ -31,6 +31,7 @@ import time
 from collections import OrderedDict
 from pathlib import Path
 
+from crystallize.store.checkpoint import on_fork_pause
 from crystallize.store.files import file_identity
 from crystallize.store.opening import open_store
 from crystallize.store.sqlite import DB_FILENAME, SQLiteRunStore
@@ -46,6 +47,7 @@ _lock = threading.Lock()
 _idle = threading.Condition(_lock)  # wakes the idle-checkpoint thread
 _checkpointer: threading.Thread | None = None
 _waiting_for_news = False  # the idle-checkpoint thread waits for a release to wake it
+_paused = False  # worker processes are being forked: the thread ends, none starts
 # {database path: entry}, least recently used first.
 _stores: OrderedDict[str, _Entry] = OrderedDict()
 # Entries dropped from the registry (their file was deleted or replaced) while still
@@ -131,6 +133,8 @@ def _wake_checkpointer() -> None:
     with ``_lock`` held). A thread waiting for an earlier deadline is left alone: it looks
     at every store when it wakes, so runs back to back never wake it."""
     global _checkpointer
+    if _paused:  # started again once the worker processes are forked
+        return
     if _checkpointer is None:  # the thread clears it, under the lock, as it ends
         thread = threading.Thread(
             target=_checkpoint_idle_stores, name="crystallize-idle-checkpoint", daemon=True
@@ -160,7 +164,7 @@ def _checkpoint_while_stores_are_kept() -> None:
     """The idle-checkpoint thread's loop (runs with ``_lock`` held, released while a
     checkpoint runs)."""
     global _waiting_for_news
-    while _stores:
+    while _stores and not _paused:
         due, wait = _next_idle_store()
         if due is None:
             _waiting_for_news = wait is None
@@ -237,10 +241,34 @@ def _close_quietly(store: SQLiteRunStore) -> None:
 atexit.register(close_shared_stores)
 
 
+def _pause_idle_checkpoints() -> None:
+    """End the idle-checkpoint thread and wait for it (worker processes are forked)."""
+    global _paused
+    with _lock:
+        _paused = True
+        thread = _checkpointer
+        _idle.notify()
+    if thread is not None and thread.ident is not None and thread is not threading.current_thread():
+        thread.join()
+
+
+def _resume_idle_checkpoints() -> None:
+    """Start the idle-checkpoint thread again, while stores are kept."""
+    global _paused
+    with _lock:
+        _paused = False
+        if _stores:
+            _wake_checkpointer()
+
+
+on_fork_pause(_pause_idle_checkpoints, _resume_idle_checkpoints)
+
+
 def _after_fork_in_child() -> None:
     """A forked child has none of its parent's threads: no idle-checkpoint thread."""
-    global _checkpointer
+    global _checkpointer, _paused
     _checkpointer = None
+    _paused = False
     _lock.release()
 
 

@@ -11,6 +11,11 @@ most the records added during the last ``interval`` seconds are lost; records
 returned from :meth:`RecordWriter.flush` or :meth:`RecordWriter.close` are always
 stored. Committed transactions survive a process kill (they can only be lost on an OS
 crash or power failure, see :mod:`crystallize.store.sqlite`).
+
+Worker processes: the thread ends while the library forks worker processes and a new one
+starts after (see :func:`~crystallize.store.checkpoint.threads_paused`), so a worker
+never copies it half-way through a commit, and Python 3.12+ does not warn about forking
+with threads.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from types import TracebackType
 from crystallize.exceptions import StoreError
 from crystallize.record import ReplicateRecord
 from crystallize.store.base import RunStore
+from crystallize.store.checkpoint import on_fork_pause, start_unless_paused
 
 logger = logging.getLogger("crystallize.store")
 
@@ -53,6 +59,9 @@ class RecordWriter:
     every later :meth:`add`, :meth:`flush` and :meth:`close`. Nothing is lost silently.
 
     Thread safety: :meth:`add` and :meth:`flush` may be called from any thread.
+
+    Worker processes: the thread is paused while the library starts them (it ends,
+    leaving what is pending, and a new one takes over after); records added meanwhile wait.
 
     If the thread cannot be started (CPython 3.12.0-3.12.2 refuses new threads at
     interpreter shutdown and once the main thread has ended), :meth:`add` commits each
@@ -93,16 +102,14 @@ class RecordWriter:
         self._flush_done = 0
         self._closing = False
         self._stopped = False
+        self._synchronous = False  # no thread could start: add() writes on the caller
+        self._paused = True  # no thread until _resume() starts one (now, or after a pause)
+        self._running = False  # a thread runs _run (cleared by it as it leaves for a pause)
+        self._thread: threading.Thread | None = None
         self._pid = os.getpid()
-        self._next_beat = time.monotonic() + self.heartbeat_interval  # synchronous mode only
-        self._thread: threading.Thread | None = threading.Thread(
-            target=self._run, name=f"crystallize-writer-{run_id}", daemon=True
-        )
-        try:
-            self._thread.start()
-        except RuntimeError as exc:  # e.g. CPython 3.12.0-3.12.2 at interpreter shutdown
-            logger.debug("Record writer of run '%s' writes on the caller: %s", run_id, exc)
-            self._thread = None
+        self._next_beat = time.monotonic() + self.heartbeat_interval
+        _WRITERS.add(self)
+        start_unless_paused(self._resume)
         # Flush at interpreter exit if the owner forgot to close (daemon threads die then).
         self._atexit = functools.partial(_close_at_exit, weakref.ref(self))
         atexit.register(self._atexit)
@@ -149,7 +156,7 @@ class RecordWriter:
                 raise StoreError(f"RecordWriter of run '{self.run_id}' is closed.")
             if not batch:
                 return
-            if self._thread is None:
+            if self._synchronous:
                 self._write_synchronously(batch)
                 return
             if not self._pending:
@@ -175,7 +182,7 @@ class RecordWriter:
         """
         with self._cond:
             self._raise_if_failed()
-            if self._stopped or self._thread is None:  # nothing waits to be written
+            if self._stopped or self._synchronous:  # nothing waits to be written
                 return
             self._flush_requested += 1
             generation = self._flush_requested
@@ -204,9 +211,9 @@ class RecordWriter:
             # own connection: a short run's thread then never opens one of its own.
             leftover, self._pending = self._pending, []
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        if self._thread is not None and self._thread.is_alive():
+            thread = self._thread
+        _join(thread, timeout)
+        if thread is not None and thread.is_alive():
             with self._cond:
                 self._unwritten.extend(leftover)
             raise StoreError(
@@ -245,23 +252,61 @@ class RecordWriter:
                 f"record(s) were not stored (see RecordWriter.unwritten): {self._error}"
             ) from self._error
 
+    def _pause(self) -> None:
+        """End the thread and wait for it, leaving what is pending to the next thread
+        (:meth:`_resume` starts it): a commit in progress finishes first."""
+        with self._cond:
+            if not self._running:  # not started yet, paused already, or none can start
+                return
+            thread = self._thread
+            if not (self._closing or self._stopped):
+                self._paused = True
+                self._cond.notify_all()
+        _join(thread)  # a closing thread ends too: its last commit is not half-way
+
+    def _resume(self) -> None:
+        """Start a thread for a paused writer (at first, and after each pause); if none
+        can start, write on the callers from now on."""
+        with self._cond:
+            if not self._paused:
+                return
+            self._paused = False
+            if self._closing or self._stopped or self._running:
+                self._cond.notify_all()  # closed meanwhile, or a pause cut short: it goes on
+                return
+            thread = threading.Thread(target=self._run, name=f"crystallize-writer-{self.run_id}", daemon=True)
+            self._thread, self._running = thread, True  # an interrupt in start() may come once it runs
+            try:
+                thread.start()
+            except RuntimeError as exc:  # e.g. CPython 3.12.0-3.12.2 at interpreter shutdown
+                logger.debug("Record writer of run '%s' writes on the caller: %s", self.run_id, exc)
+                self._synchronous, self._running = True, False
+                leftover, self._pending = self._pending, []
+                self._write(leftover)  # what waited for this thread; errors are kept
+                self._cond.notify_all()  # add() and flush() waiting for the thread go on
+
     def _run(self) -> None:
-        next_beat = time.monotonic() + self.heartbeat_interval
+        paused = False
         try:
             while True:
                 with self._cond:
                     while not (
                         self._closing
+                        or self._paused
                         or self._flush_requested > self._flush_done
                         or len(self._pending) >= self.max_pending
                     ):
                         now = time.monotonic()
-                        deadline = next_beat
+                        deadline = self._next_beat
                         if self._pending:
                             deadline = min(deadline, self._first_pending_at + self.interval)
                         if now >= deadline:
                             break
                         self._cond.wait(deadline - now)
+                    if self._paused and not self._closing:
+                        paused = True  # processes are forked: a new thread takes over after
+                        self._running = False
+                        return
                     batch, self._pending = self._pending, []
                     self._cond.notify_all()  # producers waiting on max_pending may go on
                     generation = self._flush_requested
@@ -270,9 +315,9 @@ class RecordWriter:
                     self._inflight = batch
                     self._write(batch)
                     self._inflight = []
-                if time.monotonic() >= next_beat:
+                if time.monotonic() >= self._next_beat:
                     self._beat()
-                    next_beat = time.monotonic() + self.heartbeat_interval
+                    self._next_beat = time.monotonic() + self.heartbeat_interval
                 with self._cond:
                     self._flush_done = generation
                     self._cond.notify_all()
@@ -291,7 +336,8 @@ class RecordWriter:
                 self.store.release_thread()
             finally:
                 with self._cond:
-                    self._stopped = True
+                    if not paused:  # else a new thread may be running already
+                        self._running, self._stopped = False, True
                     self._cond.notify_all()
 
     def _write_synchronously(self, batch: list[ReplicateRecord]) -> None:
@@ -325,6 +371,35 @@ class RecordWriter:
             self.store.heartbeat(self.run_id)
         except Exception as exc:  # a missed heartbeat loses no data
             logger.warning("Heartbeat of run '%s' failed: %s", self.run_id, exc)
+
+
+#: Every writer made in this process, paused while worker processes are forked.
+_WRITERS: weakref.WeakSet[RecordWriter] = weakref.WeakSet()
+
+
+def _pause_writers() -> None:
+    """End the threads of this process's writers (before worker processes are forked)."""
+    pid = os.getpid()
+    for writer in list(_WRITERS):
+        if writer._pid == pid:  # a forked child's copies have no thread
+            writer._pause()
+
+
+def _resume_writers() -> None:
+    """Start again the threads of the writers :func:`_pause_writers` ended."""
+    pid = os.getpid()
+    for writer in list(_WRITERS):
+        if writer._pid == pid:
+            writer._resume()
+
+
+on_fork_pause(_pause_writers, _resume_writers)
+
+
+def _join(thread: threading.Thread | None, timeout: float | None = None) -> None:
+    """Wait for ``thread`` to end, unless it never started or is the calling thread."""
+    if thread is not None and thread.ident is not None and thread is not threading.current_thread():
+        thread.join(timeout)
 
 
 def _close_at_exit(ref: weakref.ReferenceType[RecordWriter]) -> None:

@@ -306,7 +306,7 @@ class ParallelExecution(ExecutionPlugin):
         with contextlib.ExitStack() as stack:
             events = None
             if wants_events(replicate_fn):
-                with starting_processes(self.workers):
+                with starting_processes(self.workers), forking():
                     events = event_queue(stack)
                 replicate_fn = replicate_fn.with_event_sink(QueueSink(events))
             payload = pickle_for_workers(experiment, replicate_fn)
@@ -365,7 +365,9 @@ class ParallelExecution(ExecutionPlugin):
             return new
 
         try:  # _as_completed shuts the pool down: waiting for it, or not when stopped early
-            yield from _as_completed(pool, top_up(), unpack, events=events, more=top_up)
+            with forking():  # the first submit starts every worker (under fork, forks them)
+                first = top_up()
+            yield from _as_completed(pool, first, unpack, events=events, more=top_up)
         except WorkerStartError:  # its workers are stopped: wait for the pool to close its pipes
             pool.shutdown(wait=True, cancel_futures=True)  # (out of descriptors, exit needs one)
             raise
@@ -404,6 +406,16 @@ def died_early_message(start_method: str) -> str:
         "the experiment under that guard (see docs/execution.md#processes), then re-run with "
         "strategy='resume' to finish the rest."
     )
+
+
+def forking() -> contextlib.AbstractContextManager[None]:
+    """A block in which this process starts worker processes: under the ``fork`` start
+    method they are forked, so the store's background threads (the run's record writer,
+    WAL checkpoints) are paused for it, and the workers copy no thread of the driver nor
+    a lock one of them held (see :func:`~crystallize.store.checkpoint.threads_paused`)."""
+    from crystallize.store.checkpoint import threads_paused
+
+    return threads_paused()
 
 
 @contextlib.contextmanager
@@ -479,7 +491,7 @@ def run_alone(
     for first in range(0, len(replicates), batch):
         started = []
         try:
-            with starting_processes(batch, lambda these=started: [process for _, process, _ in these]):
+            with starting_processes(batch, lambda these=started: [process for _, process, _ in these]), forking():
                 for replicate in replicates[first : first + batch]:
                     receive, send = context.Pipe(duplex=False)
                     process = context.Process(target=_alone, args=(payload, replicate, send))

@@ -599,6 +599,7 @@ def _prepare_artifacts(root: Any, experiment: str, make: Any = None, *args: Any)
     *args)`` (claim or empty a version directory); an OSError becomes a StoreError naming
     the directory and what is in its way."""
     from crystallize.store.artifacts import directory_problem, version_dir
+    from crystallize.store.opening import data_directory_advice
 
     where = version_dir(root, experiment, 0).parent
     try:
@@ -606,9 +607,9 @@ def _prepare_artifacts(root: Any, experiment: str, make: Any = None, *args: Any)
             where.mkdir(parents=True, exist_ok=True)
         return make(root, experiment, *args) if make is not None else None
     except OSError as exc:
+        advice = data_directory_advice(exc, "give the experiment another name")
         raise StoreError(
-            f"Cannot prepare the artifact directory {str(where)!r}: {directory_problem(where, exc)}. "
-            "Move it away, or give the experiment another name."
+            f"Cannot prepare the artifact directory {str(where)!r}: {directory_problem(where, exc)}. {advice}"
         ) from exc
 
 

@@ -272,7 +272,7 @@ def test_a_file_where_the_experiment_directory_goes_fails_before_a_run_is_stored
     write_file("data/study", "not a directory")
     exp = experiment([save(model=Artifact("model.bin"))], name="study", versioned=versioned)
 
-    with pytest.raises(StoreError, match=r"'data/study' is a file, not a directory\. Move it away"):
+    with pytest.raises(StoreError, match=r"'data/study' is a file, not a directory\. Move that file away, or give the experiment another name\.$"):
         exp.run()
 
     assert [run.experiment for run in list_runs("data")] == ["first"]
@@ -292,3 +292,6 @@ def test_v0_that_cannot_be_emptied_ends_the_stored_run_failed_saying_why(monkeyp
     assert run.status == "failed"
     assert run.warnings == (f"the run could not start: {caught.value}",)
     assert "Permission denied" in str(caught.value)
+    # no file is in the way, so "move it away" would be wrong advice: store elsewhere
+    assert "Move" not in str(caught.value)
+    assert "ArtifactPlugin(root_dir=...)" in str(caught.value)

@@ -33,7 +33,7 @@ def open_store(root_dir: str | os.PathLike[str], **options: Any) -> SQLiteRunSto
     except OSError as exc:
         raise StoreError(
             f"Cannot create the data directory {str(root)!r}: {directory_problem(root, exc)}. "
-            f"{_data_directory_advice(exc)}"
+            f"{data_directory_advice(exc)}"
         ) from exc
     return SQLiteRunStore(root / DB_FILENAME, **options)
 
@@ -45,11 +45,12 @@ STORE_ELSEWHERE = (
 )
 
 
-def _data_directory_advice(exc: OSError) -> str:
-    """What to do when the data directory could not be created (``exc``): move a file that
-    is in its way, else (no permission, a read-only or full disk) store the runs elsewhere."""
+def data_directory_advice(exc: OSError, other_way: str = f"store the runs elsewhere: {STORE_ELSEWHERE}") -> str:
+    """What to do when a directory under the data directory could not be created or
+    emptied (``exc``): move a file that is in its way (or ``other_way``), else (no
+    permission, a read-only or full disk) store the runs elsewhere."""
     if isinstance(exc, FileExistsError | NotADirectoryError):  # a file where a directory goes
-        return f"Move that file away, or store the runs elsewhere: {STORE_ELSEWHERE}."
+        return f"Move that file away, or {other_way}."
     return f"Store the runs in a directory that can be written: {STORE_ELSEWHERE}."
 
 
@@ -96,4 +97,4 @@ def _open_for_reading(path: Path, **options: Any) -> SQLiteRunStore:
     return store
 
 
-__all__ = ["open_existing_store", "open_store"]
+__all__ = ["STORE_ELSEWHERE", "data_directory_advice", "open_existing_store", "open_store"]

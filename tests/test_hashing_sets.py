@@ -7,6 +7,7 @@ import json
 import os
 import pickle
 import random
+import struct
 import subprocess
 import sys
 import textwrap
@@ -103,6 +104,41 @@ def test_values_without_sets_keep_their_digests():
             raw = buffer.raw()
             hasher.update(raw.nbytes.to_bytes(8, "little") + bytes(raw))
         assert digest(value) == hasher.hexdigest()
+
+
+def test_large_set_free_pickles_are_not_pickled_again(monkeypatch):
+    """Past SET_SEARCH_LIMIT, float bytes hold a set's opcode pair almost surely; such a
+    value is hashed from its one plain pickle, not pickled again object by object."""
+    from crystallize.utils import hashing
+
+    again = []
+    def counted(file, buffer_callback=None):
+        again.append(1)
+        return pickle.Pickler(file, protocol=5, buffer_callback=buffer_callback)
+
+    monkeypatch.setattr(hashing, "_SetsByMembers", counted)
+    rng = random.Random(0)
+    records = [{"id": i, "score": rng.random()} for i in range(20_000)]
+    payload = pickle.dumps(records, protocol=5)
+    assert len(payload) > hashing.SET_SEARCH_LIMIT
+    assert any(opcodes.search(payload) for opcodes in hashing._SET_OPCODES)  # a false alarm
+    digest(records)
+    assert again == []
+    # A small value is searched: a false alarm (a float whose bytes hold EMPTY_SET
+    # MEMOIZE) costs one more pickle, which writes the same bytes: the same digest.
+    (alarm,) = struct.unpack(">d", b"\x3f\xf0\x00" + pickle.EMPTY_SET + pickle.MEMOIZE + b"\x00\x00\x01")
+    small = [{"id": 1, "score": alarm}]
+    assert any(opcodes.search(pickle.dumps(small, protocol=5)) for opcodes in hashing._SET_OPCODES)
+    assert digest(small) == blake2b(pickle.dumps(small, protocol=5), digest_size=16).hexdigest()
+    assert again == [1]
+
+
+def test_a_large_set_is_hashed_by_its_members():
+    words = [f"token{i}" for i in range(20_000)]
+    assert len(pickle.dumps(set(words), protocol=5)) > 64 * 1024
+    assert digest(set(words)) == digest(set(reversed(words)))
+    code = "from crystallize.utils.hashing import digest; print(digest({f'token{i}' for i in range(20_000)}))"
+    assert _python(code, 1) == _python(code, 2)
 
 
 def test_plain_values_with_sets_have_the_same_digest_as_parameters():

@@ -55,10 +55,12 @@ def hash_value(obj: Any) -> str:
 
     Scalars are hashed from a tagged exact text form, anything else from its protocol-5
     pickle (blake2b, 32 hex characters). The same value built the same way hashes the
-    same in every process and run. Equal
+    same in every process and run; sets count by their sorted members (see
+    :func:`~crystallize.utils.hashing.digest` for the limits). Equal
     values may still hash differently when their pickles differ (e.g. dicts with a
-    different insertion order, or sets of strings across processes with different
-    ``PYTHONHASHSEED``); that costs a cache miss, never a wrong hit. Matches
+    different insertion order, or a set of strings deep inside a large value across
+    processes with different ``PYTHONHASHSEED``); that costs a cache miss, never a
+    wrong hit. Matches
     :func:`crystallize.utils.hashing.content_hash` for picklable values.
 
     Raises:

@@ -19,13 +19,20 @@ _SET_TYPES = frozenset({set, frozenset})
 # A protocol-5 pickle writes every set as the opcode EMPTY_SET and every frozenset as
 # FROZENSET, each followed by MEMOIZE. A pickle holding neither opcode's byte holds no
 # set (`in` with an int is the fastest test), nor does one holding neither pair (a regex
-# finds a pair far faster than `in`); other data may hold them too (see _holds_set).
+# finds a pair far faster than `in`). Other bytes (floats, ints, memo indices) hold such
+# pairs too; a pickle that does is pickled again with the set-aware pickler, which for
+# a value without sets writes the very same bytes, so its digest does not change.
 _EMPTY_SET = pickle.EMPTY_SET[0]
 _FROZENSET = pickle.FROZENSET[0]
 _SET_OPCODES = (
     re.compile(re.escape(pickle.EMPTY_SET + pickle.MEMOIZE)),
     re.compile(re.escape(pickle.FROZENSET + pickle.MEMOIZE)),
 )
+#: Pickles (without their out-of-band buffers) up to this many bytes are searched for
+#: sets. In larger ones, float and int bytes hold the opcode pairs almost surely, and
+#: pickling them again with a Python hook per object would cost several times the
+#: digest itself: such a value is hashed from its plain pickle unless it is itself a set.
+SET_SEARCH_LIMIT = 64 * 1024
 
 
 class _HashSink:
@@ -69,19 +76,6 @@ def _set_id(obj: Any) -> tuple[str, tuple[str, ...]] | None:
     return f"builtins.{kind.__name__}", tuple(sorted(digest(member) for member in obj))
 
 
-def _holds_set(obj: Any, payload: bytes) -> bool:
-    """Whether a set or frozenset is pickled as part of ``obj``, whose protocol-5 pickle
-    (buffers out of band) holds the byte of a set's opcode. A pickle that holds one
-    followed by MEMOIZE is pickled again: ``obj`` holds a set when one is in the memo."""
-    if not any(opcodes.search(payload) for opcodes in _SET_OPCODES):
-        return False
-    sink = _HashSink()
-    sink.write = len  # discards what it is given
-    pickler = pickle.Pickler(sink, protocol=5, buffer_callback=[].append)
-    pickler.dump(obj)
-    return any(type(entry) in _SET_TYPES for _, entry in pickler.memo.copy().values())
-
-
 def pickle_digest(obj: Any, pickler: Callable[..., pickle.Pickler] = _protocol5) -> str:
     """The digest :func:`digest` gives a value that is not a scalar and holds no set,
     with the pickler ``pickler(file, buffer_callback)`` builds (default: protocol 5):
@@ -110,7 +104,10 @@ def digest(obj: Any) -> str:
     place (each after its length), so a large array is never copied to be hashed. Sets
     and frozensets, wherever they are in the value (in dicts, lists, tuples, objects,
     as dict keys, in other sets), are pickled as their members' digests in sorted order,
-    so their digest does not depend on ``PYTHONHASHSEED`` or on their iteration order.
+    so their digest does not depend on ``PYTHONHASHSEED`` or on their iteration order —
+    in a value whose pickle, out-of-band buffers aside, is at most
+    :data:`SET_SEARCH_LIMIT` bytes, and in a value that is itself a set or frozenset
+    (sets of subclasses of ``set`` count by their iteration order).
 
     Raises:
         Whatever :func:`pickle.dumps` raises for a value it cannot pickle.
@@ -125,7 +122,11 @@ def digest(obj: Any) -> str:
         if tag is None:
             buffers: list[pickle.PickleBuffer] = []
             payload = pickle.dumps(obj, protocol=5, buffer_callback=buffers.append)
-            if (_EMPTY_SET in payload or _FROZENSET in payload) and _holds_set(obj, payload):
+            if kind in _SET_TYPES or (
+                len(payload) <= SET_SEARCH_LIMIT
+                and (_EMPTY_SET in payload or _FROZENSET in payload)
+                and any(opcodes.search(payload) for opcodes in _SET_OPCODES)
+            ):
                 return pickle_digest(obj, _SetsByMembers)
             if buffers:  # NumPy arrays, DataFrame columns...: hashed in place, not copied
                 hasher = blake2b(payload, digest_size=_DIGEST_SIZE)
@@ -150,4 +151,4 @@ def content_hash(obj: Any) -> str | None:
         return None
 
 
-__all__ = ["IMMUTABLE_TYPES", "content_hash", "digest", "pickle_digest"]
+__all__ = ["IMMUTABLE_TYPES", "SET_SEARCH_LIMIT", "content_hash", "digest", "pickle_digest"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -127,6 +128,12 @@ def test_effect_size_warnings_are_reported_not_printed() -> None:
 
     with warnings.catch_warnings(record=True) as escaped:
         warnings.simplefilter("always")
-        out = welch_t_test()({"x": [1e300, 2e300, 3e300]}, {"x": [5e300, 6e300, 7e300]})
+        huge = welch_t_test()({"x": [1e300, 2e300, 3e300]}, {"x": [5e300, 6e300, 7e300]})
+        # a difference beyond the largest float: reported as inf, with a warning
+        out = welch_t_test()({"x": [-1.2e308, -1.1e308, -1.0e308]}, {"x": [1.0e308, 1.1e308, 1.2e308]})
+    # rescaled, nothing overflows: the test of [1, 2, 3] against [5, 6, 7]
+    assert huge["p_value"] == pytest.approx(stats.ttest_ind([5.0, 6.0, 7.0], [1.0, 2.0, 3.0], equal_var=False).pvalue)
+    assert "warnings" not in huge
+    assert out["difference"] == math.inf
     assert any("overflow" in w for w in out["warnings"])
     assert [str(w.message) for w in escaped] == []  # nothing reaches the user's stderr

@@ -23,6 +23,7 @@ from crystallize.exceptions import (
     VerifierArgumentError,
 )
 from crystallize.hypothesis import verifier
+from crystallize.utils.moments import rescaling_exponent, unscaled
 
 if TYPE_CHECKING:
     import numpy as np
@@ -457,8 +458,8 @@ def no_variation(baseline: Any, treatment: Any, *, paired: bool) -> str | None:
     """
     import numpy as np
 
-    b = np.asarray(baseline, dtype=float)
-    t = np.asarray(treatment, dtype=float)
+    # On a common power-of-two scale: t - b and the spreads cannot overflow there.
+    b, t, _ = on_common_scale(baseline, treatment)
     if paired:
         diff = t - b
         scale = float(np.max(np.abs(np.concatenate([b, t])), initial=0.0))
@@ -486,15 +487,16 @@ def no_variation_notes(
         "Check that the replicates really differ (seeds, data splits): a metric that is "
         "the same in every replicate needs no test."
     )
+    b, t, exponent = on_common_scale(baseline, treatment)
     if paired:
-        difference = 0.0 if kind == "equal" else float((treatment - baseline).mean())
+        difference = 0.0 if kind == "equal" else unscaled(float((t - b).mean()), exponent)
         values = f"every paired difference (treatment - baseline) is {difference:.6g}"
     elif kind == "equal":
-        values = f"every value in both conditions is {float(baseline.mean()):.6g}"
+        values = f"every value in both conditions is {unscaled(float(b.mean()), exponent):.6g}"
     else:
         values = (
-            f"every baseline value is {float(baseline.mean()):.6g} and every treatment value "
-            f"{float(treatment.mean()):.6g}"
+            f"every baseline value is {unscaled(float(b.mean()), exponent):.6g} and every "
+            f"treatment value {unscaled(float(t.mean()), exponent):.6g}"
         )
     if kind == "equal":
         return [
@@ -520,9 +522,15 @@ def base_result(
     baseline: np.ndarray,
     treatment: np.ndarray,
 ) -> dict[str, Any]:
-    """The keys every built-in result shares (sizes, means and their difference)."""
-    mean_b = float(baseline.mean())
-    mean_t = float(treatment.mean())
+    """The keys every built-in result shares (sizes, means and their difference).
+
+    The means are taken on a common power-of-two scale (:func:`on_common_scale`), so they
+    are finite whenever the values are, and the difference is ±inf only when it really
+    exceeds the largest float (:func:`finish` then says so).
+    """
+    b, t, exponent = on_common_scale(baseline, treatment)
+    mean_b = float(b.mean())
+    mean_t = float(t.mean())
     return {
         "test": test,
         "metric": metric,
@@ -530,9 +538,9 @@ def base_result(
         "alternative": alternative,
         "n_baseline": int(baseline.size),
         "n_treatment": int(treatment.size),
-        "mean_baseline": mean_b,
-        "mean_treatment": mean_t,
-        "difference": mean_t - mean_b,
+        "mean_baseline": unscaled(mean_b, exponent),
+        "mean_treatment": unscaled(mean_t, exponent),
+        "difference": unscaled(mean_t - mean_b, exponent),
     }
 
 
@@ -557,9 +565,78 @@ def finish(
             "UndefinedTestWarning: the p-value is NaN, so the test is undefined for these values "
             "(usually no variation: every value, or every paired difference, is the same).",
         ]
+    notes = [*notes, *_overflow_notes(result)]
     if notes or data_notes:
         result["warnings"] = [*data_notes, *notes]
     return plain(result)
+
+
+def _overflow_notes(result: Mapping[str, Any]) -> list[str]:
+    """A warning naming the means, difference or ``ci`` ends of ``result`` that are ±inf.
+
+    A built-in verifier's values are finite (``as_values`` refuses others) and are
+    computed on a common power-of-two scale, so an infinite one is a true overflow: its
+    value lies beyond the largest float.
+    """
+    infinite = [
+        key
+        for key in ("mean_baseline", "mean_treatment", "difference")
+        if isinstance(result.get(key), float) and math.isinf(result[key])
+    ]
+    ci = result.get("ci")
+    if isinstance(ci, tuple) and any(isinstance(end, float) and math.isinf(end) for end in ci):
+        infinite.append("ci")
+    if not infinite:
+        return []
+    return [
+        f"RuntimeWarning: overflow: the {_joined(infinite)} exceed the largest float "
+        f"({sys.float_info.max:.6g}) in magnitude and are reported as ±inf. The p-value and "
+        "effect size are unaffected: they were computed on the values divided by a power of "
+        "two. Record the metric in larger units to see these values."
+    ]
+
+
+def _joined(words: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+SCALE_LIMIT = 128
+"""The verifiers rescale samples whose largest magnitude is at least ``2**SCALE_LIMIT``
+(about 3.4e38) or below ``2**-SCALE_LIMIT`` (but not 0). Inside that range, sums, squares,
+variances and their squares (Welch's degrees of freedom, the BCa acceleration's cubes)
+neither overflow nor underflow, and no value is rescaled, so results are unchanged."""
+
+
+def scale_exponent(*samples: Any) -> int:
+    """The exponent ``e`` by which :func:`on_common_scale` divides ``samples`` (``2**e``):
+    0 unless their largest magnitude is outside the range of :data:`SCALE_LIMIT`, else
+    the one that brings it into ``[0.5, 1)``."""
+    import numpy as np
+
+    largest = max((float(np.max(np.abs(s))) for s in samples if np.size(s)), default=0.0)
+    return rescaling_exponent(largest, SCALE_LIMIT)
+
+
+def on_common_scale(baseline: Any, treatment: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(baseline / 2**e, treatment / 2**e, e)`` with ``e`` from :func:`scale_exponent`.
+
+    Every statistic the verifiers compute from values (means, differences, variances,
+    t, p-values, Hedges' g, resampling intervals) is scale-equivariant, and dividing by a
+    power of two is exact, so computing on the rescaled values and multiplying intervals
+    and means back by ``2**e`` (:func:`unscaled`) gives the same results without
+    overflowing (``1e308 + 1e308``) or underflowing (the variance of values near 1e-200).
+    Ordinary samples come back as they are (``e == 0``). Values over 2**1022 times
+    smaller than the largest lose precision or become 0, far below its rounding.
+    """
+    import numpy as np
+
+    b = np.asarray(baseline, dtype=float)
+    t = np.asarray(treatment, dtype=float)
+    exponent = scale_exponent(b, t)
+    if exponent == 0:
+        return b, t, 0
+    return np.ldexp(b, -exponent), np.ldexp(t, -exponent), exponent
 
 
 def plain(value: Any) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from crystallize.stats._common import no_variation
+from crystallize.stats._common import no_variation, on_common_scale
 
 __all__ = [
     "cohens_d",
@@ -57,10 +57,7 @@ def cohens_d(baseline: Sequence[float], treatment: Sequence[float]) -> float:
         ("constant" up to float rounding, see
         :func:`~crystallize.stats._common.no_variation`: rounding noise is no spread).
     """
-    import numpy as np
-
-    b = np.asarray(baseline, dtype=float)
-    t = np.asarray(treatment, dtype=float)
+    b, t, _ = on_common_scale(baseline, treatment)  # d is scale-free: no overflow
     df = b.size + t.size - 2
     if b.size < 1 or t.size < 1 or df < 1:
         return math.nan
@@ -118,10 +115,7 @@ def cohens_dz(baseline: Sequence[float], treatment: Sequence[float]) -> float:
         differences are equal to zero, +/-inf when they are equal but non-zero; "equal" up
         to float rounding, see :func:`~crystallize.stats._common.no_variation`).
     """
-    import numpy as np
-
-    b = np.asarray(baseline, dtype=float)
-    t = np.asarray(treatment, dtype=float)
+    b, t, _ = on_common_scale(baseline, treatment)  # d_z is scale-free: no overflow
     diff = t - b
     if diff.size < 2:
         return math.nan

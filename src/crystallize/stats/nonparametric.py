@@ -22,6 +22,7 @@ from crystallize.stats._common import (
     check_seed,
     collect_warnings,
     finish,
+    on_common_scale,
     paired_values,
     per_metric,
     two_samples,
@@ -151,6 +152,19 @@ def mann_whitney(
     )
 
 
+def _signed_rank_differences(baseline: Any, treatment: Any) -> Any:
+    """``treatment - baseline``, what scipy's signed-rank test ranks; halved when that
+    overflows (values of opposite signs near the largest float), which keeps every sign,
+    zero and order without the infinities that would tie distinct differences."""
+    import numpy as np
+
+    with np.errstate(over="ignore"):
+        diff = treatment - baseline
+    if np.isfinite(diff).all():
+        return diff
+    return treatment * 0.5 - baseline * 0.5
+
+
 @builtin_verifier(zero_method=_check_zero_method)
 def wilcoxon(
     baseline: Samples,
@@ -207,9 +221,9 @@ def wilcoxon(
         from scipy.stats import wilcoxon as scipy_wilcoxon
 
         b, t, pairing = paired_values(name, baseline, treatment, test=test)
-        diff = t - b
+        diff = _signed_rank_differences(b, t)
         with collect_warnings() as notes:
-            res = scipy_wilcoxon(t, b, zero_method=zero_method, alternative=alternative)
+            res = scipy_wilcoxon(diff, zero_method=zero_method, alternative=alternative)
             # For a one-sided "greater" test scipy's statistic is the rank sum of the
             # positive differences; on the negated differences it is that of the negatives.
             r_plus = float(
@@ -314,7 +328,9 @@ def permutation_test(
             # Welch's interval, not a bootstrap one: with a handful of replicates (this
             # test's use case) percentile-bootstrap intervals cover far below their level.
             ci = welch_difference_ci(b, t, confidence_level=1 - alpha)
-            effect = hedges_g(b, t)  # inside: its numpy warnings are reported, not printed
+            # Inside the block, so its numpy warnings are reported, not printed. g is
+            # scale-free, and on the common scale its variances cannot overflow.
+            effect = hedges_g(*on_common_scale(b, t)[:2])
         result = base_result(
             test=test,
             metric=name,

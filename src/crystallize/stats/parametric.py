@@ -16,9 +16,11 @@ from crystallize.stats._common import (
     collect_warnings,
     finish,
     no_variation_notes,
+    on_common_scale,
     paired_values,
     per_metric,
     two_samples,
+    unscaled,
 )
 from crystallize.stats.effect_sizes import cohens_dz, hedges_g
 
@@ -27,13 +29,16 @@ __all__ = ["paired_t_test", "welch_t_test"]
 
 def welch_difference_ci(b: Any, t: Any, confidence_level: float) -> tuple[float, float]:
     """Welch's t-interval for mean(treatment) − mean(baseline) (``(nan, nan)`` when a
-    condition has fewer than 2 values)."""
+    condition has fewer than 2 values), computed on a common power-of-two scale (see
+    :func:`~crystallize.stats._common.on_common_scale`), so its ends are ±inf only when
+    they lie beyond the largest float."""
     from scipy.stats import ttest_ind
 
     if len(b) < 2 or len(t) < 2:
         return (math.nan, math.nan)
+    b, t, exponent = on_common_scale(b, t)
     interval = ttest_ind(t, b, equal_var=False).confidence_interval(confidence_level=confidence_level)
-    return ci_tuple(interval.low, interval.high)
+    return ci_tuple(unscaled(interval.low, exponent), unscaled(interval.high, exponent))
 
 
 @builtin_verifier()
@@ -79,11 +84,14 @@ def welch_t_test(
         from scipy.stats import ttest_ind
 
         b, t = two_samples(raw_b, raw_t, test=test, metric=name, minimum=2)
+        # t, p, df and g are scale-free: computed on a common power-of-two scale, their
+        # variances neither overflow (values near 1e308) nor underflow (near 1e-300).
+        b_scaled, t_scaled, exponent = on_common_scale(b, t)
         with collect_warnings() as notes:
-            res = ttest_ind(t, b, equal_var=False, alternative=alternative)
-            two_sided = ttest_ind(t, b, equal_var=False)
+            res = ttest_ind(t_scaled, b_scaled, equal_var=False, alternative=alternative)
+            two_sided = ttest_ind(t_scaled, b_scaled, equal_var=False)
             interval = two_sided.confidence_interval(confidence_level=1 - alpha)
-            effect = hedges_g(b, t)  # inside: its numpy warnings are reported, not printed
+            effect = hedges_g(b_scaled, t_scaled)  # inside: its numpy warnings are reported
         result = base_result(
             test=test,
             metric=name,
@@ -97,7 +105,7 @@ def welch_t_test(
             df=float(res.df),
             effect_size=effect,
             effect_size_name="hedges_g",
-            ci=ci_tuple(interval.low, interval.high),
+            ci=ci_tuple(unscaled(interval.low, exponent), unscaled(interval.high, exponent)),
             ci_of="difference in means",
             ci_level=1 - alpha,
         )
@@ -154,10 +162,13 @@ def paired_t_test(
         from scipy.stats import ttest_rel
 
         b, t, pairing = paired_values(name, baseline, treatment, test=test)
+        # As in welch_t_test; on the common scale t - b cannot overflow either.
+        b_scaled, t_scaled, exponent = on_common_scale(b, t)
         with collect_warnings() as notes:
-            res = ttest_rel(t, b, alternative=alternative)
-            interval = ttest_rel(t, b).confidence_interval(confidence_level=1 - alpha)
-            effect = cohens_dz(b, t)
+            res = ttest_rel(t_scaled, b_scaled, alternative=alternative)
+            two_sided = ttest_rel(t_scaled, b_scaled)
+            interval = two_sided.confidence_interval(confidence_level=1 - alpha)
+            effect = cohens_dz(b_scaled, t_scaled)
         result = base_result(
             test=test,
             metric=name,
@@ -172,7 +183,7 @@ def paired_t_test(
             n_pairs=int(b.size),
             effect_size=effect,
             effect_size_name="cohens_dz",
-            ci=ci_tuple(interval.low, interval.high),
+            ci=ci_tuple(unscaled(interval.low, exponent), unscaled(interval.high, exponent)),
             ci_of="mean paired difference",
             ci_level=1 - alpha,
         )

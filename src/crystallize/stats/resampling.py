@@ -23,9 +23,11 @@ from crystallize.stats._common import (
     ci_tuple,
     collect_warnings,
     finish,
+    on_common_scale,
     per_metric,
     seeded,
     two_samples,
+    unscaled,
 )
 from crystallize.stats.effect_sizes import hedges_g
 
@@ -113,12 +115,16 @@ def bootstrap_difference_ci(
     With ``paired=True`` the paired differences are resampled (one-sample bootstrap of
     their mean). Returns ``(nan, nan)`` when a condition has fewer than 2 values, which
     scipy cannot resample meaningfully. Resamples are built :func:`resample_batch` at a
-    time, so memory stays bounded whatever the sample size.
+    time, so memory stays bounded whatever the sample size. Values near the ends of the
+    float range are resampled on a common power-of-two scale
+    (:func:`~crystallize.stats._common.on_common_scale`): the ends are ±inf only when they
+    lie beyond the largest float.
     """
     from scipy.stats import bootstrap
 
     if min(baseline.size, treatment.size) < 2:
         return (math.nan, math.nan)
+    baseline, treatment, exponent = on_common_scale(baseline, treatment)
     if paired:
         data: tuple[np.ndarray, ...] = (treatment - baseline,)
         statistic = _paired_mean
@@ -136,7 +142,8 @@ def bootstrap_difference_ci(
         method=method,
         **seeded(bootstrap, seed),
     )
-    return ci_tuple(result.confidence_interval.low, result.confidence_interval.high)
+    interval = result.confidence_interval
+    return ci_tuple(unscaled(interval.low, exponent), unscaled(interval.high, exponent))
 
 
 def permutation_p_value(
@@ -154,11 +161,18 @@ def permutation_p_value(
     a generator seeded with ``seed``, :func:`resample_batch` at a time (which leaves the
     p-value unchanged: scipy draws the same relabellings whatever the batch).
 
+    The means are compared on a common power-of-two scale
+    (:func:`~crystallize.stats._common.on_common_scale`): on values near the largest
+    float the mean difference would overflow to inf or NaN, and scipy would then count no
+    relabelling as extreme as the observed one (p = 0 for identical samples).
+
     Returns:
-        ``(p_value, statistic, exact)``.
+        ``(p_value, statistic, exact)``; ``statistic`` is ±inf only when the mean
+        difference lies beyond the largest float.
     """
     from scipy.stats import permutation_test as scipy_permutation_test
 
+    baseline, treatment, exponent = on_common_scale(baseline, treatment)
     result = scipy_permutation_test(
         (treatment, baseline),
         _mean_difference,
@@ -170,7 +184,7 @@ def permutation_p_value(
         **seeded(scipy_permutation_test, seed),
     )
     exact = math.comb(baseline.size + treatment.size, baseline.size) <= n_resamples
-    return float(result.pvalue), float(result.statistic), exact
+    return float(result.pvalue), unscaled(result.statistic, exponent), exact
 
 
 @builtin_verifier(method=_check_method)
@@ -247,7 +261,9 @@ def bootstrap_ci(
             p_value, statistic, exact = permutation_p_value(
                 b, t, alternative=alternative, n_resamples=n_resamples, seed=seed
             )
-            effect = hedges_g(b, t)  # inside: its numpy warnings are reported, not printed
+            # Inside the block, so its numpy warnings are reported, not printed. g is
+            # scale-free, and on the common scale its variances cannot overflow.
+            effect = hedges_g(*on_common_scale(b, t)[:2])
         result = base_result(
             test=test,
             metric=name,

@@ -1,6 +1,7 @@
 """Resuming a run stored by an earlier Crystallize: code digests computed by another
 digest scheme differ for unchanged code, and the resume message must not blame the
-user's code for it."""
+user's code for it alone (for a run stored before specs recorded their scheme it cannot
+tell an upgrade from an edit, and names both)."""
 
 from __future__ import annotations
 
@@ -60,9 +61,8 @@ def test_digests_of_an_earlier_version_are_not_blamed_on_the_users_code(caplog):
     assert result.info["resumed"] == 0 and result.run_id != first.run_id
     [message] = _not_resuming(caplog)
     assert message == (
-        f"Not resuming run {first.run_id} of 'spec': its code digests were computed by an earlier "
-        "Crystallize version, so they differ even for unchanged code (datasource.code, steps[0].code); "
-        "starting a new run"
+        f"Not resuming run {first.run_id} of 'spec': its code changed, or its code digests were "
+        "computed by an earlier Crystallize version (datasource.code, steps[0].code); starting a new run"
     )
     assert len(list_runs("data", "spec")) == 2
 
@@ -85,8 +85,8 @@ def test_a_users_change_is_still_named_beside_the_earlier_digests(caplog):
     _experiment(offset=1.0).run(strategy="resume")
     [message] = _not_resuming(caplog)
     assert message.startswith(f"Not resuming run {first.run_id} of 'spec': the experiment changed since "
-                              "(datasource.params.offset), and its code digests were computed by an earlier "
-                              "Crystallize version")
+                              "(datasource.params.offset), and its code changed, or its code digests were "
+                              "computed by an earlier Crystallize version")
     assert message.endswith("; starting a new run")
 
 

@@ -70,6 +70,25 @@ class Verifier:
         # The module attribute is the factory, not ``fn``: rebuild through it.
         return factory_reference(self.fn, "__crystallize_verifier__", dict(self.params))
 
+    # Copies don't go through __reduce__, which needs ``fn`` at module scope (for worker
+    # processes): a copy shares ``fn`` and has its own ``params``.
+    def __copy__(self) -> Verifier:
+        clone = type(self).__new__(type(self))
+        clone.fn, clone.params = self.fn, dict(self.params)
+        if hasattr(self, "__dict__"):  # a subclass's own attributes
+            clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Verifier:
+        import copy  # lazy: import time
+
+        clone = type(self).__new__(type(self))
+        memo[id(self)] = clone
+        clone.fn, clone.params = self.fn, copy.deepcopy(self.params, memo)
+        if hasattr(self, "__dict__"):
+            clone.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return clone
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{self.name}({args})"
@@ -502,6 +521,23 @@ class Hypothesis:
             del state["ranker"]
             return (_rebuild_hypothesis, (type(self), *args[:2]), state)
         return (_rebuild_hypothesis, (type(self), None, None), state)  # the ranker pickles by name
+
+    # Copies don't go through __reduce__, whose ranker must be found by name (for worker
+    # processes): they copy the attributes, so a ranker defined in a function copies too.
+    def __copy__(self) -> Hypothesis:
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Hypothesis:
+        import copy  # lazy: import time
+
+        clone = type(self).__new__(type(self))
+        memo[id(self)] = clone
+        # Functions (the ranker, the verifier's function) are shared: deepcopy never
+        # copies them.
+        clone.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return clone
 
     def __repr__(self) -> str:
         return f"Hypothesis(name={self.name!r}, verifier={self.verifier!r}, metrics={self.metrics!r})"

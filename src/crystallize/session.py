@@ -616,19 +616,27 @@ def _prepare_artifacts(root: Any, experiment: str, make: Any = None, *args: Any)
 def _what_changed(stored: dict[str, Any], spec: dict[str, Any]) -> str:
     """Why a run stored with spec ``stored`` is not resumed by an experiment with spec
     ``spec``: the parts that differ. Code digests stored under another digest scheme
-    (:data:`~crystallize.fingerprint.CODE_DIGEST_SCHEME`: an earlier Crystallize) differ
-    even for unchanged code, so they are put down to the upgrade, not the user's code."""
+    (:data:`~crystallize.fingerprint.CODE_DIGEST_SCHEME`) differ even for unchanged code,
+    so they are put down to the upgrade, not the user's code. A spec stored before specs
+    recorded their scheme may hold digests of this scheme or of an earlier one: its code
+    digests that differ may be a real edit, and are worded as either."""
     changed = spec_differences(stored, spec)
     scheme = digest_scheme_of(stored)
     digests = [] if scheme == CODE_DIGEST_SCHEME else [part for part in changed if part.endswith(".code")]
     edits = ", ".join(part for part in changed if part not in digests)
     if not digests:
         return f"the experiment changed since ({edits or 'fingerprint'})"
-    version = "a newer" if scheme is not None and scheme > CODE_DIGEST_SCHEME else "an earlier"
-    upgrade = (
-        f"its code digests were computed by {version} Crystallize version, so they differ even for "
-        f"unchanged code ({', '.join(digests)})"
-    )
+    if scheme is None:  # unmarked: never claim that the code is unchanged
+        upgrade = (
+            "its code changed, or its code digests were computed by an earlier Crystallize version "
+            f"({', '.join(digests)})"
+        )
+    else:
+        version = "a newer" if scheme > CODE_DIGEST_SCHEME else "an earlier"
+        upgrade = (
+            f"its code digests were computed by {version} Crystallize version, so they differ even for "
+            f"unchanged code ({', '.join(digests)})"
+        )
     return f"the experiment changed since ({edits}), and {upgrade}" if edits else upgrade
 
 

@@ -1,6 +1,7 @@
 """``crystallize diff`` between a run stored by an earlier Crystallize (before specs
 recorded their code-digest scheme) and a current one: the marker is no difference, and
-code digests computed under another scheme are set apart, not shown as code changes."""
+code digests that differ are still listed (they may be a code edit) and flagged as
+possibly computed by the earlier version."""
 
 from __future__ import annotations
 
@@ -51,18 +52,19 @@ def test_the_digest_scheme_marker_is_no_difference(cli, make_experiment, tmp_pat
     assert data["config"] == [] and data["code_digests_not_comparable"] == []
 
 
-def test_digests_of_an_earlier_version_are_set_apart(cli, make_experiment, tmp_path, monkeypatch):
+def test_digests_of_an_earlier_version_are_listed_and_flagged(cli, make_experiment, tmp_path, monkeypatch):
     old, new = _two_runs(cli, make_experiment, tmp_path, monkeypatch, other_digests=True)
     text = cli("diff", old, new).stdout
-    assert ".code:" not in text and "code_digests" not in text and "Config differences" not in text
+    assert "code_digests" not in text and "unchanged code" not in text
+    assert all(f"\n  {path}: " in text for path in CODE_PATHS)  # they may be code edits
     assert (
-        "Code digests not comparable (A's were computed by an earlier Crystallize version; they differ "
-        f"even for unchanged code): {', '.join(CODE_PATHS)}"
+        "Code digests changed, or A's were computed by an earlier Crystallize version (run A does "
+        f"not record its digest scheme): {', '.join(CODE_PATHS)}"
     ) in text
     back = cli("diff", new, old).stdout
-    assert "Code digests not comparable (B's were computed by an earlier Crystallize version" in back
+    assert "Code digests changed, or B's were computed by an earlier Crystallize version" in back
     data = json.loads(cli("diff", old, new, "--json").stdout)
-    assert data["config"] == []
+    assert [row["path"] for row in data["config"]] == CODE_PATHS
     assert data["code_digests_not_comparable"] == CODE_PATHS
 
 
@@ -72,8 +74,9 @@ def test_other_differences_are_still_listed(cli, make_experiment, tmp_path, monk
     monkeypatch.chdir(tmp_path)
     _store_as_an_earlier_version(old, other_digests=True)
     text = cli("diff", old, new).stdout
-    assert "Config differences:\n  initial_ctx.foo: (absent) → 1\n" in text
-    assert "Code digests not comparable (A's" in text and ".code:" not in text
+    assert "Config differences:\n  datasource.code: " in text
+    assert "\n  initial_ctx.foo: (absent) → 1\n" in text
+    assert "Code digests changed, or A's" in text
 
 
 def test_code_changes_under_the_same_scheme_are_still_config_differences(cli, make_experiment):

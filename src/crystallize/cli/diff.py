@@ -3,8 +3,9 @@
 * ``crystallize diff RUN_A RUN_B`` — the experiment spec (datasource, steps and their
   code, treatments, initial context, seed settings) that differs, the run settings that
   differ (the producer runs of upstream outputs read included), and per condition and
-  metric: mean in A, mean in B and the change B − A. Code digests computed by different
-  Crystallize versions are listed apart (see :func:`config_changes`).
+  metric: mean in A, mean in B and the change B − A. Code digests that may have been
+  computed by different Crystallize versions are flagged on a line of their own (see
+  :func:`config_changes`).
 * ``crystallize diff RUN --treatments A B`` — two conditions of one run (``baseline``
   counts as one): their treatment values and their metric means.
 """
@@ -14,7 +15,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from crystallize.cli.errors import UserError, known, suggest
 from crystallize.cli.history import ROOT_OPTION_HELP, find_run, upstream_runs
 from crystallize.cli.targets import stdout_to_stderr
 from crystallize.cli.text import literal, stdout_console, typed_name, unbroken
+from crystallize.utils.moments import mean_sd
 
 if TYPE_CHECKING:
     from crystallize.result import Result
@@ -71,7 +72,7 @@ def _finite_mean(values: Sequence[Any]) -> tuple[float | None, int]:
 
     numbers = numbers_of(values)
     finite = [x for x in numbers if math.isfinite(x)]
-    return (statistics.fmean(finite) if finite else None), len(numbers) - len(finite)
+    return (mean_sd(finite)[0] if finite else None), len(numbers) - len(finite)
 
 
 class _Absent:
@@ -113,28 +114,40 @@ def spec_changes(a: Any, b: Any, path: str = "") -> list[tuple[str, Any, Any]]:
 
 
 def config_changes(spec_a: dict[str, Any], spec_b: dict[str, Any]) -> tuple[list[tuple[str, Any, Any]], list[str]]:
-    """The :func:`spec_changes` of two runs' specs, and apart from them the paths of the
-    code digests that cannot be compared: the two runs' digests were computed by different
-    digest schemes (:func:`~crystallize.fingerprint.digest_scheme_of`), so they differ even
-    for unchanged code. The digest-scheme marker itself is no change."""
+    """The :func:`spec_changes` of two runs' specs (every one, code digests included),
+    and the paths among them of the code digests that may not be comparable: the runs'
+    digests were computed under different digest schemes
+    (:func:`~crystallize.fingerprint.digest_scheme_of`), or one run does not record its
+    scheme (stored before specs recorded it: its digests are of this scheme or of an
+    earlier one). The digest-scheme marker itself is no change."""
     from crystallize.fingerprint import DIGEST_SCHEME_KEY, digest_scheme_of
 
     specs = ({key: value for key, value in spec.items() if key != DIGEST_SCHEME_KEY} for spec in (spec_a, spec_b))
     changes = spec_changes(*specs)
     if digest_scheme_of(spec_a) == digest_scheme_of(spec_b):
         return changes, []
-    digests = [path for path, _, _ in changes if path.endswith(".code")]
-    return [change for change in changes if change[0] not in digests], digests
+    return changes, [path for path, _, _ in changes if path.endswith(".code")]
 
 
 def digests_note(spec_a: dict[str, Any], spec_b: dict[str, Any], paths: list[str]) -> str:
-    """``Code digests not comparable (A's were computed by an earlier Crystallize version;
-    they differ even for unchanged code): datasource.code, ...`` (``""`` without ``paths``)."""
+    """The line flagging the code digests :func:`config_changes` found may not be
+    comparable (``""`` without ``paths``): ``Code digests not comparable (A's were
+    computed by an earlier Crystallize version; they differ even for unchanged code):
+    datasource.code, ...`` when both runs record their digest scheme, else ``Code digests
+    changed, or A's were computed by an earlier Crystallize version (run A does not record
+    its digest scheme): ...`` (the code may have been edited too: it cannot be told)."""
     from crystallize.fingerprint import CODE_DIGEST_SCHEME, digest_scheme_of
 
     if not paths:
         return ""
     schemes = {"A": digest_scheme_of(spec_a), "B": digest_scheme_of(spec_b)}
+    unmarked = [side for side, scheme in schemes.items() if scheme is None]
+    if unmarked:  # only one: two unmarked runs give no paths
+        side = unmarked[0]
+        return (
+            f"Code digests changed, or {side}'s were computed by an earlier Crystallize version "
+            f"(run {side} does not record its digest scheme): {', '.join(paths)}"
+        )
     others = [(side, scheme) for side, scheme in schemes.items() if scheme != CODE_DIGEST_SCHEME]
     if len(others) == 1:
         side, scheme = others[0]

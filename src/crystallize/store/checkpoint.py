@@ -21,11 +21,14 @@ first SQLite call (say, a process-pool worker opening a database of its own).
 More generally, no thread of the store runs while the library forks worker processes:
 the store's background threads (the record writers of :mod:`crystallize.store.writer`,
 these checkpoint threads) register with :func:`on_fork_pause`, and
-:func:`threads_paused` ends them for a block and starts them again after it. Process
-pools, the live-event Manager and lone re-runs start their processes inside such a
-block, so a forked worker copies no lock one of those threads held (logging's,
+:func:`threads_paused` ends them for a block and starts them again after it. Under
+the ``fork`` start method, process pools, the live-event Manager and lone re-runs start
+their processes inside such a block (other start methods fork nothing from the driver:
+no pause), so a forked worker copies no lock one of those threads held (logging's,
 SQLite's), and Python 3.12+ has no thread to warn about ("This process is
-multi-threaded, use of fork() may lead to deadlocks in the child").
+multi-threaded, use of fork() may lead to deadlocks in the child"). Pauses are counted
+and balanced on every path: an interrupt while a block waits to pause undoes only that
+block's pause, never another thread's.
 
 Pausing is not done from an ``os.register_at_fork`` hook: Python ignores an exception
 raised in such a hook, so a Ctrl+C or SIGTERM (the command line turns it into
@@ -71,32 +74,74 @@ def on_fork_pause(pause: Callable[[], None], resume: Callable[[], None]) -> None
     _pausers.append((pause, resume))
 
 
+class _Pause:
+    """Whether one pause is in force: set under the lock together with the count, so that
+    whenever an interrupt comes, its owner resumes exactly when it counted."""
+
+    __slots__ = ("held",)
+
+    def __init__(self) -> None:
+        self.held = False
+
+
 def pause_threads() -> None:
     """End the background threads registered with :func:`on_fork_pause` until the
-    matching :func:`resume_threads` (nested calls pause once)."""
+    matching :func:`resume_threads` (nested calls pause once).
+
+    If it raises (say, Ctrl+C while it waits for another thread's pause, or while threads
+    end), nothing stays paused on its account: do not call :func:`resume_threads` then.
+    """
+    pause = _Pause()
+    try:
+        _pause(pause)
+    except BaseException:
+        if pause.held:  # interrupted after its pause was complete
+            resume_threads()
+        raise
+
+
+def _pause(pause: _Pause) -> None:
+    """Count one pause (ending the threads if it is the first) and mark ``pause`` held.
+    Raising, it undoes its own count only: another thread's pause stays in force."""
     global _pause_depth
-    with _pause_lock:
+    with _pause_lock:  # an interrupt while waiting for it: nothing was counted
         _pause_depth += 1
-        if _pause_depth == 1:
-            _call_each(pause for pause, _ in _pausers)
+        pause.held = True
+        try:
+            if _pause_depth == 1:
+                _call_each(stop for stop, _ in _pausers)
+        except BaseException:
+            _pause_depth -= 1
+            pause.held = False
+            if not _pause_depth:  # what it ended before the interrupt starts again
+                _call_each(resume for _, resume in reversed(_pausers))
+            raise
 
 
 def resume_threads() -> None:
     """Start again the threads the matching :func:`pause_threads` ended."""
     global _pause_depth
     with _pause_lock:
-        _pause_depth = max(0, _pause_depth - 1)  # 0 also after a pause cut short
+        _pause_depth = max(0, _pause_depth - 1)  # never below 0, even if called unmatched
         if not _pause_depth:
             _call_each(resume for _, resume in reversed(_pausers))
 
 
 def _call_each(callbacks: Iterator[Callable[[], None]]) -> None:
-    """Call each of ``callbacks``; one that fails is logged and the others still run."""
+    """Call each of ``callbacks``; one that fails is logged and the others still run. An
+    interrupt (KeyboardInterrupt, SystemExit) in one is raised once all have run: a
+    Ctrl+C while one writer resumes must not leave the others without a thread."""
+    interrupt: BaseException | None = None
     for callback in callbacks:
         try:
             callback()
         except Exception as exc:
             logger.warning("Pausing or resuming background threads around a fork failed: %s", exc)
+        except BaseException as exc:
+            if interrupt is None:
+                interrupt = exc
+    if interrupt is not None:
+        raise interrupt
 
 
 @contextlib.contextmanager
@@ -106,13 +151,17 @@ def threads_paused() -> Iterator[None]:
 
     Pausing waits for a commit or checkpoint in progress; what is added meanwhile waits
     in memory. Nested blocks pause once. An interrupt (Ctrl+C) in the block, or while
-    threads are paused or started, still starts them again.
+    threads are paused or started, still starts them again; one that comes while this
+    block waits to pause (another thread is pausing) leaves the other block's pause in
+    force.
     """
+    pause = _Pause()
     try:
-        pause_threads()
+        _pause(pause)
         yield
     finally:
-        resume_threads()
+        if pause.held:  # not when the pause was interrupted (it undid itself)
+            resume_threads()
 
 
 def start_unless_paused(start: Callable[[], None], wait: bool = True) -> bool:

@@ -6,16 +6,19 @@ heartbeat fresh. Adding is cheap and never waits for the database.
 
 Crash guarantee: a record added at time *t* is committed by *t* + ``interval`` (plus
 the time one commit takes — usually well under a millisecond — and any wait for
-another process holding the database). So if the driver is killed (``kill -9``), at
-most the records added during the last ``interval`` seconds are lost; records
-returned from :meth:`RecordWriter.flush` or :meth:`RecordWriter.close` are always
-stored. Committed transactions survive a process kill (they can only be lost on an OS
-crash or power failure, see :mod:`crystallize.store.sqlite`).
+another process holding the database), unless threads are paused for a fork (below):
+then it waits until the pause ends. So if the driver is killed (``kill -9``), at most
+the records added during the last ``interval`` seconds, or during a pause in progress,
+are lost; records returned from :meth:`RecordWriter.flush` or
+:meth:`RecordWriter.close` are always stored. Committed transactions survive a process
+kill (they can only be lost on an OS crash or power failure, see
+:mod:`crystallize.store.sqlite`).
 
 Worker processes: the thread ends while the library forks worker processes and a new one
 starts after (see :func:`~crystallize.store.checkpoint.threads_paused`), so a worker
 never copies it half-way through a commit, and Python 3.12+ does not warn about forking
-with threads.
+with threads. A pause lasts while the processes start, happens only under the ``fork``
+start method, and holds every writer of the process (those of other runs too).
 """
 
 from __future__ import annotations
@@ -224,6 +227,9 @@ class RecordWriter:
         if leftover:
             self._write(leftover)
         with self._cond:
+            if not self._running:  # closed while paused (or before any thread started):
+                self._stopped = True  # no thread is left to say so, and flush() waits for it
+                self._cond.notify_all()
             self._raise_if_failed()
 
     def __enter__(self) -> RecordWriter:

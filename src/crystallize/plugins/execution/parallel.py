@@ -409,10 +409,19 @@ def died_early_message(start_method: str) -> str:
 
 
 def forking() -> contextlib.AbstractContextManager[None]:
-    """A block in which this process starts worker processes: under the ``fork`` start
-    method they are forked, so the store's background threads (the run's record writer,
-    WAL checkpoints) are paused for it, and the workers copy no thread of the driver nor
-    a lock one of them held (see :func:`~crystallize.store.checkpoint.threads_paused`)."""
+    """A block in which this process starts worker processes (pools, the event Manager
+    and lone re-runs all use :mod:`multiprocessing`'s default context). Under the
+    ``fork`` start method they are forked, so the store's background threads (record
+    writers, WAL checkpoints) are paused for it, and the workers copy no thread of the
+    driver nor a lock one of them held (see
+    :func:`~crystallize.store.checkpoint.threads_paused`). Under ``spawn`` and
+    ``forkserver`` workers are fresh interpreters (exec'd at once, or forked by the fork
+    server) that copy no thread nor lock of this process, so nothing is paused."""
+    import multiprocessing
+
+    # Fixes the default start method if unset, as starting the processes does anyway.
+    if multiprocessing.get_context().get_start_method() != "fork":
+        return contextlib.nullcontext()
     from crystallize.store.checkpoint import threads_paused
 
     return threads_paused()

@@ -67,13 +67,23 @@ EXACT = {"path": pathlib.PurePosixPath("/data/x.csv"), "when": datetime.date(202
 
 def test_plain_values_keep_the_fingerprint_of_earlier_versions():
     # Digests computed with the previous version: runs it stored stay resumable.
-    experiment = _experiment({**PLAIN, **EXACT}, [treatment("t", {"lr": 0.2, "layers": [8]})],
-                             scale=3, table={"k": [1, 2]})
+    plain = {key: value for key, value in PLAIN.items() if key not in ("pair", "opts")}
+    experiment = _experiment(plain, [treatment("t", {"lr": 0.2, "layers": [8]})], scale=3, table={"k": [1, 2]})
     spec = spec_of(experiment)
-    assert fingerprint(spec["initial_ctx"]) == "dff50052e6e016628012744757e184eb"
+    assert fingerprint(spec["initial_ctx"]) == "956591e26777be0a7644382cc7df756f"
     assert fingerprint(spec["treatments"]) == "fe8e1aa455d36b1263c587bfdd037e4d"
     assert fingerprint(spec["steps"][0]["params"]) == "1d8dedd46b25d7e7c4bbb2d4ed7fe24c"
-    assert spec["initial_ctx"]["lr"] == 0.1 and spec["initial_ctx"]["path"] == "PurePosixPath('/data/x.csv')"
+
+
+def test_tuples_int_keys_and_exact_reprs_have_pinned_type_exact_forms():
+    # Earlier versions wrote these like lists, string keys and strings (their runs are
+    # not resumed: a new run starts); the type-exact forms are pinned from here on.
+    spec = spec_of(_experiment({**PLAIN, **EXACT}))
+    assert fingerprint(spec["initial_ctx"]) == "a67d73e259a3bfab4d62c8e9129533c2"
+    assert spec["initial_ctx"]["lr"] == 0.1
+    assert spec["initial_ctx"]["path"] == {"__repr__": "PurePosixPath('/data/x.csv')"}
+    assert spec["initial_ctx"]["pair"] == {"__tuple__": [1, "a"]}
+    assert spec["initial_ctx"]["opts"] == {"__items__": [["b", {"c": [None, False]}], [1, "one"]]}
 
 
 @pytest.mark.parametrize("where", ["initial_ctx", "params"])
@@ -123,7 +133,9 @@ def test_sets_and_plain_objects_are_digested_by_content():
     assert _fp({"labels": {"cat", "dog"}}) != _fp({"labels": ["cat", "dog"]})
     assert _fp({"cfg": Cfg(0.1)}) == _fp({"cfg": Cfg(0.1)})
     assert _fp({"cfg": Cfg(0.1)}) != _fp({"cfg": Cfg(0.2)})
-    assert "cat" in spec_of(_experiment({"labels": {"cat", "dog"}}))["initial_ctx"]["labels"]  # still readable
+    assert spec_of(_experiment({"labels": {"cat", "dog"}}))["initial_ctx"]["labels"] == {
+        "__set__": "set(str:'cat',str:'dog')"  # still readable
+    }
 
 
 HASH_SEED_SCRIPT = textwrap.dedent(

@@ -5,11 +5,29 @@ is part of the spec: the datasource and every step (their names, parameters and 
 see :func:`code_hash`), the treatments, the initial context and the seed settings. The number of
 replicates is not: resuming with more replicates runs just the missing ones.
 
-Context values, step parameters and treatment values enter the spec as they are when they
-are plain and small (numbers, strings, lists, dicts; a set as its sorted members; the
-exact repr of a few types such as paths, dates and enums). Anything else, and any value
-over about 10 KB of text, enters as ``<type shape #digest>``: a digest of its content
-that changes whenever the value does and is the same in every process.
+Context values, step parameters and treatment values enter the spec as plain JSON data
+that tells apart any two values a step can tell apart (up to the order of a dict or a
+set, which does not count). Plain JSON data (``None``, booleans, numbers, strings, lists
+and dicts with string keys) is written as it is. Other small values are written as a
+dict with one reserved key that names their kind:
+
+* ``{"__tuple__": [...]}``: a tuple;
+* ``{"__items__": [[key, value], ...]}``: a dict with a key that is not a string (its
+  items in the order of their keys' JSON text), or with a key of its own that is one of
+  these reserved keys, or with exactly the keys of a callable's form below;
+* ``{"__set__": "set(str:'a',int:1)"}``: a set or frozenset of plain values, its members
+  in sorted order (the same in every process);
+* ``{"__repr__": "PosixPath('/data')"}``: a value of a type whose repr is exact (bytes,
+  paths, dates, enum members, decimals, UUIDs, NumPy scalars...);
+* ``{"__str__": "<...>"}``: a string that would read as a digest (below).
+
+Functions and classes are written as ``{"callable": name, "code": digest}`` (see
+:func:`code_hash`), resource factories as ``{"resource_factory": key, "code": digest}``.
+Anything else, a subclass of list, tuple, dict or set (a named tuple, an ``OrderedDict``)
+included, and any value over about 10 KB of text, enters as the text
+``<type shape #digest>``: a digest of its content that changes whenever the value does
+and is the same in every process. A float subclass (``numpy.float64``) counts as its
+number, a string subclass as its text.
 """
 
 from __future__ import annotations
@@ -19,7 +37,9 @@ import inspect
 import json
 import os
 import pickle
+import re
 import sys
+from enum import Enum
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -181,20 +201,36 @@ _EXACT_REPR = (
 _WARNED: set[tuple[str, str]] = set()
 
 
+#: Reserved keys of the dicts standing for values plain JSON data cannot tell apart
+#: (see the module docstring).
+_TUPLE, _ITEMS, _SET, _REPR, _STR = "__tuple__", "__items__", "__set__", "__repr__", "__str__"
+_FORMS = (_TUPLE, _ITEMS, _SET, _REPR, _STR)
+#: The keys of the dicts functions, classes and resource factories are written as: a user
+#: dict with exactly these keys is written as ``__items__``.
+_SHAPES = (frozenset({"callable", "code"}), frozenset({"resource_factory", "code"}))
+#: What :func:`_digested` writes: a string reading like this is written as ``__str__``.
+_DIGEST_TEXT = re.compile(r"<.* #(?:[0-9a-f]{32}|unhashable:[0-9a-f]{16})>", re.DOTALL)
+
+
 def _values(values: Any, path: str, checked: bool = False) -> Any:
     """A mapping of values (the initial context, a step's parameters, a treatment's
     values) as plain data, each value on its own (a large one as its digest)."""
-    if isinstance(values, dict):
-        return {str(key): _plain(value, f"{path}.{key}", checked) for key, value in values.items()}
+    if isinstance(values, dict):  # the mapping's own type is no value a step sees
+        return _mapping(values, path, checked)
     return _plain(values, path)
 
 
 def _plain(value: Any, path: str, checked: bool = False) -> Any:
-    """``value`` as plain JSON data for the spec: numbers, strings, lists and dicts as
-    they are, a few types with an exact repr as that repr, a set as its sorted members;
-    anything else, and values over :data:`_SPEC_LIMIT` (``checked``: known not to be),
-    as ``<type #digest>`` text (:func:`_digested`), which changes whenever the value does."""
-    if isinstance(value, (bool, float, type(None))):
+    """``value`` as plain JSON data for the spec (see the module docstring): plain data as
+    it is, other small values as a dict with a reserved key naming their kind; anything
+    else, and values over :data:`_SPEC_LIMIT` (``checked``: known not to be), as
+    ``<type #digest>`` text (:func:`_digested`), which changes whenever the value does."""
+    kind = type(value)
+    if value is None or kind is bool or kind is float:
+        return value
+    if isinstance(value, Enum):  # before int and str: an IntEnum member is no int to a step
+        return {_REPR: repr(value)}
+    if isinstance(value, float):  # numpy.float64
         return value
     if isinstance(value, int):
         return value if fits_decimal(value) else _digested(value, path)
@@ -203,21 +239,44 @@ def _plain(value: Any, path: str, checked: bool = False) -> Any:
             return _digested(value, path)
         checked = True
     if isinstance(value, str):
-        return value
-    if isinstance(value, (list, tuple)):
+        return {_STR: value} if value[:1] == "<" and _DIGEST_TEXT.fullmatch(value) else value
+    # Exact types only: a subclass (a named tuple, a defaultdict) behaves otherwise and
+    # is digested with its type.
+    if kind is list:
         return [_plain(item, f"{path}[{i}]", checked) for i, item in enumerate(value)]
-    if isinstance(value, dict):
-        return _values(value, path, checked)
-    if isinstance(value, (set, frozenset)):
-        return set_token(type(value).__name__, value) or _digested(value, path)
+    if kind is tuple:
+        return {_TUPLE: [_plain(item, f"{path}[{i}]", checked) for i, item in enumerate(value)]}
+    if kind is dict:
+        return _mapping(value, path, checked)
+    if kind is set or kind is frozenset:
+        token = set_token(kind.__name__, value)
+        return {_SET: token} if token is not None else _digested(value, path)
     spec = getattr(value, "_crystallize_spec", None)
     if spec is not None:  # e.g. a resource_factory: its identity, not its repr
         return spec()
     if callable(value) and attribute_of(value, "__qualname__") is not None:  # a function or class
         return {"callable": value.__qualname__, "code": code_hash(value)}
     if _has_exact_repr(value):
-        return repr(value)
+        return {_REPR: repr(value)}
     return _digested(value, path)
+
+
+def _mapping(values: dict[Any, Any], path: str, checked: bool) -> dict[str, Any]:
+    """A dict as plain data: as it is when its keys are strings, else (and when its keys
+    could be read as one of the reserved forms) as ``{"__items__": [[key, value], ...]}``
+    in the order of the keys' JSON text (a dict's order does not count, as with string
+    keys)."""
+    plain_keys = all(type(key) is str for key in values)
+    if plain_keys and not any(form in values for form in _FORMS) and not (
+        len(values) == 2 and frozenset(values) in _SHAPES
+    ):
+        return {key: _plain(value, f"{path}.{key}", checked) for key, value in values.items()}
+    items = [
+        [_plain(key, f"{path}.{key}", checked), _plain(value, f"{path}.{key}", checked)]
+        for key, value in values.items()
+    ]
+    items.sort(key=lambda item: json.dumps(item[0], sort_keys=True, default=repr))
+    return {_ITEMS: items}
 
 
 _SIZED = (str, bytes, list, tuple, dict, set, frozenset)
@@ -369,14 +428,30 @@ def fingerprint(spec: dict[str, Any]) -> str:
 
 
 def spec_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Human-readable names of the spec parts that differ (``steps[1].code``, ``seed``...);
-    the digest-scheme marker is not one (see :func:`digest_scheme_of`)."""
+    """Human-readable names of the spec parts that differ (``steps[1].code``, ``seed``,
+    ``initial_ctx.weights[2]``...); the digest-scheme marker is not one (see
+    :func:`digest_scheme_of`). A value written in a reserved form (a tuple, a dict with
+    other than string keys...) is named as a whole, or by its element that differs."""
     differences: list[str] = []
 
     def walk(a: Any, b: Any, path: str) -> None:
         if a == b:
             return
-        if isinstance(a, dict) and isinstance(b, dict):
+        form = _form_of(a)
+        if form != _form_of(b):  # another kind of value
+            differences.append(path or "spec")
+        elif form == _TUPLE:
+            walk(a[_TUPLE], b[_TUPLE], path)
+        elif form == _ITEMS:
+            keys = _item_keys(a[_ITEMS])
+            if keys is None or keys != _item_keys(b[_ITEMS]):
+                differences.append(path)
+                return
+            for key, (_, x), (_, y) in zip(keys, a[_ITEMS], b[_ITEMS], strict=True):
+                walk(x, y, f"{path}[{key}]")
+        elif form is not None:  # one value: a set, a repr, a string
+            differences.append(path)
+        elif isinstance(a, dict) and isinstance(b, dict):
             for key in sorted(set(a) | set(b), key=str):
                 walk(a.get(key), b.get(key), f"{path}.{key}" if path else str(key))
         elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
@@ -387,6 +462,23 @@ def spec_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
     walk(_without_marker(old), _without_marker(new), "")
     return differences
+
+
+def _form_of(value: Any) -> str | None:
+    """The reserved key of a value's spec form (``"__tuple__"``...), ``None`` for plain data."""
+    if isinstance(value, dict):
+        for form in _FORMS:
+            if form in value:
+                return form
+    return None
+
+
+def _item_keys(items: Any) -> list[str] | None:
+    """The keys of an ``__items__`` form as JSON text, ``None`` when it is no list of pairs
+    (a spec stored by a version that wrote a user's dict with that key as it was)."""
+    if not isinstance(items, list) or not all(isinstance(item, list) and len(item) == 2 for item in items):
+        return None
+    return [json.dumps(key, sort_keys=True, default=repr) for key, _ in items]
 
 
 def _without_marker(spec: dict[str, Any]) -> dict[str, Any]:

@@ -173,3 +173,36 @@ def test_a_hypothesis_whose_ranker_cannot_be_found_says_what_to_do():
     lambda_ranked = Hypothesis(verifier=gain(), metrics="total", ranker=lambda r: r["p_value"])
     with pytest.raises(pickle.PicklingError, match="lambda.*module scope"):
         pickle.dumps(lambda_ranked)
+
+
+def test_steps_and_datasources_defined_in_a_function_copy_and_deep_copy():
+    """They pickle by reference (worker processes find them by name), but a copy needs no
+    name: copying one defined inside a function works, and so does its experiment."""
+    import copy
+
+    from crystallize import ArtifactPlugin, Experiment, Pipeline, data_source, pipeline_step
+
+    def build():
+        @data_source
+        def source(ctx, start=1):
+            return start
+
+        @pipeline_step()
+        def double(data, ctx, factor=2):
+            return data * factor, {"m": data * factor}
+
+        return source(start=3), double(factor=5)
+
+    source, step = build()
+    for clone in (copy.copy(step), copy.deepcopy(step)):
+        assert clone is not step and clone.fn is step.fn and clone.params == {"factor": 5}
+    deep = copy.deepcopy(step)
+    deep.params["factor"] = 7
+    assert step.params == {"factor": 5}  # a deep copy has its own parameters
+    assert copy.deepcopy(source).fetch(None) == 3
+
+    experiment = Experiment(
+        datasource=source, pipeline=Pipeline([step]), replicates=2, plugins=[ArtifactPlugin(root_dir=None)]
+    )
+    result = copy.deepcopy(experiment).run()
+    assert result.metrics.baseline.metrics["m"] == [15, 15]

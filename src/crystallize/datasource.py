@@ -17,7 +17,7 @@ from crystallize.pipeline_step import (
     wraps_callable,
 )
 from crystallize.utils.context import FrozenContext
-from crystallize.utils.importing import callable_name, factory_reference
+from crystallize.utils.importing import CopiedByAttributes, callable_name, factory_reference
 
 if TYPE_CHECKING:
     import inspect
@@ -50,7 +50,7 @@ class DataSource:
         return f"{self.name}({args})"
 
 
-class FunctionDataSource(DataSource):
+class FunctionDataSource(DataSource, CopiedByAttributes):
     """A datasource made by :func:`data_source` from a plain function."""
 
     def __init__(self, fn: Callable[..., Any], params: dict[str, Any]) -> None:

@@ -14,7 +14,12 @@ from typing import TYPE_CHECKING, Any, overload
 from crystallize.artifacts import Artifact, is_artifact_annotation
 from crystallize.exceptions import MissingParameterError
 from crystallize.utils.context import FrozenContext
-from crystallize.utils.importing import base_function, callable_name, factory_reference
+from crystallize.utils.importing import (
+    CopiedByAttributes,
+    base_function,
+    callable_name,
+    factory_reference,
+)
 
 if TYPE_CHECKING:
     import inspect
@@ -121,7 +126,7 @@ class PipelineStep:
         return f"{self.name}({args})"
 
 
-class FunctionStep(PipelineStep):
+class FunctionStep(PipelineStep, CopiedByAttributes):
     """A step made by :func:`pipeline_step` from a plain function."""
 
     def __init__(

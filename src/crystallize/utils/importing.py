@@ -40,6 +40,28 @@ def callable_name(fn: Any) -> str:
     return getattr(base, "__name__", None) or type(base).__name__
 
 
+class CopiedByAttributes:
+    """Mixin for objects that pickle by reference (:func:`factory_reference`): their
+    copies (``copy.copy``, ``copy.deepcopy``) copy the attributes instead, so an object
+    whose function is defined inside another function, which cannot be pickled, can be
+    copied. A deep copy shares the functions (``copy.deepcopy`` never copies them)."""
+
+    __slots__ = ()
+
+    def __copy__(self) -> Any:
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        import copy  # lazy: import time
+
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        clone.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return clone
+
+
 def factory_reference(
     fn: Callable[..., Any],
     marker: str,

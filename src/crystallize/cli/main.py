@@ -51,7 +51,12 @@ def _show_warnings() -> None:
         from crystallize.cli.text import printable
 
         place = "" if _is_crystallize_file(filename) else f"{_shown_path(filename)}:{lineno}: {category.__name__}: "
-        print(printable(f"warning: {place}{message}"), file=file or sys.stderr)
+        stream = file if file is not None else sys.stderr
+        if stream is None:  # no stderr at all: dropped, as print() would
+            return
+        # One write of the whole line: worker processes share stderr, and print()'s two
+        # writes (text, then "\n") let another worker's line land between them.
+        stream.write(printable(f"warning: {place}{message}") + "\n")
 
     warnings.showwarning = show
     if not sys.warnoptions:

@@ -295,7 +295,7 @@ def test_report_counts_none_values_and_survives_ints_too_large_for_a_float():
 
     assert metric_summary([0.0, None, 2.0]) == "1 ± 1.414 (n=2, 1 None left out)"
     assert metric_summary([0, 2, 10**400]) == "1 ± 1.414 (n=2, 1 NaN/±inf left out)"
-    assert metric_summary([1.0, float("nan"), None, "x"]) == "1 ± 0 (n=1, 1 NaN/±inf, 1 None, 1 non-numeric left out)"
+    assert metric_summary([1.0, float("nan"), None, "x"]) == "1 (n=1, 1 NaN/±inf, 1 None, 1 non-numeric left out)"
 
     text = Experiment(datasource=base(), pipeline=Pipeline([huge()]), replicates=3).run().report()
     assert "0.5 ± 0.7071 (n=2, 1 NaN/±inf left out)" in text and "(n=2, 1 None left out)" in text

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from crystallize.utils.moments import mean_sd
 
 if TYPE_CHECKING:
     from crystallize.hypothesis import HypothesisResult
@@ -61,17 +62,17 @@ def format_value(value: Any, digits: int = 4, missing: str = "-") -> str:
 
 
 def metric_summary(values: Sequence[Any]) -> str:
-    """``mean ± sd (n=N)`` of the finite numeric values; how many values were left out
-    (NaN or ±inf — numbers too large for a float count as ±inf —, ``None``, other
-    non-numeric values) is said after ``n``. A count when no value is a finite number."""
+    """``mean ± sd (n=N)`` of the finite numeric values (``value (n=1)`` for one); how
+    many values were left out (NaN or ±inf — numbers too large for a float count as
+    ±inf —, ``None``, other non-numeric values) is said after ``n``. A count when no
+    value is a finite number."""
     numbers = numbers_of(values)
     if not numbers:
         return f"n={len(values)} (non-numeric)"
     finite = [x for x in numbers if math.isfinite(x)]
     if not finite:
         return f"n={len(numbers)} (none finite: NaN or ±inf)"
-    mean = statistics.fmean(finite)
-    sd = statistics.stdev(finite) if len(finite) > 1 else 0.0
+    mean, sd = mean_sd(finite)
     nones = sum(value is None for value in values)
     left_out = [
         f"{count} {what}"
@@ -83,7 +84,8 @@ def metric_summary(values: Sequence[Any]) -> str:
         if count
     ]
     extra = f", {', '.join(left_out)} left out" if left_out else ""
-    return f"{format_value(mean)} ± {format_value(sd)} (n={len(finite)}{extra})"
+    spread = f" ± {format_value(sd)}" if len(finite) > 1 else ""  # no spread in one value
+    return f"{format_value(mean)}{spread} (n={len(finite)}{extra})"
 
 
 #: The text report's metrics table is laid out one row per condition × metric when one

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -90,7 +91,13 @@ class _Scale:
     def column(self, value: float) -> int:
         if self.high <= self.low:
             return self.width // 2
-        position = (value - self.low) / (self.high - self.low) * (self.width - 1)
+        # In halves (exact): the difference of two finite values of opposite sign can
+        # overflow; an end beyond the floats (an infinite CI) goes to the edge.
+        position = (value / 2 - self.low / 2) / (self.high / 2 - self.low / 2) * (self.width - 1)
+        if math.isnan(position):
+            return self.width // 2
+        if math.isinf(position):
+            return self.width - 1 if position > 0 else 0
         return min(self.width - 1, max(0, round(position)))
 
 

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from crystallize.utils.moments import SUM_LIMIT, mean_sd, rescaling_exponent, unscaled
+
 if TYPE_CHECKING:
     from crystallize.hypothesis import HypothesisResult
     from crystallize.result import Result
@@ -47,9 +49,20 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float]
         return None
     from scipy.special import stdtrit
 
-    mean = statistics.fmean(values)
-    half = float(stdtrit(n - 1, 0.5 + level / 2)) * statistics.stdev(values) / math.sqrt(n)
-    return (mean - half, mean + half)
+    scaled, exponent = _rescaled(values)
+    mean, sd = mean_sd(scaled)
+    half = float(stdtrit(n - 1, 0.5 + level / 2)) * sd / math.sqrt(n)
+    return (unscaled(mean - half, exponent), unscaled(mean + half, exponent))
+
+
+def _rescaled(values: Sequence[float]) -> tuple[Sequence[float], int]:
+    """``values`` divided by ``2**exponent`` and that exponent, so that sums,
+    differences and interpolations of them stay finite (``exponent`` is 0, and ``values``
+    returned as they are, for ordinary magnitudes)."""
+    exponent = rescaling_exponent(max(map(abs, values), default=0.0), SUM_LIMIT)
+    if not exponent:
+        return values, 0
+    return [math.ldexp(value, -exponent) for value in values], exponent
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,18 +99,19 @@ def summarize(condition: str, raw: Sequence[Any]) -> ConditionSummary | None:
     values = numeric_values(raw)
     if not values:
         return None
+    scaled, exponent = _rescaled(values)
     ordered = sorted(values)
+    mean, sd = mean_sd(values)
     if len(values) > 1:
-        q1, median, q3 = statistics.quantiles(ordered, n=4, method="inclusive")
-        sd = statistics.stdev(values)
+        quartiles = statistics.quantiles(sorted(scaled), n=4, method="inclusive")
+        q1, median, q3 = (unscaled(q, exponent) for q in quartiles)
     else:
         q1 = median = q3 = values[0]
-        sd = 0.0
     return ConditionSummary(
         condition=condition,
         values=tuple(values),
         n=len(values),
-        mean=statistics.fmean(values),
+        mean=mean,
         sd=sd,
         ci=mean_ci(values),
         minimum=ordered[0],

@@ -297,7 +297,9 @@ class Result:
         Columns of integers or booleans that some rows lack get pandas' nullable types
         (``Int64``, ``UInt64`` for integers beyond the int64 range, ``boolean``) rather than
         floats, which would round integers beyond 2**53; integers beyond 64 bits stay
-        Python ints (``object``). Columns no row lacks keep pandas' plain types.
+        Python ints (``object``). Columns no row lacks keep pandas' plain types. A column
+        mixing integers with floats is ``float64`` when every integer is exact as a float,
+        else it keeps its values as they are (``object``), whatever the order of the rows.
 
         A metric named like one of those fixed columns (say, a metric ``"error"``) goes in
         column ``"metric:<name>"`` (``"metric:error"``) instead — ``"metric:<name>:2"``
@@ -314,8 +316,10 @@ class Result:
         Parquet wants one type per column, so the ``metric_tags`` column (tags may mix
         types) and every metric column Arrow cannot give one type (a replicate that
         recorded the metric several times next to one that recorded it once, numbers
-        mixed with strings, an integer beyond 64 bits) or that holds dicts (Arrow would
-        make a struct of them, giving each row every key any row has) are written as JSON
+        mixed with strings, an integer beyond 64 bits or one a float cannot hold next to
+        floats, booleans mixed with other numbers at any depth of a list) or that holds
+        dicts (Arrow would make a struct of them, giving each row every key any row has)
+        are written as JSON
         text, one value per row (missing values and NaN as null): ``json.loads`` reads it
         back. A local file is replaced in one step (missing parent directories are
         created); a file object, or a URL (``s3://...``, written with fsspec), is handed

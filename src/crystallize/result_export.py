@@ -4,6 +4,7 @@ Parquet file written from it (imported on first use of either)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from numbers import Integral
 from typing import Any
 
 from crystallize.record import ReplicateRecord
@@ -59,13 +60,22 @@ def _metric_columns(records: Sequence[ReplicateRecord]) -> dict[str, list[Any]]:
 
 
 def _typed(values: list[Any]) -> Any:
-    """A metric column as pandas should hold it: as pandas types it, except integers or
-    booleans with gaps, which pandas would turn into floats (rounding integers beyond
-    2**53) or objects: those get a nullable type — ``Int64``, ``UInt64`` beyond the int64
-    range, ``boolean`` — and integers beyond 64 bits stay Python ints (``object``)."""
+    """A metric column as pandas should hold it: as pandas types it, except where pandas
+    would change a value. Integers or booleans with gaps, which pandas would turn into
+    floats (rounding integers beyond 2**53) or objects, get a nullable type — ``Int64``,
+    ``UInt64`` beyond the int64 range, ``boolean`` — and integers beyond 64 bits stay
+    Python ints (``object``). Integers mixed with floats become floats only when every
+    integer is exact as a float; otherwise the column keeps its values as they are
+    (``object``), whatever the order of its rows."""
     from pandas.api.types import infer_dtype
 
     kind = infer_dtype(values, skipna=True)
+    if kind == "mixed-integer-float":
+        if all(map(_float_holds, values)):
+            return values  # pandas makes it float64, losing nothing
+        import pandas as pd
+
+        return pd.array(values, dtype=object)
     if kind not in ("integer", "boolean") or infer_dtype(values, skipna=False) == kind:
         return values  # not integers or booleans, or no gaps: pandas types them exactly
     import pandas as pd
@@ -78,6 +88,16 @@ def _typed(values: list[Any]) -> Any:
         except (OverflowError, TypeError, ValueError):  # a value outside the type's range
             continue
     return pd.array(values, dtype=object)
+
+
+def _float_holds(value: Any) -> bool:
+    """False for an integer (Python's or NumPy's) a float64 cannot hold exactly."""
+    if not isinstance(value, Integral):
+        return True
+    try:
+        return int(float(value)) == int(value)
+    except OverflowError:  # beyond the float range
+        return False
 
 
 def _renamed_metrics(metrics: Iterable[str], fixed: Sequence[str]) -> dict[str, str]:
@@ -117,8 +137,10 @@ def _warn_renamed(renamed: dict[str, str]) -> None:
 
 def json_text_columns(frame: Any) -> list[str]:
     """The object columns of ``frame`` Parquet cannot keep as they are: those Arrow cannot
-    give a single type, and those holding dicts (Arrow would make them structs, giving
-    every row every key any row has and one number type to all rows' values)."""
+    give a single type, those holding dicts (Arrow would make them structs, giving every
+    row every key any row has and one number type to all rows' values), and those mixing
+    booleans with other numbers (Arrow makes the booleans floats when a float comes first,
+    and fails otherwise, so the column's type would depend on the order of its rows)."""
     import pyarrow as pa
     from pandas.api.types import is_object_dtype
 
@@ -131,19 +153,60 @@ def json_text_columns(frame: Any) -> list[str]:
         except (pa.ArrowException, OverflowError, TypeError, ValueError):
             found.append(column)
             continue
-        if _holds_struct(typed):
+        if _holds_struct(typed) or (_holds_floats(typed) and _holds_bool(frame[column])):
             found.append(column)
     return found
+
+
+def _holds_floats(kind: Any) -> bool:
+    """True when Arrow type ``kind`` is a float type or a list (of lists ...) of floats."""
+    import pyarrow as pa
+
+    return pa.types.is_floating(_leaf(kind))
 
 
 def _holds_struct(kind: Any) -> bool:
     """True when Arrow type ``kind`` is a struct or a list (of lists ...) of structs."""
     import pyarrow as pa
 
+    return pa.types.is_struct(_leaf(kind))
+
+
+def _leaf(kind: Any) -> Any:
+    """The type of the values in Arrow type ``kind``'s lists (of lists ...), or ``kind``."""
+    import pyarrow as pa
+
     lists = (pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list)
     while any(is_list(kind) for is_list in lists):
         kind = kind.value_type
-    return pa.types.is_struct(kind)
+    return kind
+
+
+def _holds_bool(values: Iterable[Any]) -> bool:
+    """True when ``values``, or a list, tuple or array among them (at any depth), holds a
+    boolean (Python's or NumPy's)."""
+    from itertools import chain
+
+    import numpy as np
+
+    level = list(values)
+    while level:  # one depth of nesting at a time, its values' types taken in one C pass
+        kinds = set(map(type, level))
+        if bool in kinds or np.bool_ in kinds:
+            return True
+        nested = tuple(kind for kind in kinds if issubclass(kind, (list, tuple, np.ndarray)))
+        if not nested:
+            return False
+        inner = [value for value in level if isinstance(value, nested)]
+        if any(issubclass(kind, np.ndarray) for kind in nested):
+            arrays = [value for value in inner if isinstance(value, np.ndarray)]
+            if any(array.dtype.kind == "b" for array in arrays):
+                return True
+            # only arrays of Python objects can hold a bool or a list among other values
+            inner = [value for value in inner if not isinstance(value, np.ndarray)]
+            inner += [array.ravel() for array in arrays if array.dtype == object]
+        level = list(chain.from_iterable(inner))
+    return False
 
 
 def missing(value: Any) -> bool:

@@ -288,7 +288,7 @@ def test_ctrl_c_during_compaction_says_it_finished(tmp_path, monkeypatch, capsys
     assert err.strip() == "Interrupted, but only after the store was compacted (a compaction cannot stop halfway)."
 
 
-def test_ctrl_c_while_deleting_says_some_runs_may_be_gone(tmp_path, monkeypatch, capsys):
+def test_ctrl_c_before_the_deletion_commits_says_nothing_was_deleted(tmp_path, monkeypatch, capsys):
     from crystallize import store
 
     _run_once(tmp_path)
@@ -303,10 +303,8 @@ def test_ctrl_c_while_deleting_says_some_runs_may_be_gone(tmp_path, monkeypatch,
     capsys.readouterr()
     assert main(["delete", "numbers", "--keep", "0", "--yes"]) == 130
     err = capsys.readouterr().err
-    assert err.strip() == (
-        "Interrupted while deleting: some of the 1 run(s) may be deleted already. "
-        "See what is left with: crystallize runs numbers"
-    )
+    assert err.strip() == "Interrupted while deleting; nothing was deleted."
+    assert len(list_runs(tmp_path / "data")) == 1
 
 
 def test_ctrl_c_at_the_delete_question_deletes_nothing(tmp_path, command):

@@ -70,13 +70,24 @@ def delete_command(
             f"say which runs to delete: RUN_ID..., --keep N or --status S (--keep 0 deletes every "
             f"run of '{experiment.name}'); see them with: crystallize runs {experiment.given}"
         )
-    where, ids = selected_runs(experiment, run_ids or [], root)
+    try:
+        where, ids = selected_runs(experiment, run_ids or [], root)
+    except UserError:
+        # No run of it anywhere: a deletion of all its runs that was stopped may have left
+        # their folders (an experiment defined in Python has no folder to be found by).
+        if run_ids or not clear_leftovers(experiment.name, candidate_roots(root, experiment), dry_run):
+            raise
+        return
     if ids == []:
-        print(printable(f"Nothing to delete: {never_ran(experiment, where, run_hint=False)}"))
+        if not clear_leftovers(experiment.name, [where], dry_run):
+            print(printable(f"Nothing to delete: {never_ran(experiment, where, run_hint=False)}"))
         return
     plan = delete_runs(where, experiment.name, ids, keep_last=keep, status=statuses or None, dry_run=True) if has_store(where) else None
     if plan is None or not plan.runs:
         print(printable(f"Nothing to delete: no run of '{experiment.name}' in {display(where)} matches."))
+        if plan is not None and plan.artifact_dirs:
+            leftovers = plan if dry_run else delete_runs(where, experiment.name, [])
+            print_leftovers(leftovers, experiment.name, dry_run)
         return
     print_plan(plan, where)
     if dry_run:
@@ -88,10 +99,7 @@ def delete_command(
     try:
         done = delete_runs(where, experiment.name, [run.run_id for run in plan.runs])
     except KeyboardInterrupt:
-        raise interrupted(
-            f"Interrupted while deleting: some of the {len(plan.runs)} run(s) may be deleted already. "
-            f"See what is left with: crystallize runs {experiment.given}"
-        ) from None
+        raise interrupted(interrupted_deletion(where, experiment, plan)) from None
     with hold_signals() as held:  # the runs are gone: finish compacting and saying so
         freed = compact_after_delete(where) if compact_store else 0
         print(printable(
@@ -137,6 +145,62 @@ def compact_command(
         raise interrupted("Interrupted, but only after the store was compacted (a compaction cannot stop halfway).")
 
 
+def interrupted_deletion(where: Path, experiment: ExperimentArg, plan: DeletedRuns) -> str:
+    """What is said of Ctrl+C while the runs of ``plan`` were deleted: they go in one
+    transaction, so the store tells whether none or all of them are deleted; in the
+    latter case only the removal of their folders stopped, which the next ``delete`` or
+    ``compact`` finishes."""
+    from crystallize.store import list_runs
+
+    wanted = {run.run_id for run in plan.runs}
+    try:
+        left = wanted & {run.run_id for run in list_runs(where, experiment.name)}
+    except Exception:  # the store cannot be read now: say what may be
+        left = None
+    if left == wanted:
+        return "Interrupted while deleting; nothing was deleted."
+    if left == set():
+        return (
+            f"Interrupted after the {len(wanted)} run(s) were deleted, while their artifact folders "
+            f"were being removed; the next delete or compact removes what is left of them: "
+            f"crystallize compact --root {display(where)}"
+        )
+    return (
+        f"Interrupted while deleting: some of the {len(wanted)} run(s) may be deleted already. "
+        f"See what is left with: crystallize runs {experiment.given}"
+    )
+
+
+def clear_leftovers(experiment: str, roots: list[Path], dry_run: bool) -> bool:
+    """Remove (with ``dry_run``: list) what a stopped deletion left of ``experiment``,
+    which has no stored run, in the first of ``roots`` holding a store where it left
+    something; print what was removed. False when no folder was (would be) removed."""
+    from crystallize.exceptions import StoreError
+    from crystallize.store import delete_runs
+
+    for where in roots:
+        if not has_store(where):
+            continue
+        try:  # refused (StoreError) when there is nothing of the experiment there
+            left = delete_runs(where, experiment, keep_last=0, dry_run=dry_run)
+        except StoreError:
+            continue
+        if left.artifact_dirs:
+            print_leftovers(left, experiment, dry_run)
+        return bool(left.artifact_dirs)
+    return False
+
+
+def print_leftovers(left: DeletedRuns, experiment: str, dry_run: bool) -> None:
+    """Say which ``v<N>`` folders no stored run uses were (would be) removed."""
+    folders = ", ".join(display(p) for p in left.artifact_dirs)
+    print(printable(
+        f"{'Would remove' if dry_run else 'Removed'} {len(left.artifact_dirs)} artifact folder(s) of "
+        f"'{experiment}' that no stored run uses (left behind when a deletion or run was stopped), "
+        f"{format_bytes(left.artifact_bytes)}: {folders}"
+    ))
+
+
 def print_plan(plan: DeletedRuns, where: Path) -> None:
     """List the runs and artifact folders ``plan`` (a dry run of delete_runs) would delete."""
     print(printable(f"To delete from {display(where)}:"))
@@ -144,6 +208,12 @@ def print_plan(plan: DeletedRuns, where: Path) -> None:
     if plan.artifact_dirs:
         folders = ", ".join(display(p) for p in plan.artifact_dirs)
         print(printable(f"and their artifact folder(s) ({format_bytes(plan.artifact_bytes)}): {folders}"))
+    if plan.kept_dirs:
+        folders = ", ".join(display(p) for p in plan.kept_dirs)
+        print(printable(
+            f"Kept, though no stored run names them: {folders} (a run stored by an older "
+            "Crystallize, which did not record its artifact folder, may use them)"
+        ))
     note = unrecorded_note(plan, where)
     if note:
         print(printable(note))
@@ -255,12 +325,15 @@ def format_bytes(count: int) -> str:
 
 
 __all__ = [
+    "clear_leftovers",
     "compact_after_delete",
     "compact_command",
     "confirm",
     "delete_command",
     "format_bytes",
+    "interrupted_deletion",
     "parse_statuses",
+    "print_leftovers",
     "print_plan",
     "selected_runs",
     "unrecorded_note",

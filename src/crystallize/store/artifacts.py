@@ -15,17 +15,23 @@ of it is still using ``v0``: then the new run gets a version of its own, marked 
 from __future__ import annotations
 
 import contextlib
+import logging
 import operator
 import os
 import re
+import stat
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from crystallize.utils.text import control_character
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+logger = logging.getLogger("crystallize.store")
+
 
 def _as_path(value: str | os.PathLike[str]) -> Path:
     # pathlib is imported on first use: `import crystallize` validates artifact names
@@ -265,11 +271,13 @@ def atomic_write_bytes(
     """Write ``data`` to ``path`` so readers see the old file or the new one, never half.
 
     Creates the parent directories, writes a temporary file next to ``path`` (a hidden
-    ``.<name>.<random>.tmp``, its ``<name>`` cut so that it is no longer than
-    :data:`MAX_NAME_BYTES` bytes when ``path``'s name is not) and moves it into place
-    with :func:`os.replace`. A failed write (a full disk) removes the temporary file and
-    leaves ``path`` as it was. The file gets the mode any new file gets, ``0o666`` less
-    the umask (and default ACLs), as ``open()`` would give it, unless ``like`` is given.
+    ``.<name>.<random>.<pid>-<host>.tmp`` naming the writing process and a tag of its
+    host, its ``<name>`` cut so that it is no longer than :data:`MAX_NAME_BYTES` bytes
+    when ``path``'s name is not) and moves it into place with :func:`os.replace`. A
+    failed write (a full disk) removes the temporary file and leaves ``path`` as it was;
+    one a killed process leaves is removed by :func:`remove_stale_temp_files`. The file
+    gets the mode any new file gets, ``0o666`` less the umask (and default ACLs), as
+    ``open()`` would give it, unless ``like`` is given.
 
     Args:
         path: Destination file.
@@ -335,8 +343,6 @@ def replace_file(path: str | os.PathLike[str], data: bytes) -> Path:
 def _take_permissions(fd: int, like: os.stat_result) -> None:
     """Give the open file ``fd`` the permission bits of ``like`` and, where allowed (as
     root, or for a file of ours), its owner and group."""
-    import stat
-
     if hasattr(os, "fchown"):  # POSIX
         with contextlib.suppress(OSError):
             os.fchown(fd, like.st_uid, like.st_gid)
@@ -344,26 +350,145 @@ def _take_permissions(fd: int, like: os.stat_result) -> None:
         os.fchmod(fd, stat.S_IMODE(like.st_mode))
 
 
-#: What a temporary file name adds to the name it stands for: ``.``, ``.<8 random>.tmp``.
-_TEMP_NAME_EXTRA = 14
+#: What a temporary file name adds to the name it stands for at most: ``.``, then
+#: ``.<8 random hex>.<pid, up to 10 digits>-<host tag, 8 hex>.tmp``.
+_TEMP_NAME_EXTRA = 34
 #: Flags of a new temporary file: created here, never an existing one (no race).
 _TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+#: A temporary file of :func:`atomic_write_bytes`: its writer's pid and host tag, or
+#: neither in one written by an earlier Crystallize.
+_TEMP_NAME = re.compile(r"\..+\.[0-9a-f]{8}(?:\.([0-9]{1,10})-([0-9a-f]{8}))?\.tmp", re.DOTALL)
+#: A temporary file whose writer cannot be asked (another host's, or named without its
+#: writer) is removed once unchanged for this long: a write goes in one go, so no live
+#: writer leaves its file untouched for a day.
+STALE_TEMP_SECONDS = 86400.0
+#: A live process with a temporary file's pid that started this long after the file was
+#: last written is not its writer (the pid was reused); the margin covers the whole
+#: seconds in which Linux gives its boot time.
+_STARTED_AFTER_MARGIN = 5.0
 
 
 def _create_temp(prefix: str) -> tuple[int, str]:
-    """Create a new ``<prefix><8 hex>.tmp``; return its descriptor and path.
+    """Create a new ``<prefix><8 hex>.<pid>-<host tag>.tmp``; return its descriptor and path.
 
     Unlike :func:`tempfile.mkstemp` (always ``0o600``) the file is created with mode
     ``0o666``, which the kernel reduces by the umask (and default ACLs) at that moment:
     the mode ``open()`` gives any file, without reading the process-wide umask, which
-    cannot be read without setting it (a race with other threads).
+    cannot be read without setting it (a race with other threads). The pid is read at
+    each call: a forked worker writes under its own.
     """
+    writer = f"{os.getpid()}-{_this_host_tag()}"
     while True:
-        tmp = f"{prefix}{os.urandom(4).hex()}.tmp"
+        tmp = f"{prefix}{os.urandom(4).hex()}.{writer}.tmp"
         try:
             return os.open(tmp, _TEMP_FLAGS, 0o666), tmp
         except FileExistsError:  # a name another writer took: draw again
             continue
+
+
+def host_tag(host: str) -> str:
+    """The 8 hex characters that stand for the host name ``host`` in temporary file names."""
+    import hashlib
+
+    return hashlib.blake2b(host.encode("utf-8", "surrogatepass"), digest_size=4).hexdigest()
+
+
+_HOST_TAG: list[str] = []
+
+
+def _this_host_tag() -> str:
+    """:func:`host_tag` of this machine, computed once."""
+    if not _HOST_TAG:
+        from crystallize.store.liveness import hostname
+
+        _HOST_TAG.append(host_tag(hostname()))
+    return _HOST_TAG[0]
+
+
+def temp_file_writer(name: str) -> tuple[int, str] | None:
+    """``(pid, host tag)`` of the process that writes the temporary file called ``name``
+    (see :func:`atomic_write_bytes`), or ``None`` when the name does not say (written by
+    an earlier Crystallize, or not such a file)."""
+    match = _TEMP_NAME.fullmatch(name)
+    if match is None or match.group(1) is None:
+        return None
+    return int(match.group(1)), match.group(2)
+
+
+def remove_stale_temp_files(
+    root: str | os.PathLike[str], *, max_age: float = STALE_TEMP_SECONDS
+) -> tuple[tuple[Path, ...], int]:
+    """Remove the temporary files of :func:`atomic_write_bytes` that a killed process left
+    in the data directory ``root`` (in its step cache ``.cache`` and its experiments'
+    ``v<N>`` artifact folders); return those removed and their total size.
+
+    A file written on this host goes as soon as its writer (the pid in its name) has
+    ended. A file whose writer cannot be asked (written on another host sharing the
+    directory, or by an earlier Crystallize, which did not name it) goes once unchanged
+    for ``max_age`` seconds, and so does one whose pid a process that started after the
+    file was last written has taken (the pid was reused; where process start times
+    cannot be read, any process with that pid). A process that may be the writer keeps
+    its file however old. Symbolic links are not followed.
+    """
+    from crystallize.store.liveness import pid_alive, process_start_time
+
+    here = _this_host_tag()
+    now = time.time()
+    removed: list[Path] = []
+    size = 0
+    for parent, _, files in (step for top in _written_folders(root) for step in os.walk(top)):
+        for name in files:
+            if not name.endswith(".tmp") or _TEMP_NAME.fullmatch(name) is None:
+                continue
+            path = os.path.join(parent, name)
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            if not stat.S_ISREG(info.st_mode):
+                continue
+            writer = temp_file_writer(name)
+            if writer is not None and writer[1] == here:
+                pid = writer[0]
+                if pid == os.getpid():
+                    continue  # another thread of this process may be writing it
+                if pid_alive(pid):
+                    started = process_start_time(pid)
+                    may_be_writer = started is not None and started - info.st_mtime < _STARTED_AFTER_MARGIN
+                    if may_be_writer or now - info.st_mtime <= max_age:
+                        continue
+            elif now - info.st_mtime <= max_age:
+                continue
+            try:
+                os.unlink(path)
+            except FileNotFoundError:  # moved into place, or removed by another sweep
+                continue
+            except OSError as exc:
+                logger.warning("Could not remove the temporary file %s: %s", path, exc)
+                continue
+            removed.append(_as_path(path))
+            size += info.st_size
+    return tuple(removed), size
+
+
+def _written_folders(root: str | os.PathLike[str]) -> list[str]:
+    """The folders of the data directory ``root`` that Crystallize writes files into: the
+    step cache and every ``<experiment>/v<N>`` (nothing else a user keeps there)."""
+    return [os.path.join(root, ".cache")] + [
+        version
+        for experiment in _subfolders(root, lambda name: name.lower() not in RESERVED_IN_ROOT)
+        for version in _subfolders(experiment, _VERSION_DIR.fullmatch)
+    ]
+
+
+def _subfolders(folder: str | os.PathLike[str], wanted: Callable[[str], object]) -> list[str]:
+    """Paths of the directories in ``folder`` whose name is ``wanted`` (none when it
+    cannot be listed)."""
+    try:
+        with os.scandir(folder) as entries:
+            return [entry.path for entry in entries if wanted(entry.name) and entry.is_dir()]
+    except OSError:
+        return []
 
 
 def _temp_stem(name: str) -> str:
@@ -593,12 +718,15 @@ __all__ = [
     "check_name_case",
     "claim_version",
     "directory_problem",
+    "host_tag",
     "is_side_version",
     "latest_version",
     "next_version",
     "portable_name",
+    "remove_stale_temp_files",
     "replace_file",
     "reset_version_dir",
+    "temp_file_writer",
     "validate_artifact_name",
     "version_dir",
     "windows_problem",

@@ -1,7 +1,7 @@
-"""Crystallize's own ``warnings.catch_warnings`` blocks must not interleave across threads:
-``catch_warnings`` swaps process-wide state (``warnings.filters``, ``warnings.showwarning``),
-and two overlapping blocks leave it pointing at a discarded list, losing every later
-warning of the process."""
+"""Crystallize's own warning captures (``collect_warnings``, ``capture_warnings``) run in
+several threads at once without breaking Python's process-wide warning state: overlapping
+blocks must never leave ``warnings.filters`` or ``warnings.showwarning`` pointing at a
+discarded list or hook, which would lose every later warning of the process."""
 
 import sys
 import threading

@@ -142,13 +142,13 @@ def _load_quietly(session: LoadSession, config: Path) -> Experiment:
     """``session.load(config)``, its warnings held back: building every folder must not
     print warnings about experiments nobody asked to run (a thread executor in a sibling
     folder), which are warned about again when the experiment runs. Those raised by the
-    folder's own modules are warned again afterwards (see :func:`_warn_again`)."""
-    from crystallize.utils.warnings_capture import catch_warnings
+    folder's own modules are warned again afterwards (see :func:`_warn_again`). Only this
+    thread's warnings are held back: another thread's are left to it."""
+    from crystallize.utils.warnings_capture import capture_warnings
 
     caught: list[warnings.WarningMessage] = []
     try:
-        with catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with capture_warnings() as caught:
             return session.load(config)
     finally:
         _warn_again(caught, config.parent.resolve())

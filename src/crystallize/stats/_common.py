@@ -12,7 +12,6 @@ import inspect
 import math
 import numbers
 import sys
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -665,17 +664,16 @@ def ci_tuple(low: Any, high: Any) -> tuple[float, float]:
 
 @contextlib.contextmanager
 def collect_warnings() -> Iterator[list[str]]:
-    """Record warnings raised inside the block into a list of unique messages.
+    """Record warnings the calling thread raises inside the block into a list of unique messages.
 
     Degenerate data (e.g. identical values) makes scipy warn and return NaN; the verifier
-    reports those warnings under the ``warnings`` key instead of printing them. Blocks in
-    several threads take turns (see :mod:`crystallize.utils.warnings_capture`).
+    reports those warnings under the ``warnings`` key instead of printing them. Warnings of
+    other threads are left to them (see :mod:`crystallize.utils.warnings_capture`).
     """
-    from crystallize.utils.warnings_capture import catch_warnings
+    from crystallize.utils.warnings_capture import capture_warnings
 
     notes: list[str] = []
-    with catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with capture_warnings() as caught:
         yield notes
     for item in caught:
         message = " ".join(str(item.message).split())

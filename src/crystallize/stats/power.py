@@ -65,14 +65,9 @@ def replicates_needed(
         raise ValueError(
             f"Unknown alternative {alternative!r}; use 'two-sided', 'greater' or 'less'."
         )
-    import warnings
-
-    # statsmodels imports this lazily when it warns, and the import installs an "always"
-    # filter that would override the "ignore" below; importing it first keeps it quiet.
-    import statsmodels.tools.sm_exceptions  # noqa: F401
     from statsmodels.stats.power import TTestIndPower
 
-    from crystallize.utils.warnings_capture import catch_warnings
+    from crystallize.utils.warnings_capture import capture_warnings
 
     analysis = TTestIndPower()
     kwargs = {
@@ -93,8 +88,9 @@ def replicates_needed(
             )
         return value
 
-    with catch_warnings():
-        warnings.simplefilter("ignore")
+    # statsmodels warns when its root finder fails (checked below); those warnings are
+    # recorded and dropped, for this thread only.
+    with capture_warnings():
         nobs = float(analysis.solve_power(nobs1=None, power=power, ratio=1.0, **kwargs))
         if math.isfinite(nobs):
             n = max(2, math.ceil(nobs - 1e-9))

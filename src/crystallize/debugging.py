@@ -96,6 +96,7 @@ def _run_traced(
     only once every plugin has started.
     """
     from crystallize.dispatch import RecordDispatcher
+    from crystallize.engine import keep_callers_rngs_here
     from crystallize.lifecycle import call_after_run, close_plugins, ended, start_plugins, status_of
 
     records: list[Any] = []
@@ -107,29 +108,32 @@ def _run_traced(
     execution = experiment.execution_plugin  # not used: the replicate runs right here
     plugins = [p for p in experiment.plugins if p is not execution]
     start_plugins(traced, plugins, lambda: ended(make_result(), "failed"))
-    try:
-        if store:
-            from crystallize.session import RunSession
+    # The caller's random generators come back as they were, as after run() (after
+    # before_run drew a seed=None base seed from them).
+    with keep_callers_rngs_here(traced):
+        try:
+            if store:
+                from crystallize.session import RunSession
 
-            session = RunSession(traced, "rerun", [condition[0]])
-        from crystallize.session import upstreams_pinned
+                session = RunSession(traced, "rerun", [condition[0]])
+            from crystallize.session import upstreams_pinned
 
-        # A stored debug run's session pinned its upstream outputs already.
-        with upstreams_pinned(experiment) if session is None else contextlib.nullcontext():
-            outcome = _run_replicate(traced, condition, replicate, session)
-        records.append(outcome.record)
+            # A stored debug run's session pinned its upstream outputs already.
+            with upstreams_pinned(experiment) if session is None else contextlib.nullcontext():
+                outcome = _run_replicate(traced, condition, replicate, session)
+            records.append(outcome.record)
+            if session is not None:
+                session.add(outcome.record)
+            RecordDispatcher(traced)(outcome.record)  # on_replicate_end: e.g. MLflow's child run
+        except BaseException as exc:
+            how = status_of(exc)
+            if session is not None:
+                session.finish(how)
+            close_plugins(traced, exc, lambda: ended(make_result(), how))
+            raise
         if session is not None:
-            session.add(outcome.record)
-        RecordDispatcher(traced)(outcome.record)  # on_replicate_end: e.g. MLflow's child run
-    except BaseException as exc:
-        how = status_of(exc)
-        if session is not None:
-            session.finish(how)
-        close_plugins(traced, exc, lambda: ended(make_result(), how))
-        raise
-    if session is not None:
-        session.finish("completed" if outcome.record.error is None else "failed")
-    call_after_run(traced, make_result())
+            session.finish("completed" if outcome.record.error is None else "failed")
+        call_after_run(traced, make_result())
     return outcome, session
 
 

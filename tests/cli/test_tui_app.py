@@ -340,25 +340,28 @@ class _Stub:
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    def stream(self, strategy: str):
-        raise self.error
 
+def _run(error: Exception, monkeypatch):
+    from crystallize import engine
 
-def _run(error: Exception):
+    def stream(experiment, treatments=None, strategy="rerun"):
+        raise experiment.error
+
+    monkeypatch.setattr(engine, "display_stream", stream)
     error.result = _Stored()
     controller = RunController([_Stub(error)], lambda *a: None, lambda *a: None, lambda text: None)
     return controller.run()
 
 
-def test_any_error_raised_after_the_run_was_stored_names_the_run():
+def test_any_error_raised_after_the_run_was_stored_names_the_run(monkeypatch):
     from crystallize.exceptions import StoreError
 
-    user = _run(StoreError("the plugin could not publish"))
+    user = _run(StoreError("the plugin could not publish"), monkeypatch)
     assert user.error.startswith("the plugin could not publish")
     assert "crystallize show stub --run abc123" in user.error
     assert user.user_error and user.stored["stub"].run_id == "abc123"
 
-    bug = _run(ZeroDivisionError("division by zero"))
+    bug = _run(ZeroDivisionError("division by zero"), monkeypatch)
     assert bug.error.startswith("unexpected ZeroDivisionError: division by zero")
     assert "crystallize show stub --run abc123" in bug.error
     assert not bug.user_error and "Traceback" in bug.details

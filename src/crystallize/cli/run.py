@@ -252,7 +252,9 @@ def run_with_progress(
     echo = EventEcho(progress.console)
     experiment.plugins.append(echo)  # ctx.emit events show while the run goes
     try:
-        stream = experiment.stream(treatments=treatments, strategy=strategy)
+        from crystallize.engine import display_stream
+
+        stream = display_stream(experiment, treatments, strategy)
         with progress.track(experiment.name, conditions, experiment.replicates) as tracker:
             for record in stream:
                 tracker.advance(record)

@@ -123,7 +123,9 @@ class RunController:
         strategy = self.strategy(experiment)
         conditions = ["baseline", *[t.name for t in experiment.treatments]]
         self.on_start(experiment, conditions, experiment.replicates, strategy)
-        stream = experiment.stream(strategy=strategy)
+        from crystallize.engine import display_stream
+
+        stream = display_stream(experiment, strategy=strategy)
         try:
             for record in stream:
                 self.on_record(experiment.name, record)

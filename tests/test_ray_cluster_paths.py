@@ -125,6 +125,7 @@ class _Runner:
 
 
 def test_worker_cache_keeps_only_the_latest_payloads(monkeypatch):
+    pytest.importorskip("ray")  # results go back pickled by ray's cloudpickle
     from crystallize.plugins.execution import ray as ray_module
 
     monkeypatch.setattr(ray_module, "_WORKER_RUNNERS", type(ray_module._WORKER_RUNNERS)())

@@ -16,7 +16,7 @@ import sys
 import threading
 import warnings
 import weakref
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crystallize.arrivals import iterate_records
@@ -248,6 +248,7 @@ def iter_run(
     fail_fast: bool = False,
     stream: bool = True,
     lend_rngs: bool = True,
+    on_resumed: Callable[[Sequence[ReplicateRecord]], None] | None = None,
 ) -> Generator[ReplicateRecord, None, Result]:
     """Run an experiment, yielding each record as it arrives; return the Result.
 
@@ -260,6 +261,9 @@ def iter_run(
     25 µs per record, 150-300 µs once ``numpy.random`` is imported (NumPy's state API is
     slow); a consumer whose loop body never draws from them (a progress display) may
     pass ``lend_rngs=False`` to skip it.
+
+    ``on_resumed``, when given, is called once with the records a resumed run found in
+    the store (they are not yielded), before any replicate runs; not when there are none.
     """
 
     refuse_in_bootstrapping_worker(experiment)
@@ -309,6 +313,8 @@ def iter_run(
         try:  # from here on, whatever goes wrong ends the run (and frees its store)
             keep = session.keep_in_memory
             records = [keep(r) for r in session.loaded]
+            if on_resumed is not None and session.loaded:
+                on_resumed(session.loaded)
             experiment.artifact_location = session.location
             pending = [
                 rep for rep in range(experiment.replicates)
@@ -396,13 +402,17 @@ def _loop_body_rngs(
 
 
 def display_stream(
-    experiment: Experiment, treatments: Iterable[TreatmentLike] | None = None, strategy: str = "rerun"
+    experiment: Experiment,
+    treatments: Iterable[TreatmentLike] | None = None,
+    strategy: str = "rerun",
+    on_resumed: Callable[[Sequence[ReplicateRecord]], None] | None = None,
 ) -> RunStream:
     """``experiment.stream(treatments=..., strategy=...)`` for a consumer that only shows
     the records (the command's progress bars, the terminal UI): its loop body never draws
     from the global random generators, so they are not handed back to it around each
-    record (``lend_rngs=False``), which saves 25-300 µs per record."""
-    return RunStream(iter_run(experiment, treatments, None, None, strategy, lend_rngs=False))
+    record (``lend_rngs=False``), which saves 25-300 µs per record. ``on_resumed`` is
+    told of the records a resumed run found stored (see :func:`iter_run`)."""
+    return RunStream(iter_run(experiment, treatments, None, None, strategy, lend_rngs=False, on_resumed=on_resumed))
 
 
 def keep_callers_rngs_here(experiment: Experiment) -> contextlib.AbstractContextManager[Any]:

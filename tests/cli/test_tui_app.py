@@ -344,7 +344,7 @@ class _Stub:
 def _run(error: Exception, monkeypatch):
     from crystallize import engine
 
-    def stream(experiment, treatments=None, strategy="rerun"):
+    def stream(experiment, treatments=None, strategy="rerun", on_resumed=None):
         raise experiment.error
 
     monkeypatch.setattr(engine, "display_stream", stream)

@@ -124,6 +124,26 @@ async def test_a_resumed_run_counts_the_resumed_replicates(make_experiment):
 
 
 @sync
+async def test_resumed_replicates_count_as_soon_as_the_run_starts(make_experiment):
+    slow_experiment(make_experiment, replicates=40)
+    app = CrystallizeApp(".")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_run_screen(pilot, "slow")
+        await run_and_cancel(pilot, screen, after=6)
+        kept = list_runs("data", "slow")[0].n_records
+        assert kept >= 6
+        await pilot.press("R")  # resumes: the kept replicates count before any new one
+        await wait_for(pilot, lambda: "resumed from the store" in log_of(screen))
+        assert f"slow: {kept} replicate(s) resumed from the store" in log_of(screen)
+        assert screen.done >= kept
+        assert sum(count.done for count in screen.trackers["slow"].counts.values()) >= kept
+        await wait_for(pilot, lambda: screen.controller is None, timeout=60)
+        await pilot.pause()
+        bar = screen.query_one("#run-progress")
+        assert (bar.progress, bar.total) == (120, 120)  # not counted twice at the end
+
+
+@sync
 async def test_after_a_cancel_the_summary_shows_the_kept_run_and_its_status(make_experiment):
     slow_experiment(make_experiment)
     app = CrystallizeApp(".")

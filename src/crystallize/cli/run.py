@@ -254,8 +254,9 @@ def run_with_progress(
     try:
         from crystallize.engine import display_stream
 
-        stream = display_stream(experiment, treatments, strategy)
         with progress.track(experiment.name, conditions, experiment.replicates) as tracker:
+            # replicates resumed from the store count as done once they are known
+            stream = display_stream(experiment, treatments, strategy, on_resumed=tracker.resume)
             for record in stream:
                 tracker.advance(record)
             tracker.finish(stream.result)

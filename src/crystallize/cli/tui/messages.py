@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from crystallize.cli.tui.runner import RunOutcome
     from crystallize.record import ReplicateRecord
 
@@ -27,6 +29,14 @@ class RecordArrived(Message):
         self.name, self.record = name, record
 
 
+class RecordsResumed(Message):
+    """A resumed run found these replicates in the store (they are not streamed)."""
+
+    def __init__(self, name: str, records: Sequence[ReplicateRecord]) -> None:
+        super().__init__()
+        self.name, self.records = name, records
+
+
 class LogLine(Message):
     """A line for the log."""
 
@@ -43,4 +53,4 @@ class RunFinished(Message):
         self.outcome = outcome
 
 
-__all__ = ["LogLine", "RecordArrived", "RunFinished", "RunStarted"]
+__all__ = ["LogLine", "RecordArrived", "RecordsResumed", "RunFinished", "RunStarted"]

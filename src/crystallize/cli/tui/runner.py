@@ -71,6 +71,8 @@ class RunController:
         on_record: ``(experiment name, record)`` for every finished replicate.
         on_log: ``(text)`` for messages worth showing.
         strategy: ``fn(experiment) -> "rerun" | "resume"`` (default: resume when cached).
+        on_resumed: ``(experiment name, records)`` once a resumed run found replicates
+            in the store, before its first new one (they are not passed to ``on_record``).
     """
 
     def __init__(
@@ -80,12 +82,14 @@ class RunController:
         on_record: Callable[[str, ReplicateRecord], None],
         on_log: Callable[[str], None],
         strategy: Callable[[Experiment], str] = strategy_for,
+        on_resumed: Callable[[str, Sequence[ReplicateRecord]], None] | None = None,
     ) -> None:
         self.experiments = list(experiments)
         self.on_start = on_start
         self.on_record = on_record
         self.on_log = on_log
         self.strategy = strategy
+        self.on_resumed = on_resumed
         self._cancel = threading.Event()
 
     @property
@@ -125,7 +129,11 @@ class RunController:
         self.on_start(experiment, conditions, experiment.replicates, strategy)
         from crystallize.engine import display_stream
 
-        stream = display_stream(experiment, strategy=strategy)
+        on_resumed = self.on_resumed
+        stream = display_stream(
+            experiment, strategy=strategy,
+            on_resumed=None if on_resumed is None else lambda records: on_resumed(experiment.name, records),
+        )
         try:
             for record in stream:
                 self.on_record(experiment.name, record)

@@ -35,7 +35,13 @@ from crystallize.cli.progress import Tracker, format_seconds
 from crystallize.cli.targets import display
 from crystallize.cli.text import literal, printable
 from crystallize.cli.tui import model
-from crystallize.cli.tui.messages import LogLine, RecordArrived, RunFinished, RunStarted
+from crystallize.cli.tui.messages import (
+    LogLine,
+    RecordArrived,
+    RecordsResumed,
+    RunFinished,
+    RunStarted,
+)
 from crystallize.cli.tui.runner import CallbackHandler, RunController, RunOutcome
 from crystallize.cli.tui.widgets.plan import PlanItem, PlanTree
 
@@ -253,6 +259,7 @@ class RunScreen(Screen[None]):
             on_start=lambda e, c, r, s: self.post_message(RunStarted(e.name, c, r, s)),
             on_record=lambda name, record: self.post_message(RecordArrived(name, record)),
             on_log=lambda text: self.post_message(LogLine(text)),
+            on_resumed=lambda name, records: self.post_message(RecordsResumed(name, records)),
         )
         controller = self.controller
         self.query_one(RichLog).clear()
@@ -281,6 +288,17 @@ class RunScreen(Screen[None]):
         else:
             metrics = ", ".join(f"{k}={v[0]:.4g}" if len(v) == 1 and isinstance(v[0], int | float) else k for k, v in record.metrics.items())
             self.log_line(f"✓ {where} ({record.duration * 1e3:.0f} ms) {metrics}")
+        self.update_counts()
+
+    def on_records_resumed(self, message: RecordsResumed) -> None:
+        """Count the replicates a resumed run found stored as done, at once."""
+        tracker = self.trackers.get(message.name)
+        if tracker is None:
+            return
+        tracker.resume(message.records)
+        self.done += len(message.records)
+        self.query_one(ProgressBar).update(progress=self.done)
+        self.log_line(f"{message.name}: {len(message.records)} replicate(s) resumed from the store")
         self.update_counts()
 
     def update_counts(self) -> None:

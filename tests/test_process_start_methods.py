@@ -176,3 +176,48 @@ def test_workers_exit_when_the_driver_is_killed(tmp_path, method):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+LEAVES_DEFAULT = """\
+import json
+import multiprocessing
+
+from crystallize import Experiment, ParallelExecution, Pipeline, SeedPlugin, treatment
+from sm_steps import Ticks, draws, total
+
+
+def run(victim=-1):
+    return Experiment(
+        datasource=draws(), pipeline=Pipeline([total(victim=victim)]),
+        plugins=[SeedPlugin(seed=3), Ticks(), ParallelExecution(max_workers=2, executor_type="process")],
+        treatments=[treatment("up", {"unused": 1})], replicates=3, name="sm",
+    ).run()
+
+
+if __name__ == "__main__":
+    first = run(victim=1)  # the pool, the live-event manager and a replicate re-run alone
+    unset = multiprocessing.get_start_method(allow_none=True)
+    multiprocessing.set_start_method("spawn")  # raises if a run fixed the default
+    second = run()
+    print(json.dumps({
+        "unset_after_run": unset,
+        "first_errors": sorted([e.condition, e.replicate] for e in first.errors),
+        "second_errors": len(second.errors),
+        "same": first.metrics.baseline.metrics["total"] == second.metrics.baseline.metrics["total"][:1]
+        + second.metrics.baseline.metrics["total"][2:],
+    }))
+"""
+
+
+def test_a_process_run_leaves_the_default_start_method_unset(tmp_path):
+    """A run must not fix ``multiprocessing``'s default context: the program may choose
+    its start method afterwards (``set_start_method`` raises once it was fixed)."""
+    write_driver(tmp_path)
+    (tmp_path / "sm_default.py").write_text(LEAVES_DEFAULT, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "sm_default.py")], cwd=tmp_path, env=environment(tmp_path),
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out == {"unset_after_run": None, "first_errors": [["baseline", 1], ["up", 1]], "second_errors": 0, "same": True}

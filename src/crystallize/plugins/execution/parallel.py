@@ -87,7 +87,7 @@ def event_queue(stack: contextlib.ExitStack) -> Any:
 
     # Its socket goes in this process's temporary directory, removed at exit also when
     # the manager is killed.
-    manager = SyncManager(address=connection.arbitrary_address(connection.default_family))
+    manager = SyncManager(address=connection.arbitrary_address(connection.default_family), ctx=start_context())
     at_exit = Finalize(None, _stop_manager, args=(manager,), exitpriority=100)
     stack.callback(_stop_manager, manager, at_exit)
     manager.start(exit_with_parent)  # its server process ends with the driver too
@@ -336,7 +336,9 @@ class ParallelExecution(ExecutionPlugin):
         workers = min(self.workers, len(replicates)) or 1
         with starting_processes(workers):
             progress = RawArray("i", max(1, len(replicates)))  # a batch holds at least one
-            pool = ProcessPoolExecutor(workers, initializer=_install, initargs=(payload, progress))
+            pool = ProcessPoolExecutor(
+                workers, mp_context=start_context(), initializer=_install, initargs=(payload, progress)
+            )
 
         def unpack(future: Future) -> list[Any]:
             index = sent.pop(future)
@@ -382,9 +384,7 @@ class ParallelExecution(ExecutionPlugin):
                 rest += chunk[: started - 1]
             rest += chunk[started:]
         if broken and not suspects:
-            import multiprocessing
-
-            raise RuntimeError(died_early_message(multiprocessing.get_context().get_start_method()))
+            raise RuntimeError(died_early_message(start_context().get_start_method()))
         return suspects, rest + list(batcher.todo)
 
 
@@ -408,6 +408,18 @@ def died_early_message(start_method: str) -> str:
     )
 
 
+def start_context() -> Any:
+    """The ``multiprocessing`` context process runs start their workers with: the start
+    method set with ``multiprocessing.set_start_method``, else the platform's default
+    (the first of ``get_all_start_methods()``). Unlike ``multiprocessing.get_context()``
+    it leaves the default unset, so the program can still call ``set_start_method``
+    after a run."""
+    import multiprocessing
+
+    method = multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]
+    return multiprocessing.get_context(method)
+
+
 def forking() -> contextlib.AbstractContextManager[None]:
     """A block in which this process starts worker processes (pools, the event Manager
     and lone re-runs all use :mod:`multiprocessing`'s default context). Under the
@@ -417,10 +429,7 @@ def forking() -> contextlib.AbstractContextManager[None]:
     :func:`~crystallize.store.checkpoint.threads_paused`). Under ``spawn`` and
     ``forkserver`` workers are fresh interpreters (exec'd at once, or forked by the fork
     server) that copy no thread nor lock of this process, so nothing is paused."""
-    import multiprocessing
-
-    # Fixes the default start method if unset, as starting the processes does anyway.
-    if multiprocessing.get_context().get_start_method() != "fork":
+    if start_context().get_start_method() != "fork":
         return contextlib.nullcontext()
     from crystallize.store.checkpoint import threads_paused
 
@@ -493,9 +502,7 @@ def run_alone(
 
     A replicate whose process dies too gets failed records naming how.
     """
-    import multiprocessing
-
-    context = multiprocessing.get_context()
+    context = start_context()
     batch = max(1, workers)
     for first in range(0, len(replicates), batch):
         started = []

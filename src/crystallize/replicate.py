@@ -17,7 +17,7 @@ import copy
 import os
 import sys
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextvars import ContextVar
 from time import perf_counter
 from types import CoroutineType
@@ -333,6 +333,13 @@ class ReplicateRunner:
             exc.crystallize_finished = records  # type: ignore[attr-defined]
             raise
         return records
+
+    def iter_conditions(self, replicate: int) -> Iterator[ReplicateRecord]:
+        """Run replicate ``replicate`` of every pending condition (synchronously), yielding
+        each condition's record as soon as it finishes: a serial run shows progress
+        within a replicate, and ``fail_fast`` stops at the failing condition."""
+        for name, treatment in self._pending(replicate):
+            yield self.run_condition(name, treatment, replicate).record
 
     async def arun(self, replicate: int) -> list[ReplicateRecord]:
         """Run replicate ``replicate`` of every pending condition, awaiting async steps

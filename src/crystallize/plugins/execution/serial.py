@@ -23,9 +23,18 @@ class SerialExecution(ExecutionPlugin):
         self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
     ) -> Iterator[Any]:
         """Yield each replicate's records as they finish (see :meth:`ExecutionPlugin.iter_results`);
-        a replicate stopped midway (a Ctrl+C) yields the conditions it finished first."""
+        a replicate stopped midway (a Ctrl+C) yields the conditions it finished first.
+
+        The run's own runner yields each condition's record as soon as it finishes
+        (``iter_conditions``), so progress moves within a replicate.
+        """
         from crystallize.replicate import finished_before
 
+        by_condition = getattr(replicate_fn, "iter_conditions", None)
+        if by_condition is not None:
+            for rep in replicates:
+                yield from by_condition(rep)
+            return
         for rep in replicates:
             try:
                 records = replicate_fn(rep)

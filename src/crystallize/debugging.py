@@ -96,8 +96,8 @@ def _run_traced(
     only once every plugin has started.
     """
     from crystallize.dispatch import RecordDispatcher
-    from crystallize.engine import keep_callers_rngs_here
     from crystallize.lifecycle import call_after_run, close_plugins, ended, start_plugins, status_of
+    from crystallize.run_sharing import keep_callers_rngs
 
     records: list[Any] = []
     session = None
@@ -110,7 +110,7 @@ def _run_traced(
     start_plugins(traced, plugins, lambda: ended(make_result(), "failed"))
     # The caller's random generators come back as they were, as after run() (after
     # before_run drew a seed=None base seed from them).
-    with keep_callers_rngs_here(traced):
+    with keep_callers_rngs(traced):
         try:
             if store:
                 from crystallize.session import RunSession

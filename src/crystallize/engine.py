@@ -43,7 +43,7 @@ from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateRecord
 from crystallize.replicate import ReplicateOutcome, ReplicateRunner, baseline_condition, code_digest
 from crystallize.result import Result
-from crystallize.run_sharing import drawing_rngs, keep_callers_rngs, record_overlap
+from crystallize.run_sharing import drawing_rngs, keep_callers_rngs, loop_body_rngs, record_overlap
 from crystallize.session import RunSession, upstreams_pinned
 from crystallize.treatment import BASELINE, Treatment
 from crystallize.utils.callers import user_stacklevel
@@ -51,7 +51,6 @@ from crystallize.utils.gc_pacing import paced_gc
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment, TreatmentLike
-    from crystallize.plugins.execution.rng_isolation import RngStream
 
 STRATEGIES = ("rerun", "resume")
 
@@ -257,7 +256,7 @@ def iter_run(
     raises ``StopIteration`` holding the Result (no generator round trip per record).
 
     While a yielded record is in the consumer's hands, the global random generators hold
-    the caller's state, not the run's (see :func:`_loop_body_rngs`). That costs about
+    the caller's state, not the run's (see :func:`~crystallize.run_sharing.loop_body_rngs`). That costs about
     25 µs per record, 150-300 µs once ``numpy.random`` is imported (NumPy's state API is
     slow); a consumer whose loop body never draws from them (a progress display) may
     pass ``lend_rngs=False`` to skip it.
@@ -280,9 +279,9 @@ def iter_run(
         names = [name for name, _ in conditions]
         session = _open_session(experiment, strategy, names)
         # After the base seed was drawn from them: random.seed(n); run() still repeats.
-        keeper = keep_callers_rngs(experiment, sharing)
+        keeper = keep_callers_rngs(experiment, in_process=sharing is not None)
         at_end.enter_context(keeper)
-        callers, run_state = _loop_body_rngs(experiment, keeper) if stream and lend_rngs else (None, None)
+        callers, run_state = loop_body_rngs(experiment, keeper) if stream and lend_rngs else (None, None)
         from crystallize.reporting_html.config import run_config
 
         config = run_config(experiment)  # what ran: result.info["config"], stored in the summary
@@ -380,27 +379,6 @@ def iter_run(
         return _conclude(experiment, session, result, records, config)
 
 
-def _loop_body_rngs(
-    experiment: Experiment, keeper: contextlib.AbstractContextManager[Any]
-) -> tuple[RngStream, RngStream] | tuple[None, None]:
-    """``(caller's state, run's state)`` for a stream whose records are yielded to a
-    loop body that must draw from the caller's generators, or ``(None, None)``.
-
-    ``keeper`` is the run's :func:`keep_callers_rngs`; when it keeps the caller's state
-    (replicates drawing in this process, the default seeding), that state is swapped in
-    around each yield and the run's own swapped back after. Only under serial execution:
-    there the replicates run in this thread, while the consumer waits in ``next()``.
-    Under thread and async execution they go on running in other threads during the
-    loop body, and swapping the shared generators would land in the middle of a step.
-    """
-    from crystallize.plugins.execution.rng_isolation import PreservedRngState, RngStream
-
-    kind = getattr(experiment.execution_plugin, "executor_type", "serial")
-    if not isinstance(keeper, PreservedRngState) or kind != "serial":
-        return None, None
-    return keeper.saved, RngStream()
-
-
 def display_stream(
     experiment: Experiment,
     treatments: Iterable[TreatmentLike] | None = None,
@@ -413,19 +391,6 @@ def display_stream(
     record (``lend_rngs=False``), which saves 25-300 µs per record. ``on_resumed`` is
     told of the records a resumed run found stored (see :func:`iter_run`)."""
     return RunStream(iter_run(experiment, treatments, None, None, strategy, lend_rngs=False, on_resumed=on_resumed))
-
-
-def keep_callers_rngs_here(experiment: Experiment) -> contextlib.AbstractContextManager[Any]:
-    """Put the caller's global random generators back when ``apply()`` or ``debug()``
-    ends, as :func:`keep_callers_rngs` does for a run: their replicate runs in this
-    process whatever the execution plugin, seeded by the default seeding (a custom
-    ``seed_fn`` leaves the generators to the user)."""
-    seed_plugin = experiment.get_plugin(SeedPlugin)
-    if seed_plugin is None or seed_plugin.seed_fn is not None:
-        return contextlib.nullcontext()
-    from crystallize.plugins.execution.rng_isolation import PreservedRngState
-
-    return PreservedRngState()
 
 
 def _open_session(experiment: Experiment, strategy: str, names: list[str]) -> RunSession:
@@ -676,7 +641,7 @@ def apply_once(
             return make_result(experiment, records, names, info)
 
         # As in run(): after before_run drew a seed=None base seed from them.
-        with keep_callers_rngs_here(experiment):
+        with keep_callers_rngs(experiment):
             try:
                 with scratch_location(experiment.name) as location, upstreams_pinned(experiment):
                     runner = ReplicateRunner(
@@ -708,7 +673,6 @@ __all__ = [
     "display_stream",
     "is_running",
     "iter_run",
-    "keep_callers_rngs_here",
     "make_result",
     "run_experiment",
     "verify_hypotheses",

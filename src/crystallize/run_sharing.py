@@ -12,7 +12,7 @@ from crystallize.plugins.seed import SeedPlugin
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
-    from crystallize.plugins.execution.rng_isolation import RngSharing
+    from crystallize.plugins.execution.rng_isolation import RngSharing, RngStream
     from crystallize.session import RunSession
 
 #: The runs in flight whose replicates run in this process, drawing from its global
@@ -71,18 +71,40 @@ def record_overlap(sharing: RngSharing | None, session: RunSession) -> str | Non
     return message
 
 
-def keep_callers_rngs(experiment: Experiment, sharing: RngSharing | None) -> contextlib.AbstractContextManager[Any]:
-    """Put the caller's global random generators back as they are now when the run ends:
-    replicates running in this process seed them (the default seeding; a custom
-    ``seed_fn`` leaves them to the user), and the code that called ``run()`` — a step of
-    an outer run among them — must go on drawing from its own stream, not the last
-    replicate's."""
+def keep_callers_rngs(experiment: Experiment, *, in_process: bool = True) -> contextlib.AbstractContextManager[Any]:
+    """Put the caller's global random generators back as they are now when the run (or
+    ``apply()``, ``debug()``) ends: replicates running in this process seed them (the
+    default seeding; a custom ``seed_fn`` leaves them to the user), and the code that
+    called it — a step of an outer run among them — must go on drawing from its own
+    stream, not the last replicate's. ``in_process=False`` (replicates in other
+    processes, which leave this one's generators alone) keeps nothing."""
     seed_plugin = experiment.get_plugin(SeedPlugin)
-    if sharing is None or seed_plugin is None or seed_plugin.seed_fn is not None:
+    if not in_process or seed_plugin is None or seed_plugin.seed_fn is not None:
         return contextlib.nullcontext()
     from crystallize.plugins.execution.rng_isolation import PreservedRngState
 
     return PreservedRngState()
 
 
-__all__ = ["drawing_rngs", "keep_callers_rngs", "record_overlap"]
+def loop_body_rngs(
+    experiment: Experiment, keeper: contextlib.AbstractContextManager[Any]
+) -> tuple[RngStream, RngStream] | tuple[None, None]:
+    """``(caller's state, run's state)`` for a stream whose records are yielded to a
+    loop body that must draw from the caller's generators, or ``(None, None)``.
+
+    ``keeper`` is the run's :func:`keep_callers_rngs`; when it keeps the caller's state
+    (replicates drawing in this process, the default seeding), that state is swapped in
+    around each yield and the run's own swapped back after. Only under serial execution:
+    there the replicates run in this thread, while the consumer waits in ``next()``.
+    Under thread and async execution they go on running in other threads during the
+    loop body, and swapping the shared generators would land in the middle of a step.
+    """
+    from crystallize.plugins.execution.rng_isolation import PreservedRngState, RngStream
+
+    kind = getattr(experiment.execution_plugin, "executor_type", "serial")
+    if not isinstance(keeper, PreservedRngState) or kind != "serial":
+        return None, None
+    return keeper.saved, RngStream()
+
+
+__all__ = ["drawing_rngs", "keep_callers_rngs", "loop_body_rngs", "record_overlap"]

@@ -201,8 +201,8 @@ def runs_in(path: Path) -> set[str]:
     copy = sqlite3.connect(path)
     try:
         return {row[0] for row in copy.execute("SELECT run_id FROM runs")}
-    except sqlite3.OperationalError:  # no such table: nothing checkpointed yet
-        return set()
+    except sqlite3.DatabaseError:  # no such table (nothing checkpointed yet), or a copy
+        return set()  # taken while a checkpoint wrote the file ("malformed"): try again
     finally:
         copy.close()
 

@@ -76,7 +76,7 @@ def _check_confirmation_settings(replicates: Any, alpha: Any, seed: Any) -> None
     """Raise ValueError/TypeError for settings a confirmatory test cannot use, so that
     nothing is pre-registered for a run that could not test anything."""
     from crystallize.plugins.seed import check_seed
-    from crystallize.stats._common import check_alpha
+    from crystallize.stats._arguments import check_alpha
 
     if isinstance(replicates, bool) or not isinstance(replicates, int) or replicates < 2:
         raise ValueError(

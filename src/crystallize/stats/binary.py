@@ -21,17 +21,18 @@ import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from crystallize.exceptions import VerificationError
-from crystallize.stats._common import (
-    Samples,
-    VerifierArgumentError,
-    _replicates_of,
-    as_values,
-    base_result,
+from crystallize.exceptions import VerificationError, VerifierArgumentError
+from crystallize.stats._arguments import (
     builtin_verifier,
     check_alpha,
     check_alternative,
     check_flag,
+)
+from crystallize.stats._common import (
+    Samples,
+    _replicates_of,
+    as_values,
+    base_result,
     ci_tuple,
     collect_warnings,
     finish,

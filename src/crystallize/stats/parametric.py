@@ -6,12 +6,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from crystallize.stats._arguments import builtin_verifier, check_alpha, check_alternative
 from crystallize.stats._common import (
     Samples,
     base_result,
-    builtin_verifier,
-    check_alpha,
-    check_alternative,
     ci_tuple,
     collect_warnings,
     finish,

@@ -11,15 +11,17 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from crystallize.stats._common import (
-    Samples,
-    base_result,
+from crystallize.stats._arguments import (
     builtin_verifier,
     check_alpha,
     check_alternative,
     check_choice,
     check_n_resamples,
     check_seed,
+)
+from crystallize.stats._common import (
+    Samples,
+    base_result,
     ci_tuple,
     collect_warnings,
     finish,

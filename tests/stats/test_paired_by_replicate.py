@@ -78,3 +78,14 @@ def test_runs_without_hypotheses_never_work_out_value_replicates():
     result = experiment.run()
     assert result.metrics.baseline._value_replicates is None  # per-record work, only on demand
     assert result.metrics.baseline.value_replicates["score"] == [0, 2]
+
+
+def test_replicates_in_another_order_are_paired_without_a_note():
+    """Hand-built samples whose replicates differ only in order leave nothing out."""
+    from crystallize.hypothesis import MetricSamples
+
+    baseline = MetricSamples({"m": [1.0, 2.0, 3.0]}, {"m": [0, 1, 2]})
+    treated = MetricSamples({"m": [3.5, 1.2, 2.3]}, {"m": [2, 0, 1]})
+    out = paired_t_test()(baseline, treated)
+    assert out["p_value"] == pytest.approx(ttest_rel([1.2, 2.3, 3.5], [1.0, 2.0, 3.0]).pvalue, rel=1e-12)
+    assert not any("PairedByReplicate" in note for note in out.get("warnings", []))

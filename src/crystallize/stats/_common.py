@@ -218,11 +218,12 @@ def paired_values(
         paired = [r for r, _, _ in common]
         raw_b = ReplicateValues([b for _, b, _ in common], paired)
         raw_t = ReplicateValues([t for _, _, t in common], paired)
-        notes.append(
-            f"PairedByReplicate: replicate(s) {', '.join(map(str, unmatched))} have a value of "
-            f"'{name}' in only one condition (the replicate failed, or did not record it, in "
-            "the other) and were left out of the pairs."
-        )
+        if unmatched:  # else the replicates were only in another order: nothing left out
+            notes.append(
+                f"PairedByReplicate: replicate(s) {', '.join(map(str, unmatched))} have a value of "
+                f"'{name}' in only one condition (the replicate failed, or did not record it, in "
+                "the other) and were left out of the pairs."
+            )
     b = as_values(raw_b, test=test, metric=name, condition="baseline")
     t = as_values(raw_t, test=test, metric=name, condition="treatment")
     require_paired(b, t, test=test, metric=name)

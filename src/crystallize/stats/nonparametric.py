@@ -1,8 +1,10 @@
 """Rank and permutation tests: Mann–Whitney U, Wilcoxon signed-rank, permutation test.
 
-They make no normality assumption. Their ``ci`` is a seeded percentile bootstrap
-interval of the difference in means (scipy has no rank-based interval), so these
-verifiers take ``seed`` and ``n_resamples`` too.
+They make no normality assumption. The ``ci`` of Mann–Whitney and Wilcoxon is a seeded
+percentile bootstrap interval of the difference in means (of the mean paired difference
+for Wilcoxon; scipy has no rank-based interval), so they take ``seed`` and
+``n_resamples`` too; the permutation test's ``ci`` is Welch's t-interval of the
+difference in means (its ``seed`` and ``n_resamples`` drive the relabellings).
 """
 
 from __future__ import annotations
@@ -299,15 +301,15 @@ def permutation_test(
         alpha: significance level; also sets the CI's confidence to ``1 - alpha``.
         alternative: ``"two-sided"``, ``"greater"`` (treatment mean larger) or ``"less"``.
         metric: the metric to test; ``None`` tests every metric in the samples.
-        n_resamples: random relabellings (and bootstrap resamples for ``ci``).
-        seed: seed of the random generators; the same seed gives the same output.
+        n_resamples: random relabellings.
+        seed: seed of the random generator; the same seed gives the same output.
 
     Returns:
         The common result keys (see :mod:`crystallize.stats`) with ``effect_size_name``
         ``"hedges_g"``, ``statistic`` (the mean difference), ``exact``, ``n_resamples``,
-        ``seed`` and ``ci`` a percentile-bootstrap CI of the difference in means (NaN
-        ends if a condition has a single value). Several metrics give
-        ``{metric: result}``.
+        ``seed`` and ``ci`` Welch's t-interval of the difference in means at confidence
+        ``1 - alpha`` (with a handful of replicates a percentile bootstrap would cover far
+        below its level). Several metrics give ``{metric: result}``.
 
     Raises:
         InsufficientSamplesError: a condition has fewer than 2 values.

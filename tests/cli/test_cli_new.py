@@ -58,10 +58,21 @@ def test_new_reads_the_name_a_config_declares(cli, make_experiment, tmp_path):
 
 def test_new_outside_the_experiments_is_run_by_path(cli, tmp_path):
     assert cli("new", "study").returncode == 0
-    proc = cli("new", "study", "--dir", "elsewhere")  # not discovered with experiments/study
+    proc = cli("new", "other", "--dir", "elsewhere")  # not discovered with experiments/study
     assert proc.returncode == 0, proc.stderr
-    assert "Run it with: crystallize run elsewhere/study" in proc.stdout
-    assert cli("run", "elsewhere/study", "--json").returncode == 0
+    assert "Run it with: crystallize run elsewhere/other" in proc.stdout
+    assert cli("run", "elsewhere/other", "--json").returncode == 0
+
+
+def test_new_outside_the_experiments_refuses_a_name_they_use(cli, tmp_path):
+    """Both folders would store their runs as 'study' in data/: runs, show and delete
+    would mix them."""
+    assert cli("new", "study").returncode == 0
+    proc = cli("new", "study", "--dir", "elsewhere")
+    assert_one_line_user_error(
+        proc, "an experiment named 'study' already exists in experiments/study; both would store their runs"
+    )
+    assert not (tmp_path / "elsewhere").exists()
 
 
 def test_new_folder_path_mistakes_are_user_errors(cli, tmp_path):

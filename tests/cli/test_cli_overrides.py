@@ -49,7 +49,7 @@ def _experiment() -> Experiment:
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("3", 3), ("0.5", 0.5), ("true", True), ("null", None), ("", None), ("abc", "abc"), ("'007'", "007"), ("[1, 2]", [1, 2])],
+    [("3", 3), ("0.5", 0.5), ("true", True), ("null", None), ("abc", "abc"), ("'007'", "007"), ("[1, 2]", [1, 2])],
 )
 def test_values_parse_as_yaml_scalars(text, value):
     assert parse_value(text) == value

@@ -232,8 +232,9 @@ def find_run(run_id: str, root: str | None, experiment: ExperimentArg | None = N
     """
     from crystallize.store import list_runs
 
+    listing = f"crystallize runs {experiment.given if experiment is not None else 'NAME'}"
     if not run_id.strip():
-        raise UserError("the run id is empty; give a run id or its first characters (see crystallize runs NAME)")
+        raise UserError(f"the run id is empty; give a run id or its first characters (see {listing})")
     roots = candidate_roots(root, experiment, everywhere=True)
     matches: list[tuple[Path, RunInfo]] = []
     for path in roots:
@@ -255,7 +256,7 @@ def find_run(run_id: str, root: str | None, experiment: ExperimentArg | None = N
         ids = ", ".join(run.run_id for _, run in matches[:5])
         raise UserError(f"run id '{run_id}' is ambiguous: it starts {len(matches)} runs ({ids}). Give more characters.")
     raise UserError(
-        f"no run with id '{run_id}' (looked in {where}). List the runs with: crystallize runs NAME"
+        f"no run with id '{run_id}' (looked in {where}). List the runs with: {listing}"
     )
 
 
@@ -483,7 +484,7 @@ def report_command(
     from crystallize.cli.paths import check_report_target, user_path, write_report_file
     from crystallize.store import load_result
 
-    target = user_path(output, "-o/--output")
+    target = user_path(output, "-o/--output", file=True)
     check_report_target(target, force)
     where, info = resolve_run(experiment_arg(name_or_path), run, root)
     html = load_result(info.run_id, where).to_html()  # rendered before the file is touched

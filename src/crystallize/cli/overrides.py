@@ -65,12 +65,24 @@ class Assignment:
         return self.key.split(".")
 
 
-def parse_value(text: str) -> Any:
-    """Parse ``text`` as a YAML scalar (or a flow list/mapping such as ``[1, 2]``)."""
+def parse_value(text: str, key: str = "KEY") -> Any:
+    """Parse ``text``, the value given for ``key``, as a YAML scalar (or a flow
+    list/mapping such as ``[1, 2]``).
+
+    Raises:
+        UserError: ``text`` is empty or blank — most often a shell variable that is not
+            set — which YAML would read as ``null`` (for ``plugins.artifacts.root_dir``:
+            no store at all): ``null`` must be written out.
+    """
     import yaml
 
+    if not text.strip():
+        raise UserError(
+            f"--set {key}= has an empty value (a shell variable that is not set?): write "
+            f"{key}=null for no value, or {key}=\"''\" for an empty string."
+        )
     try:
-        return yaml.safe_load(text) if text.strip() else None
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid YAML"
         raise UserError(f"--set: cannot parse the value {text!r} as YAML ({first}).") from None
@@ -89,7 +101,7 @@ def parse_assignment(text: str) -> Assignment:
     if key.split(".")[0] == "treatments":
         return Assignment(key, None, text.lstrip())
     _check_parts(key)
-    return Assignment(key, parse_value(raw))
+    return Assignment(key, parse_value(raw, key))
 
 
 def _check_parts(key: str) -> None:
@@ -251,7 +263,7 @@ def treatment_setting(assignment: Assignment, names: Collection[str]) -> Treatme
             key = key.strip()
             if sep and key:
                 _check_parts(key)
-                return TreatmentSetting(name, key, parse_value(raw))
+                return TreatmentSetting(name, key, parse_value(raw, f"treatments.{name}.{key}"))
     _no_treatment_value(assignment.text, names)
 
 
@@ -329,14 +341,21 @@ def select_treatments(experiment: Experiment, names: Sequence[str]) -> list[Trea
     Disabled treatments (``config.state.json``) may be named explicitly.
 
     Raises:
-        UserError: a name is not a treatment of the experiment.
+        UserError: a name is not a treatment of the experiment, or an argument names none
+            (``-t ""``, ``-t ","``).
     """
     if not names:
         return None
     available = {t.name: t for t in _declared(experiment)}
     chosen = []
     for text in names:
-        for part in _typed_treatments(text, [*available, "baseline"]):
+        parts = _typed_treatments(text, [*available, "baseline"])
+        if not parts:  # -t "" (an unset shell variable?) must not run the baseline alone
+            raise UserError(
+                f"-t {text!r} names no treatment; give a treatment name of '{experiment.name}' "
+                f"(e.g. -t {next(iter(available), 'NAME')}), or leave -t out to run them all."
+            )
+        for part in parts:
             if part == "baseline":
                 continue  # always runs
             if part not in available:

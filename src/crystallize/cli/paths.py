@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,10 +34,18 @@ PATH_ERRNOS = {
 }
 
 
-def user_path(value: str | Path, option: str) -> Path:
-    """``value`` as a Path; an empty value (e.g. an unset shell variable) is a UserError."""
-    if not str(value).strip():
+def user_path(value: str | Path, option: str, *, file: bool = False) -> Path:
+    """``value`` as a Path; an empty value (e.g. an unset shell variable) is a UserError,
+    and so is, for a ``file`` to write, a value ending in a path separator (``out/``):
+    it names a folder, and ``Path`` would drop the separator and write a file there."""
+    text = str(value)
+    if not text.strip():
         raise UserError(f"{option} is empty; give a path.")
+    if file and text.endswith(tuple({"/", os.sep})):
+        raise UserError(
+            f"{option} {text!r} ends with {text[-1]!r}, so it names a folder; give a file "
+            f"path, e.g. {text}report.html"
+        )
     return Path(value)
 
 

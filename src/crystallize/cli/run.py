@@ -280,7 +280,7 @@ def summary_line(result: Result, root: str | None = None) -> str:
     parts.append(f"{len(result.errors)} error(s)")
     if info.get("store_error"):
         parts.append("NOT stored (see the error below)")
-    elif root:
+    elif root and result.run_id:  # no run id: the experiment has no store (root_dir: null)
         parts.append(f"stored in {root}")
     return " · ".join(parts)
 

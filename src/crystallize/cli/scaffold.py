@@ -205,21 +205,23 @@ def experiment_names(directory: Path) -> dict[str, Path]:
 
 
 def check_name_is_free(name: str, folder: Path, project: str | Path = ".") -> None:
-    """Refuse ``name`` when the discovered experiments of ``project`` already use it and
-    ``folder`` would be discovered with them (names must be unique there).
+    """Refuse ``name`` when the discovered experiments of ``project`` already use it:
+    names must be unique among them, and a folder made elsewhere (``--dir``) would still
+    store its runs under that name in the same default data directory, mixing both
+    experiments' runs in ``runs``, ``show`` and ``delete``.
 
     Raises:
         UserError: naming the folder that already holds an experiment called ``name``.
     """
     directory = discovery_dir(folder, project)
-    if not is_within(folder, directory):
-        return
     existing = experiment_names(directory).get(name)
-    if existing is not None:
-        raise UserError(
-            f"an experiment named '{name}' already exists in {display(existing)}; "
-            "experiment names must be unique, so choose another name."
-        )
+    if existing is None:
+        return
+    if is_within(folder, directory):
+        why = "experiment names must be unique"
+    else:
+        why = f"both would store their runs as '{name}' in the same data directory"
+    raise UserError(f"an experiment named '{name}' already exists in {display(existing)}; {why}, so choose another name.")
 
 
 def run_hint(name: str, folder: Path, project: str | Path = ".") -> str:

@@ -199,3 +199,12 @@ def test_paths_are_shown_as_the_link_not_its_target(tmp_path, monkeypatch):
     (tmp_path / "data" / "study" / "v1").symlink_to(tmp_path / "outside", target_is_directory=True)
     assert display("data/study/v1") == "data/study/v1"
     assert display(tmp_path) == "."
+
+
+def test_compacting_an_experiment_never_run_says_it_has_not_run(cli, make_experiment):
+    make_experiment("numbers")
+    proc = cli("compact", "numbers")
+    assert_one_line_user_error(
+        proc, "'numbers' has not been run yet, so there is nothing to compact", "crystallize run numbers"
+    )
+    assert "--root" not in proc.stderr

@@ -131,10 +131,13 @@ def compact_command(
         roots = candidate_roots(root)
     where = next((path for path in roots if has_store(path)), None)
     if where is None:
-        raise UserError(
-            f"no run store in {', '.join(display(p) for p in roots)}; give --root the data "
-            f"directory holding {DB_FILENAME}."
-        )
+        places = ", ".join(display(p) for p in roots)
+        if name_or_path is not None and root is None:  # a known experiment that never ran
+            raise UserError(
+                f"no run store in {places}: '{experiment.name}' has not been run yet, so there is "
+                f"nothing to compact (run it with: crystallize run {experiment.given})."
+            )
+        raise UserError(f"no run store in {places}; give --root the data directory holding {DB_FILENAME}.")
     with hold_signals() as held:  # SQLite rewrites the file in one go: let it finish
         freed = compact(where)
         size = (where / DB_FILENAME).stat().st_size

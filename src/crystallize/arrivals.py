@@ -57,10 +57,15 @@ def iterate_records(
 def _execute(
     experiment: Experiment, runner: ReplicateRunner, execution: Any, warn: Callable[[str], None]
 ) -> Iterable[Any]:
-    """What the execution plugin returns; a user's plugin implementing only the
-    ``run_experiment_loop`` hook that returns ``None`` leaves the run to SerialExecution."""
+    """What the execution plugin returns: the records :meth:`ExecutionPlugin.iter_results`
+    streams, unless the plugin overrides the ``run_experiment_loop`` hook (a subclass of
+    an execution plugin or of :class:`ExecutionPlugin` included), whose results are used
+    then. A plugin whose ``run_experiment_loop`` returns ``None`` leaves the run to
+    SerialExecution."""
     replicates = replicate_indices(experiment, runner)
-    if isinstance(execution, ExecutionPlugin):
+    if isinstance(execution, ExecutionPlugin) and (
+        type(execution).run_experiment_loop is ExecutionPlugin.run_experiment_loop
+    ):
         return execution.iter_results(experiment, runner, replicates)
     results = execution.run_experiment_loop(experiment, runner)
     if results is not None:

@@ -25,7 +25,9 @@ class ExecutionPlugin(BasePlugin):
     Subclasses implement :meth:`iter_results`, a generator yielding ``replicate_fn(rep)``
     for every index — in completion order when they run concurrently. Closing the
     generator early (a ``break`` in ``experiment.stream()``, ``fail_fast``) must cancel
-    what has not started. :meth:`run_experiment_loop` (the hook) collects it in a list.
+    what has not started. :meth:`run_experiment_loop` (the hook) collects it in a list; a
+    subclass may override the hook instead, and its results are used (not streamed: they
+    arrive when it returns).
     """
 
     #: ``"serial"``, ``"thread"``, ``"process"``, ``"async"`` or ``"ray"``.
@@ -35,7 +37,11 @@ class ExecutionPlugin(BasePlugin):
         self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
     ) -> Iterator[Any]:
         """Yield ``replicate_fn(rep)`` for each index in ``replicates``."""
-        raise NotImplementedError
+        raise NotImplementedError(
+            f"{type(self).__name__} schedules no replicates: implement iter_results(experiment, "
+            "replicate_fn, replicates), a generator yielding replicate_fn(rep) for each index, "
+            "or run_experiment_loop(experiment, replicate_fn), returning their results."
+        )
 
     def run_experiment_loop(
         self, experiment: Experiment, replicate_fn: Callable[[int], Any]

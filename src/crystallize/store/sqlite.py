@@ -12,6 +12,11 @@ Layout of ``crystallize.db``:
 * A store that cannot be written (read-only directory or mount, full disk) opens with
   ``read_only=True``; :func:`open_existing_store`, which the history functions use,
   falls back to that by itself.
+* SQLite gives the ``-wal`` and ``-shm`` files it creates the database file's mode, and
+  a reader of a read-only database cannot remove them when it closes. The store gives
+  them their owner's write permission back (:func:`_let_owner_write_shm`,
+  :func:`_writable_empty_wal`), so a store read while ``crystallize.db`` was read-only
+  can be written once that is writable again.
 
 Concurrency: the database runs in WAL mode with ``synchronous=NORMAL`` — readers never
 block writers, a committed transaction survives the process being killed (only an OS
@@ -39,6 +44,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import stat
 import threading
 import time
 import weakref
@@ -107,6 +113,59 @@ def _out_of_file_descriptors() -> bool:
     except OSError as exc:
         return exc.errno in (errno.EMFILE, errno.ENFILE)
     return False
+
+
+def _cannot_write(path: str | os.PathLike[str], *, directory: bool = False) -> bool:
+    """Whether the file (or ``directory``) at ``path`` exists and this user cannot write it."""
+    wanted = os.W_OK | os.X_OK if directory else os.W_OK
+    return os.path.exists(path) and not os.access(path, wanted)
+
+
+def _owner_cannot_write(path: str | os.PathLike[str]) -> bool:
+    """Whether the file at ``path`` lacks its owner's write permission (``False`` when
+    there is none)."""
+    try:
+        return not os.stat(path).st_mode & stat.S_IWUSR
+    except OSError:
+        return False
+
+
+def _read_only_shm_to_come(db: Path) -> str | None:
+    """The ``-shm`` path of ``db`` when SQLite is about to create it read-only (it copies
+    the database file's mode, here without its owner's write permission), else ``None``."""
+    shm = f"{db}-shm"
+    return shm if _owner_cannot_write(db) and not os.path.exists(shm) else None
+
+
+def _let_owner_write_shm(conn: sqlite3.Connection, shm: str) -> None:
+    """Have SQLite create ``shm`` (a read opens the log) and give it its owner's write
+    permission back.
+
+    A connection to a read-only database cannot remove the ``-shm`` when it closes, so it
+    would stay read-only, and every write would fail once the database is writable again.
+    A writable ``-shm`` gives no access to the database itself (opened read-only), and a
+    new mode does not disturb processes that have the file open.
+    """
+    conn.execute("PRAGMA user_version").fetchone()
+    with contextlib.suppress(OSError):  # not made (read-only directory), or another user's
+        mode = os.stat(shm).st_mode
+        if not mode & stat.S_IWUSR:
+            os.chmod(shm, stat.S_IMODE(mode) | stat.S_IWUSR)
+
+
+def _writable_empty_wal(db: Path) -> None:
+    """Give an empty ``-wal`` that lacks its owner's write permission the mode of ``db``
+    (when ``db`` has it) before SQLite opens the log.
+
+    SQLite does the same when it opens an empty log, but only once it has opened it
+    read-only, so that connection's writes would fail (a read of the store while the
+    database was read-only leaves the log so).
+    """
+    wal = f"{db}-wal"
+    with contextlib.suppress(OSError):  # no database or log, or another user's log
+        mode, log = os.stat(db).st_mode, os.stat(wal)
+        if mode & stat.S_IWUSR and not log.st_mode & stat.S_IWUSR and log.st_size == 0:
+            os.chmod(wal, stat.S_IMODE(mode))
 
 
 def _create_with_umask(path: Path) -> None:
@@ -211,6 +270,8 @@ class SQLiteRunStore(RunRows, RecordRows, PreregistrationRows, RunStore):
                 self._connections = []
                 self._owner_pid = pid
             self._close_orphans()
+            new_shm = _read_only_shm_to_come(self.path)
+            _writable_empty_wal(self.path)
             try:
                 conn = sqlite3.connect(
                     self._uri or self.path,
@@ -224,6 +285,8 @@ class SQLiteRunStore(RunRows, RecordRows, PreregistrationRows, RunStore):
                 conn.execute("PRAGMA foreign_keys = ON")
                 conn.execute(f"PRAGMA wal_autocheckpoint = {FALLBACK_AUTOCHECKPOINT_PAGES}")
                 conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+                if new_shm is not None:
+                    _let_owner_write_shm(conn, new_shm)
             except sqlite3.Error as exc:
                 raise self._error(exc, "open") from exc
             self._connections.append((conn, weakref.ref(threading.current_thread())))
@@ -266,9 +329,37 @@ class SQLiteRunStore(RunRows, RecordRows, PreregistrationRows, RunStore):
                 "reached its limit of open files. Close files or connections that are no "
                 "longer needed, or raise the limit."
             )
-        elif "unable to open" in message or "readonly" in message:
+        elif "readonly" in message:
+            hint = self._read_only_file_hint() or " Check that the directory exists and is writable."
+        elif "unable to open" in message:
             hint = " Check that the directory exists and is writable."
         return StoreError(f"Run store {str(self.path)!r}: could not {action}: {message}.{hint}")
+
+    def _read_only_file_hint(self) -> str | None:
+        """Which of the store's files (or its directory) this user cannot write, and what
+        to do about it; ``None`` when it can write them all."""
+        db = str(self.path)
+        if _cannot_write(db):
+            return f" {db!r} is read-only for this user: make it writable, or use another data directory."
+        for log in (f"{db}-wal", f"{db}-shm"):
+            if not _cannot_write(log):
+                continue
+            if log.endswith("-wal") and file_size(log):
+                return (
+                    f" {log!r} is read-only for this user and holds commits not yet in "
+                    f"{self.path.name}: make it writable (do not remove it)."
+                )
+            return (
+                f" {log!r} is read-only for this user (left by another user, or by a read of "
+                f"the store while {self.path.name} was read-only): make it writable, or "
+                "remove it while no process uses the store."
+            )
+        if _cannot_write(self.path.parent, directory=True):
+            return (
+                f" The directory {str(self.path.parent)!r} is read-only for this user: make "
+                "it writable, or use another data directory."
+            )
+        return None
 
     @contextlib.contextmanager
     def transaction(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:

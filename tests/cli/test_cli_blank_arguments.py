@@ -1,5 +1,5 @@
 """Blank arguments — most often a shell variable that is not set — and paths that name a
-folder are refused with a clear error instead of quietly changing the run: an empty
+folder (or a module, for a folder) are refused with a clear error instead of quietly changing the run: an empty
 ``--set`` value, an empty ``-t``, ``-o dir/``. A run without a store says so."""
 
 from __future__ import annotations
@@ -49,3 +49,12 @@ def test_an_unknown_run_id_hint_names_the_experiment(cli, study):
     proc = cli("show", "study", "--run", "zz")
     assert_one_line_user_error(proc, "no run with id 'zz'", "List the runs with: crystallize runs study")
     assert json.loads(cli("runs", "study", "--json").stdout)  # the stored run is untouched
+
+
+@pytest.mark.parametrize("command", ["run", "runs", "show"])
+def test_a_python_file_given_for_its_folder_says_to_give_the_folder(cli, study, command):
+    proc = cli(command, "experiments/study/steps.py")
+    assert_one_line_user_error(
+        proc, "experiments/study/steps.py is Python code, not a config", "experiments/study) or its config.yaml"
+    )
+    assert "YAML" not in proc.stderr

@@ -46,11 +46,16 @@ def resolve_config_path(path: str | Path) -> Path:
     """The ``config.yaml`` meant by ``path`` (the file itself, or a folder containing one).
 
     Raises:
-        ConfigError: there is no such file.
+        ConfigError: there is no such file, or it is one of the folder's Python modules.
     """
     target = Path(path)
     if target.is_dir():
         target = target / CONFIG_FILE
+    elif target.suffix.lower() == ".py":  # steps.py given for its folder: not YAML to parse
+        raise ConfigError(
+            f"{display_path(target)} is Python code, not a config: give the experiment's folder "
+            f"({display_path(target.parent)}) or its {CONFIG_FILE}."
+        )
     if not target.is_file():
         raise ConfigError(
             f"{display_path(target)}: no such file. A folder experiment is a folder holding "

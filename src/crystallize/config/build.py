@@ -14,6 +14,7 @@ from typing import Any
 
 from crystallize.artifacts import Artifact
 from crystallize.config.errors import ConfigValidationError, Problem, did_you_mean
+from crystallize.config.misnamed import KINDS, elsewhere, misnamed
 from crystallize.config.modules import (
     FolderModules,
     datasource_factories,
@@ -89,8 +90,29 @@ class Builder:
         if file and self.modules.get(file.removesuffix(".py")) is None:
             self.problem(path, f"no {kind} named '{call.name}': {file} does not exist in {self.modules.folder}")
         else:
-            self.problem(path, f"no {kind} named '{call.name}' in {file}" + did_you_mean(call.name, registry, what=f"{kind}s"))
+            self.problem(path, self._not_found(call.name, registry, kind, file))
         return None
+
+    def _not_found(self, name: str, registry: Mapping[str, Any], kind: str, file: str, searched: str = "") -> str:
+        """The problem of a ``kind`` named ``name`` not found in ``file``: what the name is
+        there or in a sibling file when it is defined but not as that kind (an undecorated
+        function, another kind of factory), else a did-you-mean.
+
+        ``searched`` describes where the name was looked up, when more than ``file``.
+        """
+        stem = file.removesuffix(".py")
+        module = self.modules.get(stem)
+        if kind in KINDS and module is not None and hasattr(module, name):
+            reason = misnamed(name, getattr(module, name), kind, file)
+            if reason is not None:
+                return reason
+        head = f"no {kind} named '{name}' in {searched or file}"
+        siblings = self.modules.modules.items() if kind in KINDS else ()
+        for other, sibling in siblings:
+            hint = elsewhere(name, sibling, kind, file, f"{other}.py") if other != stem else None
+            if hint is not None:
+                return f"{head}; {hint}"
+        return head + did_you_mean(name, registry, what=f"{kind}s")
 
     def _known_kwargs(self, path: FieldPath, kind: str, call: Call, accepted: dict[str, inspect.Parameter] | None) -> bool:
         """Check ``call.kwargs`` against the parameters the factory accepts (``None``: anything)."""
@@ -302,11 +324,8 @@ class Builder:
         call = spec.verifier
         factory = registry.get(call.name)
         if factory is None:
-            self.problem(
-                path + ("verifier",),
-                f"no verifier named '{call.name}' in verifiers.py or crystallize.stats"
-                + did_you_mean(call.name, registry, what="verifiers"),
-            )
+            searched = "verifiers.py or crystallize.stats"
+            self.problem(path + ("verifier",), self._not_found(call.name, registry, "verifier", "verifiers.py", searched))
             return None
         if not self._known_kwargs(path + ("verifier",), "verifier", call, factory_parameters(factory, "__crystallize_verifier__", 2)):
             return None

@@ -327,8 +327,7 @@ class ReplicateRunner:
         """
         records = []
         try:
-            for name, treatment in self._pending(replicate):
-                records.append(self.run_condition(name, treatment, replicate).record)
+            records.extend(self.iter_conditions(replicate))  # extends as each one arrives
         except BaseException as exc:
             exc.crystallize_finished = records  # type: ignore[attr-defined]
             raise

@@ -220,3 +220,25 @@ async def test_ctrl_q_during_a_run_quits_and_keeps_the_run_as_cancelled(make_exp
         time.sleep(0.05)
     (run,) = list_runs("data", "slow")
     assert run.status == "cancelled" and 3 <= run.n_records < 60
+
+
+@sync
+async def test_ctrl_q_cancels_the_run_even_when_the_screen_never_unmounts(make_experiment, monkeypatch):
+    """Quitting cancels the run itself: it must not depend on the run screen's unmount
+    (which a busy shutdown may reach only after the run ended, storing it as completed)."""
+    slow_experiment(make_experiment)
+    monkeypatch.setattr(RunScreen, "on_unmount", lambda self: None)
+    app = CrystallizeApp(".")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_run_screen(pilot, "slow")
+        await pilot.press("R")
+        await wait_for(pilot, lambda: screen.done >= 3)
+        controller = screen.controller
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert controller is not None and controller.cancelled
+    deadline = time.monotonic() + 10
+    while list_runs("data", "slow")[0].status == "running" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (run,) = list_runs("data", "slow")
+    assert run.status == "cancelled" and 3 <= run.n_records < 60

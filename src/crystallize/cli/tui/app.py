@@ -46,5 +46,19 @@ class CrystallizeApp(App[None]):
         """The selection screen."""
         return SelectionScreen(self.root)
 
+    async def action_quit(self) -> None:
+        """Quit, first telling every run in progress to stop after its replicates in flight.
+
+        Cancelling here, not only when a run screen unmounts, keeps a quick quit from
+        racing the shutdown: a run must never carry on to the end (and be stored as
+        completed) after the user quit.
+        """
+        from crystallize.cli.tui.screens.run import RunScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, RunScreen):
+                screen.stop_run()
+        self.exit()
+
 
 __all__ = ["CrystallizeApp"]

@@ -124,6 +124,10 @@ class RunScreen(Screen[None]):
         """Stop routing log records; cancel a run still going."""
         if self.handler is not None:
             logging.getLogger("crystallize").removeHandler(self.handler)
+        self.stop_run()
+
+    def stop_run(self) -> None:
+        """Cancel the run in progress, if any (it stops after the replicates in flight)."""
         if self.controller is not None:
             self.controller.cancel()
 

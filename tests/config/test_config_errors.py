@@ -63,6 +63,28 @@ def test_unknown_datasource_and_verifier_and_ranker(make_folder):
     assert "hypotheses[1].ranker: no ranker function named 'by_gian' in verifiers.py; did you mean 'by_gain'?" in message
 
 
+def test_ranker_naming_a_verifier_says_what_a_ranker_is(make_folder):
+    folder = make_folder(
+        "demo",
+        """
+        datasource: numbers
+        steps: [total]
+        treatments: {t: {}}
+        hypotheses:
+          - {name: h, verifier: welch_t_test, metrics: total, ranker: mine}
+          - {name: g, verifier: welch_t_test, metrics: total, ranker: welch_t_test}
+        """,
+        verifiers=(
+            "from crystallize import verifier\n\n\n@verifier\n"
+            "def mine(baseline, treatment):\n    return {'p_value': 1.0}\n"
+        ),
+    )
+    message = _error(folder)
+    assert "hypotheses[0].ranker: ranker 'mine' is a verifier, not a ranker: a ranker is a plain (undecorated) function" in message
+    assert "hypotheses[1].ranker: ranker 'welch_t_test' is a verifier, not a ranker" in message
+    assert "def by_p(result): return result['p_value']" in message
+
+
 def test_missing_module_file_is_named(make_folder):
     message = _error(make_folder("demo", "datasource: numbers\nsteps: [total]\n", steps=None))
     assert "steps[0]: no step named 'total': steps.py does not exist in" in message

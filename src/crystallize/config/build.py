@@ -318,6 +318,17 @@ class Builder:
                 built.append(hyp)
         return built
 
+    @staticmethod
+    def _ranker_not_found(name: str, verifiers: Mapping[str, Any], rankers: Mapping[str, Any]) -> str:
+        """The problem of a hypothesis ``ranker:`` that names no plain function in verifiers.py."""
+        if name in verifiers:
+            return (
+                f"ranker '{name}' is a verifier, not a ranker: a ranker is a plain (undecorated) "
+                f"function in verifiers.py taking one verifier result dict and returning a number "
+                f"(lower ranks better), e.g. def by_p(result): return result['p_value']"
+            )
+        return f"no ranker function named '{name}' in verifiers.py" + did_you_mean(name, rankers, what="functions")
+
     def _hypothesis(
         self, path: FieldPath, spec: HypothesisSpec, registry: Mapping[str, Any], rankers: Mapping[str, Any]
     ) -> Hypothesis | None:
@@ -333,10 +344,7 @@ class Builder:
         if spec.ranker is not None:
             ranker = rankers.get(spec.ranker)
             if ranker is None:
-                self.problem(
-                    path + ("ranker",),
-                    f"no ranker function named '{spec.ranker}' in verifiers.py" + did_you_mean(spec.ranker, rankers, what="functions"),
-                )
+                self.problem(path + ("ranker",), self._ranker_not_found(spec.ranker, registry, rankers))
                 return None
         verifier = self._make_verifier(path + ("verifier",), factory, call)
         if verifier is None:

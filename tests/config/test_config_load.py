@@ -166,6 +166,18 @@ def test_output_artifact_is_written_through_the_alias_parameter(make_folder, tmp
     assert artifact.loader(written.read_bytes()) == payload
 
 
+def test_output_functions_may_be_builtins_imported_into_outputs_py(make_folder, tmp_path):
+    # pickle.dumps/loads are C functions, not Python functions: they must be found too
+    config = FULL_CONFIG.replace("loader: load_json, writer: dump_json", "loader: loads, writer: dumps")
+    folder = make_folder("full", config, steps=FULL_STEPS, verifiers=VERIFIERS, outputs="from pickle import dumps, loads\n")
+    experiment = Experiment.from_yaml(folder)
+    experiment.run(replicates=1)
+
+    written = tmp_path / "store" / "full" / "v0" / "small" / "0" / "out" / "summary.json"
+    artifact = experiment.outputs["summary"]
+    assert artifact.loader(written.read_bytes())["condition"] == "small"
+
+
 def test_defaults_name_from_folder_one_replicate_and_value_given_directly(make_folder):
     folder = make_folder(
         "plain-name",

@@ -302,7 +302,8 @@ def plain_functions(module: types.ModuleType | None) -> dict[str, Any]:
     return {
         name: value
         for name, value in vars(module).items()
-        if not name.startswith("_") and isinstance(value, types.FunctionType)
+        # builtins too: ``from pickle import loads`` is a C function, not a FunctionType
+        if not name.startswith("_") and isinstance(value, (types.FunctionType, types.BuiltinFunctionType))
     }
 
 

@@ -44,6 +44,17 @@ async def wait_for(pilot, condition, timeout: float = 30.0) -> None:
         await pilot.pause(0.02)
 
 
+async def tap(pilot, key: str) -> None:
+    """Press ``key`` without waiting for the app to go idle.
+
+    ``pilot.press`` waits until the process looks idle, up to about 2 s per key, which is
+    as long as a short run: a key meant to reach a run in progress (cancel, quit) would
+    arrive after it ended.
+    """
+    pilot.app.simulate_key(key)
+    await pilot.pause(0)
+
+
 def text_of(widget) -> str:
     """The plain text a Static or Label shows (rich renderables rendered)."""
     from rich.console import Console
@@ -195,9 +206,9 @@ async def test_cancel_keeps_the_finished_replicates(make_experiment):
     app = CrystallizeApp(".")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_run_screen(pilot, "slow")
-        await pilot.press("R")
+        await tap(pilot, "R")
         await wait_for(pilot, lambda: screen.done >= 3)
-        await pilot.press("R")
+        await tap(pilot, "R")
         await wait_for(pilot, lambda: screen.controller is None, timeout=20)
         await pilot.pause()
         assert text_of(screen.query_one("#run-status")).startswith("cancelled")

@@ -3,6 +3,7 @@ runs, the summary after a cancel, a broken upstream config, and how to quit."""
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from test_tui_app import (  # noqa: F401  (fake_editor: a fixture the tests ask 
     notifications,
     open_run_screen,
     sync,
+    tap,
     text_of,
     wait_for,
 )
@@ -35,9 +37,9 @@ def slow_experiment(make_experiment, name: str = "slow", replicates: int = 20) -
 
 async def run_and_cancel(pilot, screen: RunScreen, after: int = 3) -> None:
     """Start a run, cancel it after ``after`` replicates, wait until it stopped."""
-    await pilot.press("R")
+    await tap(pilot, "R")
     await wait_for(pilot, lambda: screen.done >= after)
-    await pilot.press("R")
+    await tap(pilot, "R")
     await wait_for(pilot, lambda: screen.controller is None, timeout=20)
     await pilot.pause()
 
@@ -211,10 +213,9 @@ async def test_ctrl_q_during_a_run_quits_and_keeps_the_run_as_cancelled(make_exp
     app = CrystallizeApp(".")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_run_screen(pilot, "slow")
-        await pilot.press("R")
+        await tap(pilot, "R")
         await wait_for(pilot, lambda: screen.done >= 3)
-        await pilot.press("ctrl+q")
-        await pilot.pause()
+        await tap(pilot, "ctrl+q")
     deadline = time.monotonic() + 10  # the replicates in flight finish in the run's thread
     while list_runs("data", "slow")[0].status == "running" and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -227,15 +228,18 @@ async def test_ctrl_q_cancels_the_run_even_when_the_screen_never_unmounts(make_e
     """Quitting cancels the run itself: it must not depend on the run screen's unmount
     (which a busy shutdown may reach only after the run ended, storing it as completed)."""
     slow_experiment(make_experiment)
-    monkeypatch.setattr(RunScreen, "on_unmount", lambda self: None)
+
+    def unmount_without_cancelling(screen: RunScreen) -> None:
+        logging.getLogger("crystallize").removeHandler(screen.handler)
+
+    monkeypatch.setattr(RunScreen, "on_unmount", unmount_without_cancelling)
     app = CrystallizeApp(".")
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_run_screen(pilot, "slow")
-        await pilot.press("R")
+        await tap(pilot, "R")
         await wait_for(pilot, lambda: screen.done >= 3)
         controller = screen.controller
-        await pilot.press("ctrl+q")
-        await pilot.pause()
+        await tap(pilot, "ctrl+q")
         assert controller is not None and controller.cancelled
     deadline = time.monotonic() + 10
     while list_runs("data", "slow")[0].status == "running" and time.monotonic() < deadline:

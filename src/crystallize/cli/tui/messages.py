@@ -1,13 +1,14 @@
-"""Messages the run worker posts to the run screen (``post_message`` is thread-safe)."""
+"""Messages the run worker posts to the run screen, through a :class:`RunFeed`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import threading
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from crystallize.cli.tui.runner import RunOutcome
     from crystallize.record import ReplicateRecord
@@ -21,12 +22,16 @@ class RunStarted(Message):
         self.name, self.conditions, self.replicates, self.strategy = name, conditions, replicates, strategy
 
 
-class RecordArrived(Message):
-    """A replicate finished."""
+class RecordsArrived(Message):
+    """Replicates finished: :meth:`take` them (``(experiment name, record)`` pairs)."""
 
-    def __init__(self, name: str, record: ReplicateRecord) -> None:
+    def __init__(self, feed: RunFeed, batch: list[tuple[str, ReplicateRecord]]) -> None:
         super().__init__()
-        self.name, self.record = name, record
+        self.feed, self.batch = feed, batch
+
+    def take(self) -> list[tuple[str, ReplicateRecord]]:
+        """The records of this batch so far; later ones come with a new message."""
+        return self.feed.take(self.batch)
 
 
 class RecordsResumed(Message):
@@ -53,4 +58,48 @@ class RunFinished(Message):
         self.outcome = outcome
 
 
-__all__ = ["LogLine", "RecordArrived", "RecordsResumed", "RunFinished", "RunStarted"]
+class RunFeed:
+    """Hands what other threads report (a run's records, log lines) to the run screen.
+
+    One message per replicate would flood the screen when replicates are fast: each
+    costs the screen about a millisecond (its log line, the bar, the counts), so the
+    display fell seconds behind the run. Records are collected in a batch instead, and
+    one :class:`RecordsArrived` message per batch wakes the screen, which takes all the
+    batch holds by then: batches grow as far as the screen is behind. Any other message
+    closes the open batch first, so the screen sees everything in the order it happened.
+
+    Args:
+        post: the screen's thread-safe ``post_message``.
+    """
+
+    def __init__(self, post: Callable[[Message], Any]) -> None:
+        self._post = post
+        self._lock = threading.Lock()
+        self._open: list[tuple[str, ReplicateRecord]] | None = None
+
+    def record(self, name: str, record: ReplicateRecord) -> None:
+        """Add a finished replicate of experiment ``name`` (any thread)."""
+        with self._lock:  # posting inside the lock keeps the messages in order across threads
+            if self._open is not None:
+                self._open.append((name, record))
+                return
+            self._open = [(name, record)]
+            self._post(RecordsArrived(self, self._open))
+
+    def post(self, message: Message) -> None:
+        """Post ``message`` after the records added so far (any thread)."""
+        with self._lock:
+            self._open = None
+            self._post(message)
+
+    def take(self, batch: list[tuple[str, ReplicateRecord]]) -> list[tuple[str, ReplicateRecord]]:
+        """Empty ``batch`` and return what it held; records added later start a new one."""
+        with self._lock:
+            if self._open is batch:
+                self._open = None
+            taken = batch[:]
+            batch.clear()
+        return taken
+
+
+__all__ = ["LogLine", "RecordsArrived", "RecordsResumed", "RunFeed", "RunFinished", "RunStarted"]

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from crystallize.cli.tui.runner import RunOutcome
     from crystallize.record import ReplicateRecord
 
+    Entry = tuple[str, ReplicateRecord] | str  # (experiment name, finished replicate) or a log line
+
 
 class RunStarted(Message):
     """An experiment's run began (posted from the worker thread)."""
@@ -22,15 +24,16 @@ class RunStarted(Message):
         self.name, self.conditions, self.replicates, self.strategy = name, conditions, replicates, strategy
 
 
-class RecordsArrived(Message):
-    """Replicates finished: :meth:`take` them (``(experiment name, record)`` pairs)."""
+class BatchArrived(Message):
+    """Replicates finished or lines were logged: :meth:`take` them, in order. An entry is
+    ``(experiment name, record)`` for a replicate, a ``str`` for a log line."""
 
-    def __init__(self, feed: RunFeed, batch: list[tuple[str, ReplicateRecord]]) -> None:
+    def __init__(self, feed: RunFeed, batch: list[Entry]) -> None:
         super().__init__()
         self.feed, self.batch = feed, batch
 
-    def take(self) -> list[tuple[str, ReplicateRecord]]:
-        """The records of this batch so far; later ones come with a new message."""
+    def take(self) -> list[Entry]:
+        """The entries of this batch so far; later ones come with a new message."""
         return self.feed.take(self.batch)
 
 
@@ -40,14 +43,6 @@ class RecordsResumed(Message):
     def __init__(self, name: str, records: Sequence[ReplicateRecord]) -> None:
         super().__init__()
         self.name, self.records = name, records
-
-
-class LogLine(Message):
-    """A line for the log."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__()
-        self.text = text
 
 
 class RunFinished(Message):
@@ -61,12 +56,13 @@ class RunFinished(Message):
 class RunFeed:
     """Hands what other threads report (a run's records, log lines) to the run screen.
 
-    One message per replicate would flood the screen when replicates are fast: each
-    costs the screen about a millisecond (its log line, the bar, the counts), so the
-    display fell seconds behind the run. Records are collected in a batch instead, and
-    one :class:`RecordsArrived` message per batch wakes the screen, which takes all the
-    batch holds by then: batches grow as far as the screen is behind. Any other message
-    closes the open batch first, so the screen sees everything in the order it happened.
+    One message per replicate (and per log line: a verbose LoggingPlugin logs each step)
+    would flood the screen when replicates are fast: each costs the screen about a
+    millisecond, so the display fell seconds behind the run. Records and log lines are
+    collected in a batch instead, and one :class:`BatchArrived` message per batch wakes
+    the screen, which takes all the batch holds by then: batches grow as far as the
+    screen is behind. Any other message closes the open batch first, so the screen sees
+    everything in the order it happened.
 
     Args:
         post: the screen's thread-safe ``post_message``.
@@ -75,16 +71,23 @@ class RunFeed:
     def __init__(self, post: Callable[[Message], Any]) -> None:
         self._post = post
         self._lock = threading.Lock()
-        self._open: list[tuple[str, ReplicateRecord]] | None = None
+        self._open: list[Entry] | None = None
 
     def record(self, name: str, record: ReplicateRecord) -> None:
         """Add a finished replicate of experiment ``name`` (any thread)."""
+        self._add((name, record))
+
+    def log(self, text: str) -> None:
+        """Add a line for the log (any thread)."""
+        self._add(text)
+
+    def _add(self, entry: Entry) -> None:
         with self._lock:  # posting inside the lock keeps the messages in order across threads
             if self._open is not None:
-                self._open.append((name, record))
+                self._open.append(entry)
                 return
-            self._open = [(name, record)]
-            self._post(RecordsArrived(self, self._open))
+            self._open = [entry]
+            self._post(BatchArrived(self, self._open))
 
     def post(self, message: Message) -> None:
         """Post ``message`` after the records added so far (any thread)."""
@@ -92,7 +95,7 @@ class RunFeed:
             self._open = None
             self._post(message)
 
-    def take(self, batch: list[tuple[str, ReplicateRecord]]) -> list[tuple[str, ReplicateRecord]]:
+    def take(self, batch: list[Entry]) -> list[Entry]:
         """Empty ``batch`` and return what it held; records added later start a new one."""
         with self._lock:
             if self._open is batch:
@@ -102,4 +105,4 @@ class RunFeed:
         return taken
 
 
-__all__ = ["LogLine", "RecordsArrived", "RecordsResumed", "RunFeed", "RunFinished", "RunStarted"]
+__all__ = ["BatchArrived", "RecordsResumed", "RunFeed", "RunFinished", "RunStarted"]

@@ -37,8 +37,7 @@ from crystallize.cli.targets import display
 from crystallize.cli.text import literal, printable
 from crystallize.cli.tui import model
 from crystallize.cli.tui.messages import (
-    LogLine,
-    RecordsArrived,
+    BatchArrived,
     RecordsResumed,
     RunFeed,
     RunFinished,
@@ -48,6 +47,7 @@ from crystallize.cli.tui.runner import CallbackHandler, RunController, RunOutcom
 from crystallize.cli.tui.widgets.plan import PlanItem, PlanTree
 
 if TYPE_CHECKING:
+    from crystallize.cli.tui.messages import Entry
     from crystallize.experiment import Experiment
     from crystallize.record import ReplicateRecord
 
@@ -57,21 +57,23 @@ RUNNING_NOW = "Running… the summary of this run shows here when it ends."
 LAST_SUMMARY = "last-summary"  # the worker group reading the last stored runs
 
 
-SHOW_RECORDS_EVERY = 0.1  # seconds; each update repaints the screen, which takes the run's CPU
+UPDATE_EVERY = 0.1  # seconds; each update repaints the screen, which takes the run's CPU
 LOG_LINES_PER_UPDATE = 200  # wrapping a log line costs ~0.3 ms: a flood must not freeze the screen
 
 
-def record_lines(arrived: list[tuple[str, ReplicateRecord]], limit: int = LOG_LINES_PER_UPDATE) -> list[str]:
-    """The log lines of replicates that finished since the last update: the last ``limit``
-    ones, after a note counting those left out (when the screen is behind a fast run)."""
-    skipped = arrived[:-limit] if len(arrived) > limit else []
-    lines = [record_line(name, record) for name, record in arrived[len(skipped):]]
+def batch_lines(entries: list[Entry], limit: int = LOG_LINES_PER_UPDATE) -> list[str]:
+    """The log lines of a batch (finished replicates and logged lines): the last ``limit``,
+    after a note counting those left out (when the screen is behind a fast run)."""
+    skipped = entries[:-limit] if len(entries) > limit else []
+    lines = [entry if isinstance(entry, str) else record_line(*entry) for entry in entries[len(skipped):]]
     if skipped:
-        failed = sum(record.error is not None for _, record in skipped)
+        records = [entry[1] for entry in skipped if not isinstance(entry, str)]
+        failed = sum(record.error is not None for record in records)
+        logged = len(skipped) - len(records)
         lines.insert(
             0,
-            f"… {len(skipped)} replicate(s) finished without a line here ({failed} failed): "
-            f"the log lists at most {limit} per update; the Summary tab sums them all up",
+            f"… {len(records)} replicate(s) ({failed} failed) and {logged} other line(s) left out: "
+            f"the log shows at most {limit} lines per update; the Summary tab sums the run up",
         )
     return lines
 
@@ -122,7 +124,7 @@ class RunScreen(Screen[None]):
         self.feed = RunFeed(self.post_message)  # what the run's thread and the logger report
         self.total = 0
         self.done = 0
-        self.held: RecordsArrived | None = None  # records waiting for the next update
+        self.held: BatchArrived | None = None  # a batch waiting for the next update
         self.last_shown = 0.0  # time.monotonic() of the last update with records
 
     # -- layout ---------------------------------------------------------------------------
@@ -151,7 +153,7 @@ class RunScreen(Screen[None]):
         tree.show_root = False
         self.reload()
         tree.focus()
-        self.handler = CallbackHandler(lambda text: self.feed.post(LogLine(text)))
+        self.handler = CallbackHandler(self.feed.log)
         logging.getLogger("crystallize").addHandler(self.handler)
         self.log_line(f"Press R to run {self.run_title}.")
         self.show_last_summary()
@@ -298,7 +300,7 @@ class RunScreen(Screen[None]):
             self.experiments,
             on_start=lambda e, c, r, s: self.feed.post(RunStarted(e.name, c, r, s)),
             on_record=self.feed.record,
-            on_log=lambda text: self.feed.post(LogLine(text)),
+            on_log=self.feed.log,
             on_resumed=lambda name, records: self.feed.post(RecordsResumed(name, records)),
         )
         controller = self.controller
@@ -308,7 +310,7 @@ class RunScreen(Screen[None]):
 
     def on_run_started(self, message: RunStarted) -> None:
         """A new experiment started: reset its counters."""
-        self.show_held_records()
+        self.show_held_batch()
         self.tracker = Tracker(message.name, message.conditions, message.replicates)
         self.trackers[message.name] = self.tracker
         self.log_line(
@@ -316,45 +318,47 @@ class RunScreen(Screen[None]):
             f"strategy {message.strategy}"
         )
 
-    def on_records_arrived(self, message: RecordsArrived) -> None:
-        """Show finished replicates, at most every ``SHOW_RECORDS_EVERY`` seconds.
+    def on_batch_arrived(self, message: BatchArrived) -> None:
+        """Show finished replicates and log lines, at most every ``UPDATE_EVERY`` seconds.
 
         Repainting the screen per replicate took so much CPU that a run of fast replicates
         went several times slower than without the screen. A batch held back meanwhile
         stays open: it collects the records that follow until it is shown.
         """
-        wait = self.last_shown + SHOW_RECORDS_EVERY - time.monotonic()
+        wait = self.last_shown + UPDATE_EVERY - time.monotonic()
         if wait <= 0:
-            self.show_records(message)
+            self.show_batch(message)
             return
-        self.show_held_records()  # never more than one batch held
+        self.show_held_batch()  # never more than one batch held
         self.held = message
-        self.set_timer(wait, self.show_held_records)
+        self.set_timer(wait, self.show_held_batch)
 
-    def show_held_records(self) -> None:
+    def show_held_batch(self) -> None:
         """Show the records held back, if any; called first by every other message of the
         run's thread, so that the screen shows everything in the order it happened."""
         held, self.held = self.held, None
         if held is not None:
-            self.show_records(held)
+            self.show_batch(held)
 
-    def show_records(self, message: RecordsArrived) -> None:
-        """Count the replicates, log them, move the bar (once per batch)."""
+    def show_batch(self, message: BatchArrived) -> None:
+        """Count the replicates, log them and the lines, move the bar (once per batch)."""
         self.last_shown = time.monotonic()
-        arrived = message.take()
-        if not arrived:
+        entries = message.take()
+        if not entries:
             return
-        for _, record in arrived:
-            if self.tracker is not None:
+        records = [entry[1] for entry in entries if not isinstance(entry, str)]
+        if self.tracker is not None:
+            for record in records:
                 self.tracker.advance(record)
-        self.done += len(arrived)
-        self.query_one(ProgressBar).update(progress=self.done)
-        self.log_line("\n".join(record_lines(arrived)))
-        self.update_counts()
+        self.log_line("\n".join(batch_lines(entries)))
+        if records:
+            self.done += len(records)
+            self.query_one(ProgressBar).update(progress=self.done)
+            self.update_counts()
 
     def on_records_resumed(self, message: RecordsResumed) -> None:
         """Count the replicates a resumed run found stored as done, at once."""
-        self.show_held_records()
+        self.show_held_batch()
         tracker = self.trackers.get(message.name)
         if tracker is None:
             return
@@ -374,14 +378,9 @@ class RunScreen(Screen[None]):
         left = f" · ETA {format_seconds(eta)}" if eta is not None else ""
         self.query_one("#run-counts", Label).update(literal(f"{counts} · {tracker.errors} error(s){left}"))
 
-    def on_log_line(self, message: LogLine) -> None:
-        """Show a logger line."""
-        self.show_held_records()
-        self.log_line(message.text)
-
     def on_run_finished(self, message: RunFinished) -> None:
         """Show how the run ended; fill the summary tab."""
-        self.show_held_records()
+        self.show_held_batch()
         outcome = message.outcome
         self.controller = None
         if outcome.error:

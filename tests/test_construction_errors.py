@@ -280,8 +280,12 @@ def test_missing_metric_after_every_replicate_failed_does_not_blame_the_name():
     experiment = make(pipeline=Pipeline([explode()]), treatments=[treatment("t", {"delta": 1.0})],
                       hypotheses=[shifted])
     result = experiment.run()
-    error = result.get_hypothesis("shifted").error
+    verdict = result.get_hypothesis("shifted")
+    error = verdict.error
     assert "result.errors" in error and "fix the name" not in error
+    # every treatment is still listed, unranked, with the error as its entry
+    assert verdict.ranking == ["t"] and verdict.results == {"t": {"error": error}}
+    assert verdict.best is None and verdict.scores == {}
     with pytest.raises(MissingMetricError, match="fix the name"):
         shifted.verify({"other": [1.0]}, {"t": {"other": [2.0]}})
 

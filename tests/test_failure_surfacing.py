@@ -374,3 +374,35 @@ def test_after_run_of_an_apply_that_raised_says_it_failed():
         Experiment(datasource=one(), pipeline=Pipeline([broken()]), plugins=[Watch()]).apply()
     Experiment(datasource=one(), pipeline=Pipeline([fine()]), plugins=[Watch()]).apply()
     assert seen == ["failed", None]
+
+
+class UnprintableError(Exception):
+    """An exception whose text cannot be made (as some wrapped C libraries raise)."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+@data_source
+def replicate_number(ctx):
+    return ctx["replicate"]
+
+
+@pipeline_step()
+def fails_on_one(data, ctx):
+    if data == 1:
+        raise UnprintableError()
+    return data, {"m": 1.0}
+
+
+@pytest.mark.parametrize("plugins", [[], [ParallelExecution(max_workers=2, executor_type="process")]], ids=["serial", "process"])
+def test_an_exception_whose_str_fails_is_kept_like_any_failure(plugins):
+    experiment = Experiment(
+        datasource=replicate_number(), pipeline=Pipeline([fails_on_one()]), replicates=3,
+        plugins=[ArtifactPlugin(root_dir=None), *plugins],
+    )
+    result = experiment.run()
+    (error,) = result.errors
+    assert (error.replicate, error.exception_type) == (1, "UnprintableError")
+    assert error.message == "<str() of the UnprintableError failed: RuntimeError>"
+    assert result.metrics.baseline.metrics["m"] == [1.0, 1.0]

@@ -59,6 +59,24 @@ def test_metrics_and_hypothesis_access():
     assert result.get_hypothesis("nope") is None
 
 
+def test_a_misspelt_treatment_or_metric_lists_the_names_there_are():
+    import pickle
+
+    import pytest
+
+    result = run()
+    with pytest.raises(KeyError, match=r"no treatment named 'Large'; there are: 'small', 'large'"):
+        result.metrics.treatments["Large"]
+    with pytest.raises(KeyError, match=r"no metric named 'scor'; there are: 'score'"):
+        result.metrics.baseline.metrics["scor"]
+    assert result.metrics.treatments.get("Large") is None and "large" in result.metrics.treatments
+    copy = pickle.loads(pickle.dumps(result.metrics.treatments))
+    assert {name: m.metrics for name, m in copy.items()} == {"small": {"score": [1, 2, 3]}, "large": {"score": [5, 6, 7]}}
+    with pytest.raises(KeyError, match="no treatment named 'x'"):
+        copy["x"]
+    assert json.loads(json.dumps(result.to_dict()))["metrics"]["large"] == {"score": [5, 6, 7]}
+
+
 def test_to_dict_and_json_round_trip(tmp_path):
     result = run()
     data = result.to_dict()

@@ -121,7 +121,10 @@ def verify_hypotheses(
                 raise
             failed = f"{len(result.errors)} of {len(result.records)} replicate record(s) failed"
             why = f"{exc} ({failed}, which may be why: see result.errors)"
-            verdicts.append(HypothesisResult(hyp.name, {}, [], {}, hyp.metrics, hyp.correction, why))
+            # as for one failed comparison: every treatment gets an error entry and is
+            # listed, unranked, so code reading results[t] or looping over ranking works
+            results = {name: {"error": why} for name in treatments}
+            verdicts.append(HypothesisResult(hyp.name, results, list(results), {}, hyp.metrics, hyp.correction, why))
     return verdicts
 
 

@@ -237,7 +237,8 @@ class HypothesisResult:
         metrics: the metrics the hypothesis read.
         correction: the multiple-comparison correction applied, if any.
         error: why the hypothesis could not be verified at all (e.g. its metric was never
-            recorded because every replicate failed), else ``None``.
+            recorded because every replicate failed), else ``None``; every treatment then
+            has it as its ``error`` entry in ``results``, unranked in ``ranking``.
     """
 
     def __init__(

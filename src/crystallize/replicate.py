@@ -126,7 +126,10 @@ def _failure_message(exc: BaseException) -> str:
     meets under thread execution."""
     if isinstance(exc, SystemExit):
         return f"sys.exit({exc.code!r}) was called; a step or datasource must return or raise, not exit"
-    message = str(exc)
+    try:
+        message = str(exc)
+    except Exception as broken:  # a broken __str__ must not stop the run; say what it raised
+        message = f"<str() of the {type(exc).__name__} failed: {type(broken).__name__}>"
     if type(exc).__module__ == "sqlite3" and "same thread" in message:
         message += _SQLITE_THREAD_HINT
     return message

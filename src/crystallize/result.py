@@ -19,6 +19,32 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+class _NamedLookup(dict):  # type: ignore[type-arg]
+    """A dict whose missing key raises a ``KeyError`` naming it and the keys there are
+    (``result.metrics.treatments["T"]`` would otherwise say only ``KeyError: 'T'``)."""
+
+    __slots__ = ()
+    what = "key"
+
+    def __missing__(self, key: object) -> Any:
+        known = ", ".join(map(repr, self)) or "none"
+        raise KeyError(f"no {self.what} named {key!r}; there are: {known}")
+
+
+class MetricLists(_NamedLookup):
+    """``{metric: [value, ...]}`` of one condition (see :class:`ConditionMetrics`)."""
+
+    __slots__ = ()
+    what = "metric"
+
+
+class TreatmentMetrics(_NamedLookup):
+    """``{treatment: ConditionMetrics}`` (see :class:`ExperimentMetrics`)."""
+
+    __slots__ = ()
+    what = "treatment"
+
+
 class ConditionMetrics:
     """One condition's metrics: ``metrics[name]`` lists the values in replicate order.
 
@@ -36,7 +62,7 @@ class ConditionMetrics:
 
     def __init__(self, name: str, records: Sequence[ReplicateRecord]) -> None:
         self.name = name
-        self.metrics: dict[str, list[Any]] = {}
+        self.metrics: dict[str, list[Any]] = MetricLists()
         for record in records:
             if _adds_metrics(record):
                 for metric, values in record.metrics.items():
@@ -89,7 +115,7 @@ class ExperimentMetrics:
         hypotheses: list[HypothesisResult],
     ) -> None:
         self.baseline = baseline
-        self.treatments = treatments
+        self.treatments: dict[str, ConditionMetrics] = TreatmentMetrics(treatments)
         self.hypotheses = hypotheses
         #: Other names a condition answers to (e.g. a quick experiment's baseline config).
         self.aliases: dict[str, str] = {}

@@ -89,3 +89,19 @@ def test_replicates_in_another_order_are_paired_without_a_note():
     out = paired_t_test()(baseline, treated)
     assert out["p_value"] == pytest.approx(ttest_rel([1.2, 2.3, 3.5], [1.0, 2.0, 3.0]).pvalue, rel=1e-12)
     assert not any("PairedByReplicate" in note for note in out.get("warnings", []))
+
+
+@pytest.mark.parametrize("verifier", [paired_t_test(), wilcoxon()], ids=["paired_t_test", "wilcoxon"])
+def test_too_few_pairs_after_failures_says_which_replicates_were_left_out(verifier):
+    """One pair is left of four replicates: the error names the three left out, not only
+    "run more replicates"."""
+    from crystallize.exceptions import InsufficientSamplesError
+    from crystallize.hypothesis import MetricSamples
+
+    baseline = MetricSamples({"m": [1.0, 2.0, 3.0]}, {"m": [1, 2, 3]})  # replicate 0 failed
+    treated = MetricSamples({"m": [1.5, 2.5]}, {"m": [0, 2]})  # replicates 1 and 3 failed
+    with pytest.raises(InsufficientSamplesError) as info:
+        verifier(baseline, treated)
+    message = str(info.value)
+    assert "but got 1" in message
+    assert "PairedByReplicate: replicate(s) 0, 1, 3 have a value of 'm' in only one condition" in message

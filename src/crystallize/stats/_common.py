@@ -226,7 +226,14 @@ def paired_values(
             )
     b = as_values(raw_b, test=test, metric=name, condition="baseline")
     t = as_values(raw_t, test=test, metric=name, condition="treatment")
-    require_paired(b, t, test=test, metric=name)
+    try:
+        require_paired(b, t, test=test, metric=name)
+    except InsufficientSamplesError as exc:
+        if not notes:
+            raise
+        # too few pairs because replicates failed in one condition: say so, or "run more
+        # replicates" alone would hide the failures that left them out
+        raise InsufficientSamplesError(f"{exc} {notes[0]}") from None
     return b, t, notes
 
 

@@ -15,10 +15,15 @@ Screen { layout: vertical; }
 #catalog, #plan { width: 38; min-width: 24; border-right: solid $primary-darken-2; }
 #details { padding: 0 1; }
 #load-status { height: 1; padding: 0 1; color: $warning; }
-#run-status { height: 1; padding: 0 1; }
-#run-counts { height: 1; padding: 0 1; color: $text-muted; }
+/* the status and counts lines wrap (height auto) rather than lose their ends in a narrow pane */
+#run-status { width: 100%; height: auto; padding: 0 1; }
+#run-counts { width: 100%; height: auto; padding: 0 1; color: $text-muted; }
 #run-progress { height: 1; padding: 0 1; }
-#summary-body { padding: 0 1; }
+/* the tabs take the height left under the lines above (not the whole column: that hid the
+   log's last lines and the summary's scrollbar under the footer) */
+#run-tabs { height: 1fr; }
+/* the summary's tables keep a row per line: the text does not wrap, its pane scrolls both ways */
+#summary-body { width: auto; padding: 0 1; }
 #errors-body { padding: 0 1; }
 NewExperimentScreen { align: center middle; }
 #new-dialog { width: 60; height: auto; border: thick $primary; background: $surface; padding: 1 2; }

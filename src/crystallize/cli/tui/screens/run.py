@@ -3,9 +3,10 @@
 Keys: ``R`` run / cancel, ``l`` caching of the highlighted step (or of the whole
 experiment), ``x`` enable/disable the highlighted treatment, ``S`` summary tab,
 ``L`` log tab, ``e`` open the highlighted step's file in ``$CRYSTALLIZE_EDITOR`` /
-``$EDITOR`` / ``$VISUAL``, ``Esc`` back, ``Ctrl+Q`` quit (cancelling a run in
-progress). After a failed load ``R`` only reloads. ``l`` and ``x`` are saved in the
-experiment's ``config.state.json``; the strategy follows caching (``resume`` when cached).
+``$EDITOR`` / ``$VISUAL``, ``Esc`` back (refused while running), ``Ctrl+Q`` quit
+(cancelling a run in progress). After a failed load ``R`` only reloads. ``l`` and ``x``
+are saved in the experiment's ``config.state.json``; the strategy follows caching
+(``resume`` when cached).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.screen import Screen
 from textual.widgets import (
     Footer,
@@ -141,9 +142,11 @@ class RunScreen(Screen[None]):
                 yield Label("", id="run-counts")
                 with TabbedContent(initial="log-tab", id="run-tabs"):
                     with TabPane("Log", id="log-tab"):
-                        yield RichLog(id="run-log", max_lines=5000, wrap=True, markup=False)
-                    with TabPane("Summary", id="summary-tab"), VerticalScroll():
-                        yield Static(NO_RUN_YET, id="summary-body")
+                        # min_width=1: wrap at the pane's width (RichLog's default of 78 columns
+                        # would cut wrapped lines off at the edge of a narrow pane)
+                        yield RichLog(id="run-log", max_lines=5000, wrap=True, markup=False, min_width=1)
+                    with TabPane("Summary", id="summary-tab"), ScrollableContainer(id="summary-scroll"):
+                        yield Static(NO_RUN_YET, id="summary-body")  # width auto: tables are not wrapped
         yield Footer()
 
     def on_mount(self) -> None:
@@ -151,12 +154,21 @@ class RunScreen(Screen[None]):
         self.sub_title = printable(f"run {self.run_title}")
         tree = self.query_one(PlanTree)
         tree.show_root = False
+        # keep the log's end in view when the log gets shorter (the status and counts lines
+        # above it wrap onto more lines) or is shown again; scrolling up releases it
+        self.query_one(RichLog).anchor()
         self.reload()
         tree.focus()
         self.handler = CallbackHandler(self.feed.log)
         logging.getLogger("crystallize").addHandler(self.handler)
-        self.log_line(f"Press R to run {self.run_title}.")
+        self.log_line(self.first_hint())
         self.show_last_summary()
+
+    def first_hint(self) -> str:
+        """The log's first line: what ``R`` does now (after a failed load it only reloads)."""
+        if self.load_error is not None:
+            return f"Fix {display(self.load_error_file or self.config_path)} (e opens it), then press R to reload."
+        return f"Press R to run {self.run_title}."
 
     def on_unmount(self) -> None:
         """Stop routing log records; cancel a run still going."""
@@ -224,7 +236,19 @@ class RunScreen(Screen[None]):
 
     def log_line(self, text: str) -> None:
         """Append a line to the log (shown literally: it quotes names and errors)."""
-        self.query_one(RichLog).write(literal(text))
+        self.query_one(RichLog).write(literal(text), width=self.hidden_log_width())
+
+    def hidden_log_width(self) -> int | None:
+        """While the summary tab hides the log, the width the log has when shown: the tabs'
+        less the log's scrollbar; ``None`` otherwise (the log wraps at its own width).
+
+        A hidden log's size is 0: it would wrap every line to one character per row.
+        """
+        log = self.query_one(RichLog)
+        if log.scrollable_content_region.width:
+            return None
+        width = self.query_one(TabbedContent).size.width - log.styles.scrollbar_size_vertical
+        return width if width > 0 else None  # not laid out yet: the log waits for its size
 
     def show_summary(self, parts: list[str]) -> None:
         """Fill the summary tab with ``parts`` (reports, shown literally)."""
@@ -290,6 +314,7 @@ class RunScreen(Screen[None]):
             self.reload()
             if self.load_error is None:
                 self.log_line(f"Reloaded {display(self.config_path)}. Press R to run.")
+                self.show_last_summary()  # not read while the config did not load
             return
         self.reload()
         if not self.experiments:
@@ -369,14 +394,16 @@ class RunScreen(Screen[None]):
         self.update_counts()
 
     def update_counts(self) -> None:
-        """Per-condition counts, errors and ETA under the bar."""
+        """Per-condition counts, errors and ETA under the bar (of the current experiment, named
+        when the run has several)."""
         tracker = self.tracker
         if tracker is None:
             return
         counts = " · ".join(f"{c} {n.done}/{n.total}" for c, n in tracker.counts.items())
         eta = tracker.eta() if self.running else None
         left = f" · ETA {format_seconds(eta)}" if eta is not None else ""
-        self.query_one("#run-counts", Label).update(literal(f"{counts} · {tracker.errors} error(s){left}"))
+        which = f"{tracker.name}: " if len(self.experiments) > 1 else ""
+        self.query_one("#run-counts", Label).update(literal(f"{which}{counts} · {tracker.errors} error(s){left}"))
 
     def on_run_finished(self, message: RunFinished) -> None:
         """Show how the run ended; fill the summary tab."""

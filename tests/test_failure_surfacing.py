@@ -406,3 +406,20 @@ def test_an_exception_whose_str_fails_is_kept_like_any_failure(plugins):
     assert (error.replicate, error.exception_type) == (1, "UnprintableError")
     assert error.message == "<str() of the UnprintableError failed: RuntimeError>"
     assert result.metrics.baseline.metrics["m"] == [1.0, 1.0]
+
+
+def test_a_verifier_raising_an_exception_whose_str_fails_gives_an_error_entry():
+    from crystallize import Hypothesis, verifier
+
+    @verifier
+    def unprintable(baseline, treatment):
+        raise UnprintableError()
+
+    experiment = Experiment(
+        datasource=replicate_number(), pipeline=Pipeline([fails_on_one()]), replicates=3,
+        treatments=[treatment("t", {})], hypotheses=[Hypothesis(verifier=unprintable(), metrics="m", name="h")],
+        plugins=[ArtifactPlugin(root_dir=None)],
+    )
+    result = experiment.run()
+    verdict = result.get_hypothesis("h")
+    assert verdict.results == {"t": {"error": "UnprintableError: <str() of the UnprintableError failed: RuntimeError>"}}

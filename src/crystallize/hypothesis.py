@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
 
 from crystallize.exceptions import MissingMetricError
 from crystallize.utils.importing import factory_reference, import_qualname, rebuild_from_factory
+from crystallize.utils.text import exception_text
 
 if TYPE_CHECKING:
     import inspect
@@ -458,7 +459,7 @@ class Hypothesis:
                 output = self.verifier(base, self._select(f"'{tname}'", metrics))
                 results[tname] = verifier_output(verifier_name, output)
             except Exception as exc:  # one bad treatment must not sink the others
-                results[tname] = {"error": f"{type(exc).__name__}: {exc}"}
+                results[tname] = {"error": f"{type(exc).__name__}: {exception_text(exc)}"}
         if self.correction:
             alpha = getattr(self.verifier, "params", {}).get("alpha", 0.05)
             _apply_correction(results, self.correction, _as_p_value(alpha) or 0.05)

@@ -32,6 +32,7 @@ from crystallize.step_cache import StepCacheKey
 from crystallize.treatment import BASELINE, Treatment
 from crystallize.utils.context import FrozenContext, reads_noted, track_reads
 from crystallize.utils.hashing import IMMUTABLE_TYPES, content_hash
+from crystallize.utils.text import exception_text
 from crystallize.utils.tracebacks import user_traceback
 
 if TYPE_CHECKING:
@@ -126,10 +127,7 @@ def _failure_message(exc: BaseException) -> str:
     meets under thread execution."""
     if isinstance(exc, SystemExit):
         return f"sys.exit({exc.code!r}) was called; a step or datasource must return or raise, not exit"
-    try:
-        message = str(exc)
-    except Exception as broken:  # a broken __str__ must not stop the run; say what it raised
-        message = f"<str() of the {type(exc).__name__} failed: {type(broken).__name__}>"
+    message = exception_text(exc)
     if type(exc).__module__ == "sqlite3" and "same thread" in message:
         message += _SQLITE_THREAD_HINT
     return message

@@ -34,6 +34,15 @@ def printable(text: object) -> str:
     return _UNPRINTABLE.sub(lambda match: _escaped(match.group()), str(text))
 
 
+def exception_text(exc: BaseException) -> str:
+    """``str(exc)``, or a note naming what went wrong when the exception's ``__str__``
+    itself raises (a failure must still be reported, not replaced by another)."""
+    try:
+        return str(exc)
+    except Exception as broken:
+        return f"<str() of the {type(exc).__name__} failed: {type(broken).__name__}>"
+
+
 def function_label(fn: object, default: str) -> str:
     """``fn``'s name where it names a folder (an experiment, a treatment): ``lambda`` for a
     lambda (``<`` and ``>`` are no part of a portable folder name), ``default`` when it
@@ -68,4 +77,4 @@ def did_you_mean(name: str, choices: Iterable[str], *, what: str = "") -> str:
     return ""
 
 
-__all__ = ["closest", "control_character", "did_you_mean", "function_label", "printable"]
+__all__ = ["closest", "control_character", "did_you_mean", "exception_text", "function_label", "printable"]

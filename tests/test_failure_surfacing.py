@@ -423,3 +423,30 @@ def test_a_verifier_raising_an_exception_whose_str_fails_gives_an_error_entry():
     result = experiment.run()
     verdict = result.get_hypothesis("h")
     assert verdict.results == {"t": {"error": "UnprintableError: <str() of the UnprintableError failed: RuntimeError>"}}
+
+
+def test_a_ranker_raising_an_exception_whose_str_fails_gives_a_ranking_error():
+    @hypothesis(verifier=welch_t_test(), metrics="m", name="h")
+    def unprintable_ranker(result):
+        raise UnprintableError()
+
+    experiment = Experiment(
+        datasource=replicate_number(), pipeline=Pipeline([fails_on_one()]), replicates=4,
+        treatments=[treatment("t", {})], hypotheses=[unprintable_ranker],
+        plugins=[ArtifactPlugin(root_dir=None)],
+    )
+    verdict = experiment.run().get_hypothesis("h")
+    assert verdict.results["t"]["ranking_error"] == "UnprintableError: <str() of the UnprintableError failed: RuntimeError>"
+
+
+class UnprintableClose(BasePlugin):
+    def after_run(self, experiment, result):
+        raise UnprintableError()
+
+
+def test_a_second_after_run_raising_an_exception_whose_str_fails_is_noted():
+    experiment = _experiment([total()], [BrokenClose(), UnprintableClose()], hypotheses=[misspelt])
+    with pytest.raises(MissingMetricError) as raised:
+        experiment.run()
+    notes = raised.value.__notes__
+    assert any("UnprintableClose.after_run also raised UnprintableError: <str() of the" in n for n in notes)

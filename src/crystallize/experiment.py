@@ -20,7 +20,7 @@ from crystallize.plugins.seed import SeedPlugin
 from crystallize.treatment import BASELINE, ENGINE_KEYS, Treatment
 from crystallize.unread_values import condition_unread_values
 from crystallize.utils.callers import user_stacklevel
-from crystallize.utils.text import function_label
+from crystallize.utils.text import exception_summary, function_label
 
 if TYPE_CHECKING:
     from crystallize.builder import ExperimentBuilder
@@ -421,7 +421,7 @@ class Experiment:
             except Exception as exc:
                 raise PicklingError(
                     f"Experiment '{self.name}' cannot be pickled: its plugin {type(plugin).__name__} "
-                    f"cannot be pickled ({type(exc).__name__}: {exc}). Leave what cannot be pickled "
+                    f"cannot be pickled ({exception_summary(exc)}). Leave what cannot be pickled "
                     "out of the plugin's state (define __getstate__ on it), or pickle a copy "
                     "without the plugin (clone = copy.copy(experiment); clone.plugins = [...])."
                 ) from exc

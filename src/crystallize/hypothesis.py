@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
 
 from crystallize.exceptions import MissingMetricError
 from crystallize.utils.importing import factory_reference, import_qualname, rebuild_from_factory
-from crystallize.utils.text import exception_text
+from crystallize.utils.text import exception_summary
 
 if TYPE_CHECKING:
     import inspect
@@ -459,7 +459,7 @@ class Hypothesis:
                 output = self.verifier(base, self._select(f"'{tname}'", metrics))
                 results[tname] = verifier_output(verifier_name, output)
             except Exception as exc:  # one bad treatment must not sink the others
-                results[tname] = {"error": f"{type(exc).__name__}: {exception_text(exc)}"}
+                results[tname] = {"error": exception_summary(exc)}
         if self.correction:
             alpha = getattr(self.verifier, "params", {}).get("alpha", 0.05)
             _apply_correction(results, self.correction, _as_p_value(alpha) or 0.05)
@@ -486,7 +486,7 @@ class Hypothesis:
             try:
                 scores[tname] = float(self.ranker(output))
             except Exception as exc:
-                output["ranking_error"] = f"{type(exc).__name__}: {exc}"
+                output["ranking_error"] = exception_summary(exc)
                 failed.append(f"'{tname}' ({output['ranking_error']})")
         if failed:
             logger.warning(

@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from crystallize.dispatch import hook_name
+from crystallize.utils.text import exception_summary
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -121,7 +122,7 @@ def _after_run_each(plugins: Iterable[Any], experiment: Experiment, result: Resu
 
 def _also_raised(hook: str, exc: Exception) -> str:
     """The note naming a further ``after_run`` hook that raised."""
-    return f"The plugin hook {hook} also raised {type(exc).__name__}: {exc}"
+    return f"The plugin hook {hook} also raised {exception_summary(exc)}"
 
 
 def attach_result(exc: BaseException, result: Result) -> None:

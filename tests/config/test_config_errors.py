@@ -269,6 +269,24 @@ def test_a_factory_that_raises_is_reported(make_folder):
     assert "datasource.d: Picky(n=-1) failed: ValueError: n must be >= 0" in _error(folder)
 
 
+def test_a_factory_raising_an_exception_whose_str_fails_is_reported(make_folder):
+    datasources = """
+    from crystallize import DataSource
+
+
+    class Unprintable(Exception):
+        def __str__(self):
+            raise RuntimeError("no text")
+
+
+    class Picky(DataSource):
+        def __init__(self, n=1):
+            raise Unprintable()
+    """
+    folder = make_folder("demo", "datasource: {d: {Picky: {n: -1}}}\nsteps: [total]\n", datasources=datasources)
+    assert "Picky(n=-1) failed: Unprintable: <str() of the Unprintable failed: RuntimeError>" in _error(folder)
+
+
 def test_output_parameter_without_annotation_is_still_bound(make_folder):
     steps = """
     from crystallize import pipeline_step

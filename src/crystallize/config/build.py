@@ -48,6 +48,7 @@ from crystallize.plugins import (
     SerialExecution,
 )
 from crystallize.treatment import Treatment
+from crystallize.utils.text import exception_summary
 
 
 class Builder:
@@ -148,7 +149,7 @@ class Builder:
                 "without exiting, and keep script code under 'if __name__ == \"__main__\":'",
             )
         else:
-            self.problem(path, f"{head} failed: {type(exc).__name__}: {exc}")
+            self.problem(path, f"{head} failed: {exception_summary(exc)}")
 
     def _make_verifier(self, path: FieldPath, factory: Callable[..., Any], call: Call) -> Any:
         """Build a verifier; a built-in's bad argument value is reported at that argument."""

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from crystallize.exceptions import ExperimentValidationError
 from crystallize.treatment import BASELINE
+from crystallize.utils.text import exception_summary
 
 if TYPE_CHECKING:
     import numpy as np
@@ -112,7 +113,7 @@ def compare(comparison: Comparison, result: Result, alpha: float, replicates: in
         else:
             test = _mean_test(pairs, comparison, alpha)
     except Exception as exc:  # too few pairs, NaN, several values...: reported, never a crash
-        return {"error": f"{type(exc).__name__}: {exc}", "significant": False}
+        return {"error": exception_summary(exc), "significant": False}
     test["replicates"] = pairs.replicates
     test["missing"] = {c: r for c, r in pairs.missing.items() if r}
     return test

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from crystallize.exceptions import CrystallizeError, OptionalDependencyError
 from crystallize.plugins.hookspec import BasePlugin
 from crystallize.utils.optional import require
+from crystallize.utils.text import exception_summary
 
 if TYPE_CHECKING:
     from crystallize.artifacts import ArtifactLocation
@@ -236,7 +237,7 @@ class MlflowPlugin(BasePlugin):
             # going on would log nothing, run after run.
             if self.strict or isinstance(exc, OptionalDependencyError):
                 raise
-            reason = f"{type(exc).__name__}: {exc}"
+            reason = exception_summary(exc)
             if reason in self._warned:  # e.g. the same failure for every replicate
                 logger.debug("MlflowPlugin could not %s: %s", what, reason)
                 return

@@ -36,6 +36,7 @@ from typing import Any
 from crystallize.exceptions import StoreError
 from crystallize.store.artifacts import atomic_write_bytes
 from crystallize.utils.hashing import digest
+from crystallize.utils.text import exception_summary
 
 logger = logging.getLogger("crystallize.cache")
 
@@ -200,7 +201,7 @@ class StepCache:
             try:
                 return True, pickle.loads(payload)
             except Exception as exc:  # e.g. the class it holds no longer exists
-                self._discard(path, f"cannot be unpickled ({type(exc).__name__}: {exc})")
+                self._discard(path, f"cannot be unpickled ({exception_summary(exc)})")
         return False, None
 
     def put(

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from crystallize.exceptions import PicklingError
+from crystallize.utils.text import exception_summary
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -38,7 +39,7 @@ def _sendable_records(records: Any, dumps: Callable[[Any], bytes]) -> Any:
             what, step, exc = found
             message = (
                 f"{what} of condition '{record.condition}', replicate {record.replicate} cannot be "
-                f"pickled ({type(exc).__name__}: {exc}), so the worker process cannot send it back. "
+                f"pickled ({exception_summary(exc)}), so the worker process cannot send it back. "
                 "Record picklable values (numbers, strings, lists, dicts, NumPy arrays): convert "
                 "the object, e.g. float(value) or str(value), or keep it out of metrics and events."
             )
@@ -106,7 +107,7 @@ def check_picklable(experiment: Experiment) -> None:
 def _pickling_error(culprit: str | None, exc: Exception) -> PicklingError:
     return PicklingError(
         f"Process execution must send the experiment to worker processes, but "
-        f"{culprit or 'part of it'} cannot be pickled ({type(exc).__name__}: {exc}). "
+        f"{culprit or 'part of it'} cannot be pickled ({exception_summary(exc)}). "
         "Define steps, datasources and the functions they use at module scope (not "
         "inside functions, lambdas or notebooks' closures), and wrap unpicklable objects "
         "such as connections with resource_factory(...) in initial_ctx."

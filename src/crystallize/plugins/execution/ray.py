@@ -21,6 +21,7 @@ from crystallize.plugins.execution.parallel import EVENT_POLL_INTERVAL, wants_ev
 from crystallize.plugins.execution.payload import check_picklable, pack_results, pickle_for_workers
 from crystallize.plugins.execution.ray_address import check_reachable, cluster_endpoint
 from crystallize.utils.optional import require
+from crystallize.utils.text import exception_summary
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -68,7 +69,7 @@ def _run_batch(digest: str, payload: bytes, replicates: Sequence[int], stop_key:
             runner = pickle.loads(payload)
         except Exception as exc:
             raise RayWorkerSetupError(
-                f"A Ray worker could not load the experiment ({type(exc).__name__}: {exc}). "
+                f"A Ray worker could not load the experiment ({exception_summary(exc)}). "
                 "The modules defining your steps and datasources must be importable on every "
                 "worker: install your package there, or pass "
                 "init_kwargs={'runtime_env': {'working_dir': '.'}} to RayExecution. An "

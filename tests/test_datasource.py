@@ -196,3 +196,15 @@ def test_var_keyword_datasource_refuses_the_context_name():
 
     with pytest.raises(TypeError, match=r"datasource anything\(\) got unknown parameter\(s\) ctx \(it accepts: \*\*options\)"):
         anything(ctx=1)
+
+
+@data_source()
+def counted(ctx, n=2):
+    return list(range(n))
+
+
+def test_data_source_with_parentheses_works_as_without():
+    source = counted(n=3)
+    assert isinstance(source, DataSource) and source.name == "counted"
+    assert source.fetch(standalone_context()) == [0, 1, 2]
+    assert pickle.loads(pickle.dumps(source)).fetch(standalone_context()) == [0, 1, 2]

@@ -143,3 +143,16 @@ def test_print_tree_renders_steps_and_seeds():
     result.print_tree(console=Console(file=buffer, width=200))
     text = buffer.getvalue()
     assert "shift" in text and "seed 5" in text and "reads effect=2.0" in text
+
+
+def test_verifier_with_parentheses_works_as_without():
+    from crystallize import verifier
+
+    @verifier()
+    def larger(baseline, treatment, *, metric="total"):
+        return {"gain": sum(treatment[metric]) - sum(baseline[metric])}
+
+    check = larger(metric="m")
+    assert check({"m": [1, 2]}, {"m": [3, 4]}) == {"gain": 4}
+    with pytest.raises(TypeError, match="metrc"):
+        larger(metrc="m")

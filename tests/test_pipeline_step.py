@@ -4,14 +4,23 @@ import pickle
 import pytest
 
 from crystallize import (
+    ArtifactPlugin,
     Experiment,
+    FrozenContext,
     MissingParameterError,
+    ParallelExecution,
     Pipeline,
     PipelineStep,
     data_source,
     pipeline_step,
     standalone_context,
+    treatment,
 )
+
+
+@data_source
+def ten(ctx):
+    return 10
 
 
 @pipeline_step()
@@ -154,6 +163,40 @@ def test_context_parameter_not_named_ctx_gets_a_hint():
     assert "name it ctx" in message and "def uses_context(data, ctx" in message
 
 
+@pipeline_step()
+def annotated(data, context: FrozenContext, *, delta=0):
+    return data + delta, {"seen": context["condition"]}
+
+
+@pipeline_step()
+def annotated_by_keyword(data, *, c: "FrozenContext", delta=0):
+    return data + delta + c["replicate"]
+
+
+@pipeline_step()
+def annotated_as_string(data, context: "crystallize.FrozenContext"):  # noqa: F821 - never evaluated
+    return data * context["replicate"]
+
+
+@pytest.mark.parametrize("executor", ["serial", "process"])
+def test_a_parameter_annotated_frozen_context_receives_the_context(executor):
+    plugins = [] if executor == "serial" else [ParallelExecution(max_workers=2, executor_type="process")]
+    experiment = Experiment(
+        datasource=ten(), pipeline=Pipeline([annotated(), annotated_by_keyword(), annotated_as_string()]),
+        treatments=[treatment("up", {"delta": 1})], replicates=2, plugins=[ArtifactPlugin(root_dir=None), *plugins],
+    )
+    result = experiment.run()
+    assert result.errors == []
+    assert result.metrics.baseline.metrics["seen"] == ["baseline", "baseline"]
+    assert result.metrics.treatments["up"].metrics["seen"] == ["up", "up"]
+    assert experiment.apply(treatment="up") == (10 + 1 + 1 + 0) * 0
+    step = annotated(delta=2)
+    assert step.name == "annotated" and step.params == {"delta": 2}
+    assert step(1, standalone_context({"condition": "c"})) == (3, {"seen": "c"})
+    with pytest.raises(TypeError, match="context"):
+        annotated(context=1)  # the context is passed already: not a parameter
+
+
 def test_other_context_lookalikes_get_the_hint():
     @pipeline_step()
     def underscore(data, *, _ctx):
@@ -164,7 +207,7 @@ def test_other_context_lookalikes_get_the_hint():
         return data
 
     for step, name in ((underscore(), "_ctx"), (short(), "c")):
-        with pytest.raises(MissingParameterError, match="name it ctx") as info:
+        with pytest.raises(MissingParameterError, match="name it ctx or annotate it FrozenContext") as info:
             step([1], standalone_context())
         assert info.value.parameter == name
 

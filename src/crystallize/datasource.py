@@ -72,7 +72,7 @@ class FunctionDataSource(DataSource, CopiedByAttributes):
         return factory_reference(self.fn, "__crystallize_datasource__", dict(self.params), data_source)
 
 
-def data_source(fn: Callable[Concatenate[Any, _P], Any]) -> Callable[_P, FunctionDataSource]:
+def data_source(fn: Callable[Concatenate[Any, _P], Any] | None = None) -> Callable[_P, FunctionDataSource]:
     """Turn ``def f(ctx, **params)`` into a factory: ``f(**params)`` returns a DataSource.
 
     A datasource gets nothing from the context but the context itself: every parameter
@@ -81,6 +81,7 @@ def data_source(fn: Callable[Concatenate[Any, _P], Any]) -> Callable[_P, Functio
 
     ``fn`` may be a :class:`functools.partial`: the datasource is named after its
     function and the arguments the partial fixes are not accepted by the factory.
+    ``@data_source()`` works as ``@data_source`` does.
 
     Raises:
         TypeError: at decoration, when the first parameter cannot take the context or a
@@ -97,6 +98,8 @@ def data_source(fn: Callable[Concatenate[Any, _P], Any]) -> Callable[_P, Functio
     """
     import inspect
 
+    if fn is None:  # @data_source() works as @data_source does
+        return data_source  # type: ignore[return-value]
     if not callable(fn):
         raise TypeError(
             f"data_source decorates a function def f(ctx, **params), got {fn!r}; "

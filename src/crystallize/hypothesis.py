@@ -105,7 +105,7 @@ def verifier_output(name: str, output: Any) -> dict[str, Any]:
     return dict(output)
 
 
-def verifier(fn: Callable[Concatenate[Any, Any, _P], Mapping[str, Any]]) -> Callable[_P, Verifier]:
+def verifier(fn: Callable[Concatenate[Any, Any, _P], Mapping[str, Any]] | None = None) -> Callable[_P, Verifier]:
     """Turn ``def v(baseline, treatment, **params) -> dict`` into a verifier factory.
 
     Example::
@@ -118,12 +118,15 @@ def verifier(fn: Callable[Concatenate[Any, Any, _P], Mapping[str, Any]]) -> Call
         check = larger_mean(metric="accuracy")    # a Verifier
 
     The factory binds its parameters against ``fn``'s signature, so a misspelt or missing
-    parameter is refused when the verifier is built, not after the run.
+    parameter is refused when the verifier is built, not after the run. ``@verifier()``
+    works as ``@verifier`` does.
 
     Raises:
         TypeError: when ``fn`` is not a function or cannot take ``(baseline, treatment)``;
             from the factory, for unknown or missing parameters.
     """
+    if fn is None:
+        return verifier  # type: ignore[return-value]
     if not callable(fn):
         raise TypeError(
             f"@verifier decorates a function def v(baseline, treatment, **params) -> dict, "

@@ -142,6 +142,7 @@ class FunctionStep(PipelineStep, CopiedByAttributes):
         self.is_async = spec.is_async
         self._wants_ctx = spec.wants_ctx
         self._ctx_by_keyword = spec.ctx_by_keyword
+        self._ctx_name = spec.ctx_name
         # Artifact parameters get a handle bound to each replicate's location.
         defaults = dict(spec.keywords)
         # Artifact parameters: annotated ``Artifact``, or given an Artifact value.
@@ -182,7 +183,7 @@ class FunctionStep(PipelineStep, CopiedByAttributes):
         # With only fixed parameters there is nothing to look up in this replicate.
         kwargs = self.resolve_params(ctx) if self._injected or self._artifacts else self.params
         if self._ctx_by_keyword:
-            return self.fn(data, ctx=ctx, **kwargs)
+            return self.fn(data, **{self._ctx_name: ctx}, **kwargs)
         if self._wants_ctx:
             return self.fn(data, ctx, **kwargs)
         return self.fn(data, **kwargs)
@@ -213,8 +214,8 @@ _CONTEXT_LOOKALIKES = frozenset({"context", "_ctx", "ctx_", "_context", "context
 def _context_name_hint(fn: Callable[..., Any], parameter: str) -> str:
     """A hint for a missing ``parameter`` that was probably meant to be the context.
 
-    Only a parameter named ``ctx`` right after the data receives the context; any other
-    parameter is injected from the context by name. When the missing parameter is
+    Only a parameter right after the data named ``ctx`` (or annotated ``FrozenContext``)
+    receives the context; any other parameter is injected from the context by name. When the missing parameter is
     ``ctx`` itself (so it is not right after the data), or the function has no ``ctx``
     and the parameter is named like the context or sits where ``ctx`` goes, say so.
     Runs only on the error path.
@@ -234,9 +235,10 @@ def _context_name_hint(fn: Callable[..., Any], parameter: str) -> str:
     in_ctx_slot = len(params) > 1 and params[1].name == parameter and params[1].kind in positional
     if parameter in _CONTEXT_LOOKALIKES or in_ctx_slot:
         return (
-            f"If '{parameter}' is meant to receive the context, name it ctx: only a parameter "
-            f"named ctx right after the data gets the context, e.g. def {name}(data, ctx, "
-            "*, option=1); every other parameter is injected from the context by name."
+            f"If '{parameter}' is meant to receive the context, name it ctx or annotate it "
+            f"FrozenContext: only such a parameter right after the data gets the context, e.g. "
+            f"def {name}(data, ctx, *, option=1); every other parameter is injected from the "
+            "context by name."
         )
     return ""
 
@@ -343,13 +345,14 @@ def refuse_positional_only(decorator: str, fn: Callable[..., Any], rest: list[An
 class _StepSignature:
     """What a step function's signature says, inspected once at decoration time.
 
-    The context goes to a parameter named ``ctx`` right after the data: positionally,
+    The context goes to the parameter right after the data when it is named ``ctx`` or
+    annotated ``FrozenContext`` (``def f(data, context: FrozenContext)``): positionally,
     or by keyword when it is keyword-only (``def f(data, *, ctx, k=1)``).
     """
 
     __slots__ = (
-        "wants_ctx", "ctx_by_keyword", "keywords", "names", "var_keyword", "reserved", "is_async",
-        "artifacts", "factory_signature",
+        "wants_ctx", "ctx_by_keyword", "ctx_name", "keywords", "names", "var_keyword", "reserved",
+        "is_async", "artifacts", "factory_signature",
     )
 
     def __init__(self, fn: Callable[..., Any]) -> None:
@@ -366,8 +369,10 @@ class _StepSignature:
                 "positional parameter, e.g. def step(data, ctx, *, option=1)."
             )
         rest = params[1:]
-        self.wants_ctx = bool(rest) and rest[0].name == "ctx"
+        self.wants_ctx = bool(rest) and takes_context(rest[0])
         self.ctx_by_keyword = self.wants_ctx and rest[0].kind is inspect.Parameter.KEYWORD_ONLY
+        #: The context parameter's name (``ctx``, or any name annotated FrozenContext).
+        self.ctx_name = rest[0].name if self.wants_ctx else None
         #: Names a fixed parameter may not take: the data's (and ctx) are passed already.
         self.reserved = frozenset(p.name for p in params[: 2 if self.wants_ctx else 1])
         if self.wants_ctx:
@@ -384,6 +389,17 @@ class _StepSignature:
         self.is_async = inspect.iscoroutinefunction(fn)
         self.artifacts = frozenset(p.name for p in rest if is_artifact_annotation(p.annotation))
         self.factory_signature = _factory_signature(rest)
+
+
+def takes_context(parameter: inspect.Parameter) -> bool:
+    """Whether a step's parameter right after the data receives the context: it is
+    named ``ctx`` or annotated ``FrozenContext`` (also as a string annotation)."""
+    if parameter.name == "ctx":
+        return True
+    annotation = parameter.annotation
+    if isinstance(annotation, str):
+        return annotation.split(".")[-1].strip("'\" ") == "FrozenContext"
+    return isinstance(annotation, type) and issubclass(annotation, FrozenContext)
 
 
 def callable_signature(fn: Callable[..., Any]) -> inspect.Signature:
@@ -463,7 +479,9 @@ def pipeline_step(
 ) -> StepFactory | Callable[[Callable[..., Any]], StepFactory]:
     """Turn ``def f(data, ctx, *, p=default, ...)`` into a step factory.
 
-    ``f(**fixed)`` returns a :class:`PipelineStep`. Keyword parameters not fixed there are
+    ``f(**fixed)`` returns a :class:`PipelineStep`. The parameter right after the data
+    receives the context when it is named ``ctx`` or annotated ``FrozenContext``; it may
+    be left out. Keyword parameters not fixed at construction are
     injected from the context by name at run time, falling back to their defaults. With
     ``**kwargs`` any fixed parameter is accepted and passed through; nothing is injected
     into ``**kwargs`` from the context. Usable bare (``@pipeline_step``) or with options

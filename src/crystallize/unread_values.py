@@ -128,7 +128,7 @@ def _may_read_context(
 def _step_may_read(step: Any) -> bool:
     if type(step) is not FunctionStep:
         return True
-    return step._wants_ctx and _uses_context(step.fn, "ctx")
+    return step._wants_ctx and _uses_context(step.fn, step._ctx_name)
 
 
 def _source_may_read(datasource: Any) -> bool:

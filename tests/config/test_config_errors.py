@@ -555,3 +555,25 @@ def test_aliases_of_ordinary_size_still_work(make_folder):
         "datasource: numbers\nsteps:\n  - add_delta\ninitial_ctx:\n  base: &base {delta: 2}\n  copy: *base\n",
     )
     assert Experiment.from_yaml(folder).initial_ctx["copy"] == {"delta": 2}
+
+
+ANNOTATED_STEPS = """
+from __future__ import annotations
+
+from crystallize import FrozenContext, pipeline_step
+
+
+@pipeline_step()
+def weighted(data, context: FrozenContext, *, factor=1.0):
+    return data, {"total": sum(data) * factor, "replicate": context["replicate"]}
+"""
+
+
+def test_a_step_whose_context_is_annotated_takes_its_options_from_the_config(make_folder):
+    config = "replicates: 2\ndatasource: {source: {constant: {value: 2.0}}}\nsteps:\n  - weighted: {factor: 3}\n"
+    folder = make_folder("annotated", config, steps=ANNOTATED_STEPS)
+    result = Experiment.from_yaml(folder).run()
+    assert result.metrics.baseline.metrics["total"] == [18.0, 18.0]
+    assert result.metrics.baseline.metrics["replicate"] == [0, 1]
+    folder = make_folder("annotated_bad", config.replace("factor", "context"), steps=ANNOTATED_STEPS)
+    assert "step 'weighted' has no parameter 'context'" in _error(folder)

@@ -37,7 +37,7 @@ from crystallize.config.yaml_io import FieldPath, YamlDocument
 from crystallize.datasource import DataSource
 from crystallize.experiment import Experiment
 from crystallize.hypothesis import Hypothesis
-from crystallize.pipeline_step import PipelineStep, callable_signature
+from crystallize.pipeline_step import PipelineStep, callable_signature, takes_context
 from crystallize.plugins import (
     ArtifactPlugin,
     AsyncExecution,
@@ -409,8 +409,8 @@ def step_parameters(factory: Any) -> dict[str, inspect.Parameter] | None:
     params = factory_parameters(factory, "__crystallize_step__", 1)
     if params is not None and hasattr(factory, "__crystallize_step__"):
         first = next(iter(params.values()), None)
-        if first is not None and first.name == "ctx":
-            del params["ctx"]
+        if first is not None and takes_context(first):
+            del params[first.name]
     return params
 
 

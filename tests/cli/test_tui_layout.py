@@ -9,6 +9,7 @@ from textual.widgets import Footer
 
 from crystallize.cli.tui.app import CrystallizeApp
 from crystallize.cli.tui.screens.run import RunScreen
+from crystallize.cli.tui.widgets.log import REWRAP_DELAY
 from crystallize.store import list_runs
 
 SMALL = (80, 24)
@@ -170,3 +171,39 @@ async def test_the_counts_of_a_graph_run_name_the_experiment(make_graph):
         screen = app.screen
         await run_to_the_end(pilot, screen, replicates=4)
         assert text_of(screen.query_one("#run-counts")).strip() == "evaluate: baseline 2/2 · 0 error(s)"
+
+
+@sync
+async def test_old_log_lines_wrap_again_when_the_terminal_is_resized(make_experiment):
+    make_experiment("resized")
+    app = CrystallizeApp(".")
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_run_screen(pilot, "resized")
+        await highlight(pilot, screen, "step", "add_delta")
+        await pilot.press("l")  # caching off: every run gets a new id
+        await run_to_the_end(pilot, screen)
+        await pilot.press("L")  # a finished run shows its summary
+        await pilot.pause(0.1)
+        (run,) = list_runs("data", "resized")
+        command = f"Done (resized: {run.run_id}); 0 replicate(s) failed. Press S for the summary."
+        log = screen.query_one("#run-log")
+        narrow = log.scrollable_content_region.width
+        assert command in visible_log(screen)
+
+        await pilot.resize_terminal(140, 30)
+        await pilot.pause(REWRAP_DELAY + 0.2)
+        wide = log.scrollable_content_region.width
+        assert wide > narrow + 40
+        assert max(line.cell_length for line in log.lines) <= wide
+        assert any(command in line.text for line in log.lines), "an old line is one row again"
+        assert command in visible_log(screen) and command in log_of(screen)
+
+        await pilot.resize_terminal(*SMALL)
+        await pilot.pause(REWRAP_DELAY + 0.2)
+        assert_the_log_fits(screen, command)
+
+        # a clear (a new run) forgets the old lines: they do not come back on a resize
+        await run_to_the_end(pilot, screen)
+        await pilot.resize_terminal(100, 24)
+        await pilot.pause(REWRAP_DELAY + 0.2)
+        assert command not in log_of(screen)

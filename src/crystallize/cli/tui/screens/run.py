@@ -26,7 +26,6 @@ from textual.widgets import (
     Header,
     Label,
     ProgressBar,
-    RichLog,
     Static,
     TabbedContent,
     TabPane,
@@ -45,6 +44,7 @@ from crystallize.cli.tui.messages import (
     RunStarted,
 )
 from crystallize.cli.tui.runner import CallbackHandler, RunController, RunOutcome
+from crystallize.cli.tui.widgets.log import RewrappingLog
 from crystallize.cli.tui.widgets.plan import PlanItem, PlanTree
 
 if TYPE_CHECKING:
@@ -142,9 +142,7 @@ class RunScreen(Screen[None]):
                 yield Label("", id="run-counts")
                 with TabbedContent(initial="log-tab", id="run-tabs"):
                     with TabPane("Log", id="log-tab"):
-                        # min_width=1: wrap at the pane's width (RichLog's default of 78 columns
-                        # would cut wrapped lines off at the edge of a narrow pane)
-                        yield RichLog(id="run-log", max_lines=5000, wrap=True, markup=False, min_width=1)
+                        yield RewrappingLog(id="run-log", max_lines=5000)
                     with TabPane("Summary", id="summary-tab"), ScrollableContainer(id="summary-scroll"):
                         yield Static(NO_RUN_YET, id="summary-body")  # width auto: tables are not wrapped
         yield Footer()
@@ -156,7 +154,7 @@ class RunScreen(Screen[None]):
         tree.show_root = False
         # keep the log's end in view when the log gets shorter (the status and counts lines
         # above it wrap onto more lines) or is shown again; scrolling up releases it
-        self.query_one(RichLog).anchor()
+        self.query_one(RewrappingLog).anchor()
         self.reload()
         tree.focus()
         self.handler = CallbackHandler(self.feed.log)
@@ -236,7 +234,7 @@ class RunScreen(Screen[None]):
 
     def log_line(self, text: str) -> None:
         """Append a line to the log (shown literally: it quotes names and errors)."""
-        self.query_one(RichLog).write(literal(text), width=self.hidden_log_width())
+        self.query_one(RewrappingLog).add(literal(text), width=self.hidden_log_width())
 
     def hidden_log_width(self) -> int | None:
         """While the summary tab hides the log, the width the log has when shown: the tabs'
@@ -244,7 +242,7 @@ class RunScreen(Screen[None]):
 
         A hidden log's size is 0: it would wrap every line to one character per row.
         """
-        log = self.query_one(RichLog)
+        log = self.query_one(RewrappingLog)
         if log.scrollable_content_region.width:
             return None
         width = self.query_one(TabbedContent).size.width - log.styles.scrollbar_size_vertical
@@ -329,7 +327,7 @@ class RunScreen(Screen[None]):
             on_resumed=lambda name, records: self.feed.post(RecordsResumed(name, records)),
         )
         controller = self.controller
-        self.query_one(RichLog).clear()
+        self.query_one(RewrappingLog).clear()
         self.set_status("running…")
         self.run_worker(lambda: self.feed.post(RunFinished(controller.run())), thread=True, group="run", exit_on_error=False)
 

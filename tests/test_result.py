@@ -75,6 +75,9 @@ def test_a_misspelt_treatment_or_metric_lists_the_names_there_are():
     with pytest.raises(KeyError, match="no treatment named 'x'"):
         copy["x"]
     assert json.loads(json.dumps(result.to_dict()))["metrics"]["large"] == {"score": [5, 6, 7]}
+    with pytest.raises(KeyError, match=r"no condition named 'Large'; there are: 'baseline', 'small', 'large'"):
+        result.provenance["Large"]
+    assert len(result.provenance["large"]) == 3 and json.dumps(result.provenance)
 
 
 def test_to_dict_and_json_round_trip(tmp_path):

@@ -45,6 +45,13 @@ class TreatmentMetrics(_NamedLookup):
     what = "treatment"
 
 
+class ConditionProvenance(_NamedLookup):
+    """``{condition: [per-replicate provenance, ...]}`` (see :attr:`Result.provenance`)."""
+
+    __slots__ = ()
+    what = "condition"
+
+
 class ConditionMetrics:
     """One condition's metrics: ``metrics[name]`` lists the values in replicate order.
 
@@ -225,7 +232,8 @@ class Result:
     def provenance(self) -> dict[str, list[dict[str, Any]]]:
         """``{condition: [per-replicate provenance, ...]}`` in replicate order (read from
         the store for a run whose records keep their steps there; not kept)."""
-        return {name: [r.provenance() for r in recs] for name, recs in self._full_groups().items()}
+        groups = self._full_groups()
+        return ConditionProvenance((name, [r.provenance() for r in recs]) for name, recs in groups.items())
 
     @property
     def hypotheses(self) -> list[HypothesisResult]:

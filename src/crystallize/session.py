@@ -230,8 +230,10 @@ class RunSession:
         self.warn(
             f"Run {other.run_id} of '{name}' (process {other.pid} on {other.hostname}) is still "
             f"running and writing its artifacts to v0, so this run's artifacts go to "
-            f"{version_dir(root, name, version)} instead (v0 is left to that run). Give each "
-            "experiment its own name=, or use ArtifactPlugin(versioned=True)."
+            f"{version_dir(root, name, version)} instead (v0 is left to that run). To give "
+            "each run a version folder of its own from the start, version the artifacts: "
+            "ArtifactPlugin(versioned=True), or plugins: {artifacts: {versioned: true}} in "
+            "config.yaml."
         )
         return version
 

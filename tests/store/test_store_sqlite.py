@@ -360,7 +360,7 @@ def test_newer_schema_version_is_refused(tmp_path):
 
 def test_garbage_file_is_refused(tmp_path):
     (tmp_path / DB_FILENAME).write_bytes(b"this is not a database at all" * 100)
-    with pytest.raises(StoreError, match="not a Crystallize run store or is corrupt"):
+    with pytest.raises(StoreError, match="not a Crystallize run store or is corrupt: move it aside"):
         open_store(tmp_path)
 
 

@@ -320,7 +320,12 @@ class SQLiteRunStore(RunRows, RecordRows, PreregistrationRows, RunStore):
                 "retry, or raise busy_timeout."
             )
         elif "not a database" in message or "malformed" in message:
-            hint = " The file is not a Crystallize run store or is corrupt."
+            hint = (
+                " The file is not a Crystallize run store or is corrupt: move it aside (the "
+                "next run starts a new store there), or use another data directory "
+                "(ArtifactPlugin(root_dir=...), or root_dir under plugins: artifacts: in "
+                "config.yaml)."
+            )
         elif "disk is full" in message or "disk I/O error" in message:
             hint = " The disk may be full, or the file system failing: free space and retry."
         elif "unable to open" in message and _out_of_file_descriptors():

@@ -527,6 +527,8 @@ def test_corrupt_json_in_a_run_names_the_run_and_column_and_list_runs_keeps_goin
         assert broken.spec == {} and broken.experiment == "bad"
         assert any(f"Run {bad.run_id}: column 'spec' holds corrupt JSON" in w for w in broken.warnings)
         assert f"Run {bad.run_id}: column 'spec' holds corrupt JSON" in caplog.text
+        store.list_runs()  # listed again (a command does, several times): no second warning
+        assert caplog.text.count(f"Run {bad.run_id}: column 'spec' holds corrupt JSON") == 1
         with pytest.raises(SerializationError, match=rf"Run {bad.run_id}: column 'spec' holds corrupt JSON"):
             store.get_run(bad.run_id)
 

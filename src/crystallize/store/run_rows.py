@@ -39,6 +39,10 @@ _NEWEST_FIRST = "ORDER BY rowid DESC"
 _ADD_PAUSE = "paused_seconds = paused_seconds + MAX(0, ? - COALESCE(ended_at, ?))"
 
 
+#: The corrupt-column warnings already logged (see :func:`run_info`).
+_WARNED_CORRUPT: set[str] = set()
+
+
 def run_info(row: Sequence[Any], lenient: bool = False) -> RunInfo:
     """The RunInfo of a :data:`RUN_COLUMNS` row.
 
@@ -57,7 +61,10 @@ def run_info(row: Sequence[Any], lenient: bool = False) -> RunInfo:
             message = f"Run {row[0]}: column '{name}' holds corrupt JSON ({exc})"
             if not lenient:
                 raise SerializationError(f"{message}. Delete the run or repair the column.") from exc
-            logger.warning("%s; listed with an empty %s.", message, name)
+            if message not in _WARNED_CORRUPT:  # once per process: commands list runs repeatedly
+                if len(_WARNED_CORRUPT) < 1000:
+                    _WARNED_CORRUPT.add(message)
+                logger.warning("%s; listed with an empty %s.", message, name)
             problems.append(message)
             return empty
 

@@ -5,6 +5,14 @@ bugs: it is a directory, a part of it is a file, its folder cannot be created, t
 no permission. Those become a :class:`~crystallize.cli.errors.UserError` naming the path
 and what is wrong with it. An existing file is only replaced when it is an earlier HTML
 report of Crystallize (or with ``--force``), so a mistyped ``-o`` never destroys data.
+
+``--force`` never replaces what holds stored runs (:func:`protected_reason`): a run store
+(``crystallize.db`` and its ``-wal``/``-shm``/``-journal`` files, by name, even where
+none exists yet), any other SQLite database or file of one (told by its first bytes, or
+by the name beside a database), and what a run store keeps in its data directory (the
+step cache ``.cache`` and the artifact folders ``<experiment>/v<N>``). Symbolic links
+are followed, as the write would follow them; another hard link is never written
+through (:func:`~crystallize.store.atomic_files.replace_file` replaces the name only).
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +35,15 @@ TAIL_BYTES = 4096
 
 #: What to do when the report cannot be written where it was asked for.
 REPORT_HINT = "choose another path with -o/--output"
+
+#: How every SQLite database file starts.
+SQLITE_HEADER = b"SQLite format 3\x00"
+#: How an SQLite write-ahead log (either byte order) and a rollback journal start.
+SQLITE_LOG_MAGICS = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83", b"\xd9\xd5\x05\xf9\x20\xa1\x63\xd7")
+#: What SQLite appends to a database's name for the files that go with it.
+SQLITE_SUFFIXES = ("-wal", "-shm", "-journal")
+#: An artifact version folder of an experiment in a data directory (see store/artifacts.py).
+VERSION_FOLDER = re.compile(r"v(0|[1-9][0-9]*)")
 
 #: OSError numbers that describe a bad path (anything else stays an unexpected error).
 PATH_ERRNOS = {
@@ -116,12 +134,107 @@ def is_crystallize_report(path: Path) -> bool:
     return head.lstrip().startswith(REPORT_START) and REPORT_FOOTER in tail
 
 
+def sqlite_kind(path: Path) -> str | None:
+    """What the regular file ``path`` is by its first bytes: ``"database"`` (it starts
+    with :data:`SQLITE_HEADER`), ``"log"`` (an SQLite write-ahead log or rollback
+    journal) or ``None`` (anything else, an unreadable file, a pipe or a device)."""
+    try:
+        if not path.is_file():  # never read a pipe: it could block
+            return None
+        with path.open("rb") as handle:
+            head = handle.read(len(SQLITE_HEADER))
+    except OSError:
+        return None
+    if head.startswith(SQLITE_HEADER):
+        return "database"
+    return "log" if head.startswith(SQLITE_LOG_MAGICS) else None
+
+
+def store_owner(real: Path) -> tuple[Path, str] | None:
+    """The data directory whose run store keeps the existing file ``real`` (an absolute,
+    resolved path), and what it is there; ``None`` when no run store keeps it.
+
+    A data directory is a folder holding ``crystallize.db``; it keeps its step cache
+    ``.cache`` and its experiments' artifact folders ``<experiment>/v<N>`` (what
+    :func:`~crystallize.store.artifacts.remove_stale_temp_files` also treats as its own).
+    """
+    from crystallize.store.artifacts import RESERVED_IN_ROOT
+    from crystallize.store.sqlite import DB_FILENAME
+
+    for folder in real.parents:
+        with contextlib.suppress(OSError):
+            if not (folder / DB_FILENAME).is_file():
+                continue
+            parts = real.relative_to(folder).parts
+            if len(parts) >= 2 and parts[0].lower() == ".cache":
+                return folder, "a file of the step cache"
+            if len(parts) >= 3 and parts[0].lower() not in RESERVED_IN_ROOT and VERSION_FOLDER.fullmatch(parts[1]):
+                return folder, f"an artifact of experiment '{parts[0]}'"
+    return None
+
+
+def protected_reason(path: Path) -> str | None:
+    """Why ``path`` must never be replaced by a report, even with ``--force``; ``None``
+    when nothing forbids it. Symbolic links are followed (the write goes where they point).
+
+    Refused: a run store file by its name (``crystallize.db`` and its ``-wal``, ``-shm``
+    and ``-journal`` files, in any case), a file starting as an SQLite database or one of
+    its logs does (``SQLite format 3``, whatever its name), a ``-wal``/``-shm``/
+    ``-journal`` file beside an SQLite database, and an existing file a run store keeps in
+    its data directory (:func:`store_owner`).
+    """
+    from crystallize.store.sqlite import DB_FILENAME
+
+    linked = False
+    try:
+        real = path.resolve()
+    except (OSError, RuntimeError):  # a symbolic link loop: left to the write's own error
+        real = path.absolute()
+    with contextlib.suppress(OSError, RuntimeError):
+        linked = real != path.parent.resolve() / path.name  # as display() shows ``path``
+    it = f"it leads to {display(real)}, which is" if linked else "it is"
+    name = real.name.lower()
+    store = DB_FILENAME.lower()
+    if name == store:
+        return f"{it} a run store, the file keeping every stored run"
+    if name in {store + suffix for suffix in SQLITE_SUFFIXES}:
+        return f"{it} a file of the run store {display(real.with_name(DB_FILENAME))}"
+    kind = sqlite_kind(real)
+    if kind == "database":
+        return f"{it} an SQLite database"
+    if kind == "log":
+        return f"{it} the write-ahead log or journal of an SQLite database"
+    for suffix in SQLITE_SUFFIXES:
+        base = real.name[: -len(suffix)] if name.endswith(suffix) else ""
+        if base and sqlite_kind(real.with_name(base)) == "database":
+            return f"{it} a file of the SQLite database {display(real.with_name(base))}"
+    with contextlib.suppress(OSError):
+        if real.is_file() and (owner := store_owner(real)) is not None:
+            return f"{it} {owner[1]}, kept by the run store in {display(owner[0])}"
+    return None
+
+
+def refuse_protected(path: Path) -> None:
+    """Raise when ``path`` must never be replaced by a report (:func:`protected_reason`).
+
+    Raises:
+        UserError: naming the path, what it is, and that ``--force`` does not change it.
+    """
+    reason = protected_reason(path)
+    if reason is not None:
+        raise UserError(
+            f"cannot write the report to {display(path)}: {reason} (not even --force replaces it); {REPORT_HINT}."
+        )
+
+
 def check_report_target(path: Path, force: bool) -> None:
     """Refuse an output path that cannot or must not receive a report.
 
     Raises:
-        UserError: ``path`` is a directory, lies under a file, or is an existing file that
-            is not an earlier Crystallize report (unless ``force``).
+        UserError: ``path`` is a directory, lies under a file, is a run store, a
+            database or a file a run store keeps (even with ``force``: see
+            :func:`protected_reason`), or is an existing file that is not an earlier
+            Crystallize report (unless ``force``).
     """
     with writing(path, "write the report to", REPORT_HINT):  # e.g. no permission to look at a folder
         if path.is_dir():
@@ -134,6 +247,7 @@ def check_report_target(path: Path, force: bool) -> None:
             raise UserError(
                 f"cannot write the report to {display(path)}: {display(blocker)} is a file, not a directory."
             )
+        refuse_protected(path)  # stored runs are lost for good: not even with --force
         # Devices and pipes (e.g. /dev/stdout) hold no data to lose; regular files may.
         if path.is_file() and not force and not is_crystallize_report(path):
             raise UserError(
@@ -145,11 +259,13 @@ def check_report_target(path: Path, force: bool) -> None:
 def write_report_file(path: Path, html: str) -> None:
     """Write ``html`` to ``path`` as :func:`~crystallize.store.artifacts.replace_file`
     does (in one step: a failed write leaves the earlier report whole), creating missing
-    parent folders."""
+    parent folders. A run store, a database or a file a run store keeps is refused
+    here too (:func:`refuse_protected`), whatever was checked before."""
     from crystallize.store.artifacts import replace_file
 
     data = html.encode("utf-8")
     with writing(path, "write the report to", REPORT_HINT):
+        refuse_protected(path)
         replace_file(path, data)
 
 
@@ -206,7 +322,11 @@ __all__ = [
     "check_report_target",
     "is_crystallize_report",
     "os_error_reason",
+    "protected_reason",
+    "refuse_protected",
     "remove_created",
+    "sqlite_kind",
+    "store_owner",
     "user_path",
     "write_folder",
     "write_report_file",

@@ -89,8 +89,28 @@ def metric_summary(values: Sequence[Any]) -> str:
 
 
 #: The text report's metrics table is laid out one row per condition × metric when one
-#: column per metric would make it wider than this many columns.
+#: column per metric would make it wider than this many columns (or than the terminal,
+#: when that is narrower); the width the report fits when stdout is no terminal.
 TABLE_WIDTH = 120
+
+
+def report_width() -> int:
+    """The width :func:`render_report` fits by default: ``COLUMNS`` when it is set, else
+    the width of the terminal stdout is, else (a file, a pipe, a notebook)
+    :data:`TABLE_WIDTH`: a report made away from a terminal does not depend on the
+    terminal it was started from."""
+    import os
+    import sys
+
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    try:
+        if sys.stdout is not None and sys.stdout.isatty():
+            return os.get_terminal_size(sys.stdout.fileno()).columns or TABLE_WIDTH
+    except (AttributeError, OSError, ValueError):  # closed, or not a real stream
+        pass
+    return TABLE_WIDTH
 
 
 def _metrics_table(conditions: dict[str, Any], metric_names: list[str], width: int) -> list[str]:
@@ -113,18 +133,64 @@ def _metrics_table(conditions: dict[str, Any], metric_names: list[str], width: i
     return long if max(cell_len(line) for line in long) < widest else wide  # a long name alone stays wide
 
 
-def _table(rows: list[list[str]]) -> list[str]:
+def _table(rows: list[list[str]], width: int | None = None, wrap: frozenset[int] = frozenset()) -> list[str]:
     """``rows`` (the first is the header) as aligned text lines, padded by display width:
-    CJK characters and emoji take two columns in a terminal."""
+    CJK characters and emoji take two columns in a terminal.
+
+    When the lines would be wider than ``width``, the columns in ``wrap`` (free text)
+    wrap between words, never inside one, a row then taking several lines; the other
+    columns (names, numbers, intervals) are never cut or wrapped. When even that is not
+    enough, the lines are longer than ``width``. Lines end without trailing spaces.
+    """
     from rich.cells import cell_len
 
     widths = [max(cell_len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = [
-        "  ".join(cell + " " * (w - cell_len(cell)) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    if width is not None and wrap:
+        widths = _fitted(rows, widths, width, wrap)
+    cells = [[_wrapped(cell, widths[i]) if i in wrap else [cell] for i, cell in enumerate(row)] for row in rows]
+    widths = [max(cell_len(line) for row in cells for line in row[i]) for i in range(len(widths))]
+    lines = []
+    for row in cells:
+        for k in range(max(len(cell) for cell in row)):
+            parts = [cell[k] if k < len(cell) else "" for cell in row]
+            lines.append("  ".join(part + " " * (w - cell_len(part)) for part, w in zip(parts, widths, strict=True)).rstrip())
+    lines.insert(max(len(cell) for cell in cells[0]), "  ".join("-" * w for w in widths))  # under the header
     return lines
+
+
+def _fitted(rows: list[list[str]], widths: list[int], width: int, wrap: frozenset[int]) -> list[int]:
+    """``widths`` with the ``wrap`` columns narrowed (the widest first, never below their
+    longest word) until the table's lines are at most ``width`` columns, or as far as
+    they go."""
+    from rich.cells import cell_len
+
+    widths = list(widths)
+    floor = {i: max((cell_len(word) for row in rows for word in row[i].split()), default=1) for i in wrap}
+    excess = sum(widths) + 2 * (len(widths) - 1) - width
+    while excess > 0:
+        narrowable = [i for i in wrap if widths[i] > floor[i]]
+        if not narrowable:
+            break
+        widest = max(narrowable, key=lambda i: widths[i])
+        widths[widest] -= 1
+        excess -= 1
+    return widths
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    """``text`` as lines at most ``width`` columns wide, broken between words only (a
+    word wider than ``width`` has a line of its own); ``[text]`` when it fits."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
+        return [text]
+    lines: list[str] = []
+    for word in text.split():
+        if lines and cell_len(lines[-1]) + 1 + cell_len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines or [""]
 
 
 #: Verifier output keys with a column or a use of their own; a verifier's other scalar
@@ -176,6 +242,14 @@ def _hypothesis_rows(hyp: HypothesisResult) -> list[list[str]]:
         for row, other in zip(rows[1:], others, strict=True):
             row.append(other or "-")
     return rows
+
+
+def _hypothesis_table(hyp: HypothesisResult, width: int) -> list[str]:
+    """The lines of ``hyp``'s table, fitting ``width`` columns by wrapping its ``other``
+    column (free text: ``key=value, ...``) between words; the other columns (names,
+    numbers, intervals, p-values, verdicts) are never cut or wrapped."""
+    rows = _hypothesis_rows(hyp)
+    return _table(rows, width, wrap=frozenset({rows[0].index("other")}) if "other" in rows[0] else frozenset())
 
 
 def metric_entries(hyp: HypothesisResult, output: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -281,12 +355,19 @@ def not_significant(hyp: HypothesisResult, treatment: str) -> bool:
     return bool(flags) and not any(flags)
 
 
-def render_report(result: Result, width: int = TABLE_WIDTH) -> str:
+def render_report(result: Result, width: int | None = None) -> str:
     """Render ``result`` as text: metrics per condition, hypotheses, then errors.
 
-    The metrics table has a column per metric, or a row per condition × metric when that
-    would be wider than ``width`` columns.
+    The tables fit ``width`` columns: the metrics table has a column per metric, or a row
+    per condition × metric when that would be wider; a hypothesis table wraps its free
+    text (the ``other`` column: a verifier's own outputs) between words. Names, numbers,
+    p-values and intervals are never cut or wrapped: when they alone are wider, so are
+    the lines. ``None`` fits the width of stdout (:func:`report_width`: ``COLUMNS``, else
+    the terminal's, else :data:`TABLE_WIDTH`), the metrics table at most
+    :data:`TABLE_WIDTH`.
     """
+    fit = report_width() if width is None else width
+    metrics_width = min(fit, TABLE_WIDTH) if width is None else width
     lines = [f"Experiment: {result.experiment}"]
     if result.run_id:
         lines.append(f"Run: {result.run_id}")
@@ -301,7 +382,7 @@ def render_report(result: Result, width: int = TABLE_WIDTH) -> str:
         metric_names += [m for m in cm.metrics if m not in metric_names]
     if metric_names:
         lines.append("Metrics (mean ± sd)")
-        lines += _metrics_table(conditions, metric_names, width)
+        lines += _metrics_table(conditions, metric_names, metrics_width)
     else:
         lines.append("No metrics were recorded.")
     for hyp in result.metrics.hypotheses:
@@ -314,7 +395,7 @@ def render_report(result: Result, width: int = TABLE_WIDTH) -> str:
         if not hyp.results:
             lines.append("  no treatments to compare")
             continue
-        lines += _table(_hypothesis_rows(hyp))
+        lines += _hypothesis_table(hyp, fit)
         note = _ci_note(hyp)
         if note is not None:
             lines.append(note)
@@ -338,5 +419,5 @@ def render_report(result: Result, width: int = TABLE_WIDTH) -> str:
 
 __all__ = [
     "STANDARD_KEYS", "TABLE_WIDTH", "as_float", "format_value", "metric_entries", "metric_summary", "not_significant", "numbers_of",
-    "other_fields", "render_report",
+    "other_fields", "render_report", "report_width",
 ]

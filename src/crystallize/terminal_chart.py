@@ -170,7 +170,8 @@ def _metric_table(
     )
     table.add_column("condition", no_wrap=True, min_width=widths[0])  # names are never cut either
     if width is not None:
-        table.add_column("distribution", no_wrap=True, min_width=width, max_width=width)
+        chart_header = "distribution" if width >= len("distribution") else "distrib."  # never cut either
+        table.add_column(chart_header, no_wrap=True, min_width=width, max_width=width)
     for header, min_width in zip(_HEADERS[1:], widths[1:], strict=True):
         table.add_column(header, justify="left" if header == "95% CI" else "right", no_wrap=True, min_width=min_width)
     low = min(s.minimum for s in summaries)
@@ -182,10 +183,19 @@ def _metric_table(
             cells.insert(1, _chart_cell(s, scale, encoding))
         table.add_row(*cells)
     if width is not None:
-        left, right = _fmt(low), _fmt(high)
-        axis = left + " " * max(1, width - len(left) - len(right)) + right
-        table.add_row("", text(axis[: max(width, len(axis))], "dim"), "", "", "")
+        table.add_row("", text(_axis(low, high, width), "dim"), "", "", "")
     return table
+
+
+def _axis(low: float, high: float, width: int) -> str:
+    """The axis under the distribution column (``width`` wide): ``low`` at its left end,
+    ``high`` at its right. When the two do not fit on one line, ``high`` goes on a
+    second line, right-aligned: a number is never cut (each fits the column's
+    :data:`MIN_WIDTH`)."""
+    left, right = _fmt(low), _fmt(high)
+    if len(left) + 1 + len(right) <= width:
+        return left + " " * (width - len(left) - len(right)) + right
+    return left + "\n" + " " * max(0, width - len(right)) + right
 
 
 def _chart_cell(s: ConditionSummary, scale: _Scale, encoding: str | None) -> Any:

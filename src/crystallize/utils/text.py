@@ -64,10 +64,19 @@ def function_label(fn: object, default: str) -> str:
 
 
 def closest(name: str, choices: Iterable[str]) -> str | None:
-    """The choice most like ``name`` (a likely misspelling of it), or ``None``."""
+    """The choice most like ``name`` (a likely misspelling of it), or ``None``: one
+    differing only in letter case first (``ALPHA`` for ``alpha``), else the closest."""
     import difflib  # only when there is an error to report
 
-    close = difflib.get_close_matches(name, sorted(set(choices)), n=1, cutoff=0.6)
+    options = sorted(set(choices))
+    folded = name.casefold()
+    same = [option for option in options if option.casefold() == folded]
+    if same:
+        return same[0]
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    if not close:  # compared case-blind: "TRAIN_model" is still like "train_model"
+        matches = difflib.get_close_matches(folded, [o.casefold() for o in options], n=1, cutoff=0.6)
+        close = [next(o for o in options if o.casefold() == matches[0])] if matches else []
     return close[0] if close else None
 
 

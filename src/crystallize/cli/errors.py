@@ -84,10 +84,36 @@ def debug_enabled() -> bool:
 
 
 def is_user_error(exc: BaseException) -> bool:
-    """True for exceptions that describe a user's mistake rather than a bug."""
+    """True for exceptions that describe a user's mistake rather than a bug: besides
+    :class:`UserError` and Crystallize's own exceptions, a path the user gave that no
+    file can have (see :func:`bad_path_message`)."""
     from crystallize.exceptions import CrystallizeError
 
-    return isinstance(exc, UserError | CrystallizeError)
+    return isinstance(exc, UserError | CrystallizeError) or bad_path_message(exc) is not None
+
+
+def bad_path_message(exc: BaseException) -> str | None:
+    """The message for an error the OS (or Python) raises for a path that cannot be one
+    (one the user gave: an argument, ``root_dir``), else ``None``: a name too long
+    (``ENAMETOOLONG``), a symlink loop (``ELOOP``, or pathlib's ``Symlink loop from``),
+    a NUL byte (``embedded null byte``). A safety net: the commands check the paths they
+    are given first, with messages naming the argument."""
+    import errno
+
+    from crystallize.config.errors import quoted_path
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+        name = exc.filename if isinstance(exc.filename, str) else None
+        where = f"the path {quoted_path(name)}" if name else "a path"
+        if exc.errno == errno.ENAMETOOLONG:
+            return f"{where} is too long (a file or folder name in it, or the whole path, exceeds the system's limit)."
+        return f"{where} cannot be read: it is a symlink loop (too many levels of symbolic links)."
+    if isinstance(exc, RuntimeError) and str(exc).startswith("Symlink loop from "):  # pathlib, Python < 3.13
+        name = str(exc).removeprefix("Symlink loop from ")
+        return f"the path {name} cannot be read: it is a symlink loop (too many levels of symbolic links)."
+    if type(exc) is ValueError and str(exc) == "embedded null byte":
+        return "a path holds a NUL byte, which no path can contain."
+    return None
 
 
 def report(exc: BaseException) -> int:
@@ -105,7 +131,7 @@ def report(exc: BaseException) -> int:
         details = getattr(exc, "details", None)
         if details:
             print(printable(details.rstrip()), file=sys.stderr)
-    message = printable(str(exc).strip() or type(exc).__name__)
+    message = printable(bad_path_message(exc) or str(exc).strip() or type(exc).__name__)
     if user:
         print(f"Error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -265,6 +291,7 @@ __all__ = [
     "STOP_SIGNALS",
     "HeldSignals",
     "UserError",
+    "bad_path_message",
     "debug_enabled",
     "handle_errors",
     "hold_signals",

@@ -65,23 +65,43 @@ def experiment_arg(name_or_path: str) -> ExperimentArg:
         ConfigError: it is a folder holding no config.yaml, or its config.yaml cannot be
             parsed.
     """
-    from crystallize.cli.targets import names_folder
+    from crystallize.cli.targets import check_experiment_path, names_folder
     from crystallize.config.discovery import declared_folder
     from crystallize.config.loader import resolve_config_path
 
     if not names_folder(name_or_path):
         return ExperimentArg(typed_name(name_or_path), name_or_path)
-    path = Path(name_or_path)
-    if not path.exists():
-        raise UserError(f"{path}: no such file or folder.")
+    path = check_experiment_path(name_or_path)  # exists, can be read, is a folder or a config
     folder = declared_folder(resolve_config_path(path), strict=True)  # the one named: say what is wrong
     return ExperimentArg(folder.name, name_or_path, store_root(folder))
 
 
 def store_root(folder: DeclaredFolder) -> Path:
     """Where the runs of ``folder``'s experiment are looked for: its data directory
-    (``data`` for an experiment without a store, as for any experiment)."""
+    (``data`` for an experiment without a store, as for any experiment).
+
+    Raises:
+        UserError: its ``plugins.artifacts.root_dir`` cannot be a path (it holds a NUL
+            byte, or is too long), naming its config.yaml.
+    """
+    problem = root_problem(folder)
+    if problem is not None:
+        raise UserError(problem)
     return folder.root if folder.root is not None else Path("data")
+
+
+def root_problem(folder: DeclaredFolder) -> str | None:
+    """Why ``folder``'s declared ``plugins.artifacts.root_dir`` cannot be a path, as a
+    message naming its config.yaml; ``None`` when it can (or is ``null``)."""
+    from crystallize.config.errors import path_problem, quoted_path
+
+    if folder.root is None:
+        return None
+    text = str(folder.root)
+    problem = path_problem(text)
+    if problem is None:
+        return None
+    return f"{display(folder.config)}: plugins.artifacts.root_dir {quoted_path(text)} {problem}."
 
 
 def declared_here() -> list[DeclaredFolder]:
@@ -97,10 +117,20 @@ def declared_here() -> list[DeclaredFolder]:
 
 # -- finding stores and runs --------------------------------------------------------------
 def has_store(root: Path) -> bool:
-    """True when ``root`` holds a run store (checked without creating one)."""
+    """True when ``root`` holds a run store (checked without creating one); false as well
+    when no path can be spelled so (a NUL byte, too long) or it is a symlink loop."""
+    import errno
+
     from crystallize.store import DB_FILENAME
 
-    return (Path(root) / DB_FILENAME).is_file()
+    try:
+        return (Path(root) / DB_FILENAME).is_file()
+    except ValueError:
+        return False
+    except OSError as exc:
+        if exc.errno in (errno.ENAMETOOLONG, errno.ELOOP):
+            return False
+        raise
 
 
 def check_store_file(root: Path) -> None:
@@ -123,14 +153,21 @@ def check_root_option(root: str) -> Path:
     """``--root`` as a Path, after checking that it is a data directory with a run store.
 
     Raises:
-        UserError: it is empty, a file (such as crystallize.db itself), missing, or holds
-            no crystallize.db file.
+        UserError: it is empty, too long or holds a NUL byte, cannot be read (a symlink
+            loop, no permission), is a file (such as crystallize.db itself), missing, or
+            holds no crystallize.db file.
     """
+    from crystallize.cli.targets import check_path_text, stat_problem, unreadable
     from crystallize.store import DB_FILENAME
 
     if not root.strip():
         raise UserError(f"--root is empty; {ROOT_MEANING}.")
+    check_path_text(root, "--root")
     path = Path(root)
+    error = stat_problem(path)
+    reason = unreadable(path, error) if error is not None else ""
+    if reason:  # a symlink loop, no permission: not merely missing
+        raise UserError(f"--root: {reason}; {ROOT_MEANING}.")
     if path.is_file():
         hint = f" Use: --root {display(path.parent)}" if path.name == DB_FILENAME else ""
         raise UserError(f"--root {display(path)} is a file; {ROOT_MEANING}.{hint}")
@@ -160,8 +197,8 @@ def candidate_roots(
     if experiment is not None:
         roots += [experiment.root] if experiment.root is not None else experiment_roots(experiment.name)
     roots.append(Path("data"))
-    if everywhere:
-        roots += [store_root(folder) for folder in declared_here()]
+    if everywhere:  # another experiment's broken root_dir is its own problem: skip it
+        roots += [store_root(folder) for folder in declared_here() if root_problem(folder) is None]
     unique: list[Path] = []
     for path in roots:
         if path.resolve() not in [p.resolve() for p in unique]:
@@ -477,7 +514,7 @@ def report_command(
     run: str | None = typer.Option(None, "--run", "-r", help="A run id (default: the latest run)."),
     output: str = typer.Option("report.html", "--output", "-o", metavar="PATH", help="Where to write the HTML file."),
     force: bool = typer.Option(
-        False, "--force", "-f", help="Overwrite the output file even if it is not an earlier Crystallize report."
+        False, "--force", "-f", help="Overwrite the output file even if it is not an earlier Crystallize report (never a run store or database)."
     ),
     root: str | None = typer.Option(None, "--root", help=ROOT_OPTION_HELP),
 ) -> None:
@@ -549,6 +586,7 @@ __all__ = [
     "report_command",
     "resolve_run",
     "error_count",
+    "root_problem",
     "experiment_arg",
     "failure_tracebacks",
     "find_run",

@@ -29,7 +29,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from crystallize.cli.errors import UserError, known, suggest
-from crystallize.cli.plugin_settings import EXECUTORS, execution_plugin, rebuild_plugins
+from crystallize.cli.plugin_settings import (
+    EXECUTORS,
+    IgnoredOptionError,
+    execution_plugin,
+    rebuild_plugins,
+)
 from crystallize.cli.text import printable, typed_name
 
 if TYPE_CHECKING:
@@ -193,12 +198,17 @@ def _rebuild_plugins(
     experiment: Experiment, plugin_values: dict[str, dict[str, Any]], set_keys: dict[str, dict[str, str]]
 ) -> None:
     """:func:`rebuild_plugins` one kind at a time, so that a bad value's error starts
-    with the ``--set`` key(s) that gave it, like every other ``--set`` error."""
+    with the ``--set`` key(s) that gave it, like every other ``--set`` error (an
+    execution setting the executor would ignore is named, flag or ``--set`` key, by
+    the error itself)."""
+    given = {name: f"--set {key}" for name, key in set_keys["execution"].items()}
     for kind, values in plugin_values.items():
         if not values:
             continue
         try:
-            rebuild_plugins(experiment, {other: values if other == kind else {} for other in plugin_values})
+            rebuild_plugins(experiment, {other: values if other == kind else {} for other in plugin_values}, given)
+        except IgnoredOptionError:
+            raise
         except UserError as exc:
             keys = list(set_keys[kind].values())
             if not keys:

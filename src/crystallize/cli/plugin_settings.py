@@ -8,7 +8,7 @@ keeps exactly one plugin per kind.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crystallize.cli.errors import UserError, suggest
@@ -20,10 +20,64 @@ if TYPE_CHECKING:
 
 #: The execution strategies ``--executor`` accepts (those of config.yaml).
 EXECUTORS = STRATEGY_NAMES
+#: How each execution setting is named in messages when it came from a flag; a setting
+#: given with ``--set`` is named ``--set plugins.execution.NAME`` instead.
+EXECUTION_FLAGS = {"strategy": "--executor", "workers": "--workers", "address": "--address"}
 
 
-def rebuild_plugins(experiment: Experiment, values: dict[str, dict[str, Any]]) -> None:
-    """Rebuild the plugin of each kind in ``values`` (``{"seed": {"seed": 3}, ...}``)."""
+def choice_hint(value: str, choices: Iterable[str]) -> str:
+    """``" Did you mean 'x'?"`` for ``value``, one of ``choices`` but for case
+    (``Process``) or a likely misspelling of one (``proces``); else ``""``."""
+    options = list(choices)
+    same = [choice for choice in options if choice.casefold() == value.casefold()]
+    if same:
+        return f" Did you mean '{same[0]}'?"
+    return suggest(value, options)
+
+
+def unknown_choice(what: str, value: object, choices: Sequence[str]) -> UserError:
+    """``unknown <what> 'value'. Did you mean 'x'? Use one of: a, b.``"""
+    return UserError(f"unknown {what} {value!r}.{choice_hint(str(value), choices)} Use one of: {', '.join(choices)}.")
+
+
+def ignored_option(strategy: str, workers: Any, address: Any, given: Mapping[str, str] | None = None) -> str | None:
+    """Why ``workers`` or ``address`` cannot go with ``strategy`` (the strategy would
+    silently ignore it), or ``None`` when both are used.
+
+    ``given`` names each setting as the user gave it (:data:`EXECUTION_FLAGS` by default,
+    ``--set plugins.execution.workers``...), so the message says which to change.
+    """
+    from crystallize.config.schema import STRATEGY_OPTIONS
+
+    names = {**EXECUTION_FLAGS, **(given or {})}
+    chosen = names["strategy"]
+
+    def choose(value: str) -> str:
+        return f"{chosen}={value}" if chosen.startswith("--set ") else f"{chosen} {value}"
+
+    if workers is not None and strategy not in STRATEGY_OPTIONS["workers"]:
+        parallel = STRATEGY_OPTIONS["workers"]
+        others = ", ".join(name for name in parallel if name != "process")
+        why = " runs one replicate at a time and" if strategy == "serial" else ""
+        return (
+            f"{names['workers']} is for parallel executors only ({', '.join(parallel)}); the {strategy} executor "
+            f"({choose(strategy)}){why} would ignore it. Leave out "
+            f"{names['workers']}, or use a parallel executor: {choose('process')} (or {others})."
+        )
+    if address is not None and strategy not in STRATEGY_OPTIONS["address"]:
+        source = "" if chosen == EXECUTION_FLAGS["strategy"] else f" from {chosen}"
+        return f"{names['address']} is for the Ray executor only (got executor '{strategy}'{source})."
+    return None
+
+
+def rebuild_plugins(
+    experiment: Experiment, values: dict[str, dict[str, Any]], given: Mapping[str, str] | None = None
+) -> None:
+    """Rebuild the plugin of each kind in ``values`` (``{"seed": {"seed": 3}, ...}``).
+
+    ``given`` names the execution settings as the user gave them, for messages (see
+    :func:`execution_plugin`).
+    """
     from crystallize.experiment import is_execution_plugin
     from crystallize.plugins import ArtifactPlugin, LoggingPlugin, SeedPlugin
 
@@ -35,7 +89,7 @@ def rebuild_plugins(experiment: Experiment, values: dict[str, dict[str, Any]]) -
     if values["logging"]:
         builders.append((lambda p: isinstance(p, LoggingPlugin), lambda: _logging_plugin(experiment, values["logging"])))
     if values["execution"]:
-        builders.append((is_execution_plugin, lambda: execution_plugin(experiment, **values["execution"])))
+        builders.append((is_execution_plugin, lambda: execution_plugin(experiment, **values["execution"], given=given)))
     for matches, build in builders:
         replace_plugin(experiment, matches, build())
 
@@ -76,6 +130,17 @@ def _artifact_plugin(experiment: Experiment, values: dict[str, Any]) -> BasePlug
     versioned = values.get("versioned", current.versioned if current else False)
     if root is not None and not isinstance(root, str):
         root = str(root)
+    if root is not None and not root.strip():
+        raise UserError(
+            f"plugins.artifacts.root_dir: {root!r} is blank: give a directory (relative to the working "
+            "directory), '.' for the working directory itself, or null for no store."
+        )
+    if root is not None:
+        from crystallize.config.errors import path_problem, quoted_path
+
+        problem = path_problem(root)
+        if problem is not None:  # it would fail only once the run is stored
+            raise UserError(f"plugins.artifacts.root_dir: {quoted_path(root)} {problem}.")
     if not isinstance(versioned, bool):
         raise UserError(f"plugins.artifacts.versioned must be true or false, got {versioned!r}.")
     return ArtifactPlugin(root_dir=root, versioned=versioned)  # type: ignore[arg-type]
@@ -103,11 +168,19 @@ def execution_plugin(
     strategy: str | None = None,
     workers: int | None = None,
     address: str | None = None,
+    *,
+    given: Mapping[str, str] | None = None,
 ) -> BasePlugin | None:
     """The execution plugin for ``--executor/--workers/--address`` (``None``: keep the current).
 
     ``--workers`` alone keeps a parallel experiment's executor type and makes a serial
-    one use processes; ``--address`` alone means Ray.
+    one use processes; ``--address`` alone means Ray. ``given`` names each setting as the
+    user gave it, for messages (:data:`EXECUTION_FLAGS` by default).
+
+    Raises:
+        UserError: an unknown executor, a bad number of workers, or an option the
+            executor would ignore (``--workers`` with ``--executor serial``, ``--address``
+            with anything but ``ray``), which is refused rather than silently dropped.
     """
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise UserError(f"workers must be a whole number of at least 1, got {workers!r}.")
@@ -121,15 +194,18 @@ def execution_plugin(
         else:
             return None
     if strategy not in EXECUTORS:
-        raise UserError(
-            f"unknown executor {strategy!r}.{suggest(str(strategy), EXECUTORS)} "
-            f"Use one of: {', '.join(EXECUTORS)}."
-        )
-    if address is not None and strategy != "ray":
-        raise UserError(f"--address is for the Ray executor only (got executor '{strategy}').")
+        raise unknown_choice("executor", strategy, EXECUTORS)
+    problem = ignored_option(strategy, workers, address, given)
+    if problem is not None:
+        raise IgnoredOptionError(problem)
     from crystallize.config.build import execution_plugin as build_execution_plugin
 
     return build_execution_plugin(strategy, workers, address)
+
+
+class IgnoredOptionError(UserError):
+    """An execution setting the chosen executor would ignore; the message names every
+    setting as the user gave it (so it needs no ``--set KEY:`` prefix)."""
 
 
 def _current_strategy(experiment: Experiment) -> str:
@@ -145,4 +221,14 @@ def _current_strategy(experiment: Experiment) -> str:
     return "serial"
 
 
-__all__ = ["EXECUTORS", "execution_plugin", "rebuild_plugins", "replace_plugin"]
+__all__ = [
+    "EXECUTION_FLAGS",
+    "EXECUTORS",
+    "IgnoredOptionError",
+    "choice_hint",
+    "execution_plugin",
+    "ignored_option",
+    "rebuild_plugins",
+    "replace_plugin",
+    "unknown_choice",
+]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import typer
@@ -25,6 +24,7 @@ from crystallize.cli.overrides import (
     parse_assignments,
     select_treatments,
 )
+from crystallize.cli.plugin_settings import unknown_choice
 from crystallize.cli.progress import RunProgress
 from crystallize.cli.shell import command_line
 from crystallize.cli.targets import Target, data_root, display, resolve_target, stdout_to_stderr
@@ -37,15 +37,17 @@ if TYPE_CHECKING:
     from crystallize.treatment import Treatment
 
 
-class Strategy(StrEnum):
-    """``--strategy`` choices."""
-
-    rerun = "rerun"
-    resume = "resume"
+#: ``--strategy`` choices.
+STRATEGIES = ("rerun", "resume")
 
 
-Executor = StrEnum("Executor", {name: name for name in EXECUTORS})  # type: ignore[misc]
-Executor.__doc__ = "``--executor`` choices."
+def checked_choice(option: str, what: str, value: str | None, choices: Sequence[str]) -> str | None:
+    """``value`` when it is one of ``choices`` (or ``None``); else a :class:`UserError`
+    in the words of ``--set``'s (``--executor: unknown executor 'foo'. Did you mean ...?
+    Use one of: ...``), not the parser's. Checked before any experiment is loaded."""
+    if value is None or value in choices:
+        return value
+    raise UserError(f"{option}: {unknown_choice(what, value, choices)}")
 
 
 @command_help(
@@ -68,21 +70,26 @@ def run_command(
         None, "--set", "-s", metavar="KEY=VALUE",
         help="Override a value for this run (YAML scalar): a context key, treatments.T.KEY, replicates, seed, plugins.*.",
     ),
-    strategy: Strategy = typer.Option(
-        "rerun", "--strategy", help="rerun computes everything; resume continues the latest matching run.",
+    strategy: str = typer.Option(
+        "rerun", "--strategy", metavar=f"<{'|'.join(STRATEGIES)}>",
+        help="rerun computes everything; resume continues the latest matching run.",
     ),
     no_cache: bool = typer.Option(False, "--no-cache", help="Compute every step (ignore the step cache)."),
     workers: int | None = typer.Option(None, "--workers", "-w", min=1, help="Parallel workers."),
-    executor: Executor | None = typer.Option(None, "--executor", help="How replicates are scheduled."),
+    executor: str | None = typer.Option(
+        None, "--executor", metavar=f"<{'|'.join(EXECUTORS)}>", help="How replicates are scheduled."
+    ),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address (implies --executor ray)."),
     seed: int | None = typer.Option(None, "--seed", min=0, max=2**32 - 1, help="Base seed for this run."),
     json_output: bool = typer.Option(False, "--json", help="Print only the result as JSON on stdout."),
 ) -> None:
+    checked_choice("--strategy", "strategy", strategy, STRATEGIES)
+    checked_choice("--executor", "executor", executor, EXECUTORS)
     settings = RunSettings(
         assignments=parse_assignments(set_values or []),
         replicates=replicates,
         seed=seed,
-        executor=executor.value if executor is not None else None,
+        executor=executor,
         workers=workers,
         address=address,
         no_cache=no_cache,
@@ -99,7 +106,7 @@ def run_command(
             ("--no-cache", no_cache), ("--json", json_output),
         ],
     )
-    results = execute(target, selected, Strategy(strategy).value, json_output, resume)
+    results = execute(target, selected, strategy, json_output, resume)
     failed = sum(len(r.errors) for r in results.values())
     try:
         if json_output:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -158,35 +158,193 @@ def looks_like_path(value: str) -> bool:
 
 def names_folder(value: str) -> bool:
     """True when ``value`` is to be read as a path to an experiment folder or its config,
-    not as an experiment name: it looks like a path, or is a folder holding config.yaml."""
+    not as an experiment name: it looks like a path, or is a folder holding config.yaml.
+
+    Raises:
+        UserError: ``value`` can be neither a name nor a path: it is too long, or holds a
+            NUL byte (see :func:`check_path_text`).
+    """
+    if looks_like_path(value):
+        check_path_text(value, "the path")
+        return True
+    check_path_text(value, "the experiment name or path")
     path = Path(value)
-    return looks_like_path(value) or (path.is_dir() and (path / "config.yaml").is_file())
+    try:
+        return path.is_dir() and (path / "config.yaml").is_file()
+    except (OSError, ValueError):  # it cannot be examined: it is not a folder, but may be a name
+        return False
+
+
+def check_path_text(value: str, what: str) -> None:
+    """Refuse ``value`` (``what`` the user gave, e.g. ``--root``) when no path can be
+    spelled so: it holds a NUL byte, or it or one of its names is too long for the OS.
+
+    Raises:
+        UserError: ``<what> 'yyyy…' (300 characters) is too long: ...``.
+    """
+    from crystallize.config.errors import path_problem, quoted_path
+
+    problem = path_problem(value)
+    if problem is not None:
+        raise UserError(f"{what} {quoted_path(value)} {problem}.")
+
+
+def stat_problem(path: Path) -> OSError | None:
+    """The error examining ``path`` (following symbolic links) raises, else ``None``."""
+    import os
+
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc
+    except ValueError as exc:  # a NUL byte: refused before (check_path_text), but be safe
+        return OSError(0, str(exc))
+    return None
+
+
+def unreadable(path: Path, exc: OSError) -> str:
+    """Why ``path`` cannot be read, from the ``exc`` examining it raised (``""`` when it
+    does not exist: the caller says so)."""
+    import errno
+
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        if path.is_symlink():
+            import os
+
+            with contextlib.suppress(OSError):
+                return f"{display(path)} is a symbolic link to {os.readlink(path)}, which does not exist"
+        return ""
+    reasons = {
+        errno.ELOOP: "it is a symlink loop (too many levels of symbolic links)",
+        errno.EACCES: "permission denied",
+        errno.EPERM: "permission denied",
+        errno.ENAMETOOLONG: "the path is too long",
+    }
+    reason = reasons.get(exc.errno or 0, exc.strerror or str(exc) or type(exc).__name__)
+    return f"{display(path)} cannot be read: {reason}"
+
+
+def check_experiment_path(value: str) -> Path:
+    """``value``, typed for an experiment's folder or its config.yaml, as a Path, after
+    checking that it can be one: it exists and can be read, it is a folder or a regular
+    file, and a file of another name than ``*.yaml`` holds YAML settings.
+
+    A folder without a config.yaml is left to the loader, which says what a folder
+    experiment holds.
+
+    Raises:
+        UserError: saying what is wrong with the path (missing, a symlink loop, a
+            directory where the config file should be, a device, not a config).
+    """
+    check_path_text(value, "the path")
+    path = Path(value)
+    error = stat_problem(path)
+    if error is not None:
+        raise UserError(f"{unreadable(path, error) or f'{display(path)}: no such file or folder'}.")
+    if path.is_dir():
+        config = path / "config.yaml"
+        error = stat_problem(config)
+        if error is not None:
+            reason = unreadable(config, error)
+            if reason:
+                raise UserError(f"{reason}; an experiment's config.yaml must be a readable file.")
+            if path.suffix.lower() in (".yaml", ".yml"):
+                raise UserError(
+                    f"{display(path)} is a directory, not a config file; give the experiment's folder "
+                    "or its config.yaml file."
+                )
+            return path  # the loader says what a folder experiment holds
+        if config.is_dir():
+            raise UserError(f"{display(config)} is a directory, not a config file; an experiment's config.yaml must be a file.")
+        if not config.is_file():
+            raise UserError(f"{display(config)} is not a regular file; an experiment's config.yaml must be a file.")
+        return path
+    if not path.is_file():
+        raise UserError(
+            f"{display(path)} is not a regular file (nor a folder); give an experiment's folder or its config.yaml."
+        )
+    if path.suffix.lower() not in (".yaml", ".yml", ".py") and not _holds_settings(path):
+        raise UserError(
+            f"{display(path)} is not a config.yaml (it holds no YAML mapping of settings); give an "
+            "experiment's folder or its config.yaml."
+        )
+    return path
+
+
+def _holds_settings(path: Path) -> bool:
+    """True when the file at ``path`` parses as a YAML mapping (it may be a config)."""
+    from crystallize.config.yaml_io import load_yaml
+    from crystallize.exceptions import ConfigError
+
+    try:
+        return isinstance(load_yaml(path).data, dict)
+    except ConfigError:
+        return False
+
+
+def check_root_dirs(experiments: Iterable[Experiment]) -> None:
+    """Refuse an experiment whose ArtifactPlugin ``root_dir`` no path can be: one holding
+    a NUL byte, or too long for the OS (it would fail only once the run is stored).
+
+    Raises:
+        UserError: naming the config.yaml and ``plugins.artifacts.root_dir``.
+    """
+    import os
+
+    from crystallize.config.errors import path_problem, quoted_path
+    from crystallize.plugins.artifacts import ArtifactPlugin
+
+    for experiment in experiments:
+        plugin = experiment.get_plugin(ArtifactPlugin)
+        root = getattr(plugin, "root_dir", None) if plugin is not None else None
+        if root is None:
+            continue
+        text = os.fspath(root)
+        problem = path_problem(text) if isinstance(text, str) else None
+        if problem is None:
+            continue
+        config = getattr(experiment, "config_path", None)
+        where = (
+            f"{display(config)}: plugins.artifacts.root_dir" if config is not None
+            else f"experiment '{experiment.name}': its ArtifactPlugin root_dir"
+        )
+        raise UserError(f"{where} {quoted_path(text)} {problem}.")
 
 
 def resolve_target(name_or_path: str, root: str | Path = ".") -> Target:
     """The experiment (and its graph) named by ``name_or_path``.
 
     Raises:
-        UserError: nothing by that name or path, or its folder failed to load.
+        UserError: nothing by that name or path, its folder failed to load, or an
+            experiment to run has a ``root_dir`` no path can be.
     """
     if names_folder(name_or_path):
-        return load_target(Path(name_or_path))
+        target = load_target(Path(name_or_path))
+        check_root_dirs(target.experiments)
+        return target
     from crystallize.cli.text import typed_name
 
     found = discover_here(root)
     name = typed_name(name_or_path, found.experiments)
     experiment = found.experiments.get(name)
     if experiment is not None:
-        return Target(name, experiment, found.graphs.get(name))
+        target = Target(name, experiment, found.graphs.get(name))
+        check_root_dirs(target.experiments)
+        return target
     raise unknown_experiment(name, found)
 
 
 def load_target(path: Path) -> Target:
-    """Load the folder experiment at ``path`` and, when it reads others, its graph."""
+    """Load the folder experiment at ``path`` and, when it reads others, its graph.
+
+    Raises:
+        UserError: ``path`` cannot be an experiment's folder or config.yaml (see
+            :func:`check_experiment_path`).
+        ConfigError: its folder failed to load.
+    """
     from crystallize.config import ExperimentGraph, LoadSession
 
-    if not path.exists():
-        raise UserError(f"{path}: no such file or folder.")
+    check_experiment_path(str(path))
     session = LoadSession()
     experiment = session.load(path)
     graph = None
@@ -221,7 +379,7 @@ def display(path: str | Path) -> str:
     target = Path(path)
     try:
         relative = (target.parent.resolve() / target.name).relative_to(Path.cwd().resolve())
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
         return str(target)
     return str(relative) if str(relative) != "." else "."
 
@@ -240,6 +398,9 @@ __all__ = [
     "CatalogEntry",
     "Target",
     "catalog",
+    "check_experiment_path",
+    "check_path_text",
+    "check_root_dirs",
     "data_root",
     "discover_here",
     "display",

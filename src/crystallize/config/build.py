@@ -24,6 +24,7 @@ from crystallize.config.modules import (
     verifier_factories,
 )
 from crystallize.config.schema import (
+    STRATEGY_OPTIONS,
     Call,
     ExperimentConfig,
     HypothesisSpec,
@@ -378,7 +379,18 @@ def execution_plugin(strategy: str, workers: int | None = None, address: str | N
 
     ``workers`` is the pool size (threads, processes, Ray CPUs) or the async concurrency;
     ``address`` is the Ray cluster's. The callers have validated both.
+
+    Raises:
+        ValueError: an option the strategy would ignore (``workers`` with ``serial``,
+            ``address`` with anything but ``ray``; see ``STRATEGY_OPTIONS``): a caller
+            that missed it must not have it silently dropped.
     """
+    for option, value in (("workers", workers), ("address", address)):
+        if value is not None and strategy not in STRATEGY_OPTIONS[option]:
+            raise ValueError(
+                f"'{option}' is used only with strategy: {', '.join(STRATEGY_OPTIONS[option])} "
+                f"(the {strategy} strategy would ignore it)"
+            )
     if strategy in ("thread", "process"):
         return ParallelExecution(max_workers=workers, executor_type=strategy)
     if strategy == "async":

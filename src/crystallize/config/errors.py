@@ -23,8 +23,55 @@ def display_path(path: str | os.PathLike[str]) -> str:
     target = Path(path)
     try:
         return str(target.resolve().relative_to(Path.cwd().resolve()))
-    except (ValueError, OSError):
+    except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop (Python < 3.13)
         return str(target)
+
+
+#: File and folder name, and whole path, limits (in bytes) when the OS does not say.
+DEFAULT_NAME_MAX = 255
+DEFAULT_PATH_MAX = 4096
+
+
+def path_limits(path: str | os.PathLike[str] = ".") -> tuple[int, int]:
+    """``(longest file or folder name, longest path)`` in bytes on the file system that
+    holds ``path`` (its nearest existing folder), or the usual limits when unknown."""
+    folder = Path(path)
+    try:
+        while not folder.is_dir() and folder != folder.parent:
+            folder = folder.parent
+        return os.pathconf(folder, "PC_NAME_MAX"), os.pathconf(folder, "PC_PATH_MAX")
+    except (AttributeError, ValueError, OSError):  # no pathconf (Windows), or not known
+        return DEFAULT_NAME_MAX, DEFAULT_PATH_MAX
+
+
+def path_problem(value: str) -> str | None:
+    """Why the text ``value`` cannot be a path on this system (it holds a NUL byte, or it
+    or one of its file or folder names is too long), else ``None``. The words follow the
+    value quoted, e.g. ``f"root_dir {quoted_path(v)} {path_problem(v)}."``."""
+    if "\0" in value:
+        return "holds a NUL byte, which no path can contain"
+    try:
+        encoded = os.fsencode(value)
+    except UnicodeError:  # not encodable: the OS says what is wrong
+        return None
+    separators = {os.sep, os.altsep or os.sep}
+    for separator in separators - {"/"}:
+        encoded = encoded.replace(os.fsencode(separator), b"/")
+    name_max, path_max = path_limits(os.fsdecode(encoded.rsplit(b"/", 1)[0] or b"."))
+    longest = max(len(part) for part in encoded.split(b"/"))
+    if longest > name_max:
+        return f"is too long: a file or folder name can have at most {name_max} bytes"
+    if len(encoded) >= path_max:
+        return f"is too long: a path can have at most {path_max - 1} bytes"
+    return None
+
+
+def quoted_path(value: str, width: int = 40) -> str:
+    """``value`` quoted for a message; a long one is cut to its first ``width``
+    characters and followed by its length: ``'yyyy…' (256 characters)``."""
+    if len(value) <= width + 8:
+        return repr(value)
+    return f"{value[:width] + '…'!r} ({len(value)} characters)"
 
 
 @dataclass(frozen=True)
@@ -115,4 +162,7 @@ __all__ = [
     "Problem",
     "did_you_mean",
     "display_path",
+    "path_limits",
+    "path_problem",
+    "quoted_path",
 ]

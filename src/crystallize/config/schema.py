@@ -28,7 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from crystallize.config.errors import did_you_mean
+from crystallize.config.errors import did_you_mean, path_problem, quoted_path
 from crystallize.config.yaml_io import FieldPath
 from crystallize.plugins.execution import STRATEGY_NAMES
 from crystallize.store.artifacts import validate_artifact_name
@@ -295,6 +295,28 @@ class TreatmentSpec(_Model):
             raise ValueError("give either steps (swap some) or pipeline (replace all), not both")
 
 
+def _empty_treatment_parts(name: str, spec: TreatmentSpec) -> list[tuple[FieldPath, str]]:
+    """An empty ``pipeline: []`` (nothing to run or measure) or ``steps: {}`` (swaps no
+    step) of treatment ``name``: refused, as a top-level ``steps: []`` is, rather than
+    run as a condition that records nothing or runs like the baseline."""
+    problems: list[tuple[FieldPath, str]] = []
+    if spec.pipeline is not None and not spec.pipeline:
+        problems.append((
+            ("treatments", name, "pipeline"),
+            f"treatment '{name}' has an empty pipeline: list at least one step (there would be nothing "
+            "to run or measure), or leave pipeline out to run the experiment's steps (a context "
+            "value named 'pipeline' goes under values:)",
+        ))
+    if spec.steps is not None and not spec.steps:
+        problems.append((
+            ("treatments", name, "steps"),
+            f"treatment '{name}' swaps no step (steps is empty): name the steps to swap as "
+            "{step_name: replacement}, or leave steps out to run the experiment's steps (a context "
+            "value named 'steps' goes under values:)",
+        ))
+    return problems
+
+
 class CliSpec(_Model):
     """``cli:`` how the command line lists the experiment."""
 
@@ -370,6 +392,9 @@ class ArtifactsSpec(_Model):
     def _not_blank(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             raise _fail("is blank: give a directory (relative to the working directory), '.' for the working directory itself, or null for no store")
+        problem = path_problem(value) if value is not None else None
+        if problem is not None:
+            raise _fail(f"{quoted_path(value)} {problem}")
         return value
 
 
@@ -416,6 +441,7 @@ class ExperimentConfig(_Model):
         for name, spec in self.treatments.items():
             if name == "baseline":
                 problems.append((("treatments", name), "'baseline' is the untreated condition; give the treatment another name"))
+            problems += _empty_treatment_parts(name, spec)
             for key in spec.values:
                 if key in RESERVED_CONTEXT_KEYS:
                     problems.append(

@@ -71,7 +71,7 @@ def test_a_too_long_root_dir_in_config_is_a_user_error(cli, make_experiment, com
     make_experiment("long", config=ROOT_CONFIG.format(name="long", root=LONG_ROOT))
     proc = cli(command, "long")
     assert_one_line_user_error(
-        proc, os.path.join("experiments", "long", "config.yaml"), "plugins.artifacts.root_dir 'zzzz",
+        proc, os.path.join("experiments", "long", "config.yaml"), "plugins.artifacts.root_dir: 'zzzz",
         "(300 characters) is too long",
     )
     assert "running" not in proc.stdout

@@ -101,7 +101,7 @@ def root_problem(folder: DeclaredFolder) -> str | None:
     problem = path_problem(text)
     if problem is None:
         return None
-    return f"{display(folder.config)}: plugins.artifacts.root_dir {quoted_path(text)} {problem}."
+    return f"{display(folder.config)}: plugins.artifacts.root_dir: {quoted_path(text)} {problem}."
 
 
 def declared_here() -> list[DeclaredFolder]:

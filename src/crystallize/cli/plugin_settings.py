@@ -8,7 +8,7 @@ keeps exactly one plugin per kind.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from crystallize.cli.errors import UserError, suggest
@@ -25,19 +25,9 @@ EXECUTORS = STRATEGY_NAMES
 EXECUTION_FLAGS = {"strategy": "--executor", "workers": "--workers", "address": "--address"}
 
 
-def choice_hint(value: str, choices: Iterable[str]) -> str:
-    """``" Did you mean 'x'?"`` for ``value``, one of ``choices`` but for case
-    (``Process``) or a likely misspelling of one (``proces``); else ``""``."""
-    options = list(choices)
-    same = [choice for choice in options if choice.casefold() == value.casefold()]
-    if same:
-        return f" Did you mean '{same[0]}'?"
-    return suggest(value, options)
-
-
 def unknown_choice(what: str, value: object, choices: Sequence[str]) -> UserError:
     """``unknown <what> 'value'. Did you mean 'x'? Use one of: a, b.``"""
-    return UserError(f"unknown {what} {value!r}.{choice_hint(str(value), choices)} Use one of: {', '.join(choices)}.")
+    return UserError(f"unknown {what} {value!r}.{suggest(str(value), choices)} Use one of: {', '.join(choices)}.")
 
 
 def ignored_option(strategy: str, workers: Any, address: Any, given: Mapping[str, str] | None = None) -> str | None:
@@ -225,7 +215,6 @@ __all__ = [
     "EXECUTION_FLAGS",
     "EXECUTORS",
     "IgnoredOptionError",
-    "choice_hint",
     "execution_plugin",
     "ignored_option",
     "rebuild_plugins",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -282,55 +282,22 @@ def _holds_settings(path: Path) -> bool:
         return False
 
 
-def check_root_dirs(experiments: Iterable[Experiment]) -> None:
-    """Refuse an experiment whose ArtifactPlugin ``root_dir`` no path can be: one holding
-    a NUL byte, or too long for the OS (it would fail only once the run is stored).
-
-    Raises:
-        UserError: naming the config.yaml and ``plugins.artifacts.root_dir``.
-    """
-    import os
-
-    from crystallize.config.errors import path_problem, quoted_path
-    from crystallize.plugins.artifacts import ArtifactPlugin
-
-    for experiment in experiments:
-        plugin = experiment.get_plugin(ArtifactPlugin)
-        root = getattr(plugin, "root_dir", None) if plugin is not None else None
-        if root is None:
-            continue
-        text = os.fspath(root)
-        problem = path_problem(text) if isinstance(text, str) else None
-        if problem is None:
-            continue
-        config = getattr(experiment, "config_path", None)
-        where = (
-            f"{display(config)}: plugins.artifacts.root_dir" if config is not None
-            else f"experiment '{experiment.name}': its ArtifactPlugin root_dir"
-        )
-        raise UserError(f"{where} {quoted_path(text)} {problem}.")
-
-
 def resolve_target(name_or_path: str, root: str | Path = ".") -> Target:
     """The experiment (and its graph) named by ``name_or_path``.
 
     Raises:
-        UserError: nothing by that name or path, its folder failed to load, or an
-            experiment to run has a ``root_dir`` no path can be.
+        UserError: nothing by that name or path, or its folder failed to load (a
+            ``root_dir`` no path can be is refused there, by the config's schema).
     """
     if names_folder(name_or_path):
-        target = load_target(Path(name_or_path))
-        check_root_dirs(target.experiments)
-        return target
+        return load_target(Path(name_or_path))
     from crystallize.cli.text import typed_name
 
     found = discover_here(root)
     name = typed_name(name_or_path, found.experiments)
     experiment = found.experiments.get(name)
     if experiment is not None:
-        target = Target(name, experiment, found.graphs.get(name))
-        check_root_dirs(target.experiments)
-        return target
+        return Target(name, experiment, found.graphs.get(name))
     raise unknown_experiment(name, found)
 
 
@@ -400,7 +367,6 @@ __all__ = [
     "catalog",
     "check_experiment_path",
     "check_path_text",
-    "check_root_dirs",
     "data_root",
     "discover_here",
     "display",

@@ -334,3 +334,20 @@ def test_to_parquet_writes_metric_tags_as_json_text(tmp_path):
     result.to_parquet(tmp_path / "r.parquet")
     back = pd.read_parquet(tmp_path / "r.parquet")
     assert [json.loads(text) for text in back.metric_tags] == [r.metric_tags for r in result.records]
+
+
+@pipeline_step()
+def always_fails(data, ctx):
+    raise ValueError(f"bad replicate {data}")
+
+
+def test_the_report_lists_ten_errors_and_says_where_the_others_are():
+    from crystallize import ArtifactPlugin
+
+    result = Experiment(
+        datasource=base(), pipeline=Pipeline([always_fails()]), replicates=12,
+        plugins=[ArtifactPlugin(root_dir=None)],
+    ).run()
+    text = result.report()
+    assert "Errors (12)" in text and "bad replicate 9" in text and "bad replicate 10" not in text
+    assert "... and 2 more (all in result.errors, or: crystallize show NAME --tracebacks)" in text

@@ -413,7 +413,8 @@ def render_report(result: Result, width: int | None = None) -> str:
         shown = result.errors[:10]
         lines += [f"  - {e}" for e in shown]
         if len(result.errors) > len(shown):
-            lines.append(f"  ... and {len(result.errors) - len(shown)} more (see result.errors)")
+            more = len(result.errors) - len(shown)
+            lines.append(f"  ... and {more} more (all in result.errors, or: crystallize show NAME --tracebacks)")
     return "\n".join(lines)
 
 

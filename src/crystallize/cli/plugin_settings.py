@@ -120,17 +120,12 @@ def _artifact_plugin(experiment: Experiment, values: dict[str, Any]) -> BasePlug
     versioned = values.get("versioned", current.versioned if current else False)
     if root is not None and not isinstance(root, str):
         root = str(root)
-    if root is not None and not root.strip():
-        raise UserError(
-            f"plugins.artifacts.root_dir: {root!r} is blank: give a directory (relative to the working "
-            "directory), '.' for the working directory itself, or null for no store."
-        )
     if root is not None:
-        from crystallize.config.errors import path_problem, quoted_path
+        from crystallize.config.schema import root_dir_problem
 
-        problem = path_problem(root)
+        problem = root_dir_problem(root)
         if problem is not None:  # it would fail only once the run is stored
-            raise UserError(f"plugins.artifacts.root_dir: {quoted_path(root)} {problem}.")
+            raise UserError(f"plugins.artifacts.root_dir: {problem}.")
     if not isinstance(versioned, bool):
         raise UserError(f"plugins.artifacts.versioned must be true or false, got {versioned!r}.")
     return ArtifactPlugin(root_dir=root, versioned=versioned)  # type: ignore[arg-type]

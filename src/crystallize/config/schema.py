@@ -389,13 +389,24 @@ class ArtifactsSpec(_Model):
 
     @field_validator("root_dir")
     @classmethod
-    def _not_blank(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise _fail("is blank: give a directory (relative to the working directory), '.' for the working directory itself, or null for no store")
-        problem = path_problem(value) if value is not None else None
+    def _a_path(cls, value: str | None) -> str | None:
+        problem = root_dir_problem(value) if value is not None else None
         if problem is not None:
-            raise _fail(f"{quoted_path(value)} {problem}")
+            raise _fail(problem)
         return value
+
+
+def root_dir_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a ``root_dir`` (blank, holding a NUL byte, too long for
+    the file system), as the words after ``root_dir:``; ``None`` when it can. Shared by
+    config.yaml and ``--set plugins.artifacts.root_dir``."""
+    if not value.strip():
+        return (
+            "is blank: give a directory (relative to the working directory), '.' for the "
+            "working directory itself, or null for no store"
+        )
+    problem = path_problem(value)
+    return None if problem is None else f"{quoted_path(value)} {problem}"
 
 
 class LoggingSpec(_Model):

@@ -16,7 +16,7 @@ from typing import Any
 from harness import ratio
 
 Results = dict[str, dict[str, Any]]
-SIDES = ("ours", "peer", "loop")
+SIDES = ("ours", "peer", "loop", "floor")
 
 
 @dataclass(frozen=True)
@@ -186,6 +186,25 @@ def caveats(results: Results, other_cpus: Mapping[str, float | None], smoke: boo
             "so the process speedups are unreliable."
         )
     return notes
+
+
+def floor_budget(results: Results) -> str | None:
+    """What the per-replicate target leaves a framework: the peer's time × 0.10 minus the
+    *floor* (the contract's work per condition × replicate without a framework), next to
+    what ours adds to the floor. None when the floor was not measured."""
+    key = "per_cond_rep_us"
+    floor, ours, peer = (value(results, "trivial", side, key) for side in ("floor", "ours", "peer"))
+    if floor is None:
+        return None
+    text = f"floor (the contract's per-replicate work, no framework): {floor:.1f} µs per condition×replicate"
+    if peer is not None:
+        text += (
+            f" = {floor / peer:.3f}× the peer; the ≤ 0.10 target leaves {0.10 * peer - floor:.1f} µs"
+            " for everything a framework adds"
+        )
+    if ours is not None:
+        text += f"; ours adds {ours - floor:.1f} µs"
+    return text + "."
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:

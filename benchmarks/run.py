@@ -29,7 +29,7 @@ from typing import Any
 import peer_env
 from harness import Impl, WorkloadError
 from machine_load import LoadMeter
-from report import caveats, evaluate, measurement_table, target_table, write_json
+from report import caveats, evaluate, floor_budget, measurement_table, target_table, write_json
 from suite import FULL, SMOKE, WORKLOADS, Suite
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     suite = Suite(
         ours=Impl("ours", Path(args.python)),
         loop=Impl("loop", Path(args.python)),
+        floor=Impl("floor", Path(args.python)),
         peer=peer,
         sizes=SMOKE if args.smoke else FULL,
         rounds=args.rounds,
@@ -153,6 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     print(measurement_table(measured))
     print()
     print(target_table(verdicts))
+    budget = floor_budget(measured)
+    if budget:
+        print(f"\n{budget}")
     notes = caveats(measured, load, smoke=args.smoke)
     for note in notes:
         print(f"\nnote: {note}")
@@ -167,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         "config": suite.describe(),
         "results": results,
         "targets": verdicts,
+        "floor_budget": budget,
         "other_cpus_busy": load,
         "notes": notes,
     })

@@ -61,11 +61,15 @@ SMOKE = Sizes(
 class Suite:
     """Runs workloads on this project (``ours``), the ``peer`` (optional) and a plain ``loop``.
 
-    ``loop`` is this project's interpreter running framework-free scripts.
+    ``loop`` is this project's interpreter running framework-free scripts; so is ``floor``,
+    measured on the trivial workload only: the loop plus the rest of the work the public
+    contract asks of each condition × replicate (digests, one stored record), with no
+    framework (see ``workloads/loop.py``).
     """
 
     ours: Impl
     loop: Impl
+    floor: Impl
     peer: Impl | None
     sizes: Sizes
     rounds: int
@@ -86,14 +90,17 @@ class Suite:
         """Per-replicate cost of the trivial three-step pipeline (300 × 2, serial)."""
         n = self.sizes.trivial_replicates
         runs = max(self.sizes.trivial_runs, self.rounds)
-        impls = [*self.frameworks, self.loop]
+        impls = [*self.frameworks, self.loop, self.floor]
         self._announce("trivial", impls, runs)
+        scripts = {self.loop.name: ("loop.py", ["trivial", n]), self.floor.name: ("loop.py", ["floor", n])}
 
         def measure(impl: Impl) -> dict[str, Any]:
-            script, args = ("loop.py", ["trivial", n]) if impl is self.loop else ("trivial.py", [n])
+            script, args = scripts.get(impl.name, ("trivial.py", [n]))
             with scratch_dir() as cwd:
                 sample = run_script(impl, script, args, cwd)
             _check_work(impl, sample, {"baseline": n, "plus_one": n})
+            if impl is self.floor and sample["stored_records"] != 2 * n * CONDITIONS:  # warm-up pass too
+                raise WorkloadError(f"floor: stored {sample['stored_records']} records, expected {2 * n * CONDITIONS}")
             sample["per_cond_rep_us"] = sample["seconds"] / (n * CONDITIONS) * 1e6
             sample["per_rep_us"] = sample["seconds"] / n * 1e6
             return sample
@@ -190,7 +197,7 @@ class Suite:
         return {
             "sizes": asdict(self.sizes),
             "rounds": self.rounds,
-            "implementations": {impl.name: str(impl.python) for impl in [*self.frameworks, self.loop]},
+            "implementations": {impl.name: str(impl.python) for impl in [*self.frameworks, self.loop, self.floor]},
             **self.calibration,
         }
 

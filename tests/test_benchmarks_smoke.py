@@ -22,13 +22,17 @@ def test_benchmark_smoke_prints_the_tables(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
     header = next(line for line in lines if line.startswith("| workload"))
-    assert "ours" in header and "loop" in header
+    assert "ours" in header and "loop" in header and "floor" in header
     for workload in ("trivial", "import", "process", "scale", "cached"):
         assert any(line.startswith(f"| {workload} ") for line in lines), workload
     assert any(line.startswith("| target") for line in lines)
     report = json.loads(output.read_text())
     scale = report["results"]["scale"]["ours"]
     assert scale["stored_records"] == scale["expected_records"]
+    floor = report["results"]["trivial"]["floor"]
+    assert floor["stored_records"] == 2 * 2 * 20  # warm-up and timed pass, 2 conditions
+    assert report["floor_budget"].startswith("floor (the contract's per-replicate work")
+    assert report["floor_budget"] in done.stdout
 
 
 def test_profile_summary_counts_only_the_runs_of_the_driver() -> None:

@@ -18,6 +18,10 @@ from harness import ratio
 Results = dict[str, dict[str, Any]]
 SIDES = ("ours", "peer", "loop", "floor")
 
+#: The largest ratio between the slowest and the fastest round of the same serial CPU
+#: work that still counts as a steady machine.
+STEADY_SPREAD = 1.15
+
 
 @dataclass(frozen=True)
 class Row:
@@ -184,6 +188,12 @@ def caveats(results: Results, other_cpus: Mapping[str, float | None], smoke: boo
         notes.append(
             f"the plain process pool itself reached only {control:.2f}×: the CPUs were not free, "
             "so the process speedups are unreliable."
+        )
+    serial = [s["serial_seconds"] for s in results.get("process", {}).get("loop", {}).get("samples", [])]
+    if len(serial) > 1 and max(serial) > STEADY_SPREAD * min(serial) and not smoke:
+        notes.append(
+            f"the same serial CPU work (plain loop) took from {min(serial):.3f} to {max(serial):.3f} s "
+            "between rounds: the CPUs' speed was not steady, so the process speedups are unreliable."
         )
     return notes
 

@@ -55,3 +55,20 @@ def test_profile_summary_counts_only_the_runs_of_the_driver() -> None:
     assert "100.0%  Experiment.run" in report
     assert " 12.5%  append_records" in report  # writer busy, as a share of the driver's
     assert "Condition.wait" not in report and "_find_and_load" not in report
+
+
+def _process_results(serial_seconds: list[float]) -> dict:
+    samples = [{"serial_seconds": s, "speedup": 1.9} for s in serial_seconds]
+    return {"process": {"loop": {"speedup": 1.9, "samples": samples}}}
+
+
+def test_unsteady_cpu_speed_is_flagged() -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from report import caveats
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    unsteady = caveats(_process_results([0.90, 1.02, 1.22]), {}, smoke=False)
+    assert len(unsteady) == 1 and "from 0.900 to 1.220 s" in unsteady[0]
+    assert caveats(_process_results([1.00, 1.02, 1.05]), {}, smoke=False) == []
+    assert caveats(_process_results([0.90, 1.22]), {}, smoke=True) == []

@@ -103,10 +103,16 @@ def repeat_runs(replicates: int, seconds: float) -> None:
     from common import trivial_experiment
 
     experiment = trivial_experiment(replicates)
-    experiment.run()
+    warm_up(experiment)
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         experiment.run()
+
+
+def warm_up(experiment) -> None:  # noqa: ANN001 - a crystallize Experiment
+    """The first run of the process (lazy imports, code digests, the store's creation):
+    a function of its own so that :func:`summarise_stacks` can leave its samples out."""
+    experiment.run()
 
 
 def pyspy_report(py_spy: str, replicates: int, top: int, seconds: float = 6.0) -> str:
@@ -124,8 +130,8 @@ def pyspy_report(py_spy: str, replicates: int, top: int, seconds: float = 6.0) -
 def summarise_stacks(lines: list[str], top: int) -> str:
     """Own and inclusive shares of the driver thread from py-spy's folded stacks.
 
-    Samples taken before the warm-up run ended (imports) are left out, and so are the
-    writer thread's idle waits.
+    Samples of start-up, imports and the warm-up run (:func:`warm_up`) are left out,
+    and so are the writer thread's idle waits.
     """
     own: collections.Counter[str] = collections.Counter()
     inclusive: collections.Counter[str] = collections.Counter()
@@ -142,8 +148,8 @@ def summarise_stacks(lines: list[str], top: int) -> str:
             if "Condition.wait" not in frames[-1]:
                 writer.update(dict.fromkeys(names, count))
             continue
-        if "repeat_runs" not in names or "_find_and_load" in names:
-            continue  # start-up and imports, not the runs
+        if "repeat_runs" not in names or "_find_and_load" in names or "warm_up" in names:
+            continue  # start-up, imports and the first run, not the warm runs
         driver_total += count
         own[frames[-1]] += count
         inclusive.update(dict.fromkeys(names, count))

@@ -46,6 +46,7 @@ def test_profile_summary_counts_only_the_runs_of_the_driver() -> None:
         f"{run};seed (s.py:4) 30",
         f"{run};digest (h.py:5) 10",
         "<module> (p.py:1);repeat_runs (p.py:2);_find_and_load (<frozen>:1) 50",  # imports
+        "<module> (p.py:1);repeat_runs (p.py:2);warm_up (p.py:3);Experiment.run (e.py:3);getsource (i.py:1) 70",
         "Thread.run (t.py:1);RecordWriter._run (w.py:2);Condition.wait (t.py:3) 99",  # idle
         "Thread.run (t.py:1);RecordWriter._run (w.py:2);append_records (s.py:9) 5",
     ]
@@ -55,6 +56,7 @@ def test_profile_summary_counts_only_the_runs_of_the_driver() -> None:
     assert "100.0%  Experiment.run" in report
     assert " 12.5%  append_records" in report  # writer busy, as a share of the driver's
     assert "Condition.wait" not in report and "_find_and_load" not in report
+    assert "getsource" not in report and "warm_up" not in report  # the first run is left out
 
 
 def _process_results(serial_seconds: list[float]) -> dict:

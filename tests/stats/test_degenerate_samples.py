@@ -116,3 +116,42 @@ def test_a_nan_p_value_is_explained_even_when_scipy_already_warned() -> None:
     out = finish({}, math.nan, 0.05, ["RuntimeWarning: Precision loss occurred"])
     assert out["warnings"][0] == "RuntimeWarning: Precision loss occurred"
     assert out["warnings"][1].startswith("UndefinedTestWarning: the p-value is NaN")
+
+
+# -- rank and permutation tests: values equal up to rounding are compared as equal ----------
+from crystallize.stats import mann_whitney, wilcoxon  # noqa: E402
+
+
+@pytest.mark.parametrize("factory", [permutation_test, mann_whitney, bootstrap_ci])
+def test_unpaired_rank_and_permutation_tests_treat_rounding_noise_as_equal_values(factory) -> None:
+    # Ordered exactly, 0.3 < 0.30000000000000004 in every pair: p was 0.001-0.002.
+    noisy = factory()({"m": [0.3] * 6}, {"m": [NOISY_POINT_THREE] * 6})
+    identical = factory()({"m": [0.3] * 6}, {"m": [0.3] * 6})
+    assert noisy["significant"] is False and noisy["p_value"] == identical["p_value"] == 1.0
+    tied = _warnings(noisy, "ConstantMetricWarning")
+    assert len(tied) == 1 and "differ only by float rounding" in tied[0] and "0.3" in tied[0]
+    assert not _warnings(identical, "ConstantMetricWarning")  # nothing was changed there
+    assert noisy["difference"] == pytest.approx(5.55e-17, rel=0.01)  # reported as measured
+
+
+def test_mann_whitney_effect_size_is_zero_for_rounding_noise() -> None:
+    out = mann_whitney()({"m": [0.3] * 6}, {"m": [NOISY_POINT_THREE, 0.3] * 3})
+    assert out["effect_size"] == 0.0 and out["p_value"] == 1.0
+
+
+def test_wilcoxon_treats_paired_rounding_differences_as_zero() -> None:
+    baseline = {"m": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]}
+    treatment = {"m": [1.0, 2.0, 3.0000000000000004, 4.0, 5.000000000000001, 6.000000000000001]}
+    out = wilcoxon()(baseline, treatment)
+    assert out["significant"] is False and out["p_value"] == 1.0 and out["effect_size"] == 0.0
+    assert "every paired difference" in _warnings(out, "ConstantMetricWarning")[0]
+
+
+def test_real_differences_keep_their_exact_ordering() -> None:
+    # Values that vary are never rounded together, however close two of them are.
+    baseline = {"m": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]}
+    treatment = {"m": [1.5, 2.5, 3.5, 4.5, 5.5, 6.5]}
+    for factory in (permutation_test, mann_whitney, bootstrap_ci, wilcoxon):
+        out = factory()(baseline, treatment)
+        assert not _warnings(out, "ConstantMetricWarning"), factory.__name__
+    assert wilcoxon()(baseline, treatment)["p_value"] < 0.05

@@ -289,6 +289,43 @@ def no_variation(baseline: Any, treatment: Any, *, paired: bool) -> str | None:
     return "equal" if within_rounding(np.concatenate([b, t])) else "constant"
 
 
+def rounding_ties(
+    baseline: np.ndarray, treatment: np.ndarray, *, paired: bool, test: str
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The values a rank or permutation test compares: as given, unless the two
+    conditions differ only by float rounding (every value of both, or every paired
+    difference, is the same up to rounding, see :func:`no_variation`), when they are
+    compared as the identical values they stand for, with a ``ConstantMetricWarning``.
+
+    Those tests order values exactly, so ``[0.3] * 6`` against ``[0.1 + 0.2] * 6`` would
+    otherwise come out perfectly separated and "significant", while the t-tests and the
+    effect sizes judge the same values equal.
+    """
+    import numpy as np
+
+    if no_variation(baseline, treatment, paired=paired) != "equal":
+        return baseline, treatment, []
+    if paired:
+        tied_b, tied_t = baseline, baseline.copy()
+    else:
+        value = baseline.flat[0]
+        tied_b, tied_t = np.full_like(baseline, value), np.full_like(treatment, value)
+    if np.array_equal(tied_b, baseline) and np.array_equal(tied_t, treatment):
+        return baseline, treatment, []  # identical already: nothing to say
+    b, _, exponent = on_common_scale(baseline, treatment)
+    values = (
+        "every paired difference (treatment - baseline) is 0"
+        if paired
+        else f"every value in both conditions is {unscaled(float(b.mean()), exponent):.6g}"
+    )
+    return tied_b, tied_t, [
+        f"ConstantMetricWarning: the conditions differ only by float rounding: {values} (up "
+        f"to float rounding), so {test} compares them as equal values. Differences of a few "
+        "ulps come from computing the same number another way (0.1 + 0.2 against 0.3), not "
+        "from the treatment."
+    ]
+
+
 def no_variation_notes(
     baseline: np.ndarray, treatment: np.ndarray, *, paired: bool, test: str
 ) -> tuple[list[str], bool]:

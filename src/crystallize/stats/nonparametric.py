@@ -29,6 +29,7 @@ from crystallize.stats._common import (
     on_common_scale,
     paired_values,
     per_metric,
+    rounding_ties,
     two_samples,
 )
 from crystallize.stats.effect_sizes import (
@@ -124,8 +125,9 @@ def mann_whitney(
         from scipy.stats import mannwhitneyu
 
         b, t = two_samples(raw_b, raw_t, test=test, metric=name, minimum=1)
+        ranked_b, ranked_t, tied = rounding_ties(b, t, paired=False, test=test)
         with collect_warnings() as notes:
-            res = mannwhitneyu(t, b, alternative=alternative, method=method)
+            res = mannwhitneyu(ranked_t, ranked_b, alternative=alternative, method=method)
             ci = bootstrap_difference_ci(
                 b, t, confidence_level=1 - alpha, n_resamples=n_resamples, seed=seed
             )
@@ -148,7 +150,7 @@ def mann_whitney(
             n_resamples=n_resamples,
             seed=seed,
         )
-        notes += _small_sample_ci_note(min(b.size, t.size))
+        notes += tied + _small_sample_ci_note(min(b.size, t.size))
         return finish(result, res.pvalue, alpha, notes)
 
     return per_metric(
@@ -225,7 +227,8 @@ def wilcoxon(
         from scipy.stats import wilcoxon as scipy_wilcoxon
 
         b, t, pairing = paired_values(name, baseline, treatment, test=test)
-        diff = _signed_rank_differences(b, t)
+        ranked_b, ranked_t, tied = rounding_ties(b, t, paired=True, test=test)
+        diff = _signed_rank_differences(ranked_b, ranked_t)
         with collect_warnings() as notes:
             res = scipy_wilcoxon(diff, zero_method=zero_method, alternative=alternative)
             # For a one-sided "greater" test scipy's statistic is the rank sum of the
@@ -266,7 +269,7 @@ def wilcoxon(
             n_resamples=n_resamples,
             seed=seed,
         )
-        notes += _small_sample_ci_note(min(b.size, t.size))
+        notes += tied + _small_sample_ci_note(min(b.size, t.size))
         return finish(result, res.pvalue, alpha, notes, pairing)
 
     return per_metric(
@@ -325,9 +328,10 @@ def permutation_test(
 
     def compute(name: str, raw_b: Sequence[Any], raw_t: Sequence[Any]) -> dict[str, Any]:
         b, t = two_samples(raw_b, raw_t, test=test, metric=name, minimum=2)  # scipy's requirement
+        permuted_b, permuted_t, tied = rounding_ties(b, t, paired=False, test=test)
         with collect_warnings() as notes:
             p_value, statistic, exact = permutation_p_value(
-                b, t, alternative=alternative, n_resamples=n_resamples, seed=seed
+                permuted_b, permuted_t, alternative=alternative, n_resamples=n_resamples, seed=seed
             )
             # Welch's interval, not a bootstrap one: with a handful of replicates (this
             # test's use case) percentile-bootstrap intervals cover far below their level.
@@ -354,7 +358,7 @@ def permutation_test(
             n_resamples=n_resamples,
             seed=seed,
         )
-        return finish(result, p_value, alpha, notes)
+        return finish(result, p_value, alpha, notes + tied)
 
     return per_metric(
         test=test, baseline=baseline, treatment=treatment, metric=metric, compute=compute

@@ -27,6 +27,7 @@ from crystallize.stats._common import (
     finish,
     on_common_scale,
     per_metric,
+    rounding_ties,
     seeded,
     two_samples,
     unscaled,
@@ -260,12 +261,14 @@ def bootstrap_ci(
                 n_resamples=n_resamples,
                 seed=seed,
             )
+            permuted_b, permuted_t, tied = rounding_ties(b, t, paired=False, test=test)
             p_value, statistic, exact = permutation_p_value(
-                b, t, alternative=alternative, n_resamples=n_resamples, seed=seed
+                permuted_b, permuted_t, alternative=alternative, n_resamples=n_resamples, seed=seed
             )
             # Inside the block, so its numpy warnings are reported, not printed. g is
             # scale-free, and on the common scale its variances cannot overflow.
             effect = hedges_g(*on_common_scale(b, t)[:2])
+        notes += tied
         result = base_result(
             test=test,
             metric=name,

@@ -483,6 +483,7 @@ class Hypothesis:
         and one warning on the ``crystallize`` logger for the hypothesis."""
         scores: dict[str, float] = {}
         failed: list[str] = []
+        flat_lookup = False  # a ranker reading result[metric] of a one-metric (flat) output
         for tname, output in results.items():
             if "error" in output:
                 continue
@@ -491,12 +492,22 @@ class Hypothesis:
             except Exception as exc:
                 output["ranking_error"] = exception_summary(exc)
                 failed.append(f"'{tname}' ({output['ranking_error']})")
+                flat_lookup = flat_lookup or (
+                    isinstance(exc, KeyError) and exc.args[:1] == tuple(self.metrics[:1])
+                    and len(self.metrics) == 1 and "p_value" in output
+                )
         if failed:
+            hint = (
+                f" With one metric the verifier's output is flat: read result['p_value'], not "
+                f"result['{self.metrics[0]}']['p_value'] (a list of one metric counts as one)."
+                if flat_lookup
+                else ""
+            )
             logger.warning(
                 "Hypothesis '%s': its ranker %s raised for treatment(s) %s, so they are not "
                 "ranked (they come last in .ranking, have no score, and 'ranking_error' in "
-                ".results says why). Fix the ranker: it gets each treatment's verifier output.",
-                self.name, _callable_name(self.ranker), ", ".join(failed),
+                ".results says why). Fix the ranker: it gets each treatment's verifier output.%s",
+                self.name, _callable_name(self.ranker), ", ".join(failed), hint,
             )
         return scores
 

@@ -95,6 +95,19 @@ class Verifier:
         return f"{self.name}({args})"
 
 
+def _interval_as_tuple(output: Any) -> Any:
+    """A built-in verifier's output (one metric's, or ``{metric: output}``) with its
+    ``ci`` a ``(low, high)`` tuple again: JSON brought it back from the store as a list."""
+    if not isinstance(output, dict):
+        return output
+    ci = output.get("ci")
+    if "ci_of" in output and isinstance(ci, list) and len(ci) == 2:
+        return {**output, "ci": tuple(ci)}
+    if "ci" in output or "p_value" in output:
+        return output
+    return {key: _interval_as_tuple(value) if isinstance(value, dict) else value for key, value in output.items()}
+
+
 def verifier_output(name: str, output: Any) -> dict[str, Any]:
     """``output`` as a dict; a TypeError naming verifier ``name`` when it is not a mapping."""
     if not isinstance(output, Mapping):
@@ -288,7 +301,7 @@ class HypothesisResult:
         """Rebuild a result from :meth:`to_dict` output (e.g. loaded from the store)."""
         return cls(
             name=data["name"],
-            results=dict(data.get("results", {})),
+            results={t: _interval_as_tuple(output) for t, output in dict(data.get("results", {})).items()},
             ranking=list(data.get("ranking", [])),
             scores=dict(data.get("scores", {})),
             metrics=list(data.get("metrics", [])),

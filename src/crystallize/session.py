@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("crystallize")
 
+#: Seconds between two attempts to write, during a run, records the store refused.
+WRITE_RETRY_INTERVAL = 1.0
+
 #: Runs of at least this many records keep step provenance in the store, not in memory.
 LIGHT_RECORDS_FROM = 10_000
 #: Ids of the runs this process is driving right now.
@@ -76,6 +79,7 @@ class RunSession:
         self._lost_error: str | None = None
         self._unstored = 0
         self._write_warning = ""
+        self._retry_at = 0.0  # when (monotonic) to try writing again after a failure
         self.run: RunInfo | None = None
         self.store: RunStore | None = None
         self.cache: StepCache | None = None
@@ -426,16 +430,34 @@ class RunSession:
         return self.run.run_id if self.run is not None else None
 
     def add(self, record: ReplicateRecord) -> None:
-        """Queue ``record`` for the store (committed within about 100 ms)."""
+        """Queue ``record`` for the store (committed within about 100 ms).
+
+        After a write failed, records are kept in memory, and handed with the ones the
+        store refused to a new writer every :data:`WRITE_RETRY_INTERVAL` seconds: once the
+        store accepts them again (space freed, a lock released) the run is stored as it
+        goes again, so a later ``kill -9`` loses no more than it would have anyway.
+        """
         if self._writer is None:
-            if self._write_error is not None:  # kept in memory, written again at the end
+            if self._write_error is not None:  # kept in memory until the store takes them
                 self._recovered.append(record)
                 self._unstored = len(self._recovered)
+                if time.monotonic() >= self._retry_at:
+                    self._write_with_new_writer()
             return
         try:
             self._writer.add(record)
         except StoreError as exc:
             self._store_failed(exc, record)
+
+    def _write_with_new_writer(self) -> None:
+        """Hand the records kept in memory to a new writer (which fails on its own thread
+        if the store still refuses them: :meth:`add` then sees it and keeps them again)."""
+        from crystallize.store import RecordWriter
+
+        assert self.store is not None and self.run is not None
+        writer = RecordWriter(self.store, self.run.run_id)
+        writer.add(self._recovered)
+        self._writer, self._recovered = writer, []
 
     @property
     def store_error(self) -> str | None:
@@ -460,14 +482,19 @@ class RunSession:
             self._recovered = writer.unwritten
         if record is not None:  # refused by add(): the writer never took it
             self._recovered.append(record)
+        first = self._write_error is None
         self._write_error = str(cause).rstrip(".")
         self._unstored = len(self._recovered)
         self._light = False
-        self._write_warning = (
-            f"Records of run {self.run_id} could not be written to the store ({self._write_error}); "
-            "the rest of this run is kept in memory only (the Result still has every replicate)."
-        )
-        self.warn(self._write_warning)
+        self._retry_at = time.monotonic() + WRITE_RETRY_INTERVAL
+        if first:  # not again at each failed retry
+            self._write_warning = (
+                f"Records of run {self.run_id} could not be written to the store "
+                f"({self._write_error}); they are kept in memory (the Result has every "
+                f"replicate) and written once the store takes them again (tried every "
+                f"{WRITE_RETRY_INTERVAL:g} s and at the end of the run)."
+            )
+            self.warn(self._write_warning)
 
     def _write_again(self) -> None:
         """Write once more the records a failed commit left out, before the run's final
@@ -478,11 +505,16 @@ class RunSession:
             self.store.append_records(self.run.run_id, self._recovered)
         except StoreError:
             return
+        self._stored_after_all("at the end of the run")
+
+    def _stored_after_all(self, when: str) -> None:
+        """Every record a failed write left out is stored now: the failure's warning
+        gives way to one saying the records were written ``when``."""
         with contextlib.suppress(ValueError):
             self.warnings.remove(self._write_warning)
         self.warn(
-            f"{len(self._recovered)} record(s) of run {self.run_id} could not be written to the "
-            f"store at first ({self._write_error}); they were written at the end of the run."
+            f"Records of run {self.run_id} could not be written to the store at first "
+            f"({self._write_error}); they were written {when}."
         )
         self._write_error, self._recovered, self._unstored = None, [], 0
 
@@ -508,6 +540,9 @@ class RunSession:
                 except KeyboardInterrupt:
                     self._finish_run("cancelled", summary)
                     raise
+                else:
+                    if self._write_error is not None:  # a new writer stored what had failed
+                        self._stored_after_all("once the store took them again")
             if self._write_error is not None and self._recovered:
                 self._write_again()
             if self._write_error is not None and status == "completed":

@@ -155,3 +155,78 @@ def test_deleting_a_run_while_it_is_going_keeps_its_result(tmp_path):
     result = experiment.run()
     assert result.metrics.baseline.metrics["score"] == [0, 1, 2, 3, 4]
     assert f"No run with id '{result.run_id}'" in result.info["store_error"]
+
+
+# -- the store refuses writes for a while, then takes them again -----------------------------
+
+
+def test_records_are_stored_during_the_run_again_once_the_store_takes_them(tmp_path, monkeypatch):
+    """A disk that was full (or a lock held) for a moment must not leave the rest of the
+    run in memory only, where a kill -9 would lose it."""
+    import threading
+    import time
+
+    from crystallize import session
+
+    monkeypatch.setattr(session, "WRITE_RETRY_INTERVAL", 0.05)
+    real = SQLiteRunStore.append_records
+    full = threading.Event()
+    refused = []
+
+    def while_full(self, run_id, records):
+        if full.is_set():
+            refused.append(len(records))
+            raise StoreError(f"Run store 'x': could not write: {DISK_FULL}.")
+        return real(self, run_id, records)
+
+    monkeypatch.setattr(SQLiteRunStore, "append_records", while_full)
+    root = tmp_path / "data"
+    stored_when_asked = {}
+
+    @pipeline_step()
+    def paced(data, ctx):
+        replicate = ctx["replicate"]
+        if replicate == 5:
+            full.set()
+        elif replicate == 15:
+            full.clear()
+        elif replicate == 35:  # what a kill -9 now would leave in the store
+            time.sleep(0.3)  # > the retry interval and the writer's 100 ms
+            stored_when_asked["n"] = list_runs(root, "refilled")[0].n_records
+        time.sleep(0.02)
+        return data, {"score": data}
+
+    experiment = Experiment(
+        datasource=replicate_number(), pipeline=Pipeline([paced()]), replicates=40, name="refilled",
+        plugins=[ArtifactPlugin(root_dir=root), SeedPlugin(seed=1)],
+    )
+    result = experiment.run()
+    assert refused, "the store never refused a write: the test did not exercise the failure"
+    assert stored_when_asked["n"] >= 34  # not just the 5 or so written before the failure
+    assert "store_error" not in result.info
+    [run] = list_runs(root, "refilled")
+    assert run.status == "completed" and run.n_records == 40
+    [note] = [w for w in result.warnings if DISK_FULL in w]
+    assert "written once the store took them again" in note
+
+
+def test_a_store_refusing_every_retry_warns_once(tmp_path, monkeypatch, disk_fills_up):
+    import time
+
+    from crystallize import session
+
+    monkeypatch.setattr(session, "WRITE_RETRY_INTERVAL", 0.01)
+
+    @pipeline_step()
+    def slow(data, ctx):
+        time.sleep(0.02)
+        return data, {"score": data}
+
+    experiment = Experiment(
+        datasource=replicate_number(), pipeline=Pipeline([slow()]), replicates=20, name="full",
+        plugins=[ArtifactPlugin(root_dir=tmp_path / "data"), SeedPlugin(seed=1)],
+    )
+    result = experiment.run()
+    assert result.metrics.baseline.metrics["score"] == list(range(20))
+    assert len([w for w in result.warnings if "could not be written to the store" in w]) == 1
+    assert "20 record(s) were not stored" in result.info["store_error"]

@@ -332,13 +332,27 @@ class RunSession:
 
             raise RunInProgressError(run, time.time() - run.heartbeat_at)
 
+    def _no_files_to_mix(self, previous: RunInfo) -> bool:
+        """Whether resuming ``previous`` in the version directory a later run took over
+        mixes no files: the directory holds none now, and no step of ``previous`` wrote
+        any (files written outside the steps, by a datasource or a hook, are not
+        recorded: an experiment writing only those is resumed with them gone)."""
+        from crystallize.store.artifacts import version_dir
+
+        assert self.store is not None
+        directory = version_dir(self._root, self.experiment.name, previous.artifact_version or 0)
+        if any(files for _, _, files in os.walk(directory)):
+            return False
+        records = self.store.load_records(previous.run_id)
+        return not any(step.artifacts for record in records for step in record.steps)
+
     def _resumable(self, spec: dict[str, Any], digest: str) -> RunInfo | None:
         assert self.store is not None
         name = self.experiment.name
         previous = self.store.latest_run(name, fingerprint=digest)
         other = self.store.latest_run(name)
         replaced_by = _later_run_in_same_version(self.store.list_runs(name), previous) if previous else None
-        if replaced_by is not None:
+        if replaced_by is not None and not self._no_files_to_mix(previous):
             # A later run of this name (an unversioned one) emptied the directory and wrote
             # its own files there: resuming would mix two runs' artifacts in one directory.
             logger.warning(

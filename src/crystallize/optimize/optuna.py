@@ -2,8 +2,10 @@
 
 Needs the ``optuna`` extra (``pip install 'crystallize[optuna]'``). Proposals come from
 ``study.ask()`` and objectives go back through ``study.tell()``, so Optuna's samplers
-(TPE, CMA-ES, QMC, …), storages and dashboard work unchanged. Trials are not pruned:
-each one runs all of its replicates.
+(TPE, CMA-ES, QMC, grid, …), storages and dashboard work unchanged. Trials are not
+pruned: each one runs all of its replicates. A sampler that ends the search (Optuna's
+``GridSampler`` once every grid point is tried) makes :meth:`OptunaOptimizer.ask` raise
+:class:`~crystallize.optimize.SearchExhausted`, so ``optimize`` stops there.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from crystallize.optimize.base import BaseOptimizer
+from crystallize.optimize.base import BaseOptimizer, SearchExhausted
 from crystallize.utils.optional import require
 
 
@@ -52,6 +54,10 @@ class OptunaOptimizer(BaseOptimizer):
         search_space: ``{context key: [choices] | (low, high) | optuna distribution}``.
         metric: the objective metric (see :class:`~crystallize.optimize.BaseOptimizer`).
 
+    A ``GridSampler`` study is finite: once every grid point has been tried, :meth:`ask`
+    raises :class:`~crystallize.optimize.SearchExhausted` and ``optimize`` returns, even
+    when ``num_trials`` is larger than the grid.
+
     Raises:
         ValueError: a multi-objective study or an invalid search space entry.
         OptionalDependencyError: Optuna is not installed.
@@ -79,9 +85,21 @@ class OptunaOptimizer(BaseOptimizer):
         self.study = study
         self.distributions = _distributions(search_space)
         self._pending: list[tuple[dict[str, Any], Any]] = []
+        self._stopped = False
 
     def ask(self) -> dict[str, Any]:
-        """Values sampled by the study's sampler for a new Optuna trial."""
+        """Values sampled by the study's sampler for a new Optuna trial.
+
+        Raises:
+            SearchExhausted: the sampler has ended the search, e.g. a ``GridSampler``
+                whose every grid point has been tried.
+        """
+        is_exhausted = getattr(self.study.sampler, "is_exhausted", None)  # GridSampler's
+        if self._stopped or (callable(is_exhausted) and is_exhausted(self.study)):
+            raise SearchExhausted(
+                f"The study's {type(self.study.sampler).__name__} has ended the search "
+                "(a GridSampler does once every grid point has been tried)"
+            )
         trial = self.study.ask(fixed_distributions=dict(self.distributions))
         values = dict(trial.params)
         self._pending.append((values, trial))
@@ -89,6 +107,10 @@ class OptunaOptimizer(BaseOptimizer):
 
     def tell(self, values: dict[str, Any], objective: float) -> None:
         """Complete the Optuna trial that proposed ``values`` (a NaN objective fails it).
+
+        When the sampler asks the study to stop (``GridSampler`` after its last grid
+        point), the trial is still completed and the next :meth:`ask` raises
+        :class:`~crystallize.optimize.SearchExhausted`.
 
         Raises:
             ValueError: ``values`` were not proposed by :meth:`ask` (or were told already).
@@ -99,10 +121,18 @@ class OptunaOptimizer(BaseOptimizer):
         if index is None:
             raise ValueError(f"tell() got values that ask() did not propose (or already told): {values!r}")
         trial = self._pending.pop(index)[1]
-        if math.isnan(objective):
-            self.study.tell(trial, state=TrialState.FAIL)
-        else:
-            self.study.tell(trial, float(objective))
+        try:
+            if math.isnan(objective):
+                self.study.tell(trial, state=TrialState.FAIL)
+            else:
+                self.study.tell(trial, float(objective))
+        except RuntimeError as error:
+            # A sampler ending the search (GridSampler, after the last grid point) calls
+            # study.stop(), which Optuna refuses outside study.optimize(). study.tell() has
+            # stored the trial before that error, so the stop request is all it carries.
+            if "Study.stop" not in str(error):
+                raise
+            self._stopped = True
         super().tell(values, objective)
 
     def __repr__(self) -> str:

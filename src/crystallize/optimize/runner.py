@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import shlex
 import statistics
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crystallize.exceptions import CrystallizeError, ExperimentValidationError, MissingMetricError
@@ -17,13 +19,18 @@ from crystallize.optimize.base import (
     check_direction,
     is_better,
 )
+from crystallize.plugins.artifacts import ArtifactPlugin
 from crystallize.treatment import Treatment
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
+    from crystallize.record import ReplicateError
     from crystallize.result import Result
 
 logger = logging.getLogger("crystallize")
+
+#: How many run ids the error of a search whose every trial failed lists.
+_SHOWN_RUNS = 3
 
 
 def _positive_int(value: object, name: str) -> int:
@@ -83,6 +90,34 @@ def trial_objective(result: Result, condition: str, metric: str) -> float:
         ) from None
 
 
+def _all_failed(
+    experiment: Experiment, trials: list[Trial], metric: str, error: ReplicateError | None
+) -> str:
+    """The error message of a search whose every trial failed: the first trial's first
+    error (``error``), the trials' run ids and how to look at them."""
+    message = f"No trial produced a value of {metric}: all {len(trials)} trial(s) failed"
+    message += f" (the first with {error})." if error is not None else "."
+    run_ids = [t.run_id for t in trials if t.run_id is not None]
+    if not run_ids:
+        return message + (
+            " The runs were not stored (the ArtifactPlugin has root_dir=None): run a trial's "
+            "values with experiment.run() and read result.errors to see why."
+        )
+    shown = ", ".join(run_ids[:_SHOWN_RUNS])
+    if len(run_ids) > _SHOWN_RUNS:
+        shown += f" and {len(run_ids) - _SHOWN_RUNS} more"
+    plugin = experiment.get_plugin(ArtifactPlugin)
+    root = str(plugin.root_dir) if plugin is not None else "data"
+    default = Path(root) == Path("data")
+    option = "" if default else f" --root {shlex.quote(root)}"
+    argument = "" if default else f", {root!r}"
+    return (
+        f"{message} Each trial is a stored run ({shown}); see a run's errors with: "
+        f"crystallize show {experiment.name} --run {run_ids[0]}{option} --tracebacks, "
+        f"or crystallize.store.load_result(run_id{argument}).errors."
+    )
+
+
 def _refuse_unread(experiment: Experiment, trial: Treatment) -> None:
     """Raise ExperimentValidationError when a proposed key is certainly read by nothing:
     every trial would run like the baseline, wasting the whole search."""
@@ -133,7 +168,10 @@ def optimize(
             read (see :func:`crystallize.unread_values.unread_values`), raised before that
             trial runs.
         MissingMetricError: the metric is recorded by no condition.
-        CrystallizeError: no trial produced the metric (every replicate failed).
+        CrystallizeError: the optimizer proposed nothing (e.g. a finished grid), or no
+            trial produced the metric (every replicate failed); the message then gives the
+            first trial's error and the trials' run ids, with the ``crystallize show``
+            command that prints their errors.
     """
     if not isinstance(optimizer, BaseOptimizer):
         hint = (
@@ -159,11 +197,14 @@ def optimize(
     chosen_direction = check_direction(optimizer.direction)
     trials: list[Trial] = []
     best_index: int | None = None
+    first_error: ReplicateError | None = None
     index = 0
     while num_trials is None or index < num_trials:
         try:
             values = optimizer.ask()
-        except SearchExhausted:
+        except SearchExhausted as exhausted:
+            if index == 0:
+                raise CrystallizeError(f"The optimizer proposed no trial: {exhausted}") from None
             logger.info("Optimizer exhausted after %d trial(s)", index)
             break
         treatment = Treatment(f"trial_{index}", values)
@@ -172,18 +213,18 @@ def optimize(
         objective_metric = _resolve_metric(optimizer, result)
         objective = trial_objective(result, treatment.name, objective_metric)
         optimizer.tell(values, objective)
+        if index == 0:
+            first_error = next((e for e in result.errors if e.condition == treatment.name), None)
         trials.append(Trial(dict(values), objective, result.run_id))
         if best_index is None or is_better(objective, trials[best_index].objective, chosen_direction):
             best_index = index
-        logger.info("Trial %d %r: %s = %.6g", index, values, objective_metric, objective)
-        index += 1
-    if best_index is None or math.isnan(trials[best_index].objective):
-        what = optimizer.metric or "the metric"
-        raise CrystallizeError(
-            f"No trial produced a value of {what}: all {len(trials)} trial(s) failed. "
-            "Check result.errors of the stored runs (run ids in the log) for the reason."
-            if trials else "The optimizer proposed no trial"
+        logger.info(
+            "Trial %d %r: %s = %.6g (run %s)", index, values, objective_metric, objective, result.run_id
         )
+        index += 1
+    assert best_index is not None  # num_trials >= 1, and exhaustion at trial 0 raised above
+    if math.isnan(trials[best_index].objective):
+        raise CrystallizeError(_all_failed(experiment, trials, optimizer.metric or "the metric", first_error))
     best = trials[best_index]
     return OptimizationResult(
         best_treatment=Treatment(f"trial_{best_index}", best.values),

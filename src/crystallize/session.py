@@ -230,7 +230,9 @@ class RunSession:
             return 0
         version = _prepare_artifacts(root, name, claim_side_version)
         self.store.set_artifact_version(self.run.run_id, version)
-        other = using[0]
+        # The oldest: a later one may still say v0 only because it has not moved to a side
+        # version of its own yet (it found this same run, as this one did).
+        other = using[-1]
         self.warn(
             f"Run {other.run_id} of '{name}' (process {other.pid} on {other.hostname}) is still "
             f"running and writing its artifacts to v0, so this run's artifacts go to "

@@ -199,3 +199,22 @@ def test_the_report_of_a_completed_run_has_no_banner(tmp_path):
     root = tmp_path / "data"
     run_id = _fresh(root, 1).run().run_id
     assert 'class="banner' not in render_html(load_result(run_id, root))
+
+
+def test_the_side_version_warning_names_the_run_that_keeps_v0(tmp_path, monkeypatch):
+    """Runs starting at once each see the others' rows at v0 for a moment (a row moves to
+    its side version only after its own check): the warning names the oldest, which
+    keeps v0, not one about to move aside."""
+    from crystallize import session
+
+    root = tmp_path / "data"
+    with open_store(root) as store:
+        first, second = (
+            store.create_run(experiment="fresh", fingerprint="f", spec={}, replicates=1,
+                             conditions=["baseline"], base_seed=1, artifact_version=0)
+            for _ in range(2)
+        )
+    monkeypatch.setattr(session, "_DRIVING", {first.run_id, second.run_id})  # live, in this process
+    result = _fresh(root, 1, replicates=1).run()
+    [note] = [w for w in result.warnings if "writing its artifacts to v0" in w]
+    assert note.startswith(f"Run {first.run_id} of 'fresh'")

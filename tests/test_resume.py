@@ -313,3 +313,55 @@ def test_a_run_sharing_its_artifact_directory_with_a_later_run_is_resumed_when_n
     resumed = build(True, "x").run(strategy="resume")
     assert resumed.run_id == first.run_id and not resumed.errors
     assert "has replaced its artifacts" not in caplog.text
+
+
+def _writes_seed(marker="x"):
+    from crystallize import Artifact
+
+    @pipeline_step()
+    def writes_seed(data, ctx, *, out: Artifact = Artifact("seed.txt"), tag=marker):
+        out.write(str(ctx["seed_used"]))
+        return data, {"seed": ctx["seed_used"]}
+
+    return writes_seed()
+
+
+def test_a_run_whose_files_a_deleted_later_run_rewrote_is_not_resumed(tmp_path, monkeypatch, caplog):
+    """An unversioned run, then a later one (another seed) rewriting v0, then that later
+    run deleted: v0 holds the deleted run's files, so the first run cannot go on as if
+    they were its own (its consumers would read the other run's data)."""
+    from crystallize import ArtifactPlugin
+    from crystallize.store.maintenance import delete_runs
+
+    monkeypatch.chdir(tmp_path)
+
+    def build(seed):
+        return Experiment(
+            datasource=source(), pipeline=Pipeline([_writes_seed()]), replicates=2, name="rewritten",
+            plugins=[ArtifactPlugin(), SeedPlugin(seed=seed)],
+        )
+
+    first = build(1).run()
+    time.sleep(1.2)  # beyond the slack allowed between a run's last sign of life and its files
+    later = build(99).run()
+    delete_runs("data", "rewritten", [later.run_id])
+    resumed = build(1).run(strategy="resume")
+    assert resumed.run_id != first.run_id
+    assert "was written again after it stopped" in caplog.text
+    files = sorted(Path("data/rewritten/v0/baseline").glob("*/seed.txt"))
+    assert [f.read_text() for f in files] == [str(s) for s in resumed.metrics.baseline.metrics["seed"]]
+
+
+def test_a_run_missing_one_of_its_files_is_not_resumed(tmp_path, monkeypatch, caplog):
+    from crystallize import ArtifactPlugin
+
+    monkeypatch.chdir(tmp_path)
+    build = lambda: Experiment(  # noqa: E731
+        datasource=source(), pipeline=Pipeline([_writes_seed()]), replicates=2, name="pruned",
+        plugins=[ArtifactPlugin(), SeedPlugin(seed=1)],
+    )
+    first = build().run()
+    assert build().run(strategy="resume").run_id == first.run_id  # untouched: resumed
+    Path("data/pruned/v0/baseline/1/seed.txt").unlink()
+    assert build().run(strategy="resume").run_id != first.run_id
+    assert "seed.txt, which it wrote, is gone" in caplog.text

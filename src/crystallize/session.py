@@ -40,6 +40,11 @@ logger = logging.getLogger("crystallize")
 #: Seconds between two attempts to write, during a run, records the store refused.
 WRITE_RETRY_INTERVAL = 1.0
 
+#: How much later than a run's last sign of life one of its files may have been written
+#: (file system timestamps and the clock may differ that much) before a resume counts
+#: it as rewritten by another run.
+_MTIME_SLACK = 1.0
+
 #: Runs of at least this many records keep step provenance in the store, not in memory.
 LIGHT_RECORDS_FROM = 10_000
 #: Ids of the runs this process is driving right now.
@@ -348,6 +353,33 @@ class RunSession:
         records = self.store.load_records(previous.run_id)
         return not any(step.artifacts for record in records for step in record.steps)
 
+    def _artifacts_changed(self, previous: RunInfo) -> str | None:
+        """Why the files the finished replicates of ``previous`` wrote are not theirs any
+        more — one is gone, or was written after the run's last sign of life (by a later
+        run of the same name in the same unversioned ``v0``, since deleted, say) — or
+        ``None`` when they are all as the run left them."""
+        from crystallize.store.artifacts import artifact_path
+
+        assert self.store is not None
+        # A record is stored after its files are written, and storing it is a sign of life.
+        last_alive = max(previous.heartbeat_at or 0.0, previous.ended_at or 0.0) + _MTIME_SLACK
+        version = previous.artifact_version or 0
+        for record in self.store.load_records(previous.run_id):
+            if record.error is not None:  # recomputed by the resume anyway
+                continue
+            for step in record.steps:
+                for name in step.artifacts or ():
+                    path = artifact_path(
+                        self._root, self.experiment.name, version, record.condition, record.replicate, name
+                    )
+                    try:
+                        written = path.stat().st_mtime
+                    except OSError:
+                        return f"{path}, which it wrote, is gone"
+                    if written > last_alive:
+                        return f"{path}, which it wrote, was written again after it stopped (by another run)"
+        return None
+
     def _resumable(self, spec: dict[str, Any], digest: str) -> RunInfo | None:
         assert self.store is not None
         name = self.experiment.name
@@ -364,6 +396,8 @@ class RunSession:
             )
             return None
         upstream_changed = self._upstream_changed(previous) if previous is not None else None
+        if upstream_changed is None and previous is not None:
+            upstream_changed = self._artifacts_changed(previous)
         if upstream_changed is not None:
             logger.warning(
                 "Not resuming run %s of '%s': %s; starting a new run",

@@ -78,13 +78,19 @@ def _unpicklable_part(record: Any, dumps: Callable[[Any], bytes]) -> tuple[str, 
     return None
 
 
+#: How a :class:`PicklingError` names the executor and its workers, by default.
+PROCESS_WORKERS = ("Process execution", "worker processes")
+
+
 def pickle_for_workers(
     experiment: Experiment,
     replicate_fn: Callable[[int], Any],
     dumps: Callable[[Any], bytes] | None = None,
+    workers: tuple[str, str] = PROCESS_WORKERS,
 ) -> bytes:
     """Pickle ``replicate_fn`` (with ``dumps``, default :func:`pickle.dumps`); on failure,
-    name the piece that cannot be pickled."""
+    name the piece that cannot be pickled. ``workers`` is ``(executor, its workers)`` as
+    the error names them, e.g. ``("Ray execution", "Ray workers")``."""
     import pickle
 
     try:
@@ -93,20 +99,22 @@ def pickle_for_workers(
         return pickle.dumps(replicate_fn, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
         found = _first_unpicklable(experiment)
-        raise _pickling_error(found[0] if found else None, exc) from exc
+        raise _pickling_error(found[0] if found else None, exc, workers) from exc
 
 
-def check_picklable(experiment: Experiment) -> None:
+def check_picklable(experiment: Experiment, workers: tuple[str, str] = PROCESS_WORKERS) -> None:
     """Raise :class:`PicklingError` naming the first part of ``experiment`` that worker
-    processes could not receive (called before a run is stored)."""
+    processes could not receive (called before a run is stored). ``workers`` is
+    ``(executor, its workers)`` as the error names them (see :func:`pickle_for_workers`)."""
     found = _first_unpicklable(experiment)
     if found is not None:
-        raise _pickling_error(*found) from found[1]
+        raise _pickling_error(*found, workers) from found[1]
 
 
-def _pickling_error(culprit: str | None, exc: Exception) -> PicklingError:
+def _pickling_error(culprit: str | None, exc: Exception, workers: tuple[str, str]) -> PicklingError:
+    executor, receivers = workers
     return PicklingError(
-        f"Process execution must send the experiment to worker processes, but "
+        f"{executor} must send the experiment to {receivers}, but "
         f"{culprit or 'part of it'} cannot be pickled ({exception_summary(exc)}). "
         "Define steps, datasources and the functions they use at module scope (not "
         "inside functions, lambdas or notebooks' closures), and wrap unpicklable objects "
@@ -135,4 +143,4 @@ def _label(obj: Any) -> str:
     return str(getattr(obj, "name", None) or type(obj).__name__)
 
 
-__all__ = ["check_picklable", "pack_results", "pickle_for_workers"]
+__all__ = ["PROCESS_WORKERS", "check_picklable", "pack_results", "pickle_for_workers"]

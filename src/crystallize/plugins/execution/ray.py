@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
+import os
 import sys
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -33,6 +35,10 @@ if TYPE_CHECKING:
 WORKER_CACHE_SIZE = 2
 _WORKER_RUNNERS: OrderedDict[str, Callable[[int], Any]] = OrderedDict()
 _TASK_OPTIONS = ("num_cpus", "num_gpus", "memory", "resources", "accelerator_type")
+# The cluster resource (a key of ray.cluster_resources()) each amount option asks for.
+_CLUSTER_RESOURCES = {"num_cpus": "CPU", "num_gpus": "GPU", "memory": "memory"}
+# How a PicklingError names this executor and its workers (see payload.py).
+_RAY_WORKERS = ("Ray execution", "Ray workers")
 # Ray internal KV namespace of the stop requests of closed runs (see _request_stop).
 _STOP_NAMESPACE = "crystallize-stop"
 #: How often a running batch asks whether its run was stopped.
@@ -216,18 +222,25 @@ class RayExecution(ExecutionPlugin):
     """Run replicates as Ray tasks.
 
     Args:
-        address: ``None`` starts (or joins) a local Ray instance; ``"auto"``,
-            ``"host:6379"`` (a head node's GCS port) or ``"ray://host:10001"`` (Ray
-            Client) joins an existing cluster. A malformed address raises
-            :class:`~crystallize.exceptions.ExperimentValidationError` here; one that
-            does not answer (within 5 s) or refuses the connection raises
+        address: ``None`` joins the cluster named by the ``RAY_ADDRESS`` environment
+            variable when it is set, else starts a new local Ray instance (even when a
+            cluster started with ``ray start`` runs on this machine); a Ray session
+            already running in this process is always used. ``"auto"``, ``"host:6379"``
+            (a head node's GCS port) or ``"ray://host:10001"`` (Ray Client) joins an
+            existing cluster. A malformed address, or the dashboard's ``http://`` one,
+            raises :class:`~crystallize.exceptions.ExperimentValidationError` here (a
+            malformed ``RAY_ADDRESS`` when a run starts); one that does not answer
+            (within 5 s) or refuses the connection raises
             :class:`~crystallize.exceptions.ClusterConnectionError` when a run starts,
             before the run is stored.
         num_cpus: CPUs for a local instance started here (ignored when joining).
         resources_per_replicate: Ray task options for each replicate, e.g.
-            ``{"num_cpus": 1, "num_gpus": 0.5}``. Replicates in one task run one after
-            another, so a task asks for these amounts once; when they are given and
-            ``batch_size`` is not, each task runs a single replicate.
+            ``{"num_cpus": 2}`` or, on a cluster with GPUs, ``{"num_gpus": 0.5}``.
+            Replicates in one task run one after another, so a task asks for these
+            amounts once; when they are given and ``batch_size`` is not, each task runs
+            a single replicate. When a run starts, a resource the cluster has less of
+            than one replicate asks for gives a :class:`RuntimeWarning`: Ray keeps such
+            tasks waiting until a node that has it joins.
         max_retries: times Ray retries a task whose worker process died.
         batch_size: replicates per task; ``None`` picks about four tasks per cluster CPU
             so scheduling overhead stays small next to the work.
@@ -272,39 +285,50 @@ class RayExecution(ExecutionPlugin):
 
     def before_run(self, experiment: Experiment) -> None:
         """Before the run is recorded: check that Ray is installed and that the experiment
-        pickles, then join the cluster at ``address`` (the connection is kept for the
-        run), so that one that cannot be reached or refuses the driver raises
-        :class:`~crystallize.exceptions.ClusterConnectionError` while nothing is stored
-        yet. A local instance (``address=None``) is started only when replicates run."""
+        pickles, then join the cluster at ``address`` (or ``RAY_ADDRESS``; the connection
+        is kept for the run), so that one that cannot be reached or refuses the driver
+        raises :class:`~crystallize.exceptions.ClusterConnectionError` while nothing is
+        stored yet. A local instance is started only when replicates run."""
         import importlib.util
 
         if "ray" not in sys.modules and importlib.util.find_spec("ray") is None:  # no import (~1 s)
             raise OptionalDependencyError("RayExecution", "ray", "ray")
-        check_picklable(experiment)  # workers receive it pickled
-        if self.address is not None:
+        check_picklable(experiment, _RAY_WORKERS)  # workers receive it pickled
+        if self._cluster_address() is not None:
             self._connect()
+
+    def _cluster_address(self) -> str | None:
+        """The cluster to join: ``address``, else a non-empty ``RAY_ADDRESS`` environment
+        variable (checked here, as ``address`` is when the plugin is made); ``None``, as
+        for ``"local"``, means a new local instance."""
+        address = self.address
+        if address is None:
+            address = os.environ.get("RAY_ADDRESS", "").strip() or None
+            if address is not None:
+                cluster_endpoint(address, name="The RAY_ADDRESS environment variable")
+        return None if address is None or address.strip() == "local" else address
 
     def _connect(self) -> Any:
         loaded = sys.modules.get("ray")
-        if self.address is not None and not (loaded is not None and loaded.is_initialized()):
-            check_reachable(self.address)  # first: ray.init retries it for minutes, Ray imports in ~1 s
+        if loaded is not None and loaded.is_initialized():
+            return loaded  # this process's Ray session, whatever started it
+        address = self._cluster_address()
+        if address is not None:
+            check_reachable(address)  # first: ray.init retries it for minutes, Ray imports in ~1 s
         ray = require("ray", feature="RayExecution", extra="ray")
-        if not ray.is_initialized():
-            options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True}
-            if self.address is None:
-                # A local instance started here: workers see the driver's import path.
-                options["runtime_env"] = local_runtime_env()
-                if self.num_cpus is not None:
-                    options["num_cpus"] = self.num_cpus
-            options.update(self.init_kwargs)
-            joining = ConnectionError if self.address is None else (ConnectionError, ray.exceptions.RayError)
-            try:
-                ray.init(address=self.address, **options)
-            except joining as exc:  # "auto" with no cluster running, a refused auth token...
-                raise ClusterConnectionError(
-                    f"Cannot connect to a Ray cluster at {self.address!r}: {exc} Check that "
-                    "the cluster is up (`ray status` on the head node) and the address."
-                ) from exc
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True}
+        if address is None:
+            # A local instance started here: workers see the driver's import path.
+            options["runtime_env"] = local_runtime_env()
+            if self.num_cpus is not None:
+                options["num_cpus"] = self.num_cpus
+        options.update(self.init_kwargs)
+        joining = ConnectionError if address is None else (ConnectionError, ray.exceptions.RayError)
+        try:
+            # "local": a new instance, not the cluster `ray start` left on this machine.
+            ray.init(address=address or "local", **options)
+        except joining as exc:  # "auto" with no cluster running, a refused auth token...
+            raise _connection_error(address, exc) from exc
         return ray
 
     def _batch_size(self, ray: Any, n: int) -> int:
@@ -323,13 +347,14 @@ class RayExecution(ExecutionPlugin):
         import uuid
 
         ray = self._connect()
+        warn_unavailable_resources(self.resources_per_replicate, ray.cluster_resources())
         events = None
         if wants_events(replicate_fn):
             from ray.util.queue import Queue
 
             events = Queue()
             replicate_fn = replicate_fn.with_event_sink(QueueSink(events))
-        payload = pickle_for_workers(experiment, replicate_fn, dumps_for_ray)
+        payload = pickle_for_workers(experiment, replicate_fn, dumps_for_ray, _RAY_WORKERS)
         digest = hashlib.blake2b(payload, digest_size=16).hexdigest()
         payload_ref = ray.put(payload)
         size = self._batch_size(ray, len(replicates))
@@ -385,6 +410,54 @@ class RayExecution(ExecutionPlugin):
         return [failed(rep, reason, type(exc).__name__) for rep in batch]
 
 
+def _connection_error(address: str | None, exc: Exception) -> ClusterConnectionError:
+    """The error for a failed ``ray.init`` (``address=None``: starting a local instance)."""
+    reason = str(exc).strip() or type(exc).__name__
+    if not reason.endswith((".", "!", "?")):
+        reason += "."
+    if address is None:
+        return ClusterConnectionError(
+            f"Cannot start a local Ray instance: {reason} Ray's log lines printed above give the details."
+        )
+    return ClusterConnectionError(
+        f"Cannot connect to a Ray cluster at {address!r}: {reason} Either the cluster is not "
+        "running there (check the address, and `ray status` on the head node), or it is up "
+        "but refuses this driver: a missing or wrong auth token, or a Ray or Python version "
+        "other than the cluster's. Ray's log lines printed above give the reason."
+    )
+
+
+def warn_unavailable_resources(requested: Mapping[str, Any], available: Mapping[str, float]) -> None:
+    """Warn (:class:`RuntimeWarning`) about each resource that one replicate's task asks for
+    (``requested``: ``resources_per_replicate``) and the cluster has less of in all
+    (``available``: ``ray.cluster_resources()``), e.g. a GPU on a CPU-only cluster.
+
+    Not an error: Ray keeps such tasks waiting until a node that has the resource joins,
+    which an autoscaling cluster may do; on a fixed cluster they wait forever.
+    """
+    needs = [
+        (f"{option}={requested[option]!r}", resource, requested[option])
+        for option, resource in _CLUSTER_RESOURCES.items()
+        if requested.get(option)
+    ]
+    custom = (requested.get("resources") or {}).items()
+    needs += [(f"resources={{{name!r}: {amount!r}}}", name, amount) for name, amount in custom if amount]
+    if requested.get("accelerator_type"):  # Ray asks for 0.001 of this resource
+        kind = requested["accelerator_type"]
+        needs.append((f"accelerator_type={kind!r}", f"accelerator_type:{kind}", 0.001))
+    for asked, resource, amount in needs:
+        have = available.get(resource, 0)
+        if have < amount:
+            warnings.warn(
+                f"RayExecution: each replicate asks for {asked} (resources_per_replicate), but the "
+                f"Ray cluster has {have:g} of resource '{resource}' in all. Its tasks wait until "
+                "nodes that have enough of it join: on a cluster that does not add nodes, the run "
+                "waits forever. Lower resources_per_replicate, or run on nodes that have it.",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+
 def _request_stop(stop_key: str) -> None:
     """Ask the run's unfinished tasks to stop: those not started return at once, running
     ones after their current replicate (a replicate already running runs to its end).
@@ -399,4 +472,4 @@ def _request_stop(stop_key: str) -> None:
         _internal_kv_put(stop_key, b"1", namespace=_STOP_NAMESPACE)
 
 
-__all__ = ["RayExecution", "RayWorkerSetupError", "local_runtime_env"]
+__all__ = ["RayExecution", "RayWorkerSetupError", "local_runtime_env", "warn_unavailable_resources"]

@@ -15,6 +15,8 @@ from crystallize.exceptions import ClusterConnectionError, ExperimentValidationE
 
 #: Addresses Ray resolves itself (a running local cluster, or a new local instance).
 SYMBOLIC_ADDRESSES = ("auto", "local")
+#: Schemes of the dashboard's (Jobs API) addresses, which ``ray.init`` refuses.
+HTTP_SCHEMES = ("http", "https")
 #: Ray Client's port when a ``ray://`` address names none.
 RAY_CLIENT_PORT = 10001
 #: Seconds to wait for a TCP connection to the cluster.
@@ -26,19 +28,27 @@ _FORMS = (
 )
 
 
-def cluster_endpoint(address: str) -> tuple[str, int] | None:
+def cluster_endpoint(address: str, name: str = "Ray address") -> tuple[str, int] | None:
     """The ``(host, port)`` a cluster address points at.
 
     ``None`` for the symbolic addresses and for schemes other than ``ray://`` (Ray
-    Client plugins), which only Ray can interpret.
+    Client plugins), which only Ray can interpret. ``name`` says where the address came
+    from in the error (e.g. ``"The RAY_ADDRESS environment variable"``).
 
     Raises:
-        ExperimentValidationError: ``address`` is not a cluster address.
+        ExperimentValidationError: ``address`` is not a cluster address, e.g. the
+            dashboard's ``http://host:8265`` (the Jobs API), which no driver can join.
     """
     text = address.strip()
     if text in SYMBOLIC_ADDRESSES:
         return None
     scheme, has_scheme, rest = text.partition("://")
+    if has_scheme and scheme.lower() in HTTP_SCHEMES:
+        raise ExperimentValidationError(
+            f"{name} {address!r} is the Ray dashboard's address (the Jobs API used by `ray job "
+            "submit`), not one a driver can join: give the head node's GCS address "
+            "('<head-ip>:6379') or a Ray Client address ('ray://<head-ip>:10001')."
+        )
     if has_scheme and scheme != "ray":
         return None
     try:
@@ -49,7 +59,7 @@ def cluster_endpoint(address: str) -> tuple[str, int] | None:
     if port is None and has_scheme and host:
         port = RAY_CLIENT_PORT
     if not host or port is None or parts.path or parts.query:
-        raise ExperimentValidationError(f"Ray address {address!r} is not a cluster address: {_FORMS}.")
+        raise ExperimentValidationError(f"{name} {address!r} is not a cluster address: {_FORMS}.")
     return host, port
 
 
@@ -73,4 +83,4 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT) -> None:
         ) from exc
 
 
-__all__ = ["CONNECT_TIMEOUT", "RAY_CLIENT_PORT", "SYMBOLIC_ADDRESSES", "check_reachable", "cluster_endpoint"]
+__all__ = ["CONNECT_TIMEOUT", "HTTP_SCHEMES", "RAY_CLIENT_PORT", "SYMBOLIC_ADDRESSES", "check_reachable", "cluster_endpoint"]

@@ -242,9 +242,10 @@ class Builder:
             )
             return None
         artifact = declared[output]
+        # No root_dir: it reads under the reading experiment's root_dir, whatever that is
+        # when it runs (``--set plugins.artifacts.root_dir=...`` moves the whole graph).
         return UpstreamOutput(
-            name, output, artifact.name, artifact.loader, root,
-            upstream_fingerprint=fingerprint(spec_of(upstream)),
+            name, output, artifact.name, artifact.loader, upstream_fingerprint=fingerprint(spec_of(upstream))
         )
 
     def steps(self, outputs: Mapping[str, Artifact]) -> list[PipelineStep]:

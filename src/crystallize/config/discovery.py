@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from crystallize.config.errors import display_path
-from crystallize.config.loader import CONFIG_FILE, LoadSession
+from crystallize.config.loader import CONFIG_FILE, LoadSession, name_taken
 from crystallize.exceptions import ConfigError
 
 if TYPE_CHECKING:
@@ -112,16 +111,13 @@ def discover(root: str | Path = ".") -> Discovery:
 
     directory = experiments_dir(root)
     found = Discovery(directory.resolve())
-    session = LoadSession()
+    session = LoadSession(unique_names=False)  # checked here, among the folders that load
     paths: dict[str, Path] = {}
     for config in find_configs(directory):
         try:
             experiment = _load_quietly(session, config)
             if experiment.name in paths:
-                raise ConfigError(
-                    f"{display_path(config)}: the experiment name '{experiment.name}' is already used "
-                    f"by {display_path(paths[experiment.name])}; experiment names must be unique"
-                )
+                raise name_taken(config, experiment.name, paths[experiment.name])
         except Exception as exc:
             found.errors[config] = _failure(config, exc)
             continue

@@ -141,17 +141,26 @@ class ModuleImportError(ConfigError):
 class ConfigCycleError(ConfigError):
     """Experiments read each other's outputs in a cycle.
 
+    Args:
+        cycle: as the attribute.
+        where: ``file: field`` of the reference closing the cycle, when it is in a config.
+        line: that reference's 1-based line, when known: the message ends with
+            ``(line N)``, as a :class:`Problem`'s does.
+
     Attributes:
         cycle: the experiment names around the cycle, the first repeated at the end.
+        line: the ``line`` given.
     """
 
-    def __init__(self, cycle: Sequence[str], where: str = "") -> None:
+    def __init__(self, cycle: Sequence[str], where: str = "", line: int | None = None) -> None:
         self.cycle = list(cycle)
+        self.line = line
         prefix = f"{where}: " if where else ""
+        suffix = f" (line {line})" if line is not None else ""
         super().__init__(
             f"{prefix}experiments read each other's outputs in a cycle: "
             f"{' -> '.join(self.cycle)}. An experiment graph must be acyclic: an upstream "
-            "experiment has to finish before the experiments reading its outputs start."
+            f"experiment has to finish before the experiments reading its outputs start.{suffix}"
         )
 
 

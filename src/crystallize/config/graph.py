@@ -5,7 +5,9 @@ An experiment whose datasource (or a treatment's datasource) is ``experiment#out
 graph checks, before anything runs, that every experiment read from is in the graph,
 declares the output read under the file name read, writes its artifacts under the root
 they are read from, and that nothing depends on itself (no cycles); then it runs the
-experiments in topological order.
+experiments in topological order. Each consumer reads the producer run the graph ran (or
+resumed) upstream, not merely the newest run of that name (see
+:meth:`~crystallize.config.UpstreamOutput.follow`).
 """
 
 from __future__ import annotations
@@ -56,7 +58,12 @@ class ExperimentGraph:
 
     Each :class:`~crystallize.config.UpstreamOutput` of the graph gets the upstream's
     file name for the output (when it names none) and the upstream's spec fingerprint, so
-    a changed upstream also changes the fingerprint of the experiments reading it.
+    a changed upstream also changes the fingerprint of the experiments reading it. It
+    follows the graph's upstream experiment
+    (:meth:`~crystallize.config.UpstreamOutput.follow`): once that has run or resumed, by
+    :meth:`run` or by running the graph's experiments in :attr:`order` one by one (as
+    ``crystallize run`` does), the experiments reading it read that very run, not a newer
+    run of the same name.
 
     Raises:
         ConfigError: duplicate names, an experiment read from is missing from the graph,
@@ -81,7 +88,7 @@ class ExperimentGraph:
             name: list(dict.fromkeys((ref.experiment, ref.output) for ref in refs))
             for name, refs in self._upstreams.items()
         }
-        self._check_references()
+        self.check()
         self.order: list[str] = self._topological_order()
         self._fill_in_fingerprints()
 
@@ -110,7 +117,15 @@ class ExperimentGraph:
         return cls(reversed(session.closure(path.parent)))
 
     # -- checks ----------------------------------------------------------------------------------
-    def _check_references(self) -> None:
+    def check(self) -> None:
+        """Check every upstream reference (see the class docstring) and make it follow
+        the graph's upstream experiment. The graph checks when it is made and again before
+        :meth:`run`; call it after changing its experiments' plugins (``--set
+        plugins.artifacts.root_dir=...``) to be told of a mismatch before anything runs.
+
+        Raises:
+            ConfigError: as the class does.
+        """
         for name, refs in self._upstreams.items():
             for ref in refs:
                 upstream, output = ref.experiment, ref.output
@@ -129,6 +144,7 @@ class ExperimentGraph:
                     )
                 self._check_file_name(name, ref, outputs[output])
                 self._check_root(name, ref)
+                ref.follow(self.experiments[upstream])
 
     @staticmethod
     def _check_file_name(name: str, ref: UpstreamOutput, artifact: Artifact) -> None:
@@ -225,11 +241,19 @@ class ExperimentGraph:
                 ``"resume"`` an experiment whose last matching run finished computes nothing.
             replicates: replicates for every experiment of the graph (``None``: their own).
 
+        Each experiment reads the upstream runs this call ran or resumed (see the class
+        docstring), whatever newer runs of them the store has.
+
         Returns:
             ``{name: Result}`` in run order. An experiment whose replicates failed does
             not stop the graph; experiments reading its missing outputs then record errors
             for those replicates.
+
+        Raises:
+            ConfigError: :meth:`check` fails (an artifact root changed since the graph
+                was made), before anything runs.
         """
+        self.check()
         results: dict[str, Result] = {}
         for name in self.order:
             result = self.experiments[name].run(strategy=strategy, replicates=replicates)

@@ -11,6 +11,10 @@ Loading goes in this order, and stops at the first stage with problems:
 5. Every name used is looked up (did-you-mean suggestions) and the parts are built.
 6. ``config.state.json`` is applied (disabled treatments, step cache switches).
 
+Before stage 3, a folder inside an ``experiments`` directory is refused when an earlier
+folder there (in path order, as :func:`~crystallize.config.discover` goes) declares the
+same experiment name: both would keep their runs and files under the same name.
+
 Nothing runs: the result is an :class:`~crystallize.Experiment` ready for ``run()``.
 """
 
@@ -91,16 +95,24 @@ class LoadSession:
     One session is one consistent snapshot: each folder's modules are imported once,
     and an experiment read by several others is the same object in all of them.
 
+    Args:
+        unique_names: refuse a folder whose experiment name an earlier folder of its
+            ``experiments`` directory declares (see :func:`check_unique_name`);
+            :func:`~crystallize.config.discover`, which checks the names of what it
+            loads itself, turns it off.
+
     Attributes:
         loaded: ``{folder: Experiment}`` of everything loaded so far.
         upstream_folders: ``{folder: {upstream name: upstream folder}}``.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, unique_names: bool = True) -> None:
         self.loaded: dict[Path, Experiment] = {}
         self.upstream_folders: dict[Path, dict[str, Path]] = {}
+        self.unique_names = unique_names
         self._stack: list[tuple[Path, str]] = []
         self._names: dict[Path, dict[str, list[Path]]] = {}
+        self._first_named: dict[Path, dict[str, Path]] = {}
 
     def load(self, path: str | Path) -> Experiment:
         """Load the experiment at ``path`` (or return it if this session already did)."""
@@ -133,6 +145,8 @@ class LoadSession:
         problem = name_problem(name) if config.name is None else None
         if problem:
             raise ConfigValidationError([Problem(config_file, "name", f"the folder name is used as the experiment name, but {problem}; set name:")])
+        if self.unique_names:
+            check_unique_name(config_file, name, self._first_named)
         self._stack.append((folder, name))
         try:
             upstream = self._upstream(doc, config, folder)
@@ -191,7 +205,7 @@ class LoadSession:
             on_stack = [f for f, _ in self._stack]
             if target in on_stack:
                 cycle = [n for _, n in self._stack[on_stack.index(target):]] + [name]
-                raise ConfigCycleError(cycle, where=f"{display_path(doc.path)}: {field}")
+                raise ConfigCycleError(cycle, where=f"{display_path(doc.path)}: {field}", line=doc.line_of(path))
             self.upstream_folders.setdefault(folder, {})[name] = target
             try:
                 found[name] = self.load(target)
@@ -216,6 +230,53 @@ class LoadSession:
                 names.setdefault(declared_name(child / CONFIG_FILE) or child.name, []).append(child.resolve())
             self._names[root] = names
         return self._names[root]
+
+
+def experiments_directory_of(folder: Path) -> Path | None:
+    """The nearest directory named ``experiments`` holding ``folder`` (``None`` without one)."""
+    from crystallize.config.discovery import EXPERIMENTS_DIR
+
+    return next((parent for parent in folder.parents if parent.name == EXPERIMENTS_DIR), None)
+
+
+def name_taken(config_file: Path, name: str, first: Path) -> ConfigError:
+    """The error for ``config_file``, whose experiment name ``name`` the earlier
+    ``first`` (a ``config.yaml``) already has."""
+    return ConfigError(
+        f"{display_path(config_file)}: the experiment name '{name}' is already used by "
+        f"{display_path(first)}; experiment names must be unique"
+    )
+
+
+def check_unique_name(config_file: Path, name: str, cache: dict[Path, dict[str, Path]] | None = None) -> None:
+    """Raise when another folder, before ``config_file``'s (in path order) under the same
+    ``experiments`` directory, declares the experiment name ``name``: the error
+    :func:`~crystallize.config.discover` gives the later folder. Only the names are read
+    (``name:``, else the folder name), nothing is imported.
+
+    Args:
+        config_file: the (resolved) ``config.yaml`` being loaded.
+        name: its experiment name.
+        cache: ``{experiments directory: {name: first config.yaml}}``, filled in as the
+            directories are read, so a session reads each once.
+
+    Raises:
+        ConfigError: the name is taken, saying by which folder.
+    """
+    from crystallize.config.discovery import find_configs
+
+    root = experiments_directory_of(config_file.parent)
+    if root is None:
+        return
+    cache = {} if cache is None else cache
+    if root not in cache:
+        first: dict[str, Path] = {}
+        for config in find_configs(root):
+            first.setdefault(declared_name(config) or config.parent.name, config.resolve())
+        cache[root] = first
+    earlier = cache[root].get(name)
+    if earlier is not None and earlier.parent != config_file.parent:  # another folder
+        raise name_taken(config_file, name, earlier)
 
 
 def upstream_references(config: ExperimentConfig) -> list[tuple[FieldPath, str]]:
@@ -255,4 +316,14 @@ def attach(
     experiment.upstream = tuple(upstream)
 
 
-__all__ = ["CONFIG_FILE", "LoadSession", "declared_name", "load_experiment", "resolve_config_path", "upstream_references"]
+__all__ = [
+    "CONFIG_FILE",
+    "LoadSession",
+    "check_unique_name",
+    "declared_name",
+    "experiments_directory_of",
+    "load_experiment",
+    "name_taken",
+    "resolve_config_path",
+    "upstream_references",
+]

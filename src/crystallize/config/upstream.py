@@ -15,8 +15,15 @@ replicate reads the file of output ``result`` written by experiment ``producer``
 
 and decodes it with the output's ``loader`` (raw bytes without one). ``<root>`` is the
 consuming experiment's ``plugins.artifacts.root_dir`` (``data`` by default, relative to
-the working directory), which must be the producer's too; an ``UpstreamOutput`` built in
-code without a ``root_dir`` reads under it as well.
+the working directory) when the run starts, which must be the producer's too: the
+``UpstreamOutput`` built from ``config.yaml`` has no ``root_dir`` of its own, so it follows
+the consumer's root when that is changed after loading (``--set
+plugins.artifacts.root_dir=...``); one built in code without a ``root_dir`` does too.
+
+In an :class:`~crystallize.config.ExperimentGraph`, once the graph's producer experiment
+has run (or resumed) in this process, its consumers read that run's version instead of
+the newest run's (see :meth:`UpstreamOutput.follow`): a graph's consumers read what the
+graph ran upstream, not a newer run made with another seed or by another process.
 
 A run of the consumer fixes the version and ``n`` once, when it starts
 (:meth:`UpstreamOutput.pin`), so every replicate reads the same producer run even if the
@@ -32,6 +39,7 @@ Several aliases make a :class:`CombinedSource` whose data is ``{alias: value}``.
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -44,6 +52,7 @@ from crystallize.treatment import BASELINE
 from crystallize.utils.context import FrozenContext
 
 if TYPE_CHECKING:
+    from crystallize.experiment import Experiment
     from crystallize.store.base import RunInfo
 
 
@@ -54,6 +63,12 @@ class MissingUpstreamArtifactError(ConfigError):
 #: The artifact root an upstream output reads under when neither it nor the reading
 #: experiment names one (the ArtifactPlugin's default).
 DEFAULT_ROOT = "data"
+
+
+#: The producer experiment each :class:`UpstreamOutput` follows (see
+#: :meth:`UpstreamOutput.follow`). Kept off the instances: their attributes count in the
+#: reading experiment's fingerprint, and they travel to workers.
+_FOLLOWED: weakref.WeakKeyDictionary[UpstreamOutput, Experiment] = weakref.WeakKeyDictionary()
 
 
 class _Pin(NamedTuple):
@@ -133,6 +148,29 @@ class UpstreamOutput(DataSource):
         if upstream_fingerprint is not None and self.params["upstream_fingerprint"] is None:
             self.params["upstream_fingerprint"] = upstream_fingerprint
 
+    def follow(self, producer: Experiment) -> None:
+        """Read the producer run that ``producer`` (the experiment named
+        :attr:`experiment`) last ran or resumed in this process, rather than the newest run
+        of that name, once ``producer`` has run; before that, :meth:`pin` takes the newest.
+
+        An :class:`~crystallize.config.ExperimentGraph` calls it for every output its
+        experiments read, so that running (or resuming) the graph, by
+        :meth:`~crystallize.config.ExperimentGraph.run` or by running its experiments in
+        order, pairs each consumer with the producer run the graph just ran, not with a
+        newer run (made with another seed, or by another process).
+        """
+        _FOLLOWED[self] = producer
+
+    def _followed_version(self, root: Path) -> int | None:
+        """The version the followed producer's last run in this process wrote under
+        ``root`` (see :meth:`follow`), or ``None``."""
+        location = getattr(_FOLLOWED.get(self), "artifact_location", None)
+        if location is None or location.experiment != self.experiment:
+            return None
+        if os.path.abspath(location.root) != os.path.abspath(root):
+            return None  # it ran under another root: its runs are not in this store
+        return int(location.version)
+
     def root_for(self, reader_root: str | os.PathLike[str] | None) -> str:
         """The artifact root this output is read under by an experiment whose
         ArtifactPlugin has ``root_dir=reader_root``: its own ``root_dir``, else
@@ -169,7 +207,9 @@ class UpstreamOutput(DataSource):
             runs: the store's runs of the upstream experiment, newest first: the newest
                 one with artifacts on disk gives the version and replicate count (the
                 highest version on disk without one); it is passed over for the last
-                completed one while it is still running.
+                completed one while it is still running. An output that follows a
+                producer which has run (see :meth:`follow`) reads that run's version
+                instead, with the replicate count of the newest run that wrote it.
             is_live: whether a ``running`` run has a live driver (default: all do).
             reader_root: the reading experiment's artifact root (see :meth:`root_for`).
 
@@ -183,6 +223,10 @@ class UpstreamOutput(DataSource):
             ConfigError: ``root_dir`` is not ``reader_root``.
         """
         root = Path(self.root_for(reader_root))
+        followed = self._followed_version(root)
+        if followed is not None:
+            self._pin = _resolve(root, self.experiment, followed, _writer_of(runs, followed))
+            return None
         writer = _newest_writer(root, self.experiment, runs)
         note = None
         if writer is not None and writer.status == "running" and (is_live is None or is_live(writer)):

@@ -108,3 +108,21 @@ def test_values_sets_context_keys_named_like_parts(make_folder):
 def test_null_values_beside_a_reshaping_part(make_folder):
     treatment = _values(make_folder, "  t: {values: null, datasource: constant}\n")
     assert treatment.values == {} and treatment.datasource is not None
+
+
+@pytest.mark.parametrize(
+    ("written", "named"),
+    [
+        ("{steps: {total: total}, valeus: {factor: 2}}", "'valeus' (did you mean 'values'?)"),
+        ("{pipeline: [total], lr: 0.1}", "'lr' is no part"),
+        ("{values: {lr: 1}, datasrc: numbers}", "'datasrc' (did you mean 'datasource'?)"),
+    ],
+)
+def test_a_part_in_its_shape_beside_an_unknown_key_is_refused(make_folder, written, named):
+    """Read as context values, such a treatment would silently run like the baseline."""
+    folder = make_folder("demo", f"datasource: numbers\nsteps: [total]\ntreatments:\n  t: {written}\n")
+    with pytest.raises(ConfigError) as raised:
+        Experiment.from_yaml(folder)
+    message = str(raised.value)
+    assert "treatments.t" in message and named in message and "put context values under values:" in message
+    assert "(line 4)" in message

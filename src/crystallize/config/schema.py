@@ -277,7 +277,34 @@ def _treatment_form(value: Any) -> Any:
     value = _empty_if_null(value)
     if _is_structured_treatment(value):
         return value
+    _refuse_half_structured(value)
     return {"values": value}
+
+
+def _refuse_half_structured(value: Any) -> None:
+    """Refuse a mapping that holds a part in that part's shape (``steps: {fit: ...}``)
+    beside keys that are no part: most likely a misspelt part (``valeus:``), which would
+    otherwise turn the whole treatment into context values and run it like the baseline.
+    Context keys named like parts go under ``values:`` (as documented)."""
+    if not isinstance(value, dict):
+        return
+    shaped = [key for key, part in value.items() if key in _TREATMENT_PARTS and isinstance(part, _TREATMENT_PARTS[key])]
+    others = [str(key) for key in value if key not in _TREATMENT_PARTS]
+    if not shaped or not others:
+        return
+    from crystallize.utils.text import closest
+
+    hints = []
+    for key in others:
+        match = closest(key, _TREATMENT_PARTS)
+        hints.append(f"'{key}' (did you mean '{match}'?)" if match else f"'{key}'")
+    parts = ", ".join(_TREATMENT_PARTS)
+    raise ValueError(
+        f"{', '.join(repr(k) for k in shaped)} make{'s' if len(shaped) == 1 else ''} this a "
+        f"structured treatment ({parts}), but "
+        f"{', '.join(hints)} {'is' if len(others) == 1 else 'are'} no part of one; put context "
+        "values under values: (context keys named like parts too)"
+    )
 
 
 class TreatmentSpec(_Model):

@@ -253,6 +253,21 @@ class StopSignals:
             signal.signal(signum, handler)
         self._saved = {}
 
+    def finish(self) -> None:
+        """The command has finished: from now on Ctrl+C is ignored, through the
+        interpreter's shutdown (SIGTERM and SIGHUP still end the process at once).
+
+        SIGINT is set to ``SIG_IGN`` rather than left to :meth:`handle`: once the exit
+        handlers have run, Python puts back the default action of every signal handled by
+        a Python function, and then spends a few tenths of a second freeing the modules
+        (garbage collection over every object the command loaded), so a Ctrl+C in that
+        time would kill the process (exit 130, nothing printed) although the command is
+        done. A signal ignored stays ignored. Only where :meth:`install` took the signals.
+        """
+        self.finished = True
+        if signal.SIGINT in self._saved:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     def handle(self, signum: int, frame: Any) -> None:  # noqa: ARG002
         """The signal handler."""
         if os.getpid() != self.pid:  # a worker process forked from the command
@@ -323,20 +338,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     signals = StopSignals()
     signals.install()  # before the imports below: Ctrl+C during them is reported too
     reset_interrupt()
+    owns_process = argv is None
     try:
-        code = _run(list(sys.argv[1:] if argv is None else argv))
+        code = _run(list(sys.argv[1:] if argv is None else argv), signals if owns_process else None)
     finally:
-        if argv is not None:
+        if not owns_process:
             signals.restore()
-    if argv is None:
-        signals.finished = True
-        if interrupt_reported():
-            _exit_now(code)
+    if owns_process and interrupt_reported():
+        _exit_now(code)
     return code
 
 
-def _run(argv: list[str]) -> int:
-    """The command line ``argv``, run; returns the exit code."""
+def _run(argv: list[str], signals: StopSignals | None = None) -> int:
+    """The command line ``argv``, run; returns the exit code. Once the command has
+    finished, ``signals`` (when given: the command owns the process) are told so
+    (:meth:`StopSignals.finish`), before its last output is flushed."""
     args, debug = _take_debug_flag(argv)
     if debug:
         set_debug(True)
@@ -349,7 +365,10 @@ def _run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         return report_interrupt("Interrupted.")
     with _survive_closed_pipes(), printable_logging():
-        return _checked_output(_invoke(app, args))
+        code = _invoke(app, args)
+        if signals is not None:
+            signals.finish()
+        return _checked_output(code)
 
 
 def _invoke(app: Any, args: list[str]) -> int:

@@ -113,9 +113,9 @@ def run_command(
             print_json(results, target)
         else:
             print_reports(results, {e.name: root_of(e) for e in target.experiments})
+        unwritten = output_failure()  # flushes what was printed
     except KeyboardInterrupt:
         raise interrupted(f"Interrupted while the results were printed; {stored_runs(results)}") from None
-    unwritten = output_failure()
     unstored = {name: r for name, r in results.items() if r.info.get("store_error")}
     for name, result in unstored.items():
         print(

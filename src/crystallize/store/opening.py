@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 from crystallize.exceptions import StoreError
 from crystallize.store.artifacts import directory_problem
-from crystallize.store.sqlite import CANNOT_WRITE, DB_FILENAME, SQLiteRunStore
+from crystallize.store.sqlite import CANNOT_WRITE, DB_FILENAME, SQLiteRunStore, sqlite_error_says
 
 logger = logging.getLogger("crystallize.store")
 
@@ -25,7 +24,10 @@ def open_store(root_dir: str | os.PathLike[str], **options: Any) -> SQLiteRunSto
             ``checkpoint_bytes``).
 
     Raises:
-        StoreError: If the directory cannot be created or the store cannot be opened.
+        StoreError: If the directory cannot be created or the store cannot be opened. A
+            ``crystallize.db`` this call created but could not set up because nothing
+            can be written there (a full disk) is removed again while still empty (the
+            data directory stays), so that the store can still be read as having no runs.
     """
     root = Path(root_dir)
     try:
@@ -58,7 +60,8 @@ def open_existing_store(root_dir: str | os.PathLike[str], **options: Any) -> SQL
     """Open the run store at ``<root_dir>/crystallize.db`` to read it; nothing is created.
 
     A store that cannot be written (read-only directory or mount, full disk) is opened
-    read-only (see :class:`SQLiteRunStore`'s ``read_only``) rather than refused.
+    read-only (see :class:`SQLiteRunStore`'s ``read_only``) rather than refused; an empty
+    ``crystallize.db`` (0 bytes) there reads as a store without runs.
 
     Raises:
         StoreError: There is no store there (the message says what is at that path).
@@ -84,10 +87,7 @@ def _open_for_reading(path: Path, **options: Any) -> SQLiteRunStore:
         return SQLiteRunStore(path, **options)
     except StoreError as exc:
         cause = exc.__cause__
-        if not (
-            isinstance(cause, sqlite3.OperationalError)
-            and any(text in str(cause) for text in CANNOT_WRITE)
-        ):
+        if not sqlite_error_says(exc, CANNOT_WRITE):
             raise
         try:
             store = SQLiteRunStore(path, read_only=True, **options)

@@ -11,7 +11,9 @@ Layout of ``crystallize.db``:
 * ``PRAGMA user_version`` holds the schema version (:data:`SCHEMA_VERSION`).
 * A store that cannot be written (read-only directory or mount, full disk) opens with
   ``read_only=True``; :func:`open_existing_store`, which the history functions use,
-  falls back to that by itself.
+  falls back to that by itself. Read so, a file without any table (0 bytes) is a store
+  without runs; and a file the store created but could not set up because nothing can be
+  written there is removed again while it is still empty.
 * SQLite gives the ``-wal`` and ``-shm`` files it creates the database file's mode, and
   a reader of a read-only database cannot remove them when it closes. The store gives
   them their owner's write permission back (:func:`_let_owner_write_shm`,
@@ -95,8 +97,11 @@ WAL_SIZE_LIMIT = 4 << 20
 #: commits but needs the ``-shm`` file; ``immutable=1`` needs nothing writable (used
 #: when even that cannot be created, e.g. on a read-only mount, where nobody writes).
 _READ_ONLY_MODES = ("mode=ro", "immutable=1")
+#: SQLite messages meaning that nothing can be written to the file: it (or its directory
+#: or mount) is read-only, or the disk is full or failing.
+NO_WRITES = ("readonly", "read-only", "disk is full", "disk I/O error")
 #: SQLite messages meaning "this file cannot be written here" (read-only fallback).
-CANNOT_WRITE = ("readonly", "read-only", "unable to open", "disk is full", "disk I/O error")
+CANNOT_WRITE = (*NO_WRITES, "unable to open")
 
 # Connections inherited through fork: kept referenced so they are never closed (or
 # finalised) in the child, which could disturb the parent's locks.
@@ -168,14 +173,51 @@ def _writable_empty_wal(db: Path) -> None:
             os.chmod(wal, stat.S_IMODE(mode))
 
 
-def _create_with_umask(path: Path) -> None:
+def sqlite_error_says(exc: BaseException, texts: tuple[str, ...]) -> bool:
+    """Whether ``exc`` is SQLite's ``OperationalError``, or a :class:`StoreError` caused by
+    one, whose message holds one of ``texts`` (e.g. :data:`CANNOT_WRITE`)."""
+    cause = exc.__cause__ if isinstance(exc, StoreError) else exc
+    return isinstance(cause, sqlite3.OperationalError) and any(text in str(cause) for text in texts)
+
+
+def _create_with_umask(path: Path) -> tuple[int, int] | None:
     """Create an empty database file at ``path`` unless one exists, with the mode any new
     file gets (``0o666`` less the umask), as the store's other files: SQLite's own
     creates it ``0o644`` whatever the umask, so a group-shared data directory
-    (umask 002) could not be written to by teammates. Its log files copy that mode."""
+    (umask 002) could not be written to by teammates. Its log files copy that mode.
+
+    Returns:
+        ``(device, inode)`` of the file created, ``None`` when none was (see
+        :func:`_remove_if_still_empty`).
+    """
     # Already there, no folder or no permission: connecting says so in the store's words.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError:
+        return None
+    try:
+        stat_result = os.fstat(fd)
+    finally:
+        os.close(fd)
+    return (stat_result.st_dev, stat_result.st_ino)
+
+
+def _remove_if_still_empty(path: Path, created: tuple[int, int]) -> None:
+    """Remove the database file :func:`_create_with_umask` created (``created``: its
+    identity) when the store could not be set up in it: while it is still that file and
+    still empty (0 bytes), it holds nothing, and left there it would stand for a store
+    (on a full disk, one that cannot even be read). Anything else is left alone."""
     with contextlib.suppress(OSError):
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        if file_identity(path) == created and os.stat(path).st_size == 0:
+            os.unlink(path)
+
+
+def _empty_store_schema(conn: sqlite3.Connection) -> None:
+    """Give ``conn`` (an in-memory database) the run store's current schema, then make it
+    refuse writes (``query_only``), as a read-only file does."""
+    for statement in (*SCHEMA, PAUSED_SECONDS_COLUMN, f"PRAGMA user_version = {SCHEMA_VERSION}"):
+        conn.execute(statement)
+    conn.execute("PRAGMA query_only = ON")
 
 
 class SQLiteRunStore(RunRows, RecordRows, PreregistrationRows, RunStore):
@@ -196,7 +238,8 @@ class SQLiteRunStore(RunRows, RecordRows, PreregistrationRows, RunStore):
         read_only: Open the file for reading only: nothing is written when opening
             (no WAL switch, no schema migration, stale runs are not marked) and every
             write raises :class:`StoreError`. Works on a read-only directory or mount
-            and on a full disk.
+            and on a full disk. A file that holds no table (0 bytes: a store whose
+            creation failed) reads as a store without runs.
 
     Raises:
         StoreError: If the file cannot be opened, is not a Crystallize store, or was
@@ -231,15 +274,23 @@ class SQLiteRunStore(RunRows, RecordRows, PreregistrationRows, RunStore):
         self._closed = False
         #: Starts the background WAL checkpoints (``checkpointer.completed`` counts them).
         self.checkpointer = BackgroundCheckpointer(self._checkpoint_now, checkpoint_bytes)
+        #: Whether the file holds no table (read only): then read as a store without runs.
+        self._empty = False
+        created: tuple[int, int] | None = None
         try:
             if self.read_only:
                 self._open_read_only()
             else:
-                _create_with_umask(self.path)
+                created = _create_with_umask(self.path)
                 self._init_schema()
                 self.mark_stale_runs()
-        except BaseException:
+        except BaseException as exc:
             self.close()
+            # Only when nothing can be written there (full disk, read-only): a file left
+            # on another error is set up by the next open, and another process may be
+            # setting it up right now.
+            if created is not None and sqlite_error_says(exc, NO_WRITES):
+                _remove_if_still_empty(self.path, created)
             raise
         #: ``(device, inode)`` of the database file when opened (see :meth:`file_problem`).
         self.identity = file_identity(self.path)
@@ -285,7 +336,9 @@ class SQLiteRunStore(RunRows, RecordRows, PreregistrationRows, RunStore):
                 conn.execute("PRAGMA foreign_keys = ON")
                 conn.execute(f"PRAGMA wal_autocheckpoint = {FALLBACK_AUTOCHECKPOINT_PAGES}")
                 conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
-                if new_shm is not None:
+                if self._empty:
+                    _empty_store_schema(conn)
+                elif new_shm is not None:
                     _let_owner_write_shm(conn, new_shm)
             except sqlite3.Error as exc:
                 raise self._error(exc, "open") from exc
@@ -468,20 +521,43 @@ class SQLiteRunStore(RunRows, RecordRows, PreregistrationRows, RunStore):
         self._check_version(version)
         if "run_id" not in columns:
             self._refuse_foreign_tables(conn)
-            raise StoreError(f"Run store {str(self.path)!r} is empty and cannot be written.")
+            if self._tables(conn):
+                raise StoreError(
+                    f"Run store {str(self.path)!r} is incomplete (it has no runs table) and cannot be "
+                    "written, so it cannot be set up: make it writable (or free disk space) and open "
+                    "it again, or use another data directory."
+                )
+            self._read_as_empty()
+            return
         if "artifact_version" not in columns:  # written before schema version 3
             self._run_columns = self._run_columns.replace("artifact_version,", "NULL,")
         if "paused_seconds" not in columns:  # written before schema version 4
             self._run_columns = self._run_columns.replace("paused_seconds,", "0,")
 
-    def _refuse_foreign_tables(self, conn: sqlite3.Connection) -> None:
-        """Raise StoreError when the file holds tables that are not a run store's."""
-        tables = {
+    def _read_as_empty(self) -> None:
+        """Read the store as one without runs: its file holds no table yet (0 bytes,
+        typically: the first run could not set it up, say on a full disk), as a store
+        just created would be. Every connection is then an in-memory database with the
+        run store's schema, where writes fail as on a read-only file; the file is not
+        read again (open the store anew to see runs stored in it since)."""
+        self.release_thread()
+        self._uri = "file:crystallize-empty-store?mode=memory"
+        self._empty = True
+        logger.info("Run store %s holds no table yet (an empty file): read as a store without runs.", self.path)
+
+    @staticmethod
+    def _tables(conn: sqlite3.Connection) -> set[str]:
+        """Names of the tables in the database of ``conn`` (SQLite's own left aside)."""
+        return {
             row[0]
             for row in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
             )
         }
+
+    def _refuse_foreign_tables(self, conn: sqlite3.Connection) -> None:
+        """Raise StoreError when the file holds tables that are not a run store's."""
+        tables = self._tables(conn)
         if tables - OUR_TABLES:
             raise StoreError(
                 f"{str(self.path)!r} is an SQLite database but not a Crystallize run "
@@ -563,4 +639,5 @@ __all__ = [
     "SCHEMA_VERSION",
     "SQLiteRunStore",
     "pid_alive",
+    "sqlite_error_says",
 ]

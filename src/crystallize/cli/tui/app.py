@@ -27,7 +27,8 @@ Screen { layout: vertical; }
 #errors-body { padding: 0 1; }
 NewExperimentScreen { align: center middle; }
 #new-dialog { width: 60; height: auto; border: thick $primary; background: $surface; padding: 1 2; }
-#new-message { color: $error; height: auto; }
+/* the error wraps at the dialog's width (an auto-width label grew past it and was cut) */
+#new-message { color: $error; max-width: 100%; height: auto; }
 #new-buttons { height: auto; margin-top: 1; }
 """
 

@@ -1,7 +1,8 @@
 """What the screens show and change, without any textual code.
 
 Loading experiments and graphs by their config path, the last run of an experiment,
-the ``config.state.json`` switches (step caching, disabled treatments), the run
+the ``config.state.json`` switches (step caching, disabled treatments; a switch that
+cannot be saved raises :class:`SwitchRefused`), the run
 strategy that follows from caching, and the editor command.
 """
 
@@ -18,7 +19,9 @@ from crystallize.cli.targets import data_root, display
 from crystallize.exceptions import StoreError
 
 if TYPE_CHECKING:
-    from crystallize.config import ExperimentGraph
+    from collections.abc import Callable
+
+    from crystallize.config import ExperimentGraph, ExperimentState
     from crystallize.experiment import Experiment
     from crystallize.result import Result
     from crystallize.store import RunInfo
@@ -192,51 +195,72 @@ def strategy_for(experiment: Experiment) -> str:
     return "resume" if any(getattr(s, "cacheable", False) for s in steps_of(experiment)) else "rerun"
 
 
+class SwitchRefused(Exception):
+    """A switch cannot be saved in ``config.state.json``; the message names the file and why."""
+
+
 def toggle_step_cache(experiment: Experiment, step_name: str) -> bool:
     """Flip caching of step ``step_name`` in ``config.state.json``; return the new setting."""
-    from crystallize.config import load_state, save_state
-
-    folder = _folder(experiment)
     step = next(s for s in steps_of(experiment) if s.name == step_name)
-    state = load_state(folder)
-    state.cache[step_name] = not bool(getattr(step, "cacheable", False))
-    save_state(folder, state)
-    return state.cache[step_name]
+
+    def flip(state: ExperimentState) -> bool:
+        state.cache[step_name] = not bool(getattr(step, "cacheable", False))
+        return state.cache[step_name]
+
+    return _change_state(experiment, flip)
 
 
 def toggle_experiment_cache(experiment: Experiment) -> bool:
     """Turn caching on for every step (off when all were on); return the new setting."""
-    from crystallize.config import load_state, save_state
 
-    folder = _folder(experiment)
-    state = load_state(folder)
-    state.cache_all = not all_cached(experiment)
-    state.cache = {}
-    save_state(folder, state)
-    return state.cache_all
+    def flip(state: ExperimentState) -> bool:
+        state.cache_all = not all_cached(experiment)
+        state.cache = {}
+        return state.cache_all
+
+    return _change_state(experiment, flip)
 
 
 def toggle_treatment(experiment: Experiment, name: str) -> bool:
     """Enable or disable treatment ``name`` in ``config.state.json``; return True when enabled."""
+
+    def flip(state: ExperimentState) -> bool:
+        enabled = name in state.disabled_treatments
+        if enabled:
+            state.disabled_treatments = [t for t in state.disabled_treatments if t != name]
+        else:
+            state.disabled_treatments.append(name)
+        return enabled
+
+    return _change_state(experiment, flip)
+
+
+def _change_state(experiment: Experiment, change: Callable[[ExperimentState], bool]) -> bool:
+    """Read the experiment's ``config.state.json``, apply ``change``, write it back; return
+    what ``change`` returns.
+
+    Raises:
+        SwitchRefused: the experiment has no folder (built in code) or its folder is gone
+            (writing would create it again), or the file is malformed or cannot be written.
+    """
     from crystallize.config import load_state, save_state
+    from crystallize.config.state import state_path
+    from crystallize.exceptions import ConfigError
 
-    folder = _folder(experiment)
-    state = load_state(folder)
-    if name in state.disabled_treatments:
-        state.disabled_treatments = [t for t in state.disabled_treatments if t != name]
-        enabled = True
-    else:
-        state.disabled_treatments.append(name)
-        enabled = False
-    save_state(folder, state)
-    return enabled
-
-
-def _folder(experiment: Experiment) -> Path:
     folder = folder_of(experiment)
     if folder is None:
-        raise ValueError(f"experiment '{experiment.name}' has no folder (it was built in code)")
-    return folder
+        raise SwitchRefused(f"experiment '{experiment.name}' has no folder (it was built in code)")
+    if not folder.is_dir():
+        raise SwitchRefused(f"the folder {display(folder)} of '{experiment.name}' no longer exists")
+    try:
+        state = load_state(folder)
+        changed = change(state)
+        save_state(folder, state)
+    except ConfigError as exc:  # a malformed file: say what is wrong, leave it as it is
+        raise SwitchRefused(str(exc)) from exc
+    except OSError as exc:
+        raise SwitchRefused(f"cannot write {display(state_path(folder))}: {exc}") from exc
+    return changed
 
 
 # -- the editor ----------------------------------------------------------------------------------
@@ -274,6 +298,7 @@ def source_file(obj: Any) -> Path | None:
 
 __all__ = [
     "EDITOR_VARIABLES",
+    "SwitchRefused",
     "all_cached",
     "artifact_counts",
     "artifacts_summary",

@@ -10,6 +10,7 @@ the finished ones stay in the store (the run's status becomes ``cancelled``).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import traceback
 import warnings
@@ -23,6 +24,32 @@ if TYPE_CHECKING:
     from crystallize.experiment import Experiment
     from crystallize.record import ReplicateRecord
     from crystallize.result import Result
+
+# the library's advice for Python users, which the TUI words its own way (:func:`in_tui_words`)
+STRATEGY_ADVICE = re.compile(r"use strategy='rerun' to start a new run")
+LOAD_RESULT_ADVICE = re.compile(
+    r"of '(?P<name>[^']+)'(?P<between>.*)\(load_result\('(?P<run>[^']+)'\) gives the stored one\)"
+)
+
+
+def in_tui_words(text: str) -> str:
+    """``text`` (an error or a logged line of the library) with its advice for Python users
+    put the way the TUI does it: the TUI has no strategy setting (it follows caching, ``l``)
+    and no ``load_result`` (``crystallize show`` prints a stored run)."""
+    text = STRATEGY_ADVICE.sub(
+        "turn caching off with l on the experiment's line (until the plan says "
+        "'cache off · rerun') and press R to start a new run",
+        text,
+    )
+    return LOAD_RESULT_ADVICE.sub(_show_command, text)
+
+
+def _show_command(found: re.Match[str]) -> str:
+    """The ``crystallize show`` command in place of a :data:`LOAD_RESULT_ADVICE` match."""
+    from crystallize.cli.shell import command_line
+
+    command = command_line(["crystallize", "show", found["name"], "--run", found["run"]])
+    return f"of '{found['name']}'{found['between']}({command} shows the stored one)"
 
 
 @dataclass
@@ -54,7 +81,7 @@ class RunOutcome:
         from crystallize.cli.run import stored_run_error
 
         self.user_error = is_user_error(exc)
-        message = str(stored_run_error(exc)).strip() or type(exc).__name__
+        message = in_tui_words(str(stored_run_error(exc)).strip()) or type(exc).__name__
         self.error = message if self.user_error else f"unexpected {type(exc).__name__}: {message}"
         self.details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         result = getattr(exc, "result", None)
@@ -164,7 +191,8 @@ class RunController:
 class CallbackHandler(logging.Handler):
     """Sends records of the ``crystallize`` logger to a callback (any thread).
 
-    Failed replicates are left out: the run screen shows each record itself.
+    Failed replicates are left out: the run screen shows each record itself. Advice for
+    Python users is put in the TUI's words (:func:`in_tui_words`).
     """
 
     def __init__(self, callback: Callable[[str], Any]) -> None:
@@ -176,9 +204,9 @@ class CallbackHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         """Format and forward ``record``."""
         try:
-            self.callback(self.format(record))
+            self.callback(in_tui_words(self.format(record)))
         except Exception:
             self.handleError(record)
 
 
-__all__ = ["CallbackHandler", "RunController", "RunOutcome"]
+__all__ = ["CallbackHandler", "RunController", "RunOutcome", "in_tui_words"]

@@ -5,8 +5,8 @@ experiment), ``x`` enable/disable the highlighted treatment, ``S`` summary tab,
 ``L`` log tab, ``e`` open the highlighted step's file in ``$CRYSTALLIZE_EDITOR`` /
 ``$EDITOR`` / ``$VISUAL``, ``Esc`` back (refused while running), ``Ctrl+Q`` quit
 (cancelling a run in progress). After a failed load ``R`` only reloads. ``l`` and ``x``
-are saved in the experiment's ``config.state.json``; the strategy follows caching
-(``resume`` when cached).
+load the experiment afresh, then are saved in its ``config.state.json`` (see
+:meth:`RunScreen.switch`); the strategy follows caching (``resume`` when cached).
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ from crystallize.cli.tui.widgets.log import RewrappingLog
 from crystallize.cli.tui.widgets.plan import PlanItem, PlanTree
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from crystallize.cli.tui.messages import Entry
     from crystallize.experiment import Experiment
     from crystallize.record import ReplicateRecord
@@ -99,10 +101,12 @@ class RunScreen(Screen[None]):
         title: shown in the header.
     """
 
+    # short descriptions: the footer shows every key in an 80-column terminal (``l`` and
+    # ``x`` are worded as the plan's "steps  (l: cache)" and "treatments  (x: on/off)")
     BINDINGS = [
         Binding("R", "toggle_run", "Run/Cancel"),
         Binding("l", "toggle_cache", "Cache"),
-        Binding("x", "toggle_treatment", "Treatment on/off"),
+        Binding("x", "toggle_treatment", "On/off"),
         Binding("S", "summary", "Summary"),
         Binding("L", "log", "Log"),
         Binding("e", "edit", "Edit"),
@@ -463,48 +467,81 @@ class RunScreen(Screen[None]):
         return False
 
     def _unloaded(self) -> bool:
-        """True (and say why) when the config does not load, so there is nothing to switch."""
+        """True (and say why, naming the file at fault) when the config does not load, so
+        there is nothing to switch."""
         if self.load_error is None:
             return False
         self.notify(
-            printable(f"{self.unloadable()} (the log says why). Fix it (e opens it), then press R to reload."),
+            printable(
+                f"{display(self.config_path)} cannot be loaded: {self.load_error.rstrip('.')}. "
+                "Fix it (e opens it), then press R to reload."
+            ),
             severity="error", markup=False,
         )
         return True
 
     def action_toggle_cache(self) -> None:
         """Toggle caching of the highlighted step, or of the whole experiment."""
-        item = self._item()
-        if self._busy() or self._unloaded() or item is None:
-            return
-        experiment = self.experiment_named(item.experiment)
-        if experiment is None:
-            return
-        if item.kind == "step":
-            on = model.toggle_step_cache(experiment, item.name)
-            self.notify(printable(f"Caching of step '{item.name}' {'on' if on else 'off'}."), timeout=2, markup=False)
-        elif item.kind in ("experiment", "steps"):
-            on = model.toggle_experiment_cache(experiment)
-            self.notify(
-                printable(f"Caching of every step of '{experiment.name}' {'on' if on else 'off'}."),
-                timeout=2, markup=False,
-            )
-        else:
-            self.notify("Highlight a step, or the experiment, to switch caching.", severity="warning")
-            return
-        self.reload()
+        hint = "Highlight a step, or the experiment, to switch caching."
+        self.switch(("step", "experiment", "steps"), hint, self.flip_cache)
 
     def action_toggle_treatment(self) -> None:
         """Enable or disable the highlighted treatment."""
+        hint = "Highlight a treatment to enable or disable it."
+        self.switch(("treatment",), hint, self.flip_treatment)
+
+    @staticmethod
+    def flip_cache(experiment: Experiment, item: PlanItem) -> str:
+        """Flip caching of the step ``item`` (or of every step); return what to say."""
+        if item.kind == "step":
+            on = model.toggle_step_cache(experiment, item.name)
+            return f"Caching of step '{item.name}' {'on' if on else 'off'}."
+        on = model.toggle_experiment_cache(experiment)
+        return f"Caching of every step of '{experiment.name}' {'on' if on else 'off'}."
+
+    @staticmethod
+    def flip_treatment(experiment: Experiment, item: PlanItem) -> str:
+        """Enable or disable the treatment ``item``; return what to say."""
+        enabled = model.toggle_treatment(experiment, item.name)
+        return f"Treatment '{item.name}' {'enabled' if enabled else 'disabled'}."
+
+    def switch(
+        self, kinds: tuple[str, ...], hint: str, flip: Callable[[Experiment, PlanItem], str]
+    ) -> None:
+        """``l`` and ``x``: ``flip(experiment, item)`` the highlighted plan line (one of
+        ``kinds``; else ``hint`` is the notice) against the config as it is now.
+
+        The plan on screen may be out of date: ``config.yaml`` or ``config.state.json``
+        edited, or the folder deleted, since it was loaded. So the experiment is loaded
+        afresh first (as ``R`` does): when it does not load, or the highlighted step or
+        treatment is no longer in it, or the switch cannot be saved, nothing is written and
+        a notice says why; the plan shows the config as it is now.
+        """
         item = self._item()
         if self._busy() or self._unloaded() or item is None:
             return
-        experiment = self.experiment_named(item.experiment)
-        if item.kind != "treatment" or experiment is None:
-            self.notify("Highlight a treatment to enable or disable it.", severity="warning")
+        if item.kind not in kinds:
+            self.notify(hint, severity="warning")
             return
-        enabled = model.toggle_treatment(experiment, item.name)
-        self.notify(printable(f"Treatment '{item.name}' {'enabled' if enabled else 'disabled'}."), timeout=2, markup=False)
+        self.reload()
+        if self._unloaded():
+            return
+        experiment = self.experiment_named(item.experiment)
+        if experiment is None or not self.query_one(PlanTree).holds(item):
+            self.notify(
+                printable(
+                    f"The plan changed: {item.what} is no longer in the config, so nothing was "
+                    "switched. The plan now shows the config as it is."
+                ),
+                severity="warning", markup=False,
+            )
+            return
+        try:
+            message = flip(experiment, item)
+        except model.SwitchRefused as exc:
+            self.notify(printable(f"Nothing was switched: {exc}"), severity="error", markup=False)
+            return
+        self.notify(printable(message), timeout=2, markup=False)
         self.reload()
 
     # -- tabs, editor, back -------------------------------------------------------------

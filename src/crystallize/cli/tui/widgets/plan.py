@@ -34,6 +34,13 @@ class PlanItem:
     experiment: str
     name: str = ""
 
+    @property
+    def what(self) -> str:
+        """``step 'total' of 'numbers'`` for a step or treatment, else ``experiment 'numbers'``."""
+        if self.kind in ("step", "treatment"):
+            return f"{self.kind} '{self.name}' of '{self.experiment}'"
+        return f"experiment '{self.experiment}'"
+
 
 def _values(treatment: Any) -> str:
     values = treatment.values
@@ -89,6 +96,16 @@ class PlanTree(Tree[PlanItem]):
         self.clear()
         self.root.data = None
         self.root.add_leaf(literal(f"✗ {text}", style="bold red"))
+
+    def holds(self, item: PlanItem) -> bool:
+        """True when a line of the plan stands for ``item``."""
+        nodes = [self.root]
+        while nodes:
+            node = nodes.pop()
+            if node.data == item:
+                return True
+            nodes.extend(node.children)
+        return False
 
     def _restore(self, line: int) -> None:
         self.cursor_line = max(0, min(line, self.last_line))

@@ -48,3 +48,15 @@ def test_disabled_treatments_are_listed(cli, make_experiment):
     data = json.loads(cli("list", "--json").stdout)
     assert data["experiments"][0]["treatments"] == ["shifted"]
     assert data["experiments"][0]["disabled_treatments"] == ["doubled"]
+
+
+def test_list_with_every_folder_failing_does_not_say_there_are_none(cli, make_broken):
+    make_broken()
+    proc = cli("list")
+    assert "No experiment under experiments loaded." in proc.stdout
+    assert "create one with" not in proc.stdout
+    assert "1 folder(s) failed to load" in proc.stderr
+
+
+def test_list_with_no_folders_suggests_creating_one(cli):
+    assert "create one with: crystallize new NAME" in cli("list").stdout

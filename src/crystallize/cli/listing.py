@@ -33,6 +33,8 @@ def list_command(
     console = stdout_console()
     if entries:
         console.print(listing_table(entries, verbose=verbose), crop=False)
+    elif found.errors:  # folders are there, but none loaded: "create one" would mislead
+        console.print(literal(f"No experiment under {display(found.root)} loaded."), soft_wrap=True)
     else:
         console.print(
             literal(f"No experiments under {display(found.root)} (create one with: crystallize new NAME)"),

@@ -19,17 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 from crystallize.artifacts import ArtifactLocation
 from crystallize.exceptions import ExperimentValidationError, StoreError
-from crystallize.fingerprint import (
-    CODE_DIGEST_SCHEME,
-    digest_scheme_of,
-    fingerprint,
-    spec_differences,
-    spec_of,
-)
+from crystallize.fingerprint import fingerprint, spec_differences, spec_of
 from crystallize.lifecycle import status_of
 from crystallize.plugins.artifacts import ArtifactPlugin, require_root_for_artifacts
 from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateRecord
+from crystallize.resume_choice import (
+    artifacts_changed,
+    files_to_mix,
+    later_run_in_same_version,
+    resumed_version,
+    what_changed,
+)
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -40,10 +41,6 @@ logger = logging.getLogger("crystallize")
 #: Seconds between two attempts to write, during a run, records the store refused.
 WRITE_RETRY_INTERVAL = 1.0
 
-#: How much later than a run's last sign of life one of its files may have been written
-#: (file system timestamps and the clock may differ that much) before a resume counts
-#: it as rewritten by another run.
-_MTIME_SLACK = 1.0
 
 #: Runs of at least this many records keep step provenance in the store, not in memory.
 LIGHT_RECORDS_FROM = 10_000
@@ -163,7 +160,7 @@ class RunSession:
         if previous is not None:
             self._refuse_if_live(previous)
             self._active_before = previous.active_seconds_so_far
-            version = _resumed_version(previous, root, experiment.name, versioned)
+            version = resumed_version(previous, root, experiment.name, versioned)
             self.run = self.store.reopen_run(
                 previous.run_id, replicates=experiment.replicates, artifact_version=version
             )
@@ -339,54 +336,13 @@ class RunSession:
 
             raise RunInProgressError(run, time.time() - run.heartbeat_at)
 
-    def _no_files_to_mix(self, previous: RunInfo) -> bool:
-        """Whether resuming ``previous`` in the version directory a later run took over
-        mixes no files: the directory holds none now, and no step of ``previous`` wrote
-        any (files written outside the steps, by a datasource or a hook, are not
-        recorded: an experiment writing only those is resumed with them gone)."""
-        from crystallize.store.artifacts import version_dir
-
-        assert self.store is not None
-        directory = version_dir(self._root, self.experiment.name, previous.artifact_version or 0)
-        if any(files for _, _, files in os.walk(directory)):
-            return False
-        records = self.store.load_records(previous.run_id)
-        return not any(step.artifacts for record in records for step in record.steps)
-
-    def _artifacts_changed(self, previous: RunInfo) -> str | None:
-        """Why the files the finished replicates of ``previous`` wrote are not theirs any
-        more — one is gone, or was written after the run's last sign of life (by a later
-        run of the same name in the same unversioned ``v0``, since deleted, say) — or
-        ``None`` when they are all as the run left them."""
-        from crystallize.store.artifacts import artifact_path
-
-        assert self.store is not None
-        # A record is stored after its files are written, and storing it is a sign of life.
-        last_alive = max(previous.heartbeat_at or 0.0, previous.ended_at or 0.0) + _MTIME_SLACK
-        version = previous.artifact_version or 0
-        for record in self.store.load_records(previous.run_id):
-            if record.error is not None:  # recomputed by the resume anyway
-                continue
-            for step in record.steps:
-                for name in step.artifacts or ():
-                    path = artifact_path(
-                        self._root, self.experiment.name, version, record.condition, record.replicate, name
-                    )
-                    try:
-                        written = path.stat().st_mtime
-                    except OSError:
-                        return f"{path}, which it wrote, is gone"
-                    if written > last_alive:
-                        return f"{path}, which it wrote, was written again after it stopped (by another run)"
-        return None
-
     def _resumable(self, spec: dict[str, Any], digest: str) -> RunInfo | None:
         assert self.store is not None
         name = self.experiment.name
         previous = self.store.latest_run(name, fingerprint=digest)
         other = self.store.latest_run(name)
-        replaced_by = _later_run_in_same_version(self.store.list_runs(name), previous) if previous else None
-        if replaced_by is not None and not self._no_files_to_mix(previous):
+        replaced_by = later_run_in_same_version(self.store.list_runs(name), previous) if previous else None
+        if replaced_by is not None and files_to_mix(self.store, self._root, name, previous):
             # A later run of this name (an unversioned one) emptied the directory and wrote
             # its own files there: resuming would mix two runs' artifacts in one directory.
             logger.warning(
@@ -397,7 +353,7 @@ class RunSession:
             return None
         upstream_changed = self._upstream_changed(previous) if previous is not None else None
         if upstream_changed is None and previous is not None:
-            upstream_changed = self._artifacts_changed(previous)
+            upstream_changed = artifacts_changed(self.store, self._root, name, previous)
         if upstream_changed is not None:
             logger.warning(
                 "Not resuming run %s of '%s': %s; starting a new run",
@@ -411,7 +367,7 @@ class RunSession:
         else:
             logger.warning(
                 "Not resuming run %s of '%s': %s; starting a new run",
-                other.run_id, name, _what_changed(other.spec, spec),
+                other.run_id, name, what_changed(other.spec, spec),
             )
         return None
 
@@ -698,60 +654,6 @@ def _prepare_artifacts(root: Any, experiment: str, make: Any = None, *args: Any)
         raise StoreError(
             f"Cannot prepare the artifact directory {str(where)!r}: {directory_problem(where, exc)}. {advice}"
         ) from exc
-
-
-def _what_changed(stored: dict[str, Any], spec: dict[str, Any]) -> str:
-    """Why a run stored with spec ``stored`` is not resumed by an experiment with spec
-    ``spec``: the parts that differ. Code digests stored under another digest scheme
-    (:data:`~crystallize.fingerprint.CODE_DIGEST_SCHEME`) differ even for unchanged code,
-    so they are put down to the upgrade, not the user's code. A spec stored before specs
-    recorded their scheme may hold digests of this scheme or of an earlier one: its code
-    digests that differ may be a real edit, and are worded as either."""
-    changed = spec_differences(stored, spec)
-    scheme = digest_scheme_of(stored)
-    digests = [] if scheme == CODE_DIGEST_SCHEME else [part for part in changed if part.endswith(".code")]
-    edits = ", ".join(part for part in changed if part not in digests)
-    if not digests:
-        return f"the experiment changed since ({edits or 'fingerprint'})"
-    if scheme is None:  # unmarked: never claim that the code is unchanged
-        upgrade = (
-            "its code changed, or its code digests were computed by an earlier Crystallize version "
-            f"({', '.join(digests)})"
-        )
-    else:
-        version = "a newer" if scheme > CODE_DIGEST_SCHEME else "an earlier"
-        upgrade = (
-            f"its code digests were computed by {version} Crystallize version, so they differ even for "
-            f"unchanged code ({', '.join(digests)})"
-        )
-    return f"the experiment changed since ({edits}), and {upgrade}" if edits else upgrade
-
-
-def _later_run_in_same_version(runs: list[RunInfo], previous: RunInfo) -> RunInfo | None:
-    """The newest of ``runs`` (newest first) started after ``previous`` that wrote to the
-    same artifact directory (``None`` counts as ``v0``, as in stores from before the
-    version was recorded), or ``None``."""
-    mine = previous.artifact_version or 0
-    for run in runs:
-        if run.run_id == previous.run_id:
-            return None
-        if (run.artifact_version or 0) == mine:
-            return run
-    return None
-
-
-def _resumed_version(previous: RunInfo, root: Any, experiment: str, versioned: bool) -> int:
-    """The ``v<N>`` a resumed run writes its artifacts to: the one it was started in.
-
-    Runs stored before the store recorded it fall back to the newest existing version
-    (a new one if there is none).
-    """
-    from crystallize.store import claim_version, latest_version
-
-    if previous.artifact_version is not None:
-        return previous.artifact_version
-    version = latest_version(root, experiment)
-    return claim_version(root, experiment, versioned) if version is None else version
 
 
 __all__ = ["RunSession"]

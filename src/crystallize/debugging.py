@@ -73,14 +73,19 @@ def _debug_result(experiment: Experiment, records: list[Any], condition: str, se
     return make_result(experiment, records, conditions, info, run_id=session.run_id if session is not None else None)
 
 
-def _run_replicate(traced: Experiment, condition: tuple[str, Any], replicate: int, session: Any) -> Any:
-    """Run the replicate serially, here; artifacts go to the stored run's folder, or to a
-    scratch folder deleted afterwards when nothing is stored."""
+def _run_replicate(
+    traced: Experiment, condition: tuple[str, Any], replicate: int, session: Any, dispatch: Any
+) -> Any:
+    """Run the replicate serially, here, its live events going to ``dispatch`` (the
+    plugins' ``on_event``, as in ``apply()``); artifacts go to the stored run's folder, or
+    to a scratch folder deleted afterwards when nothing is stored."""
     from crystallize.replicate import ReplicateRunner
 
     with contextlib.ExitStack() as scratch:
         location = session.location if session else scratch.enter_context(scratch_location(traced.name))
         runner = ReplicateRunner(traced, [condition], [replicate], location=location)
+        if dispatch.listens:
+            runner.event_sink = dispatch.event
         return runner.run_condition(condition[0], condition[1], replicate)
 
 
@@ -119,12 +124,14 @@ def _run_traced(
             from crystallize.session import upstreams_pinned
 
             # A stored debug run's session pinned its upstream outputs already.
+            dispatch = RecordDispatcher(traced)
             with upstreams_pinned(experiment) if session is None else contextlib.nullcontext():
-                outcome = _run_replicate(traced, condition, replicate, session)
+                outcome = _run_replicate(traced, condition, replicate, session, dispatch)
             records.append(outcome.record)
             if session is not None:
                 session.add(outcome.record)
-            RecordDispatcher(traced)(outcome.record)  # on_replicate_end: e.g. MLflow's child run
+            dispatch.raise_failure()  # an on_event hook that raised, as in apply()
+            dispatch(outcome.record)  # on_replicate_end: e.g. MLflow's child run
         except BaseException as exc:
             how = status_of(exc)
             if session is not None:

@@ -481,6 +481,9 @@ class ReplicateRunner:
         values["condition"] = condition
         if self.seed is not None:
             values["seed_used"] = self.seed
+        elif self._seeder is not None:
+            # Known to every hook (the SeedPlugin seeds last, with it), not only to steps.
+            values["seed_used"] = self._seeder.seed_for(replicate)
         written: list[str] = []
         ctx = FrozenContext.owning(
             values, artifact_location=self.location, artifacts_written=written, event_sink=self.event_sink

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +33,10 @@ class ConfigCall(PipelineStep):
 
     ``fn`` records metrics with ``ctx.record(name, value)``; a returned dict of numbers
     (Python or NumPy numbers, 0-d arrays; not bools) is recorded too, as a convenience.
-    A returned name that ``fn`` already recorded in this call is not recorded again, so
-    a replicate never counts it twice; returning a different value for it raises.
+    A returned value that is not a number (a bool, a string, an array...) is not
+    recorded: a ``RuntimeWarning`` names its key and type, once per key. A returned name
+    that ``fn`` already recorded in this call is not recorded again, so a replicate
+    never counts it twice; returning a different value for it raises.
     """
 
     def __init__(self, fn: ConfigFunction) -> None:
@@ -51,11 +54,11 @@ class ConfigCall(PipelineStep):
         if isinstance(out, Mapping):
             recorded = dict(ctx.metrics.log[n_before:])  # the last value of each name
             for key, value in out.items():
+                name = str(key)
                 number = _number(value)
                 if number is None:
-                    continue
-                name = str(key)
-                if name not in recorded:
+                    self._warn_not_recorded(name, value)
+                elif name not in recorded:
                     ctx.record(name, number)
                 elif not _same(recorded[name], number):
                     raise ValueError(
@@ -64,6 +67,26 @@ class ConfigCall(PipelineStep):
                         "per replicate, either with ctx.record or in the returned dict"
                     )
         return out
+
+    def _warn_not_recorded(self, name: str, value: Any) -> None:
+        """Warn (once per key) that the returned ``name`` is not a number, so not recorded."""
+        import warnings
+
+        warned = _NOT_RECORDED.setdefault(self, set())  # not an attribute: no part of the step's state
+        if name in warned:
+            return
+        warned.add(name)
+        warnings.warn(
+            f"{self.name} returned {name!r} as a {type(value).__name__}, not a number, so it is not "
+            "recorded as a metric (a returned dict records numbers only: Python or NumPy numbers "
+            "and 0-d arrays, not bools)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+
+
+#: ``{step: returned keys already warned about as not recorded}``, so each warns once.
+_NOT_RECORDED: weakref.WeakKeyDictionary[ConfigCall, set[str]] = weakref.WeakKeyDictionary()
 
 
 def _number(value: Any) -> Any:
@@ -100,6 +123,7 @@ def config_experiment(
 
     if not callable(fn):
         raise TypeError(f"quick_experiment needs a function fn(config, ctx), got {fn!r}")
+    _check_signature(fn)
     if not isinstance(configs, Mapping) or not configs:
         raise ExperimentValidationError(
             "quick_experiment needs a non-empty mapping of configs, e.g. {'a': {...}, 'b': {...}}"
@@ -115,6 +139,26 @@ def config_experiment(
         plugins=[SeedPlugin(seed=seed), *(plugins or [])],
         name=name or function_label(fn, "quick_experiment"),
     ), baseline
+
+
+def _check_signature(fn: Callable[..., Any]) -> None:
+    """Raise TypeError when ``fn`` cannot be called as ``fn(config, ctx)`` (two positional
+    arguments; ``*args`` and defaults are fine). A callable whose signature cannot be read
+    (some builtins) is accepted as is."""
+    import inspect
+
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return
+    try:
+        signature.bind(None, None)
+    except TypeError as exc:
+        raise TypeError(
+            f"quick_experiment needs a function fn(config, ctx) that takes the config and the "
+            f"context as two positional arguments; {function_label(fn, 'fn')}{signature} cannot be "
+            f"called that way ({exc})"
+        ) from None
 
 
 def named_configs(configs: Mapping[Any, Any]) -> dict[str, Any]:
@@ -150,6 +194,10 @@ def quick_experiment(
 
     The config named ``"baseline"``, else the first, is the baseline condition; the
     others are treatments. Config names are used as strings (``{1: ...}`` is ``"1"``). ``result.metrics.condition(name)`` finds any config by name.
+
+    Raises:
+        TypeError: ``fn`` is not callable, or cannot be called as ``fn(config, ctx)``.
+        ExperimentValidationError: ``configs`` is empty or not a mapping, or two names clash.
     """
     return run_configs(*config_experiment(fn, configs, replicates, seed))
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from crystallize.exceptions import ExperimentValidationError
+from crystallize.exceptions import ExperimentValidationError, InsufficientSamplesError
 from crystallize.treatment import BASELINE
 from crystallize.utils.text import exception_summary
 
@@ -103,20 +103,62 @@ def paired_values(result: Result, comparison: Comparison, replicates: int) -> Pa
 
 def compare(comparison: Comparison, result: Result, alpha: float, replicates: int) -> dict[str, Any]:
     """Test ``left op right`` on the pairs; a dict like the built-in verifiers' results
-    (``difference``, ``ci``, ``ci_of``, ``p_value``, ``n_pairs``, ``warnings``...) plus
-    ``replicates`` (the paired replicate indices) and ``missing``; ``error`` when no test
+    (``difference``, ``ci``, ``ci_of``, ``p_value``, ``n_pairs``...) plus ``warnings``
+    (always; empty when none), ``replicates`` (the paired replicate indices) and
+    ``missing`` (``{config: [replicates without a value]}``); ``error`` when no test
     could run. Never raises for the data."""
     try:
         pairs = paired_values(result, comparison, replicates)
+    except Exception as exc:  # several values per replicate: reported, never a crash
+        return {"error": exception_summary(exc), "significant": False, "warnings": []}
+    missing = {c: r for c, r in pairs.missing.items() if r}
+    try:
         if comparison.aggregate == "median":
             test = _median_test(pairs, comparison, alpha)
         else:
             test = _mean_test(pairs, comparison, alpha)
-    except Exception as exc:  # too few pairs, NaN, several values...: reported, never a crash
-        return {"error": exception_summary(exc), "significant": False}
+    except InsufficientSamplesError as exc:
+        # Too few pairs: when registered replicates gave no value, that is the cause (not
+        # too few replicates registered), so say which and why.
+        error = exception_summary(exc)
+        if missing:
+            error = (
+                f"no test: only {len(pairs.replicates)} of {replicates} registered replicates have a "
+                f"value of {comparison.metric!r} in both configs: {missing_detail(result, comparison.metric, missing)}"
+            )
+        test = {"error": error, "significant": False}
+    except Exception as exc:  # NaN, no variation...: reported, never a crash
+        test = {"error": exception_summary(exc), "significant": False}
+    test.setdefault("warnings", [])
     test["replicates"] = pairs.replicates
-    test["missing"] = {c: r for c, r in pairs.missing.items() if r}
+    test["missing"] = missing
     return test
+
+
+def missing_detail(result: Result, metric: str, missing: dict[str, list[int]]) -> str:
+    """Why the registered replicates in ``missing`` (``{config: [replicate, ...]}``) gave
+    no value of ``metric``: which failed (with the first error; all are in
+    ``result.errors``) and which ran but did not record it."""
+    parts = []
+    for config, replicates in missing.items():
+        condition = condition_of(config, result)
+        errors = {r.replicate: r.error for r in result.records if r.condition == condition and r.error is not None}
+        failed = [r for r in replicates if r in errors]
+        silent = [r for r in replicates if r not in errors]
+        if failed:
+            first = errors[failed[0]]
+            parts.append(
+                f"replicate(s) {_numbers(failed)} of {config} failed (first error: {first.exception_type}: "
+                f"{first.message}; all in confirmation.result.errors)"
+            )
+        if silent:
+            parts.append(f"replicate(s) {_numbers(silent)} of {config} did not record {metric!r}")
+    return "; ".join(parts)
+
+
+def _numbers(values: list[int]) -> str:
+    """``0, 1, 2`` for a list of replicate indices."""
+    return ", ".join(map(str, values))
 
 
 def _mean_test(pairs: Pairs, comparison: Comparison, alpha: float) -> dict[str, Any]:
@@ -184,8 +226,6 @@ def _median_test(pairs: Pairs, comparison: Comparison, alpha: float) -> dict[str
         ci_level=1 - alpha,
     )
     test["warnings"] = [*test["warnings"], *notes]
-    if not test["warnings"]:
-        del test["warnings"]
     return plain(test)
 
 
@@ -227,6 +267,7 @@ __all__ = [
     "Pairs",
     "compare",
     "condition_of",
+    "missing_detail",
     "paired_values",
     "replicate_values",
     "smallest_p_value",

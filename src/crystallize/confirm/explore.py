@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crystallize.confirm.analysis import compare, replicate_values
+from crystallize.confirm.analysis import compare, missing_detail, replicate_values
 from crystallize.confirm.expression import Comparison, parse_hypothesis
 from crystallize.confirm.registry import registered_before
 from crystallize.exceptions import ExperimentValidationError
@@ -34,9 +34,15 @@ REPEATED_ATTEMPT = "REPEATED_ATTEMPT"
 MISSING_REPLICATES = "MISSING_REPLICATES"
 
 
+def seeds_by_replicate(base: int, replicates: int) -> dict[int, int]:
+    """``{seed: replicate}``: the seed SeedPlugin gives each replicate ``0..replicates-1``
+    from ``base``."""
+    return {(base + r * SEED_STRIDE) % SEED_MODULUS: r for r in range(replicates)}
+
+
 def replicate_seeds(base: int, replicates: int) -> set[int]:
     """The seeds SeedPlugin gives replicates ``0..replicates-1`` from ``base``."""
-    return {(base + r * SEED_STRIDE) % SEED_MODULUS for r in range(replicates)}
+    return set(seeds_by_replicate(base, replicates))
 
 
 def _git(path: str | os.PathLike[str] | None, *args: str) -> str | None:
@@ -102,14 +108,17 @@ class Confirmation:
         supported: True when the test is significant in the hypothesis' direction.
         effect: the difference of the aggregates (left minus right).
         ci: confidence interval of that difference.
-        p_value: the test's p-value; ``test`` the verifier's full output.
+        p_value: the test's p-value; ``test`` the verifier's full output (always with a
+            ``warnings`` list, empty when nothing warned; ``error`` when no test ran).
         integrity: ``"VALID"`` or the list of violations (``CODE_CHANGED``,
             ``CONFIG_CHANGED``, ``REUSED_SEEDS``, ``HYPOTHESIS_CHANGED_AFTER_DATA``,
             ``REPEATED_ATTEMPT``, ``MISSING_REPLICATES``); ``integrity_details`` explains
             each violation.
         registration: the pre-registration record written before any replicate ran.
         exploration_run / confirmation_run: store run ids.
-        code_fingerprint: the function's source digest at exploration and confirmation.
+        code_fingerprint: the function's code digest (its source and the helpers and
+            constants it reads, see :func:`~crystallize.code_digest.code_hash`) at
+            exploration and confirmation.
         git_commit: the commit of the function's folder, when it is a git checkout.
         result: the confirmatory run's Result.
         seeds: the exploration's and the confirmation's replicate seeds.
@@ -194,10 +203,17 @@ class _Integrity:
 
     registration: Preregistration
     earlier: list[Preregistration]
-    seeds: set[int]
+    base_seed: int
+    replicates: int
+    result: Result
     run: RunInfo | None
     violations: list[str] = field(default_factory=list)
     details: list[str] = field(default_factory=list)
+
+    @property
+    def seeds(self) -> set[int]:
+        """The confirmatory replicates' seeds."""
+        return replicate_seeds(self.base_seed, self.replicates)
 
     def flag(self, violation: str, detail: str | None = None) -> None:
         """Record ``violation`` (and why, when ``detail`` says more than its name)."""
@@ -331,11 +347,16 @@ class Exploration:
             registration=stored,
             earlier=registered_before(stored.registration_id, self.root_dir, exploration_run=self.run_id,
                                       hypothesis=comparison.text),
-            seeds=replicate_seeds(seed, replicates),
+            base_seed=seed,
+            replicates=replicates,
+            result=result,
             run=run,
         )
-        if code != self.code_fingerprint or (run is not None and (run.summary or {}).get("code_changed")):
-            integrity.flag(CODE_CHANGED)
+        code_changed = _code_changed_detail(
+            self.fn, self.code_fingerprint, code, run is not None and bool((run.summary or {}).get("code_changed")),
+        )
+        if code_changed:
+            integrity.flag(CODE_CHANGED, code_changed)
         self._flag_violations(comparison, test, integrity)
         return integrity
 
@@ -346,7 +367,7 @@ class Exploration:
         if changed:
             integrity.flag(CONFIG_CHANGED, ", ".join(f"config {c!r} differs from the one explored" for c in changed))
         if integrity.seeds & self.seeds:
-            integrity.flag(REUSED_SEEDS)
+            integrity.flag(REUSED_SEEDS, self._reused_seeds_detail(integrity))
         changed_after_data = _changed_after_data(comparison, integrity.registration, integrity.run)
         if changed_after_data:
             integrity.flag(HYPOTHESIS_CHANGED_AFTER_DATA, changed_after_data)
@@ -354,10 +375,23 @@ class Exploration:
             integrity.flag(REPEATED_ATTEMPT, _attempts_detail(integrity.earlier, self.run_id))
         missing = test.get("missing") or {}
         if missing:
-            integrity.flag(MISSING_REPLICATES, "; ".join(
-                f"replicate(s) {', '.join(map(str, reps))} of {c} gave no value of "
-                f"{comparison.metric!r} (failed or not recorded) and were left out" for c, reps in missing.items()
-            ))
+            integrity.flag(MISSING_REPLICATES, f"{missing_detail(integrity.result, comparison.metric, missing)}; "
+                           "left out of the test")
+
+    def _reused_seeds_detail(self, integrity: _Integrity) -> str:
+        """Which confirmatory replicates run with the seed of an exploration replicate."""
+        explored = seeds_by_replicate(self.base_seed, self.replicates) if self.base_seed is not None else {}
+        shared = sorted(
+            (r, explored[s], s) for s, r in seeds_by_replicate(integrity.base_seed, integrity.replicates).items()
+            if s in explored
+        )
+        shown = ", ".join(f"replicate {r} = exploration replicate {e} (seed {s})" for r, e, s in shared[:5])
+        more = f" and {len(shared) - 5} more" if len(shared) > 5 else ""
+        return (
+            f"{len(shared)} confirmatory replicate(s) run with a seed the exploration used: {shown}{more}; "
+            "they repeat the exploration's randomness instead of drawing fresh data (leave seed=None "
+            "for seeds disjoint from the exploration's)"
+        )
 
     def _check(self, comparison: Comparison) -> None:
         for operand in (comparison.left, comparison.right):
@@ -397,6 +431,26 @@ def _frozen(configs: Mapping[Any, Any]) -> dict[str, Any]:
         except Exception:
             frozen[name] = config
     return frozen
+
+
+def _code_changed_detail(fn: Any, explored: str, confirmed: str, changed_during_run: bool) -> str | None:
+    """Why the confirmation did not run the explored code, or ``None`` when it did.
+
+    The fingerprint is :func:`crystallize.code_digest.code_hash`: the function's source
+    and what it reads (the helpers it calls, the constants in the globals, closures and
+    defaults it uses), so a changed helper or global constant counts, not only its text.
+    """
+    name = function_label(fn, "fn")
+    problems = []
+    if confirmed != explored:
+        problems.append(
+            f"the code fingerprint of {name} is {confirmed}, not {explored} as explored: its code or "
+            "the values it reads (globals, helpers, closures, defaults) differ from the exploration's"
+        )
+    if changed_during_run:
+        problems.append("the code changed during the confirmation run (its stored summary has "
+                        '"code_changed": true)')
+    return "; ".join(problems) or None
 
 
 def _changed_after_data(comparison: Comparison, stored: Preregistration, run: RunInfo | None) -> str | None:

@@ -311,13 +311,42 @@ def _settings(hyp: HypothesisResult, key: str) -> str | None:
     return " / ".join(seen) if seen else None
 
 
-def _hypothesis_header(hyp: HypothesisResult) -> str:
+def _configured(config: Any, key: str) -> str | None:
+    """``alpha`` or ``alternative`` (``key``) of a hypothesis's verifier as the run's
+    recorded configuration (``result.info["config"]["hypotheses"][i]``) says: the
+    parameter it was given, else the default of the built-in verifier
+    (:mod:`crystallize.stats`) it names; ``None`` when neither says."""
+    if not isinstance(config, dict):
+        return None
+    params = config.get("params")
+    value = params.get(key) if isinstance(params, dict) else None
+    if value is None and isinstance(config.get("verifier"), str):
+        import inspect
+
+        import crystallize.stats as stats
+
+        factory = getattr(stats, config["verifier"], None) if config["verifier"] in getattr(stats, "__all__", ()) else None
+        try:
+            default = inspect.signature(factory).parameters[key].default if callable(factory) else None
+        except (KeyError, TypeError, ValueError):
+            default = None
+        value = None if default is inspect.Parameter.empty else default
+    if value is None or isinstance(value, bool):
+        return None
+    if key == "alternative":
+        return _SIDES.get(value, value) if isinstance(value, str) else None
+    return format_value(value) if isinstance(value, int | float) else None
+
+
+def _hypothesis_header(hyp: HypothesisResult, config: Any = None) -> str:
     """``Hypothesis 'h' on m, alpha: 0.1, alternative: greater (...), correction: holm``:
-    what the verdicts were judged against (the parts a result does not say are left out)."""
+    what the verdicts were judged against, from the results, else (every comparison
+    failed) from the run's recorded configuration of the hypothesis, ``config`` (see
+    :func:`_configured`); the parts neither says are left out."""
     header = f"Hypothesis '{hyp.name}' on {', '.join(hyp.metrics)}"
     for label, value in (
-        ("alpha", _settings(hyp, "alpha")),
-        ("alternative", _settings(hyp, "alternative")),
+        ("alpha", _settings(hyp, "alpha") or _configured(config, "alpha")),
+        ("alternative", _settings(hyp, "alternative") or _configured(config, "alternative")),
         ("correction", hyp.correction),
     ):
         if value:
@@ -385,9 +414,13 @@ def render_report(result: Result, width: int | None = None) -> str:
         lines += _metrics_table(conditions, metric_names, metrics_width)
     else:
         lines.append("No metrics were recorded.")
+    recorded = (result.info.get("config") or {}) if isinstance(result.info.get("config"), dict) else {}
+    configs = {
+        item.get("name"): item for item in (recorded.get("hypotheses") or []) if isinstance(item, dict)
+    }
     for hyp in result.metrics.hypotheses:
         lines.append("")
-        lines.append(_hypothesis_header(hyp))
+        lines.append(_hypothesis_header(hyp, configs.get(hyp.name)))
         error = getattr(hyp, "error", None)
         if error:
             lines.append(f"  could not be verified: {error}")

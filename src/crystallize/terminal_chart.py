@@ -131,9 +131,10 @@ _GAP = 2  # rich puts two spaces between neighbouring columns here
 
 
 def _row_cells(s: ConditionSummary) -> tuple[str, str, str, str]:
-    """The text columns of a row; the condition's control characters escaped."""
+    """The text columns of a row; the condition's control characters escaped (``-`` for
+    the mean of a condition with no finite numbers)."""
     ci = f"[{_fmt(s.ci[0])}, {_fmt(s.ci[1])}]" if s.ci else "-"
-    return printable(s.condition), _fmt(s.mean), ci, str(s.n)
+    return printable(s.condition), _fmt(s.mean) if s.n else "-", ci, str(s.n)
 
 
 def _column_widths(sections: list[tuple[str, list[ConditionSummary]]], encoding: str | None) -> list[int]:
@@ -153,12 +154,24 @@ def _fitted_width(sections: list[tuple[str, list[ConditionSummary]]], available:
     return width if width >= MIN_WIDTH else None
 
 
+#: The condition column's narrowest width when long names wrap (no distribution column).
+_MIN_NAME_WIDTH = 12
+_NO_VALUES, _NO_VALUES_SHORT = "no numeric values", "no numbers"
+
+
 def _metric_table(
-    metric: str, summaries: list[ConditionSummary], width: int | None, widths: list[int], encoding: str | None
+    metric: str,
+    summaries: list[ConditionSummary],
+    width: int | None,
+    widths: list[int],
+    encoding: str | None,
+    available: int | None = None,
 ) -> Any:
     """One metric's table; ``width`` is the distribution column's (``None``: no such
-    column); the condition, mean, CI and n columns are never narrower than ``widths``
-    (their text)."""
+    column); the mean, CI and n columns are never narrower than ``widths`` (their
+    text), nor the condition column, except without a distribution column on a console
+    ``available`` columns wide: a long condition name then wraps to fit beside the
+    numbers. A condition with no finite numbers (``n`` 0) gets a row saying so."""
     from rich.table import Table
     from rich.text import Text
 
@@ -168,19 +181,29 @@ def _metric_table(
     table = Table(
         title=text(printable(metric), "bold"), title_justify="left", box=None, pad_edge=False, show_edge=False
     )
-    table.add_column("condition", no_wrap=True, min_width=widths[0])  # names are never cut either
+    numbers = sum(widths[1:]) + _GAP * (len(_HEADERS) - 1)
+    if width is None and available is not None and widths[0] + numbers > available:
+        name_width = max(_MIN_NAME_WIDTH, available - numbers)  # wraps, never cut
+        table.add_column("condition", overflow="fold", min_width=name_width, max_width=name_width)
+    else:
+        table.add_column("condition", no_wrap=True, min_width=widths[0])  # names are never cut either
     if width is not None:
         chart_header = "distribution" if width >= len("distribution") else "distrib."  # never cut either
         table.add_column(chart_header, no_wrap=True, min_width=width, max_width=width)
     for header, min_width in zip(_HEADERS[1:], widths[1:], strict=True):
         table.add_column(header, justify="left" if header == "95% CI" else "right", no_wrap=True, min_width=min_width)
-    low = min(s.minimum for s in summaries)
-    high = max(s.maximum for s in summaries)
+    plotted = [s for s in summaries if s.n]
+    low = min(s.minimum for s in plotted)
+    high = max(s.maximum for s in plotted)
     scale = _Scale(low, high, width or MIN_WIDTH)
     for s in summaries:
         cells = [text(cell) for cell in _row_cells(s)]
         if width is not None:
-            cells.insert(1, _chart_cell(s, scale, encoding))
+            if s.n:
+                cells.insert(1, _chart_cell(s, scale, encoding))
+            else:
+                note = _NO_VALUES if width >= len(_NO_VALUES) else _NO_VALUES_SHORT
+                cells.insert(1, text(f"{note}", "dim"))
         table.add_row(*cells)
     if width is not None:
         table.add_row("", text(_axis(low, high, width), "dim"), "", "", "")
@@ -273,9 +296,12 @@ class TerminalChart:
         width = self.width or _fitted_width(self.sections, options.max_width, encoding)
         widths = _column_widths(self.sections, encoding)
         for name, summaries in self.sections:
-            yield WholeTable(_metric_table(name, summaries, width, widths, encoding)) if summaries else Text(
-                for_encoding(f"{printable(name)}: no numeric values", encoding), style="dim"
-            )
+            if any(s.n for s in summaries):
+                yield WholeTable(_metric_table(name, summaries, width, widths, encoding, options.max_width))
+            else:
+                skipped = sum(s.skipped for s in summaries)
+                note = f" ({skipped} non-finite or non-numeric value(s) skipped)" if skipped else ""
+                yield Text(for_encoding(f"{printable(name)}: no numeric values{note}", encoding), style="dim")
             yield Text("")
         if not self.sections:
             yield Text("No metrics were recorded.", style="dim")
@@ -312,7 +338,7 @@ def terminal_chart(result: Result, metric: str | None = None, width: int | None 
     if metric is not None and metric not in names:
         known = ", ".join(names) or "none"
         raise MissingMetricError(f"No condition recorded metric '{metric}' (recorded: {known}).")
-    sections = [(name, metric_summaries(result, name)) for name in ([metric] if metric is not None else names)]
+    sections = [(name, metric_summaries(result, name, include_empty=True)) for name in ([metric] if metric is not None else names)]
     return TerminalChart(sections, width)
 
 

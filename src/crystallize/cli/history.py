@@ -464,14 +464,9 @@ def show_command(
     if metric is not None:
         metric = check_metric(result, metric)
     console = stdout_console()
-    errors = error_count(info)
-    console.print(
-        literal(
-            f"Run {info.run_id} of '{info.experiment}' · {info.status} · started {format_time(info.started_at)}"
-            f" · {info.n_records} record(s) · {'?' if errors is None else errors} error(s)"
-        ),
-        soft_wrap=True,
-    )
+    console.print(literal(show_header(info, result)), soft_wrap=True)
+    if info.status == "running":  # as the HTML report's banner says
+        console.print(literal(RUNNING_NOTE), soft_wrap=True)
     for output, producer in (upstream_runs(info) or {}).items():
         console.print(literal(f"Upstream: {output} from {producer}"), soft_wrap=True)
     console.print(literal(result.report().rstrip()), soft_wrap=True)
@@ -483,6 +478,26 @@ def show_command(
     if chart:
         console.print()
         console.print(chart_for(result, metric), crop=False)
+
+
+#: The line ``show`` prints under the header of a run still going.
+RUNNING_NOTE = "Run still in progress: partial data, hypotheses not tested yet."
+
+
+def show_header(info: RunInfo, result: Result) -> str:
+    """``Run <id> of '<name>' · <status> · started <time> · <n> record(s) · <n> error(s)``.
+
+    A run still going counts the records and errors of ``result`` (what ``show`` prints
+    under it), marked ``so far``; another counts its summary's (its records and errors,
+    from ``result``, when the summary does not say)."""
+    running = info.status == "running"
+    errors = None if running else error_count(info)
+    records = len(result.records) if running else info.n_records
+    so_far = " so far" if running else ""
+    return (
+        f"Run {info.run_id} of '{info.experiment}' · {info.status} · started {format_time(info.started_at)}"
+        f" · {records} record(s){so_far} · {len(result.errors) if errors is None else errors} error(s){so_far}"
+    )
 
 
 def failure_tracebacks(result: Result) -> str:
@@ -595,11 +610,13 @@ __all__ = [
     "has_store",
     "iso_time",
     "never_ran",
+    "RUNNING_NOTE",
     "run_row",
     "runs_command",
     "runs_of",
     "runs_table",
     "show_command",
+    "show_header",
     "tracebacks_hint",
     "upstream_runs",
 ]

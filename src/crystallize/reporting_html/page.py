@@ -78,25 +78,30 @@ def metrics_section(result: Result) -> str:
         return _section("metrics", "Metrics", _note("No metrics were recorded."))
     parts = []
     for index, metric in enumerate(names):
-        summaries = metric_summaries(result, metric)
+        listed = metric_summaries(result, metric, include_empty=True)  # the table counts every value
+        summaries = [s for s in listed if s.n]  # the plot: conditions with finite numbers
         parts.append(f"<h3>{esc(metric)}</h3>")
         if not summaries:
             parts.append(_note("No finite numbers to plot (the metric holds only NaN, ±inf or non-numeric values)."))
+        else:
+            parts.append(f'<figure class="plot">{plots.distribution_plot(metric, summaries, f"m{index}")}</figure>')
+            thinned = plots.thinned_points(summaries)
+            if thinned:
+                parts.append(_note(
+                    f"Points show {thinned}, evenly spaced by rank (minimum and maximum included); "
+                    "the boxes, means and CIs use all values."
+                ))
+        if not listed:
             continue
-        parts.append(f'<figure class="plot">{plots.distribution_plot(metric, summaries, f"m{index}")}</figure>')
-        thinned = plots.thinned_points(summaries)
-        if thinned:
-            parts.append(_note(
-                f"Points show {thinned}, evenly spaced by rank (minimum and maximum included); "
-                "the boxes, means and CIs use all values."
-            ))
         rows = [
             [
                 _name(s.condition), str(s.n), fmt(s.mean), fmt(s.sd), fmt(s.ci),
                 fmt(s.median), fmt(s.minimum), fmt(s.maximum),
                 str(s.skipped) if s.skipped else "",
             ]
-            for s in summaries
+            if s.n
+            else [_name(s.condition), "0", "–", "–", "–", "–", "–", "–", str(s.skipped)]
+            for s in listed
         ]
         parts.append(_table(
             ["condition", "n", "mean", "sd", "95% CI of mean", "median", "min", "max", "skipped"],

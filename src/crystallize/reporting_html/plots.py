@@ -19,6 +19,7 @@ import functools
 import io
 import math
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -144,8 +145,33 @@ def _figure(width: float, height: float, salt: str) -> Iterator[Any]:
         "legend.scatterpoints": 1,
         "legend.markerscale": 1.0,
     }
-    with matplotlib.rc_context(style):
+    fallback = _wide_script_font()
+    if fallback is not None:  # names in CJK scripts drawn rather than as empty boxes
+        families = matplotlib.rcParams["font.family"]
+        style["font.family"] = [*families, fallback] if fallback not in families else list(families)
+    with matplotlib.rc_context(style), warnings.catch_warnings():
+        # A character no installed font has is drawn as an empty box (the tables show
+        # it): matplotlib's warning per glyph is not the user's to act on.
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
         yield Figure(figsize=(width, height))
+
+
+#: Fonts with CJK glyphs that matplotlib can fall back to, most common first.
+_CJK_FONTS = (
+    "Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK KR", "Noto Sans SC",
+    "Noto Sans JP", "Source Han Sans", "Source Han Sans SC", "WenQuanYi Zen Hei", "WenQuanYi Micro Hei",
+    "Droid Sans Fallback", "Microsoft YaHei", "SimHei", "MS Gothic", "Yu Gothic", "Malgun Gothic",
+    "PingFang SC", "Hiragino Sans", "Hiragino Sans GB", "Heiti SC", "Arial Unicode MS",
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _wide_script_font() -> str | None:
+    """The first of :data:`_CJK_FONTS` matplotlib's font manager knows, else ``None``."""
+    from matplotlib import font_manager
+
+    installed = {font.name for font in font_manager.fontManager.ttflist}
+    return next((name for name in _CJK_FONTS if name in installed), None)
 
 
 def _laid_out_svg(fig: Any) -> str:

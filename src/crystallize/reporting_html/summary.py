@@ -131,13 +131,28 @@ def metric_names(result: Result) -> list[str]:
     return list(names)
 
 
-def metric_summaries(result: Result, metric: str) -> list[ConditionSummary]:
-    """One summary per condition (baseline first) that has numeric values for ``metric``."""
+def empty_summary(condition: str, skipped: int) -> ConditionSummary:
+    """The summary of a condition whose ``skipped`` values of a metric are none of them
+    finite numbers: ``n`` 0, no values, NaN statistics and no CI."""
+    nan = math.nan
+    return ConditionSummary(condition, (), 0, nan, nan, None, nan, nan, nan, nan, nan, skipped)
+
+
+def metric_summaries(result: Result, metric: str, *, include_empty: bool = False) -> list[ConditionSummary]:
+    """One summary per condition (baseline first) that has numeric values for ``metric``.
+
+    With ``include_empty``, a condition that recorded values of ``metric`` but no finite
+    number among them (all NaN, ±inf or non-numeric) is listed too, as an
+    :func:`empty_summary` (``n`` 0, ``skipped`` its count), for the tables that count
+    every value."""
     out = []
     for name, cm in result.metrics.conditions().items():
-        summary = summarize(name, cm.metrics.get(metric, []))
+        raw = cm.metrics.get(metric, [])
+        summary = summarize(name, raw)
         if summary is not None:
             out.append(summary)
+        elif include_empty and len(raw):
+            out.append(empty_summary(name, len(raw)))
     return out
 
 
@@ -240,6 +255,7 @@ def hypothesis_rows(hyp: HypothesisResult) -> list[ComparisonRow]:
 __all__ = [
     "ComparisonRow",
     "ConditionSummary",
+    "empty_summary",
     "hypothesis_rows",
     "mean_ci",
     "metric_names",

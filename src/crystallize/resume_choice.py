@@ -11,12 +11,14 @@ resumed run writes to (:func:`resumed_version`).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from crystallize.fingerprint import CODE_DIGEST_SCHEME, digest_scheme_of, spec_differences
 
 if TYPE_CHECKING:
-    from crystallize.store import RunInfo, RunStore
+    from crystallize.record import ReplicateRecord
+    from crystallize.store import RunInfo
 
 #: How much later than a run's last sign of life one of its files may have been written
 #: (file system timestamps and the clock may differ that much) before a resume counts
@@ -24,22 +26,24 @@ if TYPE_CHECKING:
 MTIME_SLACK = 1.0
 
 
-def files_to_mix(store: RunStore, root: Any, experiment: str, previous: RunInfo) -> bool:
-    """Whether resuming ``previous`` in the version directory a later run took over
-    would mix files: the directory holds some now, or a step of ``previous`` wrote some
-    (files written outside the steps, by a datasource or a hook, are not recorded: an
-    experiment writing only those is resumed with them gone)."""
+def files_to_mix(records: Iterable[ReplicateRecord], root: Any, experiment: str, previous: RunInfo) -> bool:
+    """Whether resuming ``previous`` (whose stored ``records`` these are) in the version
+    directory a later run took over would mix files: the directory holds some now, or a
+    step of ``previous`` wrote some (files written outside the steps, by a datasource or
+    a hook, are not recorded: an experiment writing only those is resumed with them gone)."""
     from crystallize.store.artifacts import version_dir
 
     directory = version_dir(root, experiment, previous.artifact_version or 0)
     if any(files for _, _, files in os.walk(directory)):
         return True
-    records = store.load_records(previous.run_id)
     return any(step.artifacts for record in records for step in record.steps)
 
 
-def artifacts_changed(store: RunStore, root: Any, experiment: str, previous: RunInfo) -> str | None:
-    """Why the files the finished replicates of ``previous`` wrote are not theirs any
+def artifacts_changed(
+    records: Iterable[ReplicateRecord], root: Any, experiment: str, previous: RunInfo
+) -> str | None:
+    """Why the files the finished replicates of ``previous`` (whose stored ``records``
+    these are) wrote are not theirs any
     more — one is gone, or was written after the run's last sign of life (by a later run
     of the same name in the same unversioned ``v0``, since deleted, say) — or ``None``
     when they are all as the run left them."""
@@ -48,7 +52,7 @@ def artifacts_changed(store: RunStore, root: Any, experiment: str, previous: Run
     # A record is stored after its files are written, and storing it is a sign of life.
     last_alive = max(previous.heartbeat_at or 0.0, previous.ended_at or 0.0) + MTIME_SLACK
     version = previous.artifact_version or 0
-    for record in store.load_records(previous.run_id):
+    for record in records:
         if record.error is not None:  # recomputed by the resume anyway
             continue
         for step in record.steps:

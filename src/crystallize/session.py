@@ -93,6 +93,8 @@ class RunSession:
         self.steps_left_in_store = False
         self._light = False
         self._recovered: list[ReplicateRecord] = []
+        #: The stored records of the run a resume continues (see :meth:`_resumable`).
+        self._previous_records: list[ReplicateRecord] = []
         self._upstream = _upstream_sources(experiment)
         self.upstream: list[dict[str, Any]] = []
         self._upstream_counts: dict[str, int | None] = {}
@@ -167,9 +169,11 @@ class RunSession:
             _DRIVING.add(self.run.run_id)
             names = set(conditions)
             self.loaded = [
-                r for r in self.store.load_records(previous.run_id, steps=not self._light)
+                r.without_steps() if self._light else r
+                for r in self._previous_records  # loaded by _resumable, to check its files
                 if r.error is None and r.condition in names and r.replicate < experiment.replicates
             ]
+            self._previous_records = []
             for record in self.loaded:
                 self.done.setdefault(record.replicate, set()).add(record.condition)
             if seed is not None and previous.base_seed is not None:
@@ -341,8 +345,10 @@ class RunSession:
         name = self.experiment.name
         previous = self.store.latest_run(name, fingerprint=digest)
         other = self.store.latest_run(name)
+        # Loaded once: the checks below read its steps' files, and a resume keeps them.
+        records = self._previous_records = self.store.load_records(previous.run_id) if previous else []
         replaced_by = later_run_in_same_version(self.store.list_runs(name), previous) if previous else None
-        if replaced_by is not None and files_to_mix(self.store, self._root, name, previous):
+        if replaced_by is not None and files_to_mix(records, self._root, name, previous):
             # A later run of this name (an unversioned one) emptied the directory and wrote
             # its own files there: resuming would mix two runs' artifacts in one directory.
             logger.warning(
@@ -353,7 +359,7 @@ class RunSession:
             return None
         upstream_changed = self._upstream_changed(previous) if previous is not None else None
         if upstream_changed is None and previous is not None:
-            upstream_changed = artifacts_changed(self.store, self._root, name, previous)
+            upstream_changed = artifacts_changed(records, self._root, name, previous)
         if upstream_changed is not None:
             logger.warning(
                 "Not resuming run %s of '%s': %s; starting a new run",

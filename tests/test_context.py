@@ -172,3 +172,14 @@ def test_metric_names_must_be_strings():
     ctx = FrozenContext({})
     with pytest.raises(TypeError, match=r"Metric names must be strings, got 0 \(int\).*another container"):
         ctx.metrics.add(0, "cat")
+
+
+def test_metrics_read_like_a_dict():
+    ctx = standalone_context()
+    ctx.metrics.add("loss", 0.5)
+    ctx.record("acc", 0.9, tags={"split": "val"})
+    ctx.metrics.add("loss", 0.25)
+    assert dict(ctx.metrics) == {"loss": [0.5, 0.25], "acc": [0.9]}
+    assert list(ctx.metrics.keys()) == ["loss", "acc"]
+    assert list(ctx.metrics.items()) == [("loss", [0.5, 0.25]), ("acc", [0.9])]
+    assert list(ctx.metrics.values()) == [[0.5, 0.25], [0.9]]

@@ -196,6 +196,17 @@ def test_thread_executor_warns():
         experiment.run(replicates=2)
 
 
+def test_thread_warning_uses_the_pages_words():
+    """The seed page: "Thread executors share global RNG state"; API.md: "threads share
+    the global RNGs, so results may not be reproducible"."""
+    plugins = [SeedPlugin(seed=1), ParallelExecution(max_workers=2, executor_type="thread")]
+    with pytest.warns(RuntimeWarning) as caught:
+        Experiment(datasource=my_source(), pipeline=Pipeline([step_one()]), plugins=plugins)
+    message = str(caught[0].message)
+    for words in ("share global RNG state", "global RNGs", "may not be reproducible", "process"):
+        assert words in message
+
+
 def test_thread_warning_points_at_the_users_code():
     plugins = [SeedPlugin(seed=1), ParallelExecution(max_workers=2, executor_type="thread")]
     with pytest.warns(RuntimeWarning, match="thread") as built:

@@ -19,11 +19,11 @@ SEED_STRIDE = 31337
 SEED_MODULUS = 2**32
 
 THREAD_WARNING = (
-    "SeedPlugin is combined with executor_type='thread'{experiment}: threads share Python's and NumPy's "
-    "global random number generators, so results may not be reproducible. Use "
+    "SeedPlugin is combined with executor_type='thread'{experiment}: threads share global RNG state "
+    "(the global RNGs of Python's random and NumPy), so results may not be reproducible. Use "
     "process execution (executor_type='process'; strategy: process in config.yaml; "
     "--executor process on the command line) or "
-    "SerialExecution when you need reproducible runs."
+    "SerialExecution when you need strict reproducibility."
 )
 
 ASYNC_WARNING = (

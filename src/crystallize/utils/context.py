@@ -9,7 +9,7 @@ grows — overwriting a key by accident raises :class:`ContextMutationError` —
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
@@ -135,6 +135,18 @@ class ContextMetrics:
     def get(self, name: str, default: Any = None) -> Any:
         """Return the values of ``name``, or ``default`` when it was never recorded."""
         return self._values.get(name, default)
+
+    def keys(self) -> KeysView[str]:
+        """The names of the metrics recorded so far (``dict(ctx.metrics)`` works)."""
+        return self._values.keys()
+
+    def values(self) -> ValuesView[list[Any]]:
+        """Each metric's list of values, in :meth:`keys` order."""
+        return self._values.values()
+
+    def items(self) -> ItemsView[str, list[Any]]:
+        """``(name, [values])`` pairs, as a dict's ``items()``."""
+        return self._values.items()
 
     def as_dict(self) -> dict[str, list[Any]]:
         """Return ``{metric: [values]}`` (the lists are shared, do not mutate them)."""

@@ -299,6 +299,24 @@ def test_metric_tags_reach_every_export_and_survive_the_store():
     assert stored.to_dict()["metric_tags"] == data["metric_tags"]
 
 
+@pipeline_step()
+def untagged_first(data, ctx):
+    ctx.metrics.add("x", 1)  # before the replicate's first tagged value
+    ctx.record("acc", 0.5, tags={"split": "val"})
+    return data, {"y": 2}
+
+
+def test_metric_tags_cover_metrics_recorded_before_the_first_tag():
+    from crystallize.store import load_result
+
+    result = Experiment(datasource=base(), pipeline=Pipeline([untagged_first()]), replicates=1).run()
+    tags = {"x": [None], "acc": [{"split": "val"}], "y": [None]}
+    assert result.provenance["baseline"][0]["metric_tags"] == tags
+    assert result.to_dataframe().metric_tags.tolist() == [tags]
+    assert result.to_dict()["metric_tags"] == {"baseline": tags}
+    assert load_result(result.run_id).provenance["baseline"][0]["metric_tags"] == tags
+
+
 def test_untagged_runs_export_no_metric_tags():
     result = run()
     assert "metric_tags" not in result.to_dict()

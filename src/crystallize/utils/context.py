@@ -153,10 +153,11 @@ class ContextMetrics:
         return self._values
 
     def all_tags(self) -> dict[str, list[dict[str, Any] | None]] | None:
-        """Return ``{metric: [tags per value]}``, or ``None`` when no value had tags."""
+        """Return ``{metric: [tags per value]}`` for every metric (metrics recorded before
+        the first tagged value included), or ``None`` when no value had tags."""
         if self._tags is None:
             return None
-        return {name: self.tags(name) for name in self._tags}
+        return {name: self.tags(name) for name in self._values}
 
     def tags(self, name: str) -> list[dict[str, Any] | None]:
         """Return the tags given with each value of ``name`` (``None`` where none were)."""

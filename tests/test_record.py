@@ -33,3 +33,28 @@ def test_provenance_carries_metric_tags_only_when_there_are_some():
     tagged = ReplicateRecord("baseline", 0, 1, {"acc": [0.9, 0.7]}, [], metric_tags=tags)
     assert tagged.provenance()["metric_tags"] == tags
     assert "metric_tags" not in ReplicateRecord("baseline", 0, 1, {"acc": [0.9]}, []).provenance()
+
+
+def test_replicate_errors_read_by_attribute_or_by_key():
+    from crystallize import Experiment, Pipeline, data_source, pipeline_step
+
+    @data_source
+    def numbers(ctx):
+        return ctx["replicate"]
+
+    @pipeline_step()
+    def fail_on_one(data, ctx):
+        if data == 1:
+            raise ValueError("boom at 1")
+        return data, {"value": data}
+
+    result = Experiment(datasource=numbers(), pipeline=Pipeline([fail_on_one()]), replicates=3).run()
+    (error,) = result.errors
+    assert (error.condition, error.replicate, error.step) == ("baseline", 1, "fail_on_one")
+    assert (error["condition"], error["replicate"], error["step"]) == ("baseline", 1, "fail_on_one")
+    assert error["message"] == error.message == "boom at 1"
+    assert error["exception_type"] == "ValueError"
+    with pytest.raises(KeyError, match="'exception'.*condition, replicate, step, message"):
+        error["exception"]
+    with pytest.raises(TypeError, match="not iterable"):
+        iter(error)

@@ -160,6 +160,15 @@ class ReplicateError(PlainRecord):
             traceback: str = "",
         ) -> None: ...
 
+    def __getitem__(self, field: str) -> Any:
+        """``error["step"]`` reads a field as ``error.step`` does (and as the dicts of
+        ``result.to_dict()["errors"]`` are read)."""
+        if field not in self.field_names:
+            raise KeyError(f"{field!r}: a replicate error has {', '.join(self.field_names)}")
+        return getattr(self, field)
+
+    __iter__ = None  # item access by name only: not iterable (no fallback to __getitem__(0))
+
     def __str__(self) -> str:
         return (
             f"[{self.condition} #{self.replicate}] step '{self.step}': "

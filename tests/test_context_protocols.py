@@ -49,7 +49,7 @@ def test_copy_and_pickle_keep_tags_log_events_and_artifacts(how):
     assert type(clone) is FrozenContext
     assert clone.as_dict() == ctx.as_dict()
     assert clone.metrics.as_dict() == {"loss": [0.5], "acc": [0.7]}
-    assert clone.metrics.all_tags() == {"acc": [{"split": "val"}]}
+    assert clone.metrics.all_tags() == {"loss": [None], "acc": [{"split": "val"}]}
     assert clone.metrics.tags("loss") == [None]
     assert clone.metrics.log == [("loss", 0.5), ("acc", 0.7)]
     assert clone._events == [("epoch", {"n": 1})]
@@ -68,7 +68,7 @@ def test_copies_are_independent_of_the_original(how):
     clone.artifacts_written.append("more")
     assert "new" not in ctx
     assert ctx.metrics.as_dict() == {"loss": [0.5], "acc": [0.7]}
-    assert ctx.metrics.all_tags() == {"acc": [{"split": "val"}]}
+    assert ctx.metrics.all_tags() == {"loss": [None], "acc": [{"split": "val"}]}
     assert ctx.metrics.log == [("loss", 0.5), ("acc", 0.7)]
     assert ctx._events == [("epoch", {"n": 1})]
     assert ctx.artifacts_written == ["model"]

@@ -126,6 +126,14 @@ def test_validate_names_every_problem():
         make(datasource=counter).validate()
 
 
+def test_validate_refuses_a_pipeline_without_steps():
+    with pytest.raises(ExperimentValidationError, match="the pipeline has no steps, so there is nothing to run"):
+        make(pipeline=Pipeline([])).validate()
+    reshaped = Treatment("empty", {}, pipeline=Pipeline([]))
+    with pytest.raises(ExperimentValidationError, match="the pipeline of treatment 'empty' has no steps"):
+        make(treatments=[reshaped]).run()
+
+
 def test_builder_fluent_api():
     experiment = (
         Experiment.builder("built")

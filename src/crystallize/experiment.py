@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from crystallize.condition_names import padded, padded_problem, treatment_name_problems
 from crystallize.datasource import DataSource
 from crystallize.exceptions import ExperimentValidationError, PicklingError
 from crystallize.hypothesis import Hypothesis
@@ -257,6 +258,8 @@ class Experiment:
             problems.append(f"datasource {self.datasource!r} has no fetch(ctx) method{hint}")
         if self.pipeline is None:
             problems.append("no pipeline (pass pipeline=Pipeline([...]) or use .add_step(...))")
+        elif not self.pipeline.steps:
+            problems.append(_NO_STEPS.format(what="the pipeline"))
         self.replicates = _as_count(self.replicates)
         if isinstance(self.replicates, bool) or not isinstance(self.replicates, int) or self.replicates < 1:
             problems.append(f"replicates must be a positive int, got {self.replicates!r}")
@@ -274,6 +277,8 @@ class Experiment:
             except ValueError as exc:
                 problems.append(str(exc))
             else:
+                if not steps and t.pipeline is not None:
+                    problems.append(_NO_STEPS.format(what=f"the pipeline of treatment '{t.name}'"))
                 shadowed += _shadowed_values(t, steps) + condition_unread_values(self, t, steps)
                 if any(getattr(step, "_artifacts", ()) for step in steps):  # Artifact parameters
                     problems += _name_problems(t.name, "condition")  # its files go in <name>/
@@ -457,6 +462,12 @@ def _none_if_baseline(treatment: TreatmentLike | None) -> TreatmentLike | None:
     return None if isinstance(treatment, str) and treatment == BASELINE else treatment
 
 
+_NO_STEPS = (
+    "{what} has no steps, so there is nothing to run or measure: give it at least one step "
+    "(Pipeline([my_step()]) or .add_step(my_step()))"
+)
+
+
 def _as_count(value: Any) -> Any:
     """Any integral number but a bool (``numpy.int64(3)``) as a Python int; anything
     else unchanged, for validate() to report."""
@@ -474,8 +485,8 @@ def _name_problems(name: Any, what: str = "experiment") -> list[str]:
     run applies when it makes that directory (after the run is stored), done here first."""
     from crystallize.store.artifacts import check_path_component  # lazy: import time
 
-    if what == "experiment" and isinstance(name, str) and _padded(name):
-        return [_padded_problem("the name", name)]  # treatment names: see _duplicates
+    if what == "experiment" and isinstance(name, str) and padded(name):
+        return [padded_problem("the name", name)]  # treatment names: see _duplicates
     try:
         check_path_component(name, what)
     except ValueError as exc:
@@ -567,7 +578,7 @@ def _duplicates(kind: str, names: list[str]) -> list[str]:
     """One problem per name used more than once in ``names``; for treatments also per
     name with surrounding whitespace, and per name equal to another (or to
     ``baseline``) but for case, Unicode normal form or surrounding whitespace (see
-    :func:`_case_clashes`)."""
+    :func:`~crystallize.condition_names.treatment_name_problems`)."""
     seen, repeated = set(), []
     for name in names:
         if name in seen and name not in repeated:
@@ -575,80 +586,10 @@ def _duplicates(kind: str, names: list[str]) -> list[str]:
         seen.add(name)
     problems = [f"{kind} name '{name}' is used more than once" for name in repeated]
     if kind == "treatment":
-        problems += [_padded_problem("treatment name", name) for name in dict.fromkeys(names) if _padded(name)]
         if BASELINE in seen:
             problems.append("'baseline' is reserved for the untreated condition")
-        problems += _case_clashes([BASELINE, *names])
+        problems += [problem for _, problem in treatment_name_problems(names)]
     return problems
-
-
-def _padded(name: str) -> bool:
-    """Whether ``name`` starts or ends with whitespace (blank names are refused elsewhere)."""
-    return bool(name.strip()) and name != name.strip()
-
-
-def _padded_problem(owner: str, name: str) -> str:
-    """Why ``name`` (see :func:`_padded`) cannot be used: no table or listing shows its padding."""
-    return (
-        f"{owner} {_shown(name)} starts or ends with whitespace, which tables and listings "
-        f"do not show (it would read as {name.strip()!r}); write {name.strip()!r}"
-    )
-
-
-def _case_clashes(names: list[str]) -> list[str]:
-    """One problem per name of ``names`` (distinct; ``baseline`` first) equal to an
-    earlier one under ``casefold()``, or once composed (NFC) and stripped of surrounding
-    whitespace: such names would share a folder or show as one name in every table."""
-    first: dict[str, str] = {}
-    problems = []
-    for name in dict.fromkeys(names):
-        earlier = first.setdefault(_as_read(name).casefold(), name)
-        if earlier == name:
-            continue
-        if _as_read(earlier) == _as_read(name):
-            problems.append(_lookalike_clash(earlier, name))
-        else:
-            problems.append(_case_clash(earlier, name))
-    return problems
-
-
-def _as_read(name: str) -> str:
-    """``name`` as a reader sees it: composed (NFC: an accent is one character, not a
-    letter and a combining mark) and without surrounding whitespace."""
-    import unicodedata  # lazy: only while validating
-
-    return unicodedata.normalize("NFC", name).strip()
-
-
-def _case_clash(earlier: str, name: str) -> str:
-    """``name`` equals the earlier ``earlier`` but for case (and perhaps what :func:`_as_read` ignores)."""
-    if earlier == BASELINE:
-        clash = f"treatment name {_spelled(name)} differs from 'baseline' only by case"
-    else:
-        clash = f"treatment names {_spelled(earlier)} and {_spelled(name)} differ only by case"
-    return (
-        f"{clash}: on macOS and Windows, whose file systems ignore case, their artifact "
-        "folders would be one and overwrite each other; rename one"
-    )
-
-
-def _lookalike_clash(earlier: str, name: str) -> str:
-    """``name`` looks the same as the earlier ``earlier`` (see :func:`_as_read`)."""
-    if earlier == BASELINE:
-        clash = f"treatment name {_spelled(name)} looks the same as 'baseline'"
-    else:
-        clash = f"treatment names {_spelled(earlier)} and {_spelled(name)} look the same"
-    return (
-        f"{clash}: they differ only by surrounding whitespace or by how an accented letter "
-        "is encoded (one character, or a letter and a combining accent), so every table "
-        "would show them as one name; rename one"
-    )
-
-
-def _spelled(name: str) -> str:
-    """``name`` quoted, with its code points written out when it is not ASCII (two
-    names that look the same then read differently)."""
-    return f"'{name}'" if name.isascii() else f"'{name}' ({ascii(name)})"
 
 
 __all__ = ["Experiment", "as_treatment", "is_execution_plugin", "resolve_plugins"]

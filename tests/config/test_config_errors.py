@@ -577,3 +577,24 @@ def test_a_step_whose_context_is_annotated_takes_its_options_from_the_config(mak
     assert result.metrics.baseline.metrics["replicate"] == [0, 1]
     folder = make_folder("annotated_bad", config.replace("factor", "context"), steps=ANNOTATED_STEPS)
     assert "step 'weighted' has no parameter 'context'" in _error(folder)
+
+
+@pytest.mark.parametrize(
+    ("treatments", "expected"),
+    [
+        ('{Fast: {delta: 1.0}, fast: {delta: 2.0}}', "treatments.fast: treatment names 'Fast' and 'fast' differ only by case"),
+        ("{Baseline: {delta: 1.0}}", "treatments.Baseline: treatment name 'Baseline' differs from 'baseline' only by case"),
+        ('{"ab ": {delta: 1.0}}', "treatment name 'ab ' starts or ends with whitespace"),
+        ('{"caf\\u00e9": {delta: 1.0}, "cafe\\u0301": {delta: 2.0}}', "look the same"),
+        ('{"a\\eb": {delta: 1.0}}', "the treatment name contains the control character \\x1b; use printable text"),
+    ],
+)
+def test_treatment_names_that_cannot_be_told_apart_are_refused_at_load(make_folder, treatments, expected):
+    folder = make_folder("demo", f"datasource: numbers\nsteps: [add_delta, total]\ntreatments: {treatments}\n")
+    message = _error(folder)
+    assert expected in message and "(line 3)" in message
+
+
+def test_an_experiment_name_padded_with_whitespace_is_refused_at_load(make_folder):
+    message = _error(make_folder("demo", 'name: " demo"\ndatasource: numbers\nsteps: [total]\n'))
+    assert "name: the name ' demo' starts or ends with whitespace" in message and "(line 1)" in message

@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from crystallize.condition_names import padded, padded_problem, treatment_name_problems
 from crystallize.config.errors import did_you_mean, path_problem, quoted_path
 from crystallize.config.yaml_io import FieldPath
 from crystallize.plugins.execution import STRATEGY_NAMES
@@ -197,6 +198,8 @@ def _metric_list(value: Any) -> Any:
 
 def name_problem(value: str) -> str | None:
     """Why ``value`` cannot name an experiment, or ``None`` when it can."""
+    if padded(value):
+        return padded_problem("the name", value)
     bad = [c for c in ("/", "\\", "#") if c in value]
     if not value.strip() or value in (".", "..") or bad or control_character(value) is not None:
         return (
@@ -479,12 +482,16 @@ class ExperimentConfig(_Model):
         for name, spec in self.treatments.items():
             if name == "baseline":
                 problems.append((("treatments", name), "'baseline' is the untreated condition; give the treatment another name"))
+            control = control_character(name)
+            if control is not None:
+                problems.append((("treatments", name), f"the treatment name contains the control character {control}; use printable text"))
             problems += _empty_treatment_parts(name, spec)
             for key in spec.values:
                 if key in RESERVED_CONTEXT_KEYS:
                     problems.append(
                         (("treatments", name, key), f"'{key}' is set by the engine for every replicate; a treatment cannot change it")
                     )
+        problems += [(("treatments", name), problem) for name, problem in treatment_name_problems(list(self.treatments))]
         for key in self.initial_ctx:
             if key in RESERVED_CONTEXT_KEYS:
                 problems.append((("initial_ctx", key), f"'{key}' is set by the engine for every replicate"))

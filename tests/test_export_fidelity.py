@@ -57,6 +57,7 @@ def ids(data, ctx):
         raise OSError("shard missing")  # a row with no metrics at all
     ctx.record("data_hash", 0x7FFF_FFFF_FFFF_FFF1 - data)  # near the int64 limit
     ctx.record("unsigned", 2**63 + 5 + data)  # beyond int64, within uint64
+    ctx.record("unsigned_from_limit", 2**63 + data)  # first value exactly 2**63
     ctx.record("huge", 2**70 + data)  # beyond 64 bits
     ctx.record("flag", data == 0)
     ctx.record("count", data)  # a column without gaps in the succeeding rows
@@ -71,6 +72,7 @@ def test_integer_and_bool_columns_with_gaps_keep_exact_values(tmp_path):
     assert str(frame.data_hash.dtype) == "Int64"
     assert frame.data_hash.tolist()[::2] == [0x7FFF_FFFF_FFFF_FFF1, 0x7FFF_FFFF_FFFF_FFF1 - 2]
     assert str(frame.unsigned.dtype) == "UInt64" and frame.unsigned[2] == 2**63 + 7
+    assert frame.unsigned_from_limit[0] == 2**63 and frame.unsigned_from_limit[2] == 2**63 + 2
     assert frame.huge.dtype == object and frame.huge[2] == 2**70 + 2
     assert str(frame.flag.dtype) == "boolean" and frame.flag.tolist()[::2] == [True, False]
     assert str(frame.ragged.dtype) == "Int64" and frame.ragged[0] == 2**53 + 1
@@ -123,6 +125,19 @@ def test_to_parquet_writes_dict_metrics_as_json_text(tmp_path):
     for metric in ("keys", "kinds", "nested"):
         recorded = result.metrics.baseline.metrics[metric]
         assert [json.loads(text) for text in back[metric]] == recorded
+
+
+@pipeline_step()
+def complex_numbers(data, ctx):
+    return data, {"z": complex(1, data), "plain": data}
+
+
+def test_to_parquet_writes_complex_metrics_as_json_text(tmp_path):
+    result = run(complex_numbers(), replicates=2)
+    result.to_parquet(tmp_path / "r.parquet")
+    back = pd.read_parquet(tmp_path / "r.parquet")
+    assert [json.loads(text) for text in back["z"]] == ["(1+0j)", "(1+1j)"]
+    assert back["plain"].tolist() == [0, 1]
 
 
 # -- 5. to_json writes text as is, at any indent ----------------------------------------------

@@ -73,3 +73,26 @@ def test_a_new_run_or_new_metric_names_warn_again(caplog):
     messages = _store_warnings(caplog)
     assert len(messages) == 3  # run 1; run 2 baseline ('table'); run 2 'more' ('other', 'table')
     assert "'other'" in messages[2] and "'table'" in messages[2]
+
+
+@pipeline_step()
+def keyed(data, ctx):
+    return data, {"by_id": {1: 10, "1": 3}, "fine": {1: 2, "b": 3}}
+
+
+def test_a_dict_whose_keys_json_writes_alike_is_kept_whole_as_text(caplog):
+    caplog.set_level(logging.WARNING, logger="crystallize.store")
+    experiment = Experiment(
+        datasource=number(), pipeline=Pipeline([keyed()]), replicates=2, name="keys",
+        plugins=[ArtifactPlugin(root_dir="data")],
+    )
+    result = experiment.run()
+    assert result.metrics.baseline.metrics["by_id"] == [{1: 10, "1": 3}] * 2  # in memory: as recorded
+    [message] = _store_warnings(caplog)
+    assert "(metric 'by_id')" in message and "keys 1 and '1' are one key in JSON" in message
+    stored = load_result(result.run_id, "data").metrics.baseline.metrics
+    assert stored["by_id"] == ["{1: 10, '1': 3}"] * 2  # both values, as text: none dropped
+    assert stored["fine"] == [{"1": 2, "b": 3}] * 2
+    exported = result.to_dict()["metrics"]["baseline"]
+    assert exported["by_id"] == ["{1: 10, '1': 3}"] * 2 and exported["fine"] == [{"1": 2, "b": 3}] * 2
+    assert '"{1: 10, \'1\': 3}"' in result.to_json()

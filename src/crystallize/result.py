@@ -466,10 +466,13 @@ def _plain(value: Any, odd: Callable[[Any], Any] | None = None) -> Any:
     """
     kind = type(value)
     if kind is dict:
-        return {
+        plain = {
             key if type(key) is str else _key_text(key): item if type(item) in _LEAVES else _plain(item, odd)
             for key, item in value.items()
         }
+        # Keys JSON writes alike (1 and "1") have no JSON form: the dict as its text, as
+        # the store keeps it, rather than one of the values dropped.
+        return plain if len(plain) == len(value) else repr(value)
     if kind is list or kind is tuple:
         return [item if type(item) in _LEAVES else _plain(item, odd) for item in value]
     if kind in _LEAVES:
@@ -504,14 +507,11 @@ def _json_form(value: Any) -> Any:
 
 
 def _key_text(key: Any) -> str:
-    """The text JSON writes for dict key ``key`` (a NumPy scalar as its number's, a key
-    JSON has no form for as its ``str()``)."""
-    import json
+    """The text JSON writes for dict key ``key`` (the store's rule; imported lazily:
+    orjson is not loaded by ``import crystallize``)."""
+    from crystallize.store.serialize import json_key_text
 
-    from crystallize.store.serialize import json_key
-
-    key = json_key(key)
-    return str.__str__(key) if isinstance(key, str) else json.dumps(key)
+    return json_key_text(key)
 
 
 def _as_fragment(value: float | int) -> Any:

@@ -82,6 +82,8 @@ def _typed(values: list[Any]) -> Any:
 
     if kind == "boolean":
         return pd.array(values, dtype="boolean")
+    # The gaps as None: pandas reads a list holding NaN as floats first (UInt64 rounded).
+    values = [None if value != value else value for value in values]
     for dtype in ("Int64", "UInt64"):
         try:
             return pd.array(values, dtype=dtype)
@@ -136,17 +138,19 @@ def _warn_renamed(renamed: dict[str, str]) -> None:
 
 
 def json_text_columns(frame: Any) -> list[str]:
-    """The object columns of ``frame`` Parquet cannot keep as they are: those Arrow cannot
-    give a single type, those holding dicts (Arrow would make them structs, giving every
-    row every key any row has and one number type to all rows' values), and those mixing
-    booleans with other numbers (Arrow makes the booleans floats when a float comes first,
-    and fails otherwise, so the column's type would depend on the order of its rows)."""
+    """The object and complex columns of ``frame`` Parquet cannot keep as they are: those
+    Arrow cannot give a single type (complex numbers have none), those holding dicts
+    (Arrow would make them structs, giving every row every key any row has and one number
+    type to all rows' values), and those mixing booleans with other numbers (Arrow makes
+    the booleans floats when a float comes first, and fails otherwise, so the column's
+    type would depend on the order of its rows)."""
     import pyarrow as pa
-    from pandas.api.types import is_object_dtype
+    from pandas.api.types import is_complex_dtype, is_object_dtype
 
     found = []
     for column in frame.columns:
-        if not is_object_dtype(frame[column].dtype):
+        kind = frame[column].dtype
+        if not (is_object_dtype(kind) or is_complex_dtype(kind)):  # Arrow has no complex type
             continue
         try:
             typed = pa.array(frame[column], from_pandas=True).type

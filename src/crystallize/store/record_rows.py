@@ -25,6 +25,7 @@ from crystallize.store.serialize import (
     dumps,
     encode_record,
     encode_record_lossy,
+    json_ready,
     loads,
 )
 from crystallize.utils.gc_pacing import collector_paused
@@ -114,8 +115,8 @@ def _unstorable_metrics(record: ReplicateRecord) -> tuple[str, ...]:
     names = []
     for name, values in record.metrics.items():
         try:
-            dumps(values)
-        except SerializationError:
+            dumps(json_ready(values))  # walked: a dict whose keys JSON writes alike too
+        except (SerializationError, TypeError):
             names.append(str(name))
     return tuple(names)
 

@@ -14,7 +14,9 @@ Records are encoded by orjson when it can do so exactly, else by the standard li
 * Dict keys become strings, as JSON requires: ``str`` keys round-trip, ``int``/``float``/
   ``bool``/``None`` keys and numpy scalar keys come back as their JSON text (``"1"``,
   ``"0.5"``, ``"true"``), any other key (a tuple, say) as its ``str()``. Only values that
-  need it are walked for this (see :func:`json_ready`).
+  need it are walked for this (see :func:`json_ready`). A dict two of whose keys have
+  the same JSON text (``1`` and ``"1"``) has no JSON form: it is refused like the values
+  below (the lossy encoding keeps its ``repr()`` text), not stored with one key dropped.
 * Anything else, and an int too long for decimal text (over 4300 digits, Python's
   default limit), raises :class:`SerializationError` (a
   :class:`~crystallize.exceptions.StoreError`); the run store then falls back to
@@ -91,23 +93,54 @@ def json_key(key: Any) -> Any:
     return str(key)
 
 
-def json_ready(value: Any) -> Any:
-    """``value`` with every dict key made one JSON takes (see :func:`json_key`) and numpy
-    values, tuples and sets turned into Python values and lists, recursively.
+def json_key_text(key: Any) -> str:
+    """The text JSON writes for dict key ``key`` (see :func:`json_key`): ``"1"`` for
+    ``1``, ``"true"`` for ``True``, ``"null"`` for ``None``."""
+    key = json_key(key)
+    return str.__str__(key) if isinstance(key, str) else json.dumps(key)
+
+
+def json_ready(value: Any, collided: Any = None) -> Any:
+    """``value`` with every dict key made the text JSON writes for it (see
+    :func:`json_key_text`) and numpy values, tuples and sets turned into Python values
+    and lists, recursively.
 
     For the slow path only: encoders try the value as it is first. Values with no JSON
-    equivalent are left as they are (the encoder then refuses them).
+    equivalent are left as they are (the encoder then refuses them). A dict two of whose
+    keys have the same text is ``collided(dict)`` when given, else a ``TypeError``.
     """
     if isinstance(value, dict):
-        return {json_key(key): json_ready(item) for key, item in value.items()}
+        ready = {json_key_text(key): json_ready(item, collided) for key, item in value.items()}
+        if len(ready) < len(value):  # 1 and "1": one key in JSON, one value would be lost
+            if collided is not None:
+                return collided(value)
+            raise TypeError(f"the dict {_short(value)} has keys that are one key in JSON ({_same_text(value)})")
+        return ready
     if isinstance(value, list | tuple):
-        return [json_ready(item) for item in value]
+        return [json_ready(item, collided) for item in value]
     if isinstance(value, _JSON_KEY_TYPES):
         return value
     try:
-        return json_ready(json_default(value))
+        return json_ready(json_default(value), collided)
     except TypeError:
         return value
+
+
+def _same_text(mapping: dict[Any, Any]) -> str:
+    """The first two keys of ``mapping`` JSON writes as the same text, ``1 and '1'``."""
+    first: dict[str, Any] = {}
+    for key in mapping:
+        text = json_key_text(key)
+        if text in first:
+            return f"{first[text]!r} and {key!r}"
+        first[text] = key
+    return ""
+
+
+def _short(value: Any) -> str:
+    """``repr(value)``, cut to 60 characters."""
+    text = _repr_text(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 _ENCODER = json.JSONEncoder(default=json_default, allow_nan=True, separators=(",", ":"))
@@ -240,10 +273,17 @@ def encode_record(record: ReplicateRecord) -> str:
     try:
         fast = orjson.dumps(payload, default=json_default, option=_FAST_OPTIONS)
     except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
-        pass
-    else:
-        if _find_null(fast) is None:
-            return fast.decode()
+        # A key that is not a str (orjson refuses those): walked, so that keys with the
+        # same JSON text (1 and "1") are refused rather than written twice.
+        try:
+            return _ENCODER.encode(json_ready(payload))
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise SerializationError(
+                f"Cannot store the record of condition '{record.condition}' replicate "
+                f"{record.replicate}: {exc}"
+            ) from exc
+    if _find_null(fast) is None:
+        return fast.decode()
     try:
         return dumps(payload)
     except SerializationError as exc:
@@ -276,12 +316,16 @@ def encode_record_lossy(record: ReplicateRecord) -> tuple[str, list[str]]:
             return json_default(obj)
         except TypeError:
             text = _repr_text(obj)
-            replaced[f"{type(obj).__name__} {text if len(text) <= 60 else text[:57] + '...'}"] = None
+            replaced[f"{type(obj).__name__} {_short(obj)}"] = None
             return text
+
+    def collided(mapping: dict[Any, Any]) -> str:
+        replaced[f"dict {_short(mapping)} (keys {_same_text(mapping)} are one key in JSON)"] = None
+        return _repr_text(mapping)
 
     encoder = json.JSONEncoder(default=as_text, allow_nan=True, separators=(",", ":"))
     try:
-        payload = json_ready(record_payload(record))
+        payload = json_ready(record_payload(record), collided)
         try:
             text = encoder.encode(payload)
         except ValueError:  # an int too long for text (over 4300 digits, by default)

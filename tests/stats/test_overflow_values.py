@@ -209,3 +209,14 @@ def test_public_effect_sizes_of_huge_and_tiny_values_equal_those_of_ordinary_one
         scaled_b, scaled_t = [x * factor for x in b], [x * factor for x in t]
         for effect in (cohens_d, cohens_dz, hedges_g):
             assert effect(scaled_b, scaled_t) == pytest.approx(effect(b, t), rel=1e-12), (effect, factor)
+
+
+def test_integers_a_float_cannot_hold_are_warned_about():
+    baseline = {"n": [2**60 + i for i in range(1, 7)]}
+    shifted = {"n": [2**60 + i for i in range(101, 107)]}
+    with pytest.warns(RuntimeWarning, match=r"the integer 115292150460684\d+ is compared as the float .* 2\*\*53"):
+        mann_whitney()(baseline, shifted)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        mann_whitney()({"n": [2**60, 2**61, 2**62]}, {"n": [2**62, 2**63, 3]})  # exact as floats
+        welch_t_test()({"n": [1, 2, 3]}, {"n": [4, 5, 7]})

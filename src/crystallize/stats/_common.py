@@ -112,6 +112,7 @@ def as_values(values: Any, *, test: str, metric: str, condition: str) -> np.ndar
             f"{where} must hold one number per replicate, but the values have shape "
             f"{array.shape}. Record a single scalar per replicate (e.g. a mean)."
         )
+    _warn_inexact_integers(values, array, where)
     bad = np.flatnonzero(~np.isfinite(array))
     if bad.size:
         too_large = " (a number too large for a float counts as infinite)" if overflowed else ""
@@ -122,6 +123,31 @@ def as_values(values: Any, *, test: str, metric: str, condition: str) -> np.ndar
             "replicates before verifying."
         )
     return array
+
+
+def _warn_inexact_integers(values: Sequence[Any], array: np.ndarray, where: str) -> None:
+    """Warn (``RuntimeWarning``) when an integer of ``values`` is not exactly its float in
+    ``array``: the tests compare 64-bit floats, which cannot tell integers beyond 2**53
+    apart from their neighbours, so such values may count as equal (ties, no variance)."""
+    import warnings
+
+    from crystallize.utils.callers import user_stacklevel
+
+    for value, as_float in zip(values, array.tolist(), strict=True):
+        exact = (
+            not isinstance(value, numbers.Integral) or isinstance(value, bool)
+            or not math.isfinite(as_float) or int(value) == int(as_float)
+        )
+        if not exact:
+            warnings.warn(
+                f"{where}: the integer {int(value)} is compared as the float {as_float!r}: "
+                "statistics use 64-bit floats, which cannot tell apart integers beyond 2**53 "
+                "that close, so such values may count as equal. Record them less a common "
+                "offset (e.g. minus the smallest value) to compare them exactly.",
+                RuntimeWarning,
+                stacklevel=user_stacklevel(),
+            )
+            return
 
 
 def _float_array(values: Sequence[Any]) -> tuple[np.ndarray, bool]:

@@ -406,9 +406,8 @@ def render_report(result: Result, width: int | None = None) -> str:
     n_records = len(result.records)
     lines.append(f"Replicates: {n_records} record(s) over {len(conditions)} condition(s), {len(result.errors)} failed")
     lines.append("")
-    metric_names: list[str] = []
-    for cm in conditions.values():
-        metric_names += [m for m in cm.metrics if m not in metric_names]
+    # Every condition's metric names, first seen first (a dict: linear in the names).
+    metric_names = list(dict.fromkeys(name for cm in conditions.values() for name in cm.metrics))
     if metric_names:
         lines.append("Metrics (mean ± sd)")
         lines += _metrics_table(conditions, metric_names, metrics_width)

@@ -28,6 +28,7 @@ import pickle
 import re
 import shutil
 import struct
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,6 +36,7 @@ from typing import Any
 
 from crystallize.exceptions import StoreError
 from crystallize.store.artifacts import atomic_write_bytes
+from crystallize.store.cache_index import IndexTail
 from crystallize.utils.hashing import digest
 from crystallize.utils.text import exception_summary
 
@@ -135,7 +137,7 @@ def part_digests(parts: Mapping[str, Any]) -> dict[str, str]:
     return {str(name): _digest(value) for name, value in parts.items()}
 
 
-#: How many of a step's newest index lines :meth:`StepCache.closest_entry` examines.
+#: How many of a step's newest index entries :meth:`StepCache.closest_entry` examines.
 CLOSEST_SCAN = 256
 
 
@@ -154,6 +156,15 @@ class StepCache:
     def __init__(self, root_dir: str | os.PathLike[str], *, fsync: bool = False) -> None:
         self.root = Path(root_dir) / ".cache"
         self.fsync = fsync
+        self._tails: dict[str, IndexTail] = {}  # per step: its index's newest entries
+        self._tails_lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"root": self.root, "fsync": self.fsync}  # a worker reads the indexes anew
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.root, self.fsync = state["root"], state["fsync"]
+        self._tails, self._tails_lock = {}, threading.Lock()
 
     def __repr__(self) -> str:
         return f"StepCache({str(self.root)!r})"
@@ -258,8 +269,10 @@ class StepCache:
 
         Used to explain a cache miss. Only entries put with ``step=`` and ``parts=`` and
         still present are considered, newest :data:`CLOSEST_SCAN` first (so a miss costs
-        the same however many entries the step has). The closest entry has the fewest
-        differing parts; among equally close ones the most recent wins.
+        the same however many entries the step has: the index is read from its end, and
+        later only what was appended to it, see :class:`~crystallize.store.cache_index.IndexTail`).
+        The closest entry has the fewest differing parts; among equally close ones the
+        most recent wins.
 
         Args:
             step_name: The step's name as passed to :meth:`put`.
@@ -269,30 +282,27 @@ class StepCache:
             ``(key, names of the parts that differ, sorted)`` — a part present on only
             one side counts as differing — or ``None`` if the step has no entries.
         """
-        index = self._index_path(step_name)
-        try:
-            lines = index.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):  # missing or unreadable: no explanation, still a miss
+        with self._tails_lock:
+            tail = self._tails.get(step_name)
+            if tail is None:
+                tail = self._tails[step_name] = IndexTail(self._index_path(step_name), step_name, CLOSEST_SCAN)
+            entries = tail.entries()
+        if entries is None:  # missing or unreadable: no explanation, still a miss
             return None
-        wanted = part_digests(parts)
-        best: tuple[int, str, list[str]] | None = None
+        wanted = frozenset(part_digests(parts).items())
+        best: tuple[int, str, set[str]] | None = None
         seen: set[str] = set()
-        for line in reversed(lines[-CLOSEST_SCAN:]):  # newest first
-            try:
-                entry = json.loads(line)
-                key, stored = entry["key"], entry["parts"]
-                if entry["step"] != step_name or key in seen:
-                    continue
-            except (ValueError, KeyError, TypeError):
-                continue  # a line torn by a crash
+        for key, stored in reversed(entries):  # newest first
+            if key in seen:
+                continue
             seen.add(key)
-            names = set(stored) | set(wanted)
-            differing = sorted(n for n in names if stored.get(n) != wanted.get(n))
+            # A part that differs, or that only one side has: its pair is on one side only.
+            differing = {name for name, _ in stored ^ wanted}
             if (best is None or len(differing) < best[0]) and self.path_for(key).exists():
                 best = (len(differing), key, differing)
                 if not differing:
                     break
-        return None if best is None else (best[1], best[2])
+        return None if best is None else (best[1], sorted(best[2]))
 
     # -- internals ----------------------------------------------------------------------
 

@@ -117,7 +117,9 @@ class ContextMetrics:
         self.log.append((name, value))
         if self._tags is None:
             self._tags = {}
-        tag_list = self._tags.setdefault(name, [None] * (len(values) - 1))
+        tag_list = self._tags.get(name)
+        if tag_list is None:  # the values before the first tagged one have none
+            tag_list = self._tags[name] = [None] * (len(values) - 1)
         tag_list.append(dict(tags) if tags is not None else None)
 
     def __getitem__(self, name: str) -> list[Any]:

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from crystallize import (
+    Artifact,
+    ArtifactPlugin,
     Experiment,
     LoggingPlugin,
     Pipeline,
@@ -88,6 +90,26 @@ def test_identical_conditions_share_the_cached_output():
     result = build(treatments=[treatment("same", {"unrelated": 1})]).run()
     assert len(CALLS) == 2  # computed once per replicate, reused by the other condition
     assert result.provenance["same"][0]["steps"][0]["cache_hit"] is True
+
+
+@pipeline_step(cacheable=True)
+def summarize_to_file(data, *, report: Artifact = Artifact("report.txt")):
+    CALLS.append("summarize_to_file")
+    report.write(f"sum={sum(data)}")
+    return data
+
+
+def test_a_step_writing_an_artifact_is_shared_by_conditions_too(tmp_path):
+    experiment = Experiment(
+        datasource=numbers(), pipeline=Pipeline([summarize_to_file()]), replicates=1, name="shared_files",
+        treatments=[treatment("same", {"unrelated": 1})],
+        plugins=[SeedPlugin(seed=1), ArtifactPlugin(root_dir=str(tmp_path))],
+    )
+    result = experiment.run()
+    assert CALLS == ["summarize_to_file"]  # binding the artifact is no context read
+    assert result.provenance["same"][0]["steps"][0]["cache_hit"] is True
+    for condition in ("baseline", "same"):  # the hit wrote the file into its own folder
+        assert (tmp_path / "shared_files" / "v0" / condition / "0" / "report.txt").read_text() == "sum=3"
 
 
 def test_input_change_misses():

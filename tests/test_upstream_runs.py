@@ -50,8 +50,8 @@ def test_failed_last_producer_replicates_are_errors_not_earlier_replicates_again
     assert result.metrics.baseline.metrics["trained_on"] == [0, 1]
     assert sorted(e.replicate for e in result.errors) == [2, 3]
     message = result.errors[0].message
-    assert "did not write output 'model'" in message
-    assert f"run {producer.run_id}" in message
+    assert f"replicate 2 of 'train' (baseline) failed in run {producer.run_id}" in message
+    assert "output 'model' is not read" in message
 
 
 def test_more_consumer_replicates_still_wrap_on_the_producer_run_count():
@@ -76,3 +76,26 @@ def test_a_producer_switched_back_to_versioned_is_read_from_its_newest_run():
     _producer(versioned=False).run()  # v0
     _producer(versioned=True, offset=100).run()  # v1
     assert _consumer().run().metrics.baseline.metrics["trained_on"] == [100, 101, 102, 103]
+
+
+
+@pipeline_step()
+def write_then_fail(data, *, model: Artifact):
+    model.write(json.dumps({"trained_on": data}))
+    if data == 1:
+        raise RuntimeError("failed after writing its file")
+    return data
+
+
+def test_a_file_a_failed_producer_replicate_wrote_is_not_read():
+    producer = Experiment(
+        datasource=replicate_index(), pipeline=[write_then_fail(model=Artifact("model.json"))], name="train",
+        replicates=4, plugins=[ArtifactPlugin(root_dir="data")],
+    ).run()
+    assert [e.replicate for e in producer.errors] == [1]
+
+    result = _consumer().run()
+
+    assert result.metrics.baseline.metrics["trained_on"] == [0, 2, 3]
+    assert [e.replicate for e in result.errors] == [1]
+    assert f"replicate 1 of 'train' (baseline) failed in run {producer.run_id}" in result.errors[0].message

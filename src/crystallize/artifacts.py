@@ -28,9 +28,14 @@ if TYPE_CHECKING:
 
 
 class ArtifactLocation:
-    """Where a run's artifacts go: root directory, experiment name and version."""
+    """Where a run's artifacts go: root directory, experiment name and version.
 
-    __slots__ = ("root", "experiment", "version")
+    ``ended`` is set when the run ends: a replicate still running then (a thread of a
+    cancelled run finishing in the background, its result dropped) can no longer write
+    there, where a later run of the experiment may be writing already.
+    """
+
+    __slots__ = ("root", "experiment", "version", "ended")
 
     def __init__(self, root: str | Path, experiment: str, version: int) -> None:
         from pathlib import Path
@@ -38,6 +43,7 @@ class ArtifactLocation:
         self.root = Path(root)
         self.experiment = experiment
         self.version = version
+        self.ended = False
 
     def path(self, condition: str, replicate: int, name: str) -> Path:
         """The file of artifact ``name`` for one condition × replicate."""
@@ -73,7 +79,7 @@ class Artifact:
             bytes or str.
     """
 
-    __slots__ = ("name", "loader", "writer", "_path", "_written", "_earlier")
+    __slots__ = ("name", "loader", "writer", "_path", "_written", "_earlier", "_location")
 
     def __init__(
         self,
@@ -90,6 +96,7 @@ class Artifact:
         #: ...of which the first ``_earlier`` were written before this handle was bound
         #: (a step's handles are bound when it starts: by earlier steps).
         self._earlier = 0
+        self._location: ArtifactLocation | None = None  # the run's, once bound
 
     # -- binding (done by the engine for each replicate) ----------------------------------
     def bind(self, ctx: FrozenContext) -> Artifact:
@@ -99,8 +106,10 @@ class Artifact:
         bound.name, bound.loader, bound.writer = self.name, self.loader, self.writer
         bound._written = ctx.artifacts_written
         bound._earlier = len(bound._written) if bound._written is not None else 0
+        bound._location = location
+        values = ctx._data  # not ctx.get: binding is no read of the step's (no cache key part)
         bound._path = (
-            location.path(ctx.get("condition", "baseline"), ctx.get("replicate", 0), self.name)
+            location.path(values.get("condition", "baseline"), values.get("replicate", 0), self.name)
             if location is not None
             else None
         )
@@ -134,6 +143,13 @@ class Artifact:
             raise TypeError(
                 f"Artifact '{self.name}' got a {type(data).__name__}; pass bytes or str, or give "
                 "the Artifact a writer=fn(obj) -> bytes"
+            )
+        if self._location is not None and self._location.ended:
+            raise RuntimeError(
+                f"Artifact '{self.name}' was not written: the run this replicate belongs to has "
+                "ended (it was cancelled or failed while this replicate was still running in "
+                "another thread), and its result is dropped; a later run may be writing to "
+                f"{self._location.root / self._location.experiment} already."
             )
         path = atomic_write_bytes(self.path, payload)
         if self._written is not None and self.name not in self._written[self._earlier :]:

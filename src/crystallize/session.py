@@ -31,6 +31,7 @@ from crystallize.resume_choice import (
     resumed_version,
     what_changed,
 )
+from crystallize.treatment import BASELINE
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -254,10 +255,17 @@ class RunSession:
         replicate starts (see :meth:`~crystallize.config.UpstreamOutput.pin`), and note
         them in :attr:`upstream`."""
         runs: dict[str, list[RunInfo]] = {}
+        failed: dict[str, set[int]] = {}
+
+        def failed_in(run_id: str) -> set[int]:  # the producer run's failed baseline replicates
+            if run_id not in failed:
+                failed[run_id] = self.store.failed_replicates(run_id, BASELINE) if self.store is not None else set()
+            return failed[run_id]
+
         for source in self._upstream:
             if source.experiment not in runs:  # one look-up: every output reads the same run
                 runs[source.experiment] = self.store.list_runs(source.experiment) if self.store is not None else []
-            note = source.pin(runs[source.experiment], self._is_live, self._root)
+            note = source.pin(runs[source.experiment], self._is_live, self._root, failed_in)
             if note is not None:
                 self.warn(note)
         entries = (source.pinned_run() for source in self._upstream)
@@ -541,6 +549,8 @@ class RunSession:
         ``cancelled`` (a resume re-runs what did not reach the store) and is re-raised.
         """
         self._unpin_upstream()
+        if self.location is not None:  # replicates left running (threads) write no more
+            self.location.ended = True
         if self.store is None or self.run is None:
             return
         try:

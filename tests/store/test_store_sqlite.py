@@ -202,6 +202,23 @@ def test_rewriting_a_replicate_replaces_it(store):
     assert row == ("ok", 1001, 0.125)
 
 
+def test_failed_replicates_come_from_the_status_column(store):
+    from crystallize.store.base import RunStore
+
+    run = new_run(store)
+    store.append_records(
+        run.run_id,
+        [record("baseline", 0), record("baseline", 1, failed=True), record("treat", 2, failed=True)],
+    )
+    assert store.failed_replicates(run.run_id, "baseline") == {1}
+    assert store.failed_replicates(run.run_id, "treat") == {2}
+    assert RunStore.failed_replicates(store, run.run_id, "baseline") == {1}  # the default agrees
+    store.append_records(run.run_id, [record("baseline", 1)])  # resumed: now ok
+    assert store.failed_replicates(run.run_id, "baseline") == set()
+    with pytest.raises(RunNotFoundError):
+        store.failed_replicates("nope", "baseline")
+
+
 def test_batch_is_all_or_nothing(store):
     run = new_run(store)
     cycle: list = []

@@ -73,14 +73,16 @@ _FOLLOWED: weakref.WeakKeyDictionary[UpstreamOutput, Experiment] = weakref.WeakK
 
 class _Pin(NamedTuple):
     """The upstream version a run reads, its replicate count, the identity of its
-    directory then (to notice it replaced), the id of the run that wrote it (if known)
-    and the artifact root it is under."""
+    directory then (to notice it replaced), the id of the run that wrote it (if known),
+    the artifact root it is under, and the baseline replicates that run failed (their
+    files, if any, are left unread)."""
 
     version: int | None
     count: int
     identity: tuple[int, int, int] | None
     run_id: str | None = None
     root: str = DEFAULT_ROOT
+    failed: frozenset[int] = frozenset()
 
 
 class UpstreamOutput(DataSource):
@@ -197,6 +199,7 @@ class UpstreamOutput(DataSource):
         runs: Sequence[RunInfo] = (),
         is_live: Callable[[RunInfo], bool] | None = None,
         reader_root: str | os.PathLike[str] | None = None,
+        failed: Callable[[str], set[int]] | None = None,
     ) -> str | None:
         """Fix the version (and replicate count) every replicate reads until :meth:`unpin`.
 
@@ -212,6 +215,9 @@ class UpstreamOutput(DataSource):
                 instead, with the replicate count of the newest run that wrote it.
             is_live: whether a ``running`` run has a live driver (default: all do).
             reader_root: the reading experiment's artifact root (see :meth:`root_for`).
+            failed: ``fn(run_id)`` giving the baseline replicates a stored run failed: a
+                failed replicate may have written its file before it failed, and that
+                file is not read (its reads raise :class:`MissingUpstreamArtifactError`).
 
         Returns:
             A warning when the latest version is being written and an older completed
@@ -224,17 +230,20 @@ class UpstreamOutput(DataSource):
         """
         root = Path(self.root_for(reader_root))
         followed = self._followed_version(root)
-        if followed is not None:
-            self._pin = _resolve(root, self.experiment, followed, _writer_of(runs, followed))
-            return None
-        writer = _newest_writer(root, self.experiment, runs)
         note = None
-        if writer is not None and writer.status == "running" and (is_live is None or is_live(writer)):
-            writer, note = self._completed_instead(root, runs, writer)
-        if writer is None:  # no run recorded its version: go by what is on disk
-            self._pin = _resolve(root, self.experiment, latest_version(root, self.experiment))
+        if followed is not None:
+            writer = _writer_of(runs, followed)
+            self._pin = _resolve(root, self.experiment, followed, writer)
         else:
-            self._pin = _resolve(root, self.experiment, writer.artifact_version, writer)
+            writer = _newest_writer(root, self.experiment, runs)
+            if writer is not None and writer.status == "running" and (is_live is None or is_live(writer)):
+                writer, note = self._completed_instead(root, runs, writer)
+            if writer is None:  # no run recorded its version: go by what is on disk
+                self._pin = _resolve(root, self.experiment, latest_version(root, self.experiment))
+            else:
+                self._pin = _resolve(root, self.experiment, writer.artifact_version, writer)
+        if writer is not None and failed is not None:
+            self._pin = self._pin._replace(failed=frozenset(failed(writer.run_id)))
         return note
 
     def pinned_run(self) -> dict[str, Any] | None:
@@ -298,6 +307,13 @@ class UpstreamOutput(DataSource):
                 "upstream experiments first), with the same artifacts root_dir."
             )
         index = replicate % pin.count if pin.count and replicate >= pin.count else replicate
+        if index in pin.failed:
+            raise MissingUpstreamArtifactError(
+                f"Datasource '{self.name}': replicate {index} of '{self.experiment}' (baseline) "
+                f"failed in run {pin.run_id}, so output '{self.output}' is not read from it (a file "
+                "it wrote before failing is no result) — see that run's errors, then run "
+                f"'{self.experiment}' again (strategy='resume' finishes failed replicates)."
+            )
         path = artifact_path(root, self.experiment, pin.version, BASELINE, index, self.file_name)
         if not path.is_file():
             self._check_unchanged(pin)

@@ -392,6 +392,19 @@ class RunStore(abc.ABC):
             RunNotFoundError: If the run does not exist.
         """
 
+    def failed_replicates(self, run_id: str, condition: str) -> set[int]:
+        """The replicates of ``condition`` whose stored record in run ``run_id`` failed.
+
+        Stores may answer from an index; this default loads the records (without steps).
+
+        Raises:
+            RunNotFoundError: If the run does not exist.
+        """
+        return {
+            r.replicate for r in self.load_records(run_id, steps=False)
+            if r.condition == condition and r.error is not None
+        }
+
     # -- lifecycle ----------------------------------------------------------------------
 
     def release_thread(self) -> None:  # noqa: B027 - optional hook, no-op by default

@@ -189,5 +189,17 @@ class RecordRows:
         records.sort(key=lambda r: (order.get(r.condition, unknown), r.condition if r.condition not in order else "", r.replicate))
         return records
 
+    def failed_replicates(self, run_id: str, condition: str) -> set[int]:
+        """The replicates of ``condition`` whose stored record in run ``run_id`` failed
+        (from the ``status`` column: no payload is read)."""
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone() is None:
+                raise RunNotFoundError(run_id, str(self.path))
+            rows = conn.execute(
+                "SELECT replicate FROM records WHERE run_id = ? AND condition = ? AND status = 'failed'",
+                (run_id, condition),
+            )
+            return {replicate for (replicate,) in rows}
+
 
 __all__ = ["ROWS_PER_INSERT", "RecordRows", "encode_keeping_text", "insert_records_sql", "record_rows", "sql_int"]

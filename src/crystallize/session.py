@@ -136,6 +136,7 @@ class RunSession:
     def _start(self, root: Any, versioned: bool, strategy: str, conditions: list[str]) -> None:
         """Create (or reopen, to resume) the run, its artifact location, cache and writer."""
         from crystallize.store import RecordWriter, StepCache, claim_version
+        from crystallize.store.artifacts import clear_unfinished_replicates
 
         experiment = self.experiment
         assert self.store is not None
@@ -209,6 +210,8 @@ class RunSession:
         # directory must write where the driver reads.
         shipped_root = os.path.abspath(root)
         self.location = ArtifactLocation(shipped_root, experiment.name, version)
+        if previous is not None:  # what earlier attempts of the replicates to run left
+            _prepare_artifacts(root, experiment.name, clear_unfinished_replicates, version, self.done, conditions)
         steps = list(experiment.pipeline.steps) if experiment.pipeline is not None else []
         steps += [step for treatment in experiment.treatments for step in treatment.own_steps()]
         if any(getattr(step, "cacheable", False) for step in steps):

@@ -444,6 +444,22 @@ def remove_tree(path: Path) -> None:
         shutil.rmtree(path)
 
 
+def clear_unfinished_replicates(
+    root: str | os.PathLike[str], experiment: str, version: int, done: dict[int, set[str]], conditions: list[str]
+) -> None:
+    """Remove the replicate folders of ``v<version>`` that a resumed run runs again: those
+    of each condition whose replicate is not in ``done`` (``{replicate: {condition}}``).
+    What an earlier attempt left there (it failed, or its driver died before its record
+    was stored) is no result, and the new attempt may not write every one of those
+    files: none of them must be read as its output."""
+    where = version_dir(root, experiment, version)
+    for condition in conditions:
+        for path in _subfolders(where / condition, str.isdigit):
+            name = os.path.basename(path)
+            if condition not in done.get(int(name), ()):
+                remove_tree(set_aside(where / condition / name))
+
+
 def claim_version(root: str | os.PathLike[str], experiment: str, versioned: bool) -> int:
     """Pick the version for a new run and create its directory; return the version.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import pickle
 import sys
 import textwrap
@@ -65,15 +66,21 @@ def test_without_fail_fast_everything_finishes_and_errors_are_logged_immediately
 
 STEPS = textwrap.dedent(
     """
+    import importlib
+    import sys
     from pathlib import Path
     from crystallize import pipeline_step
 
+    def value(data):
+        return data  # v1
+
     @pipeline_step()
     def self_editing(data, ctx):
-        if ctx["replicate"] == 1:
+        if ctx["replicate"] == 1:  # the helper is edited and loaded mid-run (a re-run cell)
             path = Path(__file__)
-            path.write_text(path.read_text().replace("return data  # v1", "return data  # v2"))
-        return data  # v1
+            path.write_text(path.read_text().replace("return data  # v1", "return data + 0  # v2"))
+            importlib.reload(sys.modules[__name__])
+        return value(data)
     """
 )
 
@@ -87,6 +94,19 @@ def editable(tmp_path, monkeypatch):
 
     yield editable_steps
     sys.modules.pop("editable_steps", None)
+
+
+def test_a_file_edited_but_not_loaded_during_a_run_is_not_flagged(tmp_path, monkeypatch):
+    """Every replicate ran the code loaded at the start: nothing mixed, no warning."""
+    (tmp_path / "unloaded_steps.py").write_text(STEPS.replace("importlib.reload(sys.modules[__name__])", "pass"))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import unloaded_steps
+
+    experiment = Experiment(datasource=index(), pipeline=Pipeline([unloaded_steps.self_editing()]),
+                            replicates=3, name="unloaded")
+    result = experiment.run()
+    assert not any("Code changed" in w for w in result.warnings)
+    sys.modules.pop("unloaded_steps", None)
 
 
 def test_code_edited_during_run_is_flagged(editable):
@@ -106,6 +126,7 @@ def test_worker_that_sees_other_code_marks_its_records(editable, tmp_path):
     payload = pickle.dumps(runner)
     path = tmp_path / "editable_steps.py"
     path.write_text(path.read_text().replace("# v1", "# v3"))
+    importlib.reload(editable)  # a later worker process imports the file as it is now
     worker_copy = pickle.loads(payload)  # what a later worker process would see
     (record,) = worker_copy(0)
     assert record.code_digest is not None

@@ -16,7 +16,7 @@ def _load(path):
     return module
 
 
-def test_code_hash_is_remembered_until_the_file_changes(tmp_path, monkeypatch):
+def test_code_hash_describes_the_loaded_code_until_it_is_reloaded(tmp_path, monkeypatch):
     path = tmp_path / "digest_module.py"
     path.write_text("def step(data):\n    return data + 1\n")
     step = _load(path).step
@@ -31,9 +31,12 @@ def test_code_hash_is_remembered_until_the_file_changes(tmp_path, monkeypatch):
     path.write_text("def step(data):\n    return data + 100\n")
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
-    changed = fingerprint.code_hash(step)
-    assert calls  # the edit was noticed and the source read again
-    assert changed != first
+    assert fingerprint.code_hash(step) == first  # the loaded step still adds 1
+    assert calls == []
+    reloaded = _load(path).step
+    assert reloaded(1) == 101
+    assert fingerprint.code_hash(reloaded) != first  # the new code, digested afresh
+    assert calls
 
 
 def test_code_hash_without_a_source_file_still_works():

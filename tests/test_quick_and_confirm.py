@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import random
 import sys
 import textwrap
@@ -101,8 +102,11 @@ def test_editing_the_function_reports_code_changed(tmp_path, monkeypatch):
         """
         import random
 
+        def noise():
+            return random.gauss(0, 1)
+
         def trial(config, ctx):
-            ctx.record("score", config["skill"] + random.gauss(0, 1))
+            ctx.record("score", config["skill"] + noise())
         """
     )
     (tmp_path / "trial_module.py").write_text(source)
@@ -112,6 +116,9 @@ def test_editing_the_function_reports_code_changed(tmp_path, monkeypatch):
 
     exploration = explore(trial_module.trial, {"a": {"skill": 0}, "b": {"skill": 3}}, replicates=4)
     (tmp_path / "trial_module.py").write_text(source.replace("gauss(0, 1)", "gauss(0, 2)"))
+    unloaded = exploration.crystallize("b.score > a.score", replicates=10)
+    assert CODE_CHANGED not in unloaded.integrity  # the edit is not loaded: the explored code ran
+    importlib.reload(trial_module)  # a re-run cell: trial now calls the edited noise()
     confirmation = exploration.crystallize("b.score > a.score", replicates=10)
     assert CODE_CHANGED in confirmation.integrity
     sys.modules.pop("trial_module", None)

@@ -29,10 +29,10 @@ from typing import Any
 
 from crystallize.utils.hashing import content_hash
 
-#: ``{function or class: (file signature, source digest)}``; a digest is reused while the
-#: file it came from keeps its size and modification time (``inspect.getsource`` is slow),
-#: and for good when its source cannot change (:data:`_FIXED_SOURCE`).
-_DIGESTS: weakref.WeakKeyDictionary[Any, tuple[tuple[str, int, int], str]] = weakref.WeakKeyDictionary()
+#: ``{function or class: (loaded code, source digest)}``; a digest is reused while the
+#: object runs the code it was taken from (see :func:`_loaded_code`), whatever its file
+#: says since: an edit the process has not loaded changes nothing that runs.
+_DIGESTS: weakref.WeakKeyDictionary[Any, tuple[Any, str]] = weakref.WeakKeyDictionary()
 
 #: Held while :mod:`linecache` is made to show one version of a file and its source read
 #: (objects from two loads of the same file may be digested in two threads).
@@ -164,24 +164,42 @@ def _file_signature(target: Any) -> tuple[str, int, int] | None:
 
 
 def _source_digest(target: Any) -> str:
-    """A short digest of one function's or class's own source (remembered until its
-    file changes); a function without source is digested from its compiled code."""
+    """A short digest of one function's or class's own source, taken when the object is
+    first digested and kept while it runs the same compiled code; a function without
+    source is digested from its compiled code.
+
+    The source is read from the file then: a file edited later, without the module being
+    reloaded, does not describe the code that runs, so it changes nothing here (a cache
+    entry stored then holds the loaded code's output under the loaded code's key). A
+    reload makes new objects, and a tool that swaps the code of a loaded function (IPython's
+    ``%autoreload``) changes its :func:`_loaded_code`: both are digested afresh.
+    """
     try:
         cached = _DIGESTS.get(target)
     except TypeError:  # not weak-referenceable: nothing to remember it by
         return _digest_text(target)
-    if cached is not None:  # the file is known: one stat tells whether it changed
-        if cached[0] == _FIXED_SOURCE:
-            return cached[1]
-        signature = _signature_of(cached[0][0])
-        if signature == cached[0]:
-            return cached[1]
-    else:
-        signature = _file_signature(target)
+    code = _loaded_code(target)
+    if cached is not None and cached[0] == code:
+        return cached[1]
     digest = _digest_text(target)
-    if signature is not None:
-        _DIGESTS[target] = (signature, digest)
+    if _file_signature(target) is not None:  # where the source can be read (else: re-read)
+        _DIGESTS[target] = (code, digest)
     return digest
+
+
+def _loaded_code(target: Any) -> Any:
+    """What ``target`` runs: a function's code object; for a class, the code objects of
+    the functions in its own namespace (methods, static and class methods, properties)."""
+    code = getattr(target, "__code__", None)
+    if code is not None or not inspect.isclass(target):
+        return code
+    found = []
+    for member in vars(target).values():
+        for part in (member, attribute_of(member, "__func__"), attribute_of(member, "fget")):
+            part_code = getattr(part, "__code__", None) if part is not None else None
+            if part_code is not None:
+                found.append(part_code)
+    return tuple(found)
 
 
 def _digest_text(target: Any) -> str:

@@ -58,3 +58,14 @@ def test_replicate_errors_read_by_attribute_or_by_key():
         error["exception"]
     with pytest.raises(TypeError, match="not iterable"):
         iter(error)
+
+
+def test_a_replicate_errors_repr_leaves_out_the_traceback():
+    from crystallize.record import ReplicateError
+
+    error = ReplicateError("baseline", 3, "fit", "diverged", "ValueError", "Traceback...\n  File x\nValueError: diverged\n")
+    assert repr(error) == (
+        "ReplicateError(condition='baseline', replicate=3, step='fit', exception_type='ValueError', "
+        "message='diverged', traceback=<3 lines>)"
+    )
+    assert "traceback" not in repr(ReplicateError("t", 0, "datasource", "gone", "OSError"))

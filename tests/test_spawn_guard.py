@@ -68,6 +68,13 @@ def test_workers_dying_early_name_the_guard_unless_forked():
     assert spawn.index("under that guard") < spawn.index("then re-run with strategy='resume'")
 
 
+def test_workers_dying_early_from_a_program_read_from_stdin_name_that_not_the_guard(monkeypatch):
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", "<stdin>", raising=False)
+    message = parallel.died_early_message("spawn")
+    assert "it has no file ('<stdin>': code read from standard input)" in message
+    assert "Save the code as a script" in message and "__name__" not in message
+
+
 UNGUARDED = """\
 import multiprocessing
 import os

@@ -169,6 +169,16 @@ class ReplicateError(PlainRecord):
 
     __iter__ = None  # item access by name only: not iterable (no fallback to __getitem__(0))
 
+    def __repr__(self) -> str:
+        # The traceback (often dozens of lines) is left out: a list of errors in a REPL
+        # stays readable; error.traceback and result.report() have it.
+        lines = self.traceback.count("\n")
+        return (
+            f"ReplicateError(condition={self.condition!r}, replicate={self.replicate!r}, "
+            f"step={self.step!r}, exception_type={self.exception_type!r}, message={self.message!r}"
+            + (f", traceback=<{lines} lines>)" if self.traceback else ")")
+        )
+
     def __str__(self) -> str:
         return (
             f"[{self.condition} #{self.replicate}] step '{self.step}': "

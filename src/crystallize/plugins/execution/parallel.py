@@ -399,6 +399,16 @@ def died_early_message(start_method: str) -> str:
     )
     if start_method == "fork":
         return f"{died} Re-run with strategy='resume' to finish the rest."
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if isinstance(main_file, str) and not os.path.isfile(main_file):  # python - (stdin), say
+        return (
+            f"{died} Under the '{start_method}' start method each worker imports the script "
+            f"that started the run, but it has no file ({main_file!r}: code read from standard "
+            "input), so the workers fail there (their error is printed above). Save the code "
+            "as a script and run that, or use the 'fork' start method "
+            "(multiprocessing.set_start_method('fork'), where the platform has it); then "
+            "re-run with strategy='resume' to finish the rest."
+        )
     return (
         f"{died} Under the '{start_method}' start method each worker imports the script that "
         "started the run: a script without an if __name__ == \"__main__\": guard makes the "

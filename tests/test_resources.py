@@ -1,10 +1,14 @@
 import os
 import pickle
 
+import pytest
+
 from crystallize import (
+    ArtifactPlugin,
     Experiment,
     ParallelExecution,
     Pipeline,
+    SeedPlugin,
     data_source,
     pipeline_step,
     resource_factory,
@@ -194,3 +198,34 @@ def test_a_sqlite_connection_shared_by_threads_fails_with_a_hint(tmp_path, monke
     assert len(result.errors) == 2
     assert all("check_same_thread=False" in error.message for error in result.errors)
     assert "executor_type='process'" in result.errors[0].message
+
+
+class _Model:
+    def __init__(self, k):
+        self.k = k
+
+
+@pipeline_step(cacheable=True)
+def _times_k(data, ctx):
+    return data, {"total": data * ctx["model"].k}
+
+
+def test_a_keyed_factory_redefined_with_other_code_keys_the_cache_by_the_resource_in_use(tmp_path):
+    @data_source
+    def one(ctx):
+        return 1
+
+    def experiment(factory):
+        return Experiment(
+            datasource=one(), pipeline=Pipeline([_times_k()]), initial_ctx={"model": factory},
+            plugins=[SeedPlugin(seed=1), ArtifactPlugin(root_dir=str(tmp_path))], name="keyed_model",
+        )
+
+    first = resource_factory(lambda ctx: _Model(10), key="redefined-model")
+    assert experiment(first).run().metrics.baseline.metrics["total"] == [10]
+    again = resource_factory(lambda ctx: _Model(20), key="redefined-model")  # a re-run cell
+    with pytest.warns(UserWarning, match="'redefined-model': this process already holds the resource"):
+        result = experiment(again).run()
+    assert result.metrics.baseline.metrics["total"] == [10]  # the live resource is the first one
+    # ...so its cache entry is keyed by the first factory: the hit is right, not a new key
+    assert result.provenance["baseline"][0]["steps"][0]["cache_hit"] is True

@@ -29,6 +29,11 @@ _CREATING: dict[int, list[ResourceFactory]] = {}
 _WAITING: dict[int, ResourceFactory] = {}
 # How many live factory objects (the original and its copies) share each token.
 _HOLDERS: dict[str, int] = {}
+# The code digest of the factory that made each live resource: a keyed resource outlives
+# its factory, and a factory of the same key with other code gets that resource.
+_MADE_BY: dict[CacheKey, str] = {}
+# (key, code) pairs already warned about (see ResourceFactory._crystallize_spec).
+_WARNED: set[tuple[str, str]] = set()
 
 
 class ResourceCycleError(CrystallizeError, RuntimeError):
@@ -43,7 +48,7 @@ def _release(token: str) -> None:
             _HOLDERS[token] = left
             return
         _HOLDERS.pop(token, None)
-        for held in (_CACHE, _KEY_LOCKS):  # snapshots: a nested _release may change them
+        for held in (_CACHE, _KEY_LOCKS, _MADE_BY):  # snapshots: a nested _release may change them
             for cache_key in [k for k in list(held) if k[2] == token]:
                 del held[cache_key]
 
@@ -94,9 +99,13 @@ class ResourceFactory:
             pass
         with self._turn():
             if cache_key not in _CACHE:
+                from crystallize.fingerprint import code_hash
+
                 resource = self._create(ctx)
+                made_by = code_hash(self.fn)
                 with _LOCK:
                     _CACHE[cache_key] = resource
+                    _MADE_BY[cache_key] = made_by
             return _CACHE[cache_key]
 
     def _cache_key(self) -> CacheKey:
@@ -151,11 +160,32 @@ class ResourceFactory:
     _crystallize_resolve = get
 
     def _crystallize_spec(self) -> dict[str, Any]:
-        """What the experiment fingerprint records: the key and the factory's code, not
-        the per-object token (so a new process can resume the run)."""
+        """What the experiment fingerprint (and the cache key of a step reading the
+        resource) records: the key and the code of the factory that made the live
+        resource — this one's, unless a factory of the same key with other code made the
+        resource this process holds (a re-run notebook cell), which steps then read (with
+        a warning, once) — not the per-object token (so a new process can resume the run)."""
         from crystallize.fingerprint import code_hash
 
-        return {"resource_factory": self.key, "code": code_hash(self.fn)}
+        code = code_hash(self.fn)
+        made_by = _MADE_BY.get(self._cache_key())
+        if made_by is not None and made_by != code:
+            if (self.key, code) not in _WARNED:
+                _WARNED.add((self.key, code))
+                import warnings
+
+                from crystallize.utils.callers import user_stacklevel
+
+                warnings.warn(
+                    f"resource_factory key {self.key!r}: this process already holds the resource "
+                    "a factory of that key with other code made, and steps read that resource, "
+                    "not one this factory would make, until the process ends. Give this factory "
+                    "another key (or none), or restart the process, to use it.",
+                    UserWarning,
+                    stacklevel=user_stacklevel(),
+                )
+            code = made_by
+        return {"resource_factory": self.key, "code": code}
 
     def __getstate__(self) -> tuple[Any, str, str]:
         return (_portable(self.fn), self.key, self._token)

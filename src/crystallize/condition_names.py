@@ -8,6 +8,8 @@ and so does loading a ``config.yaml`` (naming the treatment's line).
 
 from __future__ import annotations
 
+from typing import Any
+
 from crystallize.treatment import BASELINE
 
 
@@ -16,12 +18,18 @@ def padded(name: str) -> bool:
     return bool(name.strip()) and name != name.strip()
 
 
+def shown_name(name: Any) -> str:
+    """``repr(name)``, cut short for a long name."""
+    if isinstance(name, str) and len(name) > 60:
+        return f"{name[:40]!r}... ({len(name)} characters)"
+    return repr(name)
+
+
 def padded_problem(owner: str, name: str) -> str:
     """Why ``name`` (see :func:`padded`) cannot be used: no table or listing shows its
     padding. ``owner`` says what it names (``"treatment name"``)."""
-    shown = repr(name) if len(name) <= 60 else f"{name[:40]!r}... ({len(name)} characters)"
     return (
-        f"{owner} {shown} starts or ends with whitespace, which tables and listings "
+        f"{owner} {shown_name(name)} starts or ends with whitespace, which tables and listings "
         f"do not show (it would read as {name.strip()!r}); write {name.strip()!r}"
     )
 
@@ -83,4 +91,4 @@ def _spelled(name: str) -> str:
     return f"'{name}'" if name.isascii() else f"'{name}' ({ascii(name)})"
 
 
-__all__ = ["padded", "padded_problem", "treatment_name_problems"]
+__all__ = ["padded", "padded_problem", "shown_name", "treatment_name_problems"]

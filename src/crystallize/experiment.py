@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from crystallize.condition_names import padded, padded_problem, treatment_name_problems
+from crystallize.condition_names import padded, padded_problem, shown_name, treatment_name_problems
 from crystallize.datasource import DataSource
 from crystallize.exceptions import ExperimentValidationError, PicklingError
 from crystallize.hypothesis import Hypothesis
@@ -288,7 +288,7 @@ class Experiment:
             problems += _duplicates("hypothesis", [h.name for h in self.hypotheses])
         if problems:
             raise ExperimentValidationError(
-                f"Experiment {_shown(self.name)} is not valid: " + "; ".join(problems)
+                f"Experiment {shown_name(self.name)} is not valid: " + "; ".join(problems)
             )
         for message in shadowed:
             warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
@@ -492,20 +492,13 @@ def _name_problems(name: Any, what: str = "experiment") -> list[str]:
     except ValueError as exc:
         owner = "the name" if what == "experiment" else "the treatment name"
         return [
-            f"{owner} {_shown(name)} cannot be used: it becomes a directory in the artifact store, "
+            f"{owner} {shown_name(name)} cannot be used: it becomes a directory in the artifact store, "
             "so it must not be blank, '.' or '..', contain '/', '\\' or control characters, be "
             "longer than 255 bytes in UTF-8 or be a name the store uses itself (on Windows also "
             "not contain < > : \" | ? *, end with a dot or a space or be a device name such as "
             f"con or nul): {_reason(exc)}"
         ]
     return []
-
-
-def _shown(name: Any) -> str:
-    """``repr(name)``, cut short for a long name."""
-    if isinstance(name, str) and len(name) > 60:
-        return f"{name[:40]!r}... ({len(name)} characters)"
-    return repr(name)
 
 
 def _reason(exc: ValueError) -> str:

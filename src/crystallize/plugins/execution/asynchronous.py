@@ -91,9 +91,13 @@ class AsyncExecution(ExecutionPlugin):
                 results.put((True, result))
             except asyncio.CancelledError as exc:
                 if cancels_replicate(exc):
+                    finished = finished_before(exc)
+                    if finished:  # kept: the driver stores them before it stops
+                        results.put((True, finished))
                     raise
                 results.put((False, exc))  # raised by the replicate itself: its failure
             except BaseException as exc:
+                stopping.set()  # a KeyboardInterrupt in a step: start no more replicates
                 finished = finished_before(exc)
                 if finished:  # the conditions the replicate finished before it stopped
                     results.put((True, finished))
@@ -145,6 +149,14 @@ class AsyncExecution(ExecutionPlugin):
                     loop.close()
                     results.put(_DONE)
 
+        def stop() -> None:
+            stopping.set()
+            if main and not loop.is_closed():
+                # RuntimeError: the loop closed in between, so nothing is left to cancel.
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(main[0].cancel)
+            thread.join()
+
         thread = threading.Thread(target=runner, name="crystallize-async", daemon=True)
         thread.start()
         try:
@@ -156,13 +168,30 @@ class AsyncExecution(ExecutionPlugin):
                 if not ok:
                     raise value
                 yield value
+        except GeneratorExit:  # the consumer stopped reading: nothing more is wanted
+            raise
+        except BaseException:
+            # Ctrl+C or a failure: replicates in flight stop, and what they and the ones
+            # already waiting finished is handed over before the exception goes on.
+            stop()
+            yield from _finished_records(results)
+            raise
         finally:
-            stopping.set()
-            if main and not loop.is_closed():
-                # RuntimeError: the loop closed in between, so nothing is left to cancel.
-                with contextlib.suppress(RuntimeError):
-                    loop.call_soon_threadsafe(main[0].cancel)
-            thread.join()
+            stop()
+
+
+def _finished_records(results: Any) -> Iterator[Any]:
+    """The finished conditions' records left in ``results`` once the loop has ended
+    (live events and failures there are dropped: the run is stopping)."""
+    import queue
+
+    while True:
+        try:
+            item = results.get_nowait()
+        except queue.Empty:
+            return
+        if item is not _DONE and not isinstance(item, LiveEvent) and item[0]:
+            yield item[1]
 
 
 __all__ = ["MOST_WAITING", "AsyncExecution"]

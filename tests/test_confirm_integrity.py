@@ -118,6 +118,29 @@ def test_median_hypothesis_reports_the_difference_of_medians():
     assert confirmation.p_value == pytest.approx(wilcoxon(differences, alternative="less").pvalue)
 
 
+
+def few_far_below(config, ctx):
+    """b is a's value + 0.1 in 27 of 30 replicates, and far below it in the last 3."""
+    replicate = ctx["replicate"]
+    value = float(replicate + 1)
+    if config["name"] == "b":
+        value = value + 0.1 if replicate % 30 < 27 else -40.0
+    ctx.record("score", value)
+
+
+def test_median_verdict_is_withdrawn_when_the_medians_differ_the_other_way():
+    # The signed-rank test sees 27 of 30 differences > 0 (p ~ 0.001), but median(b) is
+    # 2.9 below median(a): "median(b) > median(a)" must not be SUPPORTED.
+    exploration = explore(few_far_below, {"a": {"name": "a"}, "b": {"name": "b"}}, replicates=3)
+    confirmation = exploration.crystallize("median(b.score) > median(a.score)", replicates=30, seed=0)
+    assert confirmation.p_value < 0.01 and confirmation.effect == pytest.approx(-2.9)
+    assert not confirmation.supported
+    (warning,) = [w for w in confirmation.test["warnings"] if w.startswith("ContraryMedians")]
+    assert "the medians differ the other way" in warning and "b - a = -2.9" in warning
+    assert "NOT SUPPORTED" in confirmation.report() and "ContraryMedians" in confirmation.report()
+    # Two-sided, the medians do differ: the verdict stands.
+    assert exploration.crystallize("median(b.score) != median(a.score)", replicates=30, seed=0).supported
+
 # 3. configs edited after exploration ---------------------------------------------------
 
 

@@ -155,3 +155,22 @@ def test_real_differences_keep_their_exact_ordering() -> None:
         out = factory()(baseline, treatment)
         assert not _warnings(out, "ConstantMetricWarning"), factory.__name__
     assert wilcoxon()(baseline, treatment)["p_value"] < 0.05
+
+
+def test_one_pair_of_huge_values_does_not_make_exact_differences_look_like_rounding() -> None:
+    # Nine pairs differ by exactly 1; one pair near 1e17 (whose rounding is ~16) by 0.
+    # Judged against the largest value overall, every difference looked like rounding:
+    # wilcoxon said p = 1 and paired_t_test "every paired difference is 0" (p NaN).
+    from scipy.stats import ttest_rel
+    from scipy.stats import wilcoxon as scipy_wilcoxon
+
+    baseline = [1e17] + [float(i) for i in range(1, 10)]
+    treatment = [1e17] + [float(i) for i in range(2, 11)]
+    out = wilcoxon()({"m": baseline}, {"m": treatment})
+    assert out["p_value"] == pytest.approx(scipy_wilcoxon(treatment, baseline).pvalue)
+    assert out["p_value"] < 0.05 and not _warnings(out, "ConstantMetricWarning")
+    out = paired_t_test()({"m": baseline}, {"m": treatment})
+    assert out["p_value"] == pytest.approx(ttest_rel(treatment, baseline).pvalue)
+    assert not _warnings(out, "UndefinedTestWarning")
+    # The huge pair's 0 is within its own rounding of 1: the differences may all be 1.
+    assert "every paired difference (treatment - baseline) is 0.9" in _warnings(out, "ConstantMetricWarning")[0]

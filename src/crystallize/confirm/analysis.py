@@ -225,8 +225,32 @@ def _median_test(pairs: Pairs, comparison: Comparison, alpha: float) -> dict[str
         ),
         ci_level=1 - alpha,
     )
-    test["warnings"] = [*test["warnings"], *notes]
+    test["warnings"] = [*test["warnings"], *notes, *_contrary_medians(test, comparison)]
     return plain(test)
+
+
+def _contrary_medians(test: dict[str, Any], comparison: Comparison) -> list[str]:
+    """Withdraw a significant one-sided verdict whose medians differ the other way.
+
+    The signed-rank test judges the per-replicate differences, the hypothesis names the
+    medians of the two configs: a few replicates with large opposite differences can
+    pull the medians apart against the way most differences go. The claim is about the
+    medians, so it is not supported then; the warning says why.
+    """
+    difference = test["difference"]
+    contrary = (comparison.alternative == "greater" and not difference > 0) or (
+        comparison.alternative == "less" and not difference < 0
+    )
+    if not (test.get("significant") and contrary):
+        return []
+    test["significant"] = False
+    return [
+        f"ContraryMedians: the Wilcoxon signed-rank test found the per-replicate differences "
+        f"shifted the registered way (p = {test['p_value']:.3g}), but the medians differ the "
+        f"other way ({comparison.left.config} - {comparison.right.config} = {difference:.6g}): "
+        "a few replicates with large opposite differences outweigh the rest in the medians. "
+        "The hypothesis names the medians, so it is not supported."
+    ]
 
 
 def _median(values: np.ndarray) -> float:

@@ -297,8 +297,9 @@ def no_variation(baseline: Any, treatment: Any, *, paired: bool) -> str | None:
     ``"equal"``: every value of both conditions is the same (``paired``: every paired
     difference is 0). ``"constant"``: each condition is constant but the two differ
     (``paired``: every paired difference is the same non-zero number). ``None``: the
-    values vary. Paired differences are judged against the magnitude of the values they
-    were computed from, whose rounding they carry.
+    values vary. Each paired difference is judged against the magnitude of the two values
+    it was computed from, whose rounding it carries (one pair of huge values does not make
+    the exact differences of the others look like rounding).
     """
     import numpy as np
 
@@ -306,10 +307,15 @@ def no_variation(baseline: Any, treatment: Any, *, paired: bool) -> str | None:
     b, t, _ = on_common_scale(baseline, treatment)
     if paired:
         diff = t - b
-        scale = float(np.max(np.abs(np.concatenate([b, t])), initial=0.0))
-        if not within_rounding(diff, scale):
-            return None
-        return "equal" if within_rounding(np.append(diff, 0.0), scale) else "constant"
+        tolerance = ROUNDING * np.maximum(np.abs(b), np.abs(t))  # each difference's rounding
+        if np.all(np.abs(diff) <= tolerance):
+            return "equal"
+        # Constant: one number lies within half of every difference's tolerance (for
+        # values of one magnitude: the differences' spread is at most that tolerance).
+        half = tolerance / 2
+        low = np.max(diff - half, initial=-np.inf)
+        high = np.min(diff + half, initial=np.inf)
+        return "constant" if low <= high else None
     if not (within_rounding(b) and within_rounding(t)):
         return None
     return "equal" if within_rounding(np.concatenate([b, t])) else "constant"

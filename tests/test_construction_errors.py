@@ -267,6 +267,20 @@ def test_integral_replicates_are_accepted_and_stored_as_int():
         make(replicates=True).validate()
 
 
+def test_more_replicates_than_a_run_can_hold_are_refused_up_front(tmp_path, monkeypatch):
+    # 2**64 failed midway in the store (OverflowError); 2**63 - 1 filled the memory listing them.
+    from crystallize.experiment import MAX_REPLICATES
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ExperimentValidationError, match="replicates must be at most 100,000,000"):
+        make(replicates=2**64).validate()
+    experiment = make()
+    with pytest.raises(ExperimentValidationError, match=f"got {2**63 - 1:,}"):
+        experiment.run(replicates=2**63 - 1)
+    assert experiment.replicates == 2 and not (tmp_path / "data").exists()  # nothing ran or was stored
+    make(replicates=MAX_REPLICATES).validate()  # the largest allowed
+
+
 def test_apply_and_debug_baseline_by_name_is_the_baseline():
     experiment = make(treatments=[treatment("t", {"delta": 10.0})])
     assert experiment.apply(treatment="baseline") == experiment.apply()

@@ -263,6 +263,8 @@ class Experiment:
         self.replicates = _as_count(self.replicates)
         if isinstance(self.replicates, bool) or not isinstance(self.replicates, int) or self.replicates < 1:
             problems.append(f"replicates must be a positive int, got {self.replicates!r}")
+        elif self.replicates > MAX_REPLICATES:
+            problems.append(too_many_replicates(self.replicates))
         problems += _name_problems(self.name)
         problems += _plugin_problems(self.plugins)
         problems += _engine_key_problems("initial_ctx", self.initial_ctx)
@@ -466,6 +468,20 @@ _NO_STEPS = (
     "{what} has no steps, so there is nothing to run or measure: give it at least one step "
     "(Pipeline([my_step()]) or .add_step(my_step()))"
 )
+
+
+#: The most replicates a run takes: it lists the replicates it runs and keeps every
+#: condition × replicate's record in memory (about 0.7 KiB each), so far fewer already
+#: fill a large machine; more is refused up front rather than failing midway.
+MAX_REPLICATES = 100_000_000
+
+
+def too_many_replicates(replicates: int) -> str:
+    """The problem with a replicate count above :data:`MAX_REPLICATES`."""
+    return (
+        f"replicates must be at most {MAX_REPLICATES:,} (a run keeps every replicate's record in "
+        f"memory), got {replicates:,}"
+    )
 
 
 def _as_count(value: Any) -> Any:

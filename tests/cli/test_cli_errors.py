@@ -9,6 +9,8 @@ CASES = {
     "broken config": (("run", "broken"), "experiment 'broken' could not be loaded"),
     "set without =": (("run", "numbers", "--set", "delta"), "--set expects key=value"),
     "set bad replicates": (("run", "numbers", "--set", "replicates=many"), "replicates must be a whole number"),
+    "set huge replicates": (("run", "numbers", "--set", "replicates=99999999999999999999999"), "replicates must be at most 100,000,000"),
+    "huge -n": (("run", "numbers", "-n", "9223372036854775807"), "--replicates: replicates must be at most 100,000,000"),
     "set unknown treatment": (("run", "numbers", "--set", "treatments.tripled.delta=1"), "unknown treatment 'tripled'"),
     "set unknown plugin key": (("run", "numbers", "--set", "plugins.seed.sead=1"), "unknown plugin setting"),
     "set bad yaml": (("run", "numbers", "--set", "delta=[1,"), "cannot parse the value"),

@@ -108,3 +108,19 @@ def test_new_without_permission_is_a_user_error_and_leaves_nothing(monkeypatch, 
         "no permission to write experiments/locked/steps.py."
     )
     assert not (tmp_path / "experiments" / "locked").exists()  # the half-made folder is removed
+
+
+def test_printed_commands_for_a_path_with_a_space_paste_as_they_are(cli, tmp_path):
+    # "Every command the CLI prints for you to paste is quoted this way" (docs/cli.md).
+    import shlex
+
+    (tmp_path / "experiments").mkdir()
+    proc = cli("new", "fresh", "--dir", "else where")
+    assert proc.returncode == 0, proc.stderr
+    hint = proc.stdout.split("Run it with: ", 1)[1].strip()
+    assert hint == "crystallize run 'else where/fresh'"
+    assert cli(*shlex.split(hint)[1:]).returncode == 0
+    missing = cli("show", "else where/fresh", "--run", "zzz")
+    assert "List the runs with: crystallize runs 'else where/fresh'" in missing.stderr
+    empty = cli("show", "else where/fresh", "--run", " ")
+    assert "(see crystallize runs 'else where/fresh')" in empty.stderr

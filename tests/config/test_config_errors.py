@@ -210,6 +210,11 @@ def test_duplicate_keys_are_errors(make_folder):
     assert "steps: the key 'steps' appears twice in the same mapping (first on line 2)" in message
 
 
+def test_a_replicate_count_beyond_what_a_run_holds_is_a_config_error(make_folder):
+    message = _error(make_folder("demo", "replicates: 99999999999999999999999\ndatasource: numbers\nsteps: [total]\n"))
+    assert "replicates: must be at most 100000000, got 99999999999999999999999 (an integer) (line 1)" in message
+
+
 def test_structure_errors_are_reported_before_modules_are_imported(make_folder, tmp_path):
     marker = tmp_path / "imported"
     steps = f"open({str(marker)!r}, 'w').close()\n"

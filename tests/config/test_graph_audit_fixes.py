@@ -245,6 +245,28 @@ def test_discovery_reports_the_same_error_once(make_folder, experiments_root):
     )
 
 
+
+def test_an_upstream_whose_name_an_earlier_folder_has_is_refused_under_discovery(
+    graph_project, make_folder, experiments_root
+):
+    # experiments/sub/train comes first in path order, so the sibling 'train' that
+    # evaluate reads is the duplicate discover() reports: loading evaluate must not run it.
+    from crystallize.config import discover
+
+    graph_project()
+    make_folder("train", TRAIN.format(artifacts="{}"), steps=TRAIN_STEPS, outputs=OUTPUTS,
+                root=experiments_root / "sub")
+
+    found = discover(experiments_root.parent)
+
+    assert list(found.experiments) == ["train"]
+    messages = {path.parent.name: failure.message for path, failure in found.errors.items()}
+    assert set(messages) == {"train", "evaluate"}
+    assert "the upstream experiment 'train' could not be loaded" in messages["evaluate"]
+    assert "'train' is already used by experiments/sub/train/config.yaml" in messages["evaluate"]
+    with pytest.raises(ConfigError, match="already used by experiments/sub/train"):
+        ExperimentGraph.from_yaml(experiments_root / "evaluate")
+
 # -- D: cycle errors give the line -------------------------------------------------------------
 
 

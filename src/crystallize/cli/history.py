@@ -252,7 +252,7 @@ def runs_of(
                 "is found here. If it lives elsewhere, pass its folder (e.g. crystallize runs "
                 "path/to/experiment) or give --root its data directory."
             )
-        raise UserError(f"no stored runs of '{name}' (looked in {where}). Run it first: crystallize run {experiment.given}")
+        raise UserError(f"no stored runs of '{name}' (looked in {where}). Run it first: {command_line(['crystallize', 'run', experiment.given])}")
     raise UserError(
         f"no stored runs of '{name}' (looked in {where}).{suggest(name, stored_names)}"
         f"{known(stored_names, 'experiments with runs')}"
@@ -269,7 +269,7 @@ def find_run(run_id: str, root: str | None, experiment: ExperimentArg | None = N
     """
     from crystallize.store import list_runs
 
-    listing = f"crystallize runs {experiment.given if experiment is not None else 'NAME'}"
+    listing = command_line(["crystallize", "runs", experiment.given]) if experiment is not None else "crystallize runs NAME"
     if not run_id.strip():
         raise UserError(f"the run id is empty; give a run id or its first characters (see {listing})")
     roots = candidate_roots(root, experiment, everywhere=True)

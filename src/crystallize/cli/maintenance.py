@@ -33,6 +33,7 @@ from crystallize.cli.history import (
     runs_of,
     runs_table,
 )
+from crystallize.cli.shell import command_line
 from crystallize.cli.targets import display
 from crystallize.cli.text import printable, stdout_console
 
@@ -68,7 +69,7 @@ def delete_command(
     if not run_ids and keep is None and not statuses:
         raise UserError(
             f"say which runs to delete: RUN_ID..., --keep N or --status S (--keep 0 deletes every "
-            f"run of '{experiment.name}'); see them with: crystallize runs {experiment.given}"
+            f"run of '{experiment.name}'); see them with: {command_line(['crystallize', 'runs', experiment.given])}"
         )
     try:
         where, ids = selected_runs(experiment, run_ids or [], root)
@@ -135,7 +136,7 @@ def compact_command(
         if name_or_path is not None and root is None:  # a known experiment that never ran
             raise UserError(
                 f"no run store in {places}: '{experiment.name}' has not been run yet, so there is "
-                f"nothing to compact (run it with: crystallize run {experiment.given})."
+                f"nothing to compact (run it with: {command_line(['crystallize', 'run', experiment.given])})."
             )
         raise UserError(f"no run store in {places}; give --root the data directory holding {DB_FILENAME}.")
     with hold_signals() as held:  # SQLite rewrites the file in one go: let it finish
@@ -166,11 +167,11 @@ def interrupted_deletion(where: Path, experiment: ExperimentArg, plan: DeletedRu
         return (
             f"Interrupted after the {len(wanted)} run(s) were deleted, while their artifact folders "
             f"were being removed; the next delete or compact removes what is left of them: "
-            f"crystallize compact --root {display(where)}"
+            f"{command_line(['crystallize', 'compact', '--root', display(where)])}"
         )
     return (
         f"Interrupted while deleting: some of the {len(wanted)} run(s) may be deleted already. "
-        f"See what is left with: crystallize runs {experiment.given}"
+        f"See what is left with: {command_line(['crystallize', 'runs', experiment.given])}"
     )
 
 

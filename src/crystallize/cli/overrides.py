@@ -36,6 +36,7 @@ from crystallize.cli.plugin_settings import (
     rebuild_plugins,
 )
 from crystallize.cli.text import printable, typed_name
+from crystallize.experiment import MAX_REPLICATES, too_many_replicates
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -230,6 +231,8 @@ def all_steps(experiment: Experiment) -> list[Any]:
 def _replicates(value: Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise UserError(f"{where}: replicates must be a whole number of at least 1, got {value!r}.")
+    if value > MAX_REPLICATES:
+        raise UserError(f"{where}: {too_many_replicates(value)}.")
     return value
 
 

@@ -164,7 +164,7 @@ def execute(
     except KeyboardInterrupt:
         raise interrupted(
             f"Interrupted: the replicates of '{current.name}' that finished are kept in the store, "
-            f"and the run is marked cancelled (see: crystallize runs {current.name}). "
+            f"and the run is marked cancelled (see: {command_line(['crystallize', 'runs', current.name])}). "
             f"Finish it with: {resume}"
         ) from None
     return results
@@ -198,9 +198,9 @@ def stored_runs(results: dict[str, Result]) -> str:
     """Where each of ``results`` (runs that finished) is stored, for a message:
     ``NAME is stored as completed: see it with: crystallize show NAME --run ID``."""
     shown = [
-        f"{name} could not be stored completely ({r.info['store_error']}); see: crystallize runs {name}"
+        f"{name} could not be stored completely ({r.info['store_error']}); see: {command_line(['crystallize', 'runs', name])}"
         if r.info.get("store_error")
-        else f"{name} is stored as completed: see it with: crystallize show {name} --run {r.run_id}"
+        else f"{name} is stored as completed: see it with: {command_line(['crystallize', 'show', name, '--run', r.run_id])}"
         for name, r in results.items()
     ]
     return "; ".join(shown) + "."
@@ -243,7 +243,7 @@ def stored_run_error(exc: BaseException) -> UserError:
         return UserError(str(exc))
     name = result.experiment  # type: ignore[union-attr]
     return UserError(
-        f"{exc} The run is stored as {run_id}; see what it recorded with: crystallize show {name} --run {run_id}"
+        f"{exc} The run is stored as {run_id}; see what it recorded with: {command_line(['crystallize', 'show', name, '--run', run_id])}"
     )
 
 

@@ -14,6 +14,7 @@ import typer
 
 from crystallize.cli.app import command_help
 from crystallize.cli.errors import UserError
+from crystallize.cli.shell import command_line
 from crystallize.cli.targets import display
 
 #: What `crystallize new` accepts as a name (matched against the whole name).
@@ -227,8 +228,8 @@ def check_name_is_free(name: str, folder: Path, project: str | Path = ".") -> No
 def run_hint(name: str, folder: Path, project: str | Path = ".") -> str:
     """How to run the new experiment: by name when discovery finds it, else by path."""
     if is_within(folder, discovery_dir(folder, project)):
-        return f"crystallize run {name}"
-    return f"crystallize run {display(folder)}"
+        return command_line(["crystallize", "run", name])
+    return command_line(["crystallize", "run", display(folder)])
 
 
 @command_help("Create a folder experiment under experiments/NAME that runs as created.")

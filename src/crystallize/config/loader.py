@@ -145,7 +145,7 @@ class LoadSession:
         problem = name_problem(name) if config.name is None else None
         if problem:
             raise ConfigValidationError([Problem(config_file, "name", f"the folder name is used as the experiment name, but {problem}; set name:")])
-        if self.unique_names:
+        if self.unique_names or self._stack:  # an upstream is checked even under discover()
             check_unique_name(config_file, name, self._first_named)
         self._stack.append((folder, name))
         try:

@@ -31,6 +31,7 @@ from pydantic_core import PydanticCustomError
 from crystallize.condition_names import padded, padded_problem, treatment_name_problems
 from crystallize.config.errors import did_you_mean, path_problem, quoted_path
 from crystallize.config.yaml_io import FieldPath
+from crystallize.experiment import MAX_REPLICATES
 from crystallize.plugins.execution import STRATEGY_NAMES
 from crystallize.store.artifacts import validate_artifact_name
 from crystallize.treatment import ENGINE_KEYS
@@ -460,7 +461,7 @@ class ExperimentConfig(_Model):
 
     name: Annotated[str | None, PlainValidator(_experiment_name)] = None
     description: str | None = None
-    replicates: Annotated[int, Field(ge=1)] = 1
+    replicates: Annotated[int, Field(ge=1, le=MAX_REPLICATES)] = 1
     cli: CliSpec = CliSpec()
     datasource: Annotated[dict[str, DatasourceEntry], BeforeValidator(_datasource_mapping), Field(min_length=1)]
     steps: Annotated[list[StepCall], BeforeValidator(_non_empty_steps)]

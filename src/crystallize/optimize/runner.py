@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import math
-import shlex
 import statistics
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from crystallize.cli.shell import command_line
 from crystallize.exceptions import CrystallizeError, ExperimentValidationError, MissingMetricError
 from crystallize.optimize.base import (
     BaseOptimizer,
@@ -109,11 +109,12 @@ def _all_failed(
     plugin = experiment.get_plugin(ArtifactPlugin)
     root = str(plugin.root_dir) if plugin is not None else "data"
     default = Path(root) == Path("data")
-    option = "" if default else f" --root {shlex.quote(root)}"
+    option = [] if default else ["--root", root]
     argument = "" if default else f", {root!r}"
+    command = command_line(["crystallize", "show", experiment.name, "--run", run_ids[0], *option, "--tracebacks"])
     return (
         f"{message} Each trial is a stored run ({shown}); see a run's errors with: "
-        f"crystallize show {experiment.name} --run {run_ids[0]}{option} --tracebacks, "
+        f"{command}, "
         f"or crystallize.store.load_result(run_id{argument}).errors."
     )
 

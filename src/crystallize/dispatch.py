@@ -10,7 +10,7 @@ from crystallize.events import LiveEvent
 from crystallize.exceptions import ContextMutationError
 from crystallize.plugins.hookspec import overrides
 from crystallize.record import ReplicateRecord
-from crystallize.utils.context import FrozenContext
+from crystallize.utils.context import ContextMetrics, FrozenContext
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -30,6 +30,15 @@ class _EventContext(FrozenContext):
         )
 
     add = override = record = emit = _refuse
+
+
+class _EventMetrics(ContextMetrics):
+    """The ``ctx.metrics`` of an ``on_event`` hook's context: empty, and ``add`` refused
+    as ``ctx.record`` is (a value added there would go nowhere)."""
+
+    __slots__ = ()
+
+    add = _EventContext._refuse
 
 
 class RecordDispatcher:
@@ -107,6 +116,7 @@ class RecordDispatcher:
         if event.seed is not None:
             values["seed_used"] = event.seed
         ctx.__class__ = _EventContext
+        ctx._metrics = _EventMetrics()
         self._last = (key, ctx)
         return ctx
 

@@ -622,7 +622,6 @@ def apply_once(
     """
     from crystallize.experiment import as_treatment
 
-    experiment._validate(datasource_required=not use_data)  # with data=, none is called
     if seed is not None:
         from crystallize.plugins.seed import check_seed
 
@@ -633,6 +632,9 @@ def apply_once(
     with running_as("apply"), run_overrides(
         experiment, treatments=[chosen] if chosen is not None else [], hypotheses=[], replicates=1
     ):
+        # Checked as run() checks its own: with the chosen treatment in place (one not in
+        # experiment.treatments too); with data=, no datasource is called.
+        experiment._validate(datasource_required=not use_data)
         execution = experiment.execution_plugin  # not used: the replicate runs right here
         start_plugins(
             experiment, [p for p in experiment.plugins if p is not execution], lambda: _empty_result(experiment, names)

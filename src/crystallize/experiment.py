@@ -18,9 +18,10 @@ from crystallize.plugins.execution.serial import SerialExecution
 from crystallize.plugins.hookspec import BasePlugin, has_worker_hooks, overrides
 from crystallize.plugins.logging import LoggingPlugin
 from crystallize.plugins.seed import SeedPlugin
-from crystallize.treatment import BASELINE, ENGINE_KEYS, Treatment
+from crystallize.treatment import BASELINE, Treatment
 from crystallize.unread_values import condition_unread_values
 from crystallize.utils.callers import user_stacklevel
+from crystallize.utils.context import ENGINE_KEY_HINTS, ENGINE_KEYS
 from crystallize.utils.text import exception_summary, function_label
 
 if TYPE_CHECKING:
@@ -186,7 +187,13 @@ class Experiment:
         self.description = description
         self.plugins: list[BasePlugin] = resolve_plugins(as_list(plugins, "plugins", "[SeedPlugin(seed=1), ...]"))
         for plugin in self.plugins:
-            plugin.init_hook(self)
+            try:
+                plugin.init_hook(self)
+            except Exception as exc:
+                from crystallize.dispatch import hook_name
+
+                exc.add_note(f"Raised by the plugin hook {hook_name(plugin.init_hook)} while the experiment was built.")
+                raise
 
     # -- construction --------------------------------------------------------------------
     @classmethod
@@ -524,18 +531,11 @@ def _reason(exc: ValueError) -> str:
 
 
 #: What to do instead of setting an engine key yourself.
-_ENGINE_KEY_HINTS = {
-    "replicate": "it is the replicate's index; store your value under another key",
-    "condition": "it is the condition's name; store your value under another key",
-    "seed_used": "choose seeds with SeedPlugin(seed=...) instead",
-}
-
-
 def _engine_key_problems(owner: str, values: Mapping[str, Any]) -> list[str]:
     """One problem per engine-set key (``replicate``, ``condition``, ``seed_used``) in
     ``values``: set there, it would be overwritten or make every replicate alike."""
     return [
-        f"{owner} sets '{key}', which the engine sets for every replicate ({_ENGINE_KEY_HINTS[key]})"
+        f"{owner} sets '{key}', which the engine sets for every replicate ({ENGINE_KEY_HINTS[key]})"
         for key in ENGINE_KEYS
         if key in values
     ]

@@ -83,7 +83,14 @@ def start_plugins(experiment: Experiment, plugins: Iterable[Any], make_result: C
     started: list[Any] = []
     try:
         for plugin in plugins:
-            plugin.before_run(experiment)
+            try:
+                plugin.before_run(experiment)
+            except Exception as exc:
+                exc.add_note(
+                    f"Raised by the plugin hook {hook_name(plugin.before_run)}: the run stops "
+                    "before any replicate (nothing was computed)."
+                )
+                raise
             started.append(plugin)
     except BaseException as exc:
         close_plugins(experiment, exc, make_result, started)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from crystallize.utils.context import FrozenContext
+from crystallize.utils.context import ENGINE_KEYS, FrozenContext
 from crystallize.utils.text import control_character
 
 if TYPE_CHECKING:
@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from crystallize.pipeline_step import PipelineStep
 
 BASELINE = "baseline"
-#: Context keys the engine sets for every replicate; initial_ctx and treatments may not.
-ENGINE_KEYS = ("replicate", "condition", "seed_used")
 
 
 class Treatment:
@@ -38,8 +36,9 @@ class Treatment:
             condition; cannot be combined with ``steps``.
 
     ``values`` may be changed after construction (in place or by assignment); each run
-    applies, and stores in its config, the values as they are when it starts. ``name`` is
-    read-only. Treatments are equal when their names and values are and their
+    applies, and stores in its config, the values as they are when it starts. So may
+    ``datasource``, ``steps`` and ``pipeline`` be assigned, checked as the arguments are.
+    ``name`` is read-only. Treatments are equal when their names and values are and their
     datasource and steps are alike for the run fingerprint (class, name, code,
     parameters), so a copy or an unpickled treatment equals its original.
     """
@@ -60,25 +59,14 @@ class Treatment:
             raise ValueError(
                 "'baseline' is reserved for the untreated condition; give the treatment another name"
             )
-        if datasource is not None and not hasattr(datasource, "fetch"):
-            raise TypeError(
-                f"Treatment '{name}' datasource must be a DataSource (did you pass the factory "
-                f"instead of calling it?), got {datasource!r}"
-            )
         if steps is not None and pipeline is not None:
             raise ValueError(f"Treatment '{name}': give either steps= (swap some) or pipeline= (replace all), not both")
-        if steps is not None and not isinstance(steps, Mapping):
-            raise TypeError(f"Treatment '{name}' steps must map step names to replacement steps")
-        if steps:
-            _check_replacements(name, steps)
         self._name = name
+        self._steps: dict[str, PipelineStep] | None = None
+        self._pipeline: Pipeline | None = None
         self.values = values
         self.datasource = datasource
-        self.steps = dict(steps) if steps is not None else None
-        if pipeline is not None and not hasattr(pipeline, "steps"):
-            from crystallize.pipeline import Pipeline
-
-            pipeline = Pipeline(pipeline)
+        self.steps = steps
         self.pipeline = pipeline
 
     @property
@@ -112,6 +100,63 @@ class Treatment:
                 f"got {type(values).__name__}"
             )
         self._values = dict(values) if isinstance(values, Mapping) else values
+
+    @property
+    def datasource(self) -> DataSource | None:
+        """The datasource this condition uses instead of the experiment's (``None``: the
+        experiment's). May be assigned after construction; checked as the argument is."""
+        return self._datasource
+
+    @datasource.setter
+    def datasource(self, datasource: DataSource | None) -> None:
+        if datasource is not None and not hasattr(datasource, "fetch"):
+            raise TypeError(
+                f"Treatment '{self._name}' datasource must be a DataSource (did you pass the factory "
+                f"instead of calling it?), got {datasource!r}"
+            )
+        self._datasource = datasource
+
+    @property
+    def steps(self) -> dict[str, PipelineStep] | None:
+        """``{step name: replacement step}`` swapped in for this condition, or ``None``.
+        May be assigned after construction (kept as a dict copy); checked as the argument
+        is, and refused while :attr:`pipeline` is set."""
+        return self._steps
+
+    @steps.setter
+    def steps(self, steps: Mapping[str, PipelineStep] | None) -> None:
+        if steps is not None:
+            if self._pipeline is not None:
+                raise ValueError(
+                    f"Treatment '{self._name}': give either steps= (swap some) or pipeline= (replace all), "
+                    "not both; set pipeline to None first"
+                )
+            if not isinstance(steps, Mapping):
+                raise TypeError(f"Treatment '{self._name}' steps must map step names to replacement steps")
+            _check_replacements(self._name, steps)
+        self._steps = dict(steps) if steps is not None else None
+
+    @property
+    def pipeline(self) -> Pipeline | None:
+        """The whole pipeline this condition runs instead of the experiment's, or
+        ``None``. May be assigned after construction (a list of steps becomes a
+        :class:`~crystallize.pipeline.Pipeline`, checked as it is); refused while
+        :attr:`steps` is set."""
+        return self._pipeline
+
+    @pipeline.setter
+    def pipeline(self, pipeline: Pipeline | Sequence[PipelineStep] | None) -> None:
+        if pipeline is not None:
+            if self._steps is not None:
+                raise ValueError(
+                    f"Treatment '{self._name}': give either steps= (swap some) or pipeline= (replace all), "
+                    "not both; set steps to None first"
+                )
+            if not hasattr(pipeline, "steps"):
+                from crystallize.pipeline import Pipeline
+
+                pipeline = Pipeline(pipeline)
+        self._pipeline = pipeline
 
     @property
     def computes_values(self) -> bool:

@@ -180,6 +180,18 @@ def _refuse_metrics(ctx: FrozenContext, value: Any = None) -> None:
     )
 
 
+#: Context keys the engine sets for every replicate; initial_ctx, treatments and steps
+#: may not (a standalone context for testing a step by hand may).
+ENGINE_KEYS = ("replicate", "condition", "seed_used")
+ENGINE_KEYS_SET = frozenset(ENGINE_KEYS)
+#: What to do instead of setting each engine key.
+ENGINE_KEY_HINTS = {
+    "replicate": "it is the replicate's index; store your value under another key",
+    "condition": "it is the condition's name; store your value under another key",
+    "seed_used": "choose seeds with SeedPlugin(seed=...) instead",
+}
+
+
 def _set_once(name: str, slot: str) -> property:
     """A property over ``slot`` that can be set while it is ``None`` (the engine sets it
     on a fresh context; so can a test on a standalone context), and never again."""
@@ -357,7 +369,19 @@ class FrozenContext:
         self._data[key] = value
 
     def override(self, **values: Any) -> FrozenContext:
-        """Replace (or add) the given values deliberately; returns the context itself."""
+        """Replace (or add) the given values deliberately; returns the context itself.
+
+        Raises:
+            ContextMutationError: in a replicate's context (made by the engine), for the
+                keys the engine sets (:data:`ENGINE_KEYS`): a treatment or step changing
+                them would mislabel the replicate or share one seed among replicates.
+        """
+        if self._written is not None and not ENGINE_KEYS_SET.isdisjoint(values):  # the engine's
+            key = next(k for k in ENGINE_KEYS if k in values)
+            raise ContextMutationError(
+                f"Cannot override {key!r}: the engine sets it for every replicate "
+                f"({ENGINE_KEY_HINTS[key]})."
+            )
         self._data.update(values)
         return self
 
@@ -663,6 +687,8 @@ def standalone_context(initial: Mapping[str, Any] | None = None) -> FrozenContex
 
 __all__ = [
     "ABSENT",
+    "ENGINE_KEYS",
+    "ENGINE_KEY_HINTS",
     "KEYS_READ",
     "METRICS_READ",
     "ContextMetrics",

@@ -258,3 +258,31 @@ def test_a_callable_treatment_is_applied_once_per_replicate_for_on_event(tmp_pat
                 treatments=[treatment("t", _counting_treatment)]).run()
     # twice where the replicates run, and once per replicate for the 40 events in the driver
     assert sorted(CALLS) == [0, 0, 1, 1]
+
+
+class _RayLikeQueue:
+    """A queue with ray.util.queue.Queue's batch API, whose get_nowait must not be used
+    (on an empty Ray queue it leaves an error result that Ray may log after a Ctrl+C)."""
+
+    def __init__(self, items):
+        self.items = list(items)
+
+    def qsize(self):
+        return len(self.items)
+
+    def get_nowait_batch(self, count):
+        if count > len(self.items):
+            raise AssertionError("asked for more than is waiting")
+        taken, self.items = self.items[:count], self.items[count:]
+        return taken
+
+    def get_nowait(self):
+        raise AssertionError("get_nowait used on a Ray queue")
+
+
+def test_drain_takes_a_ray_queues_events_in_one_batch():
+    from crystallize.events import drain
+
+    queue = _RayLikeQueue(["a", "b"])
+    assert drain(queue) == ["a", "b"]
+    assert drain(queue) == []

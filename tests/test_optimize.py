@@ -226,3 +226,57 @@ def test_optuna_optimizer_needs_a_study():
 
     with pytest.raises(TypeError, match="needs an optuna Study"):
         OptunaOptimizer("my-study", {"x": (0.0, 1.0)})
+
+
+class _Recording(BaseOptimizer):
+    """Proposes the given values in turn and remembers what it was told or abandoned."""
+
+    def __init__(self, proposals, **kw):
+        super().__init__(**kw)
+        self.proposals = list(proposals)
+        self.abandoned = []
+
+    def ask(self):
+        return dict(self.proposals.pop(0))
+
+    def abandon(self, values):
+        self.abandoned.append(values)
+
+
+def test_a_trial_that_raises_is_abandoned_not_left_open():
+    from crystallize.exceptions import ExperimentValidationError
+
+    misspelt = _Recording([{"xx": 1.0}], metric="score", direction="maximize")
+    with pytest.raises(ExperimentValidationError):
+        optimize(build(), misspelt, num_trials=1, replicates_per_trial=1)
+    assert misspelt.abandoned == [{"xx": 1.0}] and misspelt.history == []
+    no_metric = _Recording([{"x": 1.0}], metric="acc", direction="maximize")
+    with pytest.raises(MissingMetricError):
+        optimize(build(), no_metric, num_trials=1, replicates_per_trial=1)
+    assert no_metric.abandoned == [{"x": 1.0}]
+
+
+def test_optuna_trials_that_raise_are_failed_in_the_study():
+    # They stayed RUNNING for ever in a stored study (the dashboard, samplers that
+    # account for running trials).
+    optuna = pytest.importorskip("optuna")
+    from crystallize.exceptions import ExperimentValidationError
+    from crystallize.optimize import OptunaOptimizer
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.RandomSampler(seed=0))
+    with pytest.raises(ExperimentValidationError):
+        optimize(build(), OptunaOptimizer(study, {"xx": (0.0, 1.0)}, metric="score"), 1, 1)
+    with pytest.raises(MissingMetricError):
+        optimize(build(), OptunaOptimizer(study, {"x": (0.0, 1.0)}, metric="acc"), 1, 1)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.FAIL] * 2
+
+
+def test_optuna_range_the_wrong_way_round_names_its_key():
+    pytest.importorskip("optuna")
+    import optuna
+
+    from crystallize.optimize import OptunaOptimizer
+
+    with pytest.raises(ValueError, match=r"search_space entry 'lr': the range \(1\.0, 0\.1\) needs low <= high"):
+        OptunaOptimizer(optuna.create_study(), {"lr": (1.0, 0.1)})

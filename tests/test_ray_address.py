@@ -49,6 +49,37 @@ def test_malformed_address_is_refused_when_the_plugin_is_made(address):
         RayExecution(address=address)
 
 
+@pytest.mark.parametrize(
+    ("arguments", "error", "message"),
+    [
+        ({"address": 6379}, TypeError, r"address must be a string .* got 6379 \(int\)"),
+        ({"num_cpus": 0}, ValueError, "num_cpus must be a whole number >= 1 or None, got 0"),
+        ({"num_cpus": -1}, ValueError, "num_cpus must be a whole number >= 1"),
+        ({"num_cpus": "2"}, ValueError, "num_cpus must be a whole number >= 1 or None, got '2'"),
+        ({"max_retries": True}, ValueError, "max_retries must be a whole number >= 0"),
+        ({"batch_size": 0.5}, ValueError, "batch_size must be a whole number >= 1"),
+        ({"init_kwargs": [("num_cpus", 1)]}, TypeError, "init_kwargs must be a mapping"),
+    ],
+)
+def test_bad_arguments_are_refused_when_the_plugin_is_made(arguments, error, message):
+    # num_cpus=0 started an instance on which no task ever ran (a hang); the others
+    # failed inside Ray after the run was stored.
+    with pytest.raises(error, match=message):
+        RayExecution(**arguments)
+
+
+def test_unknown_init_kwargs_are_refused_before_the_run_is_stored(tmp_path, monkeypatch):
+    pytest.importorskip("ray")
+    monkeypatch.chdir(tmp_path)
+    experiment = Experiment(
+        datasource=one(), pipeline=Pipeline([keep()]), name="badargs",
+        plugins=[RayExecution(init_kwargs={"num_cpu": 1, "bogus": 2})],
+    )
+    with pytest.raises(ValueError, match=r"takes no argument\(s\) 'num_cpu', 'bogus' \('num_cpu': did you mean 'num_cpus'\?\)"):
+        experiment.run()
+    assert not (tmp_path / "data").exists() or list_runs("data", "badargs") == []
+
+
 def test_unreachable_address_fails_fast_with_what_to_do():
     port = _closed_port()
     started = time.monotonic()

@@ -56,6 +56,13 @@ def drain(source: Any) -> list[LiveEvent]:
     """Every event waiting on ``source`` (a queue with ``get_nowait``), without blocking."""
     import queue
 
+    take_batch = getattr(source, "get_nowait_batch", None)  # ray.util.queue.Queue
+    if take_batch is not None:
+        # Ray's get_nowait() on an empty queue leaves an error result behind in Ray; if a
+        # Ctrl+C lands while it is fetched, Ray later logs that error with a traceback.
+        # The size and then exactly that many never fail (the driver is the only reader).
+        waiting = source.qsize()
+        return list(take_batch(waiting)) if waiting else []
     events = []
     while True:
         try:

@@ -21,6 +21,7 @@ CASES = {
     "no runs yet": (("show", "numbers"), "no runs of 'numbers' yet (looked in data). Run it with: crystallize run numbers"),
     "not found here": (("runs", "elsewhere_study"), "no experiment of that name is found here. If it lives elsewhere, pass its folder"),
     "missing path": (("run", "experiments/nothing/config.yaml"), "no such file"),
+    "set address not text": (("run", "numbers", "--set", "plugins.execution.address=6379"), "address must be text"),
     "address without ray": (("run", "numbers", "--executor", "thread", "--address", "x:1"), "--address is for the Ray executor"),
 }
 

@@ -169,6 +169,8 @@ def execution_plugin(
     """
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise UserError(f"workers must be a whole number of at least 1, got {workers!r}.")
+    if address is not None and not isinstance(address, str):  # --set ...address=6379 reads an int
+        raise UserError(f"address must be text, such as 'auto' or 'ray://head:10001', got {address!r}.")
     if strategy is None:
         if address is not None:
             strategy = "ray"

@@ -93,6 +93,12 @@ class BaseOptimizer(ABC):
         """Report the objective of values returned by :meth:`ask` (NaN for a failed trial)."""
         self.history.append(Trial(dict(values), float(objective)))
 
+    def abandon(self, values: dict[str, Any]) -> None:  # noqa: B027 - optional, as tell() is
+        """Forget values returned by :meth:`ask` whose trial raised before it had an
+        objective (a misspelt key, a missing metric, Ctrl+C): they are never told. The
+        default does nothing; an optimizer holding open trials closes them here (Optuna
+        marks the trial ``FAIL``, so a stored study shows no trial running for ever)."""
+
     def best(self) -> dict[str, Any]:
         """The values of the best trial told so far.
 

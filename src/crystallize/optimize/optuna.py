@@ -34,7 +34,10 @@ def _distributions(space: Mapping[str, Any]) -> dict[str, Any]:
         elif isinstance(entry, tuple) and len(entry) == 2 and all(
             isinstance(v, int | float) and not isinstance(v, bool) for v in entry
         ):
-            out[str(key)] = dists.FloatDistribution(float(entry[0]), float(entry[1]))
+            low, high = float(entry[0]), float(entry[1])
+            if not low <= high:
+                raise ValueError(f"search_space entry {key!r}: the range {entry!r} needs low <= high")
+            out[str(key)] = dists.FloatDistribution(low, high)
         elif isinstance(entry, list) and entry:
             out[str(key)] = dists.CategoricalDistribution(entry)
         else:
@@ -117,10 +120,7 @@ class OptunaOptimizer(BaseOptimizer):
         """
         from optuna.trial import TrialState
 
-        index = next((i for i, (proposed, _) in enumerate(self._pending) if proposed == values), None)
-        if index is None:
-            raise ValueError(f"tell() got values that ask() did not propose (or already told): {values!r}")
-        trial = self._pending.pop(index)[1]
+        trial = self._take_pending(values, "tell")
         try:
             if math.isnan(objective):
                 self.study.tell(trial, state=TrialState.FAIL)
@@ -134,6 +134,21 @@ class OptunaOptimizer(BaseOptimizer):
                 raise
             self._stopped = True
         super().tell(values, objective)
+
+    def abandon(self, values: dict[str, Any]) -> None:
+        """Fail the Optuna trial that proposed ``values``: its run raised before it had
+        an objective (see :meth:`BaseOptimizer.abandon`). Values not pending are ignored."""
+        from optuna.trial import TrialState
+
+        if any(proposed == values for proposed, _ in self._pending):
+            self.study.tell(self._take_pending(values, "abandon"), state=TrialState.FAIL)
+
+    def _take_pending(self, values: dict[str, Any], method: str) -> Any:
+        """Remove and return the pending Optuna trial that proposed ``values``."""
+        index = next((i for i, (proposed, _) in enumerate(self._pending) if proposed == values), None)
+        if index is None:
+            raise ValueError(f"{method}() got values that ask() did not propose (or already told): {values!r}")
+        return self._pending.pop(index)[1]
 
     def __repr__(self) -> str:
         return (

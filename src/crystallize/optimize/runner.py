@@ -209,10 +209,14 @@ def optimize(
             logger.info("Optimizer exhausted after %d trial(s)", index)
             break
         treatment = Treatment(f"trial_{index}", values)
-        _refuse_unread(experiment, treatment)
-        result = experiment.run(treatments=[treatment], replicates=replicates_per_trial)
-        objective_metric = _resolve_metric(optimizer, result)
-        objective = trial_objective(result, treatment.name, objective_metric)
+        try:
+            _refuse_unread(experiment, treatment)
+            result = experiment.run(treatments=[treatment], replicates=replicates_per_trial)
+            objective_metric = _resolve_metric(optimizer, result)
+            objective = trial_objective(result, treatment.name, objective_metric)
+        except BaseException:
+            optimizer.abandon(values)  # no trial is left open in the optimizer (a stored study)
+            raise
         optimizer.tell(values, objective)
         if index == 0:
             first_error = next((e for e in result.errors if e.condition == treatment.name), None)

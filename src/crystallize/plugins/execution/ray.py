@@ -264,10 +264,20 @@ class RayExecution(ExecutionPlugin):
         batch_size: int | None = None,
         init_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        if batch_size is not None and batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1 or None, got {batch_size!r}")
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {max_retries!r}")
+        if batch_size is not None and not _whole(batch_size, at_least=1):
+            raise ValueError(f"batch_size must be a whole number >= 1 or None, got {batch_size!r}")
+        if not _whole(max_retries, at_least=0):
+            raise ValueError(f"max_retries must be a whole number >= 0, got {max_retries!r}")
+        if num_cpus is not None and not _whole(num_cpus, at_least=1):
+            # 0 would start an instance on which no replicate's task (1 CPU) ever runs.
+            raise ValueError(f"num_cpus must be a whole number >= 1 or None, got {num_cpus!r}")
+        if address is not None and not isinstance(address, str):
+            raise TypeError(
+                f"address must be a string such as 'auto', 'host:6379' or 'ray://host:10001', "
+                f"got {address!r} ({type(address).__name__})"
+            )
+        if init_kwargs is not None and not isinstance(init_kwargs, Mapping):
+            raise TypeError(f"init_kwargs must be a mapping of ray.init keyword arguments, got {init_kwargs!r}")
         unknown = set(resources_per_replicate or {}) - set(_TASK_OPTIONS)
         if unknown:
             raise ValueError(
@@ -294,8 +304,31 @@ class RayExecution(ExecutionPlugin):
         if "ray" not in sys.modules and importlib.util.find_spec("ray") is None:  # no import (~1 s)
             raise OptionalDependencyError("RayExecution", "ray", "ray")
         check_picklable(experiment, _RAY_WORKERS)  # workers receive it pickled
+        if self.init_kwargs:
+            self._check_init_kwargs()
         if self._cluster_address() is not None:
             self._connect()
+
+    def _check_init_kwargs(self) -> None:
+        """Refuse ``init_kwargs`` that ``ray.init`` does not take, before the run is
+        recorded (a local instance is started only when replicates run). Ray's private
+        ``_name`` arguments are left to it."""
+        import difflib
+        import inspect
+
+        ray = require("ray", feature="RayExecution", extra="ray")
+        known = [name for name in inspect.signature(ray.init).parameters if name not in ("address", "kwargs")]
+        unknown = [key for key in self.init_kwargs if key not in known and not str(key).startswith("_")]
+        if unknown:
+            hints = "".join(
+                f" ({key!r}: did you mean {close[0]!r}?)"
+                for key in unknown
+                if (close := difflib.get_close_matches(str(key), known, n=1))
+            )
+            message = f"RayExecution init_kwargs: ray.init takes no argument(s) {', '.join(map(repr, unknown))}{hints}"
+            if "address" in unknown:
+                message += "; give the cluster as RayExecution(address=...)"
+            raise ValueError(message)
 
     def _cluster_address(self) -> str | None:
         """The cluster to join: ``address``, else a non-empty ``RAY_ADDRESS`` environment
@@ -408,6 +441,11 @@ class RayExecution(ExecutionPlugin):
             f"retr{'y' if self.max_retries == 1 else 'ies'} did not succeed ({type(exc).__name__})"
         )
         return [failed(rep, reason, type(exc).__name__) for rep in batch]
+
+
+def _whole(value: Any, *, at_least: int) -> bool:
+    """Whether ``value`` is an int (not a bool) of at least ``at_least``."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= at_least
 
 
 def _connection_error(address: str | None, exc: Exception) -> ClusterConnectionError:

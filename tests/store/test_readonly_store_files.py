@@ -164,3 +164,21 @@ def test_a_refused_write_names_the_file_this_user_cannot_write(stored, monkeypat
             reader.delete_run(run_id)
     assert f"{path!r} {advice}" in str(refusal.value)
     assert "Check that the directory" not in str(refusal.value)
+
+
+def test_a_write_refused_on_a_read_only_mount_says_so(stored, monkeypatch):
+    # Was "'crystallize.db' is read-only for this user: make it writable", which no
+    # permission change fixes on a file system mounted read-only.
+    root, run_id = stored
+    real_statvfs = os.statvfs
+
+    class _ReadOnly:
+        def __init__(self, result):
+            self.f_flag = result.f_flag | os.ST_RDONLY
+
+    monkeypatch.setattr(os, "statvfs", lambda p: _ReadOnly(real_statvfs(p)))
+    with (
+        SQLiteRunStore(root / DB_FILENAME, read_only=True) as store,
+        pytest.raises(StoreError, match="is mounted read-only: remount it writable, or use another data directory"),
+    ):
+        store.delete_run(run_id)

@@ -126,6 +126,15 @@ def _cannot_write(path: str | os.PathLike[str], *, directory: bool = False) -> b
     return os.path.exists(path) and not os.access(path, wanted)
 
 
+def _read_only_mount(directory: str | os.PathLike[str]) -> bool:
+    """Whether ``directory`` is on a file system mounted read-only (``False`` when that
+    cannot be told, as on Windows)."""
+    try:
+        return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
 def _owner_cannot_write(path: str | os.PathLike[str]) -> bool:
     """Whether the file at ``path`` lacks its owner's write permission (``False`` when
     there is none)."""
@@ -397,6 +406,11 @@ class SQLiteRunStore(RunRows, RecordRows, PreregistrationRows, RunStore):
         """Which of the store's files (or its directory) this user cannot write, and what
         to do about it; ``None`` when it can write them all."""
         db = str(self.path)
+        if _read_only_mount(self.path.parent):  # no permission change helps there
+            return (
+                f" The file system holding {str(self.path.parent)!r} is mounted read-only: "
+                "remount it writable, or use another data directory."
+            )
         if _cannot_write(db):
             return f" {db!r} is read-only for this user: make it writable, or use another data directory."
         for log in (f"{db}-wal", f"{db}-shm"):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from numbers import Integral
 from typing import TYPE_CHECKING, Any
 
 from crystallize.utils.moments import mean_sd
+from crystallize.utils.text import one_line, printable
 
 if TYPE_CHECKING:
     from crystallize.hypothesis import HypothesisResult
@@ -14,16 +16,35 @@ if TYPE_CHECKING:
 
 
 def numbers_of(values: Sequence[Any]) -> list[float]:
-    """The values that are numbers, as floats (one too large for a float as ±inf)."""
-    out = []
+    """The values that are numbers, as floats (one too large for a float as ±inf), but
+    for integers a float cannot hold exactly (beyond ``2**53``), kept as Python ints so
+    that :func:`~crystallize.utils.moments.mean_sd` summarises them exactly."""
+    out: list[Any] = []
     for value in values:
         if isinstance(value, bool):
             out.append(float(value))
         elif isinstance(value, int | float) or hasattr(value, "__float__"):
             number = as_float(value)
             if number is not None:
-                out.append(number)
+                plain = type(value) is float or (type(value) is int and -_EXACT <= value <= _EXACT)
+                out.append(number if plain else exact_integer(value, number))
     return out
+
+
+#: Integers up to this magnitude are exact as floats.
+_EXACT = 2**53
+
+
+def exact_integer(value: Any, number: float) -> Any:
+    """``value`` as a Python int when it is an integer (not a bool) that its float,
+    ``number``, does not hold exactly but for which that float is finite; else ``number``."""
+    if type(value) is int:  # the common case first
+        exact = value
+    elif type(value) is float or isinstance(value, bool) or not isinstance(value, Integral):
+        return number
+    else:
+        exact = int(value)  # a NumPy integer
+    return exact if exact != number and math.isfinite(number) else number
 
 
 def as_float(value: Any) -> float | None:
@@ -135,7 +156,9 @@ def _metrics_table(conditions: dict[str, Any], metric_names: list[str], width: i
 
 def _table(rows: list[list[str]], width: int | None = None, wrap: frozenset[int] = frozenset()) -> list[str]:
     """``rows`` (the first is the header) as aligned text lines, padded by display width:
-    CJK characters and emoji take two columns in a terminal.
+    CJK characters and emoji take two columns in a terminal. Control characters in the
+    cells (a metric named with a terminal escape, a newline or a tab) are written as
+    escapes (:func:`~crystallize.utils.text.one_line`) before the columns are measured.
 
     When the lines would be wider than ``width``, the columns in ``wrap`` (free text)
     wrap between words, never inside one, a row then taking several lines; the other
@@ -144,6 +167,7 @@ def _table(rows: list[list[str]], width: int | None = None, wrap: frozenset[int]
     """
     from rich.cells import cell_len
 
+    rows = [[one_line(cell) for cell in row] for row in rows]  # names may hold control characters
     widths = [max(cell_len(row[i]) for row in rows) for i in range(len(rows[0]))]
     if width is not None and wrap:
         widths = _fitted(rows, widths, width, wrap)
@@ -270,11 +294,11 @@ def _comparison_notes(hyp: HypothesisResult) -> list[str]:
     lines: list[str] = []
     for treatment, output in hyp.results.items():
         if "error" in output:
-            lines.append(f"  ! {treatment}: error: {output['error']}")
+            lines.append(f"  ! {one_line(treatment)}: error: {printable(output['error'])}")
             continue
         for metric, entry in metric_entries(hyp, output):
             for warning in entry.get("warnings") or []:
-                lines.append(f"  ! {treatment} / {metric}: {warning}")
+                lines.append(f"  ! {one_line(treatment)} / {one_line(metric)}: {printable(warning)}")
     return lines
 
 
@@ -394,10 +418,16 @@ def render_report(result: Result, width: int | None = None) -> str:
     the lines. ``None`` fits the width of stdout (:func:`report_width`: ``COLUMNS``, else
     the terminal's, else :data:`TABLE_WIDTH`), the metrics table at most
     :data:`TABLE_WIDTH`.
+
+    Control characters in names (experiment, conditions, metrics, hypotheses, a
+    verifier's outputs) are written as escapes (``\\x1b``; a newline or tab in a name as
+    ``\\n``, ``\\t``) before the tables are laid out, so that printing the report cannot
+    drive the terminal and the columns stay aligned; in messages (errors, warnings) all
+    but newline and tab are, as :func:`~crystallize.utils.text.printable` writes them.
     """
     fit = report_width() if width is None else width
     metrics_width = min(fit, TABLE_WIDTH) if width is None else width
-    lines = [f"Experiment: {result.experiment}"]
+    lines = [f"Experiment: {one_line(result.experiment)}"]
     if result.run_id:
         lines.append(f"Run: {result.run_id}")
     if result.base_seed is not None:
@@ -419,10 +449,10 @@ def render_report(result: Result, width: int | None = None) -> str:
     }
     for hyp in result.metrics.hypotheses:
         lines.append("")
-        lines.append(_hypothesis_header(hyp, configs.get(hyp.name)))
+        lines.append(one_line(_hypothesis_header(hyp, configs.get(hyp.name))))
         error = getattr(hyp, "error", None)
         if error:
-            lines.append(f"  could not be verified: {error}")
+            lines.append(f"  could not be verified: {printable(error)}")
             continue
         if not hyp.results:
             lines.append("  no treatments to compare")
@@ -430,20 +460,20 @@ def render_report(result: Result, width: int | None = None) -> str:
         lines += _hypothesis_table(hyp, fit)
         note = _ci_note(hyp)
         if note is not None:
-            lines.append(note)
+            lines.append(one_line(note))
         lines += _comparison_notes(hyp)
         best = _best_line(hyp)
         if best is not None:
-            lines.append(best)
+            lines.append(one_line(best))
     if result.warnings:
         lines.append("")
         lines.append("Warnings")
-        lines += [f"  - {w}" for w in result.warnings]
+        lines += [f"  - {printable(w)}" for w in result.warnings]
     if result.errors:
         lines.append("")
         lines.append(f"Errors ({len(result.errors)})")
         shown = result.errors[:10]
-        lines += [f"  - {e}" for e in shown]
+        lines += [f"  - {printable(e)}" for e in shown]
         if len(result.errors) > len(shown):
             more = len(result.errors) - len(shown)
             lines.append(f"  ... and {more} more (all in result.errors, or: crystallize show NAME --tracebacks)")

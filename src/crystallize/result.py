@@ -362,10 +362,10 @@ class Result:
         from crystallize.utils.optional import require
 
         require("pyarrow", feature="Result.to_parquet", extra="parquet")
-        from crystallize.result_export import json_text_columns, missing
+        from crystallize.result_export import json_text_columns, missing, surrogates_escaped_frame
         from crystallize.store.artifacts import replace_file
 
-        frame = self.to_dataframe()
+        frame = surrogates_escaped_frame(self.to_dataframe())  # Parquet text is UTF-8
         columns = json_text_columns(frame)
         if self._tagged() and "metric_tags" not in columns:
             columns.append("metric_tags")

@@ -3,7 +3,7 @@ Parquet file written from it (imported on first use of either)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from numbers import Integral
 from typing import Any
 
@@ -23,7 +23,7 @@ def records_frame(records: Sequence[ReplicateRecord], tagged: bool) -> Any:
     import pandas as pd
 
     columns: dict[str, Any] = {
-        "condition": [record.condition for record in records],
+        "condition": _text_kept([record.condition for record in records]),
         "replicate": [record.replicate for record in records],
         "seed": [record.seed for record in records],
         # object, not pandas' string type, so "no error" stays None rather than NaN
@@ -40,7 +40,32 @@ def records_frame(records: Sequence[ReplicateRecord], tagged: bool) -> Any:
         _warn_renamed(renamed)
     for metric, values in metrics.items():
         columns[renamed.get(metric, metric)] = _typed(values)
+    if _holds_surrogate(columns):  # a name with a lone surrogate, which pandas' str labels cannot hold
+        frame = pd.DataFrame(dict(enumerate(columns.values())))
+        frame.columns = pd.Index(list(columns), dtype=object)
+        return frame
     return pd.DataFrame(columns)
+
+
+def _holds_surrogate(texts: Iterable[Any]) -> bool:
+    """True when a string among ``texts`` holds a lone surrogate (text decoded with
+    ``surrogateescape``), which UTF-8, and so pandas' Arrow-backed ``str`` type, cannot
+    hold (checked in one C pass)."""
+    try:
+        "".join(text for text in texts if isinstance(text, str)).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _text_kept(values: list[Any]) -> Any:
+    """``values`` (a column of strings) as pandas types them, or, when one holds a lone
+    surrogate, which pandas' ``str`` type cannot hold, as they are (``object``)."""
+    if _holds_surrogate(values):
+        import pandas as pd
+
+        return pd.Series(values, dtype=object)
+    return values
 
 
 def _metric_columns(records: Sequence[ReplicateRecord]) -> dict[str, list[Any]]:
@@ -66,10 +91,13 @@ def _typed(values: list[Any]) -> Any:
     ``UInt64`` beyond the int64 range, ``boolean`` — and integers beyond 64 bits stay
     Python ints (``object``). Integers mixed with floats become floats only when every
     integer is exact as a float; otherwise the column keeps its values as they are
-    (``object``), whatever the order of its rows."""
+    (``object``), whatever the order of its rows. Strings of which one holds a lone
+    surrogate stay as they are (``object``): pandas' ``str`` type cannot hold it."""
     from pandas.api.types import infer_dtype
 
     kind = infer_dtype(values, skipna=True)
+    if kind == "string":
+        return _text_kept(values)
     if kind == "mixed-integer-float":
         if all(map(_float_holds, values)):
             return values  # pandas makes it float64, losing nothing
@@ -135,6 +163,52 @@ def _warn_renamed(renamed: dict[str, str]) -> None:
         UserWarning,
         stacklevel=4,
     )
+
+
+def surrogates_escaped_frame(frame: Any) -> Any:
+    """``frame`` with each lone surrogate in its column names and in the strings of its
+    ``object`` columns (at any depth of a list) written as its ``\\uXXXX`` escape, as
+    :meth:`Result.to_json` writes it: Parquet (UTF-8) cannot hold it. ``frame`` itself
+    when it holds none, else a copy."""
+    import pandas as pd
+    from pandas.api.types import is_object_dtype
+
+    from crystallize.utils.text import surrogates_escaped
+
+    escaped = {
+        index: pd.Series([_escaped_deep(value) for value in frame.iloc[:, index]], dtype=object, index=frame.index)
+        for index, kind in enumerate(frame.dtypes)
+        if is_object_dtype(kind) and _holds_surrogate(_texts(frame.iloc[:, index]))
+    }
+    relabel = _holds_surrogate(frame.columns)
+    if not escaped and not relabel:
+        return frame
+    frame = frame.copy()
+    for index, column in escaped.items():
+        frame.isetitem(index, column)
+    if relabel:
+        frame.columns = pd.Index([surrogates_escaped(c) if isinstance(c, str) else c for c in frame.columns], dtype=object)
+    return frame
+
+
+def _texts(values: Iterable[Any]) -> Iterator[str]:
+    """The strings among ``values`` and in their lists and tuples, at any depth."""
+    for value in values:
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, list | tuple):
+            yield from _texts(value)
+
+
+def _escaped_deep(value: Any) -> Any:
+    """``value`` with the lone surrogates of its strings (in lists and tuples too) escaped."""
+    from crystallize.utils.text import surrogates_escaped
+
+    if isinstance(value, str):
+        return surrogates_escaped(value)
+    if type(value) in (list, tuple):
+        return type(value)(_escaped_deep(item) for item in value)
+    return value
 
 
 def json_text_columns(frame: Any) -> list[str]:

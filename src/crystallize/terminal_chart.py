@@ -147,11 +147,22 @@ def _column_widths(sections: list[tuple[str, list[ConditionSummary]]], encoding:
 
 def _fitted_width(sections: list[tuple[str, list[ConditionSummary]]], available: int, encoding: str | None = None) -> int | None:
     """The distribution column's width that leaves room for the text columns (at most
-    :data:`MAX_WIDTH`), or ``None`` when it would get less than :data:`MIN_WIDTH`: the
-    column is then left out, so that the numbers are never cut."""
-    text = sum(_column_widths(sections, encoding))
-    width = min(MAX_WIDTH, available - text - _GAP * len(_HEADERS))
-    return width if width >= MIN_WIDTH else None
+    :data:`MAX_WIDTH`). When the condition names are too long for it to get
+    :data:`MIN_WIDTH`, they wrap (see :func:`_metric_table`) over as few lines as leave
+    it that much, each line as long as the others, the column no narrower than
+    :data:`_MIN_NAME_WIDTH`; the distribution gets the rest. ``None`` when even that
+    leaves less than ``MIN_WIDTH``: the column is then left out, so that the numbers are
+    never cut."""
+    widths = _column_widths(sections, encoding)
+    names = widths[0]
+    room = available - sum(widths[1:]) - _GAP * len(_HEADERS)  # for the names and the distribution
+    if room - names >= MIN_WIDTH:
+        return min(MAX_WIDTH, room - names)
+    widest = room - MIN_WIDTH  # the widest the wrapped names may be
+    if widest < _MIN_NAME_WIDTH:
+        return None
+    lines = -(-names // widest)
+    return min(MAX_WIDTH, room - max(_MIN_NAME_WIDTH, -(-names // lines)))
 
 
 #: The condition column's narrowest width when long names wrap (no distribution column).
@@ -169,9 +180,10 @@ def _metric_table(
 ) -> Any:
     """One metric's table; ``width`` is the distribution column's (``None``: no such
     column); the mean, CI and n columns are never narrower than ``widths`` (their
-    text), nor the condition column, except without a distribution column on a console
-    ``available`` columns wide: a long condition name then wraps to fit beside the
-    numbers. A condition with no finite numbers (``n`` 0) gets a row saying so."""
+    text), nor the condition column, except on a console ``available`` columns wide
+    that the table would not fit: a long condition name then wraps (to no less than
+    :data:`_MIN_NAME_WIDTH`) to fit beside the distribution and the numbers. A condition
+    with no finite numbers (``n`` 0) gets a row saying so."""
     from rich.table import Table
     from rich.text import Text
 
@@ -182,7 +194,9 @@ def _metric_table(
         title=text(printable(metric), "bold"), title_justify="left", box=None, pad_edge=False, show_edge=False
     )
     numbers = sum(widths[1:]) + _GAP * (len(_HEADERS) - 1)
-    if width is None and available is not None and widths[0] + numbers > available:
+    if width is not None:
+        numbers += width + _GAP  # the distribution column
+    if available is not None and widths[0] + numbers > available:
         name_width = max(_MIN_NAME_WIDTH, available - numbers)  # wraps, never cut
         table.add_column("condition", overflow="fold", min_width=name_width, max_width=name_width)
     else:
@@ -317,10 +331,11 @@ def terminal_chart(result: Result, metric: str | None = None, width: int | None 
         metric: the metric to show; ``None`` shows every metric with numeric values.
         width: characters used for the distribution column (at least 10); ``None``
             fits the console the chart is printed on, up to 60, leaving room for the
-            condition, mean, CI and n columns (on a console too narrow for 10, the
-            distribution is left out: names and numbers are never cut; on a console
-            narrower still, the lines are longer than it: print with ``crop=False``
-            to keep them whole).
+            condition, mean, CI and n columns (long condition names wrap within
+            their column, at least 12 wide, to leave the distribution 10 or more; on
+            a console too narrow for 10 even then, the distribution is left out:
+            names and numbers are never cut; on a console narrower still, the lines
+            are longer than it: print with ``crop=False`` to keep them whole).
 
     Returns:
         A rich renderable of one table per metric.

@@ -24,6 +24,7 @@ from crystallize.reporting_html.summary import (
     metric_names,
     metric_summaries,
 )
+from crystallize.utils.text import surrogates_escaped
 
 if TYPE_CHECKING:
     from crystallize.hypothesis import HypothesisResult
@@ -31,8 +32,10 @@ if TYPE_CHECKING:
 
 
 def esc(value: Any) -> str:
-    """HTML-escape ``str(value)``, quotes included."""
-    return html.escape(str(value), quote=True)
+    """HTML-escape ``str(value)``, quotes included; a lone surrogate (text decoded with
+    ``surrogateescape``), which the page's UTF-8 cannot hold, is shown as its ``\\u``
+    escape (``\\ud800``), as ``Result.to_json`` writes it."""
+    return html.escape(surrogates_escaped(str(value)), quote=True)
 
 
 def fmt(value: Any, digits: int = 4) -> str:

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+from crystallize.utils.text import surrogates_escaped
+
 if TYPE_CHECKING:
     from crystallize.reporting_html.summary import ComparisonRow, ConditionSummary
 
@@ -51,9 +53,11 @@ _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
 
 
 def _label(text: str, width: int | None = None) -> str:
-    """Make a user string safe for matplotlib text (``$`` would start mathtext), shortened
-    in the middle to ``width`` characters when given (see :func:`shorten`)."""
-    return (text if width is None else shorten(text, width)).replace("$", r"\$")
+    """Make a user string safe for matplotlib text (``$`` would start mathtext; a lone
+    surrogate, which matplotlib's fonts refuse, is shown as its ``\\u`` escape, as in the
+    page's text), shortened in the middle to ``width`` characters when given (see
+    :func:`shorten`)."""
+    return surrogates_escaped(text if width is None else shorten(text, width)).replace("$", r"\$")
 
 
 def shorten(text: str, width: int, keep: int | None = None) -> str:

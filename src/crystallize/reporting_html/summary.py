@@ -20,23 +20,38 @@ if TYPE_CHECKING:
 def numeric_values(values: Iterable[Any]) -> list[float]:
     """The finite numbers among ``values`` (bools count as 0/1; a number too large for a
     float counts as ±inf, so it is skipped like NaN; other types are skipped)."""
-    from crystallize.reporting import as_float
+    return _numbers(values)[0]
+
+
+def _numbers(values: Iterable[Any]) -> tuple[list[float], list[Any]]:
+    """:func:`numeric_values` as floats (to plot and place), and the same values with the
+    integers a float cannot hold exactly (beyond ``2**53``) as Python ints, for the mean,
+    sd and CI (:func:`~crystallize.utils.moments.mean_sd` summarises them exactly); the
+    second list is the first when there are none."""
+    from crystallize.reporting import as_float, exact_integer
 
     out: list[float] = []
+    exact: list[Any] | None = None
     for value in values:
         if isinstance(value, str | bytes):
             continue
         number = as_float(value)
         if number is not None and math.isfinite(number):
+            kept = number if type(value) is float else exact_integer(value, number)
+            if kept is not number and exact is None:
+                exact = list(out)  # the first such integer: keep the exact values from here on
+            if exact is not None:
+                exact.append(kept)
             out.append(number)
-    return out
+    return out, (out if exact is None else exact)
 
 
 def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float] | None:
     """Two-sided t-based confidence interval of the mean, or ``None`` for fewer than 2 values.
 
     Args:
-        values: the sample.
+        values: the sample (integers beyond ``2**53`` may be Python ints: their sd is
+            then exact, see :func:`~crystallize.utils.moments.mean_sd`).
         level: the confidence level (0.95 for a 95% interval).
 
     Returns:
@@ -96,12 +111,12 @@ class ConditionSummary:
 
 def summarize(condition: str, raw: Sequence[Any]) -> ConditionSummary | None:
     """Summarize one condition's raw metric values; ``None`` when none is a finite number."""
-    values = numeric_values(raw)
+    values, exact = _numbers(raw)
     if not values:
         return None
     scaled, exponent = _rescaled(values)
     ordered = sorted(values)
-    mean, sd = mean_sd(values)
+    mean, sd = mean_sd(exact)
     if len(values) > 1:
         quartiles = statistics.quantiles(sorted(scaled), n=4, method="inclusive")
         q1, median, q3 = (unscaled(q, exponent) for q in quartiles)
@@ -113,7 +128,7 @@ def summarize(condition: str, raw: Sequence[Any]) -> ConditionSummary | None:
         n=len(values),
         mean=mean,
         sd=sd,
-        ci=mean_ci(values),
+        ci=mean_ci(exact),
         minimum=ordered[0],
         q1=q1,
         median=median,

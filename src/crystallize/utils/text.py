@@ -41,6 +41,29 @@ def printable(text: object) -> str:
     return _compiled(_UNPRINTABLE).sub(lambda match: _escaped(match.group()), str(text))
 
 
+def one_line(text: object) -> str:
+    """``str(text)`` with every control character written as an escape, newline and tab
+    included (``\\n``, ``\\t``): a name shown in a table cell or a heading, where a
+    line break or a tab would break the layout and a terminal escape would drive the
+    terminal."""
+    return _compiled(_CONTROL).sub(lambda match: _escaped(match.group()), str(text))
+
+
+_SURROGATE = "[\ud800-\udfff]"
+
+
+def surrogates_escaped(text: str) -> str:
+    """``text`` with each lone surrogate (text decoded with ``surrogateescape``, say),
+    which UTF-8 cannot hold, written as its ``\\uXXXX`` escape, as
+    :meth:`Result.to_json <crystallize.result.Result.to_json>` writes it; other text
+    unchanged (``text`` itself when it holds none)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _compiled(_SURROGATE).sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+    return text
+
+
 def exception_text(exc: BaseException) -> str:
     """``str(exc)``, or a note naming what went wrong when the exception's ``__str__``
     itself raises (a failure must still be reported, not replaced by another)."""
@@ -99,4 +122,7 @@ def did_you_mean(name: str, choices: Iterable[str], *, what: str = "") -> str:
     return ""
 
 
-__all__ = ["closest", "control_character", "did_you_mean", "exception_summary", "exception_text", "function_label", "printable"]
+__all__ = [
+    "closest", "control_character", "did_you_mean", "exception_summary", "exception_text", "function_label", "one_line",
+    "printable", "surrogates_escaped",
+]

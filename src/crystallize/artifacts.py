@@ -79,7 +79,7 @@ class Artifact:
             bytes or str.
     """
 
-    __slots__ = ("name", "loader", "writer", "_path", "_written", "_earlier", "_location")
+    __slots__ = ("name", "loader", "writer", "_path", "_written", "_earlier", "_location", "_ctx")
 
     def __init__(
         self,
@@ -97,6 +97,9 @@ class Artifact:
         #: (a step's handles are bound when it starts: by earlier steps).
         self._earlier = 0
         self._location: ArtifactLocation | None = None  # the run's, once bound
+        #: The replicate's context, once bound: a read during a cacheable step is noted
+        #: there (part of the step's cache key).
+        self._ctx: FrozenContext | None = None
 
     # -- binding (done by the engine for each replicate) ----------------------------------
     def bind(self, ctx: FrozenContext) -> Artifact:
@@ -107,6 +110,7 @@ class Artifact:
         bound._written = ctx.artifacts_written
         bound._earlier = len(bound._written) if bound._written is not None else 0
         bound._location = location
+        bound._ctx = ctx
         values = ctx._data  # not ctx.get: binding is no read of the step's (no cache key part)
         bound._path = (
             location.path(values.get("condition", "baseline"), values.get("replicate", 0), self.name)
@@ -195,12 +199,29 @@ class Artifact:
         )
 
     def read_bytes(self) -> bytes:
-        """The bytes last written to this artifact's file."""
-        return self.path.read_bytes()
+        """The bytes last written to this artifact's file.
+
+        Read by a cacheable step, a file an earlier step of the replicate wrote is part
+        of the step's cache key (its content digest): its cached output is reused only
+        where the file holds the same bytes."""
+        payload = self.path.read_bytes()
+        self._note_read(payload)
+        return payload
 
     def load(self) -> Any:
-        """Read the file back through ``loader`` (raw bytes without one)."""
-        return load_artifact_file(self.path, self.loader)
+        """Read the file back through ``loader`` (raw bytes without one); noted for the
+        cache key as :meth:`read_bytes` is."""
+        payload = self.read_bytes()
+        return self.loader(payload) if self.loader is not None else payload
+
+    def _note_read(self, payload: bytes) -> None:
+        """Note the read for the running step's cache key, unless this step wrote the
+        file itself (then its content follows from what the key already covers)."""
+        if self._ctx is None or (self._written is not None and self.name in self._written[self._earlier :]):
+            return
+        from crystallize.utils.context import note_artifact_read
+
+        note_artifact_read(self._ctx, self.name, payload)
 
     def __repr__(self) -> str:
         where = f", path={str(self._path)!r}" if self._path is not None else ""

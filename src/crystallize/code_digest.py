@@ -25,6 +25,8 @@ import sys
 import threading
 import types
 import weakref
+from enum import Enum
+from numbers import Number
 from typing import Any
 
 from crystallize.utils.hashing import content_hash
@@ -270,11 +272,14 @@ def _is_user_module(module: types.ModuleType) -> bool:
 
 
 def _plain_token(value: Any) -> str | None:
-    """An exact, stable text form of an immutable plain value (a number, string, bytes,
-    ``None``, or a tuple or frozenset of those), ``None`` for anything else.
+    """An exact, stable text form of an immutable plain value, ``None`` for anything else.
 
-    Mutable containers are left out on purpose: a module-level list or dict a step
-    appends to (a log, a memo) would change the digest on every call.
+    Plain values are numbers of any type (``numbers.Number``: NumPy scalars, ``Decimal``,
+    ``Fraction`` too, by type and repr), strings, bytes, ``None``, enum members (by
+    class, name and value), NumPy scalars that are no numbers (``numpy.datetime64``),
+    dates, times and UUIDs, and tuples and frozensets of those. Mutable
+    containers are left out on purpose: a module-level list or dict a step appends to
+    (a log, a memo) would change the digest on every call.
     """
     kind = type(value)
     if kind is int and not fits_decimal(value):
@@ -286,7 +291,45 @@ def _plain_token(value: Any) -> str | None:
         return None if None in tokens else f"tuple({','.join(tokens)})"  # type: ignore[arg-type]
     if kind is frozenset:
         return set_token("frozenset", value)
+    return _immutable_token(value)
+
+
+def _immutable_token(value: Any) -> str | None:
+    """:func:`_plain_token` of a value of a type other than the built-in scalars and
+    containers: an enum member, a number of another type, a value of one of the
+    :data:`_IMMUTABLE` types (not of a class of the user's: its repr may not be exact)."""
+    kind = type(value)
+    if isinstance(value, Enum):  # before numbers: an IntEnum member is more than its int
+        inner = _plain_token(value.value)
+        return f"enum:{qualified_name(kind)}.{value.name}" + (f"={inner}" if inner is not None else "")
+    if is_user_class(kind):
+        return None
+    if isinstance(value, Number) or _of_immutable_type(value):
+        numpy = sys.modules.get("numpy")
+        if numpy is not None and isinstance(value, numpy.void):  # a structured record: a view
+            return None
+        text = repr(value)
+        if f"0x{id(value):x}" in text:  # a default repr: the address, not the value
+            return None
+        return f"{qualified_name(kind)}:{text}"
     return None
+
+
+#: ``(module, type)`` of immutable values whose repr tells them apart exactly (looked up
+#: in ``sys.modules``: a module not imported holds no value to check).
+_IMMUTABLE = (
+    ("datetime", "date"), ("datetime", "time"), ("datetime", "timedelta"), ("datetime", "tzinfo"),
+    ("uuid", "UUID"), ("numpy", "generic"),
+)  # not paths: one made from __file__ would tie a folder experiment's digests to its place
+
+
+def _of_immutable_type(value: Any) -> bool:
+    """Whether ``value`` is of one of the :data:`_IMMUTABLE` types."""
+    for module_name, name in _IMMUTABLE:
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(value, getattr(module, name)):
+            return True
+    return False
 
 
 def set_token(name: str, members: Any) -> str | None:
@@ -299,6 +342,39 @@ def set_token(name: str, members: Any) -> str | None:
 
 
 _SCALARS = frozenset({int, float, bool, str, bytes, complex, type(None)})
+
+
+#: Per thread, the ids of the closure values being digested (see
+#: :meth:`_Dependencies.captured`): a value met again inside itself is not digested again.
+_CAPTURED = threading.local()
+
+
+#: ``{function: {closure variable: (value, content digest)}}``: the digest of a closure
+#: value that is no plain value or code, taken the first time the function is digested
+#: while the variable holds that object (a rebound variable is digested again).
+_CLOSURE_DIGESTS: weakref.WeakKeyDictionary[Any, dict[str, tuple[Any, str]]] = weakref.WeakKeyDictionary()
+
+
+def _remembered_closure_digest(fn: types.FunctionType, name: str, value: Any) -> str | None:
+    """The digest :func:`_remember_closure_digest` kept for ``fn``'s variable ``name``
+    holding ``value`` (this very object), else ``None``."""
+    known = _CLOSURE_DIGESTS.get(fn, {}).get(name)
+    return known[1] if known is not None and known[0] is value else None
+
+
+def _remember_closure_digest(fn: types.FunctionType, name: str, value: Any, digest: str) -> None:
+    """Keep the digest of ``fn``'s closure variable ``name`` holding ``value``."""
+    _CLOSURE_DIGESTS.setdefault(fn, {})[name] = (value, digest)
+
+
+def _is_code(value: Any) -> bool:
+    """Whether :meth:`_Dependencies.code` digests ``value`` as code: a module, function,
+    method, class, ``functools.partial``, or a step, datasource or resource factory."""
+    if isinstance(value, types.ModuleType | functools.partial):
+        return True
+    if callable(value) and attribute_of(value, "__qualname__") is not None:
+        return True
+    return in_crystallize(type(value)) and callable(attribute_of(value, "fn"))
 
 
 class _Dependencies:
@@ -332,8 +408,45 @@ class _Dependencies:
             if attribute is not None:
                 self._attribute_parts.append((len(self._parts), attribute))
             self._parts.append(f"{label}={token}")
+            if isinstance(value, Enum) and is_user_class(type(value)):  # its methods too
+                self.code(f"{label}.__class__", type(value))
         else:
             self.code(label, value)
+
+    def captured(self, label: str, fn: types.FunctionType, name: str, value: Any) -> None:
+        """Closure variable ``name`` of ``fn``: the value a factory made the function with
+        counts like a parameter of it, whatever its type (``make_step(weights)``): by
+        content (:func:`~crystallize.fingerprint.param_digest`), code by code. A value that
+        cannot be digested counts as :meth:`value` does (its class's code, if the user's).
+
+        The content digest is taken once per function and value object (see
+        :data:`_CLOSURE_DIGESTS`): a list the function appends to as it runs (results it
+        collects) does not make its code look changed during a run."""
+        if _plain_token(value) is not None or _is_code(value):
+            self.value(label, value)
+            return
+        remembered = _remembered_closure_digest(fn, name, value)
+        if remembered is not None:
+            self._parts.append(f"{label}=#{remembered}")
+            return
+        active = getattr(_CAPTURED, "ids", None)
+        if active is None:
+            active = _CAPTURED.ids = set()
+        if id(value) in active:  # a value holding the function that captures it
+            self._parts.append(f"{label}->seen")
+            return
+        from crystallize.fingerprint import param_digest  # (it imports this module)
+
+        active.add(id(value))
+        try:
+            digest = param_digest(value)
+        finally:
+            active.discard(id(value))
+        if digest is None:
+            self.value(label, value)
+        else:
+            _remember_closure_digest(fn, name, value, digest)
+            self._parts.append(f"{label}=#{digest}")
 
     def code(self, label: str, obj: Any) -> None:
         """Follow ``obj`` if it is (or wraps) user code; name it if it is a library callable."""
@@ -374,6 +487,9 @@ class _Dependencies:
         for name in globals_read:
             if name in namespace:
                 self._global(f"{label}.{name}", namespace[name], modules)
+        for module in _modules_imported(code, namespace):  # import ... inside the function
+            if module not in modules:
+                modules.append(module)
         for module in modules:  # user modules it uses: the attributes it may read
             attributes = vars(module)
             for name in names:
@@ -386,9 +502,10 @@ class _Dependencies:
             self.value(f"{label}.default[{name}]", default)
         for name, cell in zip(code.co_freevars, fn.__closure__ or (), strict=False):
             try:
-                self.value(f"{label}.{name}", cell.cell_contents)
+                contents = cell.cell_contents
             except ValueError:  # an empty cell
                 continue
+            self.captured(f"{label}.{name}", fn, name, contents)
         wrapped = fn.__dict__.get("__wrapped__")
         if wrapped is not None:
             self.code(f"{label}.__wrapped__", wrapped)
@@ -531,6 +648,108 @@ def _names_used(code: types.CodeType) -> tuple[tuple[str, ...], tuple[str, ...]]
 
 
 @functools.lru_cache(maxsize=4096)
+def _imports_in(code: types.CodeType) -> tuple[tuple[str, int, tuple[str, ...]], ...]:
+    """``(module, level, names)`` of each ``import`` statement in ``code`` and the code
+    nested in it: ``from ..pkg import a, b`` is ``("pkg", 2, ("a", "b"))``, ``import a.b``
+    is ``("a.b", 0, ())``."""
+    import dis
+
+    found: list[tuple[str, int, tuple[str, ...]]] = []
+    if dis.opmap["IMPORT_NAME"] in code.co_code[::2]:  # cheaper than dis
+        previous: list[Any] = [None, None]
+        for instruction in dis.get_instructions(code):
+            if instruction.opname == "IMPORT_NAME":
+                level, names = previous  # pushed just before: the level and the from-list
+                level = level if type(level) is int else 0
+                names = tuple(n for n in names if isinstance(n, str) and n != "*") if type(names) is tuple else ()
+                found.append((instruction.argval, level, names))
+            previous = [previous[1], instruction.argval]
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            found.extend(_imports_in(const))
+    return tuple(found)
+
+
+def _modules_imported(code: types.CodeType, namespace: dict[str, Any]) -> list[types.ModuleType]:
+    """The user modules the ``import`` statements inside ``code`` bind (see
+    :func:`_user_module_named`): the module itself, and the submodules a ``from`` import
+    names that are no attribute of it (yet)."""
+    found: list[types.ModuleType] = []
+    for name, level, names in _imports_in(code):
+        full = _absolute_module_name(name, level, namespace)
+        module = _user_module_named(full) if full else None
+        if module is None:
+            continue
+        found.append(module)
+        attributes = vars(module)
+        for item in names:
+            if item not in attributes:
+                submodule = _user_module_named(f"{full}.{item}")
+                if submodule is not None:
+                    found.append(submodule)
+    return found
+
+
+def _absolute_module_name(name: str, level: int, namespace: dict[str, Any]) -> str | None:
+    """The absolute name of the module ``import`` statement names (``from ..pkg import``:
+    ``name`` "pkg", ``level`` 2) in the module of ``namespace``; ``None`` when a relative
+    import cannot be resolved there."""
+    if not level:
+        return name
+    package = namespace.get("__package__")
+    if not isinstance(package, str):
+        module_name = namespace.get("__name__")
+        if not isinstance(module_name, str):
+            return None
+        package = module_name if "__path__" in namespace else module_name.rpartition(".")[0]
+    from importlib.util import resolve_name
+
+    try:
+        return resolve_name("." * level + name, package)
+    except (ImportError, ValueError):
+        return None
+
+
+def _user_module_named(name: str) -> types.ModuleType | None:
+    """The user module (see :func:`_is_user_file`) called ``name``, imported now if it is
+    not yet (as a function importing it when it runs would); ``None`` for a library
+    module (never imported here) or one that cannot be imported.
+
+    A module that is not imported is looked up from its nearest imported parent package
+    (imported only when that is the user's) or, without one, by the top-level name's
+    location on the import path: a library is never imported to find out."""
+    module = sys.modules.get(name)
+    if module is None:
+        ancestor = name
+        while "." in ancestor:
+            ancestor = ancestor.rpartition(".")[0]
+            parent = sys.modules.get(ancestor)
+            if parent is not None:
+                if not _is_user_module(parent):
+                    return None
+                break
+        else:  # nothing of it imported: where would its top-level package come from?
+            import importlib.util
+
+            try:
+                spec = importlib.util.find_spec(ancestor)
+            except Exception:  # a broken finder, an odd name: not followed
+                return None
+            location = spec.origin if spec is not None and spec.has_location else None
+            if spec is not None and location is None:  # a namespace package
+                location = next(iter(spec.submodule_search_locations or ()), None)
+            if not _is_user_file(location):
+                return None
+        import importlib
+
+        try:
+            module = importlib.import_module(name)
+        except Exception:  # the step itself would fail importing it
+            return None
+    return module if isinstance(module, types.ModuleType) and _is_user_module(module) else None
+
+
+@functools.lru_cache(maxsize=4096)
 def _attributes_assigned(code: types.CodeType) -> frozenset[str]:
     """The attribute names ``code`` and the code nested in it assign or delete
     (``Counter.n += 1``, ``self.cache = {}``): their values are state, not code."""
@@ -570,11 +789,13 @@ def code_hash(obj: Any) -> str:
     """A short digest of the code ``obj`` (a step, datasource, function or class) runs.
 
     It covers the object's own source and, followed recursively, the user code it
-    references by global name (functions, classes and their methods, user modules'
-    attributes, functions a decorator wraps): their sources, the immutable plain values
-    (numbers, strings, bytes, ``None``, tuples and frozensets of them) of the globals,
-    defaults and closure variables they read, and which library functions and classes
-    they use. Library code (the standard library, site-packages, Crystallize) is named,
+    references by global name or imports inside a function body (functions, classes and
+    their methods, user modules' attributes, functions a decorator wraps): their
+    sources, the immutable plain values (numbers of any type, strings, bytes, ``None``,
+    enum members, dates, tuples and frozensets of them: see :func:`_plain_token`) of the
+    globals and defaults they read, the values of their closure variables (any type, by
+    content, once per function and object: see :meth:`_Dependencies.captured`), and
+    which library functions and classes they use. Library code (the standard library, site-packages, Crystallize) is named,
     not followed; mutable or other objects a global holds (a dict, an array, a model)
     are not covered, except the code of a user-defined instance's class. Globals and
     class or module attributes the followed code assigns (``global _MODEL``,

@@ -158,6 +158,59 @@ def param_digest(value: Any) -> str | None:
         return None
 
 
+class _Discard:
+    """A write-only file that drops what is written (see :class:`_CodeFinder`)."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def write(data: Any) -> int:
+        return len(data)
+
+
+def _out_of_band(buffer: pickle.PickleBuffer) -> None:
+    """A ``buffer_callback`` keeping every buffer out of the pickle, unread."""
+
+
+class _CodeFinder(pickle.Pickler):
+    """Pickles a value to nowhere, collecting the user functions and classes it holds
+    (by reference, as :func:`~crystallize.utils.hashing.content_hash` pickles them):
+    values and their containers of built-in types are pickled by C code alone, and large
+    buffers (NumPy arrays, DataFrame columns) are neither copied nor read."""
+
+    def __init__(self) -> None:
+        super().__init__(_Discard(), protocol=5, buffer_callback=_out_of_band)
+        #: ``{id: function or class}`` of the user code found.
+        self.found: dict[int, Any] = {}
+
+    def reducer_override(self, obj: Any) -> Any:
+        if is_user_function(obj) or is_user_class(obj) or _wraps_user_function(obj):
+            self.found[id(obj)] = obj
+            return _by_code, (qualified_name(obj), "")  # its code is digested apart
+        kind = type(obj)
+        if is_user_class(kind):  # an instance (its __reduce__ may not name its class)
+            self.found[id(kind)] = kind
+        return NotImplemented
+
+
+def user_code_in(value: Any) -> list[Any] | None:
+    """The user functions and classes ``value`` holds, its objects' classes included
+    (``[]`` for plain data), ``None`` when it cannot be pickled.
+
+    A step's input is keyed by its :func:`~crystallize.utils.hashing.content_hash`,
+    which writes functions and classes by name: the step cache adds the code of these
+    (see :class:`~crystallize.step_cache.StepCacheKey`), so an edited method of an input
+    object's class is a change of the input."""
+    if type(value) in IMMUTABLE_TYPES:
+        return []
+    finder = _CodeFinder()
+    try:
+        finder.dump(value)
+    except Exception:
+        return None
+    return list(finder.found.values())
+
+
 #: What :func:`state_digest` returns for attributes that cannot be digested: never equal
 #: to anything stored, so such a step is not resumed into (and the step cache skips it).
 UNHASHABLE_STATE = "unhashable"
@@ -358,7 +411,9 @@ def _warn_undigestable(value: Any, path: str) -> None:
 #: Crystallize that changes the digest of unchanged code: each run's spec records it
 #: (under :data:`DIGEST_SCHEME_KEY`), so a resume can tell code digests of an earlier
 #: scheme from a change to the user's code. Runs stored before it existed have none.
-CODE_DIGEST_SCHEME = 1
+#: 2: constants of other number types (NumPy scalars, ``Decimal``), enum members, dates
+#: and paths, closure variables of any type and modules imported inside a function count.
+CODE_DIGEST_SCHEME = 2
 #: The spec key holding :data:`CODE_DIGEST_SCHEME`; no part of the :func:`fingerprint`.
 DIGEST_SCHEME_KEY = "code_digests"
 
@@ -486,4 +541,4 @@ def _without_marker(spec: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in spec.items() if key != DIGEST_SCHEME_KEY}
 
 
-__all__ = ["code_hash", "fingerprint", "param_digest", "source_of", "spec_differences", "spec_of"]
+__all__ = ["code_hash", "fingerprint", "param_digest", "source_of", "spec_differences", "spec_of", "user_code_in"]

@@ -532,7 +532,7 @@ class ReplicateRunner:
                 step_input = data
                 given = _reads(step.context_keys, values) if reads_context else {}  # before it runs
                 t0 = perf_counter()
-                lookup = keyer.lookup(cache, ctx, input_hash) if keyer is not None else None
+                lookup = keyer.lookup(cache, ctx, input_hash, data) if keyer is not None else None
                 if lookup is not None and lookup.hit:
                     data = lookup.replay(ctx)
                 else:

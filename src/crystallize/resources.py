@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 import weakref
@@ -99,10 +100,8 @@ class ResourceFactory:
             pass
         with self._turn():
             if cache_key not in _CACHE:
-                from crystallize.fingerprint import code_hash
-
                 resource = self._create(ctx)
-                made_by = code_hash(self.fn)
+                made_by = factory_digest(self.fn)
                 with _LOCK:
                     _CACHE[cache_key] = resource
                     _MADE_BY[cache_key] = made_by
@@ -164,10 +163,10 @@ class ResourceFactory:
         resource) records: the key and the code of the factory that made the live
         resource — this one's, unless a factory of the same key with other code made the
         resource this process holds (a re-run notebook cell), which steps then read (with
-        a warning, once) — not the per-object token (so a new process can resume the run)."""
-        from crystallize.fingerprint import code_hash
-
-        code = code_hash(self.fn)
+        a warning, once) — not the per-object token (so a new process can resume the run).
+        The code of a callable object (``Loader(size=1)``) covers its attributes too, see
+        :func:`factory_digest`."""
+        code = factory_digest(self.fn)
         made_by = _MADE_BY.get(self._cache_key())
         if made_by is not None and made_by != code:
             if (self.key, code) not in _WARNED:
@@ -197,6 +196,33 @@ class ResourceFactory:
 
     def __repr__(self) -> str:
         return f"resource_factory({getattr(self.fn, '__name__', self.fn)!r}, key={self.key!r})"
+
+
+def factory_digest(fn: Callable[[FrozenContext], Any]) -> str:
+    """The digest naming what a resource factory function makes: its code (see
+    :func:`~crystallize.code_digest.code_hash`) and, for a callable object (an instance
+    with ``__call__``, or a bound method), the object's attributes too, digested as a
+    step parameter is (``Loader(1)`` and ``Loader(100)`` differ). An object whose
+    attributes cannot be digested gets a digest of its own (``unhashable:...``), which a
+    step reading its resource cannot be cached under."""
+    import inspect
+
+    from crystallize.fingerprint import UNHASHABLE_STATE, code_hash, param_digest
+
+    code = code_hash(fn)
+    holder = fn.__self__ if inspect.ismethod(fn) else fn
+    if (
+        inspect.isfunction(holder)
+        or inspect.isclass(holder)
+        or inspect.ismodule(holder)
+        or inspect.isbuiltin(holder)
+        or isinstance(holder, functools.partial)  # code_hash covers its arguments
+    ):
+        return code
+    state = param_digest(holder)
+    if state is None:
+        return f"{UNHASHABLE_STATE}:{code}:{id(holder):x}"
+    return f"{code}:{state[:16]}"
 
 
 class _PickledByValue:

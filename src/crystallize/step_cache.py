@@ -3,7 +3,10 @@
 A cacheable step's key is made of its name, a hash of its source code, each fixed
 parameter (``param.<name>``), each context value it reads — by injection or directly
 with ``ctx[...]``, ``ctx.get``, ``in``, ``ctx.add`` or ``ctx.metrics`` (``ctx.<key>``) —
-the content hash of its input, the replicate's seed and — for a step that draws from
+each artifact an earlier step wrote that it reads (``artifact.<name>``: the file's
+content digest), the content hash of its input (``input``) with, for an input holding
+user functions, classes or their instances, their code (``input_code``: the content
+hash names them only), the replicate's seed and — for a step that draws from
 the global random generators — their state when it starts (``rng``). Whether a step
 draws is known once it has run (the generators' state moved), so its entry is stored
 with or without ``rng``, and a lookup tries the key without it first. A step that never
@@ -13,7 +16,7 @@ from them too (thread execution, another run in another thread) is not stored: i
 numbers may be mixed with that code's. The condition name is never part of the key,
 so conditions that feed a step the same input share its output.
 
-Direct reads are only known once the step has run, so the engine notes them while it
+Direct reads (artifact reads too) are only known once the step has run, so the engine notes them while it
 runs (:func:`~crystallize.utils.context.track_reads`), stores the entry under a key that
 includes them, and remembers which keys the step reads (a small entry of its own) so the
 next lookup can include them before calling it. A key is thus never reused where a value
@@ -38,9 +41,16 @@ import random
 import sys
 from typing import TYPE_CHECKING, Any
 
+from crystallize.code_digest import qualified_name
 from crystallize.exceptions import StoreError
-from crystallize.fingerprint import UNHASHABLE_STATE, code_hash, param_digest, state_digest
-from crystallize.utils.context import read_digest
+from crystallize.fingerprint import (
+    UNHASHABLE_STATE,
+    code_hash,
+    param_digest,
+    state_digest,
+    user_code_in,
+)
+from crystallize.utils.context import ARTIFACT_READ, read_digest
 from crystallize.utils.hashing import content_hash
 
 if TYPE_CHECKING:
@@ -60,12 +70,17 @@ _SHARED_RNGS = (
 class StepCacheKey:
     """The constant part of a cacheable step's key (built once per run)."""
 
-    __slots__ = ("step", "name", "base", "_direct_reads", "_unhashable")
+    __slots__ = ("step", "name", "base", "_direct_reads", "_unhashable", "_code_digests")
 
     def __init__(self, step: PipelineStep) -> None:
         self.step = step
         self.name = step.name
         self.base: dict[str, Any] = {"step": self.name, "code": code_hash(step)}
+        if getattr(step, "_artifacts", ()):
+            # A step given Artifact handles may read files earlier steps wrote, which keys
+            # have covered since this part: entries stored before are not served (they
+            # would be, the reads never learnt, whatever the files hold).
+            self.base["artifact_reads"] = "keyed"
         #: A parameter that cannot be hashed faithfully: the step is then never cached.
         self._unhashable: str | None = None
         for key, value in step.params.items():
@@ -80,6 +95,9 @@ class StepCacheKey:
                 self._unhashable = "the step's attributes"
         #: Context keys the step has been seen reading directly (loaded on first lookup).
         self._direct_reads: tuple[str, ...] | None = None
+        #: ``{id: (function or class, code digest)}`` of the user code met in inputs
+        #: (digested once per run; the object is kept so its id is not reused).
+        self._code_digests: dict[int, tuple[Any, str]] = {}
 
     def _reads_entry(self) -> str:
         """The cache key under which the step's direct reads are remembered (per step and
@@ -103,21 +121,48 @@ class StepCacheKey:
         except StoreError as exc:  # only costs misses later
             logger.warning("Could not remember the context reads of step '%s': %s", self.name, exc)
 
-    def lookup(self, cache: StepCache, ctx: FrozenContext, input_hash: str | None) -> CacheLookup:
-        """Build this replicate's key and look it up."""
+    def input_code(self, data: Any) -> str | None:
+        """A digest of the user code the input holds (functions, classes, its objects'
+        classes: see :func:`~crystallize.fingerprint.user_code_in`), ``""`` when it holds
+        none, ``None`` when it cannot be pickled.
+
+        The input's content hash names them only: this makes an edited method of an
+        input object's class (or of a function the input carries) a changed input."""
+        found = user_code_in(data)
+        if not found:
+            return None if found is None else ""
+        digests = self._code_digests
+        codes = []
+        for obj in found:
+            known = digests.get(id(obj))
+            if known is None or known[0] is not obj:
+                known = digests[id(obj)] = (obj, f"{qualified_name(obj)}:{code_hash(obj)}")
+            codes.append(known[1])
+        return content_hash(sorted(codes))
+
+    def lookup(
+        self, cache: StepCache, ctx: FrozenContext, input_hash: str | None, data: Any = None
+    ) -> CacheLookup:
+        """Build this replicate's key and look it up (``data``: the input, whose user code
+        is part of the key, see :meth:`input_code`)."""
         if input_hash is None:
             return CacheLookup(None, None, "input cannot be hashed (not picklable); step not cached")
         if self._unhashable is not None:
             return CacheLookup(None, None, f"{self._unhashable} cannot be hashed; step not cached")
+        input_code = self.input_code(data)
+        if input_code is None:
+            return CacheLookup(None, None, "input cannot be hashed (not picklable); step not cached")
         parts = dict(self.base)
         values = ctx._data
         injected = self.step.context_keys
         for key in (*(k for k in injected if k in values), *self.direct_reads(cache)):
             digest = read_digest(ctx, key)
             if digest is None:
-                return CacheLookup(None, None, f"context value '{key}' cannot be hashed; step not cached")
-            parts[f"ctx.{key}"] = digest
+                return CacheLookup(None, None, f"{_described(key)} cannot be hashed; step not cached")
+            parts[_part_name(key)] = digest
         parts["input"] = input_hash
+        if input_code:  # only then: the keys of plain inputs stay as they were
+            parts["input_code"] = input_code
         parts["seed"] = values.get("seed_used")
         from crystallize.store import make_key
 
@@ -222,17 +267,17 @@ class CacheLookup:
         new_reads = {
             key: digest
             for key, digest in reads.items()
-            if f"ctx.{key}" not in self.parts
+            if isinstance(key, str)
+            and _part_name(key) not in self.parts
             and key not in keyer.step.context_keys  # injected: keyed by lookup
-            and isinstance(key, str)
         }
         if new_reads:
             unhashable = [key for key, digest in new_reads.items() if digest is None]
             if unhashable:
-                self.miss_reason = f"{self.miss_reason}; output not cached: context value '{unhashable[0]}' cannot be hashed"
+                self.miss_reason = f"{self.miss_reason}; output not cached: {_described(unhashable[0])} cannot be hashed"
                 return
             keyer.learn_reads(cache, list(new_reads))
-            self.parts = {**self.parts, **{f"ctx.{key}": digest for key, digest in new_reads.items()}}
+            self.parts = {**self.parts, **{_part_name(key): digest for key, digest in new_reads.items()}}
         if drew:
             self.parts = {**self.parts, "rng": self.rng}
         self.key = make_key(**self.parts)
@@ -252,6 +297,21 @@ class CacheLookup:
             self.miss_reason = f"{self.miss_reason}; output not cached: {exc}"
         except StoreError as exc:
             logger.warning("Could not write the cache entry of step '%s': %s", self.parts["step"], exc)
+
+
+def _part_name(key: str) -> str:
+    """The key part of a read: ``ctx.<key>`` for a context value, ``artifact.<name>`` for
+    an artifact file read (see :func:`~crystallize.utils.context.artifact_read_key`)."""
+    if key.startswith(ARTIFACT_READ):
+        return f"artifact.{key[len(ARTIFACT_READ) : -1]}"
+    return f"ctx.{key}"
+
+
+def _described(key: str) -> str:
+    """A read as a miss reason names it: ``context value 'k'`` or ``artifact 'name'``."""
+    if key.startswith(ARTIFACT_READ):
+        return f"artifact '{key[len(ARTIFACT_READ) : -1]}'"
+    return f"context value '{key}'"
 
 
 def _with_tags(logged: list[tuple[str, Any]], ctx: FrozenContext) -> list[tuple[Any, ...]]:

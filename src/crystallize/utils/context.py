@@ -452,27 +452,75 @@ ABSENT = "absent"
 METRICS_READ = "<metrics>"
 #: The pseudo-key noted when a step looks at which keys the context has (iterating it).
 KEYS_READ = "<keys>"
+#: The start of the pseudo-key noted when a step reads an artifact an earlier step of
+#: its replicate wrote: ``"<artifact:model.txt>"`` (see :func:`artifact_read_key`).
+ARTIFACT_READ = "<artifact:"
+
+
+def artifact_read_key(name: str) -> str:
+    """The pseudo-key under which reading artifact ``name`` is noted: its digest is that
+    of the file's bytes (:data:`ABSENT` while there is no such file)."""
+    return f"{ARTIFACT_READ}{name}>"
+
+
+def note_artifact_read(ctx: FrozenContext | None, name: str, payload: bytes) -> None:
+    """Note that the step running with ``ctx`` read ``payload`` from artifact ``name``
+    (nothing unless its reads are being tracked, see :func:`track_reads`)."""
+    if type(ctx) is ReadTrackingContext:
+        key = artifact_read_key(name)
+        if key not in ctx._reads:  # the first read: the file as earlier steps left it
+            from crystallize.utils.hashing import content_hash
+
+            ctx._reads[key] = content_hash(payload)
+
+
+def _artifact_digest(ctx: FrozenContext, key: str) -> str | None:
+    """The digest of the artifact file a :func:`artifact_read_key` names, for this
+    replicate: of its bytes, :data:`ABSENT` when there is none, ``None`` when it cannot
+    be read."""
+    from crystallize.utils.hashing import content_hash
+
+    location = ctx._location
+    if location is None:
+        return ABSENT
+    values = ctx._data
+    name = key[len(ARTIFACT_READ) : -1]
+    path = location.path(values.get("condition", "baseline"), values.get("replicate", 0), name)
+    try:
+        return content_hash(path.read_bytes())
+    except FileNotFoundError:
+        return ABSENT
+    except OSError:
+        return None
 
 
 def value_digest(values: Mapping[str, Any], key: str) -> str | None:
     """The content digest of context value ``key`` as a step's reads are keyed: a
     resource factory by its key and code (not the live resource), a missing key as
-    :data:`ABSENT`; ``None`` when the value cannot be hashed."""
-    from crystallize.fingerprint import param_digest  # functions and classes by their code
+    :data:`ABSENT`; ``None`` when the value cannot be hashed (a factory object whose
+    attributes cannot be, too)."""
+    from crystallize.fingerprint import UNHASHABLE_STATE, param_digest  # code by code
 
     if key not in values:
         return ABSENT
     value = values[key]
     spec = getattr(value, "_crystallize_spec", None)
-    return param_digest(spec() if spec is not None else value)
+    if spec is None:
+        return param_digest(value)
+    described = spec()
+    if isinstance(described, dict) and str(described.get("code", "")).startswith(UNHASHABLE_STATE):
+        return None
+    return param_digest(described)
 
 
 def read_digest(ctx: FrozenContext, key: str) -> str | None:
     """:func:`value_digest` of ``ctx``'s value ``key``; for :data:`METRICS_READ`, of the
     metrics recorded so far (in order, with tags); for :data:`KEYS_READ`, of the set of
-    keys."""
+    keys; for an :func:`artifact_read_key`, of the artifact file's bytes."""
     from crystallize.fingerprint import param_digest
 
+    if key.startswith(ARTIFACT_READ):
+        return _artifact_digest(ctx, key)
     if key == KEYS_READ:
         return param_digest(sorted(map(str, ctx._data)))
     if key == METRICS_READ:
@@ -687,6 +735,7 @@ def standalone_context(initial: Mapping[str, Any] | None = None) -> FrozenContex
 
 __all__ = [
     "ABSENT",
+    "ARTIFACT_READ",
     "ENGINE_KEYS",
     "ENGINE_KEY_HINTS",
     "KEYS_READ",
@@ -696,6 +745,8 @@ __all__ = [
     "FrozenContext",
     "MissingContextKeyError",
     "ReadTrackingContext",
+    "artifact_read_key",
+    "note_artifact_read",
     "read_digest",
     "reads_noted",
     "standalone_context",

@@ -171,6 +171,20 @@ def test_records_round_trip_in_condition_then_replicate_order(store):
     assert store.get_run(run.run_id).n_records == 4
 
 
+def test_a_batch_of_any_size_is_stored_whole_and_in_order(store):
+    from crystallize.store.record_rows import ROWS_PER_INSERT, chunk_sizes
+
+    for rows in (0, 1, 2, 3, 88, 127, 128, 129, 300, 600):
+        sizes = chunk_sizes(rows)
+        assert sum(sizes) == rows and sizes == sorted(sizes, reverse=True)
+        assert all(s == ROWS_PER_INSERT or (s < ROWS_PER_INSERT and s & (s - 1) == 0) for s in sizes)
+    run = new_run(store, conditions=("baseline",))
+    store.append_records(run.run_id, [record("baseline", rep) for rep in range(300)])
+    loaded = store.load_records(run.run_id)
+    assert [r.replicate for r in loaded] == list(range(300))
+    assert [r.seed for r in loaded] == [1000 + rep for rep in range(300)]
+
+
 def test_unknown_conditions_sort_last(store):
     run = new_run(store, conditions=("b",))
     store.append_records(

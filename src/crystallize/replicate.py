@@ -45,6 +45,7 @@ Condition = tuple[str, Treatment | None]
 _JSON_SCALARS = (str, int, float, bool, type(None))
 _DATASOURCE_STAGE = "datasource"
 _UNSEEN: tuple[Any, str | None] = (object(), None)  # no datasource output remembered
+_FINISHED = object()  # what next() gives for a generator that ended
 
 
 def _fresh_refcount() -> int:
@@ -356,11 +357,15 @@ class ReplicateRunner:
 
     def run_condition(self, condition: str, treatment: Treatment | None, replicate: int) -> ReplicateOutcome:
         """Run one (condition, replicate) synchronously."""
-        gen = self._conditions(condition, treatment, replicate)
-        runner = None  # created only if a datasource or step turns out to be async
+        outcome: list[ReplicateOutcome] = []
+        gen = self._conditions(condition, treatment, replicate, outcome)
+        # next() with a default ends without raising StopIteration (the generator returns
+        # None): the usual case, nothing awaited, costs no exception.
+        awaitable = next(gen, _FINISHED)
+        if awaitable is _FINISHED:
+            return outcome[0]
+        runner = AwaitableRunner()  # a datasource or step turned out to be async
         try:
-            awaitable = gen.send(None)
-            runner = AwaitableRunner()
             while True:
                 try:
                     value = runner.run(awaitable)
@@ -370,11 +375,10 @@ class ReplicateRunner:
                     awaitable = gen.throw(exc)
                 else:
                     awaitable = gen.send(value)
-        except StopIteration as stop:
-            return stop.value
+        except StopIteration:
+            return outcome[0]
         finally:
-            if runner is not None:
-                runner.close()
+            runner.close()
 
     async def arun_condition(
         self, condition: str, treatment: Treatment | None, replicate: int
@@ -390,7 +394,8 @@ class ReplicateRunner:
         stop = RUN_STOPPING.get()
         if stop is not None and stop.is_set():  # between two conditions of a replicate
             raise asyncio.CancelledError("the run is stopping")
-        gen = self._conditions(condition, treatment, replicate)
+        outcome: list[ReplicateOutcome] = []
+        gen = self._conditions(condition, treatment, replicate, outcome)
         try:
             awaitable = gen.send(None)
             while True:
@@ -404,8 +409,8 @@ class ReplicateRunner:
                     if stop is not None and stop.is_set():
                         raise asyncio.CancelledError("the run is stopping")
                     awaitable = gen.send(value)
-        except StopIteration as done:
-            return done.value
+        except StopIteration:
+            return outcome[0]
         finally:
             gen.close()
 
@@ -470,8 +475,12 @@ class ReplicateRunner:
 
     # -- the replicate itself ------------------------------------------------------------
     def _conditions(
-        self, condition: str, treatment: Treatment | None, replicate: int
-    ) -> Generator[Any, Any, ReplicateOutcome]:
+        self, condition: str, treatment: Treatment | None, replicate: int, outcome: list[ReplicateOutcome]
+    ) -> Generator[Any, Any, None]:
+        """Run one condition × replicate, yielding each awaitable a datasource or step
+        returns (the driver sends back its result, or throws its exception in), and put
+        the :class:`ReplicateOutcome` in ``outcome`` at the end. (Returned instead, it
+        would reach the driver only inside a StopIteration, which costs a raise.)"""
         exp = self.experiment
         plan = self._plans.get(condition) or self._baseline_plan
         started_at = time.time()
@@ -618,7 +627,7 @@ class ReplicateRunner:
             self._pid,
             self._code_seen,
         )
-        return ReplicateOutcome(record, data, exception)
+        outcome.append(ReplicateOutcome(record, data, exception))
 
 
 def _hooks(plugins: Sequence[Any], hook: str) -> list[tuple[str, Callable[..., Any]]]:

@@ -531,13 +531,16 @@ class ReplicateRunner:
             if last[0] is data and last[1] != input_hash:
                 self._warn_changed_in_place(last[1], input_hash)
             plan.last_source = (data, input_hash) if sys.getrefcount(data) > fresh_refs else _UNSEEN
+            # How many metric values, context keys and artifacts there are before each
+            # step: what it adds is what lies beyond. Counted here, then carried over from
+            # the end of the step before (only before_step hooks act in between).
+            n_logged, n_keys, n_written = len(log), len(values), len(written)
             for step, name, params, keyer, reads_context in plan.entries:
-                for stage, hook in before_step:  # noqa: B007 - read on failure
-                    hook(exp, step)
+                if before_step:
+                    for stage, hook in before_step:  # noqa: B007 - read on failure
+                        hook(exp, step)
+                    n_logged, n_keys, n_written = len(log), len(values), len(written)
                 stage = name
-                n_logged = len(log)
-                n_keys = len(values)
-                n_written = len(written)
                 step_input = data
                 given = _reads(step.context_keys, values) if reads_context else {}  # before it runs
                 t0 = perf_counter()
@@ -582,6 +585,14 @@ class ReplicateRunner:
                     output_hash = input_hash
                 else:
                     output_hash = content_hash(data)
+                logged_now, keys_now, written_now = len(log), len(values), len(written)
+                if logged_now == n_logged:
+                    step_metrics = {}
+                elif logged_now == n_logged + 1:  # the usual case: the step recorded one value
+                    metric, value = log[n_logged]
+                    step_metrics = {metric: [value]}
+                else:
+                    step_metrics = _grouped(log, n_logged)
                 steps.append(
                     _new_tuple(  # StepRecord(...) without its defaults handling
                         StepRecord,
@@ -592,15 +603,16 @@ class ReplicateRunner:
                             output_hash,
                             lookup is not None and lookup.hit,
                             given,
-                            list(values)[n_keys:] if len(values) > n_keys else [],
-                            _grouped(log, n_logged) if len(log) > n_logged else {},
+                            list(values)[n_keys:] if keys_now > n_keys else [],
+                            step_metrics,
                             duration,
                             lookup.miss_reason if lookup is not None else None,
-                            written[n_written:] if len(written) > n_written else [],
+                            written[n_written:] if written_now > n_written else [],
                         ),
                     )
                 )
                 input_hash = output_hash
+                n_logged, n_keys, n_written = logged_now, keys_now, written_now
         except BaseException as exc:
             if not _is_step_failure(exc):
                 raise
@@ -645,9 +657,6 @@ def _reads(keys: tuple[str, ...], values: dict[str, Any]) -> dict[str, Any]:
 
 
 def _grouped(log: list[tuple[str, Any]], start: int) -> dict[str, list[Any]]:
-    if len(log) == start + 1:  # the usual case: the step recorded one value
-        name, value = log[start]
-        return {name: [value]}
     grouped: dict[str, list[Any]] = {}
     for name, value in log[start:]:
         grouped.setdefault(name, []).append(value)

@@ -6,12 +6,8 @@ state. Each was a wrong cache hit: a stale output served as if computed."""
 from __future__ import annotations
 
 import decimal
-import importlib
-import os
 import sys
-import textwrap
 import threading
-import uuid
 
 import numpy as np
 import pandas as pd
@@ -29,42 +25,12 @@ from crystallize import (
 )
 from crystallize.fingerprint import code_hash, spec_of
 from crystallize.step_cache import StepCacheKey
-
-
-class Modules:
-    """Writes modules into a temporary directory and imports them (fresh after an edit)."""
-
-    def __init__(self, root) -> None:
-        self.root = root
-        self.suffix = uuid.uuid4().hex[:8]
-
-    def name(self, stem: str) -> str:
-        return f"{stem}_{self.suffix}"
-
-    def write(self, stem: str, text: str) -> None:
-        """Write (or rewrite) a module's file, and forget the module if it was imported."""
-        path = self.root / f"{self.name(stem)}.py"
-        previous = path.stat().st_mtime_ns if path.exists() else None
-        path.write_text(textwrap.dedent(text).replace("{suffix}", self.suffix))
-        if previous is not None:
-            os.utime(path, ns=(previous + 10**9, previous + 10**9))
-        sys.modules.pop(self.name(stem), None)
-        importlib.invalidate_caches()
-
-    def load(self, stem: str, text: str | None = None):
-        if text is not None:
-            self.write(stem, text)
-        sys.modules.pop(self.name(stem), None)
-        return importlib.import_module(self.name(stem))
+from temp_modules import temp_modules
 
 
 @pytest.fixture
 def modules(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(tmp_path))
-    loaded = Modules(tmp_path)
-    yield loaded
-    for name in [name for name in sys.modules if name.endswith(loaded.suffix)]:
-        sys.modules.pop(name, None)
+    yield from temp_modules(tmp_path, monkeypatch, fresh=True)
 
 
 @data_source

@@ -4,61 +4,24 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib
 import inspect
 import json
 import os
 import subprocess
 import sys
-import textwrap
 import threading
-import uuid
 
 import pytest
 
 from crystallize import code_digest, pipeline_step
 from crystallize.fingerprint import code_hash, param_digest
 from crystallize.utils.hashing import content_hash
-
-
-class Modules:
-    """Writes modules into a temporary directory, imports them, edits and reloads them."""
-
-    def __init__(self, root) -> None:
-        self.root = root
-        self.suffix = uuid.uuid4().hex[:8]
-        self.loaded: list[str] = []
-
-    def name(self, stem: str) -> str:
-        return f"{stem}_{self.suffix}"
-
-    def write(self, stem: str, text: str) -> None:
-        """Write (or rewrite) a module's file, with a newer modification time."""
-        path = self.root / f"{self.name(stem)}.py"
-        previous = path.stat().st_mtime_ns if path.exists() else None
-        path.write_text(textwrap.dedent(text).replace("{suffix}", self.suffix))
-        if previous is not None:
-            os.utime(path, ns=(previous + 10**9, previous + 10**9))
-        importlib.invalidate_caches()
-
-    def load(self, stem: str, text: str | None = None):
-        """Import (or, when already imported, reload) a module, writing it first if given."""
-        if text is not None:
-            self.write(stem, text)
-        name = self.name(stem)
-        if name in sys.modules:
-            return importlib.reload(sys.modules[name])
-        self.loaded.append(name)
-        return importlib.import_module(name)
+from temp_modules import temp_modules
 
 
 @pytest.fixture
 def modules(tmp_path, monkeypatch):
-    monkeypatch.syspath_prepend(str(tmp_path))
-    loaded = Modules(tmp_path)
-    yield loaded
-    for name in loaded.loaded:
-        sys.modules.pop(name, None)
+    yield from temp_modules(tmp_path, monkeypatch, fresh=False)
 
 
 STEPS = """

@@ -240,6 +240,23 @@ def test_resource_factory_block():
     assert result.metrics.baseline.metrics["answer"] == [42, 42, 42]
 
 
+def test_resource_factory_block_builds_with_its_placeholder_pipeline():
+    # The block as written: Pipeline([...]) stands for "your steps here".
+    from crystallize.exceptions import ExperimentValidationError
+
+    experiment = Experiment(
+        datasource=my_source(),
+        pipeline=Pipeline([...]),
+        initial_ctx={"db": resource_factory(connect)},
+    )
+    assert experiment.pipeline.placeholder and experiment.pipeline.steps == []
+    assert repr(experiment.pipeline) == "Pipeline([...])"
+    with pytest.raises(ExperimentValidationError, match=r"Pipeline\(\[\.\.\.\]\), the placeholder\) has no steps"):
+        experiment.run()
+    with pytest.raises(TypeError, match="is Ellipsis, a placeholder, not a step"):
+        Pipeline([step_one(), ...])
+
+
 def test_resource_factory_with_processes():
     experiment = Experiment(
         datasource=my_source(),

@@ -266,7 +266,8 @@ class Experiment:
         if self.pipeline is None:
             problems.append("no pipeline (pass pipeline=Pipeline([...]) or use .add_step(...))")
         elif not self.pipeline.steps:
-            problems.append(_NO_STEPS.format(what="the pipeline"))
+            what = "the pipeline (Pipeline([...]), the placeholder)" if getattr(self.pipeline, "placeholder", False) else "the pipeline"
+            problems.append(_NO_STEPS.format(what=what))
         self.replicates = _as_count(self.replicates)
         if isinstance(self.replicates, bool) or not isinstance(self.replicates, int) or self.replicates < 1:
             problems.append(f"replicates must be a positive int, got {self.replicates!r}")

@@ -29,6 +29,8 @@ def step_problem(step: Any) -> str | None:
             "factory (@pipeline_step() def my_step(data, ctx): ..., then "
             "Pipeline([my_step()])), or subclass PipelineStep."
         )
+    if step is Ellipsis:
+        return "a placeholder, not a step: put your steps in its place (Pipeline([load(), score()]))."
     return (
         "which is not a step. Steps come from @pipeline_step() factories called with their "
         "parameters (my_step(), not the factory my_step) or from PipelineStep subclasses."
@@ -55,13 +57,22 @@ class Pipeline:
         pipeline = Pipeline([load(), clean(), score()])
         pipeline.steps        # [load(), clean(), score()]
 
+    ``Pipeline([...])``, the documentation's placeholder for "your steps here", builds
+    an empty pipeline marked :attr:`placeholder`, so a snippet copied as it is runs up to
+    the point where steps are needed: ``validate()`` and ``run()`` then ask for them.
+
     Raises:
         TypeError: when an item is not a :class:`PipelineStep` (an uncalled factory,
             a plain function, any other object); the message says how to make one.
     """
 
+    placeholder = False  # set per instance (a class default for pipelines pickled before it)
+
     def __init__(self, steps: Iterable[PipelineStep] | PipelineStep) -> None:
-        self.steps: list[PipelineStep] = as_step_list(steps)
+        items = as_step_list(steps)
+        #: True for ``Pipeline([...])``: no steps given yet, only the placeholder.
+        self.placeholder = items == [Ellipsis]
+        self.steps: list[PipelineStep] = [] if self.placeholder else items
         for index, step in enumerate(self.steps):
             problem = step_problem(step)
             if problem is not None:
@@ -74,7 +85,7 @@ class Pipeline:
         return len(self.steps)
 
     def __repr__(self) -> str:
-        return f"Pipeline({self.steps!r})"
+        return "Pipeline([...])" if self.placeholder else f"Pipeline({self.steps!r})"
 
 
 __all__ = ["Pipeline"]

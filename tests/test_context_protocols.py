@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import pytest
 
 from crystallize import ContextMutationError, FrozenContext, resource_factory, standalone_context
-from crystallize.utils.context import reads_noted, track_reads
+from crystallize.utils.read_tracking import reads_noted, track_reads
 
 
 class _Location:

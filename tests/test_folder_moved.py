@@ -11,13 +11,14 @@ import textwrap
 import pytest
 
 from crystallize import Experiment
-from crystallize.code_digest import code_hash, qualified_name
+from crystallize.code_digest import code_hash
 from crystallize.config.modules import (
     forget_folder_modules,
     load_folder_modules,
     portable_module_name,
 )
 from crystallize.fingerprint import fingerprint, spec_of
+from crystallize.user_code import qualified_name
 
 CONFIG = """
 name: demo

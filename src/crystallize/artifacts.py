@@ -219,7 +219,7 @@ class Artifact:
         file itself (then its content follows from what the key already covers)."""
         if self._ctx is None or (self._written is not None and self.name in self._written[self._earlier :]):
             return
-        from crystallize.utils.context import note_artifact_read
+        from crystallize.utils.read_tracking import note_artifact_read
 
         note_artifact_read(self._ctx, self.name, payload)
 

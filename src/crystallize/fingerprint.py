@@ -43,19 +43,16 @@ from enum import Enum
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from crystallize.code_digest import (
+from crystallize.code_digest import code_hash, fits_decimal, set_token, source_of
+from crystallize.plugins.seed import SeedPlugin
+from crystallize.user_code import (
     attribute_of,
-    code_hash,
-    fits_decimal,
     in_crystallize,
     is_user_class,
     is_user_function,
     portable_module_name,
     qualified_name,
-    set_token,
-    source_of,
 )
-from crystallize.plugins.seed import SeedPlugin
 from crystallize.utils.hashing import IMMUTABLE_TYPES, content_hash, pickle_digest
 from crystallize.utils.importing import rebuild_from_factory
 

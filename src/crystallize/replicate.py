@@ -30,8 +30,9 @@ from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateError, ReplicateRecord, StepRecord
 from crystallize.step_cache import StepCacheKey
 from crystallize.treatment import BASELINE, Treatment
-from crystallize.utils.context import FrozenContext, reads_noted, track_reads
+from crystallize.utils.context import FrozenContext
 from crystallize.utils.hashing import IMMUTABLE_TYPES, content_hash
+from crystallize.utils.read_tracking import reads_noted, track_reads
 from crystallize.utils.text import exception_text
 from crystallize.utils.tracebacks import user_traceback
 

@@ -17,7 +17,7 @@ numbers may be mixed with that code's. The condition name is never part of the k
 so conditions that feed a step the same input share its output.
 
 Direct reads (artifact reads too) are only known once the step has run, so the engine notes them while it
-runs (:func:`~crystallize.utils.context.track_reads`), stores the entry under a key that
+runs (:func:`~crystallize.utils.read_tracking.track_reads`), stores the entry under a key that
 includes them, and remembers which keys the step reads (a small entry of its own) so the
 next lookup can include them before calling it. A key is thus never reused where a value
 the step read differs: at worst a step whose reads grow misses once more.
@@ -41,7 +41,6 @@ import random
 import sys
 from typing import TYPE_CHECKING, Any
 
-from crystallize.code_digest import qualified_name
 from crystallize.exceptions import StoreError
 from crystallize.fingerprint import (
     UNHASHABLE_STATE,
@@ -50,8 +49,9 @@ from crystallize.fingerprint import (
     state_digest,
     user_code_in,
 )
-from crystallize.utils.context import ARTIFACT_READ, read_digest
+from crystallize.user_code import qualified_name
 from crystallize.utils.hashing import content_hash
+from crystallize.utils.read_tracking import ARTIFACT_READ, read_digest
 
 if TYPE_CHECKING:
     from crystallize.pipeline_step import PipelineStep
@@ -301,7 +301,7 @@ class CacheLookup:
 
 def _part_name(key: str) -> str:
     """The key part of a read: ``ctx.<key>`` for a context value, ``artifact.<name>`` for
-    an artifact file read (see :func:`~crystallize.utils.context.artifact_read_key`)."""
+    an artifact file read (see :func:`~crystallize.utils.read_tracking.artifact_read_key`)."""
     if key.startswith(ARTIFACT_READ):
         return f"artifact.{key[len(ARTIFACT_READ) : -1]}"
     return f"ctx.{key}"

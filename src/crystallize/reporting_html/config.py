@@ -69,7 +69,7 @@ def _value(value: Any) -> Any:
     from crystallize.replicate import loggable
 
     if callable(value) and hasattr(value, "__qualname__"):
-        from crystallize.code_digest import qualified_name
+        from crystallize.user_code import qualified_name
 
         return qualified_name(value)
     try:

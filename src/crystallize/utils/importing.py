@@ -94,7 +94,7 @@ def _factory_name(module: str | None, fn: Callable[..., Any], marker: str) -> st
     the function's qualified name, else the first module-level name holding it."""
     import sys
 
-    from crystallize.code_digest import attribute_of
+    from crystallize.user_code import attribute_of
 
     qualname = getattr(fn, "__qualname__", None)
     if module is None:

@@ -82,3 +82,23 @@ def test_header_reads_alpha_from_per_metric_results() -> None:
 def test_header_of_a_verifier_without_alpha_stays_plain() -> None:
     header = _header(Hypothesis(verifier=bare(), metrics="total", name="h", correction="holm"))
     assert header == "Hypothesis 'h' on total, correction: holm"
+
+
+def test_html_report_shows_what_the_verdicts_were_judged_against() -> None:
+    # As the text report's header: alpha, the alternative and the correction.
+    from crystallize.reporting_html import render_html
+
+    result = Experiment(
+        datasource=values(),
+        pipeline=Pipeline([shift()]),
+        treatments=[treatment("big", {"effect": 5.0})],
+        hypotheses=[Hypothesis(verifier=welch_t_test(alpha=0.1, alternative="greater"), metrics="total",
+                               correction="holm", name="h")],
+        replicates=4,
+        plugins=[SeedPlugin(seed=1)],
+    ).run()
+    page = render_html(result)
+    assert (
+        '<p class="meta">metrics: total; alpha: 0.1; alternative: greater (treatment &gt; baseline); '
+        "correction: holm</p>"
+    ) in page

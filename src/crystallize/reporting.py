@@ -362,20 +362,30 @@ def _configured(config: Any, key: str) -> str | None:
     return format_value(value) if isinstance(value, int | float) else None
 
 
-def _hypothesis_header(hyp: HypothesisResult, config: Any = None) -> str:
-    """``Hypothesis 'h' on m, alpha: 0.1, alternative: greater (...), correction: holm``:
-    what the verdicts were judged against, from the results, else (every comparison
-    failed) from the run's recorded configuration of the hypothesis, ``config`` (see
-    :func:`_configured`); the parts neither says are left out."""
-    header = f"Hypothesis '{hyp.name}' on {', '.join(hyp.metrics)}"
-    for label, value in (
+def judged_against(result: Result, hyp: HypothesisResult) -> list[tuple[str, str]]:
+    """``[("alpha", "0.1"), ("alternative", "greater (...)"), ("correction", "holm")]``:
+    what the verdicts of ``hyp`` were judged against, from its results, else (every
+    comparison failed) from the run's recorded configuration of the hypothesis
+    (``result.info["config"]``, see :func:`_configured`); the parts neither says are
+    left out. The text and HTML reports show them."""
+    recorded = result.info.get("config")
+    items = recorded.get("hypotheses") if isinstance(recorded, dict) else None
+    config = next(
+        (item for item in items or [] if isinstance(item, dict) and item.get("name") == hyp.name), None
+    )
+    settings = (
         ("alpha", _settings(hyp, "alpha") or _configured(config, "alpha")),
         ("alternative", _settings(hyp, "alternative") or _configured(config, "alternative")),
         ("correction", hyp.correction),
-    ):
-        if value:
-            header += f", {label}: {value}"
-    return header
+    )
+    return [(label, value) for label, value in settings if value]
+
+
+def _hypothesis_header(result: Result, hyp: HypothesisResult) -> str:
+    """``Hypothesis 'h' on m, alpha: 0.1, alternative: greater (...), correction: holm``
+    (see :func:`judged_against`)."""
+    header = f"Hypothesis '{hyp.name}' on {', '.join(hyp.metrics)}"
+    return header + "".join(f", {label}: {value}" for label, value in judged_against(result, hyp))
 
 
 def _best_line(hyp: HypothesisResult) -> str | None:
@@ -443,13 +453,9 @@ def render_report(result: Result, width: int | None = None) -> str:
         lines += _metrics_table(conditions, metric_names, metrics_width)
     else:
         lines.append("No metrics were recorded.")
-    recorded = (result.info.get("config") or {}) if isinstance(result.info.get("config"), dict) else {}
-    configs = {
-        item.get("name"): item for item in (recorded.get("hypotheses") or []) if isinstance(item, dict)
-    }
     for hyp in result.metrics.hypotheses:
         lines.append("")
-        lines.append(one_line(_hypothesis_header(hyp, configs.get(hyp.name))))
+        lines.append(one_line(_hypothesis_header(result, hyp)))
         error = getattr(hyp, "error", None)
         if error:
             lines.append(f"  could not be verified: {printable(error)}")
@@ -481,6 +487,6 @@ def render_report(result: Result, width: int | None = None) -> str:
 
 
 __all__ = [
-    "STANDARD_KEYS", "TABLE_WIDTH", "as_float", "format_value", "metric_entries", "metric_summary", "not_significant", "numbers_of",
-    "other_fields", "render_report", "report_width",
+    "STANDARD_KEYS", "TABLE_WIDTH", "as_float", "format_value", "judged_against", "metric_entries", "metric_summary",
+    "not_significant", "numbers_of", "other_fields", "render_report", "report_width",
 ]

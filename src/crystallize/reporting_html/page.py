@@ -15,7 +15,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from crystallize.reporting import format_value, not_significant
+from crystallize.reporting import format_value, judged_against, not_significant
 from crystallize.reporting_html import plots
 from crystallize.reporting_html.style import CSS
 from crystallize.reporting_html.summary import (
@@ -141,11 +141,11 @@ def _extras(row: ComparisonRow) -> str:
     return "<br>".join(bits)
 
 
-def _hypothesis_block(hyp: HypothesisResult, index: int) -> str:
-    extra = f"; correction: {esc(hyp.correction)}" if hyp.correction else ""
+def _hypothesis_block(result: Result, hyp: HypothesisResult, index: int) -> str:
+    settings = "".join(f"; {label}: {esc(value)}" for label, value in judged_against(result, hyp))
     parts = [
         f"<h3>{esc(hyp.name)}</h3>",
-        f'<p class="meta">metrics: {esc(", ".join(hyp.metrics))}{extra}</p>',
+        f'<p class="meta">metrics: {esc(", ".join(hyp.metrics))}{settings}</p>',
     ]
     if hyp.error:
         parts.append(f'<p class="error-text">Could not be verified: {esc(hyp.error)}</p>')
@@ -192,7 +192,7 @@ def hypotheses_section(result: Result) -> str:
         "confidence interval; green marks a significant result, and the dashed line is no "
         "difference."
     )
-    blocks = "".join(_hypothesis_block(h, i) for i, h in enumerate(result.hypotheses))
+    blocks = "".join(_hypothesis_block(result, h, i) for i, h in enumerate(result.hypotheses))
     return _section("hypotheses", "Hypotheses", legend + blocks)
 
 

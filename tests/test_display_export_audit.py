@@ -174,6 +174,21 @@ def test_the_distribution_is_left_out_only_when_even_wrapped_names_leave_no_room
     assert max(len(line) for line in lines) <= 45, lines
 
 
+def test_the_chart_writes_a_newline_or_tab_in_a_name_as_an_escape():
+    # As report() does: the title stayed split over two lines, the tab expanded.
+    run = run_metrics(
+        lambda ctx, replicate, delta: ctx.metrics.add("a\nb\tc", replicate * 0.1 + delta),
+        replicates=4,
+        treatments=[treatment("t", {"delta": 1.0})],
+        name="chart_escapes",
+    )
+    out = io.StringIO()
+    run.print_chart("a\nb\tc", console=Console(file=out, width=100, color_system=None))
+    text = out.getvalue()
+    assert "a\\nb\\tc" in text
+    assert "a\nb" not in text and "\t" not in text
+
+
 # -- 3. control characters in the names report() shows -----------------------------------------
 def test_report_escapes_control_characters_in_names_and_keeps_alignment():
     metric = "\x1b[2J\x1b[31mloss"
@@ -278,3 +293,18 @@ def test_summaries_of_ordinary_numbers_are_unchanged():
 
 def test_to_json_of_big_integers_is_unchanged(big_ints):
     assert json.loads(big_ints.to_json())["metrics"]["baseline"]["ids"] == BIG_INTS
+
+
+def test_report_and_chart_write_a_lone_surrogate_in_a_name_as_its_escape():
+    # print(result.report()) failed even on UTF-8 with such a metric name.
+    run = run_metrics(
+        lambda ctx, replicate, delta: ctx.metrics.add("a\ud800b", replicate + delta),
+        replicates=3,
+        name="surrogate_report",
+    )
+    text = run.report()
+    assert "a\\ud800b" in text
+    text.encode("utf-8")  # printable anywhere UTF-8 is
+    out = io.StringIO()
+    run.print_chart("a\ud800b", console=Console(file=out, width=100, color_system=None))
+    assert "a\\ud800b" in out.getvalue()

@@ -56,7 +56,8 @@ def test_malformed_address_is_refused_when_the_plugin_is_made(address):
         ({"num_cpus": 0}, ValueError, "num_cpus must be a whole number >= 1 or None, got 0"),
         ({"num_cpus": -1}, ValueError, "num_cpus must be a whole number >= 1"),
         ({"num_cpus": "2"}, ValueError, "num_cpus must be a whole number >= 1 or None, got '2'"),
-        ({"max_retries": True}, ValueError, "max_retries must be a whole number >= 0"),
+        ({"max_retries": True}, ValueError, "max_retries must be a whole number >= -1"),
+        ({"max_retries": -2}, ValueError, "max_retries must be a whole number >= -1, got -2"),
         ({"batch_size": 0.5}, ValueError, "batch_size must be a whole number >= 1"),
         ({"init_kwargs": [("num_cpus", 1)]}, TypeError, "init_kwargs must be a mapping"),
     ],
@@ -66,6 +67,14 @@ def test_bad_arguments_are_refused_when_the_plugin_is_made(arguments, error, mes
     # failed inside Ray after the run was stored.
     with pytest.raises(error, match=message):
         RayExecution(**arguments)
+
+
+def test_numpy_integers_and_ray_retrying_for_ever_are_accepted():
+    import numpy as np
+
+    plugin = RayExecution(num_cpus=np.int64(2), batch_size=np.int32(4), max_retries=-1)
+    assert (plugin.num_cpus, plugin.batch_size, plugin.max_retries) == (2, 4, -1)
+    assert type(plugin.num_cpus) is int
 
 
 def test_unknown_init_kwargs_are_refused_before_the_run_is_stored(tmp_path, monkeypatch):

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from crystallize.exceptions import MissingMetricError
-from crystallize.utils.text import printable
+from crystallize.utils.text import one_line
 
 if TYPE_CHECKING:
     from crystallize.reporting_html.summary import ConditionSummary
@@ -134,7 +134,7 @@ def _row_cells(s: ConditionSummary) -> tuple[str, str, str, str]:
     """The text columns of a row; the condition's control characters escaped (``-`` for
     the mean of a condition with no finite numbers)."""
     ci = f"[{_fmt(s.ci[0])}, {_fmt(s.ci[1])}]" if s.ci else "-"
-    return printable(s.condition), _fmt(s.mean) if s.n else "-", ci, str(s.n)
+    return one_line(s.condition), _fmt(s.mean) if s.n else "-", ci, str(s.n)
 
 
 def _column_widths(sections: list[tuple[str, list[ConditionSummary]]], encoding: str | None) -> list[int]:
@@ -191,7 +191,7 @@ def _metric_table(
         return Text(for_encoding(value, encoding), style=style)
 
     table = Table(
-        title=text(printable(metric), "bold"), title_justify="left", box=None, pad_edge=False, show_edge=False
+        title=text(one_line(metric), "bold"), title_justify="left", box=None, pad_edge=False, show_edge=False
     )
     numbers = sum(widths[1:]) + _GAP * (len(_HEADERS) - 1)
     if width is not None:
@@ -315,7 +315,7 @@ class TerminalChart:
             else:
                 skipped = sum(s.skipped for s in summaries)
                 note = f" ({skipped} non-finite or non-numeric value(s) skipped)" if skipped else ""
-                yield Text(for_encoding(f"{printable(name)}: no numeric values{note}", encoding), style="dim")
+                yield Text(for_encoding(f"{one_line(name)}: no numeric values{note}", encoding), style="dim")
             yield Text("")
         if not self.sections:
             yield Text("No metrics were recorded.", style="dim")

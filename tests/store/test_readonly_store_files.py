@@ -182,3 +182,23 @@ def test_a_write_refused_on_a_read_only_mount_says_so(stored, monkeypatch):
         pytest.raises(StoreError, match="is mounted read-only: remount it writable, or use another data directory"),
     ):
         store.delete_run(run_id)
+
+
+def test_a_store_that_cannot_be_opened_on_a_read_only_mount_says_so(stored, monkeypatch):
+    # A store closed cleanly (no -wal, no -shm) on a read-only mount fails to open with
+    # "unable to open database file": that too names the mount.
+    import sqlite3
+
+    root, _ = stored
+    real_statvfs = os.statvfs
+
+    class _ReadOnly:
+        def __init__(self, result):
+            self.f_flag = result.f_flag | os.ST_RDONLY
+
+    with SQLiteRunStore(root / DB_FILENAME, read_only=True) as store:
+        plain = store._error(sqlite3.OperationalError("unable to open database file"), "open")
+        monkeypatch.setattr(os, "statvfs", lambda p: _ReadOnly(real_statvfs(p)))
+        mounted = store._error(sqlite3.OperationalError("unable to open database file"), "open")
+    assert "Check that the directory exists and is writable" in str(plain)
+    assert "is mounted read-only: remount it writable" in str(mounted)

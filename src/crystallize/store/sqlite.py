@@ -399,18 +399,26 @@ class SQLiteRunStore(RunRows, RecordRows, PreregistrationRows, RunStore):
         elif "readonly" in message:
             hint = self._read_only_file_hint() or " Check that the directory exists and is writable."
         elif "unable to open" in message:
-            hint = " Check that the directory exists and is writable."
+            hint = (
+                self._read_only_mount_hint()
+                if _read_only_mount(self.path.parent)
+                else " Check that the directory exists and is writable."
+            )
         return StoreError(f"Run store {str(self.path)!r}: could not {action}: {message}.{hint}")
+
+    def _read_only_mount_hint(self) -> str:
+        """The advice for a store on a file system mounted read-only."""
+        return (
+            f" The file system holding {str(self.path.parent)!r} is mounted read-only: "
+            "remount it writable, or use another data directory."
+        )
 
     def _read_only_file_hint(self) -> str | None:
         """Which of the store's files (or its directory) this user cannot write, and what
         to do about it; ``None`` when it can write them all."""
         db = str(self.path)
         if _read_only_mount(self.path.parent):  # no permission change helps there
-            return (
-                f" The file system holding {str(self.path.parent)!r} is mounted read-only: "
-                "remount it writable, or use another data directory."
-            )
+            return self._read_only_mount_hint()
         if _cannot_write(db):
             return f" {db!r} is read-only for this user: make it writable, or use another data directory."
         for log in (f"{db}-wal", f"{db}-shm"):

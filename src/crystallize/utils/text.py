@@ -15,6 +15,9 @@ _BIDI = "\u202a-\u202e\u2066-\u2069"
 _CONTROL = f"[\x00-\x1f\x7f-\x9f{_BIDI}]"
 # The same, less tab and newline, which shown text may keep.
 _UNPRINTABLE = f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]"
+# What a name shown on one line escapes: the controls, and lone surrogates (text decoded
+# with surrogateescape), which no output encoding can write.
+_NOT_ON_ONE_LINE = f"[\x00-\x1f\x7f-\x9f{_BIDI}\ud800-\udfff]"
 
 
 @cache
@@ -45,8 +48,9 @@ def one_line(text: object) -> str:
     """``str(text)`` with every control character written as an escape, newline and tab
     included (``\\n``, ``\\t``): a name shown in a table cell or a heading, where a
     line break or a tab would break the layout and a terminal escape would drive the
-    terminal."""
-    return _compiled(_CONTROL).sub(lambda match: _escaped(match.group()), str(text))
+    terminal. A lone surrogate is written as its escape too (``\\ud800``), as
+    ``to_json`` writes it: printing it would fail under any encoding."""
+    return _compiled(_NOT_ON_ONE_LINE).sub(lambda match: _escaped(match.group()), str(text))
 
 
 _SURROGATE = "[\ud800-\udfff]"

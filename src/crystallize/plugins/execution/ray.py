@@ -241,7 +241,8 @@ class RayExecution(ExecutionPlugin):
             a single replicate. When a run starts, a resource the cluster has less of
             than one replicate asks for gives a :class:`RuntimeWarning`: Ray keeps such
             tasks waiting until a node that has it joins.
-        max_retries: times Ray retries a task whose worker process died.
+        max_retries: times Ray retries a task whose worker process died (``-1``: for
+            ever, as in Ray).
         batch_size: replicates per task; ``None`` picks about four tasks per cluster CPU
             so scheduling overhead stays small next to the work.
         init_kwargs: extra keyword arguments for ``ray.init``.
@@ -264,13 +265,12 @@ class RayExecution(ExecutionPlugin):
         batch_size: int | None = None,
         init_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
-        if batch_size is not None and not _whole(batch_size, at_least=1):
-            raise ValueError(f"batch_size must be a whole number >= 1 or None, got {batch_size!r}")
-        if not _whole(max_retries, at_least=0):
-            raise ValueError(f"max_retries must be a whole number >= 0, got {max_retries!r}")
-        if num_cpus is not None and not _whole(num_cpus, at_least=1):
+        if batch_size is not None:
+            batch_size = _whole(batch_size, at_least=1, name="batch_size")
+        max_retries = _whole(max_retries, at_least=-1, name="max_retries")  # -1: for ever, as in Ray
+        if num_cpus is not None:
             # 0 would start an instance on which no replicate's task (1 CPU) ever runs.
-            raise ValueError(f"num_cpus must be a whole number >= 1 or None, got {num_cpus!r}")
+            num_cpus = _whole(num_cpus, at_least=1, name="num_cpus")
         if address is not None and not isinstance(address, str):
             raise TypeError(
                 f"address must be a string such as 'auto', 'host:6379' or 'ray://host:10001', "
@@ -443,9 +443,22 @@ class RayExecution(ExecutionPlugin):
         return [failed(rep, reason, type(exc).__name__) for rep in batch]
 
 
-def _whole(value: Any, *, at_least: int) -> bool:
-    """Whether ``value`` is an int (not a bool) of at least ``at_least``."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= at_least
+def _whole(value: Any, *, at_least: int, name: str) -> int:
+    """``value`` as an int (a NumPy integer too, never a bool) of at least ``at_least``.
+
+    Raises:
+        ValueError: naming the argument ``name``, for anything else.
+    """
+    import operator
+
+    try:
+        number = operator.index(value)
+    except TypeError:
+        number = None
+    if number is None or isinstance(value, bool) or number < at_least:
+        none = " or None" if name != "max_retries" else ""
+        raise ValueError(f"{name} must be a whole number >= {at_least}{none}, got {value!r}")
+    return number
 
 
 def _connection_error(address: str | None, exc: Exception) -> ClusterConnectionError:

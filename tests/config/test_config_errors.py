@@ -85,6 +85,23 @@ def test_ranker_naming_a_verifier_says_what_a_ranker_is(make_folder):
     assert "def by_p(result): return result['p_value']" in message
 
 
+def test_a_verifier_metric_the_hypothesis_does_not_hand_it_is_a_config_error(make_folder):
+    # Was a bare ValueError from Hypothesis(), with no file, field or line.
+    folder = make_folder(
+        "demo",
+        """
+        datasource: numbers
+        steps: [total]
+        treatments: {t: {}}
+        hypotheses:
+          - {name: h, verifier: {paired_t_test: {metric: other}}, metrics: total}
+        """,
+    )
+    message = _error(folder)
+    assert "config.yaml: hypotheses[0]: The verifier tests metric 'other'" in message
+    assert "add 'other' to the hypothesis' metrics" in message and "(line 6)" in message
+
+
 def test_missing_module_file_is_named(make_folder):
     message = _error(make_folder("demo", "datasource: numbers\nsteps: [total]\n", steps=None))
     assert "steps[0]: no step named 'total': steps.py does not exist in" in message

@@ -352,7 +352,13 @@ class Builder:
         verifier = self._make_verifier(path + ("verifier",), factory, call)
         if verifier is None:
             return None
-        return Hypothesis(verifier=verifier, metrics=spec.metrics, ranker=ranker, name=spec.name, correction=spec.correction)
+        try:
+            return Hypothesis(
+                verifier=verifier, metrics=spec.metrics, ranker=ranker, name=spec.name, correction=spec.correction
+            )
+        except (TypeError, ValueError) as exc:  # the parts disagree (a verifier metric not in metrics:)
+            self.problem(path, str(exc))
+            return None
 
 
 def build_plugins(spec: PluginsSpec) -> list[BasePlugin]:

@@ -298,7 +298,7 @@ class Experiment:
             problems += _duplicates("hypothesis", [h.name for h in self.hypotheses])
         if problems:
             raise ExperimentValidationError(
-                f"Experiment {shown_name(self.name)} is not valid: " + "; ".join(problems)
+                f"Experiment {shown_name(self.name)} is not valid: " + "; ".join(map(_clause, problems))
             )
         for message in shadowed:
             warnings.warn(message, UserWarning, stacklevel=user_stacklevel())
@@ -490,6 +490,11 @@ def too_many_replicates(replicates: int) -> str:
         f"replicates must be at most {MAX_REPLICATES:,} (a run keeps every replicate's record in "
         f"memory), got {replicates:,}"
     )
+
+
+def _clause(problem: str) -> str:
+    """``problem`` without its closing full stop, to join with ``"; "`` (an ellipsis stays)."""
+    return problem[:-1] if problem.endswith(".") and not problem.endswith("..") else problem
 
 
 def _as_count(value: Any) -> Any:

@@ -26,6 +26,17 @@ def test_main_returns_the_exit_code(make_experiment, capsys):
     assert main(["--help"]) == 0
 
 
+def test_version_flag_and_python_dash_m(capsys):
+    from crystallize import __version__
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"crystallize {__version__}\n"
+    assert main(["-V"]) == 0
+    assert capsys.readouterr().out == f"crystallize {__version__}\n"
+    done = subprocess.run([sys.executable, "-m", "crystallize", "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == f"crystallize {__version__}\n", done.stderr
+
+
 def test_commands_do_not_import_textual(make_experiment):
     make_experiment("numbers")
     code = (

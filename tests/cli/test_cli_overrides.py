@@ -96,6 +96,11 @@ def test_unknown_context_key_warns(capsys):
     assert "did you mean 'delta'" in capsys.readouterr().err.lower()
 
 
+def test_a_misspelt_run_setting_suggests_the_setting(capsys):
+    apply_settings([_experiment()], RunSettings(parse_assignments(["replicats=5"])))
+    assert "did you mean 'replicates'" in capsys.readouterr().err.lower()
+
+
 def test_executor_settings_build_the_right_plugin():
     experiment = _experiment()
     assert execution_plugin(experiment) is None

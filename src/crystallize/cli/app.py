@@ -18,7 +18,9 @@ RICH_HELP_MIN_WIDTH = 80
 HELP = (
     "Run and inspect Crystallize experiments.\n\n"
     "Experiments are the folders experiments/**/config.yaml under the current directory "
-    "(or a path you give). Without a command, the interactive interface opens."
+    "(every **/config.yaml when there is no experiments/ folder); commands that take an "
+    "experiment also take a path to its folder. Without a command, the interactive "
+    "interface opens."
 )
 
 _Function = TypeVar("_Function", bound=Callable[..., Any])
@@ -38,9 +40,21 @@ def command_help(text: str) -> Callable[[_Function], _Function]:
     return decorate
 
 
+def _print_version(value: bool) -> None:
+    """``--version``: print the installed version and stop."""
+    if value:
+        from crystallize import __version__
+
+        print(f"crystallize {__version__}")
+        raise typer.Exit()
+
+
 def _root(
     ctx: typer.Context,
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_print_version, is_eager=True, help="Show the version and exit."
+    ),
 ) -> None:
     """Run and inspect Crystallize experiments."""
     if debug:

@@ -49,6 +49,9 @@ _PLUGIN_KEYS = {
     "logging": ("verbose", "log_level"),
 }
 _SHORT_KEYS = {"seed": ("seed", "seed"), "auto_seed": ("seed", "auto_seed")}
+#: The run settings ``--set`` takes besides context values (``replicats`` gets "did you
+#: mean 'replicates'?").
+_SETTINGS = frozenset({"replicates", *_SHORT_KEYS})
 
 
 @dataclass(frozen=True)
@@ -342,7 +345,7 @@ def _warn_unused(experiments: Sequence[Experiment], key: str) -> None:
         print(
             printable(
                 f"warning: --set {key}: no step parameter, treatment or initial_ctx of "
-                f"{names} uses '{key}'; setting it anyway.{suggest(key, used)}"
+                f"{names} uses '{key}'; setting it anyway.{suggest(key, used | _SETTINGS)}"
             ),
             file=sys.stderr,
         )

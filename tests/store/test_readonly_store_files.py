@@ -166,10 +166,8 @@ def test_a_refused_write_names_the_file_this_user_cannot_write(stored, monkeypat
     assert "Check that the directory" not in str(refusal.value)
 
 
-def test_a_write_refused_on_a_read_only_mount_says_so(stored, monkeypatch):
-    # Was "'crystallize.db' is read-only for this user: make it writable", which no
-    # permission change fixes on a file system mounted read-only.
-    root, run_id = stored
+def _mount_read_only(monkeypatch) -> None:
+    """Make ``os.statvfs`` report every file system as mounted read-only."""
     real_statvfs = os.statvfs
 
     class _ReadOnly:
@@ -177,6 +175,13 @@ def test_a_write_refused_on_a_read_only_mount_says_so(stored, monkeypatch):
             self.f_flag = result.f_flag | os.ST_RDONLY
 
     monkeypatch.setattr(os, "statvfs", lambda p: _ReadOnly(real_statvfs(p)))
+
+
+def test_a_write_refused_on_a_read_only_mount_says_so(stored, monkeypatch):
+    # Was "'crystallize.db' is read-only for this user: make it writable", which no
+    # permission change fixes on a file system mounted read-only.
+    root, run_id = stored
+    _mount_read_only(monkeypatch)
     with (
         SQLiteRunStore(root / DB_FILENAME, read_only=True) as store,
         pytest.raises(StoreError, match="is mounted read-only: remount it writable, or use another data directory"),
@@ -190,15 +195,9 @@ def test_a_store_that_cannot_be_opened_on_a_read_only_mount_says_so(stored, monk
     import sqlite3
 
     root, _ = stored
-    real_statvfs = os.statvfs
-
-    class _ReadOnly:
-        def __init__(self, result):
-            self.f_flag = result.f_flag | os.ST_RDONLY
-
     with SQLiteRunStore(root / DB_FILENAME, read_only=True) as store:
         plain = store._error(sqlite3.OperationalError("unable to open database file"), "open")
-        monkeypatch.setattr(os, "statvfs", lambda p: _ReadOnly(real_statvfs(p)))
+        _mount_read_only(monkeypatch)
         mounted = store._error(sqlite3.OperationalError("unable to open database file"), "open")
     assert "Check that the directory exists and is writable" in str(plain)
     assert "is mounted read-only: remount it writable" in str(mounted)

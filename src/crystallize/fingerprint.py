@@ -408,8 +408,9 @@ def _warn_undigestable(value: Any, path: str) -> None:
 #: Crystallize that changes the digest of unchanged code: each run's spec records it
 #: (under :data:`DIGEST_SCHEME_KEY`), so a resume can tell code digests of an earlier
 #: scheme from a change to the user's code. Runs stored before it existed have none.
-#: 2: constants of other number types (NumPy scalars, ``Decimal``), enum members, dates
-#: and paths, closure variables of any type and modules imported inside a function count.
+#: 2: constants of other number types (NumPy scalars, ``Decimal``), enum members, dates,
+#: times and UUIDs (not paths), closure variables of any type and modules imported inside
+#: a function count.
 CODE_DIGEST_SCHEME = 2
 #: The spec key holding :data:`CODE_DIGEST_SCHEME`; no part of the :func:`fingerprint`.
 DIGEST_SCHEME_KEY = "code_digests"

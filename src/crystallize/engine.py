@@ -39,6 +39,7 @@ from crystallize.lifecycle import (
     start_plugins,
     status_of,
 )
+from crystallize.metric_watch import HypothesisMetricWatch
 from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateRecord
 from crystallize.replicate import ReplicateOutcome, ReplicateRunner, baseline_condition, code_digest
@@ -315,6 +316,9 @@ def iter_run(
         try:  # from here on, whatever goes wrong ends the run (and frees its store)
             keep = session.keep_in_memory
             records = [keep(r) for r in session.loaded]
+            watch = HypothesisMetricWatch(experiment.hypotheses, names, session.warn)
+            for loaded in session.loaded:
+                watch.see(loaded)
             if on_resumed is not None and session.loaded:
                 on_resumed(session.loaded)
             experiment.artifact_location = session.location
@@ -340,6 +344,8 @@ def iter_run(
                 records.append(keep(item))
                 session.add(item)
                 dispatch(item)
+                if not watch.done:
+                    watch.see(item)
                 if session.cache is not None:
                     cache_hits += sum(step.cache_hit for step in item.steps)
                 if fail_fast and item.error is not None:

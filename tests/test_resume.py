@@ -365,3 +365,21 @@ def test_a_run_missing_one_of_its_files_is_not_resumed(tmp_path, monkeypatch, ca
     Path("data/pruned/v0/baseline/1/seed.txt").unlink()
     assert build().run(strategy="resume").run_id != first.run_id
     assert "seed.txt, which it wrote, is gone" in caplog.text
+
+
+def test_resume_of_a_run_this_process_still_streams_points_at_the_stream():
+    from crystallize.store import RunInProgressError
+
+    first = _live_build()
+    stream = iter(first.stream())
+    next(stream)  # a notebook cell peeking at the first record, left open
+    try:
+        with pytest.raises(RunInProgressError) as raised:
+            _live_build().run(strategy="resume")  # a later cell, a new Experiment object
+        message = str(raised.value)
+        assert "this process is still running it" in message and "stream.close()" in message
+        assert "kill" not in message and "stop that process" not in message
+    finally:
+        stream.close()
+    resumed = _live_build().run(strategy="resume")
+    assert resumed.info["resumed"] >= 1

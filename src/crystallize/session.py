@@ -348,8 +348,10 @@ class RunSession:
         or another run of this one), so it is never computed twice at once."""
         if self._is_live(run):
             from crystallize.store import RunInProgressError
+            from crystallize.store.liveness import hostname
 
-            raise RunInProgressError(run, time.time() - run.heartbeat_at)
+            here = run.pid == os.getpid() and run.hostname == hostname()
+            raise RunInProgressError(run, time.time() - run.heartbeat_at, in_this_process=here)
 
     def _resumable(self, spec: dict[str, Any], digest: str) -> RunInfo | None:
         assert self.store is not None

@@ -42,10 +42,20 @@ class RunInProgressError(StoreError):
         run: the stored run (its ``pid`` and ``hostname`` name the driver).
     """
 
-    def __init__(self, run: RunInfo, heartbeat_age: float) -> None:
+    def __init__(self, run: RunInfo, heartbeat_age: float, *, in_this_process: bool = False) -> None:
         from crystallize.store.liveness import stop_hint
 
         self.run = run
+        if in_this_process:  # stopping "that process" would stop the caller (a notebook's kernel)
+            super().__init__(
+                f"Cannot resume run {run.run_id} of '{run.experiment}': this process is still "
+                "running it, from another Experiment object (a stream() that was not read to "
+                "the end, or a run in another thread), and resuming it now would compute its "
+                "missing replicates a second time. Close that stream (stream.close()) or read it "
+                "out, or let the other run finish, then resume; or use strategy='rerun' to start "
+                "a new run."
+            )
+            return
         super().__init__(
             f"Cannot resume run {run.run_id} of '{run.experiment}': it is still running in "
             f"process {run.pid} on {run.hostname} (last heartbeat {heartbeat_age:.0f} s ago), "

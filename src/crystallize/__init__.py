@@ -36,7 +36,14 @@ from crystallize.exceptions import (
     WorkerStartError,
 )
 from crystallize.experiment import Experiment
-from crystallize.hypothesis import Hypothesis, HypothesisResult, Verifier, hypothesis, verifier
+from crystallize.hypothesis import (
+    Hypothesis,
+    HypothesisResult,
+    MetricSamples,
+    Verifier,
+    hypothesis,
+    verifier,
+)
 from crystallize.pipeline import Pipeline
 from crystallize.pipeline_step import PipelineStep, pipeline_step
 from crystallize.plugins import (
@@ -109,6 +116,7 @@ __all__ = [
     "HypothesisResult",
     "InsufficientSamplesError",
     "LoggingPlugin",
+    "MetricSamples",
     "MissingContextKeyError",
     "MissingMetricError",
     "MissingParameterError",

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
 
-from crystallize.exceptions import MissingMetricError
+from crystallize.exceptions import MissingMetricError, VerificationError
 from crystallize.utils.importing import factory_reference, import_qualname, rebuild_from_factory
 from crystallize.utils.text import exception_summary
 
@@ -460,8 +460,10 @@ class Hypothesis:
         """Verify every treatment against ``baseline`` and rank them.
 
         Raises :class:`MissingMetricError` when a metric was recorded by no condition at
-        all; a verifier that raises, or a metric missing in one treatment, becomes an
-        ``{"error": ...}`` entry for that treatment.
+        all; a verifier that raises or returns a numeric ``p_value`` outside [0, 1] (a
+        :class:`VerificationError`), or a metric missing in one treatment, becomes an
+        ``{"error": ...}`` entry for that treatment, and the others are still verified
+        (and corrected together).
         """
         recorded = set(baseline).union(*(set(m) for m in treatments.values()))
         for metric in self.metrics:
@@ -473,7 +475,9 @@ class Hypothesis:
             try:
                 base = self._select("baseline", baseline)
                 output = self.verifier(base, self._select(f"'{tname}'", metrics))
-                results[tname] = verifier_output(verifier_name, output)
+                output = verifier_output(verifier_name, output)
+                _check_p_values(output, self.name, verifier_name, tname)
+                results[tname] = output
             except Exception as exc:  # one bad treatment must not sink the others
                 results[tname] = {"error": exception_summary(exc)}
         if self.correction:
@@ -631,6 +635,27 @@ def _p_value_slots(output: dict[str, Any]) -> list[dict[str, Any]]:
     return [v for v in output.values() if isinstance(v, dict) and _as_p_value(v.get("p_value")) is not None]
 
 
+def _check_p_values(output: dict[str, Any], hypothesis: str, verifier_name: str, treatment: str) -> None:
+    """Raise :class:`~crystallize.exceptions.VerificationError` when a numeric ``p_value``
+    of one treatment's verifier ``output`` (flat, or per metric ``{metric: {...}}``) lies
+    outside [0, 1]: 1.5, -0.1 or inf is no probability, so no verdict, ranking or
+    correction may rest on it. NaN (a test undefined for its data) is allowed; a
+    correction counts it as 1. A ``p_value`` that is no number at all is left alone, as
+    the default ranker and the corrections skip it.
+    """
+    for slot in _p_value_slots(output):
+        p = _as_p_value(slot["p_value"])
+        if p is None or math.isnan(p) or 0.0 <= p <= 1.0:
+            continue
+        where = "" if slot is output else next(f" (metric '{m}')" for m, v in output.items() if v is slot)
+        raise VerificationError(
+            f"Hypothesis '{hypothesis}': verifier '{verifier_name}' returned p_value {p!r} for treatment "
+            f"'{treatment}'{where}, but a p-value must lie in [0, 1] (or be NaN when the test "
+            "is undefined). Fix the verifier so 'p_value' is a probability; no verdict was "
+            "drawn for this treatment."
+        )
+
+
 def _apply_correction(results: dict[str, dict[str, Any]], method: str, alpha: float = 0.05) -> None:
     """Adjust every p-value of the family: all treatments × metrics of one hypothesis.
 
@@ -690,4 +715,11 @@ def hypothesis(
     return decorate
 
 
-__all__ = ["Hypothesis", "HypothesisResult", "Verifier", "hypothesis", "verifier"]
+__all__ = [
+    "Hypothesis",
+    "HypothesisResult",
+    "MetricSamples",
+    "Verifier",
+    "hypothesis",
+    "verifier",
+]

@@ -140,10 +140,30 @@ def check_n_resamples(n_resamples: Any, test: str) -> int:
     return int(n_resamples)
 
 
+def check_metric(metric: Any, test: str) -> str | None:
+    """Return ``metric`` if it is ``None`` (test every metric) or a non-empty string,
+    else raise: one verifier tests one metric, so a list of names is refused too."""
+    if metric is None or (isinstance(metric, str) and metric):
+        return metric
+    if isinstance(metric, list | tuple | set | frozenset):
+        hint = (
+            "A verifier tests one metric (or every metric the hypothesis hands it, with "
+            "metric=None): list several in the hypothesis' metrics=[...] instead."
+        )
+    else:
+        hint = f"Pass a metric name, e.g. {test}(metric=\"accuracy\"), or None to test every metric."
+    raise _bad_argument(
+        test, "metric", metric,
+        f"metric must be a non-empty metric name (a str) or None, got "
+        f"{type(metric).__name__} {metric!r}. {hint}",
+    )
+
+
 #: Checks applied to every built-in verifier that has an argument of that name.
 COMMON_CHECKS: dict[str, ArgumentCheck] = {
     "alpha": check_alpha,
     "alternative": check_alternative,
+    "metric": check_metric,
     "n_resamples": check_n_resamples,
     "seed": check_seed,
 }
@@ -215,6 +235,7 @@ __all__ = [
     "check_arguments",
     "check_choice",
     "check_flag",
+    "check_metric",
     "check_n_resamples",
     "check_seed",
 ]

@@ -57,11 +57,13 @@ _BOOTSTRAP_CI = "difference in means (percentile bootstrap)"
 SMALL_SAMPLE_CI = 10
 
 
-def _small_sample_ci_note(n: int) -> list[str]:
+def _small_sample_ci_note(n: int, ci: tuple[float, float]) -> list[str]:
     """A warning for a percentile-bootstrap ``ci`` computed from ``n`` values (per
-    condition or pair) when ``n`` is small enough for it to be too narrow."""
+    condition or pair) when ``n`` is small enough for it to be too narrow; none when no
+    interval was computed (``ci`` is ``(nan, nan)``, as with a single value)."""
     return small_sample_ci_note(
         n,
+        ci=ci,
         interval="percentile-bootstrap",
         below=SMALL_SAMPLE_CI,
         coverage="by simulation a nominal 95% one covered 73-79% at 3 values and 83-87% at 4-5",
@@ -150,7 +152,7 @@ def mann_whitney(
             n_resamples=n_resamples,
             seed=seed,
         )
-        notes += tied + _small_sample_ci_note(min(b.size, t.size))
+        notes += tied + _small_sample_ci_note(min(b.size, t.size), ci)
         return finish(result, res.pvalue, alpha, notes)
 
     return per_metric(
@@ -269,7 +271,7 @@ def wilcoxon(
             n_resamples=n_resamples,
             seed=seed,
         )
-        notes += tied + _small_sample_ci_note(min(b.size, t.size))
+        notes += tied + _small_sample_ci_note(min(b.size, t.size), ci)
         return finish(result, res.pvalue, alpha, notes, pairing)
 
     return per_metric(

@@ -58,7 +58,15 @@ SMALL_SAMPLE_BOOTSTRAP = 15
 RESAMPLE_BATCH_VALUES = 2**22
 
 
-def small_sample_ci_note(n: int, *, interval: str, below: int, coverage: str, instead: str) -> list[str]:
+def small_sample_ci_note(
+    n: int,
+    *,
+    interval: str,
+    below: int,
+    coverage: str,
+    instead: str,
+    ci: Sequence[float] | None = None,
+) -> list[str]:
     """A ``SmallSampleWarning`` for a bootstrap ``ci`` computed from ``n`` values (per
     condition or pair), when ``n < below``, the size under which such intervals were
     measured to be too narrow.
@@ -69,8 +77,11 @@ def small_sample_ci_note(n: int, *, interval: str, below: int, coverage: str, in
         below: the size from which no warning is given.
         coverage: the measured coverage to quote (``"a 95% one covered 79% at 3 values"``).
         instead: what to use instead.
+        ci: the interval itself, when at hand: a NaN end means none was computed (a
+            condition with a single value, or data BCa cannot handle), so there is no
+            interval to warn about and no warning is given.
     """
-    if n >= below:
+    if n >= below or (ci is not None and any(math.isnan(end) for end in ci)):
         return []
     return [
         f"SmallSampleWarning: the ci is a {interval} interval from {n} value(s); below "
@@ -300,6 +311,7 @@ def bootstrap_ci(
                 "skewed data do worse"
             ),
             instead="Use welch_t_test's interval for the difference in means.",
+            ci=ci,
         )
         return finish(result, p_value, alpha, notes)
 

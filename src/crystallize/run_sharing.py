@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from crystallize.plugins.execution.rng_isolation import PreservedRngState
 from crystallize.plugins.seed import SeedPlugin
 
 if TYPE_CHECKING:
@@ -21,6 +22,11 @@ _DRAWING: set[RngSharing] = set()
 _LOCK = threading.Lock()
 #: Execution whose replicates run in other processes, never drawing from this one's RNGs.
 _OUT_OF_PROCESS = ("process", "ray")
+#: The :class:`CallersRngs` of each run in flight that keeps its caller's generators, by
+#: experiment (one run per Experiment object at a time), guarded by ``_LOCK``.
+_KEEPERS: dict[Any, CallersRngs] = {}
+#: How long a stopped run waits for its worker threads before saying so (seconds).
+WAIT_NOTICE_SECONDS = 1.0
 
 
 @contextlib.contextmanager
@@ -77,13 +83,105 @@ def keep_callers_rngs(experiment: Experiment, *, in_process: bool = True) -> con
     default seeding; a custom ``seed_fn`` leaves them to the user), and the code that
     called it — a step of an outer run among them — must go on drawing from its own
     stream, not the last replicate's. ``in_process=False`` (replicates in other
-    processes, which leave this one's generators alone) keeps nothing."""
+    processes, which leave this one's generators alone) keeps nothing. See
+    :class:`CallersRngs` for a run stopped while worker threads run replicates."""
     seed_plugin = experiment.get_plugin(SeedPlugin)
     if not in_process or seed_plugin is None or seed_plugin.seed_fn is not None:
         return contextlib.nullcontext()
-    from crystallize.plugins.execution.rng_isolation import PreservedRngState
+    return CallersRngs(experiment)
 
-    return PreservedRngState()
+
+class CallersRngs(PreservedRngState):
+    """The caller's generators, kept while ``experiment`` runs and put back when it ends.
+
+    A thread-execution run stopped early (Ctrl+C, an error, a ``stream()`` closed) leaves
+    the replicates its worker threads are running to finish in the background, drawing
+    from the same global generators (a thread cannot be stopped). They are handed over
+    with :func:`finish_before_restoring`. When the run raises (Ctrl+C, an error), the
+    generators are put back only once those threads have ended: put back before, their
+    draws would move them again. A second Ctrl+C (any ``KeyboardInterrupt``) during that
+    wait stops waiting; the generators are then put back at once. Nothing waits when the
+    consumer of a ``stream()`` closed it (it goes on at once, as documented; those
+    threads may then move the generators again), nor in a process whose Ctrl+C the
+    ``crystallize`` command handles: it ends the process once the run is stored, and
+    promises not to wait for those threads.
+
+    Args:
+        experiment: the experiment whose run (or ``apply()``, ``debug()``) this keeps
+            the caller's generators for.
+    """
+
+    __slots__ = ("experiment", "left_running")
+
+    def __init__(self, experiment: Experiment) -> None:
+        super().__init__()
+        self.experiment = experiment
+        self.left_running: list[threading.Thread] = []
+
+    def __enter__(self) -> None:
+        super().__enter__()
+        with _LOCK:  # an apply() of the running experiment (from a step) keeps the run's
+            _KEEPERS.setdefault(self.experiment, self)
+
+    def __exit__(self, *exc_info: object) -> None:
+        with _LOCK:
+            if _KEEPERS.get(self.experiment) is self:
+                del _KEEPERS[self.experiment]
+        # A consumer closing its stream goes on at once, as promised (GeneratorExit).
+        closed = isinstance(exc_info[1], GeneratorExit)
+        try:
+            if self.left_running and not closed and not _command_handles_interrupts():
+                _wait_for(self.left_running)
+        finally:  # also when a second Ctrl+C cut the wait short
+            self.left_running = []
+            super().__exit__(*exc_info)
+
+
+def finish_before_restoring(experiment: Experiment, threads: Iterable[threading.Thread]) -> None:
+    """Note ``threads``, still running replicates of ``experiment``'s run after it
+    stopped early, so the run waits for them before putting its caller's generators
+    back (see :class:`CallersRngs`); nothing when the run does not keep them (a custom
+    ``seed_fn``)."""
+    with _LOCK:
+        keeper = _KEEPERS.get(experiment)
+    if keeper is not None:
+        keeper.left_running.extend(threads)
+
+
+def _wait_for(threads: list[threading.Thread]) -> None:
+    """Wait for ``threads`` to end, saying so on the ``crystallize`` logger once it has
+    taken :data:`WAIT_NOTICE_SECONDS`. Joined in short slices: a Ctrl+C interrupts the
+    wait on every platform (a join without a timeout does not on Windows)."""
+    import logging
+    import time
+
+    started = time.monotonic()
+    told = False
+    for thread in threads:
+        while thread.is_alive():
+            thread.join(0.05)
+            if not told and time.monotonic() - started >= WAIT_NOTICE_SECONDS:
+                told = True
+                running = sum(t.is_alive() for t in threads)
+                logging.getLogger("crystallize").warning(
+                    "The run has stopped; waiting for the %d replicate(s) still running in "
+                    "worker threads to finish (their results are dropped), so that Python's "
+                    "random and NumPy's global generator can then be put back as they were "
+                    "before the run. Press Ctrl+C to stop waiting: the generators are then put "
+                    "back at once, and those replicates may move them again as they finish.",
+                    running,
+                )
+
+
+def _command_handles_interrupts() -> bool:
+    """True when Ctrl+C in this process is handled by the ``crystallize`` command (its
+    SIGINT handler is a method of :class:`crystallize.cli.main.StopSignals`): it ends the
+    process once an interrupted run is stored, so nothing draws from the generators after."""
+    import signal
+
+    handler = signal.getsignal(signal.SIGINT)
+    owner = getattr(handler, "__self__", None)
+    return type(owner).__name__ == "StopSignals" and type(owner).__module__ == "crystallize.cli.main"
 
 
 def loop_body_rngs(
@@ -99,7 +197,7 @@ def loop_body_rngs(
     Under thread and async execution they go on running in other threads during the
     loop body, and swapping the shared generators would land in the middle of a step.
     """
-    from crystallize.plugins.execution.rng_isolation import PreservedRngState, RngStream
+    from crystallize.plugins.execution.rng_isolation import RngStream
 
     kind = getattr(experiment.execution_plugin, "executor_type", "serial")
     if not isinstance(keeper, PreservedRngState) or kind != "serial":
@@ -107,4 +205,6 @@ def loop_body_rngs(
     return keeper.saved, RngStream()
 
 
-__all__ = ["drawing_rngs", "keep_callers_rngs", "loop_body_rngs", "record_overlap"]
+__all__ = [
+    "CallersRngs", "drawing_rngs", "finish_before_restoring", "keep_callers_rngs", "loop_body_rngs", "record_overlap",
+]

@@ -15,7 +15,12 @@ from typing import TYPE_CHECKING, Any
 from crystallize.events import QueueSink, drain
 from crystallize.exceptions import ExperimentValidationError, PicklingError, WorkerStartError
 from crystallize.plugins.execution.base import ExecutionPlugin
-from crystallize.plugins.execution.payload import check_picklable, pack_results, pickle_for_workers
+from crystallize.plugins.execution.payload import (
+    check_picklable,
+    first_from_main,
+    pack_results,
+    pickle_for_workers,
+)
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor, Future
@@ -33,10 +38,12 @@ THREAD_TASKS_PER_WORKER = 4
 WINDOWS_MAX_PROCESS_WORKERS = 61
 
 # The replicate function installed in each worker process by the pool initializer,
-# or the reason it could not be installed (reported by the first task), and where the
-# worker notes which replicate of each batch it is running (read if the worker dies).
+# or the reason it could not be installed (reported by the first task) and the driver's
+# advice for a name missing from __main__ (see main_advice), and where the worker notes
+# which replicate of each batch it is running (read if the worker dies).
 _worker_fn: Callable[[int], Any] | None = None
 _install_error: str | None = None
+_main_advice: str | None = None
 _progress: Any = None
 
 
@@ -123,12 +130,13 @@ def stop_processes(processes: Iterable[Any], seconds: float = STOP_SECONDS) -> N
             process.join(max(0.0, deadline - time.monotonic()))
 
 
-def _install(payload: bytes, progress: Any) -> None:
-    global _worker_fn, _install_error, _progress
+def _install(payload: bytes, progress: Any, main_advice: str | None = None) -> None:
+    global _worker_fn, _install_error, _main_advice, _progress
     import pickle
 
     exit_with_parent()
     _progress = progress
+    _main_advice = main_advice
     try:
         _worker_fn = pickle.loads(payload)
     except Exception as exc:  # reported by _run_batch: a raising initializer breaks the pool
@@ -142,11 +150,7 @@ def _run_batch(index: int, replicates: Sequence[int]) -> tuple[float, bytes]:
     from time import perf_counter
 
     if _worker_fn is None:
-        raise PicklingError(
-            "A worker process could not load the experiment sent to it "
-            f"({_install_error}). Make sure steps, datasources and the modules they live in "
-            "can be imported by worker processes."
-        )
+        raise PicklingError(load_failed_message(_install_error, _main_advice))
     progress = _progress
     results = []
     started = perf_counter()
@@ -259,9 +263,13 @@ class ParallelExecution(ExecutionPlugin):
         self.executor_type = executor_type
 
     def before_run(self, experiment: Experiment) -> None:
-        """With processes: refuse, before the run is stored, what cannot be pickled."""
+        """With processes: refuse, before the run is stored, what cannot be pickled, and
+        under ``spawn`` or ``forkserver`` in an interactive session (a notebook,
+        ``python -c``, the REPL), a step, datasource or other part defined there (see
+        :func:`check_main_parts`)."""
         if self.executor_type == "process":
             check_picklable(experiment)
+            check_main_parts(experiment)
 
     @property
     def workers(self) -> int:
@@ -276,11 +284,13 @@ class ParallelExecution(ExecutionPlugin):
     ) -> Iterator[Any]:
         """Yield each replicate's records as they finish (see :meth:`ExecutionPlugin.iter_results`)."""
         if self.executor_type == "thread":
-            yield from self._iter_threads(replicate_fn, replicates)
+            yield from self._iter_threads(experiment, replicate_fn, replicates)
         else:
             yield from self._iter_processes(experiment, replicate_fn, replicates)
 
-    def _iter_threads(self, replicate_fn: Callable[[int], Any], replicates: Sequence[int]) -> Iterator[Any]:
+    def _iter_threads(
+        self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
+    ) -> Iterator[Any]:
         import queue
         from concurrent.futures import ThreadPoolExecutor
 
@@ -299,6 +309,13 @@ class ParallelExecution(ExecutionPlugin):
             yield from _as_completed(pool, first, _one_result, events=events, more=lambda: submit(1))
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+            # Stopped early, threads still run a replicate (all ended otherwise): the run
+            # puts its caller's generators back once they end, not while they draw.
+            running = [thread for thread in getattr(pool, "_threads", ()) if thread.is_alive()]
+            if running and not _EXITING:
+                from crystallize.run_sharing import finish_before_restoring
+
+                finish_before_restoring(experiment, running)
 
     def _iter_processes(
         self, experiment: Experiment, replicate_fn: Callable[[int], Any], replicates: Sequence[int]
@@ -337,7 +354,8 @@ class ParallelExecution(ExecutionPlugin):
         with starting_processes(workers):
             progress = RawArray("i", max(1, len(replicates)))  # a batch holds at least one
             pool = ProcessPoolExecutor(
-                workers, mp_context=start_context(), initializer=_install, initargs=(payload, progress)
+                workers, mp_context=start_context(), initializer=_install,
+                initargs=(payload, progress, main_advice(start_context().get_start_method())),
             )
 
         def unpack(future: Future) -> list[Any]:
@@ -386,6 +404,78 @@ class ParallelExecution(ExecutionPlugin):
         if broken and not suspects:
             raise RuntimeError(died_early_message(start_context().get_start_method()))
         return suspects, rest + list(batcher.todo)
+
+
+def interactive_main() -> bool:
+    """True when this process's ``__main__`` has no file to import it from and no module
+    name: a notebook, ``python -c``, the REPL. Worker processes started with ``spawn`` or
+    ``forkserver`` then start without it, and cannot load anything defined there."""
+    main = sys.modules.get("__main__")
+    if main is None or getattr(getattr(main, "__spec__", None), "name", None):
+        return False  # (python -m: the workers import it by name)
+    return getattr(main, "__file__", None) is None
+
+
+def _interactive_message(start_method: str, what: str) -> str:
+    return (
+        f"{what} This program runs interactively (a notebook, python -c or the REPL: its "
+        f"__main__ has no file), and worker processes started with the '{start_method}' start "
+        "method cannot load functions or classes defined in a notebook or interactive session. "
+        "Move the steps and datasources (and whatever else they use from it) into a .py module "
+        "and import them from there, or use ParallelExecution(executor_type='thread'), or the "
+        "'fork' start method where the platform has it (multiprocessing.set_start_method('fork'); "
+        "not on Windows, and not safe on macOS with some libraries)."
+    )
+
+
+def check_main_parts(experiment: Experiment) -> None:
+    """Under ``spawn`` or ``forkserver`` in an interactive session (see
+    :func:`interactive_main`), raise :class:`PicklingError` naming the first part of
+    ``experiment`` that refers to something defined there, before the run is stored or a
+    worker started. Otherwise costs a few attribute lookups (once per run)."""
+    method = start_context().get_start_method()
+    if method == "fork" or not interactive_main():
+        return
+    found = first_from_main(experiment)
+    if found is not None:
+        part, name = found
+        raise PicklingError(_interactive_message(
+            method,
+            f"Process execution cannot send {part} to worker processes: it uses '{name}', "
+            "defined in __main__. Nothing was run or stored.",
+        ))
+
+
+def main_advice(start_method: str) -> str | None:
+    """What a worker process says when something the experiment uses is missing from its
+    ``__main__`` (``AttributeError: module '__main__' has no attribute ...``), worked
+    out by the driver, which knows its own ``__main__``; ``None`` under ``fork``."""
+    if start_method == "fork":
+        return None
+    if interactive_main():
+        return _interactive_message(start_method, "It is defined in __main__.")
+    return (
+        f"It is defined in __main__, the script that started the run, but not where worker "
+        f"processes see it: under the '{start_method}' start method they import that script "
+        "again without running its if __name__ == \"__main__\": block, so a step, datasource "
+        "or class defined inside that block (or added to the module while it runs) is missing. "
+        "Define it at module scope, outside the block, or in a module of its own."
+    )
+
+
+def load_failed_message(install_error: str | None, advice: str | None = None) -> str:
+    """The error of a worker process that could not load the experiment sent to it
+    (``install_error``: why); ``advice`` (see :func:`main_advice`) is added when a name
+    was missing from ``__main__``."""
+    message = f"A worker process could not load the experiment sent to it ({install_error})."
+    # The driver's __main__ is __mp_main__ in a worker that imported the script again.
+    missing = ("module '__main__' has no attribute", "module '__mp_main__' has no attribute")
+    if advice is not None and install_error is not None and any(m in install_error for m in missing):
+        return f"{message} {advice}"
+    return (
+        f"{message} Make sure steps, datasources and the modules they live in can be "
+        "imported by worker processes."
+    )
 
 
 def died_early_message(start_method: str) -> str:
@@ -520,7 +610,8 @@ def run_alone(
             with starting_processes(batch, lambda these=started: [process for _, process, _ in these]), forking():
                 for replicate in replicates[first : first + batch]:
                     receive, send = context.Pipe(duplex=False)
-                    process = context.Process(target=_alone, args=(payload, replicate, send))
+                    advice = main_advice(context.get_start_method())
+                    process = context.Process(target=_alone, args=(payload, replicate, send, advice))
                     process.start()
                     send.close()
                     started.append((replicate, process, receive))
@@ -551,8 +642,8 @@ def _outcome_of(replicate_fn: Callable[[int], Any], replicate: int, process: Any
     return pickle.loads(value[1])
 
 
-def _alone(payload: bytes, replicate: int, conn: Any) -> None:
-    _install(payload, [0])
+def _alone(payload: bytes, replicate: int, conn: Any, advice: str | None = None) -> None:
+    _install(payload, [0], advice)
     try:
         outcome = (True, _run_batch(0, [replicate]))
     except BaseException as exc:  # KeyboardInterrupt too: the driver raises it, as from a pool
@@ -608,7 +699,9 @@ def _as_completed(
     Stopped early (Ctrl+C, an error, a consumer that stops reading), it does not wait for
     the replicates in flight, whose results would be thrown away: what has not started is
     cancelled, worker processes are stopped, and worker threads finish their current
-    replicate in the background.
+    replicate in the background (a thread run hands them to the run, which waits for
+    them before putting its caller's random generators back: see
+    :class:`~crystallize.run_sharing.CallersRngs`).
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 

@@ -125,13 +125,7 @@ def _pickling_error(culprit: str | None, exc: Exception, workers: tuple[str, str
 def _first_unpicklable(experiment: Experiment) -> tuple[str, Exception] | None:
     import pickle
 
-    candidates: list[tuple[str, Any]] = [("datasource " + _label(experiment.datasource), experiment.datasource)]
-    steps = experiment.pipeline.steps if experiment.pipeline is not None else []
-    candidates += [(f"step '{_label(step)}' (position {i})", step) for i, step in enumerate(steps)]
-    candidates += [(f"context key '{key}' in initial_ctx", value) for key, value in experiment.initial_ctx.items()]
-    candidates += [(f"treatment '{t.name}'", t) for t in experiment.treatments]
-    candidates += [(f"plugin {type(p).__name__}", p) for p in experiment.worker_plugins()]
-    for label, obj in candidates:
+    for label, obj in _parts(experiment):
         try:
             pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as exc:
@@ -139,8 +133,58 @@ def _first_unpicklable(experiment: Experiment) -> tuple[str, Exception] | None:
     return None
 
 
+def _parts(experiment: Experiment) -> list[tuple[str, Any]]:
+    """``(label, object)`` for each part of ``experiment`` sent to workers, as errors name it."""
+    parts: list[tuple[str, Any]] = [("datasource " + _label(experiment.datasource), experiment.datasource)]
+    steps = experiment.pipeline.steps if experiment.pipeline is not None else []
+    parts += [(f"step '{_label(step)}' (position {i})", step) for i, step in enumerate(steps)]
+    parts += [(f"context key '{key}' in initial_ctx", value) for key, value in experiment.initial_ctx.items()]
+    parts += [(f"treatment '{t.name}'", t) for t in experiment.treatments]
+    parts += [(f"plugin {type(p).__name__}", p) for p in experiment.worker_plugins()]
+    return parts
+
+
+def first_from_main(experiment: Experiment) -> tuple[str, str] | None:
+    """``(part, name)`` for the first part of ``experiment`` (as errors name it) whose
+    pickle refers to something defined in ``__main__``, and that thing's name; ``None``
+    when no part does. Worker processes that cannot import the driver's ``__main__``
+    (an interactive session under ``spawn``) cannot load such a part. Pickles each part
+    once: call it once per run, only when that can happen."""
+    import io
+    import pickle
+    import types
+
+    from crystallize.utils.importing import rebuild_from_factory
+
+    class Found(Exception):
+        pass
+
+    class Finder(pickle.Pickler):
+        def reducer_override(self, obj: Any) -> Any:
+            if isinstance(obj, (type, types.FunctionType)):
+                if getattr(obj, "__module__", None) == "__main__":
+                    raise Found(getattr(obj, "__qualname__", None) or repr(obj))
+            elif type(obj).__module__.startswith("crystallize."):  # steps, datasources, verifiers
+                try:  # they refer to their factory by module name, a string
+                    reduced = obj.__reduce_ex__(pickle.HIGHEST_PROTOCOL)
+                except Exception:
+                    return NotImplemented
+                if isinstance(reduced, tuple) and reduced[0] is rebuild_from_factory and reduced[1][0] == "__main__":
+                    raise Found(reduced[1][1])
+            return NotImplemented
+
+    for label, obj in _parts(experiment):
+        try:
+            Finder(io.BytesIO(), protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+        except Found as found:
+            return label, str(found)
+        except Exception:  # not picklable at all: check_picklable says so
+            continue
+    return None
+
+
 def _label(obj: Any) -> str:
     return str(getattr(obj, "name", None) or type(obj).__name__)
 
 
-__all__ = ["PROCESS_WORKERS", "check_picklable", "pack_results", "pickle_for_workers"]
+__all__ = ["PROCESS_WORKERS", "check_picklable", "first_from_main", "pack_results", "pickle_for_workers"]

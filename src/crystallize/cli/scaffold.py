@@ -133,13 +133,14 @@ def estimate_mean(data: list[float], *, true_mean: float = 5.0) -> tuple[list[fl
 '''
 
 
-def scaffold(name: str, example: bool = False, parent: str | Path = "experiments", project: str | Path = ".") -> Path:
+def scaffold(name: str, example: bool = False, parent: str | Path | None = None, project: str | Path = ".") -> Path:
     """Write the experiment folder ``<parent>/<name>`` and return it.
 
     Args:
         name: the experiment's name and folder name.
         example: write the example study instead of the skeleton.
-        parent: the folder to create it in (created when missing).
+        parent: the folder to create it in (created when missing); ``None`` for the
+            default, :func:`default_parent` of ``project``.
         project: the directory whose experiments are discovered; a new folder inside its
             experiments tree must not repeat the name of one already there.
 
@@ -154,6 +155,8 @@ def scaffold(name: str, example: bool = False, parent: str | Path = "experiments
             f"'{name}' cannot name an experiment: use ASCII letters (a-z, A-Z), digits, '-', '_' "
             "and '.', starting with a letter or digit (the name is also its folder's name)."
         )
+    if parent is None:
+        parent = default_parent(project)
     folder = user_path(parent, "--dir") / name
     check_new_folder(folder)
     check_name_is_free(name, folder, project)
@@ -164,6 +167,45 @@ def scaffold(name: str, example: bool = False, parent: str | Path = "experiments
     )
     write_folder(folder, {file_name: template.format(name=name) for file_name, template in files.items()})
     return folder
+
+
+def default_parent(project: str | Path = ".") -> Path:
+    """Where a new experiment goes when no folder is given (``crystallize new`` without
+    ``--dir``, ``n`` in the interface): ``<project>/experiments``, unless that folder does
+    not exist and discovery finds experiments elsewhere in the project (every
+    ``**/config.yaml``). Creating ``experiments/`` would then hide all of them from
+    discovery, which only searches ``experiments/`` once it exists; the new folder goes
+    next to them instead: in the folder holding them all (``studies/`` for
+    ``studies/a`` and ``studies/b``), else in ``project``."""
+    import os
+
+    from crystallize.config.discovery import EXPERIMENTS_DIR
+
+    base = Path(project)
+    experiments = base / EXPERIMENTS_DIR
+    if experiments.is_dir():
+        return experiments
+    folders = experiment_names(base).values()
+    if not folders:
+        return experiments
+    common = Path(os.path.commonpath([folder.resolve().parent for folder in folders]))
+    if not common.is_relative_to(base.resolve()):  # the project folder itself is an experiment
+        return base
+    return base / common.relative_to(base.resolve())
+
+
+def placement_note(folder: Path, project: str | Path = ".") -> str | None:
+    """Why ``folder`` (made by :func:`scaffold` without a parent) is not in
+    ``experiments/`` (``None`` when it is)."""
+    from crystallize.config.discovery import EXPERIMENTS_DIR
+
+    if is_within(folder, Path(project) / EXPERIMENTS_DIR):
+        return None
+    return (
+        f"The project has no {EXPERIMENTS_DIR}/ folder, so its experiments are discovered "
+        f"wherever they are; creating {EXPERIMENTS_DIR}/ would hide them from discovery, "
+        "so the new one went next to them."
+    )
 
 
 def is_within(path: Path, directory: Path) -> bool:
@@ -211,14 +253,22 @@ def check_name_is_free(name: str, folder: Path, project: str | Path = ".") -> No
     store its runs under that name in the same default data directory, mixing both
     experiments' runs in ``runs``, ``show`` and ``delete``.
 
+    The experiments discovered now count too when ``folder`` changes what discovery
+    searches (it creates ``experiments/`` in a project whose experiments are elsewhere):
+    their runs stay in the data directory under their names.
+
     Raises:
         UserError: naming the folder that already holds an experiment called ``name``.
     """
+    from crystallize.config.discovery import experiments_dir
+
     directory = discovery_dir(folder, project)
     existing = experiment_names(directory).get(name)
     if existing is None:
+        existing = experiment_names(experiments_dir(project)).get(name)
+    if existing is None:
         return
-    if is_within(folder, directory):
+    if is_within(folder, directory) and is_within(existing, directory):
         why = "experiment names must be unique"
     else:
         why = f"both would store their runs as '{name}' in the same data directory"
@@ -232,16 +282,33 @@ def run_hint(name: str, folder: Path, project: str | Path = ".") -> str:
     return command_line(["crystallize", "run", display(folder)])
 
 
-@command_help("Create a folder experiment under experiments/NAME that runs as created.")
+@command_help("Create a folder experiment (experiments/NAME by default) that runs as created.")
 def new_command(
     name: str = typer.Argument(..., help="The new experiment's name (also its folder name)."),
     example: bool = typer.Option(False, "--example", help="Write a small complete study instead of a skeleton."),
-    directory: str = typer.Option("experiments", "--dir", help="Where to create the folder."),
+    directory: str | None = typer.Option(
+        None, "--dir",
+        help="Where to create the folder (default: experiments/; in a project without one whose "
+        "experiments are elsewhere, next to them).",
+    ),
 ) -> None:
     folder = scaffold(name, example, directory)
     files = ", ".join(sorted(p.name for p in folder.iterdir()))
     print(f"Created {display(folder)}/ ({files}).")
+    note = placement_note(folder) if directory is None else None
+    if note is not None:
+        print(note)
     print(f"Run it with: {run_hint(name, folder)}")
 
 
-__all__ = ["NAME_PATTERN", "check_name_is_free", "discovery_dir", "experiment_names", "new_command", "run_hint", "scaffold"]
+__all__ = [
+    "NAME_PATTERN",
+    "check_name_is_free",
+    "default_parent",
+    "discovery_dir",
+    "experiment_names",
+    "new_command",
+    "placement_note",
+    "run_hint",
+    "scaffold",
+]

@@ -82,31 +82,51 @@ def stdout_to_stderr(enabled: bool = True) -> Iterator[None]:
         yield
 
 
-@contextlib.contextmanager
-def _fd_stdout_to_stderr() -> Iterator[None]:
+def _fd_stdout_to_stderr() -> contextlib.AbstractContextManager[bool]:
     """Point file descriptor 1 at file descriptor 2 while the block runs (nothing is
     done when either is closed)."""
+    return fds_pointed_at(2, (1,))
+
+
+@contextlib.contextmanager
+def fds_pointed_at(target: int, fds: tuple[int, ...]) -> Iterator[bool]:
+    """Point each file descriptor of ``fds`` at ``target`` while the block runs, so that
+    output bypassing ``sys.stdout``/``sys.stderr`` (subprocesses, C code, worker
+    processes started meanwhile) goes there; each is put back afterwards. What was
+    written before is flushed first, and what was written in the block before the
+    descriptors are put back, so that each write lands where its descriptor pointed.
+
+    Yields ``True``, or ``False`` (and nothing is redirected) when a descriptor is closed:
+    nothing to protect, or nowhere to send it.
+    """
     import os
 
     _flush_stdout()
+    saved: list[tuple[int, int]] = []
     try:
-        saved = os.dup(1)
-        os.dup2(2, 1)
-    except OSError:  # stdout or stderr closed: nothing to protect, or nowhere to send it
-        yield
+        for fd in fds:
+            saved.append((fd, os.dup(fd)))
+        os.fstat(target)
+    except OSError:
+        for _, copy in saved:
+            os.close(copy)
+        yield False
         return
     try:
-        yield
+        for fd in fds:
+            os.dup2(target, fd)
+        yield True
     finally:
         _flush_stdout()
-        os.dup2(saved, 1)
-        os.close(saved)
+        for fd, copy in saved:
+            os.dup2(copy, fd)
+            os.close(copy)
 
 
 def _flush_stdout() -> None:
-    """Flush what was written to stdout so far (Python's and the C library's buffers), so
-    that it lands where file descriptor 1 pointed when it was written."""
-    for stream in (sys.stdout, sys.__stdout__):
+    """Flush what was written to stdout and stderr so far (Python's and the C library's
+    buffers), so that it lands where file descriptors 1 and 2 pointed when it was written."""
+    for stream in (sys.stdout, sys.__stdout__, sys.stderr, sys.__stderr__):
         with contextlib.suppress(Exception):
             stream.flush()
     with contextlib.suppress(Exception):  # C code's printf output, buffered in libc
@@ -370,6 +390,7 @@ __all__ = [
     "data_root",
     "discover_here",
     "display",
+    "fds_pointed_at",
     "group_of",
     "load_target",
     "looks_like_path",

@@ -50,12 +50,20 @@ def require_terminal() -> None:
 
 
 def launch(root: str | Path = ".") -> None:
-    """Open the interface on the experiments under ``root``."""
+    """Open the interface on the experiments under ``root``.
+
+    While it runs, output written straight to file descriptors 1 and 2 (a step's
+    subprocess, C code, worker processes) is captured for the run screen's log rather
+    than drawn over the screen (:class:`~crystallize.cli.tui.output.CapturedOutput`).
+    """
     require_textual()
     require_terminal()
     from crystallize.cli.tui.app import CrystallizeApp
+    from crystallize.cli.tui.output import CapturedOutput
 
-    CrystallizeApp(root=root).run()
+    output = CapturedOutput()
+    with output.capture() as captured:
+        CrystallizeApp(root=root, output=output if captured else None).run()
 
 
 __all__ = ["TUI_INSTALL_HINT", "is_terminal", "launch", "require_terminal", "require_textual"]

@@ -7,6 +7,7 @@ from pathlib import Path
 from textual.app import App
 from textual.screen import Screen
 
+from crystallize.cli.tui.output import CapturedOutput, terminal_driver
 from crystallize.cli.tui.screens.selection import SelectionScreen
 
 CSS = """
@@ -38,15 +39,19 @@ class CrystallizeApp(App[None]):
 
     Args:
         root: the project directory (its ``experiments/`` folder is searched).
+        output: the capture of file descriptors 1 and 2 in progress, if any: textual then
+            draws on the terminal it kept aside, and run screens show what it reads.
     """
 
     TITLE = "Crystallize"
     CSS = CSS
     ENABLE_COMMAND_PALETTE = False
 
-    def __init__(self, root: str | Path = ".") -> None:
-        super().__init__()
+    def __init__(self, root: str | Path = ".", output: CapturedOutput | None = None) -> None:
+        terminal = output.terminal if output is not None else None
+        super().__init__(driver_class=terminal_driver(terminal) if terminal is not None else None)
         self.root = Path(root)
+        self.output = output
 
     def get_default_screen(self) -> Screen:
         """The selection screen."""

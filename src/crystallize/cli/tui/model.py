@@ -100,12 +100,33 @@ def last_run_summary(experiment: Experiment) -> str:
         return "no runs yet"
     _, run = found
     line = f"{run.run_id} · {run_facts(run)}"
-    verdicts = []
-    for hyp in (run.summary or {}).get("hypotheses", []) or []:
-        results = hyp.get("results") or {}
-        good = sum(1 for r in results.values() if isinstance(r, dict) and r.get("significant"))
-        verdicts.append(f"{hyp.get('name')}: {good}/{len(results)} significant")
+    verdicts = [hypothesis_verdict(hyp) for hyp in (run.summary or {}).get("hypotheses", []) or [] if isinstance(hyp, dict)]
     return line + ("\n" + "; ".join(verdicts) if verdicts else "")
+
+
+def hypothesis_verdict(hyp: dict[str, Any]) -> str:
+    """``h: 1/3 significant`` for a stored hypothesis result (``HypothesisResult.to_dict()``).
+
+    Failures are not counted as "not significant": ``h: error`` when the hypothesis could
+    not be verified at all (its ``error``, e.g. every replicate failed), and ``, 1 error(s)``
+    after the count for treatments whose comparison failed (a NaN metric, a verifier that
+    raised), as the summary's ``verdict: error`` rows have them. A treatment is significant
+    when the verdicts of its metrics all say so.
+    """
+    from crystallize.hypothesis import HypothesisResult
+    from crystallize.reporting import metric_entries
+
+    name = hyp.get("name")
+    if hyp.get("error"):
+        return f"{name}: error"
+    results = {t: r for t, r in (hyp.get("results") or {}).items() if isinstance(r, dict)}
+    shape = HypothesisResult(str(name), {}, [], {}, list(hyp.get("metrics") or []), None)
+    failed = sum(1 for r in results.values() if "error" in r)
+    good = 0
+    for output in results.values():
+        flags = [entry.get("significant") for _, entry in metric_entries(shape, output)] if "error" not in output else []
+        good += bool(flags) and all(flags)
+    return f"{name}: {good}/{len(results)} significant" + (f", {failed} error(s)" if failed else "")
 
 
 def run_facts(run: RunInfo) -> str:
@@ -306,6 +327,7 @@ __all__ = [
     "editor_command",
     "failed_file",
     "folder_of",
+    "hypothesis_verdict",
     "last_result",
     "last_run",
     "last_run_summary",

@@ -31,17 +31,33 @@ LOAD_RESULT_ADVICE = re.compile(
     r"of '(?P<name>[^']+)'(?P<between>.*)\(load_result\('(?P<run>[^']+)'\) gives the stored one\)"
 )
 
+# advice to stop a run with Ctrl+C (say, a hypothesis metric no replicate records): in the
+# TUI R stops a run, Ctrl+C only reminds of Ctrl+Q
+CTRL_C_ADVICE = re.compile(
+    r"(?P<stop>stop the run \(Ctrl[+-]C keeps what finished\))|\bCtrl[+-]C\b",
+    re.IGNORECASE,
+)
+
 
 def in_tui_words(text: str) -> str:
     """``text`` (an error or a logged line of the library) with its advice for Python users
-    put the way the TUI does it: the TUI has no strategy setting (it follows caching, ``l``)
-    and no ``load_result`` (``crystallize show`` prints a stored run)."""
+    put the way the TUI does it: the TUI has no strategy setting (it follows caching, ``l``),
+    no ``load_result`` (``crystallize show`` prints a stored run), and stops a run with ``R``,
+    not ``Ctrl+C``."""
     text = STRATEGY_ADVICE.sub(
         "turn caching off with l on the experiment's line (until the plan says "
         "'cache off · rerun') and press R to start a new run",
         text,
     )
+    text = CTRL_C_ADVICE.sub(_stop_key, text)
     return LOAD_RESULT_ADVICE.sub(_show_command, text)
+
+
+def _stop_key(found: re.Match[str]) -> str:
+    """The TUI's way to stop a run in place of a :data:`CTRL_C_ADVICE` match."""
+    if found["stop"]:
+        return "press R to stop the run (what finished is kept)"
+    return "R"  # "press Ctrl+C to stop it" reads "press R to stop it"
 
 
 def _show_command(found: re.Match[str]) -> str:
@@ -146,7 +162,7 @@ class RunController:
                 outcome.fail(exc)
             finally:
                 for warning in caught:
-                    self.on_log(f"warning: {warning.message}")
+                    self.on_log(in_tui_words(f"warning: {warning.message}"))
         outcome.cancelled = self.cancelled
         return outcome
 

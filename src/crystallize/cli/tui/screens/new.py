@@ -15,14 +15,16 @@ from crystallize.cli.scaffold import scaffold
 from crystallize.cli.text import literal
 
 
-class NewExperimentScreen(ModalScreen[str | None]):
-    """Create ``<parent>/<name>``; dismisses with the name (``None`` when cancelled)."""
+class NewExperimentScreen(ModalScreen[tuple[str, Path] | None]):
+    """Create an experiment folder where ``crystallize new`` would in ``project`` (see
+    :func:`~crystallize.cli.scaffold.default_parent`); dismisses with its name and folder
+    (``None`` when cancelled)."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, parent: Path) -> None:
+    def __init__(self, project: Path) -> None:
         super().__init__()
-        self.parent_dir = parent
+        self.project = project
 
     def compose(self) -> ComposeResult:
         """Name input, example checkbox, buttons."""
@@ -44,11 +46,11 @@ class NewExperimentScreen(ModalScreen[str | None]):
         name = self.query_one("#new-name", Input).value.strip()
         example = self.query_one("#new-example", Checkbox).value
         try:
-            scaffold(name, example, self.parent_dir)
+            folder = scaffold(name, example, project=self.project)
         except UserError as exc:
             self.query_one("#new-message", Label).update(literal(exc))  # it quotes the name typed
             return
-        self.dismiss(name)
+        self.dismiss((name, folder))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         """Enter in the name field creates."""

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer, Vertical
@@ -43,6 +44,7 @@ from crystallize.cli.tui.messages import (
     RunFinished,
     RunStarted,
 )
+from crystallize.cli.tui.output import Lines
 from crystallize.cli.tui.runner import CallbackHandler, RunController, RunOutcome
 from crystallize.cli.tui.widgets.log import RewrappingLog
 from crystallize.cli.tui.widgets.plan import PlanItem, PlanTree
@@ -131,6 +133,8 @@ class RunScreen(Screen[None]):
         self.done = 0
         self.held: BatchArrived | None = None  # a batch waiting for the next update
         self.last_shown = 0.0  # time.monotonic() of the last update with records
+        self.printed = Lines()  # what print() wrote, split into lines for the log
+        self.capturing_print = False
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -163,6 +167,7 @@ class RunScreen(Screen[None]):
         tree.focus()
         self.handler = CallbackHandler(self.feed.log)
         logging.getLogger("crystallize").addHandler(self.handler)
+        self.show_output()
         self.log_line(self.first_hint())
         self.show_last_summary()
 
@@ -172,10 +177,30 @@ class RunScreen(Screen[None]):
             return f"Fix {display(self.load_error_file or self.config_path)} (e opens it), then press R to reload."
         return f"Press R to run {self.run_title}."
 
+    def show_output(self) -> None:
+        """Route what is printed (``print()``, ``sys.stderr``) and what is written to file
+        descriptors 1 and 2 (a step's subprocess, C code, worker processes: see
+        :class:`~crystallize.cli.tui.output.CapturedOutput`) to the log, line by line."""
+        self.app.begin_capture_print(self)
+        self.capturing_print = True
+        output = getattr(self.app, "output", None)
+        if output is not None:
+            output.show_in(self.feed.log)
+
+    def on_print(self, event: events.Print) -> None:
+        """Log the lines printed (from any thread) as they are completed."""
+        for line in self.printed.feed(event.text):
+            self.feed.log(line)
+
     def on_unmount(self) -> None:
-        """Stop routing log records; cancel a run still going."""
+        """Stop routing log records and output; cancel a run still going."""
         if self.handler is not None:
             logging.getLogger("crystallize").removeHandler(self.handler)
+        if self.capturing_print:  # not when mounting failed before show_output
+            self.app.end_capture_print(self)
+        output = getattr(self.app, "output", None)
+        if output is not None:
+            output.show_in(None)
         self.stop_run()
 
     def stop_run(self) -> None:
@@ -409,6 +434,8 @@ class RunScreen(Screen[None]):
 
     def on_run_finished(self, message: RunFinished) -> None:
         """Show how the run ended; fill the summary tab."""
+        for line in self.printed.flush():  # a print(..., end="") of the run's last step
+            self.log_line(line)
         self.show_held_batch()
         outcome = message.outcome
         self.controller = None
@@ -582,12 +609,16 @@ class RunScreen(Screen[None]):
         if command is None:
             self.notify("Set $CRYSTALLIZE_EDITOR, $EDITOR or $VISUAL to open files.", severity="warning")
             return
+        # the editor draws on the terminal, not on the pipe capturing output (CapturedOutput)
+        output = getattr(self.app, "output", None)
+        terminal = output.terminal if output is not None else None
+        streams: dict[str, Any] = {"stdout": terminal, "stderr": terminal} if terminal is not None else {}
         try:
             try:
                 with self.app.suspend():
-                    subprocess.run(command, check=False)
+                    subprocess.run(command, check=False, **streams)
             except SuspendNotSupported:
-                subprocess.run(command, check=False)
+                subprocess.run(command, check=False, **streams)
         except OSError as exc:
             self.notify(printable(f"Cannot start the editor ({command[0]}): {exc}"), severity="error", markup=False)
             return

@@ -15,7 +15,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Label, Tree
 
-from crystallize.cli.targets import CatalogEntry, catalog
+from crystallize.cli.targets import CatalogEntry, catalog, display
 from crystallize.cli.text import literal, printable
 from crystallize.cli.tui.widgets.details import ExperimentDetails
 
@@ -183,14 +183,21 @@ class SelectionScreen(Screen[None]):
 
     def action_new(self) -> None:
         """Ask for a name and create a new experiment folder."""
+        from crystallize.cli.scaffold import placement_note
         from crystallize.cli.tui.screens.new import NewExperimentScreen
 
-        def created(name: str | None) -> None:
-            if name:
-                self.refresh_catalog(select=f"experiment:{name}")
-                self.notify(f"Created experiments/{name}.", timeout=3)
+        def created(made: tuple[str, Path] | None) -> None:
+            if made is None:
+                return
+            name, folder = made
+            self.refresh_catalog(select=f"experiment:{name}")
+            note = placement_note(folder, self.root)
+            self.notify(
+                printable(f"Created {display(folder)}." + (f" {note}" if note else "")),
+                timeout=8 if note else 3, markup=False,
+            )
 
-        self.app.push_screen(NewExperimentScreen(self.root / "experiments"), created)
+        self.app.push_screen(NewExperimentScreen(self.root), created)
 
     def on_screen_resume(self) -> None:
         """Coming back from a run: refresh the details (last run, state)."""

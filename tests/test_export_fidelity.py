@@ -35,6 +35,7 @@ def diverges(data, ctx):
 
 
 def test_failed_replicates_keep_their_row_but_add_no_metric_values(tmp_path):
+    pytest.importorskip("pyarrow")
     result = run(diverges(), replicates=4)
     frame = result.to_dataframe()
     assert result.metrics.baseline.metrics["loss"] == [1.0, 1.0, 1.0]
@@ -67,6 +68,7 @@ def ids(data, ctx):
 
 
 def test_integer_and_bool_columns_with_gaps_keep_exact_values(tmp_path):
+    pytest.importorskip("pyarrow")
     result = run(ids())
     frame = result.to_dataframe()
     assert str(frame.data_hash.dtype) == "Int64"
@@ -119,6 +121,7 @@ def dicts(data, ctx):
 
 
 def test_to_parquet_writes_dict_metrics_as_json_text(tmp_path):
+    pytest.importorskip("pyarrow")
     result = run(dicts(), replicates=2)
     result.to_parquet(tmp_path / "r.parquet")
     back = pd.read_parquet(tmp_path / "r.parquet")
@@ -133,6 +136,7 @@ def complex_numbers(data, ctx):
 
 
 def test_to_parquet_writes_complex_metrics_as_json_text(tmp_path):
+    pytest.importorskip("pyarrow")
     result = run(complex_numbers(), replicates=2)
     result.to_parquet(tmp_path / "r.parquet")
     back = pd.read_parquet(tmp_path / "r.parquet")
@@ -171,6 +175,7 @@ def test_to_json_escapes_only_a_lone_surrogate(tmp_path, indent):
 
 # -- 6. to_parquet creates a missing parent directory, like to_json and to_html ---------------
 def test_to_parquet_creates_missing_parent_directories(tmp_path):
+    pytest.importorskip("pyarrow")
     result = run(whole(), replicates=2)
     target = tmp_path / "missing" / "parent" / "r.parquet"
     result.to_parquet(target)
@@ -184,6 +189,7 @@ def test_to_dataframe_warns_nothing_for_plain_metrics():
 
 
 def test_to_parquet_writes_to_a_file_object(tmp_path):
+    pytest.importorskip("pyarrow")
     """A buffer (for an upload, or in a notebook) is written as pandas writes it."""
     import io
 

@@ -80,7 +80,11 @@ def test_every_metric_has_its_heading_plot_and_table(report):
         assert ticks[0] - step < min(values) and max(values) < ticks[-1] + step, (metric, ticks)
         # One strip point per replicate of each condition, one mean per condition, two legend keys.
         points = [style for *_, style in MARKER.findall(svg) if style and "fill: #0072b2" in style]
-        means = [style for *_, style in MARKER.findall(svg) if style and "fill: #d55e00" in style]
+        # Means: orange, white-edged (matplotlib 3.7 fills the error bars' cap markers orange too).
+        means = [
+            style for *_, style in MARKER.findall(svg)
+            if style and "fill: #d55e00" in style and "stroke: #ffffff" in style
+        ]
         assert len(points) == len(CONDITIONS) * REPLICATES + 1, metric
         assert len(means) == len(CONDITIONS) + 1, metric
         table = body[body.index("<table"):body.index("</table>")]

@@ -130,6 +130,7 @@ def test_report_labels_the_difference_its_ci_and_the_effect_size():
 
 
 def test_to_parquet_round_trip(tmp_path):
+    pytest.importorskip("pyarrow")
     result = build([]).run()
     path = tmp_path / "r.parquet"
     result.to_parquet(path)

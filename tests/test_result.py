@@ -1,6 +1,7 @@
 import json
 
 import pandas as pd
+import pytest
 
 from crystallize import (
     Experiment,
@@ -348,6 +349,7 @@ def mixed_tags(data, ctx):
 
 
 def test_to_parquet_writes_metric_tags_as_json_text(tmp_path):
+    pytest.importorskip("pyarrow")
     result = Experiment(datasource=base(), pipeline=Pipeline([mixed_tags()]), replicates=2).run()
     result.to_parquet(tmp_path / "r.parquet")
     back = pd.read_parquet(tmp_path / "r.parquet")

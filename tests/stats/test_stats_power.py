@@ -52,6 +52,18 @@ def test_an_unconverged_root_is_not_taken_for_the_answer(monkeypatch) -> None:
     assert replicates_needed(0.5) == medium
 
 
+def test_a_power_statsmodels_cannot_compute_does_not_confirm_a_guess(monkeypatch) -> None:
+    # statsmodels 0.14 with scipy 1.15: the root finder gives up at its guess 10 and the
+    # power of 9 replicates comes out NaN, which is no evidence that 9 fall short.
+    power = TTestIndPower.power
+    monkeypatch.setattr(TTestIndPower, "solve_power", lambda self, **kwargs: 10.0)
+    monkeypatch.setattr(
+        TTestIndPower, "power",
+        lambda self, **kwargs: math.nan if kwargs["nobs1"] == 9 else power(self, **kwargs),
+    )
+    assert replicates_needed(20.0) == 2
+
+
 @pytest.mark.parametrize("bad", [0, -0.5, math.nan, math.inf, "big"])
 def test_bad_effect_size(bad) -> None:
     with pytest.raises(ValueError, match="effect_size"):

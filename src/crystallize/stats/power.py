@@ -95,8 +95,9 @@ def replicates_needed(
         if math.isfinite(nobs):
             n = max(2, math.ceil(nobs - 1e-9))
             # Trust the root finder only when its answer checks out: some statsmodels
-            # versions return their last guess, not NaN, when they fail to converge.
-            if achieved(n) >= power and (n == 2 or not achieved(n - 1) >= power):
+            # versions return their last guess, not NaN, when they fail to converge (and
+            # a NaN power of one replicate fewer proves nothing either way).
+            if achieved(n) >= power and (n == 2 or achieved(n - 1) < power):
                 return n
         # Very large effects reach the power with a handful of replicates, where the root
         # finder has nothing to bracket: walk up from the t-test minimum.

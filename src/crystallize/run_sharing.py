@@ -27,6 +27,8 @@ _OUT_OF_PROCESS = ("process", "ray")
 _KEEPERS: dict[Any, CallersRngs] = {}
 #: How long a stopped run waits for its worker threads before saying so (seconds).
 WAIT_NOTICE_SECONDS = 1.0
+#: Set through :func:`exits_after_interrupt` by the ``crystallize`` command.
+_EXITS_AFTER_INTERRUPT = False
 
 
 @contextlib.contextmanager
@@ -130,7 +132,7 @@ class CallersRngs(PreservedRngState):
         # A consumer closing its stream goes on at once, as promised (GeneratorExit).
         closed = isinstance(exc_info[1], GeneratorExit)
         try:
-            if self.left_running and not closed and not _command_handles_interrupts():
+            if self.left_running and not closed and not _EXITS_AFTER_INTERRUPT:
                 _wait_for(self.left_running)
         finally:  # also when a second Ctrl+C cut the wait short
             self.left_running = []
@@ -173,15 +175,13 @@ def _wait_for(threads: list[threading.Thread]) -> None:
                 )
 
 
-def _command_handles_interrupts() -> bool:
-    """True when Ctrl+C in this process is handled by the ``crystallize`` command (its
-    SIGINT handler is a method of :class:`crystallize.cli.main.StopSignals`): it ends the
-    process once an interrupted run is stored, so nothing draws from the generators after."""
-    import signal
-
-    handler = signal.getsignal(signal.SIGINT)
-    owner = getattr(handler, "__self__", None)
-    return type(owner).__name__ == "StopSignals" and type(owner).__module__ == "crystallize.cli.main"
+def exits_after_interrupt(value: bool) -> None:
+    """Say whether this process ends once an interrupted run is stored (the
+    ``crystallize`` command, while its Ctrl+C handling is installed): then nothing draws
+    from the global generators after the run, and a stopped run does not wait for its
+    worker threads (see :class:`CallersRngs`)."""
+    global _EXITS_AFTER_INTERRUPT
+    _EXITS_AFTER_INTERRUPT = bool(value)
 
 
 def loop_body_rngs(

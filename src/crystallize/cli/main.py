@@ -246,9 +246,16 @@ class StopSignals:
         """Handle :attr:`SIGNALS` (only possible in the main thread)."""
         if threading.current_thread() is threading.main_thread():
             self._saved = {signum: signal.signal(signum, self.handle) for signum in self.SIGNALS}
+            from crystallize.run_sharing import exits_after_interrupt
+
+            exits_after_interrupt(True)  # the command ends the process after a stored interrupt
 
     def restore(self) -> None:
         """Put back the handlers that were there before :meth:`install`."""
+        if self._saved:
+            from crystallize.run_sharing import exits_after_interrupt
+
+            exits_after_interrupt(False)
         for signum, handler in self._saved.items():
             signal.signal(signum, handler)
         self._saved = {}

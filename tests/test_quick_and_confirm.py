@@ -138,7 +138,7 @@ def test_unknown_config_or_metric_is_a_clear_error():
         ({"replicates": 1}, r"replicates=\.\.\.\) must be an int >= 2"),
         ({"replicates": 0}, r"replicates=\.\.\.\) must be an int >= 2"),
         ({"alpha": 5}, r"crystallize: alpha must be a number strictly between 0 and 1"),
-        ({"seed": -4}, r"crystallize\(seed=\.\.\.\) must be from 0"),
+        ({"seed": -4}, r"crystallize\(seed=\.\.\.\) must be a non-negative int"),
     ],
 )
 def test_unusable_confirmation_settings_register_nothing(settings, message):

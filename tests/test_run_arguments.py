@@ -42,11 +42,12 @@ def test_apply_checks_its_seed():
     import pytest
 
     experiment = _experiment()
-    with pytest.raises(ValueError, match=r"apply\(\) seed must be from 0 to 2\*\*32 - 1"):
+    with pytest.raises(ValueError, match=r"apply\(\) seed must be a non-negative int"):
         experiment.apply(seed=-1)
     with pytest.raises(TypeError, match=r"apply\(\) seed"):
         experiment.apply(seed="7")
     assert experiment.apply(seed=2**32 - 1) == 0
+    assert experiment.apply(seed=2**40 + 3) == 0  # seeds as 2**40 + 3 mod 2**32 would
 
 
 def test_apply_with_data_needs_no_datasource_but_checks_the_rest():

@@ -629,9 +629,9 @@ def apply_once(
     from crystallize.experiment import as_treatment
 
     if seed is not None:
-        from crystallize.plugins.seed import check_seed
+        from crystallize.plugins.seed import SEED_MODULUS, check_seed
 
-        seed = check_seed(seed, "apply() seed")
+        seed = check_seed(seed, "apply() seed") % SEED_MODULUS  # as a base seed is
     chosen = as_treatment(treatment, experiment.treatments) if treatment is not None else None
     condition = (chosen.name, chosen) if chosen is not None else baseline_condition()
     names = [baseline_condition()[0]] + ([condition[0]] if chosen is not None else [])

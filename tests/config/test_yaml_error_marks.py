@@ -82,9 +82,9 @@ def test_folder_experiment_reports_the_opening_quote(make_folder):
 @pytest.mark.parametrize(
     ("setting", "expected"),
     [
-        ("plugins.seed.seed=-5", "--set plugins.seed.seed: seed must be a whole number"),
+        ("plugins.seed.seed=-5", "--set plugins.seed.seed: seed must be a non-negative whole number"),
         ("plugins.seed.auto_seed=maybe", "--set plugins.seed.auto_seed: auto_seed must be true or false"),
-        ("seed=-5", "--set seed: seed must be a whole number"),
+        ("seed=-5", "--set seed: seed must be a non-negative whole number"),
         ("plugins.execution.workers=0", "--set plugins.execution.workers: workers must be"),
         ("plugins.execution.strategy=paralel", "--set plugins.execution.strategy: unknown executor"),
         ("plugins.artifacts.versioned=3", "--set plugins.artifacts.versioned: plugins.artifacts.versioned must"),

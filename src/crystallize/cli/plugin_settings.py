@@ -104,8 +104,8 @@ def _seed_plugin(experiment: Experiment, values: dict[str, Any]) -> BasePlugin:
 
     current = experiment.get_plugin(SeedPlugin)
     seed = values.get("seed", current.seed if current else None)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32):
-        raise UserError(f"seed must be a whole number from 0 to 2**32 - 1 or null, got {seed!r}.")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise UserError(f"seed must be a non-negative whole number or null, got {seed!r}.")
     auto_seed = values.get("auto_seed", current.auto_seed if current else True)
     if not isinstance(auto_seed, bool):
         raise UserError(f"auto_seed must be true or false, got {auto_seed!r}.")

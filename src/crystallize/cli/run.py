@@ -80,7 +80,7 @@ def run_command(
         None, "--executor", metavar=f"<{'|'.join(EXECUTORS)}>", help="How replicates are scheduled."
     ),
     address: str | None = typer.Option(None, "--address", help="Ray cluster address (implies --executor ray)."),
-    seed: int | None = typer.Option(None, "--seed", min=0, max=2**32 - 1, help="Base seed for this run."),
+    seed: int | None = typer.Option(None, "--seed", min=0, help="Base seed for this run."),
     json_output: bool = typer.Option(False, "--json", help="Print only the result as JSON on stdout."),
 ) -> None:
     checked_choice("--strategy", "strategy", strategy, STRATEGIES)

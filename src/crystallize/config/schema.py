@@ -389,7 +389,7 @@ class HypothesisSpec(_Model):
 class SeedSpec(_Model):
     """``plugins.seed:`` arguments of :class:`~crystallize.plugins.seed.SeedPlugin`."""
 
-    seed: Annotated[int, Field(ge=0, le=2**32 - 1)] | None = None
+    seed: Annotated[int, Field(ge=0)] | None = None
     auto_seed: bool = True
 
 

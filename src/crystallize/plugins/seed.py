@@ -56,10 +56,14 @@ _random_seed: Callable[[int], None] | None = None
 
 
 def check_seed(value: object, what: str = "seed") -> int:
-    """Return ``value`` as a seed: an int from 0 to ``2**32 - 1``, else raise.
+    """Return ``value`` as a seed: a non-negative int (of any size), else raise.
 
-    Seeds are 32-bit unsigned ints (what NumPy's global RNG accepts). NumPy integers
-    are accepted and returned as plain ``int``; ``bool`` and non-integers are not.
+    The seeds the generators receive are 32-bit unsigned ints (what NumPy's global RNG
+    accepts): a larger base seed (a timestamp in milliseconds, say) is reduced modulo
+    ``2**32`` where it is used, as the seed page's ``(seed + r * 31337) % 2**32`` does.
+    NumPy integers are accepted and returned as plain ``int``; ``bool`` and non-integers
+    are not, nor negative ints (``-1`` means "a fresh seed" in some libraries: here
+    that is ``seed=None``).
 
     Args:
         value: the seed given by the user.
@@ -67,7 +71,7 @@ def check_seed(value: object, what: str = "seed") -> int:
 
     Raises:
         TypeError: ``value`` is not an int (a bool, float, str, ...).
-        ValueError: ``value`` is outside ``0..2**32 - 1``.
+        ValueError: ``value`` is negative.
     """
     if isinstance(value, bool):
         raise _not_an_int(value, what)
@@ -75,19 +79,17 @@ def check_seed(value: object, what: str = "seed") -> int:
         seed = operator.index(value)  # int, NumPy integers, other integer types
     except TypeError:
         raise _not_an_int(value, what) from None
-    if not 0 <= seed < SEED_MODULUS:
+    if seed < 0:
         raise ValueError(
-            f"{what} must be from 0 to 2**32 - 1 (seeds are 32-bit unsigned ints), got {seed}; "
-            "pick a seed in that range."
+            f"{what} must be a non-negative int, got {seed}; for a fresh seed each run, "
+            "leave it out (seed=None: a base seed is drawn and recorded)."
         )
     return seed
 
 
 def _not_an_int(value: object, what: str) -> TypeError:
     """The error :func:`check_seed` raises for a seed that is not an int."""
-    return TypeError(
-        f"{what} must be an int from 0 to 2**32 - 1, got {value!r} ({type(value).__name__})"
-    )
+    return TypeError(f"{what} must be a non-negative int, got {value!r} ({type(value).__name__})")
 
 
 def _load_random_seed() -> Callable[[int], None]:
@@ -187,13 +189,15 @@ class SeedPlugin(BasePlugin):
     """Seed every replicate deterministically and record the seed.
 
     Args:
-        seed: base seed, an int from 0 to ``2**32 - 1``. Replicate ``r`` gets
-            ``(seed + r * 31337) % 2**32``. When ``None``, a base seed is drawn at the
+        seed: base seed, a non-negative int. Replicate ``r`` gets
+            ``(seed + r * 31337) % 2**32`` (so the run's base seed, ``base_seed``, is
+            ``seed % 2**32``). When ``None``, a base seed is drawn at the
             start of each run and recorded in the result, so the run can be repeated
             with ``SeedPlugin(seed=result.base_seed)``. It is drawn from Python's
             ``random`` (from the OS with a custom ``seed_fn``), so ``random.seed(n)``
             before ``run()`` repeats the run too.
-        auto_seed: when ``False`` every replicate gets the base seed itself (a bool).
+        auto_seed: when ``False`` every replicate gets the base seed itself,
+            ``seed % 2**32`` (a bool).
         seed_fn: called with each replicate's seed; defaults to seeding Python's
             ``random`` and NumPy's global RNG.
 
@@ -217,7 +221,7 @@ class SeedPlugin(BasePlugin):
         self.seed = seed
         self.auto_seed = auto_seed
         self.seed_fn = seed_fn
-        self.base_seed: int | None = seed
+        self.base_seed: int | None = seed % SEED_MODULUS if seed is not None else None
 
     def __getstate__(self) -> dict[str, object]:
         state = self.__dict__.copy()
@@ -237,7 +241,7 @@ class SeedPlugin(BasePlugin):
     def before_run(self, experiment: Experiment) -> None:
         """Fix the run's base seed (drawing one when ``seed`` is None) and warn for threads."""
         self._warn_if_threaded(experiment)
-        self.base_seed = self.seed if self.seed is not None else self._choose_base_seed()
+        self.base_seed = self.seed % SEED_MODULUS if self.seed is not None else self._choose_base_seed()
 
     @staticmethod
     def draw_base_seed() -> int:

@@ -129,6 +129,18 @@ def test_a_datasource_defined_in_a_scripts_guarded_block_is_named(tmp_path):
     assert "Define it at module scope, outside the block" in line
 
 
+@pytest.mark.parametrize("method", METHODS)
+def test_a_script_read_from_standard_input_is_refused_too(tmp_path, method):
+    code = INTERACTIVE.format(method=method, setup="")
+    done = subprocess.run(
+        [sys.executable, "-"], input=code, cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.strip().splitlines()[-1]
+    assert line.startswith("PicklingError: Process execution cannot send datasource src to worker processes")
+    assert "a script read from standard input" in line
+
+
 def test_the_advice_is_only_for_a_name_missing_from_main(monkeypatch):
     main = sys.modules["__main__"]
     monkeypatch.delattr(main, "__file__", raising=False)

@@ -77,6 +77,10 @@ def _record(condition: str, metrics: dict, failed: bool = False) -> ReplicateRec
     return ReplicateRecord(condition=condition, replicate=0, seed=None, metrics=metrics, steps=[], error=error)
 
 
+def _never(message: str, why: str) -> None:
+    raise AssertionError(f"withdrawn: {message} ({why})")
+
+
 class _Hyp:
     def __init__(self, name: str, metrics: list[str]) -> None:
         self.name, self.metrics = name, metrics
@@ -84,12 +88,12 @@ class _Hyp:
 
 def test_failed_records_and_unfinished_conditions_keep_it_waiting():
     said: list[str] = []
-    watch = HypothesisMetricWatch([_Hyp("h", ["acc"])], ["baseline", "t"], said.append)
+    watch = HypothesisMetricWatch([_Hyp("h", ["acc"])], ["baseline", "t"], said.append, _never)
     watch.see(_record("baseline", {"loss": [1]}))
     watch.see(_record("t", {}, failed=True))  # a failure says nothing about the metrics
     assert said == [] and not watch.done
     watch.see(_record("t", {"loss": [2]}))
-    assert watch.done and len(said) == 1
+    assert len(said) == 1 and not watch.done  # still watching: a later replicate may record it
     assert "'h' reads 'acc'" in said[0] and "recorded metrics: loss" in said[0]
     watch.see(_record("t", {"loss": [2]}))
     assert len(said) == 1
@@ -98,14 +102,14 @@ def test_failed_records_and_unfinished_conditions_keep_it_waiting():
 def test_a_metric_seen_in_any_condition_counts_and_several_are_named():
     said: list[str] = []
     watch = HypothesisMetricWatch(
-        [_Hyp("h", ["acc", "f1"]), _Hyp("g", ["acc"])], ["baseline", "t"], said.append
+        [_Hyp("h", ["acc", "f1"]), _Hyp("g", ["acc"])], ["baseline", "t"], said.append, _never
     )
     watch.see(_record("baseline", {"f1": [0.5]}))
     watch.see(_record("t", {}))
     assert len(said) == 1
     assert "'h', 'g' read 'acc'" in said[0] and "f1" not in said[0].split("(")[0]
     seen: list[str] = []
-    watch = HypothesisMetricWatch([_Hyp("h", ["acc"])], ["baseline", "t"], seen.append)
+    watch = HypothesisMetricWatch([_Hyp("h", ["acc"])], ["baseline", "t"], seen.append, _never)
     watch.see(_record("t", {"acc": [1]}))
     assert watch.done
     watch.see(_record("baseline", {}))
@@ -113,5 +117,23 @@ def test_a_metric_seen_in_any_condition_counts_and_several_are_named():
 
 
 def test_nothing_to_watch_without_hypotheses():
-    watch = HypothesisMetricWatch([], ["baseline"], lambda message: None)
+    watch = HypothesisMetricWatch([], ["baseline"], lambda message: None, _never)
     assert watch.done
+
+
+@pipeline_step()
+def late(data, ctx, delta=0):
+    return data, ({"score": data + delta} if ctx["replicate"] >= 1 else {})
+
+
+def test_a_metric_recorded_by_later_replicates_withdraws_the_warning(logged):
+    hyp = Hypothesis(verifier=welch_t_test(), metrics="score", name="gain")
+    result = Experiment(
+        datasource=index(), pipeline=Pipeline([late()]), replicates=4, hypotheses=[hyp],
+        treatments=[treatment("plus", {"delta": 1})], name="late",
+    ).run()
+    assert len([m for m in logged if "so far" in m]) == 1  # said live, once
+    assert any("warning that no replicate had recorded it is withdrawn" in m for m in logged)
+    assert not [w for w in result.warnings if "so far" in w]
+    assert "so far" not in result.report()
+    assert result.get_hypothesis("gain").results["plus"]["p_value"] >= 0

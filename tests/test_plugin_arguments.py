@@ -170,3 +170,13 @@ def test_logging_verbose_must_be_bool():
     with pytest.raises(TypeError, match="LoggingPlugin verbose must be True or False"):
         LoggingPlugin(verbose="no")
     assert LoggingPlugin(verbose=True).verbose is True
+
+
+def test_a_seed_and_its_32_bit_reduction_are_the_same_experiment():
+    from crystallize.fingerprint import fingerprint, spec_of
+
+    def spec(seed):
+        experiment = Experiment(datasource=draws(), pipeline=Pipeline([record()]), plugins=[SeedPlugin(seed=seed)])
+        return fingerprint(spec_of(experiment))
+
+    assert spec(2**32 + 5) == spec(5) != spec(6)

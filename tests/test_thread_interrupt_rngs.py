@@ -178,3 +178,20 @@ def test_no_wait_under_the_crystallize_command_which_ends_the_process():
         assert finished == []
     finally:
         signals.restore()
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="installs signal handlers")
+def test_an_error_still_waits_under_the_command_which_only_skips_for_interrupts():
+    from crystallize.cli.main import StopSignals
+
+    signals = StopSignals()
+    signals.install()  # the terminal UI installs it too, and goes on after a failed run
+    try:
+        expected = _first_draws(0)
+        _seed(0)
+        with pytest.raises(RunFailedError):
+            _experiment(failing=True).run(fail_fast=True)
+        assert sorted(finished) == [1, 2]  # waited for, before the generators were put back
+        assert (random.random(), float(np.random.rand())) == expected
+    finally:
+        signals.restore()

@@ -149,6 +149,29 @@ def test_the_ends_of_the_range_are_p_values(p):
     assert result.results["t"]["p_value"] == p and result.best == "t"
 
 
+@pytest.mark.parametrize(("p", "clipped"), [(1 + 2.2e-16, 1.0), (-1e-17, 0.0), (1 + 1e-10, 1.0)])
+def test_a_p_value_off_by_rounding_is_clipped_not_refused(p, clipped):
+    # An exact test summing probabilities: sum(binom.pmf(k, 2, .5) for k in range(3)) > 1.
+    result = Hypothesis(verifier=fixed_p(p=p), metrics="a", correction="holm").verify(
+        BASELINE, {"t": {"a": [1.0]}}
+    )
+    assert "error" not in result.results["t"]
+    assert result.results["t"]["p_value"] == clipped and result.results["t"]["p_value_adjusted"] == clipped
+
+
+@verifier
+def flat_and_nested(baseline, treatment, *, nested_p=0.5):
+    """A top-level p-value and per-metric ones."""
+    return {"p_value": 0.2, "a": {"p_value": nested_p}}
+
+
+def test_a_nested_p_value_beside_a_top_level_one_is_checked_too():
+    result = Hypothesis(verifier=flat_and_nested(nested_p=3.0), metrics="a", name="both").verify(
+        BASELINE, {"t": {"a": [1.0]}}
+    )
+    assert "metric 'a'" in result.results["t"]["error"] and "3.0" in result.results["t"]["error"]
+
+
 def test_the_error_type_is_a_verification_error():
     hyp = Hypothesis(verifier=fixed_p(p=2.0), metrics="a", name="h")
     error = hyp.verify(BASELINE, {"t": {"a": [1.0]}}).results["t"]["error"]

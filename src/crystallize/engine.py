@@ -316,7 +316,7 @@ def iter_run(
         try:  # from here on, whatever goes wrong ends the run (and frees its store)
             keep = session.keep_in_memory
             records = [keep(r) for r in session.loaded]
-            watch = HypothesisMetricWatch(experiment.hypotheses, names, session.warn)
+            watch = HypothesisMetricWatch(experiment.hypotheses, names, session.warn, session.withdraw)
             for loaded in session.loaded:
                 watch.see(loaded)
             if on_resumed is not None and session.loaded:

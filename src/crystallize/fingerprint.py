@@ -44,7 +44,7 @@ from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from crystallize.code_digest import code_hash, fits_decimal, set_token, source_of
-from crystallize.plugins.seed import SeedPlugin
+from crystallize.plugins.seed import SEED_MODULUS, SeedPlugin
 from crystallize.user_code import (
     attribute_of,
     in_crystallize,
@@ -437,7 +437,8 @@ def spec_of(experiment: Experiment) -> dict[str, Any]:
         "seed": None
         if seed is None
         else {
-            "seed": _plain(seed.seed, "seed.seed"),
+            # As the replicates see it: seed=5 and seed=2**32 + 5 run the same seeds.
+            "seed": _plain(seed.seed % SEED_MODULUS if seed.seed is not None else None, "seed.seed"),
             "auto_seed": seed.auto_seed,
             "seed_fn": _plain(seed.seed_fn, "seed.seed_fn") if seed.seed_fn else None,
         },

@@ -635,19 +635,30 @@ def _p_value_slots(output: dict[str, Any]) -> list[dict[str, Any]]:
     return [v for v in output.values() if isinstance(v, dict) and _as_p_value(v.get("p_value")) is not None]
 
 
+#: How far outside [0, 1] a p-value may lie through rounding (an exact test summing
+#: probabilities gives 1.0000000000000002): such a value is clipped into [0, 1].
+P_VALUE_ROUNDING = 1e-9
+
+
 def _check_p_values(output: dict[str, Any], hypothesis: str, verifier_name: str, treatment: str) -> None:
     """Raise :class:`~crystallize.exceptions.VerificationError` when a numeric ``p_value``
-    of one treatment's verifier ``output`` (flat, or per metric ``{metric: {...}}``) lies
-    outside [0, 1]: 1.5, -0.1 or inf is no probability, so no verdict, ranking or
-    correction may rest on it. NaN (a test undefined for its data) is allowed; a
-    correction counts it as 1. A ``p_value`` that is no number at all is left alone, as
-    the default ranker and the corrections skip it.
+    of one treatment's verifier ``output`` (flat, per metric ``{metric: {...}}``, or
+    both) lies outside [0, 1]: 1.5, -0.1 or inf is no probability, so no verdict,
+    ranking or correction may rest on it. A value off by rounding alone (within
+    :data:`P_VALUE_ROUNDING`) is clipped into [0, 1] instead. NaN (a test undefined for
+    its data) is allowed; a correction counts it as 1. A ``p_value`` that is no number at
+    all is left alone, as the default ranker and the corrections skip it.
     """
-    for slot in _p_value_slots(output):
-        p = _as_p_value(slot["p_value"])
+    slots = [(output, "")] + [
+        (value, f" (metric '{metric}')") for metric, value in output.items() if isinstance(value, dict)
+    ]
+    for slot, where in slots:
+        p = _as_p_value(slot.get("p_value"))
         if p is None or math.isnan(p) or 0.0 <= p <= 1.0:
             continue
-        where = "" if slot is output else next(f" (metric '{m}')" for m, v in output.items() if v is slot)
+        if -P_VALUE_ROUNDING <= p <= 1.0 + P_VALUE_ROUNDING:
+            slot["p_value"] = min(max(p, 0.0), 1.0)
+            continue
         raise VerificationError(
             f"Hypothesis '{hypothesis}': verifier '{verifier_name}' returned p_value {p!r} for treatment "
             f"'{treatment}'{where}, but a p-value must lie in [0, 1] (or be NaN when the test "

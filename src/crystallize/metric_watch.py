@@ -6,7 +6,8 @@ at the records as they arrive: once every condition has finished one replicate w
 an error and none of them recorded a metric some hypothesis reads, it warns at once, so
 a long run can be stopped and fixed instead of found out hours later. It warns at most
 once per run and stops looking as soon as every metric has been seen. The run itself is
-not changed: a metric recorded only by later replicates still counts.
+not changed: a metric recorded only by later replicates still counts, and then the
+warning is withdrawn (left out of the run's warnings, with a note on the logger).
 """
 
 from __future__ import annotations
@@ -26,11 +27,19 @@ class HypothesisMetricWatch:
         hypotheses: the hypotheses of the run.
         conditions: the names of every condition of the run.
         warn: called once with the warning's text (the run's session keeps it with the run).
+        withdraw: called with the warning's text and why, when a later replicate records
+            every metric after all (the warning is then no longer true of the run).
     """
 
-    __slots__ = ("_readers", "_recorded", "_unseen", "_waiting", "_warn", "done")
+    __slots__ = ("_readers", "_recorded", "_unseen", "_waiting", "_warn", "_withdraw", "_warned", "done")
 
-    def __init__(self, hypotheses: Iterable[Hypothesis], conditions: Iterable[str], warn: Callable[[str], None]):
+    def __init__(
+        self,
+        hypotheses: Iterable[Hypothesis],
+        conditions: Iterable[str],
+        warn: Callable[[str], None],
+        withdraw: Callable[[str, str], None],
+    ) -> None:
         self._readers: dict[str, list[str]] = {}
         for hyp in hypotheses:
             for metric in hyp.metrics:
@@ -39,6 +48,8 @@ class HypothesisMetricWatch:
         self._recorded: set[str] = set()
         self._waiting = set(conditions)  # conditions without a successful record yet
         self._warn = warn
+        self._withdraw = withdraw
+        self._warned: str | None = None  # the warning given, while it holds
         #: True once there is nothing left to watch for (the caller may stop calling).
         self.done = not self._unseen or not self._waiting
 
@@ -51,9 +62,16 @@ class HypothesisMetricWatch:
         self._waiting.discard(record.condition)
         if not self._unseen:
             self.done = True
-        elif not self._waiting:
-            self.done = True
-            self._warn(self.message())
+            if self._warned is not None:  # recorded after all, by a later replicate
+                names = ", ".join(f"'{m}'" for m in sorted(self._readers))
+                self._withdraw(
+                    self._warned,
+                    f"Replicate {record.replicate} of '{record.condition}' recorded {names}: the "
+                    "warning that no replicate had recorded it is withdrawn.",
+                )
+        elif not self._waiting and self._warned is None:
+            self._warned = self.message()
+            self._warn(self._warned)  # and go on watching: a later replicate may record it
 
     def message(self) -> str:
         """The warning: which hypothesis reads which unrecorded metric, what was recorded."""

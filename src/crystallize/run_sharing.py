@@ -129,10 +129,12 @@ class CallersRngs(PreservedRngState):
         with _LOCK:
             if _KEEPERS.get(self.experiment) is self:
                 del _KEEPERS[self.experiment]
-        # A consumer closing its stream goes on at once, as promised (GeneratorExit).
+        # A consumer closing its stream goes on at once, as promised (GeneratorExit); so
+        # does an interrupt in the command, which ends the process once the run is stored.
         closed = isinstance(exc_info[1], GeneratorExit)
+        exiting = _EXITS_AFTER_INTERRUPT and isinstance(exc_info[1], KeyboardInterrupt)
         try:
-            if self.left_running and not closed and not _EXITS_AFTER_INTERRUPT:
+            if self.left_running and not closed and not exiting:
                 _wait_for(self.left_running)
         finally:  # also when a second Ctrl+C cut the wait short
             self.left_running = []

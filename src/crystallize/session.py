@@ -425,6 +425,13 @@ class RunSession:
         logger.warning(message)
         self.warnings.append(message)
 
+    def withdraw(self, message: str, why: str) -> None:
+        """Take back a warning given with :meth:`warn` that turned out wrong: it is left
+        out of ``result.warnings`` (and the stored run), and ``why`` is logged."""
+        with contextlib.suppress(ValueError):
+            self.warnings.remove(message)
+        logger.info(why)
+
     def keep_in_memory(self, record: ReplicateRecord) -> ReplicateRecord:
         """What the Result keeps of ``record``: all of it, or (large runs) all but the
         step provenance, which the store holds."""

@@ -408,18 +408,21 @@ class ParallelExecution(ExecutionPlugin):
 
 def interactive_main() -> bool:
     """True when this process's ``__main__`` has no file to import it from and no module
-    name: a notebook, ``python -c``, the REPL. Worker processes started with ``spawn`` or
-    ``forkserver`` then start without it, and cannot load anything defined there."""
+    name: a notebook, ``python -c``, a script read from standard input (``python - <
+    script.py``, whose ``__file__`` is ``"<stdin>"``), the REPL. Worker processes started
+    with ``spawn`` or ``forkserver`` then start without it, and cannot load anything
+    defined there."""
     main = sys.modules.get("__main__")
     if main is None or getattr(getattr(main, "__spec__", None), "name", None):
         return False  # (python -m: the workers import it by name)
-    return getattr(main, "__file__", None) is None
+    file = getattr(main, "__file__", None)
+    return file is None or (isinstance(file, str) and file.startswith("<"))
 
 
 def _interactive_message(start_method: str, what: str) -> str:
     return (
-        f"{what} This program runs interactively (a notebook, python -c or the REPL: its "
-        f"__main__ has no file), and worker processes started with the '{start_method}' start "
+        f"{what} This program runs interactively (a notebook, python -c, a script read from "
+        f"standard input or the REPL: its __main__ has no file), and worker processes started with the '{start_method}' start "
         "method cannot load functions or classes defined in a notebook or interactive session. "
         "Move the steps and datasources (and whatever else they use from it) into a .py module "
         "and import them from there, or use ParallelExecution(executor_type='thread'), or the "

@@ -174,3 +174,23 @@ def test_one_pair_of_huge_values_does_not_make_exact_differences_look_like_round
     assert not _warnings(out, "UndefinedTestWarning")
     # The huge pair's 0 is within its own rounding of 1: the differences may all be 1.
     assert "every paired difference (treatment - baseline) is 0.9" in _warnings(out, "ConstantMetricWarning")[0]
+
+
+def test_mann_whitney_keeps_p_one_where_scipy_leaves_all_ties_undefined(monkeypatch) -> None:
+    # scipy 1.18's normal approximation returns NaN when every value ties (1.17: 1.0).
+    import scipy.stats
+
+    real = scipy.stats.mannwhitneyu
+
+    def like_scipy_1_18(x, y, **kwargs):
+        found = real(x, y, **kwargs)
+        if len(set(x) | set(y)) == 1:
+            return type(found)(found.statistic, math.nan)
+        return found
+
+    monkeypatch.setattr(scipy.stats, "mannwhitneyu", like_scipy_1_18)
+    out = mann_whitney()({"m": [2.0] * 5}, {"m": [2.0] * 5})
+    assert out["p_value"] == 1.0 and out["significant"] is False
+    assert not [w for w in out.get("warnings", []) if w.startswith("UndefinedTestWarning")]
+    varied = mann_whitney()({"m": [1.0, 2.0, 2.0]}, {"m": [2.0, 2.0, 3.0]})
+    assert 0 < varied["p_value"] < 1  # only the all-tied NaN is replaced

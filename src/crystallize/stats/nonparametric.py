@@ -10,6 +10,7 @@ difference in means (its ``seed`` and ``n_resamples`` drive the relabellings).
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -153,11 +154,22 @@ def mann_whitney(
             seed=seed,
         )
         notes += tied + _small_sample_ci_note(min(b.size, t.size), ci)
-        return finish(result, res.pvalue, alpha, notes)
+        return finish(result, _all_tied_p_value(res.pvalue, ranked_b, ranked_t), alpha, notes)
 
     return per_metric(
         test=test, baseline=baseline, treatment=treatment, metric=metric, compute=compute
     )
+
+
+def _all_tied_p_value(p_value: float, baseline: Any, treatment: Any) -> float:
+    """``p_value``, or 1 when it is NaN because every value of both conditions is one and
+    the same: scipy 1.18's normal approximation leaves that case undefined, where its exact
+    distribution (and earlier scipy) gives 1, as nothing tells the conditions apart."""
+    import numpy as np
+
+    if math.isnan(p_value) and np.unique(np.concatenate([baseline, treatment])).size == 1:
+        return 1.0
+    return float(p_value)
 
 
 def _signed_rank_differences(baseline: Any, treatment: Any) -> Any:

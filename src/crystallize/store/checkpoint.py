@@ -25,8 +25,9 @@ these checkpoint threads) register with :func:`on_fork_pause`, and
 the ``fork`` start method, process pools, the live-event Manager and lone re-runs start
 their processes inside such a block (other start methods fork nothing from the driver:
 no pause), so a forked worker copies no lock one of those threads held (logging's,
-SQLite's), and Python 3.12+ has no thread to warn about ("This process is
-multi-threaded, use of fork() may lead to deadlocks in the child"). Pauses are counted
+SQLite's), and Python 3.12+ has no thread of the library's to warn about ("This process
+is multi-threaded, use of fork() may lead to deadlocks in the child"; other libraries'
+threads still count: pyarrow, which pandas loads when it is installed, keeps one). Pauses are counted
 and balanced on every path: an interrupt while a block waits to pause undoes only that
 block's pause, never another thread's.
 

@@ -84,7 +84,10 @@ class _ThreadState(threading.local):
     open). No ``__init__``: the filter walk may touch this in any thread and must stay in C.
     """
 
-    match = _MATCH_NONE
+    # A staticmethod: from Python 3.13 a functools.partial read through a class warns
+    # (FutureWarning: it will become a method), and that warning, filtered through this
+    # very attribute, recursed until the interpreter crashed.
+    match = staticmethod(_MATCH_NONE)
 
     def __repr__(self) -> str:
         return "<crystallize: warnings of threads capturing them>"

@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from crystallize.plugins.execution import parallel
+from crystallize.plugins.execution import process_start
 
 INTERACTIVE = """\
 import multiprocessing
@@ -145,10 +145,10 @@ def test_the_advice_is_only_for_a_name_missing_from_main(monkeypatch):
     main = sys.modules["__main__"]
     monkeypatch.delattr(main, "__file__", raising=False)
     monkeypatch.setattr(main, "__spec__", None, raising=False)
-    assert parallel.interactive_main()
-    advice = parallel.main_advice("spawn")
+    assert process_start.interactive_main()
+    advice = process_start.main_advice("spawn")
     assert INTERACTIVE_MESSAGE in advice
-    assert parallel.main_advice("fork") is None
-    other = parallel.load_failed_message("ModuleNotFoundError: No module named 'mine'", advice)
+    assert process_start.main_advice("fork") is None
+    other = process_start.load_failed_message("ModuleNotFoundError: No module named 'mine'", advice)
     assert INTERACTIVE_MESSAGE not in other
     assert "can be imported by worker processes" in other

@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from crystallize.exceptions import StoreError
-from crystallize.plugins.execution.parallel import forking
+from crystallize.plugins.execution.process_start import forking
 from crystallize.record import ReplicateRecord
 from crystallize.store import RecordWriter, checkpoint
 from crystallize.store.checkpoint import threads_paused

@@ -13,7 +13,7 @@ import textwrap
 import pytest
 
 from crystallize import ArtifactPlugin, Experiment, Pipeline, SeedPlugin, data_source, pipeline_step
-from crystallize.plugins.execution import parallel
+from crystallize.plugins.execution import process_start
 from crystallize.store import list_runs
 
 
@@ -60,17 +60,17 @@ def test_run_after_bootstrapping_is_allowed(tmp_path):
 
 
 def test_workers_dying_early_name_the_guard_unless_forked():
-    assert 'if __name__ == "__main__":' in parallel.died_early_message("spawn")
-    assert 'if __name__ == "__main__":' in parallel.died_early_message("forkserver")
-    fork = parallel.died_early_message("fork")
+    assert 'if __name__ == "__main__":' in process_start.died_early_message("spawn")
+    assert 'if __name__ == "__main__":' in process_start.died_early_message("forkserver")
+    fork = process_start.died_early_message("fork")
     assert "__main__" not in fork and "Worker processes died before running any replicate" in fork
-    spawn = parallel.died_early_message("spawn")  # resuming before adding the guard fails again
+    spawn = process_start.died_early_message("spawn")  # resuming before adding the guard fails again
     assert spawn.index("under that guard") < spawn.index("then re-run with strategy='resume'")
 
 
 def test_workers_dying_early_from_a_program_read_from_stdin_name_that_not_the_guard(monkeypatch):
     monkeypatch.setattr(sys.modules["__main__"], "__file__", "<stdin>", raising=False)
-    message = parallel.died_early_message("spawn")
+    message = process_start.died_early_message("spawn")
     assert "it has no file ('<stdin>': code read from standard input)" in message
     assert "Save the code as a script" in message and "__name__" not in message
 

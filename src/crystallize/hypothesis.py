@@ -14,7 +14,15 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec
 
-from crystallize.exceptions import MissingMetricError, VerificationError
+from crystallize.exceptions import MissingMetricError
+from crystallize.p_values import (
+    apply_correction,
+    as_p_value,
+    check_p_values,
+    effect_magnitude,
+    p_for_ranking,
+    raw_p,
+)
 from crystallize.utils.importing import factory_reference, import_qualname, rebuild_from_factory
 from crystallize.utils.text import exception_summary
 
@@ -348,43 +356,12 @@ def _default_ranker(result: dict[str, Any]) -> float:
     """Rank by p-value (adjusted when available): smaller is better. With several
     metrics (one nested result per metric), by the smallest of them. NaN (no usable
     p-value, or none at all) leaves the treatment unranked."""
-    value = _p_for_ranking(result)
+    value = p_for_ranking(result)
     if value is not None:
         return value
-    nested = [p for v in result.values() if isinstance(v, Mapping) and (p := _p_for_ranking(v)) is not None]
+    nested = [p for v in result.values() if isinstance(v, Mapping) and (p := p_for_ranking(v)) is not None]
     usable = [p for p in nested if not math.isnan(p)]
     return min(usable) if usable else math.nan
-
-
-def _p_for_ranking(result: Mapping[str, Any]) -> float | None:
-    return _as_p_value(result.get("p_value_adjusted", result.get("p_value")))
-
-
-def _raw_p(result: Mapping[str, Any]) -> float:
-    """The unadjusted p-value of a treatment's result (the smallest over its metrics);
-    ``inf`` when there is none, so it sorts last among tied scores."""
-    values = [_as_p_value(result.get("p_value"))]
-    values += [_as_p_value(v.get("p_value")) for v in result.values() if isinstance(v, Mapping)]
-    usable = [p for p in values if p is not None and not math.isnan(p)]
-    return min(usable) if usable else math.inf
-
-
-def _effect_magnitude(result: Mapping[str, Any]) -> float:
-    """How large a treatment's ``effect_size`` is (the largest over its metrics): its
-    absolute value, or for an ``odds_ratio`` its distance from 1 (``|log OR|``). 0 when
-    there is no numeric one, so such a treatment sorts last among tied scores."""
-    entries = [result, *(v for v in result.values() if isinstance(v, Mapping))]
-    return max((_magnitude(entry) for entry in entries), default=0.0)
-
-
-def _magnitude(entry: Mapping[str, Any]) -> float:
-    """The size of one result's ``effect_size`` (any real number, read as p-values are)."""
-    value = _as_p_value(entry.get("effect_size"))
-    if value is None or math.isnan(value):
-        return 0.0
-    if entry.get("effect_size_name") == "odds_ratio":
-        return abs(math.log(value)) if value > 0 else math.inf
-    return abs(value)
 
 
 class Hypothesis:
@@ -476,20 +453,20 @@ class Hypothesis:
                 base = self._select("baseline", baseline)
                 output = self.verifier(base, self._select(f"'{tname}'", metrics))
                 output = verifier_output(verifier_name, output)
-                _check_p_values(output, self.name, verifier_name, tname)
+                check_p_values(output, self.name, verifier_name, tname)
                 results[tname] = output
             except Exception as exc:  # one bad treatment must not sink the others
                 results[tname] = {"error": exception_summary(exc)}
         if self.correction:
             alpha = getattr(self.verifier, "params", {}).get("alpha", 0.05)
-            _apply_correction(results, self.correction, _as_p_value(alpha) or 0.05)
+            apply_correction(results, self.correction, as_p_value(alpha) or 0.05)
         scores = self._scores(results)
         # Holm and BH often give several treatments the same adjusted p-value; the raw
         # one (whose order those corrections keep) breaks such ties, then (for p-values
         # that all underflowed to 0 at large samples) the larger effect, then listing order.
         ranking = sorted(
             scores,
-            key=lambda t: (math.isnan(scores[t]), scores[t], _raw_p(results[t]), -_effect_magnitude(results[t])),
+            key=lambda t: (math.isnan(scores[t]), scores[t], raw_p(results[t]), -effect_magnitude(results[t])),
         )
         ranking += [t for t in results if t not in scores]
         return HypothesisResult(self.name, results, ranking, scores, self.metrics, self.correction)
@@ -615,79 +592,6 @@ def metric_names(metrics: Any) -> list[str]:
     if not names or "" in names:
         raise ValueError("A hypothesis needs at least one metric name, and names cannot be empty")
     return names
-
-
-def _as_p_value(value: Any) -> float | None:
-    """``value`` as a float p-value: any real number (NumPy's too), not a bool or text."""
-    if value is None or isinstance(value, str | bytes) or type(value).__name__ in ("bool", "bool_"):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _p_value_slots(output: dict[str, Any]) -> list[dict[str, Any]]:
-    """The dicts of one treatment's output holding a ``p_value``: the output itself, or
-    its per-metric nested results."""
-    if _as_p_value(output.get("p_value")) is not None:
-        return [output]
-    return [v for v in output.values() if isinstance(v, dict) and _as_p_value(v.get("p_value")) is not None]
-
-
-#: How far outside [0, 1] a p-value may lie through rounding (an exact test summing
-#: probabilities gives 1.0000000000000002): such a value is clipped into [0, 1].
-P_VALUE_ROUNDING = 1e-9
-
-
-def _check_p_values(output: dict[str, Any], hypothesis: str, verifier_name: str, treatment: str) -> None:
-    """Raise :class:`~crystallize.exceptions.VerificationError` when a numeric ``p_value``
-    of one treatment's verifier ``output`` (flat, per metric ``{metric: {...}}``, or
-    both) lies outside [0, 1]: 1.5, -0.1 or inf is no probability, so no verdict,
-    ranking or correction may rest on it. A value off by rounding alone (within
-    :data:`P_VALUE_ROUNDING`) is clipped into [0, 1] instead. NaN (a test undefined for
-    its data) is allowed; a correction counts it as 1. A ``p_value`` that is no number at
-    all is left alone, as the default ranker and the corrections skip it.
-    """
-    slots = [(output, "")] + [
-        (value, f" (metric '{metric}')") for metric, value in output.items() if isinstance(value, dict)
-    ]
-    for slot, where in slots:
-        p = _as_p_value(slot.get("p_value"))
-        if p is None or math.isnan(p) or 0.0 <= p <= 1.0:
-            continue
-        if -P_VALUE_ROUNDING <= p <= 1.0 + P_VALUE_ROUNDING:
-            slot["p_value"] = min(max(p, 0.0), 1.0)
-            continue
-        raise VerificationError(
-            f"Hypothesis '{hypothesis}': verifier '{verifier_name}' returned p_value {p!r} for treatment "
-            f"'{treatment}'{where}, but a p-value must lie in [0, 1] (or be NaN when the test "
-            "is undefined). Fix the verifier so 'p_value' is a probability; no verdict was "
-            "drawn for this treatment."
-        )
-
-
-def _apply_correction(results: dict[str, dict[str, Any]], method: str, alpha: float = 0.05) -> None:
-    """Adjust every p-value of the family: all treatments × metrics of one hypothesis.
-
-    A treatment whose verification failed still counts, with p-values of 1 (as many as
-    the other treatments have), so a failure never makes the others look stronger.
-    ``significant`` is recomputed at each result's own ``alpha``, else at ``alpha`` (the
-    verifier's ``alpha`` parameter, if it has one).
-    """
-    from crystallize.stats.corrections import adjust_p_values
-
-    per_treatment = [_p_value_slots(output) for output in results.values() if "error" not in output]
-    slots = [slot for found in per_treatment for slot in found]
-    if not slots:
-        return
-    failed = sum("error" in output for output in results.values())
-    placeholders = [1.0] * (failed * max(len(found) for found in per_treatment))
-    adjusted = adjust_p_values([_as_p_value(s["p_value"]) for s in slots] + placeholders, method)
-    for slot, p_adj in zip(slots, adjusted, strict=False):  # placeholders are not written back
-        slot["p_value_adjusted"] = p_adj
-        slot["significant"] = bool(p_adj < float(slot.get("alpha", alpha)))
-        slot["correction"] = method
 
 
 def hypothesis(

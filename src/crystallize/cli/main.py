@@ -319,7 +319,7 @@ def _stop_child_processes() -> None:
     """Stop the :mod:`multiprocessing` child processes still running, if any."""
     multiprocessing = sys.modules.get("multiprocessing")
     if multiprocessing is not None:  # never imported: no child to stop
-        from crystallize.plugins.execution.parallel import stop_processes
+        from crystallize.plugins.execution.process_start import stop_processes
 
         stop_processes(multiprocessing.active_children())
 

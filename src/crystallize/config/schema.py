@@ -205,7 +205,8 @@ def name_problem(value: str) -> str | None:
     if not value.strip() or value in (".", "..") or bad or control_character(value) is not None:
         return (
             f"{value!r} cannot name an experiment: it becomes a directory name in the artifact "
-            "store, so use letters, digits, '-', '_' or '.' (no '/', '\\' or '#')"
+            "store, so it must not be empty, '.' or '..', nor contain '/', '\\', '#' or control "
+            "characters"
         )
     return None
 

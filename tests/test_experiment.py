@@ -323,6 +323,23 @@ def test_unpicklable_context_value_names_key_and_resource_factory():
         experiment.run()
 
 
+@pytest.mark.filterwarnings("ignore:Treatment .locked. sets .guard.")
+def test_unpicklable_treatment_value_names_its_context_key():
+    import threading
+
+    experiment = make(treatments=[treatment("locked", {"delta": 1, "guard": threading.Lock()})],
+                      plugins=[ParallelExecution(max_workers=2, executor_type="process")])
+    with pytest.raises(PicklingError, match=r"context key 'guard' of treatment 'locked' cannot be pickled"):
+        experiment.run()
+
+
+def test_unpicklable_treatment_function_is_named():
+    experiment = make(treatments=[treatment("computed", lambda ctx: ctx.add("delta", 1))],
+                      plugins=[ParallelExecution(max_workers=2, executor_type="process")])
+    with pytest.raises(PicklingError, match=r"the values function of treatment 'computed' cannot be pickled"):
+        experiment.run()
+
+
 def test_strategy_is_checked():
     with pytest.raises(ExperimentValidationError, match="strategy"):
         make().run(strategy="sometimes")

@@ -32,7 +32,8 @@ def local_ray():
     # On a 2-core machine busy with other work, Ray's default health checks may declare
     # the local node dead, which ends this driver (and pytest with it): be lenient.
     lenient = {"health_check_timeout_ms": 30_000, "health_check_failure_threshold": 20}
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=local_runtime_env(),
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env=local_runtime_env(),
              _system_config=lenient)
     yield
     ray.shutdown()

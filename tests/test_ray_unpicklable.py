@@ -35,7 +35,8 @@ def test_unpicklable_metric_fails_only_its_replicate_on_ray():
     from crystallize.plugins.execution.ray import local_runtime_env
 
     lenient = {"health_check_timeout_ms": 30_000, "health_check_failure_threshold": 20}
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env=local_runtime_env(),
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env=local_runtime_env(),
              _system_config=lenient)
     try:
         result = Experiment(

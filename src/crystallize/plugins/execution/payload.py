@@ -139,9 +139,25 @@ def _parts(experiment: Experiment) -> list[tuple[str, Any]]:
     steps = experiment.pipeline.steps if experiment.pipeline is not None else []
     parts += [(f"step '{_label(step)}' (position {i})", step) for i, step in enumerate(steps)]
     parts += [(f"context key '{key}' in initial_ctx", value) for key, value in experiment.initial_ctx.items()]
-    parts += [(f"treatment '{t.name}'", t) for t in experiment.treatments]
+    for treatment in experiment.treatments:
+        parts += _treatment_parts(treatment)
     parts += [(f"plugin {type(p).__name__}", p) for p in experiment.worker_plugins()]
     return parts
+
+
+def _treatment_parts(treatment: Any) -> list[tuple[str, Any]]:
+    """A treatment's values (each a context key), its values function, datasource and
+    steps, then the treatment itself: an error names the piece, not only the treatment."""
+    label = f"treatment '{treatment.name}'"
+    values = treatment.values
+    if isinstance(values, dict):
+        parts = [(f"context key '{key}' of {label}", value) for key, value in values.items()]
+    else:
+        parts = [(f"the values function of {label}", values)] if values is not None else []
+    if treatment.datasource is not None:
+        parts.append((f"the datasource of {label}", treatment.datasource))
+    parts += [(f"step '{_label(step)}' of {label}", step) for step in treatment.own_steps()]
+    return [*parts, (label, treatment)]
 
 
 def first_from_main(experiment: Experiment) -> tuple[str, str] | None:

@@ -96,3 +96,23 @@ def test_a_dict_whose_keys_json_writes_alike_is_kept_whole_as_text(caplog):
     exported = result.to_dict()["metrics"]["baseline"]
     assert exported["by_id"] == ["{1: 10, '1': 3}"] * 2 and exported["fine"] == [{"1": 2, "b": 3}] * 2
     assert '"{1: 10, \'1\': 3}"' in result.to_json()
+
+
+@pipeline_step()
+def emits_then_fails(data, ctx):
+    ctx.emit("point", value=Table(2))  # in every record's events, metric or not
+    if ctx["replicate"] == 1:
+        raise ValueError("no metrics for this one")
+    return data, {"table": Table(3)}
+
+
+def test_a_record_unstorable_only_outside_its_metrics_says_where(caplog):
+    caplog.set_level(logging.WARNING, logger="crystallize.store")
+    Experiment(
+        datasource=number(), pipeline=Pipeline([emits_then_fails()]), replicates=3, name="events",
+        plugins=[ArtifactPlugin(root_dir="data")],
+    ).run()
+    first, second = _store_warnings(caplog)  # replicate 2 repeats replicate 0: no third
+    assert "replicate 0" in first and "(metric 'table')" in first
+    assert "of the same metrics" in first  # not a promise of silence about other values
+    assert "replicate 1" in second and "outside its metrics (events, tags or step provenance)" in second

@@ -103,13 +103,17 @@ def encode_keeping_text(record: ReplicateRecord, warned: set[tuple[str, ...]] | 
         if warned is None or names not in warned:
             if warned is not None:
                 warned.add(names)
+            if names:
+                where = f" (metric{'s' if len(names) > 1 else ''} {', '.join(map(repr, names))})"
+                later = "later records of this run whose values of the same metrics JSON cannot hold"
+            else:  # in an event's payload, the tags or a step's provenance
+                where = " outside its metrics (events, tags or step provenance)"
+                later = "later such records of this run"
             logger.warning(
                 "The record of condition '%s' replicate %s holds values JSON cannot hold%s; the "
                 "store keeps them as text (the in-memory Result keeps them as they are), as it "
-                "does for later records of this run with such values, without another warning: %s",
-                record.condition, record.replicate,
-                f" (metric{'s' if len(names) > 1 else ''} {', '.join(map(repr, names))})" if names else "",
-                _described(replaced),
+                "does for %s, without another warning: %s",
+                record.condition, record.replicate, where, later, _described(replaced),
             )
         return payload
 

@@ -28,6 +28,34 @@ def test_run_with_failures_points_to_the_tracebacks(cli, make_experiment, tmp_pa
     assert hint in cli("show", "numbers", "--no-chart").stdout  # the same hint as show's
 
 
+def test_hints_carry_the_store_moved_by_set(cli, make_experiment, tmp_path):
+    make_experiment("numbers")
+    proc = cli("run", "numbers", "--set", "fail_on=0", "--set", "plugins.artifacts.root_dir=elsewhere")
+    assert proc.returncode == 1
+    (run,) = list_runs(tmp_path / "elsewhere")
+    hint = f"See their tracebacks with: crystallize show numbers --run {run.run_id} --tracebacks --root elsewhere"
+    assert hint in proc.stderr
+    shown = cli(*shlex.split(hint.split(": ", 1)[1])[1:], "--no-chart")  # the hint as printed finds the run
+    assert shown.returncode == 0 and "ValueError: replicate chosen to fail" in shown.stdout
+    summary = cli("show", "numbers", "--run", run.run_id, "--root", "elsewhere", "--no-chart")
+    assert hint in summary.stdout  # show's own hint keeps the --root it was given
+    unsaid = cli("delete", "numbers", "--root", "elsewhere")  # which runs? the listing hint finds them
+    assert unsaid.returncode == 2 and "see them with: crystallize runs numbers --root elsewhere" in unsaid.stderr
+    plain = cli("run", "numbers", "--set", "fail_on=0")  # the store config.yaml declares: no --root
+    [line] = [line for line in plain.stderr.splitlines() if line.startswith("See their tracebacks")]
+    assert line.endswith("--tracebacks")
+
+
+def test_the_interrupt_hint_names_a_moved_store(tmp_path, monkeypatch):
+    from crystallize import ArtifactPlugin, Experiment
+    from crystallize.cli.run import history_hint
+
+    monkeypatch.chdir(tmp_path)
+    moved = Experiment(name="numbers", plugins=[ArtifactPlugin(root_dir="elsewhere")])
+    assert history_hint("runs", moved, "numbers") == "crystallize runs numbers --root elsewhere"
+    assert history_hint("runs", Experiment(name="numbers"), "numbers") == "crystallize runs numbers"
+
+
 def test_resume_hint_is_the_exact_command():
     options = [("-n", 5), ("-t", "with space"), ("--set", "label='x y'"), ("--seed", 0), ("--workers", None), ("--no-cache", True)]
     hint = resume_hint("my exp", options)

@@ -376,10 +376,29 @@ def never_ran(experiment: ExperimentArg, where: Path, *, run_hint: bool = True) 
     return f"{message} Run it with: {command_line(['crystallize', 'run', experiment.given])}" if run_hint else message
 
 
-def tracebacks_hint(given: str, run_id: str) -> str:
+def hint_root(experiment: ExperimentArg, where: str | Path) -> Path | None:
+    """The ``--root`` a hint naming ``experiment`` must carry for its runs in ``where``:
+    ``None`` when the command looks there first anyway."""
+    try:
+        first = candidate_roots(None, experiment)[0]
+    except UserError:  # a declared root_dir that cannot be a path: name the store
+        return Path(where)
+    return None if first.resolve() == Path(where).resolve() else Path(where)
+
+
+def history_command(verb: str, given: str, *args: str, root: str | Path | None = None) -> str:
+    """``crystallize VERB GIVEN ARGS`` quoted for the shell, with ``--root ROOT`` when the
+    runs are not where the experiment's name or path leads (``--root`` was given, or
+    ``--set plugins.artifacts.root_dir=...`` moved the store)."""
+    words = ["crystallize", verb, given, *args]
+    if root is not None:
+        words += ["--root", display(root)]
+    return command_line(words)
+
+
+def tracebacks_hint(given: str, run_id: str, root: str | Path | None = None) -> str:
     """The line pointing to the stored tracebacks of a run's failed replicates."""
-    command = command_line(["crystallize", "show", given, "--run", run_id, "--tracebacks"])
-    return f"See their tracebacks with: {command}"
+    return f"See their tracebacks with: {history_command('show', given, '--run', run_id, '--tracebacks', root=root)}"
 
 
 # -- commands --------------------------------------------------------------------------------
@@ -474,7 +493,7 @@ def show_command(
         console.print()
         console.print(literal(failure_tracebacks(result)), soft_wrap=True)
     elif result.errors:
-        console.print(literal(tracebacks_hint(experiment.given, info.run_id)), soft_wrap=True)
+        console.print(literal(tracebacks_hint(experiment.given, info.run_id, root)), soft_wrap=True)
     if chart:
         console.print()
         console.print(chart_for(result, metric), crop=False)
@@ -617,6 +636,8 @@ __all__ = [
     "runs_table",
     "show_command",
     "show_header",
+    "hint_root",
+    "history_command",
     "tracebacks_hint",
     "upstream_runs",
 ]

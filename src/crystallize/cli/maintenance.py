@@ -28,6 +28,8 @@ from crystallize.cli.history import (
     candidate_roots,
     experiment_arg,
     has_store,
+    hint_root,
+    history_command,
     never_ran,
     resolve_run,
     runs_of,
@@ -69,7 +71,7 @@ def delete_command(
     if not run_ids and keep is None and not statuses:
         raise UserError(
             f"say which runs to delete: RUN_ID..., --keep N or --status S (--keep 0 deletes every "
-            f"run of '{experiment.name}'); see them with: {command_line(['crystallize', 'runs', experiment.given])}"
+            f"run of '{experiment.name}'); see them with: {history_command('runs', experiment.given, root=root)}"
         )
     try:
         where, ids = selected_runs(experiment, run_ids or [], root)
@@ -171,7 +173,7 @@ def interrupted_deletion(where: Path, experiment: ExperimentArg, plan: DeletedRu
         )
     return (
         f"Interrupted while deleting: some of the {len(wanted)} run(s) may be deleted already. "
-        f"See what is left with: {command_line(['crystallize', 'runs', experiment.given])}"
+        f"See what is left with: {history_command('runs', experiment.given, root=hint_root(experiment, where))}"
     )
 
 

@@ -106,7 +106,7 @@ def run_command(
             ("--no-cache", no_cache), ("--json", json_output),
         ],
     )
-    results = execute(target, selected, strategy, json_output, resume)
+    results = execute(target, name_or_path, selected, strategy, json_output, resume)
     failed = sum(len(r.errors) for r in results.values())
     try:
         if json_output:
@@ -115,7 +115,7 @@ def run_command(
             print_reports(results, {e.name: root_of(e) for e in target.experiments})
         unwritten = output_failure()  # flushes what was printed
     except KeyboardInterrupt:
-        raise interrupted(f"Interrupted while the results were printed; {stored_runs(results)}") from None
+        raise interrupted(f"Interrupted while the results were printed; {stored_runs(results, target, name_or_path)}") from None
     unstored = {name: r for name, r in results.items() if r.info.get("store_error")}
     for name, result in unstored.items():
         print(
@@ -131,13 +131,14 @@ def run_command(
         print(f"{failed} replicate(s) failed; see {where}.", file=sys.stderr)
         print_tracebacks_hints(results, target, name_or_path)
     if unwritten is not None:  # the report or JSON is lost, not the run
-        print(printable(output_failure_message(unwritten, stored_runs(results))), file=sys.stderr)
+        print(printable(output_failure_message(unwritten, stored_runs(results, target, name_or_path))), file=sys.stderr)
     if failed or unstored or unwritten:
         raise typer.Exit(EXIT_FAILED)
 
 
 def execute(
-    target: Target, selected: list[Treatment] | None, strategy: str, json_output: bool, resume: str
+    target: Target, name_or_path: str, selected: list[Treatment] | None, strategy: str, json_output: bool,
+    resume: str,
 ) -> dict[str, Result]:
     """Run every experiment of ``target`` (upstream first) with progress; return the Results.
 
@@ -158,13 +159,13 @@ def execute(
                 chosen = selected if experiment is target.experiment else None
                 results[experiment.name] = run_with_progress(experiment, chosen, strategy, progress)
     except MissingMetricError as exc:
-        raise stored_run_error(exc) from exc
+        raise stored_run_error(exc, current, given_as(current, target, name_or_path)) from exc
     except RunInProgressError as exc:
         raise resume_refused(exc) from exc
     except KeyboardInterrupt:
         raise interrupted(
             f"Interrupted: the replicates of '{current.name}' that finished are kept in the store, "
-            f"and the run is marked cancelled (see: {command_line(['crystallize', 'runs', current.name])}). "
+            f"and the run is marked cancelled (see: {history_hint('runs', current, given_as(current, target, name_or_path))}). "
             f"Finish it with: {resume}"
         ) from None
     return results
@@ -183,26 +184,52 @@ def resume_hint(name_or_path: str, options: Sequence[tuple[str, object]]) -> str
     return command_line(words)
 
 
+def given_as(experiment: Experiment, target: Target, name_or_path: str) -> str:
+    """How a hint names ``experiment``: as the command was given it for the experiment
+    run, by name for the experiments upstream of it."""
+    return name_or_path if experiment is target.experiment else experiment.name
+
+
+def history_hint(verb: str, experiment: Experiment, given: str, *args: str) -> str:
+    """``crystallize VERB GIVEN ARGS`` finding ``experiment``'s runs: with ``--root`` when
+    its store is not where ``given`` leads (moved by ``--set plugins.artifacts.root_dir=``)."""
+    from crystallize.cli.history import experiment_arg, hint_root, history_command
+    from crystallize.exceptions import ConfigError
+
+    where = data_root(experiment)
+    try:
+        root = hint_root(experiment_arg(given), where)
+    except (UserError, ConfigError):  # the folder cannot be read now: name the store
+        root = where
+    return history_command(verb, given, *args, root=root)
+
+
 def print_tracebacks_hints(results: dict[str, Result], target: Target, name_or_path: str) -> None:
     """For each stored run with failed replicates, the command showing their tracebacks
     (on stderr; the experiment run is named as it was given)."""
-    from crystallize.cli.history import tracebacks_hint
-
+    experiments = {e.name: e for e in target.experiments}
     for name, result in results.items():
         if result.errors and result.run_id and not result.info.get("store_error"):
-            given = name_or_path if name == target.name else name
-            print(printable(tracebacks_hint(given, result.run_id)), file=sys.stderr)
+            experiment = experiments[name]
+            command = history_hint(
+                "show", experiment, given_as(experiment, target, name_or_path), "--run", result.run_id, "--tracebacks"
+            )
+            print(printable(f"See their tracebacks with: {command}"), file=sys.stderr)
 
 
-def stored_runs(results: dict[str, Result]) -> str:
+def stored_runs(results: dict[str, Result], target: Target, name_or_path: str) -> str:
     """Where each of ``results`` (runs that finished) is stored, for a message:
     ``NAME is stored as completed: see it with: crystallize show NAME --run ID``."""
-    shown = [
-        f"{name} could not be stored completely ({r.info['store_error']}); see: {command_line(['crystallize', 'runs', name])}"
-        if r.info.get("store_error")
-        else f"{name} is stored as completed: see it with: {command_line(['crystallize', 'show', name, '--run', r.run_id])}"
-        for name, r in results.items()
-    ]
+    experiments = {e.name: e for e in target.experiments}
+    shown = []
+    for name, r in results.items():
+        experiment = experiments[name]
+        given = given_as(experiment, target, name_or_path)
+        if r.info.get("store_error"):
+            shown.append(f"{name} could not be stored completely ({r.info['store_error']}); see: "
+                         f"{history_hint('runs', experiment, given)}")
+        else:
+            shown.append(f"{name} is stored as completed: see it with: {history_hint('show', experiment, given, '--run', r.run_id)}")
     return "; ".join(shown) + "."
 
 
@@ -230,9 +257,10 @@ def resume_refused(exc: RunInProgressError) -> UserError:
     )
 
 
-def stored_run_error(exc: BaseException) -> UserError:
+def stored_run_error(exc: BaseException, experiment: Experiment | None = None, given: str | None = None) -> UserError:
     """An error raised after the run was stored (e.g. a hypothesis' missing metric), plus
-    where the run was stored (``exc.result``).
+    where the run was stored (``exc.result``): the ``show`` command names the experiment
+    as ``given`` (and its store, see :func:`history_hint`) when ``experiment`` is known.
 
     The engine raises such errors after every replicate ran and the run was stored; the
     user needs the run id to look at what was recorded instead of running again.
@@ -241,10 +269,11 @@ def stored_run_error(exc: BaseException) -> UserError:
     run_id = getattr(result, "run_id", None)
     if run_id is None:
         return UserError(str(exc))
-    name = result.experiment  # type: ignore[union-attr]
-    return UserError(
-        f"{exc} The run is stored as {run_id}; see what it recorded with: {command_line(['crystallize', 'show', name, '--run', run_id])}"
-    )
+    if experiment is not None:
+        show = history_hint("show", experiment, given or experiment.name, "--run", run_id)
+    else:
+        show = command_line(["crystallize", "show", result.experiment, "--run", run_id])  # type: ignore[union-attr]
+    return UserError(f"{exc} The run is stored as {run_id}; see what it recorded with: {show}")
 
 
 def run_with_progress(

@@ -121,3 +121,27 @@ def test_a_store_dropped_while_held_stays_open_until_its_last_holder_is_done(tmp
     release_shared_store(also)
     assert first.closed
     release_shared_store(fresh)
+
+
+def test_ctrl_c_while_stores_close_at_exit_prints_no_traceback(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        from crystallize.store import shared_store
+        from crystallize.store.sqlite import SQLiteRunStore
+
+        shared_store("data")
+
+        def interrupted_close(self):
+            raise KeyboardInterrupt  # as a second Ctrl+C arriving while the store closes
+
+        SQLiteRunStore.close = interrupted_close
+        print("exiting")
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "exiting"
+    assert "Exception ignored" not in proc.stderr and "KeyboardInterrupt" not in proc.stderr, proc.stderr

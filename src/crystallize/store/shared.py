@@ -24,6 +24,7 @@ idle checkpoint is skipped: closing the store checkpoints the WAL anyway.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import threading
@@ -238,7 +239,16 @@ def _close_quietly(store: SQLiteRunStore) -> None:
         logger.warning("Closing the run store %s failed: %s", store.path, exc)
 
 
-atexit.register(close_shared_stores)
+def _close_at_exit() -> None:
+    """:func:`close_shared_stores` at interpreter exit. A Ctrl+C meanwhile (a second one,
+    to quit at once) ends it quietly instead of with Python's "Exception ignored in
+    atexit callback" traceback: the process ends either way, and a store left open by an
+    ending process is as safe as one whose process was killed (SQLite's journal)."""
+    with contextlib.suppress(KeyboardInterrupt):
+        close_shared_stores()
+
+
+atexit.register(_close_at_exit)
 
 
 def _pause_idle_checkpoints() -> None:

@@ -49,6 +49,43 @@ def check_direction(direction: str) -> str:
     return direction
 
 
+def range_problem(
+    low: Any, high: Any, *, allow_equal: bool = False, step: Any = None
+) -> str | None:
+    """What makes ``(low, high)`` a range no optimizer can draw from, or ``None`` when it is fine.
+
+    The one check of numeric ranges shared by every built-in optimizer (a random search's
+    ``(low, high)`` tuple, an Optuna search space's tuple, ``FloatDistribution`` or
+    ``IntDistribution``, with or without ``log``/``step``). A range needs bounds that are
+    finite floats (not NaN, ``±inf``, or an int beyond ``±1.8e308``), ``low < high``
+    (``low <= high`` with ``allow_equal``, for Optuna, which then always proposes ``low``),
+    a width ``high - low`` that is itself a finite float (uniform sampling of
+    ``(-1e308, 1e308)`` would give ``inf``), and a ``step``, when given, that is a finite
+    number above 0.
+
+    Returns:
+        A phrase for the caller's error message, e.g. ``"needs low < high"``.
+    """
+    try:
+        bounds = (float(low), float(high))
+    except OverflowError:  # an int too large for a float
+        return "needs bounds within the float range (±1.8e308)"
+    if not all(math.isfinite(bound) for bound in bounds):
+        return "needs finite bounds (not inf or NaN)"
+    if not (bounds[0] <= bounds[1] if allow_equal else bounds[0] < bounds[1]):
+        return "needs low <= high" if allow_equal else "needs low < high"
+    if not math.isfinite(bounds[1] - bounds[0]):
+        return "is too wide to sample: high - low is beyond the float range (±1.8e308); narrow it"
+    if step is not None:
+        try:
+            finite_step = math.isfinite(float(step)) and float(step) > 0
+        except OverflowError:
+            finite_step = False
+        if not finite_step:
+            return f"needs a finite step > 0, got step={step!r}"
+    return None
+
+
 def is_better(candidate: float, incumbent: float, direction: str) -> bool:
     """True when ``candidate`` beats ``incumbent`` (NaN never beats anything)."""
     if math.isnan(candidate):
@@ -195,4 +232,5 @@ __all__ = [
     "Trial",
     "check_direction",
     "is_better",
+    "range_problem",
 ]

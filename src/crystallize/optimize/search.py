@@ -5,6 +5,8 @@ A *space* maps context keys to what they may take:
 * a list of choices — ``{"depth": [2, 4, 8]}``;
 * a ``(low, high)`` tuple of numbers — a continuous range (random search only: it
   draws floats uniformly; for integers, give a list such as ``list(range(1, 11))``).
+  The bounds must be finite with ``low < high`` and a finite width ``high - low``:
+  ``inf``, NaN or ``(-1e308, 1e308)`` are refused when the optimizer is made.
 
 Each key should be a parameter a step reads: :func:`~crystallize.optimize.optimize`
 refuses a key that nothing in the experiment can read (docs/optimization.md).
@@ -17,7 +19,7 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from crystallize.optimize.base import BaseOptimizer, SearchExhausted
+from crystallize.optimize.base import BaseOptimizer, SearchExhausted, range_problem
 
 
 def _check_space(space: Mapping[str, Any], *, ranges: bool) -> dict[str, Any]:
@@ -33,10 +35,10 @@ def _check_space(space: Mapping[str, Any], *, ranges: bool) -> dict[str, Any]:
                 )
             if len(entry) != 2 or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in entry):
                 raise ValueError(f"Search space range {key!r} must be (low, high) numbers, got {entry!r}")
-            low, high = float(entry[0]), float(entry[1])
-            if not low < high:
-                raise ValueError(f"Search space range {key!r} needs low < high, got {entry!r}")
-            checked[str(key)] = (low, high)
+            problem = range_problem(*entry)
+            if problem is not None:
+                raise ValueError(f"Search space range {key!r} {problem}, got {entry!r}")
+            checked[str(key)] = (float(entry[0]), float(entry[1]))
         elif isinstance(entry, Sequence) and not isinstance(entry, str):
             if not entry:
                 raise ValueError(f"Search space entry {key!r} has no choices")
@@ -103,7 +105,9 @@ class RandomSearchOptimizer(BaseOptimizer):
         direction: ``"minimize"`` or ``"maximize"`` (see :class:`BaseOptimizer`).
 
     Raises:
-        ValueError: an entry is neither a non-empty list nor a ``(low, high)`` range.
+        ValueError: an entry is neither a non-empty list nor a ``(low, high)`` range, or
+            the range has a bound that is ``inf`` or NaN, ``low >= high``, or a width
+            ``high - low`` beyond the float range.
     """
 
     def __init__(

@@ -21,7 +21,11 @@ from crystallize.exceptions import ClusterConnectionError, OptionalDependencyErr
 from crystallize.plugins.execution.base import ExecutionPlugin
 from crystallize.plugins.execution.parallel import EVENT_POLL_INTERVAL, wants_events
 from crystallize.plugins.execution.payload import check_picklable, pack_results, pickle_for_workers
-from crystallize.plugins.execution.ray_address import check_reachable, cluster_endpoint
+from crystallize.plugins.execution.ray_address import (
+    check_reachable,
+    check_running_session,
+    cluster_endpoint,
+)
 from crystallize.utils.optional import require
 from crystallize.utils.text import exception_summary
 
@@ -225,14 +229,24 @@ class RayExecution(ExecutionPlugin):
         address: ``None`` joins the cluster named by the ``RAY_ADDRESS`` environment
             variable when it is set, else starts a new local Ray instance (even when a
             cluster started with ``ray start`` runs on this machine); a Ray session
-            already running in this process is always used. ``"auto"``, ``"host:6379"``
-            (a head node's GCS port) or ``"ray://host:10001"`` (Ray Client) joins an
-            existing cluster. A malformed address, or the dashboard's ``http://`` one,
-            raises :class:`~crystallize.exceptions.ExperimentValidationError` here (a
-            malformed ``RAY_ADDRESS`` when a run starts); one that does not answer
-            (within 5 s) or refuses the connection raises
+            already running in this process (your own ``ray.init``, or an earlier
+            RayExecution run's) is used as it is. ``"auto"``, ``"host:6379"`` (a head
+            node's GCS port) or ``"ray://host:10001"`` (Ray Client) joins an existing
+            cluster; ``"local"`` starts a new local instance. A malformed address, or the
+            dashboard's ``http://`` one, raises
+            :class:`~crystallize.exceptions.ExperimentValidationError` here (a malformed
+            ``RAY_ADDRESS`` when a run starts); one that does not answer (within 5 s) or
+            refuses the connection raises
             :class:`~crystallize.exceptions.ClusterConnectionError` when a run starts,
-            before the run is stored.
+            before the run is stored. An explicit address (``"local"`` too) while a Ray
+            session runs in this process uses that session only when it is the one
+            asked for (``"local"``: an instance this process started; ``"auto"``: the
+            cluster in ``RAY_ADDRESS``, else the one ``ray start`` recorded;
+            ``host:port``: the session's GCS address; ``ray://``: a Ray Client
+            connection to that server); otherwise, and when that cannot be told (another
+            ``scheme://``), it raises ``ClusterConnectionError`` before the run is
+            stored: Ray joins one cluster per process, so call ``ray.shutdown()`` first,
+            or pass ``address=None`` to use the running session.
         num_cpus: CPUs for a local instance started here (ignored when joining).
         resources_per_replicate: Ray task options for each replicate, e.g.
             ``{"num_cpus": 2}`` or, on a cluster with GPUs, ``{"num_gpus": 0.5}``.
@@ -306,8 +320,8 @@ class RayExecution(ExecutionPlugin):
         check_picklable(experiment, _RAY_WORKERS)  # workers receive it pickled
         if self.init_kwargs:
             self._check_init_kwargs()
-        if self._cluster_address() is not None:
-            self._connect()
+        if self._cluster_address() is not None or _running_ray() is not None:
+            self._connect()  # a running session: checked against the address asked for
 
     def _check_init_kwargs(self) -> None:
         """Refuse ``init_kwargs`` that ``ray.init`` does not take, before the run is
@@ -342,9 +356,13 @@ class RayExecution(ExecutionPlugin):
         return None if address is None or address.strip() == "local" else address
 
     def _connect(self) -> Any:
-        loaded = sys.modules.get("ray")
-        if loaded is not None and loaded.is_initialized():
-            return loaded  # this process's Ray session, whatever started it
+        loaded = _running_ray()
+        if loaded is not None:
+            # Ray keeps one session per process. address=None uses it whatever started
+            # it; an explicit address only when the session is the one it asks for.
+            if self.address is not None:
+                check_running_session(loaded, self.address, self.init_kwargs.get("_temp_dir"))
+            return loaded
         address = self._cluster_address()
         if address is not None:
             check_reachable(address)  # first: ray.init retries it for minutes, Ray imports in ~1 s
@@ -441,6 +459,13 @@ class RayExecution(ExecutionPlugin):
             f"retr{'y' if self.max_retries == 1 else 'ies'} did not succeed ({type(exc).__name__})"
         )
         return [failed(rep, reason, type(exc).__name__) for rep in batch]
+
+
+def _running_ray() -> Any:
+    """The ``ray`` module when a Ray session runs in this process, else ``None`` (Ray is
+    not imported for this)."""
+    loaded = sys.modules.get("ray")
+    return loaded if loaded is not None and loaded.is_initialized() else None
 
 
 def _whole(value: Any, *, at_least: int, name: str) -> int:

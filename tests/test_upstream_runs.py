@@ -99,3 +99,30 @@ def test_a_file_a_failed_producer_replicate_wrote_is_not_read():
     assert result.metrics.baseline.metrics["trained_on"] == [0, 2, 3]
     assert [e.replicate for e in result.errors] == [1]
     assert f"replicate 1 of 'train' (baseline) failed in run {producer.run_id}" in result.errors[0].message
+
+
+def _consumer_reading(file_name: str | None) -> Experiment:
+    @pipeline_step()
+    def evaluate(data):
+        return data, {"trained_on": data["trained_on"]}
+
+    source = (
+        UpstreamOutput("train", "model", loader=json.loads) if file_name is None
+        else UpstreamOutput("train", "model", file_name, loader=json.loads)
+    )
+    return Experiment(datasource=source, pipeline=[evaluate()], name="evaluate", replicates=1,
+                      plugins=[ArtifactPlugin(root_dir="data")])
+
+
+def test_a_file_name_never_filled_in_is_named_as_the_cause():
+    _producer().run()  # writes model.json; run alone, the consumer reads "model"
+    [error] = _consumer_reading(None).run().errors
+    assert "replicate 0's folder holds 'model.json'" in error.message
+    assert "give file_name=" in error.message and "ExperimentGraph.from_experiments" in error.message
+    assert "may have failed" not in error.message  # the upstream replicate is fine
+
+
+def test_a_wrong_file_name_given_names_what_was_written():
+    _producer().run()
+    [error] = _consumer_reading("model.txt").run().errors
+    assert "wrote 'model.json'" in error.message and "not 'model.txt'" in error.message

@@ -28,21 +28,23 @@ if TYPE_CHECKING:
 
 
 class ArtifactLocation:
-    """Where a run's artifacts go: root directory, experiment name and version.
+    """Where a run's artifacts go: root directory, experiment name and version, and the
+    id of the stored run writing there (``None`` for a run that is not stored).
 
     ``ended`` is set when the run ends: a replicate still running then (a thread of a
     cancelled run finishing in the background, its result dropped) can no longer write
     there, where a later run of the experiment may be writing already.
     """
 
-    __slots__ = ("root", "experiment", "version", "ended")
+    __slots__ = ("root", "experiment", "version", "run_id", "ended")
 
-    def __init__(self, root: str | Path, experiment: str, version: int) -> None:
+    def __init__(self, root: str | Path, experiment: str, version: int, run_id: str | None = None) -> None:
         from pathlib import Path
 
         self.root = Path(root)
         self.experiment = experiment
         self.version = version
+        self.run_id = run_id
         self.ended = False
 
     def path(self, condition: str, replicate: int, name: str) -> Path:
@@ -50,7 +52,7 @@ class ArtifactLocation:
         return artifact_path(self.root, self.experiment, self.version, condition, replicate, name)
 
     def __reduce__(self):
-        return (ArtifactLocation, (str(self.root), self.experiment, self.version))
+        return (ArtifactLocation, (str(self.root), self.experiment, self.version, self.run_id))
 
 
 @contextlib.contextmanager

@@ -360,11 +360,13 @@ class Experiment:
         store: bool = False,
         console: Any = None,
     ) -> Any:
-        """Run one replicate serially and verbosely; return its final data.
+        """Run one replicate serially and verbosely; return its final data (when a step
+        fails: the data the last step that succeeded returned, the failing step's input).
 
         Prints each step's input and output summary, duration, metrics and the context
         keys it added (and the traceback if a step fails). Nothing is written to the
-        store unless ``store=True``.
+        store unless ``store=True``, which stores a run of that one replicate (for an
+        unversioned experiment it takes over ``v0``, as any run does).
         """
         from crystallize.debugging import debug_replicate
 

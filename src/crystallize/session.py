@@ -209,7 +209,7 @@ class RunSession:
         # node, or a worker started elsewhere), a process worker or a step that changed
         # directory must write where the driver reads.
         shipped_root = os.path.abspath(root)
-        self.location = ArtifactLocation(shipped_root, experiment.name, version)
+        self.location = ArtifactLocation(shipped_root, experiment.name, version, self.run.run_id)
         if previous is not None:  # what earlier attempts of the replicates to run left
             _prepare_artifacts(root, experiment.name, clear_unfinished_replicates, version, self.done, conditions)
         steps = list(experiment.pipeline.steps) if experiment.pipeline is not None else []

@@ -144,6 +144,25 @@ def test_a_graph_rerun_reads_the_run_it_just_made(graph_project):
     assert _read_by(results["evaluate"]) == results["train"].run_id
 
 
+def test_an_unversioned_producer_run_replaced_since_is_refused_not_read(graph_project):
+    from crystallize.config.upstream import MissingUpstreamArtifactError
+    from crystallize.store import list_runs
+
+    evaluate = graph_project(artifacts="{}")  # unversioned: every run of train writes v0
+    graph = ExperimentGraph.from_yaml(evaluate)
+    ran = graph.run()
+    newer = _run_train_with_seed(evaluate, 77)  # another process, say: v0 is now its files
+
+    with pytest.raises(MissingUpstreamArtifactError) as refused:
+        graph["evaluate"].run()
+    message = str(refused.value)
+    assert ran["train"].run_id in message and newer in message and "versioned: true" in message
+    assert len(list_runs("data", "evaluate")) == 1  # refused before a run was stored
+
+    again = graph.run()  # running the graph again pairs them anew
+    assert _read_by(again["evaluate"]) == again["train"].run_id
+
+
 def test_a_consumer_run_alone_still_reads_the_newest_producer_run(graph_project):
     evaluate = graph_project()
     ExperimentGraph.from_yaml(evaluate).run()

@@ -23,7 +23,9 @@ plugins.artifacts.root_dir=...``); one built in code without a ``root_dir`` does
 In an :class:`~crystallize.config.ExperimentGraph`, once the graph's producer experiment
 has run (or resumed) in this process, its consumers read that run's version instead of
 the newest run's (see :meth:`UpstreamOutput.follow`): a graph's consumers read what the
-graph ran upstream, not a newer run made with another seed or by another process.
+graph ran upstream, not a newer run made with another seed or by another process. When
+such a newer run has written over that version (an unversioned producer keeps only its
+latest run's files), the consumer refuses to start rather than read the newer run.
 
 A run of the consumer fixes the version and ``n`` once, when it starts
 (:meth:`UpstreamOutput.pin`), so every replicate reads the same producer run even if the
@@ -163,15 +165,27 @@ class UpstreamOutput(DataSource):
         """
         _FOLLOWED[self] = producer
 
-    def _followed_version(self, root: Path) -> int | None:
+    def _followed_run(self, root: Path) -> tuple[int, str | None] | None:
         """The version the followed producer's last run in this process wrote under
-        ``root`` (see :meth:`follow`), or ``None``."""
+        ``root`` (see :meth:`follow`) and that run's id, or ``None``."""
         location = getattr(_FOLLOWED.get(self), "artifact_location", None)
         if location is None or location.experiment != self.experiment:
             return None
         if os.path.abspath(location.root) != os.path.abspath(root):
             return None  # it ran under another root: its runs are not in this store
-        return int(location.version)
+        return int(location.version), location.run_id
+
+    def _replaced_since(self, followed_run: str, writer: RunInfo) -> MissingUpstreamArtifactError:
+        """The error for a followed producer run whose files a newer run replaced."""
+        return MissingUpstreamArtifactError(
+            f"Datasource '{self.name}': the run of '{self.experiment}' this graph ran, "
+            f"{followed_run}, wrote v{writer.artifact_version}, but run {writer.run_id} of "
+            f"'{self.experiment}' (process {writer.pid} on {writer.hostname}) has replaced those files since: an unversioned experiment "
+            "keeps only its latest run's artifacts. Run the graph again (graph.run(), or "
+            f"crystallize run on the experiment reading '{self.name}'), which runs "
+            f"'{self.experiment}' first; or make '{self.experiment}' versioned "
+            "(plugins.artifacts.versioned: true) so that its earlier runs' files stay."
+        )
 
     def root_for(self, reader_root: str | os.PathLike[str] | None) -> str:
         """The artifact root this output is read under by an experiment whose
@@ -212,7 +226,7 @@ class UpstreamOutput(DataSource):
                 highest version on disk without one); it is passed over for the last
                 completed one while it is still running. An output that follows a
                 producer which has run (see :meth:`follow`) reads that run's version
-                instead, with the replicate count of the newest run that wrote it.
+                instead, with that run's replicate count.
             is_live: whether a ``running`` run has a live driver (default: all do).
             reader_root: the reading experiment's artifact root (see :meth:`root_for`).
             failed: ``fn(run_id)`` giving the baseline replicates a stored run failed: a
@@ -225,15 +239,19 @@ class UpstreamOutput(DataSource):
 
         Raises:
             MissingUpstreamArtifactError: a running run writes the latest version and no
-                completed run left another one to read.
+                completed run left another one to read; or the followed producer run's
+                version was written over by a newer run since (an unversioned producer).
             ConfigError: ``root_dir`` is not ``reader_root``.
         """
         root = Path(self.root_for(reader_root))
-        followed = self._followed_version(root)
+        followed = self._followed_run(root)
         note = None
         if followed is not None:
-            writer = _writer_of(runs, followed)
-            self._pin = _resolve(root, self.experiment, followed, writer)
+            version, followed_run = followed
+            writer = _writer_of(runs, version)
+            if writer is not None and followed_run is not None and writer.run_id != followed_run:
+                raise self._replaced_since(followed_run, writer)
+            self._pin = _resolve(root, self.experiment, version, writer)
         else:
             writer = _newest_writer(root, self.experiment, runs)
             if writer is not None and writer.status == "running" and (is_live is None or is_live(writer)):
@@ -317,14 +335,40 @@ class UpstreamOutput(DataSource):
         path = artifact_path(root, self.experiment, pin.version, BASELINE, index, self.file_name)
         if not path.is_file():
             self._check_unchanged(pin)
-            run = f"run {pin.run_id}" if pin.run_id is not None else "that run"
-            raise MissingUpstreamArtifactError(
-                f"Datasource '{self.name}': {path} does not exist. Replicate {index} of "
-                f"'{self.experiment}' (baseline) did not write output '{self.output}' in {run} "
-                f"— it may have failed; see {run}'s errors, then run '{self.experiment}' again "
-                "(strategy='resume' finishes failed replicates)."
-            )
+            raise MissingUpstreamArtifactError(self._missing_file(path, index, pin))
         return path, pin
+
+    def _missing_file(self, path: Path, index: int, pin: _Pin) -> str:
+        """Why ``path`` is not there: a file name never filled in (the replicate's folder
+        holds other files), or a replicate that wrote nothing."""
+        run = f"run {pin.run_id}" if pin.run_id is not None else "that run"
+        try:
+            written = sorted(entry.name for entry in path.parent.iterdir())
+        except OSError:
+            written = []
+        if written and not self.file_name_given:
+            return (
+                f"Datasource '{self.name}': {path} does not exist, but replicate {index}'s folder "
+                f"holds {', '.join(map(repr, written[:5]))}{' …' if len(written) > 5 else ''}. "
+                f"Outside an ExperimentGraph, UpstreamOutput reads the file named after its "
+                f"output ({self.file_name!r}): give file_name= the name the upstream Artifact "
+                "writes, or build the experiments with ExperimentGraph.from_experiments(...), "
+                "which fills it in."
+            )
+        if written:
+            return (
+                f"Datasource '{self.name}': {path} does not exist; replicate {index} of "
+                f"'{self.experiment}' (baseline) wrote {', '.join(map(repr, written[:5]))}"
+                f"{' …' if len(written) > 5 else ''} in {run}, not {self.file_name!r}: check "
+                "UpstreamOutput's file_name against the name the upstream Artifact writes."
+            )
+        return (
+            f"Datasource '{self.name}': {path} does not exist. Replicate {index} of "
+            f"'{self.experiment}' (baseline) did not write output '{self.output}' in {run} "
+            f"— it may have failed, or {run} did not run it (debug(store=True) stores a run "
+            f"of the one replicate it debugged); see {run}'s errors, then run "
+            f"'{self.experiment}' again (strategy='resume' finishes failed replicates)."
+        )
 
     def _latest(self) -> _Pin:
         """An unpinned read: the latest version under ``root_dir`` (else ``data``)."""

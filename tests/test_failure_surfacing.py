@@ -450,3 +450,38 @@ def test_a_second_after_run_raising_an_exception_whose_str_fails_is_noted():
         experiment.run()
     notes = raised.value.__notes__
     assert any("UnprintableClose.after_run also raised UnprintableError: <str() of the" in n for n in notes)
+
+
+@data_source
+def three_values(ctx):
+    return [3.0, 1.0, 2.0]
+
+
+@data_source
+def forgets_return(ctx):
+    [3.0, 1.0, 2.0]  # noqa: B018 - the mistake under test
+
+
+@pipeline_step()
+def normalize_without_return(data):
+    [x / max(data) for x in data]  # noqa: B018 - the mistake under test
+
+
+@pipeline_step()
+def count(data):
+    return data, {"n": len(data)}
+
+
+@pytest.mark.parametrize(
+    ("source", "steps", "culprit"),
+    [
+        (three_values, [normalize_without_return, count], "step 'normalize_without_return'"),
+        (forgets_return, [count], "the datasource"),
+    ],
+)
+def test_a_none_input_names_the_part_that_returned_it(source, steps, culprit):
+    result = Experiment(datasource=source(), pipeline=Pipeline([s() for s in steps]), replicates=1,
+                        plugins=[ArtifactPlugin(root_dir=None)]).run()
+    [error] = result.errors
+    assert error.step == "count"
+    assert error.message.endswith(f"(its input was None, returned by {culprit}: does it end with return?)")

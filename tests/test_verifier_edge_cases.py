@@ -77,6 +77,30 @@ def test_an_out_of_range_p_value_in_a_run_is_that_treatments_error(correction, b
     assert verdict.scores == {} and verdict.best is None and verdict.ranking == ["t"]
 
 
+@pytest.mark.parametrize("correction", ["holm", None])
+@pytest.mark.parametrize("bad", ["0.01", [0.01], True])
+def test_a_p_value_that_is_no_number_is_that_treatments_error(correction, bad):
+    hyp = Hypothesis(verifier=fixed_p(p=bad), metrics="a", correction=correction, name="text")
+    experiment = Experiment(
+        datasource=_source(), pipeline=Pipeline([_measure()]), treatments=[treatment("t", {"delta": 1})],
+        hypotheses=[hyp], replicates=3,
+    )
+    verdict = next(h for h in experiment.run().hypotheses if h.name == "text")
+    error = verdict.results["t"]["error"]  # with holm it was silently left out of the correction
+    assert error.startswith("VerificationError:")
+    assert repr(bad) in error and f"({type(bad).__name__})" in error and "must be a number in [0, 1]" in error
+
+
+def test_a_p_value_of_none_is_still_allowed():
+    hyp = Hypothesis(verifier=fixed_p(p=None), metrics="a", correction="holm", name="none")
+    experiment = Experiment(
+        datasource=_source(), pipeline=Pipeline([_measure()]), treatments=[treatment("t", {"delta": 1})],
+        hypotheses=[hyp], replicates=3,
+    )
+    verdict = next(h for h in experiment.run().hypotheses if h.name == "none")
+    assert "error" not in verdict.results["t"] and verdict.results["t"]["p_value"] is None
+
+
 @pytest.mark.parametrize("correction", ["holm", "fdr_bh", None])
 def test_the_other_treatments_are_still_verified_and_corrected(correction):
     hyp = Hypothesis(

@@ -77,14 +77,23 @@ def check_p_values(output: dict[str, Any], hypothesis: str, verifier_name: str, 
     both) lies outside [0, 1]: 1.5, -0.1 or inf is no probability, so no verdict,
     ranking or correction may rest on it. A value off by rounding alone (within
     :data:`P_VALUE_ROUNDING`) is clipped into [0, 1] instead. NaN (a test undefined for
-    its data) is allowed; a correction counts it as 1. A ``p_value`` that is no number at
-    all is left alone, as the default ranker and the corrections skip it.
+    its data) is allowed, and so is ``None`` (no p-value: the default ranker and the
+    corrections skip it); a ``p_value`` that is something else but no number (``"0.01"``,
+    ``[0.01]``, ``True``) is refused too: a correction would silently leave it out.
     """
     slots = [(output, "")] + [
         (value, f" (metric '{metric}')") for metric, value in output.items() if isinstance(value, dict)
     ]
     for slot, where in slots:
-        p = as_p_value(slot.get("p_value"))
+        raw = slot.get("p_value")
+        p = as_p_value(raw)
+        if p is None and raw is not None:
+            raise VerificationError(
+                f"Hypothesis '{hypothesis}': verifier '{verifier_name}' returned p_value {raw!r} "
+                f"({type(raw).__name__}) for treatment '{treatment}'{where}, but a p-value must be "
+                "a number in [0, 1] (NaN, or None, when the test gives none). Fix the verifier, "
+                "e.g. float(p); no verdict was drawn for this treatment."
+            )
         if p is None or math.isnan(p) or 0.0 <= p <= 1.0:
             continue
         if -P_VALUE_ROUNDING <= p <= 1.0 + P_VALUE_ROUNDING:

@@ -135,6 +135,20 @@ def _failure_message(exc: BaseException) -> str:
     return message
 
 
+def _none_input_hint(plan: ConditionPlan, stage: str, data: Any, exc: BaseException) -> str:
+    """For a step failing on the ``None`` it was handed (``'NoneType' object has no
+    attribute ...``), which part returned it: a step or datasource without ``return``
+    is the usual cause, and the failing step's traceback does not show it."""
+    if data is not None or not isinstance(exc, (TypeError, AttributeError)):
+        return ""
+    names = [entry[1] for entry in plan.entries]
+    if stage not in names:  # the datasource, a treatment or a hook failed
+        return ""
+    position = names.index(stage)
+    source = f"step '{names[position - 1]}'" if position else "the datasource"
+    return f" (its input was None, returned by {source}: does it end with return?)"
+
+
 _new_tuple = tuple.__new__
 _AWAITABLE_TYPES: dict[type, bool] = {}
 
@@ -622,7 +636,7 @@ class ReplicateRunner:
                 condition=condition,
                 replicate=replicate,
                 step=stage,
-                message=_failure_message(exc),
+                message=_failure_message(exc) + _none_input_hint(plan, stage, data, exc),
                 exception_type=type(exc).__name__,
                 traceback=user_traceback(exc),
             )

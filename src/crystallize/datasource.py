@@ -11,6 +11,7 @@ from crystallize.pipeline_step import (
     callable_signature,
     instance_name_property,
     refuse_async_generator,
+    refuse_class,
     refuse_positional_only,
     unknown_parameters,
     unknown_parameters_error,
@@ -105,6 +106,7 @@ def data_source(fn: Callable[Concatenate[Any, _P], Any] | None = None) -> Callab
             f"data_source decorates a function def f(ctx, **params), got {fn!r}; "
             "use it bare: @data_source"
         )
+    refuse_class("@data_source", fn, "DataSource", "fetch(self, ctx)")
     refuse_async_generator("@data_source", fn)
     signature = callable_signature(fn)
     name = callable_name(fn)

@@ -433,6 +433,17 @@ def wraps_callable(fn: Callable[..., Any]) -> Callable[[Callable[..., Any]], Cal
     return wrap
 
 
+def refuse_class(decorator: str, fn: Any, base: str, method: str) -> None:
+    """Raise TypeError when ``fn`` is a class: the decorators make functions into parts,
+    and a class is made one by subclassing ``base`` (defining ``method``)."""
+    if isinstance(fn, type):
+        raise TypeError(
+            f"{decorator} decorates a function, but {fn.__name__!r} is a class: make it one by "
+            f"subclassing {base} (class {fn.__name__}({base}) defining {method}), or "
+            f"decorate a function instead"
+        )
+
+
 def refuse_async_generator(decorator: str, fn: Callable[..., Any]) -> None:
     """Raise TypeError when ``fn`` is an async generator (``async def`` with ``yield``):
     a step or datasource returns its output, and the generator object itself would be
@@ -514,6 +525,9 @@ def pipeline_step(
     """
 
     def decorate(func: Callable[..., Any]) -> StepFactory:
+        if not callable(func):  # pipeline_step()(42)
+            raise TypeError(f"pipeline_step decorates a function def step(data, ctx, *, option=1), got {func!r}")
+        refuse_class("@pipeline_step", func, "PipelineStep", "__call__(self, data, ctx)")
         spec = _StepSignature(func)
         name = callable_name(func)
         positional = [parameter for parameter, _ in spec.keywords]

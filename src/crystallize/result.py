@@ -241,7 +241,12 @@ class Result:
         return self.metrics.hypotheses
 
     def get_hypothesis(self, name: str) -> HypothesisResult | None:
-        """Return the hypothesis result named ``name``, or ``None`` when there is none."""
+        """Return the hypothesis result named ``name``, or ``None`` when there is none.
+
+        The :class:`~crystallize.hypothesis.Hypothesis` itself (what ``@hypothesis``
+        made) may stand for its name.
+        """
+        name = getattr(name, "name", name) if not isinstance(name, str) else name
         for hyp in self.metrics.hypotheses:
             if hyp.name == name:
                 return hyp

@@ -125,6 +125,12 @@ class ContextMetrics:
     def __getitem__(self, name: str) -> list[Any]:
         return self._values[name]
 
+    def __setitem__(self, name: str, value: Any) -> None:
+        raise TypeError(
+            f"ctx.metrics[{name!r}] = ... does not record a metric: use ctx.metrics.add({name!r}, value) "
+            f"(or ctx.record({name!r}, value)), which appends the value for this replicate"
+        )
+
     def __contains__(self, name: object) -> bool:
         return name in self._values
 

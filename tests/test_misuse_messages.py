@@ -1,0 +1,74 @@
+"""Library misuse a data scientist makes gets a message naming the fix: a class given to
+a function decorator, a non-function to ``pipeline_step()``, a metric assigned instead of
+added, and a hypothesis looked up by the object ``@hypothesis`` made."""
+
+from __future__ import annotations
+
+import pytest
+
+from crystallize import (
+    ArtifactPlugin,
+    Experiment,
+    Pipeline,
+    data_source,
+    hypothesis,
+    pipeline_step,
+    treatment,
+)
+from crystallize.stats import welch_t_test
+
+
+class Normalize:
+    def __call__(self, data, ctx):
+        return data
+
+
+@pytest.mark.parametrize(
+    ("decorate", "base"),
+    [(pipeline_step(), "PipelineStep"), (pipeline_step, "PipelineStep"), (data_source, "DataSource")],
+)
+def test_a_class_given_to_a_function_decorator_is_pointed_at_the_base_class(decorate, base):
+    with pytest.raises(TypeError, match=rf"'Normalize' is a class: make it one by subclassing {base}"):
+        decorate(Normalize)
+
+
+def test_pipeline_step_called_on_a_non_function_says_what_it_takes():
+    with pytest.raises(TypeError, match=r"pipeline_step decorates a function def step\(data, ctx.*got 42"):
+        pipeline_step()(42)
+
+
+@data_source
+def one(ctx):
+    return 1
+
+
+@pipeline_step()
+def assigns_a_metric(data, ctx):
+    ctx.metrics["loss"] = 0.5
+    return data
+
+
+def test_assigning_a_metric_says_to_add_it():
+    experiment = Experiment(datasource=one(), pipeline=Pipeline([assigns_a_metric()]), replicates=1,
+                            plugins=[ArtifactPlugin(root_dir=None)])
+    [error] = experiment.run().errors
+    assert error.exception_type == "TypeError"
+    assert "use ctx.metrics.add('loss', value)" in error.message
+
+
+@pipeline_step()
+def measure(data, ctx, *, shift=0):
+    return data, {"m": float(ctx["replicate"] + shift)}
+
+
+@hypothesis(verifier=welch_t_test(), metrics="m")
+def shifted(result):
+    return result["p_value"]
+
+
+def test_get_hypothesis_takes_the_hypothesis_itself():
+    result = Experiment(
+        datasource=one(), pipeline=Pipeline([measure()]), treatments=[treatment("t", {"shift": 1})],
+        hypotheses=[shifted], replicates=3, plugins=[ArtifactPlugin(root_dir=None)],
+    ).run()
+    assert result.get_hypothesis(shifted) is result.get_hypothesis("shifted") is not None

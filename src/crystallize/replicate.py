@@ -76,8 +76,21 @@ def loggable(value: Any) -> Any:
         item = value.item()  # np.float32(0.25) -> 0.25
         if isinstance(item, _JSON_SCALARS):
             return loggable(item)
-    text = repr(value)
+    text = _set_text(value) if type(value) in (set, frozenset) else repr(value)
     return text if len(text) <= _LOGGED_CHARS else text[: _LOGGED_CHARS - 3] + "..."
+
+
+def _set_text(value: set[Any] | frozenset[Any]) -> str:
+    """A set's repr with its members sorted (by value when they compare, else by their
+    repr): its own order follows the process's string hashing, so two identical runs
+    would log, and export, different text."""
+    try:
+        members = [repr(member) for member in sorted(value)]
+    except TypeError:  # members of types that do not compare
+        members = sorted(repr(member) for member in value)
+    if type(value) is frozenset:
+        return f"frozenset({{{', '.join(members)}}})" if members else "frozenset()"
+    return f"{{{', '.join(members)}}}" if members else "set()"
 
 
 #: What fails one condition × replicate instead of the run: any exception, and a

@@ -65,8 +65,7 @@ class ResourceFactory:
     __slots__ = ("fn", "key", "_token", "__weakref__")
 
     def __init__(self, fn: Callable[[FrozenContext], Any], key: str | None = None) -> None:
-        if not callable(fn):
-            raise TypeError(f"resource_factory needs a callable fn(ctx), got {fn!r}")
+        _check_factory(fn)
         self.fn = fn
         self.key = key or f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
         # Without a key, each factory has its own resource, even one of another lambda
@@ -100,7 +99,11 @@ class ResourceFactory:
             pass
         with self._turn():
             if cache_key not in _CACHE:
-                resource = self._create(ctx)
+                try:
+                    resource = self._create(ctx)
+                except Exception as exc:
+                    exc.add_note(self._failure_note(ctx))
+                    raise
                 made_by = factory_digest(self.fn)
                 with _LOCK:
                     _CACHE[cache_key] = resource
@@ -147,14 +150,26 @@ class ResourceFactory:
 
         with PreservedRngState():
             default_seed_fn(mixed_seed(0, self.key))
-            try:
-                return self.fn(ctx)
-            except Exception as exc:
-                exc.add_note(
-                    f"(raised by the resource factory {self!r} creating its resource, when a "
-                    "step or the datasource first read it)"
-                )
-                raise
+            return self.fn(ctx)
+
+    def _failure_note(self, ctx: FrozenContext) -> str:
+        """The note added to an exception the factory raised: which context key's
+        resource it was building, and that the step or datasource reading it is not at
+        fault (the replicate's error names that reader)."""
+        data = getattr(ctx, "_data", None)
+        keys = [key for key, value in data.items() if value is self] if isinstance(data, dict) else []
+        if not keys and isinstance(data, dict):  # a copy of this factory (same resource)
+            keys = [
+                key
+                for key, value in data.items()
+                if isinstance(value, ResourceFactory) and value._cache_key() == self._cache_key()
+            ]
+        where = f"context key {', '.join(map(repr, keys))}" if keys else "a context key"
+        return (
+            f"{_NOTE_START}{_function_name(self.fn)!r} building the resource "
+            f"of {where} ({self!r}), when a step or the datasource first read it: the factory "
+            "failed, not the code reading the resource)"
+        )
 
     _crystallize_resolve = get
 
@@ -196,6 +211,69 @@ class ResourceFactory:
 
     def __repr__(self) -> str:
         return f"resource_factory({getattr(self.fn, '__name__', self.fn)!r}, key={self.key!r})"
+
+
+_NOTE_START = "(raised in the resource factory "
+
+
+def factory_failure_note(exc: BaseException) -> str:
+    """The note naming the resource factory (and the context key of its resource) that
+    raised ``exc`` while building a resource, or ``""`` when no factory did: for a
+    failure report, whose step is the one that read the resource. With nested factories,
+    the one that raised (the innermost)."""
+    for note in getattr(exc, "__notes__", ()):
+        if isinstance(note, str) and note.startswith(_NOTE_START):
+            return note
+    return ""
+
+
+def _check_factory(fn: object) -> None:
+    """Raise TypeError unless ``fn`` looks like a function ``fn(ctx)`` building a resource.
+
+    Refused: what is not callable; a callable object of a class written in C whose
+    signature cannot be read (a ``sqlite3.Connection``: the resource itself passed instead
+    of a function building it); a function that cannot be called with the context as its
+    one positional argument. Builtin functions whose signature cannot be read are
+    accepted.
+    """
+    import inspect
+
+    if not callable(fn):
+        raise TypeError(_not_a_factory(fn))
+    if not (inspect.isroutine(fn) or inspect.isclass(fn) or isinstance(fn, functools.partial)):
+        try:
+            inspect.signature(fn)
+        except (TypeError, ValueError):
+            raise TypeError(_not_a_factory(fn)) from None
+    from crystallize.utils.signatures import check_callable
+
+    check_callable(
+        fn,
+        ("ctx",),
+        what="resource_factory function",
+        call="fn(ctx) with the replicate's context, to build the resource",
+        example="resource_factory(lambda ctx: sqlite3.connect('data.db'))",
+    )
+
+
+def _not_a_factory(fn: object) -> str:
+    """The error for a ``resource_factory`` argument that is no function building a resource."""
+    kind = type(fn)
+    name = kind.__qualname__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+    return (
+        "resource_factory takes a function that builds the resource, called with the context "
+        f"(lambda ctx: sqlite3.connect(...)), got {'an' if name[0].lower() in 'aeiou' else 'a'} "
+        f"{name} ({fn!r}). Pass the function that "
+        "creates it, not the resource itself: each worker process builds its own with it."
+    )
+
+
+def _function_name(fn: object) -> str:
+    """A factory function's qualified name, else its class name (a callable object)."""
+    from crystallize.utils.importing import base_function
+
+    base = base_function(fn)
+    return getattr(base, "__qualname__", None) or type(base).__qualname__
 
 
 def factory_digest(fn: Callable[[FrozenContext], Any]) -> str:
@@ -316,6 +394,12 @@ def _factory_name(factory: ResourceFactory) -> str:
 def resource_factory(fn: Callable[[FrozenContext], Any], key: str | None = None) -> ResourceFactory:
     """Wrap ``fn(ctx) -> resource`` for ``initial_ctx``.
 
+    ``fn`` is checked here: it must be callable with the context as its one positional
+    argument (defaults and ``*args`` are fine; a builtin whose signature cannot be read
+    is accepted), and not the resource itself (a ``sqlite3.Connection`` is callable, but
+    is no function building one): either raises TypeError. An exception ``fn`` raises
+    when the resource is first read carries a note naming the context key and ``fn``.
+
     The factory runs at most once per worker process (once in total for serial runs);
     steps read the live resource with ``ctx["name"]``. Threads of one process share it, so
     under thread execution it must be safe to use from several threads (for SQLite:
@@ -327,4 +411,4 @@ def resource_factory(fn: Callable[[FrozenContext], Any], key: str | None = None)
     return ResourceFactory(fn, key)
 
 
-__all__ = ["ResourceCycleError", "ResourceFactory", "resource_factory"]
+__all__ = ["ResourceCycleError", "ResourceFactory", "factory_failure_note", "resource_factory"]

@@ -28,7 +28,10 @@ class Treatment:
         name: the condition's name (``"baseline"`` is reserved).
         values: a mapping (``{"delta": 10}``) whose items are set in each replicate's
             context before the datasource runs, or a callable ``fn(ctx)`` that adds
-            values itself.
+            values itself (``ctx.add``/``ctx.override``). The callable is checked when
+            given: one that cannot take the context as its one positional argument, or an
+            ``async def``, raises TypeError; one that returns a mapping of values instead
+            of setting them fails each replicate with a TypeError saying so.
         datasource: replaces the experiment's datasource for this condition.
         steps: ``{"step_name": replacement_step}`` swaps the experiment's steps of those
             names for this condition.
@@ -98,6 +101,18 @@ class Treatment:
             raise TypeError(
                 f"Treatment '{self._name}' values must be a mapping or a callable fn(ctx), "
                 f"got {type(values).__name__}"
+            )
+        if values is not None and not isinstance(values, Mapping):
+            from crystallize.utils.signatures import check_callable
+
+            check_callable(
+                values,
+                ("ctx",),
+                what=f"Treatment '{self._name}' function",
+                call="fn(ctx) with the replicate's context",
+                example=f"def {_identifier(self._name)}(ctx): ctx.add('delta', 10) "
+                f"(or give the values themselves: treatment({self._name!r}, {{'delta': 10}}))",
+                synchronous=True,
             )
         self._values = dict(values) if isinstance(values, Mapping) else values
 
@@ -175,7 +190,43 @@ class Treatment:
             data = ctx._data
             data |= values  # cheaper than .update() or a loop (no method lookup)
         elif values is not None:
-            values(ctx)
+            returned = values(ctx)
+            if returned is not None and returned is not ctx:  # ctx.override(...) returns ctx
+                self._check_returned(returned, ctx)
+
+    def _check_returned(self, returned: object, ctx: FrozenContext) -> None:
+        """Raise TypeError when the treatment function returned values it did not set
+        (a mapping whose items the context lacks), which would make the treatment a
+        silent no-op, or an awaitable (an ``async`` callable object never awaited).
+        Other return values (a list of ``ctx.add`` results, say) are ignored."""
+        import inspect
+
+        if inspect.isawaitable(returned):
+            close = getattr(returned, "close", None)
+            if close is not None:
+                close()  # no "never awaited" warning on top of this error
+            raise TypeError(
+                f"Treatment '{self._name}': its function returned an awaitable (is it async?); "
+                "treatment functions are called without being awaited, so define fn(ctx) "
+                "with a plain def that sets the values"
+            )
+        if not isinstance(returned, Mapping):
+            return
+        data = ctx._data
+        unset = [key for key, value in returned.items() if not _holds(data, key, value)]
+        if unset:
+            first = unset[0]
+            value = _short_repr(returned[first])
+            given = _short_repr(dict(returned), 120)
+            named = isinstance(first, str) and first.isidentifier()
+            keyword = f"{first}={value}" if named else f"**{{{first!r}: {value}}}"
+            raise TypeError(
+                f"Treatment '{self._name}': its function returned the values {given} instead of "
+                "setting them in the context, so the treatment would change nothing. Set them in "
+                f"the function, ctx.add({first!r}, {value}) (ctx.override({keyword}) for a key "
+                f"the context already has), or give the mapping itself as the values: "
+                f"treatment({self._name!r}, {given})"
+            )
 
     def own_steps(self) -> list[PipelineStep]:
         """The steps this treatment brings: its swapped-in steps or its whole pipeline."""
@@ -247,6 +298,35 @@ def _identity(part: Any) -> Any:
     if params is None or state == UNHASHABLE_STATE:
         return part
     return (type(part), getattr(part, "name", None), code_hash(part), params, state)
+
+
+def _holds(data: Mapping[str, Any], key: Any, value: Any) -> bool:
+    """Whether ``data`` already has ``value`` under ``key`` (a treatment function that set
+    its values and also returned them); a comparison that fails counts as held."""
+    if key not in data:
+        return False
+    current = data[key]
+    if current is value:
+        return True
+    try:
+        return bool(current == value)
+    except Exception:  # arrays and other values without a truth value
+        return True
+
+
+def _short_repr(value: Any, limit: int = 40) -> str:
+    """``repr(value)`` for a message, cut at ``limit`` characters (``...`` when it is)."""
+    try:
+        text = repr(value)
+    except Exception:
+        return "..."
+    return text if len(text) <= limit else "..."
+
+
+def _identifier(name: str) -> str:
+    """``name`` as a function name for an example in a message."""
+    cleaned = "".join(c if c.isalnum() or c == "_" else "_" for c in name).strip("_")
+    return cleaned if cleaned.isidentifier() else "set_values"
 
 
 def _check_replacements(name: str, steps: Mapping[str, Any]) -> None:

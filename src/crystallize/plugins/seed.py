@@ -198,8 +198,10 @@ class SeedPlugin(BasePlugin):
             before ``run()`` repeats the run too.
         auto_seed: when ``False`` every replicate gets the base seed itself,
             ``seed % 2**32`` (a bool).
-        seed_fn: called with each replicate's seed; defaults to seeding Python's
-            ``random`` and NumPy's global RNG.
+        seed_fn: called with each replicate's seed, ``seed_fn(seed)``; defaults to
+            seeding Python's ``random`` and NumPy's global RNG. Checked here: a function
+            that cannot take the seed as its one positional argument (or an ``async def``)
+            raises TypeError (one whose signature cannot be read, a builtin, is accepted).
 
     The seed is added to the context as ``"seed_used"`` (worker hook ``before_replicate``,
     run after every other plugin's, so nothing draws from the RNGs between seeding and
@@ -216,8 +218,19 @@ class SeedPlugin(BasePlugin):
             seed = check_seed(seed, "SeedPlugin seed")
         if not isinstance(auto_seed, bool):
             raise TypeError(f"SeedPlugin auto_seed must be True or False, got {auto_seed!r}")
-        if seed_fn is not None and not callable(seed_fn):
-            raise TypeError(f"SeedPlugin seed_fn must be callable, got {seed_fn!r}")
+        if seed_fn is not None:
+            if not callable(seed_fn):
+                raise TypeError(f"SeedPlugin seed_fn must be callable, got {seed_fn!r}")
+            from crystallize.utils.signatures import check_callable
+
+            check_callable(
+                seed_fn,
+                ("seed",),
+                what="SeedPlugin seed_fn",
+                call="seed_fn(seed) with each replicate's seed (an int)",
+                example="def seed_all(seed): random.seed(seed); np.random.seed(seed)",
+                synchronous=True,
+            )
         self.seed = seed
         self.auto_seed = auto_seed
         self.seed_fn = seed_fn

@@ -303,6 +303,8 @@ def test_a_failing_factory_is_named_with_its_context_key_and_keeps_its_exception
     assert "raised in the resource factory 'db_down' building the resource of context key 'db'" in (
         result.errors[0].traceback
     )
+    message = result.errors[0].message  # what the report and `crystallize show` print
+    assert message.startswith("db down") and "resource factory 'db_down'" in message
     ctx = FrozenContext({"db": resource_factory(db_down)})
     with pytest.raises(OSError, match="db down") as raised:
         ctx["db"]

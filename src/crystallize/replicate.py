@@ -145,6 +145,12 @@ def _failure_message(exc: BaseException) -> str:
     message = exception_text(exc)
     if type(exc).__module__ == "sqlite3" and "same thread" in message:
         message += _SQLITE_THREAD_HINT
+    if getattr(exc, "__notes__", None):  # a resource factory that raised says so in a note
+        from crystallize.resources import factory_failure_note
+
+        note = factory_failure_note(exc)
+        if note and note not in message:
+            message += f" {note}"
     return message
 
 

@@ -11,7 +11,7 @@ from crystallize.condition_names import padded, padded_problem, shown_name, trea
 from crystallize.datasource import DataSource
 from crystallize.exceptions import ExperimentValidationError, PicklingError
 from crystallize.hypothesis import Hypothesis
-from crystallize.pipeline import Pipeline
+from crystallize.pipeline import Pipeline, step_problems
 from crystallize.plugins.artifacts import ArtifactPlugin
 from crystallize.plugins.execution.base import ExecutionPlugin
 from crystallize.plugins.execution.serial import SerialExecution
@@ -86,8 +86,14 @@ def _not_a_plugin_error(plugin: object) -> TypeError:
 
 
 def _plugin_problems(plugins: Sequence[BasePlugin]) -> list[str]:
-    """Why ``experiment.plugins``, changed after construction, is not one plugin per kind."""
-    problems = []
+    """Why ``experiment.plugins``, changed after construction, is not one plugin per kind
+    or holds something that is no plugin (the constructor's message, with its position)."""
+    problems = [
+        f"experiment.plugins[{index}]: {_not_a_plugin_error(plugin)}"
+        for index, plugin in enumerate(plugins)
+        if not isinstance(plugin, BasePlugin)
+    ]
+    plugins = [plugin for plugin in plugins if isinstance(plugin, BasePlugin)]
     for kind, matches, _ in _PLUGIN_KINDS:
         found = [type(p).__name__ for p in plugins if matches(p)]
         if len(found) != 1:
@@ -166,13 +172,8 @@ class Experiment:
         name: str | None = None,
         description: str | None = None,
     ) -> None:
-        if pipeline is not None and not isinstance(pipeline, Pipeline):
-            pipeline = Pipeline(pipeline)
-        if initial_ctx is not None and not isinstance(initial_ctx, Mapping):
-            raise TypeError(
-                "initial_ctx must be a mapping of context keys to values, e.g. "
-                f"initial_ctx={{'lr': 0.1}}, got {type(initial_ctx).__name__} {initial_ctx!r}"
-            )
+        if initial_ctx is not None and (problem := _initial_ctx_problem(initial_ctx)) is not None:
+            raise TypeError(problem)
         if name is not None and not isinstance(name, str):
             raise TypeError(f"The experiment name must be a string, got {type(name).__name__} {name!r}")
         self.datasource = datasource
@@ -194,6 +195,20 @@ class Experiment:
 
                 exc.add_note(f"Raised by the plugin hook {hook_name(plugin.init_hook)} while the experiment was built.")
                 raise
+
+    @property
+    def pipeline(self) -> Pipeline | None:
+        """The experiment's :class:`~crystallize.pipeline.Pipeline` (``None`` until one
+        is given). It may be assigned what the constructor's ``pipeline=`` takes: a
+        Pipeline, or a list of steps (or one step), made into a Pipeline and checked as
+        the constructor checks it."""
+        return self.__dict__.get("pipeline")
+
+    @pipeline.setter
+    def pipeline(self, pipeline: Pipeline | Sequence[Any] | None) -> None:
+        if pipeline is not None and not isinstance(pipeline, Pipeline):
+            pipeline = Pipeline(pipeline)
+        self.__dict__["pipeline"] = pipeline  # in __dict__: copies and pickles stay as they were
 
     # -- construction --------------------------------------------------------------------
     @classmethod
@@ -239,21 +254,46 @@ class Experiment:
     def validate(self) -> None:
         """Check the experiment can run; raise ExperimentValidationError naming what is wrong.
 
-        Checked: the datasource and pipeline, ``replicates``, the name (it becomes a
-        directory), engine keys (``replicate``, ``condition``, ``seed_used``) set in
-        ``initial_ctx`` or a treatment's values, treatment and hypothesis names (treatment
-        names may not differ only by case: their folders would be one on macOS and
-        Windows; nor only by Unicode normal form or surrounding whitespace, nor start or
-        end with whitespace: they would look alike in every table), step swaps, and that
-        every hypothesis is a :class:`Hypothesis`. A treatment value that
-        a step's fixed parameter hides from every step is a ``UserWarning``, and so is one
-        that nothing in its condition can read (see
+        :meth:`run` calls it before anything is stored, so a run that cannot work leaves
+        no run behind. Every problem is reported at once. Checked: the datasource and
+        pipeline, ``replicates``, the name (it becomes a directory), engine keys
+        (``replicate``, ``condition``, ``seed_used``) set in ``initial_ctx`` or a
+        treatment's values, treatment and hypothesis names (treatment names may not
+        differ only by case: their folders would be one on macOS and Windows; nor only by
+        Unicode normal form or surrounding whitespace, nor start or end with whitespace:
+        they would look alike in every table), step swaps, and that every hypothesis is
+        a :class:`Hypothesis`.
+
+        What the constructor checks is checked again, for changes made since
+        (``experiment.pipeline.steps.append(...)``, ``experiment.treatments.append(...)``,
+        ``experiment.plugins.append(...)``): every step of the pipeline and of each
+        treatment's ``pipeline``/``steps`` is a step (not an uncalled factory or a plain
+        function), every treatment a :class:`~crystallize.treatment.Treatment`, every
+        plugin a plugin instance (one per kind), ``initial_ctx`` a mapping; each problem
+        names the item and its position.
+
+        A ``@pipeline_step`` keyword parameter that nothing can ever supply — no
+        default, not fixed when the step was built (``scale(factor=2)``), set neither in
+        ``initial_ctx`` nor by a treatment's values, not an engine key, and with nothing
+        in the condition that could add it to the context (a treatment function
+        ``fn(ctx)``, a step or datasource doing more with ``ctx`` than reading it and
+        recording metrics, a plugin hook defined outside crystallize, a resource
+        factory) — is an error when it is missing in every condition that runs the step,
+        since every replicate would fail with MissingParameterError; when only some
+        conditions lack it (the baseline, while each treatment sets it), a
+        ``UserWarning`` names them and the run goes on (see
+        :mod:`crystallize.parameter_sources`).
+
+        A treatment value that a step's fixed parameter hides from every step is a
+        ``UserWarning``, and so is one that nothing in its condition can read (see
         :func:`crystallize.unread_values.unread_values`).
         """
         self._validate(datasource_required=True)
 
     def _validate(self, datasource_required: bool) -> None:
         """:meth:`validate`; ``apply(data=...)`` runs without a datasource, so it may lack one."""
+        from crystallize.parameter_sources import unsuppliable_parameters
+
         problems = []
         if self.datasource is None:
             if datasource_required:
@@ -263,11 +303,15 @@ class Experiment:
             if hasattr(self.datasource, "__crystallize_datasource__"):
                 hint = f" — call the factory: {self.datasource.__name__}()"
             problems.append(f"datasource {self.datasource!r} has no fetch(ctx) method{hint}")
+        base_problems = []
         if self.pipeline is None:
             problems.append("no pipeline (pass pipeline=Pipeline([...]) or use .add_step(...))")
-        elif not self.pipeline.steps:
-            what = "the pipeline (Pipeline([...]), the placeholder)" if getattr(self.pipeline, "placeholder", False) else "the pipeline"
-            problems.append(_NO_STEPS.format(what=what))
+        else:
+            base_problems = [f"experiment.pipeline: {problem}" for problem in step_problems(self.pipeline.steps)]
+            problems += base_problems
+            if not base_problems and not self.pipeline.steps:
+                what = "the pipeline (Pipeline([...]), the placeholder)" if getattr(self.pipeline, "placeholder", False) else "the pipeline"
+                problems.append(_NO_STEPS.format(what=what))
         self.replicates = _as_count(self.replicates)
         if isinstance(self.replicates, bool) or not isinstance(self.replicates, int) or self.replicates < 1:
             problems.append(f"replicates must be a positive int, got {self.replicates!r}")
@@ -275,27 +319,59 @@ class Experiment:
             problems.append(too_many_replicates(self.replicates))
         problems += _name_problems(self.name)
         problems += _plugin_problems(self.plugins)
-        problems += _engine_key_problems("initial_ctx", self.initial_ctx)
-        problems += _duplicates("treatment", [t.name for t in self.treatments])
-        base_steps = self.pipeline.steps if self.pipeline is not None else []
+        initial_ctx_problem = _initial_ctx_problem(self.initial_ctx)
+        if initial_ctx_problem is not None:
+            problems.append(f"experiment.{initial_ctx_problem}")
+        else:
+            problems += _engine_key_problems("initial_ctx", self.initial_ctx)
+        not_treatments = _treatment_problems(self.treatments)
+        problems += not_treatments
+        treatments = [t for t in self.treatments if isinstance(t, Treatment)]
+        problems += _duplicates("treatment", [t.name for t in treatments])
+        base_steps = self.pipeline.steps if self.pipeline is not None and not base_problems else None
+        # The steps each condition runs, for the parameter check (None: a condition's
+        # steps could not be known).
+        conditions: list[tuple[str, Treatment | None, Sequence[Any]]] | None = (
+            [(BASELINE, None, base_steps)] if base_steps is not None and not not_treatments else None
+        )
+        # The plugin hooks are looked at below: only when every plugin is one.
+        plugins_ok = all(isinstance(plugin, BasePlugin) for plugin in self.plugins)
         shadowed: list[str] = []
-        for t in self.treatments:
+        for t in treatments:
             if isinstance(t.values, Mapping):
                 problems += _engine_key_problems(f"treatment '{t.name}'", t.values)
+            own_problems = _own_step_problems(t)
+            problems += own_problems
+            if own_problems or (base_steps is None and t.pipeline is None):
+                conditions = None
+                continue
             try:
-                steps = t.resolve_steps(base_steps)
+                steps = t.resolve_steps(base_steps or [])
             except ValueError as exc:
                 problems.append(str(exc))
+                conditions = None
             else:
                 if not steps and t.pipeline is not None:
                     problems.append(_NO_STEPS.format(what=f"the pipeline of treatment '{t.name}'"))
-                shadowed += _shadowed_values(t, steps) + condition_unread_values(self, t, steps)
+                shadowed += _shadowed_values(t, steps)
+                if plugins_ok and initial_ctx_problem is None:
+                    shadowed += condition_unread_values(self, t, steps)
                 if any(getattr(step, "_artifacts", ()) for step in steps):  # Artifact parameters
                     problems += _name_problems(t.name, "condition")  # its files go in <name>/
+                if conditions is not None:
+                    conditions.append((t.name, t, steps))
         not_hypotheses = _hypothesis_problems(self.hypotheses)
         problems += not_hypotheses
         if not not_hypotheses:
             problems += _duplicates("hypothesis", [h.name for h in self.hypotheses])
+        if conditions is not None and plugins_ok and initial_ctx_problem is None:
+            from crystallize.lifecycle import run_kind
+
+            if run_kind() == "apply" and len(conditions) > 1:
+                conditions = conditions[1:]  # apply(treatment=t) runs t's condition alone
+            unsupplied, partly = unsuppliable_parameters(self, conditions)
+            problems += unsupplied
+            shadowed += partly
         if problems:
             raise ExperimentValidationError(
                 f"Experiment {shown_name(self.name)} is not valid: " + "; ".join(map(_clause, problems))
@@ -547,6 +623,64 @@ def _engine_key_problems(owner: str, values: Mapping[str, Any]) -> list[str]:
         for key in ENGINE_KEYS
         if key in values
     ]
+
+
+def _initial_ctx_problem(initial_ctx: Any) -> str | None:
+    """Why ``initial_ctx`` is not a mapping of context keys to values, or ``None``."""
+    if isinstance(initial_ctx, Mapping):
+        return None
+    return (
+        "initial_ctx must be a mapping of context keys to values, e.g. "
+        f"initial_ctx={{'lr': 0.1}}, got {type(initial_ctx).__name__} {initial_ctx!r}"
+    )
+
+
+def _treatment_problems(treatments: Any) -> list[str]:
+    """One problem per item of ``experiment.treatments`` (changed after construction)
+    that is not a :class:`Treatment`, saying how to make one. The constructor makes
+    treatments of what it is given; the list it keeps holds only Treatments."""
+    if not isinstance(treatments, list | tuple):
+        return [
+            f"experiment.treatments is {type(treatments).__name__} {treatments!r}, not a list of "
+            "treatments: assign a list, e.g. experiment.treatments = [treatment('t', {...})]"
+        ]
+    problems = []
+    for index, item in enumerate(treatments):
+        if isinstance(item, Treatment):
+            continue
+        if isinstance(item, Mapping):
+            hint = f"give the values a name: treatment('name', {item!r})"
+        elif isinstance(item, str):
+            hint = (
+                "a name only chooses among the experiment's treatments in run(treatments=[...]); "
+                "add a Treatment, e.g. treatment('name', {...})"
+            )
+        elif callable(item):
+            hint = f"give the function a name: treatment('name', {function_label(item, 'fn')})"
+        else:
+            hint = "add a Treatment, e.g. treatment('name', {'delta': 1})"
+        problems.append(
+            f"experiment.treatments[{index}] is {item!r} ({type(item).__name__}), not a Treatment: {hint}"
+        )
+    return problems
+
+
+def _own_step_problems(treatment: Treatment) -> list[str]:
+    """The checks ``Treatment(steps=..., pipeline=...)`` makes, again: its replacement
+    steps or the steps of its own pipeline may have been changed since."""
+    from crystallize.treatment import _check_replacements
+
+    if treatment.pipeline is not None:
+        return [
+            f"the pipeline of treatment '{treatment.name}': {problem}"
+            for problem in step_problems(treatment.pipeline.steps)
+        ]
+    if treatment.steps:
+        try:
+            _check_replacements(treatment.name, treatment.steps)
+        except TypeError as exc:
+            return [str(exc)]
+    return []
 
 
 def _hypothesis_problems(hypotheses: Sequence[Any]) -> list[str]:

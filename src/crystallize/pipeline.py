@@ -37,6 +37,24 @@ def step_problem(step: Any) -> str | None:
     )
 
 
+def step_problems(steps: Any) -> list[str]:
+    """One message per item of ``steps`` that is not a :class:`PipelineStep`, naming its
+    position (``"Pipeline step 2 is ..., which is not a step. ..."``): the check
+    ``Pipeline(...)`` makes, for ``validate()`` to repeat on a ``pipeline.steps`` changed
+    after construction. ``steps`` that is no list or tuple of steps is one message."""
+    if not isinstance(steps, list | tuple):
+        return [
+            f"pipeline.steps is {type(steps).__name__} {steps!r}, not a list of steps: assign a list "
+            "(pipeline.steps = [load(), score()]) or build a new Pipeline([...])"
+        ]
+    problems = []
+    for index, step in enumerate(steps):
+        problem = step_problem(step)
+        if problem is not None:
+            problems.append(f"Pipeline step {index} is {step!r}, {problem}")
+    return problems
+
+
 def as_step_list(steps: Any) -> list[Any]:
     """The items of ``steps``: a list (or other iterable) of steps, or a single step."""
     if isinstance(steps, str | bytes | Mapping):
@@ -61,6 +79,10 @@ class Pipeline:
     an empty pipeline marked :attr:`placeholder`, so a snippet copied as it is runs up to
     the point where steps are needed: ``validate()`` and ``run()`` then ask for them.
 
+    ``steps`` is a plain list: items added to it later (``pipeline.steps.append(...)``)
+    are checked by ``Experiment.validate()``, which every run calls, with the same
+    messages (:func:`step_problems`).
+
     Raises:
         TypeError: when an item is not a :class:`PipelineStep` (an uncalled factory,
             a plain function, any other object); the message says how to make one.
@@ -73,10 +95,9 @@ class Pipeline:
         #: True for ``Pipeline([...])``: no steps given yet, only the placeholder.
         self.placeholder = items == [Ellipsis]
         self.steps: list[PipelineStep] = [] if self.placeholder else items
-        for index, step in enumerate(self.steps):
-            problem = step_problem(step)
-            if problem is not None:
-                raise TypeError(f"Pipeline step {index} is {step!r}, {problem}")
+        problems = step_problems(self.steps)
+        if problems:
+            raise TypeError(problems[0])
 
     def __iter__(self) -> Iterator[PipelineStep]:
         return iter(self.steps)

@@ -97,10 +97,18 @@ def _unread_message(subject: str, key: str, value: Any, injected: set[str], data
 
 #: Uses of a step's or datasource's context that cannot read a value by key.
 _CONTEXT_WRITES = frozenset({"metrics", "record", "emit"})
+#: Uses that cannot add a key to the context: the above, and reading it (``ctx.get(k)``,
+#: ``ctx.as_dict()``, ``ctx.keys()``; ``ctx[k]`` and ``k in ctx`` are allowed as well).
+_CONTEXT_LOOKUPS = _CONTEXT_WRITES | {"get", "as_dict", "keys"}
 #: Names and attributes that reach a function's local variables (the context among them).
 _FRAME_ACCESS = frozenset({"locals", "vars", "eval", "exec", "_getframe", "currentframe", "f_locals", "f_back"})
 #: Plugin hooks that see the context or run inside a replicate.
 _CONTEXT_HOOKS = ("before_replicate", "before_step", "after_step", "on_event")
+#: Plugin hooks that could add a context key a step reads: the ones seeing the context,
+#: and those seeing the experiment before or while replicates run (they could change
+#: ``initial_ctx``). Not ``init_hook`` (it ran when the experiment was built: what it
+#: did is seen) nor ``after_run`` (nothing runs after it).
+_KEY_ADDING_HOOKS = (*_CONTEXT_HOOKS, "before_run", "on_replicate_end", "run_experiment_loop")
 
 
 def _may_read_context(
@@ -115,33 +123,72 @@ def _may_read_context(
     (:data:`_CONTEXT_HOOKS`) defined outside crystallize; a resource factory among the
     context values (it is called with the context).
     """
-    if any(_step_may_read(step) for step in steps):
-        return True
-    if datasource is not None and _source_may_read(datasource):
-        return True
-    if any(_plugin_may_read(plugin) for plugin in experiment.plugins):
-        return True
-    values = [*experiment.initial_ctx.values(), *treatment.values.values()]
-    return any(hasattr(value, "_crystallize_resolve") for value in values)
+    return _may_use_context(experiment, treatment.values.values(), steps, datasource, _CONTEXT_HOOKS, False)
 
 
-def _step_may_read(step: Any) -> bool:
+def may_add_context_keys(
+    experiment: Experiment, treatment: Treatment | None, steps: Sequence[Any], datasource: Any
+) -> bool:
+    """False only when it is certain that nothing in a condition adds context keys
+    besides ``initial_ctx``, the treatment's mapping of values and the engine's keys.
+
+    The condition is the baseline (``treatment`` is ``None``) or ``treatment``'s, running
+    ``steps`` on ``datasource``. What could add a key: a treatment given as a function
+    ``fn(ctx)``; a step that is not a ``@pipeline_step`` function, or one that takes
+    ``ctx`` and may use it for more than reading it (``ctx[k]``, ``k in ctx``,
+    ``ctx.get``, ``ctx.as_dict``, ``ctx.keys``) and ``ctx.metrics``/``ctx.record``/
+    ``ctx.emit``; the same for the datasource; a plugin hook defined outside crystallize
+    that sees the context or the experiment while it runs (:data:`_KEY_ADDING_HOOKS`:
+    it could change ``initial_ctx``); a resource factory among the context values.
+    """
+    if treatment is None:
+        values: Any = ()
+    elif isinstance(treatment.values, Mapping):
+        values = treatment.values.values()
+    elif treatment.values is not None:
+        return True  # fn(ctx) may add anything
+    else:
+        values = ()
+    return _may_use_context(experiment, values, steps, datasource, _KEY_ADDING_HOOKS, True)
+
+
+def _may_use_context(
+    experiment: Experiment,
+    values: Any,
+    steps: Sequence[Any],
+    datasource: Any,
+    hooks: Sequence[str],
+    lookups: bool,
+) -> bool:
+    """Whether a step, the datasource, a plugin's ``hooks`` or a resource factory among
+    ``initial_ctx`` and ``values`` may use the context; with ``lookups``, reading it
+    (by key or :data:`_CONTEXT_LOOKUPS`) does not count as a use."""
+    if any(_step_may_read(step, lookups) for step in steps):
+        return True
+    if datasource is not None and _source_may_read(datasource, lookups):
+        return True
+    if any(_plugin_may_read(plugin, hooks) for plugin in experiment.plugins):
+        return True
+    return any(hasattr(value, "_crystallize_resolve") for value in (*experiment.initial_ctx.values(), *values))
+
+
+def _step_may_read(step: Any, lookups: bool = False) -> bool:
     if type(step) is not FunctionStep:
         return True
-    return step._wants_ctx and _uses_context(step.fn, step._ctx_name)
+    return step._wants_ctx and _uses_context(step.fn, step._ctx_name, lookups)
 
 
-def _source_may_read(datasource: Any) -> bool:
+def _source_may_read(datasource: Any, lookups: bool = False) -> bool:
     if type(datasource) is not FunctionDataSource:
         return True
     import inspect
 
     first = next(iter(inspect.signature(datasource.fn).parameters.values()))
-    return first.kind is inspect.Parameter.VAR_POSITIONAL or _uses_context(datasource.fn, first.name)
+    return first.kind is inspect.Parameter.VAR_POSITIONAL or _uses_context(datasource.fn, first.name, lookups)
 
 
-def _plugin_may_read(plugin: BasePlugin) -> bool:
-    for hook in _CONTEXT_HOOKS:
+def _plugin_may_read(plugin: BasePlugin, hooks: Sequence[str] = _CONTEXT_HOOKS) -> bool:
+    for hook in hooks:
         if hook in getattr(plugin, "__dict__", {}):
             return True  # set on the instance
         if overrides(plugin, hook):
@@ -157,10 +204,12 @@ def _parameter_names(fn: Callable[..., Any]) -> list[str]:
     return list(inspect.signature(fn).parameters)[1:]
 
 
-def _uses_context(fn: Callable[..., Any], name: str) -> bool:
+def _uses_context(fn: Callable[..., Any], name: str, lookups: bool = False) -> bool:
     """True unless ``fn``'s code (its bytecode: what runs, whatever the file says now)
     uses its parameter ``name``, the context, only as ``name.metrics``, ``name.record``
     or ``name.emit``, and never reaches its local variables (``locals()``, frames).
+    With ``lookups``, reading the context is allowed too: ``name[key]``, ``key in name``
+    and the attributes in :data:`_CONTEXT_LOOKUPS`.
 
     Anything that cannot be seen through counts as a use: no Python code, a wrapper
     (``__wrapped__``), ``name`` not a named parameter (``*args``), or the context
@@ -169,11 +218,11 @@ def _uses_context(fn: Callable[..., Any], name: str) -> bool:
     code = getattr(fn, "__code__", None)
     if code is None or hasattr(fn, "__wrapped__"):
         return True
-    return _code_uses_context(code, name)
+    return _code_uses_context(code, name, lookups)
 
 
 @functools.lru_cache(maxsize=512)
-def _code_uses_context(code: Any, name: str) -> bool:
+def _code_uses_context(code: Any, name: str, lookups: bool = False) -> bool:
     """:func:`_uses_context` for a function's code object. Cached by code, which holds
     no closure, defaults or globals: a function re-defined in a loop or notebook cell
     is not kept alive, nor anything it captures."""
@@ -183,22 +232,39 @@ def _code_uses_context(code: Any, name: str) -> bool:
         return True
     if _reaches_frames(code):
         return True
+    allowed = _CONTEXT_LOOKUPS if lookups else _CONTEXT_WRITES
     instructions = list(dis.get_instructions(code))
     for index, instruction in enumerate(instructions):
         names = instruction.argval if isinstance(instruction.argval, tuple) else (instruction.argval,)
         if "FAST" not in instruction.opname or name not in names:
             continue
-        following = instructions[index + 1] if index + 1 < len(instructions) else None
+        following = instructions[index + 1 : index + 3]
         if not (
             instruction.opname.startswith("LOAD_FAST")
             and names[-1] == name
             and name not in names[:-1]
-            and following is not None
-            and following.opname in ("LOAD_ATTR", "LOAD_METHOD")
-            and following.argval in _CONTEXT_WRITES
+            and following
+            and (
+                (following[0].opname in ("LOAD_ATTR", "LOAD_METHOD") and following[0].argval in allowed)
+                or (lookups and _is_lookup(following, name))
+            )
         ):
             return True
     return False
+
+
+def _is_lookup(following: Sequence[Any], name: str) -> bool:
+    """Whether the instructions after loading the context ``name`` look a key up in it:
+    ``key in name`` (the context is the container) or ``name[key]`` with ``key`` a
+    constant or another local variable."""
+    if following[0].opname == "CONTAINS_OP":
+        return True
+    if len(following) < 2 or following[0].opname not in ("LOAD_CONST", "LOAD_FAST", "LOAD_SMALL_INT"):
+        return False
+    if following[0].opname == "LOAD_FAST" and following[0].argval == name:
+        return False
+    subscript = following[1]
+    return subscript.opname == "BINARY_SUBSCR" or (subscript.opname == "BINARY_OP" and subscript.argrepr == "[]")
 
 
 def _reaches_frames(code: Any) -> bool:
@@ -209,4 +275,4 @@ def _reaches_frames(code: Any) -> bool:
     return any(_reaches_frames(const) for const in code.co_consts if hasattr(const, "co_names"))
 
 
-__all__ = ["condition_unread_values", "unread_values"]
+__all__ = ["condition_unread_values", "may_add_context_keys", "unread_values"]

@@ -278,11 +278,11 @@ class Experiment:
         in the condition that could add it to the context (a treatment function
         ``fn(ctx)``, a step or datasource doing more with ``ctx`` than reading it and
         recording metrics, a plugin hook defined outside crystallize, a resource
-        factory) — is an error when it is missing in every condition that runs the step,
-        since every replicate would fail with MissingParameterError; when only some
-        conditions lack it (the baseline, while each treatment sets it), a
-        ``UserWarning`` names them and the run goes on (see
-        :mod:`crystallize.parameter_sources`).
+        factory) — is a ``UserWarning`` given before any datasource runs: that every
+        replicate will fail with MissingParameterError when every condition that runs
+        the step lacks it, else which conditions will (the baseline, while each treatment
+        sets it); the run goes on, each replicate's failure kept in ``result.errors``
+        (see :mod:`crystallize.parameter_sources`).
 
         A treatment value that a step's fixed parameter hides from every step is a
         ``UserWarning``, and so is one that nothing in its condition can read (see
@@ -369,9 +369,9 @@ class Experiment:
 
             if run_kind() == "apply" and len(conditions) > 1:
                 conditions = conditions[1:]  # apply(treatment=t) runs t's condition alone
-            unsupplied, partly = unsuppliable_parameters(self, conditions)
-            problems += unsupplied
-            shadowed += partly
+            # Warned, not refused: each replicate fails with MissingParameterError, kept
+            # in result.errors as the contract has it; the warning comes before any runs.
+            shadowed += unsuppliable_parameters(self, conditions)
         if problems:
             raise ExperimentValidationError(
                 f"Experiment {shown_name(self.name)} is not valid: " + "; ".join(map(_clause, problems))

@@ -15,14 +15,19 @@ than read it or record metrics, no plugin hook defined outside crystallize that 
 context or the running experiment, no resource factory. When any of those is in a
 condition, that condition is assumed to supply every key.
 
-:func:`unsuppliable_parameters` sorts what it finds:
+:func:`unsuppliable_parameters` words a warning per missing parameter, given when the
+run starts (``validate()``), before any datasource runs:
 
 - when every condition of the run (the baseline and each treatment) lacks a parameter
-  (the same one, or each its own): an error per parameter, since no replicate could
-  succeed and the run would produce nothing;
+  (the same one, or each its own), that no replicate can succeed, with the ways to
+  supply it: a long run can be stopped at once;
 - missing in some conditions only (say the baseline, while each treatment sets the key,
-  or a treatment whose swapped-in step needs a key nobody sets): a warning naming those
-  conditions, whose replicates will all fail; the others run and can be compared.
+  or a treatment whose swapped-in step needs a key nobody sets): which conditions will
+  fail; the others run and can be compared.
+
+The run is not refused: each replicate still fails as the contract says, with a
+:class:`~crystallize.exceptions.MissingParameterError` naming the step and the parameter,
+kept in ``result.errors`` like any step failure.
 """
 
 from __future__ import annotations
@@ -46,12 +51,10 @@ Condition = tuple[str, "Treatment | None", Sequence[Any]]
 _SHOWN = 5
 
 
-def unsuppliable_parameters(experiment: Experiment, conditions: Sequence[Condition]) -> tuple[list[str], list[str]]:
-    """Step parameters that nothing can supply, as ``(problems, warnings)``.
-
-    When every one of ``conditions`` lacks some parameter (no replicate of the run could
-    succeed), each missing parameter is a problem; otherwise each is a warning naming the
-    conditions that lack it. Only ``@pipeline_step`` functions are checked (a
+def unsuppliable_parameters(experiment: Experiment, conditions: Sequence[Condition]) -> list[str]:
+    """A warning for each step parameter that nothing can supply in some of
+    ``conditions``: that no replicate can succeed when every condition lacks one, else
+    which conditions will fail. Only ``@pipeline_step`` functions are checked (a
     :class:`~crystallize.pipeline_step.PipelineStep` subclass reads the context as its
     code likes), and a parameter counts as missing in a condition only when that is
     certain (see the module docstring).
@@ -99,21 +102,23 @@ def unsuppliable_parameters(experiment: Experiment, conditions: Sequence[Conditi
     }
     lacking = {key: missing for key, missing in lacking.items() if missing}
     doomed = {condition for missing in lacking.values() for condition in missing}
-    if len(doomed) == everywhere:  # no condition can run: refuse the run
-        return [_problem(steps_named[key], key[1], missing, set_keys) for key, missing in lacking.items()], []
-    return [], [_warning(steps_named[key], key[1], missing) for key, missing in lacking.items()]
+    if len(doomed) == everywhere:  # no condition can run
+        return [_nothing_can_run(steps_named[key], key[1], missing, set_keys) for key, missing in lacking.items()]
+    return [_warning(steps_named[key], key[1], missing) for key, missing in lacking.items()]
 
 
-def _problem(step: FunctionStep, parameter: str, missing: list[str], set_keys: dict[str, list[str]]) -> str:
-    """Why ``step`` can never get ``parameter``, and the ways to give it one."""
+def _nothing_can_run(step: FunctionStep, parameter: str, missing: list[str], set_keys: dict[str, list[str]]) -> str:
+    """Why ``step`` can never get ``parameter``, so that no replicate can succeed, and the
+    ways to give it one."""
     from crystallize.utils.text import closest
 
     match = closest(parameter, set_keys)
     typo = f" ({' and '.join(set_keys[match])} set{'s' if len(set_keys[match]) == 1 else ''} '{match}': a typo?)" if match else ""
     hint = _context_name_hint(step.fn, parameter)
     return (
-        f"step '{step.name}' needs the parameter '{parameter}', which nothing can supply in "
-        f"{_conditions(missing)}, and no condition of the run can succeed: it has no default, "
+        f"Step '{step.name}' needs the parameter '{parameter}', which nothing can supply in "
+        f"{_conditions(missing)}, so every replicate of the run will fail with "
+        "MissingParameterError: it has no default, "
         f"the step was built without {parameter}=, and neither initial_ctx nor a treatment's "
         f"values set '{parameter}'{typo} (nor can anything else add it: no treatment "
         "function, no step, datasource or plugin hook using the context). Give the parameter a "

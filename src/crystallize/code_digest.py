@@ -25,6 +25,7 @@ import sys
 import threading
 import types
 import weakref
+from collections.abc import Mapping
 from enum import Enum
 from numbers import Number
 from typing import Any
@@ -344,6 +345,9 @@ class _Dependencies:
         self._assigned: set[str] = set()
         #: ``(index in _parts, attribute name)`` of the plain class and module attribute values.
         self._attribute_parts: list[tuple[int, str]] = []
+        #: Ids of the objects whose held code :meth:`_held` followed, and how deep it is.
+        self._holders: set[int] = set()
+        self._holder_depth = 0
 
     @property
     def parts(self) -> list[str]:
@@ -419,15 +423,46 @@ class _Dependencies:
         elif callable(obj) and callable(attribute_of(obj, "__wrapped__")):  # a library wrapper
             self._parts.append(f"{label}->{qualified_name(obj)}")
             self.code(f"{label}.__wrapped__", obj.__wrapped__)
+            if is_user_class(type(obj)):  # functools.update_wrapper(self, fn) in a decorator class
+                self.code(f"{label}.__class__", type(obj))
+            self._held(label, obj, wrapped=False)  # singledispatch's registered implementations
         elif in_crystallize(type(obj)) and callable(attribute_of(obj, "fn")):
             self.code(f"{label}.fn", obj.fn)  # a step, datasource or resource factory
         elif callable(obj) and attribute_of(obj, "__qualname__") is not None:  # library function or class
             self._parts.append(f"{label}->{qualified_name(obj)}")
-        elif is_user_class(type(obj)):  # an instance: its class's code (not its state)
+            if not isinstance(obj, type):  # a library function, or an object named like one
+                if is_user_class(type(obj)):
+                    self.code(f"{label}.__class__", type(obj))
+                self._held(label, obj)
+        elif is_user_class(type(obj)):  # an instance: its class's code, and the code it holds
             self.code(f"{label}.__class__", type(obj))
+            self._held(label, obj)
+        elif _may_hold_code(obj):  # a library wrapper object (numpy.vectorize, singledispatchmethod)
+            self._held(label, obj)
         # Anything else (a library module, an array...) is not followed.
 
+    def _held(self, label: str, obj: Any, *, wrapped: bool = True) -> None:
+        """Follow the user code ``obj`` (a wrapper object, an instance of a user class, a
+        library function) holds: see :func:`_held_code`. Each object once per walk, and
+        no deeper than :data:`_HOLDER_DEPTH` objects directly inside one another."""
+        if id(obj) in self._holders or self._holder_depth >= _HOLDER_DEPTH:
+            return
+        self._holders.add(id(obj))
+        self._holder_depth += 1
+        try:
+            for name, item in _held_code(obj, wrapped=wrapped):
+                self.code(f"{label}.{name}", item)
+        finally:
+            self._holder_depth -= 1
+
     def _function(self, label: str, fn: types.FunctionType) -> None:
+        depth, self._holder_depth = self._holder_depth, 0  # objects it reads start afresh
+        try:
+            self._function_parts(label, fn)
+        finally:
+            self._holder_depth = depth
+
+    def _function_parts(self, label: str, fn: types.FunctionType) -> None:
         self._seen.add(id(fn))
         self._parts.append(f"{label}:def {fn.__qualname__}:{_source_digest(fn)}")
         code = fn.__code__
@@ -539,6 +574,99 @@ _NAMEDTUPLE_MEMBERS = frozenset(
 )
 
 
+#: How many objects holding code in objects holding code :meth:`_Dependencies._held`
+#: follows (a decorator object wrapping another one...).
+_HOLDER_DEPTH = 4
+
+
+def _may_hold_code(obj: Any) -> bool:
+    """Whether ``obj`` is an object that may hold functions it runs: a callable object or
+    a descriptor (``functools.singledispatchmethod``) that is no class or module."""
+    if isinstance(obj, type | types.ModuleType):
+        return False
+    return callable(obj) or attribute_of(type(obj), "__get__") is not None
+
+
+def _held_code(obj: Any, depth: int = _HOLDER_DEPTH, *, wrapped: bool = True) -> list[tuple[str, Any]]:
+    """``(name, item)`` of the code ``obj`` holds that is (or leads to) user code, in an
+    order that is the same in every process: its ``__wrapped__`` (unless ``wrapped`` is
+    false: the caller follows it), the values of its instance attributes (``__dict__``
+    and ``__slots__``, by name: a class-based decorator's ``self.fn``,
+    ``numpy.vectorize``'s ``pyfunc``, ``cached_property``'s ``func``) that are functions,
+    bound methods, partials, classes or objects holding such code themselves, and the
+    functions in a ``registry`` mapping (``functools.singledispatch``'s, by type name).
+    Values that are no code (a memo's dict, a flag) and library code holding no user code
+    are left out: state, and what would only name library internals."""
+    attributes = _instance_attributes(obj)
+    held = attributes.pop("__wrapped__", None)
+    if held is None and callable(obj):
+        held = attribute_of(obj, "__wrapped__")
+    if wrapped and held is not None:
+        attributes["__wrapped__"] = held
+    found: list[tuple[str, Any]] = []
+    for name in sorted(attributes):
+        value = attributes[name]
+        if name == "registry" and isinstance(value, Mapping):
+            entries = [(_registry_key(kind), item) for kind, item in value.items()]
+            entries.sort(key=lambda entry: entry[0])  # stable: equal names keep registration order
+            found.extend((f"registry[{key}]", item) for key, item in entries if _leads_to_user_code(item, depth))
+        elif _leads_to_user_code(value, depth):
+            found.append((name, value))
+    return found
+
+
+def _registry_key(key: Any) -> str:
+    """How a ``registry`` key is named in a digest, the same in every process: a type by
+    its qualified name, a plain value by its token, anything else by its type's name (its
+    repr may hold its address)."""
+    if isinstance(key, type):
+        return qualified_name(key)
+    token = _plain_token(key)
+    return token if token is not None else f"<{qualified_name(type(key))}>"
+
+
+def _instance_attributes(obj: Any) -> dict[str, Any]:
+    """``obj``'s own attributes: its ``__dict__`` (not a class's namespace) and the
+    ``__slots__`` of its class and bases that are set."""
+    attributes: dict[str, Any] = {}
+    state = attribute_of(obj, "__dict__")
+    if isinstance(state, dict):
+        attributes.update((name, value) for name, value in state.items() if isinstance(name, str))
+    for kind in type(obj).__mro__:
+        namespace = vars(kind)
+        slots = namespace.get("__slots__")
+        if slots is None:
+            continue
+        for slot in (slots,) if isinstance(slots, str) else slots:
+            if not isinstance(slot, str) or slot in ("__dict__", "__weakref__"):
+                continue
+            private = slot.startswith("__") and not slot.endswith("__")
+            member = namespace.get(f"_{kind.__name__.lstrip('_')}{slot}" if private else slot)
+            if isinstance(member, types.MemberDescriptorType) and slot not in attributes:
+                try:
+                    attributes[slot] = member.__get__(obj, kind)
+                except AttributeError:  # not set
+                    continue
+    return attributes
+
+
+def _leads_to_user_code(value: Any, depth: int) -> bool:
+    """Whether ``value`` is a user function or class, a bound method or partial of one,
+    or (within ``depth`` objects) an object holding such code (see :func:`_held_code`)."""
+    if isinstance(value, functools.partial):
+        if depth <= 0:
+            return False
+        parts = (value.func, *value.args, *value.keywords.values())
+        return any(_leads_to_user_code(part, depth - 1) for part in parts)
+    if inspect.ismethod(value):
+        value = value.__func__
+    if is_user_function(value) or is_user_class(value):
+        return True
+    if depth <= 1 or not _may_hold_code(value):
+        return False
+    return is_user_class(type(value)) or bool(_held_code(value, depth - 1))
+
+
 def _written_in_a_file(member: Any) -> bool:
     """Whether a class member is (or wraps) a user function compiled from a file or a
     notebook cell, not from text made at run time (``exec``, which ``@dataclass`` and
@@ -623,14 +751,16 @@ def code_hash(obj: Any) -> str:
 
     It covers the object's own source and, followed recursively, the user code it
     references by global name or imports inside a function body (functions, classes and
-    their methods, user modules' attributes, functions a decorator wraps): their
+    their methods, user modules' attributes, functions a decorator wraps, and the user
+    code a callable object holds: see :func:`_held_code`): their
     sources, the immutable plain values (numbers of any type, strings, bytes, ``None``,
     enum members, dates, tuples and frozensets of them: see :func:`_plain_token`) of the
     globals and defaults they read, the values of their closure variables (any type, by
     content, once per function and object: see :meth:`_Dependencies.captured`), and
     which library functions and classes they use. Library code (the standard library, site-packages, Crystallize) is named,
     not followed; mutable or other objects a global holds (a dict, an array, a model)
-    are not covered, except the code of a user-defined instance's class. Globals and
+    are not covered, except the code of a user-defined instance's class and the
+    functions it holds. Globals and
     class or module attributes the followed code assigns (``global _MODEL``,
     ``Counter.n += 1``) are state, not code: their values are not covered. Sources are
     read once and remembered until their file changes (a folder experiment's modules:

@@ -72,3 +72,13 @@ def test_get_hypothesis_takes_the_hypothesis_itself():
         hypotheses=[shifted], replicates=3, plugins=[ArtifactPlugin(root_dir=None)],
     ).run()
     assert result.get_hypothesis(shifted) is result.get_hypothesis("shifted") is not None
+
+
+def test_two_unnamed_lambda_hypotheses_are_told_to_take_names():
+    from crystallize import ExperimentValidationError, Hypothesis
+
+    hypotheses = [Hypothesis(verifier=welch_t_test(), metrics="m", ranker=lambda r: 1.0),
+                  Hypothesis(verifier=welch_t_test(), metrics="m", ranker=lambda r: 2.0)]
+    experiment = Experiment(datasource=one(), pipeline=Pipeline([measure()]), hypotheses=hypotheses)
+    with pytest.raises(ExperimentValidationError, match=r"'<lambda>' is used more than once \(name each hypothesis"):
+        experiment.validate()

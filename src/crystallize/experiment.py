@@ -736,6 +736,8 @@ def _duplicates(kind: str, names: list[str]) -> list[str]:
             repeated.append(name)
         seen.add(name)
     problems = [f"{kind} name '{name}' is used more than once" for name in repeated]
+    if kind == "hypothesis" and repeated:  # named after their rankers: two lambdas share one
+        problems[-1] += " (name each hypothesis: @hypothesis(..., name='...') or Hypothesis(..., name='...'))"
     if kind == "treatment":
         if BASELINE in seen:
             problems.append("'baseline' is reserved for the untreated condition")

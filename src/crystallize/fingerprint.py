@@ -421,7 +421,10 @@ def _warn_undigestable(value: Any, path: str) -> None:
 #: 2: constants of other number types (NumPy scalars, ``Decimal``), enum members, dates,
 #: times and UUIDs (not paths), closure variables of any type and modules imported inside
 #: a function count.
-CODE_DIGEST_SCHEME = 2
+#: 3: the user functions a callable object holds count (a decorator class's ``self.fn``,
+#: ``numpy.vectorize``'s function, ``singledispatch`` registrations, functions, bound
+#: methods and partials among an object's attributes).
+CODE_DIGEST_SCHEME = 3
 #: The spec key holding :data:`CODE_DIGEST_SCHEME`; no part of the :func:`fingerprint`.
 DIGEST_SCHEME_KEY = "code_digests"
 

@@ -82,3 +82,18 @@ def test_two_unnamed_lambda_hypotheses_are_told_to_take_names():
     experiment = Experiment(datasource=one(), pipeline=Pipeline([measure()]), hypotheses=hypotheses)
     with pytest.raises(ExperimentValidationError, match=r"'<lambda>' is used more than once \(name each hypothesis"):
         experiment.validate()
+
+
+@pytest.mark.parametrize("given", ["abc", [("a", 1), 2]])
+def test_standalone_context_says_it_takes_a_mapping(given):
+    from crystallize import standalone_context
+
+    with pytest.raises(TypeError, match=r"standalone_context takes a mapping of context values"):
+        standalone_context(given)
+
+
+def test_to_json_says_what_path_it_takes():
+    result = Experiment(datasource=one(), pipeline=Pipeline([measure()]), replicates=1,
+                        plugins=[ArtifactPlugin(root_dir=None)]).run()
+    with pytest.raises(TypeError, match=r"to_json\(path\): a file path \(str or Path\) to write, or None, got 123"):
+        result.to_json(123)

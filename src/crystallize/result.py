@@ -312,6 +312,8 @@ class Result:
         escapes (but for a lone surrogate, which UTF-8 cannot hold). ``indent`` 2 (the
         default) or ``None`` (compact) is written by orjson, other indents by :mod:`json`.
         """
+        if path is not None and not isinstance(path, str | os.PathLike):
+            raise TypeError(f"to_json(path): a file path (str or Path) to write, or None, got {path!r}")
         with collector_paused():
             text = _json_text(self._as_dict(), indent)
         if path is not None:  # in one step: a failed write leaves an earlier file whole

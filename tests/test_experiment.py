@@ -108,11 +108,13 @@ def test_datasource_failure_is_recorded():
 
 
 def test_missing_step_parameter_is_a_clear_error():
-    result = make(pipeline=Pipeline([needs_factor()])).run()
+    with pytest.warns(UserWarning, match="every replicate of the run will fail"):  # before any ran
+        result = make(pipeline=Pipeline([needs_factor()])).run()
     assert result.errors and result.errors[0].step == "needs_factor"
     assert "needs_factor" in result.errors[0].message and "factor" in result.errors[0].message
     fixed = make(pipeline=Pipeline([needs_factor(), total()]), treatments=[treatment("x2", {"factor": 2})])
-    assert fixed.run(treatments=["x2"]).metrics.treatments["x2"].metrics["total"] == [6]
+    with pytest.warns(UserWarning, match="nothing supplies in the baseline"):
+        assert fixed.run(treatments=["x2"]).metrics.treatments["x2"].metrics["total"] == [6]
 
 
 def test_validate_names_every_problem():

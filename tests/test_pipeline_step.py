@@ -156,7 +156,8 @@ def test_context_parameter_not_named_ctx_gets_a_hint():
     def uses_context(data, context, *, delta=0):
         return data
 
-    errors = _run_and_get_errors(uses_context())
+    with pytest.warns(UserWarning, match="name it ctx"):  # validate() says so before the run
+        errors = _run_and_get_errors(uses_context())
     assert len(errors) == 1
     message = errors[0].message
     assert "needs parameter 'context'" in message

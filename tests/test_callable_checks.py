@@ -94,18 +94,25 @@ def test_the_values_of_a_treatment_function_that_sets_them_are_unchanged():
     def returns_a_list(ctx):
         return [ctx.add(k, v) for k, v in {"delta": 3.0}.items()]
 
+    def sets_one_returns_another(ctx):  # it set its value: what it returns is not checked
+        ctx.add("delta", 2.5)
+        return {"layers": 12, "width": 512}
+
     _, result = _run(
         [
             treatment("override", override_returns_ctx),
             treatment("set_and_return", sets_and_returns),
             treatment("listed", returns_a_list),
+            treatment("other_return", sets_one_returns_another),
             treatment("plain", lambda ctx: ctx.add("delta", 4.0)),
             treatment("mapping", {"delta": 5.0}),
         ]
     )
     assert result.errors == []
     means = {name: m.metrics["mean"][0] for name, m in result.metrics.treatments.items()}
-    assert means == {"override": 3.0, "set_and_return": 4.0, "listed": 5.0, "plain": 6.0, "mapping": 7.0}
+    assert means == {
+        "override": 3.0, "set_and_return": 4.0, "listed": 5.0, "other_return": 4.5, "plain": 6.0, "mapping": 7.0,
+    }
 
 
 def test_a_treatment_function_returning_an_awaitable_fails_without_a_never_awaited_warning(recwarn):

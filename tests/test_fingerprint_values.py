@@ -160,7 +160,9 @@ HASH_SEED_SCRIPT = textwrap.dedent(
     values = {"labels": {"cat", "dog", "bird", "fish", "cow"}, "nested": [frozenset({"x", "y", "z"})],
               "cfg": Cfg(), "weights": np.arange(3000.0),
               "table": pd.DataFrame({"s": ["a", "b"] * 1000, "x": range(2000)}),
-              "big_set": {str(i) for i in range(5000)}}
+              "big_set": {str(i) for i in range(5000)},
+              # a dict built from a set: its order follows the hash seed, its content does not
+              "by_label": {label: 1.0 for label in {"cat", "dog", "bird", "fish", "cow"}}}
     experiment = Experiment(datasource=src(), pipeline=Pipeline([use(labels={"p", "q", "r"})]), initial_ctx=values)
     print(fingerprint(spec_of(experiment)))
     """

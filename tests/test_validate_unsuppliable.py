@@ -298,3 +298,13 @@ def test_class_based_step_parameters_are_not_checked(root):
     experiment = _experiment([Doubler(2), mean()], root)
     experiment.validate()
     assert not experiment.run().errors
+
+
+def test_debug_of_a_treatment_is_checked_for_its_condition_alone(root):
+    experiment = _experiment([scale(), mean()], root, treatments=[treatment("t", {"factor": 2})])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        experiment.debug(treatment="t")  # the baseline, which lacks 'factor', does not run
+    assert not [w for w in caught if "needs the parameter" in str(w.message)]
+    with pytest.warns(UserWarning, match="nothing can supply in the baseline"):
+        experiment.debug()

@@ -159,11 +159,14 @@ def debug_replicate(
     from crystallize.lifecycle import running_as
     from crystallize.replicate import baseline_condition
 
-    experiment.validate()
     if isinstance(replicate, bool) or not isinstance(replicate, int) or replicate < 0:
         raise ValueError(f"debug(replicate=...) must be a replicate index (an int >= 0), got {replicate!r}")
     chosen = as_treatment(treatment, experiment.treatments) if treatment is not None else None
     condition = (chosen.name, chosen) if chosen is not None else baseline_condition()
+    narrowed = copy.copy(experiment)  # checked as apply() checks: the one condition it runs
+    narrowed.treatments = [chosen] if chosen is not None else []
+    with running_as("debug"):
+        narrowed.validate()
     tracer = _Tracer()
     traced = copy.copy(experiment)
     traced.plugins = [*experiment.plugins, tracer]

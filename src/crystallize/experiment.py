@@ -367,8 +367,8 @@ class Experiment:
         if conditions is not None and plugins_ok and initial_ctx_problem is None:
             from crystallize.lifecycle import run_kind
 
-            if run_kind() == "apply" and len(conditions) > 1:
-                conditions = conditions[1:]  # apply(treatment=t) runs t's condition alone
+            if run_kind() in ("apply", "debug") and len(conditions) > 1:
+                conditions = conditions[1:]  # apply/debug(treatment=t) run t's condition alone
             # Warned, not refused: each replicate fails with MissingParameterError, kept
             # in result.errors as the contract has it; the warning comes before any runs.
             shadowed += unsuppliable_parameters(self, conditions)

@@ -6,18 +6,14 @@ see :func:`code_hash`), the treatments, the initial context and the seed setting
 replicates is not: resuming with more replicates runs just the missing ones.
 
 Context values, step parameters and treatment values enter the spec as plain JSON data
-that tells apart any two values a step can tell apart (up to the order of a set, which
-does not count; a dict value's order does, as a step iterating it sees it, while the
-order of the context's keys, of a step's parameters or of a treatment's values does not:
-steps read those by name). Plain JSON data (``None``, booleans, numbers, strings, lists
-and dicts with string keys, in sorted order for a dict value) is written as it is. Other
-small values are written as a dict with one reserved key that names their kind:
+that tells apart any two values a step can tell apart (up to the order of a dict or a
+set, which does not count). Plain JSON data (``None``, booleans, numbers, strings, lists
+and dicts with string keys) is written as it is. Other small values are written as a
+dict with one reserved key that names their kind:
 
 * ``{"__tuple__": [...]}``: a tuple;
-* ``{"__items__": [[key, value], ...]}``: a dict value whose keys are not in sorted
-  order (its items in its own order), or a dict with a key that is not a string (its
-  items in its own order; in the order of their keys' JSON text for the context, a
-  step's parameters and a treatment's values), or with a key of its own that is one of
+* ``{"__items__": [[key, value], ...]}``: a dict with a key that is not a string (its
+  items in the order of their keys' JSON text), or with a key of its own that is one of
   these reserved keys, or with exactly the keys of a callable's form below;
 * ``{"__set__": "set(str:'a',int:1)"}``: a set or frozenset of plain values, its members
   in sorted order (the same in every process);
@@ -270,8 +266,7 @@ def _values(values: Any, path: str, checked: bool = False) -> Any:
     """A mapping of values (the initial context, a step's parameters, a treatment's
     values) as plain data, each value on its own (a large one as its digest)."""
     if isinstance(values, dict):  # the mapping's own type is no value a step sees
-        # Its order neither: steps read these by name (a dict *value* is another matter).
-        return _mapping(values, path, checked, ordered=False)
+        return _mapping(values, path, checked)
     return _plain(values, path)
 
 
@@ -316,26 +311,21 @@ def _plain(value: Any, path: str, checked: bool = False) -> Any:
     return _digested(value, path)
 
 
-def _mapping(values: dict[Any, Any], path: str, checked: bool, ordered: bool = True) -> dict[str, Any]:
-    """A dict as plain data: as it is when its keys are strings (the spec's JSON sorts
-    them) and, when ``ordered``, already in sorted order; else (keys in another order,
-    keys that are not strings, or keys that could be read as one of the reserved forms)
-    as ``{"__items__": [[key, value], ...]}``, in the dict's own order when ``ordered``
-    (a step iterating a dict value sees its order, so two orders are two specs, as they
-    are two step-cache keys), else in the order of the keys' JSON text."""
-    keys = list(values)
-    plain_keys = all(type(key) is str for key in keys)
-    if (
-        plain_keys and (not ordered or keys == sorted(keys)) and not any(form in values for form in _FORMS)
-        and not (len(values) == 2 and frozenset(values) in _SHAPES)
+def _mapping(values: dict[Any, Any], path: str, checked: bool) -> dict[str, Any]:
+    """A dict as plain data: as it is when its keys are strings, else (and when its keys
+    could be read as one of the reserved forms) as ``{"__items__": [[key, value], ...]}``
+    in the order of the keys' JSON text (a dict's order does not count, as with string
+    keys)."""
+    plain_keys = all(type(key) is str for key in values)
+    if plain_keys and not any(form in values for form in _FORMS) and not (
+        len(values) == 2 and frozenset(values) in _SHAPES
     ):
         return {key: _plain(value, f"{path}.{key}", checked) for key, value in values.items()}
     items = [
         [_plain(key, f"{path}.{key}", checked), _plain(value, f"{path}.{key}", checked)]
         for key, value in values.items()
     ]
-    if not ordered:
-        items.sort(key=lambda item: json.dumps(item[0], sort_keys=True, default=repr))
+    items.sort(key=lambda item: json.dumps(item[0], sort_keys=True, default=repr))
     return {_ITEMS: items}
 
 

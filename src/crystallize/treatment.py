@@ -190,15 +190,17 @@ class Treatment:
             data = ctx._data
             data |= values  # cheaper than .update() or a loop (no method lookup)
         elif values is not None:
+            before = dict(ctx._data)  # to tell a function that set nothing (callables only)
             returned = values(ctx)
             if returned is not None and returned is not ctx:  # ctx.override(...) returns ctx
-                self._check_returned(returned, ctx)
+                self._check_returned(returned, ctx, before)
 
-    def _check_returned(self, returned: object, ctx: FrozenContext) -> None:
-        """Raise TypeError when the treatment function returned values it did not set
-        (a mapping whose items the context lacks), which would make the treatment a
-        silent no-op, or an awaitable (an ``async`` callable object never awaited).
-        Other return values (a list of ``ctx.add`` results, say) are ignored."""
+    def _check_returned(self, returned: object, ctx: FrozenContext, before: dict[str, Any]) -> None:
+        """Raise TypeError when the treatment function returned values instead of setting
+        them: a mapping, while the context is as ``before`` it ran (no key added, none
+        given another value), which would make the treatment a silent no-op; or an
+        awaitable (an ``async`` callable object never awaited). Other return values, and
+        a mapping from a function that did set values, are ignored."""
         import inspect
 
         if inspect.isawaitable(returned):
@@ -213,6 +215,8 @@ class Treatment:
         if not isinstance(returned, Mapping):
             return
         data = ctx._data
+        if len(data) != len(before) or any(data.get(key, _UNSET) is not value for key, value in before.items()):
+            return  # it set values: what it returns as well is its own business
         unset = [key for key, value in returned.items() if not _holds(data, key, value)]
         if unset:
             first = unset[0]
@@ -298,6 +302,9 @@ def _identity(part: Any) -> Any:
     if params is None or state == UNHASHABLE_STATE:
         return part
     return (type(part), getattr(part, "name", None), code_hash(part), params, state)
+
+
+_UNSET = object()
 
 
 def _holds(data: Mapping[str, Any], key: Any, value: Any) -> bool:

@@ -84,12 +84,18 @@ def test_two_unnamed_lambda_hypotheses_are_told_to_take_names():
         experiment.validate()
 
 
-@pytest.mark.parametrize("given", ["abc", [("a", 1), 2]])
+@pytest.mark.parametrize("given", ["abc", [("a", 1), 2], 5])
 def test_standalone_context_says_it_takes_a_mapping(given):
     from crystallize import standalone_context
 
     with pytest.raises(TypeError, match=r"standalone_context takes a mapping of context values"):
         standalone_context(given)
+
+
+def test_standalone_context_still_takes_pairs():
+    from crystallize import standalone_context
+
+    assert standalone_context([("delta", 1)])["delta"] == 1 and standalone_context([])["replicate"] == 0
 
 
 def test_to_json_says_what_path_it_takes():

@@ -489,14 +489,15 @@ def standalone_context(initial: Mapping[str, Any] | None = None) -> FrozenContex
 
     ``"replicate"`` defaults to ``0`` and ``"condition"`` to ``"baseline"`` unless given.
     """
-    if initial is not None and not isinstance(initial, Mapping):
-        raise TypeError(
-            f"standalone_context takes a mapping of context values, e.g. "
-            f"standalone_context({{'delta': 1}}), got {type(initial).__name__} {initial!r:.80}"
-        )
     data: dict[str, Any] = {"replicate": 0, "condition": "baseline"}
-    if initial:
-        data.update(initial)
+    if initial is not None:
+        try:
+            data.update(initial)  # a mapping, or (key, value) pairs as dict() takes them
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"standalone_context takes a mapping of context values, e.g. "
+                f"standalone_context({{'delta': 1}}), got {type(initial).__name__} {initial!r:.80}"
+            ) from None
     return FrozenContext(data)
 
 

@@ -282,9 +282,42 @@ class StopSignals:
         elif self.finished or interrupt_reported():
             if signum != signal.SIGINT:
                 _default_action(signum)
+        elif _drops_exceptions(frame):
+            # Python would print the KeyboardInterrupt raised here and go on ("Exception
+            # ignored in ..."): the command would not stop. The signal comes again in a
+            # moment, once that callback or hook has returned.
+            threading.Timer(_REDELIVER_AFTER, os.kill, (self.pid, signum)).start()
         else:
             stopped_by(signum)
             raise KeyboardInterrupt
+
+
+#: Seconds after which a signal that arrived where Python drops exceptions comes again.
+_REDELIVER_AFTER = 0.02
+
+#: Functions whose exceptions Python prints and drops instead of raising: the callback
+#: of an import's module lock (a weakref callback) and logging's at-fork hooks.
+_DROPPING = {
+    ("<frozen importlib._bootstrap>", "cb"),
+    ("logging", "_releaseLock"),
+    ("logging", "_afterFork"),
+    ("logging", "_after_at_fork_child_reinit_locks"),
+}
+
+
+def _drops_exceptions(frame: Any) -> bool:
+    """Whether an exception raised in ``frame`` (where a signal arrived) would be dropped
+    by Python: it or a caller is a weakref callback, an at-fork hook or a ``__del__``
+    (the exception would propagate up to it and stop there)."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name == "__del__":
+            return True
+        where = code.co_filename if code.co_filename.startswith("<frozen") else frame.f_globals.get("__name__")
+        if (where, code.co_name) in _DROPPING:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _default_action(signum: int) -> None:

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 
-from crystallize.replicate import loggable
+from crystallize.loggable import loggable
 
 
 def test_sets_are_logged_with_sorted_members():

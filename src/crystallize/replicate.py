@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from crystallize.awaitables import AwaitableRunner
 from crystallize.dispatch import hook_name
+from crystallize.failure_messages import failure_message, none_input_hint
+from crystallize.loggable import loggable
 from crystallize.plugins.hookspec import overrides
 from crystallize.plugins.seed import SeedPlugin
 from crystallize.record import ReplicateError, ReplicateRecord, StepRecord
@@ -33,7 +35,6 @@ from crystallize.treatment import BASELINE, Treatment
 from crystallize.utils.context import FrozenContext
 from crystallize.utils.hashing import IMMUTABLE_TYPES, content_hash
 from crystallize.utils.read_tracking import reads_noted, track_reads
-from crystallize.utils.text import exception_text
 from crystallize.utils.tracebacks import user_traceback
 
 if TYPE_CHECKING:
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
     from crystallize.store import StepCache
 
 Condition = tuple[str, Treatment | None]
-_JSON_SCALARS = (str, int, float, bool, type(None))
 _DATASOURCE_STAGE = "datasource"
 _UNSEEN: tuple[Any, str | None] = (object(), None)  # no datasource output remembered
 _FINISHED = object()  # what next() gives for a generator that ended
@@ -59,38 +59,6 @@ def _fresh_refcount() -> int:
 #: A datasource output with more references than this is held elsewhere too (a
 #: module-level dataset): remembering it keeps nothing alive that would not be anyway.
 _FRESH_REFS = _fresh_refcount()
-
-
-_LOGGED_CHARS = 200
-
-
-def loggable(value: Any) -> Any:
-    """A JSON-friendly stand-in for a context value read by a step (provenance): scalars
-    as they are (NumPy's as the Python number), anything else as its repr, and text
-    beyond 200 characters cut short (each record of each step keeps its own copy)."""
-    if isinstance(value, _JSON_SCALARS):
-        if isinstance(value, str) and len(value) > _LOGGED_CHARS:
-            return value[: _LOGGED_CHARS - 3] + "..."
-        return value
-    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
-        item = value.item()  # np.float32(0.25) -> 0.25
-        if isinstance(item, _JSON_SCALARS):
-            return loggable(item)
-    text = _set_text(value) if type(value) in (set, frozenset) else repr(value)
-    return text if len(text) <= _LOGGED_CHARS else text[: _LOGGED_CHARS - 3] + "..."
-
-
-def _set_text(value: set[Any] | frozenset[Any]) -> str:
-    """A set's repr with its members sorted (by value when they compare, else by their
-    repr): its own order follows the process's string hashing, so two identical runs
-    would log, and export, different text."""
-    try:
-        members = [repr(member) for member in sorted(value)]
-    except TypeError:  # members of types that do not compare
-        members = sorted(repr(member) for member in value)
-    if type(value) is frozenset:
-        return f"frozenset({{{', '.join(members)}}})" if members else "frozenset()"
-    return f"{{{', '.join(members)}}}" if members else "set()"
 
 
 #: What fails one condition × replicate instead of the run: any exception, and a
@@ -127,45 +95,6 @@ def cancels_replicate(exc: BaseException) -> bool:
 #: replicate's task to the run's stop event: once it is set, a replicate is not resumed
 #: after its next await (at most the synchronous steps it is running finish).
 RUN_STOPPING: ContextVar[Any] = ContextVar("crystallize_run_stopping", default=None)
-
-
-_SQLITE_THREAD_HINT = (
-    " (the connection was opened by another thread: under executor_type='thread' a "
-    "resource_factory resource is shared by all the threads, so open it with "
-    "sqlite3.connect(..., check_same_thread=False), or use executor_type='process')"
-)
-
-
-def _failure_message(exc: BaseException) -> str:
-    """The text kept for a failed replicate (``str(SystemExit(3))`` would be just "3"),
-    with a hint for the one failure the seed page's own ``resource_factory`` example
-    meets under thread execution."""
-    if isinstance(exc, SystemExit):
-        return f"sys.exit({exc.code!r}) was called; a step or datasource must return or raise, not exit"
-    message = exception_text(exc)
-    if type(exc).__module__ == "sqlite3" and "same thread" in message:
-        message += _SQLITE_THREAD_HINT
-    if getattr(exc, "__notes__", None):  # a resource factory that raised says so in a note
-        from crystallize.resources import factory_failure_note
-
-        note = factory_failure_note(exc)
-        if note and note not in message:
-            message += f" {note}"
-    return message
-
-
-def _none_input_hint(plan: ConditionPlan, stage: str, data: Any, exc: BaseException) -> str:
-    """For a step failing on the ``None`` it was handed (``'NoneType' object has no
-    attribute ...``), which part returned it: a step or datasource without ``return``
-    is the usual cause, and the failing step's traceback does not show it."""
-    if data is not None or not isinstance(exc, (TypeError, AttributeError)):
-        return ""
-    names = [entry[1] for entry in plan.entries]
-    if stage not in names:  # the datasource, a treatment or a hook failed
-        return ""
-    position = names.index(stage)
-    source = f"step '{names[position - 1]}'" if position else "the datasource"
-    return f" (its input was None, returned by {source}: does it end with return?)"
 
 
 _new_tuple = tuple.__new__
@@ -655,7 +584,7 @@ class ReplicateRunner:
                 condition=condition,
                 replicate=replicate,
                 step=stage,
-                message=_failure_message(exc) + _none_input_hint(plan, stage, data, exc),
+                message=failure_message(exc) + none_input_hint(plan.entries, stage, data, exc),
                 exception_type=type(exc).__name__,
                 traceback=user_traceback(exc),
             )

@@ -36,7 +36,7 @@ from crystallize.cli.plugin_settings import (
     rebuild_plugins,
 )
 from crystallize.cli.text import printable, typed_name
-from crystallize.experiment import MAX_REPLICATES, too_many_replicates
+from crystallize.experiment_checks import MAX_REPLICATES, too_many_replicates
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment

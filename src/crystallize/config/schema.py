@@ -31,7 +31,7 @@ from pydantic_core import PydanticCustomError
 from crystallize.condition_names import padded, padded_problem, treatment_name_problems
 from crystallize.config.errors import did_you_mean, path_problem, quoted_path
 from crystallize.config.yaml_io import FieldPath
-from crystallize.experiment import MAX_REPLICATES
+from crystallize.experiment_checks import MAX_REPLICATES
 from crystallize.plugins.execution import STRATEGY_NAMES
 from crystallize.store.artifacts import validate_artifact_name
 from crystallize.treatment import ENGINE_KEYS

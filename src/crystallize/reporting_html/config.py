@@ -66,7 +66,7 @@ def config_from_spec(spec: Mapping[str, Any], replicates: int) -> dict[str, Any]
 def _value(value: Any) -> Any:
     """``value`` in loggable form; a function or class by its qualified name, and a
     value whose repr raises by its type (describing a run never fails it)."""
-    from crystallize.replicate import loggable
+    from crystallize.loggable import loggable
 
     if callable(value) and hasattr(value, "__qualname__"):
         from crystallize.user_code import qualified_name

@@ -54,7 +54,7 @@ class AsyncExecution(ExecutionPlugin):
 
     def __init__(self, max_concurrency: int | None = None) -> None:
         if max_concurrency is not None:
-            from crystallize.experiment import _as_count
+            from crystallize.experiment_checks import _as_count
 
             count = _as_count(max_concurrency)  # NumPy integers too, never a bool
             if not isinstance(count, int) or isinstance(count, bool) or count < 1:

@@ -231,7 +231,7 @@ class ParallelExecution(ExecutionPlugin):
                 "(use AsyncExecution for async steps, RayExecution for a cluster)"
             )
         if max_workers is not None:
-            from crystallize.experiment import _as_count
+            from crystallize.experiment_checks import _as_count
 
             count = _as_count(max_workers)  # NumPy integers too, never a bool
             if isinstance(count, bool) or not isinstance(count, int) or count < 1:

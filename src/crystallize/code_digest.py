@@ -25,11 +25,10 @@ import sys
 import threading
 import types
 import weakref
-from collections.abc import Mapping
 from enum import Enum
-from numbers import Number
 from typing import Any
 
+from crystallize.held_code import HOLDER_DEPTH, held_code, may_hold_code
 from crystallize.user_code import (
     attribute_of,
     compiled_from_no_file,
@@ -41,7 +40,13 @@ from crystallize.user_code import (
     portable_module_name,
     qualified_name,
 )
-from crystallize.utils.hashing import content_hash
+from crystallize.value_tokens import (  # noqa: F401 - re-exported (see __all__)
+    DECIMAL_DIGITS,
+    decimal_bound,
+    fits_decimal,
+    plain_token,
+    set_token,
+)
 
 #: ``{function or class: (loaded code, source digest)}``; a digest is reused while the
 #: object runs the code it was taken from (see :func:`_loaded_code`), whatever its file
@@ -223,79 +228,6 @@ def _digest_text(target: Any) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
-def _plain_token(value: Any) -> str | None:
-    """An exact, stable text form of an immutable plain value, ``None`` for anything else.
-
-    Plain values are numbers of any type (``numbers.Number``: NumPy scalars, ``Decimal``,
-    ``Fraction`` too, by type and repr), strings, bytes, ``None``, enum members (by
-    class, name and value), NumPy scalars that are no numbers (``numpy.datetime64``),
-    dates, times and UUIDs, and tuples and frozensets of those. Mutable
-    containers are left out on purpose: a module-level list or dict a step appends to
-    (a log, a memo) would change the digest on every call.
-    """
-    kind = type(value)
-    if kind is int and not fits_decimal(value):
-        return f"int:#{content_hash(value)}"
-    if kind in _SCALARS:
-        return f"{kind.__name__}:{value!r}"
-    if kind is tuple:
-        tokens = [_plain_token(v) for v in value]
-        return None if None in tokens else f"tuple({','.join(tokens)})"  # type: ignore[arg-type]
-    if kind is frozenset:
-        return set_token("frozenset", value)
-    return _immutable_token(value)
-
-
-def _immutable_token(value: Any) -> str | None:
-    """:func:`_plain_token` of a value of a type other than the built-in scalars and
-    containers: an enum member, a number of another type, a value of one of the
-    :data:`_IMMUTABLE` types (not of a class of the user's: its repr may not be exact)."""
-    kind = type(value)
-    if isinstance(value, Enum):  # before numbers: an IntEnum member is more than its int
-        inner = _plain_token(value.value)
-        return f"enum:{qualified_name(kind)}.{value.name}" + (f"={inner}" if inner is not None else "")
-    if is_user_class(kind):
-        return None
-    if isinstance(value, Number) or _of_immutable_type(value):
-        numpy = sys.modules.get("numpy")
-        if numpy is not None and isinstance(value, numpy.void):  # a structured record: a view
-            return None
-        text = repr(value)
-        if f"0x{id(value):x}" in text:  # a default repr: the address, not the value
-            return None
-        return f"{qualified_name(kind)}:{text}"
-    return None
-
-
-#: ``(module, type)`` of immutable values whose repr tells them apart exactly (looked up
-#: in ``sys.modules``: a module not imported holds no value to check).
-_IMMUTABLE = (
-    ("datetime", "date"), ("datetime", "time"), ("datetime", "timedelta"), ("datetime", "tzinfo"),
-    ("uuid", "UUID"), ("numpy", "generic"),
-)  # not paths: one made from __file__ would tie a folder experiment's digests to its place
-
-
-def _of_immutable_type(value: Any) -> bool:
-    """Whether ``value`` is of one of the :data:`_IMMUTABLE` types."""
-    for module_name, name in _IMMUTABLE:
-        module = sys.modules.get(module_name)
-        if module is not None and isinstance(value, getattr(module, name)):
-            return True
-    return False
-
-
-def set_token(name: str, members: Any) -> str | None:
-    """``name(token,...)`` of a set's members in sorted order (a set's order varies
-    between processes), ``None`` unless all are immutable plain values."""
-    tokens = [_plain_token(v) for v in members]
-    if None in tokens:
-        return None
-    return f"{name}({','.join(sorted(tokens))})"  # type: ignore[arg-type]
-
-
-_SCALARS = frozenset({int, float, bool, str, bytes, complex, type(None)})
-
-
 #: Per thread, the ids of the closure values being digested (see
 #: :meth:`_Dependencies.captured`): a value met again inside itself is not digested again.
 _CAPTURED = threading.local()
@@ -358,7 +290,7 @@ class _Dependencies:
     def value(self, label: str, value: Any, attribute: str | None = None) -> None:
         """A value the code reads (a global, a default, a closure variable...), or the
         ``attribute`` of a class or module (left out when the walked code assigns it)."""
-        token = _plain_token(value)
+        token = plain_token(value)
         if token is not None:
             if attribute is not None:
                 self._attribute_parts.append((len(self._parts), attribute))
@@ -377,7 +309,7 @@ class _Dependencies:
         The content digest is taken once per function and value object (see
         :data:`_CLOSURE_DIGESTS`): a list the function appends to as it runs (results it
         collects) does not make its code look changed during a run."""
-        if _plain_token(value) is not None or _is_code(value):
+        if plain_token(value) is not None or _is_code(value):
             self.value(label, value)
             return
         remembered = _remembered_closure_digest(fn, name, value)
@@ -437,20 +369,20 @@ class _Dependencies:
         elif is_user_class(type(obj)):  # an instance: its class's code, and the code it holds
             self.code(f"{label}.__class__", type(obj))
             self._held(label, obj)
-        elif _may_hold_code(obj):  # a library wrapper object (numpy.vectorize, singledispatchmethod)
+        elif may_hold_code(obj):  # a library wrapper object (numpy.vectorize, singledispatchmethod)
             self._held(label, obj)
         # Anything else (a library module, an array...) is not followed.
 
     def _held(self, label: str, obj: Any, *, wrapped: bool = True) -> None:
         """Follow the user code ``obj`` (a wrapper object, an instance of a user class, a
-        library function) holds: see :func:`_held_code`. Each object once per walk, and
-        no deeper than :data:`_HOLDER_DEPTH` objects directly inside one another."""
-        if id(obj) in self._holders or self._holder_depth >= _HOLDER_DEPTH:
+        library function) holds: see :func:`held_code`. Each object once per walk, and
+        no deeper than :data:`HOLDER_DEPTH` objects directly inside one another."""
+        if id(obj) in self._holders or self._holder_depth >= HOLDER_DEPTH:
             return
         self._holders.add(id(obj))
         self._holder_depth += 1
         try:
-            for name, item in _held_code(obj, wrapped=wrapped):
+            for name, item in held_code(obj, wrapped=wrapped):
                 self.code(f"{label}.{name}", item)
         finally:
             self._holder_depth -= 1
@@ -574,99 +506,6 @@ _NAMEDTUPLE_MEMBERS = frozenset(
 )
 
 
-#: How many objects holding code in objects holding code :meth:`_Dependencies._held`
-#: follows (a decorator object wrapping another one...).
-_HOLDER_DEPTH = 4
-
-
-def _may_hold_code(obj: Any) -> bool:
-    """Whether ``obj`` is an object that may hold functions it runs: a callable object or
-    a descriptor (``functools.singledispatchmethod``) that is no class or module."""
-    if isinstance(obj, type | types.ModuleType):
-        return False
-    return callable(obj) or attribute_of(type(obj), "__get__") is not None
-
-
-def _held_code(obj: Any, depth: int = _HOLDER_DEPTH, *, wrapped: bool = True) -> list[tuple[str, Any]]:
-    """``(name, item)`` of the code ``obj`` holds that is (or leads to) user code, in an
-    order that is the same in every process: its ``__wrapped__`` (unless ``wrapped`` is
-    false: the caller follows it), the values of its instance attributes (``__dict__``
-    and ``__slots__``, by name: a class-based decorator's ``self.fn``,
-    ``numpy.vectorize``'s ``pyfunc``, ``cached_property``'s ``func``) that are functions,
-    bound methods, partials, classes or objects holding such code themselves, and the
-    functions in a ``registry`` mapping (``functools.singledispatch``'s, by type name).
-    Values that are no code (a memo's dict, a flag) and library code holding no user code
-    are left out: state, and what would only name library internals."""
-    attributes = _instance_attributes(obj)
-    held = attributes.pop("__wrapped__", None)
-    if held is None and callable(obj):
-        held = attribute_of(obj, "__wrapped__")
-    if wrapped and held is not None:
-        attributes["__wrapped__"] = held
-    found: list[tuple[str, Any]] = []
-    for name in sorted(attributes):
-        value = attributes[name]
-        if name == "registry" and isinstance(value, Mapping):
-            entries = [(_registry_key(kind), item) for kind, item in value.items()]
-            entries.sort(key=lambda entry: entry[0])  # stable: equal names keep registration order
-            found.extend((f"registry[{key}]", item) for key, item in entries if _leads_to_user_code(item, depth))
-        elif _leads_to_user_code(value, depth):
-            found.append((name, value))
-    return found
-
-
-def _registry_key(key: Any) -> str:
-    """How a ``registry`` key is named in a digest, the same in every process: a type by
-    its qualified name, a plain value by its token, anything else by its type's name (its
-    repr may hold its address)."""
-    if isinstance(key, type):
-        return qualified_name(key)
-    token = _plain_token(key)
-    return token if token is not None else f"<{qualified_name(type(key))}>"
-
-
-def _instance_attributes(obj: Any) -> dict[str, Any]:
-    """``obj``'s own attributes: its ``__dict__`` (not a class's namespace) and the
-    ``__slots__`` of its class and bases that are set."""
-    attributes: dict[str, Any] = {}
-    state = attribute_of(obj, "__dict__")
-    if isinstance(state, dict):
-        attributes.update((name, value) for name, value in state.items() if isinstance(name, str))
-    for kind in type(obj).__mro__:
-        namespace = vars(kind)
-        slots = namespace.get("__slots__")
-        if slots is None:
-            continue
-        for slot in (slots,) if isinstance(slots, str) else slots:
-            if not isinstance(slot, str) or slot in ("__dict__", "__weakref__"):
-                continue
-            private = slot.startswith("__") and not slot.endswith("__")
-            member = namespace.get(f"_{kind.__name__.lstrip('_')}{slot}" if private else slot)
-            if isinstance(member, types.MemberDescriptorType) and slot not in attributes:
-                try:
-                    attributes[slot] = member.__get__(obj, kind)
-                except AttributeError:  # not set
-                    continue
-    return attributes
-
-
-def _leads_to_user_code(value: Any, depth: int) -> bool:
-    """Whether ``value`` is a user function or class, a bound method or partial of one,
-    or (within ``depth`` objects) an object holding such code (see :func:`_held_code`)."""
-    if isinstance(value, functools.partial):
-        if depth <= 0:
-            return False
-        parts = (value.func, *value.args, *value.keywords.values())
-        return any(_leads_to_user_code(part, depth - 1) for part in parts)
-    if inspect.ismethod(value):
-        value = value.__func__
-    if is_user_function(value) or is_user_class(value):
-        return True
-    if depth <= 1 or not _may_hold_code(value):
-        return False
-    return is_user_class(type(value)) or bool(_held_code(value, depth - 1))
-
-
 def _written_in_a_file(member: Any) -> bool:
     """Whether a class member is (or wraps) a user function compiled from a file or a
     notebook cell, not from text made at run time (``exec``, which ``@dataclass`` and
@@ -685,7 +524,7 @@ def _written_in_a_file(member: Any) -> bool:
 def _code_text(code: types.CodeType) -> str:
     """A stable text form of compiled code (for functions without source; ``marshal``
     output varies between processes)."""
-    consts = [_code_text(c) if isinstance(c, types.CodeType) else _plain_token(c) or repr(c) for c in code.co_consts]
+    consts = [_code_text(c) if isinstance(c, types.CodeType) else plain_token(c) or repr(c) for c in code.co_consts]
     fields = (code.co_code.hex(), code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars)
     return repr((code.co_argcount, code.co_kwonlyargcount, code.co_flags, *fields, consts))
 
@@ -752,9 +591,9 @@ def code_hash(obj: Any) -> str:
     It covers the object's own source and, followed recursively, the user code it
     references by global name or imports inside a function body (functions, classes and
     their methods, user modules' attributes, functions a decorator wraps, and the user
-    code a callable object holds: see :func:`_held_code`): their
+    code a callable object holds: see :func:`held_code`): their
     sources, the immutable plain values (numbers of any type, strings, bytes, ``None``,
-    enum members, dates, tuples and frozensets of them: see :func:`_plain_token`) of the
+    enum members, dates, tuples and frozensets of them: see :func:`plain_token`) of the
     globals and defaults they read, the values of their closure variables (any type, by
     content, once per function and object: see :meth:`_Dependencies.captured`), and
     which library functions and classes they use. Library code (the standard library, site-packages, Crystallize) is named,
@@ -781,24 +620,6 @@ def code_hash(obj: Any) -> str:
     if len(parts) <= 1:  # self-contained, or library code (a built-in step class)
         return _source_digest(target)
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=8).hexdigest()
-
-
-DECIMAL_DIGITS = 4300  # CPython's default limit of int -> decimal text
-
-
-def fits_decimal(value: int) -> bool:
-    """Whether ``value`` has at most 4300 digits, and no more than this interpreter turns
-    into decimal text (``sys.set_int_max_str_digits`` may have lowered it)."""
-    if value.bit_length() < 2_000:  # at most 603 digits: below any limit Python allows (640+)
-        return True
-    bound = decimal_bound(min(sys.get_int_max_str_digits() or DECIMAL_DIGITS, DECIMAL_DIGITS))
-    return -bound < value < bound
-
-
-@functools.cache
-def decimal_bound(digits: int) -> int:
-    """``10 ** digits``, computed once per ``digits`` (a large power is slow to build)."""
-    return 10**digits
 
 
 __all__ = [

@@ -43,7 +43,7 @@ from enum import Enum
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
-from crystallize.code_digest import code_hash, fits_decimal, set_token, source_of
+from crystallize.code_digest import code_hash, source_of
 from crystallize.plugins.seed import SEED_MODULUS, SeedPlugin
 from crystallize.user_code import (
     attribute_of,
@@ -55,6 +55,7 @@ from crystallize.user_code import (
 )
 from crystallize.utils.hashing import IMMUTABLE_TYPES, content_hash, pickle_digest
 from crystallize.utils.importing import rebuild_from_factory
+from crystallize.value_tokens import fits_decimal, set_token
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment

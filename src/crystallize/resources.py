@@ -231,20 +231,14 @@ def _check_factory(fn: object) -> None:
     """Raise TypeError unless ``fn`` looks like a function ``fn(ctx)`` building a resource.
 
     Refused: what is not callable; a callable object of a class written in C whose
-    signature cannot be read (a ``sqlite3.Connection``: the resource itself passed instead
-    of a function building it); a function that cannot be called with the context as its
-    one positional argument. Builtin functions whose signature cannot be read are
-    accepted.
+    signature cannot be read and that can be closed (a ``sqlite3.Connection``: the
+    resource itself passed instead of a function building it); a function that cannot be
+    called with the context as its one positional argument. Other callables whose
+    signature cannot be read (builtin functions, ``operator.itemgetter("path")``) are
+    accepted: calling them tells.
     """
-    import inspect
-
-    if not callable(fn):
+    if not callable(fn) or _looks_like_a_resource(fn):
         raise TypeError(_not_a_factory(fn))
-    if not (inspect.isroutine(fn) or inspect.isclass(fn) or isinstance(fn, functools.partial)):
-        try:
-            inspect.signature(fn)
-        except (TypeError, ValueError):
-            raise TypeError(_not_a_factory(fn)) from None
     from crystallize.utils.signatures import check_callable
 
     check_callable(
@@ -254,6 +248,24 @@ def _check_factory(fn: object) -> None:
         call="fn(ctx) with the replicate's context, to build the resource",
         example="resource_factory(lambda ctx: sqlite3.connect('data.db'))",
     )
+
+
+def _looks_like_a_resource(fn: object) -> bool:
+    """Whether the callable ``fn`` looks like a resource rather than a function making
+    one: an object (no function, class or partial) whose signature cannot be read, as
+    for C classes, with a ``close`` method or a ``with`` block (a ``sqlite3.Connection``
+    is callable). ``operator.itemgetter(...)`` and the like have neither."""
+    import inspect
+
+    if inspect.isroutine(fn) or inspect.isclass(fn) or isinstance(fn, functools.partial):
+        return False
+    try:
+        inspect.signature(fn)
+        return False
+    except (TypeError, ValueError):
+        pass
+    kind = type(fn)
+    return callable(getattr(kind, "close", None)) or hasattr(kind, "__exit__")
 
 
 def _not_a_factory(fn: object) -> str:
@@ -395,9 +407,10 @@ def resource_factory(fn: Callable[[FrozenContext], Any], key: str | None = None)
     """Wrap ``fn(ctx) -> resource`` for ``initial_ctx``.
 
     ``fn`` is checked here: it must be callable with the context as its one positional
-    argument (defaults and ``*args`` are fine; a builtin whose signature cannot be read
-    is accepted), and not the resource itself (a ``sqlite3.Connection`` is callable, but
-    is no function building one): either raises TypeError. An exception ``fn`` raises
+    argument (defaults and ``*args`` are fine; a callable whose signature cannot be read,
+    a builtin or ``operator.itemgetter(...)``, is accepted), and not the resource itself
+    (a ``sqlite3.Connection`` is callable, but is no function building one): either
+    raises TypeError. An exception ``fn`` raises
     when the resource is first read carries a note naming the context key and ``fn``.
 
     The factory runs at most once per worker process (once in total for serial runs);

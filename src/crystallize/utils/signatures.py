@@ -21,10 +21,16 @@ def check_callable(
     """Raise TypeError when ``fn`` cannot be called with ``len(arguments)`` positional
     arguments (defaults, ``*args`` and ``**kwargs`` are fine).
 
-    A callable whose signature cannot be read (some builtins and C callables) is
-    accepted as it is. The message names ``what`` (``"SeedPlugin seed_fn"``), ``call``,
-    the call the engine makes (``"seed_fn(seed)"``), the parameter at fault and
-    ``example``, a correct definition.
+    The signature checked is the one of ``fn`` itself, not of the function a
+    ``functools.wraps`` wrapper names in ``__wrapped__``: the engine calls the wrapper,
+    which may fill in arguments itself (``def wrapper(ctx): return fn(ctx, 10)``); only
+    a wrapper whose own signature cannot be read (``functools.lru_cache``'s, written in
+    C) is checked by its ``__wrapped__``. A callable whose signature cannot be read at
+    all (some builtins and C callables) is accepted as it is.
+
+    The message names ``what`` (``"SeedPlugin seed_fn"``), ``call``, the call the engine
+    makes (``"seed_fn(seed)"``), the parameter at fault and ``example``, a correct
+    definition.
 
     Args:
         fn: the user's callable.
@@ -43,9 +49,12 @@ def check_callable(
             f"awaited, so its body would never run; define it with a plain def, e.g. {example}"
         )
     try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError):  # a builtin or C callable without a readable signature
-        return
+        signature = inspect.signature(fn, follow_wrapped=False)  # what the engine calls
+    except (TypeError, ValueError):
+        try:  # a C wrapper passing its arguments on (functools.lru_cache): its function's
+            signature = inspect.signature(fn)
+        except (TypeError, ValueError):  # a builtin or C callable without a readable signature
+            return
     try:
         signature.bind(*arguments)
         return

@@ -34,16 +34,22 @@ def failure_message(exc: BaseException) -> str:
     return message
 
 
-def none_input_hint(entries: Sequence[tuple[Any, ...]], stage: str, data: Any, exc: BaseException) -> str:
+def none_input_hint(
+    entries: Sequence[tuple[Any, ...]], stage: str, data: Any, exc: BaseException, position: int
+) -> str:
     """For a step failing on the ``None`` it was handed (``'NoneType' object has no
     attribute ...``), which part returned it: a step or datasource without ``return``
-    is the usual cause, and the failing step's traceback does not show it."""
+    is the usual cause, and the failing step's traceback does not show it.
+
+    ``position`` is the failing step's index in ``entries`` (how many steps of the
+    condition finished before it), so a step used twice is told apart from its other
+    use; ``""`` when ``stage`` is not the step there (a datasource, treatment or hook
+    failed)."""
     if data is not None or not isinstance(exc, (TypeError, AttributeError)):
         return ""
     names = [entry[1] for entry in entries]  # (step, name, ...) per step of the condition
-    if stage not in names:  # the datasource, a treatment or a hook failed
+    if not 0 <= position < len(names) or names[position] != stage:
         return ""
-    position = names.index(stage)
     source = f"step '{names[position - 1]}'" if position else "the datasource"
     return f" (its input was None, returned by {source}: does it end with return?)"
 

@@ -584,7 +584,7 @@ class ReplicateRunner:
                 condition=condition,
                 replicate=replicate,
                 step=stage,
-                message=failure_message(exc) + none_input_hint(plan.entries, stage, data, exc),
+                message=failure_message(exc) + none_input_hint(plan.entries, stage, data, exc, len(steps)),
                 exception_type=type(exc).__name__,
                 traceback=user_traceback(exc),
             )

@@ -48,7 +48,16 @@ Limits, all about the capturing thread's own list:
   already holds (checked before any filter): if another thread raises that identical
   warning under a ``default``/``once``/``module``/``ignore`` filter while the capture is
   open, the capture does not see its own.
-* warnings of threads the captured code starts are not recorded.
+* warnings of threads the captured code starts are not recorded, nor those of processes
+  it forks: a forked child (a worker of a process pool) starts with no capture open, so its
+  warnings are filtered and displayed as they would be without one (the capture's list is
+  the parent's: the child could only record them where nobody reads them).
+
+``capture_warnings(apply_filters=True)`` records only what the filters would have let
+through to the display (``default`` shows a text once per place, ``ignore`` drops it,
+``error`` raises it), and ``capture_warnings(show=...)`` hands each warning to a callable
+as it is raised, instead of listing it: an interface shows warnings in its own place, as
+they come and as the command line would print them.
 
 :func:`catch_warnings` is ``warnings.catch_warnings`` holding a module lock, for code that
 needs the stdlib block (it affects every thread while open); the lock keeps it from
@@ -98,13 +107,29 @@ _FILTER = ("always", _STATE, Warning, None, 0)
 
 
 class _Capture:
-    """One open capture: its list and the display hooks in place when it opened."""
+    """One open capture: its list, the display hooks in place when it opened, where its
+    warnings go (``show``, else the list) and whether the filters apply to them."""
 
-    __slots__ = ("caught", "hooks")
+    __slots__ = ("apply_filters", "caught", "hooks", "show")
 
-    def __init__(self) -> None:
+    def __init__(self, show: Callable[[warnings.WarningMessage], object] | None, apply_filters: bool) -> None:
         self.caught: list[warnings.WarningMessage] = []
         self.hooks = _display_hooks()
+        self.show = show
+        self.apply_filters = apply_filters
+
+    def take(self, msg: warnings.WarningMessage) -> None:
+        """Record ``msg``: hand it to :attr:`show`, else append it to the list."""
+        if self.show is not None:
+            self.show(msg)
+        else:
+            self.caught.append(msg)
+
+    @property
+    def match(self) -> Callable[[Any], bool]:
+        """The capture filter's pattern while this is the thread's innermost capture: it
+        applies to every warning, or to none when the filters in place decide."""
+        return _MATCH_NONE if self.apply_filters else _MATCH_ANY
 
 
 def _display_hooks() -> tuple[Any, ...]:
@@ -146,7 +171,7 @@ def _dispatcher(previous: Callable[[Any], None]) -> Callable[[Any], None]:
         if captures:
             capture = captures[-1]
             if all(now is then for now, then in zip(_display_hooks(), capture.hooks, strict=True)):
-                capture.caught.append(msg)
+                capture.take(msg)
                 return
         previous(msg)
 
@@ -173,16 +198,20 @@ def _open(capture: _Capture) -> None:
         if captures is None:
             captures = _STATE.captures = []
         captures.append(capture)
-        _STATE.match = _MATCH_ANY
+        _STATE.match = capture.match
         _open_count += 1
 
 
 def _close(capture: _Capture) -> None:
     global _open_count
     with _LOCK:
-        captures = _STATE.captures
+        captures = getattr(_STATE, "captures", None) or []
+        if capture not in captures:  # forgotten in a forked child (_after_fork_in_child)
+            return
         captures.remove(capture)
-        if not captures:
+        if captures:
+            _STATE.match = captures[-1].match
+        else:
             del _STATE.match  # back to the class's _MATCH_NONE
         _open_count -= 1
         if not _open_count:
@@ -209,12 +238,17 @@ def _uninstall() -> None:
 
 
 def _after_fork_in_child() -> None:
-    """Only the forking thread lives on in a forked child: forget the other threads'
-    captures, and the lock, which one of them may have held at the fork."""
+    """A forked child starts with no capture open: forget every capture (the forking
+    thread's lists live on in the parent, which never sees what the child would add to
+    them), take out the filter and the dispatcher, and renew the lock, which another
+    thread may have held at the fork. A capture block the child then leaves does nothing."""
     global _LOCK, _open_count
     _LOCK = threading.RLock()
-    _open_count = len(getattr(_STATE, "captures", None) or ())
-    if not _open_count and _installed is not None:
+    _open_count = 0
+    if getattr(_STATE, "captures", None):
+        _STATE.captures = []
+        del _STATE.match
+    if _installed is not None:
         _uninstall()
 
 
@@ -223,16 +257,30 @@ if hasattr(os, "register_at_fork"):
 
 
 @contextlib.contextmanager
-def capture_warnings() -> Iterator[list[warnings.WarningMessage]]:
+def capture_warnings(
+    show: Callable[[warnings.WarningMessage], object] | None = None, *, apply_filters: bool = False
+) -> Iterator[list[warnings.WarningMessage]]:
     """Record the warnings the calling thread raises inside the block.
 
     Yields the list the warnings are appended to (``warnings.WarningMessage`` items); they
     are not displayed. The filters in place when the block opens do not apply to them (an
-    ``ignore`` or ``error`` filter added during the block does). Other threads' warnings, filters and display hooks are left
-    to them (see the module docstring for the residual effects). Captures nest, in one
-    thread (the innermost records) and across threads (each records its own).
+    ``ignore`` or ``error`` filter added during the block does). Other threads' warnings,
+    filters and display hooks are left to them, and so are the processes the block forks
+    (see the module docstring for the residual effects). Captures nest, in one thread (the
+    innermost records) and across threads (each records its own).
+
+    Args:
+        show: called with each warning as it is raised (in the calling thread) instead of
+            appending it to the list, which then stays empty: to show the warnings
+            somewhere else than ``sys.stderr``, as they come. It must not raise (its
+            exception would come out of ``warnings.warn``).
+        apply_filters: record only the warnings the filters would have displayed, as they
+            would have (an ``ignore`` filter drops a warning, ``error`` raises it,
+            ``default`` lets a text through once per place). Python's "already shown"
+            records are reset when the block opens, so each capture sees its warnings
+            once again.
     """
-    capture = _Capture()
+    capture = _Capture(show, apply_filters)
     _open(capture)
     try:
         yield capture.caught

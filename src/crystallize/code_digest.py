@@ -228,6 +228,12 @@ def _digest_text(target: Any) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
+#: How many wrapper objects :meth:`_Dependencies.code` follows through ``__wrapped__``,
+#: one inside another: a proxy answering every attribute with a new proxy (``__wrapped__``
+#: too) makes an endless chain.
+WRAPPED_DEPTH = 16
+
+
 #: Per thread, the ids of the closure values being digested (see
 #: :meth:`_Dependencies.captured`): a value met again inside itself is not digested again.
 _CAPTURED = threading.local()
@@ -280,6 +286,8 @@ class _Dependencies:
         #: Ids of the objects whose held code :meth:`_held` followed, and how deep it is.
         self._holders: set[int] = set()
         self._holder_depth = 0
+        #: How many wrapper objects' ``__wrapped__`` are being followed, one in another.
+        self._wrapped_depth = 0
 
     @property
     def parts(self) -> list[str]:
@@ -354,7 +362,12 @@ class _Dependencies:
             self._class(label, obj)
         elif callable(obj) and callable(attribute_of(obj, "__wrapped__")):  # a library wrapper
             self._parts.append(f"{label}->{qualified_name(obj)}")
-            self.code(f"{label}.__wrapped__", obj.__wrapped__)
+            if self._wrapped_depth < WRAPPED_DEPTH:  # a proxy may answer any attribute anew
+                self._wrapped_depth += 1
+                try:
+                    self.code(f"{label}.__wrapped__", attribute_of(obj, "__wrapped__"))
+                finally:
+                    self._wrapped_depth -= 1
             if is_user_class(type(obj)):  # functools.update_wrapper(self, fn) in a decorator class
                 self.code(f"{label}.__class__", type(obj))
             self._held(label, obj, wrapped=False)  # singledispatch's registered implementations

@@ -139,7 +139,7 @@ def _unstorable_metrics(record: ReplicateRecord) -> tuple[str, ...]:
     for name, values in record.metrics.items():
         try:
             dumps(json_ready(values))  # walked: a dict whose keys JSON writes alike too
-        except (SerializationError, TypeError):
+        except Exception:  # noqa: BLE001 - whatever a value raises (RecursionError for a cycle)
             names.append(str(name))
     return tuple(names)
 

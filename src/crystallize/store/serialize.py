@@ -9,7 +9,13 @@ Records are encoded by orjson when it can do so exactly, else by the standard li
 * Tuples come back as lists (except the ``(name, data)`` pairs of
   :attr:`ReplicateRecord.events`, which are rebuilt as tuples).
 * numpy scalars and arrays (anything with ``tolist()`` or ``item()``) become the
-  equivalent Python values; numpy is never imported here.
+  equivalent Python values; numpy is never imported here. ``np.longdouble``, which has
+  no Python equivalent, becomes the nearest ``float``.
+* A :class:`~decimal.Decimal` becomes the number its decimal text reads as in JSON: an
+  ``int`` when that text is an integer (``Decimal(5)``), else the nearest ``float``
+  (``Decimal("0.134")``, ``Decimal("5.0")``); NaN and ±Infinity as those floats. A
+  :class:`~fractions.Fraction` becomes the nearest ``float``. One beyond float range is
+  refused like the values below.
 * Sets and frozensets become lists (sorted when their items can be sorted).
 * Dict keys become strings, as JSON requires: ``str`` keys round-trip, ``int``/``float``/
   ``bool``/``None`` keys and numpy scalar keys come back as their JSON text (``"1"``,
@@ -21,7 +27,8 @@ Records are encoded by orjson when it can do so exactly, else by the standard li
   default limit), raises :class:`SerializationError` (a
   :class:`~crystallize.exceptions.StoreError`); the run store then falls back to
   :func:`encode_record_lossy`, which keeps such a value as its ``repr()`` text (such an
-  int as its hexadecimal text).
+  int as its hexadecimal text), and so does with a value that fails in any other way (a
+  reference cycle, a ``tolist()`` that raises): no value keeps a record out of the store.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from typing import Any
 
 import orjson
@@ -52,7 +60,12 @@ def json_default(obj: Any) -> Any:
     """Convert values :mod:`json` does not know into JSON-friendly Python values.
 
     Used as the ``default=`` hook of :func:`json.dumps`. Duck-typed so numpy does not
-    have to be imported: arrays and numpy scalars expose ``tolist()``/``item()``.
+    have to be imported: arrays and numpy scalars expose ``tolist()``/``item()``. A
+    numpy float with no Python equivalent (``np.longdouble``, whose ``tolist()`` gives
+    it back) becomes the nearest ``float``; a :class:`~decimal.Decimal` the number its
+    decimal text reads as in JSON (``Decimal("0.134")`` → ``0.134``, ``Decimal(5)`` →
+    ``5``; NaN and ±Infinity as ``float``); a :class:`~fractions.Fraction` the nearest
+    ``float``.
 
     Args:
         obj: The value json could not encode.
@@ -61,20 +74,77 @@ def json_default(obj: Any) -> Any:
         An equivalent JSON-friendly value.
 
     Raises:
-        TypeError: If the value has no JSON equivalent.
+        TypeError: If the value has no JSON equivalent (a finite number beyond float
+            range included), or its ``tolist()``/``item()`` raises: never another
+            exception, so callers can fall back on ``TypeError`` alone.
     """
     tolist = getattr(obj, "tolist", None)
+    if not callable(tolist):
+        tolist = getattr(obj, "item", None)
     if callable(tolist):
-        return tolist()
-    item = getattr(obj, "item", None)
-    if callable(item):
-        return item()
+        try:
+            value = tolist()
+        except Exception as exc:  # noqa: BLE001 - a user's tolist()/item() may raise anything
+            raise TypeError(f"{type(obj).__name__}.{tolist.__name__}() raised {exc!r}") from exc
+        if type(value) is not type(obj):
+            return value
+        return _numpy_float(obj)  # np.longdouble, np.clongdouble: tolist() gives them back
+    # Not imported here (Python loads neither for ``import crystallize``): a Decimal or
+    # Fraction can only exist once its module is loaded.
+    decimal = sys.modules.get("decimal")
+    if decimal is not None and isinstance(obj, decimal.Decimal):
+        return _decimal_number(obj)
+    fractions = sys.modules.get("fractions")
+    if fractions is not None and isinstance(obj, fractions.Fraction):
+        return _fraction_number(obj)
     if isinstance(obj, set | frozenset):
         try:
             return sorted(obj)
-        except TypeError:
+        except Exception:  # noqa: BLE001 - items that do not sort (or whose __lt__ raises)
             return list(obj)
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def _numpy_float(obj: Any) -> float:
+    """A numpy scalar with no Python equivalent as the nearest ``float``: a real float
+    (``np.longdouble``) only, and only when in float range."""
+    if getattr(getattr(obj, "dtype", None), "kind", None) != "f":
+        raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+    try:
+        number = float(obj)
+        finite = bool(obj == obj and abs(obj) != math.inf)  # NaN is not equal to itself
+    except Exception as exc:  # noqa: BLE001 - an odd float type
+        raise TypeError(f"{type(obj).__name__} {_short(obj)} has no float value: {exc!r}") from exc
+    return _in_float_range(number, finite, obj)
+
+
+def _in_float_range(number: float, finite: bool, obj: Any) -> float:
+    """``number``, unless ``obj`` is ``finite`` and ``number`` is not (beyond float range)."""
+    if finite and not math.isfinite(number):
+        raise TypeError(f"{type(obj).__name__} {_short(obj)} is beyond float range")
+    return number
+
+
+def _decimal_number(obj: Any) -> int | float:
+    """A :class:`~decimal.Decimal` as the number its text reads as in JSON: an int when
+    the text is one (``Decimal(5)``), else the nearest float (``Decimal("5.0")``,
+    ``Decimal("1E+2")``); NaN (signalling too) and ±Infinity as those floats."""
+    if obj.is_nan():
+        return math.nan
+    if obj.is_infinite():
+        return -math.inf if obj.is_signed() else math.inf
+    text = str(obj)
+    if text.lstrip("-").isdigit():
+        return int(obj)
+    return _in_float_range(float(text), True, obj)
+
+
+def _fraction_number(obj: Any) -> float:
+    """A :class:`~fractions.Fraction` as the nearest float (correctly rounded)."""
+    try:
+        return obj.numerator / obj.denominator
+    except OverflowError as exc:
+        raise TypeError(f"Fraction {_short(obj)} is beyond float range") from exc
 
 
 _JSON_KEY_TYPES = (str, int, float, bool, type(None))
@@ -87,10 +157,16 @@ def json_key(key: Any) -> Any:
         return key
     item = getattr(key, "item", None)
     if callable(item):
-        value = item()
+        try:
+            value = item()
+        except Exception:  # noqa: BLE001 - a user's item() may raise anything: its str() then
+            value = key
         if isinstance(value, _JSON_KEY_TYPES):
             return value
-    return str(key)
+    try:
+        return str(key)
+    except Exception:  # noqa: BLE001 - a user's __str__ may raise anything
+        return _repr_text(key)
 
 
 def json_key_text(key: Any) -> str:
@@ -156,11 +232,11 @@ def dumps(value: Any) -> str:
         return _ENCODER.encode(value)
     except TypeError:  # perhaps a dict key JSON refuses (a numpy integer): walk and retry
         pass
-    except (ValueError, RecursionError) as exc:
+    except Exception as exc:  # noqa: BLE001 - ValueError, RecursionError, or what a value raised
         raise _unencodable(exc) from exc
     try:
         return _ENCODER.encode(json_ready(value))
-    except (TypeError, ValueError, RecursionError) as exc:
+    except Exception as exc:  # noqa: BLE001 - as above
         raise _unencodable(exc) from exc
 
 
@@ -277,7 +353,7 @@ def encode_record(record: ReplicateRecord) -> str:
         # same JSON text (1 and "1") are refused rather than written twice.
         try:
             return _ENCODER.encode(json_ready(payload))
-        except (TypeError, ValueError, RecursionError) as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever a value raises: the lossy form then
             raise SerializationError(
                 f"Cannot store the record of condition '{record.condition}' replicate "
                 f"{record.replicate}: {exc}"
@@ -300,16 +376,43 @@ def encode_record_lossy(record: ReplicateRecord) -> tuple[str, list[str]]:
     arbitrary object): each such value is written as its ``repr()`` string
     (``<TYPE object: repr() failed>`` when that raises), and an int too long for decimal
     text as its hexadecimal text (see :func:`long_ints_as_text`), so the rest of the
-    record — and the run — can still be stored.
+    record — and the run — can still be stored. A value that cannot be encoded even so
+    (a reference cycle, a ``tolist()`` that never gives a plain value) is found by
+    encoding the record's parts one by one (see :func:`_salvaged`) and stored as its
+    ``repr()`` text too.
 
     Returns:
         The JSON text and a short description of each value stored as text, each
         description once (a metric value is also in its step's metrics).
 
     Raises:
-        SerializationError: The record cannot be encoded even so (a reference cycle).
+        SerializationError: Never for a value of the record; only for a record whose
+            fields themselves are malformed.
     """
     replaced: dict[str, None] = {}  # an ordered set of descriptions
+    payload = record_payload(record)
+    try:
+        return _lossy_text(payload, replaced), list(replaced)
+    except Exception:  # noqa: BLE001 - whatever a value raises, the record is still stored
+        replaced.clear()
+    try:
+        salvaged = _salvaged(payload, replaced, "", _SALVAGE_DEPTH)
+        return _lossy_text(salvaged, replaced), list(replaced)
+    except Exception as exc:  # noqa: BLE001 - not expected: the salvaged payload is plain JSON
+        raise SerializationError(
+            f"Cannot store the record of condition '{record.condition}' replicate "
+            f"{record.replicate}: {exc!r}"
+        ) from exc
+
+
+def _lossy_text(value: Any, replaced: dict[str, None]) -> str:
+    """``value`` as JSON text, each value JSON cannot hold as its ``repr()`` text and
+    each int too long for decimal text as its hexadecimal text, with a description of
+    each added to ``replaced`` (see :func:`encode_record_lossy`).
+
+    Raises:
+        Exception: Whatever a value raises that cannot be encoded even so.
+    """
 
     def as_text(obj: Any) -> Any:
         try:
@@ -324,18 +427,55 @@ def encode_record_lossy(record: ReplicateRecord) -> tuple[str, list[str]]:
         return _repr_text(mapping)
 
     encoder = json.JSONEncoder(default=as_text, allow_nan=True, separators=(",", ":"))
+    ready = json_ready(value, collided)
     try:
-        payload = json_ready(record_payload(record), collided)
-        try:
-            text = encoder.encode(payload)
-        except ValueError:  # an int too long for text (over 4300 digits, by default)
-            text = encoder.encode(long_ints_as_text(payload, replaced))
-        return text, list(replaced)
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise SerializationError(
-            f"Cannot store the record of condition '{record.condition}' replicate "
-            f"{record.replicate}: {exc}"
-        ) from exc
+        return encoder.encode(ready)
+    except ValueError:  # an int too long for text (over 4300 digits, by default)
+        return encoder.encode(long_ints_as_text(ready, replaced))
+
+
+#: How deep :func:`_salvaged` looks into a record payload for the values that fail: to
+#: each value of a metric (payload, metrics, metric name, list of values) and of a
+#: step's metrics (payload, steps, step, field, metric name, list of values).
+_SALVAGE_DEPTH = 5
+
+
+def _salvaged(
+    value: Any, replaced: dict[str, None], where: str, depth: int, inside: frozenset[int] = frozenset()
+) -> Any:
+    """``value`` as plain JSON values (as :func:`loads` gives them back), with each part
+    that cannot be encoded even as text (see :func:`_lossy_text`) as its ``repr()``
+    text, a description naming where it is (``metrics['loss'][0]``) added to
+    ``replaced``. Dicts and lists are looked into ``depth`` levels deep (not into one
+    that holds itself: ``inside`` has the ids of the containers around ``value``); below
+    that, a part that fails is stored whole as its text.
+    """
+    found: dict[str, None] = {}
+    try:
+        if id(value) in inside:
+            raise ValueError("a reference cycle")
+        plain = json.loads(_lossy_text(value, found))
+    except Exception as exc:  # noqa: BLE001 - whatever the value raises
+        if depth > 0 and id(value) not in inside and isinstance(value, dict | list | tuple):
+            around = inside | {id(value)}
+            if isinstance(value, dict):
+                parts = {}
+                for key, item in value.items():
+                    at = f"{where}[{_repr_text(key)}]" if where else str(key)
+                    parts[json_key_text(key)] = _salvaged(item, replaced, at, depth - 1, around)
+                if len(parts) == len(value):  # else keys JSON writes alike: the dict as text
+                    return parts
+            else:
+                return [
+                    _salvaged(item, replaced, f"{where}[{index}]", depth - 1, around)
+                    for index, item in enumerate(value)
+                ]
+        problem = f"{type(exc).__name__}: {exc}"
+        problem = problem if len(problem) <= 60 else problem[:57] + "..."
+        replaced[f"{where}: {type(value).__name__} {_short(value)} ({problem})"] = None
+        return _repr_text(value)
+    replaced.update(found)
+    return plain
 
 
 def _repr_text(obj: Any) -> str:

@@ -1,8 +1,9 @@
 """``--set key=value`` and the other per-run settings of ``crystallize run``.
 
-Values are parsed as YAML scalars (``yaml.safe_load``): ``3`` is an int, ``0.5`` a
-float, ``true`` a bool, ``null`` None, anything else a string (quote it to force a
-string: ``--set label="'007'"``). Keys:
+Values are parsed as YAML scalars by the same YAML 1.2 rules as ``config.yaml``
+(:class:`~crystallize.config.yaml_io.ConfigLoader`): ``3`` is an int, ``0.5`` and ``1e-3``
+floats, ``true``/``false`` bools (``yes``/``no``/``on``/``off`` stay strings), ``null``
+None, anything else a string (quote it to force a string: ``--set label="'007'"``). Keys:
 
 ========================================  ============================================
 ``replicates``                            replicates per condition
@@ -76,7 +77,8 @@ class Assignment:
 
 def parse_value(text: str, key: str = "KEY") -> Any:
     """Parse ``text``, the value given for ``key``, as a YAML scalar (or a flow
-    list/mapping such as ``[1, 2]``).
+    list/mapping such as ``[1, 2]``), by config.yaml's YAML 1.2 rules (``1e-3`` is a float,
+    ``yes`` a string; see :class:`~crystallize.config.yaml_io.ConfigLoader`).
 
     Raises:
         UserError: ``text`` is empty or blank — most often a shell variable that is not
@@ -85,13 +87,15 @@ def parse_value(text: str, key: str = "KEY") -> Any:
     """
     import yaml
 
+    from crystallize.config.yaml_io import load_config_text
+
     if not text.strip():
         raise UserError(
             f"--set {key}= has an empty value (a shell variable that is not set?): write "
             f"{key}=null for no value, or {key}=\"''\" for an empty string."
         )
     try:
-        return yaml.safe_load(text)
+        return load_config_text(text)
     except yaml.YAMLError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid YAML"
         raise UserError(f"--set: cannot parse the value {text!r} as YAML ({first}).") from None

@@ -38,7 +38,7 @@ from crystallize.config.options import CliOptions
 from crystallize.config.schema import Call, ExperimentConfig, name_problem
 from crystallize.config.state import apply_state, load_state, state_path
 from crystallize.config.validate import format_path, validate_document
-from crystallize.config.yaml_io import FieldPath, YamlDocument, load_yaml
+from crystallize.config.yaml_io import FieldPath, YamlDocument, load_config_text, load_yaml
 from crystallize.exceptions import ConfigError
 from crystallize.experiment import Experiment
 from crystallize.pipeline import Pipeline
@@ -290,7 +290,7 @@ def upstream_references(config: ExperimentConfig) -> list[tuple[FieldPath, str]]
 def declared_name(config_file: Path) -> str | None:
     """The ``name:`` of a config file, read leniently (``None`` when absent or unreadable)."""
     try:
-        data: Any = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+        data: Any = load_config_text(config_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     name = data.get("name") if isinstance(data, dict) else None

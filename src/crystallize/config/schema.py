@@ -89,6 +89,9 @@ def _fail(message: str) -> PydanticCustomError:
     return PydanticCustomError("config", message)
 
 
+_QUOTE_KEY = "; quote the key to make it a string"
+
+
 def _call_parser(kind: str, *, upstream: bool = False) -> typing.Callable[[Any], Call]:
     example = f"{{{kind}_name: {{param: value}}}}"
 
@@ -105,7 +108,7 @@ def _call_parser(kind: str, *, upstream: bool = False) -> typing.Callable[[Any],
                 )
             ((name, kwargs),) = value.items()
             if not isinstance(name, str):
-                raise _fail(f"expected a {kind} name, got {describe(name)}")
+                raise _fail(f"expected a {kind} name, got {describe(name)}{_QUOTE_KEY}")
             if kwargs is None:
                 kwargs = {}
             if not isinstance(kwargs, dict):
@@ -115,7 +118,7 @@ def _call_parser(kind: str, *, upstream: bool = False) -> typing.Callable[[Any],
                 )
             bad = [k for k in kwargs if not isinstance(k, str)]
             if bad:
-                raise _fail(f"parameter names of '{name}' must be strings, got {describe(bad[0])}")
+                raise _fail(f"parameter names of '{name}' must be strings, got {describe(bad[0])}{_QUOTE_KEY}")
         else:
             raise _fail(f"expected a {kind} name or {example}, got {describe(value)}")
         name = name.strip()

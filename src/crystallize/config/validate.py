@@ -26,6 +26,9 @@ _EXPECTED = {
     "model_type": "a mapping (key: value)", "model_attributes_type": "a mapping (key: value)",
 }
 
+#: Words YAML 1.1 read as booleans; YAML 1.2 (what config.yaml follows) reads them as strings.
+_YAML11_BOOLEANS = {"y", "n", "yes", "no", "on", "off"}
+
 
 def validate_document(doc: YamlDocument) -> ExperimentConfig:
     """Check the structure of a parsed ``config.yaml``.
@@ -72,10 +75,12 @@ def format_path(path: FieldPath) -> str:
 def _problem(doc: YamlDocument, error: Any) -> Problem:
     loc = tuple(error["loc"])
     is_key = bool(loc) and loc[-1] == "[key]"
-    path = tuple(p for p in loc if p != "[key]")
+    path = _as_written(doc, tuple(p for p in loc if p != "[key]"))
     kind = error["type"]
     value = error.get("input")
     ctx = error.get("ctx") or {}
+    if (is_key and kind == "string_type") or kind == "invalid_key":
+        return _key_problem(doc, path[:-1], value)
     if kind == "extra_forbidden":
         allowed = _fields_at(path[:-1])
         key = str(path[-1])
@@ -84,6 +89,8 @@ def _problem(doc: YamlDocument, error: Any) -> Problem:
         message = "this field is required"
     elif kind in _EXPECTED:
         message = f"expected {_EXPECTED[kind]}, got {describe(value)}"
+        if kind == "bool_type" and isinstance(value, str) and value.lower() in _YAML11_BOOLEANS:
+            message += " (YAML 1.2 reads yes/no/on/off as strings: write true or false)"
     elif kind == "literal_error":
         expected = ctx.get("expected", "")
         hint = did_you_mean(value, _literal_options(expected)) if isinstance(value, str) else ""
@@ -99,6 +106,37 @@ def _problem(doc: YamlDocument, error: Any) -> Problem:
     if is_key:
         message = f"key {describe(value) if value is not None else ''}: {message}"
     return Problem(doc.path, format_path(path), message, doc.line_of(path))
+
+
+def _as_written(doc: YamlDocument, path: FieldPath) -> FieldPath:
+    """``path`` as the file has it: a treatment written as ``name: {key: value}`` holds its
+    values directly, where the validated form has them under ``values``."""
+    if len(path) > 3 and path[0] == "treatments" and path[2] == "values" and path[:3] not in doc.positions:
+        return path[:2] + path[3:]
+    return path
+
+
+_KEY_KINDS = {bool: "a boolean", int: "an integer", float: "a number", type(None): "null"}
+
+
+def _key_problem(doc: YamlDocument, parent: FieldPath, key: Any) -> Problem:
+    """A mapping key that must be a string but is read as a number, boolean, null or date:
+    named as written, at its own line, with the quoted spelling that makes it a string."""
+    import datetime
+
+    text = doc.key_texts.get(parent + (key,), str(key))
+    kind = _KEY_KINDS.get(type(key)) or (
+        "a date and time" if isinstance(key, datetime.datetime)
+        else "a date" if isinstance(key, datetime.date) else describe(key)
+    )
+    message = (
+        f"the key {text} is read as {kind}, but this key must be a string: quote it "
+        f'("{text}":)'
+    )
+    line = doc.line_of(parent + (key,))
+    if not parent:  # a top-level key: a whole-file problem, so say where in the message
+        return Problem(doc.path, "", f"line {line}: {message}" if line else message, line)
+    return Problem(doc.path, format_path(parent), message, line)
 
 
 def _literal_options(expected: str) -> list[str]:

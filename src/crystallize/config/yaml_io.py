@@ -1,7 +1,8 @@
 """Reading ``config.yaml`` safely, remembering where every value was written.
 
-Only YAML's safe loader is used: it builds plain data (mappings, lists, strings,
-numbers, booleans, null) and refuses every ``!!python/...`` tag, so loading a config
+Only a safe loader is used (:class:`ConfigLoader`, PyYAML's safe loader reading plain
+values by YAML 1.2 rules): it builds plain data (mappings, lists, strings, numbers,
+booleans, null, dates) and refuses every ``!!python/...`` tag, so loading a config
 never constructs objects or runs code. Syntax errors, refused tags, repeated keys and
 keys that are lists or mappings become a
 :class:`~crystallize.config.errors.ConfigValidationError` with the line and column, and
@@ -17,6 +18,93 @@ from typing import Any
 import yaml
 
 from crystallize.config.errors import ConfigValidationError, Problem
+
+_TAG = "tag:yaml.org,2002:"
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading plain (unquoted) scalars by the YAML 1.2 core schema.
+
+    PyYAML follows YAML 1.1, which reads ``1e-3`` as a string, ``010`` as 8 (octal),
+    ``12:30`` as 750 (base 60) and ``yes``/``no``/``on``/``off`` as booleans. Here:
+
+    * null: ``null``, ``Null``, ``NULL``, ``~`` or nothing;
+    * booleans: only ``true``/``True``/``TRUE`` and ``false``/``False``/``FALSE``;
+    * integers: decimal (``10``, ``-3``, ``010`` is 10), ``0o17`` (octal), ``0x1F`` (hex);
+    * floats: ``1.5``, ``1e-3``, ``1E5``, ``.5``, ``-.inf``, ``.inf``, ``.nan``;
+    * as before (YAML 1.1, beyond the core schema): digit groups (``1_000``), dates and
+      times (``2020-01-01``) and merge keys (``<<: *base``);
+    * anything else is a string (``yes``, ``off``, ``12:30``).
+
+    Still a safe loader: only plain data is built. Use it as
+    ``yaml.load(text, Loader=ConfigLoader)``.
+    """
+
+    yaml_implicit_resolvers: dict = {}  # its own table, not SafeLoader's (add_implicit_resolver copies otherwise)
+
+
+def _core_int(loader: ConfigLoader, node: yaml.ScalarNode) -> int:
+    """An integer by YAML 1.2 rules: decimal (leading zeros allowed), ``0o`` octal, ``0x`` hex."""
+    text = str(loader.construct_scalar(node))
+    try:
+        if text[:2] in ("0o", "0x"):
+            return int(text[2:], 8 if text[1] == "o" else 16)
+        return int(text, 10)
+    except ValueError:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"cannot read {text!r} as an integer", node.start_mark
+        ) from None
+
+
+def _core_float(loader: ConfigLoader, node: yaml.ScalarNode) -> float:
+    """A float by YAML 1.2 rules (``1e-3``, ``.5``, ``-.inf``, ``.nan``)."""
+    text = str(loader.construct_scalar(node))
+    special = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
+    if text.lower() in special:
+        return special[text.lower()]
+    try:
+        return float(text)
+    except ValueError:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"cannot read {text!r} as a number", node.start_mark
+        ) from None
+
+
+def _install_core_schema() -> None:
+    import re
+
+    digits = "[0-9](?:_?[0-9])*"  # digit groups (1_000) as in YAML 1.1 and Python
+    rules = [
+        ("bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+        ("int", rf"[-+]?{digits}|0o[0-7](?:_?[0-7])*|0x[0-9a-fA-F](?:_?[0-9a-fA-F])*", "-+0123456789"),
+        (
+            "float",
+            rf"[-+]?(?:\.{digits}|{digits}(?:\.(?:{digits})?)?)(?:[eE][-+]?[0-9]+)?"
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)",
+            "-+.0123456789",
+        ),
+        ("null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+    ]
+    for kind, pattern, first in rules:  # int before float: "10" is an int
+        ConfigLoader.add_implicit_resolver(_TAG + kind, re.compile(f"(?:{pattern})\\Z"), list(first))
+    for kind, first in (("timestamp", "0123456789"), ("merge", "<")):  # kept from YAML 1.1
+        regexp = next(r for tag, r in yaml.SafeLoader.yaml_implicit_resolvers[first[0]] if tag == _TAG + kind)
+        ConfigLoader.add_implicit_resolver(_TAG + kind, regexp, list(first))
+    ConfigLoader.add_constructor(_TAG + "int", _core_int)
+    ConfigLoader.add_constructor(_TAG + "float", _core_float)
+
+
+_install_core_schema()
+
+
+def load_config_text(text: str) -> Any:
+    """The plain data of YAML ``text``, read with :class:`ConfigLoader` (YAML 1.2 values).
+
+    Raises:
+        yaml.YAMLError: the text is not YAML, or uses a tag the safe loader refuses.
+    """
+    return yaml.load(text, Loader=ConfigLoader)  # noqa: S506 - a SafeLoader subclass
+
 
 #: A field path inside a document: mapping keys and list indexes.
 FieldPath = tuple[str | int, ...]
@@ -35,12 +123,16 @@ class YamlDocument:
         path: the file it was read from.
         data: the plain data (``None`` for an empty file).
         positions: ``{field path: (line, column)}``, 1-based, of every mapping key and
-            list item, for pointing error messages at the right line.
+            list item, for pointing error messages at the right line. A key read as a
+            number, boolean, null or date stands in the path as that value (``1:`` as 1).
+        key_texts: ``{field path: text}`` of every mapping key not read as a string,
+            as written (``1e3``, ``2020-01-01``), for hints to quote it.
     """
 
     path: Path
     data: Any
     positions: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
+    key_texts: dict[FieldPath, str] = field(default_factory=dict)
 
     def line_of(self, path: FieldPath) -> int | None:
         """The line of ``path``, or of its closest ancestor that has one."""
@@ -81,21 +173,20 @@ def load_yaml(path: str | Path) -> YamlDocument:
 def parse_yaml(text: str, path: Path) -> YamlDocument:
     """Parse YAML ``text`` (read from ``path``) with the safe loader; see :func:`load_yaml`."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        positions: dict[FieldPath, tuple[int, int]] = {}
-        problems: list[Problem] = []
+        root = yaml.compose(text, Loader=ConfigLoader)
+        walk = _Walk(path, ConfigLoader(""))
         if root is not None:
-            _walk(root, (), positions, problems, path)
-        if problems:
-            raise ConfigValidationError(problems)
-        data = yaml.safe_load(text)
+            _walk(root, (), walk)
+        if walk.problems:
+            raise ConfigValidationError(walk.problems)
+        data = load_config_text(text)
     except yaml.constructor.ConstructorError as exc:
         raise _marked(path, exc, _constructor_message(exc)) from None
     except yaml.MarkedYAMLError as exc:
         raise _syntax_error(path, exc) from None
     except yaml.YAMLError as exc:
         raise _error(path, f"YAML error: {exc}") from None
-    return YamlDocument(path, data, positions)
+    return YamlDocument(path, data, walk.positions, walk.key_texts)
 
 
 _UNKNOWN_TAG = "could not determine a constructor for the tag"
@@ -135,7 +226,7 @@ def _complex_key_problem(key_node: yaml.Node, path: FieldPath, file: Path) -> Pr
     """
     if not isinstance(key_node, yaml.SequenceNode | yaml.MappingNode):
         return None
-    if key_node.tag not in yaml.SafeLoader.yaml_constructors:
+    if key_node.tag not in ConfigLoader.yaml_constructors:
         return None
     kind = "a list" if isinstance(key_node, yaml.SequenceNode) else "a mapping"
     start, end = key_node.start_mark, key_node.end_mark
@@ -148,56 +239,90 @@ def _complex_key_problem(key_node: yaml.Node, path: FieldPath, file: Path) -> Pr
     return Problem(file, _dotted(path), message, line=line)
 
 
-def _walk(
-    node: yaml.Node,
-    path: FieldPath,
-    positions: dict[FieldPath, tuple[int, int]],
-    problems: list[Problem],
-    file: Path,
-) -> None:
+@dataclass
+class _Walk:
+    """What :func:`_walk` collects: positions, how non-string keys were written, problems."""
+
+    file: Path
+    loader: ConfigLoader
+    positions: dict[FieldPath, tuple[int, int]] = field(default_factory=dict)
+    key_texts: dict[FieldPath, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _key_value(walk: _Walk, key_node: yaml.Node) -> Any:
+    """The key ``key_node`` stands for, as loading builds it (``1`` an int, ``"1"`` a
+    string); its text when it cannot be built (a refused tag: the full load says so)."""
+    if not isinstance(key_node, yaml.ScalarNode):
+        return repr(key_node.value)
+    try:
+        key = walk.loader.construct_object(key_node)
+        hash(key)
+    except (yaml.YAMLError, TypeError):
+        return key_node.value
+    return key
+
+
+def _walk(node: yaml.Node, path: FieldPath, walk: _Walk) -> None:
     """Record the position of every key and item below ``node``; collect bad keys.
 
-    A key repeated in one mapping, or written as a list or mapping, is added to
-    ``problems`` (in document order). Aliases are walked where they are used, so a
-    document expanding to more than :data:`MAX_CONFIG_VALUES` values is refused here.
+    Keys are recorded as loading builds them (``1:`` under the int 1), so that field
+    paths of the data find their lines. A key repeated in one mapping — also as another
+    spelling of the same value (``1`` and ``true``, ``1`` and ``1.0``) — or written as a
+    list or mapping is added to ``problems`` (in document order). Aliases are walked
+    where they are used, so a document expanding to more than :data:`MAX_CONFIG_VALUES`
+    values is refused here.
     """
-    if len(positions) > MAX_CONFIG_VALUES:
+    if len(walk.positions) > MAX_CONFIG_VALUES:
         raise _error(
-            file,
+            walk.file,
             f"the document holds more than {MAX_CONFIG_VALUES:,} keys and list items once its "
             "aliases (*name) are expanded; nested aliases can multiply a few lines into "
             "billions of values. Write the values out, or keep large data in a file a "
             "datasource reads",
         )
     if isinstance(node, yaml.MappingNode):
-        seen: dict[Any, int] = {}
+        seen: dict[Any, tuple[int, str]] = {}  # key -> (line, text as written)
         for key_node, value_node in node.value:
-            complex_key = _complex_key_problem(key_node, path, file)
+            complex_key = _complex_key_problem(key_node, path, walk.file)
             if complex_key is not None:
-                problems.append(complex_key)
+                walk.problems.append(complex_key)
                 continue
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else repr(key_node.value)
+            key = _key_value(walk, key_node)
+            text = key_node.value if isinstance(key_node, yaml.ScalarNode) else key
             line = key_node.start_mark.line + 1
             if key in seen:
-                problems.append(
-                    Problem(
-                        file,
-                        _dotted(path + (key,)),
-                        f"the key '{key}' appears twice in the same mapping (first on line "
-                        f"{seen[key]}); YAML would silently keep only the last one",
-                        line=line,
-                    )
-                )
+                walk.problems.append(_repeated_key(walk.file, path, key, text, seen[key], line))
                 continue
-            seen[key] = line
+            seen[key] = (line, text)
             child = path + (key,)
-            positions[child] = (line, key_node.start_mark.column + 1)
-            _walk(value_node, child, positions, problems, file)
+            walk.positions[child] = (line, key_node.start_mark.column + 1)
+            if not isinstance(key, str):
+                walk.key_texts[child] = text
+            _walk(value_node, child, walk)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             child = path + (index,)
-            positions[child] = (item.start_mark.line + 1, item.start_mark.column + 1)
-            _walk(item, child, positions, problems, file)
+            walk.positions[child] = (item.start_mark.line + 1, item.start_mark.column + 1)
+            _walk(item, child, walk)
+
+
+def _repeated_key(file: Path, path: FieldPath, key: Any, text: str, first: tuple[int, str], line: int) -> Problem:
+    """The problem for a key that a mapping already has (``first``: its line and text)."""
+    first_line, first_text = first
+    field_path = _dotted(path + (key,)) if isinstance(key, str) else _dotted(path)
+    if text == first_text:
+        message = (
+            f"the key '{text}' appears twice in the same mapping (first on line {first_line}); "
+            "YAML would silently keep only the last one"
+        )
+    else:
+        message = (
+            f"the keys '{first_text}' (line {first_line}) and '{text}' are the same key once "
+            f"read ({key!r}), so YAML would silently keep only the last one; quote them to "
+            f"keep both as text (\"{first_text}\": and \"{text}\":)"
+        )
+    return Problem(file, field_path, message, line=line)
 
 
 def _dotted(path: FieldPath) -> str:
@@ -260,4 +385,4 @@ def _error(path: Path, message: str) -> ConfigValidationError:
     return ConfigValidationError([Problem(path, "", message)])
 
 
-__all__ = ["FieldPath", "YamlDocument", "load_yaml", "parse_yaml"]
+__all__ = ["ConfigLoader", "FieldPath", "YamlDocument", "load_config_text", "load_yaml", "parse_yaml"]

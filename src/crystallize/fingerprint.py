@@ -415,7 +415,10 @@ def _warn_undigestable(value: Any, path: str) -> None:
 #: 3: the user functions a callable object holds count (a decorator class's ``self.fn``,
 #: ``numpy.vectorize``'s function, ``singledispatch`` registrations, functions, bound
 #: methods and partials among an object's attributes).
-CODE_DIGEST_SCHEME = 3
+#: 4: of an object's attributes only the functions it holds count: objects of the user's
+#: classes only inside a callable object or descriptor, values a ``cached_property``
+#: stored not at all (a model built on first use no longer reads as edited code).
+CODE_DIGEST_SCHEME = 4
 #: The spec key holding :data:`CODE_DIGEST_SCHEME`; no part of the :func:`fingerprint`.
 DIGEST_SCHEME_KEY = "code_digests"
 

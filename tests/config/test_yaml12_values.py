@@ -1,4 +1,5 @@
-"""config.yaml (and ``--set``) values follow YAML 1.2, and keys that must be names are strings."""
+"""config.yaml (and ``--set``) values follow YAML 1.2, keys that must be names are strings,
+and hypotheses need real names and metrics."""
 
 from __future__ import annotations
 
@@ -154,3 +155,36 @@ def test_a_parameter_name_read_as_a_number_gets_the_hint(make_folder):
     config = "datasource: {source: numbers}\nsteps:\n  - total: {1: 2}\n"
     message = _error(make_folder("demo", config, steps=STEPS))
     assert "parameter names of 'total' must be strings, got 1 (an integer); quote the key to make it a string" in message
+
+
+# -- hypotheses ------------------------------------------------------------------------------
+HYPOTHESIS = """
+datasource: {source: numbers}
+steps: [add_delta, total]
+treatments: {shifted: {delta: 3.0}}
+hypotheses:
+  - {name: %s, verifier: welch_t_test, metrics: %s}
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [('""', "the hypothesis name is an empty string"), ('"   "', "the hypothesis name is a blank string '   '")],
+)
+def test_a_hypothesis_needs_a_name(make_folder, name, expected):
+    message = _error(make_folder("demo", HYPOTHESIS % (name, "total")))
+    assert f"hypotheses[0].name: {expected}: give each hypothesis a name of its own" in message
+
+
+@pytest.mark.parametrize(
+    ("metrics", "expected"),
+    [
+        ('""', "got an empty string"),
+        ('"  "', "got a blank string '  '"),
+        ('[total, ""]', "but metrics[1] is an empty string"),
+    ],
+)
+def test_blank_metric_names_are_named_as_written(make_folder, metrics, expected):
+    message = _error(make_folder("demo", HYPOTHESIS % ("h", metrics)))
+    assert f"hypotheses[0].metrics: expected a metric name or a non-empty list of metric names, {expected}" in message
+    assert "(a list)" not in message

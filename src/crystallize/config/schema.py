@@ -193,10 +193,35 @@ def _datasource_entry(value: Any) -> Call:
 
 
 def _metric_list(value: Any) -> Any:
+    """``metrics:`` one metric name or a non-empty list of them; a blank name is refused,
+    named as it was written (``metrics: ""``, or ``metrics[1]`` of a list)."""
+    expected = "expected a metric name or a non-empty list of metric names"
     if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v for v in value):
-        raise _fail(f"expected a metric name or a non-empty list of metric names, got {describe(value)}")
+        if not value.strip():
+            raise _fail(f"{expected}, got {_blank(value)}")
+        return [value]
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise _fail(f"{expected}, got {describe(value)}")
+    blank = [index for index, name in enumerate(value) if not name.strip()]
+    if blank:
+        raise _fail(f"{expected}, but metrics[{blank[0]}] is {_blank(value[blank[0]])}")
+    return value
+
+
+def _blank(text: str) -> str:
+    """``an empty string`` or ``a blank string '   '``, for messages."""
+    return "an empty string" if not text else f"a blank string {text!r}"
+
+
+def _hypothesis_name(value: Any) -> Any:
+    """``hypotheses[].name:`` required, a string that is not empty or blank."""
+    if not isinstance(value, str):
+        raise _fail(f"expected a string, got {describe(value)}")
+    if not value.strip():
+        raise _fail(
+            f"the hypothesis name is {_blank(value)}: give each hypothesis a name of its own "
+            "(it labels the hypothesis in reports and results)"
+        )
     return value
 
 
@@ -383,7 +408,7 @@ class OutputSpec(_Model):
 class HypothesisSpec(_Model):
     """``hypotheses[i]:`` a verifier applied to metrics, ranked, optionally corrected."""
 
-    name: str
+    name: Annotated[str, PlainValidator(_hypothesis_name)]
     verifier: VerifierCall
     metrics: Annotated[list[str], BeforeValidator(_metric_list)]
     correction: Literal["holm", "bonferroni", "fdr_bh"] | None = None

@@ -34,9 +34,8 @@ def on_windows(monkeypatch):
 
 
 @pytest.fixture
-def fresh_warnings(monkeypatch):
-    """Forget which names were warned about already, and show every warning."""
-    monkeypatch.setattr(store_artifacts, "_WARNED_NOT_PORTABLE", set())
+def fresh_warnings():
+    """Show every warning."""
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         yield
@@ -86,9 +85,23 @@ def test_elsewhere_such_names_work_with_one_warning_naming_a_portable_replacemen
         assert validate_artifact_name(name) == name
     message = str(caught[0].message)
     assert rule in message and f"e.g. {suggestion!r}" in message
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # once per name
-        assert check_path_component(name, "condition") == name
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("default")  # Python's usual action: once per place
+        for _ in range(3):  # say, every replicate of a run
+            assert check_path_component(name, "condition") == name
+    assert len(again) == 1
+
+
+def test_the_warning_comes_again_for_a_later_run_not_once_per_process():
+    """A long-lived process (the interactive interface, a notebook) runs the experiment
+    again: once the warning filters are set up anew (each run of the interface opens its
+    own capture), the name is warned about again, once."""
+    with warnings.catch_warnings(record=True) as caught:
+        for _run in range(2):
+            warnings.simplefilter("default")
+            for _replicate in range(3):
+                check_path_component("lr=0.1?", "condition")
+    assert [str(w.message).split(" contains")[0] for w in caught] == ["The name 'lr=0.1?'"] * 2
 
 
 def test_a_windows_name_inside_a_path_is_refused_and_the_whole_path_suggested(on_windows):

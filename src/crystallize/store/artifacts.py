@@ -72,8 +72,9 @@ def validate_artifact_name(name: str, label: str = "Artifact name") -> str:
     ``"plots/loss.png"``. ``label`` starts the error messages (what the name names).
 
     A component Windows cannot use (see :func:`windows_problem`) is refused on Windows;
-    elsewhere it works, and a ``UserWarning`` (once per name and process) says that the
-    folder would not open on Windows, with a portable replacement.
+    elsewhere it works, and a ``UserWarning`` (shown once per name and place, as Python
+    shows warnings) says that the folder would not open on Windows, with a portable
+    replacement.
 
     Raises:
         ValueError: If the name is empty, absolute, contains a backslash or a control
@@ -122,19 +123,17 @@ def validate_artifact_name(name: str, label: str = "Artifact name") -> str:
     return name
 
 
-#: Names already warned about by :func:`_not_portable` (each is warned about once).
-_WARNED_NOT_PORTABLE: set[str] = set()
-
-
 def _not_portable(name: str, part: str, problem: str, label: str) -> None:
     """Refuse ``name`` on Windows, where its component ``part`` cannot be a file name;
-    elsewhere warn once that its folder would not open on Windows."""
+    elsewhere warn that its folder would not open on Windows.
+
+    The warning's text is the same for every replicate of a run, so Python's warning
+    filters show it once per place (the ``default`` action), as each run of the
+    interactive interface does again; no record of names already warned about is kept for
+    the whole process, which silenced every later run of a long-lived process."""
     which = "" if part == name else f": its component {part!r}"
     if sys.platform == "win32":
         raise ValueError(f"{label} {name!r}{which} {problem}; use e.g. {portable_name(name)!r}.")
-    if name in _WARNED_NOT_PORTABLE:
-        return
-    _WARNED_NOT_PORTABLE.add(name)
     import warnings
 
     from crystallize.utils.callers import user_stacklevel

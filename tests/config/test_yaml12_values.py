@@ -1,5 +1,5 @@
 """config.yaml (and ``--set``) values follow YAML 1.2, keys that must be names are strings,
-and hypotheses need real names and metrics."""
+and hypotheses and treatments need real names."""
 
 from __future__ import annotations
 
@@ -188,3 +188,13 @@ def test_blank_metric_names_are_named_as_written(make_folder, metrics, expected)
     message = _error(make_folder("demo", HYPOTHESIS % ("h", metrics)))
     assert f"hypotheses[0].metrics: expected a metric name or a non-empty list of metric names, {expected}" in message
     assert "(a list)" not in message
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"), [('""', "treatments.'': the treatment name is an empty string"), ('" "', "treatments.' ': the treatment name is a blank string ' '")]
+)
+def test_a_treatment_needs_a_name(make_folder, name, expected):
+    config = f"datasource: {{source: numbers}}\nsteps: [add_delta, total]\ntreatments:\n  {name}: {{delta: 1.0}}\n"
+    message = _error(make_folder("demo", config))
+    assert f"{expected}: give the treatment a name" in message
+    assert "(line 4)" in message

@@ -510,6 +510,13 @@ class ExperimentConfig(_Model):
                      "output through a keyword parameter of that name, so use a Python identifier")
                 )
         for name, spec in self.treatments.items():
+            if not name.strip():
+                problems.append((
+                    ("treatments", name),
+                    f"the treatment name is {_blank(name)}: give the treatment a name (it labels "
+                    "the condition in tables, reports and the store)",
+                ))
+                continue
             if name == "baseline":
                 problems.append((("treatments", name), "'baseline' is the untreated condition; give the treatment another name"))
             control = control_character(name)

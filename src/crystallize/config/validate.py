@@ -62,13 +62,15 @@ def validate_document(doc: YamlDocument) -> ExperimentConfig:
 
 
 def format_path(path: FieldPath) -> str:
-    """``("steps", 1, "x")`` -> ``steps[1].x``."""
+    """``("steps", 1, "x")`` -> ``steps[1].x``; a key that is empty or starts or ends with
+    whitespace is quoted (``treatments.' '``), or it would not show."""
     text = ""
     for part in path:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
-            text += f".{part}" if text else str(part)
+            shown = repr(part) if isinstance(part, str) and (not part or part != part.strip()) else str(part)
+            text += f".{shown}" if text else shown
     return text
 
 

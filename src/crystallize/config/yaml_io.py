@@ -3,8 +3,8 @@
 Only a safe loader is used (:class:`ConfigLoader`, PyYAML's safe loader reading plain
 values by YAML 1.2 rules): it builds plain data (mappings, lists, strings, numbers,
 booleans, null, dates) and refuses every ``!!python/...`` tag, so loading a config
-never constructs objects or runs code. Syntax errors, refused tags, repeated keys and
-keys that are lists or mappings become a
+never constructs objects or runs code. Syntax errors, refused tags, repeated keys (also
+two spellings of one value, ``1`` and ``true``) and keys that are lists or mappings become a
 :class:`~crystallize.config.errors.ConfigValidationError` with the line and column, and
 so does a document whose aliases expand beyond :data:`MAX_CONFIG_VALUES` values.
 """
@@ -106,7 +106,8 @@ def load_config_text(text: str) -> Any:
     return yaml.load(text, Loader=ConfigLoader)  # noqa: S506 - a SafeLoader subclass
 
 
-#: A field path inside a document: mapping keys and list indexes.
+#: A field path inside a document: mapping keys and list indexes. A key is as loading
+#: reads it: mostly a string, but ``1:`` is the int 1 (and ``2020-01-01:`` a date).
 FieldPath = tuple[str | int, ...]
 
 #: Most keys and list items a config may hold once its aliases (``*name``) are expanded.

@@ -21,6 +21,8 @@ class ArtifactPlugin(BasePlugin):
         root_dir: directory holding the run store, the step cache and artifact files
             (``data`` by default, relative to the working directory): a ``str``, an
             ``os.PathLike`` such as a :class:`~pathlib.Path`, or ``None`` for no store.
+            A leading ``~`` or ``~user`` is expanded to that home directory (kept so in
+            :attr:`root_dir`), never made a directory named ``~``.
         versioned: keep every run's artifacts under a new ``v<N>`` directory instead of
             replacing the previous run's (a bool).
     """
@@ -29,7 +31,7 @@ class ArtifactPlugin(BasePlugin):
         _check_root_dir(root_dir)
         if not isinstance(versioned, bool):
             raise TypeError(f"ArtifactPlugin versioned must be True or False, got {versioned!r}")
-        self.root_dir = root_dir
+        self.root_dir = _home_expanded(root_dir)
         self.versioned = versioned
 
     @property
@@ -91,5 +93,30 @@ def _check_root_dir(root_dir: object) -> None:
             "directory itself), or root_dir=None for no store."
         )
 
+
+def _home_expanded(root_dir: str | Path | None) -> str | Path | None:
+    """``root_dir`` with a leading ``~``/``~user`` expanded (:func:`os.path.expanduser`),
+    of the same type (a ``str`` stays a ``str``, a :class:`~pathlib.Path` a ``Path``).
+
+    Raises:
+        ValueError: It starts with a ``~`` that names no home directory (an unknown
+            user): that path would make a directory named ``~user`` in the working
+            directory.
+    """
+    if root_dir is None:
+        return None
+    path = os.fspath(root_dir)
+    if not isinstance(path, str) or not path.startswith("~"):
+        return root_dir
+    expanded = os.path.expanduser(path)
+    if expanded.startswith("~"):
+        raise ValueError(
+            f"ArtifactPlugin root_dir is {path!r}, whose leading '~' names no home directory "
+            "(no such user, or no home directory known); give the directory in full, or "
+            "start it with './' for a directory of that name in the working directory."
+        )
+    from pathlib import PurePath
+
+    return type(root_dir)(expanded) if isinstance(root_dir, PurePath) else expanded
 
 __all__ = ["ArtifactPlugin"]

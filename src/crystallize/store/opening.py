@@ -19,7 +19,8 @@ def open_store(root_dir: str | os.PathLike[str], **options: Any) -> SQLiteRunSto
     """Open (creating if needed) the run store at ``<root_dir>/crystallize.db``.
 
     Args:
-        root_dir: Data directory; created with its parents if missing.
+        root_dir: Data directory; created with its parents if missing. A leading ``~``
+            or ``~user`` is expanded to that home directory (see :func:`data_directory`).
         **options: Passed to :class:`SQLiteRunStore` (``stale_after``, ``busy_timeout``,
             ``checkpoint_bytes``).
 
@@ -29,7 +30,7 @@ def open_store(root_dir: str | os.PathLike[str], **options: Any) -> SQLiteRunSto
             can be written there (a full disk) is removed again while still empty (the
             data directory stays), so that the store can still be read as having no runs.
     """
-    root = Path(root_dir)
+    root = data_directory(root_dir)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -38,6 +39,26 @@ def open_store(root_dir: str | os.PathLike[str], **options: Any) -> SQLiteRunSto
             f"{data_directory_advice(exc)}"
         ) from exc
     return SQLiteRunStore(root / DB_FILENAME, **options)
+
+
+def data_directory(root_dir: str | os.PathLike[str]) -> Path:
+    """``root_dir`` as a :class:`~pathlib.Path`, a leading ``~``/``~user`` expanded to
+    that home directory (as a shell would), so no directory named ``~`` is ever made.
+
+    Raises:
+        StoreError: It starts with a ``~`` that names no home directory (an unknown user).
+    """
+    root = Path(root_dir)
+    if not str(root).startswith("~"):
+        return root
+    expanded = Path(os.path.expanduser(root))
+    if str(expanded).startswith("~"):
+        raise StoreError(
+            f"Cannot open the data directory {str(root)!r}: its leading '~' names no home "
+            "directory (no such user, or no home directory known). Give the directory in "
+            "full, or start it with './' for a directory of that name in the working directory."
+        )
+    return expanded
 
 
 #: How to store the runs somewhere else, in each way an experiment is set up.
@@ -63,10 +84,12 @@ def open_existing_store(root_dir: str | os.PathLike[str], **options: Any) -> SQL
     read-only (see :class:`SQLiteRunStore`'s ``read_only``) rather than refused; an empty
     ``crystallize.db`` (0 bytes) there reads as a store without runs.
 
+    ``root_dir`` is taken as :func:`data_directory` takes it (``~`` expanded).
+
     Raises:
         StoreError: There is no store there (the message says what is at that path).
     """
-    root = Path(root_dir)
+    root = data_directory(root_dir)
     if not (root / DB_FILENAME).exists():  # a directory there is reported by SQLiteRunStore
         if not root.exists():
             found = "the directory does not exist"
@@ -97,4 +120,4 @@ def _open_for_reading(path: Path, **options: Any) -> SQLiteRunStore:
     return store
 
 
-__all__ = ["STORE_ELSEWHERE", "data_directory_advice", "open_existing_store", "open_store"]
+__all__ = ["STORE_ELSEWHERE", "data_directory", "data_directory_advice", "open_existing_store", "open_store"]

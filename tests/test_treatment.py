@@ -27,3 +27,12 @@ def test_bad_treatments():
         treatment("", {})
     with pytest.raises(TypeError):
         treatment("x", 5)
+
+
+@pytest.mark.parametrize("name", [" ", "   ", "\u3000", " \u00a0"])
+def test_a_blank_treatment_name_is_refused_when_built(name):
+    with pytest.raises(ValueError, match="is only whitespace, which tables and listings do not show"):
+        treatment(name, {"a": 1})
+    with pytest.raises(ValueError, match="only whitespace"):
+        Treatment(name, {"a": 1})
+    assert treatment(" a", {"a": 1}).name == " a"  # padded: refused by validate(), naming it

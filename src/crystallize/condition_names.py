@@ -14,8 +14,20 @@ from crystallize.treatment import BASELINE
 
 
 def padded(name: str) -> bool:
-    """Whether ``name`` starts or ends with whitespace (blank names are refused elsewhere)."""
+    """Whether ``name`` starts or ends with whitespace. ``False`` for a blank name (only
+    whitespace), which is refused where it is given (see :func:`blank_problem`): a
+    :class:`~crystallize.treatment.Treatment` refuses one when it is built."""
     return bool(name.strip()) and name != name.strip()
+
+
+def blank_problem(owner: str, name: str) -> str:
+    """Why a blank ``name`` (only whitespace, ``"   "``) cannot be used: like a padded one
+    (see :func:`padded_problem`), no table or listing shows it. ``owner`` says what it
+    names (``"Treatment name"``)."""
+    return (
+        f"{owner} {shown_name(name)} is only whitespace, which tables and listings do not "
+        "show (it would read as no name at all); give it a name with visible characters"
+    )
 
 
 def shown_name(name: Any) -> str:
@@ -91,4 +103,4 @@ def _spelled(name: str) -> str:
     return f"'{name}'" if name.isascii() else f"'{name}' ({ascii(name)})"
 
 
-__all__ = ["padded", "padded_problem", "shown_name", "treatment_name_problems"]
+__all__ = ["blank_problem", "padded", "padded_problem", "shown_name", "treatment_name_problems"]

@@ -25,7 +25,10 @@ class Treatment:
     """A named condition.
 
     Args:
-        name: the condition's name (``"baseline"`` is reserved).
+        name: the condition's name (``"baseline"`` is reserved). An empty or blank
+            name (only whitespace) raises ValueError; one that starts or ends with
+            whitespace is refused by :meth:`Experiment.validate
+            <crystallize.Experiment.validate>`.
         values: a mapping (``{"delta": 10}``) whose items are set in each replicate's
             context before the datasource runs, or a callable ``fn(ctx)`` that adds
             values itself (``ctx.add``/``ctx.override``). The callable is checked when
@@ -56,6 +59,10 @@ class Treatment:
     ) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f"A treatment needs a non-empty string name, got {name!r}")
+        if not name.strip():
+            from crystallize.condition_names import blank_problem  # imports this module
+
+            raise ValueError(blank_problem("Treatment name", name))
         if (control := control_character(name)) is not None:
             raise ValueError(f"Treatment name {name!r} contains the control character {control}; use printable text")
         if name == BASELINE:

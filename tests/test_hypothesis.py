@@ -157,3 +157,23 @@ def test_verifier_with_parentheses_works_as_without():
     assert check({"m": [1, 2]}, {"m": [3, 4]}) == {"gain": 4}
     with pytest.raises(TypeError, match="metrc"):
         larger(metrc="m")
+
+
+@pytest.mark.parametrize("name", ["", "   ", "\t"])
+def test_an_empty_or_blank_hypothesis_name_is_refused(name):
+    with pytest.raises(ValueError, match="give the hypothesis a name with visible characters"):
+        hypothesis(verifier=welch_t_test(), metrics="m", name=name)
+    with pytest.raises(ValueError, match="give the hypothesis a name with visible characters"):
+        Hypothesis(verifier=welch_t_test(), metrics="m", ranker=lambda r: 0.0, name=name)
+
+
+def test_a_hypothesis_name_left_out_is_the_rankers_name():
+    def lower_p(result):
+        return result.get("p_value", 1)
+
+    assert hypothesis(verifier=welch_t_test(), metrics="m")(lower_p).name == "lower_p"
+    assert hypothesis(verifier=welch_t_test(), metrics="m", name=None)(lower_p).name == "lower_p"
+    assert Hypothesis(verifier=welch_t_test(), metrics="m").name == "hypothesis"
+    assert Hypothesis(verifier=welch_t_test(), metrics="m", name="h").name == "h"
+    with pytest.raises(TypeError, match="must be a string"):
+        Hypothesis(verifier=welch_t_test(), metrics="m", name=5)

@@ -364,6 +364,28 @@ def _default_ranker(result: dict[str, Any]) -> float:
     return min(usable) if usable else math.nan
 
 
+def check_hypothesis_name(name: object) -> None:
+    """Refuse a hypothesis ``name`` that is not ``None`` (the default name) or a string
+    with visible characters.
+
+    Raises:
+        TypeError: ``name`` is not a string.
+        ValueError: ``name`` is empty or blank (only whitespace): it would label the
+            hypothesis in reports and results as nothing at all.
+    """
+    if name is None:
+        return
+    if not isinstance(name, str):
+        raise TypeError(f"A hypothesis name must be a string (or None for the default), got {name!r}")
+    if not name.strip():
+        what = "empty" if not name else "only whitespace"
+        raise ValueError(
+            f"Hypothesis name {name!r} is {what}: give the hypothesis a name with visible "
+            "characters (it labels the hypothesis in reports, and result.get_hypothesis(name) "
+            "finds it by it), or leave name out for the ranker's function name."
+        )
+
+
 class Hypothesis:
     """A verifier applied to each treatment against the baseline, then ranked.
 
@@ -373,7 +395,8 @@ class Hypothesis:
         metrics: one metric name or a list of names handed to the verifier.
         ranker: ``fn(verifier_output) -> float``; lower ranks better. Defaults to the
             (adjusted) p-value.
-        name: defaults to the ranker's function name, else ``"hypothesis"``.
+        name: defaults to the ranker's function name, else ``"hypothesis"``. An empty
+            or blank name (``""``, ``"   "``) raises ValueError; ``None`` means the default.
         correction: ``"holm"``, ``"bonferroni"`` or ``"fdr_bh"`` to adjust p-values across
             the treatments (and metrics) of this hypothesis; ``significant`` then uses the
             adjusted value.
@@ -388,6 +411,7 @@ class Hypothesis:
         correction: str | None = None,
     ) -> None:
         check_verifier(verifier)
+        check_hypothesis_name(name)
         if correction is not None and correction not in CORRECTIONS:
             raise ValueError(
                 f"Unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}"
@@ -404,7 +428,9 @@ class Hypothesis:
                 "hypothesis' metrics, or drop metric= from the verifier."
             )
         self.ranker = ranker or _default_ranker
-        self.name = name or (getattr(ranker, "__name__", None) if ranker else None) or "hypothesis"
+        if name is None:
+            name = (getattr(ranker, "__name__", None) if ranker else None) or "hypothesis"
+        self.name = name
         self.correction = correction
 
     def _select(self, condition: str, metrics: Mapping[str, Sequence[Any]]) -> dict[str, list]:
@@ -611,6 +637,7 @@ def hypothesis(
     """
 
     check_verifier(verifier)
+    check_hypothesis_name(name)
     metrics = metric_names(metrics)  # a generator is read once, here
 
     def decorate(ranker: Ranker) -> Hypothesis:
@@ -622,7 +649,7 @@ def hypothesis(
             verifier=verifier,
             metrics=metrics,
             ranker=ranker,
-            name=name or ranker.__name__,
+            name=name if name is not None else ranker.__name__,
             correction=correction,
         )
 

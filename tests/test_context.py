@@ -174,6 +174,41 @@ def test_metric_names_must_be_strings():
         ctx.metrics.add(0, "cat")
 
 
+def test_an_empty_metric_name_is_refused():
+    class Name(str):
+        pass
+
+    ctx = FrozenContext({})
+    with pytest.raises(ValueError, match="A metric name cannot be empty"):
+        ctx.metrics.add("", 1.0)
+    with pytest.raises(ValueError, match="A metric name cannot be empty"):
+        ctx.record("", 1.0, tags={"split": "val"})
+    with pytest.raises(ValueError, match="A metric name cannot be empty"):
+        ctx.metrics.add(Name(""), 1.0)
+    ctx.metrics.add(Name("loss"), 1.0)  # a str subclass with a name is a name
+    assert ctx.metrics.as_dict() == {"loss": [1.0]}
+
+
+def test_a_step_returning_an_empty_metric_name_fails_its_replicate():
+    from crystallize import ArtifactPlugin, Experiment, Pipeline, data_source, pipeline_step
+
+    @data_source
+    def one(ctx):
+        return 1
+
+    @pipeline_step()
+    def unnamed(data, ctx):
+        return data, {"m": 1.0, "": 2.0}
+
+    result = Experiment(
+        datasource=one(), pipeline=Pipeline([unnamed()]), replicates=1, name="unnamed",
+        plugins=[ArtifactPlugin(root_dir=None)],
+    ).run()
+    assert "" not in result.metrics.baseline.metrics
+    [error] = result.errors
+    assert error.exception_type == "ValueError" and "metric name cannot be empty" in error.message
+
+
 def test_metrics_read_like_a_dict():
     ctx = standalone_context()
     ctx.metrics.add("loss", 0.5)

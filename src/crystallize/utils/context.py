@@ -71,6 +71,22 @@ def _snapshot(value: Any) -> Any:
         return value
 
 
+def _check_metric_name(name: Any) -> None:
+    """Refuse a metric name that is not a string (a ``str`` subclass passes), or is empty."""
+    if not isinstance(name, str):
+        raise TypeError(
+            f"Metric names must be strings, got {name!r} ({type(name).__name__}). A step "
+            "returning a pair (data, dict) has the dict read as {metric: value}; to return a "
+            "dict as part of the data, return another container (a list, a named tuple)."
+        )
+    if not name:
+        raise ValueError(
+            "A metric name cannot be empty: it would be a column with no heading in every table "
+            "and report. Name the metric (ctx.metrics.add('loss', value), or a step returning "
+            "(data, {'loss': value}))."
+        )
+
+
 class ContextMetrics:
     """Metric values recorded during one replicate, in the order they were added."""
 
@@ -87,13 +103,13 @@ class ContextMetrics:
 
         A mutable value (a list, an array, ...) is copied, so later changes to the object
         do not rewrite what was recorded.
+
+        Raises:
+            TypeError: ``name`` is not a string.
+            ValueError: ``name`` is the empty string (it would be a column with no heading).
         """
-        if type(name) is not str and not isinstance(name, str):
-            raise TypeError(
-                f"Metric names must be strings, got {name!r} ({type(name).__name__}). A step "
-                "returning a pair (data, dict) has the dict read as {metric: value}; to return a "
-                "dict as part of the data, return another container (a list, a named tuple)."
-            )
+        if type(name) is not str or not name:  # one test on the hot path: a non-empty str
+            _check_metric_name(name)
         if type(value) not in _IMMUTABLE_SCALARS:
             value = _snapshot(value)
         if tags is not None or self._tags is not None:

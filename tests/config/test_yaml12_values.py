@@ -198,3 +198,13 @@ def test_a_treatment_needs_a_name(make_folder, name, expected):
     message = _error(make_folder("demo", config))
     assert f"{expected}: give the treatment a name" in message
     assert "(line 4)" in message
+
+
+def test_crystallize_new_reads_names_as_the_loader_does(make_folder, experiments_root):
+    """``crystallize new`` checks a name is free by the names discovery reads: ``name: yes``
+    is the name 'yes' there too (YAML 1.1 made it True, so the folder name was used)."""
+    from crystallize.cli.scaffold import experiment_names
+
+    folder = make_folder("folder_name", "name: yes\ndatasource: {source: numbers}\nsteps: [add_delta, total]\n")
+    assert Experiment.from_yaml(folder).name == "yes"
+    assert experiment_names(experiments_root) == {"yes": folder}

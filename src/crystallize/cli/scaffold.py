@@ -229,20 +229,16 @@ def experiment_names(directory: Path) -> dict[str, Path]:
     without importing any experiment code; a folder whose config does not parse still
     counts under its folder name.
     """
-    import yaml
-
     from crystallize.config.discovery import find_configs
+    from crystallize.config.loader import declared_name
 
     names: dict[str, Path] = {}
     if not directory.is_dir():
         return names
     for config in find_configs(directory):
-        try:
-            data = yaml.safe_load(config.read_text(encoding="utf-8"))
-        except Exception:  # a broken config still occupies its folder's name
-            data = None
-        declared = data.get("name") if isinstance(data, dict) else None
-        name = declared if isinstance(declared, str) and declared else config.parent.name
+        # Read as the loader reads it (YAML 1.2 values); a broken config still occupies
+        # its folder's name.
+        name = declared_name(config) or config.parent.name
         names.setdefault(name, config.parent)
     return names
 

@@ -8,6 +8,12 @@ textual draws on, over the screen, and stayed there. While the interface runs,
 :func:`~crystallize.cli.targets.fds_pointed_at`, as ``--json`` does for descriptor 1)
 and a thread hands the lines read from it to a callback (the run screen's log); textual
 draws on a duplicate of the terminal's descriptor (:func:`terminal_driver`).
+
+A process forked meanwhile (a worker of process execution) inherits ``sys.stdout`` and
+``sys.stderr`` as textual set them: objects handing what is written to the parent's
+interface, which lives on only in the parent, so the worker's ``print()`` and warnings
+were lost. While the capture runs, a forked child writes them to file descriptors 1 and 2
+instead (see :func:`_streams_in_forked_child`), which the parent reads into the log.
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ if TYPE_CHECKING:
     from textual.driver import Driver
 
 KEPT_LINES = 200  # lines written with no screen to show them, printed once the interface closes
+#: Open captures of descriptors 1 and 2 (a forked child then writes there: see
+#: :func:`_streams_in_forked_child`).
+_capturing = 0
 PARTIAL_WAIT = 0.2  # seconds: a line without its newline is shown after this long a pause
 LONGEST_LINE = 4096  # characters: a longer line without a newline is shown in pieces
 
@@ -92,8 +101,10 @@ class CapturedOutput:
 
         Yields ``True``, or ``False`` when nothing is captured: not on a POSIX system (the
         terminal driver is replaced for the capture, see :func:`terminal_driver`), or
-        a descriptor is closed.
+        a descriptor is closed. While it runs, a process forked writes ``sys.stdout`` and
+        ``sys.stderr`` to the descriptors (see :func:`_streams_in_forked_child`).
         """
+        global _capturing
         if os.name != "posix":
             yield False
             return
@@ -105,14 +116,19 @@ class CapturedOutput:
         self.terminal = os.fdopen(terminal_fd, "w", encoding=getattr(sys.__stderr__, "encoding", None) or "utf-8")
         read_end, write_end = os.pipe()
         reader = threading.Thread(target=self._read, args=(read_end,), name="crystallize-output", daemon=True)
+        counted = False
         try:
             with fds_pointed_at(write_end, (1, 2)) as captured:
                 os.close(write_end)  # fds 1 and 2 hold the pipe now: it ends when they are put back
                 write_end = -1
                 if captured:
                     reader.start()
+                    _capturing += 1
+                    counted = True
                 yield captured
         finally:
+            if counted:
+                _capturing -= 1
             if write_end != -1:
                 os.close(write_end)
             if reader.ident is not None:  # the reader closes the pipe's end once it is done
@@ -155,6 +171,22 @@ class CapturedOutput:
             with contextlib.suppress(Exception):
                 terminal.write("".join(f"{line}\n" for line in kept))
                 terminal.flush()
+
+
+def _streams_in_forked_child() -> None:
+    """In a child forked while descriptors 1 and 2 are captured, point ``sys.stdout`` and
+    ``sys.stderr`` at those descriptors (UTF-8, as the reader decodes them), so that what
+    the child prints and the warnings it shows reach the parent's log. A child of a process
+    that is not capturing is left as it is."""
+    if not _capturing:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout = open(1, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)  # noqa: SIM115
+        sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1)  # noqa: SIM115
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_streams_in_forked_child)
 
 
 def terminal_driver(terminal: IO[str]) -> type[Driver]:

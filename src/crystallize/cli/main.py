@@ -48,15 +48,12 @@ def _show_warnings() -> None:
     import warnings
 
     def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
-        from crystallize.cli.text import printable
-
-        place = "" if _is_crystallize_file(filename) else f"{_shown_path(filename)}:{lineno}: {category.__name__}: "
         stream = file if file is not None else sys.stderr
         if stream is None:  # no stderr at all: dropped, as print() would
             return
         # One write of the whole line: worker processes share stderr, and print()'s two
         # writes (text, then "\n") let another worker's line land between them.
-        stream.write(printable(f"warning: {place}{message}") + "\n")
+        stream.write(warning_line(message, category, filename, lineno) + "\n")
 
     warnings.showwarning = show
     if not sys.warnoptions:
@@ -65,7 +62,18 @@ def _show_warnings() -> None:
         warnings.filterwarnings("default", category=DeprecationWarning, module=re.escape(PACKAGE_PREFIX + "."))
 
 
-def _is_crystallize_file(filename: str) -> bool:
+def warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int) -> str:
+    """The line the command shows for a Python warning (made printable): ``warning:
+    MESSAGE`` for Crystallize's own, ``warning: PATH:LINE: CATEGORY: MESSAGE`` for one raised
+    elsewhere (the user's code), with ``PATH`` relative to the working directory when it
+    lies inside it. The interactive interface's log shows warnings the same way."""
+    from crystallize.cli.text import printable
+
+    place = "" if is_crystallize_file(filename) else f"{_shown_path(filename)}:{lineno}: {category.__name__}: "
+    return printable(f"warning: {place}{message}")
+
+
+def is_crystallize_file(filename: str) -> bool:
     """True for a source file of the ``crystallize`` package itself."""
     import crystallize
 
@@ -439,4 +447,4 @@ def _checked_output(code: int) -> int:
     return code or EXIT_FAILED
 
 
-__all__ = ["PipeSafeStream", "StopSignals", "main"]
+__all__ = ["PipeSafeStream", "StopSignals", "is_crystallize_file", "main", "warning_line"]

@@ -9,11 +9,11 @@ the finished ones stay in the store (the run's status becomes ``cancelled``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
 import traceback
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from crystallize.cli.tui.model import strategy_for
 
 if TYPE_CHECKING:
+    import warnings
+
     from crystallize.experiment import Experiment
     from crystallize.record import ReplicateRecord
     from crystallize.result import Result
@@ -58,6 +60,15 @@ def _stop_key(found: re.Match[str]) -> str:
     if found["stop"]:
         return "press R to stop the run (what finished is kept)"
     return "R"  # "press Ctrl+C to stop it" reads "press R to stop it"
+
+
+def warning_text(warning: warnings.WarningMessage) -> str:
+    """The log line of a Python warning: as the command prints it (``warning:
+    experiments/demo/steps.py:13: UserWarning: ...``, Crystallize's own without the place;
+    see :func:`crystallize.cli.main.warning_line`), in the TUI's words."""
+    from crystallize.cli.main import warning_line
+
+    return in_tui_words(warning_line(warning.message, warning.category, warning.filename, warning.lineno))
 
 
 def _show_command(found: re.Match[str]) -> str:
@@ -108,6 +119,12 @@ class RunOutcome:
 class RunController:
     """Runs ``experiments`` in order (upstream first), each with its own strategy.
 
+    The Python warnings the run raises in its thread (``validate()``'s before the first
+    replicate, a step's) go to ``on_log`` as they are raised, worded as the command prints
+    them (:func:`warning_text`), once per run and place; the warning filters apply as in
+    the command. Warnings of worker processes and threads are left to them: they print
+    them, and the run screen logs what is printed.
+
     Args:
         experiments: what to run.
         on_start: ``(experiment, conditions, replicates, strategy)`` before each run.
@@ -146,9 +163,13 @@ class RunController:
 
     def run(self) -> RunOutcome:
         """Run everything (call it in a worker thread); never raises."""
+        from crystallize.utils.warnings_capture import capture_warnings
+
         outcome = RunOutcome()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        shown: set[tuple[Any, ...]] = set()
+        # This thread's warnings only (a capture leaves other threads' and forked workers'
+        # to them), through the filters, to the log as they come.
+        with capture_warnings(show=lambda warning: self._warned(warning, shown), apply_filters=True):
             try:
                 for experiment in self.experiments:
                     if self.cancelled:
@@ -160,11 +181,17 @@ class RunController:
                     outcome.results[experiment.name] = result
             except Exception as exc:
                 outcome.fail(exc)
-            finally:
-                for warning in caught:
-                    self.on_log(in_tui_words(f"warning: {warning.message}"))
         outcome.cancelled = self.cancelled
         return outcome
+
+    def _warned(self, warning: warnings.WarningMessage, shown: set[tuple[Any, ...]]) -> None:
+        """Log ``warning`` unless this run logged it already (same text, category and place)."""
+        key = (warning.category, str(warning.message), warning.filename, warning.lineno)
+        if key in shown:
+            return
+        shown.add(key)
+        with contextlib.suppress(Exception):  # showing a warning must never fail the step raising it
+            self.on_log(warning_text(warning))
 
     def _run_one(self, experiment: Experiment) -> Result | None:
         strategy = self.strategy(experiment)
@@ -225,4 +252,4 @@ class CallbackHandler(logging.Handler):
             self.handleError(record)
 
 
-__all__ = ["CallbackHandler", "RunController", "RunOutcome", "in_tui_words"]
+__all__ = ["CallbackHandler", "RunController", "RunOutcome", "in_tui_words", "warning_text"]

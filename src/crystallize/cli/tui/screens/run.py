@@ -45,7 +45,13 @@ from crystallize.cli.tui.messages import (
     RunStarted,
 )
 from crystallize.cli.tui.output import Lines
-from crystallize.cli.tui.runner import CallbackHandler, RunController, RunOutcome
+from crystallize.cli.tui.runner import (
+    CallbackHandler,
+    RunController,
+    RunOutcome,
+    in_tui_words,
+    warning_text,
+)
 from crystallize.cli.tui.widgets.log import RewrappingLog
 from crystallize.cli.tui.widgets.plan import PlanItem, PlanTree
 
@@ -135,6 +141,8 @@ class RunScreen(Screen[None]):
         self.last_shown = 0.0  # time.monotonic() of the last update with records
         self.printed = Lines()  # what print() wrote, split into lines for the log
         self.capturing_print = False
+        self.load_warnings: list[str] = []  # the log lines of the last load's warnings
+        self.warned: set[str] = set()  # the load warnings logged since the log was cleared
 
     # -- layout ---------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -215,11 +223,27 @@ class RunScreen(Screen[None]):
         return self.controller is not None
 
     def reload(self) -> None:
-        """Load the experiment(s) again (state changes apply) and redraw the plan."""
-        try:
-            self.experiments, _ = model.load_experiments(self.config_path, self.as_graph)
-        except Exception as exc:
-            self.show_load_error(exc)
+        """Load the experiment(s) again (state changes apply) and redraw the plan.
+
+        The warnings the load raises go through the filters as in the command; those of
+        the user's code (a module of the experiment folder, a library it imports) are
+        logged, once until a run clears the log (:meth:`log_load_warnings`). Crystallize's
+        own about the experiment (seeding with a thread executor) are left out: the run
+        warns them again, once, when it starts.
+        """
+        from crystallize.cli.main import is_crystallize_file
+        from crystallize.utils.warnings_capture import capture_warnings
+
+        failure: Exception | None = None
+        with capture_warnings(apply_filters=True) as caught:
+            try:
+                self.experiments, _ = model.load_experiments(self.config_path, self.as_graph)
+            except Exception as exc:
+                failure = exc
+        self.load_warnings = [warning_text(w) for w in caught if not is_crystallize_file(w.filename)]
+        self.log_load_warnings()
+        if failure is not None:
+            self.show_load_error(failure)
             return
         self.load_error = self.load_error_file = None
         self.query_one(PlanTree).show(self.experiments)
@@ -227,10 +251,17 @@ class RunScreen(Screen[None]):
         strategies = ", ".join(f"{e.name}: {model.strategy_for(e)}" for e in self.experiments)
         self.set_status(f"ready · {self.total} replicate(s) · strategy {strategies}")
 
+    def log_load_warnings(self) -> None:
+        """Log the last load's warnings not logged since the log was cleared."""
+        for line in self.load_warnings:
+            if line not in self.warned:
+                self.warned.add(line)
+                self.log_line(line)
+
     def show_load_error(self, exc: Exception) -> None:
         """Say the config does not load, naming the file at fault (``e`` opens it)."""
         self.experiments = []
-        self.load_error = str(exc).strip() or type(exc).__name__
+        self.load_error = self.without_config_path(str(exc).strip() or type(exc).__name__)
         self.load_error_file = model.failed_file(exc) or self.config_path
         where = display(self.config_path)
         self.log_line(f"Cannot load {where}: {self.load_error}")
@@ -238,6 +269,14 @@ class RunScreen(Screen[None]):
         self.set_status(f"cannot load {where}{self.fault()} · fix it (e opens it), then R reloads")
         self.reset_progress(0)
         self.action_log()
+
+    def without_config_path(self, message: str) -> str:
+        """``message`` without the ``CONFIG: `` it starts with when it names the screen's
+        config, which every line quoting it names already (``Cannot load CONFIG: ...``)."""
+        for shown in (display(self.config_path), str(self.config_path)):
+            if message.startswith(f"{shown}: "):
+                return message[len(shown) + 2 :]
+        return message
 
     def fault(self) -> str:
         """``: the problem is in FILE`` when the failed file is not the screen's config."""
@@ -327,7 +366,7 @@ class RunScreen(Screen[None]):
         """A result's report with the stored run's status (as ``crystallize show`` has it) and
         its artifacts."""
         facts = model.stored_run_facts(experiment, result.run_id)
-        lines = [f"== {heading} ==", *([facts] if facts else []), result.report().rstrip()]
+        lines = [f"== {heading} ==", *([facts] if facts else []), in_tui_words(result.report().rstrip())]
         return "\n".join(lines) + f"\n\nArtifacts: {model.artifacts_summary(experiment, result)}"
 
     # -- running ------------------------------------------------------------------------
@@ -357,6 +396,8 @@ class RunScreen(Screen[None]):
         )
         controller = self.controller
         self.query_one(RewrappingLog).clear()
+        self.warned.clear()
+        self.log_load_warnings()  # this run's, as the command prints them before running
         self.set_status("running…")
         self.run_worker(lambda: self.feed.post(RunFinished(controller.run())), thread=True, group="run", exit_on_error=False)
 

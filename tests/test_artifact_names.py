@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from crystallize import ArtifactPlugin, Experiment, SeedPlugin, data_source, pipeline_step
+from crystallize import (
+    ArtifactPlugin,
+    Experiment,
+    SeedPlugin,
+    data_source,
+    pipeline_step,
+    treatment,
+)
 from crystallize.artifacts import Artifact
 from crystallize.store.artifacts import atomic_write_bytes
 
@@ -91,9 +98,28 @@ def test_a_second_step_overwriting_an_artifact_warns():
     assert not result.errors
     [message] = caught
     assert "earlier step" in message and "only the last write is kept" in message
-    assert "data/names/v0/baseline/0/model" in message
+    assert "data/names/v0/<condition>/<replicate>/model" in message
     record = result.full_records()[0]
     assert [step.artifacts for step in record.steps] == [["model"], ["model"]]
+
+
+def test_the_overwrite_warning_comes_once_not_once_per_replicate():
+    """Its text is the same for every replicate, so Python's usual once-per-place rule
+    shows it once: a long run does not flood the output with one line per replicate."""
+    experiment = Experiment(
+        datasource=one(),
+        pipeline=[first(), second()],
+        name="flood",
+        replicates=5,
+        treatments=[treatment("other", {"x": 1})],
+        plugins=[ArtifactPlugin("data"), SeedPlugin(seed=1)],
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        result = experiment.run()
+    assert not result.errors
+    assert len(result.full_records()) == 10
+    assert sum("only the last write is kept" in str(w.message) for w in caught) == 1
 
 
 def test_a_step_rewriting_its_own_artifact_or_a_later_step_reading_it_does_not_warn():

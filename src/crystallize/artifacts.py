@@ -187,13 +187,22 @@ class Artifact:
         )
 
     def _warn_overwritten(self, path: Path) -> None:
+        """Warn that an earlier step of the replicate wrote this name too. The text is
+        the same for every replicate (the files' place is given as a pattern), so Python
+        shows it once per place rather than once per replicate."""
         import warnings
 
         from crystallize.utils.callers import user_stacklevel
 
+        location = self._location
+        where = (
+            f"{location.root / location.experiment / f'v{location.version}'}/<condition>/<replicate>/{self.name}"
+            if location is not None
+            else str(path)
+        )
         warnings.warn(
-            f"Artifact '{self.name}' was already written by an earlier step of this replicate; "
-            f"this step's write replaced it, and only the last write is kept ({path}). Give "
+            f"Artifact '{self.name}' was already written by an earlier step of the replicate; "
+            f"this step's write replaced it, and only the last write is kept ({where}). Give "
             f"each step's Artifact its own name (step(param=Artifact('other_name'))) unless "
             "replacing it is intended.",
             UserWarning,

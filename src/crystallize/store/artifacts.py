@@ -16,6 +16,7 @@ Files are written in one step by :mod:`crystallize.store.atomic_files` (re-expor
 from __future__ import annotations
 
 import contextlib
+import errno
 import operator
 import os
 import re
@@ -506,10 +507,34 @@ def claim_side_version(root: str | os.PathLike[str], experiment: str) -> int:
 
 def directory_problem(path: str | os.PathLike[str], exc: OSError) -> str:
     """Why directory ``path`` could not be created (``exc``), in words: a file in the way
-    names that file."""
+    names that file, a symbolic link that leads nowhere names the link and its target."""
     path = as_path(path)
+    for part in (path, *path.parents):
+        broken = _broken_link(part)
+        if broken is not None:
+            return broken
     blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
     return f"{str(blocker)!r} is a file, not a directory" if blocker is not None else str(exc)
+
+
+def _broken_link(path: Path) -> str | None:
+    """``path`` in words when it is a symbolic link that leads nowhere (a missing target,
+    or a loop), else ``None``. ``exists()`` follows links, so such a link reads as
+    nothing there, while ``mkdir`` finds it in the way ("File exists")."""
+    if not path.is_symlink():
+        return None
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"{str(path)!r} is a symbolic link loop"
+        with contextlib.suppress(OSError):
+            return (
+                f"{str(path)!r} is a symbolic link to {os.readlink(path)!r}, which does not exist "
+                "(create that directory, or remove the link)"
+            )
+        return f"{str(path)!r} is a symbolic link that leads nowhere"
+    return None
 
 
 __all__ = [

@@ -151,11 +151,12 @@ def check_store_file(root: Path) -> None:
 
 def check_root_option(root: str) -> Path:
     """``--root`` as a Path, after checking that it is a data directory with a run store.
+    A leading ``~``/``~user`` is expanded to that home directory (see :func:`_home_expanded`).
 
     Raises:
-        UserError: it is empty, too long or holds a NUL byte, cannot be read (a symlink
-            loop, no permission), is a file (such as crystallize.db itself), missing, or
-            holds no crystallize.db file.
+        UserError: it is empty, too long or holds a NUL byte, starts with a ``~`` naming
+            no home directory, cannot be read (a symlink loop, no permission), is a file
+            (such as crystallize.db itself), missing, or holds no crystallize.db file.
     """
     from crystallize.cli.targets import check_path_text, stat_problem, unreadable
     from crystallize.store import DB_FILENAME
@@ -163,7 +164,7 @@ def check_root_option(root: str) -> Path:
     if not root.strip():
         raise UserError(f"--root is empty; {ROOT_MEANING}.")
     check_path_text(root, "--root")
-    path = Path(root)
+    path = _home_expanded(root, "--root")
     error = stat_problem(path)
     reason = unreadable(path, error) if error is not None else ""
     if reason:  # a symlink loop, no permission: not merely missing
@@ -177,6 +178,29 @@ def check_root_option(root: str) -> Path:
     if not has_store(path):
         raise UserError(f"--root {display(path)} holds no crystallize.db (no run was stored there); {ROOT_MEANING}.")
     return path
+
+
+def _home_expanded(root: str, what: str) -> Path:
+    """``root`` (``what`` the user gave, e.g. ``--root``) as a Path, a leading ``~`` or
+    ``~user`` expanded to that home directory (a shell leaves ``'~/x'`` and ``--root=~/x``
+    unexpanded), as the run expands a data directory (see
+    :func:`~crystallize.store.opening.data_directory`).
+
+    Raises:
+        UserError: it starts with a ``~`` that names no home directory.
+    """
+    from crystallize.config.errors import quoted_path
+    from crystallize.exceptions import StoreError
+    from crystallize.store.opening import data_directory
+
+    try:
+        return data_directory(root)
+    except StoreError:
+        raise UserError(
+            f"{what} {quoted_path(root)}: its leading '~' names no home directory (no such user, or no "
+            f"home directory known); give the directory in full, or start it with './' for a "
+            f"directory of that name in the working directory."
+        ) from None
 
 
 def experiment_roots(name: str) -> list[Path]:

@@ -219,15 +219,25 @@ def declared_folders(root: str | Path = ".") -> list[DeclaredFolder]:
 
 def _declared_root(config: dict) -> Path | None:
     """The ``plugins.artifacts.root_dir`` of a config's data: the schema's default
-    (``data``) when it is absent or not a directory name; ``None`` when it is ``null``."""
+    (``data``) when it is absent or not a directory name; ``None`` when it is ``null``.
+    A leading ``~``/``~user`` is expanded to that home directory, as the run expands it
+    (see :func:`~crystallize.store.opening.data_directory`); one naming no home
+    directory is kept as written (the run refuses it)."""
     from crystallize.config.schema import ArtifactsSpec
+    from crystallize.exceptions import StoreError
+    from crystallize.store.opening import data_directory
 
     default = Path(ArtifactsSpec.model_fields["root_dir"].default)
     artifacts = _mapping(_mapping(config.get("plugins")).get("artifacts"))
     value = artifacts.get("root_dir", str(default))
     if value is None:
         return None
-    return Path(value) if isinstance(value, str) and value.strip() else default
+    if not isinstance(value, str) or not value.strip():
+        return default
+    try:
+        return data_directory(value)
+    except (StoreError, ValueError):  # ~user naming no home directory; a NUL byte
+        return Path(value)
 
 
 def _mapping(value: object) -> dict:

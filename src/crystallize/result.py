@@ -465,23 +465,16 @@ _LEAVES = frozenset({str, bool, type(None)})
 _ORJSON_INTS = range(-(1 << 63), 1 << 64)
 
 
-def _plain(value: Any, odd: Callable[[Any], Any] | None = None) -> Any:
+def _plain(value: Any, odd: Callable[[Any], Any] | None = None, inside: set[int] | None = None) -> Any:
     """``value`` as plain JSON values, by :meth:`Result.to_dict`'s rules (a copy).
 
     ``odd``, when given, replaces each NaN, ±inf and int beyond 64 bits (what orjson
-    does not write as :mod:`json` does).
+    does not write as :mod:`json` does). ``inside`` holds the ids of the values being
+    converted around ``value``: a value met again inside itself (a list appended to
+    itself) is given as its ``repr()`` text there, as the store keeps it, rather than
+    converted until a RecursionError.
     """
     kind = type(value)
-    if kind is dict:
-        plain = {
-            key if type(key) is str else _key_text(key): item if type(item) in _LEAVES else _plain(item, odd)
-            for key, item in value.items()
-        }
-        # Keys JSON writes alike (1 and "1") have no JSON form: the dict as its text, as
-        # the store keeps it, rather than one of the values dropped.
-        return plain if len(plain) == len(value) else repr(value)
-    if kind is list or kind is tuple:
-        return [item if type(item) in _LEAVES else _plain(item, odd) for item in value]
     if kind in _LEAVES:
         return value
     if kind is float:
@@ -493,24 +486,57 @@ def _plain(value: Any, odd: Callable[[Any], Any] | None = None) -> Any:
 
         value = long_ints_as_text(value)  # hexadecimal text when too long for decimal text
         return value if odd is None or type(value) is str else odd(value)
-    return _plain(_json_form(value), odd)
+    inside = set() if inside is None else inside
+    if id(value) in inside:
+        return _repr_text(value)
+    inside.add(id(value))
+    try:
+        return _plain_parts(value, odd, inside)
+    finally:
+        inside.discard(id(value))
+
+
+def _plain_parts(value: Any, odd: Callable[[Any], Any] | None, inside: set[int]) -> Any:
+    """:func:`_plain` of a value that is no JSON leaf or number: a dict's or a list's
+    items, or the JSON form of any other value (see :func:`_json_form`)."""
+    kind = type(value)
+    if kind is dict:
+        plain = {
+            key if type(key) is str else _key_text(key): item if type(item) in _LEAVES else _plain(item, odd, inside)
+            for key, item in value.items()
+        }
+        # Keys JSON writes alike (1 and "1") have no JSON form: the dict as its text, as
+        # the store keeps it, rather than one of the values dropped.
+        return plain if len(plain) == len(value) else _repr_text(value)
+    if kind is list or kind is tuple:
+        return [item if type(item) in _LEAVES else _plain(item, odd, inside) for item in value]
+    return _plain(_json_form(value), odd, inside)
 
 
 def _json_form(value: Any) -> Any:
     """A value of no JSON type as one: a subclass of ``str``/``int``/``float``/``dict``
     as its base's value, of ``list``/``tuple`` as a list, a NumPy value as its Python
-    value, a set as a sorted list, anything else its ``repr()``."""
+    value, a set as a sorted list, anything else (or one whose conversion raises) its
+    ``repr()`` text (``<TYPE object: repr() failed>`` when that raises too)."""
     from crystallize.store.serialize import json_default
 
-    for base in (str, int, float, dict):
-        if isinstance(value, base):
-            return base(value)
-    if isinstance(value, list | tuple):
-        return list(value)
     try:
+        for base in (str, int, float, dict):
+            if isinstance(value, base):
+                return base(value)
+        if isinstance(value, list | tuple):
+            return list(value)
         return json_default(value)
-    except TypeError:
-        return repr(value)
+    except Exception:  # noqa: BLE001 - a user's value may raise anything: its text then
+        return _repr_text(value)
+
+
+def _repr_text(value: Any) -> str:
+    """``repr(value)``, as the store writes a value it cannot hold (imported lazily:
+    orjson is not loaded by ``import crystallize``)."""
+    from crystallize.store.serialize import _repr_text as repr_text
+
+    return repr_text(value)
 
 
 def _key_text(key: Any) -> str:

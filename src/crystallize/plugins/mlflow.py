@@ -522,9 +522,15 @@ def hypothesis_metrics(hypotheses: Iterable[HypothesisResult]) -> dict[str, floa
 
 
 def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    return repr(obj)
+    """A value :mod:`json` does not know as the store writes it (see
+    :func:`~crystallize.store.serialize.json_default`: ``np.longdouble``, whose
+    ``tolist()`` gives it back, as the nearest ``float``), else its ``repr()`` text."""
+    from crystallize.store.serialize import _repr_text, json_default
+
+    try:
+        return json_default(obj)
+    except TypeError:
+        return _repr_text(obj)
 
 
 __all__ = ["MlflowPlugin", "hypothesis_metrics", "metric_key"]

@@ -527,7 +527,11 @@ def on_common_scale(baseline: Any, treatment: Any) -> tuple[np.ndarray, np.ndarr
 
 
 def plain(value: Any) -> Any:
-    """Recursively turn numpy scalars/arrays into plain Python floats, ints, bools, lists."""
+    """Recursively turn numpy scalars/arrays into plain Python floats, ints, bools, lists.
+
+    A numpy scalar with no Python equivalent (``np.longdouble``/``np.clongdouble``, whose
+    ``tolist()`` gives it back) becomes the nearest ``float``/``complex``.
+    """
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, tuple):
@@ -537,7 +541,12 @@ def plain(value: Any) -> Any:
     if isinstance(value, bool | str | None.__class__):
         return value
     if hasattr(value, "tolist") and callable(value.tolist):  # numpy scalar or array
-        return plain(value.tolist())
+        converted = value.tolist()
+        if type(converted) is not type(value):
+            return plain(converted)
+        if isinstance(value, numbers.Real):  # np.longdouble: tolist() gives it back
+            return float(value)
+        return complex(value) if isinstance(value, numbers.Complex) else value
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):

@@ -83,8 +83,9 @@ def _canonical(obj: Any) -> Any:
     """Map ``obj`` to a JSON structure that is equal exactly when the values are.
 
     Containers are tagged (so a list and a tuple differ), dict items and set members
-    are sorted (so order does not matter), numpy scalars become Python numbers, and any
-    other object is represented by :func:`hash_value`.
+    are sorted (so order does not matter), numpy scalars become Python numbers (one with
+    no Python equivalent, ``np.longdouble``, the one it equals, else its exact value:
+    see :func:`_beyond_python`), and any other object is represented by :func:`hash_value`.
     """
     if obj is None or isinstance(obj, bool | str):
         return obj
@@ -103,8 +104,45 @@ def _canonical(obj: Any) -> Any:
     if isinstance(obj, set | frozenset):
         return {"s": sorted((_canonical(x) for x in obj), key=_dump)}
     if getattr(obj, "shape", None) == () and callable(getattr(obj, "item", None)):
-        return _canonical(obj.item())  # numpy scalar
+        value = obj.item()  # numpy scalar
+        if type(value) is not type(obj):
+            return _canonical(value)
+        return _beyond_python(obj)  # np.longdouble, np.clongdouble: item() gives them back
     return {"p": hash_value(obj)}
+
+
+def _beyond_python(obj: Any) -> Any:
+    """:func:`_canonical` of a numpy scalar with no Python equivalent (``np.longdouble``,
+    ``np.clongdouble``): the Python ``float``/``complex`` it equals when it equals one
+    (``np.longdouble(0.5)`` is ``0.5``'s key), else its exact value tagged (``"q"``, a
+    ratio of ints; ``"c"``, a complex's two parts), so that values ``float()`` would
+    round alike keep distinct keys. Any other such object by :func:`hash_value`."""
+    kind = getattr(getattr(obj, "dtype", None), "kind", None)
+    if kind == "f":
+        return _exact_real(obj)
+    if kind == "c":
+        real, imag = _exact_real(obj.real), _exact_real(obj.imag)
+        if type(real) is float and type(imag) is float:
+            return _canonical(complex(real, imag))
+        return {"c": [real, imag]}
+    return {"p": hash_value(obj)}
+
+
+def _exact_real(obj: Any) -> Any:
+    """A real numpy float as the ``float`` it equals (NaN and ±inf included), else as
+    ``{"q": [numerator, denominator]}`` (in hexadecimal text), its exact value."""
+    try:
+        numerator, denominator = obj.as_integer_ratio()
+    except (ValueError, OverflowError):  # NaN, ±inf: floats hold them
+        return float(obj)
+    exact = {"q": [hex(numerator), hex(denominator)]}  # hex: no limit on digits
+    try:
+        number = numerator / denominator  # correctly rounded; no numpy overflow warning
+    except OverflowError:  # beyond float range
+        return exact
+    if number.as_integer_ratio() != (numerator, denominator):
+        return exact
+    return number if number else float(obj)  # float(obj): -0.0 keeps its sign
 
 
 def _dump(obj: Any) -> str:

@@ -1,87 +1,42 @@
-"""A step parameter's part of the step cache key leaves out the order of the dicts in it,
-as the run fingerprint does: ``dict.fromkeys({...})`` (a dict built from a set) has
-another order under every ``PYTHONHASHSEED``, so the cached step missed in every new
-process while the run itself resumed."""
+"""The step cache key counts the order of a dict parameter: a step may depend on it, and
+a hit must return what the step would compute with the parameter it is given."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections import OrderedDict
-
-from crystallize import ArtifactPlugin, Experiment, Pipeline, SeedPlugin, data_source, pipeline_step
-from crystallize.fingerprint import param_digest
-from crystallize.step_cache import StepCacheKey
-
-
-@pipeline_step(cacheable=True)
-def pick(data, ctx, *, mapping=None):
-    return data, {"n": len(mapping)}
-
-
-def _part(mapping):
-    return StepCacheKey(pick(mapping=mapping)).base["param.mapping"]
-
-
-def test_the_order_of_a_dict_does_not_change_the_key():
-    assert _part({"x": 1, "y": 2}) == _part({"y": 2, "x": 1})
-    assert _part([{"b": (1, {"d": 0, "c": 1})}, 2]) == _part([{"b": (1, {"c": 1, "d": 0})}, 2])
-    assert _part({1: "a", "b": 2, (1, 2): 3}) == _part({(1, 2): 3, "b": 2, 1: "a"})
-    assert _part({"x": 1, "y": 2}) != _part({"x": 1, "y": 3})  # the content still counts
-
-
-def test_a_dict_in_key_order_keeps_its_digest():
-    value = {"a": [1, {"b": 2, "c": 3}], "d": (4,)}
-    assert _part(value) == param_digest(value)  # keys stored before the fix still hit
-
-
-def test_an_ordered_dict_keeps_its_order():  # part of its value, as in the fingerprint
-    assert _part(OrderedDict(x=1, y=2)) != _part(OrderedDict(y=2, x=1))
-
-
-SCRIPT = """
-from crystallize import pipeline_step
-from crystallize.step_cache import StepCacheKey
-
-@pipeline_step(cacheable=True)
-def pick(data, ctx, *, mapping=None):
-    return data
-
-print(StepCacheKey(pick(mapping=dict.fromkeys({"w", "x", "y", "z", "v", "u"}))).base["param.mapping"])
-"""
-
-
-def test_a_dict_built_from_a_set_has_the_same_key_under_every_hash_seed():
-    outputs = set()
-    for seed in ("1", "2", "3", "4"):
-        done = subprocess.run(
-            [sys.executable, "-c", SCRIPT],
-            env={**os.environ, "PYTHONHASHSEED": seed},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        outputs.add(done.stdout)
-    assert len(outputs) == 1
+from crystallize import Experiment, Pipeline, SeedPlugin, data_source, pipeline_step
 
 
 @data_source
-def numbers(ctx):
-    return [1, 2, 3]
+def zero(ctx):
+    return 0
 
 
-def test_the_step_is_served_from_the_cache_with_the_dict_in_another_order(tmp_path):
-    def run(mapping):
-        experiment = Experiment(
-            datasource=numbers(),
-            pipeline=Pipeline([pick(mapping=mapping)]),
-            plugins=[SeedPlugin(seed=1), ArtifactPlugin(root_dir=str(tmp_path / "data"))],
-            name="dict_order",
-        )
-        result = experiment.run(strategy="rerun")
-        assert not result.errors, result.errors
-        return result.provenance["baseline"][0]["steps"][-1]
+@pipeline_step(cacheable=True)
+def columns(data, *, spec: dict):
+    return list(spec)  # the column order of a table the step would write
 
-    assert not run({"a": 1, "b": 2})["cache_hit"]
-    assert run({"b": 2, "a": 1})["cache_hit"]
+
+@pipeline_step()
+def first_column(data):
+    return data, {"first_is_a": float(data[0] == "a")}
+
+
+def _run(spec: dict):
+    experiment = Experiment(
+        datasource=zero(),
+        pipeline=Pipeline([columns(spec=spec), first_column()]),
+        name="columns",
+        plugins=[SeedPlugin(seed=0)],
+    )
+    result = experiment.run(strategy="rerun")
+    return result.metrics.baseline.metrics["first_is_a"], result.full_records()[0].steps[0].cache_hit
+
+
+def test_a_dict_in_another_order_is_a_miss_not_the_other_orders_output():
+    assert _run({"b": 1, "a": 2}) == ([0.0], False)
+    assert _run({"a": 2, "b": 1}) == ([1.0], False)
+
+
+def test_the_same_order_hits():
+    _run({"b": 1, "a": 2})
+    assert _run({"b": 1, "a": 2}) == ([0.0], True)

@@ -1,8 +1,7 @@
 """Caching one step's output inside a replicate (used by the replicate runner).
 
 A cacheable step's key is made of its name, a hash of its source code, each fixed
-parameter (``param.<name>``, the order of its dicts left out as in the run
-fingerprint), each context value it reads — by injection or directly
+parameter (``param.<name>``), each context value it reads — by injection or directly
 with ``ctx[...]``, ``ctx.get``, ``in``, ``ctx.add`` or ``ctx.metrics`` (``ctx.<key>``) —
 each artifact an earlier step wrote that it reads (``artifact.<name>``: the file's
 content digest), the content hash of its input (``input``) with, for an input holding
@@ -38,7 +37,6 @@ closest earlier entry of the same step.
 from __future__ import annotations
 
 import logging
-import operator
 import random
 import sys
 from typing import TYPE_CHECKING, Any
@@ -86,7 +84,7 @@ class StepCacheKey:
         #: A parameter that cannot be hashed faithfully: the step is then never cached.
         self._unhashable: str | None = None
         for key, value in step.params.items():
-            digest = param_digest(_in_key_order(value))
+            digest = param_digest(value)
             if digest is None and self._unhashable is None:
                 self._unhashable = f"parameter '{key}'"
             self.base[f"param.{key}"] = digest
@@ -299,56 +297,6 @@ class CacheLookup:
             self.miss_reason = f"{self.miss_reason}; output not cached: {exc}"
         except StoreError as exc:
             logger.warning("Could not write the cache entry of step '%s': %s", self.parts["step"], exc)
-
-
-def _in_key_order(value: Any) -> Any:
-    """``value`` with every dict in it (an exact ``dict`` inside exact dicts, lists and
-    tuples) in the order of its keys, so a parameter's digest does not depend on the
-    order a dict was built in: the run fingerprint leaves that order out, and a dict built
-    from a set (``dict.fromkeys({...})``) has another order under every ``PYTHONHASHSEED``,
-    so the step cache missed in every new process. Strings, integers and bytes keys are in
-    their sorted order, other keys in the order of their digests. ``value`` itself when no
-    dict in it is out of that order (its digest is then the same as before); objects,
-    sets (digested by their members anyway) and dict subclasses (an ``OrderedDict``, whose
-    order is part of its value) are left as they are."""
-    return _ordered(value, {})
-
-
-_CONTAINERS = frozenset({dict, list, tuple})
-
-
-def _ordered(value: Any, done: dict[int, Any]) -> Any:
-    kind = type(value)
-    if kind not in _CONTAINERS:
-        return value
-    if id(value) in done:  # shared (kept shared) or being ordered (a cycle: left as is)
-        return done[id(value)]
-    done[id(value)] = value
-    containers = _CONTAINERS
-    if kind is dict:
-        keys = list(value)
-        ordered = _sorted_keys(keys)
-        values = [value[key] for key in ordered]
-        items = [_ordered(item, done) if type(item) in containers else item for item in values]
-        same = ordered == keys and all(map(operator.is_, items, values))
-        result: Any = value if same else dict(zip(ordered, items, strict=True))
-    else:
-        items = [_ordered(item, done) if type(item) in containers else item for item in value]
-        result = value if all(map(operator.is_, items, value)) else kind(items)
-    done[id(value)] = result
-    return result
-
-
-def _sorted_keys(keys: list[Any]) -> list[Any]:
-    """``keys`` in an order that is the same in every process (unchanged when their
-    digests cannot be taken: such a dict is not cached anyway)."""
-    kinds = {type(key) for key in keys}
-    if len(kinds) == 1 and kinds <= {str, int, bytes}:
-        return sorted(keys)
-    digests = [param_digest(key) for key in keys]
-    if None in digests:
-        return keys
-    return [key for _, key in sorted(zip(digests, keys, strict=True), key=lambda pair: pair[0])]
 
 
 def _part_name(key: str) -> str:

@@ -23,7 +23,7 @@ NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 SKELETON_CONFIG = """\
 # {name}: a minimal experiment. Run it with:  crystallize run {name}
 # The format is described in docs/config.md.
-name: {name}
+{name_field}
 description: A starting point; replace the datasource and the steps with your own.
 replicates: 3
 
@@ -66,7 +66,7 @@ EXAMPLE_CONFIG = """\
 # {name}: does a bigger sample estimate the mean of a population more accurately?
 # Each replicate draws a fresh population sample; the baseline estimates the mean from
 # 10 values, the treatments from 50 and 200. Run it with:  crystallize run {name}
-name: {name}
+{name_field}
 description: Estimation error of the sample mean for sample sizes 10 (baseline), 50 and 200.
 replicates: 12
 
@@ -149,6 +149,7 @@ def scaffold(name: str, example: bool = False, parent: str | Path | None = None,
             there (it exists, lies under a file, no permission, ...). Nothing is written.
     """
     from crystallize.cli.paths import check_new_folder, user_path, write_folder
+    from crystallize.config.yaml_io import dump_config_text
 
     if not NAME_PATTERN.fullmatch(name):
         raise UserError(
@@ -165,7 +166,10 @@ def scaffold(name: str, example: bool = False, parent: str | Path | None = None,
         if example
         else {"config.yaml": SKELETON_CONFIG, "datasources.py": SKELETON_DATASOURCES, "steps.py": SKELETON_STEPS}
     )
-    write_folder(folder, {file_name: template.format(name=name) for file_name, template in files.items()})
+    # The name as config.yaml reads it back: '1e3', '010' or 'true' unquoted would be a number or a boolean.
+    name_field = dump_config_text({"name": name}).rstrip("\n")
+    texts = {file_name: template.format(name=name, name_field=name_field) for file_name, template in files.items()}
+    write_folder(folder, texts)
     return folder
 
 

@@ -30,7 +30,7 @@ from pydantic_core import PydanticCustomError
 
 from crystallize.condition_names import padded, padded_problem, treatment_name_problems
 from crystallize.config.errors import did_you_mean, path_problem, quoted_path
-from crystallize.config.yaml_io import FieldPath
+from crystallize.config.yaml_io import FieldPath, dump_config_text
 from crystallize.experiment_checks import MAX_REPLICATES
 from crystallize.plugins.execution import STRATEGY_NAMES
 from crystallize.store.artifacts import validate_artifact_name
@@ -158,12 +158,11 @@ def _datasource_mapping(value: Any) -> Any:
 
 def aliased_source_hint(alias: Any, params: Any) -> str:
     """How to give the source aliased ``alias`` the parameters ``params``, for error messages."""
-    import yaml  # only when there is an error to explain
-
-    source = yaml.safe_dump({alias: params}, default_flow_style=True, sort_keys=False).strip()
+    # Written as config.yaml reads it back ('1e3' quoted); the outer braces dropped.
+    entry = dump_config_text({alias: {alias: params}}, default_flow_style=True).strip()[1:-1]
     return (
         "a source with arguments is written alias: {factory: {param: value}}; "
-        f"if '{alias}' is the factory in datasources.py, write {alias}: {source}"
+        f"if '{alias}' is the factory in datasources.py, write {entry}"
     )
 
 

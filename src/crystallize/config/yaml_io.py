@@ -106,6 +106,34 @@ def load_config_text(text: str) -> Any:
     return yaml.load(text, Loader=ConfigLoader)  # noqa: S506 - a SafeLoader subclass
 
 
+class ConfigDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, writing text that :class:`ConfigLoader` reads back as the same data.
+
+    It quotes a string exactly when :class:`ConfigLoader` would read it unquoted as
+    something else (``'1e3'``, ``'010'``, ``'true'``, ``'null'``, ``'2020-01-01'``);
+    ``yes`` and ``off`` stay plain, being strings by YAML 1.2 rules. Use it through
+    :func:`dump_config_text`.
+    """
+
+    # The dumper quotes a string when its resolvers would read the plain text as another
+    # type: give it the loader's (YAML 1.2) resolvers instead of SafeDumper's (YAML 1.1).
+    yaml_implicit_resolvers = {first: list(rules) for first, rules in ConfigLoader.yaml_implicit_resolvers.items()}
+
+
+def dump_config_text(data: Any, **options: Any) -> str:
+    """YAML text of the plain data ``data`` that :func:`load_config_text` reads back as
+    equal data (strings such as ``'1e3'`` quoted); for text written for config.yaml.
+
+    Args:
+        data: plain data (mappings, lists, strings, numbers, booleans, None, dates).
+        **options: passed to :func:`yaml.dump` (``default_flow_style``, ``width``...);
+            keys keep their order unless ``sort_keys=True``.
+    """
+    options.setdefault("sort_keys", False)
+    options.setdefault("allow_unicode", True)
+    return yaml.dump(data, Dumper=ConfigDumper, **options)
+
+
 #: A field path inside a document: mapping keys and list indexes. A key is as loading
 #: reads it: mostly a string, but ``1:`` is the int 1 (and ``2020-01-01:`` a date).
 FieldPath = tuple[str | int, ...]
@@ -386,4 +414,4 @@ def _error(path: Path, message: str) -> ConfigValidationError:
     return ConfigValidationError([Problem(path, "", message)])
 
 
-__all__ = ["ConfigLoader", "FieldPath", "YamlDocument", "load_config_text", "load_yaml", "parse_yaml"]
+__all__ = ["ConfigDumper", "ConfigLoader", "FieldPath", "YamlDocument", "dump_config_text", "load_config_text", "load_yaml", "parse_yaml"]

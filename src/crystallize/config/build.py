@@ -32,10 +32,11 @@ from crystallize.config.schema import (
     PluginsSpec,
     aliased_source_hint,
 )
-from crystallize.config.upstream import CombinedSource, UpstreamOutput
+from crystallize.config.upstream import CombinedSource, UpstreamOutput, expanded_root
 from crystallize.config.validate import format_path
 from crystallize.config.yaml_io import FieldPath, YamlDocument
 from crystallize.datasource import DataSource
+from crystallize.exceptions import StoreError
 from crystallize.experiment import Experiment
 from crystallize.hypothesis import Hypothesis
 from crystallize.pipeline_step import PipelineStep, callable_signature, takes_context
@@ -232,9 +233,18 @@ class Builder:
         if root is None:
             self.problem(("plugins", "artifacts", "root_dir"), f"reading '{name}#{output}' needs an artifacts root_dir, but it is null")
             return None
+        try:
+            reading = expanded_root(root)  # ~ expanded, as ArtifactPlugin has the upstream's
+        except StoreError:
+            self.problem(
+                ("plugins", "artifacts", "root_dir"),
+                f"{root!r}: its leading '~' names no home directory (no such user, or no home "
+                "directory known); give the directory in full",
+            )
+            return None
         theirs = upstream.get_plugin(ArtifactPlugin)
         their_root = theirs.root_dir if theirs is not None else None
-        if their_root is None or os.path.abspath(their_root) != os.path.abspath(root):
+        if their_root is None or os.path.abspath(their_root) != os.path.abspath(reading):
             self.problem(
                 path,
                 f"experiment '{name}' writes its artifacts under root_dir {their_root!r}, but this "

@@ -67,6 +67,20 @@ class MissingUpstreamArtifactError(ConfigError):
 DEFAULT_ROOT = "data"
 
 
+def expanded_root(root: str | os.PathLike[str]) -> str:
+    """``root`` as the run store takes it: a leading ``~``/``~user`` expanded to that home
+    directory (as :class:`~crystallize.plugins.ArtifactPlugin` does); any other root
+    unchanged (a relative root stays relative to the working directory).
+
+    Raises:
+        StoreError: it starts with a ``~`` that names no home directory (an unknown user).
+    """
+    from crystallize.store.opening import data_directory
+
+    text = os.fspath(root)
+    return os.fspath(data_directory(text)) if text.startswith("~") else text
+
+
 #: The producer experiment each :class:`UpstreamOutput` follows (see
 #: :meth:`UpstreamOutput.follow`). Kept off the instances: their attributes count in the
 #: reading experiment's fingerprint, and they travel to workers.
@@ -99,7 +113,8 @@ class UpstreamOutput(DataSource):
         root_dir: the artifact root the upstream experiment writes under; by default the
             ``root_dir`` of the reading experiment's ArtifactPlugin (``data`` without one).
             When given, it must be that root too: the upstream's runs are looked up in the
-            reading experiment's store.
+            reading experiment's store. A leading ``~`` is the home directory, as for
+            ArtifactPlugin; :attr:`root_dir` keeps it as given.
         upstream_fingerprint: the upstream experiment's spec fingerprint, when known, so
             a changed upstream also changes this experiment's fingerprint (and a resumed
             run recomputes); an ExperimentGraph fills it in.
@@ -131,6 +146,8 @@ class UpstreamOutput(DataSource):
         self.file_name_given = bool(file_name)
         self.loader = loader
         self.root_dir = None if root_dir is None else os.fspath(root_dir)
+        if self.root_dir is not None:
+            _check_home(self.root_dir)
         self.params = {
             "experiment": experiment,
             "output": output,
@@ -190,15 +207,16 @@ class UpstreamOutput(DataSource):
     def root_for(self, reader_root: str | os.PathLike[str] | None) -> str:
         """The artifact root this output is read under by an experiment whose
         ArtifactPlugin has ``root_dir=reader_root``: its own ``root_dir``, else
-        ``reader_root``, else ``data``.
+        ``reader_root``, else ``data``; a leading ``~`` expanded (see :func:`expanded_root`).
 
         Raises:
             ConfigError: ``root_dir`` was given and is not ``reader_root`` (the upstream's
                 runs are looked up in the reading experiment's store).
         """
         if self.root_dir is None:
-            return os.fspath(reader_root) if reader_root is not None else DEFAULT_ROOT
-        if reader_root is not None and os.path.abspath(self.root_dir) != os.path.abspath(reader_root):
+            return expanded_root(reader_root) if reader_root is not None else DEFAULT_ROOT
+        own = expanded_root(self.root_dir)
+        if reader_root is not None and os.path.abspath(own) != os.path.abspath(expanded_root(reader_root)):
             raise ConfigError(
                 f"Datasource '{self.name}' reads artifacts under root_dir {self.root_dir!r}, but the "
                 f"experiment reading it keeps its runs under {os.fspath(reader_root)!r}. Leave "
@@ -206,7 +224,7 @@ class UpstreamOutput(DataSource):
                 f"root) and give '{self.experiment}' and the reading experiment the same "
                 "ArtifactPlugin root_dir."
             )
-        return self.root_dir
+        return own
 
     def pin(
         self,
@@ -405,6 +423,20 @@ class UpstreamOutput(DataSource):
         return f"UpstreamOutput({self.name!r}, file_name={self.file_name!r}, root_dir={self.root_dir!r})"
 
 
+def _check_home(root_dir: str) -> None:
+    """Raise ValueError when ``root_dir`` starts with a ``~`` naming no home directory."""
+    from crystallize.exceptions import StoreError
+
+    try:
+        expanded_root(root_dir)
+    except StoreError:
+        raise ValueError(
+            f"UpstreamOutput root_dir is {root_dir!r}, whose leading '~' names no home directory "
+            "(no such user, or no home directory known); give the directory in full, or "
+            "start it with './' for a directory of that name in the working directory."
+        ) from None
+
+
 def _writer_of(runs: Sequence[RunInfo], version: int | None) -> RunInfo | None:
     """The newest of ``runs`` (newest first) that wrote ``v<version>``, or ``None``."""
     if version is None:
@@ -542,6 +574,7 @@ __all__ = [
     "MissingUpstreamArtifactError",
     "UpstreamOutput",
     "describe_read",
+    "expanded_root",
     "experiment_upstreams",
     "upstream_refs",
 ]

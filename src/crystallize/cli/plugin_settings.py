@@ -106,9 +106,7 @@ def _seed_plugin(experiment: Experiment, values: dict[str, Any]) -> BasePlugin:
     seed = values.get("seed", current.seed if current else None)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise UserError(f"seed must be a non-negative whole number or null, got {seed!r}.")
-    auto_seed = values.get("auto_seed", current.auto_seed if current else True)
-    if not isinstance(auto_seed, bool):
-        raise UserError(f"auto_seed must be true or false, got {auto_seed!r}.")
+    auto_seed = _true_or_false("auto_seed", values.get("auto_seed", current.auto_seed if current else True))
     return SeedPlugin(seed=seed, auto_seed=auto_seed, seed_fn=current.seed_fn if current else None)
 
 
@@ -126,16 +124,24 @@ def _artifact_plugin(experiment: Experiment, values: dict[str, Any]) -> BasePlug
         problem = root_dir_problem(root)
         if problem is not None:  # it would fail only once the run is stored
             raise UserError(f"plugins.artifacts.root_dir: {problem}.")
-    if not isinstance(versioned, bool):
-        raise UserError(f"plugins.artifacts.versioned must be true or false, got {versioned!r}.")
+    _true_or_false("plugins.artifacts.versioned", versioned)
     return ArtifactPlugin(root_dir=root, versioned=versioned)  # type: ignore[arg-type]
+
+
+def _true_or_false(name: str, value: Any) -> bool:
+    """``value``, refused unless it is a boolean (``--set ...=yes`` reads the string 'yes')."""
+    if not isinstance(value, bool):
+        from crystallize.config.schema import yaml11_boolean_hint
+
+        raise UserError(f"{name} must be true or false, got {value!r}{yaml11_boolean_hint(value)}.")
+    return value
 
 
 def _logging_plugin(experiment: Experiment, values: dict[str, Any]) -> BasePlugin:
     from crystallize.plugins import LoggingPlugin
 
     current = experiment.get_plugin(LoggingPlugin)
-    verbose = values.get("verbose", current.verbose if current else False)
+    verbose = _true_or_false("plugins.logging.verbose", values.get("verbose", current.verbose if current else False))
     if "log_level" in values:
         level = {"log_level": values["log_level"]}
     elif current is not None and current._asked:  # the plugin keeps no public record of it

@@ -440,6 +440,18 @@ class ExecutionSpec(_Model):
         return value
 
 
+#: Words YAML 1.1 read as booleans; YAML 1.2 (config.yaml, ``--set``) reads them as strings.
+YAML11_BOOLEANS = frozenset({"y", "n", "yes", "no", "on", "off"})
+
+
+def yaml11_boolean_hint(value: Any) -> str:
+    """`` (YAML 1.2 reads yes/no/on/off as strings: write true or false)`` when ``value``
+    is such a word given where true or false is expected, else ``""``."""
+    if isinstance(value, str) and value.lower() in YAML11_BOOLEANS:
+        return " (YAML 1.2 reads yes/no/on/off as strings: write true or false)"
+    return ""
+
+
 class ArtifactsSpec(_Model):
     """``plugins.artifacts:`` arguments of :class:`~crystallize.plugins.artifacts.ArtifactPlugin`."""
 

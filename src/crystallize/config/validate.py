@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ValidationError
 
 from crystallize.config.errors import ConfigValidationError, Problem, did_you_mean
-from crystallize.config.schema import ExperimentConfig, PostProblems, describe
+from crystallize.config.schema import ExperimentConfig, PostProblems, describe, yaml11_boolean_hint
 from crystallize.config.yaml_io import FieldPath, YamlDocument
 
 _EXPECTED = {
@@ -25,10 +25,6 @@ _EXPECTED = {
     "string_type": "a string", "dict_type": "a mapping (key: value)", "list_type": "a list",
     "model_type": "a mapping (key: value)", "model_attributes_type": "a mapping (key: value)",
 }
-
-#: Words YAML 1.1 read as booleans; YAML 1.2 (what config.yaml follows) reads them as strings.
-_YAML11_BOOLEANS = {"y", "n", "yes", "no", "on", "off"}
-
 
 def validate_document(doc: YamlDocument) -> ExperimentConfig:
     """Check the structure of a parsed ``config.yaml``.
@@ -91,8 +87,8 @@ def _problem(doc: YamlDocument, error: Any) -> Problem:
         message = "this field is required"
     elif kind in _EXPECTED:
         message = f"expected {_EXPECTED[kind]}, got {describe(value)}"
-        if kind == "bool_type" and isinstance(value, str) and value.lower() in _YAML11_BOOLEANS:
-            message += " (YAML 1.2 reads yes/no/on/off as strings: write true or false)"
+        if kind == "bool_type":
+            message += yaml11_boolean_hint(value)
     elif kind == "literal_error":
         expected = ctx.get("expected", "")
         hint = did_you_mean(value, _literal_options(expected)) if isinstance(value, str) else ""

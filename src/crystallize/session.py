@@ -96,6 +96,8 @@ class RunSession:
         self._recovered: list[ReplicateRecord] = []
         #: The stored records of the run a resume continues (see :meth:`_resumable`).
         self._previous_records: list[ReplicateRecord] = []
+        #: The later run in the resumed run's version that :meth:`_resumable` accepted.
+        self._known_later_run: str | None = None
         self._upstream = _upstream_sources(experiment)
         self.upstream: list[dict[str, Any]] = []
         self._upstream_counts: dict[str, int | None] = {}
@@ -163,12 +165,13 @@ class RunSession:
         self._span_start = time.monotonic()
         if previous is not None:
             self._refuse_if_live(previous)
-            self._active_before = previous.active_seconds_so_far
             version = resumed_version(previous, root, experiment.name, versioned)
-            self.run = self.store.reopen_run(
-                previous.run_id, replicates=experiment.replicates, artifact_version=version
-            )
-            _DRIVING.add(self.run.run_id)
+            self.run = self._reopen(previous, version)
+            if self.run is None:  # a later run took its version meanwhile: start a new run
+                previous, self._previous_records = None, []
+        if previous is not None:
+            assert self.run is not None
+            self._active_before = previous.active_seconds_so_far
             names = set(conditions)
             self.loaded = [
                 r.without_steps() if self._light else r
@@ -217,6 +220,50 @@ class RunSession:
         if any(getattr(step, "cacheable", False) for step in steps):
             self.cache = StepCache(shipped_root)
         self._writer = RecordWriter(self.store, self.run.run_id)
+
+    def _reopen(self, previous: RunInfo, version: int) -> RunInfo | None:
+        """Reopen ``previous`` to resume it into ``v<version>``, or ``None`` (logged) when
+        a run of the same name created after it took over that version since
+        :meth:`_resumable` looked (a later run it found and accepted there is no reason).
+
+        The store decides that in the transaction that reopens the run, and a new run of
+        an unversioned experiment decides to take ``v0`` only after its run row exists
+        (:meth:`_take_v0`, which leaves ``v0`` to a run found ``running`` there): of a
+        resume and a new run starting at once, whichever commits first keeps the
+        directory, and the other one adapts.
+        """
+        from crystallize.store.run_rows import RunReplacedError
+
+        assert self.store is not None
+        # Counted as driven here before the reopen commits, so a new run of this process
+        # starting in another thread finds it live from the moment it is running again.
+        fresh = previous.run_id not in _DRIVING
+        _DRIVING.add(previous.run_id)
+        try:
+            return self.store.reopen_run(
+                previous.run_id,
+                replicates=self.experiment.replicates,
+                artifact_version=version,
+                unless_replaced=True,
+                known_later_run=self._known_later_run,
+            )
+        except RunReplacedError as exc:
+            if fresh:
+                _DRIVING.discard(previous.run_id)
+            self._log_replaced(previous, exc.later_run)
+            return None
+        except BaseException:
+            if fresh:
+                _DRIVING.discard(previous.run_id)
+            raise
+
+    def _log_replaced(self, previous: RunInfo, later_run: str) -> None:
+        """Log that ``previous`` is not resumed because ``later_run`` took over its version."""
+        logger.warning(
+            "Not resuming run %s of '%s': a later run (%s) has replaced its artifacts in v%s "
+            "since; starting a new run (ArtifactPlugin(versioned=True) keeps each run's files).",
+            previous.run_id, self.experiment.name, later_run, previous.artifact_version or 0,
+        )
 
     def _take_v0(self, root: Any) -> int:
         """The version the new run of an unversioned experiment writes to: ``v0``, emptied,
@@ -364,12 +411,10 @@ class RunSession:
         if replaced_by is not None and files_to_mix(records, self._root, name, previous):
             # A later run of this name (an unversioned one) emptied the directory and wrote
             # its own files there: resuming would mix two runs' artifacts in one directory.
-            logger.warning(
-                "Not resuming run %s of '%s': a later run (%s) has replaced its artifacts in v%s "
-                "since; starting a new run (ArtifactPlugin(versioned=True) keeps each run's files).",
-                previous.run_id, name, replaced_by.run_id, previous.artifact_version or 0,
-            )
+            self._log_replaced(previous, replaced_by.run_id)
             return None
+        # Accepted (no file can mix): reopening checks again that no other run took over.
+        self._known_later_run = replaced_by.run_id if replaced_by is not None else None
         upstream_changed = self._upstream_changed(previous) if previous is not None else None
         if upstream_changed is None and previous is not None:
             upstream_changed = artifacts_changed(records, self._root, name, previous)

@@ -96,6 +96,25 @@ def run_info(row: Sequence[Any], lenient: bool = False) -> RunInfo:
     )
 
 
+class RunReplacedError(StoreError):
+    """A run is not reopened: a later run of the same experiment took over its artifact
+    version (see :meth:`RunRows.reopen_run`).
+
+    Attributes:
+        run_id: the run that was to be reopened (left as it was).
+        experiment: its experiment.
+        later_run: the id of the newest later run using its artifact version.
+        version: that version (the ``N`` of ``v<N>``).
+    """
+
+    def __init__(self, run_id: str, experiment: str, later_run: str, version: int) -> None:
+        self.run_id, self.experiment, self.later_run, self.version = run_id, experiment, later_run, version
+        super().__init__(
+            f"Run {run_id} of '{experiment}' was not reopened: a later run ({later_run}) "
+            f"has taken over its artifacts in v{version} since."
+        )
+
+
 class RunRows:
     """The ``runs`` table's half of :class:`~crystallize.store.sqlite.SQLiteRunStore`
     (which provides ``transaction``, ``_error`` and ``stale_after``): creating, finishing,
@@ -219,7 +238,13 @@ class RunRows:
                 raise RunNotFoundError(run_id, str(self.path))
 
     def reopen_run(
-        self, run_id: str, replicates: int | None = None, *, artifact_version: int | None = None
+        self,
+        run_id: str,
+        replicates: int | None = None,
+        *,
+        artifact_version: int | None = None,
+        unless_replaced: bool = False,
+        known_later_run: str | None = None,
     ) -> RunInfo:
         """Make this process the run's driver again (status ``running``); see
         :meth:`RunStore.reopen_run`.
@@ -228,22 +253,42 @@ class RunRows:
         the same run at once, one gets it and the other :class:`RunInProgressError`.
         The time since the run stopped (its ``ended_at``, or the last heartbeat of a
         driver found dead) is added to its ``paused_seconds``.
+
+        With ``unless_replaced``, the same transaction also refuses (raises
+        :class:`RunReplacedError`, the run left as it was) when a run of the same
+        experiment created after it uses its artifact version (``None`` counts as ``v0``,
+        as in :func:`~crystallize.resume_choice.later_run_in_same_version`) and the
+        newest such run is not ``known_later_run`` (the one the caller already found, and
+        accepted, before). A new run of an unversioned experiment creates its run row
+        before it decides whether to take ``v0`` (it leaves ``v0`` to a run found
+        ``running`` there), so of a resume and a new run starting at once, whichever
+        commits first keeps the directory and the other one adapts.
         """
         from crystallize.store.base import RunInProgressError
 
         now = time.time()
         with self.transaction(write=True) as conn:
             row = conn.execute(
-                "SELECT status, pid, hostname, heartbeat_at FROM runs WHERE run_id = ?", (run_id,)
+                "SELECT status, pid, hostname, heartbeat_at, experiment, artifact_version, rowid "
+                "FROM runs WHERE run_id = ?",
+                (run_id,),
             ).fetchone()
             if row is None:
                 raise RunNotFoundError(run_id, str(self.path))
-            status, pid, host, beat = row
+            status, pid, host, beat, experiment, version, rowid = row
             ours = pid == os.getpid() and host == _hostname()
             busy = (
                 status == "running" and not ours
                 and stale_reason(pid, host, beat, now, self.stale_after) is None
             )
+            if not busy and unless_replaced:
+                later = conn.execute(
+                    "SELECT run_id FROM runs WHERE experiment = ? AND rowid > ? "
+                    "AND COALESCE(artifact_version, 0) = ? ORDER BY rowid DESC LIMIT 1",
+                    (experiment, rowid, version or 0),
+                ).fetchone()
+                if later is not None and later[0] != known_later_run:
+                    raise RunReplacedError(run_id, experiment, later[0], version or 0)
             if not busy:
                 conn.execute(
                     f"UPDATE runs SET {_ADD_PAUSE}, status = 'running', heartbeat_at = ?, ended_at = NULL, "
@@ -409,4 +454,4 @@ class RunRows:
         return marked
 
 
-__all__ = ["RUN_COLUMNS", "RunRows", "run_info"]
+__all__ = ["RUN_COLUMNS", "RunReplacedError", "RunRows", "run_info"]

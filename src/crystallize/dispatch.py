@@ -11,6 +11,7 @@ from crystallize.exceptions import ContextMutationError
 from crystallize.plugins.hookspec import overrides
 from crystallize.record import ReplicateRecord
 from crystallize.utils.context import ContextMetrics, FrozenContext
+from crystallize.utils.user_exceptions import add_note_safely
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -137,9 +138,10 @@ class RecordDispatcher:
 
 def _note_hook(exc: BaseException, hook: Any, where: str) -> None:
     """Note on ``exc`` which driver hook raised it, for which record, and what happens."""
-    exc.add_note(
+    add_note_safely(
+        exc,
         f"Raised by the plugin hook {hook_name(hook)} for {where}; the run stops "
-        "(replicates already finished are kept in the store)."
+        "(replicates already finished are kept in the store).",
     )
 
 

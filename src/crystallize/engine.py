@@ -49,6 +49,7 @@ from crystallize.session import RunSession, upstreams_pinned
 from crystallize.treatment import BASELINE, Treatment
 from crystallize.utils.callers import user_stacklevel
 from crystallize.utils.gc_pacing import paced_gc
+from crystallize.utils.user_exceptions import LetThrough, add_note_safely, contextmanager
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment, TreatmentLike
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
 STRATEGIES = ("rerun", "resume")
 
 
-@contextlib.contextmanager
+@contextmanager
 def run_overrides(experiment: Experiment, **values: Any) -> Iterator[None]:
     """Temporarily replace experiment attributes for one run (``None`` keeps the original)."""
     saved = {key: getattr(experiment, key) for key, value in values.items() if value is not None}
@@ -73,7 +74,7 @@ _RUNNING: weakref.WeakSet[Experiment] = weakref.WeakSet()
 _RUNNING_LOCK = threading.Lock()
 
 
-@contextlib.contextmanager
+@contextmanager
 def _running(experiment: Experiment) -> Iterator[None]:
     """Mark ``experiment`` as running for the duration; refuse a second concurrent run
     (its per-run overrides and plugin state live on the one object)."""
@@ -274,11 +275,12 @@ def iter_run(
         raise ExperimentValidationError(f"strategy must be 'rerun' or 'resume', got {strategy!r}")
     run_treatments = _chosen_treatments(treatments, experiment.treatments) if treatments is not None else None
     run_hypotheses = list(hypotheses) if hypotheses is not None else None
-    with _running(experiment), paced_gc(), run_overrides(
+    # A user's exception leaves through these (LetThrough: even one refusing __traceback__).
+    with _running(experiment), LetThrough(paced_gc()), run_overrides(
         experiment, treatments=run_treatments, hypotheses=run_hypotheses, replicates=replicates
     ), contextlib.ExitStack() as at_end:
         experiment.validate()
-        sharing = at_end.enter_context(drawing_rngs(experiment))  # before anything draws
+        sharing = at_end.enter_context(LetThrough(drawing_rngs(experiment)))  # before anything draws
         conditions = [baseline_condition()] + [(t.name, t) for t in experiment.treatments]
         names = [name for name, _ in conditions]
         session = _open_session(experiment, strategy, names)
@@ -537,7 +539,7 @@ def _run_failed(record: ReplicateRecord, result: Result, runner: ReplicateRunner
     if cause is not None:
         error.__cause__ = cause
     elif record.error is not None and record.error.traceback:
-        error.add_note(f"The replicate's traceback (it ran in a worker process):\n{record.error.traceback.rstrip()}")
+        add_note_safely(error, f"The replicate's traceback (it ran in a worker process):\n{record.error.traceback.rstrip()}")
     return error
 
 
@@ -553,7 +555,8 @@ def _note_unverified(exc: BaseException, result: Result) -> None:
         kept = f"the run is stored as completed (run {result.run_id}) without hypothesis verdicts"
     else:
         kept = "nothing was stored (the experiment keeps no run store)"
-    exc.add_note(
+    add_note_safely(
+        exc,
         f"Raised while the hypotheses were verified: every replicate ran and {kept}. "
         "The Result (every record, no verdicts) is attached to this exception as .result."
     )
@@ -593,8 +596,8 @@ def _keep_result(exc: KeyboardInterrupt, result: Result, when: str) -> None:
         if "store_error" not in result.info
         else f"run {result.run_id} could not be stored in full ({result.info['store_error']})"
     )
-    exc.add_note(f"Interrupted {when}: {stored}. The computed Result is attached to this exception as .result.")
-    exc.result = result  # type: ignore[attr-defined]
+    add_note_safely(exc, f"Interrupted {when}: {stored}. The computed Result is attached to this exception as .result.")
+    attach_result(exc, result)
 
 
 def _summary(
@@ -673,7 +676,9 @@ def apply_once(
             call_after_run(experiment, result if outcome.exception is None else ended(result, "failed"))
     if outcome.exception is not None:
         error = outcome.record.error
-        outcome.exception.add_note(f"Raised by experiment.apply() in condition '{error.condition}', step '{error.step}'.")
+        add_note_safely(
+            outcome.exception, f"Raised by experiment.apply() in condition '{error.condition}', step '{error.step}'."
+        )
         raise outcome.exception
     return outcome.data
 

@@ -205,8 +205,11 @@ class Experiment:
                 plugin.init_hook(self)
             except Exception as exc:
                 from crystallize.dispatch import hook_name
+                from crystallize.utils.user_exceptions import add_note_safely
 
-                exc.add_note(f"Raised by the plugin hook {hook_name(plugin.init_hook)} while the experiment was built.")
+                add_note_safely(
+                    exc, f"Raised by the plugin hook {hook_name(plugin.init_hook)} while the experiment was built."
+                )
                 raise
 
     @property

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from crystallize.dispatch import hook_name
 from crystallize.utils.text import exception_summary
+from crystallize.utils.user_exceptions import add_note_safely, contextmanager
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -36,7 +37,7 @@ def run_kind() -> str:
     return _RUN_KIND.get()
 
 
-@contextlib.contextmanager
+@contextmanager
 def running_as(kind: str) -> Iterator[None]:
     """Make :func:`run_kind` return ``kind`` inside the block (in this thread)."""
     token = _RUN_KIND.set(kind)
@@ -67,12 +68,13 @@ def call_after_run(experiment: Experiment, result: Result) -> None:
         return
     (hook, first), *later = failures
     stored = f" and is stored as run {result.run_id}" if result.run_id else ""
-    first.add_note(
+    add_note_safely(
+        first,
         f"Raised by the plugin hook {hook}. The run itself "
-        f"completed{stored}; its Result is attached to this exception as .result."
+        f"completed{stored}; its Result is attached to this exception as .result.",
     )
     for other_hook, other in later:
-        first.add_note(_also_raised(other_hook, other))
+        add_note_safely(first, _also_raised(other_hook, other))
     attach_result(first, result)
     raise first
 
@@ -86,9 +88,10 @@ def start_plugins(experiment: Experiment, plugins: Iterable[Any], make_result: C
             try:
                 plugin.before_run(experiment)
             except Exception as exc:
-                exc.add_note(
+                add_note_safely(
+                    exc,
                     f"Raised by the plugin hook {hook_name(plugin.before_run)}: the run stops "
-                    "before any replicate (nothing was computed)."
+                    "before any replicate (nothing was computed).",
                 )
                 raise
             started.append(plugin)
@@ -109,11 +112,13 @@ def close_plugins(
     try:
         result = make_result()
     except Exception as failure:
-        exc.add_note(f"Plugins' after_run hooks were not called: the Result could not be built ({failure!r}).")
+        add_note_safely(
+            exc, f"Plugins' after_run hooks were not called: the Result could not be built ({failure!r})."
+        )
         return
     plugins = experiment.plugins if plugins is None else plugins
     for hook, failure in _after_run_each(plugins, experiment, result):
-        exc.add_note(_also_raised(hook, failure))
+        add_note_safely(exc, _also_raised(hook, failure))
 
 
 def _after_run_each(plugins: Iterable[Any], experiment: Experiment, result: Result) -> list[tuple[str, Exception]]:
@@ -134,7 +139,7 @@ def _also_raised(hook: str, exc: Exception) -> str:
 
 def attach_result(exc: BaseException, result: Result) -> None:
     """Attach ``result`` to ``exc`` as ``.result`` (when the exception class allows it)."""
-    with contextlib.suppress(AttributeError):  # an exception class with __slots__
+    with contextlib.suppress(Exception):  # __slots__, a frozen dataclass, a __setattr__ of its own
         exc.result = result  # type: ignore[attr-defined]
 
 

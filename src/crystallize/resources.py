@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import threading
@@ -12,6 +11,7 @@ from typing import Any
 
 from crystallize.exceptions import CrystallizeError
 from crystallize.utils.context import FrozenContext
+from crystallize.utils.user_exceptions import add_note_safely, contextmanager
 
 CacheKey = tuple[int, str, str]
 """``(pid, key, token)``: one resource of one process."""
@@ -102,7 +102,7 @@ class ResourceFactory:
                 try:
                     resource = self._create(ctx)
                 except Exception as exc:
-                    exc.add_note(self._failure_note(ctx))
+                    add_note_safely(exc, self._failure_note(ctx))
                     raise
                 made_by = factory_digest(self.fn)
                 with _LOCK:
@@ -113,7 +113,7 @@ class ResourceFactory:
     def _cache_key(self) -> CacheKey:
         return (os.getpid(), self.key, self._token)
 
-    @contextlib.contextmanager
+    @contextmanager
     def _turn(self) -> Iterator[None]:
         """Hold this resource's lock, recorded as being created by this thread."""
         me = threading.get_ident()
@@ -221,7 +221,8 @@ def factory_failure_note(exc: BaseException) -> str:
     raised ``exc`` while building a resource, or ``""`` when no factory did: for a
     failure report, whose step is the one that read the resource. With nested factories,
     the one that raised (the innermost)."""
-    for note in getattr(exc, "__notes__", ()):
+    notes = getattr(exc, "__notes__", None)
+    for note in notes if isinstance(notes, list | tuple) else ():  # a user's own __notes__ may be anything
         if isinstance(note, str) and note.startswith(_NOTE_START):
             return note
     return ""

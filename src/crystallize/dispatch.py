@@ -11,6 +11,7 @@ from crystallize.exceptions import ContextMutationError
 from crystallize.plugins.hookspec import overrides
 from crystallize.record import ReplicateRecord
 from crystallize.utils.context import ContextMetrics, FrozenContext
+from crystallize.utils.text import exception_text
 from crystallize.utils.user_exceptions import add_note_safely
 
 if TYPE_CHECKING:
@@ -75,8 +76,11 @@ class RecordDispatcher:
             try:
                 hook(experiment, record)
             except Exception as exc:
-                _note_hook(exc, hook, f"{record.condition} #{record.replicate}")
-                raise
+                error = hook_failure(exc, hook_name(hook))
+                _note_hook(error, hook, f"{record.condition} #{record.replicate}")
+                if error is exc:
+                    raise
+                raise error from exc
 
     def event(self, event: LiveEvent) -> None:
         """Deliver one live event to every ``on_event`` hook (none once one has raised)."""
@@ -87,8 +91,9 @@ class RecordDispatcher:
             try:
                 hook(self.experiment, ctx, event.event, event.payload)
             except Exception as exc:
-                _note_hook(exc, hook, f"{event.condition} #{event.replicate} (event {event.event!r})")
-                self.failure = exc
+                error = hook_failure(exc, hook_name(hook))
+                _note_hook(error, hook, f"{event.condition} #{event.replicate} (event {event.event!r})")
+                self.failure = error
                 return
 
     def raise_failure(self) -> None:
@@ -145,9 +150,31 @@ def _note_hook(exc: BaseException, hook: Any, where: str) -> None:
     )
 
 
+def hook_failure(exc: Exception, hook: str) -> Exception:
+    """The exception to raise for ``exc``, raised by the plugin hook named ``hook``.
+
+    That is ``exc`` itself, except for a ``StopIteration`` or ``StopAsyncIteration``: it
+    cannot pass through the run loop (a generator, where Python would turn it into a bare
+    ``RuntimeError('generator raised StopIteration')``, PEP 479), so it becomes a
+    ``RuntimeError`` naming the hook, with ``exc`` as its ``__cause__``; the caller adds
+    the hook's note (and ``.result``) to that one, as to any other hook's exception.
+    """
+    if not isinstance(exc, StopIteration | StopAsyncIteration):
+        return exc
+    text = exception_text(exc)
+    raised = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    error = RuntimeError(
+        f"The plugin hook {hook} raised {raised} (a hook must not let a {type(exc).__name__} "
+        "escape: the run loop is a generator, which it would end)"
+    )
+    error.__cause__ = exc  # and __suppress_context__, as ``raise ... from exc`` sets them
+    error.__suppress_context__ = True
+    return error
+
+
 def hook_name(hook: Any) -> str:
     """``Plugin.hook`` for a bound hook method."""
     return f"{type(getattr(hook, '__self__', hook)).__name__}.{getattr(hook, '__name__', 'hook')}"
 
 
-__all__ = ["RecordDispatcher", "hook_name"]
+__all__ = ["RecordDispatcher", "hook_failure", "hook_name"]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
-from crystallize.dispatch import hook_name
+from crystallize.dispatch import hook_failure, hook_name
 from crystallize.utils.text import exception_summary
 from crystallize.utils.user_exceptions import add_note_safely, contextmanager
 
@@ -67,16 +67,17 @@ def call_after_run(experiment: Experiment, result: Result) -> None:
     if not failures:
         return
     (hook, first), *later = failures
+    error = hook_failure(first, hook)
     stored = f" and is stored as run {result.run_id}" if result.run_id else ""
     add_note_safely(
-        first,
+        error,
         f"Raised by the plugin hook {hook}. The run itself "
         f"completed{stored}; its Result is attached to this exception as .result.",
     )
     for other_hook, other in later:
-        add_note_safely(first, _also_raised(other_hook, other))
-    attach_result(first, result)
-    raise first
+        add_note_safely(error, _also_raised(other_hook, other))
+    attach_result(error, result)
+    raise error
 
 
 def start_plugins(experiment: Experiment, plugins: Iterable[Any], make_result: Callable[[], Result]) -> None:
@@ -88,12 +89,15 @@ def start_plugins(experiment: Experiment, plugins: Iterable[Any], make_result: C
             try:
                 plugin.before_run(experiment)
             except Exception as exc:
+                error = hook_failure(exc, hook_name(plugin.before_run))
                 add_note_safely(
-                    exc,
+                    error,
                     f"Raised by the plugin hook {hook_name(plugin.before_run)}: the run stops "
                     "before any replicate (nothing was computed).",
                 )
-                raise
+                if error is exc:
+                    raise
+                raise error from exc
             started.append(plugin)
     except BaseException as exc:
         close_plugins(experiment, exc, make_result, started)

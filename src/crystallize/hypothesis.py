@@ -463,10 +463,10 @@ class Hypothesis:
         """Verify every treatment against ``baseline`` and rank them.
 
         Raises :class:`MissingMetricError` when a metric was recorded by no condition at
-        all; a verifier that raises or returns a numeric ``p_value`` outside [0, 1] (a
-        :class:`VerificationError`), or a metric missing in one treatment, becomes an
-        ``{"error": ...}`` entry for that treatment, and the others are still verified
-        (and corrected together).
+        all; a verifier that raises (``sys.exit()`` too; Ctrl+C is raised) or returns a
+        numeric ``p_value`` outside [0, 1] (a :class:`VerificationError`), or a metric
+        missing in one treatment, becomes an ``{"error": ...}`` entry for that treatment,
+        and the others are still verified (and corrected together).
         """
         recorded = set(baseline).union(*(set(m) for m in treatments.values()))
         for metric in self.metrics:
@@ -481,7 +481,7 @@ class Hypothesis:
                 output = verifier_output(verifier_name, output)
                 check_p_values(output, self.name, verifier_name, tname)
                 results[tname] = output
-            except Exception as exc:  # one bad treatment must not sink the others
+            except (Exception, SystemExit) as exc:  # one bad treatment must not sink the others
                 results[tname] = {"error": exception_summary(exc)}
         if self.correction:
             alpha = getattr(self.verifier, "params", {}).get("alpha", 0.05)
@@ -499,8 +499,8 @@ class Hypothesis:
 
     def _scores(self, results: dict[str, dict[str, Any]]) -> dict[str, float]:
         """The ranker's score of every treatment whose comparison succeeded. A ranker that
-        raises leaves that treatment unscored, with a ``ranking_error`` entry in its output
-        and one warning on the ``crystallize`` logger for the hypothesis."""
+        raises (``sys.exit()`` too) leaves that treatment unscored, with a ``ranking_error``
+        entry in its output and one warning on the ``crystallize`` logger for the hypothesis."""
         scores: dict[str, float] = {}
         failed: list[str] = []
         flat_lookup = False  # a ranker reading result[metric] of a one-metric (flat) output
@@ -509,7 +509,7 @@ class Hypothesis:
                 continue
             try:
                 scores[tname] = float(self.ranker(output))
-            except Exception as exc:
+            except (Exception, SystemExit) as exc:  # sys.exit() too, as in a step: not the run's end
                 output["ranking_error"] = exception_summary(exc)
                 failed.append(f"'{tname}' ({output['ranking_error']})")
                 flat_lookup = flat_lookup or (

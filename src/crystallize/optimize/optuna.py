@@ -16,6 +16,7 @@ from typing import Any
 
 from crystallize.optimize.base import BaseOptimizer, SearchExhausted, range_problem
 from crystallize.utils.optional import require
+from crystallize.utils.user_exceptions import add_note_safely
 
 
 def _distributions(space: Mapping[str, Any]) -> dict[str, Any]:
@@ -203,8 +204,8 @@ class OptunaOptimizer(BaseOptimizer):
                 if conflict is not None:
                     raise ValueError(conflict) from error
                 marked = f"; trial {trial.number} is marked FAIL" if failed else ""
-                error.add_note(
-                    f"(raised while OptunaOptimizer sampled search_space entry {name!r}{marked})"
+                add_note_safely(
+                    error, f"(raised while OptunaOptimizer sampled search_space entry {name!r}{marked})"
                 )
                 raise
         values = dict(trial.params)
@@ -255,9 +256,7 @@ class OptunaOptimizer(BaseOptimizer):
         try:
             self.study.tell(trial, state=TrialState.FAIL)
         except Exception as tell_error:
-            error.add_note(
-                f"OptunaOptimizer could not mark trial {trial.number} FAIL either: {tell_error!r}"
-            )
+            add_note_safely(error, f"OptunaOptimizer could not mark trial {trial.number} FAIL either: {tell_error!r}")
             return False
         return True
 

@@ -61,21 +61,26 @@ def _fresh_refcount() -> int:
 _FRESH_REFS = _fresh_refcount()
 
 
-#: What fails one condition × replicate instead of the run: any exception, and a
-#: ``sys.exit()`` in user code (which would otherwise end the whole run silently).
-#: KeyboardInterrupt still cancels the run.
-_STEP_FAILURES = (Exception, SystemExit)
-
-
 def _is_step_failure(exc: BaseException) -> bool:
-    """Whether ``exc``, raised by a datasource, step or hook, fails its condition ×
-    replicate: one of :data:`_STEP_FAILURES`, or an ``asyncio.CancelledError`` the code
-    raised itself (awaiting a task it cancelled, say). A cancellation of the replicate
-    itself never comes out of that code: :meth:`ReplicateRunner.arun_condition` keeps it."""
-    if isinstance(exc, _STEP_FAILURES):
-        return True
-    asyncio = sys.modules.get("asyncio")  # not imported until some code uses it
-    return asyncio is not None and isinstance(exc, asyncio.CancelledError)
+    """Whether ``exc``, raised by a datasource, step, treatment function or worker hook,
+    fails its condition × replicate rather than the run: any exception but
+    KeyboardInterrupt, which cancels the run. So a ``sys.exit()`` in user code, a
+    ``GeneratorExit`` or another BaseException subclass (gevent's ``GreenletExit``,
+    pytest's ``Failed``) fails one replicate instead of ending the run (silently, or
+    stored as cancelled), and so does an ``asyncio.CancelledError`` the code raised
+    itself (awaiting a task it cancelled, say): a cancellation of the replicate itself
+    never comes out of that code (:func:`cancels_replicate`, :meth:`ReplicateRunner.arun_condition`).
+
+    A GeneratorExit that no call raised, one thrown in at a ``yield`` or ``await`` by
+    ``close()`` (its traceback ends in the frame catching it), is not a failure: the
+    generator or coroutine catching it is being closed and must end.
+    """
+    if isinstance(exc, KeyboardInterrupt):
+        return False
+    if isinstance(exc, GeneratorExit):
+        tb = exc.__traceback__
+        return tb is not None and tb.tb_next is not None  # raised by a call, not by close()
+    return True
 
 
 def cancels_replicate(exc: BaseException) -> bool:

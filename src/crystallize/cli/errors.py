@@ -7,7 +7,9 @@ raise :class:`UserError` or one of Crystallize's own exceptions; both become::
     Error: <message>
 
 on stderr and exit code :data:`EXIT_USER_ERROR`. Anything else is a bug: it is reported
-the same way (exit code 1) with a hint to rerun with ``--debug``.
+the same way (exit code 1) with a hint to rerun with ``--debug``, and so is any other
+BaseException but ``SystemExit`` (a ``GeneratorExit``, gevent's ``GreenletExit``, pytest's
+``Failed`` raised by a plugin hook).
 
 Ctrl+C (and SIGTERM and SIGHUP, which the command treats the same way) stops a command
 with a message saying what state it left things in (:func:`interrupted`), exit code
@@ -152,7 +154,7 @@ def handle_errors(func: F) -> F:
             raise
         except KeyboardInterrupt:
             raise interrupted("Interrupted.") from None
-        except Exception as exc:
+        except BaseException as exc:  # a GeneratorExit or BaseException subclass from user code too
             raise typer.Exit(report(exc)) from None
 
     return wrapper  # type: ignore[return-value]

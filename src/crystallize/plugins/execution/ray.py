@@ -77,7 +77,9 @@ def _run_batch(digest: str, payload: bytes, replicates: Sequence[int], stop_key:
     if runner is None:
         try:
             runner = pickle.loads(payload)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a module calling sys.exit() when imported, too
             raise RayWorkerSetupError(
                 f"A Ray worker could not load the experiment ({exception_summary(exc)}). "
                 "The modules defining your steps and datasources must be importable on every "
@@ -411,6 +413,9 @@ class RayExecution(ExecutionPlugin):
         size = self._batch_size(ray, len(replicates))
         options: dict[str, Any] = {"max_retries": self.max_retries, "retry_exceptions": False}
         options.update(self.resources_per_replicate)
+        warning_env = worker_warning_env(ray)
+        if warning_env is not None:  # merged by Ray with the job's runtime_env
+            options["runtime_env"] = warning_env
         task = ray.remote(_run_batch).options(**options)
         stop_key = uuid.uuid4().hex
         pending = {}
@@ -431,7 +436,8 @@ class RayExecution(ExecutionPlugin):
                         # Our task body raised (step errors are records, never raised).
                         if isinstance(exc.cause, StepInterrupted):
                             raise KeyboardInterrupt from None
-                        raise exc.as_instanceof_cause() from None
+                        raised = task_exception(exc)
+                        raise raised from raised.__cause__  # not from Ray's wrapper
                     except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError) as exc:
                         if len(batch) > 1:  # which replicate killed it? Each runs on its own.
                             for replicate in batch:
@@ -459,6 +465,69 @@ class RayExecution(ExecutionPlugin):
             f"retr{'y' if self.max_retries == 1 else 'ies'} did not succeed ({type(exc).__name__})"
         )
         return [failed(rep, reason, type(exc).__name__) for rep in batch]
+
+
+class RemoteTraceback(Exception):
+    """The traceback, as text, of an exception raised in a Ray worker: the ``__cause__``
+    of that exception once the driver raises it (as ``concurrent.futures`` does for a
+    worker process)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def task_exception(error: Any) -> BaseException:
+    """What the driver raises for a ``RayTaskError``: the exception the task body raised,
+    of its own type and with its own message (as process execution raises a worker's),
+    with the worker's traceback as its ``__cause__`` (:class:`RemoteTraceback`). Not
+    ``error.as_instanceof_cause()``, whose message is Ray's whole traceback (with
+    terminal colour codes) and which makes a ``GeneratorExit`` or another
+    BaseException an ``Exception`` too. Ray's own errors, and a cause Ray could not
+    give back, stay as Ray has them.
+    """
+    import re
+
+    from ray.exceptions import RayError
+
+    cause = getattr(error, "cause", None)
+    if not isinstance(cause, BaseException) or isinstance(cause, RayError):
+        return error.as_instanceof_cause()
+    if cause.__cause__ is None:
+        try:
+            # Ray's text of the worker's traceback (what ray.get raises, an instance of
+            # the cause's class too, keeps only that), less its colour codes.
+            text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+        except Exception:  # noqa: BLE001 - the exception itself matters, not its traceback
+            text = ""
+        if text:
+            cause.__cause__ = RemoteTraceback(text)
+    return cause
+
+
+def worker_warning_env(ray: Any) -> dict[str, Any] | None:
+    """The task ``runtime_env`` giving Ray workers the driver's warning options (``-W``
+    and ``PYTHONWARNINGS``, which Ray does not pass on): ``PYTHONWARNINGS`` made of
+    ``sys.warnoptions``, so ``python -W error`` turns a step's warning into its failure
+    under Ray too, as under serial and process execution. ``None`` when the driver has
+    none, or when the job's runtime_env sets ``PYTHONWARNINGS`` itself (yours wins).
+
+    An option holding a comma, which ``PYTHONWARNINGS`` cannot express, is left out.
+    """
+    options = [option for option in sys.warnoptions if isinstance(option, str) and option and "," not in option]
+    if not options:
+        return None
+    try:
+        job_env = ray.get_runtime_context().runtime_env or {}
+        job_vars = job_env.get("env_vars") or {}
+    except Exception:  # a context Ray cannot describe: set ours
+        job_vars = {}
+    if "PYTHONWARNINGS" in job_vars:
+        return None
+    return {"env_vars": {"PYTHONWARNINGS": ",".join(options)}}
 
 
 def _running_ray() -> Any:
@@ -548,4 +617,7 @@ def _request_stop(stop_key: str) -> None:
         _internal_kv_put(stop_key, b"1", namespace=_STOP_NAMESPACE)
 
 
-__all__ = ["RayExecution", "RayWorkerSetupError", "local_runtime_env", "warn_unavailable_resources"]
+__all__ = [
+    "RayExecution", "RayWorkerSetupError", "RemoteTraceback", "local_runtime_env", "task_exception",
+    "warn_unavailable_resources", "worker_warning_env",
+]

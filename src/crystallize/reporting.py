@@ -8,7 +8,7 @@ from numbers import Integral
 from typing import TYPE_CHECKING, Any
 
 from crystallize.utils.moments import mean_sd
-from crystallize.utils.text import one_line, printable
+from crystallize.utils.text import one_line, printable, surrogates_escaped
 
 if TYPE_CHECKING:
     from crystallize.hypothesis import HypothesisResult
@@ -294,11 +294,11 @@ def _comparison_notes(hyp: HypothesisResult) -> list[str]:
     lines: list[str] = []
     for treatment, output in hyp.results.items():
         if "error" in output:
-            lines.append(f"  ! {one_line(treatment)}: error: {printable(output['error'])}")
+            lines.append(f"  ! {one_line(treatment)}: error: {_message(output['error'])}")
             continue
         for metric, entry in metric_entries(hyp, output):
             for warning in entry.get("warnings") or []:
-                lines.append(f"  ! {one_line(treatment)} / {one_line(metric)}: {printable(warning)}")
+                lines.append(f"  ! {one_line(treatment)} / {one_line(metric)}: {_message(warning)}")
     return lines
 
 
@@ -418,6 +418,14 @@ def not_significant(hyp: HypothesisResult, treatment: str) -> bool:
     return bool(flags) and not any(flags)
 
 
+def _message(text: object) -> str:
+    """A message (an error, a warning) as the report shows it: control characters but
+    newline and tab written as escapes (:func:`~crystallize.utils.text.printable`), and
+    lone surrogates too (``\\udce9``: a file name decoded with ``surrogateescape``, say),
+    as ``to_json`` writes them, so that printing the report works under any encoding."""
+    return surrogates_escaped(printable(text))
+
+
 def render_report(result: Result, width: int | None = None) -> str:
     """Render ``result`` as text: metrics per condition, hypotheses, then errors.
 
@@ -434,6 +442,8 @@ def render_report(result: Result, width: int | None = None) -> str:
     ``\\n``, ``\\t``) before the tables are laid out, so that printing the report cannot
     drive the terminal and the columns stay aligned; in messages (errors, warnings) all
     but newline and tab are, as :func:`~crystallize.utils.text.printable` writes them.
+    Lone surrogates (text decoded with ``surrogateescape``), which no encoding can
+    write, are written as escapes (``\\udce9``) everywhere, as ``to_json`` writes them.
     """
     fit = report_width() if width is None else width
     metrics_width = min(fit, TABLE_WIDTH) if width is None else width
@@ -458,7 +468,7 @@ def render_report(result: Result, width: int | None = None) -> str:
         lines.append(one_line(_hypothesis_header(result, hyp)))
         error = getattr(hyp, "error", None)
         if error:
-            lines.append(f"  could not be verified: {printable(error)}")
+            lines.append(f"  could not be verified: {_message(error)}")
             continue
         if not hyp.results:
             lines.append("  no treatments to compare")
@@ -474,12 +484,12 @@ def render_report(result: Result, width: int | None = None) -> str:
     if result.warnings:
         lines.append("")
         lines.append("Warnings")
-        lines += [f"  - {printable(w)}" for w in result.warnings]
+        lines += [f"  - {_message(w)}" for w in result.warnings]
     if result.errors:
         lines.append("")
         lines.append(f"Errors ({len(result.errors)})")
         shown = result.errors[:10]
-        lines += [f"  - {printable(e)}" for e in shown]
+        lines += [f"  - {_message(e)}" for e in shown]
         if len(result.errors) > len(shown):
             more = len(result.errors) - len(shown)
             lines.append(f"  ... and {more} more (all in result.errors, or: crystallize show NAME --tracebacks)")

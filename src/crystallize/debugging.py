@@ -121,7 +121,7 @@ def _run_traced(
                 from crystallize.session import RunSession
 
                 session = RunSession(traced, "rerun", [condition[0]])
-            from crystallize.session import upstreams_pinned
+            from crystallize.upstream_pins import upstreams_pinned
 
             # A stored debug run's session pinned its upstream outputs already.
             dispatch = RecordDispatcher(traced)

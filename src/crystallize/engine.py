@@ -45,8 +45,9 @@ from crystallize.record import ReplicateRecord
 from crystallize.replicate import ReplicateOutcome, ReplicateRunner, baseline_condition, code_digest
 from crystallize.result import Result
 from crystallize.run_sharing import drawing_rngs, keep_callers_rngs, loop_body_rngs, record_overlap
-from crystallize.session import RunSession, upstreams_pinned
+from crystallize.session import RunSession
 from crystallize.treatment import BASELINE, Treatment
+from crystallize.upstream_pins import upstreams_pinned
 from crystallize.utils.callers import user_stacklevel
 from crystallize.utils.gc_pacing import paced_gc
 from crystallize.utils.user_exceptions import LetThrough, add_note_safely, contextmanager

@@ -13,8 +13,6 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crystallize.artifacts import ArtifactLocation
@@ -31,7 +29,7 @@ from crystallize.resume_choice import (
     resumed_version,
     what_changed,
 )
-from crystallize.treatment import BASELINE
+from crystallize.upstream_pins import UpstreamPins
 
 if TYPE_CHECKING:
     from crystallize.experiment import Experiment
@@ -98,9 +96,8 @@ class RunSession:
         self._previous_records: list[ReplicateRecord] = []
         #: The later run in the resumed run's version that :meth:`_resumable` accepted.
         self._known_later_run: str | None = None
-        self._upstream = _upstream_sources(experiment)
-        self.upstream: list[dict[str, Any]] = []
-        self._upstream_counts: dict[str, int | None] = {}
+        #: The upstream outputs the run reads, pinned to their producer runs.
+        self.pins = UpstreamPins(experiment)
         #: Seconds the run spent running before this session (a resume), and when (on
         #: the monotonic clock) this session's span began: see :meth:`active_seconds`.
         self._active_before = 0.0
@@ -114,7 +111,7 @@ class RunSession:
                     "strategy='resume' needs a run store, but the ArtifactPlugin has root_dir=None; "
                     "set a root_dir (default 'data') to keep runs."
                 )
-            self._pin_upstream()
+            self.pins.pin(None, self._is_live, None, self.warn)
             return
         from crystallize.store import release_shared_store, shared_store
 
@@ -123,7 +120,7 @@ class RunSession:
         try:
             self._start(root, plugin.versioned, strategy, conditions)
         except BaseException as exc:
-            self._unpin_upstream()
+            self.pins.unpin()
             if self.run is not None:  # created (or reopened) before the failure: end it
                 status = status_of(exc)
                 why = [f"the run could not start: {exc}"] if isinstance(exc, StoreError) else None
@@ -147,7 +144,7 @@ class RunSession:
         self._light = len(conditions) * experiment.replicates >= LIGHT_RECORDS_FROM
         spec = self._spec = spec_of(experiment)
         digest = fingerprint(spec)
-        self._pin_upstream()  # after the spec: a pin is no part of the experiment
+        self.pins.pin(self.store, self._is_live, root, self.warn)  # after the spec: no part of it
         previous = self._resumable(spec, digest) if strategy == "resume" else None
         if previous is not None and previous.replicates > experiment.replicates:
             # Resuming would shrink a stored run (its records and verdicts describe more
@@ -207,7 +204,9 @@ class RunSession:
             _DRIVING.add(self.run.run_id)
             if not versioned:
                 version = self._take_v0(root)
-        self._record_upstream()
+        pins = self.pins.summary()
+        if pins:  # kept before any replicate runs: a resume after a crash reads the same producer runs
+            self.store.finish_run(self.run.run_id, "running", summary={**(self.run.summary or {}), **pins})
         # Workers get absolute paths, resolved here in the driver: a Ray task (on another
         # node, or a worker started elsewhere), a process worker or a step that changed
         # directory must write where the driver reads.
@@ -300,81 +299,10 @@ class RunSession:
         )
         return version
 
-    def _pin_upstream(self) -> None:
-        """Fix the upstream version each upstream output of this run reads, before any
-        replicate starts (see :meth:`~crystallize.config.UpstreamOutput.pin`), and note
-        them in :attr:`upstream`."""
-        runs: dict[str, list[RunInfo]] = {}
-        failed: dict[str, set[int]] = {}
-
-        def failed_in(run_id: str) -> set[int]:  # the producer run's failed baseline replicates
-            if run_id not in failed:
-                failed[run_id] = self.store.failed_replicates(run_id, BASELINE) if self.store is not None else set()
-            return failed[run_id]
-
-        for source in self._upstream:
-            if source.experiment not in runs:  # one look-up: every output reads the same run
-                runs[source.experiment] = self.store.list_runs(source.experiment) if self.store is not None else []
-            note = source.pin(runs[source.experiment], self._is_live, self._root, failed_in)
-            if note is not None:
-                self.warn(note)
-        entries = (source.pinned_run() for source in self._upstream)
-        pinned = {(entry["experiment"], entry["output"]): entry for entry in entries}
-        self.upstream = [pinned[key] for key in sorted(pinned)]
-        self._upstream_counts = {source.name: source.pinned_replicates for source in self._upstream}
-
-    def _upstream_summary(self) -> dict[str, Any]:
-        """What the run's summary keeps of its pins: ``upstream`` (:attr:`upstream`) and
-        ``upstream_replicates`` (``{"experiment#output": n}``, what a resume reads as ``n``)."""
-        if not self.upstream:
-            return {}
-        return {"upstream": self.upstream, "upstream_replicates": self._upstream_counts}
-
-    def _record_upstream(self) -> None:
-        """Store the pins in the run's summary before any replicate runs, so a resume after
-        a crash reads the same producer runs."""
-        assert self.store is not None and self.run is not None
-        pins = self._upstream_summary()
-        if pins:
-            self.store.finish_run(self.run.run_id, "running", summary={**(self.run.summary or {}), **pins})
-
-    def _upstream_changed(self, previous: RunInfo) -> str | None:
-        """Why resuming ``previous`` would read other producer data than it read (it did
-        not record it, a producer has a newer run now, or the producer run has another
-        replicate count now), or ``None``."""
-        if not self.upstream:
-            return None
-        stored = (previous.summary or {}).get("upstream")
-        if not isinstance(stored, list):
-            names = "', '".join(sorted({entry["experiment"] for entry in self.upstream}))
-            return (
-                f"it does not record which run of '{names}' it read (it was stored by an older "
-                "Crystallize), so resuming it could mix two producer runs"
-            )
-        from crystallize.config.upstream import describe_read  # loaded: this run reads upstreams
-
-        before = {(e.get("experiment"), e.get("output")): e for e in stored if isinstance(e, dict)}
-        for entry in self.upstream:
-            old = before.get((entry["experiment"], entry["output"]), {})
-            if (old.get("run_id"), old.get("version")) != (entry["run_id"], entry["version"]):
-                read = f"{entry['experiment']}#{entry['output']}"
-                return f"it read '{read}' from {describe_read(old)}, but '{read}' now comes from {describe_read(entry)}"
-        # A producer run resumed with more replicates since: replicate r reads producer
-        # replicate r % n, so the earlier replicates read other ones than a new run would.
-        counts = (previous.summary or {}).get("upstream_replicates")
-        for read, count in self._upstream_counts.items():
-            then = counts.get(read) if isinstance(counts, dict) else None
-            if then != count:
-                return (
-                    f"it read '{read}' from {then} replicate(s) of its producer run, which has "
-                    f"{count} now, so its replicates read other producer replicates than a new run would"
-                )
-        return None
-
-    def _unpin_upstream(self) -> None:
-        """Let the upstream outputs look for the latest version again (the run is over)."""
-        for source in self._upstream:
-            source.unpin()
+    @property
+    def upstream(self) -> list[dict[str, Any]]:
+        """The producer run each upstream output of this run reads (see :class:`UpstreamPins`)."""
+        return self.pins.entries
 
     def _is_live(self, run: RunInfo) -> bool:
         """Whether ``run`` is ``running`` with a live driver: another process that
@@ -415,7 +343,7 @@ class RunSession:
             return None
         # Accepted (no file can mix): reopening checks again that no other run took over.
         self._known_later_run = replaced_by.run_id if replaced_by is not None else None
-        upstream_changed = self._upstream_changed(previous) if previous is not None else None
+        upstream_changed = self.pins.changed_since(previous) if previous is not None else None
         if upstream_changed is None and previous is not None:
             upstream_changed = artifacts_changed(records, self._root, name, previous)
         if upstream_changed is not None:
@@ -605,7 +533,7 @@ class RunSession:
         the run is kept. Ctrl+C while the last records are written stores the run as
         ``cancelled`` (a resume re-runs what did not reach the store) and is re-raised.
         """
-        self._unpin_upstream()
+        self.pins.unpin()
         if self.location is not None:  # replicates left running (threads) write no more
             self.location.ended = True
         if self.store is None or self.run is None:
@@ -653,7 +581,7 @@ class RunSession:
         assert self.store is not None and self.run is not None
         from crystallize.store.serialize import SerializationError
 
-        flags = {**self._upstream_summary(), **({"code_changed": True} if self.code_changed else {})} or None
+        flags = {**self.pins.summary(), **({"code_changed": True} if self.code_changed else {})} or None
         if flags:
             summary = {**(summary or {}), **flags}
         ended = {"warnings": self.warnings, "active_seconds": self.active_seconds()}
@@ -668,46 +596,6 @@ class RunSession:
                 f"the run's final status ({status}) could not be stored: {str(exc).rstrip('.')}"
             )
             self.warn(f"Run {self.run_id}: {self._finish_error}.")
-
-
-@contextlib.contextmanager
-def upstreams_pinned(experiment: Experiment) -> Iterator[None]:
-    """Pin ``experiment``'s upstream outputs for the block as a run does (they read under
-    its ArtifactPlugin root, from the upstream's newest usable run), then unpin them: for
-    ``apply()`` and ``debug()``, which run a replicate without a :class:`RunSession`."""
-    sources = _upstream_sources(experiment)
-    if not sources:
-        yield
-        return
-    plugin = experiment.get_plugin(ArtifactPlugin)
-    root = plugin.root_dir if plugin is not None else None
-    runs: dict[str, list[RunInfo]] = {}
-    if root is not None:
-        from crystallize.store import DB_FILENAME, list_runs
-
-        if (Path(root) / DB_FILENAME).is_file():
-            for source in sources:
-                if source.experiment not in runs:
-                    runs[source.experiment] = list_runs(root, source.experiment)
-    try:
-        for source in sources:
-            note = source.pin(runs.get(source.experiment, ()), None, root)
-            if note is not None:
-                logger.warning("%s", note)
-        yield
-    finally:
-        for source in sources:
-            source.unpin()
-
-
-def _upstream_sources(experiment: Experiment) -> list[Any]:
-    """The upstream outputs (``UpstreamOutput``) the experiment's datasources read."""
-    import sys
-
-    upstream = sys.modules.get("crystallize.config.upstream")
-    if upstream is None:  # never imported: there is none
-        return []
-    return upstream.experiment_upstreams(experiment)
 
 
 def _prepare_artifacts(root: Any, experiment: str, make: Any = None, *args: Any) -> Any:

@@ -12,8 +12,8 @@ import subprocess
 import time
 
 import pytest
+from cli_support import crystallize_command
 
-from conftest import crystallize_command
 from crystallize.cli.run import resume_hint
 from crystallize.store import list_runs
 

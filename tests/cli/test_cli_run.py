@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 
-from conftest import crystallize_command
+from cli_support import crystallize_command
 
 
 def _json(proc) -> dict:

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_support import crystallize_command
 
-from conftest import crystallize_command
 from crystallize.cli.main import main
 from crystallize.store import list_runs
 

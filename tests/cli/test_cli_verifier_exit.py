@@ -3,6 +3,8 @@ as that hypothesis' error entries and exits 0, instead of ending silently."""
 
 from __future__ import annotations
 
+from cli_support import CONFIG
+
 VERIFIERS = '''
 import sys
 
@@ -23,8 +25,6 @@ hypotheses:
 
 
 def test_a_verifier_calling_sys_exit_is_reported_not_an_exit(cli, make_experiment):
-    from conftest import CONFIG
-
     folder = make_experiment("numbers", config=CONFIG.format(name="numbers", replicates=3, priority=0) + HYPOTHESIS)
     (folder / "verifiers.py").write_text(VERIFIERS, encoding="utf-8")
     proc = cli("run", "numbers")

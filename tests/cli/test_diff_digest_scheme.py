@@ -8,7 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from conftest import STEPS
+from cli_support import STEPS
+
 from crystallize.store import open_store
 from crystallize.store.serialize import dumps, loads
 

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_support import crystallize_command
 
-from conftest import crystallize_command
 from crystallize.store import list_runs
 
 needs_dev_full = pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")

@@ -13,8 +13,8 @@ import subprocess
 import sys
 
 import pytest
+from cli_support import crystallize_command
 
-from conftest import crystallize_command
 from crystallize.store import open_store
 
 

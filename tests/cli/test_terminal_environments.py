@@ -12,8 +12,8 @@ import subprocess
 import unicodedata
 
 import pytest
+from cli_support import crystallize_command
 
-from conftest import crystallize_command
 from crystallize.store import list_runs
 
 UNICODE_CONFIG = '''

@@ -14,9 +14,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from cli_support import CONFIG, DATASOURCES
 from test_tui_app import SIZE, labels, log_of, notifications, open_run_screen, sync, wait_for
 
-from conftest import CONFIG, DATASOURCES
 from crystallize.cli.errors import UserError
 from crystallize.cli.scaffold import scaffold
 from crystallize.cli.tui import model

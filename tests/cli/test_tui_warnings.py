@@ -11,9 +11,9 @@ import textwrap
 import warnings
 
 import pytest
+from cli_support import CONFIG
 from test_tui_app import SIZE, highlight, log_of, open_run_screen, sync, tap, text_of, wait_for
 
-from conftest import CONFIG
 from crystallize.cli.main import _show_warnings
 from crystallize.cli.tui.app import CrystallizeApp
 

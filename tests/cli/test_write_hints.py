@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from cli_assertions import assert_one_line_user_error
+from cli_support import crystallize_command
 
-from conftest import crystallize_command
 from crystallize.exceptions import StoreError
 from crystallize.store import open_store
 

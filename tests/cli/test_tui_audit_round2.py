@@ -15,7 +15,16 @@ from types import SimpleNamespace
 
 import pytest
 from cli_support import CONFIG, DATASOURCES
-from test_tui_app import SIZE, labels, log_of, notifications, open_run_screen, sync, wait_for
+from test_tui_app import (
+    SIZE,
+    labels,
+    log_of,
+    notifications,
+    open_run_screen,
+    sync,
+    text_of,
+    wait_for,
+)
 
 from crystallize.cli.errors import UserError
 from crystallize.cli.scaffold import scaffold
@@ -192,7 +201,7 @@ def test_ctrl_c_advice_says_to_press_r():
 
 
 @sync
-async def test_the_unrecorded_metric_warning_in_the_log_names_r(make_experiment):
+async def test_the_unrecorded_metric_warning_names_r_in_the_log_and_the_summary(make_experiment):
     config = CONFIG.format(name="typo", replicates=3, priority=0) + textwrap.dedent('''
         hypotheses:
           - name: bigger
@@ -207,9 +216,11 @@ async def test_the_unrecorded_metric_warning_in_the_log_names_r(make_experiment)
         await wait_for(pilot, lambda: screen.controller is None)
         await pilot.pause(0.2)
         log = log_of(screen)
-    assert "no replicate has recorded that metric so far" in log
-    assert "press R to stop the run (what finished is kept)" in log
-    assert "Ctrl+C" not in log
+        summary = " ".join(text_of(screen.query_one("#summary-body")).split())
+    for text in (log, summary):
+        assert "no replicate has recorded that metric so far" in text
+        assert "press R to stop the run (what finished is kept)" in text
+        assert "Ctrl+C" not in text
 
 
 # -- 4. new experiments in a project without experiments/ --------------------------------------

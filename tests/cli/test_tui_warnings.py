@@ -7,12 +7,11 @@ twice."""
 from __future__ import annotations
 
 import os
-import textwrap
 import warnings
 
 import pytest
 from cli_support import CONFIG
-from test_tui_app import SIZE, highlight, log_of, open_run_screen, sync, tap, text_of, wait_for
+from test_tui_app import SIZE, highlight, log_of, open_run_screen, sync, tap, wait_for
 
 from crystallize.cli.main import _show_warnings
 from crystallize.cli.tui.app import CrystallizeApp
@@ -201,27 +200,6 @@ async def test_a_once_per_process_warning_is_logged_on_every_run(make_experiment
             await wait_for(pilot, lambda: screen.controller is None)
             await pilot.pause(0.2)
             assert log_of(screen).count("'lr=0.1?' contains '?', which Windows does not allow") == 1
-
-
-@sync
-async def test_the_summary_says_press_r_not_ctrl_c(make_experiment):
-    config = CONFIG.format(name="typo", replicates=3, priority=0) + textwrap.dedent('''
-        hypotheses:
-          - name: bigger
-            verifier: {welch_t_test: {alternative: greater}}
-            metrics: totl
-    ''')
-    make_experiment("typo", config=config)
-    app = CrystallizeApp(".")
-    async with app.run_test(size=SIZE) as pilot:
-        screen = await open_run_screen(pilot, "typo")
-        await pilot.press("R")
-        await wait_for(pilot, lambda: screen.controller is None)
-        await pilot.pause(0.2)
-        summary = " ".join(text_of(screen.query_one("#summary-body")).split())
-    assert "no replicate has recorded that metric so far" in summary
-    assert "Ctrl+C" not in summary
-    assert "press R to stop the run (what finished is kept)" in summary
 
 
 @sync
